@@ -1,0 +1,33 @@
+/**
+ * Frame encoding for both subprotocols. Decoding never throws anything but a
+ * ParleyError(BAD_FRAME), so a transport can map every failure to one error frame.
+ */
+import { create, fromBinary, fromJsonString, type MessageInitShape, toBinary, toJsonString } from '@bufbuild/protobuf';
+import { ParleyError } from './errors.js';
+import { type Frame, FrameSchema } from './gen/parley/v1/parley_pb.js';
+import type { Encoding } from './version.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type FrameInit = MessageInitShape<typeof FrameSchema>;
+
+export function makeFrame(init: FrameInit): Frame {
+  return create(FrameSchema, init);
+}
+
+export function encodeFrame(frame: Frame, encoding: Encoding): Uint8Array | string {
+  return encoding === 'proto' ? toBinary(FrameSchema, frame) : toJsonString(FrameSchema, frame);
+}
+
+export function decodeFrame(data: Uint8Array | string, encoding: Encoding): Frame {
+  try {
+    if (encoding === 'proto') {
+      if (typeof data === 'string') throw new Error('text frame on the binary subprotocol');
+      return fromBinary(FrameSchema, data);
+    }
+    const text = typeof data === 'string' ? data : utf8.decode(data);
+    return fromJsonString(FrameSchema, text);
+  } catch (err) {
+    throw new ParleyError('BAD_FRAME', `cannot decode frame: ${(err as Error).message}`, { cause: err });
+  }
+}

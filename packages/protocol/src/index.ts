@@ -1,0 +1,4 @@
+export * from './codec.js';
+export * from './errors.js';
+export * from './gen/parley/v1/parley_pb.js';
+export * from './version.js';
