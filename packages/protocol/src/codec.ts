@@ -4,7 +4,7 @@
  */
 import { create, fromBinary, fromJsonString, type MessageInitShape, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { ParleyError } from './errors.js';
-import { type Frame, FrameSchema } from './gen/parley/v1/parley_pb.js';
+import { type ChatUpdate, ChatUpdateSchema, type Frame, FrameSchema } from './gen/parley/v1/parley_pb.js';
 import type { Encoding } from './version.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -30,4 +30,15 @@ export function decodeFrame(data: Uint8Array | string, encoding: Encoding): Fram
   } catch (err) {
     throw new ParleyError('BAD_FRAME', `cannot decode frame: ${(err as Error).message}`, { cause: err });
   }
+}
+
+export type ChatUpdateInit = MessageInitShape<typeof ChatUpdateSchema>;
+
+/** Chat updates travel inside Message bodies and are stored encoded. */
+export function encodeChatUpdate(init: ChatUpdateInit): Uint8Array {
+  return toBinary(ChatUpdateSchema, create(ChatUpdateSchema, init));
+}
+
+export function decodeChatUpdate(bytes: Uint8Array): ChatUpdate {
+  return fromBinary(ChatUpdateSchema, bytes);
 }
