@@ -1,0 +1,280 @@
+/**
+ * The client's engine: one connection at a time, reconnect with backoff, requests in
+ * flight, the outbox of sends and incoming deliveries. Typed API methods live in
+ * client.ts. Invariants: sends survive socket drops (re-sent in order with the same
+ * clientMessageId); other requests fail with UNAVAILABLE when their socket drops; an
+ * ack goes only on the socket that delivered the messages, after the cursor is persisted.
+ */
+import {
+  type Encoding,
+  type Frame,
+  type FrameInit,
+  offeredSubprotocols,
+  ParleyError,
+  type Welcome,
+} from '@parley/protocol';
+import { type ClosedInfo, Connection } from './connection.js';
+import { toSendResult, u64 } from './convert.js';
+import { Delivery } from './delivery.js';
+import { TypedEmitter } from './emitter.js';
+import { Heartbeat } from './heartbeat.js';
+import { type LocalStore, MemoryLocalStore } from './local-store.js';
+import type { ClientEvents, ClientOptions } from './options.js';
+import { Outbox, type OutboxEntry, type SendInit } from './outbox.js';
+import { ReconnectTimer, terminalError } from './reconnect.js';
+import { errorFromFrame, InFlight, type ResultOf, resultOf } from './requests.js';
+import type { ClientStats, Credentials, SendResult } from './types.js';
+import { webSocketUrl } from './urls.js';
+
+type Body = NonNullable<FrameInit['body']>;
+type ResultCase = NonNullable<Frame['body']['case']>;
+
+export class ClientCore extends TypedEmitter<ClientEvents> {
+  readonly credentials: Credentials;
+  readonly stats: ClientStats = { received: 0, duplicates: 0, sent: 0, acked: 0 };
+  /** The latest welcome (limits, server time), once connected. */
+  welcome: Welcome | undefined;
+
+  protected readonly store: LocalStore;
+  private readonly options: ClientOptions;
+  private readonly encoding: Encoding;
+  private readonly inFlight: InFlight;
+  private readonly outbox = new Outbox();
+  private readonly delivery: Delivery;
+  private readonly reconnect: ReconnectTimer;
+  private conn: Connection | undefined;
+  /** Set once the client will not reconnect: the error every later call fails with. */
+  private stopped: ParleyError | undefined;
+  private closedByApp = false;
+  private waiters: { resolve(w: Welcome): void; reject(e: Error): void }[] = [];
+  private readonly heartbeat = new Heartbeat();
+  private closing: (() => void) | undefined;
+
+  constructor(options: ClientOptions) {
+    super();
+    this.options = options;
+    this.credentials = options.credentials;
+    this.encoding = options.encoding ?? 'proto';
+    this.store = options.store ?? new MemoryLocalStore();
+    this.inFlight = new InFlight(options.requestTimeoutMs ?? 30_000, () =>
+      this.conn?.abort('request timed out'),
+    );
+    this.reconnect = new ReconnectTimer(options.backoff ?? {}, options.random ?? Math.random);
+    this.delivery = new Delivery(
+      this.store,
+      {
+        message: (m) => this.emitAndWait('message', m),
+        chatUpdate: (u) => this.emitAndWait('chatUpdate', u),
+        error: (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
+      },
+      this.stats,
+    );
+    this.onListenerError = (err, event) => {
+      if (event !== 'error') this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    };
+  }
+
+  /** True while a socket is open and welcomed. */
+  get connected(): boolean {
+    return this.conn?.ready ?? false;
+  }
+
+  /** Sends waiting for an answer (queued or on the wire). */
+  get pendingSends(): number {
+    return this.outbox.size;
+  }
+
+  /**
+   * Opens the connection (if not already) and resolves on the server's welcome. Failed
+   * attempts are retried with backoff; rejects only when the client stops for good
+   * (revoked, replaced, refused handshake) or is closed.
+   */
+  connect(): Promise<Welcome> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    if (this.conn?.ready && this.welcome) return Promise.resolve(this.welcome);
+    const promise = new Promise<Welcome>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.conn && !this.reconnect.pending) void this.open();
+    return promise;
+  }
+
+  /** Closes the socket, stops reconnecting and fails every pending request and send. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = new ParleyError('UNAVAILABLE', 'client closed');
+    this.closedByApp = true;
+    this.reconnect.cancel();
+    const conn = this.conn;
+    if (conn) {
+      const closed = new Promise<void>((resolve) => {
+        this.closing = resolve;
+      });
+      conn.close(1000, 'client closed');
+      // Do not wait long for a peer that does not answer the close handshake.
+      const timer = setTimeout(() => conn.abort('close timed out'), 2000);
+      await closed;
+      clearTimeout(timer);
+    } else {
+      this.stop(this.stopped, { code: 1000, reason: 'client closed' });
+    }
+    await this.delivery.idle();
+  }
+
+  /** Queues a send in the outbox; it goes out now if connected, else after (re)connect. */
+  protected enqueueSend(request: SendInit): Promise<SendResult> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise<SendResult>((resolve, reject) => {
+      const entry: OutboxEntry = { request, frameId: undefined, resolve, reject };
+      this.outbox.add(entry);
+      if (this.conn?.ready) this.transmit(this.conn, entry);
+    });
+  }
+
+  /** Sends a request on the current socket; rejects with UNAVAILABLE when not connected. */
+  protected request<K extends ResultCase>(body: Body, expected: K): Promise<ResultOf<K>> {
+    return this.exchange(body, (frame) => resultOf(frame, expected));
+  }
+
+  /** Like `request` for requests whose result body carries nothing the caller needs. */
+  protected requestDone(body: Body): Promise<void> {
+    return this.exchange(body, (frame) => {
+      if (frame.body.case === 'error') throw errorFromFrame(frame.body.value);
+    });
+  }
+
+  private exchange<T>(body: Body, read: (answer: Frame) => T): Promise<T> {
+    const conn = this.conn;
+    if (this.stopped) return Promise.reject(this.stopped);
+    if (!conn?.ready) return Promise.reject(new ParleyError('UNAVAILABLE', 'not connected'));
+    return new Promise<T>((resolve, reject) => {
+      const id = this.inFlight.register({
+        answer: (frame) => {
+          try {
+            resolve(read(frame));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        drop: reject,
+      });
+      conn.send({ id, body });
+    });
+  }
+
+  private transmit(conn: Connection, entry: OutboxEntry): void {
+    entry.frameId = this.inFlight.register({
+      answer: (frame) => {
+        if (frame.body.case === 'error' && frame.body.value.code === 'SHUTTING_DOWN') {
+          // The server is going away: keep the send and re-send it, in order, on the next socket.
+          entry.frameId = undefined;
+          conn.abort('server shutting down');
+          return;
+        }
+        try {
+          const result = toSendResult(resultOf(frame, 'sendResult'));
+          this.stats.sent++;
+          this.outbox.resolve(entry, result);
+        } catch (err) {
+          this.outbox.reject(entry, err as ParleyError);
+        }
+      },
+      drop: () => {
+        entry.frameId = undefined;
+      },
+    });
+    conn.send({ id: entry.frameId, body: { case: 'send', value: entry.request } });
+  }
+
+  private async open(): Promise<void> {
+    let factory = this.options.webSocketFactory;
+    if (!factory) {
+      // Loaded lazily so the core stays free of Node-only imports.
+      factory = (await import('./node/ws-socket.js')).nodeWebSocketFactory;
+    }
+    if (this.stopped || this.conn) return;
+    const { serverUrl, token } = this.credentials;
+    const params = {
+      url: webSocketUrl(serverUrl),
+      protocols: offeredSubprotocols(this.encoding),
+      token,
+      encoding: this.encoding,
+    };
+    const conn: Connection = new Connection(params, {
+      welcome: (w) => this.onWelcome(conn, w),
+      frame: (f) => this.onFrame(conn, f),
+      badFrame: (err) => this.emit('error', err),
+      closed: (info) => this.onClosed(conn, info),
+    });
+    this.conn = conn;
+    conn.start(factory);
+  }
+
+  private onWelcome(conn: Connection, welcome: Welcome): void {
+    this.welcome = welcome;
+    this.reconnect.reset();
+    this.heartbeat.start(
+      welcome.heartbeatIntervalMs,
+      () => this.request({ case: 'ping', value: {} }, 'pong').catch(() => {}),
+      () => this.inFlight.size > 0,
+    );
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve(welcome);
+    this.emit('connected', welcome);
+    for (const entry of this.outbox.waiting()) this.transmit(conn, entry);
+  }
+
+  private onFrame(conn: Connection, frame: Frame): void {
+    this.heartbeat.heardFrame();
+    if (frame.id !== 0) {
+      this.inFlight.settle(frame); // an unknown id is a late answer to a timed-out request
+      return;
+    }
+    const body = frame.body;
+    if (body.case === 'deliver') {
+      if (this.options.receive === false) return;
+      void this.delivery.enqueue(body.value.messages, (cursors, count) => {
+        // Another socket would answer ACK_AHEAD: the server re-delivers these instead.
+        if (this.conn !== conn || !conn.ready) return;
+        const wire = cursors.map((c) => ({ chatId: c.chatId, seq: u64(c.seq) }));
+        conn.send({ id: 0, body: { case: 'ack', value: { cursors: wire } } });
+        this.stats.acked += count;
+      });
+    } else if (body.case === 'error') {
+      this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
+    }
+  }
+
+  private onClosed(conn: Connection, info: ClosedInfo): void {
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    this.heartbeat.stop();
+    this.inFlight.dropAll(new ParleyError('UNAVAILABLE', 'connection lost before an answer'));
+    if (this.stopped) {
+      this.stop(this.stopped, info);
+      return;
+    }
+    const terminal = terminalError(info);
+    if (terminal) {
+      this.stopped = terminal;
+      this.stop(terminal, info);
+      return;
+    }
+    this.reconnect.schedule(() => void this.open(), info.refused?.retryAfterMs ?? 0);
+    this.emit('disconnected', { code: info.code, reason: info.reason, willReconnect: true });
+  }
+
+  /** The client will not reconnect: fail everything waiting and tell the app once. */
+  private stop(err: ParleyError, info: { code: number; reason: string }): void {
+    this.outbox.rejectAll(err);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+    this.emit('disconnected', {
+      code: info.code,
+      reason: info.reason,
+      willReconnect: false,
+      ...(this.closedByApp ? {} : { error: err }),
+    });
+    this.closing?.();
+  }
+}

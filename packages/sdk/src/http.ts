@@ -1,0 +1,143 @@
+/**
+ * HTTP API helpers (auth, linking, device management) over the global fetch. Errors come
+ * back as ParleyError with the server's code; a network failure is UNAVAILABLE. Tokens
+ * and codes are never put in error messages.
+ */
+import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
+import type { CodeRequested, Credentials, DeviceInfo, LinkCode } from './types.js';
+import { apiUrl, normalizeServerUrl } from './urls.js';
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface HttpOptions {
+  /** Defaults to the global fetch. */
+  fetch?: FetchLike;
+}
+
+interface Call {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  token?: string;
+}
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+/** Turns a non-2xx response into a ParleyError, trusting the body's code when it is known. */
+export async function errorFromResponse(res: Response): Promise<ParleyError> {
+  let body: { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | undefined;
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  const e = body?.error;
+  const code: ErrorCode =
+    typeof e?.code === 'string' && isErrorCode(e.code)
+      ? e.code
+      : (STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL'));
+  const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
+  const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
+  return new ParleyError(code, message, retryAfterMs === undefined ? {} : { retryAfterMs });
+}
+
+async function call<T>(serverUrl: string, req: Call, options: HttpOptions = {}): Promise<T> {
+  const doFetch = options.fetch ?? ((url, init) => fetch(url, init));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (req.body !== undefined) headers['content-type'] = 'application/json';
+  if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
+  let res: Response;
+  try {
+    res = await doFetch(apiUrl(serverUrl, req.path), {
+      method: req.method,
+      headers,
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+    });
+  } catch (err) {
+    throw new ParleyError('UNAVAILABLE', `cannot reach ${normalizeServerUrl(serverUrl)}`, { cause: err });
+  }
+  if (!res.ok) throw await errorFromResponse(res);
+  if (res.status === 204) return undefined as T;
+  try {
+    return (await res.json()) as T;
+  } catch (err) {
+    throw new ParleyError('INTERNAL', `bad JSON answer from ${req.method} ${req.path}`, { cause: err });
+  }
+}
+
+function credentialsFrom(
+  serverUrl: string,
+  body: { userId: string; deviceId: string; token: string; primary: boolean },
+): Credentials {
+  return {
+    serverUrl: normalizeServerUrl(serverUrl),
+    userId: body.userId,
+    deviceId: body.deviceId,
+    token: body.token,
+    primary: body.primary,
+  };
+}
+
+/** Asks the server to send a one-time code by SMS to an E.164 phone number. */
+export function requestCode(serverUrl: string, phone: string, options?: HttpOptions): Promise<CodeRequested> {
+  return call(serverUrl, { method: 'POST', path: '/v1/auth/code', body: { phone } }, options);
+}
+
+/** Trades the SMS code for credentials of a new primary device. */
+export async function verifyCode(
+  serverUrl: string,
+  input: { phone: string; code: string; deviceName?: string },
+  options?: HttpOptions,
+): Promise<Credentials> {
+  const body = await call<Credentials>(
+    serverUrl,
+    { method: 'POST', path: '/v1/auth/verify', body: input },
+    options,
+  );
+  return credentialsFrom(serverUrl, body);
+}
+
+/** On the primary device: a short-lived code that links one new device. */
+export function createLinkCode(credentials: Credentials, options?: HttpOptions): Promise<LinkCode> {
+  const req: Call = { method: 'POST', path: '/v1/devices/link-code', body: {}, token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
+/** On the new device: trades a link code for credentials of a linked (non-primary) device. */
+export async function linkDevice(
+  serverUrl: string,
+  input: { code: string; deviceName?: string },
+  options?: HttpOptions,
+): Promise<Credentials> {
+  const body = await call<Credentials>(
+    serverUrl,
+    { method: 'POST', path: '/v1/devices/link', body: input },
+    options,
+  );
+  return credentialsFrom(serverUrl, body);
+}
+
+/** The caller's own devices. */
+export async function listDevices(credentials: Credentials, options?: HttpOptions): Promise<DeviceInfo[]> {
+  const req: Call = { method: 'GET', path: '/v1/devices', token: credentials.token };
+  const body = await call<{ devices: DeviceInfo[] }>(credentials.serverUrl, req, options);
+  return body.devices;
+}
+
+/** Removes one of the caller's devices (its socket closes with 4003). */
+export async function removeDevice(
+  credentials: Credentials,
+  deviceId: string,
+  options?: HttpOptions,
+): Promise<void> {
+  const path = `/v1/devices/${encodeURIComponent(deviceId)}`;
+  await call<void>(credentials.serverUrl, { method: 'DELETE', path, token: credentials.token }, options);
+}

@@ -1,0 +1,42 @@
+/**
+ * @parley/sdk: HTTP helpers and ParleyClient. Browser-ready: nothing here needs Node
+ * (Node-only parts are in `@parley/sdk/node`).
+ */
+export {
+  ChatKind,
+  ChatUpdateKind,
+  CloseCodes,
+  type DeviceMismatch,
+  type Encoding,
+  type ErrorCode,
+  ErrorCodes,
+  ParleyError,
+  Role,
+  type Welcome,
+} from '@parley/protocol';
+export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export type { DiscoverMatch, HistoryOptions, SendContent, SendOptions, UserDeviceIds } from './client.js';
+export { ParleyClient } from './client.js';
+export { hashPhone, normalizePhone } from './discover.js';
+export {
+  createLinkCode,
+  type FetchLike,
+  type HttpOptions,
+  linkDevice,
+  listDevices,
+  removeDevice,
+  requestCode,
+  verifyCode,
+} from './http.js';
+export { newClientMessageId } from './ids.js';
+export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
+export type { ClientEvents, ClientOptions } from './options.js';
+export {
+  browserWebSocketFactory,
+  type SocketHandlers,
+  type SocketLike,
+  type SocketRequest,
+  type WebSocketFactory,
+} from './socket.js';
+export type * from './types.js';
+export { normalizeServerUrl, webSocketUrl } from './urls.js';

@@ -1,0 +1,3 @@
+/** Node-only parts of the SDK: the `ws` transport and the file-backed LocalStore. */
+export { FileLocalStore } from './file-store.js';
+export { nodeWebSocketFactory } from './ws-socket.js';

@@ -1,0 +1,114 @@
+/**
+ * Plain data types of the SDK's public API: no protobuf classes, no bigints (seqs and
+ * times are far below 2^53), so they print as JSON. Enums are the wire enums.
+ */
+import type { ChatKind, ChatUpdateKind, Role } from '@parley/protocol';
+
+/** What a device needs to connect; keep it secret (the token is a bearer credential). */
+export interface Credentials {
+  serverUrl: string;
+  userId: string;
+  deviceId: string;
+  token: string;
+  primary: boolean;
+}
+
+export interface CodeRequested {
+  phone: string;
+  expiresInMs: number;
+  resendAfterMs: number;
+}
+
+export interface LinkCode {
+  code: string;
+  expiresInMs: number;
+}
+
+export interface DeviceInfo {
+  deviceId: string;
+  name: string;
+  primary: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+interface Received {
+  chatId: string;
+  seq: number;
+  senderUserId: string;
+  senderDeviceId: string;
+  clientMessageId: string;
+  serverTime: number;
+}
+
+/** A payload message for this device. */
+export interface ReceivedMessage extends Received {
+  payload: Uint8Array;
+}
+
+export interface MemberInfo {
+  userId: string;
+  role: Role;
+  joinedAt: number;
+}
+
+export interface ChatInfo {
+  id: string;
+  kind: ChatKind;
+  name: string;
+  description: string;
+  createdAt: number;
+  lastSeq: number;
+  members: MemberInfo[];
+}
+
+export interface ChatUpdateInfo {
+  kind: ChatUpdateKind;
+  /** Users the change is about (added, removed, left, role changed). */
+  userIds: string[];
+  /** Set on CREATED and INFO_CHANGED. */
+  name: string;
+  description: string;
+  chatKind: ChatKind;
+  /** Set on CREATED: the full member list. */
+  members: MemberInfo[];
+  role: Role;
+}
+
+/** A change to a chat (created, members added/removed, renamed...). */
+export interface ReceivedChatUpdate extends Received {
+  update: ChatUpdateInfo;
+}
+
+/** The server stored a send: its place in the chat. */
+export interface SendResult {
+  clientMessageId: string;
+  chatId: string;
+  seq: number;
+  serverTime: number;
+}
+
+export interface HistoryPage {
+  /** Oldest first. */
+  messages: (ReceivedMessage | ReceivedChatUpdate)[];
+  more: boolean;
+}
+
+export interface ClientStats {
+  /** Messages and chat updates handed to the app. */
+  received: number;
+  /** Messages dropped because their seq was at or below the local cursor. */
+  duplicates: number;
+  /** Sends the server confirmed. */
+  sent: number;
+  /** Delivered messages (new and duplicate) covered by an ack frame sent to the server. */
+  acked: number;
+}
+
+export interface DisconnectInfo {
+  code: number;
+  reason: string;
+  willReconnect: boolean;
+  /** Why the client stops for good (revoked, replaced, refused handshake), when it does. */
+  error?: Error;
+}
