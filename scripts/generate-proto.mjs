@@ -1,7 +1,7 @@
 // Regenerates packages/protocol/src/gen from proto/ with buf + protoc-gen-es.
 // `--verify` regenerates into a temporary copy and fails if the committed code differs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 

@@ -2,7 +2,14 @@
  * Frame encoding for both subprotocols. Decoding never throws anything but a
  * ParleyError(BAD_FRAME), so a transport can map every failure to one error frame.
  */
-import { create, fromBinary, fromJsonString, type MessageInitShape, toBinary, toJsonString } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  fromJsonString,
+  type MessageInitShape,
+  toBinary,
+  toJsonString,
+} from '@bufbuild/protobuf';
 import { ParleyError } from './errors.js';
 import { type ChatUpdate, ChatUpdateSchema, type Frame, FrameSchema } from './gen/parley/v1/parley_pb.js';
 import type { Encoding } from './version.js';
@@ -26,7 +33,7 @@ export function decodeFrame(data: Uint8Array | string, encoding: Encoding): Fram
       return fromBinary(FrameSchema, data);
     }
     const text = typeof data === 'string' ? data : utf8.decode(data);
-    return fromJsonString(FrameSchema, text);
+    return fromJsonString(FrameSchema, text, { ignoreUnknownFields: true });
   } catch (err) {
     throw new ParleyError('BAD_FRAME', `cannot decode frame: ${(err as Error).message}`, { cause: err });
   }

@@ -1,5 +1,5 @@
+export { create, fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
 export * from './codec.js';
 export * from './errors.js';
 export * from './gen/parley/v1/parley_pb.js';
 export * from './version.js';
-export { create, fromBinary, toBinary, toJson } from '@bufbuild/protobuf';

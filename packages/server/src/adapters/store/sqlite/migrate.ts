@@ -1,0 +1,16 @@
+/** Numbered migrations applied in order inside one transaction each; user_version records progress. */
+import type Database from 'better-sqlite3';
+import { sql as m001 } from './migrations/001_init.js';
+
+const migrations: readonly string[] = [m001];
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return migrations.length;
+}

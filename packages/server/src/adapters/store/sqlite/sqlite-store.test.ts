@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { storeContract } from '../../../ports/store.contract.js';
+import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
+import { SqliteStore } from './sqlite-store.js';
+
+/** A fresh directory for one store file, removed by `cleanup`. */
+async function tempFile(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-'));
+  return { path: join(dir, 'parley.db'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+storeContract('SqliteStore (file)', async () => {
+  const { path, cleanup } = await tempFile();
+  return { store: new SqliteStore({ path }), cleanup };
+});
+
+storeContract('SqliteStore (:memory:)', async () => ({ store: new SqliteStore({ path: ':memory:' }) }));
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const u1 = 'user-1' as UserId;
+const d1 = 'user-1/phone' as DeviceId;
+const d2 = 'user-1/laptop' as DeviceId;
+const g = 'g' as ChatId;
+
+/** One user with two devices, a chat, one shared and one per-device message. */
+async function seed(store: SqliteStore): Promise<void> {
+  await store.primaryRegister({
+    userId: u1,
+    phone: '+15550000001',
+    phoneHash: bytes('hash-1'),
+    deviceId: d1,
+    tokenHash: 'token-1',
+    name: 'phone',
+    now: 1,
+  });
+  await store.deviceLink({
+    userId: u1,
+    deviceId: d2,
+    tokenHash: 'token-2',
+    name: 'laptop',
+    now: 2,
+    maxDevices: 4,
+  });
+  const members = [{ userId: u1, role: 'creator' as const }];
+  await store.chatCreate({
+    chatId: g,
+    kind: 'group',
+    name: 'notes',
+    description: '',
+    createdBy: u1,
+    createdByDevice: d1,
+    members,
+    now: 3,
+    update: bytes('created'),
+  });
+  const common = { chatId: g, senderUserId: u1, senderDeviceId: d1, serverTime: 4 };
+  await store.messageCommit([
+    { ...common, clientMessageId: 'm1', payload: bytes('shared'), devicePayloads: undefined },
+    {
+      ...common,
+      clientMessageId: 'm2',
+      payload: undefined,
+      devicePayloads: new Map([[d2, bytes('for laptop')]]),
+    },
+  ]);
+  await store.cursorsAck([{ deviceId: d2, chatId: g, seq: 2 }]);
+}
+
+describe('SqliteStore', () => {
+  it('a file store runs in WAL mode with synchronous=FULL by default', async () => {
+    const { path, cleanup } = await tempFile();
+    const store = new SqliteStore({ path });
+    try {
+      assert.equal(store.synchronous, 'FULL');
+      await seed(store);
+      // journal_mode=WAL is a property of the file: another connection sees it.
+      const other = new Database(path, { readonly: true });
+      try {
+        assert.equal(other.pragma('journal_mode', { simple: true }), 'wal');
+      } finally {
+        other.close();
+      }
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  it('reopening the same file keeps users, devices, chats, messages and cursors', async () => {
+    const { path, cleanup } = await tempFile();
+    try {
+      const first = new SqliteStore({ path });
+      await seed(first);
+      await first.close();
+
+      const store = new SqliteStore({ path });
+      try {
+        assert.equal((await store.userByPhone('+15550000001'))?.id, u1);
+        assert.equal((await store.deviceByTokenHash('token-2'))?.id, d2);
+        const chat = await store.chatGet(g);
+        assert.deepEqual([chat?.name, chat?.lastSeq, chat?.members.map((m) => m.userId)], ['notes', 3, [u1]]);
+        const read = await store.messagesRead(d2, g, 0, 3, 10);
+        assert.deepEqual(
+          read.map((m) => [m.seq, m.kind, new TextDecoder().decode(m.body)]),
+          [
+            [1, 'update', 'created'],
+            [2, 'payload', 'shared'],
+            [3, 'payload', 'for laptop'],
+          ],
+        );
+        const cursors = await store.cursorsOf(d2);
+        assert.deepEqual(
+          cursors.map((c) => [c.chatId, c.ackedSeq, c.lastSeq]),
+          [[g, 2, 3]],
+        );
+        // Idempotency survives the restart too.
+        const [again] = await store.messageCommit([
+          {
+            chatId: g,
+            senderUserId: u1,
+            senderDeviceId: d1,
+            serverTime: 9,
+            clientMessageId: 'm1',
+            payload: bytes('x'),
+            devicePayloads: undefined,
+          },
+        ]);
+        assert.deepEqual(again, { ok: true, seq: 2, serverTime: 4, duplicate: true });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('messagesExpire leaves no per-device payload rows behind', async () => {
+    const { path, cleanup } = await tempFile();
+    try {
+      const store = new SqliteStore({ path });
+      await seed(store);
+      assert.equal(await store.messagesExpire(5, 100), 3);
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      try {
+        const count = (table: string) =>
+          (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        assert.equal(count('messages'), 0);
+        assert.equal(count('message_payloads'), 0);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -1,0 +1,545 @@
+/**
+ * The embedded Store: one SQLite file in WAL mode, synchronous=FULL by default, so a
+ * resolved call survives power loss. better-sqlite3 is synchronous; every method runs
+ * to completion on the calling thread and one transaction never interleaves another.
+ */
+
+import { ParleyError } from '@parley/protocol';
+import Database from 'better-sqlite3';
+import type {
+  ChatCreate,
+  ChatMutation,
+  CommitResult,
+  OneTimeCode,
+  SendCommit,
+  Store,
+} from '../../../ports/store.js';
+import type {
+  ChatId,
+  ChatInfo,
+  Device,
+  DeviceCursor,
+  DeviceId,
+  MemberInfo,
+  Role,
+  StoredMessage,
+  User,
+  UserId,
+} from '../../../ports/types.js';
+import { migrate } from './migrate.js';
+import { prepareStatements, type Statements } from './statements.js';
+
+export type SqliteSynchronous = 'FULL' | 'NORMAL' | 'OFF';
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:' for tests. */
+  path: string;
+  synchronous?: SqliteSynchronous;
+}
+
+const KIND_PAYLOAD = 0;
+const KIND_UPDATE = 1;
+
+/**
+ * The client_id column of a chat update (it shares the (sender_device, client_id) unique
+ * index with sends). It starts with a control character, which no client id may contain
+ * (gateway: printable ASCII only), so a send can never collide with an update.
+ */
+function updateClientId(chatId: ChatId, seq: number): string {
+  return `\u0001update:${chatId}:${seq}`;
+}
+
+interface MessageRow {
+  chat_id: string;
+  seq: number;
+  sender_user: string;
+  sender_device: string;
+  client_id: string;
+  server_time: number;
+  kind: number;
+  body: Buffer | null;
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    chatId: r.chat_id as ChatId,
+    seq: r.seq,
+    senderUserId: r.sender_user as UserId,
+    senderDeviceId: r.sender_device as DeviceId,
+    // Updates have no client id on the wire (protocol.md: empty on chatUpdate messages).
+    clientMessageId: r.kind === KIND_UPDATE ? '' : r.client_id,
+    serverTime: r.server_time,
+    kind: r.kind === KIND_UPDATE ? 'update' : 'payload',
+    body: r.body ?? undefined,
+  };
+}
+
+/** Translates driver failures into store codes; ParleyErrors pass through. */
+function guard<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    if (err instanceof ParleyError) return Promise.reject(err);
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      return Promise.reject(
+        new ParleyError('UNAVAILABLE', 'store is busy', { cause: err, retryAfterMs: 100 }),
+      );
+    }
+    return Promise.reject(new ParleyError('INTERNAL', 'store failure', { cause: err }));
+  }
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly s: Statements;
+  readonly synchronous: SqliteSynchronous;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
+    const level = this.db.pragma('synchronous', { simple: true }) as number;
+    this.synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? 'FULL') as SqliteSynchronous;
+    migrate(this.db);
+    this.s = prepareStatements(this.db);
+  }
+
+  // -- accounts ------------------------------------------------------------------------------
+
+  userByPhone(phone: string): Promise<User | undefined> {
+    return guard(() => {
+      const r = this.s.userByPhone.get(phone) as
+        | { id: string; phone: string; created_at: number }
+        | undefined;
+      return r && { id: r.id as UserId, phone: r.phone, createdAt: r.created_at };
+    });
+  }
+
+  usersByPhoneHash(hashes: readonly Uint8Array[]) {
+    return guard(() => {
+      const out: Array<{ phoneHash: Uint8Array; userId: UserId }> = [];
+      for (const h of hashes) {
+        const r = this.s.userByPhoneHash.get(Buffer.from(h)) as { id: string } | undefined;
+        if (r) out.push({ phoneHash: h, userId: r.id as UserId });
+      }
+      return out;
+    });
+  }
+
+  usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {
+    return guard(() => new Set(userIds.filter((id) => this.s.userExists.get(id) !== undefined)));
+  }
+
+  primaryRegister(input: Parameters<Store['primaryRegister']>[0]) {
+    return guard(
+      this.db.transaction(() => {
+        const existing = this.s.userByPhone.get(input.phone) as { id: string } | undefined;
+        const userId = (existing?.id ?? input.userId) as UserId;
+        if (!existing) this.s.userInsert.run(userId, input.phone, Buffer.from(input.phoneHash), input.now);
+        const revoked = (this.s.primaryOf.all(userId) as Array<{ id: string }>).map((r) => r.id as DeviceId);
+        for (const id of revoked) {
+          this.s.deviceRevoke.run(input.now, id);
+          this.s.cursorsDeleteDevice.run(id);
+        }
+        this.s.deviceInsert.run(input.deviceId, userId, 1, input.name, input.tokenHash, input.now, input.now);
+        this.s.cursorsStartForDevice.run({ device: input.deviceId, user: userId });
+        return { userId, revokedDeviceIds: revoked };
+      }),
+    );
+  }
+
+  deviceLink(input: Parameters<Store['deviceLink']>[0]): Promise<void> {
+    return guard(
+      this.db.transaction(() => {
+        const { n } = this.s.deviceCount.get(input.userId) as { n: number };
+        if (n >= input.maxDevices) {
+          throw new ParleyError('DEVICE_LIMIT', `a user has at most ${input.maxDevices} devices`);
+        }
+        this.s.deviceInsert.run(
+          input.deviceId,
+          input.userId,
+          0,
+          input.name,
+          input.tokenHash,
+          input.now,
+          input.now,
+        );
+        this.s.cursorsStartForDevice.run({ device: input.deviceId, user: input.userId });
+      }),
+    );
+  }
+
+  deviceByTokenHash(tokenHash: string): Promise<Device | undefined> {
+    return guard(() => {
+      const r = this.s.deviceByToken.get(tokenHash) as DeviceRow | undefined;
+      return r && toDevice(r);
+    });
+  }
+
+  devicesOfUsers(userIds: readonly UserId[]): Promise<Map<UserId, DeviceId[]>> {
+    return guard(() => {
+      const out = new Map<UserId, DeviceId[]>();
+      for (const u of userIds) {
+        const ids = (this.s.devicesOfUser.all(u) as Array<{ id: string }>).map((r) => r.id as DeviceId);
+        if (ids.length) out.set(u, ids);
+      }
+      return out;
+    });
+  }
+
+  deviceList(userId: UserId): Promise<Device[]> {
+    return guard(() => (this.s.deviceListOfUser.all(userId) as DeviceRow[]).map(toDevice));
+  }
+
+  deviceRevoke(deviceId: DeviceId, now: number): Promise<boolean> {
+    return guard(
+      this.db.transaction(() => {
+        const changed = this.s.deviceRevoke.run(now, deviceId).changes > 0;
+        this.s.cursorsDeleteDevice.run(deviceId);
+        return changed;
+      }),
+    );
+  }
+
+  deviceTouch(deviceId: DeviceId, now: number): Promise<void> {
+    return guard(() => {
+      this.s.deviceTouch.run(now, deviceId);
+    });
+  }
+
+  devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]> {
+    return guard(
+      this.db.transaction(() => {
+        const ids = (this.s.orphanLinked.all(cutoff) as Array<{ id: string }>).map((r) => r.id as DeviceId);
+        for (const id of ids) {
+          this.s.deviceRevoke.run(now, id);
+          this.s.cursorsDeleteDevice.run(id);
+        }
+        return ids;
+      }),
+    );
+  }
+
+  // -- codes ------------------------------------------------------------------------------------
+
+  codeGet(phone: string): Promise<OneTimeCode | undefined> {
+    return guard(() => {
+      const r = this.s.codeGet.get(phone) as
+        | { phone: string; code_hash: string; expires_at: number; attempts: number; sent_at: number }
+        | undefined;
+      return (
+        r && {
+          phone: r.phone,
+          codeHash: r.code_hash,
+          expiresAt: r.expires_at,
+          attempts: r.attempts,
+          sentAt: r.sent_at,
+        }
+      );
+    });
+  }
+
+  codePut(c: OneTimeCode): Promise<void> {
+    return guard(() => {
+      this.s.codePut.run(c.phone, c.codeHash, c.expiresAt, c.attempts, c.sentAt);
+    });
+  }
+
+  codeAttempt(phone: string): Promise<number> {
+    return guard(() => (this.s.codeAttempt.get(phone) as { attempts: number } | undefined)?.attempts ?? 0);
+  }
+
+  codeDelete(phone: string): Promise<void> {
+    return guard(() => {
+      this.s.codeDelete.run(phone);
+    });
+  }
+
+  linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {
+    return guard(() => {
+      this.s.linkCodePut.run(codeHash, userId, expiresAt);
+    });
+  }
+
+  linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined> {
+    return guard(() => {
+      const r = this.s.linkCodeTake.get(codeHash) as { user_id: string; expires_at: number } | undefined;
+      return r && r.expires_at > now ? (r.user_id as UserId) : undefined;
+    });
+  }
+
+  // -- chats ------------------------------------------------------------------------------------
+
+  chatCreate(input: ChatCreate): Promise<ChatInfo> {
+    return guard(
+      this.db.transaction(() => {
+        const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
+        this.s.chatInsert.run(input.chatId, input.kind, input.name, input.description, input.now, directKey);
+        for (const m of input.members) {
+          this.s.memberUpsert.run(input.chatId, m.userId, m.role, input.now, 1);
+          this.s.cursorsStartForMember.run({ chat: input.chatId, acked: 0, user: m.userId });
+        }
+        this.s.messageInsert.run(
+          input.chatId,
+          1,
+          input.createdBy,
+          input.createdByDevice,
+          updateClientId(input.chatId, 1),
+          input.now,
+          KIND_UPDATE,
+          Buffer.from(input.update),
+        );
+        return this.chatRead(input.chatId)!;
+      }),
+    );
+  }
+
+  chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined> {
+    return guard(
+      () => (this.s.chatByDirectKey.get(directKeyOf([a, b])) as { id: string } | undefined)?.id as ChatId,
+    );
+  }
+
+  chatGet(chatId: ChatId): Promise<ChatInfo | undefined> {
+    return guard(() => this.chatRead(chatId));
+  }
+
+  chatsOfUser(userId: UserId): Promise<ChatInfo[]> {
+    return guard(() =>
+      (this.s.chatIdsOfUser.all(userId) as Array<{ chat_id: string }>).map(
+        (r) => this.chatRead(r.chat_id as ChatId)!,
+      ),
+    );
+  }
+
+  chatMutate(m: ChatMutation): Promise<StoredMessage> {
+    return guard(
+      this.db.transaction(() => {
+        const row = this.s.chatNextSeq.get(m.chatId) as { last_seq: number } | undefined;
+        if (!row) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+        const seq = row.last_seq;
+        const clientId = updateClientId(m.chatId, seq);
+        const body = Buffer.from(m.update);
+        this.s.messageInsert.run(
+          m.chatId,
+          seq,
+          m.actorUserId,
+          m.actorDeviceId,
+          clientId,
+          m.now,
+          KIND_UPDATE,
+          body,
+        );
+        for (const a of m.addMembers ?? []) {
+          this.s.memberUpsert.run(m.chatId, a.userId, a.role, m.now, seq);
+          this.s.cursorsStartForMember.run({ chat: m.chatId, acked: seq - 1, user: a.userId });
+        }
+        for (const u of m.removeUserIds ?? []) {
+          this.s.memberDelete.run(m.chatId, u);
+          this.s.cursorsEndForMember.run({ end: seq, chat: m.chatId, user: u });
+        }
+        if (m.setRole) this.s.memberSetRole.run(m.setRole.role, m.chatId, m.setRole.userId);
+        if (m.name !== undefined) this.s.chatSetName.run(m.name, m.chatId);
+        if (m.description !== undefined) this.s.chatSetDescription.run(m.description, m.chatId);
+        return toMessage({
+          chat_id: m.chatId,
+          seq,
+          sender_user: m.actorUserId,
+          sender_device: m.actorDeviceId,
+          client_id: clientId,
+          server_time: m.now,
+          kind: KIND_UPDATE,
+          body,
+        });
+      }),
+    );
+  }
+
+  private chatRead(chatId: ChatId): ChatInfo | undefined {
+    const c = this.s.chatGet.get(chatId) as
+      | {
+          id: string;
+          kind: 'direct' | 'group';
+          name: string;
+          description: string;
+          created_at: number;
+          last_seq: number;
+        }
+      | undefined;
+    if (!c) return undefined;
+    const members = (
+      this.s.membersOf.all(chatId) as Array<{ user_id: string; role: Role; joined_at: number }>
+    ).map((r): MemberInfo => ({ userId: r.user_id as UserId, role: r.role, joinedAt: r.joined_at }));
+    return {
+      id: c.id as ChatId,
+      kind: c.kind,
+      name: c.name,
+      description: c.description,
+      createdAt: c.created_at,
+      lastSeq: c.last_seq,
+      members,
+    };
+  }
+
+  // -- messages -------------------------------------------------------------------------------------
+
+  messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]> {
+    return guard(this.db.transaction(() => batch.map((b) => this.commitOne(b))));
+  }
+
+  private commitOne(b: SendCommit): CommitResult {
+    const dup = this.s.messageByClientId.get(b.senderDeviceId, b.clientMessageId) as
+      | { seq: number; server_time: number }
+      | undefined;
+    if (dup) return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
+    if (this.s.isMember.get(b.chatId, b.senderUserId) === undefined) {
+      return { ok: false, code: this.s.chatExists.get(b.chatId) ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
+    }
+    const { last_seq: seq } = this.s.chatNextSeq.get(b.chatId) as { last_seq: number };
+    const body = b.payload ? Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength) : null;
+    this.s.messageInsert.run(
+      b.chatId,
+      seq,
+      b.senderUserId,
+      b.senderDeviceId,
+      b.clientMessageId,
+      b.serverTime,
+      KIND_PAYLOAD,
+      body,
+    );
+    if (b.devicePayloads) {
+      for (const [deviceId, p] of b.devicePayloads) {
+        this.s.payloadInsert.run(b.chatId, seq, deviceId, Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+      }
+    }
+    return { ok: true, seq, serverTime: b.serverTime, duplicate: false };
+  }
+
+  cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]> {
+    return guard(() =>
+      (
+        this.s.cursorsOf.all(deviceId) as Array<{
+          chat_id: string;
+          acked_seq: number;
+          end_seq: number | null;
+          last_seq: number;
+        }>
+      ).map((r) => ({
+        chatId: r.chat_id as ChatId,
+        ackedSeq: r.acked_seq,
+        endSeq: r.end_seq ?? undefined,
+        lastSeq: r.last_seq,
+      })),
+    );
+  }
+
+  messagesRead(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    return guard(() =>
+      (
+        this.s.messagesRead.all({
+          device: deviceId,
+          chat: chatId,
+          after: afterSeq,
+          upTo: upToSeq,
+          limit,
+        }) as MessageRow[]
+      ).map(toMessage),
+    );
+  }
+
+  cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
+    return guard(
+      this.db.transaction(() => {
+        let moved = 0;
+        for (const a of acks) {
+          moved += this.s.cursorAdvance.run(a.seq, a.deviceId, a.chatId, a.seq).changes;
+          this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
+        }
+        return moved;
+      }),
+    );
+  }
+
+  messagesHistory(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    range: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ) {
+    return guard(() => {
+      const rows =
+        range.afterSeq !== undefined
+          ? this.s.historyAfter.all({
+              device: deviceId,
+              chat: chatId,
+              after: range.afterSeq,
+              limit: range.limit,
+            })
+          : this.s.historyBefore.all({
+              device: deviceId,
+              chat: chatId,
+              before: range.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+              limit: range.limit,
+            });
+      return (rows as MessageRow[]).map(toMessage);
+    });
+  }
+
+  messagesExpire(cutoff: number, limit: number): Promise<number> {
+    return guard(
+      this.db.transaction(() => {
+        const keys = this.s.expiredKeys.all(cutoff, limit) as Array<{ chat_id: string; seq: number }>;
+        for (const k of keys) {
+          this.s.payloadsDelete.run(k.chat_id, k.seq);
+          this.s.messageDelete.run(k.chat_id, k.seq);
+        }
+        return keys.length;
+      }),
+    );
+  }
+
+  ping(): Promise<void> {
+    return guard(() => {
+      this.db.prepare('SELECT 1').get();
+    });
+  }
+
+  close(): Promise<void> {
+    return guard(() => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+interface DeviceRow {
+  id: string;
+  user_id: string;
+  is_primary: number;
+  name: string;
+  created_at: number;
+  last_seen_at: number;
+}
+
+function toDevice(r: DeviceRow): Device {
+  return {
+    id: r.id as DeviceId,
+    userId: r.user_id as UserId,
+    primary: r.is_primary === 1,
+    name: r.name,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+  };
+}
+
+function directKeyOf(users: readonly UserId[]): string {
+  return [...users].sort().join('|');
+}

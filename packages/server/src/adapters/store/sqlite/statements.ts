@@ -1,0 +1,156 @@
+/**
+ * Every SQL statement of the SQLite store, prepared once. Parameters are positional and
+ * named in the comment above each statement.
+ */
+import type Database from 'better-sqlite3';
+
+const sql = {
+  /** phone */
+  userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = ?',
+  /** phone_hash */
+  userByPhoneHash: 'SELECT id FROM users WHERE phone_hash = ?',
+  /** id */
+  userExists: 'SELECT 1 FROM users WHERE id = ?',
+  /** id, phone, phone_hash, created_at */
+  userInsert: 'INSERT INTO users (id, phone, phone_hash, created_at) VALUES (?, ?, ?, ?)',
+  /** user_id */
+  primaryOf: 'SELECT id FROM devices WHERE user_id = ? AND is_primary = 1 AND revoked_at IS NULL',
+  /** id, user_id, is_primary, name, token_hash, created_at, last_seen_at */
+  deviceInsert:
+    'INSERT INTO devices (id, user_id, is_primary, name, token_hash, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  /** user_id */
+  deviceCount: 'SELECT count(*) AS n FROM devices WHERE user_id = ? AND revoked_at IS NULL',
+  /** token_hash */
+  deviceByToken:
+    'SELECT id, user_id, is_primary, name, created_at, last_seen_at FROM devices WHERE token_hash = ? AND revoked_at IS NULL',
+  /** user_id */
+  devicesOfUser: 'SELECT id FROM devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id',
+  /** user_id */
+  deviceListOfUser:
+    'SELECT id, user_id, is_primary, name, created_at, last_seen_at FROM devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id',
+  /** revoked_at, id */
+  deviceRevoke: 'UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  /** last_seen_at, id */
+  deviceTouch: 'UPDATE devices SET last_seen_at = max(last_seen_at, ?) WHERE id = ?',
+  /** cutoff: linked devices whose user has no active primary seen at or after it */
+  orphanLinked: `SELECT d.id FROM devices d
+    WHERE d.revoked_at IS NULL AND d.is_primary = 0 AND NOT EXISTS (
+      SELECT 1 FROM devices p WHERE p.user_id = d.user_id AND p.is_primary = 1
+        AND p.revoked_at IS NULL AND p.last_seen_at >= ?)`,
+
+  /** phone */
+  codeGet: 'SELECT phone, code_hash, expires_at, attempts, sent_at FROM codes WHERE phone = ?',
+  /** phone, code_hash, expires_at, attempts, sent_at */
+  codePut:
+    'INSERT OR REPLACE INTO codes (phone, code_hash, expires_at, attempts, sent_at) VALUES (?, ?, ?, ?, ?)',
+  /** phone */
+  codeAttempt: 'UPDATE codes SET attempts = attempts + 1 WHERE phone = ? RETURNING attempts',
+  /** phone */
+  codeDelete: 'DELETE FROM codes WHERE phone = ?',
+  /** code_hash, user_id, expires_at */
+  linkCodePut: 'INSERT OR REPLACE INTO link_codes (code_hash, user_id, expires_at) VALUES (?, ?, ?)',
+  /** code_hash */
+  linkCodeTake: 'DELETE FROM link_codes WHERE code_hash = ? RETURNING user_id, expires_at',
+
+  /** id, kind, name, description, created_at, direct_key (last_seq starts at 1: the CREATED update) */
+  chatInsert:
+    'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?)',
+  /** id */
+  chatGet: 'SELECT id, kind, name, description, created_at, last_seq FROM chats WHERE id = ?',
+  /** id */
+  chatExists: 'SELECT 1 FROM chats WHERE id = ?',
+  /** direct_key */
+  chatByDirectKey: 'SELECT id FROM chats WHERE direct_key = ?',
+  /** user_id */
+  chatIdsOfUser: 'SELECT chat_id FROM members WHERE user_id = ?',
+  /** id: takes the chat's next seq */
+  chatNextSeq: 'UPDATE chats SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
+  /** name, id */
+  chatSetName: 'UPDATE chats SET name = ? WHERE id = ?',
+  /** description, id */
+  chatSetDescription: 'UPDATE chats SET description = ? WHERE id = ?',
+  /** chat_id */
+  membersOf:
+    'SELECT user_id, role, joined_at FROM members WHERE chat_id = ? ORDER BY joined_seq, joined_at, user_id',
+  /** chat_id, user_id */
+  isMember: 'SELECT 1 FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, user_id, role, joined_at, joined_seq */
+  memberUpsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** chat_id, user_id */
+  memberDelete: 'DELETE FROM members WHERE chat_id = ? AND user_id = ?',
+  /** role, chat_id, user_id */
+  memberSetRole: 'UPDATE members SET role = ? WHERE chat_id = ? AND user_id = ?',
+
+  /** device_id, user_id: a new device starts at each chat's current last seq */
+  cursorsStartForDevice: `INSERT OR REPLACE INTO cursors (device_id, chat_id, acked_seq, end_seq)
+    SELECT @device, m.chat_id, c.last_seq, NULL FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = @user`,
+  /**
+   * chat_id, acked_seq, user_id: every device of a newly added member. A current member's
+   * cursor is left alone (only an ack moves it); a removed member's lingering cursor restarts
+   * at acked_seq, so nothing sent while the user was out becomes pending.
+   */
+  cursorsStartForMember: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
+    SELECT d.id, @chat, @acked, NULL FROM devices d WHERE d.user_id = @user AND d.revoked_at IS NULL
+    ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
+      WHERE cursors.end_seq IS NOT NULL`,
+  /** end_seq, chat_id, user_id */
+  cursorsEndForMember: `UPDATE cursors SET end_seq = @end WHERE chat_id = @chat
+    AND device_id IN (SELECT id FROM devices WHERE user_id = @user)`,
+  /** device_id */
+  cursorsDeleteDevice: 'DELETE FROM cursors WHERE device_id = ?',
+  /** device_id */
+  cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
+    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ?`,
+  /** acked_seq, device_id, chat_id, acked_seq (only forward) */
+  cursorAdvance: 'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ?',
+  /** device_id, chat_id */
+  cursorDeleteEnded:
+    'DELETE FROM cursors WHERE device_id = ? AND chat_id = ? AND end_seq IS NOT NULL AND acked_seq >= end_seq',
+
+  /** sender_device, client_id */
+  messageByClientId: 'SELECT seq, server_time FROM messages WHERE sender_device = ? AND client_id = ?',
+  /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body */
+  messageInsert:
+    'INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  /** chat_id, seq, device_id, body */
+  payloadInsert: 'INSERT INTO message_payloads (chat_id, seq, device_id, body) VALUES (?, ?, ?, ?)',
+  /** device_id, chat_id, after_seq, up_to_seq, limit */
+  messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
+    WHERE m.chat_id = @chat AND m.seq > @after AND m.seq <= @upTo ORDER BY m.seq LIMIT @limit`,
+  /** device_id, chat_id, before_seq, limit: newest first, within the device user's membership */
+  historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
+    WHERE m.chat_id = @chat AND m.seq < @before AND m.seq >= (
+      SELECT mb.joined_seq FROM members mb JOIN devices d ON d.user_id = mb.user_id
+      WHERE d.id = @device AND mb.chat_id = @chat)
+    ORDER BY m.seq DESC LIMIT @limit`,
+  /** device_id, chat_id, after_seq, limit: oldest first */
+  historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
+    WHERE m.chat_id = @chat AND m.seq > @after AND m.seq >= (
+      SELECT mb.joined_seq FROM members mb JOIN devices d ON d.user_id = mb.user_id
+      WHERE d.id = @device AND mb.chat_id = @chat)
+    ORDER BY m.seq ASC LIMIT @limit`,
+  /** cutoff, limit */
+  expiredKeys: 'SELECT chat_id, seq FROM messages WHERE server_time < ? ORDER BY server_time LIMIT ?',
+  /** chat_id, seq */
+  payloadsDelete: 'DELETE FROM message_payloads WHERE chat_id = ? AND seq = ?',
+  /** chat_id, seq */
+  messageDelete: 'DELETE FROM messages WHERE chat_id = ? AND seq = ?',
+} as const;
+
+export type Statements = { [K in keyof typeof sql]: Database.Statement };
+
+export function prepareStatements(db: Database.Database): Statements {
+  const out = {} as Record<string, Database.Statement>;
+  for (const [name, text] of Object.entries(sql)) out[name] = db.prepare(text);
+  return out as Statements;
+}

@@ -1,0 +1,190 @@
+/**
+ * Registration and device credentials. A code is 6 digits, expires (codeTtlMs), allows
+ * codeMaxAttempts tries and can be re-sent only after codeResendMs. Tokens are returned
+ * once and stored as SHA-256 digests.
+ */
+import { ParleyError } from '@parley/protocol';
+import type { Config } from '../config/schema.js';
+import type { Limiters } from '../limits/limiters.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { Ids } from '../ports/ids.js';
+import type { SmsProvider } from '../ports/sms.js';
+import type { Store } from '../ports/store.js';
+import type { Device, DeviceId, UserId } from '../ports/types.js';
+import { maskPhone, normalizePhone, phoneHash } from './phone.js';
+import { hashSecret, secretMatches } from './secrets.js';
+
+export interface IssuedCredentials {
+  userId: UserId;
+  deviceId: DeviceId;
+  token: string;
+  primary: boolean;
+}
+
+export interface AuthDeps {
+  store: Store;
+  sms: SmsProvider;
+  clock: Clock;
+  ids: Ids;
+  config: Config;
+  limiters: Limiters;
+  log: Logger;
+  /** Called with devices whose credentials were revoked, so their sockets can be closed. */
+  onRevoked: (deviceIds: DeviceId[]) => void;
+  /** Called when a user's set of active devices changed (registered, linked, removed). */
+  onDevicesChanged: (userId: UserId) => void;
+}
+
+const DEVICE_NAME_MAX = 64;
+
+function deviceName(raw: unknown, fallback: string): string {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (typeof raw !== 'string' || raw.length > DEVICE_NAME_MAX) {
+    throw new ParleyError(
+      'INVALID_ARGUMENT',
+      `deviceName must be a string of at most ${DEVICE_NAME_MAX} characters`,
+    );
+  }
+  return raw;
+}
+
+export class AuthService {
+  constructor(private readonly d: AuthDeps) {}
+
+  async requestCode(
+    rawPhone: unknown,
+    ip: string,
+  ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
+    const phone = normalizePhone(rawPhone);
+    const { store, clock, config } = this.d;
+    const now = clock.now();
+    const existing = await store.codeGet(phone);
+    if (existing && now - existing.sentAt < config.codeResendMs) {
+      throw new ParleyError('RATE_LIMITED', 'a code was sent recently; wait before asking again', {
+        retryAfterMs: config.codeResendMs - (now - existing.sentAt),
+      });
+    }
+    await this.d.limiters.take('codeRequestIp', ip);
+    await this.d.limiters.take('codeRequestPhone', phone);
+    const code = this.d.ids.numericCode(6);
+    await store.codePut({
+      phone,
+      codeHash: hashSecret(code, phone),
+      expiresAt: now + config.codeTtlMs,
+      attempts: 0,
+      sentAt: now,
+    });
+    await this.d.sms.sendCode(phone, code);
+    this.d.log.info({ phone: maskPhone(phone) }, 'registration code sent');
+    return { phone, expiresInMs: config.codeTtlMs, resendAfterMs: config.codeResendMs };
+  }
+
+  async verifyCode(
+    rawPhone: unknown,
+    rawCode: unknown,
+    rawName: unknown,
+    ip: string,
+  ): Promise<IssuedCredentials> {
+    const phone = normalizePhone(rawPhone);
+    const name = deviceName(rawName, 'primary');
+    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
+      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
+    }
+    await this.d.limiters.take('verifyIp', ip);
+    const { store, clock, config } = this.d;
+    const now = clock.now();
+    const stored = await store.codeGet(phone);
+    if (!stored)
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    if (stored.expiresAt <= now) {
+      await store.codeDelete(phone);
+      throw new ParleyError('CODE_EXPIRED', 'the code has expired; request a new one');
+    }
+    if (stored.attempts >= config.codeMaxAttempts) {
+      throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+    }
+    if (!secretMatches(rawCode, phone, stored.codeHash)) {
+      const attempts = await store.codeAttempt(phone);
+      if (attempts >= config.codeMaxAttempts) {
+        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+      }
+      throw new ParleyError(
+        'CODE_INVALID',
+        `wrong code (${config.codeMaxAttempts - attempts} attempts left)`,
+      );
+    }
+    await store.codeDelete(phone);
+    const token = this.d.ids.secret();
+    const deviceId = this.d.ids.deviceId();
+    const { userId, revokedDeviceIds } = await store.primaryRegister({
+      userId: this.d.ids.userId(),
+      phone,
+      phoneHash: phoneHash(phone),
+      deviceId,
+      tokenHash: hashSecret(token),
+      name,
+      now,
+    });
+    this.d.onDevicesChanged(userId);
+    if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
+    this.d.log.info({ userId, deviceId }, 'primary device registered');
+    return { userId, deviceId, token, primary: true };
+  }
+
+  async createLinkCode(device: Device): Promise<{ code: string; expiresInMs: number }> {
+    if (!device.primary)
+      throw new ParleyError('PERMISSION_DENIED', 'only the primary device can link devices');
+    const code = this.d.ids.secret().slice(0, 16);
+    const ttl = this.d.config.linkCodeTtlMs;
+    await this.d.store.linkCodePut(hashSecret(code), device.userId, this.d.clock.now() + ttl);
+    return { code, expiresInMs: ttl };
+  }
+
+  async linkDevice(rawCode: unknown, rawName: unknown, ip: string): Promise<IssuedCredentials> {
+    if (typeof rawCode !== 'string' || rawCode.length < 8 || rawCode.length > 64) {
+      throw new ParleyError('CODE_INVALID', 'invalid link code');
+    }
+    const name = deviceName(rawName, 'linked');
+    await this.d.limiters.take('linkIp', ip);
+    const now = this.d.clock.now();
+    const userId = await this.d.store.linkCodeTake(hashSecret(rawCode), now);
+    if (!userId) throw new ParleyError('CODE_INVALID', 'unknown, used or expired link code');
+    const token = this.d.ids.secret();
+    const deviceId = this.d.ids.deviceId();
+    await this.d.store.deviceLink({
+      userId,
+      deviceId,
+      tokenHash: hashSecret(token),
+      name,
+      now,
+      maxDevices: this.d.config.maxDevicesPerUser,
+    });
+    this.d.onDevicesChanged(userId);
+    this.d.log.info({ userId, deviceId }, 'device linked');
+    return { userId, deviceId, token, primary: false };
+  }
+
+  /** The device for a bearer token, or undefined. */
+  authenticate(token: string | undefined): Promise<Device | undefined> {
+    if (!token || token.length > 256) return Promise.resolve(undefined);
+    return this.d.store.deviceByTokenHash(hashSecret(token));
+  }
+
+  listDevices(device: Device): Promise<Device[]> {
+    return this.d.store.deviceList(device.userId);
+  }
+
+  /** A primary may remove any of its user's devices; any device may remove itself. */
+  async removeDevice(actor: Device, target: DeviceId): Promise<void> {
+    if (target !== actor.id) {
+      if (!actor.primary)
+        throw new ParleyError('PERMISSION_DENIED', 'only the primary device can remove other devices');
+      const own = await this.d.store.deviceList(actor.userId);
+      if (!own.some((x) => x.id === target)) throw new ParleyError('NOT_FOUND', 'no such device');
+    }
+    await this.d.store.deviceRevoke(target, this.d.clock.now());
+    this.d.onDevicesChanged(actor.userId);
+    this.d.onRevoked([target]);
+  }
+}

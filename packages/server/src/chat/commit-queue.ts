@@ -1,0 +1,98 @@
+/**
+ * Group commit: sends that arrive together are written in one transaction. A flush is
+ * scheduled for the next turn of the event loop after the first enqueue, so everything
+ * decoded from the sockets in this turn joins the batch; one batch is in flight at a time.
+ * A send's promise resolves only after its transaction committed.
+ */
+import type { CommitResult, SendCommit, Store } from '../ports/store.js';
+
+interface Pending {
+  item: SendCommit;
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface CommitQueueOptions {
+  maxBatch: number;
+  /** Called after each committed batch, in order, before the senders' promises resolve. */
+  onCommitted: (items: readonly SendCommit[], results: readonly CommitResult[]) => void;
+  /** Test-only unsafe mode: resolve at once and commit after this delay. */
+  unsafeAckBeforeCommitMs?: number;
+  onBatch?: (size: number, ms: number) => void;
+}
+
+export class CommitQueue {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: CommitQueueOptions,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  enqueue(item: SendCommit): Promise<CommitResult> {
+    const unsafeDelay = this.options.unsafeAckBeforeCommitMs;
+    if (unsafeDelay !== undefined) {
+      this.queue.push({ item, resolve: () => {}, reject: () => {} });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => this.flush(), unsafeDelay);
+      }
+      return Promise.resolve({ ok: true, seq: 0, serverTime: item.serverTime, duplicate: false });
+    }
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything enqueued so far has been committed (used on shutdown). */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight) {
+      if (this.inFlight) await this.inFlight;
+      else await this.flush();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    const items = batch.map((p) => p.item);
+    const started = performance.now();
+    this.inFlight = (async () => {
+      try {
+        const results = await this.store.messageCommit(items);
+        this.options.onBatch?.(items.length, performance.now() - started);
+        try {
+          this.options.onCommitted(items, results);
+        } finally {
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        }
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    })();
+    await this.inFlight;
+    this.inFlight = undefined;
+    if (this.queue.length > 0) {
+      if (this.options.unsafeAckBeforeCommitMs !== undefined) {
+        this.scheduled = true;
+        setTimeout(() => this.flush(), this.options.unsafeAckBeforeCommitMs);
+      } else {
+        this.schedule();
+      }
+    }
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Chats and the send path. Membership rules live here; every change to a chat is stored as
+ * the chat's next message (a chat update) and fanned out like any message. A send is
+ * acknowledged only after its transaction committed (see CommitQueue).
+ */
+import { ParleyError } from '@parley/protocol';
+import type { Config } from '../config/schema.js';
+import type { Hub } from '../delivery/hub.js';
+import type { Limiters } from '../limits/limiters.js';
+import type { Clock } from '../ports/clock.js';
+import type { Ids } from '../ports/ids.js';
+import type { Store } from '../ports/store.js';
+import type {
+  ChatId,
+  ChatInfo,
+  ChatKind,
+  Device,
+  DeviceId,
+  Role,
+  StoredMessage,
+  UserId,
+} from '../ports/types.js';
+import type { CommitQueue } from './commit-queue.js';
+import type { Directory } from './directory.js';
+import {
+  createdUpdate,
+  infoChangedUpdate,
+  memberLeftUpdate,
+  memberRemovedUpdate,
+  membersAddedUpdate,
+} from './updates.js';
+
+export interface ChatDeps {
+  store: Store;
+  clock: Clock;
+  ids: Ids;
+  config: Config;
+  directory: Directory;
+  commits: CommitQueue;
+  hub: Hub;
+  limiters: Limiters;
+}
+
+export interface SendInput {
+  clientMessageId: string;
+  chatId: ChatId;
+  payload: Uint8Array | undefined;
+  devicePayloads: Map<DeviceId, Uint8Array> | undefined;
+}
+
+export interface DeviceMismatchDetails {
+  missingDeviceIds: DeviceId[];
+  extraDeviceIds: DeviceId[];
+  current: Array<{ userId: UserId; deviceIds: DeviceId[] }>;
+}
+
+const NAME_MAX = 100;
+const DESCRIPTION_MAX = 2048;
+
+const canManage = (r: Role | undefined) => r === 'admin' || r === 'creator';
+
+export class ChatService {
+  constructor(private readonly d: ChatDeps) {}
+
+  // -- send ---------------------------------------------------------------------------------
+
+  async send(device: Device, input: SendInput): Promise<{ seq: number; serverTime: number }> {
+    const members = await this.d.directory.members(input.chatId);
+    if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+    if (!members.roles.has(device.userId))
+      throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+    if (input.devicePayloads) await this.checkDeviceSet(device, members.roles.keys(), input.devicePayloads);
+    await this.d.limiters.take('send', device.userId);
+    const result = await this.d.commits.enqueue({
+      chatId: input.chatId,
+      senderUserId: device.userId,
+      senderDeviceId: device.id,
+      clientMessageId: input.clientMessageId,
+      serverTime: this.d.clock.now(),
+      payload: input.payload,
+      devicePayloads: input.devicePayloads,
+    });
+    if (!result.ok) {
+      this.d.directory.invalidateChat(input.chatId);
+      throw new ParleyError(
+        result.code,
+        result.code === 'NOT_A_MEMBER' ? 'you are not a member of this chat' : 'no such chat',
+      );
+    }
+    return { seq: result.seq, serverTime: result.serverTime };
+  }
+
+  private async checkDeviceSet(device: Device, users: Iterable<UserId>, payloads: Map<DeviceId, Uint8Array>) {
+    const current = await this.d.directory.memberDevices(users);
+    const expected = new Set<DeviceId>();
+    for (const ids of current.values()) for (const id of ids) if (id !== device.id) expected.add(id);
+    const missing = [...expected].filter((id) => !payloads.has(id));
+    const extra = [...payloads.keys()].filter((id) => !expected.has(id));
+    if (missing.length || extra.length) {
+      const details: DeviceMismatchDetails = {
+        missingDeviceIds: missing,
+        extraDeviceIds: extra,
+        current: [...current].map(([userId, deviceIds]) => ({ userId, deviceIds })),
+      };
+      throw new ParleyError(
+        'DEVICE_MISMATCH',
+        'the payloads do not match the recipients\u2019 current devices',
+        {
+          details: details as unknown as Record<string, unknown>,
+        },
+      );
+    }
+  }
+
+  // -- chats -------------------------------------------------------------------------------------
+
+  async createChat(
+    device: Device,
+    input: { kind: ChatKind; memberUserIds: UserId[]; name: string; description: string },
+  ): Promise<ChatInfo> {
+    const others = [...new Set(input.memberUserIds)].filter((u) => u !== device.userId);
+    checkInfo(input.name, input.description);
+    if (input.kind === 'direct') {
+      if (others.length !== 1)
+        throw new ParleyError('INVALID_ARGUMENT', 'a direct chat has exactly one other member');
+      const existing = await this.d.store.chatDirectFind(device.userId, others[0]!);
+      if (existing) return (await this.d.store.chatGet(existing))!;
+    } else if (others.length === 0) {
+      throw new ParleyError('INVALID_ARGUMENT', 'a group needs at least one other member');
+    }
+    if (others.length + 1 > this.d.config.maxGroupMembers) {
+      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
+    }
+    await this.requireUsers(others);
+    const now = this.d.clock.now();
+    const members = [
+      { userId: device.userId, role: (input.kind === 'group' ? 'creator' : 'member') as Role },
+      ...others.map((userId) => ({ userId, role: 'member' as Role })),
+    ];
+    const chat = await this.d.store.chatCreate({
+      chatId: this.d.ids.chatId(),
+      kind: input.kind,
+      name: input.kind === 'group' ? input.name : '',
+      description: input.kind === 'group' ? input.description : '',
+      createdBy: device.userId,
+      createdByDevice: device.id,
+      members,
+      now,
+      update: createdUpdate({ ...input, members, now }),
+    });
+    const [first] = await this.d.store.messagesRead(device.id, chat.id, 0, 1, 1);
+    if (first) void this.d.hub.fanOut(first, undefined);
+    return chat;
+  }
+
+  async addMembers(device: Device, chatId: ChatId, userIds: UserId[]): Promise<ChatInfo> {
+    const chat = await this.groupFor(device, chatId);
+    if (!canManage(roleOf(chat, device.userId)))
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can add members');
+    const current = new Set(chat.members.map((m) => m.userId));
+    const added = [...new Set(userIds)].filter((u) => !current.has(u));
+    if (added.length === 0) throw new ParleyError('ALREADY_MEMBER', 'every given user is already a member');
+    if (current.size + added.length > this.d.config.maxGroupMembers) {
+      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
+    }
+    await this.requireUsers(added);
+    await this.mutate(device, {
+      chatId,
+      update: membersAddedUpdate(added),
+      addMembers: added.map((userId) => ({ userId, role: 'member' as Role })),
+    });
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  async removeMember(device: Device, chatId: ChatId, userId: UserId): Promise<ChatInfo> {
+    if (userId === device.userId) throw new ParleyError('INVALID_ARGUMENT', 'use leaveChat to leave a chat');
+    const chat = await this.groupFor(device, chatId);
+    const actor = roleOf(chat, device.userId);
+    const target = roleOf(chat, userId);
+    if (!target) throw new ParleyError('NOT_A_MEMBER', 'that user is not a member');
+    if (!canManage(actor) || (target === 'creator' && actor !== 'creator')) {
+      throw new ParleyError(
+        'PERMISSION_DENIED',
+        'only admins can remove members, and only the creator can remove the creator',
+      );
+    }
+    await this.mutate(device, { chatId, update: memberRemovedUpdate(userId), removeUserIds: [userId] }, [
+      userId,
+    ]);
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  async leaveChat(device: Device, chatId: ChatId): Promise<ChatInfo> {
+    await this.groupFor(device, chatId);
+    await this.mutate(
+      device,
+      { chatId, update: memberLeftUpdate(device.userId), removeUserIds: [device.userId] },
+      [device.userId],
+    );
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  async updateChat(
+    device: Device,
+    chatId: ChatId,
+    input: { name?: string; description?: string },
+  ): Promise<ChatInfo> {
+    const chat = await this.groupFor(device, chatId);
+    const name = input.name ?? chat.name;
+    const description = input.description ?? chat.description;
+    checkInfo(name, description);
+    await this.mutate(device, {
+      chatId,
+      update: infoChangedUpdate({ name, description }),
+      name,
+      description,
+    });
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  async getChat(device: Device, chatId: ChatId): Promise<ChatInfo> {
+    const chat = await this.d.store.chatGet(chatId);
+    if (!chat) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+    if (!roleOf(chat, device.userId))
+      throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+    return chat;
+  }
+
+  listChats(device: Device): Promise<ChatInfo[]> {
+    return this.d.store.chatsOfUser(device.userId);
+  }
+
+  async history(
+    device: Device,
+    chatId: ChatId,
+    range: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ): Promise<{ messages: StoredMessage[]; more: boolean }> {
+    await this.getChat(device, chatId);
+    const rows = await this.d.store.messagesHistory(device.id, chatId, { ...range, limit: range.limit + 1 });
+    const more = rows.length > range.limit;
+    return { messages: rows.slice(0, range.limit), more };
+  }
+
+  // -- helpers ---------------------------------------------------------------------------------------
+
+  private async groupFor(device: Device, chatId: ChatId): Promise<ChatInfo> {
+    const chat = await this.getChat(device, chatId);
+    if (chat.kind !== 'group')
+      throw new ParleyError('INVALID_ARGUMENT', 'direct chats have fixed members and no name');
+    return chat;
+  }
+
+  private async requireUsers(userIds: UserId[]): Promise<void> {
+    const found = await this.d.store.usersExist(userIds);
+    const missing = userIds.filter((u) => !found.has(u));
+    if (missing.length) throw new ParleyError('USER_NOT_FOUND', `unknown user ${missing[0]}`);
+  }
+
+  private async mutate(
+    device: Device,
+    m: Omit<Parameters<Store['chatMutate']>[0], 'actorUserId' | 'actorDeviceId' | 'now'>,
+    extraUsers: UserId[] = [],
+  ): Promise<void> {
+    const message = await this.d.store.chatMutate({
+      ...m,
+      actorUserId: device.userId,
+      actorDeviceId: device.id,
+      now: this.d.clock.now(),
+    });
+    this.d.directory.invalidateChat(m.chatId);
+    await this.d.hub.fanOut(message, undefined, extraUsers);
+  }
+}
+
+function roleOf(chat: ChatInfo, userId: UserId): Role | undefined {
+  return chat.members.find((m) => m.userId === userId)?.role;
+}
+
+function checkInfo(name: string, description: string): void {
+  if (name.length > NAME_MAX)
+    throw new ParleyError('INVALID_ARGUMENT', `name is longer than ${NAME_MAX} characters`);
+  if (description.length > DESCRIPTION_MAX) {
+    throw new ParleyError('INVALID_ARGUMENT', `description is longer than ${DESCRIPTION_MAX} characters`);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Builds the config from defaults < PARLEY_* env < flags, and fails naming the setting.
+ * Secrets are never printed: errors show the setting name and the problem, not the value.
+ */
+import { ParleyError } from '@parley/protocol';
+import { type Config, type ConfigInput, type ConfigKey, configSchema } from './schema.js';
+
+export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
+
+export function envName(key: string): string {
+  return `PARLEY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Parses `--name value`, `--name=value` and bare boolean `--name` flags into config keys. */
+export function parseFlags(argv: readonly string[]): Record<string, string> {
+  const byFlag = new Map(configKeys.map((k) => [flagName(k), k]));
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ParleyError('INVALID_ARGUMENT', `unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const key = byFlag.get(name);
+    if (!key) throw new ParleyError('INVALID_ARGUMENT', `unknown flag --${name} (see --help)`);
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('--')) {
+        value = next;
+        i++;
+      } else {
+        value = 'true';
+      }
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export function loadConfig(options: {
+  env?: NodeJS.ProcessEnv;
+  argv?: readonly string[];
+  overrides?: ConfigInput;
+}): Config {
+  const raw: Record<string, unknown> = {};
+  const env = options.env ?? {};
+  for (const key of configKeys) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  Object.assign(raw, parseFlags(options.argv ?? []), options.overrides ?? {});
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    throw new ParleyError(
+      'INVALID_ARGUMENT',
+      `invalid setting ${key} (--${flagName(key)} / ${envName(key)}): ${issue.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The help text listing every setting with its flag, env name and default. */
+export function settingsHelp(): string {
+  const defaults = configSchema.parse({});
+  return configKeys
+    .map(
+      (k) => `  --${flagName(k).padEnd(28)} ${envName(k).padEnd(36)} default: ${JSON.stringify(defaults[k])}`,
+    )
+    .join('\n');
+}

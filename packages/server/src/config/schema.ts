@@ -1,0 +1,69 @@
+/**
+ * The one configuration schema. Every setting has a default that runs embedded; each is
+ * settable as env `PARLEY_<SNAKE_NAME>` and flag `--<kebab-name>` (flags win over env).
+ */
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+]);
+
+export const configSchema = z
+  .object({
+    /** Interface to listen on. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** TCP port for HTTP and WebSocket (0 = any free port). */
+    port: int(0, 65535).default(8080),
+    /** Directory for the SQLite database and dev files; created if missing. */
+    dataDir: z.string().min(1).default('./data'),
+    /** Dev mode: the console SMS provider also writes codes to <dataDir>/sms-codes.log and the log. */
+    dev: bool.default(true),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** SQLite durability: FULL survives power loss; NORMAL/OFF need allowUnsafeDurability. */
+    sqliteSynchronous: z.enum(['FULL', 'NORMAL', 'OFF']).default('FULL'),
+    allowUnsafeDurability: bool.default(false),
+    /** Largest ciphertext in one message (per device for per-device payloads). */
+    maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
+    /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */
+    maxFrameBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    maxGroupMembers: int(2, 100_000).default(1024),
+    maxDevicesPerUser: int(1, 16).default(5),
+    /** Delivered-but-unacked messages per connection before the server pauses it. */
+    deliveryWindow: int(1, 100_000).default(1000),
+    /** Messages per backlog page (one deliver frame). */
+    drainPageSize: int(1, 1000).default(100),
+    /** Per-connection send buffer limit; above it live pushes stop and the device drains later. */
+    sendBufferBytes: int(16 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
+    /** WebSocket ping interval; a connection silent for two intervals is closed. */
+    heartbeatMs: int(50, 600_000).default(25_000),
+    /** Largest number of sends committed in one transaction. */
+    commitMaxBatch: int(1, 100_000).default(512),
+    codeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
+    codeMaxAttempts: int(1, 100).default(5),
+    codeResendMs: int(0, 3_600_000).default(60_000),
+    linkCodeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
+    /** Linked devices are logged out after this many days without their primary. */
+    linkedDeviceMaxIdleDays: int(1, 3650).default(14),
+    /** Messages are kept on the server this many days. */
+    retentionDays: int(1, 3650).default(30),
+    /** How often the retention job runs. */
+    retentionIntervalMs: int(1000, 86_400_000).default(10 * 60_000),
+    /** Rate limits (per minute). */
+    sendsPerMinute: int(1, 10_000_000).default(6000),
+    codeRequestsPerHour: int(1, 10_000).default(10),
+    discoverPerMinute: int(1, 1_000_000).default(60),
+    /** Time allowed for in-flight work on SIGTERM before sockets are closed. */
+    shutdownGraceMs: int(0, 600_000).default(10_000),
+    /**
+     * Test-only: acknowledge sends before they are committed (and delay commits), so the
+     * crash tests can prove their checker detects loss. Never use in production.
+     */
+    unsafeAckBeforeCommit: bool.default(false),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigKey = keyof Config;

@@ -1,0 +1,48 @@
+/**
+ * Coalesces cursor acks from all connections and persists them in one transaction per
+ * turn of the event loop. A lost flush (crash) only means redelivery, never loss.
+ */
+import type { Logger } from '../log.js';
+import type { Store } from '../ports/store.js';
+import type { ChatId, DeviceId } from '../ports/types.js';
+
+export class AckFlusher {
+  private pending = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  add(deviceId: DeviceId, chatId: ChatId, seq: number): void {
+    const key = `${deviceId}\u0000${chatId}`;
+    const prev = this.pending.get(key);
+    if (!prev || prev.seq < seq) this.pending.set(key, { deviceId, chatId, seq });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /** Persists everything added so far. */
+  async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.inFlight) await this.inFlight;
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    this.inFlight = this.store
+      .cursorsAck(batch)
+      .then(() => undefined)
+      .catch((err) => {
+        this.log.error(
+          { err, acks: batch.length },
+          'persisting acks failed; devices will get those messages again',
+        );
+      });
+    await this.inFlight;
+    this.inFlight = undefined;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Local registry of connected devices and the fan-out of committed messages to them.
+ * A frame shared by all recipients (one payload for every device) is encoded once per
+ * encoding; per-device payloads are encoded per device.
+ */
+import type { Encoding } from '@parley/protocol';
+import type { Directory } from '../chat/directory.js';
+import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+import type { DeliverySession } from './session.js';
+
+export interface Connection {
+  readonly deviceId: DeviceId;
+  readonly userId: UserId;
+  readonly encoding: Encoding;
+  readonly session: DeliverySession;
+  /** Closes the socket with a close code. */
+  close(code: number, reason: string): void;
+}
+
+export type FrameEncoder = (
+  messages: readonly StoredMessage[],
+  backlog: boolean,
+  encoding: Encoding,
+) => Uint8Array | string;
+
+export class Hub {
+  private readonly conns = new Map<DeviceId, Connection>();
+
+  constructor(
+    private readonly directory: Directory,
+    private readonly encode: FrameEncoder,
+  ) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  get(deviceId: DeviceId): Connection | undefined {
+    return this.conns.get(deviceId);
+  }
+
+  all(): IterableIterator<Connection> {
+    return this.conns.values();
+  }
+
+  /** Registers `conn`; returns the connection of the same device it replaces, if any. */
+  register(conn: Connection): Connection | undefined {
+    const old = this.conns.get(conn.deviceId);
+    this.conns.set(conn.deviceId, conn);
+    return old;
+  }
+
+  unregister(conn: Connection): void {
+    if (this.conns.get(conn.deviceId) === conn) this.conns.delete(conn.deviceId);
+  }
+
+  /**
+   * Offers a committed message to every connected device of the chat's members (plus
+   * `extraUsers`, e.g. a user just removed, who still gets the removal update).
+   */
+  async fanOut(
+    message: StoredMessage,
+    devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined,
+    extraUsers: readonly UserId[] = [],
+  ): Promise<void> {
+    if (this.conns.size === 0) return;
+    const members = await this.directory.members(message.chatId);
+    const users = new Set<UserId>(members ? members.roles.keys() : []);
+    for (const u of extraUsers) users.add(u);
+    const shared = devicePayloads === undefined ? new SharedFrame(message, this.encode) : undefined;
+    for (const u of users) {
+      for (const d of await this.directory.devicesOf(u)) {
+        const conn = this.conns.get(d);
+        if (!conn) continue;
+        if (shared) {
+          conn.session.offerLive(message, () => shared.get(conn.encoding));
+        } else {
+          conn.session.offerLive({ ...message, body: devicePayloads!.get(d) }, undefined);
+        }
+      }
+    }
+  }
+
+  /** Closes the connections of these devices (revoked credentials). */
+  closeDevices(deviceIds: readonly DeviceId[], code: number, reason: string): void {
+    for (const d of deviceIds) this.conns.get(d)?.close(code, reason);
+  }
+
+  chatIdsOf(_: ChatId): void {}
+}
+
+class SharedFrame {
+  private proto: Uint8Array | string | undefined;
+  private json: Uint8Array | string | undefined;
+
+  constructor(
+    private readonly message: StoredMessage,
+    private readonly encode: FrameEncoder,
+  ) {}
+
+  get(encoding: Encoding): Uint8Array | string {
+    if (encoding === 'proto') {
+      this.proto ??= this.encode([this.message], false, 'proto');
+      return this.proto;
+    }
+    this.json ??= this.encode([this.message], false, 'json');
+    return this.json;
+  }
+}

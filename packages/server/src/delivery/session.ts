@@ -1,0 +1,230 @@
+/**
+ * Delivery state of one connected device. Invariants:
+ * - per chat, messages go out in seq order with no gap (`sent` only grows by exactly one
+ *   step at a time, or by a page read from the store after `sent`);
+ * - at most `window` delivered messages are unacked; above it, or when the socket's send
+ *   buffer is over its limit, live pushes stop and the device reads from the store later;
+ * - a cursor is persisted only from an ack of this device (through AckFlusher).
+ */
+import { ParleyError } from '@parley/protocol';
+import type { Logger } from '../log.js';
+import type { Store } from '../ports/store.js';
+import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+
+export interface DeliveryTransport {
+  /** Sends an encoded `deliver` frame built from the messages. */
+  sendMessages(messages: readonly StoredMessage[], backlog: boolean): void;
+  /** Sends a pre-encoded frame (shared by many recipients). */
+  sendEncoded(frame: Uint8Array | string): void;
+  bufferedAmount(): number;
+}
+
+export interface SessionLimits {
+  window: number;
+  pageSize: number;
+  sendBufferBytes: number;
+}
+
+interface ChatState {
+  /** Highest seq sent to (or skipped for) this connection. */
+  sent: number;
+  /** Highest seq acked (as persisted). */
+  acked: number;
+  /** Seqs delivered and not yet acked, ascending. */
+  unacked: number[];
+  /** Set when the user left or was removed. */
+  endSeq: number | undefined;
+}
+
+const PAGE_BYTES = 1024 * 1024;
+
+export type AckSink = (deviceId: DeviceId, chatId: ChatId, seq: number) => void;
+
+export class DeliverySession {
+  private readonly chats = new Map<ChatId, ChatState>();
+  private inflight = 0;
+  private behind = true;
+  private draining = false;
+  private dirty = false;
+  private closed = false;
+  private caughtUpOnce = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pageBytes = 0;
+
+  constructor(
+    readonly deviceId: DeviceId,
+    readonly userId: UserId,
+    private readonly transport: DeliveryTransport,
+    private readonly store: Store,
+    private readonly limits: SessionLimits,
+    private readonly persistAck: AckSink,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts reading the backlog. */
+  start(): void {
+    this.scheduleDrain();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  get unackedCount(): number {
+    return this.inflight;
+  }
+
+  /**
+   * A message just committed for this device. `frame` encodes it as a one-message
+   * deliver frame (shared between recipients); `message` is this device's view of it.
+   */
+  offerLive(message: StoredMessage, frame: (() => Uint8Array | string) | undefined): void {
+    if (this.closed) return;
+    const st = this.chats.get(message.chatId);
+    if (this.behind || !st || message.seq !== st.sent + 1) {
+      this.markBehind();
+      return;
+    }
+    if (message.senderDeviceId === this.deviceId || message.body === undefined) {
+      st.sent = message.seq; // own message or nothing for this device: nothing to deliver
+      return;
+    }
+    if (
+      this.inflight >= this.limits.window ||
+      this.transport.bufferedAmount() > this.limits.sendBufferBytes
+    ) {
+      this.markBehind();
+      return;
+    }
+    if (frame) this.transport.sendEncoded(frame());
+    else this.transport.sendMessages([message], false);
+    st.sent = message.seq;
+    st.unacked.push(message.seq);
+    this.inflight++;
+  }
+
+  /**
+   * Applies a cumulative ack. Throws ACK_UNKNOWN_CHAT for a chat never delivered on this
+   * connection and ACK_AHEAD beyond what was sent; acks at or below the last are no-ops.
+   */
+  ack(chatId: ChatId, seq: number): void {
+    const st = this.chats.get(chatId);
+    if (!st)
+      throw new ParleyError('ACK_UNKNOWN_CHAT', `nothing was delivered in chat ${chatId} on this connection`);
+    if (seq > st.sent) throw new ParleyError('ACK_AHEAD', `ack for seq ${seq} but only ${st.sent} was sent`);
+    if (seq <= st.acked) return;
+    let n = 0;
+    while (n < st.unacked.length && st.unacked[n]! <= seq) n++;
+    if (n > 0) st.unacked.splice(0, n);
+    this.inflight -= n;
+    // Everything between the acked seq and `sent` that was never delivered (own messages,
+    // nothing for this device) is settled by this ack too.
+    const through = st.unacked.length === 0 ? st.sent : seq;
+    st.acked = through;
+    this.persistAck(this.deviceId, chatId, through);
+    if (st.endSeq !== undefined && through >= st.endSeq) this.chats.delete(chatId);
+    if (this.behind && this.inflight < this.limits.window) {
+      if (this.draining) this.dirty = true;
+      else this.scheduleDrain();
+    }
+  }
+
+  private markBehind(): void {
+    this.behind = true;
+    if (this.draining) this.dirty = true;
+    else this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    setImmediate(() => {
+      this.drain()
+        .catch((err) => this.log.error({ err, deviceId: this.deviceId }, 'backlog drain failed'))
+        .finally(() => {
+          this.draining = false;
+          if (this.dirty && !this.closed) this.scheduleDrain();
+        });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.dirty = false;
+      const cursors = await this.store.cursorsOf(this.deviceId);
+      if (this.closed) return;
+      const page: StoredMessage[] = [];
+      let paused = false;
+      for (const c of cursors) {
+        let st = this.chats.get(c.chatId);
+        if (!st) {
+          st = { sent: c.ackedSeq, acked: c.ackedSeq, unacked: [], endSeq: c.endSeq };
+          this.chats.set(c.chatId, st);
+        }
+        st.endSeq = c.endSeq;
+        const upTo = c.endSeq ?? c.lastSeq;
+        while (st.sent < upTo) {
+          const room = Math.min(
+            this.limits.pageSize - page.length,
+            this.limits.window - this.inflight - page.length,
+          );
+          if (room <= 0 || this.transport.bufferedAmount() > this.limits.sendBufferBytes) {
+            paused = true;
+            break;
+          }
+          const rows = await this.store.messagesRead(this.deviceId, c.chatId, st.sent, upTo, room);
+          if (this.closed) return;
+          if (rows.length === 0) {
+            // The rest expired before this device came back: nothing left to deliver.
+            st.sent = upTo;
+            if (st.unacked.length === 0) {
+              st.acked = upTo;
+              this.persistAck(this.deviceId, c.chatId, upTo);
+            }
+            break;
+          }
+          for (const r of rows) {
+            st.sent = r.seq;
+            if (r.senderDeviceId === this.deviceId || r.body === undefined) continue;
+            page.push(r);
+            st.unacked.push(r.seq);
+            this.pageBytes += r.body.length;
+            // Pages are also capped in bytes so one frame stays well under clients' limits.
+            if (this.pageBytes >= PAGE_BYTES) this.flushPage(page);
+          }
+          if (page.length >= this.limits.pageSize) this.flushPage(page);
+        }
+        if (paused) break;
+      }
+      this.flushPage(page);
+      if (paused) {
+        // Resumed by an ack (window) or by this timer (send buffer).
+        if (this.inflight < this.limits.window) this.retryLater();
+        return;
+      }
+    } while (this.dirty && !this.closed);
+    this.behind = false;
+    if (!this.caughtUpOnce) {
+      this.caughtUpOnce = true;
+      this.transport.sendMessages([], false);
+    }
+  }
+
+  private flushPage(page: StoredMessage[]): void {
+    this.pageBytes = 0;
+    if (page.length === 0) return;
+    this.transport.sendMessages(page, true);
+    this.inflight += page.length;
+    page.length = 0;
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.behind) this.scheduleDrain();
+    }, 20);
+    this.retryTimer.unref();
+  }
+}

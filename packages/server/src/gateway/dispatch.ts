@@ -1,0 +1,217 @@
+/**
+ * Maps each request frame to its handler and result body. Validates every field at this
+ * edge; handlers receive domain types. Unknown bodies get UNKNOWN_TYPE.
+ */
+import { type Frame, type FrameInit, ParleyError, ChatKind as WireChatKind } from '@parley/protocol';
+import type { ChatService } from '../chat/service.js';
+import type { Config } from '../config/schema.js';
+import type { DeliverySession } from '../delivery/session.js';
+import type { Limiters } from '../limits/limiters.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { ChatId, Device, DeviceId, UserId } from '../ports/types.js';
+import { toWireChat, toWireMessage } from './wire.js';
+
+export interface DispatchDeps {
+  chats: ChatService;
+  store: Store;
+  clock: Clock;
+  config: Config;
+  limiters: Limiters;
+}
+
+export interface RequestContext {
+  device: Device;
+  session: DeliverySession;
+}
+
+type Body = FrameInit['body'];
+
+const CLIENT_ID = /^[\x20-\x7e]{1,64}$/;
+const MAX_ID = 64;
+
+function id<T extends string>(value: string, field: string): T {
+  if (value.length === 0 || value.length > MAX_ID) {
+    throw new ParleyError('INVALID_ARGUMENT', `${field} must be 1..${MAX_ID} characters`);
+  }
+  return value as T;
+}
+
+function ids<T extends string>(values: string[], field: string, max: number): T[] {
+  if (values.length > max) throw new ParleyError('INVALID_ARGUMENT', `at most ${max} ${field}`);
+  return values.map((v) => id<T>(v, field));
+}
+
+function seqOf(v: bigint, field: string): number {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ParleyError('INVALID_ARGUMENT', `${field} out of range`);
+  return Number(v);
+}
+
+export function createDispatcher(d: DispatchDeps) {
+  const { chats, config } = d;
+
+  return async function dispatch(frame: Frame, ctx: RequestContext): Promise<Body | undefined> {
+    const { device } = ctx;
+    const body = frame.body;
+    switch (body.case) {
+      case 'send': {
+        const r = body.value;
+        if (!CLIENT_ID.test(r.clientMessageId)) {
+          throw new ParleyError(
+            'INVALID_ARGUMENT',
+            'clientMessageId must be 1..64 printable ASCII characters',
+          );
+        }
+        const hasShared = r.payload.length > 0;
+        const hasPerDevice = r.devicePayloads.length > 0;
+        if (hasShared === hasPerDevice) {
+          throw new ParleyError('INVALID_ARGUMENT', 'set exactly one of payload and devicePayloads');
+        }
+        let devicePayloads: Map<DeviceId, Uint8Array> | undefined;
+        if (hasShared && r.payload.length > config.maxPayloadBytes) {
+          throw new ParleyError(
+            'PAYLOAD_TOO_LARGE',
+            `payload is larger than ${config.maxPayloadBytes} bytes`,
+          );
+        }
+        if (hasPerDevice) {
+          devicePayloads = new Map();
+          for (const p of r.devicePayloads) {
+            if (p.payload.length === 0 || p.payload.length > config.maxPayloadBytes) {
+              throw new ParleyError(
+                'PAYLOAD_TOO_LARGE',
+                `each device payload must be 1..${config.maxPayloadBytes} bytes`,
+              );
+            }
+            const dev = id<DeviceId>(p.deviceId, 'deviceId');
+            if (devicePayloads.has(dev))
+              throw new ParleyError('INVALID_ARGUMENT', `device ${dev} appears twice`);
+            devicePayloads.set(dev, p.payload);
+          }
+        }
+        const chatId = id<ChatId>(r.chatId, 'chatId');
+        const res = await chats.send(device, {
+          clientMessageId: r.clientMessageId,
+          chatId,
+          payload: hasShared ? r.payload : undefined,
+          devicePayloads,
+        });
+        return {
+          case: 'sendResult',
+          value: {
+            clientMessageId: r.clientMessageId,
+            chatId,
+            seq: BigInt(res.seq),
+            serverTime: BigInt(res.serverTime),
+          },
+        };
+      }
+      case 'ack': {
+        const cursors = body.value.cursors;
+        if (cursors.length === 0 || cursors.length > 10_000) {
+          throw new ParleyError('INVALID_ARGUMENT', 'ack needs 1..10000 cursors');
+        }
+        // Validate all before applying any, so a bad cursor clears nothing.
+        const parsed = cursors.map((c) => ({
+          chatId: id<ChatId>(c.chatId, 'chatId'),
+          seq: seqOf(c.seq, 'seq'),
+        }));
+        for (const c of parsed) ctx.session.ack(c.chatId, c.seq);
+        return { case: 'ackResult', value: { chats: parsed.length } };
+      }
+      case 'createChat': {
+        const r = body.value;
+        const kind =
+          r.kind === WireChatKind.DIRECT ? 'direct' : r.kind === WireChatKind.GROUP ? 'group' : undefined;
+        if (!kind)
+          throw new ParleyError('INVALID_ARGUMENT', 'kind must be CHAT_KIND_DIRECT or CHAT_KIND_GROUP');
+        const chat = await chats.createChat(device, {
+          kind,
+          memberUserIds: ids<UserId>(r.memberUserIds, 'memberUserIds', config.maxGroupMembers),
+          name: r.name,
+          description: r.description,
+        });
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'addMembers': {
+        const r = body.value;
+        const userIds = ids<UserId>(r.userIds, 'userIds', config.maxGroupMembers);
+        if (userIds.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'userIds is empty');
+        const chat = await chats.addMembers(device, id<ChatId>(r.chatId, 'chatId'), userIds);
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'removeMember': {
+        const r = body.value;
+        const chat = await chats.removeMember(
+          device,
+          id<ChatId>(r.chatId, 'chatId'),
+          id<UserId>(r.userId, 'userId'),
+        );
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'updateChat': {
+        const r = body.value;
+        const chat = await chats.updateChat(device, id<ChatId>(r.chatId, 'chatId'), {
+          ...(r.name !== undefined && { name: r.name }),
+          ...(r.description !== undefined && { description: r.description }),
+        });
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'leaveChat': {
+        const chat = await chats.leaveChat(device, id<ChatId>(body.value.chatId, 'chatId'));
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'getChat': {
+        const chat = await chats.getChat(device, id<ChatId>(body.value.chatId, 'chatId'));
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'listChats': {
+        const list = await chats.listChats(device);
+        return { case: 'chatList', value: { chats: list.map(toWireChat) } };
+      }
+      case 'history': {
+        const r = body.value;
+        if (r.beforeSeq > 0n && r.afterSeq > 0n) {
+          throw new ParleyError('INVALID_ARGUMENT', 'set at most one of beforeSeq and afterSeq');
+        }
+        const limit = r.limit === 0 ? 50 : r.limit;
+        if (limit > 100) throw new ParleyError('INVALID_ARGUMENT', 'limit is at most 100');
+        const page = await chats.history(device, id<ChatId>(r.chatId, 'chatId'), {
+          ...(r.beforeSeq > 0n && { beforeSeq: seqOf(r.beforeSeq, 'beforeSeq') }),
+          ...(r.afterSeq > 0n && { afterSeq: seqOf(r.afterSeq, 'afterSeq') }),
+          limit,
+        });
+        return {
+          case: 'historyResult',
+          value: { messages: page.messages.map(toWireMessage), more: page.more },
+        };
+      }
+      case 'listDevices': {
+        const userIds = ids<UserId>(body.value.userIds, 'userIds', 1024);
+        const found = await d.store.devicesOfUsers(userIds);
+        return {
+          case: 'deviceList',
+          value: { users: [...found].map(([userId, deviceIds]) => ({ userId, deviceIds })) },
+        };
+      }
+      case 'discover': {
+        const hashes = body.value.phoneHashes;
+        if (hashes.length > 1000)
+          throw new ParleyError('INVALID_ARGUMENT', 'at most 1000 phone hashes per request');
+        if (hashes.some((h) => h.length !== 32))
+          throw new ParleyError('INVALID_ARGUMENT', 'each phone hash is 32 bytes');
+        await d.limiters.take('discover', device.userId);
+        const matches = await d.store.usersByPhoneHash(hashes);
+        return { case: 'discoverResult', value: { matches } };
+      }
+      case 'ping':
+        return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };
+      default:
+        throw new ParleyError(
+          'UNKNOWN_TYPE',
+          body.case ? `${body.case} is not a request` : 'frame has no known body',
+        );
+    }
+  };
+}

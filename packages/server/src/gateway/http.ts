@@ -1,0 +1,83 @@
+/** HTTP routes: registration, linking, devices, health. Every body is validated here. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ParleyError } from '@parley/protocol';
+import type { AuthService } from '../auth/service.js';
+import type { Logger } from '../log.js';
+import type { Device, DeviceId } from '../ports/types.js';
+import { toParleyError } from './errors.js';
+import { readJson, sendError, sendJson } from './http-util.js';
+
+export interface HttpDeps {
+  auth: AuthService;
+  log: Logger;
+  ready: () => Promise<boolean>;
+}
+
+function clientIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+async function requireDevice(auth: AuthService, req: IncomingMessage): Promise<Device> {
+  const h = req.headers.authorization;
+  const device = await auth.authenticate(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+  if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
+  return device;
+}
+
+export function createHttpHandler(d: HttpDeps) {
+  const { auth } = d;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname}`;
+    try {
+      if (route === 'GET /healthz') return sendJson(res, 200, { status: 'ok' });
+      if (route === 'GET /readyz') {
+        const ok = await d.ready();
+        return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      }
+      if (route === 'POST /v1/auth/code') {
+        const body = await readJson(req);
+        return sendJson(res, 200, await auth.requestCode(body.phone, clientIp(req)));
+      }
+      if (route === 'POST /v1/auth/verify') {
+        const body = await readJson(req);
+        return sendJson(
+          res,
+          200,
+          await auth.verifyCode(body.phone, body.code, body.deviceName, clientIp(req)),
+        );
+      }
+      if (route === 'POST /v1/devices/link-code') {
+        const device = await requireDevice(auth, req);
+        return sendJson(res, 200, await auth.createLinkCode(device));
+      }
+      if (route === 'POST /v1/devices/link') {
+        const body = await readJson(req);
+        return sendJson(res, 200, await auth.linkDevice(body.code, body.deviceName, clientIp(req)));
+      }
+      if (route === 'GET /v1/devices') {
+        const device = await requireDevice(auth, req);
+        const list = await auth.listDevices(device);
+        return sendJson(res, 200, {
+          devices: list.map((x) => ({
+            deviceId: x.id,
+            name: x.name,
+            primary: x.primary,
+            createdAt: x.createdAt,
+            lastSeenAt: x.lastSeenAt,
+          })),
+        });
+      }
+      const del = /^DELETE \/v1\/devices\/([A-Za-z0-9_-]{1,64})$/.exec(route);
+      if (del) {
+        const device = await requireDevice(auth, req);
+        await auth.removeDevice(device, del[1] as DeviceId);
+        res.writeHead(204).end();
+        return;
+      }
+      throw new ParleyError('NOT_FOUND', `no route for ${req.method} ${url.pathname}`);
+    } catch (err) {
+      sendError(res, toParleyError(err, d.log));
+    }
+  };
+}

@@ -1,0 +1,282 @@
+/**
+ * WebSocket edge: authenticates at upgrade (before any frame), negotiates the subprotocol,
+ * runs heartbeats, decodes frames, answers every request exactly once and closes abusive
+ * or dead connections. The upgrade request is not retained after the handshake.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CloseCodes,
+  decodeFrame,
+  type Encoding,
+  encodeFrame,
+  type Frame,
+  type FrameInit,
+  makeFrame,
+  ParleyError,
+  PROTOCOL_VERSION,
+  parseSubprotocol,
+  SUPPORTED_VERSIONS,
+  subprotocolName,
+} from '@parley/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { AuthService } from '../auth/service.js';
+import type { Config } from '../config/schema.js';
+import type { AckFlusher } from '../delivery/ack-flusher.js';
+import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
+import { DeliverySession } from '../delivery/session.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { Device } from '../ports/types.js';
+import type { createDispatcher } from './dispatch.js';
+import { errorBody, toParleyError } from './errors.js';
+import { writeHttpError } from './http-util.js';
+
+export interface GatewayDeps {
+  auth: AuthService;
+  hub: Hub;
+  store: Store;
+  acks: AckFlusher;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  dispatch: ReturnType<typeof createDispatcher>;
+  encodeDeliver: FrameEncoder;
+  serverVersion: string;
+}
+
+const BAD_FRAME_LIMIT = 20;
+const BAD_FRAME_WINDOW_MS = 60_000;
+
+/** Picks the highest supported version in the encoding the client listed first. */
+export function chooseSubprotocol(offered: Iterable<string>): string | undefined {
+  let encoding: Encoding | undefined;
+  let best = -1;
+  for (const name of offered) {
+    const p = parseSubprotocol(name);
+    if (!p) continue;
+    encoding ??= p.encoding;
+    if (p.encoding === encoding && SUPPORTED_VERSIONS.includes(p.version) && p.version > best)
+      best = p.version;
+  }
+  return encoding && best > 0 ? subprotocolName(best, encoding) : undefined;
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  const q = req.url?.indexOf('?') ?? -1;
+  if (q >= 0) return new URLSearchParams(req.url!.slice(q + 1)).get('token') ?? undefined;
+  return undefined;
+}
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private accepting = true;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: d.config.maxFrameBytes * 4,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => chooseSubprotocol(protocols) ?? false,
+    });
+    this.heartbeat = setInterval(() => this.beat(), d.config.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    try {
+      if (!this.accepting) throw new ParleyError('SHUTTING_DOWN', 'server is shutting down');
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+      const chosen = chooseSubprotocol(offered);
+      if (!chosen) {
+        throw new ParleyError(
+          'UNSUPPORTED_VERSION',
+          `offer one of: ${SUPPORTED_VERSIONS.map((v) => subprotocolName(v, 'proto')).join(', ')} (or .json)`,
+        );
+      }
+      const device = await this.d.auth.authenticate(bearerToken(req));
+      if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
+      const encoding = parseSubprotocol(chosen)!.encoding;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding));
+    } catch (err) {
+      writeHttpError(socket, toParleyError(err, this.d.log));
+    }
+  }
+
+  private onConnection(ws: WebSocket, device: Device, encoding: Encoding): void {
+    const conn = new WsConnection(ws, device, encoding, this.d);
+    const old = this.d.hub.register(conn);
+    old?.close(CloseCodes.REPLACED, 'replaced by a newer connection of this device');
+    conn.welcome();
+    conn.session.start();
+    void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
+  }
+
+  private beat(): void {
+    for (const c of this.d.hub.all()) (c as WsConnection).heartbeat();
+  }
+
+  /** Stops accepting connections; existing ones stay until closeAll. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Stops reading frames from every socket (shutdown: in-flight work finishes, nothing new starts). */
+  pauseAll(): void {
+    for (const c of this.d.hub.all()) (c as WsConnection).pause();
+  }
+
+  closeAll(code: number, reason: string): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const c of [...this.d.hub.all()]) c.close(code, reason);
+    this.wss.close();
+  }
+}
+
+class WsConnection implements Connection {
+  readonly deviceId;
+  readonly userId;
+  readonly session: DeliverySession;
+  private alive = true;
+  private badFrames = 0;
+  private badWindowStart = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly device: Device,
+    readonly encoding: Encoding,
+    private readonly d: GatewayDeps,
+  ) {
+    this.deviceId = device.id;
+    this.userId = device.userId;
+    const binary = encoding === 'proto';
+    this.session = new DeliverySession(
+      device.id,
+      device.userId,
+      {
+        sendMessages: (messages, backlog) =>
+          ws.send(d.encodeDeliver(messages, backlog, encoding), { binary }),
+        sendEncoded: (frame) => ws.send(frame, { binary }),
+        bufferedAmount: () => ws.bufferedAmount,
+      },
+      d.store,
+      {
+        window: d.config.deliveryWindow,
+        pageSize: d.config.drainPageSize,
+        sendBufferBytes: d.config.sendBufferBytes,
+      },
+      (deviceId, chatId, seq) => d.acks.add(deviceId, chatId, seq),
+      d.log,
+    );
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => this.onClose());
+    ws.on('error', (err) => d.log.debug({ err: err.message, deviceId: this.deviceId }, 'socket error'));
+  }
+
+  welcome(): void {
+    this.reply(0, {
+      case: 'welcome',
+      value: {
+        protocolVersion: PROTOCOL_VERSION,
+        supportedVersions: [...SUPPORTED_VERSIONS],
+        serverVersion: this.d.serverVersion,
+        userId: this.device.userId,
+        deviceId: this.device.id,
+        maxPayloadBytes: this.d.config.maxPayloadBytes,
+        deliveryWindow: this.d.config.deliveryWindow,
+        heartbeatIntervalMs: this.d.config.heartbeatMs,
+        serverTime: BigInt(this.d.clock.now()),
+      },
+    });
+  }
+
+  heartbeat(): void {
+    if (!this.alive) {
+      this.d.log.info({ deviceId: this.deviceId }, 'heartbeat timeout: connection closed');
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  close(code: number, reason: string): void {
+    this.session.close();
+    this.ws.close(code, reason);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.alive = true;
+    if (data.length > this.d.config.maxFrameBytes) {
+      this.fail(
+        0,
+        new ParleyError('FRAME_TOO_LARGE', `frames are limited to ${this.d.config.maxFrameBytes} bytes`),
+      );
+      return;
+    }
+    let frame: Frame;
+    try {
+      if (isBinary !== (this.encoding === 'proto')) {
+        throw new ParleyError(
+          'BAD_FRAME',
+          `expected ${this.encoding === 'proto' ? 'binary' : 'text'} frames`,
+        );
+      }
+      frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding);
+    } catch (err) {
+      this.fail(0, toParleyError(err, this.d.log));
+      return;
+    }
+    const isAck = frame.body.case === 'ack';
+    if (frame.id === 0 && !isAck) {
+      this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
+      return;
+    }
+    this.d.dispatch(frame, { device: this.device, session: this.session }).then(
+      (body) => {
+        if (frame.id !== 0 && body) this.reply(frame.id, body);
+      },
+      (err) => this.fail(frame.id, toParleyError(err, this.d.log)),
+    );
+  }
+
+  private fail(id: number, err: ParleyError): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.reply(id, errorBody(err));
+    if (['BAD_FRAME', 'UNKNOWN_TYPE', 'FRAME_TOO_LARGE', 'INVALID_ARGUMENT'].includes(err.code)) {
+      const now = this.d.clock.now();
+      if (now - this.badWindowStart > BAD_FRAME_WINDOW_MS) {
+        this.badWindowStart = now;
+        this.badFrames = 0;
+      }
+      if (++this.badFrames > BAD_FRAME_LIMIT) this.close(CloseCodes.POLICY, 'too many bad frames');
+    }
+  }
+
+  private reply(id: number, body: FrameInit['body']): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeFrame(makeFrame({ id, body }), this.encoding), { binary: this.encoding === 'proto' });
+  }
+
+  private onClose(): void {
+    this.session.close();
+    this.d.hub.unregister(this);
+    void this.d.store.deviceTouch(this.deviceId, this.d.clock.now()).catch(() => {});
+  }
+}

@@ -1,0 +1,1030 @@
+/**
+ * The conformance suite every Store backend passes. `make` returns a fresh, empty store;
+ * each test gets its own and closes it. Tests use only the Store interface, so a backend
+ * that passes keeps the TSDoc contract of store.ts and the cursor model of architecture.md.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CommitResult, SendCommit, Store } from './store.js';
+import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
+
+export interface StoreFixture {
+  store: Store;
+  cleanup?: () => Promise<void>;
+}
+
+const T0 = 1_700_000_000_000;
+const utf8 = new TextEncoder();
+const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+const bytes = (s: string) => utf8.encode(s);
+const chatId = (s: string) => s as ChatId;
+const deviceId = (s: string) => s as DeviceId;
+const userId = (s: string) => s as UserId;
+
+interface Account {
+  userId: UserId;
+  deviceId: DeviceId;
+}
+
+/** User n: id `user-n`, phone +1555000000n, primary device `user-n/phone`. */
+async function addUser(store: Store, n: number, now = T0): Promise<Account> {
+  const id = userId(`user-${n}`);
+  const device = deviceId(`${id}/phone`);
+  await store.primaryRegister({
+    userId: id,
+    phone: phoneOf(n),
+    phoneHash: bytes(`hash-${n}`),
+    deviceId: device,
+    tokenHash: `token-${device}`,
+    name: 'phone',
+    now,
+  });
+  return { userId: id, deviceId: device };
+}
+
+const phoneOf = (n: number) => `+1555${String(n).padStart(7, '0')}`;
+
+async function linkDevice(
+  store: Store,
+  user: Account,
+  label: string,
+  maxDevices = 4,
+  now = T0,
+): Promise<Account> {
+  const device = deviceId(`${user.userId}/${label}`);
+  await store.deviceLink({
+    userId: user.userId,
+    deviceId: device,
+    tokenHash: `token-${device}`,
+    name: label,
+    now,
+    maxDevices,
+  });
+  return { userId: user.userId, deviceId: device };
+}
+
+async function createChat(
+  store: Store,
+  id: string,
+  creator: Account,
+  others: readonly Account[],
+  kind: 'group' | 'direct' = 'group',
+  now = T0,
+): Promise<ChatInfo> {
+  return store.chatCreate({
+    chatId: chatId(id),
+    kind,
+    name: id,
+    description: '',
+    createdBy: creator.userId,
+    createdByDevice: creator.deviceId,
+    members: [
+      { userId: creator.userId, role: 'creator' as Role },
+      ...others.map((o) => ({ userId: o.userId, role: 'member' as Role })),
+    ],
+    now,
+    update: bytes(`created ${id}`),
+  });
+}
+
+function send(
+  chat: string,
+  from: Account,
+  clientMessageId: string,
+  body: string | Record<string, string> = clientMessageId,
+  serverTime = T0,
+): SendCommit {
+  const perDevice = typeof body === 'string' ? undefined : body;
+  return {
+    chatId: chatId(chat),
+    senderUserId: from.userId,
+    senderDeviceId: from.deviceId,
+    clientMessageId,
+    serverTime,
+    payload: typeof body === 'string' ? bytes(body) : undefined,
+    devicePayloads: perDevice && new Map(Object.entries(perDevice).map(([d, b]) => [deviceId(d), bytes(b)])),
+  };
+}
+
+async function commitOne(store: Store, item: SendCommit): Promise<CommitResult> {
+  const [r] = await store.messageCommit([item]);
+  assert.ok(r, 'messageCommit returns one result per item');
+  return r;
+}
+
+/** How many messages sendMany has committed per store, so its client message ids never repeat. */
+const sentCount = new WeakMap<Store, number>();
+
+/** Commits `count` messages (bodies m0, m1, ...) from `from` in one batch, returning their seqs. */
+async function sendMany(store: Store, chat: string, from: Account, count: number, serverTime = T0) {
+  const base = sentCount.get(store) ?? 0;
+  sentCount.set(store, base + count);
+  const items = Array.from({ length: count }, (_, i) =>
+    send(chat, from, `auto-${base + i}`, `m${i}`, serverTime),
+  );
+  return (await store.messageCommit(items)).map(seqOf);
+}
+
+function seqOf(r: CommitResult | undefined): number {
+  assert.ok(r?.ok, `expected a committed send, got ${JSON.stringify(r)}`);
+  return r.seq;
+}
+
+const seqs = (ms: readonly StoredMessage[]) => ms.map((m) => m.seq);
+
+/** The device's cursor in a chat, with endSeq normalised (absent and undefined are the same). */
+async function cursorIn(store: Store, device: Account, chat: string): Promise<DeviceCursor | undefined> {
+  const c = (await store.cursorsOf(device.deviceId)).find((x) => x.chatId === chat);
+  return c && { chatId: c.chatId, ackedSeq: c.ackedSeq, endSeq: c.endSeq, lastSeq: c.lastSeq };
+}
+
+/** Seqs pending for the device per architecture.md: (acked, end ?? last], not sent by it. */
+async function pendingSeqs(store: Store, device: Account, chat: string): Promise<number[]> {
+  const c = await cursorIn(store, device, chat);
+  if (!c) return [];
+  const ms = await store.messagesRead(
+    device.deviceId,
+    chatId(chat),
+    c.ackedSeq,
+    c.endSeq ?? c.lastSeq,
+    10_000,
+  );
+  return seqs(ms.filter((m) => m.senderDeviceId !== device.deviceId));
+}
+
+const sortedIds = (xs: readonly { id: string }[]) => xs.map((x) => x.id).sort();
+const memberIds = (chat: ChatInfo | undefined) => (chat?.members ?? []).map((m) => m.userId).sort();
+
+export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
+  /** One test on its own fresh store, closed (and cleaned up) whatever the outcome. */
+  const test = (title: string, body: (store: Store) => Promise<void>) =>
+    it(title, async () => {
+      const { store, cleanup } = await make();
+      try {
+        await body(store);
+      } finally {
+        await store.close();
+        await cleanup?.();
+      }
+    });
+
+  describe(`Store contract: ${name}`, () => {
+    describe('accounts', () => {
+      test('primaryRegister creates the user and its primary device', async (store) => {
+        const r = await store.primaryRegister({
+          userId: userId('user-1'),
+          phone: phoneOf(1),
+          phoneHash: bytes('hash-1'),
+          deviceId: deviceId('user-1/phone'),
+          tokenHash: 'token-1',
+          name: 'Pixel',
+          now: T0,
+        });
+        assert.deepEqual(r, { userId: 'user-1', revokedDeviceIds: [] });
+        assert.deepEqual(await store.userByPhone(phoneOf(1)), {
+          id: 'user-1',
+          phone: phoneOf(1),
+          createdAt: T0,
+        });
+        const device = {
+          id: 'user-1/phone',
+          userId: 'user-1',
+          primary: true,
+          name: 'Pixel',
+          createdAt: T0,
+          lastSeenAt: T0,
+        };
+        assert.deepEqual(await store.deviceByTokenHash('token-1'), device);
+        assert.deepEqual(await store.deviceList(userId('user-1')), [device]);
+        assert.equal(await store.userByPhone(phoneOf(2)), undefined);
+      });
+
+      test('usersByPhoneHash and usersExist report only known users', async (store) => {
+        const a = await addUser(store, 1);
+        const found = await store.usersByPhoneHash([bytes('hash-1'), bytes('hash-unknown')]);
+        assert.deepEqual(
+          found.map((f) => ({ hash: text(f.phoneHash), userId: f.userId })),
+          [{ hash: 'hash-1', userId: a.userId }],
+        );
+        assert.deepEqual(await store.usersExist([a.userId, userId('user-9')]), new Set([a.userId]));
+      });
+
+      test('primaryRegister on a known phone keeps the user and revokes the previous primary', async (store) => {
+        const first = await addUser(store, 1);
+        const r = await store.primaryRegister({
+          userId: userId('user-1-again'),
+          phone: phoneOf(1),
+          phoneHash: bytes('hash-1'),
+          deviceId: deviceId('user-1/new-phone'),
+          tokenHash: 'token-new',
+          name: 'new phone',
+          now: T0 + 10,
+        });
+        assert.deepEqual(r, { userId: first.userId, revokedDeviceIds: [first.deviceId] });
+        assert.equal(await store.deviceByTokenHash(`token-${first.deviceId}`), undefined);
+        const devices = await store.deviceList(first.userId);
+        assert.deepEqual(
+          devices.map((d) => ({ id: d.id, primary: d.primary })),
+          [{ id: 'user-1/new-phone', primary: true }],
+        );
+        assert.deepEqual(await store.usersExist([userId('user-1-again')]), new Set());
+      });
+
+      test('primaryRegister drops the revoked primary cursors and starts the new one at each last seq', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 3);
+        await store.primaryRegister({
+          userId: userId('ignored'),
+          phone: phoneOf(2),
+          phoneHash: bytes('hash-2'),
+          deviceId: deviceId('user-2/new-phone'),
+          tokenHash: 'token-new',
+          name: 'new phone',
+          now: T0 + 10,
+        });
+        assert.deepEqual(await store.cursorsOf(b.deviceId), []);
+        const fresh = { userId: b.userId, deviceId: deviceId('user-2/new-phone') };
+        assert.deepEqual(await cursorIn(store, fresh, 'g'), {
+          chatId: 'g',
+          ackedSeq: 4,
+          endSeq: undefined,
+          lastSeq: 4,
+        });
+        assert.deepEqual(await pendingSeqs(store, fresh, 'g'), []);
+      });
+
+      test('deviceLink adds linked devices until maxDevices are active, then fails with DEVICE_LIMIT', async (store) => {
+        const a = await addUser(store, 1);
+        const laptop = await linkDevice(store, a, 'laptop', 3);
+        await linkDevice(store, a, 'tablet', 3);
+        await assert.rejects(linkDevice(store, a, 'watch', 3), { name: 'ParleyError', code: 'DEVICE_LIMIT' });
+        assert.deepEqual(sortedIds(await store.deviceList(a.userId)), [
+          'user-1/laptop',
+          'user-1/phone',
+          'user-1/tablet',
+        ]);
+        const linked = await store.deviceByTokenHash(`token-${laptop.deviceId}`);
+        assert.equal(linked?.primary, false);
+        assert.equal(linked?.userId, a.userId);
+        // Revoked devices do not count towards the limit.
+        await store.deviceRevoke(laptop.deviceId, T0 + 1);
+        await linkDevice(store, a, 'watch', 3);
+        assert.deepEqual(sortedIds(await store.deviceList(a.userId)), [
+          'user-1/phone',
+          'user-1/tablet',
+          'user-1/watch',
+        ]);
+      });
+
+      test('deviceByTokenHash ignores revoked devices', async (store) => {
+        const a = await addUser(store, 1);
+        const laptop = await linkDevice(store, a, 'laptop');
+        assert.equal((await store.deviceByTokenHash(`token-${laptop.deviceId}`))?.id, laptop.deviceId);
+        await store.deviceRevoke(laptop.deviceId, T0 + 1);
+        assert.equal(await store.deviceByTokenHash(`token-${laptop.deviceId}`), undefined);
+        assert.equal(await store.deviceByTokenHash('token-unknown'), undefined);
+      });
+
+      test('devicesOfUsers lists active devices per user and omits users without any', async (store) => {
+        const a = await addUser(store, 1);
+        const laptop = await linkDevice(store, a, 'laptop');
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        await store.deviceRevoke(c.deviceId, T0 + 1);
+        const got = await store.devicesOfUsers([a.userId, b.userId, c.userId, userId('user-9')]);
+        assert.deepEqual(
+          new Map([...got].map(([u, ds]) => [u, [...ds].sort()])),
+          new Map([
+            [a.userId, [laptop.deviceId, a.deviceId].sort()],
+            [b.userId, [b.deviceId]],
+          ]),
+        );
+      });
+
+      test('deviceRevoke drops the device cursors and is idempotent', async (store) => {
+        const a = await addUser(store, 1);
+        const laptop = await linkDevice(store, a, 'laptop');
+        await createChat(store, 'g', a, []);
+        assert.equal((await store.cursorsOf(laptop.deviceId)).length, 1);
+        assert.equal(await store.deviceRevoke(laptop.deviceId, T0 + 1), true);
+        assert.deepEqual(await store.cursorsOf(laptop.deviceId), []);
+        assert.equal(await store.deviceRevoke(laptop.deviceId, T0 + 2), false);
+        assert.equal(await store.deviceRevoke(deviceId('user-9/phone'), T0 + 2), false);
+        assert.equal((await store.cursorsOf(a.deviceId)).length, 1, 'other devices keep their cursors');
+        assert.deepEqual(sortedIds(await store.deviceList(a.userId)), [a.deviceId]);
+      });
+
+      test('devicesRetireOrphans retires linked devices only when the primary was last seen before the cutoff', async (store) => {
+        const cutoff = T0 + 50;
+        const active = await addUser(store, 1);
+        const activeLaptop = await linkDevice(store, active, 'laptop');
+        await store.deviceTouch(active.deviceId, T0 + 100);
+        const quiet = await addUser(store, 2);
+        const quietLaptop = await linkDevice(store, quiet, 'laptop');
+        await createChat(store, 'g', quiet, []);
+        await store.deviceTouch(quietLaptop.deviceId, T0 + 200); // a busy linked device does not save it
+        const edge = await addUser(store, 3);
+        const edgeLaptop = await linkDevice(store, edge, 'laptop');
+        await store.deviceTouch(edge.deviceId, cutoff); // seen at the cutoff is not before it
+
+        assert.deepEqual(await store.devicesRetireOrphans(cutoff, T0 + 300), [quietLaptop.deviceId]);
+        assert.equal(await store.deviceByTokenHash(`token-${quietLaptop.deviceId}`), undefined);
+        assert.deepEqual(await store.cursorsOf(quietLaptop.deviceId), []);
+        for (const kept of [active, activeLaptop, quiet, edge, edgeLaptop]) {
+          assert.ok(await store.deviceByTokenHash(`token-${kept.deviceId}`), `${kept.deviceId} stays active`);
+        }
+        assert.deepEqual(await store.devicesRetireOrphans(cutoff, T0 + 301), []);
+      });
+    });
+
+    describe('one-time codes', () => {
+      const code = (phone: string, codeHash: string) => ({
+        phone,
+        codeHash,
+        expiresAt: T0 + 300_000,
+        attempts: 0,
+        sentAt: T0,
+      });
+
+      test('codePut stores a code that codeGet returns', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        assert.deepEqual(await store.codeGet(phoneOf(1)), code(phoneOf(1), 'h1'));
+        assert.equal(await store.codeGet(phoneOf(2)), undefined);
+      });
+
+      test('codeAttempt increments and returns the attempt count', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        assert.equal(await store.codeAttempt(phoneOf(1)), 1);
+        assert.equal(await store.codeAttempt(phoneOf(1)), 2);
+        assert.equal(await store.codeAttempt(phoneOf(1)), 3);
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 3);
+      });
+
+      test('codePut replaces the previous code of the phone and its attempts', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        await store.codeAttempt(phoneOf(1));
+        await store.codeAttempt(phoneOf(1));
+        await store.codePut({ ...code(phoneOf(1), 'h2'), sentAt: T0 + 60_000 });
+        assert.deepEqual(await store.codeGet(phoneOf(1)), { ...code(phoneOf(1), 'h2'), sentAt: T0 + 60_000 });
+      });
+
+      test('codeDelete removes the code of that phone only', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        await store.codePut(code(phoneOf(2), 'h2'));
+        await store.codeDelete(phoneOf(1));
+        assert.equal(await store.codeGet(phoneOf(1)), undefined);
+        assert.equal((await store.codeGet(phoneOf(2)))?.codeHash, 'h2');
+        await store.codeDelete(phoneOf(1)); // deleting again is harmless
+      });
+
+      test('linkCodeTake returns the user once, then undefined', async (store) => {
+        const a = await addUser(store, 1);
+        await store.linkCodePut('link-1', a.userId, T0 + 60_000);
+        assert.equal(await store.linkCodeTake('link-1', T0), a.userId);
+        assert.equal(await store.linkCodeTake('link-1', T0), undefined);
+      });
+
+      test('linkCodeTake returns undefined for an expired or unknown code', async (store) => {
+        const a = await addUser(store, 1);
+        await store.linkCodePut('link-1', a.userId, T0 + 60_000);
+        assert.equal(await store.linkCodeTake('link-1', T0 + 60_001), undefined);
+        assert.equal(await store.linkCodeTake('link-unknown', T0), undefined);
+      });
+    });
+
+    describe('chats', () => {
+      // Updates carry an empty clientMessageId, as on the wire (protocol.md, Message).
+      test('chatCreate stores the update as seq 1 of kind update and returns the chat', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const info = await store.chatCreate({
+          chatId: chatId('g'),
+          kind: 'group',
+          name: 'Hikers',
+          description: 'weekend trips',
+          createdBy: a.userId,
+          createdByDevice: a.deviceId,
+          members: [
+            { userId: a.userId, role: 'creator' },
+            { userId: b.userId, role: 'member' },
+          ],
+          now: T0 + 5,
+          update: bytes('created'),
+        });
+        const expected = {
+          id: 'g',
+          kind: 'group',
+          name: 'Hikers',
+          description: 'weekend trips',
+          createdAt: T0 + 5,
+          lastSeq: 1,
+          members: [
+            { userId: a.userId, role: 'creator', joinedAt: T0 + 5 },
+            { userId: b.userId, role: 'member', joinedAt: T0 + 5 },
+          ],
+        };
+        const bySortedMembers = (c: ChatInfo | undefined) =>
+          c && { ...c, members: [...c.members].sort((x, y) => x.userId.localeCompare(y.userId)) };
+        assert.deepEqual(bySortedMembers(info), expected);
+        assert.deepEqual(bySortedMembers(await store.chatGet(chatId('g'))), expected);
+        const [created, ...rest] = await store.messagesRead(b.deviceId, chatId('g'), 0, 1, 10);
+        assert.deepEqual(rest, []);
+        assert.deepEqual(created && { ...created, body: text(created.body) }, {
+          chatId: 'g',
+          seq: 1,
+          senderUserId: a.userId,
+          senderDeviceId: a.deviceId,
+          clientMessageId: '',
+          serverTime: T0 + 5,
+          kind: 'update',
+          body: 'created',
+        });
+        assert.equal(await store.chatGet(chatId('nope')), undefined);
+      });
+
+      test('chatCreate starts a cursor at 0 for every device of every member', async (store) => {
+        const a = await addUser(store, 1);
+        const aLaptop = await linkDevice(store, a, 'laptop');
+        const b = await addUser(store, 2);
+        const outsider = await addUser(store, 3);
+        await createChat(store, 'g', a, [b]);
+        for (const d of [a, aLaptop, b]) {
+          assert.deepEqual(await store.cursorsOf(d.deviceId), [
+            { chatId: 'g', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
+          ]);
+        }
+        assert.deepEqual(await store.cursorsOf(outsider.deviceId), []);
+        assert.deepEqual(
+          await pendingSeqs(store, aLaptop, 'g'),
+          [1],
+          'other devices of the creator get the update',
+        );
+        assert.deepEqual(await pendingSeqs(store, a, 'g'), [], 'the creating device does not');
+      });
+
+      test('chatDirectFind finds the direct chat of two users from either side, never a group', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        await createChat(store, 'pair-group', a, [b]);
+        assert.equal(await store.chatDirectFind(a.userId, b.userId), undefined);
+        await createChat(store, 'direct-ab', a, [b], 'direct');
+        assert.equal(await store.chatDirectFind(a.userId, b.userId), 'direct-ab');
+        assert.equal(await store.chatDirectFind(b.userId, a.userId), 'direct-ab');
+        assert.equal(await store.chatDirectFind(a.userId, c.userId), undefined);
+      });
+
+      test('chatsOfUser lists the chats the user is a member of', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g1', a, [b]);
+        await createChat(store, 'g2', a, []);
+        assert.deepEqual(sortedIds(await store.chatsOfUser(a.userId)), ['g1', 'g2']);
+        assert.deepEqual(sortedIds(await store.chatsOfUser(b.userId)), ['g1']);
+        assert.deepEqual(await store.chatsOfUser(userId('user-9')), []);
+      });
+    });
+
+    describe('messageCommit', () => {
+      test('assigns gap-free increasing seqs within one batch, per chat', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await createChat(store, 'h', a, []);
+        const results = await store.messageCommit([
+          send('g', a, 'm1', 'one', T0 + 1),
+          send('h', a, 'm2', 'two', T0 + 2),
+          send('g', a, 'm3', 'three', T0 + 3),
+          send('g', a, 'm4', 'four', T0 + 4),
+        ]);
+        assert.deepEqual(results, [
+          { ok: true, seq: 2, serverTime: T0 + 1, duplicate: false },
+          { ok: true, seq: 2, serverTime: T0 + 2, duplicate: false },
+          { ok: true, seq: 3, serverTime: T0 + 3, duplicate: false },
+          { ok: true, seq: 4, serverTime: T0 + 4, duplicate: false },
+        ]);
+        const stored = await store.messagesRead(a.deviceId, chatId('g'), 1, 10, 10);
+        assert.deepEqual(
+          stored.map((m) => [m.seq, m.kind, m.clientMessageId, text(m.body), m.serverTime]),
+          [
+            [2, 'payload', 'm1', 'one', T0 + 1],
+            [3, 'payload', 'm3', 'three', T0 + 3],
+            [4, 'payload', 'm4', 'four', T0 + 4],
+          ],
+        );
+      });
+
+      test('continues seqs across batches without gaps', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        assert.deepEqual(await sendMany(store, 'g', a, 2), [2, 3]);
+        assert.deepEqual(
+          (await store.messageCommit([send('g', a, 'x'), send('g', a, 'y'), send('g', a, 'z')])).map(seqOf),
+          [4, 5, 6],
+        );
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 6);
+        assert.deepEqual(
+          seqs(await store.messagesRead(a.deviceId, chatId('g'), 0, 100, 100)),
+          [1, 2, 3, 4, 5, 6],
+        );
+      });
+
+      test('a repeat within the same batch returns the first seq with duplicate: true', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        const results = await store.messageCommit([
+          send('g', a, 'm1', 'first', T0 + 1),
+          send('g', a, 'm1', 'again', T0 + 2),
+          send('g', a, 'm2', 'second', T0 + 3),
+        ]);
+        assert.deepEqual(results, [
+          { ok: true, seq: 2, serverTime: T0 + 1, duplicate: false },
+          { ok: true, seq: 2, serverTime: T0 + 1, duplicate: true },
+          { ok: true, seq: 3, serverTime: T0 + 3, duplicate: false },
+        ]);
+        const stored = await store.messagesRead(a.deviceId, chatId('g'), 1, 10, 10);
+        assert.deepEqual(
+          stored.map((m) => [m.seq, text(m.body)]),
+          [
+            [2, 'first'],
+            [3, 'second'],
+          ],
+        );
+      });
+
+      test('a repeat in a later batch returns the first result with duplicate: true and stores nothing', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await commitOne(store, send('g', a, 'm1', 'first', T0 + 1));
+        const again = await commitOne(store, send('g', a, 'm1', 'again', T0 + 9));
+        assert.deepEqual(again, { ok: true, seq: 2, serverTime: T0 + 1, duplicate: true });
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 2);
+        const stored = await store.messagesRead(a.deviceId, chatId('g'), 1, 10, 10);
+        assert.deepEqual(
+          stored.map((m) => [m.seq, text(m.body), m.serverTime]),
+          [[2, 'first', T0 + 1]],
+        );
+        assert.equal(seqOf(await commitOne(store, send('g', a, 'm2'))), 3, 'the repeat consumed no seq');
+      });
+
+      test('the same clientMessageId from another device is a new message', async (store) => {
+        const a = await addUser(store, 1);
+        const laptop = await linkDevice(store, a, 'laptop');
+        await createChat(store, 'g', a, []);
+        const results = await store.messageCommit([send('g', a, 'm1'), send('g', laptop, 'm1')]);
+        assert.deepEqual(
+          results.map((r) => r.ok && [r.seq, r.duplicate]),
+          [
+            [2, false],
+            [3, false],
+          ],
+        );
+      });
+
+      test('rejects a non-member with NOT_A_MEMBER without consuming a seq', async (store) => {
+        const a = await addUser(store, 1);
+        const outsider = await addUser(store, 2);
+        await createChat(store, 'g', a, []);
+        const results = await store.messageCommit([
+          send('g', a, 'm1'),
+          send('g', outsider, 'o1'),
+          send('g', a, 'm2'),
+        ]);
+        assert.deepEqual(results, [
+          { ok: true, seq: 2, serverTime: T0, duplicate: false },
+          { ok: false, code: 'NOT_A_MEMBER' },
+          { ok: true, seq: 3, serverTime: T0, duplicate: false },
+        ]);
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 3);
+      });
+
+      test('rejects an unknown chat with CHAT_NOT_FOUND without consuming a seq', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        const results = await store.messageCommit([send('nope', a, 'm1'), send('g', a, 'm2')]);
+        assert.deepEqual(results, [
+          { ok: false, code: 'CHAT_NOT_FOUND' },
+          { ok: true, seq: 2, serverTime: T0, duplicate: false },
+        ]);
+        assert.equal(await store.chatGet(chatId('nope')), undefined);
+      });
+
+      test('a rejected send is not remembered: the same clientMessageId commits once the sender is a member', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, []);
+        assert.deepEqual(await commitOne(store, send('g', b, 'b1')), { ok: false, code: 'NOT_A_MEMBER' });
+        await store.chatMutate({
+          chatId: chatId('g'),
+          actorUserId: a.userId,
+          actorDeviceId: a.deviceId,
+          now: T0,
+          update: bytes('add b'),
+          addMembers: [{ userId: b.userId, role: 'member' }],
+        });
+        assert.deepEqual(await commitOne(store, send('g', b, 'b1')), {
+          ok: true,
+          seq: 3,
+          serverTime: T0,
+          duplicate: false,
+        });
+      });
+    });
+
+    describe('reading and acking', () => {
+      test('messagesRead gives each device its own per-device body, and undefined to a device without one', async (store) => {
+        const a = await addUser(store, 1);
+        const aLaptop = await linkDevice(store, a, 'laptop');
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        await createChat(store, 'g', a, [b, c]);
+        const perDevice = { [aLaptop.deviceId]: 'for a laptop', [b.deviceId]: 'for b' };
+        assert.equal(seqOf(await commitOne(store, send('g', a, 'm1', perDevice))), 2);
+        assert.equal(seqOf(await commitOne(store, send('g', a, 'm2', 'for everyone'))), 3);
+        const bodies = async (d: Account) =>
+          (await store.messagesRead(d.deviceId, chatId('g'), 1, 3, 10)).map((m) => text(m.body));
+        assert.deepEqual(await bodies(aLaptop), ['for a laptop', 'for everyone']);
+        assert.deepEqual(await bodies(b), ['for b', 'for everyone']);
+        assert.deepEqual(await bodies(c), [undefined, 'for everyone']);
+        assert.deepEqual(await bodies(a), [undefined, 'for everyone']);
+        const [m1] = await store.messagesRead(c.deviceId, chatId('g'), 1, 2, 10);
+        assert.equal(m1?.kind, 'payload', 'a message without a body for this device is still listed');
+      });
+
+      test('messagesRead returns seqs in (afterSeq, upToSeq], ascending, at most limit', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await sendMany(store, 'g', a, 5);
+        assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('g'), 2, 5, 10)), [3, 4, 5]);
+        assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('g'), 0, 6, 2)), [1, 2]);
+        assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('g'), 6, 6, 10)), []);
+      });
+
+      test('cursorsOf reports each chat with its acked seq and last seq', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await createChat(store, 'h', a, []);
+        await sendMany(store, 'g', a, 3);
+        await store.cursorsAck([{ deviceId: a.deviceId, chatId: chatId('g'), seq: 2 }]);
+        const cursors = (await store.cursorsOf(a.deviceId)).map((c) => ({ ...c, endSeq: c.endSeq }));
+        cursors.sort((x, y) => x.chatId.localeCompare(y.chatId));
+        assert.deepEqual(cursors, [
+          { chatId: 'g', ackedSeq: 2, endSeq: undefined, lastSeq: 4 },
+          { chatId: 'h', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
+        ]);
+        assert.deepEqual(await store.cursorsOf(deviceId('user-9/phone')), []);
+      });
+
+      test('cursorsAck moves cursors forward only and counts the ones that moved', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 4);
+        const ack = (d: Account, seq: number) => ({ deviceId: d.deviceId, chatId: chatId('g'), seq });
+        assert.equal(await store.cursorsAck([ack(b, 3), ack(a, 2)]), 2);
+        assert.equal(await store.cursorsAck([ack(b, 2)]), 0, 'backwards');
+        assert.equal(await store.cursorsAck([ack(b, 3)]), 0, 'same seq');
+        assert.equal((await cursorIn(store, b, 'g'))?.ackedSeq, 3);
+        assert.deepEqual(await pendingSeqs(store, b, 'g'), [4, 5]);
+        assert.equal(await store.cursorsAck([ack(b, 5)]), 1);
+        assert.deepEqual(await cursorIn(store, b, 'g'), {
+          chatId: 'g',
+          ackedSeq: 5,
+          endSeq: undefined,
+          lastSeq: 5,
+        });
+        assert.equal(
+          await store.cursorsAck([{ deviceId: b.deviceId, chatId: chatId('nope'), seq: 1 }]),
+          0,
+          'no cursor, nothing moved',
+        );
+      });
+
+      test('a device linked after messages were sent starts at the last seq with nothing pending', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 3);
+        const bLaptop = await linkDevice(store, b, 'laptop');
+        assert.deepEqual(await cursorIn(store, bLaptop, 'g'), {
+          chatId: 'g',
+          ackedSeq: 4,
+          endSeq: undefined,
+          lastSeq: 4,
+        });
+        assert.deepEqual(await pendingSeqs(store, bLaptop, 'g'), []);
+        await sendMany(store, 'g', a, 1);
+        assert.deepEqual(await pendingSeqs(store, bLaptop, 'g'), [5]);
+      });
+    });
+
+    describe('chatMutate', () => {
+      const mutate = (
+        store: Store,
+        actor: Account,
+        now: number,
+        change: Partial<Parameters<Store['chatMutate']>[0]>,
+      ) =>
+        store.chatMutate({
+          chatId: chatId('g'),
+          actorUserId: actor.userId,
+          actorDeviceId: actor.deviceId,
+          now,
+          update: bytes(`update at ${now}`),
+          ...change,
+        });
+
+      test('adding members stores the update and starts their cursors at its seq - 1', async (store) => {
+        const a = await addUser(store, 1);
+        const c = await addUser(store, 3);
+        const cLaptop = await linkDevice(store, c, 'laptop');
+        await createChat(store, 'g', a, []);
+        await sendMany(store, 'g', a, 2);
+        const update = await mutate(store, a, T0 + 7, { addMembers: [{ userId: c.userId, role: 'admin' }] });
+        assert.deepEqual(
+          { ...update, body: text(update.body) },
+          {
+            chatId: 'g',
+            seq: 4,
+            senderUserId: a.userId,
+            senderDeviceId: a.deviceId,
+            clientMessageId: '',
+            serverTime: T0 + 7,
+            kind: 'update',
+            body: `update at ${T0 + 7}`,
+          },
+        );
+        const chat = await store.chatGet(chatId('g'));
+        assert.equal(chat?.lastSeq, 4);
+        assert.deepEqual(
+          chat?.members.find((m) => m.userId === c.userId),
+          { userId: c.userId, role: 'admin', joinedAt: T0 + 7 },
+        );
+        for (const d of [c, cLaptop]) {
+          assert.deepEqual(await cursorIn(store, d, 'g'), {
+            chatId: 'g',
+            ackedSeq: 3,
+            endSeq: undefined,
+            lastSeq: 4,
+          });
+          assert.deepEqual(
+            await pendingSeqs(store, d, 'g'),
+            [4],
+            'the new member reads its own "added" update',
+          );
+        }
+      });
+
+      test('adding a user who is already a member does not move their cursors', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 2);
+        await mutate(store, a, T0 + 1, { addMembers: [{ userId: b.userId, role: 'member' }] });
+        assert.equal(
+          (await cursorIn(store, b, 'g'))?.ackedSeq,
+          0,
+          'only an ack from the device moves its cursor',
+        );
+        assert.deepEqual(await pendingSeqs(store, b, 'g'), [1, 2, 3, 4]);
+      });
+
+      test('a member removed and added again gets nothing sent while it was out', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        assert.equal((await mutate(store, a, T0 + 1, { removeUserIds: [b.userId] })).seq, 2);
+        await sendMany(store, 'g', a, 2);
+        const readded = await mutate(store, a, T0 + 2, {
+          addMembers: [{ userId: b.userId, role: 'member' }],
+        });
+        assert.equal(readded.seq, 5);
+        assert.equal((await cursorIn(store, b, 'g'))?.endSeq, undefined);
+        const pending = await pendingSeqs(store, b, 'g');
+        assert.deepEqual(
+          pending.filter((s) => s > 2),
+          [5],
+          'seqs 3 and 4 were sent while b was out',
+        );
+        assert.deepEqual(seqs(await store.messagesHistory(b.deviceId, chatId('g'), { limit: 50 })), [5]);
+      });
+
+      test('removing a member bounds its cursors at the removal update: nothing after it is pending', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const bLaptop = await linkDevice(store, b, 'laptop');
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 1);
+        const removal = await mutate(store, a, T0 + 1, { removeUserIds: [b.userId] });
+        assert.equal(removal.seq, 3);
+        await sendMany(store, 'g', a, 2);
+        for (const d of [b, bLaptop]) {
+          assert.deepEqual(await cursorIn(store, d, 'g'), {
+            chatId: 'g',
+            ackedSeq: 0,
+            endSeq: 3,
+            lastSeq: 5,
+          });
+          assert.deepEqual(await pendingSeqs(store, d, 'g'), [1, 2, 3]);
+        }
+        assert.deepEqual(memberIds(await store.chatGet(chatId('g'))), [a.userId]);
+        assert.deepEqual(await store.chatsOfUser(b.userId), []);
+      });
+
+      test('a removed member cursor is deleted once its device acks through the end seq', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const bLaptop = await linkDevice(store, b, 'laptop');
+        await createChat(store, 'g', a, [b]);
+        await mutate(store, a, T0 + 1, { removeUserIds: [b.userId] });
+        const ack = (seq: number) => [{ deviceId: b.deviceId, chatId: chatId('g'), seq }];
+        assert.equal(await store.cursorsAck(ack(1)), 1);
+        assert.deepEqual(await cursorIn(store, b, 'g'), { chatId: 'g', ackedSeq: 1, endSeq: 2, lastSeq: 2 });
+        assert.equal(await store.cursorsAck(ack(2)), 1);
+        assert.equal(await cursorIn(store, b, 'g'), undefined);
+        assert.equal((await cursorIn(store, bLaptop, 'g'))?.endSeq, 2, 'each device acks for itself');
+      });
+
+      test('messageCommit from a removed member fails with NOT_A_MEMBER', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await mutate(store, a, T0 + 1, { removeUserIds: [b.userId] });
+        assert.deepEqual(await commitOne(store, send('g', b, 'b1')), { ok: false, code: 'NOT_A_MEMBER' });
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 2);
+      });
+
+      test('name, description and role changes apply and each stores the next update', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        assert.equal((await mutate(store, a, T0 + 1, { name: 'Renamed' })).seq, 2);
+        let chat = await store.chatGet(chatId('g'));
+        assert.deepEqual([chat?.name, chat?.description], ['Renamed', '']);
+        assert.equal((await mutate(store, a, T0 + 2, { description: 'About' })).seq, 3);
+        chat = await store.chatGet(chatId('g'));
+        assert.deepEqual([chat?.name, chat?.description], ['Renamed', 'About']);
+        assert.equal(
+          (await mutate(store, a, T0 + 3, { setRole: { userId: b.userId, role: 'admin' } })).seq,
+          4,
+        );
+        chat = await store.chatGet(chatId('g'));
+        assert.equal(chat?.members.find((m) => m.userId === b.userId)?.role, 'admin');
+        assert.equal(chat?.lastSeq, 4);
+        const kinds = (await store.messagesRead(b.deviceId, chatId('g'), 0, 4, 10)).map((m) => m.kind);
+        assert.deepEqual(kinds, ['update', 'update', 'update', 'update']);
+      });
+
+      test('chatMutate on an unknown chat fails with CHAT_NOT_FOUND', async (store) => {
+        const a = await addUser(store, 1);
+        await assert.rejects(mutate(store, a, T0, { chatId: chatId('nope'), name: 'x' }), {
+          name: 'ParleyError',
+          code: 'CHAT_NOT_FOUND',
+        });
+      });
+    });
+
+    describe('messagesHistory', () => {
+      /** Chat g by user 1 with messages m0..m9 at seqs 2..11. */
+      async function tenMessages(store: Store) {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await sendMany(store, 'g', a, 10);
+        return a;
+      }
+
+      test('with no bound returns the newest page, newest first', async (store) => {
+        const a = await tenMessages(store);
+        const page = await store.messagesHistory(a.deviceId, chatId('g'), { limit: 3 });
+        assert.deepEqual(
+          page.map((m) => [m.seq, text(m.body)]),
+          [
+            [11, 'm9'],
+            [10, 'm8'],
+            [9, 'm7'],
+          ],
+        );
+      });
+
+      test('beforeSeq pages backwards, newest first', async (store) => {
+        const a = await tenMessages(store);
+        const before = async (seq: number) =>
+          seqs(await store.messagesHistory(a.deviceId, chatId('g'), { beforeSeq: seq, limit: 3 }));
+        assert.deepEqual(await before(9), [8, 7, 6]);
+        assert.deepEqual(await before(3), [2, 1]);
+        assert.deepEqual(await before(1), []);
+      });
+
+      test('afterSeq pages forwards, oldest first', async (store) => {
+        const a = await tenMessages(store);
+        const after = async (seq: number) =>
+          seqs(await store.messagesHistory(a.deviceId, chatId('g'), { afterSeq: seq, limit: 2 }));
+        assert.deepEqual(await after(0), [1, 2]);
+        assert.deepEqual(await after(8), [9, 10]);
+        assert.deepEqual(await after(10), [11]);
+        assert.deepEqual(await after(11), []);
+      });
+
+      test('a member added later sees nothing from before its join', async (store) => {
+        const a = await tenMessages(store);
+        const c = await addUser(store, 3);
+        const added = await store.chatMutate({
+          chatId: chatId('g'),
+          actorUserId: a.userId,
+          actorDeviceId: a.deviceId,
+          now: T0 + 1,
+          update: bytes('add c'),
+          addMembers: [{ userId: c.userId, role: 'member' }],
+        });
+        assert.equal(added.seq, 12);
+        await sendMany(store, 'g', a, 1);
+        const history = (range: { beforeSeq?: number; afterSeq?: number }) =>
+          store.messagesHistory(c.deviceId, chatId('g'), { ...range, limit: 50 }).then(seqs);
+        assert.deepEqual(await history({}), [13, 12]);
+        assert.deepEqual(await history({ beforeSeq: 12 }), []);
+        assert.deepEqual(await history({ afterSeq: 0 }), [12, 13]);
+        assert.equal((await store.messagesHistory(a.deviceId, chatId('g'), { limit: 50 })).length, 13);
+      });
+    });
+
+    describe('messagesExpire', () => {
+      /** Chat g (created at T0) with messages at T0+10, T0+20, T0+30; b gets per-device bodies. */
+      async function aging(store: Store) {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        for (const t of [10, 20, 30]) {
+          await commitOne(store, send('g', a, `m${t}`, { [b.deviceId]: `body ${t}` }, T0 + t));
+        }
+        return { a, b };
+      }
+
+      test('deletes only messages stored before the cutoff, with their per-device bodies', async (store) => {
+        const { b } = await aging(store);
+        assert.equal(await store.messagesExpire(T0 + 20, 100), 2);
+        const left = await store.messagesRead(b.deviceId, chatId('g'), 0, 100, 100);
+        assert.deepEqual(
+          left.map((m) => [m.seq, text(m.body)]),
+          [
+            [3, 'body 20'],
+            [4, 'body 30'],
+          ],
+        );
+        assert.equal(await store.messagesExpire(T0 + 20, 100), 0);
+      });
+
+      test('deletes at most limit messages per call', async (store) => {
+        const { b } = await aging(store);
+        assert.equal(await store.messagesExpire(T0 + 1000, 3), 3);
+        assert.equal(await store.messagesExpire(T0 + 1000, 3), 1);
+        assert.equal(await store.messagesExpire(T0 + 1000, 3), 0);
+        assert.deepEqual(await store.messagesRead(b.deviceId, chatId('g'), 0, 100, 100), []);
+      });
+
+      test('seqs continue after expiry: a seq is never reused', async (store) => {
+        const { a } = await aging(store);
+        await store.messagesExpire(T0 + 1000, 100);
+        assert.equal(seqOf(await commitOne(store, send('g', a, 'after', 'x', T0 + 2000))), 5);
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 5);
+      });
+    });
+
+    describe('scale', () => {
+      test('a 1024-member group can be created and messaged with per-device bodies', async (store) => {
+        const users: Account[] = [];
+        for (let n = 1; n <= 1024; n++) users.push(await addUser(store, n));
+        const [creator, ...others] = users as [Account, ...Account[]];
+        const chat = await createChat(store, 'big', creator, others);
+        assert.equal(chat.members.length, 1024);
+        const last = others[others.length - 1]!;
+        assert.deepEqual(await cursorIn(store, last, 'big'), {
+          chatId: 'big',
+          ackedSeq: 0,
+          endSeq: undefined,
+          lastSeq: 1,
+        });
+        const perDevice = Object.fromEntries(others.map((u) => [u.deviceId, `for ${u.userId}`]));
+        const results = await store.messageCommit([
+          send('big', creator, 'm1', perDevice),
+          send('big', last, 'm2', 'hi'),
+        ]);
+        assert.deepEqual(results.map(seqOf), [2, 3]);
+        for (const u of [others[0]!, others[511]!, last]) {
+          const got = await store.messagesRead(u.deviceId, chatId('big'), 0, 3, 10);
+          assert.deepEqual(
+            got.map((m) => text(m.body)),
+            ['created big', `for ${u.userId}`, 'hi'],
+          );
+        }
+        assert.deepEqual(await pendingSeqs(store, last, 'big'), [1, 2]);
+      });
+    });
+
+    describe('lifecycle', () => {
+      test('ping resolves while the store is open', async (store) => {
+        await store.ping();
+      });
+    });
+  });
+}

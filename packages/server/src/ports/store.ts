@@ -1,0 +1,177 @@
+/**
+ * Durable state. Invariants every backend keeps:
+ * - a message is stored once; per-chat seq is gap-free and strictly increasing;
+ * - a device cursor only moves forward, and only through `cursorsAck` (an ack from the device);
+ * - a call that resolves has committed (durably, per the backend's configured sync mode).
+ * Errors are ParleyError codes; no driver error or type crosses this interface.
+ */
+import type {
+  ChatId,
+  ChatInfo,
+  ChatKind,
+  Device,
+  DeviceCursor,
+  DeviceId,
+  MessageKind,
+  Role,
+  StoredMessage,
+  User,
+  UserId,
+} from './types.js';
+
+export interface OneTimeCode {
+  phone: string;
+  codeHash: string;
+  expiresAt: number;
+  attempts: number;
+  sentAt: number;
+}
+
+export interface SendCommit {
+  chatId: ChatId;
+  senderUserId: UserId;
+  senderDeviceId: DeviceId;
+  clientMessageId: string;
+  serverTime: number;
+  /** One body for every recipient device, or one per device (keyed by device id). */
+  payload: Uint8Array | undefined;
+  devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined;
+}
+
+export type CommitResult =
+  | { ok: true; seq: number; serverTime: number; duplicate: boolean }
+  | { ok: false; code: 'NOT_A_MEMBER' | 'CHAT_NOT_FOUND' };
+
+export interface ChatCreate {
+  chatId: ChatId;
+  kind: ChatKind;
+  name: string;
+  description: string;
+  createdBy: UserId;
+  createdByDevice: DeviceId;
+  members: ReadonlyArray<{ userId: UserId; role: Role }>;
+  now: number;
+  /** Encoded CREATED update, stored as message seq 1. */
+  update: Uint8Array;
+}
+
+/** A change to a chat, stored as the next message (kind 'update') in the same transaction. */
+export interface ChatMutation {
+  chatId: ChatId;
+  actorUserId: UserId;
+  actorDeviceId: DeviceId;
+  now: number;
+  update: Uint8Array;
+  addMembers?: ReadonlyArray<{ userId: UserId; role: Role }>;
+  /** Removed users keep their cursors, bounded at this update's seq. */
+  removeUserIds?: readonly UserId[];
+  setRole?: { userId: UserId; role: Role };
+  name?: string;
+  description?: string;
+}
+
+export interface Store {
+  // -- accounts -------------------------------------------------------------------------
+  /** Undefined when no user has this E.164 number. */
+  userByPhone(phone: string): Promise<User | undefined>;
+  /** Users whose SHA-256(E.164) is in `hashes`; unknown hashes are omitted. */
+  usersByPhoneHash(hashes: readonly Uint8Array[]): Promise<Array<{ phoneHash: Uint8Array; userId: UserId }>>;
+  /** Ids of the given users that exist. */
+  usersExist(userIds: readonly UserId[]): Promise<Set<UserId>>;
+  /**
+   * Creates the user if new, makes `device` its primary, revokes any previous primary
+   * (returned), and starts the device's cursors at each chat's current last seq.
+   */
+  primaryRegister(input: {
+    userId: UserId;
+    phone: string;
+    phoneHash: Uint8Array;
+    deviceId: DeviceId;
+    tokenHash: string;
+    name: string;
+    now: number;
+  }): Promise<{ userId: UserId; revokedDeviceIds: DeviceId[] }>;
+  /** Adds a linked device. DEVICE_LIMIT when the user already has `maxDevices` active devices. */
+  deviceLink(input: {
+    userId: UserId;
+    deviceId: DeviceId;
+    tokenHash: string;
+    name: string;
+    now: number;
+    maxDevices: number;
+  }): Promise<void>;
+  /** The active (not revoked) device holding this token hash. */
+  deviceByTokenHash(tokenHash: string): Promise<Device | undefined>;
+  /** Active devices of each user (users without any are omitted). */
+  devicesOfUsers(userIds: readonly UserId[]): Promise<Map<UserId, DeviceId[]>>;
+  deviceList(userId: UserId): Promise<Device[]>;
+  /** Revokes the device and drops its cursors. Idempotent; false when it was not active. */
+  deviceRevoke(deviceId: DeviceId, now: number): Promise<boolean>;
+  /** Records activity (used to retire linked devices whose primary went quiet). */
+  deviceTouch(deviceId: DeviceId, now: number): Promise<void>;
+  /** Revokes linked devices of users whose primary was last seen before `cutoff`. */
+  devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]>;
+
+  // -- one-time codes ----------------------------------------------------------------------
+  codeGet(phone: string): Promise<OneTimeCode | undefined>;
+  /** Replaces any previous code for the phone (attempts reset to 0). */
+  codePut(code: OneTimeCode): Promise<void>;
+  /** Increments and returns the attempt count. */
+  codeAttempt(phone: string): Promise<number>;
+  codeDelete(phone: string): Promise<void>;
+  linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void>;
+  /** Consumes the link code: its user if it existed and had not expired, once only. */
+  linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined>;
+
+  // -- chats -----------------------------------------------------------------------------
+  /** Creates the chat with members and cursors, and stores `update` as seq 1. */
+  chatCreate(input: ChatCreate): Promise<ChatInfo>;
+  /** The existing direct chat between two users, if any. */
+  chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
+  chatGet(chatId: ChatId): Promise<ChatInfo | undefined>;
+  chatsOfUser(userId: UserId): Promise<ChatInfo[]>;
+  /** Applies the mutation and stores its update as the next message; returns that message. */
+  chatMutate(m: ChatMutation): Promise<StoredMessage>;
+
+  // -- messages ------------------------------------------------------------------------------
+  /**
+   * One transaction for the whole batch. Per item: idempotent on
+   * (senderDeviceId, clientMessageId) — a repeat returns the first result with
+   * `duplicate: true` and stores nothing; otherwise checks the sender is a member and
+   * stores the message with the chat's next seq.
+   */
+  messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]>;
+  /** Every cursor of the device, with the chat's last seq. */
+  cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]>;
+  /**
+   * Messages of `chatId` with seq in (afterSeq, upToSeq], ascending, at most `limit`,
+   * with bodies resolved for `deviceId`.
+   */
+  messagesRead(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]>;
+  /**
+   * Moves cursors forward (never back) in one transaction; a cursor bounded by endSeq is
+   * deleted once acked through it. Returns how many cursors moved.
+   */
+  cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number>;
+  /** History page for a member: newest first when `beforeSeq` is set or neither is. */
+  messagesHistory(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    range: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ): Promise<StoredMessage[]>;
+  /** Deletes up to `limit` messages stored before `cutoff`; returns how many. */
+  messagesExpire(cutoff: number, limit: number): Promise<number>;
+
+  // -- lifecycle ----------------------------------------------------------------------------------
+  /** Cheap liveness probe for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { MessageKind };

@@ -1,0 +1,63 @@
+/** Domain types shared by ports and features. Ids are branded strings so they cannot be mixed up. */
+export type Brand<T, B extends string> = T & { readonly __brand: B };
+export type UserId = Brand<string, 'UserId'>;
+export type DeviceId = Brand<string, 'DeviceId'>;
+export type ChatId = Brand<string, 'ChatId'>;
+
+export type ChatKind = 'direct' | 'group';
+export type Role = 'member' | 'admin' | 'creator';
+
+export interface User {
+  id: UserId;
+  phone: string;
+  createdAt: number;
+}
+
+export interface Device {
+  id: DeviceId;
+  userId: UserId;
+  primary: boolean;
+  name: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface MemberInfo {
+  userId: UserId;
+  role: Role;
+  joinedAt: number;
+}
+
+export interface ChatInfo {
+  id: ChatId;
+  kind: ChatKind;
+  name: string;
+  description: string;
+  createdAt: number;
+  lastSeq: number;
+  members: MemberInfo[];
+}
+
+/** What a stored message carries: opaque ciphertext, or an encoded chat update. */
+export type MessageKind = 'payload' | 'update';
+
+export interface StoredMessage {
+  chatId: ChatId;
+  seq: number;
+  senderUserId: UserId;
+  senderDeviceId: DeviceId;
+  clientMessageId: string;
+  serverTime: number;
+  kind: MessageKind;
+  /** The body for the reading device; undefined when a per-device message has none for it. */
+  body: Uint8Array | undefined;
+}
+
+/** A device's position in one chat. Pending = seqs in (ackedSeq, endSeq ?? lastSeq]. */
+export interface DeviceCursor {
+  chatId: ChatId;
+  ackedSeq: number;
+  /** Set when the user left or was removed: nothing after this seq is theirs. */
+  endSeq: number | undefined;
+  lastSeq: number;
+}

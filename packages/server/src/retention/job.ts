@@ -1,0 +1,39 @@
+/**
+ * Scheduled housekeeping: deletes messages older than the retention period in small
+ * batches (yielding between them so traffic is not blocked) and logs out linked devices
+ * whose primary has not been seen for linkedDeviceMaxIdleDays.
+ */
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { DeviceId } from '../ports/types.js';
+
+const DAY = 86_400_000;
+const BATCH = 1000;
+
+export interface RetentionDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  retentionDays: number;
+  linkedDeviceMaxIdleDays: number;
+  /** Devices connected now: primaries among them count as seen. */
+  connectedDevices: () => Iterable<DeviceId>;
+  onRevoked: (ids: DeviceId[]) => void;
+}
+
+export async function runRetention(d: RetentionDeps): Promise<{ expired: number; retired: number }> {
+  const now = d.clock.now();
+  let expired = 0;
+  for (;;) {
+    const n = await d.store.messagesExpire(now - d.retentionDays * DAY, BATCH);
+    expired += n;
+    if (n < BATCH) break;
+    await new Promise((r) => setImmediate(r));
+  }
+  for (const id of d.connectedDevices()) await d.store.deviceTouch(id, now);
+  const retired = await d.store.devicesRetireOrphans(now - d.linkedDeviceMaxIdleDays * DAY, now);
+  if (retired.length) d.onRevoked(retired);
+  if (expired || retired.length) d.log.info({ expired, retired: retired.length }, 'retention run');
+  return { expired, retired: retired.length };
+}
