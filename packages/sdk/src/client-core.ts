@@ -21,7 +21,7 @@ import { Heartbeat } from './heartbeat.js';
 import { type LocalStore, MemoryLocalStore } from './local-store.js';
 import type { ClientEvents, ClientOptions } from './options.js';
 import { Outbox, type OutboxEntry, type SendInit } from './outbox.js';
-import { ReconnectTimer, terminalError } from './reconnect.js';
+import { minReconnectDelay, ReconnectTimer, terminalError } from './reconnect.js';
 import { errorFromFrame, InFlight, type ResultOf, resultOf } from './requests.js';
 import type { ClientStats, Credentials, SendResult } from './types.js';
 import { webSocketUrl } from './urls.js';
@@ -130,8 +130,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   }
 
   /** Sends a request on the current socket; rejects with UNAVAILABLE when not connected. */
-  protected request<K extends ResultCase>(body: Body, expected: K): Promise<ResultOf<K>> {
-    return this.exchange(body, (frame) => resultOf(frame, expected));
+  protected request<K extends ResultCase>(body: Body, expected: K, timeoutMs?: number): Promise<ResultOf<K>> {
+    return this.exchange(body, (frame) => resultOf(frame, expected), timeoutMs);
   }
 
   /** Like `request` for requests whose result body carries nothing the caller needs. */
@@ -141,21 +141,24 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     });
   }
 
-  private exchange<T>(body: Body, read: (answer: Frame) => T): Promise<T> {
+  private exchange<T>(body: Body, read: (answer: Frame) => T, timeoutMs?: number): Promise<T> {
     const conn = this.conn;
     if (this.stopped) return Promise.reject(this.stopped);
     if (!conn?.ready) return Promise.reject(new ParleyError('UNAVAILABLE', 'not connected'));
     return new Promise<T>((resolve, reject) => {
-      const id = this.inFlight.register({
-        answer: (frame) => {
-          try {
-            resolve(read(frame));
-          } catch (err) {
-            reject(err);
-          }
+      const id = this.inFlight.register(
+        {
+          answer: (frame) => {
+            try {
+              resolve(read(frame));
+            } catch (err) {
+              reject(err);
+            }
+          },
+          drop: reject,
         },
-        drop: reject,
-      });
+        timeoutMs,
+      );
       conn.send({ id, body });
     });
   }
@@ -213,7 +216,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     this.reconnect.reset();
     this.heartbeat.start(
       welcome.heartbeatIntervalMs,
-      () => this.request({ case: 'ping', value: {} }, 'pong').catch(() => {}),
+      // No pong within another interval: the socket is dead (the timeout drops it).
+      () => this.request({ case: 'ping', value: {} }, 'pong', welcome.heartbeatIntervalMs).catch(() => {}),
       () => this.inFlight.size > 0,
     );
     const waiters = this.waiters;
@@ -259,7 +263,7 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       this.stop(terminal, info);
       return;
     }
-    this.reconnect.schedule(() => void this.open(), info.refused?.retryAfterMs ?? 0);
+    this.reconnect.schedule(() => void this.open(), minReconnectDelay(info, this.options.backoff));
     this.emit('disconnected', { code: info.code, reason: info.reason, willReconnect: true });
   }
 

@@ -331,3 +331,28 @@ test('discover sends only hashes and maps matches back to phone numbers', async 
   assert.equal(frame.body.case === 'discover' && frame.body.value.phoneHashes[0]!.length, 32);
   await client.close();
 });
+
+test('a send answered SHUTTING_DOWN stays in the outbox and is re-sent on the next socket', async () => {
+  const { server, client } = setup();
+  await client.connect();
+  server.connections[0]!.responder = () => ({
+    case: 'error',
+    value: { code: 'SHUTTING_DOWN', message: 'restarting', retryAfterMs: 1 },
+  });
+  const send = client.send('c1', text('x'), { clientMessageId: 'keep-me' });
+  const second = await server.connection(1);
+  second.responder = (f) => sendResultFor(f, 3);
+  assert.deepEqual(await send, { clientMessageId: 'keep-me', chatId: 'c1', seq: 3, serverTime: 1000 });
+  await client.close();
+});
+
+test('empty or oversized payloads are refused before sending', async () => {
+  const { client } = setup();
+  client.welcome = undefined;
+  await assert.rejects(client.send('c1', new Uint8Array()), { code: 'INVALID_ARGUMENT' });
+  await client.connect();
+  client.welcome = { ...client.welcome!, maxPayloadBytes: 4 };
+  await assert.rejects(client.send('c1', text('12345')), { code: 'PAYLOAD_TOO_LARGE' });
+  await assert.rejects(client.send('c1', text('x'), { clientMessageId: 'é' }), { code: 'INVALID_ARGUMENT' });
+  await client.close();
+});

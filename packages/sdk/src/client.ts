@@ -19,7 +19,7 @@ export interface SendOptions {
 }
 
 export interface HistoryOptions {
-  /** At most one of beforeSeq / afterSeq; neither means the newest page. */
+  /** At most one of beforeSeq / afterSeq; neither means the newest page. limit: 1..100, default 50. */
   beforeSeq?: number;
   afterSeq?: number;
   limit?: number;
@@ -47,20 +47,20 @@ export class ParleyClient extends ClientCore {
    */
   send(chatId: string, content: SendContent, options: SendOptions = {}): Promise<SendResult> {
     const clientMessageId = options.clientMessageId ?? newClientMessageId();
-    if (!/^[\x21-\x7e]{1,64}$/.test(clientMessageId)) {
+    if (!/^[\x20-\x7e]{1,64}$/.test(clientMessageId)) {
       return Promise.reject(
         new ParleyError('INVALID_ARGUMENT', 'clientMessageId must be 1..64 printable ASCII'),
       );
     }
     const request: SendInit = { clientMessageId, chatId };
     const max = this.welcome?.maxPayloadBytes ?? 0;
-    if (content instanceof Uint8Array) {
-      request.payload = content;
-      if (max > 0 && content.byteLength > max) return tooLarge(max);
-    } else {
-      request.devicePayloads = content.map(({ deviceId, payload }) => ({ deviceId, payload }));
-      if (max > 0 && content.some((d) => d.payload.byteLength > max)) return tooLarge(max);
+    const payloads = content instanceof Uint8Array ? [content] : content.map((d) => d.payload);
+    if (payloads.length === 0 || payloads.some((p) => p.byteLength === 0)) {
+      return Promise.reject(new ParleyError('INVALID_ARGUMENT', 'a payload must not be empty'));
     }
+    if (max > 0 && payloads.some((p) => p.byteLength > max)) return tooLarge(max);
+    if (content instanceof Uint8Array) request.payload = content;
+    else request.devicePayloads = content.map(({ deviceId, payload }) => ({ deviceId, payload }));
     return this.enqueueSend(request);
   }
 
@@ -102,7 +102,7 @@ export class ParleyClient extends ClientCore {
   async history(chatId: string, options: HistoryOptions = {}): Promise<HistoryPage> {
     const value = {
       chatId,
-      limit: options.limit ?? 0,
+      limit: options.limit ?? 50,
       ...(options.beforeSeq === undefined ? {} : { beforeSeq: u64(options.beforeSeq) }),
       ...(options.afterSeq === undefined ? {} : { afterSeq: u64(options.afterSeq) }),
     };

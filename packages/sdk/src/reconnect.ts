@@ -3,7 +3,7 @@
  * with each retry and resets on a welcome, and the closes after which the client stops.
  */
 import { CloseCodes, ParleyError } from '@parley/protocol';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import type { ClosedInfo } from './connection.js';
 
 export class ReconnectTimer {
@@ -56,4 +56,13 @@ export function terminalError(info: ClosedInfo): ParleyError | undefined {
   if (terminal) return new ParleyError('UNAUTHENTICATED', terminal, { details: { closeCode: info.code } });
   if (info.refused && !info.refused.retryable) return info.refused;
   return undefined;
+}
+
+/**
+ * The least delay before reconnecting: the server's retryAfterMs for a refused handshake,
+ * and the longest backoff after 1008 (policy violation: a client bug, not worth hammering).
+ */
+export function minReconnectDelay(info: ClosedInfo, backoff: BackoffOptions = {}): number {
+  if (info.code === CloseCodes.POLICY) return backoff.maxMs ?? DEFAULT_BACKOFF.maxMs;
+  return info.refused?.retryAfterMs ?? 0;
 }

@@ -55,10 +55,10 @@ export class InFlight {
     return this.entries.size;
   }
 
-  /** Registers an entry under a fresh id and starts its timer. */
-  register(entry: InFlightEntry): number {
+  /** Registers an entry under a fresh id and starts its timer (default: the table's timeout). */
+  register(entry: InFlightEntry, timeoutMs = this.timeoutMs): number {
     const id = this.ids.next((candidate) => this.entries.has(candidate));
-    const timer = setTimeout(() => this.onTimeout(id), this.timeoutMs);
+    const timer = setTimeout(() => this.onTimeout(id), timeoutMs);
     this.entries.set(id, { entry, timer });
     return id;
   }
