@@ -54,6 +54,8 @@ export const configSchema = z
     sendsPerMinute: int(1, 10_000_000).default(6000),
     codeRequestsPerHour: int(1, 10_000).default(10),
     discoverPerMinute: int(1, 1_000_000).default(60),
+    /** Code verifications and link-code redemptions per client IP per minute. */
+    authAttemptsPerMinute: int(1, 1_000_000).default(60),
     /** Time allowed for in-flight work on SIGTERM before sockets are closed. */
     shutdownGraceMs: int(0, 600_000).default(10_000),
     /**

@@ -20,9 +20,9 @@ export function limiterTable(config: Config) {
     /** Code requests per client IP per hour. */
     codeRequestIp: { points: config.codeRequestsPerHour * 10, durationSec: 3600 },
     /** Code verification attempts per IP per minute (per-code attempts are limited separately). */
-    verifyIp: { points: 60, durationSec: 60 },
+    verifyIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Link-code redemptions per IP per minute. */
-    linkIp: { points: 20, durationSec: 60 },
+    linkIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Discovery requests per user per minute. */
     discover: { points: config.discoverPerMinute, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;

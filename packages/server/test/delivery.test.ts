@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ChatKind, type Message } from '@parley/protocol';
+import { ManualClock } from '../src/ports/clock.js';
+import { type Creds, RawClient, register, startNode, type TestNode, text, untext } from './harness.js';
+
+const payloads = (ms: Message[]) => ms.filter((m) => m.body.case === 'payload');
+const texts = (ms: Message[]) => payloads(ms).map((m) => untext(m.body.value as Uint8Array));
+
+async function group(c: RawClient, members: string[]): Promise<string> {
+  const r = await c.call<{ chat: { id: string } }>({
+    case: 'createChat',
+    value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'g' },
+  });
+  return r.chat.id;
+}
+
+async function sendMany(c: RawClient, chatId: string, n: number, prefix: string): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      c.call({
+        case: 'send',
+        value: { chatId, clientMessageId: `${prefix}-${i}`, payload: text(`${prefix}${i}`) },
+      }),
+    ),
+  );
+}
+
+const expected = (prefix: string, n: number, from = 0) =>
+  Array.from({ length: n - from }, (_, i) => `${prefix}${i + from}`);
+
+describe('offline inbox and acks', () => {
+  let t: TestNode;
+  let alice: Creds;
+  let bob: Creds;
+
+  before(async () => {
+    t = await startNode({ deliveryWindow: 1000 });
+    alice = await register(t);
+    bob = await register(t);
+  });
+  after(() => t.stop());
+
+  it('drains an offline device in order, in pages, then signals it is caught up', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 250, 'off');
+    const b = await RawClient.connect(t, bob);
+    await b.waitForMessages(250, chatId);
+    assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), expected('off', 250));
+    const pages = b.frames.filter((f) => f.body.case === 'deliver' && f.body.value.backlog);
+    assert.ok(pages.length >= 3, 'backlog arrives in pages of at most 100');
+    for (const p of pages) assert.ok((p.body.value as { messages: Message[] }).messages.length <= 100);
+    await b.waitFor(
+      (f) => f.body.case === 'deliver' && !f.body.value.backlog && f.body.value.messages.length === 0,
+    );
+    await b.close();
+    await a.close();
+  });
+
+  it('never redelivers what was acked', async () => {
+    const b = await RawClient.connect(t, bob);
+    await b.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
+    assert.equal(payloads(b.messages).length, 0);
+    await b.close();
+  });
+
+  it('redelivers everything when the device disconnects before acking', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 30, 'noack');
+    const b1 = await RawClient.connect(t, bob, { autoAck: false });
+    await b1.waitForMessages(30, chatId);
+    await b1.close();
+    const b2 = await RawClient.connect(t, bob);
+    await b2.waitForMessages(30, chatId);
+    assert.deepEqual(texts(b2.messages.filter((m) => m.chatId === chatId)), expected('noack', 30));
+    await b2.close();
+    await a.close();
+  });
+
+  it('after a partial ack in the middle of a page, redelivers only the rest', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 40, 'part');
+    const b1 = await RawClient.connect(t, bob, { autoAck: false });
+    const got = payloads(await b1.waitForMessages(40, chatId));
+    const mid = got[14]!;
+    b1.sendFrame({ id: 0, body: { case: 'ack', value: { cursors: [{ chatId, seq: mid.seq }] } } });
+    await b1.call({ case: 'ping', value: {} }); // the ack was processed before this answer
+    await b1.close();
+    const b2 = await RawClient.connect(t, bob);
+    await b2.waitForMessages(25, chatId);
+    await b2.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
+    assert.deepEqual(texts(b2.messages.filter((m) => m.chatId === chatId)), expected('part', 40, 15));
+    await b2.close();
+    await a.close();
+  });
+
+  it('rejects acks for unknown chats and beyond what was sent, clearing nothing', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 3, 'bad');
+    const b1 = await RawClient.connect(t, bob, { autoAck: false });
+    const got = payloads(await b1.waitForMessages(3, chatId));
+    const unknown = await b1.request({ case: 'ack', value: { cursors: [{ chatId: 'c_nope', seq: 1n }] } });
+    assert.equal(unknown.body.case === 'error' && unknown.body.value.code, 'ACK_UNKNOWN_CHAT');
+    const ahead = await b1.request({ case: 'ack', value: { cursors: [{ chatId, seq: got[2]!.seq + 5n }] } });
+    assert.equal(ahead.body.case === 'error' && ahead.body.value.code, 'ACK_AHEAD');
+    await b1.close();
+    const b2 = await RawClient.connect(t, bob);
+    await b2.waitForMessages(3, chatId);
+    assert.deepEqual(texts(b2.messages.filter((m) => m.chatId === chatId)), expected('bad', 3));
+    await b2.close();
+    await a.close();
+  });
+
+  it('an ack with a request id is answered; acking the same seq again is harmless', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 2, 'twice');
+    const b = await RawClient.connect(t, bob, { autoAck: false });
+    const got = payloads(await b.waitForMessages(2, chatId));
+    const cursor = { chatId, seq: got[1]!.seq };
+    assert.equal((await b.request({ case: 'ack', value: { cursors: [cursor] } })).body.case, 'ackResult');
+    assert.equal((await b.request({ case: 'ack', value: { cursors: [cursor] } })).body.case, 'ackResult');
+    await b.close();
+    await a.close();
+  });
+});
+
+describe('flow control', () => {
+  it('never has more than deliveryWindow unacked messages in flight, and resumes on ack', async () => {
+    const t = await startNode({ deliveryWindow: 10, drainPageSize: 4 });
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice);
+      const chatId = await group(a, [bob.userId]);
+      await sendMany(a, chatId, 25, 'w');
+      const b = await RawClient.connect(t, bob, { autoAck: false });
+      // The window counts every delivered message: the chat's "created" update and 9 payloads.
+      await b.waitForMessages(9, chatId);
+      await b.call({ case: 'ping', value: {} });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(b.messages.length, 10, 'stops at the window');
+      b.ackMessages(b.messages);
+      await b.waitForMessages(19, chatId);
+      assert.equal(b.messages.length, 20);
+      b.ackMessages(payloads(b.messages));
+      await b.waitForMessages(25, chatId);
+      assert.deepEqual(texts(b.messages), expected('w', 25));
+      await b.close();
+      await a.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('membership and delivery', () => {
+  it('a removed member gets the removal update and nothing after it, online or offline', async () => {
+    const t = await startNode();
+    try {
+      const [alice, bob, carol] = [await register(t), await register(t), await register(t)];
+      const a = await RawClient.connect(t, alice);
+      const chatId = await group(a, [bob.userId, carol.userId]);
+      const b = await RawClient.connect(t, bob);
+      await a.call({ case: 'send', value: { chatId, clientMessageId: 'before', payload: text('before') } });
+      await b.waitForMessages(1, chatId);
+      await a.call({ case: 'removeMember', value: { chatId, userId: bob.userId } });
+      await a.call({ case: 'removeMember', value: { chatId, userId: carol.userId } });
+      await a.call({ case: 'send', value: { chatId, clientMessageId: 'after', payload: text('after') } });
+      await b.waitFor(
+        (f) =>
+          f.body.case === 'deliver' &&
+          f.body.value.messages.some(
+            (m) =>
+              m.body.case === 'chatUpdate' &&
+              m.body.value.userIds.includes(bob.userId) &&
+              m.body.value.kind === 3,
+          ),
+      );
+      const send = await b.request({
+        case: 'send',
+        value: { chatId, clientMessageId: 'x', payload: text('x') },
+      });
+      assert.equal(send.body.case === 'error' && send.body.value.code, 'NOT_A_MEMBER');
+      assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), ['before']);
+      // Carol was offline: she gets the history up to her removal, and nothing after.
+      const c = await RawClient.connect(t, carol);
+      await c.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
+      const cm = c.messages.filter((m) => m.chatId === chatId);
+      assert.deepEqual(texts(cm), ['before']);
+      const last = cm[cm.length - 1]!;
+      assert.equal(last.body.case === 'chatUpdate' && last.body.value.userIds[0], carol.userId);
+      await Promise.all([a.close(), b.close(), c.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a 1024-member group delivers to every online member and queues for the offline ones', async () => {
+    const t = await startNode({ codeRequestsPerHour: 10_000, authAttemptsPerMinute: 10_000 });
+    try {
+      const users: Creds[] = [];
+      for (let i = 0; i < 1024; i++) users.push(await register(t));
+      const [owner, ...rest] = users;
+      const a = await RawClient.connect(t, owner!);
+      const chatId = await group(
+        a,
+        rest.map((u) => u.userId),
+      );
+      const chat = await a.call<{ chat: { members: unknown[] } }>({ case: 'getChat', value: { chatId } });
+      assert.equal(chat.chat.members.length, 1024);
+      const over = await a.request({
+        case: 'addMembers',
+        value: { chatId, userIds: [rest[0]!.userId, 'u_x'] },
+      });
+      assert.equal(over.body.case === 'error' && over.body.value.code, 'GROUP_FULL');
+      const online = await Promise.all(
+        rest.slice(0, 200).map((u) => RawClient.connect(t, u, { encoding: 'proto' })),
+      );
+      await a.call({ case: 'send', value: { chatId, clientMessageId: 'big', payload: text('to all') } });
+      for (const c of online) assert.deepEqual(texts(await c.waitForMessages(1, chatId)), ['to all']);
+      const late = await RawClient.connect(t, rest[1000]!);
+      assert.deepEqual(texts(await late.waitForMessages(1, chatId)), ['to all']);
+      await Promise.all([...online, late, a].map((c) => c.close()));
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('retention and history', () => {
+  it('expires messages older than 30 days so a device that returns later does not get them', async () => {
+    const clock = new ManualClock();
+    const t = await startNode({}, { clock });
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice);
+      const chatId = await group(a, [bob.userId]);
+      await sendMany(a, chatId, 5, 'old');
+      clock.advance(31 * 86_400_000);
+      await sendMany(a, chatId, 2, 'new');
+      const { expired } = await t.node.runRetention();
+      assert.ok(expired >= 5);
+      const b = await RawClient.connect(t, bob);
+      await b.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
+      assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), ['new0', 'new1']);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('history pages backwards and resumes after a given seq', async () => {
+    const t = await startNode();
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice);
+      const chatId = await group(a, [bob.userId]);
+      await sendMany(a, chatId, 30, 'h');
+      type Page = { messages: Message[]; more: boolean };
+      const newest = await a.call<Page>({ case: 'history', value: { chatId, limit: 10 } });
+      assert.equal(newest.messages.length, 10);
+      assert.equal(newest.more, true);
+      assert.deepEqual(texts(newest.messages), expected('h', 30, 20).reverse());
+      const older = await a.call<Page>({
+        case: 'history',
+        value: { chatId, beforeSeq: newest.messages[9]!.seq, limit: 100 },
+      });
+      assert.equal(older.more, false);
+      assert.equal(payloads(older.messages).length, 20);
+      const resume = await a.call<Page>({
+        case: 'history',
+        value: { chatId, afterSeq: newest.messages[1]!.seq, limit: 100 },
+      });
+      assert.deepEqual(texts(resume.messages), ['h29']);
+      await a.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
