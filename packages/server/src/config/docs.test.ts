@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { it } from 'node:test';
+import { configKeys, envName, flagName, loadConfig } from './load.js';
+
+const ops = readFileSync(new URL('../../../../../docs/operations.md', import.meta.url), 'utf8');
+
+it('docs/operations.md lists every setting with its flag and environment name', () => {
+  for (const key of configKeys) {
+    assert.ok(ops.includes(`\`--${flagName(key)}\``), `--${flagName(key)} is documented`);
+    assert.ok(ops.includes(`\`${envName(key)}\``), `${envName(key)} is documented`);
+  }
+});
+
+it('flags win over environment, which wins over defaults', () => {
+  const c = loadConfig({ env: { PARLEY_PORT: '9000', PARLEY_DATA_DIR: '/tmp/x' }, argv: ['--port', '9001'] });
+  assert.equal(c.port, 9001);
+  assert.equal(c.dataDir, '/tmp/x');
+  assert.equal(c.heartbeatMs, 25_000);
+});
+
+it('a bad value fails at start naming the setting', () => {
+  assert.throws(() => loadConfig({ env: { PARLEY_PORT: 'eighty' } }), /port \(--port \/ PARLEY_PORT\)/);
+  assert.throws(() => loadConfig({ argv: ['--no-such-flag', '1'] }), /unknown flag --no-such-flag/);
+  assert.throws(() => loadConfig({ argv: ['--sqlite-synchronous', 'SOMETIMES'] }), /sqliteSynchronous/);
+});
