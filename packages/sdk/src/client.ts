@@ -107,7 +107,11 @@ export class ParleyClient extends ClientCore {
       ...(options.afterSeq === undefined ? {} : { afterSeq: u64(options.afterSeq) }),
     };
     const result = await this.request({ case: 'history', value }, 'historyResult');
-    const messages = result.messages.map(toReceived).filter((m) => m !== undefined);
+    // Oldest first, whatever order the server used (protocol.md promises increasing seqs).
+    const messages = result.messages
+      .map(toReceived)
+      .filter((m) => m !== undefined)
+      .sort((a, b) => a.seq - b.seq);
     return { messages, more: result.more };
   }
 
