@@ -1,0 +1,68 @@
+/**
+ * The interactive chat's input language: plain lines are messages, `/command args` are
+ * commands ("//text" sends a line starting with "/"). Arguments may be "quoted".
+ */
+
+export interface ChatCommandSpec {
+  usage: string;
+  help: string;
+  min: number;
+  max: number;
+}
+
+export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
+  chats: { usage: '/chats', help: 'list your chats, numbered', min: 0, max: 0 },
+  open: { usage: '/open N|CHAT_ID', help: 'open a chat: plain lines then go to it', min: 1, max: 1 },
+  new: {
+    usage: '/new +PHONE',
+    help: 'open the direct chat with a phone number (created if needed)',
+    min: 1,
+    max: 1,
+  },
+  group: { usage: '/group NAME +PHONE...', help: 'create a group with these members', min: 2, max: 1023 },
+  add: { usage: '/add +PHONE...', help: 'add people to the open group', min: 1, max: 1023 },
+  remove: { usage: '/remove +PHONE', help: 'remove someone from the open group', min: 1, max: 1 },
+  leave: { usage: '/leave', help: 'leave the open chat', min: 0, max: 0 },
+  history: {
+    usage: '/history [N]',
+    help: 'show the last N messages of the open chat (default 20)',
+    min: 0,
+    max: 1,
+  },
+  help: { usage: '/help', help: 'show this help', min: 0, max: 0 },
+  quit: { usage: '/quit', help: 'leave the program (also Ctrl-D)', min: 0, max: 0 },
+};
+
+export type ChatInput =
+  | { type: 'empty' }
+  | { type: 'text'; text: string }
+  | { type: 'command'; name: string; args: string[] }
+  | { type: 'error'; message: string };
+
+/** Splits on whitespace; double or single quotes group words ("My group"). */
+export function tokenize(input: string): string[] {
+  const tokens: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(input); m !== null; m = re.exec(input)) tokens.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return tokens;
+}
+
+export function parseChatLine(line: string): ChatInput {
+  const trimmed = line.trim();
+  if (trimmed === '') return { type: 'empty' };
+  if (trimmed.startsWith('//')) return { type: 'text', text: line.trimStart().slice(1) };
+  if (!trimmed.startsWith('/')) return { type: 'text', text: line };
+  const [first, ...args] = tokenize(trimmed.slice(1));
+  const name = (first ?? '').toLowerCase();
+  const spec = Object.hasOwn(CHAT_COMMANDS, name) ? CHAT_COMMANDS[name] : undefined;
+  if (!spec) return { type: 'error', message: `unknown command /${name}; /help lists them` };
+  if (args.length < spec.min || args.length > spec.max)
+    return { type: 'error', message: `usage: ${spec.usage}` };
+  return { type: 'command', name, args };
+}
+
+export function chatHelp(): string {
+  const width = Math.max(...Object.values(CHAT_COMMANDS).map((c) => c.usage.length));
+  const lines = Object.values(CHAT_COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`);
+  return ['Type a line to send it to the open chat. Commands:', ...lines].join('\n');
+}

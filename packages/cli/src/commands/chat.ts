@@ -1,0 +1,83 @@
+/**
+ * `parley chat`: an interactive terminal chat. Incoming messages print above the prompt as
+ * they arrive; lines typed go to the open chat; /commands manage chats (see /help).
+ */
+import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { COMMON_HELP, parseCommand } from '../args.js';
+import { chatHelp, parseChatLine } from '../chat-commands.js';
+import { ChatRoom } from '../chat-room.js';
+import { formatError } from '../errors.js';
+import { openSession } from '../session.js';
+
+const HELP = `Usage: parley chat [--profile NAME]
+
+Interactive chat. Incoming messages show as "[chat] sender: text"; people show by phone
+number once discovered (/new, /group, /add), otherwise by user id.
+Messages are plain UTF-8 text for now: end-to-end encryption arrives in the SDK later.
+A device has one connection: running "parley send" or "listen" with the same profile at the
+same time disconnects this one.
+
+${chatHelp()}
+
+Options:
+${COMMON_HELP}
+`;
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, help } = parseCommand({ help: HELP, options: {} }, argv);
+  if (help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { client, contacts } = await openSession(values, env, { receive: true });
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  // Prints above the line being typed, then redraws the prompt and the typed text.
+  const print = (line: string) => {
+    if (tty) {
+      clearLine(process.stdout, 0);
+      cursorTo(process.stdout, 0);
+    }
+    process.stdout.write(`${line}\n`);
+    if (tty) rl.prompt(true);
+  };
+  const room = new ChatRoom(client, contacts, print);
+  client.on('message', (m) => room.onMessage(m));
+  client.on('chatUpdate', (u) => room.onChatUpdate(u));
+  client.on('error', (err) => print(`! ${formatError(err)}`));
+
+  let exitCode = 0;
+  client.on('disconnected', (d) => {
+    if (d.willReconnect) print(`! disconnected (${d.reason || d.code}); reconnecting…`);
+    else if (d.error) {
+      print(`! ${formatError(d.error)}`);
+      exitCode = 1;
+      rl.close();
+    }
+  });
+  client.on('connected', () => print('! connected'));
+
+  await room.refresh();
+  const me = contacts.phoneOf(client.credentials.userId) ?? client.credentials.userId;
+  print(`Connected as ${me}. /chats to list chats, /help for commands.`);
+  rl.setPrompt(room.prompt());
+  rl.prompt();
+  for await (const line of rl) {
+    const input = parseChatLine(line);
+    try {
+      if (input.type === 'error') print(`! ${input.message}`);
+      else if (input.type === 'text') await room.sendText(input.text);
+      else if (input.type === 'command') {
+        if (input.name === 'quit') break;
+        await room.run(input.name, input.args);
+      }
+    } catch (err) {
+      print(`! ${formatError(err)}`);
+    }
+    rl.setPrompt(room.prompt());
+    rl.prompt();
+  }
+  rl.close();
+  await client.close();
+  return exitCode;
+}

@@ -1,0 +1,106 @@
+/**
+ * `parley register`: creates a device and saves it as a profile. By phone (SMS code, the
+ * primary device) or with a link code from the primary (a linked device).
+ */
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { type Credentials, linkDevice, normalizePhone, requestCode, verifyCode } from '@parley/sdk';
+import { COMMON_HELP, optional, parseCommand, required } from '../args.js';
+import { CliError, UsageError } from '../errors.js';
+import {
+  type Profile,
+  parleyHome,
+  profileExists,
+  profilePaths,
+  resetStore,
+  saveProfile,
+} from '../profile.js';
+
+const HELP = `Usage: parley register --phone +E164 [--server URL] [--code CODE] [--name DEVICE]
+       parley register --link-code CODE [--server URL] [--name DEVICE]
+
+Registers this machine as a Parley device and saves it as a profile.
+With --phone: the server sends a 6-digit code by SMS and this device becomes the account's
+primary (a previous primary is logged out). Without --code you are asked for it; a
+development server writes codes to its log and to <dataDir>/sms-codes.log.
+With --link-code: joins an existing account as a linked device (get the code with
+"parley link" on the primary).
+
+Options:
+  --server URL       server address (default http://localhost:8080)
+  --phone +E164      phone number in international form, e.g. +15551234567
+  --code CODE        the SMS code, if you already have it
+  --link-code CODE   a link code from "parley link"
+  --name DEVICE      device name shown in "parley devices" (default "parley-cli on <host>")
+  --force            replace an existing profile of the same name
+${COMMON_HELP}
+`;
+
+const OPTIONS = {
+  server: { type: 'string' },
+  phone: { type: 'string' },
+  code: { type: 'string' },
+  'link-code': { type: 'string' },
+  name: { type: 'string' },
+  force: { type: 'boolean' },
+} as const;
+
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  try {
+    const answer = rl.question(question);
+    const closed = new Promise<never>((_, reject) =>
+      rl.once('close', () => reject(new CliError('no code given'))),
+    );
+    return (await Promise.race([answer, closed])).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, help } = parseCommand({ help: HELP, options: OPTIONS }, argv);
+  if (help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const name = optional(values, 'profile') ?? 'default';
+  const paths = profilePaths(parleyHome(env), name);
+  const server = optional(values, 'server') ?? 'http://localhost:8080';
+  const deviceName = optional(values, 'name') ?? `parley-cli on ${hostname()}`;
+  const linkCode = optional(values, 'link-code');
+  if (linkCode !== undefined && values.phone !== undefined) {
+    throw new UsageError('give either --phone or --link-code, not both');
+  }
+  if (linkCode === undefined) required(values, 'phone');
+  if (!values.force && (await profileExists(paths))) {
+    throw new CliError(`profile "${name}" already exists; use --force to replace it, or --profile NAME`);
+  }
+
+  let credentials: Credentials;
+  let phone: string | undefined;
+  if (linkCode !== undefined) {
+    credentials = await linkDevice(server, { code: linkCode.trim(), deviceName });
+  } else {
+    phone = normalizePhone(required(values, 'phone'));
+    let code = optional(values, 'code');
+    if (code === undefined) {
+      const sent = await requestCode(server, phone);
+      const minutes = Math.round(sent.expiresInMs / 60_000);
+      process.stderr.write(`A code was sent to ${sent.phone} (valid for ${minutes} min).\n`);
+      code = await ask('Code: ');
+    }
+    if (code === '') throw new CliError('no code given');
+    credentials = await verifyCode(server, { phone, code, deviceName });
+  }
+
+  const profile: Profile = { ...credentials, ...(phone ? { phone } : {}) };
+  await saveProfile(paths, profile);
+  await resetStore(paths);
+  const role = credentials.primary ? 'primary device' : 'linked device';
+  process.stdout.write(
+    `Registered ${phone ?? 'this machine'} as ${role} ${credentials.deviceId} of user ${credentials.userId}.\n` +
+      `Saved profile "${name}" in ${paths.credentials}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,143 @@
+/**
+ * `parley send`: sends one message from flags, or one per JSON line on stdin, and prints
+ * each result as a JSON line in input order. Sends are pipelined (the SDK keeps their
+ * order); this connection does not consume incoming messages (receive: false).
+ */
+import { createInterface } from 'node:readline';
+import type { ParleyClient, SendResult } from '@parley/sdk';
+import { COMMON_HELP, optional, parseCommand } from '../args.js';
+import type { Contacts } from '../contacts.js';
+import { directChatWith } from '../directory.js';
+import { UsageError } from '../errors.js';
+import { parseSendLine, type SendLine, type SendTarget } from '../send-input.js';
+import { openSession } from '../session.js';
+import { encodeText } from '../text.js';
+
+const HELP = `Usage: parley send --chat CHAT_ID --text TEXT [--profile NAME]
+       parley send --to +E164 --text TEXT [--profile NAME]
+       parley send [--profile NAME] < lines.jsonl
+
+Sends a message and prints the result as a JSON line:
+  {"chatId":"c_…","seq":13,"serverTime":1768471200000,"clientMessageId":"…"}
+--to opens (or creates) the direct chat with that phone number. Without --text, reads
+JSON lines from stdin, each {"chatId":"…","text":"…"} or {"to":"+1…","text":"…"}; a line
+that fails prints {"line":N,"error":{"code","message"}} and the exit code is 1.
+Incoming messages are left for "parley chat" or "parley listen". Messages are plain UTF-8
+text for now (end-to-end encryption arrives in the SDK later).
+
+Options:
+  --chat CHAT_ID   the chat to send to
+  --to +E164       send to the direct chat with this phone number
+  --text TEXT      the message
+${COMMON_HELP}
+`;
+
+const OPTIONS = { chat: { type: 'string' }, to: { type: 'string' }, text: { type: 'string' } } as const;
+const MAX_PENDING = 256;
+
+function resultJson(r: SendResult): string {
+  return JSON.stringify({
+    chatId: r.chatId,
+    seq: r.seq,
+    serverTime: r.serverTime,
+    clientMessageId: r.clientMessageId,
+  });
+}
+
+function errorJson(line: number | undefined, err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return JSON.stringify({
+    ...(line === undefined ? {} : { line }),
+    error: { code: code ?? 'INVALID_ARGUMENT', message },
+  });
+}
+
+/** Chat ids for targets, resolving phone numbers once each. */
+function chatResolver(client: ParleyClient, contacts: Contacts) {
+  const byPhone = new Map<string, Promise<string>>();
+  return (target: SendTarget): Promise<string> => {
+    if ('chatId' in target) return Promise.resolve(target.chatId);
+    let id = byPhone.get(target.to);
+    if (!id) {
+      id = directChatWith(client, contacts, target.to).then((c) => c.id);
+      byPhone.set(target.to, id);
+    }
+    return id;
+  };
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, help } = parseCommand({ help: HELP, options: OPTIONS }, argv);
+  if (help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const text = optional(values, 'text');
+  const chat = optional(values, 'chat');
+  const to = optional(values, 'to');
+  if (text !== undefined && (chat === undefined) === (to === undefined)) {
+    throw new UsageError('give exactly one of --chat or --to with --text');
+  }
+  if (text === undefined && (chat !== undefined || to !== undefined)) throw new UsageError('missing --text');
+  if (text === '') throw new UsageError('--text must not be empty');
+
+  const { client, contacts } = await openSession(values, env, { receive: false });
+  try {
+    const chatIdOf = chatResolver(client, contacts);
+    if (text !== undefined) {
+      const chatId = await chatIdOf(chat !== undefined ? { chatId: chat } : { to: to! });
+      process.stdout.write(`${resultJson(await client.send(chatId, encodeText(text)))}\n`);
+      return 0;
+    }
+    return await sendLines(client, chatIdOf);
+  } finally {
+    await client.close();
+  }
+}
+
+async function sendLines(
+  client: ParleyClient,
+  chatIdOf: (t: SendTarget) => Promise<string>,
+): Promise<number> {
+  let failed = false;
+  let lineNo = 0;
+  // Results print in input order: each line's output waits for the previous one.
+  let printed: Promise<void> = Promise.resolve();
+  let pending = 0;
+  const print = (line: number, outcome: Promise<SendResult>) => {
+    pending++;
+    const out = outcome.then(resultJson, (err) => {
+      failed = true;
+      return errorJson(line, err);
+    });
+    printed = printed.then(async () => {
+      process.stdout.write(`${await out}\n`);
+      pending--;
+    });
+  };
+  for await (const raw of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    lineNo++;
+    if (raw.trim() === '') continue;
+    let line: SendLine;
+    try {
+      line = parseSendLine(raw);
+    } catch (err) {
+      print(lineNo, Promise.reject(err));
+      continue;
+    }
+    // Resolve the chat before the next line is read, so sends enter the outbox in input order.
+    let chatId: string;
+    try {
+      chatId = await chatIdOf(line);
+    } catch (err) {
+      print(lineNo, Promise.reject(err));
+      continue;
+    }
+    print(lineNo, client.send(chatId, encodeText(line.text)));
+    if (pending >= MAX_PENDING) await printed;
+  }
+  await printed;
+  if (failed) process.stderr.write('parley: some sends failed (see the error lines)\n');
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * Dispatch for the `parley` command: one module per command, loaded lazily (so only
+ * `serve` loads the server). Returns the exit code: 0 ok, 1 failure, 2 bad usage.
+ */
+import { UsageError } from './errors.js';
+
+export interface Command {
+  run(argv: string[], env: NodeJS.ProcessEnv): Promise<number | undefined>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: () => import('./commands/serve.js'),
+  register: () => import('./commands/register.js'),
+  link: () => import('./commands/link.js'),
+  chat: () => import('./commands/chat.js'),
+  send: () => import('./commands/send.js'),
+  listen: () => import('./commands/listen.js'),
+  devices: () => import('./commands/devices.js'),
+};
+
+export const HELP = `Usage: parley <command> [options]
+
+Commands:
+  serve      run a Parley server (parley serve --help for its settings)
+  register   register this machine as a device (by phone, or with a link code)
+  link       on the primary device: print a code that links a new device
+  chat       interactive chat in the terminal
+  send       send a message (from flags or JSON lines on stdin)
+  listen     print incoming messages as JSON lines
+  devices    list this account's devices, or remove one
+
+Run "parley <command> --help" for a command's options.
+Messages are plain UTF-8 text for now: end-to-end encryption arrives in the SDK later.
+`;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) throw new UsageError(`unknown command "${name}"; run "parley --help"`);
+  const command = await load();
+  return (await command.run(rest, env)) ?? 0;
+}

@@ -1,0 +1,36 @@
+/**
+ * CLI failures: UsageError (bad arguments, exit 2) and one-line messages for everything
+ * else (exit 1). Messages never include tokens, codes or message contents.
+ */
+import { ParleyError } from '@parley/sdk';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A failure the user can act on; its message is printed as is. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+const HINTS: Partial<Record<string, string>> = {
+  UNAUTHENTICATED: 'register or link this device again (parley register)',
+  UNAVAILABLE: 'is the server running? (parley serve)',
+  RATE_LIMITED: 'try again later',
+};
+
+/** The one line printed for an error, e.g. "CODE_INVALID: wrong code". */
+export function formatError(err: unknown): string {
+  if (err instanceof UsageError || err instanceof CliError) return err.message;
+  if (err instanceof ParleyError) {
+    const wait = err.retryAfterMs ? ` (retry in ${Math.ceil(err.retryAfterMs / 1000)} s)` : '';
+    const hint = HINTS[err.code];
+    return `${err.code}: ${err.message}${wait}${hint ? `; ${hint}` : ''}`;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export function exitCodeOf(err: unknown): number {
+  return err instanceof UsageError ? 2 : 1;
+}

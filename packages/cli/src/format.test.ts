@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage } from '@parley/sdk';
+import { formatError } from './errors.js';
+import { chatUpdateJson, chatUpdateLine, messageJson, messageLine } from './format.js';
+import { encodeText, forTerminal } from './text.js';
+
+const base = {
+  chatId: 'c_1',
+  seq: 7,
+  senderUserId: 'u_2',
+  senderDeviceId: 'd_2',
+  clientMessageId: 'm',
+  serverTime: 99,
+};
+const message: ReceivedMessage = { ...base, payload: encodeText('hé "there"') };
+const update: ReceivedChatUpdate = {
+  ...base,
+  update: {
+    kind: ChatUpdateKind.MEMBERS_ADDED,
+    userIds: ['u_3'],
+    name: '',
+    description: '',
+    chatKind: 0,
+    members: [],
+    role: 0,
+  },
+};
+
+test('listen prints messages as the documented JSON line', () => {
+  assert.deepEqual(JSON.parse(messageJson(message)), {
+    chatId: 'c_1',
+    seq: 7,
+    sender: 'u_2',
+    text: 'hé "there"',
+    serverTime: 99,
+  });
+  assert.deepEqual(JSON.parse(chatUpdateJson(update)), {
+    type: 'chatUpdate',
+    chatId: 'c_1',
+    seq: 7,
+    sender: 'u_2',
+    kind: 'MEMBERS_ADDED',
+    userIds: ['u_3'],
+    serverTime: 99,
+  });
+});
+
+test('chat lines name the chat and the sender, and neutralize escape sequences', () => {
+  assert.equal(messageLine('Family', '+15550001111', message), '[Family] +15550001111: hé "there"');
+  const evil = { ...message, payload: encodeText('\u001b[2Jgotcha\r') };
+  assert.equal(messageLine('x', 'y', evil), '[x] y: \ufffd[2Jgotcha\ufffd');
+  assert.equal(forTerminal('tab\tok'), 'tab\tok');
+  const names = (id: string) => (id === 'u_2' ? 'you' : id);
+  assert.equal(chatUpdateLine('Family', names, update), '[Family] * you added u_3');
+});
+
+test('errors print as one line with their code and a hint', async () => {
+  const { ParleyError } = await import('@parley/sdk');
+  assert.equal(
+    formatError(new ParleyError('RATE_LIMITED', 'slow down', { retryAfterMs: 1500 })),
+    'RATE_LIMITED: slow down (retry in 2 s); try again later',
+  );
+  assert.equal(formatError(new Error('plain')), 'plain');
+});
