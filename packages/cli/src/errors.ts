@@ -24,7 +24,9 @@ export function formatError(err: unknown): string {
   if (err instanceof UsageError || err instanceof CliError) return err.message;
   if (err instanceof ParleyError) {
     const wait = err.retryAfterMs ? ` (retry in ${Math.ceil(err.retryAfterMs / 1000)} s)` : '';
-    const hint = HINTS[err.code];
+    // Close 4001: another connection of this device took over; the credentials are fine.
+    const replaced = err.details?.closeCode === 4001;
+    const hint = replaced ? 'another parley command is using this profile' : HINTS[err.code];
     return `${err.code}: ${err.message}${wait}${hint ? `; ${hint}` : ''}`;
   }
   if (err instanceof Error) return err.message;

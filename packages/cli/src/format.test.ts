@@ -62,4 +62,9 @@ test('errors print as one line with their code and a hint', async () => {
     'RATE_LIMITED: slow down (retry in 2 s); try again later',
   );
   assert.equal(formatError(new Error('plain')), 'plain');
+  const replaced = new ParleyError('UNAUTHENTICATED', 'replaced', { details: { closeCode: 4001 } });
+  assert.equal(
+    formatError(replaced),
+    'UNAUTHENTICATED: replaced; another parley command is using this profile',
+  );
 });

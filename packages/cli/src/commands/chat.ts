@@ -47,15 +47,21 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   client.on('error', (err) => print(`! ${formatError(err)}`));
 
   let exitCode = 0;
+  let announced = false; // one notice per outage, not one per failed attempt
   client.on('disconnected', (d) => {
-    if (d.willReconnect) print(`! disconnected (${d.reason || d.code}); reconnecting…`);
-    else if (d.error) {
+    if (d.willReconnect) {
+      if (!announced) print(`! disconnected (${d.reason || d.code}); reconnecting…`);
+      announced = true;
+    } else if (d.error) {
       print(`! ${formatError(d.error)}`);
       exitCode = 1;
       rl.close();
     }
   });
-  client.on('connected', () => print('! connected'));
+  client.on('connected', () => {
+    announced = false;
+    print('! connected');
+  });
 
   await room.refresh();
   const me = contacts.phoneOf(client.credentials.userId) ?? client.credentials.userId;

@@ -41,15 +41,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   });
   process.stderr.write('Listening (Ctrl-C to stop)\n');
   return new Promise<number>((resolve) => {
+    let announced = false; // one notice per outage, not one per failed attempt
     client.on('disconnected', (d) => {
       if (d.willReconnect) {
-        process.stderr.write(`parley: disconnected (${d.reason || d.code}); reconnecting\n`);
+        if (!announced) process.stderr.write(`parley: disconnected (${d.reason || d.code}); reconnecting\n`);
+        announced = true;
       } else if (d.error) {
         process.stderr.write(`parley: ${formatError(d.error)}\n`);
         resolve(1);
       }
     });
     client.on('connected', () => {
+      announced = false;
       process.stderr.write('parley: connected\n');
     });
     process.once('SIGINT', () => {

@@ -1,0 +1,150 @@
+/**
+ * The SDK (and the CLI's store) against a real node on loopback: registration, discovery,
+ * send/deliver/ack, resume without duplicates, the outbox across a reconnect, revocation.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  ChatKind,
+  type Credentials,
+  ParleyClient,
+  type ReceivedMessage,
+  removeDevice,
+  requestCode,
+  verifyCode,
+} from '@parley/sdk';
+import { FileLocalStore } from '@parley/sdk/node';
+import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+import { decodeText, encodeText } from './text.js';
+
+let node: ParleyNode;
+let url = '';
+let dir = '';
+const codes = new Map<string, string>();
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'parley-loopback-'));
+  const cfg = loadConfig({
+    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: dir },
+  });
+  const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
+  node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
+  url = `http://127.0.0.1:${await node.start()}`;
+});
+
+after(async () => {
+  await node.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function register(phone: string): Promise<Credentials> {
+  await requestCode(url, phone);
+  return verifyCode(url, { phone, code: codes.get(phone)!, deviceName: 'test' });
+}
+
+function collect(client: ParleyClient): ReceivedMessage[] {
+  const got: ReceivedMessage[] = [];
+  client.on('message', (m) => {
+    got.push(m);
+  });
+  return got;
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+test('messages reach the other user in order, once, and resume without duplicates', async () => {
+  const alice = new ParleyClient({ credentials: await register('+14155552001') });
+  const bobCreds = await register('+14155552002');
+  const storePath = join(dir, 'bob.store.json');
+  const bob = new ParleyClient({ credentials: bobCreds, store: await FileLocalStore.open(storePath) });
+  const got = collect(bob);
+  await Promise.all([alice.connect(), bob.connect()]);
+
+  const [match] = await alice.discover(['+14155552002', '+14155552999']);
+  assert.deepEqual(match, { phone: '+14155552002', userId: bobCreds.userId });
+  const chat = await alice.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bobCreds.userId] });
+  const results = await Promise.all(['one', 'two', 'three'].map((t) => alice.send(chat.id, encodeText(t))));
+  assert.deepEqual(
+    results.map((r) => r.seq),
+    [2, 3, 4],
+  );
+
+  await until(() => got.length === 3, 'three messages');
+  assert.deepEqual(
+    got.map((m) => [m.seq, decodeText(m.payload)]),
+    [
+      [2, 'one'],
+      [3, 'two'],
+      [4, 'three'],
+    ],
+  );
+  await until(() => bob.stats.acked === 4, 'acks (chat created + three messages)');
+  await bob.close();
+
+  // A new session over the same store: nothing old comes back, new messages do.
+  const again = new ParleyClient({ credentials: bobCreds, store: await FileLocalStore.open(storePath) });
+  const later = collect(again);
+  await again.connect();
+  await alice.send(chat.id, encodeText('four'));
+  await until(() => later.length === 1, 'the fourth message');
+  assert.equal(later[0]?.seq, 5);
+  assert.equal(again.stats.duplicates, 0);
+
+  const page = await again.history(chat.id, { limit: 10 });
+  assert.deepEqual(
+    page.messages.map((m) => m.seq),
+    [1, 2, 3, 4, 5],
+  );
+  await Promise.all([alice.close(), again.close()]);
+});
+
+test('sends issued while disconnected wait in the outbox and keep their order', async () => {
+  const aliceCreds = await register('+14155552003');
+  const bobCreds = await register('+14155552004');
+  const alice = new ParleyClient({ credentials: aliceCreds, encoding: 'json' });
+  await alice.connect();
+  const chat = await alice.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bobCreds.userId] });
+  await alice.close();
+
+  const fresh = new ParleyClient({ credentials: aliceCreds });
+  const pending = ['a', 'b', 'c'].map((t, i) =>
+    fresh.send(chat.id, encodeText(t), { clientMessageId: `id-${i}` }),
+  );
+  assert.equal(fresh.pendingSends, 3);
+  await fresh.connect();
+  const results = await Promise.all(pending);
+  assert.deepEqual(
+    results.map((r) => [r.clientMessageId, r.seq]),
+    [
+      ['id-0', 2],
+      ['id-1', 3],
+      ['id-2', 4],
+    ],
+  );
+  // The server is idempotent on clientMessageId: a resend returns the same result.
+  assert.equal((await fresh.send(chat.id, encodeText('other'), { clientMessageId: 'id-1' })).seq, 3);
+  await fresh.close();
+});
+
+test('a removed device is disconnected for good', async () => {
+  const creds = await register('+14155552005');
+  const client = new ParleyClient({ credentials: creds });
+  await client.connect();
+  const stopped = new Promise<{ willReconnect: boolean; code: number }>((resolve) => {
+    client.on('disconnected', resolve);
+  });
+  await removeDevice(creds, creds.deviceId);
+  const info = await stopped;
+  assert.deepEqual(
+    { code: info.code, willReconnect: info.willReconnect },
+    { code: 4003, willReconnect: false },
+  );
+  await assert.rejects(client.connect(), { code: 'UNAUTHENTICATED' });
+  await assert.rejects(new ParleyClient({ credentials: creds }).connect(), { code: 'UNAUTHENTICATED' });
+});
