@@ -18,6 +18,7 @@ import type { Config } from './config/schema.js';
 import { AckFlusher } from './delivery/ack-flusher.js';
 import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { createDispatcher } from './gateway/dispatch.js';
+import { encodeDeliverBinary } from './gateway/fast-codec.js';
 import { createHttpHandler } from './gateway/http.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
@@ -53,13 +54,15 @@ export interface ParleyNode {
 }
 
 export const encodeDeliver: FrameEncoder = (messages, backlog, encoding) =>
-  encodeFrame(
-    makeFrame({
-      id: 0,
-      body: { case: 'deliver', value: { messages: messages.map(toWireMessage), backlog } },
-    }),
-    encoding,
-  );
+  encoding === 'proto'
+    ? encodeDeliverBinary(messages, backlog)
+    : encodeFrame(
+        makeFrame({
+          id: 0,
+          body: { case: 'deliver', value: { messages: messages.map(toWireMessage), backlog } },
+        }),
+        encoding,
+      );
 
 function openStore(config: Config): SqliteStore {
   if (config.sqliteSynchronous !== 'FULL' && !config.allowUnsafeDurability) {

@@ -42,8 +42,8 @@ function ids<T extends string>(values: string[], field: string, max: number): T[
   return values.map((v) => id<T>(v, field));
 }
 
-function seqOf(v: bigint, field: string): number {
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER))
+function seqOf(v: bigint, field: string, min = 0n): number {
+  if (v < min || v > BigInt(Number.MAX_SAFE_INTEGER))
     throw new ParleyError('INVALID_ARGUMENT', `${field} out of range`);
   return Number(v);
 }
@@ -78,7 +78,9 @@ export function createDispatcher(d: DispatchDeps) {
         if (hasPerDevice) {
           devicePayloads = new Map();
           for (const p of r.devicePayloads) {
-            if (p.payload.length === 0 || p.payload.length > config.maxPayloadBytes) {
+            if (p.payload.length === 0)
+              throw new ParleyError('INVALID_ARGUMENT', 'a device payload is empty');
+            if (p.payload.length > config.maxPayloadBytes) {
               throw new ParleyError(
                 'PAYLOAD_TOO_LARGE',
                 `each device payload must be 1..${config.maxPayloadBytes} bytes`,
@@ -115,7 +117,7 @@ export function createDispatcher(d: DispatchDeps) {
         // Validate all before applying any, so a bad cursor clears nothing.
         const parsed = cursors.map((c) => ({
           chatId: id<ChatId>(c.chatId, 'chatId'),
-          seq: seqOf(c.seq, 'seq'),
+          seq: seqOf(c.seq, 'seq', 1n),
         }));
         for (const c of parsed) ctx.session.ack(c.chatId, c.seq);
         return { case: 'ackResult', value: { chats: parsed.length } };
@@ -189,6 +191,7 @@ export function createDispatcher(d: DispatchDeps) {
       }
       case 'listDevices': {
         const userIds = ids<UserId>(body.value.userIds, 'userIds', 1024);
+        if (userIds.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'userIds is empty');
         const found = await d.store.devicesOfUsers(userIds);
         return {
           case: 'deviceList',
@@ -197,8 +200,8 @@ export function createDispatcher(d: DispatchDeps) {
       }
       case 'discover': {
         const hashes = body.value.phoneHashes;
-        if (hashes.length > 1000)
-          throw new ParleyError('INVALID_ARGUMENT', 'at most 1000 phone hashes per request');
+        if (hashes.length === 0 || hashes.length > 1000)
+          throw new ParleyError('INVALID_ARGUMENT', '1..1000 phone hashes per request');
         if (hashes.some((h) => h.length !== 32))
           throw new ParleyError('INVALID_ARGUMENT', 'each phone hash is 32 bytes');
         await d.limiters.take('discover', device.userId);

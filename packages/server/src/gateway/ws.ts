@@ -31,6 +31,7 @@ import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
+import { encodeSendResultBinary } from './fast-codec.js';
 import { writeHttpError } from './http-util.js';
 
 export interface GatewayDeps {
@@ -232,13 +233,13 @@ class WsConnection implements Connection {
     }
     let frame: Frame;
     try {
-      if (isBinary !== (this.encoding === 'proto')) {
-        throw new ParleyError(
-          'BAD_FRAME',
-          `expected ${this.encoding === 'proto' ? 'binary' : 'text'} frames`,
-        );
+      // A binary message on the JSON subprotocol is read as UTF-8 JSON (protocol.md §2.6).
+      if (!isBinary && this.encoding === 'proto') {
+        throw new ParleyError('BAD_FRAME', 'expected binary frames');
       }
-      frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding);
+      frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding, {
+        rejectUnknownFields: true,
+      });
     } catch (err) {
       this.fail(0, toParleyError(err, this.d.log));
       return;
@@ -271,6 +272,13 @@ class WsConnection implements Connection {
 
   private reply(id: number, body: FrameInit['body']): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.encoding === 'proto' && body?.case === 'sendResult') {
+      const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
+      this.ws.send(
+        encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime)),
+      );
+      return;
+    }
     this.ws.send(encodeFrame(makeFrame({ id, body }), this.encoding), { binary: this.encoding === 'proto' });
   }
 

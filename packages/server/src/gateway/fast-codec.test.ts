@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { ChatUpdateKind, encodeChatUpdate, encodeFrame, makeFrame } from '@parley/protocol';
+import fc from 'fast-check';
+import { encodeDeliver } from '../node.js';
+import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+import { encodeDeliverBinary, encodeSendResultBinary } from './fast-codec.js';
+import { toWireMessage } from './wire.js';
+
+const seqArb = fc.oneof(fc.constant(0), fc.nat(200), fc.maxSafeNat());
+const str = fc.oneof(
+  fc.constant(''),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 10 }),
+);
+
+const messageArb: fc.Arbitrary<StoredMessage> = fc
+  .record({
+    chatId: str.map((s) => s as ChatId),
+    seq: seqArb,
+    senderUserId: str.map((s) => s as UserId),
+    senderDeviceId: str.map((s) => s as DeviceId),
+    clientMessageId: str,
+    serverTime: seqArb,
+    kind: fc.constantFrom('payload' as const, 'update' as const),
+    body: fc.uint8Array({ maxLength: 300 }),
+  })
+  .map((m) =>
+    m.kind === 'update'
+      ? { ...m, body: encodeChatUpdate({ kind: ChatUpdateKind.MEMBERS_ADDED, userIds: [m.chatId, 'u_x'] }) }
+      : m,
+  );
+
+it('deliver frames are byte-identical to the protobuf-es encoding', () => {
+  fc.assert(
+    fc.property(fc.array(messageArb, { maxLength: 5 }), fc.boolean(), (messages, backlog) => {
+      const reference = encodeFrame(
+        makeFrame({
+          id: 0,
+          body: { case: 'deliver', value: { messages: messages.map(toWireMessage), backlog } },
+        }),
+        'proto',
+      );
+      assert.deepEqual(new Uint8Array(encodeDeliverBinary(messages, backlog)), reference);
+      assert.deepEqual(new Uint8Array(encodeDeliver(messages, backlog, 'proto') as Uint8Array), reference);
+    }),
+  );
+});
+
+it('sendResult frames are byte-identical to the protobuf-es encoding', () => {
+  fc.assert(
+    fc.property(
+      fc.nat(2 ** 32 - 1),
+      str,
+      str,
+      seqArb,
+      seqArb,
+      (id, clientMessageId, chatId, seq, serverTime) => {
+        const reference = encodeFrame(
+          makeFrame({
+            id,
+            body: {
+              case: 'sendResult',
+              value: { clientMessageId, chatId, seq: BigInt(seq), serverTime: BigInt(serverTime) },
+            },
+          }),
+          'proto',
+        );
+        assert.deepEqual(
+          new Uint8Array(encodeSendResultBinary(id, clientMessageId, chatId, seq, serverTime)),
+          reference,
+        );
+      },
+    ),
+  );
+});
