@@ -267,16 +267,16 @@ describe('retention and history', () => {
       const newest = await a.call<Page>({ case: 'history', value: { chatId, limit: 10 } });
       assert.equal(newest.messages.length, 10);
       assert.equal(newest.more, true);
-      assert.deepEqual(texts(newest.messages), expected('h', 30, 20).reverse());
+      assert.deepEqual(texts(newest.messages), expected('h', 30, 20));
       const older = await a.call<Page>({
         case: 'history',
-        value: { chatId, beforeSeq: newest.messages[9]!.seq, limit: 100 },
+        value: { chatId, beforeSeq: newest.messages[0]!.seq, limit: 100 },
       });
       assert.equal(older.more, false);
       assert.equal(payloads(older.messages).length, 20);
       const resume = await a.call<Page>({
         case: 'history',
-        value: { chatId, afterSeq: newest.messages[1]!.seq, limit: 100 },
+        value: { chatId, afterSeq: newest.messages[8]!.seq, limit: 100 },
       });
       assert.deepEqual(texts(resume.messages), ['h29']);
       await a.close();

@@ -100,7 +100,11 @@ export class ChatService {
       const details: DeviceMismatchDetails = {
         missingDeviceIds: missing,
         extraDeviceIds: extra,
-        current: [...current].map(([userId, deviceIds]) => ({ userId, deviceIds })),
+        // Recipients' devices: every member's, except the device that is sending.
+        current: [...current].map(([userId, deviceIds]) => ({
+          userId,
+          deviceIds: deviceIds.filter((id) => id !== device.id),
+        })),
       };
       throw new ParleyError(
         'DEVICE_MISMATCH',
@@ -238,7 +242,9 @@ export class ChatService {
     await this.getChat(device, chatId);
     const rows = await this.d.store.messagesHistory(device.id, chatId, { ...range, limit: range.limit + 1 });
     const more = rows.length > range.limit;
-    return { messages: rows.slice(0, range.limit), more };
+    // Pages are always returned in increasing seq order, whichever direction was read.
+    const page = rows.slice(0, range.limit).sort((a, b) => a.seq - b.seq);
+    return { messages: page, more };
   }
 
   // -- helpers ---------------------------------------------------------------------------------------
