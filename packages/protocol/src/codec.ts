@@ -26,14 +26,22 @@ export function encodeFrame(frame: Frame, encoding: Encoding): Uint8Array | stri
   return encoding === 'proto' ? toBinary(FrameSchema, frame) : toJsonString(FrameSchema, frame);
 }
 
-export function decodeFrame(data: Uint8Array | string, encoding: Encoding): Frame {
+/**
+ * Decodes one frame. JSON keys the schema does not know are ignored (clients decode server
+ * frames tolerantly); the server passes `rejectUnknownFields` so a misspelled key is BAD_FRAME.
+ */
+export function decodeFrame(
+  data: Uint8Array | string,
+  encoding: Encoding,
+  options: { rejectUnknownFields?: boolean } = {},
+): Frame {
   try {
     if (encoding === 'proto') {
       if (typeof data === 'string') throw new Error('text frame on the binary subprotocol');
       return fromBinary(FrameSchema, data);
     }
     const text = typeof data === 'string' ? data : utf8.decode(data);
-    return fromJsonString(FrameSchema, text, { ignoreUnknownFields: true });
+    return fromJsonString(FrameSchema, text, { ignoreUnknownFields: !options.rejectUnknownFields });
   } catch (err) {
     throw new ParleyError('BAD_FRAME', `cannot decode frame: ${(err as Error).message}`, { cause: err });
   }

@@ -204,6 +204,10 @@ class WsConnection implements Connection {
   heartbeat(): void {
     if (!this.alive) {
       this.d.log.info({ deviceId: this.deviceId }, 'heartbeat timeout: connection closed');
+      // Tell a peer that only stopped answering pings why (4008), then cut the connection at
+      // once: a dead peer would never complete the close handshake.
+      this.session.close();
+      this.ws.close(CloseCodes.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       this.ws.terminate();
       return;
     }
