@@ -158,6 +158,45 @@ describe('flow control', () => {
   });
 });
 
+describe('slow consumers', () => {
+  it('a receiver that stops reading costs the server at most its send buffer; the rest waits in the store', async () => {
+    const sendBufferBytes = 256 * 1024;
+    const t = await startNode({ sendBufferBytes, heartbeatMs: 60_000 });
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice, { encoding: 'proto' });
+      const chatId = await group(a, [bob.userId]);
+      const b = await RawClient.connect(t, bob, { encoding: 'proto' });
+      await b.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
+      // biome-ignore lint/suspicious/noExplicitAny: reaching the TCP socket to stop reading, as a stalled phone would
+      (b.ws as any)._socket.pause();
+      const big = new Uint8Array(60 * 1024).fill(7);
+      let maxBuffered = 0;
+      const conn = t.node.hub.get(bob.deviceId as never)!;
+      for (let i = 0; i < 300; i++) {
+        await a.call({ case: 'send', value: { chatId, clientMessageId: `big-${i}`, payload: big } });
+        maxBuffered = Math.max(maxBuffered, conn.bufferedAmount);
+      }
+      assert.ok(
+        maxBuffered <= sendBufferBytes + 2 * big.length + 1024,
+        `server buffered ${maxBuffered} bytes for the stalled socket (limit ${sendBufferBytes})`,
+      );
+      console.log(`stalled receiver: server buffered at most ${maxBuffered} bytes`);
+      // biome-ignore lint/suspicious/noExplicitAny: resume reading
+      (b.ws as any)._socket.resume();
+      const got = await b.waitForMessages(300, chatId, 30_000);
+      assert.deepEqual(
+        got.map((m) => m.clientMessageId),
+        Array.from({ length: 300 }, (_, i) => `big-${i}`),
+      );
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('membership and delivery', () => {
   it('a removed member gets the removal update and nothing after it, online or offline', async () => {
     const t = await startNode();

@@ -13,6 +13,8 @@ export interface Connection {
   readonly userId: UserId;
   readonly encoding: Encoding;
   readonly session: DeliverySession;
+  /** Bytes queued for this socket and not yet written to the kernel. */
+  readonly bufferedAmount: number;
   /** Closes the socket with a close code. */
   close(code: number, reason: string): void;
 }

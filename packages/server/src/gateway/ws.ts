@@ -219,6 +219,10 @@ class WsConnection implements Connection {
     this.ws.pause();
   }
 
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
   close(code: number, reason: string): void {
     this.session.close();
     this.ws.close(code, reason);
