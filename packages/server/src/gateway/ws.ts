@@ -32,6 +32,7 @@ import type { Device } from '../ports/types.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
 import { encodeSendResultBinary } from './fast-codec.js';
+import { decodeHotFrame } from './fast-decode.js';
 import { writeHttpError } from './http-util.js';
 
 export interface GatewayDeps {
@@ -147,6 +148,7 @@ class WsConnection implements Connection {
   readonly session: DeliverySession;
   private alive = true;
   private badFrames = 0;
+  private corked = false;
   private badWindowStart = 0;
 
   constructor(
@@ -157,14 +159,12 @@ class WsConnection implements Connection {
   ) {
     this.deviceId = device.id;
     this.userId = device.userId;
-    const binary = encoding === 'proto';
     this.session = new DeliverySession(
       device.id,
       device.userId,
       {
-        sendMessages: (messages, backlog) =>
-          ws.send(d.encodeDeliver(messages, backlog, encoding), { binary }),
-        sendEncoded: (frame) => ws.send(frame, { binary }),
+        sendMessages: (messages, backlog) => this.write(d.encodeDeliver(messages, backlog, encoding)),
+        sendEncoded: (frame) => this.write(frame),
         bufferedAmount: () => ws.bufferedAmount,
       },
       d.store,
@@ -226,6 +226,7 @@ class WsConnection implements Connection {
   close(code: number, reason: string): void {
     this.session.close();
     this.ws.close(code, reason);
+    this.flush();
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
@@ -245,9 +246,11 @@ class WsConnection implements Connection {
       if (!isBinary && this.encoding === 'proto') {
         throw new ParleyError('BAD_FRAME', 'expected binary frames');
       }
-      frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding, {
-        rejectUnknownFields: true,
-      });
+      frame =
+        (isBinary && decodeHotFrame(data)) ||
+        decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding, {
+          rejectUnknownFields: true,
+        });
     } catch (err) {
       this.fail(0, toParleyError(err, this.d.log));
       return;
@@ -282,12 +285,35 @@ class WsConnection implements Connection {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.encoding === 'proto' && body?.case === 'sendResult') {
       const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
-      this.ws.send(
+      this.write(
         encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime)),
       );
       return;
     }
-    this.ws.send(encodeFrame(makeFrame({ id, body }), this.encoding), { binary: this.encoding === 'proto' });
+    this.write(encodeFrame(makeFrame({ id, body }), this.encoding));
+  }
+
+  /**
+   * Frames written in one turn of the event loop leave in one writev: the socket is corked
+   * at the first write and uncorked when the turn's work (commit batch, fan-out) is done.
+   */
+  /** Writes out whatever the current turn corked. */
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+  }
+
+  private write(data: Uint8Array | string): void {
+    if (!this.corked) {
+      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket) {
+        this.corked = true;
+        socket.cork();
+        setImmediate(() => this.flush());
+      }
+    }
+    this.ws.send(data, { binary: this.encoding === 'proto' });
   }
 
   private onClose(): void {

@@ -38,6 +38,7 @@ export interface SqliteStoreOptions {
 }
 
 const KIND_PAYLOAD = 0;
+const CACHE_MAX = 100_000;
 const KIND_UPDATE = 1;
 
 /**
@@ -93,6 +94,8 @@ function guard<T>(fn: () => T): Promise<T> {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s: Statements;
+  private readonly seqCache = new Map<ChatId, number>();
+  private readonly memberCache = new Map<ChatId, Set<string>>();
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -277,6 +280,7 @@ export class SqliteStore implements Store {
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
     return guard(
       this.db.transaction(() => {
+        this.forgetChat(input.chatId);
         const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
         this.s.chatInsert.run(input.chatId, input.kind, input.name, input.description, input.now, directKey);
         for (const m of input.members) {
@@ -319,6 +323,7 @@ export class SqliteStore implements Store {
   chatMutate(m: ChatMutation): Promise<StoredMessage> {
     return guard(
       this.db.transaction(() => {
+        this.forgetChat(m.chatId);
         const row = this.s.chatNextSeq.get(m.chatId) as { last_seq: number } | undefined;
         if (!row) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
         const seq = row.last_seq;
@@ -388,20 +393,65 @@ export class SqliteStore implements Store {
   // -- messages -------------------------------------------------------------------------------------
 
   messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]> {
-    return guard(this.db.transaction(() => batch.map((b) => this.commitOne(b))));
+    return guard(
+      this.db.transaction(() => {
+        const touched = new Map<ChatId, number>();
+        try {
+          const results = batch.map((b) => this.commitOne(b, touched));
+          // One last_seq write per chat per batch, not per message.
+          for (const [chatId, seq] of touched) this.s.chatSetLastSeq.run(seq, chatId);
+          return results;
+        } catch (err) {
+          // The transaction rolls back: forget sequence numbers taken in it.
+          this.seqCache.clear();
+          throw err;
+        }
+      }),
+    );
   }
 
-  private commitOne(b: SendCommit): CommitResult {
-    const dup = this.s.messageByClientId.get(b.senderDeviceId, b.clientMessageId) as
-      | { seq: number; server_time: number }
-      | undefined;
-    if (dup) return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
-    if (this.s.isMember.get(b.chatId, b.senderUserId) === undefined) {
-      return { ok: false, code: this.s.chatExists.get(b.chatId) ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
+  /**
+   * This process is the only writer of its database, so each chat's last seq and member
+   * set are cached here; every write to them goes through this class and updates the cache.
+   */
+  private lastSeq(chatId: ChatId): number {
+    let seq = this.seqCache.get(chatId);
+    if (seq === undefined) {
+      seq = (this.s.chatLastSeq.get(chatId) as { last_seq: number }).last_seq;
+      this.seqCache.set(chatId, seq);
     }
-    const { last_seq: seq } = this.s.chatNextSeq.get(b.chatId) as { last_seq: number };
+    return seq;
+  }
+
+  private memberIds(chatId: ChatId): Set<string> | undefined {
+    let members = this.memberCache.get(chatId);
+    if (!members) {
+      if (this.s.chatExists.get(chatId) === undefined) return undefined;
+      members = new Set((this.s.memberIdsOf.all(chatId) as Array<{ user_id: string }>).map((r) => r.user_id));
+      if (this.memberCache.size >= CACHE_MAX) this.memberCache.clear();
+      this.memberCache.set(chatId, members);
+    }
+    return members;
+  }
+
+  private forgetChat(chatId: ChatId): void {
+    this.seqCache.delete(chatId);
+    this.memberCache.delete(chatId);
+  }
+
+  private commitOne(b: SendCommit, touched: Map<ChatId, number>): CommitResult {
+    const members = this.memberIds(b.chatId);
+    if (!members?.has(b.senderUserId)) {
+      // A repeat of an accepted send still gets its first answer, even after leaving.
+      const dup = this.s.messageByClientId.get(b.senderDeviceId, b.clientMessageId) as
+        | { seq: number; server_time: number }
+        | undefined;
+      if (dup) return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
+      return { ok: false, code: members ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
+    }
+    const seq = this.lastSeq(b.chatId) + 1;
     const body = b.payload ? Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength) : null;
-    this.s.messageInsert.run(
+    const inserted = this.s.messageInsertOrIgnore.run(
       b.chatId,
       seq,
       b.senderUserId,
@@ -410,7 +460,16 @@ export class SqliteStore implements Store {
       b.serverTime,
       KIND_PAYLOAD,
       body,
-    );
+    ).changes;
+    if (inserted === 0) {
+      const dup = this.s.messageByClientId.get(b.senderDeviceId, b.clientMessageId) as
+        | { seq: number; server_time: number }
+        | undefined;
+      if (!dup) throw new ParleyError('INTERNAL', `sequence cache out of step for chat ${b.chatId}`);
+      return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
+    }
+    this.seqCache.set(b.chatId, seq);
+    touched.set(b.chatId, seq);
     if (b.devicePayloads) {
       for (const [deviceId, p] of b.devicePayloads) {
         this.s.payloadInsert.run(b.chatId, seq, deviceId, Buffer.from(p.buffer, p.byteOffset, p.byteLength));
@@ -462,8 +521,13 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         let moved = 0;
         for (const a of acks) {
-          moved += this.s.cursorAdvance.run(a.seq, a.deviceId, a.chatId, a.seq).changes;
-          this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
+          const row = this.s.cursorAdvance.get(a.seq, a.deviceId, a.chatId, a.seq) as
+            | { end_seq: number | null }
+            | undefined;
+          if (!row) continue;
+          moved++;
+          if (row.end_seq !== null && a.seq >= row.end_seq)
+            this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
         }
         return moved;
       }),

@@ -102,12 +102,22 @@ const sql = {
   /** device_id */
   cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
     FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ?`,
-  /** acked_seq, device_id, chat_id, acked_seq (only forward) */
-  cursorAdvance: 'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ?',
+  /** acked_seq, device_id, chat_id, acked_seq (only forward); returns end_seq of a moved cursor */
+  cursorAdvance:
+    'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ? RETURNING end_seq',
   /** device_id, chat_id */
   cursorDeleteEnded:
     'DELETE FROM cursors WHERE device_id = ? AND chat_id = ? AND end_seq IS NOT NULL AND acked_seq >= end_seq',
 
+  /** id */
+  chatLastSeq: 'SELECT last_seq FROM chats WHERE id = ?',
+  /** last_seq, id */
+  chatSetLastSeq: 'UPDATE chats SET last_seq = ? WHERE id = ?',
+  /** chat_id */
+  memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
+  /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body; ignored on a repeated client id */
+  messageInsertOrIgnore:
+    'INSERT OR IGNORE INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   /** sender_device, client_id */
   messageByClientId: 'SELECT seq, server_time FROM messages WHERE sender_device = ? AND client_id = ?',
   /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body */

@@ -1,0 +1,131 @@
+/**
+ * Hand-written binary decoder for the two requests on every message's path (`send` and
+ * `ack`). It returns the same shape protobuf-es would, or undefined for anything else
+ * (other bodies, unusual encodings), in which case the caller uses the full decoder.
+ */
+import type { Frame } from '@parley/protocol';
+
+const EMPTY = new Uint8Array(0);
+
+class Reader {
+  pos = 0;
+  constructor(
+    readonly buf: Buffer,
+    public end: number,
+  ) {}
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw RANGE;
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw RANGE; // longer than 2^56: not a value this decoder handles
+  }
+
+  bytes(): Buffer {
+    const n = this.varint();
+    if (this.pos + n > this.end) throw RANGE;
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  skip(wireType: number): void {
+    if (wireType === 0) this.varint();
+    else if (wireType === 2) this.bytes();
+    else if (wireType === 1) this.pos += 8;
+    else if (wireType === 5) this.pos += 4;
+    else throw RANGE;
+    if (this.pos > this.end) throw RANGE;
+  }
+}
+
+const RANGE = new Error('fast decode: fall back');
+
+function decodeSend(r: Reader) {
+  let clientMessageId = '';
+  let chatId = '';
+  let payload: Uint8Array = EMPTY;
+  const devicePayloads: Array<{ deviceId: string; payload: Uint8Array }> = [];
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wt = tag & 7;
+    if (field === 1 && wt === 2) clientMessageId = r.bytes().toString('utf8');
+    else if (field === 2 && wt === 2) chatId = r.bytes().toString('utf8');
+    else if (field === 3 && wt === 2) payload = r.bytes();
+    else if (field === 4 && wt === 2) {
+      const inner = r.bytes();
+      const ir = new Reader(inner, inner.length);
+      let deviceId = '';
+      let p: Uint8Array = EMPTY;
+      while (ir.pos < ir.end) {
+        const t = ir.varint();
+        if (t === 0x0a) deviceId = ir.bytes().toString('utf8');
+        else if (t === 0x12) p = ir.bytes();
+        else ir.skip(t & 7);
+      }
+      devicePayloads.push({ deviceId, payload: p });
+    } else r.skip(wt);
+  }
+  return { clientMessageId, chatId, payload, devicePayloads };
+}
+
+function decodeAck(r: Reader) {
+  const cursors: Array<{ chatId: string; seq: bigint }> = [];
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag === 0x0a) {
+      const inner = r.bytes();
+      const ir = new Reader(inner, inner.length);
+      let chatId = '';
+      let seq = 0;
+      while (ir.pos < ir.end) {
+        const t = ir.varint();
+        if (t === 0x0a) chatId = ir.bytes().toString('utf8');
+        else if (t === 0x10) seq = ir.varint();
+        else ir.skip(t & 7);
+      }
+      cursors.push({ chatId, seq: BigInt(seq) });
+    } else r.skip(tag & 7);
+  }
+  return { cursors };
+}
+
+/** A `send` or `ack` frame, or undefined when the full decoder must be used. */
+export function decodeHotFrame(data: Buffer): Frame | undefined {
+  try {
+    const r = new Reader(data, data.length);
+    let id = 0;
+    let body: { case: 'send' | 'ack'; value: unknown } | undefined;
+    while (r.pos < r.end) {
+      const tag = r.varint();
+      if (tag === 0x08) {
+        id = r.varint();
+        if (id > 0xffffffff) return undefined;
+      } else if (tag === 0x52 || tag === 0x5a) {
+        // Frame.send = 10, Frame.ack = 11 (length-delimited). A second body: let the full decoder decide.
+        if (body) return undefined;
+        const len = r.varint();
+        if (r.pos + len > r.end) return undefined;
+        const inner = new Reader(data, r.pos + len);
+        inner.pos = r.pos;
+        r.pos += len;
+        body =
+          tag === 0x52
+            ? { case: 'send', value: decodeSend(inner) }
+            : { case: 'ack', value: decodeAck(inner) };
+      } else {
+        return undefined;
+      }
+    }
+    return body ? ({ id, body } as unknown as Frame) : undefined;
+  } catch {
+    return undefined;
+  }
+}
