@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
 import { ConsoleSms } from './adapters/sms/console-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+import { SqliteWorkerStore } from './adapters/store/sqlite-worker/worker-store.js';
 import { AuthService } from './auth/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
@@ -64,7 +65,7 @@ export const encodeDeliver: FrameEncoder = (messages, backlog, encoding) =>
         encoding,
       );
 
-function openStore(config: Config): SqliteStore {
+function openStore(config: Config): Store & { ready?: Promise<string> } {
   if (config.sqliteSynchronous !== 'FULL' && !config.allowUnsafeDurability) {
     throw new ParleyError(
       'INVALID_ARGUMENT',
@@ -72,17 +73,17 @@ function openStore(config: Config): SqliteStore {
     );
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteStore({
-    path: join(resolve(config.dataDir), 'parley.db'),
-    synchronous: config.sqliteSynchronous,
-  });
+  const options = { path: join(resolve(config.dataDir), 'parley.db'), synchronous: config.sqliteSynchronous };
+  if (config.sqliteWorker) return SqliteWorkerStore.open(options);
+  const store = new SqliteStore(options);
+  return Object.assign(store, { ready: Promise.resolve(store.synchronous) });
 }
 
 export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const log = o.log ?? createLogger(config.logLevel);
   const clock = o.clock ?? systemClock;
   const ids = o.ids ?? randomIds;
-  const store = o.store ?? openStore(config);
+  const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
   if (!o.sms) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
   const limiters = new Limiters(config);
@@ -184,6 +185,14 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return `http://127.0.0.1:${addr?.port ?? config.port}`;
     },
     async start() {
+      // The database must be open, and as durable as configured, before anything is accepted.
+      const mode = await store.ready;
+      if (mode !== undefined && mode !== config.sqliteSynchronous) {
+        throw new ParleyError(
+          'UNAVAILABLE',
+          `SQLite reports synchronous=${mode}, expected ${config.sqliteSynchronous}`,
+        );
+      }
       server = createServer((req, res) => void httpHandler(req, res));
       server.on('upgrade', (req, socket, head) => {
         if ((req.url ?? '').split('?')[0] !== '/v1/ws') {

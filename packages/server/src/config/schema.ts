@@ -24,6 +24,8 @@ export const configSchema = z
     /** SQLite durability: FULL survives power loss; NORMAL/OFF need allowUnsafeDurability. */
     sqliteSynchronous: z.enum(['FULL', 'NORMAL', 'OFF']).default('FULL'),
     allowUnsafeDurability: bool.default(false),
+    /** Run SQLite in a worker thread so disk syncs never block the event loop. */
+    sqliteWorker: bool.default(true),
     /** Largest ciphertext in one message (per device for per-device payloads). */
     maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */
