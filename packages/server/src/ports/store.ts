@@ -156,7 +156,8 @@ export interface Store {
   ): Promise<StoredMessage[]>;
   /**
    * Moves cursors forward (never back) in one transaction; a cursor bounded by endSeq is
-   * deleted once acked through it. Returns how many cursors moved.
+   * deleted once acked through it. Returns how many cursors moved. Need not survive power
+   * loss (a lost ack means a redelivery, never a loss), so backends may skip the disk sync.
    */
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number>;
   /** History page for a member: newest first when `beforeSeq` is set or neither is. */

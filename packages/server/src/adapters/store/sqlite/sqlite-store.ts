@@ -517,21 +517,32 @@ export class SqliteStore implements Store {
   }
 
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
-    return guard(
-      this.db.transaction(() => {
-        let moved = 0;
-        for (const a of acks) {
-          const row = this.s.cursorAdvance.get(a.seq, a.deviceId, a.chatId, a.seq) as
-            | { end_seq: number | null }
-            | undefined;
-          if (!row) continue;
-          moved++;
-          if (row.end_seq !== null && a.seq >= row.end_seq)
-            this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
-        }
-        return moved;
-      }),
-    );
+    return guard(() => {
+      // An ack lost to a power cut only means a redelivery, which clients remove by seq, so
+      // ack transactions skip the disk sync (the next message commit syncs the WAL anyway).
+      const relax = this.synchronous !== 'OFF';
+      if (relax) this.db.pragma('synchronous = OFF');
+      try {
+        return this.ackTransaction(acks);
+      } finally {
+        if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
+      }
+    });
+  }
+
+  private ackTransaction(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): number {
+    return this.db.transaction(() => {
+      let moved = 0;
+      for (const a of acks) {
+        const row = this.s.cursorAdvance.get(a.seq, a.deviceId, a.chatId, a.seq) as
+          | { end_seq: number | null }
+          | undefined;
+        if (!row) continue;
+        moved++;
+        if (row.end_seq !== null && a.seq >= row.end_seq) this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
+      }
+      return moved;
+    })();
   }
 
   messagesHistory(
