@@ -89,7 +89,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const limiters = new Limiters(config);
   const directory = new Directory(store);
   const hub = new Hub(directory, encodeDeliver);
-  const acks = new AckFlusher(store, log);
+  const acks = new AckFlusher(store, log, config.ackFlushMs);
   const revoke = (deviceIds: DeviceId[]) => {
     for (const id of deviceIds) {
       const c = hub.get(id);

@@ -40,6 +40,8 @@ export const configSchema = z
     sendBufferBytes: int(16 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
     /** WebSocket ping interval; a connection silent for two intervals is closed. */
     heartbeatMs: int(50, 600_000).default(25_000),
+    /** Acks are written to the store at most this often (coalesced per device and chat). */
+    ackFlushMs: int(0, 10_000).default(50),
     /** Largest number of sends committed in one transaction. */
     commitMaxBatch: int(1, 100_000).default(512),
     codeTtlMs: int(1000, 3_600_000).default(5 * 60_000),

@@ -1,6 +1,7 @@
 /**
- * Coalesces cursor acks from all connections and persists them in one transaction per
- * turn of the event loop. A lost flush (crash) only means redelivery, never loss.
+ * Coalesces cursor acks from all connections and persists them in one transaction every
+ * `intervalMs` (a device acking 200 messages a second costs a few cursor writes, not 200).
+ * A lost flush (crash) only means redelivery, never loss.
  */
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
@@ -14,6 +15,7 @@ export class AckFlusher {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
+    private readonly intervalMs = 0,
   ) {}
 
   add(deviceId: DeviceId, chatId: ChatId, seq: number): void {
@@ -22,7 +24,8 @@ export class AckFlusher {
     if (!prev || prev.seq < seq) this.pending.set(key, { deviceId, chatId, seq });
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      if (this.intervalMs > 0) setTimeout(() => void this.flush(), this.intervalMs).unref();
+      else setImmediate(() => void this.flush());
     }
   }
 

@@ -59,6 +59,7 @@ export class DeliverySession {
     private readonly limits: SessionLimits,
     private readonly persistAck: AckSink,
     private readonly log: Logger,
+    private readonly flushAcks: () => Promise<void> = async () => {},
   ) {}
 
   /** Starts reading the backlog. */
@@ -150,6 +151,9 @@ export class DeliverySession {
   }
 
   private async drain(): Promise<void> {
+    // Acks of this device's previous connection may still wait in the flusher: write them
+    // first, so the cursors read below never send again what was already acked.
+    if (!this.caughtUpOnce) await this.flushAcks();
     do {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);

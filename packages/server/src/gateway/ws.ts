@@ -175,6 +175,7 @@ class WsConnection implements Connection {
       },
       (deviceId, chatId, seq) => d.acks.add(deviceId, chatId, seq),
       d.log,
+      () => d.acks.flush(),
     );
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
