@@ -147,6 +147,11 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     dispatch,
     encodeDeliver,
     serverVersion: SERVER_VERSION,
+    sessionLimits: {
+      window: config.deliveryWindow,
+      pageSize: config.drainPageSize,
+      sendBufferBytes: config.sendBufferBytes,
+    },
   });
   let stopping = false;
   const httpHandler = createHttpHandler({

@@ -16,7 +16,7 @@ export interface DeliveryTransport {
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void;
   /** Sends a pre-encoded frame (shared by many recipients). */
   sendEncoded(frame: Uint8Array | string): void;
-  bufferedAmount(): number;
+  readonly bufferedAmount: number;
 }
 
 export interface SessionLimits {
@@ -38,7 +38,12 @@ interface ChatState {
 
 const PAGE_BYTES = 1024 * 1024;
 
-export type AckSink = (deviceId: DeviceId, chatId: ChatId, seq: number) => void;
+/** Where accepted acks go (shared by all sessions; see AckFlusher). */
+export interface AckSink {
+  add(deviceId: DeviceId, chatId: ChatId, seq: number): void;
+  /** Persists every ack added so far. */
+  flush(): Promise<void>;
+}
 
 export class DeliverySession {
   private readonly chats = new Map<ChatId, ChatState>();
@@ -57,9 +62,8 @@ export class DeliverySession {
     private readonly transport: DeliveryTransport,
     private readonly store: Store,
     private readonly limits: SessionLimits,
-    private readonly persistAck: AckSink,
+    private readonly acks: AckSink,
     private readonly log: Logger,
-    private readonly flushAcks: () => Promise<void> = async () => {},
   ) {}
 
   /** Starts reading the backlog. */
@@ -91,10 +95,7 @@ export class DeliverySession {
       st.sent = message.seq; // own message or nothing for this device: nothing to deliver
       return;
     }
-    if (
-      this.inflight >= this.limits.window ||
-      this.transport.bufferedAmount() > this.limits.sendBufferBytes
-    ) {
+    if (this.inflight >= this.limits.window || this.transport.bufferedAmount > this.limits.sendBufferBytes) {
       this.markBehind();
       return;
     }
@@ -123,7 +124,7 @@ export class DeliverySession {
     // nothing for this device) is settled by this ack too.
     const through = st.unacked.length === 0 ? st.sent : seq;
     st.acked = through;
-    this.persistAck(this.deviceId, chatId, through);
+    this.acks.add(this.deviceId, chatId, through);
     if (st.endSeq !== undefined && through >= st.endSeq) this.chats.delete(chatId);
     if (this.behind && this.inflight < this.limits.window) {
       if (this.draining) this.dirty = true;
@@ -153,7 +154,7 @@ export class DeliverySession {
   private async drain(): Promise<void> {
     // Acks of this device's previous connection may still wait in the flusher: write them
     // first, so the cursors read below never send again what was already acked.
-    if (!this.caughtUpOnce) await this.flushAcks();
+    if (!this.caughtUpOnce) await this.acks.flush();
     do {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);
@@ -173,7 +174,7 @@ export class DeliverySession {
             this.limits.pageSize - page.length,
             this.limits.window - this.inflight - page.length,
           );
-          if (room <= 0 || this.transport.bufferedAmount() > this.limits.sendBufferBytes) {
+          if (room <= 0 || this.transport.bufferedAmount > this.limits.sendBufferBytes) {
             paused = true;
             break;
           }
@@ -184,7 +185,7 @@ export class DeliverySession {
             st.sent = upTo;
             if (st.unacked.length === 0) {
               st.acked = upTo;
-              this.persistAck(this.deviceId, c.chatId, upTo);
+              this.acks.add(this.deviceId, c.chatId, upTo);
             }
             break;
           }

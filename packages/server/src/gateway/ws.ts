@@ -24,11 +24,11 @@ import type { AuthService } from '../auth/service.js';
 import type { Config } from '../config/schema.js';
 import type { AckFlusher } from '../delivery/ack-flusher.js';
 import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
-import { DeliverySession } from '../delivery/session.js';
+import { DeliverySession, type DeliveryTransport, type SessionLimits } from '../delivery/session.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { Device } from '../ports/types.js';
+import type { Device, StoredMessage } from '../ports/types.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
 import { encodeSendResultBinary } from './fast-codec.js';
@@ -46,6 +46,7 @@ export interface GatewayDeps {
   dispatch: ReturnType<typeof createDispatcher>;
   encodeDeliver: FrameEncoder;
   serverVersion: string;
+  sessionLimits: SessionLimits;
 }
 
 const BAD_FRAME_LIMIT = 20;
@@ -142,7 +143,7 @@ export class Gateway {
   }
 }
 
-class WsConnection implements Connection {
+class WsConnection implements Connection, DeliveryTransport {
   readonly deviceId;
   readonly userId;
   readonly session: DeliverySession;
@@ -159,23 +160,15 @@ class WsConnection implements Connection {
   ) {
     this.deviceId = device.id;
     this.userId = device.userId;
+    // The connection is its own delivery transport: no per-connection closures.
     this.session = new DeliverySession(
       device.id,
       device.userId,
-      {
-        sendMessages: (messages, backlog) => this.write(d.encodeDeliver(messages, backlog, encoding)),
-        sendEncoded: (frame) => this.write(frame),
-        bufferedAmount: () => ws.bufferedAmount,
-      },
+      this,
       d.store,
-      {
-        window: d.config.deliveryWindow,
-        pageSize: d.config.drainPageSize,
-        sendBufferBytes: d.config.sendBufferBytes,
-      },
-      (deviceId, chatId, seq) => d.acks.add(deviceId, chatId, seq),
+      d.sessionLimits,
+      d.acks,
       d.log,
-      () => d.acks.flush(),
     );
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -218,6 +211,14 @@ class WsConnection implements Connection {
 
   pause(): void {
     this.ws.pause();
+  }
+
+  sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
+    this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
+  }
+
+  sendEncoded(frame: Uint8Array | string): void {
+    this.write(frame);
   }
 
   get bufferedAmount(): number {
