@@ -413,6 +413,37 @@ describe('bad input on a real socket', () => {
     await a.close();
   });
 
+  it('answers createChat listing the caller among memberUserIds with INVALID_ARGUMENT', async () => {
+    const a = await RawClient.connect(t, alice);
+    expectError(
+      await a.request({
+        case: 'createChat',
+        value: { kind: ChatKind.GROUP, memberUserIds: [alice.userId, bob.userId], name: 'self' },
+      }),
+      'INVALID_ARGUMENT',
+    );
+    await stillWorks(a);
+    await a.close();
+  });
+
+  it('answers an ack with two cursors for one chat with INVALID_ARGUMENT and applies neither', async () => {
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await a.call({
+      case: 'send',
+      value: { chatId, clientMessageId: 'dup-cursor', payload: new Uint8Array([1]) },
+    });
+    const b = await RawClient.connect(t, bob, { autoAck: false });
+    const [m] = await b.waitForMessages(1, chatId);
+    const cursor = { chatId, seq: m!.seq };
+    expectError(await b.request({ case: 'ack', value: { cursors: [cursor, cursor] } }), 'INVALID_ARGUMENT');
+    await b.close();
+    const again = await RawClient.connect(t, bob);
+    const redelivered = await again.waitForMessages(1, chatId);
+    assert.equal(redelivered[0]!.clientMessageId, 'dup-cursor');
+    await Promise.all([a.close(), again.close()]);
+  });
+
   it('answers createChat with an unknown user with USER_NOT_FOUND', async () => {
     const a = await RawClient.connect(t, alice);
     expectError(

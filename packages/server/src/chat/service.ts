@@ -122,7 +122,13 @@ export class ChatService {
     device: Device,
     input: { kind: ChatKind; memberUserIds: UserId[]; name: string; description: string },
   ): Promise<ChatInfo> {
-    const others = [...new Set(input.memberUserIds)].filter((u) => u !== device.userId);
+    if (input.memberUserIds.includes(device.userId)) {
+      throw new ParleyError(
+        'INVALID_ARGUMENT',
+        'memberUserIds lists the other members; you are added as creator',
+      );
+    }
+    const others = [...new Set(input.memberUserIds)];
     checkInfo(input.name, input.description);
     if (input.kind === 'direct') {
       if (others.length !== 1)
@@ -138,7 +144,7 @@ export class ChatService {
     await this.requireUsers(others);
     const now = this.d.clock.now();
     const members = [
-      { userId: device.userId, role: (input.kind === 'group' ? 'creator' : 'member') as Role },
+      { userId: device.userId, role: 'creator' as Role },
       ...others.map((userId) => ({ userId, role: 'member' as Role })),
     ];
     const chat = await this.d.store.chatCreate({

@@ -119,6 +119,9 @@ export function createDispatcher(d: DispatchDeps) {
           chatId: id<ChatId>(c.chatId, 'chatId'),
           seq: seqOf(c.seq, 'seq', 1n),
         }));
+        if (new Set(parsed.map((c) => c.chatId)).size !== parsed.length) {
+          throw new ParleyError('INVALID_ARGUMENT', 'at most one cursor per chat in an ack');
+        }
         for (const c of parsed) ctx.session.ack(c.chatId, c.seq);
         return { case: 'ackResult', value: { chats: parsed.length } };
       }
