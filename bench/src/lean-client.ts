@@ -1,0 +1,181 @@
+/**
+ * A lean protocol client (ws + @parley/protocol codec, no SDK): connects with a device
+ * token, counts sends, answers and deliveries into shared worker stats, records the delay
+ * from the sender's timestamp to receipt, acks each deliver frame, and tracks "drained".
+ */
+import {
+  decodeFrame,
+  type Encoding,
+  encodeFrame,
+  type Frame,
+  type Message,
+  makeFrame,
+  offeredSubprotocols,
+} from '@parley/protocol';
+import WebSocket from 'ws';
+import type { WorkerStats } from './gen-stats.js';
+import type { AckMode, DeviceSpec } from './gen-types.js';
+import { readPayload } from './payload.js';
+import { nowMs } from './util.js';
+
+export class LeanClient {
+  ws: WebSocket | undefined;
+  open = false;
+  connectStartAt = 0;
+  welcomeAt = 0;
+  lastMsgAt = 0;
+  drainedAt = 0;
+  attempts = 0;
+  inflight = 0;
+  received = 0;
+  ack: AckMode;
+  /** Reconnect after an unexpected close (reconnect storm). */
+  onLost: (() => void) | undefined;
+  private nextId = 1;
+  private readonly uniq = new Map<string, number>();
+  private ackIds = new Map<number, Array<[string, number]>>();
+  private satisfied = new Set<string>();
+  private readonly binary: boolean;
+
+  constructor(
+    readonly spec: DeviceSpec,
+    private readonly encoding: Encoding,
+    private readonly stats: WorkerStats,
+    ack: AckMode,
+  ) {
+    this.binary = encoding === 'proto';
+    this.ack = ack;
+  }
+
+  /** Opens the socket; resolves on welcome, rejects on refusal, error or timeout. */
+  connect(url: string, localAddress: string | undefined, timeoutMs: number): Promise<void> {
+    this.connectStartAt = nowMs();
+    this.satisfied = new Set();
+    this.ackIds = new Map();
+    this.inflight = 0;
+    this.attempts++;
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, offeredSubprotocols(this.encoding), {
+      headers: { authorization: `Bearer ${this.spec.token}` },
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+      ...(localAddress && { localAddress }),
+    });
+    this.ws = ws;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        ws.terminate();
+        reject(new Error(why));
+      };
+      const timer = setTimeout(() => fail('no welcome in time'), timeoutMs);
+      ws.on('unexpected-response', (_req, res) => fail(`upgrade refused: HTTP ${res.statusCode}`));
+      ws.on('error', (err) => fail(err.message));
+      ws.on('close', (code) => {
+        const wasOpen = this.open;
+        this.open = false;
+        if (this.ws !== ws) return;
+        if (!settled) return fail(`closed ${code} before welcome`);
+        if (wasOpen) {
+          this.stats.close(code);
+          this.onLost?.();
+        }
+      });
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding);
+        if (frame.body.case === 'welcome' && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          this.open = true;
+          this.welcomeAt = nowMs();
+          resolve();
+          return;
+        }
+        this.onFrame(frame);
+      });
+    });
+  }
+
+  send(chatId: string, clientMessageId: string, payload: Uint8Array): void {
+    const ws = this.ws!;
+    const frame = makeFrame({
+      id: this.nextId++,
+      body: { case: 'send', value: { clientMessageId, chatId, payload } },
+    });
+    ws.send(encodeFrame(frame, this.encoding), { binary: this.binary });
+    this.inflight++;
+    this.stats.w.sent++;
+  }
+
+  terminate(): void {
+    this.open = false;
+    this.ws?.terminate();
+  }
+
+  private onFrame(frame: Frame): void {
+    const b = frame.body;
+    switch (b.case) {
+      case 'sendResult':
+        this.inflight--;
+        this.stats.w.acked++;
+        return;
+      case 'ackResult': {
+        const cursors = this.ackIds.get(frame.id);
+        this.ackIds.delete(frame.id);
+        if (cursors) for (const [chat, seq] of cursors) this.satisfy(chat, seq);
+        return;
+      }
+      case 'error':
+        this.stats.error(b.value.code);
+        if (frame.id !== 0 && !this.ackIds.delete(frame.id)) {
+          this.inflight--;
+          this.stats.w.sendErrors++;
+        }
+        return;
+      case 'deliver':
+        this.onDeliver(b.value.messages);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onDeliver(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    const now = nowMs();
+    const top = new Map<string, number>();
+    this.stats.w.deliverFrames++;
+    for (const m of messages) {
+      const seq = Number(m.seq);
+      if (seq > (top.get(m.chatId) ?? 0)) top.set(m.chatId, seq);
+      if (seq <= (this.uniq.get(m.chatId) ?? 0)) {
+        this.stats.w.dupes++;
+        continue;
+      }
+      this.uniq.set(m.chatId, seq);
+      const h = m.body.case === 'payload' ? readPayload(m.body.value) : undefined;
+      if (!h) continue;
+      this.received++;
+      this.stats.w.received++;
+      this.stats.delivered(h, now - h.sentAt);
+    }
+    this.lastMsgAt = now;
+    if (this.ack === 'none' || this.ack === 'id0') for (const [c, s] of top) this.satisfy(c, s);
+    if (this.ack === 'none') return;
+    const cursors = [...top].map(([chatId, seq]) => ({ chatId, seq: BigInt(seq) }));
+    const id = this.ack === 'id' ? this.nextId++ : 0;
+    if (id) this.ackIds.set(id, [...top]);
+    const frame = makeFrame({ id, body: { case: 'ack', value: { cursors } } });
+    this.ws!.send(encodeFrame(frame, this.encoding), { binary: this.binary });
+  }
+
+  /** Marks a chat as drained up to `seq`; the device is drained when every expected chat is. */
+  private satisfy(chatId: string, seq: number): void {
+    const want = this.spec.expect?.[chatId];
+    if (want === undefined || seq < want || this.satisfied.has(chatId)) return;
+    this.satisfied.add(chatId);
+    if (this.satisfied.size === Object.keys(this.spec.expect!).length) this.drainedAt = nowMs();
+  }
+}

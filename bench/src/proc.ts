@@ -1,0 +1,81 @@
+/**
+ * Readings from /proc: a process's CPU seconds (utime+stime from /proc/<pid>/stat), RSS
+ * and peak RSS (VmRSS, VmHWM), the kernel's slab and TCP memory, and whole-machine busy time.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | undefined;
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+export interface ProcSample {
+  cpuSec: number;
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+/** CPU and memory of a live process; undefined once it has exited. */
+export function procSample(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuSec = (Number(f[11]) + Number(f[12])) / clockTicks();
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { cpuSec, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface KernelMem {
+  slabKiB: number;
+  /** Pages of TCP buffer memory (from /proc/net/sockstat), in KiB. */
+  tcpMemKiB: number;
+  tcpInUse: number;
+  timeWait: number;
+}
+
+export function kernelMem(): KernelMem {
+  const mi = readFileSync('/proc/meminfo', 'utf8');
+  const slabKiB = Number(/^Slab:\s+(\d+)/m.exec(mi)?.[1] ?? 0);
+  const ss = readFileSync('/proc/net/sockstat', 'utf8');
+  const tcp = /^TCP: inuse (\d+) orphan \d+ tw (\d+) alloc \d+ mem (\d+)/m.exec(ss);
+  return {
+    slabKiB,
+    tcpMemKiB: Number(tcp?.[3] ?? 0) * 4,
+    tcpInUse: Number(tcp?.[1] ?? 0),
+    timeWait: Number(tcp?.[2] ?? 0),
+  };
+}
+
+/**
+ * Busy CPU seconds of the whole machine (all cores; everything but idle and iowait), and
+ * the part spent in interrupts and softirqs (loopback TCP is processed there, and that
+ * time is not always charged to the processes that caused it).
+ */
+export function machineBusySec(): { busy: number; irq: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const busy = [0, 1, 2, 5, 6, 7].reduce((a, i) => a + (v[i] ?? 0), 0);
+  return { busy: busy / clockTicks(), irq: ((v[5] ?? 0) + (v[6] ?? 0)) / clockTicks() };
+}
+
+export function loadAvg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'n/a';
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Seeding (setup, not measured): users with known tokens, chats and queued messages are
+ * written through the server's own Store API (SqliteStore, synchronous=OFF) into the data
+ * dir before the server starts on it. Token hashes follow the server's auth/secrets.ts.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChatKind, ChatUpdateKind, create, encodeChatUpdate, MemberSchema, Role } from '@parley/protocol';
+import { SqliteStore, type Store } from '@parley/server';
+import { makePayload } from './payload.js';
+
+type Register = Parameters<Store['primaryRegister']>[0];
+type UserId = Register['userId'];
+type DeviceId = Register['deviceId'];
+type ChatId = Parameters<Store['chatGet']>[0];
+
+/** A seeded user with one (primary) device; `index` is global within the run. */
+export interface SeedUser {
+  index: number;
+  userId: string;
+  deviceId: string;
+  token: string;
+}
+
+/** What the server's auth stores for a token: hashSecret(token) with an empty salt. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update('').update('\0').update(token).digest('base64url');
+}
+
+export class Seeder {
+  private readonly now = Date.now();
+  private chats = 0;
+
+  private constructor(private readonly store: SqliteStore) {}
+
+  static open(dataDir: string): Seeder {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return new Seeder(new SqliteStore({ path: join(dataDir, 'parley.db'), synchronous: 'OFF' }));
+  }
+
+  /** Registers `n` users, each with one primary device and the token `bench-<index>`. */
+  async users(n: number, first = 0): Promise<SeedUser[]> {
+    const out: SeedUser[] = [];
+    for (let index = first; index < first + n; index++) {
+      const phone = `+1415${String(2_000_000 + index).padStart(7, '0')}`;
+      const u: SeedUser = {
+        index,
+        userId: `u_b${index}`,
+        deviceId: `d_b${index}`,
+        token: `bench-token-${index}-${phone.slice(-7)}`,
+      };
+      await this.store.primaryRegister({
+        userId: u.userId as UserId,
+        phone,
+        phoneHash: createHash('sha256').update(phone).digest(),
+        deviceId: u.deviceId as DeviceId,
+        tokenHash: tokenHash(u.token),
+        name: 'bench',
+        now: this.now,
+      });
+      out.push(u);
+    }
+    return out;
+  }
+
+  /**
+   * Creates a chat (its CREATED update is seq 1, by the first member) and, unless
+   * `keepCreated`, acks seq 1 for every member so nothing is pending when they connect.
+   */
+  async chat(kind: 'direct' | 'group', members: readonly SeedUser[], keepCreated = false): Promise<string> {
+    const chatId = `c_b${this.chats++}`;
+    const creatorRole = kind === 'group' ? 'creator' : 'member';
+    const roles = members.map((m, i) => ({
+      userId: m.userId as UserId,
+      role: i === 0 ? creatorRole : 'member',
+    }));
+    await this.store.chatCreate({
+      chatId: chatId as ChatId,
+      kind,
+      name: kind === 'group' ? 'bench group' : '',
+      description: '',
+      createdBy: members[0]!.userId as UserId,
+      createdByDevice: members[0]!.deviceId as DeviceId,
+      members: roles as Parameters<Store['chatCreate']>[0]['members'],
+      now: this.now,
+      update: encodeChatUpdate({
+        kind: ChatUpdateKind.CREATED,
+        chatKind: kind === 'group' ? ChatKind.GROUP : ChatKind.DIRECT,
+        name: kind === 'group' ? 'bench group' : '',
+        members: roles.map((r) =>
+          create(MemberSchema, {
+            userId: r.userId,
+            role: r.role === 'creator' ? Role.CREATOR : Role.MEMBER,
+            joinedAt: BigInt(this.now),
+          }),
+        ),
+      }),
+    });
+    if (!keepCreated) {
+      await this.store.cursorsAck(
+        members.map((m) => ({ deviceId: m.deviceId as DeviceId, chatId: chatId as ChatId, seq: 1 })),
+      );
+    }
+    return chatId;
+  }
+
+  /** Stores `count` bench messages from `from` in the chat (batches of 512); returns the last seq. */
+  async messages(chatId: string, from: SeedUser, count: number, payloadBytes: number): Promise<number> {
+    let last = 0;
+    for (let done = 0; done < count; ) {
+      const n = Math.min(512, count - done);
+      const batch = Array.from({ length: n }, (_, i) => ({
+        chatId: chatId as ChatId,
+        senderUserId: from.userId as UserId,
+        senderDeviceId: from.deviceId as DeviceId,
+        clientMessageId: `seed-${chatId}-${done + i}`,
+        serverTime: this.now,
+        payload: makePayload(payloadBytes, this.now, from.index, done + i),
+        devicePayloads: undefined,
+      }));
+      const results = await this.store.messageCommit(batch);
+      for (const r of results) {
+        if (!r.ok) throw new Error(`seeding a message failed: ${r.code}`);
+        last = r.seq;
+      }
+      done += n;
+    }
+    return last;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The server under test, in its own process so its CPU and memory can be read from /proc.
+ * Config overrides come as JSON in BENCH_SERVER_CONFIG; the bound port goes to the parent
+ * over IPC; an IPC 'stop' stops the node gracefully (so --cpu-prof can write its profile).
+ * 'loop' answers the event loop's utilisation (busy includes time blocked in fsync) and
+ * the longest loop delay since the last ask; it reads Node's counters, not the server's code.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createNode, loadConfig } from '@parley/server';
+
+const overrides = JSON.parse(process.env.BENCH_SERVER_CONFIG ?? '{}');
+const node = createNode(loadConfig({ overrides }));
+let stopping = false;
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const timer = setTimeout(() => process.exit(code || 3), 20_000);
+  try {
+    await node.stop();
+  } finally {
+    clearTimeout(timer);
+    process.exit(code);
+  }
+}
+
+const delay = monitorEventLoopDelay({ resolution: 5 });
+delay.enable();
+
+process.on('message', (m: { type?: string; id?: number }) => {
+  if (m?.type === 'stop') void stop(0);
+  if (m?.type === 'loop') {
+    const u = performance.eventLoopUtilization();
+    process.send?.({ type: 'loop', id: m.id, active: u.active, idle: u.idle, delayMaxMs: delay.max / 1e6 });
+    delay.reset();
+  }
+});
+// The parent went away: do not linger.
+process.on('disconnect', () => void stop(1));
+
+const port = await node.start();
+process.send?.({ type: 'ready', port, pid: process.pid });

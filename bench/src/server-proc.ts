@@ -1,0 +1,151 @@
+/**
+ * Parent side of the server under test: forks server-child with a data dir and durability
+ * mode (optionally under --cpu-prof), waits for its port, samples /proc, stops it (SIGKILL
+ * after a grace period) and finds its CPU profile.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ProcSample, procSample } from './proc.js';
+import { withDeadline } from './util.js';
+
+export type Sync = 'FULL' | 'NORMAL';
+
+export interface ServerOptions {
+  dataDir: string;
+  sync: Sync;
+  /** Directory for --cpu-prof output; no profiling when undefined. */
+  profileDir?: string | undefined;
+  logFile: string;
+}
+
+/** Settings every bench server runs with, besides port, host, data dir and durability. */
+export function benchServerSettings(sync: Sync): Record<string, unknown> {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'warn',
+    dev: false,
+    sqliteSynchronous: sync,
+    allowUnsafeDurability: sync !== 'FULL',
+    unsafeAckBeforeCommit: false,
+    // Rate limits are abuse protection, not a performance setting: raised so they never bind.
+    sendsPerMinute: 10_000_000,
+  };
+}
+
+/** Cumulative event-loop time (ms) of the server, and its longest loop delay since the last ask. */
+export interface LoopSample {
+  active: number;
+  idle: number;
+  delayMaxMs: number;
+}
+
+export interface ServerHandle {
+  pid: number;
+  port: number;
+  url: string;
+  sample(): ProcSample | undefined;
+  /** The last sample taken while the process was alive. */
+  last(): ProcSample | undefined;
+  /** Event-loop counters from inside the server process (undefined if it does not answer). */
+  loop(): Promise<LoopSample | undefined>;
+  /** Graceful stop; resolves with the CPU profile paths when profiling (one per thread). */
+  stop(): Promise<string[]>;
+  kill(): void;
+  /** Every line the server logged (at warn level, so each one is a problem). */
+  problems(): string[];
+}
+
+const childPath = fileURLToPath(new URL('./server-child.js', import.meta.url));
+
+export async function startServer(o: ServerOptions): Promise<ServerHandle> {
+  if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
+  const fd = openSync(o.logFile, 'a');
+  const config = { ...benchServerSettings(o.sync), dataDir: o.dataDir };
+  const child: ChildProcess = fork(childPath, [], {
+    execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
+    stdio: ['ignore', fd, fd, 'ipc'],
+    env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
+  });
+  closeSync(fd);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  let port: number;
+  try {
+    port = await withDeadline(
+      new Promise<number>((res, rej) => {
+        child.on('message', (m: { type?: string; port?: number }) => {
+          if (m?.type === 'ready') res(m.port!);
+        });
+        void exited.then((code) => rej(new Error(`server exited with ${code} before listening`)));
+      }),
+      30_000,
+      'server start',
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const pid = child.pid!;
+  let last: ProcSample | undefined;
+  const sample = () => {
+    const s = procSample(pid);
+    if (s) last = s;
+    return s;
+  };
+  sample();
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  let loopId = 0;
+  const loop = () =>
+    new Promise<LoopSample | undefined>((res) => {
+      if (!child.connected) return res(undefined);
+      const id = ++loopId;
+      const timer = setTimeout(() => {
+        child.off('message', on);
+        res(undefined);
+      }, 2000);
+      const on = (m: LoopSample & { type?: string; id?: number }) => {
+        if (m?.type !== 'loop' || m.id !== id) return;
+        clearTimeout(timer);
+        child.off('message', on);
+        res({ active: m.active, idle: m.idle, delayMaxMs: m.delayMaxMs });
+      };
+      child.on('message', on);
+      child.send({ type: 'loop', id });
+    });
+  return {
+    pid,
+    port,
+    loop,
+    url: `http://127.0.0.1:${port}`,
+    sample,
+    last: () => last,
+    kill,
+    async stop() {
+      sample();
+      if (child.connected) child.send({ type: 'stop' });
+      try {
+        await withDeadline(exited, 25_000, 'server stop');
+      } catch {
+        kill();
+        await exited;
+      }
+      if (!o.profileDir || !existsSync(o.profileDir)) return [];
+      return readdirSync(o.profileDir)
+        .filter((n) => n.endsWith('.cpuprofile') && n.includes(`.${pid}.`))
+        .map((n) => join(o.profileDir!, n));
+    },
+    problems() {
+      try {
+        return readFileSync(o.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '');
+      } catch {
+        return [];
+      }
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/** Shapes shared by scenarios, the runner and the report. */
+import type { Encoding } from '@parley/protocol';
+import type { Sync } from './server-proc.js';
+
+export interface Options {
+  scenarios: string[];
+  quick: boolean;
+  encoding: Encoding;
+  profile: boolean;
+  syncs: Sync[];
+}
+
+export interface Target {
+  op: '>=' | '<=' | '<' | '==';
+  value: number;
+}
+
+export interface Figure {
+  name: string;
+  value: number | null;
+  unit: string;
+  digits?: number;
+  target?: Target;
+}
+
+export interface CpuUse {
+  wallSec: number;
+  serverSec: number;
+  genSec: number;
+  parentSec: number;
+  /** Machine-wide interrupt and softirq time (loopback networking is processed there). */
+  irqSec: number;
+  /** Busy CPU of everything else on the machine meanwhile (other processes, kernel threads). */
+  otherSec: number;
+}
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+export interface ProfileSummary {
+  thread: string;
+  path: string;
+  /** Sampled time not idle, and idle time, in ms. */
+  totalMs: number;
+  idleMs: number;
+  top: Array<{ fn: string; where: string; selfMs: number; pct: number }>;
+}
+
+export interface ScenarioResult {
+  name: string;
+  sync: Sync;
+  encoding: Encoding;
+  ok: boolean;
+  error?: string;
+  figures: Figure[];
+  cpu: CpuUse;
+  tables: Table[];
+  notes: string[];
+  serverLog: string[];
+  profiles: ProfileSummary[];
+}
+
+/** What a scenario fills in; the runner adds name, mode, CPU, log and profiles. */
+export interface ScenarioOutput {
+  figures: Figure[];
+  tables: Table[];
+  notes: string[];
+}
