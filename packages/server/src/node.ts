@@ -101,6 +101,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   };
   const commits = new CommitQueue(store, {
     maxBatch: config.commitMaxBatch,
+    windowMs: config.commitWindowMs,
     ...(config.unsafeAckBeforeCommit && { unsafeAckBeforeCommitMs: 200 }),
     onCommitted: (items, results) => {
       for (let i = 0; i < items.length; i++) {

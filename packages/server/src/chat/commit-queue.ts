@@ -1,7 +1,8 @@
 /**
  * Group commit: sends that arrive together are written in one transaction. A flush is
- * scheduled for the next turn of the event loop after the first enqueue, so everything
- * decoded from the sockets in this turn joins the batch; one batch is in flight at a time.
+ * scheduled `windowMs` after the first enqueue (or on the next turn of the event loop), so
+ * everything decoded from the sockets meanwhile joins the batch; one batch is in flight at
+ * a time, and sends arriving during it form the next batch.
  * A send's promise resolves only after its transaction committed.
  */
 import type { CommitResult, SendCommit, Store } from '../ports/store.js';
@@ -14,6 +15,8 @@ interface Pending {
 
 export interface CommitQueueOptions {
   maxBatch: number;
+  /** How long the first send of a batch may wait for others to join it (0 = next turn of the loop). */
+  windowMs?: number;
   /** Called after each committed batch, in order, before the senders' promises resolve. */
   onCommitted: (items: readonly SendCommit[], results: readonly CommitResult[]) => void;
   /** Test-only unsafe mode: resolve at once and commit after this delay. */
@@ -62,7 +65,11 @@ export class CommitQueue {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    setImmediate(() => void this.flush());
+    // A short window lets concurrent sends share one disk sync; a full batch goes at once.
+    const windowMs = this.options.windowMs ?? 0;
+    if (windowMs > 0 && this.queue.length < this.options.maxBatch)
+      setTimeout(() => void this.flush(), windowMs);
+    else setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
@@ -90,8 +97,10 @@ export class CommitQueue {
       if (this.options.unsafeAckBeforeCommitMs !== undefined) {
         this.scheduled = true;
         setTimeout(() => this.flush(), this.options.unsafeAckBeforeCommitMs);
-      } else {
-        this.schedule();
+      } else if (!this.scheduled) {
+        // These sends already waited for the previous commit: no extra window.
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
       }
     }
   }

@@ -42,6 +42,8 @@ export const configSchema = z
     heartbeatMs: int(50, 600_000).default(25_000),
     /** Acks are written to the store at most this often (coalesced per device and chat). */
     ackFlushMs: int(0, 10_000).default(50),
+    /** Group-commit window: how long a send may wait for others to share its disk sync. */
+    commitWindowMs: int(0, 10).default(1),
     /** Largest number of sends committed in one transaction. */
     commitMaxBatch: int(1, 100_000).default(512),
     codeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
