@@ -75,7 +75,10 @@ export class SqliteWorkerStore {
     const p = this.pending.get(a.id);
     if (!p) return;
     this.pending.delete(a.id);
-    if (!a.error) return p.resolve(a.result);
+    if (!a.error) {
+      p.resolve(a.result);
+      return;
+    }
     const code: ErrorCode = isErrorCode(a.error.code) ? a.error.code : 'INTERNAL';
     p.reject(
       new ParleyError(
