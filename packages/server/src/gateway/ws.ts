@@ -218,7 +218,10 @@ class WsConnection implements Connection, DeliveryTransport {
   }
 
   sendEncoded(frame: Uint8Array | string): void {
-    this.write(frame);
+    // A shared fan-out frame is usually this socket's only frame in the turn: write it now
+    // (unless the socket is already corked) so recipients start reading while the fan-out
+    // loop goes on, instead of every write waiting for the end of the loop.
+    this.ws.send(frame, { binary: this.encoding === 'proto' });
   }
 
   get bufferedAmount(): number {
