@@ -45,7 +45,7 @@ export const configSchema = z
     /** Group-commit window: how long a send may wait for others to share its disk sync. */
     commitWindowMs: int(0, 10).default(1),
     /** Largest number of sends committed in one transaction. */
-    commitMaxBatch: int(1, 100_000).default(512),
+    commitMaxBatch: int(1, 100_000).default(4096),
     codeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
     codeMaxAttempts: int(1, 100).default(5),
     codeResendMs: int(0, 3_600_000).default(60_000),
