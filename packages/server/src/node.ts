@@ -30,6 +30,7 @@ import { type Ids, randomIds } from './ports/ids.js';
 import type { SmsProvider } from './ports/sms.js';
 import type { Store } from './ports/store.js';
 import type { DeviceId } from './ports/types.js';
+import { PresenceService } from './presence/service.js';
 import { runRetention } from './retention/job.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -136,7 +137,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
   });
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
-  const dispatch = createDispatcher({ chats, store, clock, config, limiters });
+  const presence = new PresenceService(store, clock, log);
+  const dispatch = createDispatcher({ chats, store, clock, config, limiters, presence, hub, directory });
   const gateway = new Gateway({
     auth,
     hub,
@@ -148,6 +150,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     dispatch,
     encodeDeliver,
     serverVersion: SERVER_VERSION,
+    presence,
     sessionLimits: {
       window: config.deliveryWindow,
       pageSize: config.drainPageSize,

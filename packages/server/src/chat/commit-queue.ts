@@ -41,11 +41,12 @@ export class CommitQueue {
   enqueue(item: SendCommit): Promise<CommitResult> {
     const unsafeDelay = this.options.unsafeAckBeforeCommitMs;
     if (unsafeDelay !== undefined) {
-      this.queue.push({ item, resolve: () => {}, reject: () => {} });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => this.flush(), unsafeDelay);
-      }
+      // Each send joins the queue only `unsafeDelay` ms after it was acknowledged, so at any
+      // moment the acks of the last `unsafeDelay` ms are not yet durable.
+      setTimeout(() => {
+        this.queue.push({ item, resolve: () => {}, reject: () => {} });
+        this.schedule();
+      }, unsafeDelay);
       return Promise.resolve({ ok: true, seq: 0, serverTime: item.serverTime, duplicate: false });
     }
     return new Promise<CommitResult>((resolve, reject) => {
@@ -94,10 +95,7 @@ export class CommitQueue {
     await this.inFlight;
     this.inFlight = undefined;
     if (this.queue.length > 0) {
-      if (this.options.unsafeAckBeforeCommitMs !== undefined) {
-        this.scheduled = true;
-        setTimeout(() => this.flush(), this.options.unsafeAckBeforeCommitMs);
-      } else if (!this.scheduled) {
+      if (!this.scheduled) {
         // These sends already waited for the previous commit: no extra window.
         this.scheduled = true;
         setImmediate(() => void this.flush());

@@ -14,6 +14,7 @@ import type {
   ChatId,
   ChatInfo,
   ChatKind,
+  ChatSummary,
   Device,
   DeviceId,
   Role,
@@ -236,8 +237,24 @@ export class ChatService {
     return chat;
   }
 
-  listChats(device: Device): Promise<ChatInfo[]> {
-    return this.d.store.chatsOfUser(device.userId);
+  /** The caller's chats, most recent activity first, with unread counts. */
+  async listChats(device: Device): Promise<ChatSummary[]> {
+    const list = await this.d.store.chatSummaries(device.userId);
+    const activity = (c: ChatSummary) => c.lastMessage?.serverTime ?? c.createdAt;
+    return list.sort((a, b) => activity(b) - activity(a) || (a.id < b.id ? -1 : 1));
+  }
+
+  /** The chat with the caller's read position, unread count and newest message. */
+  async getChatSummary(device: Device, chatId: ChatId): Promise<ChatSummary> {
+    await this.getChat(device, chatId);
+    const [summary] = await this.d.store.chatSummaries(device.userId, [chatId]);
+    if (!summary) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+    return summary;
+  }
+
+  /** The user read everything up to `seq`; only moves forward. */
+  markRead(device: Device, chatId: ChatId, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+    return this.d.store.chatReadMark(chatId, device.userId, seq);
   }
 
   async history(

@@ -3,7 +3,7 @@
  * A frame shared by all recipients (one payload for every device) is encoded once per
  * encoding; per-device payloads are encoded per device.
  */
-import type { Encoding } from '@parley/protocol';
+import type { Encoding, FrameInit } from '@parley/protocol';
 import type { Directory } from '../chat/directory.js';
 import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
 import type { DeliverySession } from './session.js';
@@ -15,6 +15,8 @@ export interface Connection {
   readonly session: DeliverySession;
   /** Bytes queued for this socket and not yet written to the kernel. */
   readonly bufferedAmount: number;
+  /** Sends a push frame (id 0) on this connection. */
+  push(body: FrameInit['body']): void;
   /** Closes the socket with a close code. */
   close(code: number, reason: string): void;
 }

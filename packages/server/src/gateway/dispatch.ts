@@ -2,17 +2,42 @@
  * Maps each request frame to its handler and result body. Validates every field at this
  * edge; handlers receive domain types. Unknown bodies get UNKNOWN_TYPE.
  */
-import { type Frame, type FrameInit, ParleyError, ChatKind as WireChatKind } from '@parley/protocol';
+import {
+  type Frame,
+  type FrameInit,
+  ParleyError,
+  ChatKind as WireChatKind,
+  LastSeenVisibility as WireVisibility,
+} from '@parley/protocol';
+import type { Directory } from '../chat/directory.js';
 import type { ChatService } from '../chat/service.js';
 import type { Config } from '../config/schema.js';
+import type { Hub } from '../delivery/hub.js';
 import type { DeliverySession } from '../delivery/session.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, Device, DeviceId, UserId } from '../ports/types.js';
+import type { ChatId, Device, DeviceId, LastSeenVisibility, UserId } from '../ports/types.js';
+import {
+  MAX_SUBSCRIPTIONS,
+  type PresenceConnection,
+  type PresenceService,
+  visibilityToWire,
+} from '../presence/service.js';
+import { relayTyping } from '../presence/typing.js';
 import { toWireChat, toWireMessage } from './wire.js';
 
+function visibilityFromWire(v: WireVisibility): LastSeenVisibility | undefined {
+  if (v === WireVisibility.EVERYONE) return 'everyone';
+  if (v === WireVisibility.CONTACTS) return 'contacts';
+  if (v === WireVisibility.NOBODY) return 'nobody';
+  return undefined;
+}
+
 export interface DispatchDeps {
+  presence: PresenceService;
+  hub: Hub;
+  directory: Directory;
   chats: ChatService;
   store: Store;
   clock: Clock;
@@ -23,6 +48,7 @@ export interface DispatchDeps {
 export interface RequestContext {
   device: Device;
   session: DeliverySession;
+  conn: PresenceConnection;
 }
 
 type Body = FrameInit['body'];
@@ -168,7 +194,7 @@ export function createDispatcher(d: DispatchDeps) {
         return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }
       case 'getChat': {
-        const chat = await chats.getChat(device, id<ChatId>(body.value.chatId, 'chatId'));
+        const chat = await chats.getChatSummary(device, id<ChatId>(body.value.chatId, 'chatId'));
         return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }
       case 'listChats': {
@@ -210,6 +236,30 @@ export function createDispatcher(d: DispatchDeps) {
         await d.limiters.take('discover', device.userId);
         const matches = await d.store.usersByPhoneHash(hashes);
         return { case: 'discoverResult', value: { matches } };
+      }
+      case 'markRead': {
+        const r = await chats.markRead(
+          device,
+          id<ChatId>(body.value.chatId, 'chatId'),
+          seqOf(body.value.seq, 'seq'),
+        );
+        return { case: 'markReadResult', value: { readSeq: BigInt(r.readSeq), unreadCount: r.unreadCount } };
+      }
+      case 'subscribePresence': {
+        const userIds = ids<UserId>(body.value.userIds, 'userIds', MAX_SUBSCRIPTIONS);
+        const users = await d.presence.subscribe(ctx.conn, userIds);
+        return { case: 'presenceList', value: { users } };
+      }
+      case 'setPrivacy': {
+        const wanted = visibilityFromWire(body.value.lastSeen);
+        if (wanted) await d.presence.setVisibility(device.userId, wanted);
+        const now = await d.presence.visibilityOf(device.userId);
+        return { case: 'privacyResult', value: { lastSeen: visibilityToWire[now] } };
+      }
+      case 'typing': {
+        await d.limiters.take('typing', device.id);
+        await relayTyping(d, device, id<ChatId>(body.value.chatId, 'chatId'), body.value.state);
+        return { case: 'ackResult', value: { chats: 1 } };
       }
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };

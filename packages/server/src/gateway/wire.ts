@@ -8,7 +8,7 @@ import {
   MessageSchema,
 } from '@parley/protocol';
 import { wireChatKind, wireRole } from '../chat/updates.js';
-import type { ChatInfo, StoredMessage } from '../ports/types.js';
+import type { ChatInfo, ChatSummary, StoredMessage } from '../ports/types.js';
 
 export function toWireMessage(m: StoredMessage): Message {
   return create(MessageSchema, {
@@ -25,8 +25,24 @@ export function toWireMessage(m: StoredMessage): Message {
   });
 }
 
-export function toWireChat(c: ChatInfo): Chat {
+export function toWireChat(c: ChatInfo | ChatSummary): Chat {
+  const own =
+    'readSeq' in c
+      ? {
+          readSeq: BigInt(c.readSeq),
+          unreadCount: c.unreadCount,
+          ...(c.lastMessage && {
+            lastMessage: {
+              seq: BigInt(c.lastMessage.seq),
+              senderUserId: c.lastMessage.senderUserId,
+              serverTime: BigInt(c.lastMessage.serverTime),
+              isUpdate: c.lastMessage.isUpdate,
+            },
+          }),
+        }
+      : {};
   return create(ChatSchema, {
+    ...own,
     id: c.id,
     kind: wireChatKind[c.kind],
     name: c.name,

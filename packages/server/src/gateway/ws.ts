@@ -29,6 +29,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device, StoredMessage } from '../ports/types.js';
+import type { PresenceService } from '../presence/service.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
 import { encodeSendResultBinary } from './fast-codec.js';
@@ -47,6 +48,7 @@ export interface GatewayDeps {
   encodeDeliver: FrameEncoder;
   serverVersion: string;
   sessionLimits: SessionLimits;
+  presence: PresenceService;
 }
 
 const BAD_FRAME_LIMIT = 20;
@@ -118,6 +120,7 @@ export class Gateway {
     old?.close(CloseCodes.REPLACED, 'replaced by a newer connection of this device');
     conn.welcome();
     conn.session.start();
+    this.d.presence.connectionOpened(conn);
     void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
   }
 
@@ -213,6 +216,10 @@ class WsConnection implements Connection, DeliveryTransport {
     this.ws.pause();
   }
 
+  push(body: FrameInit['body']): void {
+    this.reply(0, body);
+  }
+
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
     this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
   }
@@ -231,6 +238,8 @@ class WsConnection implements Connection, DeliveryTransport {
     this.session.close();
     this.ws.close(code, reason);
     this.flush();
+    // A socket paused for shutdown must read the peer's close reply to finish at once.
+    this.ws.resume();
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
@@ -264,7 +273,7 @@ class WsConnection implements Connection, DeliveryTransport {
       this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
       return;
     }
-    this.d.dispatch(frame, { device: this.device, session: this.session }).then(
+    this.d.dispatch(frame, { device: this.device, session: this.session, conn: this }).then(
       (body) => {
         if (frame.id !== 0 && body) this.reply(frame.id, body);
       },
@@ -323,6 +332,7 @@ class WsConnection implements Connection, DeliveryTransport {
   private onClose(): void {
     this.session.close();
     this.d.hub.unregister(this);
+    this.d.presence.connectionClosed(this);
     void this.d.store.deviceTouch(this.deviceId, this.d.clock.now()).catch(() => {});
   }
 }

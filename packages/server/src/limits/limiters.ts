@@ -23,6 +23,8 @@ export function limiterTable(config: Config) {
     verifyIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Link-code redemptions per IP per minute. */
     linkIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
+    /** Typing indicators per device per second. */
+    typing: { points: 5, durationSec: 1 },
     /** Discovery requests per user per minute. */
     discover: { points: config.discoverPerMinute, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;

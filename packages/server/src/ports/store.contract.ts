@@ -1021,6 +1021,76 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('presence records', () => {
+      test('a new user has no last-seen time and the default visibility', async (store) => {
+        const a = await addUser(store, 1);
+        assert.deepEqual(await store.userPresenceGet(a.userId), { lastSeenAt: 0, visibility: 'everyone' });
+        assert.equal(await store.userPresenceGet(userId('nobody-here')), undefined);
+      });
+
+      test('last seen only moves forward; visibility is kept per user', async (store) => {
+        const a = await addUser(store, 1);
+        await store.userLastSeenSet(a.userId, T0 + 50);
+        await store.userLastSeenSet(a.userId, T0 + 10);
+        await store.userVisibilitySet(a.userId, 'contacts');
+        assert.deepEqual(await store.userPresenceGet(a.userId), {
+          lastSeenAt: T0 + 50,
+          visibility: 'contacts',
+        });
+      });
+
+      test('usersSharingChat and usersHaveDirectChat follow chat membership', async (store) => {
+        const [a, b, c, d] = [
+          await addUser(store, 1),
+          await addUser(store, 2),
+          await addUser(store, 3),
+          await addUser(store, 4),
+        ];
+        await createChat(store, 'dm', a, [b], 'direct');
+        await createChat(store, 'grp', a, [c], 'group');
+        assert.deepEqual(
+          await store.usersSharingChat(a.userId, [b.userId, c.userId, d.userId]),
+          new Set([b.userId, c.userId]),
+        );
+        assert.equal(await store.usersHaveDirectChat(b.userId, a.userId), true);
+        assert.equal(await store.usersHaveDirectChat(a.userId, c.userId), false);
+      });
+    });
+
+    describe('read position and chat summaries', () => {
+      test('chatReadMark moves forward only, is capped at the last seq, and counts unread from others', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 3);
+        await sendMany(store, 'g', b, 1);
+        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 2), { readSeq: 2, unreadCount: 2 });
+        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 1), { readSeq: 2, unreadCount: 2 });
+        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 999), {
+          readSeq: 5,
+          unreadCount: 0,
+        });
+        await assert.rejects(store.chatReadMark(chatId('g'), userId('stranger'), 1), {
+          code: 'NOT_A_MEMBER',
+        });
+      });
+
+      test('chatSummaries report the newest message and the caller\u2019s unread count', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 2, T0 + 5);
+        const [s] = await store.chatSummaries(b.userId);
+        assert.equal(s!.unreadCount, 2);
+        assert.deepEqual(s!.lastMessage, {
+          seq: 3,
+          senderUserId: a.userId,
+          serverTime: T0 + 5,
+          isUpdate: false,
+        });
+        const [own] = await store.chatSummaries(a.userId, [chatId('g')]);
+        assert.equal(own!.unreadCount, 0);
+      });
+    });
+
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {
         await store.ping();

@@ -9,14 +9,17 @@ import type {
   ChatId,
   ChatInfo,
   ChatKind,
+  ChatSummary,
   Device,
   DeviceCursor,
   DeviceId,
+  LastSeenVisibility,
   MessageKind,
   Role,
   StoredMessage,
   User,
   UserId,
+  UserPresenceRecord,
 } from './types.js';
 
 export interface OneTimeCode {
@@ -112,6 +115,16 @@ export interface Store {
   /** Revokes linked devices of users whose primary was last seen before `cutoff`. */
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]>;
 
+  /** Last-seen time and its visibility; undefined for an unknown user. */
+  userPresenceGet(userId: UserId): Promise<UserPresenceRecord | undefined>;
+  /** Records when the user was last online; never moves back. */
+  userLastSeenSet(userId: UserId, at: number): Promise<void>;
+  userVisibilitySet(userId: UserId, visibility: LastSeenVisibility): Promise<void>;
+  /** Which of `others` share at least one chat with `userId`. */
+  usersSharingChat(userId: UserId, others: readonly UserId[]): Promise<Set<UserId>>;
+  /** Whether the two users have a direct chat (they are each other's contacts). */
+  usersHaveDirectChat(a: UserId, b: UserId): Promise<boolean>;
+
   // -- one-time codes ----------------------------------------------------------------------
   codeGet(phone: string): Promise<OneTimeCode | undefined>;
   /** Replaces any previous code for the phone (attempts reset to 0). */
@@ -130,6 +143,17 @@ export interface Store {
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
   chatGet(chatId: ChatId): Promise<ChatInfo | undefined>;
   chatsOfUser(userId: UserId): Promise<ChatInfo[]>;
+  /**
+   * Moves the member's read position forward to `seq` (capped at the chat's last seq);
+   * NOT_A_MEMBER when the user is not in the chat. Returns the position and unread count.
+   */
+  chatReadMark(
+    chatId: ChatId,
+    userId: UserId,
+    seq: number,
+  ): Promise<{ readSeq: number; unreadCount: number }>;
+  /** The user's chats with their read position, unread count and newest message. */
+  chatSummaries(userId: UserId, chatIds?: readonly ChatId[]): Promise<ChatSummary[]>;
   /** Applies the mutation and stores its update as the next message; returns that message. */
   chatMutate(m: ChatMutation): Promise<StoredMessage>;
 

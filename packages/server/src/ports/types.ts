@@ -61,3 +61,18 @@ export interface DeviceCursor {
   endSeq: number | undefined;
   lastSeq: number;
 }
+
+/** Who may see a user's last-seen time. */
+export type LastSeenVisibility = 'everyone' | 'contacts' | 'nobody';
+
+export interface UserPresenceRecord {
+  lastSeenAt: number;
+  visibility: LastSeenVisibility;
+}
+
+/** A chat as one member sees it in the chat list. */
+export interface ChatSummary extends ChatInfo {
+  readSeq: number;
+  unreadCount: number;
+  lastMessage: { seq: number; senderUserId: UserId; serverTime: number; isUpdate: boolean } | undefined;
+}

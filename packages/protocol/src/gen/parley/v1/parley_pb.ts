@@ -22,7 +22,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEigQkKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASLAoLc2VuZF9yZXN1bHQYKCABKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdEgAEioKCmFja19yZXN1bHQYKSABKAsyFC5wYXJsZXkudjEuQWNrUmVzdWx0SAASLAoLY2hhdF9yZXN1bHQYKiABKAsyFS5wYXJsZXkudjEuQ2hhdFJlc3VsdEgAEi4KCWNoYXRfbGlzdBgrIAEoCzIZLnBhcmxleS52MS5DaGF0TGlzdFJlc3VsdEgAEjIKDmhpc3RvcnlfcmVzdWx0GCwgASgLMhgucGFybGV5LnYxLkhpc3RvcnlSZXN1bHRIABIyCgtkZXZpY2VfbGlzdBgtIAEoCzIbLnBhcmxleS52MS5EZXZpY2VMaXN0UmVzdWx0SAASNAoPZGlzY292ZXJfcmVzdWx0GC4gASgLMhkucGFybGV5LnYxLkRpc2NvdmVyUmVzdWx0SAASJQoEcG9uZxgvIAEoCzIVLnBhcmxleS52MS5Qb25nUmVzdWx0SAASIQoFZXJyb3IYMCABKAsyEC5wYXJsZXkudjEuRXJyb3JIABIlCgd3ZWxjb21lGDwgASgLMhIucGFybGV5LnYxLldlbGNvbWVIABIlCgdkZWxpdmVyGD0gASgLMhIucGFybGV5LnYxLkRlbGl2ZXJIAEIGCgRib2R5InIKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRIyCg9kZXZpY2VfbWlzbWF0Y2gYBCABKAsyGS5wYXJsZXkudjEuRGV2aWNlTWlzbWF0Y2gibwoORGV2aWNlTWlzbWF0Y2gSGgoSbWlzc2luZ19kZXZpY2VfaWRzGAEgAygJEhgKEGV4dHJhX2RldmljZV9pZHMYAiADKAkSJwoHY3VycmVudBgDIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyLjAQoHV2VsY29tZRIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhoKEnN1cHBvcnRlZF92ZXJzaW9ucxgCIAMoDRIWCg5zZXJ2ZXJfdmVyc2lvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgGIAEoDRIXCg9kZWxpdmVyeV93aW5kb3cYByABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhMKC3NlcnZlcl90aW1lGAkgASgEIg0KC1BpbmdSZXF1ZXN0IiEKClBvbmdSZXN1bHQSEwoLc2VydmVyX3RpbWUYASABKAQifQoLU2VuZFJlcXVlc3QSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEjEKD2RldmljZV9wYXlsb2FkcxgEIAMoCzIYLnBhcmxleS52MS5EZXZpY2VQYXlsb2FkIjMKDURldmljZVBheWxvYWQSEQoJZGV2aWNlX2lkGAEgASgJEg8KB3BheWxvYWQYAiABKAwiWgoKU2VuZFJlc3VsdBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgJEgsKA3NlcRgDIAEoBBITCgtzZXJ2ZXJfdGltZRgEIAEoBCLSAQoHTWVzc2FnZRIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgDIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAQgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAUgASgJEhMKC3NlcnZlcl90aW1lGAYgASgEEhEKB3BheWxvYWQYByABKAxIABIsCgtjaGF0X3VwZGF0ZRgIIAEoCzIVLnBhcmxleS52MS5DaGF0VXBkYXRlSABCBgoEYm9keSJACgdEZWxpdmVyEiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDwoHYmFja2xvZxgCIAEoCCIqCgpDaGF0Q3Vyc29yEg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEIjQKCkFja1JlcXVlc3QSJgoHY3Vyc29ycxgBIAMoCzIVLnBhcmxleS52MS5DaGF0Q3Vyc29yIhoKCUFja1Jlc3VsdBINCgVjaGF0cxgBIAEoDSJLCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIdCgRyb2xlGAIgASgOMg8ucGFybGV5LnYxLlJvbGUSEQoJam9pbmVkX2F0GAMgASgEIqIBCgRDaGF0EgoKAmlkGAEgASgJEiEKBGtpbmQYAiABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRISCgpjcmVhdGVkX2F0GAUgASgEEhAKCGxhc3Rfc2VxGAYgASgEEiIKB21lbWJlcnMYByADKAsyES5wYXJsZXkudjEuTWVtYmVyItUBCgpDaGF0VXBkYXRlEicKBGtpbmQYASABKA4yGS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUtpbmQSEAoIdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRImCgljaGF0X2tpbmQYBSABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSIgoHbWVtYmVycxgGIAMoCzIRLnBhcmxleS52MS5NZW1iZXISHQoEcm9sZRgHIAEoDjIPLnBhcmxleS52MS5Sb2xlInIKEUNyZWF0ZUNoYXRSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiNgoRQWRkTWVtYmVyc1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI3ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJqChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIjChBMZWF2ZUNoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiIQoOR2V0Q2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSISChBMaXN0Q2hhdHNSZXF1ZXN0IisKCkNoYXRSZXN1bHQSHQoEY2hhdBgBIAEoCzIPLnBhcmxleS52MS5DaGF0IjAKDkNoYXRMaXN0UmVzdWx0Eh4KBWNoYXRzGAEgAygLMg8ucGFybGV5LnYxLkNoYXQiVwoOSGlzdG9yeVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRISCgpiZWZvcmVfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJDCg1IaXN0b3J5UmVzdWx0EiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDAoEbW9yZRgCIAEoCCIyCgtVc2VyRGV2aWNlcxIPCgd1c2VyX2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJgoSTGlzdERldmljZXNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIjkKEERldmljZUxpc3RSZXN1bHQSJQoFdXNlcnMYASADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMiJwoPRGlzY292ZXJSZXF1ZXN0EhQKDHBob25lX2hhc2hlcxgBIAMoDCI0Cg1EaXNjb3Zlck1hdGNoEhIKCnBob25lX2hhc2gYASABKAwSDwoHdXNlcl9pZBgCIAEoCSI7Cg5EaXNjb3ZlclJlc3VsdBIpCgdtYXRjaGVzGAEgAygLMhgucGFybGV5LnYxLkRpc2NvdmVyTWF0Y2gqUAoIQ2hhdEtpbmQSGQoVQ0hBVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQ0hBVF9LSU5EX0RJUkVDVBABEhMKD0NIQVRfS0lORF9HUk9VUBACKk8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfTUVNQkVSEAESDgoKUk9MRV9BRE1JThACEhAKDFJPTEVfQ1JFQVRPUhADKoECCg5DaGF0VXBkYXRlS2luZBIgChxDSEFUX1VQREFURV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBVF9VUERBVEVfS0lORF9DUkVBVEVEEAESIgoeQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJTX0FEREVEEAISIwofQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfUkVNT1ZFRBADEiAKHENIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX0xFRlQQBBIhCh1DSEFUX1VQREFURV9LSU5EX0lORk9fQ0hBTkdFRBAFEiEKHUNIQVRfVVBEQVRFX0tJTkRfUk9MRV9DSEFOR0VEEAZiBnByb3RvMw");
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi1wwKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLAoLc2VuZF9yZXN1bHQYKCABKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdEgAEioKCmFja19yZXN1bHQYKSABKAsyFC5wYXJsZXkudjEuQWNrUmVzdWx0SAASLAoLY2hhdF9yZXN1bHQYKiABKAsyFS5wYXJsZXkudjEuQ2hhdFJlc3VsdEgAEi4KCWNoYXRfbGlzdBgrIAEoCzIZLnBhcmxleS52MS5DaGF0TGlzdFJlc3VsdEgAEjIKDmhpc3RvcnlfcmVzdWx0GCwgASgLMhgucGFybGV5LnYxLkhpc3RvcnlSZXN1bHRIABIyCgtkZXZpY2VfbGlzdBgtIAEoCzIbLnBhcmxleS52MS5EZXZpY2VMaXN0UmVzdWx0SAASNAoPZGlzY292ZXJfcmVzdWx0GC4gASgLMhkucGFybGV5LnYxLkRpc2NvdmVyUmVzdWx0SAASJQoEcG9uZxgvIAEoCzIVLnBhcmxleS52MS5Qb25nUmVzdWx0SAASIQoFZXJyb3IYMCABKAsyEC5wYXJsZXkudjEuRXJyb3JIABI2Cg1wcmVzZW5jZV9saXN0GDEgASgLMh0ucGFybGV5LnYxLlByZXNlbmNlTGlzdFJlc3VsdEgAEjIKDnByaXZhY3lfcmVzdWx0GDIgASgLMhgucGFybGV5LnYxLlByaXZhY3lSZXN1bHRIABI1ChBtYXJrX3JlYWRfcmVzdWx0GDMgASgLMhkucGFybGV5LnYxLk1hcmtSZWFkUmVzdWx0SAASJQoHd2VsY29tZRg8IAEoCzISLnBhcmxleS52MS5XZWxjb21lSAASJQoHZGVsaXZlchg9IAEoCzISLnBhcmxleS52MS5EZWxpdmVySAASLAoIcHJlc2VuY2UYPiABKAsyGC5wYXJsZXkudjEuUHJlc2VuY2VFdmVudEgAEi4KDHR5cGluZ19ldmVudBg/IAEoCzIWLnBhcmxleS52MS5UeXBpbmdFdmVudEgAQgYKBGJvZHkicgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjIKD2RldmljZV9taXNtYXRjaBgEIAEoCzIZLnBhcmxleS52MS5EZXZpY2VNaXNtYXRjaCJvCg5EZXZpY2VNaXNtYXRjaBIaChJtaXNzaW5nX2RldmljZV9pZHMYASADKAkSGAoQZXh0cmFfZGV2aWNlX2lkcxgCIAMoCRInCgdjdXJyZW50GAMgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIuMBCgdXZWxjb21lEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SGgoSc3VwcG9ydGVkX3ZlcnNpb25zGAIgAygNEhYKDnNlcnZlcl92ZXJzaW9uGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhkKEW1heF9wYXlsb2FkX2J5dGVzGAYgASgNEhcKD2RlbGl2ZXJ5X3dpbmRvdxgHIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYCCABKA0SEwoLc2VydmVyX3RpbWUYCSABKAQiDQoLUGluZ1JlcXVlc3QiIQoKUG9uZ1Jlc3VsdBITCgtzZXJ2ZXJfdGltZRgBIAEoBCJ9CgtTZW5kUmVxdWVzdBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgJEg8KB3BheWxvYWQYAyABKAwSMQoPZGV2aWNlX3BheWxvYWRzGAQgAygLMhgucGFybGV5LnYxLkRldmljZVBheWxvYWQiMwoNRGV2aWNlUGF5bG9hZBIRCglkZXZpY2VfaWQYASABKAkSDwoHcGF5bG9hZBgCIAEoDCJaCgpTZW5kUmVzdWx0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSCwoDc2VxGAMgASgEEhMKC3NlcnZlcl90aW1lGAQgASgEItIBCgdNZXNzYWdlEg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEEhYKDnNlbmRlcl91c2VyX2lkGAMgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBCABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYBSABKAkSEwoLc2VydmVyX3RpbWUYBiABKAQSEQoHcGF5bG9hZBgHIAEoDEgAEiwKC2NoYXRfdXBkYXRlGAggASgLMhUucGFybGV5LnYxLkNoYXRVcGRhdGVIAEIGCgRib2R5IkAKB0RlbGl2ZXISJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIPCgdiYWNrbG9nGAIgASgIIioKCkNoYXRDdXJzb3ISDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiNAoKQWNrUmVxdWVzdBImCgdjdXJzb3JzGAEgAygLMhUucGFybGV5LnYxLkNoYXRDdXJzb3IiGgoJQWNrUmVzdWx0Eg0KBWNoYXRzGAEgASgNIksKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5wYXJsZXkudjEuUm9sZRIRCglqb2luZWRfYXQYAyABKAQi+AEKBENoYXQSCgoCaWQYASABKAkSIQoEa2luZBgCIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSIgoHbWVtYmVycxgHIAMoCzIRLnBhcmxleS52MS5NZW1iZXISFAoMdW5yZWFkX2NvdW50GAggASgNEhAKCHJlYWRfc2VxGAkgASgEEiwKDGxhc3RfbWVzc2FnZRgKIAEoCzIWLnBhcmxleS52MS5MYXN0TWVzc2FnZSJaCgtMYXN0TWVzc2FnZRILCgNzZXEYASABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAiABKAkSEwoLc2VydmVyX3RpbWUYAyABKAQSEQoJaXNfdXBkYXRlGAQgASgIItUBCgpDaGF0VXBkYXRlEicKBGtpbmQYASABKA4yGS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUtpbmQSEAoIdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRImCgljaGF0X2tpbmQYBSABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSIgoHbWVtYmVycxgGIAMoCzIRLnBhcmxleS52MS5NZW1iZXISHQoEcm9sZRgHIAEoDjIPLnBhcmxleS52MS5Sb2xlInIKEUNyZWF0ZUNoYXRSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiNgoRQWRkTWVtYmVyc1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI3ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJqChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIjChBMZWF2ZUNoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiLwoPTWFya1JlYWRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEIjgKDk1hcmtSZWFkUmVzdWx0EhAKCHJlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDSIhCg5HZXRDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIhIKEExpc3RDaGF0c1JlcXVlc3QiKwoKQ2hhdFJlc3VsdBIdCgRjaGF0GAEgASgLMg8ucGFybGV5LnYxLkNoYXQiMAoOQ2hhdExpc3RSZXN1bHQSHgoFY2hhdHMYASADKAsyDy5wYXJsZXkudjEuQ2hhdCJXCg5IaXN0b3J5UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhIKCmJlZm9yZV9zZXEYAiABKAQSEQoJYWZ0ZXJfc2VxGAMgASgEEg0KBWxpbWl0GAQgASgNIkMKDUhpc3RvcnlSZXN1bHQSJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIMCgRtb3JlGAIgASgIIjIKC1VzZXJEZXZpY2VzEg8KB3VzZXJfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSImChJMaXN0RGV2aWNlc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiOQoQRGV2aWNlTGlzdFJlc3VsdBIlCgV1c2VycxgBIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyInCg9EaXNjb3ZlclJlcXVlc3QSFAoMcGhvbmVfaGFzaGVzGAEgAygMIjQKDURpc2NvdmVyTWF0Y2gSEgoKcGhvbmVfaGFzaBgBIAEoDBIPCgd1c2VyX2lkGAIgASgJIjsKDkRpc2NvdmVyUmVzdWx0EikKB21hdGNoZXMYASADKAsyGC5wYXJsZXkudjEuRGlzY292ZXJNYXRjaCIsChhTdWJzY3JpYmVQcmVzZW5jZVJlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoIUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoCRIOCgZvbmxpbmUYAiABKAgSEQoJbGFzdF9zZWVuGAMgASgEIjgKElByZXNlbmNlTGlzdFJlc3VsdBIiCgV1c2VycxgBIAMoCzITLnBhcmxleS52MS5QcmVzZW5jZSI2Cg1QcmVzZW5jZUV2ZW50EiUKCHByZXNlbmNlGAEgASgLMhMucGFybGV5LnYxLlByZXNlbmNlIkcKDVR5cGluZ1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLnBhcmxleS52MS5UeXBpbmdTdGF0ZSJtCgtUeXBpbmdFdmVudBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSJQoFc3RhdGUYAyABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUSFQoNZXhwaXJlc19pbl9tcxgEIAEoDSJFChFTZXRQcml2YWN5UmVxdWVzdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5IkEKDVByaXZhY3lSZXN1bHQSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eSpQCghDaGF0S2luZBIZChVDSEFUX0tJTkRfVU5TUEVDSUZJRUQQABIUChBDSEFUX0tJTkRfRElSRUNUEAESEwoPQ0hBVF9LSU5EX0dST1VQEAIqTwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAISEAoMUk9MRV9DUkVBVE9SEAMqgQIKDkNoYXRVcGRhdGVLaW5kEiAKHENIQVRfVVBEQVRFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDSEFUX1VQREFURV9LSU5EX0NSRUFURUQQARIiCh5DSEFUX1VQREFURV9LSU5EX01FTUJFUlNfQURERUQQAhIjCh9DSEFUX1VQREFURV9LSU5EX01FTUJFUl9SRU1PVkVEEAMSIAocQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfTEVGVBAEEiEKHUNIQVRfVVBEQVRFX0tJTkRfSU5GT19DSEFOR0VEEAUSIQodQ0hBVF9VUERBVEVfS0lORF9ST0xFX0NIQU5HRUQQBiqhAQoSTGFzdFNlZW5WaXNpYmlsaXR5EiQKIExBU1RfU0VFTl9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfRVZFUllPTkUQARIhCh1MQVNUX1NFRU5fVklTSUJJTElUWV9DT05UQUNUUxACEh8KG0xBU1RfU0VFTl9WSVNJQklMSVRZX05PQk9EWRADKmAKC1R5cGluZ1N0YXRlEhwKGFRZUElOR19TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRZUElOR19TVEFURV9DT01QT1NJTkcQARIXChNUWVBJTkdfU1RBVEVfUEFVU0VEEAJiBnByb3RvMw");
 
 /**
  * @generated from message parley.v1.Frame
@@ -118,6 +118,30 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "ping";
   } | {
     /**
+     * @generated from field: parley.v1.SubscribePresenceRequest subscribe_presence = 23;
+     */
+    value: SubscribePresenceRequest;
+    case: "subscribePresence";
+  } | {
+    /**
+     * @generated from field: parley.v1.TypingRequest typing = 24;
+     */
+    value: TypingRequest;
+    case: "typing";
+  } | {
+    /**
+     * @generated from field: parley.v1.SetPrivacyRequest set_privacy = 25;
+     */
+    value: SetPrivacyRequest;
+    case: "setPrivacy";
+  } | {
+    /**
+     * @generated from field: parley.v1.MarkReadRequest mark_read = 26;
+     */
+    value: MarkReadRequest;
+    case: "markRead";
+  } | {
+    /**
      * Server -> client results (id echoes the request).
      *
      * @generated from field: parley.v1.SendResult send_result = 40;
@@ -174,6 +198,24 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "error";
   } | {
     /**
+     * @generated from field: parley.v1.PresenceListResult presence_list = 49;
+     */
+    value: PresenceListResult;
+    case: "presenceList";
+  } | {
+    /**
+     * @generated from field: parley.v1.PrivacyResult privacy_result = 50;
+     */
+    value: PrivacyResult;
+    case: "privacyResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.MarkReadResult mark_read_result = 51;
+     */
+    value: MarkReadResult;
+    case: "markReadResult";
+  } | {
+    /**
      * Server -> client pushes (id 0).
      *
      * @generated from field: parley.v1.Welcome welcome = 60;
@@ -186,6 +228,18 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
      */
     value: Deliver;
     case: "deliver";
+  } | {
+    /**
+     * @generated from field: parley.v1.PresenceEvent presence = 62;
+     */
+    value: PresenceEvent;
+    case: "presence";
+  } | {
+    /**
+     * @generated from field: parley.v1.TypingEvent typing_event = 63;
+     */
+    value: TypingEvent;
+    case: "typingEvent";
   } | { case: undefined; value?: undefined };
 };
 
@@ -659,6 +713,27 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
    * @generated from field: repeated parley.v1.Member members = 7;
    */
   members: Member[];
+
+  /**
+   * For the caller (set by listChats and getChat): messages from others after read_seq.
+   *
+   * @generated from field: uint32 unread_count = 8;
+   */
+  unreadCount: number;
+
+  /**
+   * The caller's read position: every message up to this seq was read by the user.
+   *
+   * @generated from field: uint64 read_seq = 9;
+   */
+  readSeq: bigint;
+
+  /**
+   * The newest message still held by the server (no payload), for the chat list.
+   *
+   * @generated from field: parley.v1.LastMessage last_message = 10;
+   */
+  lastMessage?: LastMessage;
 };
 
 /**
@@ -667,6 +742,40 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
  */
 export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 15);
+
+/**
+ * @generated from message parley.v1.LastMessage
+ */
+export type LastMessage = Message$1<"parley.v1.LastMessage"> & {
+  /**
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string sender_user_id = 2;
+   */
+  senderUserId: string;
+
+  /**
+   * @generated from field: uint64 server_time = 3;
+   */
+  serverTime: bigint;
+
+  /**
+   * True when it is a chat update rather than a message.
+   *
+   * @generated from field: bool is_update = 4;
+   */
+  isUpdate: boolean;
+};
+
+/**
+ * Describes the message parley.v1.LastMessage.
+ * Use `create(LastMessageSchema)` to create a new message.
+ */
+export const LastMessageSchema: GenMessage<LastMessage> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 16);
 
 /**
  * @generated from message parley.v1.ChatUpdate
@@ -719,7 +828,7 @@ export type ChatUpdate = Message$1<"parley.v1.ChatUpdate"> & {
  * Use `create(ChatUpdateSchema)` to create a new message.
  */
 export const ChatUpdateSchema: GenMessage<ChatUpdate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 16);
+  messageDesc(file_parley_v1_parley, 17);
 
 /**
  * @generated from message parley.v1.CreateChatRequest
@@ -753,7 +862,7 @@ export type CreateChatRequest = Message$1<"parley.v1.CreateChatRequest"> & {
  * Use `create(CreateChatRequestSchema)` to create a new message.
  */
 export const CreateChatRequestSchema: GenMessage<CreateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 17);
+  messageDesc(file_parley_v1_parley, 18);
 
 /**
  * @generated from message parley.v1.AddMembersRequest
@@ -775,7 +884,7 @@ export type AddMembersRequest = Message$1<"parley.v1.AddMembersRequest"> & {
  * Use `create(AddMembersRequestSchema)` to create a new message.
  */
 export const AddMembersRequestSchema: GenMessage<AddMembersRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 18);
+  messageDesc(file_parley_v1_parley, 19);
 
 /**
  * @generated from message parley.v1.RemoveMemberRequest
@@ -797,7 +906,7 @@ export type RemoveMemberRequest = Message$1<"parley.v1.RemoveMemberRequest"> & {
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 19);
+  messageDesc(file_parley_v1_parley, 20);
 
 /**
  * @generated from message parley.v1.UpdateChatRequest
@@ -824,7 +933,7 @@ export type UpdateChatRequest = Message$1<"parley.v1.UpdateChatRequest"> & {
  * Use `create(UpdateChatRequestSchema)` to create a new message.
  */
 export const UpdateChatRequestSchema: GenMessage<UpdateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 20);
+  messageDesc(file_parley_v1_parley, 21);
 
 /**
  * @generated from message parley.v1.LeaveChatRequest
@@ -841,7 +950,54 @@ export type LeaveChatRequest = Message$1<"parley.v1.LeaveChatRequest"> & {
  * Use `create(LeaveChatRequestSchema)` to create a new message.
  */
 export const LeaveChatRequestSchema: GenMessage<LeaveChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 21);
+  messageDesc(file_parley_v1_parley, 22);
+
+/**
+ * The user opened the chat and read everything up to `seq` (on any of their devices). The
+ * read position only moves forward; unread counts are kept per user.
+ *
+ * @generated from message parley.v1.MarkReadRequest
+ */
+export type MarkReadRequest = Message$1<"parley.v1.MarkReadRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message parley.v1.MarkReadRequest.
+ * Use `create(MarkReadRequestSchema)` to create a new message.
+ */
+export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 23);
+
+/**
+ * @generated from message parley.v1.MarkReadResult
+ */
+export type MarkReadResult = Message$1<"parley.v1.MarkReadResult"> & {
+  /**
+   * @generated from field: uint64 read_seq = 1;
+   */
+  readSeq: bigint;
+
+  /**
+   * @generated from field: uint32 unread_count = 2;
+   */
+  unreadCount: number;
+};
+
+/**
+ * Describes the message parley.v1.MarkReadResult.
+ * Use `create(MarkReadResultSchema)` to create a new message.
+ */
+export const MarkReadResultSchema: GenMessage<MarkReadResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 24);
 
 /**
  * @generated from message parley.v1.GetChatRequest
@@ -858,9 +1014,11 @@ export type GetChatRequest = Message$1<"parley.v1.GetChatRequest"> & {
  * Use `create(GetChatRequestSchema)` to create a new message.
  */
 export const GetChatRequestSchema: GenMessage<GetChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 22);
+  messageDesc(file_parley_v1_parley, 25);
 
 /**
+ * Chats of the caller, most recent activity first.
+ *
  * @generated from message parley.v1.ListChatsRequest
  */
 export type ListChatsRequest = Message$1<"parley.v1.ListChatsRequest"> & {
@@ -871,7 +1029,7 @@ export type ListChatsRequest = Message$1<"parley.v1.ListChatsRequest"> & {
  * Use `create(ListChatsRequestSchema)` to create a new message.
  */
 export const ListChatsRequestSchema: GenMessage<ListChatsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 23);
+  messageDesc(file_parley_v1_parley, 26);
 
 /**
  * @generated from message parley.v1.ChatResult
@@ -888,7 +1046,7 @@ export type ChatResult = Message$1<"parley.v1.ChatResult"> & {
  * Use `create(ChatResultSchema)` to create a new message.
  */
 export const ChatResultSchema: GenMessage<ChatResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 24);
+  messageDesc(file_parley_v1_parley, 27);
 
 /**
  * @generated from message parley.v1.ChatListResult
@@ -905,7 +1063,7 @@ export type ChatListResult = Message$1<"parley.v1.ChatListResult"> & {
  * Use `create(ChatListResultSchema)` to create a new message.
  */
 export const ChatListResultSchema: GenMessage<ChatListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 25);
+  messageDesc(file_parley_v1_parley, 28);
 
 /**
  * @generated from message parley.v1.HistoryRequest
@@ -939,7 +1097,7 @@ export type HistoryRequest = Message$1<"parley.v1.HistoryRequest"> & {
  * Use `create(HistoryRequestSchema)` to create a new message.
  */
 export const HistoryRequestSchema: GenMessage<HistoryRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 26);
+  messageDesc(file_parley_v1_parley, 29);
 
 /**
  * @generated from message parley.v1.HistoryResult
@@ -961,7 +1119,7 @@ export type HistoryResult = Message$1<"parley.v1.HistoryResult"> & {
  * Use `create(HistoryResultSchema)` to create a new message.
  */
 export const HistoryResultSchema: GenMessage<HistoryResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 27);
+  messageDesc(file_parley_v1_parley, 30);
 
 /**
  * @generated from message parley.v1.UserDevices
@@ -983,7 +1141,7 @@ export type UserDevices = Message$1<"parley.v1.UserDevices"> & {
  * Use `create(UserDevicesSchema)` to create a new message.
  */
 export const UserDevicesSchema: GenMessage<UserDevices> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 28);
+  messageDesc(file_parley_v1_parley, 31);
 
 /**
  * @generated from message parley.v1.ListDevicesRequest
@@ -1000,7 +1158,7 @@ export type ListDevicesRequest = Message$1<"parley.v1.ListDevicesRequest"> & {
  * Use `create(ListDevicesRequestSchema)` to create a new message.
  */
 export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 29);
+  messageDesc(file_parley_v1_parley, 32);
 
 /**
  * @generated from message parley.v1.DeviceListResult
@@ -1017,7 +1175,7 @@ export type DeviceListResult = Message$1<"parley.v1.DeviceListResult"> & {
  * Use `create(DeviceListResultSchema)` to create a new message.
  */
 export const DeviceListResultSchema: GenMessage<DeviceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 30);
+  messageDesc(file_parley_v1_parley, 33);
 
 /**
  * Contact discovery: SHA-256 of E.164 numbers ("+15551234567"), at most 1000 per request.
@@ -1036,7 +1194,7 @@ export type DiscoverRequest = Message$1<"parley.v1.DiscoverRequest"> & {
  * Use `create(DiscoverRequestSchema)` to create a new message.
  */
 export const DiscoverRequestSchema: GenMessage<DiscoverRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 31);
+  messageDesc(file_parley_v1_parley, 34);
 
 /**
  * @generated from message parley.v1.DiscoverMatch
@@ -1058,7 +1216,7 @@ export type DiscoverMatch = Message$1<"parley.v1.DiscoverMatch"> & {
  * Use `create(DiscoverMatchSchema)` to create a new message.
  */
 export const DiscoverMatchSchema: GenMessage<DiscoverMatch> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 32);
+  messageDesc(file_parley_v1_parley, 35);
 
 /**
  * @generated from message parley.v1.DiscoverResult
@@ -1075,7 +1233,187 @@ export type DiscoverResult = Message$1<"parley.v1.DiscoverResult"> & {
  * Use `create(DiscoverResultSchema)` to create a new message.
  */
 export const DiscoverResultSchema: GenMessage<DiscoverResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 33);
+  messageDesc(file_parley_v1_parley, 36);
+
+/**
+ * Replaces this connection's presence subscriptions (at most 256 users, who must share a
+ * chat with the caller). Answered with the current presence of each; then `presence`
+ * pushes follow every change until the next subscribe or the connection ends.
+ *
+ * @generated from message parley.v1.SubscribePresenceRequest
+ */
+export type SubscribePresenceRequest = Message$1<"parley.v1.SubscribePresenceRequest"> & {
+  /**
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.v1.SubscribePresenceRequest.
+ * Use `create(SubscribePresenceRequestSchema)` to create a new message.
+ */
+export const SubscribePresenceRequestSchema: GenMessage<SubscribePresenceRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 37);
+
+/**
+ * @generated from message parley.v1.Presence
+ */
+export type Presence = Message$1<"parley.v1.Presence"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * True while any device of the user is connected.
+   *
+   * @generated from field: bool online = 2;
+   */
+  online: boolean;
+
+  /**
+   * When the user was last online (ms since epoch); 0 when hidden by privacy or unknown.
+   *
+   * @generated from field: uint64 last_seen = 3;
+   */
+  lastSeen: bigint;
+};
+
+/**
+ * Describes the message parley.v1.Presence.
+ * Use `create(PresenceSchema)` to create a new message.
+ */
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 38);
+
+/**
+ * @generated from message parley.v1.PresenceListResult
+ */
+export type PresenceListResult = Message$1<"parley.v1.PresenceListResult"> & {
+  /**
+   * @generated from field: repeated parley.v1.Presence users = 1;
+   */
+  users: Presence[];
+};
+
+/**
+ * Describes the message parley.v1.PresenceListResult.
+ * Use `create(PresenceListResultSchema)` to create a new message.
+ */
+export const PresenceListResultSchema: GenMessage<PresenceListResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 39);
+
+/**
+ * @generated from message parley.v1.PresenceEvent
+ */
+export type PresenceEvent = Message$1<"parley.v1.PresenceEvent"> & {
+  /**
+   * @generated from field: parley.v1.Presence presence = 1;
+   */
+  presence?: Presence;
+};
+
+/**
+ * Describes the message parley.v1.PresenceEvent.
+ * Use `create(PresenceEventSchema)` to create a new message.
+ */
+export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 40);
+
+/**
+ * Tells the chat's other members' online devices that the caller is typing. Not stored;
+ * a COMPOSING state expires by itself after `expires_in_ms` of the pushed event.
+ *
+ * @generated from message parley.v1.TypingRequest
+ */
+export type TypingRequest = Message$1<"parley.v1.TypingRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: parley.v1.TypingState state = 2;
+   */
+  state: TypingState;
+};
+
+/**
+ * Describes the message parley.v1.TypingRequest.
+ * Use `create(TypingRequestSchema)` to create a new message.
+ */
+export const TypingRequestSchema: GenMessage<TypingRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 41);
+
+/**
+ * @generated from message parley.v1.TypingEvent
+ */
+export type TypingEvent = Message$1<"parley.v1.TypingEvent"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: parley.v1.TypingState state = 3;
+   */
+  state: TypingState;
+
+  /**
+   * @generated from field: uint32 expires_in_ms = 4;
+   */
+  expiresInMs: number;
+};
+
+/**
+ * Describes the message parley.v1.TypingEvent.
+ * Use `create(TypingEventSchema)` to create a new message.
+ */
+export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 42);
+
+/**
+ * Who may see the caller's last-seen time. As on WhatsApp, a user who hides it from
+ * everyone cannot see anyone else's either.
+ *
+ * @generated from message parley.v1.SetPrivacyRequest
+ */
+export type SetPrivacyRequest = Message$1<"parley.v1.SetPrivacyRequest"> & {
+  /**
+   * @generated from field: parley.v1.LastSeenVisibility last_seen = 1;
+   */
+  lastSeen: LastSeenVisibility;
+};
+
+/**
+ * Describes the message parley.v1.SetPrivacyRequest.
+ * Use `create(SetPrivacyRequestSchema)` to create a new message.
+ */
+export const SetPrivacyRequestSchema: GenMessage<SetPrivacyRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 43);
+
+/**
+ * @generated from message parley.v1.PrivacyResult
+ */
+export type PrivacyResult = Message$1<"parley.v1.PrivacyResult"> & {
+  /**
+   * @generated from field: parley.v1.LastSeenVisibility last_seen = 1;
+   */
+  lastSeen: LastSeenVisibility;
+};
+
+/**
+ * Describes the message parley.v1.PrivacyResult.
+ * Use `create(PrivacyResultSchema)` to create a new message.
+ */
+export const PrivacyResultSchema: GenMessage<PrivacyResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 44);
 
 /**
  * @generated from enum parley.v1.ChatKind
@@ -1179,4 +1517,65 @@ export enum ChatUpdateKind {
  */
 export const ChatUpdateKindSchema: GenEnum<ChatUpdateKind> = /*@__PURE__*/
   enumDesc(file_parley_v1_parley, 2);
+
+/**
+ * @generated from enum parley.v1.LastSeenVisibility
+ */
+export enum LastSeenVisibility {
+  /**
+   * @generated from enum value: LAST_SEEN_VISIBILITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Anyone who shares a chat with the user.
+   *
+   * @generated from enum value: LAST_SEEN_VISIBILITY_EVERYONE = 1;
+   */
+  EVERYONE = 1,
+
+  /**
+   * Only users the user has a direct chat with.
+   *
+   * @generated from enum value: LAST_SEEN_VISIBILITY_CONTACTS = 2;
+   */
+  CONTACTS = 2,
+
+  /**
+   * @generated from enum value: LAST_SEEN_VISIBILITY_NOBODY = 3;
+   */
+  NOBODY = 3,
+}
+
+/**
+ * Describes the enum parley.v1.LastSeenVisibility.
+ */
+export const LastSeenVisibilitySchema: GenEnum<LastSeenVisibility> = /*@__PURE__*/
+  enumDesc(file_parley_v1_parley, 3);
+
+/**
+ * @generated from enum parley.v1.TypingState
+ */
+export enum TypingState {
+  /**
+   * @generated from enum value: TYPING_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TYPING_STATE_COMPOSING = 1;
+   */
+  COMPOSING = 1,
+
+  /**
+   * @generated from enum value: TYPING_STATE_PAUSED = 2;
+   */
+  PAUSED = 2,
+}
+
+/**
+ * Describes the enum parley.v1.TypingState.
+ */
+export const TypingStateSchema: GenEnum<TypingState> = /*@__PURE__*/
+  enumDesc(file_parley_v1_parley, 4);
 

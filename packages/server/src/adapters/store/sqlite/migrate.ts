@@ -1,8 +1,10 @@
 /** Numbered migrations applied in order inside one transaction each; user_version records progress. */
 import type Database from 'better-sqlite3';
 import { sql as m001 } from './migrations/001_init.js';
+import { sql as m002 } from './migrations/002_presence.js';
+import { sql as m003 } from './migrations/003_read_position.js';
 
-const migrations: readonly string[] = [m001];
+const migrations: readonly string[] = [m001, m002, m003];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -17,14 +17,17 @@ import type {
 import type {
   ChatId,
   ChatInfo,
+  ChatSummary,
   Device,
   DeviceCursor,
   DeviceId,
+  LastSeenVisibility,
   MemberInfo,
   Role,
   StoredMessage,
   User,
   UserId,
+  UserPresenceRecord,
 } from '../../../ports/types.js';
 import { migrate } from './migrate.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -227,6 +230,35 @@ export class SqliteStore implements Store {
     );
   }
 
+  userPresenceGet(userId: UserId): Promise<UserPresenceRecord | undefined> {
+    return guard(() => {
+      const r = this.s.userPresence.get(userId) as
+        | { last_seen_at: number; last_seen_visibility: LastSeenVisibility }
+        | undefined;
+      return r && { lastSeenAt: r.last_seen_at, visibility: r.last_seen_visibility };
+    });
+  }
+
+  userLastSeenSet(userId: UserId, at: number): Promise<void> {
+    return guard(() => {
+      this.s.userLastSeenSet.run(at, userId);
+    });
+  }
+
+  userVisibilitySet(userId: UserId, visibility: LastSeenVisibility): Promise<void> {
+    return guard(() => {
+      this.s.userVisibilitySet.run(visibility, userId);
+    });
+  }
+
+  usersSharingChat(userId: UserId, others: readonly UserId[]): Promise<Set<UserId>> {
+    return guard(() => new Set(others.filter((o) => this.s.usersShareChat.get(userId, o) !== undefined)));
+  }
+
+  usersHaveDirectChat(a: UserId, b: UserId): Promise<boolean> {
+    return guard(() => this.s.usersDirectChat.get(directKeyOf([a, b])) !== undefined);
+  }
+
   // -- codes ------------------------------------------------------------------------------------
 
   codeGet(phone: string): Promise<OneTimeCode | undefined> {
@@ -362,6 +394,56 @@ export class SqliteStore implements Store {
         });
       }),
     );
+  }
+
+  chatReadMark(
+    chatId: ChatId,
+    userId: UserId,
+    seq: number,
+  ): Promise<{ readSeq: number; unreadCount: number }> {
+    return guard(() => {
+      const r = this.s.readMark.get({ seq, chat: chatId, user: userId }) as
+        | { read_seq: number; joined_seq: number }
+        | undefined;
+      if (!r) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+      return { readSeq: r.read_seq, unreadCount: this.unread(chatId, userId, r.read_seq, r.joined_seq) };
+    });
+  }
+
+  chatSummaries(userId: UserId, chatIds?: readonly ChatId[]): Promise<ChatSummary[]> {
+    return guard(() => {
+      const ids =
+        chatIds ??
+        (this.s.chatIdsOfUser.all(userId) as Array<{ chat_id: string }>).map((r) => r.chat_id as ChatId);
+      const out: ChatSummary[] = [];
+      for (const id of ids) {
+        const chat = this.chatRead(id);
+        const pos = this.s.memberPosition.get(id, userId) as
+          | { read_seq: number; joined_seq: number }
+          | undefined;
+        if (!chat || !pos) continue;
+        const last = this.s.lastMessage.get(id) as
+          | { seq: number; sender_user: string; server_time: number; kind: number }
+          | undefined;
+        out.push({
+          ...chat,
+          readSeq: pos.read_seq,
+          unreadCount: this.unread(id, userId, pos.read_seq, pos.joined_seq),
+          lastMessage: last && {
+            seq: last.seq,
+            senderUserId: last.sender_user as UserId,
+            serverTime: last.server_time,
+            isUpdate: last.kind === KIND_UPDATE,
+          },
+        });
+      }
+      return out;
+    });
+  }
+
+  /** Payload messages from others the member can see (joined at `joinedSeq`) after `readSeq`. */
+  private unread(chatId: ChatId, userId: UserId, readSeq: number, joinedSeq: number): number {
+    return (this.s.unreadCount.get(chatId, Math.max(readSeq, joinedSeq - 1), userId) as { n: number }).n;
   }
 
   private chatRead(chatId: ChatId): ChatInfo | undefined {

@@ -118,6 +118,28 @@ const sql = {
   /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body; ignored on a repeated client id */
   messageInsertOrIgnore:
     'INSERT OR IGNORE INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  /** @seq, @chat, @user: forward only, never past the chat's last seq */
+  readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat)))
+    WHERE chat_id = @chat AND user_id = @user RETURNING read_seq, joined_seq`,
+  /** chat_id, user_id */
+  memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, after_seq, user_id: payload messages from others after the read position */
+  unreadCount:
+    'SELECT count(*) AS n FROM messages WHERE chat_id = ? AND seq > ? AND sender_user != ? AND kind = 0',
+  /** chat_id */
+  lastMessage:
+    'SELECT seq, sender_user, server_time, kind FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT 1',
+  /** id */
+  userPresence: 'SELECT last_seen_at, last_seen_visibility FROM users WHERE id = ?',
+  /** last_seen_at, id */
+  userLastSeenSet: 'UPDATE users SET last_seen_at = max(last_seen_at, ?) WHERE id = ?',
+  /** last_seen_visibility, id */
+  userVisibilitySet: 'UPDATE users SET last_seen_visibility = ? WHERE id = ?',
+  /** a, b: any chat with both users as members */
+  usersShareChat: `SELECT 1 FROM members a JOIN members b ON b.chat_id = a.chat_id
+    WHERE a.user_id = ? AND b.user_id = ? LIMIT 1`,
+  /** a, b: the direct chat of two users (key is the sorted pair) */
+  usersDirectChat: 'SELECT 1 FROM chats WHERE direct_key = ?',
   /** sender_device, client_id */
   messageByClientId: 'SELECT seq, server_time FROM messages WHERE sender_device = ? AND client_id = ?',
   /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body */

@@ -1,0 +1,153 @@
+/**
+ * Presence: a user is online while any of their devices is connected here; when the last
+ * one goes, the time is stored as last seen. Connections subscribe to the users of the chat
+ * they show and get every change pushed, filtered by each target's last-seen privacy
+ * (everyone / contacts = a direct chat / nobody) and the watcher's own (who hides it from
+ * everyone sees no one's). Nothing but the last-seen time is stored.
+ */
+import {
+  create,
+  type FrameInit,
+  type Presence,
+  PresenceSchema,
+  LastSeenVisibility as WireVisibility,
+} from '@parley/protocol';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { LastSeenVisibility, UserId } from '../ports/types.js';
+
+export interface PresenceConnection {
+  readonly userId: UserId;
+  /** Sends a push frame (id 0) on this connection. */
+  push(body: FrameInit['body']): void;
+}
+
+export const MAX_SUBSCRIPTIONS = 256;
+
+export const visibilityToWire: Record<LastSeenVisibility, WireVisibility> = {
+  everyone: WireVisibility.EVERYONE,
+  contacts: WireVisibility.CONTACTS,
+  nobody: WireVisibility.NOBODY,
+};
+
+export class PresenceService {
+  private readonly connected = new Map<UserId, number>();
+  private readonly watchers = new Map<UserId, Set<PresenceConnection>>();
+  private readonly subscriptions = new Map<PresenceConnection, Set<UserId>>();
+  private readonly visibility = new Map<UserId, LastSeenVisibility>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  isOnline(userId: UserId): boolean {
+    return (this.connected.get(userId) ?? 0) > 0;
+  }
+
+  connectionOpened(conn: PresenceConnection): void {
+    const n = (this.connected.get(conn.userId) ?? 0) + 1;
+    this.connected.set(conn.userId, n);
+    if (n === 1) this.notify(conn.userId, 0);
+  }
+
+  connectionClosed(conn: PresenceConnection): void {
+    this.unsubscribeAll(conn);
+    const n = (this.connected.get(conn.userId) ?? 1) - 1;
+    if (n > 0) {
+      this.connected.set(conn.userId, n);
+      return;
+    }
+    this.connected.delete(conn.userId);
+    const at = this.clock.now();
+    this.store
+      .userLastSeenSet(conn.userId, at)
+      .catch((err) => this.log.error({ err }, 'storing last seen failed'));
+    this.notify(conn.userId, at);
+  }
+
+  /** Replaces the connection's subscriptions; answers with each user's presence now. */
+  async subscribe(conn: PresenceConnection, userIds: readonly UserId[]): Promise<Presence[]> {
+    this.unsubscribeAll(conn);
+    const unique = [...new Set(userIds)];
+    const others = unique.filter((u) => u !== conn.userId);
+    const allowed = await this.store.usersSharingChat(conn.userId, others);
+    allowed.add(conn.userId);
+    const targets = new Set(unique.filter((u) => allowed.has(u)));
+    this.subscriptions.set(conn, targets);
+    for (const t of targets) {
+      let set = this.watchers.get(t);
+      if (!set) {
+        set = new Set();
+        this.watchers.set(t, set);
+      }
+      set.add(conn);
+    }
+    const out: Presence[] = [];
+    for (const u of unique) {
+      if (!targets.has(u)) {
+        out.push(create(PresenceSchema, { userId: u, online: false, lastSeen: 0n }));
+        continue;
+      }
+      const record = await this.store.userPresenceGet(u);
+      out.push(await this.view(conn.userId, u, this.isOnline(u) ? 0 : (record?.lastSeenAt ?? 0)));
+    }
+    return out;
+  }
+
+  async visibilityOf(userId: UserId): Promise<LastSeenVisibility> {
+    let v = this.visibility.get(userId);
+    if (!v) {
+      v = (await this.store.userPresenceGet(userId))?.visibility ?? 'everyone';
+      this.visibility.set(userId, v);
+    }
+    return v;
+  }
+
+  async setVisibility(userId: UserId, v: LastSeenVisibility): Promise<void> {
+    await this.store.userVisibilitySet(userId, v);
+    this.visibility.set(userId, v);
+  }
+
+  /** What `watcher` may see of `target`, who is online when `lastSeenAt` is 0. */
+  private async view(watcher: UserId, target: UserId, lastSeenAt: number): Promise<Presence> {
+    const online = this.isOnline(target);
+    let lastSeen = online ? 0 : lastSeenAt;
+    if (lastSeen > 0 && watcher !== target) {
+      const theirs = await this.visibilityOf(target);
+      const mine = await this.visibilityOf(watcher);
+      const visible =
+        mine !== 'nobody' &&
+        (theirs === 'everyone' ||
+          (theirs === 'contacts' && (await this.store.usersHaveDirectChat(watcher, target))));
+      if (!visible) lastSeen = 0;
+    }
+    return create(PresenceSchema, { userId: target, online, lastSeen: BigInt(lastSeen) });
+  }
+
+  private notify(target: UserId, lastSeenAt: number): void {
+    const set = this.watchers.get(target);
+    if (!set) return;
+    for (const conn of set) {
+      this.view(conn.userId, target, lastSeenAt).then(
+        (presence) => {
+          if (this.subscriptions.get(conn)?.has(target)) conn.push({ case: 'presence', value: { presence } });
+        },
+        (err) => this.log.error({ err }, 'presence update failed'),
+      );
+    }
+  }
+
+  private unsubscribeAll(conn: PresenceConnection): void {
+    const targets = this.subscriptions.get(conn);
+    if (!targets) return;
+    for (const t of targets) {
+      const set = this.watchers.get(t);
+      set?.delete(conn);
+      if (set?.size === 0) this.watchers.delete(t);
+    }
+    this.subscriptions.delete(conn);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Typing indicators: relayed to the chat's other members' connected devices, never stored.
+ * A COMPOSING event carries how long clients show it without a PAUSED or a message.
+ */
+import { ParleyError, TypingState } from '@parley/protocol';
+import type { Directory } from '../chat/directory.js';
+import type { Hub } from '../delivery/hub.js';
+import type { ChatId, Device } from '../ports/types.js';
+
+export const TYPING_EXPIRES_MS = 10_000;
+
+export async function relayTyping(
+  deps: { directory: Directory; hub: Hub },
+  device: Device,
+  chatId: ChatId,
+  state: TypingState,
+): Promise<void> {
+  if (state !== TypingState.COMPOSING && state !== TypingState.PAUSED) {
+    throw new ParleyError('INVALID_ARGUMENT', 'state must be TYPING_STATE_COMPOSING or TYPING_STATE_PAUSED');
+  }
+  const members = await deps.directory.members(chatId);
+  if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+  if (!members.roles.has(device.userId))
+    throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+  const value = {
+    chatId,
+    userId: device.userId,
+    state,
+    expiresInMs: state === TypingState.COMPOSING ? TYPING_EXPIRES_MS : 0,
+  };
+  for (const u of members.roles.keys()) {
+    if (u === device.userId) continue;
+    for (const d of await deps.directory.devicesOf(u)) deps.hub.get(d)?.push({ case: 'typingEvent', value });
+  }
+}
