@@ -9,6 +9,7 @@ import type { ChatId, ChatKind, DeviceId, Role, UserId } from '../ports/types.js
 export interface ChatMembers {
   kind: ChatKind;
   roles: Map<UserId, Role>;
+  onlyAdminsSend: boolean;
 }
 
 export class Directory {
@@ -23,11 +24,15 @@ export class Directory {
   members(chatId: ChatId): Promise<ChatMembers | undefined> {
     let p = this.chats.get(chatId);
     if (!p) {
-      p = this.store
-        .chatGet(chatId)
-        .then((c) =>
-          c ? { kind: c.kind, roles: new Map(c.members.map((m) => [m.userId, m.role])) } : undefined,
-        );
+      p = this.store.chatGet(chatId).then((c) =>
+        c
+          ? {
+              kind: c.kind,
+              roles: new Map(c.members.map((m) => [m.userId, m.role])),
+              onlyAdminsSend: c.onlyAdminsSend,
+            }
+          : undefined,
+      );
       p.catch(() => this.chats.delete(chatId));
       this.remember(this.chats, chatId, p);
     }

@@ -26,9 +26,12 @@ import type { Directory } from './directory.js';
 import {
   createdUpdate,
   infoChangedUpdate,
+  joinedByInviteUpdate,
   memberLeftUpdate,
   memberRemovedUpdate,
   membersAddedUpdate,
+  roleChangedUpdate,
+  settingsChangedUpdate,
 } from './updates.js';
 
 export interface ChatDeps {
@@ -70,6 +73,9 @@ export class ChatService {
     if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
     if (!members.roles.has(device.userId))
       throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+    if (members.onlyAdminsSend && !canManage(members.roles.get(device.userId))) {
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
+    }
     if (input.devicePayloads) await this.checkDeviceSet(device, members.roles.keys(), input.devicePayloads);
     await this.d.limiters.take('send', device.userId);
     const result = await this.d.commits.enqueue({
@@ -208,23 +214,110 @@ export class ChatService {
       { chatId, update: memberLeftUpdate(device.userId), removeUserIds: [device.userId] },
       [device.userId],
     );
-    return (await this.d.store.chatGet(chatId))!;
+    const after = (await this.d.store.chatGet(chatId))!;
+    // The last admin leaving makes the longest-standing member an admin.
+    const oldest = after.members[0];
+    if (oldest && !after.members.some((m) => canManage(m.role))) {
+      await this.mutate(device, {
+        chatId,
+        update: roleChangedUpdate(oldest.userId, 'admin'),
+        setRole: { userId: oldest.userId, role: 'admin' },
+      });
+      return (await this.d.store.chatGet(chatId))!;
+    }
+    return after;
   }
 
   async updateChat(
     device: Device,
     chatId: ChatId,
-    input: { name?: string; description?: string },
+    input: { name?: string; description?: string; onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean },
   ): Promise<ChatInfo> {
     const chat = await this.groupFor(device, chatId);
-    const name = input.name ?? chat.name;
-    const description = input.description ?? chat.description;
-    checkInfo(name, description);
+    const admin = canManage(roleOf(chat, device.userId));
+    const changesInfo = input.name !== undefined || input.description !== undefined;
+    const changesSettings = input.onlyAdminsSend !== undefined || input.onlyAdminsEditInfo !== undefined;
+    if (changesSettings && !admin)
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can change group settings');
+    if (changesInfo && chat.onlyAdminsEditInfo && !admin) {
+      throw new ParleyError(
+        'PERMISSION_DENIED',
+        'only admins can change the name and description of this group',
+      );
+    }
+    if (changesInfo) {
+      const name = input.name ?? chat.name;
+      const description = input.description ?? chat.description;
+      checkInfo(name, description);
+      await this.mutate(device, {
+        chatId,
+        update: infoChangedUpdate({ name, description }),
+        name,
+        description,
+      });
+    }
+    if (changesSettings) {
+      const settings = {
+        onlyAdminsSend: input.onlyAdminsSend ?? chat.onlyAdminsSend,
+        onlyAdminsEditInfo: input.onlyAdminsEditInfo ?? chat.onlyAdminsEditInfo,
+      };
+      await this.mutate(device, { chatId, update: settingsChangedUpdate(settings), settings });
+    }
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  /** Promotes a member to admin or demotes an admin; admins and the creator only. */
+  async setRole(device: Device, chatId: ChatId, userId: UserId, role: Role): Promise<ChatInfo> {
+    if (role !== 'admin' && role !== 'member') {
+      throw new ParleyError('INVALID_ARGUMENT', 'role must be ROLE_ADMIN or ROLE_MEMBER');
+    }
+    const chat = await this.groupFor(device, chatId);
+    if (!canManage(roleOf(chat, device.userId)))
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can change roles');
+    const current = roleOf(chat, userId);
+    if (!current) throw new ParleyError('NOT_A_MEMBER', 'that user is not a member');
+    if (current === 'creator')
+      throw new ParleyError('PERMISSION_DENIED', 'the creator\u2019s role cannot change');
+    if (current !== role) {
+      await this.mutate(device, {
+        chatId,
+        update: roleChangedUpdate(userId, role),
+        setRole: { userId, role },
+      });
+    }
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  /** Creates the group's invite code, replacing an earlier one; admins only. */
+  async createInvite(device: Device, chatId: ChatId): Promise<string> {
+    const chat = await this.groupFor(device, chatId);
+    if (!canManage(roleOf(chat, device.userId)))
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can invite by link');
+    const code = this.d.ids.secret().slice(0, 22);
+    await this.d.store.inviteSet(chatId, code, device.userId, this.d.clock.now());
+    return code;
+  }
+
+  async revokeInvite(device: Device, chatId: ChatId): Promise<void> {
+    const chat = await this.groupFor(device, chatId);
+    if (!canManage(roleOf(chat, device.userId)))
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can revoke invites');
+    await this.d.store.inviteRevoke(chatId);
+  }
+
+  /** Joins the group of an invite code as a member (a member already in it gets the chat). */
+  async joinByInvite(device: Device, code: string): Promise<ChatInfo> {
+    const chatId = await this.d.store.inviteFind(code);
+    if (!chatId) throw new ParleyError('NOT_FOUND', 'unknown or revoked invite code');
+    const chat = (await this.d.store.chatGet(chatId))!;
+    if (roleOf(chat, device.userId)) return chat;
+    if (chat.members.length + 1 > this.d.config.maxGroupMembers) {
+      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
+    }
     await this.mutate(device, {
       chatId,
-      update: infoChangedUpdate({ name, description }),
-      name,
-      description,
+      update: joinedByInviteUpdate(device.userId),
+      addMembers: [{ userId: device.userId, role: 'member' }],
     });
     return (await this.d.store.chatGet(chatId))!;
   }

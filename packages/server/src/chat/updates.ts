@@ -61,3 +61,22 @@ export function infoChangedUpdate(chat: Pick<ChatInfo, 'name' | 'description'>):
     description: chat.description,
   });
 }
+
+export function roleChangedUpdate(userId: UserId, role: Role): Uint8Array {
+  return encodeChatUpdate({ kind: ChatUpdateKind.ROLE_CHANGED, userIds: [userId], role: wireRole[role] });
+}
+
+export function settingsChangedUpdate(settings: {
+  onlyAdminsSend: boolean;
+  onlyAdminsEditInfo: boolean;
+}): Uint8Array {
+  return encodeChatUpdate({ kind: ChatUpdateKind.SETTINGS_CHANGED, ...settings });
+}
+
+export function joinedByInviteUpdate(userId: UserId): Uint8Array {
+  return encodeChatUpdate({
+    kind: ChatUpdateKind.JOINED_BY_INVITE,
+    userIds: [userId],
+    role: WireRole.MEMBER,
+  });
+}

@@ -7,6 +7,7 @@ import {
   type FrameInit,
   ParleyError,
   ChatKind as WireChatKind,
+  Role as WireRole,
   LastSeenVisibility as WireVisibility,
 } from '@parley/protocol';
 import type { Directory } from '../chat/directory.js';
@@ -186,7 +187,34 @@ export function createDispatcher(d: DispatchDeps) {
         const chat = await chats.updateChat(device, id<ChatId>(r.chatId, 'chatId'), {
           ...(r.name !== undefined && { name: r.name }),
           ...(r.description !== undefined && { description: r.description }),
+          ...(r.onlyAdminsSend !== undefined && { onlyAdminsSend: r.onlyAdminsSend }),
+          ...(r.onlyAdminsEditInfo !== undefined && { onlyAdminsEditInfo: r.onlyAdminsEditInfo }),
         });
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'setRole': {
+        const r = body.value;
+        const role = r.role === WireRole.ADMIN ? 'admin' : r.role === WireRole.MEMBER ? 'member' : undefined;
+        if (!role) throw new ParleyError('INVALID_ARGUMENT', 'role must be ROLE_ADMIN or ROLE_MEMBER');
+        const chat = await chats.setRole(
+          device,
+          id<ChatId>(r.chatId, 'chatId'),
+          id<UserId>(r.userId, 'userId'),
+          role,
+        );
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
+      }
+      case 'createInvite': {
+        const chatId = id<ChatId>(body.value.chatId, 'chatId');
+        const code = await chats.createInvite(device, chatId);
+        return { case: 'inviteResult', value: { chatId, code } };
+      }
+      case 'revokeInvite': {
+        await chats.revokeInvite(device, id<ChatId>(body.value.chatId, 'chatId'));
+        return { case: 'ackResult', value: { chats: 1 } };
+      }
+      case 'joinByInvite': {
+        const chat = await chats.joinByInvite(device, id<string>(body.value.code, 'code'));
         return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }
       case 'leaveChat': {

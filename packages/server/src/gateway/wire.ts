@@ -49,6 +49,8 @@ export function toWireChat(c: ChatInfo | ChatSummary): Chat {
     description: c.description,
     createdAt: BigInt(c.createdAt),
     lastSeq: BigInt(c.lastSeq),
+    onlyAdminsSend: c.onlyAdminsSend,
+    onlyAdminsEditInfo: c.onlyAdminsEditInfo,
     members: c.members.map((m) => ({
       userId: m.userId,
       role: wireRole[m.role],

@@ -424,6 +424,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
             { userId: a.userId, role: 'creator', joinedAt: T0 + 5 },
             { userId: b.userId, role: 'member', joinedAt: T0 + 5 },
           ],
+          onlyAdminsSend: false,
+          onlyAdminsEditInfo: false,
         };
         const bySortedMembers = (c: ChatInfo | undefined) =>
           c && { ...c, members: [...c.members].sort((x, y) => x.userId.localeCompare(y.userId)) };
@@ -1088,6 +1090,36 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         });
         const [own] = await store.chatSummaries(a.userId, [chatId('g')]);
         assert.equal(own!.unreadCount, 0);
+      });
+    });
+
+    describe('group settings and invites', () => {
+      test('chatMutate changes settings, keeping the one not given', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        await createChat(store, 'g', a, [b]);
+        const base = {
+          chatId: chatId('g'),
+          actorUserId: a.userId,
+          actorDeviceId: a.deviceId,
+          now: T0,
+          update: bytes('s'),
+        };
+        await store.chatMutate({ ...base, settings: { onlyAdminsSend: true } });
+        await store.chatMutate({ ...base, settings: { onlyAdminsEditInfo: true } });
+        const chat = await store.chatGet(chatId('g'));
+        assert.deepEqual([chat?.onlyAdminsSend, chat?.onlyAdminsEditInfo], [true, true]);
+      });
+
+      test('an invite code belongs to one chat until replaced or revoked', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        await createChat(store, 'g', a, [b]);
+        await store.inviteSet(chatId('g'), 'code-1', a.userId, T0);
+        assert.equal(await store.inviteFind('code-1'), 'g');
+        await store.inviteSet(chatId('g'), 'code-2', a.userId, T0);
+        assert.equal(await store.inviteFind('code-1'), undefined);
+        assert.equal(await store.inviteRevoke(chatId('g')), true);
+        assert.equal(await store.inviteFind('code-2'), undefined);
+        assert.equal(await store.inviteRevoke(chatId('g')), false);
       });
     });
 

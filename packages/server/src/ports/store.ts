@@ -71,6 +71,7 @@ export interface ChatMutation {
   setRole?: { userId: UserId; role: Role };
   name?: string;
   description?: string;
+  settings?: { onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean };
 }
 
 export interface Store {
@@ -152,6 +153,12 @@ export interface Store {
     userId: UserId,
     seq: number,
   ): Promise<{ readSeq: number; unreadCount: number }>;
+  /** Sets the chat's invite code, replacing any earlier one. */
+  inviteSet(chatId: ChatId, code: string, createdBy: UserId, now: number): Promise<void>;
+  /** Removes the chat's invite code; false when it had none. */
+  inviteRevoke(chatId: ChatId): Promise<boolean>;
+  /** The chat an invite code belongs to. */
+  inviteFind(code: string): Promise<ChatId | undefined>;
   /** The user's chats with their read position, unread count and newest message. */
   chatSummaries(userId: UserId, chatIds?: readonly ChatId[]): Promise<ChatSummary[]>;
   /** Applies the mutation and stores its update as the next message; returns that message. */

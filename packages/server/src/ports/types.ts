@@ -36,6 +36,9 @@ export interface ChatInfo {
   createdAt: number;
   lastSeq: number;
   members: MemberInfo[];
+  /** Group settings: only admins (and the creator) may send / change name and description. */
+  onlyAdminsSend: boolean;
+  onlyAdminsEditInfo: boolean;
 }
 
 /** What a stored message carries: opaque ciphertext, or an encoded chat update. */

@@ -22,7 +22,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi1wwKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLAoLc2VuZF9yZXN1bHQYKCABKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdEgAEioKCmFja19yZXN1bHQYKSABKAsyFC5wYXJsZXkudjEuQWNrUmVzdWx0SAASLAoLY2hhdF9yZXN1bHQYKiABKAsyFS5wYXJsZXkudjEuQ2hhdFJlc3VsdEgAEi4KCWNoYXRfbGlzdBgrIAEoCzIZLnBhcmxleS52MS5DaGF0TGlzdFJlc3VsdEgAEjIKDmhpc3RvcnlfcmVzdWx0GCwgASgLMhgucGFybGV5LnYxLkhpc3RvcnlSZXN1bHRIABIyCgtkZXZpY2VfbGlzdBgtIAEoCzIbLnBhcmxleS52MS5EZXZpY2VMaXN0UmVzdWx0SAASNAoPZGlzY292ZXJfcmVzdWx0GC4gASgLMhkucGFybGV5LnYxLkRpc2NvdmVyUmVzdWx0SAASJQoEcG9uZxgvIAEoCzIVLnBhcmxleS52MS5Qb25nUmVzdWx0SAASIQoFZXJyb3IYMCABKAsyEC5wYXJsZXkudjEuRXJyb3JIABI2Cg1wcmVzZW5jZV9saXN0GDEgASgLMh0ucGFybGV5LnYxLlByZXNlbmNlTGlzdFJlc3VsdEgAEjIKDnByaXZhY3lfcmVzdWx0GDIgASgLMhgucGFybGV5LnYxLlByaXZhY3lSZXN1bHRIABI1ChBtYXJrX3JlYWRfcmVzdWx0GDMgASgLMhkucGFybGV5LnYxLk1hcmtSZWFkUmVzdWx0SAASJQoHd2VsY29tZRg8IAEoCzISLnBhcmxleS52MS5XZWxjb21lSAASJQoHZGVsaXZlchg9IAEoCzISLnBhcmxleS52MS5EZWxpdmVySAASLAoIcHJlc2VuY2UYPiABKAsyGC5wYXJsZXkudjEuUHJlc2VuY2VFdmVudEgAEi4KDHR5cGluZ19ldmVudBg/IAEoCzIWLnBhcmxleS52MS5UeXBpbmdFdmVudEgAQgYKBGJvZHkicgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjIKD2RldmljZV9taXNtYXRjaBgEIAEoCzIZLnBhcmxleS52MS5EZXZpY2VNaXNtYXRjaCJvCg5EZXZpY2VNaXNtYXRjaBIaChJtaXNzaW5nX2RldmljZV9pZHMYASADKAkSGAoQZXh0cmFfZGV2aWNlX2lkcxgCIAMoCRInCgdjdXJyZW50GAMgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIuMBCgdXZWxjb21lEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SGgoSc3VwcG9ydGVkX3ZlcnNpb25zGAIgAygNEhYKDnNlcnZlcl92ZXJzaW9uGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhkKEW1heF9wYXlsb2FkX2J5dGVzGAYgASgNEhcKD2RlbGl2ZXJ5X3dpbmRvdxgHIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYCCABKA0SEwoLc2VydmVyX3RpbWUYCSABKAQiDQoLUGluZ1JlcXVlc3QiIQoKUG9uZ1Jlc3VsdBITCgtzZXJ2ZXJfdGltZRgBIAEoBCJ9CgtTZW5kUmVxdWVzdBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgJEg8KB3BheWxvYWQYAyABKAwSMQoPZGV2aWNlX3BheWxvYWRzGAQgAygLMhgucGFybGV5LnYxLkRldmljZVBheWxvYWQiMwoNRGV2aWNlUGF5bG9hZBIRCglkZXZpY2VfaWQYASABKAkSDwoHcGF5bG9hZBgCIAEoDCJaCgpTZW5kUmVzdWx0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSCwoDc2VxGAMgASgEEhMKC3NlcnZlcl90aW1lGAQgASgEItIBCgdNZXNzYWdlEg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEEhYKDnNlbmRlcl91c2VyX2lkGAMgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBCABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYBSABKAkSEwoLc2VydmVyX3RpbWUYBiABKAQSEQoHcGF5bG9hZBgHIAEoDEgAEiwKC2NoYXRfdXBkYXRlGAggASgLMhUucGFybGV5LnYxLkNoYXRVcGRhdGVIAEIGCgRib2R5IkAKB0RlbGl2ZXISJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIPCgdiYWNrbG9nGAIgASgIIioKCkNoYXRDdXJzb3ISDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiNAoKQWNrUmVxdWVzdBImCgdjdXJzb3JzGAEgAygLMhUucGFybGV5LnYxLkNoYXRDdXJzb3IiGgoJQWNrUmVzdWx0Eg0KBWNoYXRzGAEgASgNIksKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5wYXJsZXkudjEuUm9sZRIRCglqb2luZWRfYXQYAyABKAQi+AEKBENoYXQSCgoCaWQYASABKAkSIQoEa2luZBgCIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSIgoHbWVtYmVycxgHIAMoCzIRLnBhcmxleS52MS5NZW1iZXISFAoMdW5yZWFkX2NvdW50GAggASgNEhAKCHJlYWRfc2VxGAkgASgEEiwKDGxhc3RfbWVzc2FnZRgKIAEoCzIWLnBhcmxleS52MS5MYXN0TWVzc2FnZSJaCgtMYXN0TWVzc2FnZRILCgNzZXEYASABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAiABKAkSEwoLc2VydmVyX3RpbWUYAyABKAQSEQoJaXNfdXBkYXRlGAQgASgIItUBCgpDaGF0VXBkYXRlEicKBGtpbmQYASABKA4yGS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUtpbmQSEAoIdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRImCgljaGF0X2tpbmQYBSABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSIgoHbWVtYmVycxgGIAMoCzIRLnBhcmxleS52MS5NZW1iZXISHQoEcm9sZRgHIAEoDjIPLnBhcmxleS52MS5Sb2xlInIKEUNyZWF0ZUNoYXRSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiNgoRQWRkTWVtYmVyc1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI3ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSJqChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbiIjChBMZWF2ZUNoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiLwoPTWFya1JlYWRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEIjgKDk1hcmtSZWFkUmVzdWx0EhAKCHJlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDSIhCg5HZXRDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIhIKEExpc3RDaGF0c1JlcXVlc3QiKwoKQ2hhdFJlc3VsdBIdCgRjaGF0GAEgASgLMg8ucGFybGV5LnYxLkNoYXQiMAoOQ2hhdExpc3RSZXN1bHQSHgoFY2hhdHMYASADKAsyDy5wYXJsZXkudjEuQ2hhdCJXCg5IaXN0b3J5UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhIKCmJlZm9yZV9zZXEYAiABKAQSEQoJYWZ0ZXJfc2VxGAMgASgEEg0KBWxpbWl0GAQgASgNIkMKDUhpc3RvcnlSZXN1bHQSJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIMCgRtb3JlGAIgASgIIjIKC1VzZXJEZXZpY2VzEg8KB3VzZXJfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSImChJMaXN0RGV2aWNlc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiOQoQRGV2aWNlTGlzdFJlc3VsdBIlCgV1c2VycxgBIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyInCg9EaXNjb3ZlclJlcXVlc3QSFAoMcGhvbmVfaGFzaGVzGAEgAygMIjQKDURpc2NvdmVyTWF0Y2gSEgoKcGhvbmVfaGFzaBgBIAEoDBIPCgd1c2VyX2lkGAIgASgJIjsKDkRpc2NvdmVyUmVzdWx0EikKB21hdGNoZXMYASADKAsyGC5wYXJsZXkudjEuRGlzY292ZXJNYXRjaCIsChhTdWJzY3JpYmVQcmVzZW5jZVJlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoIUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoCRIOCgZvbmxpbmUYAiABKAgSEQoJbGFzdF9zZWVuGAMgASgEIjgKElByZXNlbmNlTGlzdFJlc3VsdBIiCgV1c2VycxgBIAMoCzITLnBhcmxleS52MS5QcmVzZW5jZSI2Cg1QcmVzZW5jZUV2ZW50EiUKCHByZXNlbmNlGAEgASgLMhMucGFybGV5LnYxLlByZXNlbmNlIkcKDVR5cGluZ1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLnBhcmxleS52MS5UeXBpbmdTdGF0ZSJtCgtUeXBpbmdFdmVudBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSJQoFc3RhdGUYAyABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUSFQoNZXhwaXJlc19pbl9tcxgEIAEoDSJFChFTZXRQcml2YWN5UmVxdWVzdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5IkEKDVByaXZhY3lSZXN1bHQSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eSpQCghDaGF0S2luZBIZChVDSEFUX0tJTkRfVU5TUEVDSUZJRUQQABIUChBDSEFUX0tJTkRfRElSRUNUEAESEwoPQ0hBVF9LSU5EX0dST1VQEAIqTwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAISEAoMUk9MRV9DUkVBVE9SEAMqgQIKDkNoYXRVcGRhdGVLaW5kEiAKHENIQVRfVVBEQVRFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDSEFUX1VQREFURV9LSU5EX0NSRUFURUQQARIiCh5DSEFUX1VQREFURV9LSU5EX01FTUJFUlNfQURERUQQAhIjCh9DSEFUX1VQREFURV9LSU5EX01FTUJFUl9SRU1PVkVEEAMSIAocQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfTEVGVBAEEiEKHUNIQVRfVVBEQVRFX0tJTkRfSU5GT19DSEFOR0VEEAUSIQodQ0hBVF9VUERBVEVfS0lORF9ST0xFX0NIQU5HRUQQBiqhAQoSTGFzdFNlZW5WaXNpYmlsaXR5EiQKIExBU1RfU0VFTl9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfRVZFUllPTkUQARIhCh1MQVNUX1NFRU5fVklTSUJJTElUWV9DT05UQUNUUxACEh8KG0xBU1RfU0VFTl9WSVNJQklMSVRZX05PQk9EWRADKmAKC1R5cGluZ1N0YXRlEhwKGFRZUElOR19TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRZUElOR19TVEFURV9DT01QT1NJTkcQARIXChNUWVBJTkdfU1RBVEVfUEFVU0VEEAJiBnByb3RvMw");
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi5A4KBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASLAoLc2VuZF9yZXN1bHQYKCABKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdEgAEioKCmFja19yZXN1bHQYKSABKAsyFC5wYXJsZXkudjEuQWNrUmVzdWx0SAASLAoLY2hhdF9yZXN1bHQYKiABKAsyFS5wYXJsZXkudjEuQ2hhdFJlc3VsdEgAEi4KCWNoYXRfbGlzdBgrIAEoCzIZLnBhcmxleS52MS5DaGF0TGlzdFJlc3VsdEgAEjIKDmhpc3RvcnlfcmVzdWx0GCwgASgLMhgucGFybGV5LnYxLkhpc3RvcnlSZXN1bHRIABIyCgtkZXZpY2VfbGlzdBgtIAEoCzIbLnBhcmxleS52MS5EZXZpY2VMaXN0UmVzdWx0SAASNAoPZGlzY292ZXJfcmVzdWx0GC4gASgLMhkucGFybGV5LnYxLkRpc2NvdmVyUmVzdWx0SAASJQoEcG9uZxgvIAEoCzIVLnBhcmxleS52MS5Qb25nUmVzdWx0SAASIQoFZXJyb3IYMCABKAsyEC5wYXJsZXkudjEuRXJyb3JIABI2Cg1wcmVzZW5jZV9saXN0GDEgASgLMh0ucGFybGV5LnYxLlByZXNlbmNlTGlzdFJlc3VsdEgAEjIKDnByaXZhY3lfcmVzdWx0GDIgASgLMhgucGFybGV5LnYxLlByaXZhY3lSZXN1bHRIABI1ChBtYXJrX3JlYWRfcmVzdWx0GDMgASgLMhkucGFybGV5LnYxLk1hcmtSZWFkUmVzdWx0SAASMAoNaW52aXRlX3Jlc3VsdBg0IAEoCzIXLnBhcmxleS52MS5JbnZpdGVSZXN1bHRIABIlCgd3ZWxjb21lGDwgASgLMhIucGFybGV5LnYxLldlbGNvbWVIABIlCgdkZWxpdmVyGD0gASgLMhIucGFybGV5LnYxLkRlbGl2ZXJIABIsCghwcmVzZW5jZRg+IAEoCzIYLnBhcmxleS52MS5QcmVzZW5jZUV2ZW50SAASLgoMdHlwaW5nX2V2ZW50GD8gASgLMhYucGFybGV5LnYxLlR5cGluZ0V2ZW50SABCBgoEYm9keSJyCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SMgoPZGV2aWNlX21pc21hdGNoGAQgASgLMhkucGFybGV5LnYxLkRldmljZU1pc21hdGNoIm8KDkRldmljZU1pc21hdGNoEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgBIAMoCRIYChBleHRyYV9kZXZpY2VfaWRzGAIgAygJEicKB2N1cnJlbnQYAyADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMi4wEKB1dlbGNvbWUSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIaChJzdXBwb3J0ZWRfdmVyc2lvbnMYAiADKA0SFgoOc2VydmVyX3ZlcnNpb24YAyABKAkSDwoHdXNlcl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSGQoRbWF4X3BheWxvYWRfYnl0ZXMYBiABKA0SFwoPZGVsaXZlcnlfd2luZG93GAcgASgNEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgIIAEoDRITCgtzZXJ2ZXJfdGltZRgJIAEoBCINCgtQaW5nUmVxdWVzdCIhCgpQb25nUmVzdWx0EhMKC3NlcnZlcl90aW1lGAEgASgEIn0KC1NlbmRSZXF1ZXN0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIxCg9kZXZpY2VfcGF5bG9hZHMYBCADKAsyGC5wYXJsZXkudjEuRGV2aWNlUGF5bG9hZCIzCg1EZXZpY2VQYXlsb2FkEhEKCWRldmljZV9pZBgBIAEoCRIPCgdwYXlsb2FkGAIgASgMIloKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRILCgNzZXEYAyABKAQSEwoLc2VydmVyX3RpbWUYBCABKAQi0gEKB01lc3NhZ2USDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAyABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgEIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgFIAEoCRITCgtzZXJ2ZXJfdGltZRgGIAEoBBIRCgdwYXlsb2FkGAcgASgMSAASLAoLY2hhdF91cGRhdGUYCCABKAsyFS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUgAQgYKBGJvZHkiQAoHRGVsaXZlchIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEg8KB2JhY2tsb2cYAiABKAgiKgoKQ2hhdEN1cnNvchIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI0CgpBY2tSZXF1ZXN0EiYKB2N1cnNvcnMYASADKAsyFS5wYXJsZXkudjEuQ2hhdEN1cnNvciIaCglBY2tSZXN1bHQSDQoFY2hhdHMYASABKA0iSwoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSHQoEcm9sZRgCIAEoDjIPLnBhcmxleS52MS5Sb2xlEhEKCWpvaW5lZF9hdBgDIAEoBCKxAgoEQ2hhdBIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIiCgdtZW1iZXJzGAcgAygLMhEucGFybGV5LnYxLk1lbWJlchIUCgx1bnJlYWRfY291bnQYCCABKA0SEAoIcmVhZF9zZXEYCSABKAQSLAoMbGFzdF9tZXNzYWdlGAogASgLMhYucGFybGV5LnYxLkxhc3RNZXNzYWdlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCyABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAwgASgIIloKC0xhc3RNZXNzYWdlEgsKA3NlcRgBIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgCIAEoCRITCgtzZXJ2ZXJfdGltZRgDIAEoBBIRCglpc191cGRhdGUYBCABKAgijgIKCkNoYXRVcGRhdGUSJwoEa2luZBgBIAEoDjIZLnBhcmxleS52MS5DaGF0VXBkYXRlS2luZBIQCgh1c2VyX2lkcxgCIAMoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEiYKCWNoYXRfa2luZBgFIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIiCgdtZW1iZXJzGAYgAygLMhEucGFybGV5LnYxLk1lbWJlchIdCgRyb2xlGAcgASgOMg8ucGFybGV5LnYxLlJvbGUSGAoQb25seV9hZG1pbnNfc2VuZBgIIAEoCBIdChVvbmx5X2FkbWluc19lZGl0X2luZm8YCSABKAgicgoRQ3JlYXRlQ2hhdFJlcXVlc3QSIQoEa2luZBgBIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIXCg9tZW1iZXJfdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCSI2ChFBZGRNZW1iZXJzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjcKE1JlbW92ZU1lbWJlclJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJItwBChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEh0KEG9ubHlfYWRtaW5zX3NlbmQYBCABKAhIAogBARIiChVvbmx5X2FkbWluc19lZGl0X2luZm8YBSABKAhIA4gBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CEwoRX29ubHlfYWRtaW5zX3NlbmRCGAoWX29ubHlfYWRtaW5zX2VkaXRfaW5mbyJRCg5TZXRSb2xlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHQoEcm9sZRgDIAEoDjIPLnBhcmxleS52MS5Sb2xlIiYKE0NyZWF0ZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSItCgxJbnZpdGVSZXN1bHQSDwoHY2hhdF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIiYKE1Jldm9rZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIjChNKb2luQnlJbnZpdGVSZXF1ZXN0EgwKBGNvZGUYASABKAkiIwoQTGVhdmVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIi8KD01hcmtSZWFkUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI4Cg5NYXJrUmVhZFJlc3VsdBIQCghyZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0iIQoOR2V0Q2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSISChBMaXN0Q2hhdHNSZXF1ZXN0IisKCkNoYXRSZXN1bHQSHQoEY2hhdBgBIAEoCzIPLnBhcmxleS52MS5DaGF0IjAKDkNoYXRMaXN0UmVzdWx0Eh4KBWNoYXRzGAEgAygLMg8ucGFybGV5LnYxLkNoYXQiVwoOSGlzdG9yeVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRISCgpiZWZvcmVfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJDCg1IaXN0b3J5UmVzdWx0EiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDAoEbW9yZRgCIAEoCCIyCgtVc2VyRGV2aWNlcxIPCgd1c2VyX2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJgoSTGlzdERldmljZXNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIjkKEERldmljZUxpc3RSZXN1bHQSJQoFdXNlcnMYASADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMiJwoPRGlzY292ZXJSZXF1ZXN0EhQKDHBob25lX2hhc2hlcxgBIAMoDCI0Cg1EaXNjb3Zlck1hdGNoEhIKCnBob25lX2hhc2gYASABKAwSDwoHdXNlcl9pZBgCIAEoCSI7Cg5EaXNjb3ZlclJlc3VsdBIpCgdtYXRjaGVzGAEgAygLMhgucGFybGV5LnYxLkRpc2NvdmVyTWF0Y2giLAoYU3Vic2NyaWJlUHJlc2VuY2VSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIj4KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEhEKCWxhc3Rfc2VlbhgDIAEoBCI4ChJQcmVzZW5jZUxpc3RSZXN1bHQSIgoFdXNlcnMYASADKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiNgoNUHJlc2VuY2VFdmVudBIlCghwcmVzZW5jZRgBIAEoCzITLnBhcmxleS52MS5QcmVzZW5jZSJHCg1UeXBpbmdSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSJQoFc3RhdGUYAiABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUibQoLVHlwaW5nRXZlbnQSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiUKBXN0YXRlGAMgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0iRQoRU2V0UHJpdmFjeVJlcXVlc3QSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eSJBCg1Qcml2YWN5UmVzdWx0EjAKCWxhc3Rfc2VlbhgBIAEoDjIdLnBhcmxleS52MS5MYXN0U2VlblZpc2liaWxpdHkqUAoIQ2hhdEtpbmQSGQoVQ0hBVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQ0hBVF9LSU5EX0RJUkVDVBABEhMKD0NIQVRfS0lORF9HUk9VUBACKk8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfTUVNQkVSEAESDgoKUk9MRV9BRE1JThACEhAKDFJPTEVfQ1JFQVRPUhADKs8CCg5DaGF0VXBkYXRlS2luZBIgChxDSEFUX1VQREFURV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBVF9VUERBVEVfS0lORF9DUkVBVEVEEAESIgoeQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJTX0FEREVEEAISIwofQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfUkVNT1ZFRBADEiAKHENIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX0xFRlQQBBIhCh1DSEFUX1VQREFURV9LSU5EX0lORk9fQ0hBTkdFRBAFEiEKHUNIQVRfVVBEQVRFX0tJTkRfUk9MRV9DSEFOR0VEEAYSJQohQ0hBVF9VUERBVEVfS0lORF9TRVRUSU5HU19DSEFOR0VEEAcSJQohQ0hBVF9VUERBVEVfS0lORF9KT0lORURfQllfSU5WSVRFEAgqoQEKEkxhc3RTZWVuVmlzaWJpbGl0eRIkCiBMQVNUX1NFRU5fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEiEKHUxBU1RfU0VFTl9WSVNJQklMSVRZX0VWRVJZT05FEAESIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfQ09OVEFDVFMQAhIfChtMQVNUX1NFRU5fVklTSUJJTElUWV9OT0JPRFkQAypgCgtUeXBpbmdTdGF0ZRIcChhUWVBJTkdfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUWVBJTkdfU1RBVEVfQ09NUE9TSU5HEAESFwoTVFlQSU5HX1NUQVRFX1BBVVNFRBACYgZwcm90bzM");
 
 /**
  * @generated from message parley.v1.Frame
@@ -142,6 +142,30 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "markRead";
   } | {
     /**
+     * @generated from field: parley.v1.SetRoleRequest set_role = 27;
+     */
+    value: SetRoleRequest;
+    case: "setRole";
+  } | {
+    /**
+     * @generated from field: parley.v1.CreateInviteRequest create_invite = 28;
+     */
+    value: CreateInviteRequest;
+    case: "createInvite";
+  } | {
+    /**
+     * @generated from field: parley.v1.RevokeInviteRequest revoke_invite = 29;
+     */
+    value: RevokeInviteRequest;
+    case: "revokeInvite";
+  } | {
+    /**
+     * @generated from field: parley.v1.JoinByInviteRequest join_by_invite = 30;
+     */
+    value: JoinByInviteRequest;
+    case: "joinByInvite";
+  } | {
+    /**
      * Server -> client results (id echoes the request).
      *
      * @generated from field: parley.v1.SendResult send_result = 40;
@@ -214,6 +238,12 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
      */
     value: MarkReadResult;
     case: "markReadResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.InviteResult invite_result = 52;
+     */
+    value: InviteResult;
+    case: "inviteResult";
   } | {
     /**
      * Server -> client pushes (id 0).
@@ -734,6 +764,18 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
    * @generated from field: parley.v1.LastMessage last_message = 10;
    */
   lastMessage?: LastMessage;
+
+  /**
+   * Group settings: only admins (and the creator) may send / change name and description.
+   *
+   * @generated from field: bool only_admins_send = 11;
+   */
+  onlyAdminsSend: boolean;
+
+  /**
+   * @generated from field: bool only_admins_edit_info = 12;
+   */
+  onlyAdminsEditInfo: boolean;
 };
 
 /**
@@ -821,6 +863,18 @@ export type ChatUpdate = Message$1<"parley.v1.ChatUpdate"> & {
    * @generated from field: parley.v1.Role role = 7;
    */
   role: Role;
+
+  /**
+   * Set on SETTINGS_CHANGED (and CREATED): the group settings after the change.
+   *
+   * @generated from field: bool only_admins_send = 8;
+   */
+  onlyAdminsSend: boolean;
+
+  /**
+   * @generated from field: bool only_admins_edit_info = 9;
+   */
+  onlyAdminsEditInfo: boolean;
 };
 
 /**
@@ -926,6 +980,18 @@ export type UpdateChatRequest = Message$1<"parley.v1.UpdateChatRequest"> & {
    * @generated from field: optional string description = 3;
    */
   description?: string;
+
+  /**
+   * Group settings; only admins and the creator may change them.
+   *
+   * @generated from field: optional bool only_admins_send = 4;
+   */
+  onlyAdminsSend?: boolean;
+
+  /**
+   * @generated from field: optional bool only_admins_edit_info = 5;
+   */
+  onlyAdminsEditInfo?: boolean;
 };
 
 /**
@@ -934,6 +1000,115 @@ export type UpdateChatRequest = Message$1<"parley.v1.UpdateChatRequest"> & {
  */
 export const UpdateChatRequestSchema: GenMessage<UpdateChatRequest> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 21);
+
+/**
+ * Makes a member an admin (ROLE_ADMIN) or an admin a member (ROLE_MEMBER). Admins and the
+ * creator only; the creator's role never changes.
+ *
+ * @generated from message parley.v1.SetRoleRequest
+ */
+export type SetRoleRequest = Message$1<"parley.v1.SetRoleRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: parley.v1.Role role = 3;
+   */
+  role: Role;
+};
+
+/**
+ * Describes the message parley.v1.SetRoleRequest.
+ * Use `create(SetRoleRequestSchema)` to create a new message.
+ */
+export const SetRoleRequestSchema: GenMessage<SetRoleRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 22);
+
+/**
+ * Creates the group's invite link code (replacing any earlier one). Admins only.
+ *
+ * @generated from message parley.v1.CreateInviteRequest
+ */
+export type CreateInviteRequest = Message$1<"parley.v1.CreateInviteRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+};
+
+/**
+ * Describes the message parley.v1.CreateInviteRequest.
+ * Use `create(CreateInviteRequestSchema)` to create a new message.
+ */
+export const CreateInviteRequestSchema: GenMessage<CreateInviteRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 23);
+
+/**
+ * @generated from message parley.v1.InviteResult
+ */
+export type InviteResult = Message$1<"parley.v1.InviteResult"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message parley.v1.InviteResult.
+ * Use `create(InviteResultSchema)` to create a new message.
+ */
+export const InviteResultSchema: GenMessage<InviteResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 24);
+
+/**
+ * Revokes the group's invite code. Admins only.
+ *
+ * @generated from message parley.v1.RevokeInviteRequest
+ */
+export type RevokeInviteRequest = Message$1<"parley.v1.RevokeInviteRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+};
+
+/**
+ * Describes the message parley.v1.RevokeInviteRequest.
+ * Use `create(RevokeInviteRequestSchema)` to create a new message.
+ */
+export const RevokeInviteRequestSchema: GenMessage<RevokeInviteRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 25);
+
+/**
+ * Joins the group an invite code belongs to (as a member); answered with the chat.
+ *
+ * @generated from message parley.v1.JoinByInviteRequest
+ */
+export type JoinByInviteRequest = Message$1<"parley.v1.JoinByInviteRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message parley.v1.JoinByInviteRequest.
+ * Use `create(JoinByInviteRequestSchema)` to create a new message.
+ */
+export const JoinByInviteRequestSchema: GenMessage<JoinByInviteRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 26);
 
 /**
  * @generated from message parley.v1.LeaveChatRequest
@@ -950,7 +1125,7 @@ export type LeaveChatRequest = Message$1<"parley.v1.LeaveChatRequest"> & {
  * Use `create(LeaveChatRequestSchema)` to create a new message.
  */
 export const LeaveChatRequestSchema: GenMessage<LeaveChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 22);
+  messageDesc(file_parley_v1_parley, 27);
 
 /**
  * The user opened the chat and read everything up to `seq` (on any of their devices). The
@@ -975,7 +1150,7 @@ export type MarkReadRequest = Message$1<"parley.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 23);
+  messageDesc(file_parley_v1_parley, 28);
 
 /**
  * @generated from message parley.v1.MarkReadResult
@@ -997,7 +1172,7 @@ export type MarkReadResult = Message$1<"parley.v1.MarkReadResult"> & {
  * Use `create(MarkReadResultSchema)` to create a new message.
  */
 export const MarkReadResultSchema: GenMessage<MarkReadResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 24);
+  messageDesc(file_parley_v1_parley, 29);
 
 /**
  * @generated from message parley.v1.GetChatRequest
@@ -1014,7 +1189,7 @@ export type GetChatRequest = Message$1<"parley.v1.GetChatRequest"> & {
  * Use `create(GetChatRequestSchema)` to create a new message.
  */
 export const GetChatRequestSchema: GenMessage<GetChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 25);
+  messageDesc(file_parley_v1_parley, 30);
 
 /**
  * Chats of the caller, most recent activity first.
@@ -1029,7 +1204,7 @@ export type ListChatsRequest = Message$1<"parley.v1.ListChatsRequest"> & {
  * Use `create(ListChatsRequestSchema)` to create a new message.
  */
 export const ListChatsRequestSchema: GenMessage<ListChatsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 26);
+  messageDesc(file_parley_v1_parley, 31);
 
 /**
  * @generated from message parley.v1.ChatResult
@@ -1046,7 +1221,7 @@ export type ChatResult = Message$1<"parley.v1.ChatResult"> & {
  * Use `create(ChatResultSchema)` to create a new message.
  */
 export const ChatResultSchema: GenMessage<ChatResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 27);
+  messageDesc(file_parley_v1_parley, 32);
 
 /**
  * @generated from message parley.v1.ChatListResult
@@ -1063,7 +1238,7 @@ export type ChatListResult = Message$1<"parley.v1.ChatListResult"> & {
  * Use `create(ChatListResultSchema)` to create a new message.
  */
 export const ChatListResultSchema: GenMessage<ChatListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 28);
+  messageDesc(file_parley_v1_parley, 33);
 
 /**
  * @generated from message parley.v1.HistoryRequest
@@ -1097,7 +1272,7 @@ export type HistoryRequest = Message$1<"parley.v1.HistoryRequest"> & {
  * Use `create(HistoryRequestSchema)` to create a new message.
  */
 export const HistoryRequestSchema: GenMessage<HistoryRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 29);
+  messageDesc(file_parley_v1_parley, 34);
 
 /**
  * @generated from message parley.v1.HistoryResult
@@ -1119,7 +1294,7 @@ export type HistoryResult = Message$1<"parley.v1.HistoryResult"> & {
  * Use `create(HistoryResultSchema)` to create a new message.
  */
 export const HistoryResultSchema: GenMessage<HistoryResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 30);
+  messageDesc(file_parley_v1_parley, 35);
 
 /**
  * @generated from message parley.v1.UserDevices
@@ -1141,7 +1316,7 @@ export type UserDevices = Message$1<"parley.v1.UserDevices"> & {
  * Use `create(UserDevicesSchema)` to create a new message.
  */
 export const UserDevicesSchema: GenMessage<UserDevices> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 31);
+  messageDesc(file_parley_v1_parley, 36);
 
 /**
  * @generated from message parley.v1.ListDevicesRequest
@@ -1158,7 +1333,7 @@ export type ListDevicesRequest = Message$1<"parley.v1.ListDevicesRequest"> & {
  * Use `create(ListDevicesRequestSchema)` to create a new message.
  */
 export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 32);
+  messageDesc(file_parley_v1_parley, 37);
 
 /**
  * @generated from message parley.v1.DeviceListResult
@@ -1175,7 +1350,7 @@ export type DeviceListResult = Message$1<"parley.v1.DeviceListResult"> & {
  * Use `create(DeviceListResultSchema)` to create a new message.
  */
 export const DeviceListResultSchema: GenMessage<DeviceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 33);
+  messageDesc(file_parley_v1_parley, 38);
 
 /**
  * Contact discovery: SHA-256 of E.164 numbers ("+15551234567"), at most 1000 per request.
@@ -1194,7 +1369,7 @@ export type DiscoverRequest = Message$1<"parley.v1.DiscoverRequest"> & {
  * Use `create(DiscoverRequestSchema)` to create a new message.
  */
 export const DiscoverRequestSchema: GenMessage<DiscoverRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 34);
+  messageDesc(file_parley_v1_parley, 39);
 
 /**
  * @generated from message parley.v1.DiscoverMatch
@@ -1216,7 +1391,7 @@ export type DiscoverMatch = Message$1<"parley.v1.DiscoverMatch"> & {
  * Use `create(DiscoverMatchSchema)` to create a new message.
  */
 export const DiscoverMatchSchema: GenMessage<DiscoverMatch> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 35);
+  messageDesc(file_parley_v1_parley, 40);
 
 /**
  * @generated from message parley.v1.DiscoverResult
@@ -1233,7 +1408,7 @@ export type DiscoverResult = Message$1<"parley.v1.DiscoverResult"> & {
  * Use `create(DiscoverResultSchema)` to create a new message.
  */
 export const DiscoverResultSchema: GenMessage<DiscoverResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 36);
+  messageDesc(file_parley_v1_parley, 41);
 
 /**
  * Replaces this connection's presence subscriptions (at most 256 users, who must share a
@@ -1254,7 +1429,7 @@ export type SubscribePresenceRequest = Message$1<"parley.v1.SubscribePresenceReq
  * Use `create(SubscribePresenceRequestSchema)` to create a new message.
  */
 export const SubscribePresenceRequestSchema: GenMessage<SubscribePresenceRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 37);
+  messageDesc(file_parley_v1_parley, 42);
 
 /**
  * @generated from message parley.v1.Presence
@@ -1285,7 +1460,7 @@ export type Presence = Message$1<"parley.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 38);
+  messageDesc(file_parley_v1_parley, 43);
 
 /**
  * @generated from message parley.v1.PresenceListResult
@@ -1302,7 +1477,7 @@ export type PresenceListResult = Message$1<"parley.v1.PresenceListResult"> & {
  * Use `create(PresenceListResultSchema)` to create a new message.
  */
 export const PresenceListResultSchema: GenMessage<PresenceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 39);
+  messageDesc(file_parley_v1_parley, 44);
 
 /**
  * @generated from message parley.v1.PresenceEvent
@@ -1319,7 +1494,7 @@ export type PresenceEvent = Message$1<"parley.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 40);
+  messageDesc(file_parley_v1_parley, 45);
 
 /**
  * Tells the chat's other members' online devices that the caller is typing. Not stored;
@@ -1344,7 +1519,7 @@ export type TypingRequest = Message$1<"parley.v1.TypingRequest"> & {
  * Use `create(TypingRequestSchema)` to create a new message.
  */
 export const TypingRequestSchema: GenMessage<TypingRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 41);
+  messageDesc(file_parley_v1_parley, 46);
 
 /**
  * @generated from message parley.v1.TypingEvent
@@ -1376,7 +1551,7 @@ export type TypingEvent = Message$1<"parley.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 42);
+  messageDesc(file_parley_v1_parley, 47);
 
 /**
  * Who may see the caller's last-seen time. As on WhatsApp, a user who hides it from
@@ -1396,7 +1571,7 @@ export type SetPrivacyRequest = Message$1<"parley.v1.SetPrivacyRequest"> & {
  * Use `create(SetPrivacyRequestSchema)` to create a new message.
  */
 export const SetPrivacyRequestSchema: GenMessage<SetPrivacyRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 43);
+  messageDesc(file_parley_v1_parley, 48);
 
 /**
  * @generated from message parley.v1.PrivacyResult
@@ -1413,7 +1588,7 @@ export type PrivacyResult = Message$1<"parley.v1.PrivacyResult"> & {
  * Use `create(PrivacyResultSchema)` to create a new message.
  */
 export const PrivacyResultSchema: GenMessage<PrivacyResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 44);
+  messageDesc(file_parley_v1_parley, 49);
 
 /**
  * @generated from enum parley.v1.ChatKind
@@ -1510,6 +1685,16 @@ export enum ChatUpdateKind {
    * @generated from enum value: CHAT_UPDATE_KIND_ROLE_CHANGED = 6;
    */
   ROLE_CHANGED = 6,
+
+  /**
+   * @generated from enum value: CHAT_UPDATE_KIND_SETTINGS_CHANGED = 7;
+   */
+  SETTINGS_CHANGED = 7,
+
+  /**
+   * @generated from enum value: CHAT_UPDATE_KIND_JOINED_BY_INVITE = 8;
+   */
+  JOINED_BY_INVITE = 8,
 }
 
 /**

@@ -3,8 +3,9 @@ import type Database from 'better-sqlite3';
 import { sql as m001 } from './migrations/001_init.js';
 import { sql as m002 } from './migrations/002_presence.js';
 import { sql as m003 } from './migrations/003_read_position.js';
+import { sql as m004 } from './migrations/004_group_admin.js';
 
-const migrations: readonly string[] = [m001, m002, m003];
+const migrations: readonly string[] = [m001, m002, m003, m004];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;

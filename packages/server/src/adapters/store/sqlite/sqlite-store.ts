@@ -382,6 +382,14 @@ export class SqliteStore implements Store {
         if (m.setRole) this.s.memberSetRole.run(m.setRole.role, m.chatId, m.setRole.userId);
         if (m.name !== undefined) this.s.chatSetName.run(m.name, m.chatId);
         if (m.description !== undefined) this.s.chatSetDescription.run(m.description, m.chatId);
+        if (m.settings) {
+          const flag = (v: boolean | undefined) => (v === undefined ? null : v ? 1 : 0);
+          this.s.chatSetSettings.run(
+            flag(m.settings.onlyAdminsSend),
+            flag(m.settings.onlyAdminsEditInfo),
+            m.chatId,
+          );
+        }
         return toMessage({
           chat_id: m.chatId,
           seq,
@@ -393,6 +401,22 @@ export class SqliteStore implements Store {
           body,
         });
       }),
+    );
+  }
+
+  inviteSet(chatId: ChatId, code: string, createdBy: UserId, now: number): Promise<void> {
+    return guard(() => {
+      this.s.inviteSet.run(chatId, code, createdBy, now);
+    });
+  }
+
+  inviteRevoke(chatId: ChatId): Promise<boolean> {
+    return guard(() => this.s.inviteDelete.run(chatId).changes > 0);
+  }
+
+  inviteFind(code: string): Promise<ChatId | undefined> {
+    return guard(
+      () => (this.s.inviteFind.get(code) as { chat_id: string } | undefined)?.chat_id as ChatId | undefined,
     );
   }
 
@@ -455,6 +479,8 @@ export class SqliteStore implements Store {
           description: string;
           created_at: number;
           last_seq: number;
+          only_admins_send: number;
+          only_admins_edit_info: number;
         }
       | undefined;
     if (!c) return undefined;
@@ -469,6 +495,8 @@ export class SqliteStore implements Store {
       createdAt: c.created_at,
       lastSeq: c.last_seq,
       members,
+      onlyAdminsSend: c.only_admins_send === 1,
+      onlyAdminsEditInfo: c.only_admins_edit_info === 1,
     };
   }
 

@@ -56,7 +56,8 @@ const sql = {
   chatInsert:
     'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?)',
   /** id */
-  chatGet: 'SELECT id, kind, name, description, created_at, last_seq FROM chats WHERE id = ?',
+  chatGet:
+    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info FROM chats WHERE id = ?',
   /** id */
   chatExists: 'SELECT 1 FROM chats WHERE id = ?',
   /** direct_key */
@@ -129,6 +130,15 @@ const sql = {
   /** chat_id */
   lastMessage:
     'SELECT seq, sender_user, server_time, kind FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT 1',
+  /** only_admins_send, only_admins_edit_info, id (NULL keeps a setting) */
+  chatSetSettings:
+    'UPDATE chats SET only_admins_send = coalesce(?, only_admins_send), only_admins_edit_info = coalesce(?, only_admins_edit_info) WHERE id = ?',
+  /** chat_id, code, created_by, created_at */
+  inviteSet: 'INSERT OR REPLACE INTO invites (chat_id, code, created_by, created_at) VALUES (?, ?, ?, ?)',
+  /** chat_id */
+  inviteDelete: 'DELETE FROM invites WHERE chat_id = ?',
+  /** code */
+  inviteFind: 'SELECT chat_id FROM invites WHERE code = ?',
   /** id */
   userPresence: 'SELECT last_seen_at, last_seen_visibility FROM users WHERE id = ?',
   /** last_seen_at, id */
