@@ -31,6 +31,7 @@ import type { SmsProvider } from './ports/sms.js';
 import type { Store } from './ports/store.js';
 import type { DeviceId } from './ports/types.js';
 import { PresenceService } from './presence/service.js';
+import { ReceiptService } from './receipts/service.js';
 import { runRetention } from './retention/job.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -90,7 +91,10 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const limiters = new Limiters(config);
   const directory = new Directory(store);
   const hub = new Hub(directory, encodeDeliver);
-  const acks = new AckFlusher(store, log, config.ackFlushMs);
+  const receipts = new ReceiptService({ store, hub, directory, clock, log });
+  const acks = new AckFlusher(store, log, config.ackFlushMs, (batch) =>
+    receipts.delivered(batch.map((a) => ({ chatId: a.chatId, userId: a.userId, seq: a.seq }))),
+  );
   const revoke = (deviceIds: DeviceId[]) => {
     for (const id of deviceIds) {
       const c = hub.get(id);
@@ -138,7 +142,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   });
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
   const presence = new PresenceService(store, clock, log);
-  const dispatch = createDispatcher({ chats, store, clock, config, limiters, presence, hub, directory });
+  const dispatch = createDispatcher({
+    chats,
+    store,
+    clock,
+    config,
+    limiters,
+    presence,
+    receipts,
+    hub,
+    directory,
+  });
   const gateway = new Gateway({
     auth,
     hub,
@@ -151,6 +165,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     encodeDeliver,
     serverVersion: SERVER_VERSION,
     presence,
+    receipts,
     sessionLimits: {
       window: config.deliveryWindow,
       pageSize: config.drainPageSize,

@@ -346,8 +346,8 @@ export class ChatService {
   }
 
   /** The user read everything up to `seq`; only moves forward. */
-  markRead(device: Device, chatId: ChatId, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
-    return this.d.store.chatReadMark(chatId, device.userId, seq);
+  markRead(device: Device, chatId: ChatId, seq: number) {
+    return this.d.store.chatReadMark(chatId, device.userId, seq, this.d.clock.now());
   }
 
   async history(

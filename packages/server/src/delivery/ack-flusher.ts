@@ -5,10 +5,12 @@
  */
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, DeviceId } from '../ports/types.js';
+import type { ChatId, DeviceId, UserId } from '../ports/types.js';
+
+type PendingAck = { deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number };
 
 export class AckFlusher {
-  private pending = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
+  private pending = new Map<string, PendingAck>();
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
@@ -16,12 +18,14 @@ export class AckFlusher {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly intervalMs = 0,
+    /** Called with each persisted batch (delivered receipts are derived from it). */
+    private readonly onPersisted: (acks: readonly PendingAck[]) => Promise<void> = async () => {},
   ) {}
 
-  add(deviceId: DeviceId, chatId: ChatId, seq: number): void {
+  add(deviceId: DeviceId, userId: UserId, chatId: ChatId, seq: number): void {
     const key = `${deviceId}\u0000${chatId}`;
     const prev = this.pending.get(key);
-    if (!prev || prev.seq < seq) this.pending.set(key, { deviceId, chatId, seq });
+    if (!prev || prev.seq < seq) this.pending.set(key, { deviceId, userId, chatId, seq });
     if (!this.scheduled) {
       this.scheduled = true;
       if (this.intervalMs > 0) setTimeout(() => void this.flush(), this.intervalMs).unref();
@@ -38,7 +42,7 @@ export class AckFlusher {
     this.pending = new Map();
     this.inFlight = this.store
       .cursorsAck(batch)
-      .then(() => undefined)
+      .then(() => this.onPersisted(batch))
       .catch((err) => {
         this.log.error(
           { err, acks: batch.length },

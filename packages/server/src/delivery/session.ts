@@ -40,7 +40,7 @@ const PAGE_BYTES = 1024 * 1024;
 
 /** Where accepted acks go (shared by all sessions; see AckFlusher). */
 export interface AckSink {
-  add(deviceId: DeviceId, chatId: ChatId, seq: number): void;
+  add(deviceId: DeviceId, userId: UserId, chatId: ChatId, seq: number): void;
   /** Persists every ack added so far. */
   flush(): Promise<void>;
 }
@@ -124,7 +124,7 @@ export class DeliverySession {
     // nothing for this device) is settled by this ack too.
     const through = st.unacked.length === 0 ? st.sent : seq;
     st.acked = through;
-    this.acks.add(this.deviceId, chatId, through);
+    this.acks.add(this.deviceId, this.userId, chatId, through);
     if (st.endSeq !== undefined && through >= st.endSeq) this.chats.delete(chatId);
     if (this.behind && this.inflight < this.limits.window) {
       if (this.draining) this.dirty = true;
@@ -185,7 +185,7 @@ export class DeliverySession {
             st.sent = upTo;
             if (st.unacked.length === 0) {
               st.acked = upTo;
-              this.acks.add(this.deviceId, c.chatId, upTo);
+              this.acks.add(this.deviceId, this.userId, c.chatId, upTo);
             }
             break;
           }

@@ -26,6 +26,7 @@ import {
   visibilityToWire,
 } from '../presence/service.js';
 import { relayTyping } from '../presence/typing.js';
+import type { ReceiptService } from '../receipts/service.js';
 import { toWireChat, toWireMessage } from './wire.js';
 
 function visibilityFromWire(v: WireVisibility): LastSeenVisibility | undefined {
@@ -37,6 +38,7 @@ function visibilityFromWire(v: WireVisibility): LastSeenVisibility | undefined {
 
 export interface DispatchDeps {
   presence: PresenceService;
+  receipts: ReceiptService;
   hub: Hub;
   directory: Directory;
   chats: ChatService;
@@ -271,7 +273,27 @@ export function createDispatcher(d: DispatchDeps) {
           id<ChatId>(body.value.chatId, 'chatId'),
           seqOf(body.value.seq, 'seq'),
         );
+        await d.receipts.read(r.change);
         return { case: 'markReadResult', value: { readSeq: BigInt(r.readSeq), unreadCount: r.unreadCount } };
+      }
+      case 'getReceipts': {
+        const r = await d.receipts.details(
+          device,
+          id<ChatId>(body.value.chatId, 'chatId'),
+          seqOf(body.value.seq, 'seq', 1n),
+        );
+        return {
+          case: 'receiptsResult',
+          value: {
+            members: r.members.map((m) => ({
+              userId: m.userId,
+              deliveredAt: BigInt(m.deliveredAt),
+              readAt: BigInt(m.readAt),
+            })),
+            deliveredToAll: r.deliveredToAll,
+            readByAll: r.readByAll,
+          },
+        };
       }
       case 'subscribePresence': {
         const userIds = ids<UserId>(body.value.userIds, 'userIds', MAX_SUBSCRIPTIONS);
@@ -281,8 +303,11 @@ export function createDispatcher(d: DispatchDeps) {
       case 'setPrivacy': {
         const wanted = visibilityFromWire(body.value.lastSeen);
         if (wanted) await d.presence.setVisibility(device.userId, wanted);
+        if (body.value.readReceipts !== undefined)
+          await d.receipts.setReadReceipts(device.userId, body.value.readReceipts);
         const now = await d.presence.visibilityOf(device.userId);
-        return { case: 'privacyResult', value: { lastSeen: visibilityToWire[now] } };
+        const readReceipts = await d.receipts.readReceiptsOn(device.userId);
+        return { case: 'privacyResult', value: { lastSeen: visibilityToWire[now], readReceipts } };
       }
       case 'typing': {
         await d.limiters.take('typing', device.id);

@@ -30,6 +30,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device, StoredMessage } from '../ports/types.js';
 import type { PresenceService } from '../presence/service.js';
+import type { ReceiptService } from '../receipts/service.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
 import { encodeSendResultBinary } from './fast-codec.js';
@@ -49,6 +50,7 @@ export interface GatewayDeps {
   serverVersion: string;
   sessionLimits: SessionLimits;
   presence: PresenceService;
+  receipts: ReceiptService;
 }
 
 const BAD_FRAME_LIMIT = 20;
@@ -121,6 +123,10 @@ export class Gateway {
     conn.welcome();
     conn.session.start();
     this.d.presence.connectionOpened(conn);
+    // Receipts that moved while this device was away (its last-seen time is from before this connect).
+    this.d.receipts
+      .catchUp(conn, device.lastSeenAt)
+      .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
     void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
   }
 

@@ -1026,7 +1026,11 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('presence records', () => {
       test('a new user has no last-seen time and the default visibility', async (store) => {
         const a = await addUser(store, 1);
-        assert.deepEqual(await store.userPresenceGet(a.userId), { lastSeenAt: 0, visibility: 'everyone' });
+        assert.deepEqual(await store.userPresenceGet(a.userId), {
+          lastSeenAt: 0,
+          visibility: 'everyone',
+          readReceipts: true,
+        });
         assert.equal(await store.userPresenceGet(userId('nobody-here')), undefined);
       });
 
@@ -1038,6 +1042,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.userPresenceGet(a.userId), {
           lastSeenAt: T0 + 50,
           visibility: 'contacts',
+          readReceipts: true,
         });
       });
 
@@ -1065,13 +1070,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await createChat(store, 'g', a, [b]);
         await sendMany(store, 'g', a, 3);
         await sendMany(store, 'g', b, 1);
-        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 2), { readSeq: 2, unreadCount: 2 });
-        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 1), { readSeq: 2, unreadCount: 2 });
-        assert.deepEqual(await store.chatReadMark(chatId('g'), b.userId, 999), {
-          readSeq: 5,
-          unreadCount: 0,
-        });
-        await assert.rejects(store.chatReadMark(chatId('g'), userId('stranger'), 1), {
+        const pos = async (seq: number) => {
+          const r = await store.chatReadMark(chatId('g'), b.userId, seq, T0);
+          return { readSeq: r.readSeq, unreadCount: r.unreadCount };
+        };
+        assert.deepEqual(await pos(2), { readSeq: 2, unreadCount: 2 });
+        assert.deepEqual(await pos(1), { readSeq: 2, unreadCount: 2 });
+        assert.deepEqual(await pos(999), { readSeq: 5, unreadCount: 0 });
+        await assert.rejects(store.chatReadMark(chatId('g'), userId('stranger'), 1, T0), {
           code: 'NOT_A_MEMBER',
         });
       });
@@ -1120,6 +1126,63 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.inviteRevoke(chatId('g')), true);
         assert.equal(await store.inviteFind('code-2'), undefined);
         assert.equal(await store.inviteRevoke(chatId('g')), false);
+      });
+    });
+
+    describe('receipts', () => {
+      test('delivered and read positions only move forward, reads imply delivery, each move is timed', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 4); // seqs 2..5
+        const [d1] = await store.receiptsDelivered(
+          [{ chatId: chatId('g'), userId: b.userId, seq: 3 }],
+          T0 + 1,
+        );
+        assert.deepEqual(d1, {
+          chatId: 'g',
+          userId: b.userId,
+          deliveredSeq: 3,
+          readSeq: 0,
+          at: T0 + 1,
+          previousDeliveredSeq: 0,
+          previousReadSeq: 0,
+        });
+        assert.deepEqual(
+          await store.receiptsDelivered([{ chatId: chatId('g'), userId: b.userId, seq: 2 }], T0 + 2),
+          [],
+        );
+        const read = await store.chatReadMark(chatId('g'), b.userId, 4, T0 + 3);
+        assert.deepEqual([read.change?.deliveredSeq, read.change?.readSeq], [4, 4]);
+        const details = await store.receiptDetails(chatId('g'), 3);
+        const ofB = details.find((x) => x.userId === b.userId);
+        assert.deepEqual(ofB, { userId: b.userId, deliveredAt: T0 + 1, readAt: T0 + 3 });
+        const five = (await store.receiptDetails(chatId('g'), 5)).find((x) => x.userId === b.userId);
+        assert.deepEqual(five, { userId: b.userId, deliveredAt: undefined, readAt: undefined });
+      });
+
+      test('receiptSenders, messageSender and receiptsSince', async (store) => {
+        const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
+        await createChat(store, 'g', a, [b, c]);
+        await sendMany(store, 'g', a, 1); // seq 2
+        await sendMany(store, 'g', c, 1); // seq 3
+        assert.deepEqual(
+          new Set(await store.receiptSenders(chatId('g'), 0, 3)),
+          new Set([a.userId, c.userId]),
+        );
+        assert.equal(await store.messageSender(chatId('g'), 3), c.userId);
+        assert.equal(
+          await store.messageSender(chatId('g'), 1),
+          undefined,
+          'chat updates have no sender to tell',
+        );
+        await store.receiptsDelivered([{ chatId: chatId('g'), userId: b.userId, seq: 3 }], T0 + 10);
+        const since = await store.receiptsSince(a.userId, T0 + 5);
+        assert.deepEqual(since, [
+          { chatId: 'g', userId: b.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 10 },
+        ]);
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 10), []);
+        await store.userReadReceiptsSet(b.userId, false);
+        assert.equal((await store.userPresenceGet(b.userId))?.readReceipts, false);
       });
     });
 

@@ -15,6 +15,8 @@ import type {
   DeviceId,
   LastSeenVisibility,
   MessageKind,
+  ReceiptChange,
+  ReceiptState,
   Role,
   StoredMessage,
   User,
@@ -152,7 +154,28 @@ export interface Store {
     chatId: ChatId,
     userId: UserId,
     seq: number,
-  ): Promise<{ readSeq: number; unreadCount: number }>;
+    now: number,
+  ): Promise<{ readSeq: number; unreadCount: number; change: ReceiptChange | undefined }>;
+  /**
+   * Moves members' delivered positions forward (from their devices' acks), recording the
+   * time of each advance; returns the positions that moved. Need not survive power loss.
+   */
+  receiptsDelivered(
+    items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]>;
+  /** Users who sent payload messages with seq in (afterSeq, upToSeq]. */
+  receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]>;
+  /** The sender of a payload message, if it exists. */
+  messageSender(chatId: ChatId, seq: number): Promise<UserId | undefined>;
+  /** For each current member, when the message first counted as delivered and as read. */
+  receiptDetails(
+    chatId: ChatId,
+    seq: number,
+  ): Promise<Array<{ userId: UserId; deliveredAt: number | undefined; readAt: number | undefined }>>;
+  /** Other members' positions in the user's chats that moved after `since`. */
+  receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]>;
+  userReadReceiptsSet(userId: UserId, on: boolean): Promise<void>;
   /** Sets the chat's invite code, replacing any earlier one. */
   inviteSet(chatId: ChatId, code: string, createdBy: UserId, now: number): Promise<void>;
   /** Removes the chat's invite code; false when it had none. */

@@ -71,6 +71,8 @@ export type LastSeenVisibility = 'everyone' | 'contacts' | 'nobody';
 export interface UserPresenceRecord {
   lastSeenAt: number;
   visibility: LastSeenVisibility;
+  /** Off: the user's reads are not reported, and they see no one's. */
+  readReceipts: boolean;
 }
 
 /** A chat as one member sees it in the chat list. */
@@ -78,4 +80,19 @@ export interface ChatSummary extends ChatInfo {
   readSeq: number;
   unreadCount: number;
   lastMessage: { seq: number; senderUserId: UserId; serverTime: number; isUpdate: boolean } | undefined;
+}
+
+/** A member's receipt position in a chat: delivered to one of their devices / read, up to a seq. */
+export interface ReceiptState {
+  chatId: ChatId;
+  userId: UserId;
+  deliveredSeq: number;
+  readSeq: number;
+  /** When the position last moved. */
+  at: number;
+}
+
+export interface ReceiptChange extends ReceiptState {
+  previousDeliveredSeq: number;
+  previousReadSeq: number;
 }

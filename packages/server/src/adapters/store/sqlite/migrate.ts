@@ -4,8 +4,9 @@ import { sql as m001 } from './migrations/001_init.js';
 import { sql as m002 } from './migrations/002_presence.js';
 import { sql as m003 } from './migrations/003_read_position.js';
 import { sql as m004 } from './migrations/004_group_admin.js';
+import { sql as m005 } from './migrations/005_receipts.js';
 
-const migrations: readonly string[] = [m001, m002, m003, m004];
+const migrations: readonly string[] = [m001, m002, m003, m004, m005];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;

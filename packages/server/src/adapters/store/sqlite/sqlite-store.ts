@@ -23,6 +23,8 @@ import type {
   DeviceId,
   LastSeenVisibility,
   MemberInfo,
+  ReceiptChange,
+  ReceiptState,
   Role,
   StoredMessage,
   User,
@@ -233,9 +235,15 @@ export class SqliteStore implements Store {
   userPresenceGet(userId: UserId): Promise<UserPresenceRecord | undefined> {
     return guard(() => {
       const r = this.s.userPresence.get(userId) as
-        | { last_seen_at: number; last_seen_visibility: LastSeenVisibility }
+        | { last_seen_at: number; last_seen_visibility: LastSeenVisibility; read_receipts: number }
         | undefined;
-      return r && { lastSeenAt: r.last_seen_at, visibility: r.last_seen_visibility };
+      return (
+        r && {
+          lastSeenAt: r.last_seen_at,
+          visibility: r.last_seen_visibility,
+          readReceipts: r.read_receipts === 1,
+        }
+      );
     });
   }
 
@@ -424,13 +432,131 @@ export class SqliteStore implements Store {
     chatId: ChatId,
     userId: UserId,
     seq: number,
-  ): Promise<{ readSeq: number; unreadCount: number }> {
+    now: number,
+  ): Promise<{ readSeq: number; unreadCount: number; change: ReceiptChange | undefined }> {
+    return guard(
+      this.db.transaction(() => {
+        const change = this.advanceReceipt(chatId, userId, seq, seq, now);
+        if (change === null) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+        const pos = this.s.memberPosition.get(chatId, userId) as { read_seq: number; joined_seq: number };
+        return {
+          readSeq: pos.read_seq,
+          unreadCount: this.unread(chatId, userId, pos.read_seq, pos.joined_seq),
+          change,
+        };
+      }),
+    );
+  }
+
+  receiptsDelivered(
+    items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]> {
     return guard(() => {
-      const r = this.s.readMark.get({ seq, chat: chatId, user: userId }) as
-        | { read_seq: number; joined_seq: number }
-        | undefined;
-      if (!r) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
-      return { readSeq: r.read_seq, unreadCount: this.unread(chatId, userId, r.read_seq, r.joined_seq) };
+      // Like acks, delivered positions can be re-derived from a redelivery: no disk sync.
+      const relax = this.synchronous !== 'OFF';
+      if (relax) this.db.pragma('synchronous = OFF');
+      try {
+        return this.db.transaction(() => {
+          const out: ReceiptChange[] = [];
+          for (const it of items) {
+            const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now);
+            if (c) out.push(c);
+          }
+          return out;
+        })();
+      } finally {
+        if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
+      }
+    });
+  }
+
+  /**
+   * Moves a member's delivered (and read) position forward, capped at the chat's last seq,
+   * and records a mark per moved kind. Null when not a member; undefined when nothing moved.
+   */
+  private advanceReceipt(
+    chatId: ChatId,
+    userId: UserId,
+    delivered: number,
+    read: number,
+    now: number,
+  ): ReceiptChange | undefined | null {
+    const p = this.s.receiptPosition.get(chatId, userId) as
+      | { delivered_seq: number; read_seq: number; last_seq: number }
+      | undefined;
+    if (!p) return null;
+    const readSeq = Math.max(p.read_seq, Math.min(read, p.last_seq));
+    const deliveredSeq = Math.max(p.delivered_seq, Math.min(Math.max(delivered, readSeq), p.last_seq));
+    if (deliveredSeq === p.delivered_seq && readSeq === p.read_seq) return undefined;
+    this.s.receiptPositionSet.run(deliveredSeq, readSeq, chatId, userId);
+    if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
+    if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
+    return {
+      chatId,
+      userId,
+      deliveredSeq,
+      readSeq,
+      at: now,
+      previousDeliveredSeq: p.delivered_seq,
+      previousReadSeq: p.read_seq,
+    };
+  }
+
+  receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]> {
+    return guard(() =>
+      (this.s.sendersInRange.all(chatId, afterSeq, upToSeq) as Array<{ sender_user: string }>).map(
+        (r) => r.sender_user as UserId,
+      ),
+    );
+  }
+
+  messageSender(chatId: ChatId, seq: number): Promise<UserId | undefined> {
+    return guard(() => {
+      const r = this.s.messageSender.get(chatId, seq) as { sender_user: string; kind: number } | undefined;
+      return r && r.kind === KIND_PAYLOAD ? (r.sender_user as UserId) : undefined;
+    });
+  }
+
+  receiptDetails(chatId: ChatId, seq: number) {
+    return guard(() =>
+      (
+        this.s.receiptDetails.all({ chat: chatId, seq }) as Array<{
+          user_id: string;
+          delivered_at: number | null;
+          read_at: number | null;
+        }>
+      ).map((r) => ({
+        userId: r.user_id as UserId,
+        deliveredAt: r.delivered_at ?? undefined,
+        readAt: r.read_at ?? undefined,
+      })),
+    );
+  }
+
+  receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]> {
+    return guard(() =>
+      (
+        this.s.receiptsSince.all({ user: userId, since }) as Array<{
+          chat_id: string;
+          user_id: string;
+          delivered_seq: number;
+          read_seq: number;
+          at: number;
+        }>
+      ).map((r) => ({
+        chatId: r.chat_id as ChatId,
+        userId: r.user_id as UserId,
+        deliveredSeq: r.delivered_seq,
+        readSeq: r.read_seq,
+        at: r.at,
+      })),
+    );
+  }
+
+  userReadReceiptsSet(userId: UserId, on: boolean): Promise<void> {
+    return guard(() => {
+      this.s.userReadReceiptsSet.run(on ? 1 : 0, userId);
     });
   }
 

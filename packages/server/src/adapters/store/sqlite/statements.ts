@@ -123,6 +123,30 @@ const sql = {
   readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat)))
     WHERE chat_id = @chat AND user_id = @user RETURNING read_seq, joined_seq`,
   /** chat_id, user_id */
+  receiptPosition:
+    'SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?',
+  /** delivered_seq, read_seq, chat_id, user_id */
+  receiptPositionSet: 'UPDATE members SET delivered_seq = ?, read_seq = ? WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, user_id, kind (1 delivered, 2 read), through_seq, at */
+  receiptMark:
+    'INSERT OR IGNORE INTO receipt_marks (chat_id, user_id, kind, through_seq, at) VALUES (?, ?, ?, ?, ?)',
+  /** chat_id, after_seq, up_to_seq: who sent payload messages in the range */
+  sendersInRange:
+    'SELECT DISTINCT sender_user FROM messages WHERE chat_id = ? AND seq > ? AND seq <= ? AND kind = 0',
+  /** chat_id, seq */
+  messageSender: 'SELECT sender_user, kind FROM messages WHERE chat_id = ? AND seq = ?',
+  /** @chat, @seq: each member's first delivered / read mark covering the message */
+  receiptDetails: `SELECT m.user_id,
+      (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.kind = 1 AND r.through_seq >= @seq) AS delivered_at,
+      (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.kind = 2 AND r.through_seq >= @seq) AS read_at
+    FROM members m WHERE m.chat_id = @chat`,
+  /** @user, @since: other members' positions in the user's chats that changed after `since` */
+  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, max(r.at) AS at
+    FROM members me
+    JOIN members m ON m.chat_id = me.chat_id AND m.user_id != me.user_id
+    JOIN receipt_marks r ON r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.at > @since
+    WHERE me.user_id = @user GROUP BY m.chat_id, m.user_id`,
+  /** chat_id, user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, after_seq, user_id: payload messages from others after the read position */
   unreadCount:
@@ -140,7 +164,9 @@ const sql = {
   /** code */
   inviteFind: 'SELECT chat_id FROM invites WHERE code = ?',
   /** id */
-  userPresence: 'SELECT last_seen_at, last_seen_visibility FROM users WHERE id = ?',
+  userPresence: 'SELECT last_seen_at, last_seen_visibility, read_receipts FROM users WHERE id = ?',
+  /** read_receipts, id */
+  userReadReceiptsSet: 'UPDATE users SET read_receipts = ? WHERE id = ?',
   /** last_seen_at, id */
   userLastSeenSet: 'UPDATE users SET last_seen_at = max(last_seen_at, ?) WHERE id = ?',
   /** last_seen_visibility, id */

@@ -1,0 +1,117 @@
+/**
+ * Receipts. A member's delivered position moves when any of their devices acks; their read
+ * position moves with markRead (and implies delivered). Both only move forward, so order of
+ * arrival never matters. Each move is pushed to the online devices of the users who sent
+ * messages it covers; a device that was away gets what moved since it was last seen when it
+ * connects. A user with read receipts off neither reports reads nor sees anyone's.
+ */
+import { ParleyError } from '@parley/protocol';
+import type { Directory } from '../chat/directory.js';
+import type { Connection, Hub } from '../delivery/hub.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { ChatId, Device, ReceiptChange, ReceiptState, UserId } from '../ports/types.js';
+
+export interface ReceiptsDeps {
+  store: Store;
+  hub: Hub;
+  directory: Directory;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ReceiptDetails {
+  members: Array<{ userId: UserId; deliveredAt: number; readAt: number }>;
+  deliveredToAll: boolean;
+  readByAll: boolean;
+}
+
+export class ReceiptService {
+  private readonly readReceipts = new Map<UserId, boolean>();
+
+  constructor(private readonly d: ReceiptsDeps) {}
+
+  /** Delivered positions from persisted acks (one item per device cursor). */
+  async delivered(items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>): Promise<void> {
+    if (items.length === 0) return;
+    const changes = await this.d.store.receiptsDelivered(items, this.d.clock.now());
+    for (const c of changes) await this.notify(c);
+  }
+
+  /** A read position moved (from markRead). */
+  async read(change: ReceiptChange | undefined): Promise<void> {
+    if (change) await this.notify(change);
+  }
+
+  /** Sends a connecting device the positions that moved while it was away. */
+  async catchUp(conn: Connection, since: number): Promise<void> {
+    const states = await this.d.store.receiptsSince(conn.userId, since);
+    const mine = await this.readReceiptsOn(conn.userId);
+    for (const s of states) conn.push({ case: 'receipt', value: await this.view(s, mine) });
+  }
+
+  async readReceiptsOn(userId: UserId): Promise<boolean> {
+    let on = this.readReceipts.get(userId);
+    if (on === undefined) {
+      on = (await this.d.store.userPresenceGet(userId))?.readReceipts ?? true;
+      this.readReceipts.set(userId, on);
+    }
+    return on;
+  }
+
+  async setReadReceipts(userId: UserId, on: boolean): Promise<void> {
+    await this.d.store.userReadReceiptsSet(userId, on);
+    this.readReceipts.set(userId, on);
+  }
+
+  /** Per-member times for one message; only its sender may ask. */
+  async details(device: Device, chatId: ChatId, seq: number): Promise<ReceiptDetails> {
+    const sender = await this.d.store.messageSender(chatId, seq);
+    if (sender === undefined) throw new ParleyError('NOT_FOUND', 'no such message');
+    if (sender !== device.userId)
+      throw new ParleyError('PERMISSION_DENIED', 'only the sender sees receipt details');
+    const mine = await this.readReceiptsOn(device.userId);
+    const rows = (await this.d.store.receiptDetails(chatId, seq)).filter((r) => r.userId !== device.userId);
+    const members = [];
+    for (const r of rows) {
+      const showRead = mine && (await this.readReceiptsOn(r.userId));
+      members.push({
+        userId: r.userId,
+        deliveredAt: r.deliveredAt ?? 0,
+        readAt: showRead ? (r.readAt ?? 0) : 0,
+      });
+    }
+    return {
+      members,
+      deliveredToAll: members.every((m) => m.deliveredAt > 0),
+      readByAll: members.every((m) => m.readAt > 0),
+    };
+  }
+
+  private async view(s: ReceiptState, watcherOn: boolean) {
+    const show = watcherOn && (await this.readReceiptsOn(s.userId));
+    return {
+      chatId: s.chatId,
+      userId: s.userId,
+      deliveredSeq: BigInt(s.deliveredSeq),
+      readSeq: BigInt(show ? s.readSeq : 0),
+      at: BigInt(s.at),
+    };
+  }
+
+  private async notify(c: ReceiptChange): Promise<void> {
+    try {
+      const from = Math.min(c.previousDeliveredSeq, c.previousReadSeq);
+      const senders = await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq);
+      for (const x of senders) {
+        if (x === c.userId) continue;
+        const value = await this.view(c, await this.readReceiptsOn(x));
+        for (const dev of await this.d.directory.devicesOf(x))
+          this.d.hub.get(dev)?.push({ case: 'receipt', value });
+      }
+    } catch (err) {
+      this.d.log.error({ err, chatId: c.chatId }, 'receipt notification failed');
+    }
+  }
+}
