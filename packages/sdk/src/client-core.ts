@@ -14,7 +14,7 @@ import {
   type Welcome,
 } from '@parley/protocol';
 import { type ClosedInfo, Connection } from './connection.js';
-import { toSendResult, u64 } from './convert.js';
+import { toPresence, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
 import { TypedEmitter } from './emitter.js';
 import { Heartbeat } from './heartbeat.js';
@@ -36,6 +36,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   welcome: Welcome | undefined;
 
   protected readonly store: LocalStore;
+  /** The local clock (ms since the epoch). */
+  protected readonly now: () => number;
   private readonly options: ClientOptions;
   private readonly encoding: Encoding;
   private readonly inFlight: InFlight;
@@ -56,6 +58,7 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     this.credentials = options.credentials;
     this.encoding = options.encoding ?? 'proto';
     this.store = options.store ?? new MemoryLocalStore();
+    this.now = options.now ?? Date.now;
     this.inFlight = new InFlight(options.requestTimeoutMs ?? 30_000, () =>
       this.conn?.abort('request timed out'),
     );
@@ -223,9 +226,16 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve(welcome);
+    this.afterWelcome();
     this.emit('connected', welcome);
     for (const entry of this.outbox.waiting()) this.transmit(conn, entry);
   }
+
+  /**
+   * A new connection is ready, before the `connected` event: restores per-connection state
+   * (presence subscriptions) with requests on it.
+   */
+  protected afterWelcome(): void {}
 
   private onFrame(conn: Connection, frame: Frame): void {
     this.heartbeat.heardFrame();
@@ -243,6 +253,11 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
         conn.send({ id: 0, body: { case: 'ack', value: { cursors: wire } } });
         this.stats.acked += count;
       });
+    } else if (body.case === 'presence') {
+      if (body.value.presence) this.emit('presence', toPresence(body.value.presence));
+    } else if (body.case === 'typingEvent') {
+      const typing = toTyping(body.value, this.now());
+      if (typing) this.emit('typing', typing);
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

@@ -4,11 +4,30 @@
  */
 import { type Chat, type ChatKind, ParleyError } from '@parley/protocol';
 import { ClientCore } from './client-core.js';
-import { num, toChat, toReceived, u64 } from './convert.js';
+import {
+  num,
+  privacyFromWire,
+  privacyToWire,
+  toChat,
+  toPresence,
+  toReceived,
+  typingStateToWire,
+  u64,
+} from './convert.js';
 import { DISCOVER_BATCH, hashPhone, hex, normalizePhone } from './discover.js';
 import { newClientMessageId } from './ids.js';
 import type { SendInit } from './outbox.js';
-import type { ChatInfo, HistoryPage, SendResult } from './types.js';
+import type {
+  ChatInfo,
+  HistoryPage,
+  LastSeenPrivacy,
+  PresenceInfo,
+  SendResult,
+  TypingStatus,
+} from './types.js';
+
+/** Most users one presence subscription may name (the server's limit). */
+export const MAX_PRESENCE_SUBSCRIPTIONS = 256;
 
 /** One ciphertext for every recipient device, or one per device. */
 export type SendContent = Uint8Array | readonly { deviceId: string; payload: Uint8Array }[];
@@ -41,6 +60,11 @@ function chatOf(result: { chat?: Chat }): ChatInfo {
 }
 
 export class ParleyClient extends ClientCore {
+  /** The users whose presence the app wants, re-subscribed on every new connection. */
+  private presenceWanted: readonly string[] = [];
+  /** subscribePresence requests go one at a time, so the last one asked for is the one in force. */
+  private presenceQueue: Promise<unknown> = Promise.resolve();
+
   /**
    * Sends a message. Resolves once the server stored it (its seq); survives reconnects:
    * while disconnected it waits in the outbox and is re-sent with the same clientMessageId.
@@ -143,6 +167,97 @@ export class ParleyClient extends ClientCore {
       }
     }
     return matches;
+  }
+
+  /**
+   * Watches these users' presence (at most 256; an empty list stops watching): resolves with
+   * each one's presence now, then `presence` events follow on every change. Replaces the
+   * previous list. Users who share no chat with this user come back offline with lastSeen 0.
+   *
+   * The subscription belongs to the connection, so the client subscribes again after every
+   * reconnect and emits each user's presence then as `presence` events. The list is kept
+   * when this call fails because the client is not connected (UNAVAILABLE), and dropped
+   * when the server refuses it.
+   */
+  subscribePresence(userIds: readonly string[]): Promise<PresenceInfo[]> {
+    if (userIds.length > MAX_PRESENCE_SUBSCRIPTIONS) {
+      return Promise.reject(
+        new ParleyError('INVALID_ARGUMENT', `at most ${MAX_PRESENCE_SUBSCRIPTIONS} users per subscription`),
+      );
+    }
+    if (userIds.some((id) => typeof id !== 'string' || id === '')) {
+      return Promise.reject(new ParleyError('INVALID_ARGUMENT', 'user ids must be non-empty strings'));
+    }
+    const wanted = [...userIds];
+    this.presenceWanted = wanted;
+    const result = this.inPresenceQueue(() => this.sendPresenceSubscription(wanted));
+    result.catch((err: unknown) => {
+      // Refused by the server (not merely unsent): do not send that list again on reconnect.
+      const unsent = err instanceof ParleyError && err.code === 'UNAVAILABLE';
+      if (!unsent && this.presenceWanted === wanted) this.presenceWanted = [];
+    });
+    return result;
+  }
+
+  /**
+   * Tells the other members' online devices that this user is typing in the chat
+   * (`composing`, shown for 10 s unless renewed) or stopped (`paused`). Send `composing` at
+   * most every few seconds while the user types; the server allows 5 a second.
+   */
+  typing(chatId: string, state: TypingStatus): Promise<void> {
+    const wire = typingStateToWire(state);
+    if (wire === undefined) {
+      return Promise.reject(new ParleyError('INVALID_ARGUMENT', "state must be 'composing' or 'paused'"));
+    }
+    return this.requestDone({ case: 'typing', value: { chatId, state: wire } });
+  }
+
+  /**
+   * Who may see this user's last-seen time: everyone sharing a chat, only contacts (users
+   * with a direct chat with this user) or nobody. With 'nobody' this user cannot see
+   * anyone's last seen either. Online status stays visible to everyone sharing a chat.
+   * Resolves with the setting now in force.
+   */
+  async setLastSeenPrivacy(privacy: LastSeenPrivacy): Promise<LastSeenPrivacy> {
+    const lastSeen = privacyToWire(privacy);
+    if (lastSeen === undefined) {
+      throw new ParleyError('INVALID_ARGUMENT', "privacy must be 'everyone', 'contacts' or 'nobody'");
+    }
+    const result = await this.request({ case: 'setPrivacy', value: { lastSeen } }, 'privacyResult');
+    return privacyFromWire(result.lastSeen);
+  }
+
+  /** This user's current last-seen privacy setting. */
+  async lastSeenPrivacy(): Promise<LastSeenPrivacy> {
+    const result = await this.request({ case: 'setPrivacy', value: {} }, 'privacyResult');
+    return privacyFromWire(result.lastSeen);
+  }
+
+  protected override afterWelcome(): void {
+    if (this.presenceWanted.length === 0) return;
+    // The newest list when its turn comes (a subscribePresence call may be queued before it).
+    this.inPresenceQueue(() => this.sendPresenceSubscription(this.presenceWanted)).then(
+      (users) => {
+        for (const p of users) this.emit('presence', p);
+      },
+      (err: unknown) => {
+        // A connection lost again re-subscribes on the next one.
+        if (err instanceof ParleyError && err.code === 'UNAVAILABLE') return;
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private async sendPresenceSubscription(wanted: readonly string[]): Promise<PresenceInfo[]> {
+    const userIds = [...wanted];
+    const result = await this.request({ case: 'subscribePresence', value: { userIds } }, 'presenceList');
+    return result.users.map(toPresence);
+  }
+
+  private inPresenceQueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.presenceQueue.then(fn, fn);
+    this.presenceQueue = run.catch(() => {});
+    return run;
   }
 
   /** Round trip to the server; resolves with its clock (ms since the epoch). */

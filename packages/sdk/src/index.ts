@@ -16,7 +16,7 @@ export {
 } from '@parley/protocol';
 export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { DiscoverMatch, HistoryOptions, SendContent, SendOptions, UserDeviceIds } from './client.js';
-export { ParleyClient } from './client.js';
+export { MAX_PRESENCE_SUBSCRIPTIONS, ParleyClient } from './client.js';
 export { hashPhone, normalizePhone } from './discover.js';
 export {
   createLinkCode,
@@ -39,4 +39,14 @@ export {
   type WebSocketFactory,
 } from './socket.js';
 export type * from './types.js';
+export {
+  systemTimers,
+  type Timers,
+  TypingNotifier,
+  type TypingNotifierOptions,
+  type TypingSource,
+  type TypingStopReason,
+  TypingTracker,
+  type TypingTrackerEvents,
+} from './typing.js';
 export { normalizeServerUrl, webSocketUrl } from './urls.js';

@@ -3,7 +3,14 @@ import type { Encoding, Welcome } from '@parley/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { LocalStore } from './local-store.js';
 import type { WebSocketFactory } from './socket.js';
-import type { Credentials, DisconnectInfo, ReceivedChatUpdate, ReceivedMessage } from './types.js';
+import type {
+  Credentials,
+  DisconnectInfo,
+  PresenceInfo,
+  ReceivedChatUpdate,
+  ReceivedMessage,
+  TypingInfo,
+} from './types.js';
 
 export interface ClientOptions {
   credentials: Credentials;
@@ -23,6 +30,8 @@ export interface ClientOptions {
   receive?: boolean;
   /** Randomness for backoff jitter (tests); default Math.random. */
   random?: () => number;
+  /** The local clock, ms since the epoch (stamps `typing` events' expiresAt); default Date.now. */
+  now?: () => number;
 }
 
 export type ClientEvents = {
@@ -33,6 +42,13 @@ export type ClientEvents = {
   /** A new payload message; the cursor advances after every listener's promise settles. */
   message: [ReceivedMessage];
   chatUpdate: [ReceivedChatUpdate];
+  /**
+   * A subscribed user went online or offline (see `subscribePresence`); also each user's
+   * current presence after the client re-subscribed on a new connection.
+   */
+  presence: [PresenceInfo];
+  /** A member of one of the user's chats started (`composing`) or stopped typing. */
+  typing: [TypingInfo];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

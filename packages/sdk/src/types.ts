@@ -105,6 +105,36 @@ export interface ClientStats {
   acked: number;
 }
 
+/** Who may see this user's last-seen time (`setLastSeenPrivacy`). */
+export type LastSeenPrivacy = 'everyone' | 'contacts' | 'nobody';
+
+/** What a user is doing in a chat's input box. */
+export type TypingStatus = 'composing' | 'paused';
+
+/** A user's presence, as this user may see it. */
+export interface PresenceInfo {
+  userId: string;
+  /** True while any device of the user is connected. */
+  online: boolean;
+  /**
+   * When the user was last online (ms since the epoch, server clock); 0 while online, and
+   * when hidden by their privacy setting or this user's own (NOBODY), or unknown.
+   */
+  lastSeen: number;
+}
+
+/** Someone started or stopped typing in a chat (never the user's own devices). */
+export interface TypingInfo {
+  chatId: string;
+  userId: string;
+  state: TypingStatus;
+  /**
+   * Until when (local clock, ms since the epoch) to show "typing..." unless a `paused` or a
+   * message from that user arrives first; equal to the arrival time for `paused`.
+   */
+  expiresAt: number;
+}
+
 export interface DisconnectInfo {
   code: number;
   reason: string;
