@@ -16,6 +16,8 @@ test('commands are parsed with their arguments; quotes group words', () => {
     args: ['Family chat', '+15550001111', '+15550002222'],
   });
   assert.deepEqual(tokenize(`a 'b c' "d"`), ['a', 'b c', 'd']);
+  assert.deepEqual(parseChatLine('/privacy nobody'), { type: 'command', name: 'privacy', args: ['nobody'] });
+  assert.deepEqual(parseChatLine('/privacy'), { type: 'command', name: 'privacy', args: [] });
 });
 
 test('unknown commands and wrong argument counts are explained', () => {
@@ -29,10 +31,23 @@ test('unknown commands and wrong argument counts are explained', () => {
     message: 'usage: /group NAME +PHONE...',
   });
   assert.deepEqual(parseChatLine('/quit now'), { type: 'error', message: 'usage: /quit' });
+  assert.deepEqual(parseChatLine('/privacy a b'), { type: 'error', message: 'usage: /privacy [WHO]' });
 });
 
 test('the help lists every command', () => {
-  for (const c of ['/chats', '/open', '/new', '/group', '/add', '/remove', '/leave', '/help', '/quit']) {
+  const all = [
+    '/chats',
+    '/open',
+    '/new',
+    '/group',
+    '/add',
+    '/remove',
+    '/leave',
+    '/privacy',
+    '/help',
+    '/quit',
+  ];
+  for (const c of all) {
     assert.ok(chatHelp().includes(c), c);
   }
 });

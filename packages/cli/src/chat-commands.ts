@@ -29,6 +29,12 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
     min: 0,
     max: 1,
   },
+  privacy: {
+    usage: '/privacy [WHO]',
+    help: 'who sees your last seen: everyone, contacts or nobody (no WHO: show it)',
+    min: 0,
+    max: 1,
+  },
   help: { usage: '/help', help: 'show this help', min: 0, max: 0 },
   quit: { usage: '/quit', help: 'leave the program (also Ctrl-D)', min: 0, max: 0 },
 };
@@ -64,5 +70,10 @@ export function parseChatLine(line: string): ChatInput {
 export function chatHelp(): string {
   const width = Math.max(...Object.values(CHAT_COMMANDS).map((c) => c.usage.length));
   const lines = Object.values(CHAT_COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`);
-  return ['Type a line to send it to the open chat. Commands:', ...lines].join('\n');
+  return [
+    'Type a line to send it to the open chat; the other members see "typing..." while you type.',
+    'The prompt shows whether the other person in a direct chat is online, or when they were',
+    'last seen (if they share it). Commands:',
+    ...lines,
+  ].join('\n');
 }

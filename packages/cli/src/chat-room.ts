@@ -1,34 +1,103 @@
 /**
  * State and commands of `parley chat`: the chat list, the open chat, and what each
  * command does. Output goes through `print`, so the terminal handling stays in the command.
+ * The open chat's other members are presence-subscribed (the prompt shows "online" or "last
+ * seen" for a direct chat); typing in the open chat is shown once per start, and the draft
+ * being typed is announced to the other members.
  */
 import {
   type ChatInfo,
   ChatKind,
+  type LastSeenPrivacy,
+  MAX_PRESENCE_SUBSCRIPTIONS,
   type ParleyClient,
+  ParleyError,
+  type PresenceInfo,
   type ReceivedChatUpdate,
   type ReceivedMessage,
+  systemTimers,
+  type Timers,
+  TypingNotifier,
+  TypingTracker,
 } from '@parley/sdk';
 import { chatHelp } from './chat-commands.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
 import { CliError } from './errors.js';
-import { chatUpdateLine, messageLine } from './format.js';
+import { chatUpdateLine, messageLine, presenceLabel, privacyLine, typingLine } from './format.js';
 import { encodeText, forTerminal } from './text.js';
+
+const PRIVACY_SETTINGS: readonly string[] = ['everyone', 'contacts', 'nobody'];
+
+export interface ChatRoomOptions {
+  /** The prompt changed by itself (someone went online or offline): redraw it. */
+  promptChanged?: () => void;
+  /** Clock and timers for typing indicators and "last seen" (tests); default the system's. */
+  timers?: Timers;
+}
 
 export class ChatRoom {
   private chats: ChatInfo[] = [];
   private open: ChatInfo | undefined;
+  /** Presence of the open chat's other members, by user id. */
+  private presence = new Map<string, PresenceInfo>();
+  private readonly timers: Timers;
+  private readonly typing: TypingTracker;
+  private readonly notifier: TypingNotifier;
+  private readonly detach: () => void;
 
   constructor(
     private readonly client: ParleyClient,
     private readonly contacts: Contacts,
     private readonly print: (line: string) => void,
-  ) {}
+    private readonly options: ChatRoomOptions = {},
+  ) {
+    this.timers = options.timers ?? systemTimers;
+    this.typing = new TypingTracker(this.timers);
+    const offTyping = this.typing.attach(client);
+    const offStart = this.typing.on('start', (chatId, userId) => {
+      // Only the open chat: other chats' typing would be noise.
+      if (this.open?.id === chatId)
+        this.print(typingLine(this.contacts.chatName(this.open), this.contacts.userName(userId)));
+    });
+    const offPresence = client.on('presence', (p) => this.onPresence(p));
+    this.notifier = new TypingNotifier({
+      timers: this.timers,
+      send: (chatId, state) => client.typing(chatId, state),
+      onError: () => {}, // best effort: a lost indicator is not worth a line
+    });
+    this.detach = () => {
+      offTyping();
+      offStart();
+      offPresence();
+    };
+  }
 
-  /** The prompt: the open chat's name. */
+  /** The prompt: the open chat's name, and for a direct chat whether the other is online. */
   prompt(): string {
-    return this.open ? `${forTerminal(this.contacts.chatName(this.open))}> ` : '> ';
+    if (!this.open) return '> ';
+    const status = this.status();
+    return `${forTerminal(this.contacts.chatName(this.open))}${status ? ` (${status})` : ''}> `;
+  }
+
+  /** The line being typed changed (every keystroke): announces typing to the open chat. */
+  draftChanged(draft: string): void {
+    const trimmed = draft.trimStart();
+    const command = trimmed.startsWith('/') && !trimmed.startsWith('//');
+    if (!this.open || trimmed === '' || command) this.notifier.stop();
+    else this.notifier.keystroke(this.open.id);
+  }
+
+  /** A line was entered: whatever was being typed is done. */
+  lineEntered(): void {
+    this.notifier.stop();
+  }
+
+  /** Stops timers and listeners (the program is ending). */
+  dispose(): void {
+    this.notifier.dispose();
+    this.typing.dispose();
+    this.detach();
   }
 
   async refresh(): Promise<void> {
@@ -59,7 +128,7 @@ export class ChatRoom {
       case 'chats':
         return this.listChats();
       case 'open':
-        return this.openChat(args[0]!);
+        return await this.openChat(args[0]!);
       case 'new':
         return this.select(await directChatWith(this.client, this.contacts, args[0]!, this.chats));
       case 'group': {
@@ -76,24 +145,30 @@ export class ChatRoom {
         const chat = this.requireOpen();
         const ids = await resolvePhones(this.client, this.contacts, args);
         this.open = await this.client.addMembers(chat.id, ids);
+        await this.watchPresence();
         return;
       }
       case 'remove': {
         const chat = this.requireOpen();
         const [id] = await resolvePhones(this.client, this.contacts, args);
         this.open = await this.client.removeMember(chat.id, id!);
+        await this.watchPresence();
         return;
       }
       case 'leave': {
         const chat = this.requireOpen();
         await this.client.leaveChat(chat.id);
         this.print(`Left ${forTerminal(this.contacts.chatName(chat))}.`);
+        this.notifier.stop();
         this.open = undefined;
+        await this.watchPresence();
         await this.refresh();
         return;
       }
       case 'history':
         return this.showHistory(args[0] === undefined ? 20 : Number(args[0]));
+      case 'privacy':
+        return this.privacy(args[0]);
       case 'help':
         this.print(chatHelp());
         return;
@@ -123,13 +198,70 @@ export class ChatRoom {
     const n = Number(which);
     const chat = Number.isInteger(n) && n >= 1 ? this.chats[n - 1] : await this.chatById(which, true);
     if (!chat) throw new CliError(`no chat ${which}: /chats lists them`);
-    this.select(chat);
+    return this.select(chat);
   }
 
-  private select(chat: ChatInfo): void {
+  private async select(chat: ChatInfo): Promise<void> {
     if (!this.chats.some((c) => c.id === chat.id)) this.chats.push(chat);
+    if (this.open?.id !== chat.id) this.notifier.stop();
     this.open = chat;
-    this.print(`Opened ${forTerminal(this.contacts.chatName(chat))}.`);
+    await this.watchPresence();
+    const status = this.status();
+    this.print(`Opened ${forTerminal(this.contacts.chatName(chat))}${status ? ` (${status})` : ''}.`);
+  }
+
+  private async privacy(setting: string | undefined): Promise<void> {
+    if (setting !== undefined && !PRIVACY_SETTINGS.includes(setting.toLowerCase())) {
+      throw new CliError('usage: /privacy [everyone|contacts|nobody]');
+    }
+    const now =
+      setting === undefined
+        ? await this.client.lastSeenPrivacy()
+        : await this.client.setLastSeenPrivacy(setting.toLowerCase() as LastSeenPrivacy);
+    this.print(privacyLine(now));
+    // Whether we see others' last seen may have changed with ours (nobody sees nobody's).
+    if (setting !== undefined) await this.watchPresence();
+  }
+
+  /** The other members of the open chat (at most the subscription limit). */
+  private others(): string[] {
+    const self = this.client.credentials.userId;
+    if (!this.open) return [];
+    return this.open.members
+      .map((m) => m.userId)
+      .filter((id) => id !== self)
+      .slice(0, MAX_PRESENCE_SUBSCRIPTIONS);
+  }
+
+  /** Subscribes to the open chat's other members (none when no chat is open). */
+  private async watchPresence(): Promise<void> {
+    const userIds = this.others();
+    this.presence = new Map();
+    try {
+      for (const p of await this.client.subscribePresence(userIds)) this.presence.set(p.userId, p);
+    } catch (err) {
+      // While disconnected, the client subscribes by itself once it is back.
+      if (!(err instanceof ParleyError && err.code === 'UNAVAILABLE')) throw err;
+    }
+  }
+
+  private onPresence(p: PresenceInfo): void {
+    if (!this.others().includes(p.userId)) return;
+    const before = this.status();
+    this.presence.set(p.userId, p);
+    if (this.status() !== before) this.options.promptChanged?.();
+  }
+
+  /** "online" / "last seen ..." for a direct chat, "N online" for a group, or "". */
+  private status(): string {
+    if (!this.open) return '';
+    const others = this.others();
+    if (this.open.kind === ChatKind.DIRECT) {
+      const other = others[0];
+      return other === undefined ? '' : presenceLabel(this.presence.get(other), this.timers.now());
+    }
+    const online = others.filter((id) => this.presence.get(id)?.online).length;
+    return online > 0 ? `${online} online` : '';
   }
 
   private async showHistory(limit: number): Promise<void> {

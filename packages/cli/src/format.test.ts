@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage } from '@parley/sdk';
 import { formatError } from './errors.js';
-import { chatUpdateJson, chatUpdateLine, messageJson, messageLine } from './format.js';
+import {
+  chatUpdateJson,
+  chatUpdateLine,
+  lastSeenText,
+  messageJson,
+  messageLine,
+  presenceLabel,
+  privacyLine,
+  typingLine,
+} from './format.js';
 import { encodeText, forTerminal } from './text.js';
 
 const base = {
@@ -67,4 +76,34 @@ test('errors print as one line with their code and a hint', async () => {
     formatError(replaced),
     'UNAUTHENTICATED: replaced; another parley command is using this profile',
   );
+});
+
+test('last seen reads as today, yesterday or a date, in local time', () => {
+  const now = new Date(2026, 10, 23, 18, 30).getTime();
+  assert.equal(lastSeenText(new Date(2026, 10, 23, 9, 5).getTime(), now), 'last seen today at 09:05');
+  assert.equal(lastSeenText(new Date(2026, 10, 22, 23, 59).getTime(), now), 'last seen yesterday at 23:59');
+  assert.equal(lastSeenText(new Date(2026, 10, 21, 7, 0).getTime(), now), 'last seen 2026-11-21 07:00');
+  // Across a month boundary.
+  const first = new Date(2026, 11, 1, 8, 0).getTime();
+  assert.equal(lastSeenText(new Date(2026, 10, 30, 22, 15).getTime(), first), 'last seen yesterday at 22:15');
+});
+
+test('presence shows online, the last-seen time, or nothing when it is hidden', () => {
+  const now = new Date(2026, 10, 23, 18, 30).getTime();
+  const at = new Date(2026, 10, 23, 18, 1).getTime();
+  assert.equal(presenceLabel({ userId: 'u', online: true, lastSeen: 0 }, now), 'online');
+  assert.equal(presenceLabel({ userId: 'u', online: false, lastSeen: at }, now), 'last seen today at 18:01');
+  assert.equal(presenceLabel({ userId: 'u', online: false, lastSeen: 0 }, now), '');
+  assert.equal(presenceLabel(undefined, now), '');
+});
+
+test('typing and privacy lines', () => {
+  assert.equal(typingLine('Family', '+15550001111'), '[Family] +15550001111 is typing...');
+  assert.equal(typingLine('x\u001b[2J', 'y'), '[x\ufffd[2J] y is typing...');
+  assert.equal(
+    privacyLine('nobody'),
+    "Your last seen is hidden from everyone, and you don't see anyone else's. Whether you are online stays visible in shared chats.",
+  );
+  assert.match(privacyLine('contacts'), /^Your last seen is visible to your contacts only/);
+  assert.match(privacyLine('everyone'), /^Your last seen is visible to everyone you share a chat with\./);
 });

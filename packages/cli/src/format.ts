@@ -2,7 +2,13 @@
  * How received messages are shown: JSON lines for `listen`, one readable line for `chat`.
  * Pure functions of the message and the names known locally.
  */
-import { ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage } from '@parley/sdk';
+import {
+  ChatUpdateKind,
+  type LastSeenPrivacy,
+  type PresenceInfo,
+  type ReceivedChatUpdate,
+  type ReceivedMessage,
+} from '@parley/sdk';
 import { decodeText, forTerminal } from './text.js';
 
 export function messageJson(m: ReceivedMessage): string {
@@ -68,4 +74,42 @@ export function chatUpdateLine(
       what = `${actor} changed the chat`;
   }
   return `[${forTerminal(chatName)}] * ${forTerminal(what)}`;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+const sameDay = (a: Date, b: Date) =>
+  a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+
+/** "last seen today at 14:03", "... yesterday at 09:12", "... 2026-11-20 14:03" (local time). */
+export function lastSeenText(lastSeen: number, now: number): string {
+  const d = new Date(lastSeen);
+  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  const today = new Date(now);
+  if (sameDay(d, today)) return `last seen today at ${time}`;
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (sameDay(d, yesterday)) return `last seen yesterday at ${time}`;
+  return `last seen ${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${time}`;
+}
+
+/** "online", "last seen ...", or "" when offline with the time hidden (or unknown). */
+export function presenceLabel(p: PresenceInfo | undefined, now: number): string {
+  if (!p) return '';
+  if (p.online) return 'online';
+  return p.lastSeen > 0 ? lastSeenText(p.lastSeen, now) : '';
+}
+
+/** `[chat] name is typing...`, safe for a terminal. */
+export function typingLine(chatName: string, userName: string): string {
+  return `[${forTerminal(chatName)}] ${forTerminal(userName)} is typing...`;
+}
+
+const PRIVACY_TEXT: Record<LastSeenPrivacy, string> = {
+  everyone: 'Your last seen is visible to everyone you share a chat with.',
+  contacts: 'Your last seen is visible to your contacts only (people you have a direct chat with).',
+  nobody: "Your last seen is hidden from everyone, and you don't see anyone else's.",
+};
+
+/** What a last-seen setting means, for `/privacy`. */
+export function privacyLine(p: LastSeenPrivacy): string {
+  return `${PRIVACY_TEXT[p]} Whether you are online stays visible in shared chats.`;
 }

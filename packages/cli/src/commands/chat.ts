@@ -1,6 +1,8 @@
 /**
  * `parley chat`: an interactive terminal chat. Incoming messages print above the prompt as
- * they arrive; lines typed go to the open chat; /commands manage chats (see /help).
+ * they arrive; lines typed go to the open chat; /commands manage chats (see /help). On a
+ * terminal, keystrokes tell the open chat's members that the user is typing, and the
+ * prompt is redrawn when the other person of a direct chat goes online or offline.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { COMMON_HELP, parseCommand } from '../args.js';
@@ -13,6 +15,10 @@ const HELP = `Usage: parley chat [--profile NAME]
 
 Interactive chat. Incoming messages show as "[chat] sender: text"; people show by phone
 number once discovered (/new, /group, /add), otherwise by user id.
+In the open chat, "[chat] name is typing..." shows once when someone starts typing, and the
+prompt shows "online" or "last seen ..." for the other person of a direct chat ("N online"
+in a group). While you type a line (on a terminal), the other members see you typing;
+/privacy sets who sees your last seen.
 Messages are plain UTF-8 text for now: end-to-end encryption arrives in the SDK later.
 A device has one connection: running "parley send" or "listen" with the same profile at the
 same time disconnects this one.
@@ -41,7 +47,24 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stdout.write(`${line}\n`);
     if (tty) rl.prompt(true);
   };
-  const room = new ChatRoom(client, contacts, print);
+  const redrawPrompt = () => {
+    rl.setPrompt(room.prompt());
+    if (tty) {
+      clearLine(process.stdout, 0);
+      cursorTo(process.stdout, 0);
+      rl.prompt(true);
+    }
+  };
+  const room: ChatRoom = new ChatRoom(client, contacts, print, { promptChanged: redrawPrompt });
+  if (tty) {
+    // readline updates rl.line in its own keypress listener, which runs before this one.
+    let draft = '';
+    process.stdin.on('keypress', () => {
+      if (rl.line === draft) return; // cursor moves and the like
+      draft = rl.line;
+      room.draftChanged(draft);
+    });
+  }
   client.on('message', (m) => room.onMessage(m));
   client.on('chatUpdate', (u) => room.onChatUpdate(u));
   client.on('error', (err) => print(`! ${formatError(err)}`));
@@ -69,6 +92,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   rl.setPrompt(room.prompt());
   rl.prompt();
   for await (const line of rl) {
+    room.lineEntered();
     const input = parseChatLine(line);
     try {
       if (input.type === 'error') print(`! ${input.message}`);
@@ -84,6 +108,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     rl.prompt();
   }
   rl.close();
+  room.dispose();
   await client.close();
   return exitCode;
 }
