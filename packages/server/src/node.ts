@@ -122,7 +122,10 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
             clientMessageId: it.clientMessageId,
             serverTime: r.serverTime,
             kind: 'payload',
-            body: it.payload,
+            body:
+              it.payload ??
+              (it.meta?.type === 'delete' || it.meta?.type === 'reaction' ? new Uint8Array(0) : undefined),
+            ...(it.meta && { meta: it.meta }),
           },
           it.devicePayloads,
         );

@@ -17,6 +17,7 @@ import type {
   ChatSummary,
   Device,
   DeviceId,
+  MessageMeta,
   Role,
   StoredMessage,
   UserId,
@@ -50,6 +51,7 @@ export interface SendInput {
   chatId: ChatId;
   payload: Uint8Array | undefined;
   devicePayloads: Map<DeviceId, Uint8Array> | undefined;
+  meta?: MessageMeta | undefined;
 }
 
 export interface DeviceMismatchDetails {
@@ -67,6 +69,17 @@ export class ChatService {
   constructor(private readonly d: ChatDeps) {}
 
   // -- send ---------------------------------------------------------------------------------
+
+  /** Throws what `send` would for membership and group settings, without sending. */
+  async checkCanSend(device: Device, chatId: ChatId): Promise<void> {
+    const members = await this.d.directory.members(chatId);
+    if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+    if (!members.roles.has(device.userId))
+      throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+    if (members.onlyAdminsSend && !canManage(members.roles.get(device.userId))) {
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
+    }
+  }
 
   async send(device: Device, input: SendInput): Promise<{ seq: number; serverTime: number }> {
     const members = await this.d.directory.members(input.chatId);
@@ -86,13 +99,15 @@ export class ChatService {
       serverTime: this.d.clock.now(),
       payload: input.payload,
       devicePayloads: input.devicePayloads,
+      meta: input.meta,
+      windows: { editMs: this.d.config.editWindowMs, deleteMs: this.d.config.deleteWindowMs },
     });
     if (!result.ok) {
-      this.d.directory.invalidateChat(input.chatId);
-      throw new ParleyError(
-        result.code,
-        result.code === 'NOT_A_MEMBER' ? 'you are not a member of this chat' : 'no such chat',
-      );
+      if (result.code === 'NOT_A_MEMBER' || result.code === 'CHAT_NOT_FOUND') {
+        this.d.directory.invalidateChat(input.chatId);
+      }
+      const fallback = result.code === 'NOT_A_MEMBER' ? 'you are not a member of this chat' : 'no such chat';
+      throw new ParleyError(result.code, result.message ?? fallback);
     }
     return { seq: result.seq, serverTime: result.serverTime };
   }

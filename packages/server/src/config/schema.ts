@@ -52,6 +52,10 @@ export const configSchema = z
     linkCodeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
     /** Linked devices are logged out after this many days without their primary. */
     linkedDeviceMaxIdleDays: int(1, 3650).default(14),
+    /** How long a sender may edit a message. */
+    editWindowMs: int(0, 365 * 86_400_000).default(15 * 60_000),
+    /** How long a sender may delete a message for everyone (admins may delete any message). */
+    deleteWindowMs: int(0, 365 * 86_400_000).default(48 * 3_600_000),
     /** Messages are kept on the server this many days. */
     retentionDays: int(1, 3650).default(30),
     /** How often the retention job runs. */

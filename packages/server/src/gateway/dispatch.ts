@@ -18,7 +18,7 @@ import type { DeliverySession } from '../delivery/session.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, Device, DeviceId, LastSeenVisibility, UserId } from '../ports/types.js';
+import type { ChatId, Device, LastSeenVisibility, UserId } from '../ports/types.js';
 import {
   MAX_SUBSCRIPTIONS,
   type PresenceConnection,
@@ -27,6 +27,7 @@ import {
 } from '../presence/service.js';
 import { relayTyping } from '../presence/typing.js';
 import type { ReceiptService } from '../receipts/service.js';
+import { parseSend } from './parse-send.js';
 import { toWireChat, toWireMessage } from './wire.js';
 
 function visibilityFromWire(v: WireVisibility): LastSeenVisibility | undefined {
@@ -56,7 +57,6 @@ export interface RequestContext {
 
 type Body = FrameInit['body'];
 
-const CLIENT_ID = /^[\x20-\x7e]{1,64}$/;
 const MAX_ID = 64;
 
 function id<T extends string>(value: string, field: string): T {
@@ -86,48 +86,9 @@ export function createDispatcher(d: DispatchDeps) {
     switch (body.case) {
       case 'send': {
         const r = body.value;
-        if (!CLIENT_ID.test(r.clientMessageId)) {
-          throw new ParleyError(
-            'INVALID_ARGUMENT',
-            'clientMessageId must be 1..64 printable ASCII characters',
-          );
-        }
-        const hasShared = r.payload.length > 0;
-        const hasPerDevice = r.devicePayloads.length > 0;
-        if (hasShared === hasPerDevice) {
-          throw new ParleyError('INVALID_ARGUMENT', 'set exactly one of payload and devicePayloads');
-        }
-        let devicePayloads: Map<DeviceId, Uint8Array> | undefined;
-        if (hasShared && r.payload.length > config.maxPayloadBytes) {
-          throw new ParleyError(
-            'PAYLOAD_TOO_LARGE',
-            `payload is larger than ${config.maxPayloadBytes} bytes`,
-          );
-        }
-        if (hasPerDevice) {
-          devicePayloads = new Map();
-          for (const p of r.devicePayloads) {
-            if (p.payload.length === 0)
-              throw new ParleyError('INVALID_ARGUMENT', 'a device payload is empty');
-            if (p.payload.length > config.maxPayloadBytes) {
-              throw new ParleyError(
-                'PAYLOAD_TOO_LARGE',
-                `each device payload must be 1..${config.maxPayloadBytes} bytes`,
-              );
-            }
-            const dev = id<DeviceId>(p.deviceId, 'deviceId');
-            if (devicePayloads.has(dev))
-              throw new ParleyError('INVALID_ARGUMENT', `device ${dev} appears twice`);
-            devicePayloads.set(dev, p.payload);
-          }
-        }
-        const chatId = id<ChatId>(r.chatId, 'chatId');
-        const res = await chats.send(device, {
-          clientMessageId: r.clientMessageId,
-          chatId,
-          payload: hasShared ? r.payload : undefined,
-          devicePayloads,
-        });
+        const input = parseSend(r, config);
+        const chatId = input.chatId;
+        const res = await chats.send(device, input);
         return {
           case: 'sendResult',
           value: {
@@ -275,6 +236,32 @@ export function createDispatcher(d: DispatchDeps) {
         );
         await d.receipts.read(r.change);
         return { case: 'markReadResult', value: { readSeq: BigInt(r.readSeq), unreadCount: r.unreadCount } };
+      }
+      case 'forward': {
+        const sends = body.value.sends;
+        if (sends.length === 0 || sends.length > 5) {
+          throw new ParleyError('INVALID_ARGUMENT', 'forward to 1..5 chats per request');
+        }
+        const inputs = sends.map((x) => parseSend(x, config));
+        if (inputs.some((x) => x.meta?.type !== 'message' || x.meta.forwardCount < 1)) {
+          throw new ParleyError(
+            'INVALID_ARGUMENT',
+            'each forwarded message needs meta.forwardCount of at least 1',
+          );
+        }
+        // Every target is checked before anything is sent.
+        for (const x of inputs) await chats.checkCanSend(device, x.chatId);
+        const results = [];
+        for (const x of inputs) {
+          const res = await chats.send(device, x);
+          results.push({
+            clientMessageId: x.clientMessageId,
+            chatId: x.chatId,
+            seq: BigInt(res.seq),
+            serverTime: BigInt(res.serverTime),
+          });
+        }
+        return { case: 'forwardResult', value: { results } };
       }
       case 'getReceipts': {
         const r = await d.receipts.details(

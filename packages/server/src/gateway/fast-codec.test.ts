@@ -24,6 +24,17 @@ const messageArb: fc.Arbitrary<StoredMessage> = fc
     serverTime: seqArb,
     kind: fc.constantFrom('payload' as const, 'update' as const),
     body: fc.uint8Array({ maxLength: 300 }),
+    meta: fc.option(
+      fc.record({
+        type: fc.constantFrom('message' as const, 'edit' as const, 'delete' as const, 'reaction' as const),
+        refSeq: seqArb,
+        reaction: str,
+        mentions: fc.array(str, { maxLength: 3 }).map((xs) => xs as UserId[]),
+        forwardCount: fc.nat(20),
+      }),
+      { nil: undefined },
+    ),
+    deleted: fc.boolean(),
   })
   .map((m) =>
     m.kind === 'update'

@@ -4,7 +4,8 @@
  * by fast-codec.test.ts), in one allocation, without building message objects.
  * Field numbers come from proto/parley/v1/parley.proto.
  */
-import type { StoredMessage } from '../ports/types.js';
+import type { MessageMeta, StoredMessage } from '../ports/types.js';
+import { FORWARDED_MANY } from './wire.js';
 
 const FRAME_ID = 0x08; // Frame.id = 1, varint
 const FRAME_SEND_RESULT = [0xc2, 0x02]; // Frame.send_result = 40, length-delimited
@@ -52,9 +53,42 @@ function writeNum(buf: Buffer, pos: number, tag: number, n: number): number {
   return writeVarint(buf, pos, n);
 }
 
+const META_TYPE_NUMBERS: Record<string, number> = { message: 0, edit: 1, delete: 2, reaction: 3 };
+
+function metaLen(meta: MessageMeta): number {
+  let n = numField(META_TYPE_NUMBERS[meta.type]!) + numField(meta.refSeq) + strField(meta.reaction);
+  for (const u of meta.mentions) {
+    const len = Buffer.byteLength(u, 'utf8');
+    n += 1 + varintLen(len) + len;
+  }
+  return n + numField(meta.forwardCount);
+}
+
+function writeMeta(buf: Buffer, pos: number, meta: MessageMeta, len: number): number {
+  buf[pos++] = 0x4a; // Message.meta = 9
+  pos = writeVarint(buf, pos, len);
+  pos = writeNum(buf, pos, 0x08, META_TYPE_NUMBERS[meta.type]!);
+  pos = writeNum(buf, pos, 0x10, meta.refSeq);
+  pos = writeStr(buf, pos, 0x1a, meta.reaction);
+  for (const u of meta.mentions) {
+    buf[pos++] = 0x22;
+    const n = Buffer.byteLength(u, 'utf8');
+    pos = writeVarint(buf, pos, n);
+    pos += buf.write(u, pos, 'utf8');
+  }
+  return writeNum(buf, pos, 0x28, meta.forwardCount);
+}
+
+function flagsLen(m: StoredMessage): number {
+  return ((m.meta?.forwardCount ?? 0) > FORWARDED_MANY ? 2 : 0) + (m.deleted ? 2 : 0);
+}
+
 function messageLen(m: StoredMessage): number {
   const body = m.body?.length ?? 0;
+  const meta = m.meta ? metaLen(m.meta) : -1;
   return (
+    (meta >= 0 ? 1 + varintLen(meta) + meta : 0) +
+    flagsLen(m) +
     strField(m.chatId) +
     numField(m.seq) +
     strField(m.senderUserId) +
@@ -79,7 +113,17 @@ function writeMessage(buf: Buffer, pos: number, m: StoredMessage): number {
   const body = m.body ?? EMPTY;
   pos = writeVarint(buf, pos, body.length);
   buf.set(body, pos);
-  return pos + body.length;
+  pos += body.length;
+  if (m.meta) pos = writeMeta(buf, pos, m.meta, metaLen(m.meta));
+  if ((m.meta?.forwardCount ?? 0) > FORWARDED_MANY) {
+    buf[pos++] = 0x50; // Message.forwarded_many = 10
+    buf[pos++] = 1;
+  }
+  if (m.deleted) {
+    buf[pos++] = 0x58; // Message.deleted = 11
+    buf[pos++] = 1;
+  }
+  return pos;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -6,9 +6,20 @@ import {
   decodeChatUpdate,
   type Message,
   MessageSchema,
+  MessageType as WireMessageType,
 } from '@parley/protocol';
 import { wireChatKind, wireRole } from '../chat/updates.js';
-import type { ChatInfo, ChatSummary, StoredMessage } from '../ports/types.js';
+import type { ChatInfo, ChatSummary, MessageType, StoredMessage } from '../ports/types.js';
+
+/** Messages forwarded more than this many times are marked "forwarded many times". */
+export const FORWARDED_MANY = 5;
+
+export const META_TYPES: Record<MessageType, WireMessageType> = {
+  message: WireMessageType.UNSPECIFIED,
+  edit: WireMessageType.EDIT,
+  delete: WireMessageType.DELETE,
+  reaction: WireMessageType.REACTION,
+};
 
 export function toWireMessage(m: StoredMessage): Message {
   return create(MessageSchema, {
@@ -18,6 +29,17 @@ export function toWireMessage(m: StoredMessage): Message {
     senderDeviceId: m.senderDeviceId,
     clientMessageId: m.clientMessageId,
     serverTime: BigInt(m.serverTime),
+    ...(m.meta && {
+      meta: {
+        type: META_TYPES[m.meta.type],
+        refSeq: BigInt(m.meta.refSeq),
+        reaction: m.meta.reaction,
+        mentions: m.meta.mentions,
+        forwardCount: m.meta.forwardCount,
+      },
+    }),
+    forwardedMany: (m.meta?.forwardCount ?? 0) > FORWARDED_MANY,
+    deleted: m.deleted === true,
     body:
       m.kind === 'update'
         ? { case: 'chatUpdate', value: decodeChatUpdate(m.body ?? new Uint8Array()) }

@@ -15,6 +15,7 @@ import type {
   DeviceId,
   LastSeenVisibility,
   MessageKind,
+  MessageMeta,
   ReceiptChange,
   ReceiptState,
   Role,
@@ -41,11 +42,26 @@ export interface SendCommit {
   /** One body for every recipient device, or one per device (keyed by device id). */
   payload: Uint8Array | undefined;
   devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined;
+  meta?: MessageMeta | undefined;
+  /** Windows for edits and deletes by the sender (policy, checked in the transaction). */
+  windows?: { editMs: number; deleteMs: number };
 }
 
 export type CommitResult =
   | { ok: true; seq: number; serverTime: number; duplicate: boolean }
-  | { ok: false; code: 'NOT_A_MEMBER' | 'CHAT_NOT_FOUND' };
+  | {
+      ok: false;
+      code:
+        | 'NOT_A_MEMBER'
+        | 'CHAT_NOT_FOUND'
+        | 'NOT_FOUND'
+        | 'PERMISSION_DENIED'
+        | 'EDIT_WINDOW_PASSED'
+        | 'DELETE_WINDOW_PASSED'
+        | 'TOO_MANY_REACTIONS'
+        | 'INVALID_ARGUMENT';
+      message?: string;
+    };
 
 export interface ChatCreate {
   chatId: ChatId;

@@ -44,6 +44,18 @@ export interface ChatInfo {
 /** What a stored message carries: opaque ciphertext, or an encoded chat update. */
 export type MessageKind = 'payload' | 'update';
 
+export type MessageType = 'message' | 'edit' | 'delete' | 'reaction';
+
+/** What the server sees of a message besides its opaque payload. */
+export interface MessageMeta {
+  type: MessageType;
+  /** Replied-to message (type 'message'), or the target of an edit / delete / reaction. */
+  refSeq: number;
+  reaction: string;
+  mentions: UserId[];
+  forwardCount: number;
+}
+
 export interface StoredMessage {
   chatId: ChatId;
   seq: number;
@@ -54,6 +66,10 @@ export interface StoredMessage {
   kind: MessageKind;
   /** The body for the reading device; undefined when a per-device message has none for it. */
   body: Uint8Array | undefined;
+  /** Set on messages with metadata (replies, edits, deletes, reactions, mentions, forwards). */
+  meta?: MessageMeta | undefined;
+  /** Deleted for everyone: the payload is gone. */
+  deleted?: boolean;
 }
 
 /** A device's position in one chat. Pending = seqs in (ackedSeq, endSeq ?? lastSeq]. */

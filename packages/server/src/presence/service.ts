@@ -36,6 +36,8 @@ export class PresenceService {
   private readonly watchers = new Map<UserId, Set<PresenceConnection>>();
   private readonly subscriptions = new Map<PresenceConnection, Set<UserId>>();
   private readonly visibility = new Map<UserId, LastSeenVisibility>();
+  private readonly generations = new Map<PresenceConnection, number>();
+  private readonly open = new Set<PresenceConnection>();
 
   constructor(
     private readonly store: Store,
@@ -48,12 +50,15 @@ export class PresenceService {
   }
 
   connectionOpened(conn: PresenceConnection): void {
+    this.open.add(conn);
     const n = (this.connected.get(conn.userId) ?? 0) + 1;
     this.connected.set(conn.userId, n);
     if (n === 1) this.notify(conn.userId, 0);
   }
 
   connectionClosed(conn: PresenceConnection): void {
+    this.open.delete(conn);
+    this.generations.delete(conn);
     this.unsubscribeAll(conn);
     const n = (this.connected.get(conn.userId) ?? 1) - 1;
     if (n > 0) {
@@ -70,20 +75,25 @@ export class PresenceService {
 
   /** Replaces the connection's subscriptions; answers with each user's presence now. */
   async subscribe(conn: PresenceConnection, userIds: readonly UserId[]): Promise<Presence[]> {
-    this.unsubscribeAll(conn);
+    // Overlapping subscribes on one connection: only the latest one takes effect.
+    const generation = (this.generations.get(conn) ?? 0) + 1;
+    this.generations.set(conn, generation);
     const unique = [...new Set(userIds)];
     const others = unique.filter((u) => u !== conn.userId);
     const allowed = await this.store.usersSharingChat(conn.userId, others);
     allowed.add(conn.userId);
     const targets = new Set(unique.filter((u) => allowed.has(u)));
-    this.subscriptions.set(conn, targets);
-    for (const t of targets) {
-      let set = this.watchers.get(t);
-      if (!set) {
-        set = new Set();
-        this.watchers.set(t, set);
+    if (this.generations.get(conn) === generation && this.open.has(conn)) {
+      this.unsubscribeAll(conn);
+      this.subscriptions.set(conn, targets);
+      for (const t of targets) {
+        let set = this.watchers.get(t);
+        if (!set) {
+          set = new Set();
+          this.watchers.set(t, set);
+        }
+        set.add(conn);
       }
-      set.add(conn);
     }
     const out: Presence[] = [];
     for (const u of unique) {

@@ -22,7 +22,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi/Q8KBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKC3NlbmRfcmVzdWx0GCggASgLMhUucGFybGV5LnYxLlNlbmRSZXN1bHRIABIqCgphY2tfcmVzdWx0GCkgASgLMhQucGFybGV5LnYxLkFja1Jlc3VsdEgAEiwKC2NoYXRfcmVzdWx0GCogASgLMhUucGFybGV5LnYxLkNoYXRSZXN1bHRIABIuCgljaGF0X2xpc3QYKyABKAsyGS5wYXJsZXkudjEuQ2hhdExpc3RSZXN1bHRIABIyCg5oaXN0b3J5X3Jlc3VsdBgsIAEoCzIYLnBhcmxleS52MS5IaXN0b3J5UmVzdWx0SAASMgoLZGV2aWNlX2xpc3QYLSABKAsyGy5wYXJsZXkudjEuRGV2aWNlTGlzdFJlc3VsdEgAEjQKD2Rpc2NvdmVyX3Jlc3VsdBguIAEoCzIZLnBhcmxleS52MS5EaXNjb3ZlclJlc3VsdEgAEiUKBHBvbmcYLyABKAsyFS5wYXJsZXkudjEuUG9uZ1Jlc3VsdEgAEiEKBWVycm9yGDAgASgLMhAucGFybGV5LnYxLkVycm9ySAASNgoNcHJlc2VuY2VfbGlzdBgxIAEoCzIdLnBhcmxleS52MS5QcmVzZW5jZUxpc3RSZXN1bHRIABIyCg5wcml2YWN5X3Jlc3VsdBgyIAEoCzIYLnBhcmxleS52MS5Qcml2YWN5UmVzdWx0SAASNQoQbWFya19yZWFkX3Jlc3VsdBgzIAEoCzIZLnBhcmxleS52MS5NYXJrUmVhZFJlc3VsdEgAEjAKDWludml0ZV9yZXN1bHQYNCABKAsyFy5wYXJsZXkudjEuSW52aXRlUmVzdWx0SAASNAoPcmVjZWlwdHNfcmVzdWx0GDUgASgLMhkucGFybGV5LnYxLlJlY2VpcHRzUmVzdWx0SAASJQoHd2VsY29tZRg8IAEoCzISLnBhcmxleS52MS5XZWxjb21lSAASJQoHZGVsaXZlchg9IAEoCzISLnBhcmxleS52MS5EZWxpdmVySAASLAoIcHJlc2VuY2UYPiABKAsyGC5wYXJsZXkudjEuUHJlc2VuY2VFdmVudEgAEi4KDHR5cGluZ19ldmVudBg/IAEoCzIWLnBhcmxleS52MS5UeXBpbmdFdmVudEgAEioKB3JlY2VpcHQYQCABKAsyFy5wYXJsZXkudjEuUmVjZWlwdEV2ZW50SABCBgoEYm9keSJyCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SMgoPZGV2aWNlX21pc21hdGNoGAQgASgLMhkucGFybGV5LnYxLkRldmljZU1pc21hdGNoIm8KDkRldmljZU1pc21hdGNoEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgBIAMoCRIYChBleHRyYV9kZXZpY2VfaWRzGAIgAygJEicKB2N1cnJlbnQYAyADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMi4wEKB1dlbGNvbWUSGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIaChJzdXBwb3J0ZWRfdmVyc2lvbnMYAiADKA0SFgoOc2VydmVyX3ZlcnNpb24YAyABKAkSDwoHdXNlcl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSGQoRbWF4X3BheWxvYWRfYnl0ZXMYBiABKA0SFwoPZGVsaXZlcnlfd2luZG93GAcgASgNEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgIIAEoDRITCgtzZXJ2ZXJfdGltZRgJIAEoBCINCgtQaW5nUmVxdWVzdCIhCgpQb25nUmVzdWx0EhMKC3NlcnZlcl90aW1lGAEgASgEIn0KC1NlbmRSZXF1ZXN0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIxCg9kZXZpY2VfcGF5bG9hZHMYBCADKAsyGC5wYXJsZXkudjEuRGV2aWNlUGF5bG9hZCIzCg1EZXZpY2VQYXlsb2FkEhEKCWRldmljZV9pZBgBIAEoCRIPCgdwYXlsb2FkGAIgASgMIloKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRILCgNzZXEYAyABKAQSEwoLc2VydmVyX3RpbWUYBCABKAQi0gEKB01lc3NhZ2USDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAyABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgEIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgFIAEoCRITCgtzZXJ2ZXJfdGltZRgGIAEoBBIRCgdwYXlsb2FkGAcgASgMSAASLAoLY2hhdF91cGRhdGUYCCABKAsyFS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUgAQgYKBGJvZHkiQAoHRGVsaXZlchIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEg8KB2JhY2tsb2cYAiABKAgiKgoKQ2hhdEN1cnNvchIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI0CgpBY2tSZXF1ZXN0EiYKB2N1cnNvcnMYASADKAsyFS5wYXJsZXkudjEuQ2hhdEN1cnNvciIaCglBY2tSZXN1bHQSDQoFY2hhdHMYASABKA0iSwoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSHQoEcm9sZRgCIAEoDjIPLnBhcmxleS52MS5Sb2xlEhEKCWpvaW5lZF9hdBgDIAEoBCKxAgoEQ2hhdBIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIiCgdtZW1iZXJzGAcgAygLMhEucGFybGV5LnYxLk1lbWJlchIUCgx1bnJlYWRfY291bnQYCCABKA0SEAoIcmVhZF9zZXEYCSABKAQSLAoMbGFzdF9tZXNzYWdlGAogASgLMhYucGFybGV5LnYxLkxhc3RNZXNzYWdlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCyABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAwgASgIIloKC0xhc3RNZXNzYWdlEgsKA3NlcRgBIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgCIAEoCRITCgtzZXJ2ZXJfdGltZRgDIAEoBBIRCglpc191cGRhdGUYBCABKAgijgIKCkNoYXRVcGRhdGUSJwoEa2luZBgBIAEoDjIZLnBhcmxleS52MS5DaGF0VXBkYXRlS2luZBIQCgh1c2VyX2lkcxgCIAMoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEiYKCWNoYXRfa2luZBgFIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIiCgdtZW1iZXJzGAYgAygLMhEucGFybGV5LnYxLk1lbWJlchIdCgRyb2xlGAcgASgOMg8ucGFybGV5LnYxLlJvbGUSGAoQb25seV9hZG1pbnNfc2VuZBgIIAEoCBIdChVvbmx5X2FkbWluc19lZGl0X2luZm8YCSABKAgicgoRQ3JlYXRlQ2hhdFJlcXVlc3QSIQoEa2luZBgBIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIXCg9tZW1iZXJfdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCSI2ChFBZGRNZW1iZXJzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjcKE1JlbW92ZU1lbWJlclJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJItwBChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEh0KEG9ubHlfYWRtaW5zX3NlbmQYBCABKAhIAogBARIiChVvbmx5X2FkbWluc19lZGl0X2luZm8YBSABKAhIA4gBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CEwoRX29ubHlfYWRtaW5zX3NlbmRCGAoWX29ubHlfYWRtaW5zX2VkaXRfaW5mbyJRCg5TZXRSb2xlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHQoEcm9sZRgDIAEoDjIPLnBhcmxleS52MS5Sb2xlIiYKE0NyZWF0ZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSItCgxJbnZpdGVSZXN1bHQSDwoHY2hhdF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIiYKE1Jldm9rZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIjChNKb2luQnlJbnZpdGVSZXF1ZXN0EgwKBGNvZGUYASABKAkiIwoQTGVhdmVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIi8KD01hcmtSZWFkUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI4Cg5NYXJrUmVhZFJlc3VsdBIQCghyZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0iIQoOR2V0Q2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSISChBMaXN0Q2hhdHNSZXF1ZXN0IisKCkNoYXRSZXN1bHQSHQoEY2hhdBgBIAEoCzIPLnBhcmxleS52MS5DaGF0IjAKDkNoYXRMaXN0UmVzdWx0Eh4KBWNoYXRzGAEgAygLMg8ucGFybGV5LnYxLkNoYXQiVwoOSGlzdG9yeVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRISCgpiZWZvcmVfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJDCg1IaXN0b3J5UmVzdWx0EiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDAoEbW9yZRgCIAEoCCIyCgtVc2VyRGV2aWNlcxIPCgd1c2VyX2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJgoSTGlzdERldmljZXNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIjkKEERldmljZUxpc3RSZXN1bHQSJQoFdXNlcnMYASADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMiJwoPRGlzY292ZXJSZXF1ZXN0EhQKDHBob25lX2hhc2hlcxgBIAMoDCI0Cg1EaXNjb3Zlck1hdGNoEhIKCnBob25lX2hhc2gYASABKAwSDwoHdXNlcl9pZBgCIAEoCSI7Cg5EaXNjb3ZlclJlc3VsdBIpCgdtYXRjaGVzGAEgAygLMhgucGFybGV5LnYxLkRpc2NvdmVyTWF0Y2giLAoYU3Vic2NyaWJlUHJlc2VuY2VSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIj4KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEhEKCWxhc3Rfc2VlbhgDIAEoBCI4ChJQcmVzZW5jZUxpc3RSZXN1bHQSIgoFdXNlcnMYASADKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiNgoNUHJlc2VuY2VFdmVudBIlCghwcmVzZW5jZRgBIAEoCzITLnBhcmxleS52MS5QcmVzZW5jZSJHCg1UeXBpbmdSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSJQoFc3RhdGUYAiABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUibQoLVHlwaW5nRXZlbnQSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiUKBXN0YXRlGAMgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0icwoRU2V0UHJpdmFjeVJlcXVlc3QSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eRIaCg1yZWFkX3JlY2VpcHRzGAIgASgISACIAQFCEAoOX3JlYWRfcmVjZWlwdHMiWAoNUHJpdmFjeVJlc3VsdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5EhUKDXJlYWRfcmVjZWlwdHMYAiABKAgiZQoMUmVjZWlwdEV2ZW50Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1kZWxpdmVyZWRfc2VxGAMgASgEEhAKCHJlYWRfc2VxGAQgASgEEgoKAmF0GAUgASgEIjIKEkdldFJlY2VpcHRzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCJHCg1NZW1iZXJSZWNlaXB0Eg8KB3VzZXJfaWQYASABKAkSFAoMZGVsaXZlcmVkX2F0GAIgASgEEg8KB3JlYWRfYXQYAyABKAQiagoOUmVjZWlwdHNSZXN1bHQSKQoHbWVtYmVycxgBIAMoCzIYLnBhcmxleS52MS5NZW1iZXJSZWNlaXB0EhgKEGRlbGl2ZXJlZF90b19hbGwYAiABKAgSEwoLcmVhZF9ieV9hbGwYAyABKAgqUAoIQ2hhdEtpbmQSGQoVQ0hBVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQ0hBVF9LSU5EX0RJUkVDVBABEhMKD0NIQVRfS0lORF9HUk9VUBACKk8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfTUVNQkVSEAESDgoKUk9MRV9BRE1JThACEhAKDFJPTEVfQ1JFQVRPUhADKs8CCg5DaGF0VXBkYXRlS2luZBIgChxDSEFUX1VQREFURV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBVF9VUERBVEVfS0lORF9DUkVBVEVEEAESIgoeQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJTX0FEREVEEAISIwofQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfUkVNT1ZFRBADEiAKHENIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX0xFRlQQBBIhCh1DSEFUX1VQREFURV9LSU5EX0lORk9fQ0hBTkdFRBAFEiEKHUNIQVRfVVBEQVRFX0tJTkRfUk9MRV9DSEFOR0VEEAYSJQohQ0hBVF9VUERBVEVfS0lORF9TRVRUSU5HU19DSEFOR0VEEAcSJQohQ0hBVF9VUERBVEVfS0lORF9KT0lORURfQllfSU5WSVRFEAgqoQEKEkxhc3RTZWVuVmlzaWJpbGl0eRIkCiBMQVNUX1NFRU5fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEiEKHUxBU1RfU0VFTl9WSVNJQklMSVRZX0VWRVJZT05FEAESIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfQ09OVEFDVFMQAhIfChtMQVNUX1NFRU5fVklTSUJJTElUWV9OT0JPRFkQAypgCgtUeXBpbmdTdGF0ZRIcChhUWVBJTkdfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUWVBJTkdfU1RBVEVfQ09NUE9TSU5HEAESFwoTVFlQSU5HX1NUQVRFX1BBVVNFRBACYgZwcm90bzM");
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi3xAKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKB2ZvcndhcmQYICABKAsyGS5wYXJsZXkudjEuRm9yd2FyZFJlcXVlc3RIABIsCgtzZW5kX3Jlc3VsdBgoIAEoCzIVLnBhcmxleS52MS5TZW5kUmVzdWx0SAASKgoKYWNrX3Jlc3VsdBgpIAEoCzIULnBhcmxleS52MS5BY2tSZXN1bHRIABIsCgtjaGF0X3Jlc3VsdBgqIAEoCzIVLnBhcmxleS52MS5DaGF0UmVzdWx0SAASLgoJY2hhdF9saXN0GCsgASgLMhkucGFybGV5LnYxLkNoYXRMaXN0UmVzdWx0SAASMgoOaGlzdG9yeV9yZXN1bHQYLCABKAsyGC5wYXJsZXkudjEuSGlzdG9yeVJlc3VsdEgAEjIKC2RldmljZV9saXN0GC0gASgLMhsucGFybGV5LnYxLkRldmljZUxpc3RSZXN1bHRIABI0Cg9kaXNjb3Zlcl9yZXN1bHQYLiABKAsyGS5wYXJsZXkudjEuRGlzY292ZXJSZXN1bHRIABIlCgRwb25nGC8gASgLMhUucGFybGV5LnYxLlBvbmdSZXN1bHRIABIhCgVlcnJvchgwIAEoCzIQLnBhcmxleS52MS5FcnJvckgAEjYKDXByZXNlbmNlX2xpc3QYMSABKAsyHS5wYXJsZXkudjEuUHJlc2VuY2VMaXN0UmVzdWx0SAASMgoOcHJpdmFjeV9yZXN1bHQYMiABKAsyGC5wYXJsZXkudjEuUHJpdmFjeVJlc3VsdEgAEjUKEG1hcmtfcmVhZF9yZXN1bHQYMyABKAsyGS5wYXJsZXkudjEuTWFya1JlYWRSZXN1bHRIABIwCg1pbnZpdGVfcmVzdWx0GDQgASgLMhcucGFybGV5LnYxLkludml0ZVJlc3VsdEgAEjQKD3JlY2VpcHRzX3Jlc3VsdBg1IAEoCzIZLnBhcmxleS52MS5SZWNlaXB0c1Jlc3VsdEgAEjIKDmZvcndhcmRfcmVzdWx0GDYgASgLMhgucGFybGV5LnYxLkZvcndhcmRSZXN1bHRIABIlCgd3ZWxjb21lGDwgASgLMhIucGFybGV5LnYxLldlbGNvbWVIABIlCgdkZWxpdmVyGD0gASgLMhIucGFybGV5LnYxLkRlbGl2ZXJIABIsCghwcmVzZW5jZRg+IAEoCzIYLnBhcmxleS52MS5QcmVzZW5jZUV2ZW50SAASLgoMdHlwaW5nX2V2ZW50GD8gASgLMhYucGFybGV5LnYxLlR5cGluZ0V2ZW50SAASKgoHcmVjZWlwdBhAIAEoCzIXLnBhcmxleS52MS5SZWNlaXB0RXZlbnRIAEIGCgRib2R5InIKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRIyCg9kZXZpY2VfbWlzbWF0Y2gYBCABKAsyGS5wYXJsZXkudjEuRGV2aWNlTWlzbWF0Y2gibwoORGV2aWNlTWlzbWF0Y2gSGgoSbWlzc2luZ19kZXZpY2VfaWRzGAEgAygJEhgKEGV4dHJhX2RldmljZV9pZHMYAiADKAkSJwoHY3VycmVudBgDIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyLjAQoHV2VsY29tZRIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhoKEnN1cHBvcnRlZF92ZXJzaW9ucxgCIAMoDRIWCg5zZXJ2ZXJfdmVyc2lvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgGIAEoDRIXCg9kZWxpdmVyeV93aW5kb3cYByABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhMKC3NlcnZlcl90aW1lGAkgASgEIg0KC1BpbmdSZXF1ZXN0IiEKClBvbmdSZXN1bHQSEwoLc2VydmVyX3RpbWUYASABKAQiowEKC1NlbmRSZXF1ZXN0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIxCg9kZXZpY2VfcGF5bG9hZHMYBCADKAsyGC5wYXJsZXkudjEuRGV2aWNlUGF5bG9hZBIkCgRtZXRhGAUgASgLMhYucGFybGV5LnYxLk1lc3NhZ2VNZXRhIn8KC01lc3NhZ2VNZXRhEiQKBHR5cGUYASABKA4yFi5wYXJsZXkudjEuTWVzc2FnZVR5cGUSDwoHcmVmX3NlcRgCIAEoBBIQCghyZWFjdGlvbhgDIAEoCRIQCghtZW50aW9ucxgEIAMoCRIVCg1mb3J3YXJkX2NvdW50GAUgASgNIjMKDURldmljZVBheWxvYWQSEQoJZGV2aWNlX2lkGAEgASgJEg8KB3BheWxvYWQYAiABKAwiWgoKU2VuZFJlc3VsdBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgJEgsKA3NlcRgDIAEoBBITCgtzZXJ2ZXJfdGltZRgEIAEoBCKhAgoHTWVzc2FnZRIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgDIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAQgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAUgASgJEhMKC3NlcnZlcl90aW1lGAYgASgEEhEKB3BheWxvYWQYByABKAxIABIsCgtjaGF0X3VwZGF0ZRgIIAEoCzIVLnBhcmxleS52MS5DaGF0VXBkYXRlSAASJAoEbWV0YRgJIAEoCzIWLnBhcmxleS52MS5NZXNzYWdlTWV0YRIWCg5mb3J3YXJkZWRfbWFueRgKIAEoCBIPCgdkZWxldGVkGAsgASgIQgYKBGJvZHkiQAoHRGVsaXZlchIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEg8KB2JhY2tsb2cYAiABKAgiKgoKQ2hhdEN1cnNvchIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI0CgpBY2tSZXF1ZXN0EiYKB2N1cnNvcnMYASADKAsyFS5wYXJsZXkudjEuQ2hhdEN1cnNvciIaCglBY2tSZXN1bHQSDQoFY2hhdHMYASABKA0iSwoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSHQoEcm9sZRgCIAEoDjIPLnBhcmxleS52MS5Sb2xlEhEKCWpvaW5lZF9hdBgDIAEoBCKxAgoEQ2hhdBIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIiCgdtZW1iZXJzGAcgAygLMhEucGFybGV5LnYxLk1lbWJlchIUCgx1bnJlYWRfY291bnQYCCABKA0SEAoIcmVhZF9zZXEYCSABKAQSLAoMbGFzdF9tZXNzYWdlGAogASgLMhYucGFybGV5LnYxLkxhc3RNZXNzYWdlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCyABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAwgASgIIloKC0xhc3RNZXNzYWdlEgsKA3NlcRgBIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgCIAEoCRITCgtzZXJ2ZXJfdGltZRgDIAEoBBIRCglpc191cGRhdGUYBCABKAgijgIKCkNoYXRVcGRhdGUSJwoEa2luZBgBIAEoDjIZLnBhcmxleS52MS5DaGF0VXBkYXRlS2luZBIQCgh1c2VyX2lkcxgCIAMoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEiYKCWNoYXRfa2luZBgFIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIiCgdtZW1iZXJzGAYgAygLMhEucGFybGV5LnYxLk1lbWJlchIdCgRyb2xlGAcgASgOMg8ucGFybGV5LnYxLlJvbGUSGAoQb25seV9hZG1pbnNfc2VuZBgIIAEoCBIdChVvbmx5X2FkbWluc19lZGl0X2luZm8YCSABKAgicgoRQ3JlYXRlQ2hhdFJlcXVlc3QSIQoEa2luZBgBIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIXCg9tZW1iZXJfdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCSI2ChFBZGRNZW1iZXJzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjcKE1JlbW92ZU1lbWJlclJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJItwBChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEh0KEG9ubHlfYWRtaW5zX3NlbmQYBCABKAhIAogBARIiChVvbmx5X2FkbWluc19lZGl0X2luZm8YBSABKAhIA4gBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CEwoRX29ubHlfYWRtaW5zX3NlbmRCGAoWX29ubHlfYWRtaW5zX2VkaXRfaW5mbyJRCg5TZXRSb2xlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHQoEcm9sZRgDIAEoDjIPLnBhcmxleS52MS5Sb2xlIiYKE0NyZWF0ZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSItCgxJbnZpdGVSZXN1bHQSDwoHY2hhdF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIiYKE1Jldm9rZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIjChNKb2luQnlJbnZpdGVSZXF1ZXN0EgwKBGNvZGUYASABKAkiIwoQTGVhdmVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIi8KD01hcmtSZWFkUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI4Cg5NYXJrUmVhZFJlc3VsdBIQCghyZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0iIQoOR2V0Q2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSISChBMaXN0Q2hhdHNSZXF1ZXN0IisKCkNoYXRSZXN1bHQSHQoEY2hhdBgBIAEoCzIPLnBhcmxleS52MS5DaGF0IjAKDkNoYXRMaXN0UmVzdWx0Eh4KBWNoYXRzGAEgAygLMg8ucGFybGV5LnYxLkNoYXQiVwoOSGlzdG9yeVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRISCgpiZWZvcmVfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJDCg1IaXN0b3J5UmVzdWx0EiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDAoEbW9yZRgCIAEoCCIyCgtVc2VyRGV2aWNlcxIPCgd1c2VyX2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJgoSTGlzdERldmljZXNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIjkKEERldmljZUxpc3RSZXN1bHQSJQoFdXNlcnMYASADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMiJwoPRGlzY292ZXJSZXF1ZXN0EhQKDHBob25lX2hhc2hlcxgBIAMoDCI0Cg1EaXNjb3Zlck1hdGNoEhIKCnBob25lX2hhc2gYASABKAwSDwoHdXNlcl9pZBgCIAEoCSI7Cg5EaXNjb3ZlclJlc3VsdBIpCgdtYXRjaGVzGAEgAygLMhgucGFybGV5LnYxLkRpc2NvdmVyTWF0Y2giLAoYU3Vic2NyaWJlUHJlc2VuY2VSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIj4KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEhEKCWxhc3Rfc2VlbhgDIAEoBCI4ChJQcmVzZW5jZUxpc3RSZXN1bHQSIgoFdXNlcnMYASADKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiNgoNUHJlc2VuY2VFdmVudBIlCghwcmVzZW5jZRgBIAEoCzITLnBhcmxleS52MS5QcmVzZW5jZSJHCg1UeXBpbmdSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSJQoFc3RhdGUYAiABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUibQoLVHlwaW5nRXZlbnQSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiUKBXN0YXRlGAMgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0icwoRU2V0UHJpdmFjeVJlcXVlc3QSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eRIaCg1yZWFkX3JlY2VpcHRzGAIgASgISACIAQFCEAoOX3JlYWRfcmVjZWlwdHMiWAoNUHJpdmFjeVJlc3VsdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5EhUKDXJlYWRfcmVjZWlwdHMYAiABKAgiZQoMUmVjZWlwdEV2ZW50Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1kZWxpdmVyZWRfc2VxGAMgASgEEhAKCHJlYWRfc2VxGAQgASgEEgoKAmF0GAUgASgEIjcKDkZvcndhcmRSZXF1ZXN0EiUKBXNlbmRzGAEgAygLMhYucGFybGV5LnYxLlNlbmRSZXF1ZXN0IjcKDUZvcndhcmRSZXN1bHQSJgoHcmVzdWx0cxgBIAMoCzIVLnBhcmxleS52MS5TZW5kUmVzdWx0IjIKEkdldFJlY2VpcHRzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCJHCg1NZW1iZXJSZWNlaXB0Eg8KB3VzZXJfaWQYASABKAkSFAoMZGVsaXZlcmVkX2F0GAIgASgEEg8KB3JlYWRfYXQYAyABKAQiagoOUmVjZWlwdHNSZXN1bHQSKQoHbWVtYmVycxgBIAMoCzIYLnBhcmxleS52MS5NZW1iZXJSZWNlaXB0EhgKEGRlbGl2ZXJlZF90b19hbGwYAiABKAgSEwoLcmVhZF9ieV9hbGwYAyABKAgqdgoLTWVzc2FnZVR5cGUSHAoYTUVTU0FHRV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRTUVTU0FHRV9UWVBFX0VESVQQARIXChNNRVNTQUdFX1RZUEVfREVMRVRFEAISGQoVTUVTU0FHRV9UWVBFX1JFQUNUSU9OEAMqUAoIQ2hhdEtpbmQSGQoVQ0hBVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQ0hBVF9LSU5EX0RJUkVDVBABEhMKD0NIQVRfS0lORF9HUk9VUBACKk8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfTUVNQkVSEAESDgoKUk9MRV9BRE1JThACEhAKDFJPTEVfQ1JFQVRPUhADKs8CCg5DaGF0VXBkYXRlS2luZBIgChxDSEFUX1VQREFURV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBVF9VUERBVEVfS0lORF9DUkVBVEVEEAESIgoeQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJTX0FEREVEEAISIwofQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfUkVNT1ZFRBADEiAKHENIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX0xFRlQQBBIhCh1DSEFUX1VQREFURV9LSU5EX0lORk9fQ0hBTkdFRBAFEiEKHUNIQVRfVVBEQVRFX0tJTkRfUk9MRV9DSEFOR0VEEAYSJQohQ0hBVF9VUERBVEVfS0lORF9TRVRUSU5HU19DSEFOR0VEEAcSJQohQ0hBVF9VUERBVEVfS0lORF9KT0lORURfQllfSU5WSVRFEAgqoQEKEkxhc3RTZWVuVmlzaWJpbGl0eRIkCiBMQVNUX1NFRU5fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEiEKHUxBU1RfU0VFTl9WSVNJQklMSVRZX0VWRVJZT05FEAESIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfQ09OVEFDVFMQAhIfChtMQVNUX1NFRU5fVklTSUJJTElUWV9OT0JPRFkQAypgCgtUeXBpbmdTdGF0ZRIcChhUWVBJTkdfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUWVBJTkdfU1RBVEVfQ09NUE9TSU5HEAESFwoTVFlQSU5HX1NUQVRFX1BBVVNFRBACYgZwcm90bzM");
 
 /**
  * @generated from message parley.v1.Frame
@@ -172,6 +172,12 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "getReceipts";
   } | {
     /**
+     * @generated from field: parley.v1.ForwardRequest forward = 32;
+     */
+    value: ForwardRequest;
+    case: "forward";
+  } | {
+    /**
      * Server -> client results (id echoes the request).
      *
      * @generated from field: parley.v1.SendResult send_result = 40;
@@ -256,6 +262,12 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
      */
     value: ReceiptsResult;
     case: "receiptsResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.ForwardResult forward_result = 54;
+     */
+    value: ForwardResult;
+    case: "forwardResult";
   } | {
     /**
      * Server -> client pushes (id 0).
@@ -483,6 +495,13 @@ export type SendRequest = Message$1<"parley.v1.SendRequest"> & {
    * @generated from field: repeated parley.v1.DevicePayload device_payloads = 4;
    */
   devicePayloads: DevicePayload[];
+
+  /**
+   * What the server needs to see of the message (the content itself stays opaque).
+   *
+   * @generated from field: parley.v1.MessageMeta meta = 5;
+   */
+  meta?: MessageMeta;
 };
 
 /**
@@ -491,6 +510,49 @@ export type SendRequest = Message$1<"parley.v1.SendRequest"> & {
  */
 export const SendRequestSchema: GenMessage<SendRequest> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 6);
+
+/**
+ * @generated from message parley.v1.MessageMeta
+ */
+export type MessageMeta = Message$1<"parley.v1.MessageMeta"> & {
+  /**
+   * @generated from field: parley.v1.MessageType type = 1;
+   */
+  type: MessageType;
+
+  /**
+   * The message replied to (type UNSPECIFIED), or the message edited / deleted / reacted to.
+   *
+   * @generated from field: uint64 ref_seq = 2;
+   */
+  refSeq: bigint;
+
+  /**
+   * @generated from field: string reaction = 3;
+   */
+  reaction: string;
+
+  /**
+   * Members mentioned (@user); at most 50.
+   *
+   * @generated from field: repeated string mentions = 4;
+   */
+  mentions: string[];
+
+  /**
+   * How many times the content was forwarded before this message (0 for an original).
+   *
+   * @generated from field: uint32 forward_count = 5;
+   */
+  forwardCount: number;
+};
+
+/**
+ * Describes the message parley.v1.MessageMeta.
+ * Use `create(MessageMetaSchema)` to create a new message.
+ */
+export const MessageMetaSchema: GenMessage<MessageMeta> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 7);
 
 /**
  * @generated from message parley.v1.DevicePayload
@@ -512,7 +574,7 @@ export type DevicePayload = Message$1<"parley.v1.DevicePayload"> & {
  * Use `create(DevicePayloadSchema)` to create a new message.
  */
 export const DevicePayloadSchema: GenMessage<DevicePayload> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 7);
+  messageDesc(file_parley_v1_parley, 8);
 
 /**
  * @generated from message parley.v1.SendResult
@@ -544,7 +606,7 @@ export type SendResult = Message$1<"parley.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 8);
+  messageDesc(file_parley_v1_parley, 9);
 
 /**
  * @generated from message parley.v1.Message
@@ -602,6 +664,25 @@ export type Message = Message$1<"parley.v1.Message"> & {
     value: ChatUpdate;
     case: "chatUpdate";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * @generated from field: parley.v1.MessageMeta meta = 9;
+   */
+  meta?: MessageMeta;
+
+  /**
+   * Set by the server: forwarded more than 5 times ("forwarded many times").
+   *
+   * @generated from field: bool forwarded_many = 10;
+   */
+  forwardedMany: boolean;
+
+  /**
+   * Set by the server on a message deleted for everyone (its payload is gone).
+   *
+   * @generated from field: bool deleted = 11;
+   */
+  deleted: boolean;
 };
 
 /**
@@ -609,7 +690,7 @@ export type Message = Message$1<"parley.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 9);
+  messageDesc(file_parley_v1_parley, 10);
 
 /**
  * Messages for this device, in per-chat sequence order.
@@ -636,7 +717,7 @@ export type Deliver = Message$1<"parley.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 10);
+  messageDesc(file_parley_v1_parley, 11);
 
 /**
  * @generated from message parley.v1.ChatCursor
@@ -658,7 +739,7 @@ export type ChatCursor = Message$1<"parley.v1.ChatCursor"> & {
  * Use `create(ChatCursorSchema)` to create a new message.
  */
 export const ChatCursorSchema: GenMessage<ChatCursor> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 11);
+  messageDesc(file_parley_v1_parley, 12);
 
 /**
  * Cumulative acknowledgement: every message of `chat_id` up to `seq` is stored by the device.
@@ -677,7 +758,7 @@ export type AckRequest = Message$1<"parley.v1.AckRequest"> & {
  * Use `create(AckRequestSchema)` to create a new message.
  */
 export const AckRequestSchema: GenMessage<AckRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 12);
+  messageDesc(file_parley_v1_parley, 13);
 
 /**
  * @generated from message parley.v1.AckResult
@@ -694,7 +775,7 @@ export type AckResult = Message$1<"parley.v1.AckResult"> & {
  * Use `create(AckResultSchema)` to create a new message.
  */
 export const AckResultSchema: GenMessage<AckResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 13);
+  messageDesc(file_parley_v1_parley, 14);
 
 /**
  * @generated from message parley.v1.Member
@@ -721,7 +802,7 @@ export type Member = Message$1<"parley.v1.Member"> & {
  * Use `create(MemberSchema)` to create a new message.
  */
 export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 14);
+  messageDesc(file_parley_v1_parley, 15);
 
 /**
  * @generated from message parley.v1.Chat
@@ -801,7 +882,7 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
  * Use `create(ChatSchema)` to create a new message.
  */
 export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 15);
+  messageDesc(file_parley_v1_parley, 16);
 
 /**
  * @generated from message parley.v1.LastMessage
@@ -835,7 +916,7 @@ export type LastMessage = Message$1<"parley.v1.LastMessage"> & {
  * Use `create(LastMessageSchema)` to create a new message.
  */
 export const LastMessageSchema: GenMessage<LastMessage> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 16);
+  messageDesc(file_parley_v1_parley, 17);
 
 /**
  * @generated from message parley.v1.ChatUpdate
@@ -900,7 +981,7 @@ export type ChatUpdate = Message$1<"parley.v1.ChatUpdate"> & {
  * Use `create(ChatUpdateSchema)` to create a new message.
  */
 export const ChatUpdateSchema: GenMessage<ChatUpdate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 17);
+  messageDesc(file_parley_v1_parley, 18);
 
 /**
  * @generated from message parley.v1.CreateChatRequest
@@ -934,7 +1015,7 @@ export type CreateChatRequest = Message$1<"parley.v1.CreateChatRequest"> & {
  * Use `create(CreateChatRequestSchema)` to create a new message.
  */
 export const CreateChatRequestSchema: GenMessage<CreateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 18);
+  messageDesc(file_parley_v1_parley, 19);
 
 /**
  * @generated from message parley.v1.AddMembersRequest
@@ -956,7 +1037,7 @@ export type AddMembersRequest = Message$1<"parley.v1.AddMembersRequest"> & {
  * Use `create(AddMembersRequestSchema)` to create a new message.
  */
 export const AddMembersRequestSchema: GenMessage<AddMembersRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 19);
+  messageDesc(file_parley_v1_parley, 20);
 
 /**
  * @generated from message parley.v1.RemoveMemberRequest
@@ -978,7 +1059,7 @@ export type RemoveMemberRequest = Message$1<"parley.v1.RemoveMemberRequest"> & {
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 20);
+  messageDesc(file_parley_v1_parley, 21);
 
 /**
  * @generated from message parley.v1.UpdateChatRequest
@@ -1017,7 +1098,7 @@ export type UpdateChatRequest = Message$1<"parley.v1.UpdateChatRequest"> & {
  * Use `create(UpdateChatRequestSchema)` to create a new message.
  */
 export const UpdateChatRequestSchema: GenMessage<UpdateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 21);
+  messageDesc(file_parley_v1_parley, 22);
 
 /**
  * Makes a member an admin (ROLE_ADMIN) or an admin a member (ROLE_MEMBER). Admins and the
@@ -1047,7 +1128,7 @@ export type SetRoleRequest = Message$1<"parley.v1.SetRoleRequest"> & {
  * Use `create(SetRoleRequestSchema)` to create a new message.
  */
 export const SetRoleRequestSchema: GenMessage<SetRoleRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 22);
+  messageDesc(file_parley_v1_parley, 23);
 
 /**
  * Creates the group's invite link code (replacing any earlier one). Admins only.
@@ -1066,7 +1147,7 @@ export type CreateInviteRequest = Message$1<"parley.v1.CreateInviteRequest"> & {
  * Use `create(CreateInviteRequestSchema)` to create a new message.
  */
 export const CreateInviteRequestSchema: GenMessage<CreateInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 23);
+  messageDesc(file_parley_v1_parley, 24);
 
 /**
  * @generated from message parley.v1.InviteResult
@@ -1088,7 +1169,7 @@ export type InviteResult = Message$1<"parley.v1.InviteResult"> & {
  * Use `create(InviteResultSchema)` to create a new message.
  */
 export const InviteResultSchema: GenMessage<InviteResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 24);
+  messageDesc(file_parley_v1_parley, 25);
 
 /**
  * Revokes the group's invite code. Admins only.
@@ -1107,7 +1188,7 @@ export type RevokeInviteRequest = Message$1<"parley.v1.RevokeInviteRequest"> & {
  * Use `create(RevokeInviteRequestSchema)` to create a new message.
  */
 export const RevokeInviteRequestSchema: GenMessage<RevokeInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 25);
+  messageDesc(file_parley_v1_parley, 26);
 
 /**
  * Joins the group an invite code belongs to (as a member); answered with the chat.
@@ -1126,7 +1207,7 @@ export type JoinByInviteRequest = Message$1<"parley.v1.JoinByInviteRequest"> & {
  * Use `create(JoinByInviteRequestSchema)` to create a new message.
  */
 export const JoinByInviteRequestSchema: GenMessage<JoinByInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 26);
+  messageDesc(file_parley_v1_parley, 27);
 
 /**
  * @generated from message parley.v1.LeaveChatRequest
@@ -1143,7 +1224,7 @@ export type LeaveChatRequest = Message$1<"parley.v1.LeaveChatRequest"> & {
  * Use `create(LeaveChatRequestSchema)` to create a new message.
  */
 export const LeaveChatRequestSchema: GenMessage<LeaveChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 27);
+  messageDesc(file_parley_v1_parley, 28);
 
 /**
  * The user opened the chat and read everything up to `seq` (on any of their devices). The
@@ -1168,7 +1249,7 @@ export type MarkReadRequest = Message$1<"parley.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 28);
+  messageDesc(file_parley_v1_parley, 29);
 
 /**
  * @generated from message parley.v1.MarkReadResult
@@ -1190,7 +1271,7 @@ export type MarkReadResult = Message$1<"parley.v1.MarkReadResult"> & {
  * Use `create(MarkReadResultSchema)` to create a new message.
  */
 export const MarkReadResultSchema: GenMessage<MarkReadResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 29);
+  messageDesc(file_parley_v1_parley, 30);
 
 /**
  * @generated from message parley.v1.GetChatRequest
@@ -1207,7 +1288,7 @@ export type GetChatRequest = Message$1<"parley.v1.GetChatRequest"> & {
  * Use `create(GetChatRequestSchema)` to create a new message.
  */
 export const GetChatRequestSchema: GenMessage<GetChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 30);
+  messageDesc(file_parley_v1_parley, 31);
 
 /**
  * Chats of the caller, most recent activity first.
@@ -1222,7 +1303,7 @@ export type ListChatsRequest = Message$1<"parley.v1.ListChatsRequest"> & {
  * Use `create(ListChatsRequestSchema)` to create a new message.
  */
 export const ListChatsRequestSchema: GenMessage<ListChatsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 31);
+  messageDesc(file_parley_v1_parley, 32);
 
 /**
  * @generated from message parley.v1.ChatResult
@@ -1239,7 +1320,7 @@ export type ChatResult = Message$1<"parley.v1.ChatResult"> & {
  * Use `create(ChatResultSchema)` to create a new message.
  */
 export const ChatResultSchema: GenMessage<ChatResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 32);
+  messageDesc(file_parley_v1_parley, 33);
 
 /**
  * @generated from message parley.v1.ChatListResult
@@ -1256,7 +1337,7 @@ export type ChatListResult = Message$1<"parley.v1.ChatListResult"> & {
  * Use `create(ChatListResultSchema)` to create a new message.
  */
 export const ChatListResultSchema: GenMessage<ChatListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 33);
+  messageDesc(file_parley_v1_parley, 34);
 
 /**
  * @generated from message parley.v1.HistoryRequest
@@ -1290,7 +1371,7 @@ export type HistoryRequest = Message$1<"parley.v1.HistoryRequest"> & {
  * Use `create(HistoryRequestSchema)` to create a new message.
  */
 export const HistoryRequestSchema: GenMessage<HistoryRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 34);
+  messageDesc(file_parley_v1_parley, 35);
 
 /**
  * @generated from message parley.v1.HistoryResult
@@ -1312,7 +1393,7 @@ export type HistoryResult = Message$1<"parley.v1.HistoryResult"> & {
  * Use `create(HistoryResultSchema)` to create a new message.
  */
 export const HistoryResultSchema: GenMessage<HistoryResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 35);
+  messageDesc(file_parley_v1_parley, 36);
 
 /**
  * @generated from message parley.v1.UserDevices
@@ -1334,7 +1415,7 @@ export type UserDevices = Message$1<"parley.v1.UserDevices"> & {
  * Use `create(UserDevicesSchema)` to create a new message.
  */
 export const UserDevicesSchema: GenMessage<UserDevices> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 36);
+  messageDesc(file_parley_v1_parley, 37);
 
 /**
  * @generated from message parley.v1.ListDevicesRequest
@@ -1351,7 +1432,7 @@ export type ListDevicesRequest = Message$1<"parley.v1.ListDevicesRequest"> & {
  * Use `create(ListDevicesRequestSchema)` to create a new message.
  */
 export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 37);
+  messageDesc(file_parley_v1_parley, 38);
 
 /**
  * @generated from message parley.v1.DeviceListResult
@@ -1368,7 +1449,7 @@ export type DeviceListResult = Message$1<"parley.v1.DeviceListResult"> & {
  * Use `create(DeviceListResultSchema)` to create a new message.
  */
 export const DeviceListResultSchema: GenMessage<DeviceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 38);
+  messageDesc(file_parley_v1_parley, 39);
 
 /**
  * Contact discovery: SHA-256 of E.164 numbers ("+15551234567"), at most 1000 per request.
@@ -1387,7 +1468,7 @@ export type DiscoverRequest = Message$1<"parley.v1.DiscoverRequest"> & {
  * Use `create(DiscoverRequestSchema)` to create a new message.
  */
 export const DiscoverRequestSchema: GenMessage<DiscoverRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 39);
+  messageDesc(file_parley_v1_parley, 40);
 
 /**
  * @generated from message parley.v1.DiscoverMatch
@@ -1409,7 +1490,7 @@ export type DiscoverMatch = Message$1<"parley.v1.DiscoverMatch"> & {
  * Use `create(DiscoverMatchSchema)` to create a new message.
  */
 export const DiscoverMatchSchema: GenMessage<DiscoverMatch> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 40);
+  messageDesc(file_parley_v1_parley, 41);
 
 /**
  * @generated from message parley.v1.DiscoverResult
@@ -1426,7 +1507,7 @@ export type DiscoverResult = Message$1<"parley.v1.DiscoverResult"> & {
  * Use `create(DiscoverResultSchema)` to create a new message.
  */
 export const DiscoverResultSchema: GenMessage<DiscoverResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 41);
+  messageDesc(file_parley_v1_parley, 42);
 
 /**
  * Replaces this connection's presence subscriptions (at most 256 users, who must share a
@@ -1447,7 +1528,7 @@ export type SubscribePresenceRequest = Message$1<"parley.v1.SubscribePresenceReq
  * Use `create(SubscribePresenceRequestSchema)` to create a new message.
  */
 export const SubscribePresenceRequestSchema: GenMessage<SubscribePresenceRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 42);
+  messageDesc(file_parley_v1_parley, 43);
 
 /**
  * @generated from message parley.v1.Presence
@@ -1478,7 +1559,7 @@ export type Presence = Message$1<"parley.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 43);
+  messageDesc(file_parley_v1_parley, 44);
 
 /**
  * @generated from message parley.v1.PresenceListResult
@@ -1495,7 +1576,7 @@ export type PresenceListResult = Message$1<"parley.v1.PresenceListResult"> & {
  * Use `create(PresenceListResultSchema)` to create a new message.
  */
 export const PresenceListResultSchema: GenMessage<PresenceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 44);
+  messageDesc(file_parley_v1_parley, 45);
 
 /**
  * @generated from message parley.v1.PresenceEvent
@@ -1512,7 +1593,7 @@ export type PresenceEvent = Message$1<"parley.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 45);
+  messageDesc(file_parley_v1_parley, 46);
 
 /**
  * Tells the chat's other members' online devices that the caller is typing. Not stored;
@@ -1537,7 +1618,7 @@ export type TypingRequest = Message$1<"parley.v1.TypingRequest"> & {
  * Use `create(TypingRequestSchema)` to create a new message.
  */
 export const TypingRequestSchema: GenMessage<TypingRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 46);
+  messageDesc(file_parley_v1_parley, 47);
 
 /**
  * @generated from message parley.v1.TypingEvent
@@ -1569,7 +1650,7 @@ export type TypingEvent = Message$1<"parley.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 47);
+  messageDesc(file_parley_v1_parley, 48);
 
 /**
  * Who may see the caller's last-seen time. As on WhatsApp, a user who hides it from
@@ -1596,7 +1677,7 @@ export type SetPrivacyRequest = Message$1<"parley.v1.SetPrivacyRequest"> & {
  * Use `create(SetPrivacyRequestSchema)` to create a new message.
  */
 export const SetPrivacyRequestSchema: GenMessage<SetPrivacyRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 48);
+  messageDesc(file_parley_v1_parley, 49);
 
 /**
  * @generated from message parley.v1.PrivacyResult
@@ -1618,7 +1699,7 @@ export type PrivacyResult = Message$1<"parley.v1.PrivacyResult"> & {
  * Use `create(PrivacyResultSchema)` to create a new message.
  */
 export const PrivacyResultSchema: GenMessage<PrivacyResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 49);
+  messageDesc(file_parley_v1_parley, 50);
 
 /**
  * Where a member is in a chat: every message up to `delivered_seq` reached at least one of
@@ -1662,7 +1743,44 @@ export type ReceiptEvent = Message$1<"parley.v1.ReceiptEvent"> & {
  * Use `create(ReceiptEventSchema)` to create a new message.
  */
 export const ReceiptEventSchema: GenMessage<ReceiptEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 50);
+  messageDesc(file_parley_v1_parley, 51);
+
+/**
+ * Forwards content to several chats at once (at most 5). Each send names its own chat,
+ * client message id and ciphertext; meta.forward_count must be at least 1.
+ *
+ * @generated from message parley.v1.ForwardRequest
+ */
+export type ForwardRequest = Message$1<"parley.v1.ForwardRequest"> & {
+  /**
+   * @generated from field: repeated parley.v1.SendRequest sends = 1;
+   */
+  sends: SendRequest[];
+};
+
+/**
+ * Describes the message parley.v1.ForwardRequest.
+ * Use `create(ForwardRequestSchema)` to create a new message.
+ */
+export const ForwardRequestSchema: GenMessage<ForwardRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 52);
+
+/**
+ * @generated from message parley.v1.ForwardResult
+ */
+export type ForwardResult = Message$1<"parley.v1.ForwardResult"> & {
+  /**
+   * @generated from field: repeated parley.v1.SendResult results = 1;
+   */
+  results: SendResult[];
+};
+
+/**
+ * Describes the message parley.v1.ForwardResult.
+ * Use `create(ForwardResultSchema)` to create a new message.
+ */
+export const ForwardResultSchema: GenMessage<ForwardResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 53);
 
 /**
  * Per-member receipt times for one message; only its sender may ask.
@@ -1686,7 +1804,7 @@ export type GetReceiptsRequest = Message$1<"parley.v1.GetReceiptsRequest"> & {
  * Use `create(GetReceiptsRequestSchema)` to create a new message.
  */
 export const GetReceiptsRequestSchema: GenMessage<GetReceiptsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 51);
+  messageDesc(file_parley_v1_parley, 54);
 
 /**
  * @generated from message parley.v1.MemberReceipt
@@ -1715,7 +1833,7 @@ export type MemberReceipt = Message$1<"parley.v1.MemberReceipt"> & {
  * Use `create(MemberReceiptSchema)` to create a new message.
  */
 export const MemberReceiptSchema: GenMessage<MemberReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 52);
+  messageDesc(file_parley_v1_parley, 55);
 
 /**
  * @generated from message parley.v1.ReceiptsResult
@@ -1744,7 +1862,48 @@ export type ReceiptsResult = Message$1<"parley.v1.ReceiptsResult"> & {
  * Use `create(ReceiptsResultSchema)` to create a new message.
  */
 export const ReceiptsResultSchema: GenMessage<ReceiptsResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 53);
+  messageDesc(file_parley_v1_parley, 56);
+
+/**
+ * @generated from enum parley.v1.MessageType
+ */
+export enum MessageType {
+  /**
+   * A message (possibly a reply, see ref_seq).
+   *
+   * @generated from enum value: MESSAGE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * New content for message ref_seq: its sender only, within the edit window (15 min).
+   *
+   * @generated from enum value: MESSAGE_TYPE_EDIT = 1;
+   */
+  EDIT = 1,
+
+  /**
+   * Delete for everyone: the sender within 48 h, or a group admin for any message. The server
+   * drops the deleted message's payload; the delete itself carries no payload.
+   *
+   * @generated from enum value: MESSAGE_TYPE_DELETE = 2;
+   */
+  DELETE = 2,
+
+  /**
+   * The sender's reaction to ref_seq (empty `reaction` removes it). One per user per message,
+   * at most 20 distinct reactions per message. Carries no payload.
+   *
+   * @generated from enum value: MESSAGE_TYPE_REACTION = 3;
+   */
+  REACTION = 3,
+}
+
+/**
+ * Describes the enum parley.v1.MessageType.
+ */
+export const MessageTypeSchema: GenEnum<MessageType> = /*@__PURE__*/
+  enumDesc(file_parley_v1_parley, 0);
 
 /**
  * @generated from enum parley.v1.ChatKind
@@ -1770,7 +1929,7 @@ export enum ChatKind {
  * Describes the enum parley.v1.ChatKind.
  */
 export const ChatKindSchema: GenEnum<ChatKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 0);
+  enumDesc(file_parley_v1_parley, 1);
 
 /**
  * @generated from enum parley.v1.Role
@@ -1801,7 +1960,7 @@ export enum Role {
  * Describes the enum parley.v1.Role.
  */
 export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 1);
+  enumDesc(file_parley_v1_parley, 2);
 
 /**
  * @generated from enum parley.v1.ChatUpdateKind
@@ -1857,7 +2016,7 @@ export enum ChatUpdateKind {
  * Describes the enum parley.v1.ChatUpdateKind.
  */
 export const ChatUpdateKindSchema: GenEnum<ChatUpdateKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 2);
+  enumDesc(file_parley_v1_parley, 3);
 
 /**
  * @generated from enum parley.v1.LastSeenVisibility
@@ -1892,7 +2051,7 @@ export enum LastSeenVisibility {
  * Describes the enum parley.v1.LastSeenVisibility.
  */
 export const LastSeenVisibilitySchema: GenEnum<LastSeenVisibility> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 3);
+  enumDesc(file_parley_v1_parley, 4);
 
 /**
  * @generated from enum parley.v1.TypingState
@@ -1918,5 +2077,5 @@ export enum TypingState {
  * Describes the enum parley.v1.TypingState.
  */
 export const TypingStateSchema: GenEnum<TypingState> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 4);
+  enumDesc(file_parley_v1_parley, 5);
 

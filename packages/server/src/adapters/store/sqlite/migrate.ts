@@ -5,8 +5,9 @@ import { sql as m002 } from './migrations/002_presence.js';
 import { sql as m003 } from './migrations/003_read_position.js';
 import { sql as m004 } from './migrations/004_group_admin.js';
 import { sql as m005 } from './migrations/005_receipts.js';
+import { sql as m006 } from './migrations/006_message_features.js';
 
-const migrations: readonly string[] = [m001, m002, m003, m004, m005];
+const migrations: readonly string[] = [m001, m002, m003, m004, m005, m006];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -23,6 +23,8 @@ import type {
   DeviceId,
   LastSeenVisibility,
   MemberInfo,
+  MessageMeta,
+  MessageType,
   ReceiptChange,
   ReceiptState,
   Role,
@@ -64,6 +66,27 @@ interface MessageRow {
   server_time: number;
   kind: number;
   body: Buffer | null;
+  msg_type?: number;
+  ref_seq?: number;
+  reaction?: string;
+  mentions?: string;
+  forward_count?: number;
+  deleted?: number;
+}
+
+const EMPTY_BODY = new Uint8Array(0);
+
+const TYPES: readonly MessageType[] = ['message', 'edit', 'delete', 'reaction'];
+
+function metaOf(r: MessageRow): MessageMeta | undefined {
+  if (!r.msg_type && !r.ref_seq && !r.mentions && !r.forward_count) return undefined;
+  return {
+    type: TYPES[r.msg_type ?? 0] ?? 'message',
+    refSeq: r.ref_seq ?? 0,
+    reaction: r.reaction ?? '',
+    mentions: r.mentions ? (r.mentions.split(',') as UserId[]) : [],
+    forwardCount: r.forward_count ?? 0,
+  };
 }
 
 function toMessage(r: MessageRow): StoredMessage {
@@ -76,7 +99,10 @@ function toMessage(r: MessageRow): StoredMessage {
     clientMessageId: r.kind === KIND_UPDATE ? '' : r.client_id,
     serverTime: r.server_time,
     kind: r.kind === KIND_UPDATE ? 'update' : 'payload',
-    body: r.body ?? undefined,
+    // Deletes and reactions carry no payload but are still delivered.
+    body: r.body ?? (r.msg_type === 2 || r.msg_type === 3 ? EMPTY_BODY : undefined),
+    ...(metaOf(r) && { meta: metaOf(r) }),
+    ...(r.deleted ? { deleted: true } : {}),
   };
 }
 
@@ -685,6 +711,10 @@ export class SqliteStore implements Store {
       if (dup) return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
       return { ok: false, code: members ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
     }
+    if (b.meta) {
+      const refused = this.checkMeta(b, members);
+      if (refused) return refused;
+    }
     const seq = this.lastSeq(b.chatId) + 1;
     const body = b.payload ? Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength) : null;
     const inserted = this.s.messageInsertOrIgnore.run(
@@ -706,12 +736,76 @@ export class SqliteStore implements Store {
     }
     this.seqCache.set(b.chatId, seq);
     touched.set(b.chatId, seq);
+    if (b.meta) this.applyMeta(b, b.meta, seq);
     if (b.devicePayloads) {
       for (const [deviceId, p] of b.devicePayloads) {
         this.s.payloadInsert.run(b.chatId, seq, deviceId, Buffer.from(p.buffer, p.byteOffset, p.byteLength));
       }
     }
     return { ok: true, seq, serverTime: b.serverTime, duplicate: false };
+  }
+
+  /** Validates an edit / delete / reaction / reply against its target, in the transaction. */
+  private checkMeta(b: SendCommit, members: Set<string>): CommitResult | undefined {
+    const m = b.meta!;
+    const refuse = (code: Extract<CommitResult, { ok: false }>['code'], message: string): CommitResult => ({
+      ok: false,
+      code,
+      message,
+    });
+    for (const u of m.mentions)
+      if (!members.has(u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
+    if (m.type === 'message' && m.refSeq === 0) return undefined;
+    const t = this.s.messageTarget.get(b.chatId, m.refSeq) as
+      | { sender_user: string; server_time: number; kind: number; msg_type: number; deleted: number }
+      | undefined;
+    if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
+      return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
+    }
+    const windows = b.windows ?? { editMs: 15 * 60_000, deleteMs: 48 * 3_600_000 };
+    const own = t.sender_user === b.senderUserId;
+    if (m.type === 'edit') {
+      if (!own) return refuse('PERMISSION_DENIED', 'only the sender can edit a message');
+      if (b.serverTime - t.server_time > windows.editMs)
+        return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
+    } else if (m.type === 'delete') {
+      const role = (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string } | undefined)?.role;
+      const admin = role === 'admin' || role === 'creator';
+      if (!own && !admin)
+        return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
+      if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
+        return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
+      }
+    } else if (m.type === 'reaction' && m.reaction !== '') {
+      const others = (
+        this.s.reactionsOther.all(b.chatId, m.refSeq, b.senderUserId) as Array<{ emoji: string }>
+      ).map((r) => r.emoji);
+      if (!others.includes(m.reaction) && others.length >= 20) {
+        return refuse('TOO_MANY_REACTIONS', 'a message has at most 20 different reactions');
+      }
+    }
+    return undefined;
+  }
+
+  private applyMeta(b: SendCommit, m: MessageMeta, seq: number): void {
+    this.s.messageMetaSet.run(
+      TYPES.indexOf(m.type),
+      m.refSeq,
+      m.reaction,
+      m.mentions.join(','),
+      m.forwardCount,
+      b.chatId,
+      seq,
+    );
+    if (m.type === 'delete') {
+      this.s.messageWipe.run(b.chatId, m.refSeq);
+      this.s.payloadsDelete.run(b.chatId, m.refSeq);
+      this.s.editsWipe.run(b.chatId, m.refSeq);
+      this.s.editPayloadsDelete.run({ chat: b.chatId, ref: m.refSeq });
+    } else if (m.type === 'reaction') {
+      if (m.reaction === '') this.s.reactionDelete.run(b.chatId, m.refSeq, b.senderUserId);
+      else this.s.reactionSet.run(b.chatId, m.refSeq, b.senderUserId, m.reaction);
+    }
   }
 
   cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]> {

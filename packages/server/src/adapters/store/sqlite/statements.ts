@@ -116,6 +116,27 @@ const sql = {
   chatSetLastSeq: 'UPDATE chats SET last_seq = ? WHERE id = ?',
   /** chat_id */
   memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
+  /** chat_id, seq: a message targeted by an edit, delete, reaction or reply */
+  messageTarget:
+    'SELECT sender_user, server_time, kind, msg_type, deleted FROM messages WHERE chat_id = ? AND seq = ?',
+  /** msg_type, ref_seq, reaction, mentions, forward_count, chat_id, seq */
+  messageMetaSet:
+    'UPDATE messages SET msg_type = ?, ref_seq = ?, reaction = ?, mentions = ?, forward_count = ? WHERE chat_id = ? AND seq = ?',
+  /** chat_id, seq: delete for everyone */
+  messageWipe: 'UPDATE messages SET body = NULL, deleted = 1 WHERE chat_id = ? AND seq = ?',
+  /** chat_id, ref_seq: edits of a deleted message lose their content too */
+  editsWipe: 'UPDATE messages SET body = NULL WHERE chat_id = ? AND msg_type = 1 AND ref_seq = ?',
+  /** @chat, @ref */
+  editPayloadsDelete:
+    'DELETE FROM message_payloads WHERE chat_id = @chat AND seq IN (SELECT seq FROM messages WHERE chat_id = @chat AND msg_type = 1 AND ref_seq = @ref)',
+  /** chat_id, user_id */
+  memberRole: 'SELECT role FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, seq, user_id */
+  reactionsOther: 'SELECT DISTINCT emoji FROM reactions WHERE chat_id = ? AND seq = ? AND user_id != ?',
+  /** chat_id, seq, user_id, emoji */
+  reactionSet: 'INSERT OR REPLACE INTO reactions (chat_id, seq, user_id, emoji) VALUES (?, ?, ?, ?)',
+  /** chat_id, seq, user_id */
+  reactionDelete: 'DELETE FROM reactions WHERE chat_id = ? AND seq = ? AND user_id = ?',
   /** chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body; ignored on a repeated client id */
   messageInsertOrIgnore:
     'INSERT OR IGNORE INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -185,13 +206,13 @@ const sql = {
   payloadInsert: 'INSERT INTO message_payloads (chat_id, seq, device_id, body) VALUES (?, ?, ?, ?)',
   /** device_id, chat_id, after_seq, up_to_seq, limit */
   messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq <= @upTo ORDER BY m.seq LIMIT @limit`,
   /** device_id, chat_id, before_seq, limit: newest first, within the device user's membership */
   historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq < @before AND m.seq >= (
@@ -200,7 +221,7 @@ const sql = {
     ORDER BY m.seq DESC LIMIT @limit`,
   /** device_id, chat_id, after_seq, limit: oldest first */
   historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq >= (

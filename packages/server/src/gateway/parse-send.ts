@@ -1,0 +1,102 @@
+/**
+ * Validation of `send` bodies (also the items of `forward`) at the edge: ids, payload shape
+ * and sizes, and the metadata rules that need no stored state. Rules that do (windows,
+ * authorship, reaction limits) are checked in the commit transaction.
+ */
+import { ParleyError, type SendRequest, MessageType as WireType } from '@parley/protocol';
+import type { SendInput } from '../chat/service.js';
+import type { Config } from '../config/schema.js';
+import type { ChatId, DeviceId, MessageMeta, MessageType, UserId } from '../ports/types.js';
+
+const CLIENT_ID = /^[\x20-\x7e]{1,64}$/;
+const MAX_ID = 64;
+const MAX_MENTIONS = 50;
+const MAX_REACTION_LENGTH = 16;
+
+const TYPES: Record<number, MessageType> = {
+  [WireType.UNSPECIFIED]: 'message',
+  [WireType.EDIT]: 'edit',
+  [WireType.DELETE]: 'delete',
+  [WireType.REACTION]: 'reaction',
+};
+
+function checkId(value: string, field: string): void {
+  if (value.length === 0 || value.length > MAX_ID) {
+    throw new ParleyError('INVALID_ARGUMENT', `${field} must be 1..${MAX_ID} characters`);
+  }
+}
+
+function parseMeta(r: SendRequest): MessageMeta | undefined {
+  const m = r.meta;
+  if (!m) return undefined;
+  const type = TYPES[m.type];
+  if (!type) throw new ParleyError('INVALID_ARGUMENT', 'unknown meta.type');
+  if (m.refSeq > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ParleyError('INVALID_ARGUMENT', 'meta.refSeq out of range');
+  const refSeq = Number(m.refSeq);
+  if (type !== 'message' && refSeq === 0)
+    throw new ParleyError('INVALID_ARGUMENT', `a ${type} needs meta.refSeq`);
+  if (
+    type === 'reaction' ? m.reaction.length > MAX_REACTION_LENGTH || /\s/.test(m.reaction) : m.reaction !== ''
+  ) {
+    throw new ParleyError(
+      'INVALID_ARGUMENT',
+      `meta.reaction is one emoji (at most ${MAX_REACTION_LENGTH} characters) on reactions only`,
+    );
+  }
+  if (m.mentions.length > MAX_MENTIONS)
+    throw new ParleyError('INVALID_ARGUMENT', `at most ${MAX_MENTIONS} mentions`);
+  for (const u of m.mentions) checkId(u, 'mentions');
+  if (m.forwardCount > 1_000_000) throw new ParleyError('INVALID_ARGUMENT', 'meta.forwardCount out of range');
+  return {
+    type,
+    refSeq,
+    reaction: m.reaction,
+    mentions: [...new Set(m.mentions)] as UserId[],
+    forwardCount: m.forwardCount,
+  };
+}
+
+export function parseSend(r: SendRequest, config: Config): SendInput {
+  if (!CLIENT_ID.test(r.clientMessageId)) {
+    throw new ParleyError('INVALID_ARGUMENT', 'clientMessageId must be 1..64 printable ASCII characters');
+  }
+  checkId(r.chatId, 'chatId');
+  const meta = parseMeta(r);
+  const hasShared = r.payload.length > 0;
+  const hasPerDevice = r.devicePayloads.length > 0;
+  const payloadless = meta?.type === 'delete' || meta?.type === 'reaction';
+  if (payloadless && (hasShared || hasPerDevice)) {
+    throw new ParleyError('INVALID_ARGUMENT', `a ${meta.type} carries no payload`);
+  }
+  if (!payloadless && hasShared === hasPerDevice) {
+    throw new ParleyError('INVALID_ARGUMENT', 'set exactly one of payload and devicePayloads');
+  }
+  if (hasShared && r.payload.length > config.maxPayloadBytes) {
+    throw new ParleyError('PAYLOAD_TOO_LARGE', `payload is larger than ${config.maxPayloadBytes} bytes`);
+  }
+  let devicePayloads: Map<DeviceId, Uint8Array> | undefined;
+  if (hasPerDevice) {
+    devicePayloads = new Map();
+    for (const p of r.devicePayloads) {
+      if (p.payload.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'a device payload is empty');
+      if (p.payload.length > config.maxPayloadBytes) {
+        throw new ParleyError(
+          'PAYLOAD_TOO_LARGE',
+          `each device payload must be 1..${config.maxPayloadBytes} bytes`,
+        );
+      }
+      checkId(p.deviceId, 'deviceId');
+      const dev = p.deviceId as DeviceId;
+      if (devicePayloads.has(dev)) throw new ParleyError('INVALID_ARGUMENT', `device ${dev} appears twice`);
+      devicePayloads.set(dev, p.payload);
+    }
+  }
+  return {
+    clientMessageId: r.clientMessageId,
+    chatId: r.chatId as ChatId,
+    payload: hasShared ? r.payload : undefined,
+    devicePayloads,
+    meta,
+  };
+}
