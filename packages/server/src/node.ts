@@ -126,6 +126,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
               it.payload ??
               (it.meta?.type === 'delete' || it.meta?.type === 'reaction' ? new Uint8Array(0) : undefined),
             ...(it.meta && { meta: it.meta }),
+            ...(r.expiresAt && { expiresAt: r.expiresAt }),
           },
           it.devicePayloads,
         );
@@ -253,6 +254,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       await acks.flush();
       gateway.closeAll(CloseCodes.GOING_AWAY, 'server shutting down');
       server?.closeAllConnections();
+      // Let the sockets finish closing (last-seen times are written then) before the store goes.
+      for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
+        await new Promise((r) => setTimeout(r, 10));
       await acks.flush();
       await store.close();
       log.info('parley node stopped');

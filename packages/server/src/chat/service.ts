@@ -26,6 +26,7 @@ import type { CommitQueue } from './commit-queue.js';
 import type { Directory } from './directory.js';
 import {
   createdUpdate,
+  disappearingChangedUpdate,
   infoChangedUpdate,
   joinedByInviteUpdate,
   memberLeftUpdate,
@@ -64,6 +65,9 @@ const NAME_MAX = 100;
 const DESCRIPTION_MAX = 2048;
 
 const canManage = (r: Role | undefined) => r === 'admin' || r === 'creator';
+
+/** Allowed disappearing timers: off, 24 hours, 7 days, 90 days. */
+export const DISAPPEARING_TIMERS: readonly number[] = [0, 86_400, 604_800, 7_776_000];
 
 export class ChatService {
   constructor(private readonly d: ChatDeps) {}
@@ -246,8 +250,24 @@ export class ChatService {
   async updateChat(
     device: Device,
     chatId: ChatId,
-    input: { name?: string; description?: string; onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean },
+    input: {
+      name?: string;
+      description?: string;
+      onlyAdminsSend?: boolean;
+      onlyAdminsEditInfo?: boolean;
+      disappearingSeconds?: number;
+    },
   ): Promise<ChatInfo> {
+    if (input.disappearingSeconds !== undefined) {
+      if (!DISAPPEARING_TIMERS.includes(input.disappearingSeconds)) {
+        throw new ParleyError(
+          'INVALID_ARGUMENT',
+          `disappearingSeconds must be one of ${DISAPPEARING_TIMERS.join(', ')}`,
+        );
+      }
+      const { disappearingSeconds, ...rest } = input;
+      return this.setDisappearing(device, chatId, disappearingSeconds, rest);
+    }
     const chat = await this.groupFor(device, chatId);
     const admin = canManage(roleOf(chat, device.userId));
     const changesInfo = input.name !== undefined || input.description !== undefined;
@@ -278,6 +298,32 @@ export class ChatService {
       };
       await this.mutate(device, { chatId, update: settingsChangedUpdate(settings), settings });
     }
+    return (await this.d.store.chatGet(chatId))!;
+  }
+
+  /** Direct chats too: either member may set the timer; in groups, admins only with onlyAdminsEditInfo. */
+  private async setDisappearing(
+    device: Device,
+    chatId: ChatId,
+    seconds: number,
+    rest: { name?: string; description?: string; onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean },
+  ): Promise<ChatInfo> {
+    const chat = await this.getChat(device, chatId);
+    if (chat.kind === 'group' && chat.onlyAdminsEditInfo && !canManage(roleOf(chat, device.userId))) {
+      throw new ParleyError(
+        'PERMISSION_DENIED',
+        'only admins can change the disappearing timer of this group',
+      );
+    }
+    if (chat.disappearingSeconds !== seconds) {
+      await this.mutate(device, {
+        chatId,
+        update: disappearingChangedUpdate(seconds),
+        disappearingSeconds: seconds,
+      });
+    }
+    const others = { ...rest };
+    if (Object.values(others).some((v) => v !== undefined)) return this.updateChat(device, chatId, others);
     return (await this.d.store.chatGet(chatId))!;
   }
 

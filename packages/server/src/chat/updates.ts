@@ -80,3 +80,7 @@ export function joinedByInviteUpdate(userId: UserId): Uint8Array {
     role: WireRole.MEMBER,
   });
 }
+
+export function disappearingChangedUpdate(seconds: number): Uint8Array {
+  return encodeChatUpdate({ kind: ChatUpdateKind.DISAPPEARING_CHANGED, disappearingSeconds: seconds });
+}

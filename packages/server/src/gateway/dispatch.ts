@@ -152,6 +152,7 @@ export function createDispatcher(d: DispatchDeps) {
           ...(r.description !== undefined && { description: r.description }),
           ...(r.onlyAdminsSend !== undefined && { onlyAdminsSend: r.onlyAdminsSend }),
           ...(r.onlyAdminsEditInfo !== undefined && { onlyAdminsEditInfo: r.onlyAdminsEditInfo }),
+          ...(r.disappearingSeconds !== undefined && { disappearingSeconds: r.disappearingSeconds }),
         });
         return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }

@@ -31,10 +31,12 @@ const messageArb: fc.Arbitrary<StoredMessage> = fc
         reaction: str,
         mentions: fc.array(str, { maxLength: 3 }).map((xs) => xs as UserId[]),
         forwardCount: fc.nat(20),
+        viewOnce: fc.boolean(),
       }),
       { nil: undefined },
     ),
     deleted: fc.boolean(),
+    expiresAt: fc.oneof(fc.constant(0), seqArb),
   })
   .map((m) =>
     m.kind === 'update'

@@ -61,7 +61,7 @@ function metaLen(meta: MessageMeta): number {
     const len = Buffer.byteLength(u, 'utf8');
     n += 1 + varintLen(len) + len;
   }
-  return n + numField(meta.forwardCount);
+  return n + numField(meta.forwardCount) + (meta.viewOnce ? 2 : 0);
 }
 
 function writeMeta(buf: Buffer, pos: number, meta: MessageMeta, len: number): number {
@@ -76,11 +76,18 @@ function writeMeta(buf: Buffer, pos: number, meta: MessageMeta, len: number): nu
     pos = writeVarint(buf, pos, n);
     pos += buf.write(u, pos, 'utf8');
   }
-  return writeNum(buf, pos, 0x28, meta.forwardCount);
+  pos = writeNum(buf, pos, 0x28, meta.forwardCount);
+  if (meta.viewOnce) {
+    buf[pos++] = 0x30; // MessageMeta.view_once = 6
+    buf[pos++] = 1;
+  }
+  return pos;
 }
 
 function flagsLen(m: StoredMessage): number {
-  return ((m.meta?.forwardCount ?? 0) > FORWARDED_MANY ? 2 : 0) + (m.deleted ? 2 : 0);
+  return (
+    ((m.meta?.forwardCount ?? 0) > FORWARDED_MANY ? 2 : 0) + (m.deleted ? 2 : 0) + numField(m.expiresAt ?? 0)
+  );
 }
 
 function messageLen(m: StoredMessage): number {
@@ -123,7 +130,7 @@ function writeMessage(buf: Buffer, pos: number, m: StoredMessage): number {
     buf[pos++] = 0x58; // Message.deleted = 11
     buf[pos++] = 1;
   }
-  return pos;
+  return writeNum(buf, pos, 0x60, m.expiresAt ?? 0); // Message.expires_at = 12
 }
 
 const EMPTY = new Uint8Array(0);

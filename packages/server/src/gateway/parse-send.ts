@@ -54,6 +54,7 @@ function parseMeta(r: SendRequest): MessageMeta | undefined {
     reaction: m.reaction,
     mentions: [...new Set(m.mentions)] as UserId[],
     forwardCount: m.forwardCount,
+    ...(m.viewOnce && { viewOnce: true }),
   };
 }
 

@@ -36,8 +36,10 @@ export function toWireMessage(m: StoredMessage): Message {
         reaction: m.meta.reaction,
         mentions: m.meta.mentions,
         forwardCount: m.meta.forwardCount,
+        viewOnce: m.meta.viewOnce === true,
       },
     }),
+    expiresAt: BigInt(m.expiresAt ?? 0),
     forwardedMany: (m.meta?.forwardCount ?? 0) > FORWARDED_MANY,
     deleted: m.deleted === true,
     body:
@@ -73,6 +75,7 @@ export function toWireChat(c: ChatInfo | ChatSummary): Chat {
     lastSeq: BigInt(c.lastSeq),
     onlyAdminsSend: c.onlyAdminsSend,
     onlyAdminsEditInfo: c.onlyAdminsEditInfo,
+    disappearingSeconds: c.disappearingSeconds,
     members: c.members.map((m) => ({
       userId: m.userId,
       role: wireRole[m.role],

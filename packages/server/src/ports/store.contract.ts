@@ -426,6 +426,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           ],
           onlyAdminsSend: false,
           onlyAdminsEditInfo: false,
+          disappearingSeconds: 0,
         };
         const bySortedMembers = (c: ChatInfo | undefined) =>
           c && { ...c, members: [...c.members].sort((x, y) => x.userId.localeCompare(y.userId)) };

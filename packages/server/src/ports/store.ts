@@ -48,7 +48,7 @@ export interface SendCommit {
 }
 
 export type CommitResult =
-  | { ok: true; seq: number; serverTime: number; duplicate: boolean }
+  | { ok: true; seq: number; serverTime: number; duplicate: boolean; expiresAt?: number }
   | {
       ok: false;
       code:
@@ -90,6 +90,7 @@ export interface ChatMutation {
   name?: string;
   description?: string;
   settings?: { onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean };
+  disappearingSeconds?: number;
 }
 
 export interface Store {
@@ -236,8 +237,11 @@ export interface Store {
     chatId: ChatId,
     range: { beforeSeq?: number; afterSeq?: number; limit: number },
   ): Promise<StoredMessage[]>;
-  /** Deletes up to `limit` messages stored before `cutoff`; returns how many. */
-  messagesExpire(cutoff: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` messages stored before `cutoff`, and (when `now` is given) messages
+   * whose disappearing timer ran out by `now`; returns how many.
+   */
+  messagesExpire(cutoff: number, limit: number, now?: number): Promise<number>;
 
   // -- lifecycle ----------------------------------------------------------------------------------
   /** Cheap liveness probe for readiness checks. */

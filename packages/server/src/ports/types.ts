@@ -39,6 +39,8 @@ export interface ChatInfo {
   /** Group settings: only admins (and the creator) may send / change name and description. */
   onlyAdminsSend: boolean;
   onlyAdminsEditInfo: boolean;
+  /** Disappearing messages: new messages expire this many seconds after sending (0 = off). */
+  disappearingSeconds: number;
 }
 
 /** What a stored message carries: opaque ciphertext, or an encoded chat update. */
@@ -54,6 +56,8 @@ export interface MessageMeta {
   reaction: string;
   mentions: UserId[];
   forwardCount: number;
+  /** The payload is dropped once the first recipient device acks it. */
+  viewOnce?: boolean;
 }
 
 export interface StoredMessage {
@@ -70,6 +74,8 @@ export interface StoredMessage {
   meta?: MessageMeta | undefined;
   /** Deleted for everyone: the payload is gone. */
   deleted?: boolean;
+  /** When a disappearing message expires (ms since epoch). */
+  expiresAt?: number;
 }
 
 /** A device's position in one chat. Pending = seqs in (ackedSeq, endSeq ?? lastSeq]. */

@@ -26,7 +26,7 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
   const now = d.clock.now();
   let expired = 0;
   for (;;) {
-    const n = await d.store.messagesExpire(now - d.retentionDays * DAY, BATCH);
+    const n = await d.store.messagesExpire(now - d.retentionDays * DAY, BATCH, now);
     expired += n;
     if (n < BATCH) break;
     await new Promise((r) => setImmediate(r));

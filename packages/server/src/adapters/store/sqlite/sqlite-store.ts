@@ -72,6 +72,8 @@ interface MessageRow {
   mentions?: string;
   forward_count?: number;
   deleted?: number;
+  view_once?: number;
+  expires_at?: number;
 }
 
 const EMPTY_BODY = new Uint8Array(0);
@@ -79,13 +81,14 @@ const EMPTY_BODY = new Uint8Array(0);
 const TYPES: readonly MessageType[] = ['message', 'edit', 'delete', 'reaction'];
 
 function metaOf(r: MessageRow): MessageMeta | undefined {
-  if (!r.msg_type && !r.ref_seq && !r.mentions && !r.forward_count) return undefined;
+  if (!r.msg_type && !r.ref_seq && !r.mentions && !r.forward_count && !r.view_once) return undefined;
   return {
     type: TYPES[r.msg_type ?? 0] ?? 'message',
     refSeq: r.ref_seq ?? 0,
     reaction: r.reaction ?? '',
     mentions: r.mentions ? (r.mentions.split(',') as UserId[]) : [],
     forwardCount: r.forward_count ?? 0,
+    ...(r.view_once ? { viewOnce: true } : {}),
   };
 }
 
@@ -103,6 +106,7 @@ function toMessage(r: MessageRow): StoredMessage {
     body: r.body ?? (r.msg_type === 2 || r.msg_type === 3 ? EMPTY_BODY : undefined),
     ...(metaOf(r) && { meta: metaOf(r) }),
     ...(r.deleted ? { deleted: true } : {}),
+    ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
   };
 }
 
@@ -127,6 +131,7 @@ export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly seqCache = new Map<ChatId, number>();
   private readonly memberCache = new Map<ChatId, Set<string>>();
+  private readonly timerCache = new Map<ChatId, number>();
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -416,6 +421,7 @@ export class SqliteStore implements Store {
         if (m.setRole) this.s.memberSetRole.run(m.setRole.role, m.chatId, m.setRole.userId);
         if (m.name !== undefined) this.s.chatSetName.run(m.name, m.chatId);
         if (m.description !== undefined) this.s.chatSetDescription.run(m.description, m.chatId);
+        if (m.disappearingSeconds !== undefined) this.s.chatTimerSet.run(m.disappearingSeconds, m.chatId);
         if (m.settings) {
           const flag = (v: boolean | undefined) => (v === undefined ? null : v ? 1 : 0);
           this.s.chatSetSettings.run(
@@ -487,7 +493,16 @@ export class SqliteStore implements Store {
           const out: ReceiptChange[] = [];
           for (const it of items) {
             const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now);
-            if (c) out.push(c);
+            if (!c) continue;
+            out.push(c);
+            // View-once messages lose their payload at the first recipient device's ack.
+            const opened = this.s.viewOnceOpened.all(
+              it.chatId,
+              c.previousDeliveredSeq,
+              c.deliveredSeq,
+              it.userId,
+            ) as Array<{ seq: number }>;
+            for (const o of opened) this.s.payloadsDelete.run(it.chatId, o.seq);
           }
           return out;
         })();
@@ -633,6 +648,7 @@ export class SqliteStore implements Store {
           last_seq: number;
           only_admins_send: number;
           only_admins_edit_info: number;
+          disappearing_seconds: number;
         }
       | undefined;
     if (!c) return undefined;
@@ -649,6 +665,7 @@ export class SqliteStore implements Store {
       members,
       onlyAdminsSend: c.only_admins_send === 1,
       onlyAdminsEditInfo: c.only_admins_edit_info === 1,
+      disappearingSeconds: c.disappearing_seconds,
     };
   }
 
@@ -698,6 +715,7 @@ export class SqliteStore implements Store {
 
   private forgetChat(chatId: ChatId): void {
     this.seqCache.delete(chatId);
+    this.timerCache.delete(chatId);
     this.memberCache.delete(chatId);
   }
 
@@ -737,12 +755,36 @@ export class SqliteStore implements Store {
     this.seqCache.set(b.chatId, seq);
     touched.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
+    const timer = this.timer(b.chatId);
+    const expiresAt = timer > 0 ? b.serverTime + timer * 1000 : 0;
+    if (expiresAt > 0 || b.meta?.viewOnce) {
+      this.s.messageExtrasSet.run(b.meta?.viewOnce ? 1 : 0, expiresAt, b.chatId, seq);
+    }
     if (b.devicePayloads) {
       for (const [deviceId, p] of b.devicePayloads) {
         this.s.payloadInsert.run(b.chatId, seq, deviceId, Buffer.from(p.buffer, p.byteOffset, p.byteLength));
       }
     }
-    return { ok: true, seq, serverTime: b.serverTime, duplicate: false };
+    return {
+      ok: true,
+      seq,
+      serverTime: b.serverTime,
+      duplicate: false,
+      ...(expiresAt > 0 && { expiresAt }),
+    };
+  }
+
+  /** The chat's disappearing timer in seconds (cached: this process is the only writer). */
+  private timer(chatId: ChatId): number {
+    let t = this.timerCache.get(chatId);
+    if (t === undefined) {
+      t =
+        (this.s.chatTimer.get(chatId) as { disappearing_seconds: number } | undefined)
+          ?.disappearing_seconds ?? 0;
+      if (this.timerCache.size >= CACHE_MAX) this.timerCache.clear();
+      this.timerCache.set(chatId, t);
+    }
+    return t;
   }
 
   /** Validates an edit / delete / reaction / reply against its target, in the transaction. */
@@ -899,10 +941,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  messagesExpire(cutoff: number, limit: number): Promise<number> {
+  messagesExpire(cutoff: number, limit: number, now?: number): Promise<number> {
     return guard(
       this.db.transaction(() => {
         const keys = this.s.expiredKeys.all(cutoff, limit) as Array<{ chat_id: string; seq: number }>;
+        if (now !== undefined && keys.length < limit) {
+          keys.push(
+            ...(this.s.timerExpiredKeys.all(now, limit - keys.length) as Array<{
+              chat_id: string;
+              seq: number;
+            }>),
+          );
+        }
         for (const k of keys) {
           this.s.payloadsDelete.run(k.chat_id, k.seq);
           this.s.messageDelete.run(k.chat_id, k.seq);

@@ -57,7 +57,7 @@ const sql = {
     'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?)',
   /** id */
   chatGet:
-    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info FROM chats WHERE id = ?',
+    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds FROM chats WHERE id = ?',
   /** id */
   chatExists: 'SELECT 1 FROM chats WHERE id = ?',
   /** direct_key */
@@ -116,6 +116,17 @@ const sql = {
   chatSetLastSeq: 'UPDATE chats SET last_seq = ? WHERE id = ?',
   /** chat_id */
   memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
+  /** id */
+  chatTimer: 'SELECT disappearing_seconds FROM chats WHERE id = ?',
+  /** disappearing_seconds, id */
+  chatTimerSet: 'UPDATE chats SET disappearing_seconds = ? WHERE id = ?',
+  /** view_once, expires_at, chat_id, seq */
+  messageExtrasSet: 'UPDATE messages SET view_once = ?, expires_at = ? WHERE chat_id = ? AND seq = ?',
+  /** chat_id, after_seq, up_to_seq, reader: view-once messages from others whose payload goes now */
+  viewOnceOpened: `UPDATE messages SET body = NULL
+    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ? AND body IS NOT NULL RETURNING seq`,
+  /** now, limit: messages whose disappearing timer ran out */
+  timerExpiredKeys: 'SELECT chat_id, seq FROM messages WHERE expires_at > 0 AND expires_at < ? LIMIT ?',
   /** chat_id, seq: a message targeted by an edit, delete, reaction or reply */
   messageTarget:
     'SELECT sender_user, server_time, kind, msg_type, deleted FROM messages WHERE chat_id = ? AND seq = ?',
@@ -206,13 +217,13 @@ const sql = {
   payloadInsert: 'INSERT INTO message_payloads (chat_id, seq, device_id, body) VALUES (?, ?, ?, ?)',
   /** device_id, chat_id, after_seq, up_to_seq, limit */
   messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq <= @upTo ORDER BY m.seq LIMIT @limit`,
   /** device_id, chat_id, before_seq, limit: newest first, within the device user's membership */
   historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq < @before AND m.seq >= (
@@ -221,7 +232,7 @@ const sql = {
     ORDER BY m.seq DESC LIMIT @limit`,
   /** device_id, chat_id, after_seq, limit: oldest first */
   historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq >= (
