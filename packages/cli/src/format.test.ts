@@ -22,7 +22,14 @@ const base = {
   clientMessageId: 'm',
   serverTime: 99,
 };
-const message: ReceivedMessage = { ...base, payload: encodeText('hé "there"') };
+const plainMeta = { type: 'message' as const, refSeq: 0, reaction: '', mentions: [], forwardCount: 0 };
+const message: ReceivedMessage = {
+  ...base,
+  payload: encodeText('hé "there"'),
+  meta: plainMeta,
+  forwardedMany: false,
+  deleted: false,
+};
 const update: ReceivedChatUpdate = {
   ...base,
   update: {
@@ -33,6 +40,8 @@ const update: ReceivedChatUpdate = {
     chatKind: 0,
     members: [],
     role: 0,
+    onlyAdminsSend: false,
+    onlyAdminsEditInfo: false,
   },
 };
 

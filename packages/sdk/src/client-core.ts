@@ -14,7 +14,7 @@ import {
   type Welcome,
 } from '@parley/protocol';
 import { type ClosedInfo, Connection } from './connection.js';
-import { toPresence, toSendResult, toTyping, u64 } from './convert.js';
+import { toPresence, toReceipt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
 import { TypedEmitter } from './emitter.js';
 import { Heartbeat } from './heartbeat.js';
@@ -258,6 +258,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     } else if (body.case === 'typingEvent') {
       const typing = toTyping(body.value, this.now());
       if (typing) this.emit('typing', typing);
+    } else if (body.case === 'receipt') {
+      this.emit('receipt', toReceipt(body.value));
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

@@ -2,7 +2,7 @@
  * ParleyClient: the typed API over ClientCore (one method per request type). Payloads
  * are opaque bytes; end-to-end encryption will wrap `send` and the `message` event.
  */
-import { type Chat, type ChatKind, ParleyError } from '@parley/protocol';
+import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
 import { ClientCore } from './client-core.js';
 import {
   num,
@@ -10,7 +10,9 @@ import {
   privacyToWire,
   toChat,
   toPresence,
+  toReceipts,
   toReceived,
+  toSendResult,
   typingStateToWire,
   u64,
 } from './convert.js';
@@ -19,12 +21,19 @@ import { newClientMessageId } from './ids.js';
 import type { SendInit } from './outbox.js';
 import type {
   ChatInfo,
+  GroupRole,
   HistoryPage,
+  InviteInfo,
   LastSeenPrivacy,
+  MarkReadInfo,
+  MessageReceipts,
   PresenceInfo,
   SendResult,
   TypingStatus,
 } from './types.js';
+
+/** Most chats one `forward` may reach (the server's limit). */
+export const MAX_FORWARD_TARGETS = 5;
 
 /** Most users one presence subscription may name (the server's limit). */
 export const MAX_PRESENCE_SUBSCRIPTIONS = 256;
@@ -35,7 +44,28 @@ export type SendContent = Uint8Array | readonly { deviceId: string; payload: Uin
 export interface SendOptions {
   /** Idempotency key: 1..64 printable ASCII characters; default 16 random bytes, base64url. */
   clientMessageId?: string;
+  /** The seq of the message this one replies to. */
+  replyTo?: number;
+  /** User ids of members mentioned (at most 50). */
+  mentions?: readonly string[];
 }
+
+export interface ChatChanges {
+  name?: string;
+  description?: string;
+  /** Groups: only admins (and the creator) may send. Admins only. */
+  onlyAdminsSend?: boolean;
+  /** Groups: only admins may change name and description. Admins only. */
+  onlyAdminsEditInfo?: boolean;
+}
+
+export interface ForwardTarget {
+  chatId: string;
+  payload: SendContent;
+  clientMessageId?: string;
+}
+
+type Meta = NonNullable<SendInit['meta']>;
 
 export interface HistoryOptions {
   /** At most one of beforeSeq / afterSeq; neither means the newest page. limit: 1..100, default 50. */
@@ -70,22 +100,159 @@ export class ParleyClient extends ClientCore {
    * while disconnected it waits in the outbox and is re-sent with the same clientMessageId.
    */
   send(chatId: string, content: SendContent, options: SendOptions = {}): Promise<SendResult> {
-    const clientMessageId = options.clientMessageId ?? newClientMessageId();
-    if (!/^[\x20-\x7e]{1,64}$/.test(clientMessageId)) {
+    const meta: Meta = {};
+    if (options.replyTo !== undefined) {
+      if (!validSeq(options.replyTo)) return badSeq();
+      meta.refSeq = u64(options.replyTo);
+    }
+    if (options.mentions !== undefined && options.mentions.length > 0) meta.mentions = [...options.mentions];
+    return this.sendWithMeta(chatId, content, options.clientMessageId, meta);
+  }
+
+  /** New content for message `seq` (the sender only, within 15 minutes of it). */
+  edit(chatId: string, seq: number, content: SendContent, options: SendOptions = {}): Promise<SendResult> {
+    if (!validSeq(seq)) return badSeq();
+    const meta: Meta = { type: MessageType.EDIT, refSeq: u64(seq) };
+    return this.sendWithMeta(chatId, content, options.clientMessageId, meta);
+  }
+
+  /** Deletes message `seq` for everyone (its sender within 48 h, or a group admin). */
+  deleteForEveryone(chatId: string, seq: number, options: SendOptions = {}): Promise<SendResult> {
+    if (!validSeq(seq)) return badSeq();
+    const meta: Meta = { type: MessageType.DELETE, refSeq: u64(seq) };
+    return this.sendWithMeta(chatId, undefined, options.clientMessageId, meta);
+  }
+
+  /** Reacts to message `seq` with one emoji (replacing this user's earlier one); '' removes it. */
+  react(chatId: string, seq: number, emoji: string, options: SendOptions = {}): Promise<SendResult> {
+    if (!validSeq(seq)) return badSeq();
+    if (typeof emoji !== 'string' || [...emoji].length > 16) {
       return Promise.reject(
-        new ParleyError('INVALID_ARGUMENT', 'clientMessageId must be 1..64 printable ASCII'),
+        new ParleyError('INVALID_ARGUMENT', 'a reaction is one emoji (at most 16 characters)'),
       );
     }
-    const request: SendInit = { clientMessageId, chatId };
+    const meta: Meta = { type: MessageType.REACTION, refSeq: u64(seq), reaction: emoji };
+    return this.sendWithMeta(chatId, undefined, options.clientMessageId, meta);
+  }
+
+  /**
+   * Sends content to 1..5 chats at once as a forward. `forwardCount` is the forwarded
+   * message's own count plus one (1 for forwarding an original). Every target is checked
+   * before anything is sent; results come in the order of the targets. Not kept in the
+   * outbox: fails with UNAVAILABLE when not connected.
+   */
+  async forward(targets: readonly ForwardTarget[], forwardCount: number): Promise<SendResult[]> {
+    if (targets.length === 0 || targets.length > MAX_FORWARD_TARGETS) {
+      throw new ParleyError('INVALID_ARGUMENT', `forward to 1..${MAX_FORWARD_TARGETS} chats`);
+    }
+    if (!Number.isInteger(forwardCount) || forwardCount < 1 || forwardCount > 0xffffffff) {
+      throw new ParleyError('INVALID_ARGUMENT', 'forwardCount must be at least 1');
+    }
+    const sends = targets.map((t) =>
+      this.buildSend(t.chatId, t.payload, t.clientMessageId, { forwardCount }),
+    );
+    const result = await this.request({ case: 'forward', value: { sends } }, 'forwardResult');
+    return result.results.map(toSendResult);
+  }
+
+  private sendWithMeta(
+    chatId: string,
+    content: SendContent | undefined,
+    clientMessageId: string | undefined,
+    meta: Meta,
+  ): Promise<SendResult> {
+    try {
+      return this.enqueueSend(this.buildSend(chatId, content, clientMessageId, meta));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** A checked send body; throws INVALID_ARGUMENT / PAYLOAD_TOO_LARGE. No content: deletes, reactions. */
+  private buildSend(
+    chatId: string,
+    content: SendContent | undefined,
+    clientMessageId: string | undefined,
+    meta: Meta,
+  ): SendInit {
+    const id = clientMessageId ?? newClientMessageId();
+    if (!/^[\x20-\x7e]{1,64}$/.test(id)) {
+      throw new ParleyError('INVALID_ARGUMENT', 'clientMessageId must be 1..64 printable ASCII');
+    }
+    const request: SendInit = { clientMessageId: id, chatId };
+    if (Object.keys(meta).length > 0) request.meta = meta;
+    if (content === undefined) return request;
     const max = this.welcome?.maxPayloadBytes ?? 0;
     const payloads = content instanceof Uint8Array ? [content] : content.map((d) => d.payload);
     if (payloads.length === 0 || payloads.some((p) => p.byteLength === 0)) {
-      return Promise.reject(new ParleyError('INVALID_ARGUMENT', 'a payload must not be empty'));
+      throw new ParleyError('INVALID_ARGUMENT', 'a payload must not be empty');
     }
-    if (max > 0 && payloads.some((p) => p.byteLength > max)) return tooLarge(max);
+    if (max > 0 && payloads.some((p) => p.byteLength > max)) {
+      throw new ParleyError('PAYLOAD_TOO_LARGE', `payload exceeds the server limit of ${max} bytes`);
+    }
     if (content instanceof Uint8Array) request.payload = content;
     else request.devicePayloads = content.map(({ deviceId, payload }) => ({ deviceId, payload }));
-    return this.enqueueSend(request);
+    return request;
+  }
+
+  /**
+   * The user read everything in the chat up to `seq` (on any device): moves the read
+   * position forward (never back) and sends read receipts. Resolves with the position now
+   * in force and the chat's unread count.
+   */
+  async markRead(chatId: string, seq: number): Promise<MarkReadInfo> {
+    if (!validSeq(seq)) throw new ParleyError('INVALID_ARGUMENT', 'seq must be a positive integer');
+    const result = await this.request(
+      { case: 'markRead', value: { chatId, seq: u64(seq) } },
+      'markReadResult',
+    );
+    return { readSeq: num(result.readSeq), unreadCount: result.unreadCount };
+  }
+
+  /** When each other member had message `seq` (which this user sent) delivered and read. */
+  async getReceipts(chatId: string, seq: number): Promise<MessageReceipts> {
+    if (!validSeq(seq)) throw new ParleyError('INVALID_ARGUMENT', 'seq must be a positive integer');
+    const value = { chatId, seq: u64(seq) };
+    return toReceipts(await this.request({ case: 'getReceipts', value }, 'receiptsResult'));
+  }
+
+  /**
+   * Turns read receipts on or off. Off: this user's reads are not reported, and the user
+   * sees no one's reads (delivery receipts stay). Resolves with the setting now in force.
+   */
+  async setReadReceipts(on: boolean): Promise<boolean> {
+    const value = { readReceipts: on === true };
+    return (await this.request({ case: 'setPrivacy', value }, 'privacyResult')).readReceipts;
+  }
+
+  /** Whether read receipts are on for this user. */
+  async readReceipts(): Promise<boolean> {
+    return (await this.request({ case: 'setPrivacy', value: {} }, 'privacyResult')).readReceipts;
+  }
+
+  /** Makes a group member an admin or an admin a member (admins and the creator only). */
+  async setRole(chatId: string, userId: string, role: GroupRole): Promise<ChatInfo> {
+    if (role !== 'admin' && role !== 'member') {
+      throw new ParleyError('INVALID_ARGUMENT', "role must be 'admin' or 'member'");
+    }
+    const value = { chatId, userId, role: role === 'admin' ? Role.ADMIN : Role.MEMBER };
+    return chatOf(await this.request({ case: 'setRole', value }, 'chatResult'));
+  }
+
+  /** Creates the group's invite code, replacing any earlier one (admins only). */
+  async createInvite(chatId: string): Promise<InviteInfo> {
+    const result = await this.request({ case: 'createInvite', value: { chatId } }, 'inviteResult');
+    return { chatId: result.chatId, code: result.code };
+  }
+
+  /** Revokes the group's invite code (admins only). */
+  revokeInvite(chatId: string): Promise<void> {
+    return this.requestDone({ case: 'revokeInvite', value: { chatId } });
+  }
+
+  /** Joins the group an invite code belongs to (or just returns it to a member). */
+  async joinByInvite(code: string): Promise<ChatInfo> {
+    return chatOf(await this.request({ case: 'joinByInvite', value: { code } }, 'chatResult'));
   }
 
   /** Creates a chat with the caller as creator. DIRECT: exactly one other member. */
@@ -106,7 +273,8 @@ export class ParleyClient extends ClientCore {
     return chatOf(await this.request({ case: 'removeMember', value: { chatId, userId } }, 'chatResult'));
   }
 
-  async updateChat(chatId: string, changes: { name?: string; description?: string }): Promise<ChatInfo> {
+  /** Name, description (any member unless onlyAdminsEditInfo) and group settings (admins). */
+  async updateChat(chatId: string, changes: ChatChanges): Promise<ChatInfo> {
     return chatOf(await this.request({ case: 'updateChat', value: { chatId, ...changes } }, 'chatResult'));
   }
 
@@ -114,6 +282,7 @@ export class ParleyClient extends ClientCore {
     return this.requestDone({ case: 'leaveChat', value: { chatId } });
   }
 
+  /** The user's chats, most recent activity first (the server's order), with unread counts. */
   async listChats(): Promise<ChatInfo[]> {
     return (await this.request({ case: 'listChats', value: {} }, 'chatList')).chats.map(toChat);
   }
@@ -266,8 +435,10 @@ export class ParleyClient extends ClientCore {
   }
 }
 
-function tooLarge(max: number): Promise<never> {
-  return Promise.reject(
-    new ParleyError('PAYLOAD_TOO_LARGE', `payload exceeds the server limit of ${max} bytes`),
-  );
+function validSeq(seq: number): boolean {
+  return Number.isSafeInteger(seq) && seq >= 1;
+}
+
+function badSeq(): Promise<never> {
+  return Promise.reject(new ParleyError('INVALID_ARGUMENT', 'seq must be a positive integer'));
 }

@@ -5,11 +5,16 @@
 import {
   type Chat,
   type ChatUpdate,
+  type LastMessage,
   LastSeenVisibility,
   type Member,
   type Message,
+  type MessageMeta,
+  MessageType,
   ParleyError,
   type Presence,
+  type ReceiptEvent,
+  type ReceiptsResult,
   type TypingEvent,
   TypingState,
   type SendResult as WireSendResult,
@@ -17,9 +22,14 @@ import {
 import type {
   ChatInfo,
   ChatUpdateInfo,
+  LastMessageInfo,
   LastSeenPrivacy,
   MemberInfo,
+  MessageKind,
+  MessageMetaInfo,
+  MessageReceipts,
   PresenceInfo,
+  ReceiptInfo,
   ReceivedChatUpdate,
   ReceivedMessage,
   SendResult,
@@ -50,6 +60,45 @@ export function toChat(c: Chat): ChatInfo {
     createdAt: num(c.createdAt),
     lastSeq: num(c.lastSeq),
     members: c.members.map(toMember),
+    unreadCount: c.unreadCount,
+    readSeq: num(c.readSeq),
+    ...(c.lastMessage ? { lastMessage: toLastMessage(c.lastMessage) } : {}),
+    onlyAdminsSend: c.onlyAdminsSend,
+    onlyAdminsEditInfo: c.onlyAdminsEditInfo,
+  };
+}
+
+export function toLastMessage(l: LastMessage): LastMessageInfo {
+  return {
+    seq: num(l.seq),
+    senderUserId: l.senderUserId,
+    serverTime: num(l.serverTime),
+    isUpdate: l.isUpdate,
+  };
+}
+
+const MESSAGE_KINDS: Record<MessageKind, MessageType> = {
+  message: MessageType.UNSPECIFIED,
+  edit: MessageType.EDIT,
+  delete: MessageType.DELETE,
+  reaction: MessageType.REACTION,
+};
+
+/** The wire message type. */
+export function messageKindToWire(kind: MessageKind): MessageType {
+  return MESSAGE_KINDS[kind];
+}
+
+/** A message's meta; no meta (or an unknown type) is a plain message. */
+export function toMeta(m: MessageMeta | undefined): MessageMetaInfo {
+  let type: MessageKind = 'message';
+  for (const [name, wire] of Object.entries(MESSAGE_KINDS)) if (wire === m?.type) type = name as MessageKind;
+  return {
+    type,
+    refSeq: num(m?.refSeq ?? 0n),
+    reaction: m?.reaction ?? '',
+    mentions: [...(m?.mentions ?? [])],
+    forwardCount: m?.forwardCount ?? 0,
   };
 }
 
@@ -62,6 +111,8 @@ export function toChatUpdate(u: ChatUpdate): ChatUpdateInfo {
     chatKind: u.chatKind,
     members: u.members.map(toMember),
     role: u.role,
+    onlyAdminsSend: u.onlyAdminsSend,
+    onlyAdminsEditInfo: u.onlyAdminsEditInfo,
   };
 }
 
@@ -75,14 +126,41 @@ export function toReceived(m: Message): ReceivedMessage | ReceivedChatUpdate | u
     clientMessageId: m.clientMessageId,
     serverTime: num(m.serverTime),
   };
+  const extra = { meta: toMeta(m.meta), forwardedMany: m.forwardedMany, deleted: m.deleted };
   switch (m.body.case) {
     case 'payload':
-      return { ...base, payload: m.body.value };
+      return { ...base, payload: m.body.value, ...extra };
     case 'chatUpdate':
       return { ...base, update: toChatUpdate(m.body.value) };
     default:
+      // Deletes, reactions and messages deleted for everyone carry no payload.
+      if (m.deleted || extra.meta.type === 'delete' || extra.meta.type === 'reaction') {
+        return { ...base, payload: new Uint8Array(0), ...extra };
+      }
       return undefined;
   }
+}
+
+export function toReceipt(r: ReceiptEvent): ReceiptInfo {
+  return {
+    chatId: r.chatId,
+    userId: r.userId,
+    deliveredSeq: num(r.deliveredSeq),
+    readSeq: num(r.readSeq),
+    at: num(r.at),
+  };
+}
+
+export function toReceipts(r: ReceiptsResult): MessageReceipts {
+  return {
+    members: r.members.map((m) => ({
+      userId: m.userId,
+      deliveredAt: num(m.deliveredAt),
+      readAt: num(m.readAt),
+    })),
+    deliveredToAll: r.deliveredToAll,
+    readByAll: r.readByAll,
+  };
 }
 
 export function toSendResult(r: WireSendResult): SendResult {

@@ -15,8 +15,16 @@ export {
   type Welcome,
 } from '@parley/protocol';
 export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-export type { DiscoverMatch, HistoryOptions, SendContent, SendOptions, UserDeviceIds } from './client.js';
-export { MAX_PRESENCE_SUBSCRIPTIONS, ParleyClient } from './client.js';
+export type {
+  ChatChanges,
+  DiscoverMatch,
+  ForwardTarget,
+  HistoryOptions,
+  SendContent,
+  SendOptions,
+  UserDeviceIds,
+} from './client.js';
+export { MAX_FORWARD_TARGETS, MAX_PRESENCE_SUBSCRIPTIONS, ParleyClient } from './client.js';
 export { hashPhone, normalizePhone } from './discover.js';
 export {
   createLinkCode,
@@ -31,6 +39,7 @@ export {
 export { newClientMessageId } from './ids.js';
 export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
 export type { ClientEvents, ClientOptions } from './options.js';
+export { type ReceiptPosition, type ReceiptSource, ReceiptTracker } from './receipts.js';
 export {
   browserWebSocketFactory,
   type SocketHandlers,

@@ -7,6 +7,7 @@ import type {
   Credentials,
   DisconnectInfo,
   PresenceInfo,
+  ReceiptInfo,
   ReceivedChatUpdate,
   ReceivedMessage,
   TypingInfo,
@@ -49,6 +50,12 @@ export type ClientEvents = {
   presence: [PresenceInfo];
   /** A member of one of the user's chats started (`composing`) or stopped typing. */
   typing: [TypingInfo];
+  /**
+   * A member's delivered/read position moved in a chat where this user sent messages (also,
+   * after connecting, every position that moved while away). Keep the highest values seen
+   * (ReceiptTracker does).
+   */
+  receipt: [ReceiptInfo];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

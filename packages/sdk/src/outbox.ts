@@ -3,7 +3,7 @@
  * gets a final answer, so after a reconnect everything still here is re-sent in order
  * with the same clientMessageId (the server is idempotent on it).
  */
-import type { ParleyError } from '@parley/protocol';
+import type { MessageType, ParleyError } from '@parley/protocol';
 import type { SendResult } from './types.js';
 
 export interface SendInit {
@@ -11,6 +11,13 @@ export interface SendInit {
   chatId: string;
   payload?: Uint8Array;
   devicePayloads?: { deviceId: string; payload: Uint8Array }[];
+  meta?: {
+    type?: MessageType;
+    refSeq?: bigint;
+    reaction?: string;
+    mentions?: string[];
+    forwardCount?: number;
+  };
 }
 
 export interface OutboxEntry {

@@ -41,9 +41,33 @@ interface Received {
   serverTime: number;
 }
 
-/** A payload message for this device. */
+/** What a message is: a message (maybe a reply), or an edit, delete or reaction of `refSeq`. */
+export type MessageKind = 'message' | 'edit' | 'delete' | 'reaction';
+
+/** What the server sees of a message besides its ciphertext (protocol.md §5.5). */
+export interface MessageMetaInfo {
+  type: MessageKind;
+  /** The message replied to, edited, deleted or reacted to; 0 for none. */
+  refSeq: number;
+  /** Reactions: the emoji; '' removes the sender's reaction. */
+  reaction: string;
+  /** User ids mentioned. */
+  mentions: string[];
+  /** How many times the content was forwarded before (0 = original). */
+  forwardCount: number;
+}
+
+/**
+ * A payload message for this device. Deletes and reactions (and messages deleted for
+ * everyone, `deleted`) carry an empty payload.
+ */
 export interface ReceivedMessage extends Received {
   payload: Uint8Array;
+  meta: MessageMetaInfo;
+  /** Forwarded more than 5 times ("forwarded many times"). */
+  forwardedMany: boolean;
+  /** Deleted for everyone: the payload is gone. */
+  deleted: boolean;
 }
 
 export interface MemberInfo {
@@ -60,6 +84,23 @@ export interface ChatInfo {
   createdAt: number;
   lastSeq: number;
   members: MemberInfo[];
+  /** For this user: payload messages from others after `readSeq`. */
+  unreadCount: number;
+  /** This user's read position (all of the user's devices share it). */
+  readSeq: number;
+  /** The newest message the server holds (no payload); absent in an empty chat. */
+  lastMessage?: LastMessageInfo;
+  /** Group settings: only admins (and the creator) may send / change name and description. */
+  onlyAdminsSend: boolean;
+  onlyAdminsEditInfo: boolean;
+}
+
+export interface LastMessageInfo {
+  seq: number;
+  senderUserId: string;
+  serverTime: number;
+  /** A chat update rather than a message. */
+  isUpdate: boolean;
 }
 
 export interface ChatUpdateInfo {
@@ -73,6 +114,9 @@ export interface ChatUpdateInfo {
   /** Set on CREATED: the full member list. */
   members: MemberInfo[];
   role: Role;
+  /** Set on SETTINGS_CHANGED (and CREATED): the group settings after the change. */
+  onlyAdminsSend: boolean;
+  onlyAdminsEditInfo: boolean;
 }
 
 /** A change to a chat (created, members added/removed, renamed...). */
@@ -142,3 +186,42 @@ export interface DisconnectInfo {
   /** Why the client stops for good (revoked, replaced, refused handshake), when it does. */
   error?: Error;
 }
+
+/** Result of `markRead`: the read position now in force and what is still unread. */
+export interface MarkReadInfo {
+  readSeq: number;
+  unreadCount: number;
+}
+
+/**
+ * A member's position in a chat (pushed as `receipt` events): every message up to
+ * `deliveredSeq` reached one of their devices, every message up to `readSeq` was read
+ * (0 while read receipts are off on either side). Both only move forward.
+ */
+export interface ReceiptInfo {
+  chatId: string;
+  userId: string;
+  deliveredSeq: number;
+  readSeq: number;
+  /** When the position moved (ms since the epoch, server clock). */
+  at: number;
+}
+
+/** Where a message this user sent stands: ✓, ✓✓ or read. */
+export type MessageStatus = 'sent' | 'delivered' | 'read';
+
+/** `getReceipts`: when each other member first had the message delivered and read (0 = not yet). */
+export interface MessageReceipts {
+  members: { userId: string; deliveredAt: number; readAt: number }[];
+  deliveredToAll: boolean;
+  readByAll: boolean;
+}
+
+/** A group's invite code (`createInvite`). */
+export interface InviteInfo {
+  chatId: string;
+  code: string;
+}
+
+/** Group roles that `setRole` can give. */
+export type GroupRole = 'admin' | 'member';

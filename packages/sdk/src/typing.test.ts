@@ -178,6 +178,9 @@ test('attach follows typing events, messages and disconnections of a client', ()
     clientMessageId: 'm',
     serverTime: 1,
     payload: new Uint8Array([1]),
+    meta: { type: 'message', refSeq: 0, reaction: '', mentions: [], forwardCount: 0 },
+    forwardedMany: false,
+    deleted: false,
   };
   client.fire('message', message);
   client.fire('typing', composing(timers, 'c1', 'u3'));
