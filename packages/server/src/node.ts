@@ -90,7 +90,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
   const limiters = new Limiters(config);
   const directory = new Directory(store);
-  const hub = new Hub(directory, encodeDeliver);
+  const hub = new Hub(directory, encodeDeliver, (err) =>
+    log.warn({ err }, 'live fan-out failed; devices will read the message from the store'),
+  );
   const receipts = new ReceiptService({ store, hub, directory, clock, log });
   const acks = new AckFlusher(store, log, config.ackFlushMs, (batch) =>
     receipts.delivered(batch.map((a) => ({ chatId: a.chatId, userId: a.userId, seq: a.seq }))),

@@ -32,8 +32,10 @@ import {
   memberLeftUpdate,
   memberRemovedUpdate,
   membersAddedUpdate,
+  pinnedUpdate,
   roleChangedUpdate,
   settingsChangedUpdate,
+  unpinnedUpdate,
 } from './updates.js';
 
 export interface ChatDeps {
@@ -65,6 +67,8 @@ const NAME_MAX = 100;
 const DESCRIPTION_MAX = 2048;
 
 const canManage = (r: Role | undefined) => r === 'admin' || r === 'creator';
+
+export const MAX_PINS = 3;
 
 /** Allowed disappearing timers: off, 24 hours, 7 days, 90 days. */
 export const DISAPPEARING_TIMERS: readonly number[] = [0, 86_400, 604_800, 7_776_000];
@@ -327,6 +331,26 @@ export class ChatService {
     return (await this.d.store.chatGet(chatId))!;
   }
 
+  /** Pins a message for `durationMs` (0 unpins); at most MAX_PINS in force per chat. */
+  async pin(device: Device, chatId: ChatId, seq: number, durationMs: number): Promise<ChatSummary> {
+    const chat = await this.getChat(device, chatId);
+    if (chat.kind === 'group' && chat.onlyAdminsEditInfo && !canManage(roleOf(chat, device.userId))) {
+      throw new ParleyError('PERMISSION_DENIED', 'only admins can pin messages in this group');
+    }
+    const now = this.d.clock.now();
+    if (durationMs > 0) {
+      const expiresAt = now + durationMs;
+      await this.mutate(device, {
+        chatId,
+        update: pinnedUpdate(seq, expiresAt),
+        pin: { seq, expiresAt, now, max: MAX_PINS },
+      });
+    } else {
+      await this.mutate(device, { chatId, update: unpinnedUpdate(seq), unpinSeq: seq });
+    }
+    return this.getChatSummary(device, chatId);
+  }
+
   /** Promotes a member to admin or demotes an admin; admins and the creator only. */
   async setRole(device: Device, chatId: ChatId, userId: UserId, role: Role): Promise<ChatInfo> {
     if (role !== 'admin' && role !== 'member') {
@@ -403,7 +427,7 @@ export class ChatService {
     await this.getChat(device, chatId);
     const [summary] = await this.d.store.chatSummaries(device.userId, [chatId]);
     if (!summary) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
-    return summary;
+    return { ...summary, pins: await this.d.store.pinsActive(chatId, this.d.clock.now()) };
   }
 
   /** The user read everything up to `seq`; only moves forward. */

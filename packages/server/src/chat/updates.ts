@@ -84,3 +84,15 @@ export function joinedByInviteUpdate(userId: UserId): Uint8Array {
 export function disappearingChangedUpdate(seconds: number): Uint8Array {
   return encodeChatUpdate({ kind: ChatUpdateKind.DISAPPEARING_CHANGED, disappearingSeconds: seconds });
 }
+
+export function pinnedUpdate(seq: number, expiresAt: number): Uint8Array {
+  return encodeChatUpdate({
+    kind: ChatUpdateKind.PINNED,
+    pinSeq: BigInt(seq),
+    pinExpiresAt: BigInt(expiresAt),
+  });
+}
+
+export function unpinnedUpdate(seq: number): Uint8Array {
+  return encodeChatUpdate({ kind: ChatUpdateKind.UNPINNED, pinSeq: BigInt(seq) });
+}

@@ -33,6 +33,7 @@ export class Hub {
   constructor(
     private readonly directory: Directory,
     private readonly encode: FrameEncoder,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   get size(): number {
@@ -66,6 +67,19 @@ export class Hub {
     message: StoredMessage,
     devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined,
     extraUsers: readonly UserId[] = [],
+  ): Promise<void> {
+    try {
+      await this.offerToMembers(message, devicePayloads, extraUsers);
+    } catch (err) {
+      // Live delivery is an optimisation: the message is stored, devices read it on their next drain.
+      this.onError(err);
+    }
+  }
+
+  private async offerToMembers(
+    message: StoredMessage,
+    devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined,
+    extraUsers: readonly UserId[],
   ): Promise<void> {
     if (this.conns.size === 0) return;
     const members = await this.directory.members(message.chatId);

@@ -6,6 +6,7 @@ import {
   type Frame,
   type FrameInit,
   ParleyError,
+  PinDuration,
   ChatKind as WireChatKind,
   Role as WireRole,
   LastSeenVisibility as WireVisibility,
@@ -29,6 +30,14 @@ import { relayTyping } from '../presence/typing.js';
 import type { ReceiptService } from '../receipts/service.js';
 import { parseSend } from './parse-send.js';
 import { toWireChat, toWireMessage } from './wire.js';
+
+const HOUR = 3_600_000;
+const PIN_DURATIONS: Record<number, number> = {
+  [PinDuration.PIN_DURATION_UNSPECIFIED]: 0,
+  [PinDuration.PIN_DURATION_24_HOURS]: 24 * HOUR,
+  [PinDuration.PIN_DURATION_7_DAYS]: 7 * 24 * HOUR,
+  [PinDuration.PIN_DURATION_30_DAYS]: 30 * 24 * HOUR,
+};
 
 function visibilityFromWire(v: WireVisibility): LastSeenVisibility | undefined {
   if (v === WireVisibility.EVERYONE) return 'everyone';
@@ -263,6 +272,18 @@ export function createDispatcher(d: DispatchDeps) {
           });
         }
         return { case: 'forwardResult', value: { results } };
+      }
+      case 'pin': {
+        const r = body.value;
+        const durationMs = PIN_DURATIONS[r.duration];
+        if (durationMs === undefined) throw new ParleyError('INVALID_ARGUMENT', 'unknown pin duration');
+        const chat = await chats.pin(
+          device,
+          id<ChatId>(r.chatId, 'chatId'),
+          seqOf(r.seq, 'seq', 1n),
+          durationMs,
+        );
+        return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }
       case 'getReceipts': {
         const r = await d.receipts.details(

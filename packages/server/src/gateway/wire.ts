@@ -76,6 +76,14 @@ export function toWireChat(c: ChatInfo | ChatSummary): Chat {
     onlyAdminsSend: c.onlyAdminsSend,
     onlyAdminsEditInfo: c.onlyAdminsEditInfo,
     disappearingSeconds: c.disappearingSeconds,
+    ...('pins' in c &&
+      c.pins && {
+        pins: c.pins.map((p) => ({
+          seq: BigInt(p.seq),
+          pinnedBy: p.pinnedBy,
+          expiresAt: BigInt(p.expiresAt),
+        })),
+      }),
     members: c.members.map((m) => ({
       userId: m.userId,
       role: wireRole[m.role],

@@ -16,6 +16,7 @@ import type {
   LastSeenVisibility,
   MessageKind,
   MessageMeta,
+  PinInfo,
   ReceiptChange,
   ReceiptState,
   Role,
@@ -91,6 +92,10 @@ export interface ChatMutation {
   description?: string;
   settings?: { onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean };
   disappearingSeconds?: number;
+  /** Pins a payload message (NOT_FOUND otherwise); TOO_MANY_PINS when `max` pins are in force at `pin.now`. */
+  pin?: { seq: number; expiresAt: number; now: number; max: number };
+  /** Unpins a message; NOT_FOUND when it was not pinned. */
+  unpinSeq?: number;
 }
 
 export interface Store {
@@ -193,6 +198,8 @@ export interface Store {
   /** Other members' positions in the user's chats that moved after `since`. */
   receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]>;
   userReadReceiptsSet(userId: UserId, on: boolean): Promise<void>;
+  /** Pins of the chat in force at `now`, by seq. */
+  pinsActive(chatId: ChatId, now: number): Promise<PinInfo[]>;
   /** Sets the chat's invite code, replacing any earlier one. */
   inviteSet(chatId: ChatId, code: string, createdBy: UserId, now: number): Promise<void>;
   /** Removes the chat's invite code; false when it had none. */

@@ -43,6 +43,12 @@ export interface ChatInfo {
   disappearingSeconds: number;
 }
 
+export interface PinInfo {
+  seq: number;
+  pinnedBy: UserId;
+  expiresAt: number;
+}
+
 /** What a stored message carries: opaque ciphertext, or an encoded chat update. */
 export type MessageKind = 'payload' | 'update';
 
@@ -99,6 +105,8 @@ export interface UserPresenceRecord {
 
 /** A chat as one member sees it in the chat list. */
 export interface ChatSummary extends ChatInfo {
+  /** Pins in force. */
+  pins?: PinInfo[];
   readSeq: number;
   unreadCount: number;
   lastMessage: { seq: number; senderUserId: UserId; serverTime: number; isUpdate: boolean } | undefined;

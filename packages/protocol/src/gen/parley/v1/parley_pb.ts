@@ -22,7 +22,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEi3xAKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKB2ZvcndhcmQYICABKAsyGS5wYXJsZXkudjEuRm9yd2FyZFJlcXVlc3RIABIsCgtzZW5kX3Jlc3VsdBgoIAEoCzIVLnBhcmxleS52MS5TZW5kUmVzdWx0SAASKgoKYWNrX3Jlc3VsdBgpIAEoCzIULnBhcmxleS52MS5BY2tSZXN1bHRIABIsCgtjaGF0X3Jlc3VsdBgqIAEoCzIVLnBhcmxleS52MS5DaGF0UmVzdWx0SAASLgoJY2hhdF9saXN0GCsgASgLMhkucGFybGV5LnYxLkNoYXRMaXN0UmVzdWx0SAASMgoOaGlzdG9yeV9yZXN1bHQYLCABKAsyGC5wYXJsZXkudjEuSGlzdG9yeVJlc3VsdEgAEjIKC2RldmljZV9saXN0GC0gASgLMhsucGFybGV5LnYxLkRldmljZUxpc3RSZXN1bHRIABI0Cg9kaXNjb3Zlcl9yZXN1bHQYLiABKAsyGS5wYXJsZXkudjEuRGlzY292ZXJSZXN1bHRIABIlCgRwb25nGC8gASgLMhUucGFybGV5LnYxLlBvbmdSZXN1bHRIABIhCgVlcnJvchgwIAEoCzIQLnBhcmxleS52MS5FcnJvckgAEjYKDXByZXNlbmNlX2xpc3QYMSABKAsyHS5wYXJsZXkudjEuUHJlc2VuY2VMaXN0UmVzdWx0SAASMgoOcHJpdmFjeV9yZXN1bHQYMiABKAsyGC5wYXJsZXkudjEuUHJpdmFjeVJlc3VsdEgAEjUKEG1hcmtfcmVhZF9yZXN1bHQYMyABKAsyGS5wYXJsZXkudjEuTWFya1JlYWRSZXN1bHRIABIwCg1pbnZpdGVfcmVzdWx0GDQgASgLMhcucGFybGV5LnYxLkludml0ZVJlc3VsdEgAEjQKD3JlY2VpcHRzX3Jlc3VsdBg1IAEoCzIZLnBhcmxleS52MS5SZWNlaXB0c1Jlc3VsdEgAEjIKDmZvcndhcmRfcmVzdWx0GDYgASgLMhgucGFybGV5LnYxLkZvcndhcmRSZXN1bHRIABIlCgd3ZWxjb21lGDwgASgLMhIucGFybGV5LnYxLldlbGNvbWVIABIlCgdkZWxpdmVyGD0gASgLMhIucGFybGV5LnYxLkRlbGl2ZXJIABIsCghwcmVzZW5jZRg+IAEoCzIYLnBhcmxleS52MS5QcmVzZW5jZUV2ZW50SAASLgoMdHlwaW5nX2V2ZW50GD8gASgLMhYucGFybGV5LnYxLlR5cGluZ0V2ZW50SAASKgoHcmVjZWlwdBhAIAEoCzIXLnBhcmxleS52MS5SZWNlaXB0RXZlbnRIAEIGCgRib2R5InIKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRIyCg9kZXZpY2VfbWlzbWF0Y2gYBCABKAsyGS5wYXJsZXkudjEuRGV2aWNlTWlzbWF0Y2gibwoORGV2aWNlTWlzbWF0Y2gSGgoSbWlzc2luZ19kZXZpY2VfaWRzGAEgAygJEhgKEGV4dHJhX2RldmljZV9pZHMYAiADKAkSJwoHY3VycmVudBgDIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyLjAQoHV2VsY29tZRIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhoKEnN1cHBvcnRlZF92ZXJzaW9ucxgCIAMoDRIWCg5zZXJ2ZXJfdmVyc2lvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgGIAEoDRIXCg9kZWxpdmVyeV93aW5kb3cYByABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhMKC3NlcnZlcl90aW1lGAkgASgEIg0KC1BpbmdSZXF1ZXN0IiEKClBvbmdSZXN1bHQSEwoLc2VydmVyX3RpbWUYASABKAQiowEKC1NlbmRSZXF1ZXN0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIxCg9kZXZpY2VfcGF5bG9hZHMYBCADKAsyGC5wYXJsZXkudjEuRGV2aWNlUGF5bG9hZBIkCgRtZXRhGAUgASgLMhYucGFybGV5LnYxLk1lc3NhZ2VNZXRhIpIBCgtNZXNzYWdlTWV0YRIkCgR0eXBlGAEgASgOMhYucGFybGV5LnYxLk1lc3NhZ2VUeXBlEg8KB3JlZl9zZXEYAiABKAQSEAoIcmVhY3Rpb24YAyABKAkSEAoIbWVudGlvbnMYBCADKAkSFQoNZm9yd2FyZF9jb3VudBgFIAEoDRIRCgl2aWV3X29uY2UYBiABKAgiMwoNRGV2aWNlUGF5bG9hZBIRCglkZXZpY2VfaWQYASABKAkSDwoHcGF5bG9hZBgCIAEoDCJaCgpTZW5kUmVzdWx0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSCwoDc2VxGAMgASgEEhMKC3NlcnZlcl90aW1lGAQgASgEIrUCCgdNZXNzYWdlEg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEEhYKDnNlbmRlcl91c2VyX2lkGAMgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBCABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYBSABKAkSEwoLc2VydmVyX3RpbWUYBiABKAQSEQoHcGF5bG9hZBgHIAEoDEgAEiwKC2NoYXRfdXBkYXRlGAggASgLMhUucGFybGV5LnYxLkNoYXRVcGRhdGVIABIkCgRtZXRhGAkgASgLMhYucGFybGV5LnYxLk1lc3NhZ2VNZXRhEhYKDmZvcndhcmRlZF9tYW55GAogASgIEg8KB2RlbGV0ZWQYCyABKAgSEgoKZXhwaXJlc19hdBgMIAEoBEIGCgRib2R5IkAKB0RlbGl2ZXISJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIPCgdiYWNrbG9nGAIgASgIIioKCkNoYXRDdXJzb3ISDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiNAoKQWNrUmVxdWVzdBImCgdjdXJzb3JzGAEgAygLMhUucGFybGV5LnYxLkNoYXRDdXJzb3IiGgoJQWNrUmVzdWx0Eg0KBWNoYXRzGAEgASgNIksKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5wYXJsZXkudjEuUm9sZRIRCglqb2luZWRfYXQYAyABKAQizwIKBENoYXQSCgoCaWQYASABKAkSIQoEa2luZBgCIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSIgoHbWVtYmVycxgHIAMoCzIRLnBhcmxleS52MS5NZW1iZXISFAoMdW5yZWFkX2NvdW50GAggASgNEhAKCHJlYWRfc2VxGAkgASgEEiwKDGxhc3RfbWVzc2FnZRgKIAEoCzIWLnBhcmxleS52MS5MYXN0TWVzc2FnZRIYChBvbmx5X2FkbWluc19zZW5kGAsgASgIEh0KFW9ubHlfYWRtaW5zX2VkaXRfaW5mbxgMIAEoCBIcChRkaXNhcHBlYXJpbmdfc2Vjb25kcxgNIAEoDSJaCgtMYXN0TWVzc2FnZRILCgNzZXEYASABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAiABKAkSEwoLc2VydmVyX3RpbWUYAyABKAQSEQoJaXNfdXBkYXRlGAQgASgIIqwCCgpDaGF0VXBkYXRlEicKBGtpbmQYASABKA4yGS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUtpbmQSEAoIdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRImCgljaGF0X2tpbmQYBSABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSIgoHbWVtYmVycxgGIAMoCzIRLnBhcmxleS52MS5NZW1iZXISHQoEcm9sZRgHIAEoDjIPLnBhcmxleS52MS5Sb2xlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCCABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAkgASgIEhwKFGRpc2FwcGVhcmluZ19zZWNvbmRzGAogASgNInIKEUNyZWF0ZUNoYXRSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiNgoRQWRkTWVtYmVyc1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI3ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSKYAgoRVXBkYXRlQ2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIdChBvbmx5X2FkbWluc19zZW5kGAQgASgISAKIAQESIgoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAUgASgISAOIAQESIQoUZGlzYXBwZWFyaW5nX3NlY29uZHMYBiABKA1IBIgBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CEwoRX29ubHlfYWRtaW5zX3NlbmRCGAoWX29ubHlfYWRtaW5zX2VkaXRfaW5mb0IXChVfZGlzYXBwZWFyaW5nX3NlY29uZHMiUQoOU2V0Um9sZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEh0KBHJvbGUYAyABKA4yDy5wYXJsZXkudjEuUm9sZSImChNDcmVhdGVJbnZpdGVSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiLQoMSW52aXRlUmVzdWx0Eg8KB2NoYXRfaWQYASABKAkSDAoEY29kZRgCIAEoCSImChNSZXZva2VJbnZpdGVSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiIwoTSm9pbkJ5SW52aXRlUmVxdWVzdBIMCgRjb2RlGAEgASgJIiMKEExlYXZlQ2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIvCg9NYXJrUmVhZFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiOAoOTWFya1JlYWRSZXN1bHQSEAoIcmVhZF9zZXEYASABKAQSFAoMdW5yZWFkX2NvdW50GAIgASgNIiEKDkdldENoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiEgoQTGlzdENoYXRzUmVxdWVzdCIrCgpDaGF0UmVzdWx0Eh0KBGNoYXQYASABKAsyDy5wYXJsZXkudjEuQ2hhdCIwCg5DaGF0TGlzdFJlc3VsdBIeCgVjaGF0cxgBIAMoCzIPLnBhcmxleS52MS5DaGF0IlcKDkhpc3RvcnlSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSEgoKYmVmb3JlX3NlcRgCIAEoBBIRCglhZnRlcl9zZXEYAyABKAQSDQoFbGltaXQYBCABKA0iQwoNSGlzdG9yeVJlc3VsdBIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEgwKBG1vcmUYAiABKAgiMgoLVXNlckRldmljZXMSDwoHdXNlcl9pZBgBIAEoCRISCgpkZXZpY2VfaWRzGAIgAygJIiYKEkxpc3REZXZpY2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI5ChBEZXZpY2VMaXN0UmVzdWx0EiUKBXVzZXJzGAEgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIicKD0Rpc2NvdmVyUmVxdWVzdBIUCgxwaG9uZV9oYXNoZXMYASADKAwiNAoNRGlzY292ZXJNYXRjaBISCgpwaG9uZV9oYXNoGAEgASgMEg8KB3VzZXJfaWQYAiABKAkiOwoORGlzY292ZXJSZXN1bHQSKQoHbWF0Y2hlcxgBIAMoCzIYLnBhcmxleS52MS5EaXNjb3Zlck1hdGNoIiwKGFN1YnNjcmliZVByZXNlbmNlUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI+CghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCBIRCglsYXN0X3NlZW4YAyABKAQiOAoSUHJlc2VuY2VMaXN0UmVzdWx0EiIKBXVzZXJzGAEgAygLMhMucGFybGV5LnYxLlByZXNlbmNlIjYKDVByZXNlbmNlRXZlbnQSJQoIcHJlc2VuY2UYASABKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiRwoNVHlwaW5nUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEiUKBXN0YXRlGAIgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlIm0KC1R5cGluZ0V2ZW50Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIlCgVzdGF0ZRgDIAEoDjIWLnBhcmxleS52MS5UeXBpbmdTdGF0ZRIVCg1leHBpcmVzX2luX21zGAQgASgNInMKEVNldFByaXZhY3lSZXF1ZXN0EjAKCWxhc3Rfc2VlbhgBIAEoDjIdLnBhcmxleS52MS5MYXN0U2VlblZpc2liaWxpdHkSGgoNcmVhZF9yZWNlaXB0cxgCIAEoCEgAiAEBQhAKDl9yZWFkX3JlY2VpcHRzIlgKDVByaXZhY3lSZXN1bHQSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eRIVCg1yZWFkX3JlY2VpcHRzGAIgASgIImUKDFJlY2VpcHRFdmVudBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNZGVsaXZlcmVkX3NlcRgDIAEoBBIQCghyZWFkX3NlcRgEIAEoBBIKCgJhdBgFIAEoBCI3Cg5Gb3J3YXJkUmVxdWVzdBIlCgVzZW5kcxgBIAMoCzIWLnBhcmxleS52MS5TZW5kUmVxdWVzdCI3Cg1Gb3J3YXJkUmVzdWx0EiYKB3Jlc3VsdHMYASADKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdCIyChJHZXRSZWNlaXB0c1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiRwoNTWVtYmVyUmVjZWlwdBIPCgd1c2VyX2lkGAEgASgJEhQKDGRlbGl2ZXJlZF9hdBgCIAEoBBIPCgdyZWFkX2F0GAMgASgEImoKDlJlY2VpcHRzUmVzdWx0EikKB21lbWJlcnMYASADKAsyGC5wYXJsZXkudjEuTWVtYmVyUmVjZWlwdBIYChBkZWxpdmVyZWRfdG9fYWxsGAIgASgIEhMKC3JlYWRfYnlfYWxsGAMgASgIKnYKC01lc3NhZ2VUeXBlEhwKGE1FU1NBR0VfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1FU1NBR0VfVFlQRV9FRElUEAESFwoTTUVTU0FHRV9UWVBFX0RFTEVURRACEhkKFU1FU1NBR0VfVFlQRV9SRUFDVElPThADKlAKCENoYXRLaW5kEhkKFUNIQVRfS0lORF9VTlNQRUNJRklFRBAAEhQKEENIQVRfS0lORF9ESVJFQ1QQARITCg9DSEFUX0tJTkRfR1JPVVAQAipPCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX01FTUJFUhABEg4KClJPTEVfQURNSU4QAhIQCgxST0xFX0NSRUFUT1IQAyr6AgoOQ2hhdFVwZGF0ZUtpbmQSIAocQ0hBVF9VUERBVEVfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQVRfVVBEQVRFX0tJTkRfQ1JFQVRFRBABEiIKHkNIQVRfVVBEQVRFX0tJTkRfTUVNQkVSU19BRERFRBACEiMKH0NIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX1JFTU9WRUQQAxIgChxDSEFUX1VQREFURV9LSU5EX01FTUJFUl9MRUZUEAQSIQodQ0hBVF9VUERBVEVfS0lORF9JTkZPX0NIQU5HRUQQBRIhCh1DSEFUX1VQREFURV9LSU5EX1JPTEVfQ0hBTkdFRBAGEiUKIUNIQVRfVVBEQVRFX0tJTkRfU0VUVElOR1NfQ0hBTkdFRBAHEiUKIUNIQVRfVVBEQVRFX0tJTkRfSk9JTkVEX0JZX0lOVklURRAIEikKJUNIQVRfVVBEQVRFX0tJTkRfRElTQVBQRUFSSU5HX0NIQU5HRUQQCSqhAQoSTGFzdFNlZW5WaXNpYmlsaXR5EiQKIExBU1RfU0VFTl9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfRVZFUllPTkUQARIhCh1MQVNUX1NFRU5fVklTSUJJTElUWV9DT05UQUNUUxACEh8KG0xBU1RfU0VFTl9WSVNJQklMSVRZX05PQk9EWRADKmAKC1R5cGluZ1N0YXRlEhwKGFRZUElOR19TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRZUElOR19TVEFURV9DT01QT1NJTkcQARIXChNUWVBJTkdfU1RBVEVfUEFVU0VEEAJiBnByb3RvMw");
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEihREKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKB2ZvcndhcmQYICABKAsyGS5wYXJsZXkudjEuRm9yd2FyZFJlcXVlc3RIABIkCgNwaW4YISABKAsyFS5wYXJsZXkudjEuUGluUmVxdWVzdEgAEiwKC3NlbmRfcmVzdWx0GCggASgLMhUucGFybGV5LnYxLlNlbmRSZXN1bHRIABIqCgphY2tfcmVzdWx0GCkgASgLMhQucGFybGV5LnYxLkFja1Jlc3VsdEgAEiwKC2NoYXRfcmVzdWx0GCogASgLMhUucGFybGV5LnYxLkNoYXRSZXN1bHRIABIuCgljaGF0X2xpc3QYKyABKAsyGS5wYXJsZXkudjEuQ2hhdExpc3RSZXN1bHRIABIyCg5oaXN0b3J5X3Jlc3VsdBgsIAEoCzIYLnBhcmxleS52MS5IaXN0b3J5UmVzdWx0SAASMgoLZGV2aWNlX2xpc3QYLSABKAsyGy5wYXJsZXkudjEuRGV2aWNlTGlzdFJlc3VsdEgAEjQKD2Rpc2NvdmVyX3Jlc3VsdBguIAEoCzIZLnBhcmxleS52MS5EaXNjb3ZlclJlc3VsdEgAEiUKBHBvbmcYLyABKAsyFS5wYXJsZXkudjEuUG9uZ1Jlc3VsdEgAEiEKBWVycm9yGDAgASgLMhAucGFybGV5LnYxLkVycm9ySAASNgoNcHJlc2VuY2VfbGlzdBgxIAEoCzIdLnBhcmxleS52MS5QcmVzZW5jZUxpc3RSZXN1bHRIABIyCg5wcml2YWN5X3Jlc3VsdBgyIAEoCzIYLnBhcmxleS52MS5Qcml2YWN5UmVzdWx0SAASNQoQbWFya19yZWFkX3Jlc3VsdBgzIAEoCzIZLnBhcmxleS52MS5NYXJrUmVhZFJlc3VsdEgAEjAKDWludml0ZV9yZXN1bHQYNCABKAsyFy5wYXJsZXkudjEuSW52aXRlUmVzdWx0SAASNAoPcmVjZWlwdHNfcmVzdWx0GDUgASgLMhkucGFybGV5LnYxLlJlY2VpcHRzUmVzdWx0SAASMgoOZm9yd2FyZF9yZXN1bHQYNiABKAsyGC5wYXJsZXkudjEuRm9yd2FyZFJlc3VsdEgAEiUKB3dlbGNvbWUYPCABKAsyEi5wYXJsZXkudjEuV2VsY29tZUgAEiUKB2RlbGl2ZXIYPSABKAsyEi5wYXJsZXkudjEuRGVsaXZlckgAEiwKCHByZXNlbmNlGD4gASgLMhgucGFybGV5LnYxLlByZXNlbmNlRXZlbnRIABIuCgx0eXBpbmdfZXZlbnQYPyABKAsyFi5wYXJsZXkudjEuVHlwaW5nRXZlbnRIABIqCgdyZWNlaXB0GEAgASgLMhcucGFybGV5LnYxLlJlY2VpcHRFdmVudEgAQgYKBGJvZHkicgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjIKD2RldmljZV9taXNtYXRjaBgEIAEoCzIZLnBhcmxleS52MS5EZXZpY2VNaXNtYXRjaCJvCg5EZXZpY2VNaXNtYXRjaBIaChJtaXNzaW5nX2RldmljZV9pZHMYASADKAkSGAoQZXh0cmFfZGV2aWNlX2lkcxgCIAMoCRInCgdjdXJyZW50GAMgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIuMBCgdXZWxjb21lEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SGgoSc3VwcG9ydGVkX3ZlcnNpb25zGAIgAygNEhYKDnNlcnZlcl92ZXJzaW9uGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhkKEW1heF9wYXlsb2FkX2J5dGVzGAYgASgNEhcKD2RlbGl2ZXJ5X3dpbmRvdxgHIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYCCABKA0SEwoLc2VydmVyX3RpbWUYCSABKAQiDQoLUGluZ1JlcXVlc3QiIQoKUG9uZ1Jlc3VsdBITCgtzZXJ2ZXJfdGltZRgBIAEoBCKjAQoLU2VuZFJlcXVlc3QSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEjEKD2RldmljZV9wYXlsb2FkcxgEIAMoCzIYLnBhcmxleS52MS5EZXZpY2VQYXlsb2FkEiQKBG1ldGEYBSABKAsyFi5wYXJsZXkudjEuTWVzc2FnZU1ldGEikgEKC01lc3NhZ2VNZXRhEiQKBHR5cGUYASABKA4yFi5wYXJsZXkudjEuTWVzc2FnZVR5cGUSDwoHcmVmX3NlcRgCIAEoBBIQCghyZWFjdGlvbhgDIAEoCRIQCghtZW50aW9ucxgEIAMoCRIVCg1mb3J3YXJkX2NvdW50GAUgASgNEhEKCXZpZXdfb25jZRgGIAEoCCIzCg1EZXZpY2VQYXlsb2FkEhEKCWRldmljZV9pZBgBIAEoCRIPCgdwYXlsb2FkGAIgASgMIloKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRILCgNzZXEYAyABKAQSEwoLc2VydmVyX3RpbWUYBCABKAQitQIKB01lc3NhZ2USDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAyABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgEIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgFIAEoCRITCgtzZXJ2ZXJfdGltZRgGIAEoBBIRCgdwYXlsb2FkGAcgASgMSAASLAoLY2hhdF91cGRhdGUYCCABKAsyFS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUgAEiQKBG1ldGEYCSABKAsyFi5wYXJsZXkudjEuTWVzc2FnZU1ldGESFgoOZm9yd2FyZGVkX21hbnkYCiABKAgSDwoHZGVsZXRlZBgLIAEoCBISCgpleHBpcmVzX2F0GAwgASgEQgYKBGJvZHkiQAoHRGVsaXZlchIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEg8KB2JhY2tsb2cYAiABKAgiKgoKQ2hhdEN1cnNvchIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI0CgpBY2tSZXF1ZXN0EiYKB2N1cnNvcnMYASADKAsyFS5wYXJsZXkudjEuQ2hhdEN1cnNvciIaCglBY2tSZXN1bHQSDQoFY2hhdHMYASABKA0iSwoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSHQoEcm9sZRgCIAEoDjIPLnBhcmxleS52MS5Sb2xlEhEKCWpvaW5lZF9hdBgDIAEoBCLtAgoEQ2hhdBIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIiCgdtZW1iZXJzGAcgAygLMhEucGFybGV5LnYxLk1lbWJlchIUCgx1bnJlYWRfY291bnQYCCABKA0SEAoIcmVhZF9zZXEYCSABKAQSLAoMbGFzdF9tZXNzYWdlGAogASgLMhYucGFybGV5LnYxLkxhc3RNZXNzYWdlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCyABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAwgASgIEhwKFGRpc2FwcGVhcmluZ19zZWNvbmRzGA0gASgNEhwKBHBpbnMYDiADKAsyDi5wYXJsZXkudjEuUGluIjkKA1BpbhILCgNzZXEYASABKAQSEQoJcGlubmVkX2J5GAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAQiVAoKUGluUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBBIoCghkdXJhdGlvbhgDIAEoDjIWLnBhcmxleS52MS5QaW5EdXJhdGlvbiJaCgtMYXN0TWVzc2FnZRILCgNzZXEYASABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAiABKAkSEwoLc2VydmVyX3RpbWUYAyABKAQSEQoJaXNfdXBkYXRlGAQgASgIItUCCgpDaGF0VXBkYXRlEicKBGtpbmQYASABKA4yGS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUtpbmQSEAoIdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRImCgljaGF0X2tpbmQYBSABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSIgoHbWVtYmVycxgGIAMoCzIRLnBhcmxleS52MS5NZW1iZXISHQoEcm9sZRgHIAEoDjIPLnBhcmxleS52MS5Sb2xlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCCABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAkgASgIEhwKFGRpc2FwcGVhcmluZ19zZWNvbmRzGAogASgNEg8KB3Bpbl9zZXEYCyABKAQSFgoOcGluX2V4cGlyZXNfYXQYDCABKAQicgoRQ3JlYXRlQ2hhdFJlcXVlc3QSIQoEa2luZBgBIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIXCg9tZW1iZXJfdXNlcl9pZHMYAiADKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCSI2ChFBZGRNZW1iZXJzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIjcKE1JlbW92ZU1lbWJlclJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIpgCChFVcGRhdGVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEh0KEG9ubHlfYWRtaW5zX3NlbmQYBCABKAhIAogBARIiChVvbmx5X2FkbWluc19lZGl0X2luZm8YBSABKAhIA4gBARIhChRkaXNhcHBlYXJpbmdfc2Vjb25kcxgGIAEoDUgEiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkITChFfb25seV9hZG1pbnNfc2VuZEIYChZfb25seV9hZG1pbnNfZWRpdF9pbmZvQhcKFV9kaXNhcHBlYXJpbmdfc2Vjb25kcyJRCg5TZXRSb2xlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSHQoEcm9sZRgDIAEoDjIPLnBhcmxleS52MS5Sb2xlIiYKE0NyZWF0ZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSItCgxJbnZpdGVSZXN1bHQSDwoHY2hhdF9pZBgBIAEoCRIMCgRjb2RlGAIgASgJIiYKE1Jldm9rZUludml0ZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIjChNKb2luQnlJbnZpdGVSZXF1ZXN0EgwKBGNvZGUYASABKAkiIwoQTGVhdmVDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIi8KD01hcmtSZWFkUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI4Cg5NYXJrUmVhZFJlc3VsdBIQCghyZWFkX3NlcRgBIAEoBBIUCgx1bnJlYWRfY291bnQYAiABKA0iIQoOR2V0Q2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSISChBMaXN0Q2hhdHNSZXF1ZXN0IisKCkNoYXRSZXN1bHQSHQoEY2hhdBgBIAEoCzIPLnBhcmxleS52MS5DaGF0IjAKDkNoYXRMaXN0UmVzdWx0Eh4KBWNoYXRzGAEgAygLMg8ucGFybGV5LnYxLkNoYXQiVwoOSGlzdG9yeVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRISCgpiZWZvcmVfc2VxGAIgASgEEhEKCWFmdGVyX3NlcRgDIAEoBBINCgVsaW1pdBgEIAEoDSJDCg1IaXN0b3J5UmVzdWx0EiQKCG1lc3NhZ2VzGAEgAygLMhIucGFybGV5LnYxLk1lc3NhZ2USDAoEbW9yZRgCIAEoCCIyCgtVc2VyRGV2aWNlcxIPCgd1c2VyX2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJgoSTGlzdERldmljZXNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIjkKEERldmljZUxpc3RSZXN1bHQSJQoFdXNlcnMYASADKAsyFi5wYXJsZXkudjEuVXNlckRldmljZXMiJwoPRGlzY292ZXJSZXF1ZXN0EhQKDHBob25lX2hhc2hlcxgBIAMoDCI0Cg1EaXNjb3Zlck1hdGNoEhIKCnBob25lX2hhc2gYASABKAwSDwoHdXNlcl9pZBgCIAEoCSI7Cg5EaXNjb3ZlclJlc3VsdBIpCgdtYXRjaGVzGAEgAygLMhgucGFybGV5LnYxLkRpc2NvdmVyTWF0Y2giLAoYU3Vic2NyaWJlUHJlc2VuY2VSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIj4KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEhEKCWxhc3Rfc2VlbhgDIAEoBCI4ChJQcmVzZW5jZUxpc3RSZXN1bHQSIgoFdXNlcnMYASADKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiNgoNUHJlc2VuY2VFdmVudBIlCghwcmVzZW5jZRgBIAEoCzITLnBhcmxleS52MS5QcmVzZW5jZSJHCg1UeXBpbmdSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSJQoFc3RhdGUYAiABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUibQoLVHlwaW5nRXZlbnQSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEiUKBXN0YXRlGAMgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0icwoRU2V0UHJpdmFjeVJlcXVlc3QSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eRIaCg1yZWFkX3JlY2VpcHRzGAIgASgISACIAQFCEAoOX3JlYWRfcmVjZWlwdHMiWAoNUHJpdmFjeVJlc3VsdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5EhUKDXJlYWRfcmVjZWlwdHMYAiABKAgiZQoMUmVjZWlwdEV2ZW50Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1kZWxpdmVyZWRfc2VxGAMgASgEEhAKCHJlYWRfc2VxGAQgASgEEgoKAmF0GAUgASgEIjcKDkZvcndhcmRSZXF1ZXN0EiUKBXNlbmRzGAEgAygLMhYucGFybGV5LnYxLlNlbmRSZXF1ZXN0IjcKDUZvcndhcmRSZXN1bHQSJgoHcmVzdWx0cxgBIAMoCzIVLnBhcmxleS52MS5TZW5kUmVzdWx0IjIKEkdldFJlY2VpcHRzUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCJHCg1NZW1iZXJSZWNlaXB0Eg8KB3VzZXJfaWQYASABKAkSFAoMZGVsaXZlcmVkX2F0GAIgASgEEg8KB3JlYWRfYXQYAyABKAQiagoOUmVjZWlwdHNSZXN1bHQSKQoHbWVtYmVycxgBIAMoCzIYLnBhcmxleS52MS5NZW1iZXJSZWNlaXB0EhgKEGRlbGl2ZXJlZF90b19hbGwYAiABKAgSEwoLcmVhZF9ieV9hbGwYAyABKAgqdgoLTWVzc2FnZVR5cGUSHAoYTUVTU0FHRV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRTUVTU0FHRV9UWVBFX0VESVQQARIXChNNRVNTQUdFX1RZUEVfREVMRVRFEAISGQoVTUVTU0FHRV9UWVBFX1JFQUNUSU9OEAMqUAoIQ2hhdEtpbmQSGQoVQ0hBVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQQ0hBVF9LSU5EX0RJUkVDVBABEhMKD0NIQVRfS0lORF9HUk9VUBACKk8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfTUVNQkVSEAESDgoKUk9MRV9BRE1JThACEhAKDFJPTEVfQ1JFQVRPUhADKnkKC1BpbkR1cmF0aW9uEhwKGFBJTl9EVVJBVElPTl9VTlNQRUNJRklFRBAAEhkKFVBJTl9EVVJBVElPTl8yNF9IT1VSUxABEhcKE1BJTl9EVVJBVElPTl83X0RBWVMQAhIYChRQSU5fRFVSQVRJT05fMzBfREFZUxADKrYDCg5DaGF0VXBkYXRlS2luZBIgChxDSEFUX1VQREFURV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBVF9VUERBVEVfS0lORF9DUkVBVEVEEAESIgoeQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJTX0FEREVEEAISIwofQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfUkVNT1ZFRBADEiAKHENIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX0xFRlQQBBIhCh1DSEFUX1VQREFURV9LSU5EX0lORk9fQ0hBTkdFRBAFEiEKHUNIQVRfVVBEQVRFX0tJTkRfUk9MRV9DSEFOR0VEEAYSJQohQ0hBVF9VUERBVEVfS0lORF9TRVRUSU5HU19DSEFOR0VEEAcSJQohQ0hBVF9VUERBVEVfS0lORF9KT0lORURfQllfSU5WSVRFEAgSKQolQ0hBVF9VUERBVEVfS0lORF9ESVNBUFBFQVJJTkdfQ0hBTkdFRBAJEhsKF0NIQVRfVVBEQVRFX0tJTkRfUElOTkVEEAoSHQoZQ0hBVF9VUERBVEVfS0lORF9VTlBJTk5FRBALKqEBChJMYXN0U2VlblZpc2liaWxpdHkSJAogTEFTVF9TRUVOX1ZJU0lCSUxJVFlfVU5TUEVDSUZJRUQQABIhCh1MQVNUX1NFRU5fVklTSUJJTElUWV9FVkVSWU9ORRABEiEKHUxBU1RfU0VFTl9WSVNJQklMSVRZX0NPTlRBQ1RTEAISHwobTEFTVF9TRUVOX1ZJU0lCSUxJVFlfTk9CT0RZEAMqYAoLVHlwaW5nU3RhdGUSHAoYVFlQSU5HX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWVFlQSU5HX1NUQVRFX0NPTVBPU0lORxABEhcKE1RZUElOR19TVEFURV9QQVVTRUQQAmIGcHJvdG8z");
 
 /**
  * @generated from message parley.v1.Frame
@@ -176,6 +176,12 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
      */
     value: ForwardRequest;
     case: "forward";
+  } | {
+    /**
+     * @generated from field: parley.v1.PinRequest pin = 33;
+     */
+    value: PinRequest;
+    case: "pin";
   } | {
     /**
      * Server -> client results (id echoes the request).
@@ -897,6 +903,13 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
    * @generated from field: uint32 disappearing_seconds = 13;
    */
   disappearingSeconds: number;
+
+  /**
+   * Pinned messages still in force (at most 3).
+   *
+   * @generated from field: repeated parley.v1.Pin pins = 14;
+   */
+  pins: Pin[];
 };
 
 /**
@@ -905,6 +918,63 @@ export type Chat = Message$1<"parley.v1.Chat"> & {
  */
 export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 16);
+
+/**
+ * @generated from message parley.v1.Pin
+ */
+export type Pin = Message$1<"parley.v1.Pin"> & {
+  /**
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string pinned_by = 2;
+   */
+  pinnedBy: string;
+
+  /**
+   * @generated from field: uint64 expires_at = 3;
+   */
+  expiresAt: bigint;
+};
+
+/**
+ * Describes the message parley.v1.Pin.
+ * Use `create(PinSchema)` to create a new message.
+ */
+export const PinSchema: GenMessage<Pin> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 17);
+
+/**
+ * Pins a message for a while (or unpins it). Any member, or only admins when the group has
+ * only_admins_edit_info. At most 3 pins in force per chat. Answered with the chat.
+ *
+ * @generated from message parley.v1.PinRequest
+ */
+export type PinRequest = Message$1<"parley.v1.PinRequest"> & {
+  /**
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: parley.v1.PinDuration duration = 3;
+   */
+  duration: PinDuration;
+};
+
+/**
+ * Describes the message parley.v1.PinRequest.
+ * Use `create(PinRequestSchema)` to create a new message.
+ */
+export const PinRequestSchema: GenMessage<PinRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 18);
 
 /**
  * @generated from message parley.v1.LastMessage
@@ -938,7 +1008,7 @@ export type LastMessage = Message$1<"parley.v1.LastMessage"> & {
  * Use `create(LastMessageSchema)` to create a new message.
  */
 export const LastMessageSchema: GenMessage<LastMessage> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 17);
+  messageDesc(file_parley_v1_parley, 19);
 
 /**
  * @generated from message parley.v1.ChatUpdate
@@ -1003,6 +1073,18 @@ export type ChatUpdate = Message$1<"parley.v1.ChatUpdate"> & {
    * @generated from field: uint32 disappearing_seconds = 10;
    */
   disappearingSeconds: number;
+
+  /**
+   * Set on PINNED and UNPINNED.
+   *
+   * @generated from field: uint64 pin_seq = 11;
+   */
+  pinSeq: bigint;
+
+  /**
+   * @generated from field: uint64 pin_expires_at = 12;
+   */
+  pinExpiresAt: bigint;
 };
 
 /**
@@ -1010,7 +1092,7 @@ export type ChatUpdate = Message$1<"parley.v1.ChatUpdate"> & {
  * Use `create(ChatUpdateSchema)` to create a new message.
  */
 export const ChatUpdateSchema: GenMessage<ChatUpdate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 18);
+  messageDesc(file_parley_v1_parley, 20);
 
 /**
  * @generated from message parley.v1.CreateChatRequest
@@ -1044,7 +1126,7 @@ export type CreateChatRequest = Message$1<"parley.v1.CreateChatRequest"> & {
  * Use `create(CreateChatRequestSchema)` to create a new message.
  */
 export const CreateChatRequestSchema: GenMessage<CreateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 19);
+  messageDesc(file_parley_v1_parley, 21);
 
 /**
  * @generated from message parley.v1.AddMembersRequest
@@ -1066,7 +1148,7 @@ export type AddMembersRequest = Message$1<"parley.v1.AddMembersRequest"> & {
  * Use `create(AddMembersRequestSchema)` to create a new message.
  */
 export const AddMembersRequestSchema: GenMessage<AddMembersRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 20);
+  messageDesc(file_parley_v1_parley, 22);
 
 /**
  * @generated from message parley.v1.RemoveMemberRequest
@@ -1088,7 +1170,7 @@ export type RemoveMemberRequest = Message$1<"parley.v1.RemoveMemberRequest"> & {
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 21);
+  messageDesc(file_parley_v1_parley, 23);
 
 /**
  * @generated from message parley.v1.UpdateChatRequest
@@ -1135,7 +1217,7 @@ export type UpdateChatRequest = Message$1<"parley.v1.UpdateChatRequest"> & {
  * Use `create(UpdateChatRequestSchema)` to create a new message.
  */
 export const UpdateChatRequestSchema: GenMessage<UpdateChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 22);
+  messageDesc(file_parley_v1_parley, 24);
 
 /**
  * Makes a member an admin (ROLE_ADMIN) or an admin a member (ROLE_MEMBER). Admins and the
@@ -1165,7 +1247,7 @@ export type SetRoleRequest = Message$1<"parley.v1.SetRoleRequest"> & {
  * Use `create(SetRoleRequestSchema)` to create a new message.
  */
 export const SetRoleRequestSchema: GenMessage<SetRoleRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 23);
+  messageDesc(file_parley_v1_parley, 25);
 
 /**
  * Creates the group's invite link code (replacing any earlier one). Admins only.
@@ -1184,7 +1266,7 @@ export type CreateInviteRequest = Message$1<"parley.v1.CreateInviteRequest"> & {
  * Use `create(CreateInviteRequestSchema)` to create a new message.
  */
 export const CreateInviteRequestSchema: GenMessage<CreateInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 24);
+  messageDesc(file_parley_v1_parley, 26);
 
 /**
  * @generated from message parley.v1.InviteResult
@@ -1206,7 +1288,7 @@ export type InviteResult = Message$1<"parley.v1.InviteResult"> & {
  * Use `create(InviteResultSchema)` to create a new message.
  */
 export const InviteResultSchema: GenMessage<InviteResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 25);
+  messageDesc(file_parley_v1_parley, 27);
 
 /**
  * Revokes the group's invite code. Admins only.
@@ -1225,7 +1307,7 @@ export type RevokeInviteRequest = Message$1<"parley.v1.RevokeInviteRequest"> & {
  * Use `create(RevokeInviteRequestSchema)` to create a new message.
  */
 export const RevokeInviteRequestSchema: GenMessage<RevokeInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 26);
+  messageDesc(file_parley_v1_parley, 28);
 
 /**
  * Joins the group an invite code belongs to (as a member); answered with the chat.
@@ -1244,7 +1326,7 @@ export type JoinByInviteRequest = Message$1<"parley.v1.JoinByInviteRequest"> & {
  * Use `create(JoinByInviteRequestSchema)` to create a new message.
  */
 export const JoinByInviteRequestSchema: GenMessage<JoinByInviteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 27);
+  messageDesc(file_parley_v1_parley, 29);
 
 /**
  * @generated from message parley.v1.LeaveChatRequest
@@ -1261,7 +1343,7 @@ export type LeaveChatRequest = Message$1<"parley.v1.LeaveChatRequest"> & {
  * Use `create(LeaveChatRequestSchema)` to create a new message.
  */
 export const LeaveChatRequestSchema: GenMessage<LeaveChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 28);
+  messageDesc(file_parley_v1_parley, 30);
 
 /**
  * The user opened the chat and read everything up to `seq` (on any of their devices). The
@@ -1286,7 +1368,7 @@ export type MarkReadRequest = Message$1<"parley.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 29);
+  messageDesc(file_parley_v1_parley, 31);
 
 /**
  * @generated from message parley.v1.MarkReadResult
@@ -1308,7 +1390,7 @@ export type MarkReadResult = Message$1<"parley.v1.MarkReadResult"> & {
  * Use `create(MarkReadResultSchema)` to create a new message.
  */
 export const MarkReadResultSchema: GenMessage<MarkReadResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 30);
+  messageDesc(file_parley_v1_parley, 32);
 
 /**
  * @generated from message parley.v1.GetChatRequest
@@ -1325,7 +1407,7 @@ export type GetChatRequest = Message$1<"parley.v1.GetChatRequest"> & {
  * Use `create(GetChatRequestSchema)` to create a new message.
  */
 export const GetChatRequestSchema: GenMessage<GetChatRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 31);
+  messageDesc(file_parley_v1_parley, 33);
 
 /**
  * Chats of the caller, most recent activity first.
@@ -1340,7 +1422,7 @@ export type ListChatsRequest = Message$1<"parley.v1.ListChatsRequest"> & {
  * Use `create(ListChatsRequestSchema)` to create a new message.
  */
 export const ListChatsRequestSchema: GenMessage<ListChatsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 32);
+  messageDesc(file_parley_v1_parley, 34);
 
 /**
  * @generated from message parley.v1.ChatResult
@@ -1357,7 +1439,7 @@ export type ChatResult = Message$1<"parley.v1.ChatResult"> & {
  * Use `create(ChatResultSchema)` to create a new message.
  */
 export const ChatResultSchema: GenMessage<ChatResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 33);
+  messageDesc(file_parley_v1_parley, 35);
 
 /**
  * @generated from message parley.v1.ChatListResult
@@ -1374,7 +1456,7 @@ export type ChatListResult = Message$1<"parley.v1.ChatListResult"> & {
  * Use `create(ChatListResultSchema)` to create a new message.
  */
 export const ChatListResultSchema: GenMessage<ChatListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 34);
+  messageDesc(file_parley_v1_parley, 36);
 
 /**
  * @generated from message parley.v1.HistoryRequest
@@ -1408,7 +1490,7 @@ export type HistoryRequest = Message$1<"parley.v1.HistoryRequest"> & {
  * Use `create(HistoryRequestSchema)` to create a new message.
  */
 export const HistoryRequestSchema: GenMessage<HistoryRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 35);
+  messageDesc(file_parley_v1_parley, 37);
 
 /**
  * @generated from message parley.v1.HistoryResult
@@ -1430,7 +1512,7 @@ export type HistoryResult = Message$1<"parley.v1.HistoryResult"> & {
  * Use `create(HistoryResultSchema)` to create a new message.
  */
 export const HistoryResultSchema: GenMessage<HistoryResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 36);
+  messageDesc(file_parley_v1_parley, 38);
 
 /**
  * @generated from message parley.v1.UserDevices
@@ -1452,7 +1534,7 @@ export type UserDevices = Message$1<"parley.v1.UserDevices"> & {
  * Use `create(UserDevicesSchema)` to create a new message.
  */
 export const UserDevicesSchema: GenMessage<UserDevices> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 37);
+  messageDesc(file_parley_v1_parley, 39);
 
 /**
  * @generated from message parley.v1.ListDevicesRequest
@@ -1469,7 +1551,7 @@ export type ListDevicesRequest = Message$1<"parley.v1.ListDevicesRequest"> & {
  * Use `create(ListDevicesRequestSchema)` to create a new message.
  */
 export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 38);
+  messageDesc(file_parley_v1_parley, 40);
 
 /**
  * @generated from message parley.v1.DeviceListResult
@@ -1486,7 +1568,7 @@ export type DeviceListResult = Message$1<"parley.v1.DeviceListResult"> & {
  * Use `create(DeviceListResultSchema)` to create a new message.
  */
 export const DeviceListResultSchema: GenMessage<DeviceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 39);
+  messageDesc(file_parley_v1_parley, 41);
 
 /**
  * Contact discovery: SHA-256 of E.164 numbers ("+15551234567"), at most 1000 per request.
@@ -1505,7 +1587,7 @@ export type DiscoverRequest = Message$1<"parley.v1.DiscoverRequest"> & {
  * Use `create(DiscoverRequestSchema)` to create a new message.
  */
 export const DiscoverRequestSchema: GenMessage<DiscoverRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 40);
+  messageDesc(file_parley_v1_parley, 42);
 
 /**
  * @generated from message parley.v1.DiscoverMatch
@@ -1527,7 +1609,7 @@ export type DiscoverMatch = Message$1<"parley.v1.DiscoverMatch"> & {
  * Use `create(DiscoverMatchSchema)` to create a new message.
  */
 export const DiscoverMatchSchema: GenMessage<DiscoverMatch> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 41);
+  messageDesc(file_parley_v1_parley, 43);
 
 /**
  * @generated from message parley.v1.DiscoverResult
@@ -1544,7 +1626,7 @@ export type DiscoverResult = Message$1<"parley.v1.DiscoverResult"> & {
  * Use `create(DiscoverResultSchema)` to create a new message.
  */
 export const DiscoverResultSchema: GenMessage<DiscoverResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 42);
+  messageDesc(file_parley_v1_parley, 44);
 
 /**
  * Replaces this connection's presence subscriptions (at most 256 users, who must share a
@@ -1565,7 +1647,7 @@ export type SubscribePresenceRequest = Message$1<"parley.v1.SubscribePresenceReq
  * Use `create(SubscribePresenceRequestSchema)` to create a new message.
  */
 export const SubscribePresenceRequestSchema: GenMessage<SubscribePresenceRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 43);
+  messageDesc(file_parley_v1_parley, 45);
 
 /**
  * @generated from message parley.v1.Presence
@@ -1596,7 +1678,7 @@ export type Presence = Message$1<"parley.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 44);
+  messageDesc(file_parley_v1_parley, 46);
 
 /**
  * @generated from message parley.v1.PresenceListResult
@@ -1613,7 +1695,7 @@ export type PresenceListResult = Message$1<"parley.v1.PresenceListResult"> & {
  * Use `create(PresenceListResultSchema)` to create a new message.
  */
 export const PresenceListResultSchema: GenMessage<PresenceListResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 45);
+  messageDesc(file_parley_v1_parley, 47);
 
 /**
  * @generated from message parley.v1.PresenceEvent
@@ -1630,7 +1712,7 @@ export type PresenceEvent = Message$1<"parley.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 46);
+  messageDesc(file_parley_v1_parley, 48);
 
 /**
  * Tells the chat's other members' online devices that the caller is typing. Not stored;
@@ -1655,7 +1737,7 @@ export type TypingRequest = Message$1<"parley.v1.TypingRequest"> & {
  * Use `create(TypingRequestSchema)` to create a new message.
  */
 export const TypingRequestSchema: GenMessage<TypingRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 47);
+  messageDesc(file_parley_v1_parley, 49);
 
 /**
  * @generated from message parley.v1.TypingEvent
@@ -1687,7 +1769,7 @@ export type TypingEvent = Message$1<"parley.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 48);
+  messageDesc(file_parley_v1_parley, 50);
 
 /**
  * Who may see the caller's last-seen time. As on WhatsApp, a user who hides it from
@@ -1714,7 +1796,7 @@ export type SetPrivacyRequest = Message$1<"parley.v1.SetPrivacyRequest"> & {
  * Use `create(SetPrivacyRequestSchema)` to create a new message.
  */
 export const SetPrivacyRequestSchema: GenMessage<SetPrivacyRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 49);
+  messageDesc(file_parley_v1_parley, 51);
 
 /**
  * @generated from message parley.v1.PrivacyResult
@@ -1736,7 +1818,7 @@ export type PrivacyResult = Message$1<"parley.v1.PrivacyResult"> & {
  * Use `create(PrivacyResultSchema)` to create a new message.
  */
 export const PrivacyResultSchema: GenMessage<PrivacyResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 50);
+  messageDesc(file_parley_v1_parley, 52);
 
 /**
  * Where a member is in a chat: every message up to `delivered_seq` reached at least one of
@@ -1780,7 +1862,7 @@ export type ReceiptEvent = Message$1<"parley.v1.ReceiptEvent"> & {
  * Use `create(ReceiptEventSchema)` to create a new message.
  */
 export const ReceiptEventSchema: GenMessage<ReceiptEvent> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 51);
+  messageDesc(file_parley_v1_parley, 53);
 
 /**
  * Forwards content to several chats at once (at most 5). Each send names its own chat,
@@ -1800,7 +1882,7 @@ export type ForwardRequest = Message$1<"parley.v1.ForwardRequest"> & {
  * Use `create(ForwardRequestSchema)` to create a new message.
  */
 export const ForwardRequestSchema: GenMessage<ForwardRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 52);
+  messageDesc(file_parley_v1_parley, 54);
 
 /**
  * @generated from message parley.v1.ForwardResult
@@ -1817,7 +1899,7 @@ export type ForwardResult = Message$1<"parley.v1.ForwardResult"> & {
  * Use `create(ForwardResultSchema)` to create a new message.
  */
 export const ForwardResultSchema: GenMessage<ForwardResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 53);
+  messageDesc(file_parley_v1_parley, 55);
 
 /**
  * Per-member receipt times for one message; only its sender may ask.
@@ -1841,7 +1923,7 @@ export type GetReceiptsRequest = Message$1<"parley.v1.GetReceiptsRequest"> & {
  * Use `create(GetReceiptsRequestSchema)` to create a new message.
  */
 export const GetReceiptsRequestSchema: GenMessage<GetReceiptsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 54);
+  messageDesc(file_parley_v1_parley, 56);
 
 /**
  * @generated from message parley.v1.MemberReceipt
@@ -1870,7 +1952,7 @@ export type MemberReceipt = Message$1<"parley.v1.MemberReceipt"> & {
  * Use `create(MemberReceiptSchema)` to create a new message.
  */
 export const MemberReceiptSchema: GenMessage<MemberReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 55);
+  messageDesc(file_parley_v1_parley, 57);
 
 /**
  * @generated from message parley.v1.ReceiptsResult
@@ -1899,7 +1981,7 @@ export type ReceiptsResult = Message$1<"parley.v1.ReceiptsResult"> & {
  * Use `create(ReceiptsResultSchema)` to create a new message.
  */
 export const ReceiptsResultSchema: GenMessage<ReceiptsResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_parley, 56);
+  messageDesc(file_parley_v1_parley, 58);
 
 /**
  * @generated from enum parley.v1.MessageType
@@ -2000,6 +2082,39 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_parley_v1_parley, 2);
 
 /**
+ * @generated from enum parley.v1.PinDuration
+ */
+export enum PinDuration {
+  /**
+   * Unpins the message.
+   *
+   * @generated from enum value: PIN_DURATION_UNSPECIFIED = 0;
+   */
+  PIN_DURATION_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PIN_DURATION_24_HOURS = 1;
+   */
+  PIN_DURATION_24_HOURS = 1,
+
+  /**
+   * @generated from enum value: PIN_DURATION_7_DAYS = 2;
+   */
+  PIN_DURATION_7_DAYS = 2,
+
+  /**
+   * @generated from enum value: PIN_DURATION_30_DAYS = 3;
+   */
+  PIN_DURATION_30_DAYS = 3,
+}
+
+/**
+ * Describes the enum parley.v1.PinDuration.
+ */
+export const PinDurationSchema: GenEnum<PinDuration> = /*@__PURE__*/
+  enumDesc(file_parley_v1_parley, 3);
+
+/**
  * @generated from enum parley.v1.ChatUpdateKind
  */
 export enum ChatUpdateKind {
@@ -2052,13 +2167,23 @@ export enum ChatUpdateKind {
    * @generated from enum value: CHAT_UPDATE_KIND_DISAPPEARING_CHANGED = 9;
    */
   DISAPPEARING_CHANGED = 9,
+
+  /**
+   * @generated from enum value: CHAT_UPDATE_KIND_PINNED = 10;
+   */
+  PINNED = 10,
+
+  /**
+   * @generated from enum value: CHAT_UPDATE_KIND_UNPINNED = 11;
+   */
+  UNPINNED = 11,
 }
 
 /**
  * Describes the enum parley.v1.ChatUpdateKind.
  */
 export const ChatUpdateKindSchema: GenEnum<ChatUpdateKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 3);
+  enumDesc(file_parley_v1_parley, 4);
 
 /**
  * @generated from enum parley.v1.LastSeenVisibility
@@ -2093,7 +2218,7 @@ export enum LastSeenVisibility {
  * Describes the enum parley.v1.LastSeenVisibility.
  */
 export const LastSeenVisibilitySchema: GenEnum<LastSeenVisibility> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 4);
+  enumDesc(file_parley_v1_parley, 5);
 
 /**
  * @generated from enum parley.v1.TypingState
@@ -2119,5 +2244,5 @@ export enum TypingState {
  * Describes the enum parley.v1.TypingState.
  */
 export const TypingStateSchema: GenEnum<TypingState> = /*@__PURE__*/
-  enumDesc(file_parley_v1_parley, 5);
+  enumDesc(file_parley_v1_parley, 6);
 

@@ -25,6 +25,7 @@ import type {
   MemberInfo,
   MessageMeta,
   MessageType,
+  PinInfo,
   ReceiptChange,
   ReceiptState,
   Role,
@@ -395,6 +396,10 @@ export class SqliteStore implements Store {
     return guard(
       this.db.transaction(() => {
         this.forgetChat(m.chatId);
+        if (m.pin) this.checkPin(m.chatId, m.pin);
+        if (m.unpinSeq !== undefined && this.s.pinDelete.run(m.chatId, m.unpinSeq).changes === 0) {
+          throw new ParleyError('NOT_FOUND', 'that message is not pinned');
+        }
         const row = this.s.chatNextSeq.get(m.chatId) as { last_seq: number } | undefined;
         if (!row) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
         const seq = row.last_seq;
@@ -422,6 +427,7 @@ export class SqliteStore implements Store {
         if (m.name !== undefined) this.s.chatSetName.run(m.name, m.chatId);
         if (m.description !== undefined) this.s.chatSetDescription.run(m.description, m.chatId);
         if (m.disappearingSeconds !== undefined) this.s.chatTimerSet.run(m.disappearingSeconds, m.chatId);
+        if (m.pin) this.s.pinSet.run(m.chatId, m.pin.seq, m.actorUserId, m.pin.expiresAt);
         if (m.settings) {
           const flag = (v: boolean | undefined) => (v === undefined ? null : v ? 1 : 0);
           this.s.chatSetSettings.run(
@@ -441,6 +447,31 @@ export class SqliteStore implements Store {
           body,
         });
       }),
+    );
+  }
+
+  private checkPin(chatId: ChatId, pin: { seq: number; now: number; max: number }): void {
+    const t = this.s.messageTarget.get(chatId, pin.seq) as
+      | { kind: number; msg_type: number; deleted: number }
+      | undefined;
+    if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
+      throw new ParleyError('NOT_FOUND', `no message ${pin.seq} to pin in this chat`);
+    }
+    const active = this.s.pinsActive.all(chatId, pin.now) as Array<{ seq: number }>;
+    if (!active.some((p) => p.seq === pin.seq) && active.length >= pin.max) {
+      throw new ParleyError('TOO_MANY_PINS', `a chat has at most ${pin.max} pinned messages`);
+    }
+  }
+
+  pinsActive(chatId: ChatId, now: number): Promise<PinInfo[]> {
+    return guard(() =>
+      (
+        this.s.pinsActive.all(chatId, now) as Array<{ seq: number; pinned_by: string; expires_at: number }>
+      ).map((r) => ({
+        seq: r.seq,
+        pinnedBy: r.pinned_by as UserId,
+        expiresAt: r.expires_at,
+      })),
     );
   }
 

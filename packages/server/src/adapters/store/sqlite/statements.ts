@@ -116,6 +116,12 @@ const sql = {
   chatSetLastSeq: 'UPDATE chats SET last_seq = ? WHERE id = ?',
   /** chat_id */
   memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
+  /** chat_id, now: pins in force */
+  pinsActive: 'SELECT seq, pinned_by, expires_at FROM pins WHERE chat_id = ? AND expires_at > ? ORDER BY seq',
+  /** chat_id, seq, pinned_by, expires_at */
+  pinSet: 'INSERT OR REPLACE INTO pins (chat_id, seq, pinned_by, expires_at) VALUES (?, ?, ?, ?)',
+  /** chat_id, seq */
+  pinDelete: 'DELETE FROM pins WHERE chat_id = ? AND seq = ?',
   /** id */
   chatTimer: 'SELECT disappearing_seconds FROM chats WHERE id = ?',
   /** disappearing_seconds, id */
