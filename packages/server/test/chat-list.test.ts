@@ -98,6 +98,40 @@ describe('chat list, unread counts and read position', () => {
     await Promise.all([a.close(), b1.close(), b2.close()]);
   });
 
+  it('counts unread mentions of the caller separately, and reading clears them', async () => {
+    const a = await RawClient.connect(t, alice);
+    const b = await RawClient.connect(t, bob);
+    const chatId = (
+      await a.call<{ chat: Chat }>({
+        case: 'createChat',
+        value: { kind: ChatKind.GROUP, memberUserIds: [bob.userId, carol.userId], name: 'm' },
+      })
+    ).chat.id;
+    await a.call({
+      case: 'send',
+      value: { chatId, clientMessageId: 'm1', payload: text('hi @bob'), meta: { mentions: [bob.userId] } },
+    });
+    await a.call({
+      case: 'send',
+      value: {
+        chatId,
+        clientMessageId: 'm2',
+        payload: text('hi @carol'),
+        meta: { mentions: [carol.userId] },
+      },
+    });
+    const last = await a.call<{ seq: bigint }>({
+      case: 'send',
+      value: { chatId, clientMessageId: 'm3', payload: text('plain') },
+    });
+    const mine = (await list(b)).find((c) => c.id === chatId)!;
+    assert.deepEqual([mine.unreadCount, mine.unreadMentions], [3, 1]);
+    await b.call({ case: 'markRead', value: { chatId, seq: last.seq } });
+    const after = (await list(b)).find((c) => c.id === chatId)!;
+    assert.deepEqual([after.unreadCount, after.unreadMentions], [0, 0]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('counts for a member added later only what they can see, and refuses non-members', async () => {
     const a = await RawClient.connect(t, alice);
     const c = await RawClient.connect(t, carol);

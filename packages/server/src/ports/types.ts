@@ -105,6 +105,8 @@ export interface UserPresenceRecord {
 
 /** A chat as one member sees it in the chat list. */
 export interface ChatSummary extends ChatInfo {
+  /** Unread messages that mention the caller. */
+  unreadMentions?: number;
   /** Pins in force. */
   pins?: PinInfo[];
   readSeq: number;

@@ -651,6 +651,13 @@ export class SqliteStore implements Store {
           ...chat,
           readSeq: pos.read_seq,
           unreadCount: this.unread(id, userId, pos.read_seq, pos.joined_seq),
+          unreadMentions: (
+            this.s.unreadMentions.get({
+              chat: id,
+              after: Math.max(pos.read_seq, pos.joined_seq - 1),
+              user: userId,
+            }) as { n: number }
+          ).n,
           lastMessage: last && {
             seq: last.seq,
             senderUserId: last.sender_user as UserId,

@@ -189,6 +189,9 @@ const sql = {
   /** chat_id, after_seq, user_id: payload messages from others after the read position */
   unreadCount:
     'SELECT count(*) AS n FROM messages WHERE chat_id = ? AND seq > ? AND sender_user != ? AND kind = 0',
+  /** chat_id, after_seq, user_id: unread messages mentioning the user (mentions are comma-joined ids) */
+  unreadMentions: `SELECT count(*) AS n FROM messages WHERE chat_id = @chat AND seq > @after AND kind = 0 AND mentions != ''
+    AND (',' || mentions || ',') LIKE ('%,' || @user || ',%')`,
   /** chat_id */
   lastMessage:
     'SELECT seq, sender_user, server_time, kind FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT 1',
