@@ -51,3 +51,55 @@ test('the help lists every command', () => {
     assert.ok(chatHelp().includes(c), c);
   }
 });
+
+test('message commands: the text after SEQ is kept as typed', () => {
+  assert.deepEqual(parseChatLine('/reply 42  hello   "there" '), {
+    type: 'command',
+    name: 'reply',
+    args: ['42', 'hello   "there"'],
+  });
+  assert.deepEqual(parseChatLine('/edit 7 fixed typo'), {
+    type: 'command',
+    name: 'edit',
+    args: ['7', 'fixed typo'],
+  });
+  assert.deepEqual(parseChatLine('/reply 42'), { type: 'error', message: 'usage: /reply SEQ TEXT' });
+  assert.deepEqual(parseChatLine('/react 3 👍'), { type: 'command', name: 'react', args: ['3', '👍'] });
+  assert.deepEqual(parseChatLine('/react 3'), { type: 'command', name: 'react', args: ['3'] });
+  assert.deepEqual(parseChatLine('/forward 3 1 2'), {
+    type: 'command',
+    name: 'forward',
+    args: ['3', '1', '2'],
+  });
+  assert.deepEqual(parseChatLine('/forward 3 1 2 3 4 5 6'), {
+    type: 'error',
+    message: 'usage: /forward SEQ N...',
+  });
+  assert.deepEqual(parseChatLine('/delete 9'), { type: 'command', name: 'delete', args: ['9'] });
+  assert.deepEqual(parseChatLine('/promote +15550001111'), {
+    type: 'command',
+    name: 'promote',
+    args: ['+15550001111'],
+  });
+  assert.deepEqual(parseChatLine('/readreceipts off'), {
+    type: 'command',
+    name: 'readreceipts',
+    args: ['off'],
+  });
+  assert.deepEqual(parseChatLine('/join ABC'), { type: 'command', name: 'join', args: ['ABC'] });
+  assert.deepEqual(parseChatLine('/invite'), { type: 'command', name: 'invite', args: [] });
+  for (const c of [
+    '/reply',
+    '/edit',
+    '/delete',
+    '/react',
+    '/forward',
+    '/promote',
+    '/demote',
+    '/invite',
+    '/join',
+  ]) {
+    assert.ok(chatHelp().includes(c), c);
+  }
+  assert.ok(chatHelp().includes('/readreceipts'));
+});

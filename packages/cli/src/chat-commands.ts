@@ -8,6 +8,8 @@ export interface ChatCommandSpec {
   help: string;
   min: number;
   max: number;
+  /** The last argument is the rest of the line as typed (message text), after this many words. */
+  restAfter?: number;
 }
 
 export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
@@ -26,6 +28,48 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
   history: {
     usage: '/history [N]',
     help: 'show the last N messages of the open chat (default 20)',
+    min: 0,
+    max: 1,
+  },
+  reply: {
+    usage: '/reply SEQ TEXT',
+    help: 'reply to message SEQ of the open chat',
+    min: 2,
+    max: 2,
+    restAfter: 1,
+  },
+  edit: {
+    usage: '/edit SEQ TEXT',
+    help: 'change your message SEQ (within 15 minutes)',
+    min: 2,
+    max: 2,
+    restAfter: 1,
+  },
+  delete: { usage: '/delete SEQ', help: 'delete message SEQ for everyone', min: 1, max: 1 },
+  react: {
+    usage: '/react SEQ [EMOJI]',
+    help: 'react to message SEQ (no EMOJI: remove your reaction)',
+    min: 1,
+    max: 2,
+  },
+  forward: {
+    usage: '/forward SEQ N...',
+    help: 'forward message SEQ to chats N... (numbers from /chats, at most 5)',
+    min: 2,
+    max: 6,
+  },
+  promote: { usage: '/promote +PHONE', help: 'make a member of the open group an admin', min: 1, max: 1 },
+  demote: { usage: '/demote +PHONE', help: 'make an admin of the open group a member', min: 1, max: 1 },
+  invite: {
+    usage: '/invite [revoke]',
+    help: "print the open group's invite code (revoke: cancel it)",
+    min: 0,
+    max: 1,
+  },
+  join: { usage: '/join CODE', help: 'join a group with an invite code', min: 1, max: 1 },
+  readreceipts: {
+    usage: '/readreceipts [on|off]',
+    help: 'send and see read receipts or not (no argument: show the setting)',
     min: 0,
     max: 1,
   },
@@ -58,10 +102,17 @@ export function parseChatLine(line: string): ChatInput {
   if (trimmed === '') return { type: 'empty' };
   if (trimmed.startsWith('//')) return { type: 'text', text: line.trimStart().slice(1) };
   if (!trimmed.startsWith('/')) return { type: 'text', text: line };
-  const [first, ...args] = tokenize(trimmed.slice(1));
+  const [first, ...words] = tokenize(trimmed.slice(1));
   const name = (first ?? '').toLowerCase();
   const spec = Object.hasOwn(CHAT_COMMANDS, name) ? CHAT_COMMANDS[name] : undefined;
   if (!spec) return { type: 'error', message: `unknown command /${name}; /help lists them` };
+  let args = words;
+  if (spec.restAfter !== undefined) {
+    // The text as typed (quotes and spacing kept) after the command and its leading words.
+    const re = new RegExp(`^/\\S+${'\\s+\\S+'.repeat(spec.restAfter)}\\s+`);
+    const head = re.exec(trimmed);
+    args = head ? [...words.slice(0, spec.restAfter), trimmed.slice(head[0].length)] : words;
+  }
   if (args.length < spec.min || args.length > spec.max)
     return { type: 'error', message: `usage: ${spec.usage}` };
   return { type: 'command', name, args };
@@ -73,7 +124,9 @@ export function chatHelp(): string {
   return [
     'Type a line to send it to the open chat; the other members see "typing..." while you type.',
     'The prompt shows whether the other person in a direct chat is online, or when they were',
-    'last seen (if they share it). Commands:',
+    'last seen (if they share it). Messages show their number (#42) for /reply, /edit, /delete,',
+    '/react and /forward; your own show ✓ (sent), ✓✓ (delivered) and "read" (for a group: by',
+    'everyone), with a line like "✓✓ message 42" when that changes. Commands:',
     ...lines,
   ].join('\n');
 }

@@ -79,7 +79,8 @@ test('the prompt shows presence, typing shows once per start, and /privacy works
   // The line is entered and sent: paused, then the message; the next draft starts again.
   alice.room.lineEntered();
   await alice.room.sendText('hello');
-  await until(() => bob.lines.includes(`[${alicePhone}] ${alicePhone}: hello`), 'the message');
+  const hello = new RegExp(`^\\[\\${alicePhone}\\] #\\d+ \\${alicePhone}: hello$`);
+  await until(() => bob.lines.some((l) => hello.test(l)), 'the message');
   alice.room.draftChanged('again');
   await until(() => bob.lines.filter((l) => l === typing).length === 2, 'a second typing line');
   // Commands being typed are not announced.

@@ -15,17 +15,21 @@ import {
   type PresenceInfo,
   type ReceivedChatUpdate,
   type ReceivedMessage,
+  Role,
   systemTimers,
   type Timers,
   TypingNotifier,
   TypingTracker,
 } from '@parley/sdk';
 import { chatHelp } from './chat-commands.js';
+import { ChatMessages } from './chat-messages.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
 import { CliError } from './errors.js';
-import { chatUpdateLine, messageLine, presenceLabel, privacyLine, typingLine } from './format.js';
-import { encodeText, forTerminal } from './text.js';
+import { chatListLine, chatUpdateLine, presenceLabel, privacyLine, typingLine } from './format.js';
+import { effectLines, reactionsLine } from './format-message.js';
+import { MessageLog } from './message-log.js';
+import { forTerminal } from './text.js';
 
 const PRIVACY_SETTINGS: readonly string[] = ['everyone', 'contacts', 'nobody'];
 
@@ -45,6 +49,7 @@ export class ChatRoom {
   private readonly typing: TypingTracker;
   private readonly notifier: TypingNotifier;
   private readonly detach: () => void;
+  private readonly messages: ChatMessages;
 
   constructor(
     private readonly client: ParleyClient,
@@ -66,10 +71,21 @@ export class ChatRoom {
       send: (chatId, state) => client.typing(chatId, state),
       onError: () => {}, // best effort: a lost indicator is not worth a line
     });
+    this.messages = new ChatMessages(
+      client,
+      contacts,
+      {
+        open: () => this.open,
+        chat: (chatId) => this.chatById(chatId),
+        numbered: (n) => (Number.isInteger(n) && n >= 1 ? this.chats[n - 1] : undefined),
+      },
+      print,
+    );
     this.detach = () => {
       offTyping();
       offStart();
       offPresence();
+      this.messages.dispose();
     };
   }
 
@@ -101,15 +117,15 @@ export class ChatRoom {
   }
 
   async refresh(): Promise<void> {
-    this.chats = await this.client.listChats();
+    // Most recent activity first (the server's order; sorted again in case it is not).
+    const activity = (c: ChatInfo) => c.lastMessage?.serverTime ?? c.createdAt;
+    this.chats = (await this.client.listChats()).sort((a, b) => activity(b) - activity(a));
     if (this.open) this.open = this.chats.find((c) => c.id === this.open?.id);
   }
 
-  async onMessage(m: ReceivedMessage): Promise<void> {
-    const chat = await this.chatById(m.chatId);
-    this.print(
-      messageLine(chat ? this.contacts.chatName(chat) : m.chatId, this.contacts.userName(m.senderUserId), m),
-    );
+  /** Shows an incoming message (marked read when its chat is open). */
+  onMessage(m: ReceivedMessage): Promise<void> {
+    return this.messages.onMessage(m);
   }
 
   async onChatUpdate(u: ReceivedChatUpdate): Promise<void> {
@@ -118,15 +134,60 @@ export class ChatRoom {
     this.print(chatUpdateLine(name, (id) => this.contacts.userName(id), u));
   }
 
-  async sendText(text: string): Promise<void> {
-    if (!this.open) throw new CliError('no chat is open: /chats, /open N or /new +PHONE');
-    await this.client.send(this.open.id, encodeText(text));
+  /** Sends a line to the open chat and shows it with its ✓. */
+  sendText(text: string): Promise<void> {
+    return this.messages.sendText(text);
   }
 
   async run(name: string, args: string[]): Promise<void> {
     switch (name) {
       case 'chats':
         return this.listChats();
+      case 'reply':
+      case 'edit':
+      case 'delete':
+      case 'react':
+      case 'forward':
+        return this.messages.run(name, args);
+      case 'promote':
+      case 'demote': {
+        const chat = this.requireOpen();
+        const [id] = await resolvePhones(this.client, this.contacts, args);
+        this.open = await this.client.setRole(chat.id, id!, name === 'promote' ? 'admin' : 'member');
+        const role = this.open.members.find((m) => m.userId === id)?.role;
+        this.print(`${this.contacts.userName(id!)} is now ${role === Role.ADMIN ? 'an admin' : 'a member'}.`);
+        return;
+      }
+      case 'invite': {
+        const chat = this.requireOpen();
+        if (args[0] === undefined) {
+          const { code } = await this.client.createInvite(chat.id);
+          this.print(`Invite code for ${forTerminal(this.contacts.chatName(chat))}: ${code}`);
+          this.print(`Others join with: /join ${code}  (a new /invite replaces it)`);
+        } else if (args[0].toLowerCase() === 'revoke') {
+          await this.client.revokeInvite(chat.id);
+          this.print('Invite code revoked.');
+        } else throw new CliError('usage: /invite [revoke]');
+        return;
+      }
+      case 'join':
+        return this.select(await this.client.joinByInvite(args[0]!));
+      case 'readreceipts': {
+        const setting = args[0]?.toLowerCase();
+        if (setting !== undefined && setting !== 'on' && setting !== 'off') {
+          throw new CliError('usage: /readreceipts [on|off]');
+        }
+        const on =
+          setting === undefined
+            ? await this.client.readReceipts()
+            : await this.client.setReadReceipts(setting === 'on');
+        this.print(
+          on
+            ? 'Read receipts are on: others see when you read their messages, and you see theirs.'
+            : "Read receipts are off: others don't see when you read, and you don't see their reads (✓✓ at most).",
+        );
+        return;
+      }
       case 'open':
         return await this.openChat(args[0]!);
       case 'new':
@@ -180,17 +241,14 @@ export class ChatRoom {
     return this.open;
   }
 
-  private listChats(): void {
+  private async listChats(): Promise<void> {
+    await this.refresh();
     if (this.chats.length === 0) {
       this.print('No chats yet: /new +PHONE or /group NAME +PHONE...');
       return;
     }
     this.chats.forEach((c, i) => {
-      const kind = c.kind === ChatKind.GROUP ? `group, ${c.members.length} members` : 'direct';
-      const mark = c.id === this.open?.id ? '*' : ' ';
-      this.print(
-        `${mark}${String(i + 1).padStart(3)}. ${forTerminal(this.contacts.chatName(c))} (${kind}) ${c.id}`,
-      );
+      this.print(chatListLine(i + 1, this.contacts.chatName(c), c, c.id === this.open?.id));
     });
   }
 
@@ -208,6 +266,7 @@ export class ChatRoom {
     await this.watchPresence();
     const status = this.status();
     this.print(`Opened ${forTerminal(this.contacts.chatName(chat))}${status ? ` (${status})` : ''}.`);
+    this.messages.opened(chat);
   }
 
   private async privacy(setting: string | undefined): Promise<void> {
@@ -269,10 +328,26 @@ export class ChatRoom {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError('N must be 1..100');
     const page = await this.client.history(chat.id, { limit });
     const name = this.contacts.chatName(chat);
+    const userName = (id: string) => this.contacts.userName(id);
+    // Edits, deletes and reactions are applied to the messages they change, shown once.
+    const log = new MessageLog(this.client.credentials.userId);
+    const shown: (() => string[])[] = [];
     for (const m of page.messages) {
-      if ('payload' in m) this.print(messageLine(name, this.contacts.userName(m.senderUserId), m));
-      else this.print(chatUpdateLine(name, (id) => this.contacts.userName(id), m));
+      if (!('payload' in m)) {
+        const line = chatUpdateLine(name, userName, m);
+        shown.push(() => [line]);
+        continue;
+      }
+      const effect = log.apply(m);
+      if (effect.kind === 'message') {
+        const { entry } = effect;
+        shown.push(() => [
+          ...effectLines(name, userName, effect, m.senderUserId),
+          ...(entry.reactions.size > 0 ? [reactionsLine(name, entry.seq, entry.reactions)] : []),
+        ]);
+      } else if (!effect.entry) shown.push(() => effectLines(name, userName, effect, m.senderUserId));
     }
+    for (const lines of shown) for (const line of lines()) this.print(line);
     if (page.messages.length === 0) this.print('No messages.');
   }
 

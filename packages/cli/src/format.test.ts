@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage } from '@parley/sdk';
+import { ChatKind, ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage, Role } from '@parley/sdk';
 import { formatError } from './errors.js';
 import {
+  chatListLine,
   chatUpdateJson,
   chatUpdateLine,
   lastSeenText,
@@ -115,4 +116,33 @@ test('typing and privacy lines', () => {
   );
   assert.match(privacyLine('contacts'), /^Your last seen is visible to your contacts only/);
   assert.match(privacyLine('everyone'), /^Your last seen is visible to everyone you share a chat with\./);
+});
+
+test('/chats lines show unread counts and mark the open chat', () => {
+  const chat = { id: 'c_9', kind: ChatKind.GROUP, members: [], unreadCount: 3 };
+  assert.equal(chatListLine(2, 'Fam', chat, true), '*  2. Fam (group, 0 members) 3 unread c_9');
+  assert.equal(
+    chatListLine(1, 'Fam', { ...chat, unreadCount: 0 }, false),
+    '   1. Fam (group, 0 members) c_9',
+  );
+});
+
+test('role, settings and invite updates read as sentences', () => {
+  const names = (id: string) => id;
+  const u = (kind: ChatUpdateKind, extra: object = {}): ReceivedChatUpdate => ({
+    ...update,
+    update: { ...update.update, kind, ...extra },
+  });
+  assert.equal(
+    chatUpdateLine('G', names, u(ChatUpdateKind.ROLE_CHANGED, { role: Role.ADMIN })),
+    '[G] * u_2 made u_3 an admin',
+  );
+  assert.equal(
+    chatUpdateLine('G', names, u(ChatUpdateKind.SETTINGS_CHANGED, { userIds: [], onlyAdminsSend: true })),
+    '[G] * u_2 set: only admins can send, everyone can edit the group info',
+  );
+  assert.equal(
+    chatUpdateLine('G', names, u(ChatUpdateKind.JOINED_BY_INVITE)),
+    '[G] * u_3 joined with an invite code',
+  );
 });

@@ -3,11 +3,14 @@
  * Pure functions of the message and the names known locally.
  */
 import {
+  type ChatInfo,
+  ChatKind,
   ChatUpdateKind,
   type LastSeenPrivacy,
   type PresenceInfo,
   type ReceivedChatUpdate,
   type ReceivedMessage,
+  Role,
 } from '@parley/sdk';
 import { decodeText, forTerminal } from './text.js';
 
@@ -68,12 +71,37 @@ export function chatUpdateLine(
       what = `${actor} renamed the chat to "${u.update.name}"`;
       break;
     case ChatUpdateKind.ROLE_CHANGED:
-      what = `${actor} changed the role of ${who}`;
+      what =
+        u.update.role === Role.ADMIN
+          ? `${actor} made ${who} an admin`
+          : u.update.role === Role.MEMBER
+            ? `${actor} made ${who} a member`
+            : `${actor} changed the role of ${who}`;
+      break;
+    case ChatUpdateKind.SETTINGS_CHANGED:
+      what = `${actor} set: ${u.update.onlyAdminsSend ? 'only admins' : 'everyone'} can send, ${
+        u.update.onlyAdminsEditInfo ? 'only admins' : 'everyone'
+      } can edit the group info`;
+      break;
+    case ChatUpdateKind.JOINED_BY_INVITE:
+      what = `${who || actor} joined with an invite code`;
       break;
     default:
       what = `${actor} changed the chat`;
   }
   return `[${forTerminal(chatName)}] * ${forTerminal(what)}`;
+}
+
+/** ` 1. Family (group, 3 members) 2 unread c_…` for /chats; `*` marks the open chat. */
+export function chatListLine(
+  n: number,
+  name: string,
+  c: Pick<ChatInfo, 'id' | 'kind' | 'members' | 'unreadCount'>,
+  open: boolean,
+): string {
+  const kind = c.kind === ChatKind.GROUP ? `group, ${c.members.length} members` : 'direct';
+  const unread = c.unreadCount > 0 ? ` ${c.unreadCount} unread` : '';
+  return `${open ? '*' : ' '}${String(n).padStart(3)}. ${forTerminal(name)} (${kind})${unread} ${c.id}`;
 }
 
 const pad2 = (n: number) => String(n).padStart(2, '0');

@@ -13,8 +13,13 @@ import { openSession } from '../session.js';
 
 const HELP = `Usage: parley chat [--profile NAME]
 
-Interactive chat. Incoming messages show as "[chat] sender: text"; people show by phone
-number once discovered (/new, /group, /add), otherwise by user id.
+Interactive chat. Messages show as "[chat] #42 sender: text", with their number for /reply,
+/edit, /delete, /react and /forward, and markers for replies, forwards, edits ("(edited)")
+and deletes ("[deleted]"); reactions show as a summary line. Your own messages show ✓ when
+the server has them, ✓✓ once delivered and "read" once read (in a group: by every other
+member); a line like "✓✓ message 42" follows when that changes. Opening a chat marks it
+read, as do new messages in the open chat; /chats shows unread counts, newest first.
+People show by phone number once discovered (/new, /group, /add), otherwise by user id.
 In the open chat, "[chat] name is typing..." shows once when someone starts typing, and the
 prompt shows "online" or "last seen ..." for the other person of a direct chat ("N online"
 in a group). While you type a line (on a terminal), the other members see you typing;

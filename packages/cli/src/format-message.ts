@@ -1,0 +1,76 @@
+/**
+ * How `parley chat` shows messages: seq numbers to refer to them, markers for replies,
+ * forwards, edits and deletes, reaction summaries and ticks on the user's own messages.
+ * Pure functions, safe for a terminal.
+ */
+import type { MessageStatus } from '@parley/sdk';
+import { type LogEffect, type LogEntry, reactionSummary } from './message-log.js';
+import { decodeText, forTerminal } from './text.js';
+
+const TICKS: Record<MessageStatus, string> = { sent: '✓', delivered: '✓✓', read: 'read' };
+
+/** ✓ (sent), ✓✓ (delivered) or "read". */
+export function tick(status: MessageStatus): string {
+  return TICKS[status];
+}
+
+/** `[chat] #42 sender: (reply to #40) text (edited) ✓✓`. */
+export function entryLine(chatName: string, senderName: string, e: LogEntry): string {
+  const parts: string[] = [];
+  if (e.deleted) parts.push('[deleted]');
+  else {
+    if (e.forwardedMany) parts.push('(forwarded many times)');
+    else if (e.forwardCount > 0) parts.push('(forwarded)');
+    if (e.replyTo > 0) parts.push(`(reply to #${e.replyTo})`);
+    parts.push(forTerminal(decodeText(e.payload)));
+    if (e.edited) parts.push('(edited)');
+  }
+  if (e.status) parts.push(tick(e.status));
+  return `[${forTerminal(chatName)}] #${e.seq} ${forTerminal(senderName)}: ${parts.join(' ')}`;
+}
+
+/** `[chat]   #42 reactions: 👍 2  ❤️ 1` (or "no reactions"). */
+export function reactionsLine(chatName: string, seq: number, reactions: ReadonlyMap<string, string>): string {
+  const summary = reactions.size === 0 ? 'no reactions' : forTerminal(reactionSummary(reactions));
+  return `[${forTerminal(chatName)}]   #${seq} reactions: ${summary}`;
+}
+
+/** `[chat]   ✓✓ message 42`: the status of one of the user's messages changed. */
+export function statusLine(chatName: string, seq: number, status: MessageStatus): string {
+  return `[${forTerminal(chatName)}]   ${tick(status)} message ${seq}`;
+}
+
+/**
+ * The lines for what an incoming message did: the message itself, an edited or deleted
+ * message shown again, or the reactions of a message. `senderOf` names the sender of the
+ * incoming message (edits and deletes of messages not in the log show with it).
+ */
+export function effectLines(
+  chatName: string,
+  name: (userId: string) => string,
+  effect: LogEffect,
+  sender: string,
+): string[] {
+  const c = forTerminal(chatName);
+  switch (effect.kind) {
+    case 'message':
+      return [entryLine(chatName, name(effect.entry.senderUserId), effect.entry)];
+    case 'edit':
+      return effect.entry
+        ? [entryLine(chatName, name(effect.entry.senderUserId), effect.entry)]
+        : [
+            `[${c}] #${effect.refSeq} ${forTerminal(name(sender))}: ${forTerminal(decodeText(effect.payload))} (edited)`,
+          ];
+    case 'delete':
+      return effect.entry
+        ? [entryLine(chatName, name(effect.entry.senderUserId), effect.entry)]
+        : [`[${c}] #${effect.refSeq} [deleted]`];
+    case 'reaction':
+      if (effect.entry) return [reactionsLine(chatName, effect.refSeq, effect.entry.reactions)];
+      return [
+        effect.emoji === ''
+          ? `[${c}]   #${effect.refSeq} ${forTerminal(name(sender))} removed a reaction`
+          : `[${c}]   #${effect.refSeq} ${forTerminal(name(sender))} reacted ${forTerminal(effect.emoji)}`,
+      ];
+  }
+}
