@@ -17,6 +17,7 @@ import { type ClosedInfo, Connection } from './connection.js';
 import { toPresence, toReceipt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
 import { TypedEmitter } from './emitter.js';
+import { ExpiryTracker } from './expiry.js';
 import { Heartbeat } from './heartbeat.js';
 import { type LocalStore, MemoryLocalStore } from './local-store.js';
 import type { ClientEvents, ClientOptions } from './options.js';
@@ -24,6 +25,7 @@ import { Outbox, type OutboxEntry, type SendInit } from './outbox.js';
 import { minReconnectDelay, ReconnectTimer, terminalError } from './reconnect.js';
 import { errorFromFrame, InFlight, type ResultOf, resultOf } from './requests.js';
 import type { ClientStats, Credentials, SendResult } from './types.js';
+import { systemTimers } from './typing.js';
 import { webSocketUrl } from './urls.js';
 
 type Body = NonNullable<FrameInit['body']>;
@@ -34,6 +36,11 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   readonly stats: ClientStats = { received: 0, duplicates: 0, sent: 0, acked: 0 };
   /** The latest welcome (limits, server time), once connected. */
   welcome: Welcome | undefined;
+  /**
+   * Disappearing messages handed to the app, until their `expired` event. Feed it messages
+   * kept from an earlier session (`track`); `forget` those the user deleted.
+   */
+  readonly expiry: ExpiryTracker;
 
   protected readonly store: LocalStore;
   /** The local clock (ms since the epoch). */
@@ -58,7 +65,10 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     this.credentials = options.credentials;
     this.encoding = options.encoding ?? 'proto';
     this.store = options.store ?? new MemoryLocalStore();
-    this.now = options.now ?? Date.now;
+    const timers = options.timers ?? (options.now ? { ...systemTimers, now: options.now } : systemTimers);
+    this.now = options.now ?? (() => timers.now());
+    this.expiry = new ExpiryTracker(timers);
+    this.expiry.on('expired', (e) => this.emit('expired', e));
     this.inFlight = new InFlight(options.requestTimeoutMs ?? 30_000, () =>
       this.conn?.abort('request timed out'),
     );
@@ -66,7 +76,10 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     this.delivery = new Delivery(
       this.store,
       {
-        message: (m) => this.emitAndWait('message', m),
+        message: async (m) => {
+          await this.emitAndWait('message', m);
+          this.expiry.track(m); // once the app has it, so `expired` never comes first
+        },
         chatUpdate: (u) => this.emitAndWait('chatUpdate', u),
         error: (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
       },
@@ -120,6 +133,7 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       this.stop(this.stopped, { code: 1000, reason: 'client closed' });
     }
     await this.delivery.idle();
+    this.expiry.dispose();
   }
 
   /** Queues a send in the outbox; it goes out now if connected, else after (re)connect. */

@@ -6,6 +6,7 @@ import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parle
 import { ClientCore } from './client-core.js';
 import {
   num,
+  pinDurationToWire,
   privacyFromWire,
   privacyToWire,
   toChat,
@@ -21,12 +22,14 @@ import { newClientMessageId } from './ids.js';
 import type { SendInit } from './outbox.js';
 import type {
   ChatInfo,
+  DisappearingSeconds,
   GroupRole,
   HistoryPage,
   InviteInfo,
   LastSeenPrivacy,
   MarkReadInfo,
   MessageReceipts,
+  PinDuration,
   PresenceInfo,
   SendResult,
   TypingStatus,
@@ -34,6 +37,9 @@ import type {
 
 /** Most chats one `forward` may reach (the server's limit). */
 export const MAX_FORWARD_TARGETS = 5;
+
+/** Disappearing timers the server accepts, in seconds: off, 24 h, 7 days, 90 days. */
+export const DISAPPEARING_TIMERS: readonly DisappearingSeconds[] = [0, 86400, 604800, 7776000];
 
 /** Most users one presence subscription may name (the server's limit). */
 export const MAX_PRESENCE_SUBSCRIPTIONS = 256;
@@ -48,6 +54,8 @@ export interface SendOptions {
   replyTo?: number;
   /** User ids of members mentioned (at most 50). */
   mentions?: readonly string[];
+  /** View once: the server drops the payload once the first recipient device has it. */
+  viewOnce?: boolean;
 }
 
 export interface ChatChanges {
@@ -106,6 +114,7 @@ export class ParleyClient extends ClientCore {
       meta.refSeq = u64(options.replyTo);
     }
     if (options.mentions !== undefined && options.mentions.length > 0) meta.mentions = [...options.mentions];
+    if (options.viewOnce === true) meta.viewOnce = true;
     return this.sendWithMeta(chatId, content, options.clientMessageId, meta);
   }
 
@@ -239,6 +248,40 @@ export class ParleyClient extends ClientCore {
     return chatOf(await this.request({ case: 'setRole', value }, 'chatResult'));
   }
 
+  /**
+   * Pins message `seq` for 24 hours, 7 days or 30 days (pinning it again sets the new time).
+   * At most 3 pins in force per chat (TOO_MANY_PINS); in groups with onlyAdminsEditInfo,
+   * admins only. Resolves with the chat and its `pins`.
+   */
+  async pin(chatId: string, seq: number, duration: PinDuration): Promise<ChatInfo> {
+    if (!validSeq(seq)) return badSeq();
+    const wire = pinDurationToWire(duration);
+    if (wire === undefined)
+      throw new ParleyError('INVALID_ARGUMENT', "duration must be '24h', '7d' or '30d'");
+    return chatOf(
+      await this.request({ case: 'pin', value: { chatId, seq: u64(seq), duration: wire } }, 'chatResult'),
+    );
+  }
+
+  /** Unpins message `seq` (NOT_FOUND when it is not pinned). Resolves with the chat. */
+  async unpin(chatId: string, seq: number): Promise<ChatInfo> {
+    if (!validSeq(seq)) return badSeq();
+    return chatOf(await this.request({ case: 'pin', value: { chatId, seq: u64(seq) } }, 'chatResult'));
+  }
+
+  /**
+   * Sets the chat's disappearing timer: messages sent from now on carry `expiresAt` and the
+   * client emits `expired` for them then. 0 turns it off. Any member, or admins only in
+   * groups with onlyAdminsEditInfo. Resolves with the chat.
+   */
+  async setDisappearing(chatId: string, seconds: DisappearingSeconds): Promise<ChatInfo> {
+    if (!DISAPPEARING_TIMERS.includes(seconds)) {
+      throw new ParleyError('INVALID_ARGUMENT', `seconds must be one of ${DISAPPEARING_TIMERS.join(', ')}`);
+    }
+    const value = { chatId, disappearingSeconds: seconds };
+    return chatOf(await this.request({ case: 'updateChat', value }, 'chatResult'));
+  }
+
   /** Creates the group's invite code, replacing any earlier one (admins only). */
   async createInvite(chatId: string): Promise<InviteInfo> {
     const result = await this.request({ case: 'createInvite', value: { chatId } }, 'inviteResult');
@@ -305,6 +348,7 @@ export class ParleyClient extends ClientCore {
       .map(toReceived)
       .filter((m) => m !== undefined)
       .sort((a, b) => a.seq - b.seq);
+    for (const m of messages) if ('payload' in m) this.expiry.track(m);
     return { messages, more: result.more };
   }
 

@@ -5,6 +5,7 @@
 import {
   type Chat,
   type ChatUpdate,
+  ChatUpdateKind,
   type LastMessage,
   LastSeenVisibility,
   type Member,
@@ -12,11 +13,13 @@ import {
   type MessageMeta,
   MessageType,
   ParleyError,
+  type Pin,
   type Presence,
   type ReceiptEvent,
   type ReceiptsResult,
   type TypingEvent,
   TypingState,
+  PinDuration as WirePinDuration,
   type SendResult as WireSendResult,
 } from '@parley/protocol';
 import type {
@@ -28,6 +31,8 @@ import type {
   MessageKind,
   MessageMetaInfo,
   MessageReceipts,
+  PinDuration,
+  PinInfo,
   PresenceInfo,
   ReceiptInfo,
   ReceivedChatUpdate,
@@ -65,7 +70,25 @@ export function toChat(c: Chat): ChatInfo {
     ...(c.lastMessage ? { lastMessage: toLastMessage(c.lastMessage) } : {}),
     onlyAdminsSend: c.onlyAdminsSend,
     onlyAdminsEditInfo: c.onlyAdminsEditInfo,
+    disappearingSeconds: c.disappearingSeconds,
+    pins: c.pins.map(toPin),
+    unreadMentions: c.unreadMentions,
   };
+}
+
+export function toPin(p: Pin): PinInfo {
+  return { seq: num(p.seq), pinnedBy: p.pinnedBy, expiresAt: num(p.expiresAt) };
+}
+
+const PIN_DURATIONS: Record<PinDuration, WirePinDuration> = {
+  '24h': WirePinDuration.PIN_DURATION_24_HOURS,
+  '7d': WirePinDuration.PIN_DURATION_7_DAYS,
+  '30d': WirePinDuration.PIN_DURATION_30_DAYS,
+};
+
+/** The wire duration, or undefined for anything but '24h', '7d' and '30d'. */
+export function pinDurationToWire(d: PinDuration): WirePinDuration | undefined {
+  return Object.hasOwn(PIN_DURATIONS, d) ? PIN_DURATIONS[d] : undefined;
 }
 
 export function toLastMessage(l: LastMessage): LastMessageInfo {
@@ -99,6 +122,7 @@ export function toMeta(m: MessageMeta | undefined): MessageMetaInfo {
     reaction: m?.reaction ?? '',
     mentions: [...(m?.mentions ?? [])],
     forwardCount: m?.forwardCount ?? 0,
+    ...(m?.viewOnce ? { viewOnce: true } : {}),
   };
 }
 
@@ -113,6 +137,11 @@ export function toChatUpdate(u: ChatUpdate): ChatUpdateInfo {
     role: u.role,
     onlyAdminsSend: u.onlyAdminsSend,
     onlyAdminsEditInfo: u.onlyAdminsEditInfo,
+    ...(u.kind === ChatUpdateKind.DISAPPEARING_CHANGED ? { disappearingSeconds: u.disappearingSeconds } : {}),
+    ...(u.kind === ChatUpdateKind.PINNED || u.kind === ChatUpdateKind.UNPINNED
+      ? { pinSeq: num(u.pinSeq) }
+      : {}),
+    ...(u.kind === ChatUpdateKind.PINNED ? { pinExpiresAt: num(u.pinExpiresAt) } : {}),
   };
 }
 
@@ -126,7 +155,12 @@ export function toReceived(m: Message): ReceivedMessage | ReceivedChatUpdate | u
     clientMessageId: m.clientMessageId,
     serverTime: num(m.serverTime),
   };
-  const extra = { meta: toMeta(m.meta), forwardedMany: m.forwardedMany, deleted: m.deleted };
+  const extra = {
+    meta: toMeta(m.meta),
+    forwardedMany: m.forwardedMany,
+    deleted: m.deleted,
+    ...(m.expiresAt > 0n ? { expiresAt: num(m.expiresAt) } : {}),
+  };
   switch (m.body.case) {
     case 'payload':
       return { ...base, payload: m.body.value, ...extra };

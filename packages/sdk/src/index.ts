@@ -24,8 +24,14 @@ export type {
   SendOptions,
   UserDeviceIds,
 } from './client.js';
-export { MAX_FORWARD_TARGETS, MAX_PRESENCE_SUBSCRIPTIONS, ParleyClient } from './client.js';
+export {
+  DISAPPEARING_TIMERS,
+  MAX_FORWARD_TARGETS,
+  MAX_PRESENCE_SUBSCRIPTIONS,
+  ParleyClient,
+} from './client.js';
 export { hashPhone, normalizePhone } from './discover.js';
+export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
   type FetchLike,

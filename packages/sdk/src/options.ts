@@ -6,12 +6,14 @@ import type { WebSocketFactory } from './socket.js';
 import type {
   Credentials,
   DisconnectInfo,
+  ExpiredInfo,
   PresenceInfo,
   ReceiptInfo,
   ReceivedChatUpdate,
   ReceivedMessage,
   TypingInfo,
 } from './types.js';
+import type { Timers } from './typing.js';
 
 export interface ClientOptions {
   credentials: Credentials;
@@ -33,6 +35,11 @@ export interface ClientOptions {
   random?: () => number;
   /** The local clock, ms since the epoch (stamps `typing` events' expiresAt); default Date.now. */
   now?: () => number;
+  /**
+   * Clock and timers for disappearing messages (`expired` events); default the platform's,
+   * with `now` as the clock when given.
+   */
+  timers?: Timers;
 }
 
 export type ClientEvents = {
@@ -56,6 +63,11 @@ export type ClientEvents = {
    * (ReceiptTracker does).
    */
   receipt: [ReceiptInfo];
+  /**
+   * A disappearing message this client handed to the app (as `message`, or in `history`)
+   * reached its `expiresAt`: delete it from the device. See `client.expiry`.
+   */
+  expired: [ExpiredInfo];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

@@ -17,6 +17,7 @@ export interface SendInit {
     reaction?: string;
     mentions?: string[];
     forwardCount?: number;
+    viewOnce?: boolean;
   };
 }
 

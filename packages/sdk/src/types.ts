@@ -55,6 +55,11 @@ export interface MessageMetaInfo {
   mentions: string[];
   /** How many times the content was forwarded before (0 = original). */
   forwardCount: number;
+  /**
+   * View once (present, true, only then): the server drops the payload as soon as the first
+   * recipient device acks it, so a device gets it once at most; show it once, do not keep it.
+   */
+  viewOnce?: boolean;
 }
 
 /**
@@ -68,6 +73,11 @@ export interface ReceivedMessage extends Received {
   forwardedMany: boolean;
   /** Deleted for everyone: the payload is gone. */
   deleted: boolean;
+  /**
+   * Sent while the chat had a disappearing timer: remove it from the device at this time (ms
+   * since the epoch, server clock). Absent otherwise. The client's `expired` event says when.
+   */
+  expiresAt?: number;
 }
 
 export interface MemberInfo {
@@ -93,6 +103,32 @@ export interface ChatInfo {
   /** Group settings: only admins (and the creator) may send / change name and description. */
   onlyAdminsSend: boolean;
   onlyAdminsEditInfo: boolean;
+  /** Disappearing timer: new messages expire this many seconds after they are sent (0 = off). */
+  disappearingSeconds: number;
+  /** Pinned messages in force (at most 3). */
+  pins: PinInfo[];
+  /** For this user: unread messages that mention them. */
+  unreadMentions: number;
+}
+
+/** A pinned message. */
+export interface PinInfo {
+  seq: number;
+  pinnedBy: string;
+  /** When the pin ends (ms since the epoch, server clock). */
+  expiresAt: number;
+}
+
+/** How long `pin` pins a message. */
+export type PinDuration = '24h' | '7d' | '30d';
+
+/** Disappearing timers `setDisappearing` accepts: off, 24 hours, 7 days, 90 days. */
+export type DisappearingSeconds = 0 | 86400 | 604800 | 7776000;
+
+/** A disappearing message's time is up (the client's `expired` event): delete it locally. */
+export interface ExpiredInfo {
+  chatId: string;
+  seq: number;
 }
 
 export interface LastMessageInfo {
@@ -117,6 +153,12 @@ export interface ChatUpdateInfo {
   /** Set on SETTINGS_CHANGED (and CREATED): the group settings after the change. */
   onlyAdminsSend: boolean;
   onlyAdminsEditInfo: boolean;
+  /** Set on DISAPPEARING_CHANGED (only): the timer now in force, in seconds (0 = off). */
+  disappearingSeconds?: number;
+  /** Set on PINNED and UNPINNED (only): the message pinned or unpinned. */
+  pinSeq?: number;
+  /** Set on PINNED (only): when the pin ends (ms since the epoch, server clock). */
+  pinExpiresAt?: number;
 }
 
 /** A change to a chat (created, members added/removed, renamed...). */
