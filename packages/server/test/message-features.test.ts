@@ -162,6 +162,29 @@ describe('message features', () => {
     await Promise.all([a, ...clients].map((c) => c.close()));
   });
 
+  it('metadata travels the same over the binary encoding', async () => {
+    const a = await RawClient.connect(t, alice, { encoding: 'proto' });
+    const b = await RawClient.connect(t, bob, { encoding: 'proto' });
+    const chatId = await group(a, [bob.userId]);
+    const seq = seqOf(await send(a, chatId, 'bin'));
+    assert.equal(
+      code(
+        await send(b, chatId, 'bin-react', { type: MessageType.REACTION, refSeq: seq, reaction: '👍' }, null),
+      ),
+      'sendResult',
+    );
+    assert.equal(
+      code(await send(b, chatId, 'bin-reply', { refSeq: seq, mentions: [alice.userId] })),
+      'sendResult',
+    );
+    const got = await a.waitForMessages(2, chatId);
+    assert.deepEqual(
+      [byId(got, 'bin-react')?.meta?.reaction, byId(got, 'bin-reply')?.meta?.refSeq],
+      ['👍', seq],
+    );
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('forwards to at most 5 chats at once, counting hops and marking "forwarded many times"', async () => {
     const a = await RawClient.connect(t, alice);
     const b = await RawClient.connect(t, bob);

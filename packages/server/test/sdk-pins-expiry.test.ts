@@ -121,9 +121,7 @@ describe('pins, view once and disappearing messages through the SDK', () => {
   });
 
   it('a view-once message arrives with viewOnce in its meta', async () => {
-    // The sender speaks JSON: the node's binary fast path for `send` (gateway/fast-decode.ts)
-    // does not read SendRequest.meta yet, so over 'proto' viewOnce would be lost (see the
-    // todo in sdk-features.test.ts). The receiver gets it over 'proto' either way.
+    // The sender speaks JSON here and the receiver binary; the next test sends over binary.
     const a = await online(alice, undefined, 'json');
     const b = await online(bob);
     const chat = await a.client.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bob.userId] });
@@ -138,7 +136,7 @@ describe('pins, view once and disappearing messages through the SDK', () => {
     assert.equal(normal.expiresAt, undefined);
   });
 
-  it('viewOnce survives the proto encoding', { todo: 'server fast-decode drops send.meta' }, async () => {
+  it('viewOnce survives the proto encoding', async () => {
     const a = await online(alice);
     const b = await online(bob);
     const chat = await a.client.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bob.userId] });

@@ -60,4 +60,15 @@ it('leaves every other frame, and truncated input, to the full decoder', () => {
     if (r) assert.equal(r.body.case, 'send'); // a prefix can be a valid shorter frame, never garbage
   }
   assert.equal(decodeHotFrame(Buffer.from([0xff, 0xff, 0xff])), undefined);
+  const withMeta = Buffer.from(
+    encodeFrame(
+      makeFrame({
+        id: 4,
+        body: { case: 'send', value: { chatId: 'c', clientMessageId: 'm', meta: { refSeq: 3n } } },
+      }),
+      'proto',
+    ) as Uint8Array,
+  );
+  assert.equal(decodeHotFrame(withMeta), undefined, 'a send with meta goes to the full decoder');
+  assert.equal(decodeFrame(withMeta, 'proto').body.case, 'send');
 });

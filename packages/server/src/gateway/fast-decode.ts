@@ -71,6 +71,9 @@ function decodeSend(r: Reader) {
         else ir.skip(t & 7);
       }
       devicePayloads.push({ deviceId, payload: p });
+    } else if (field === 5) {
+      // SendRequest.meta: rare and structured; the full decoder handles it.
+      throw RANGE;
     } else r.skip(wt);
   }
   return { clientMessageId, chatId, payload, devicePayloads };
