@@ -103,3 +103,14 @@ test('message commands: the text after SEQ is kept as typed', () => {
   }
   assert.ok(chatHelp().includes('/readreceipts'));
 });
+
+test('parses /pin, /timer and /once', () => {
+  assert.deepEqual(parseChatLine('/pin 42 24h'), { type: 'command', name: 'pin', args: ['42', '24h'] });
+  assert.deepEqual(parseChatLine('/timer 7d'), { type: 'command', name: 'timer', args: ['7d'] });
+  assert.deepEqual(parseChatLine('/once look at this  once'), {
+    type: 'command',
+    name: 'once',
+    args: ['look at this  once'],
+  });
+  assert.equal(parseChatLine('/pin').type, 'error');
+});

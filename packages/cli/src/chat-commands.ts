@@ -58,6 +58,25 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
     min: 2,
     max: 6,
   },
+  pin: {
+    usage: '/pin SEQ [24h|7d|30d|off]',
+    help: 'pin message SEQ of the open chat (default 7d; off unpins; at most 3 pinned)',
+    min: 1,
+    max: 2,
+  },
+  timer: {
+    usage: '/timer [off|24h|7d|90d]',
+    help: 'disappearing messages in the open chat (no argument: show the timer)',
+    min: 0,
+    max: 1,
+  },
+  once: {
+    usage: '/once TEXT',
+    help: 'send a view-once message to the open chat',
+    min: 1,
+    max: 1,
+    restAfter: 0,
+  },
   promote: { usage: '/promote +PHONE', help: 'make a member of the open group an admin', min: 1, max: 1 },
   demote: { usage: '/demote +PHONE', help: 'make an admin of the open group a member', min: 1, max: 1 },
   invite: {

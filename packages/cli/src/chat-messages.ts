@@ -80,10 +80,13 @@ export class ChatMessages {
   }
 
   /** Sends text to the open chat (a reply when `replyTo` is set) and shows it with its tick. */
-  async sendText(text: string, replyTo?: number): Promise<void> {
+  async sendText(text: string, replyTo?: number, extra: { viewOnce?: boolean } = {}): Promise<void> {
     const chat = this.requireOpen();
     const payload = encodeText(text);
-    const result = await this.client.send(chat.id, payload, replyTo === undefined ? {} : { replyTo });
+    const result = await this.client.send(chat.id, payload, {
+      ...(replyTo !== undefined && { replyTo }),
+      ...(extra.viewOnce && { viewOnce: true }),
+    });
     this.showOwn(chat, result, { payload, refSeq: replyTo ?? 0 });
   }
 

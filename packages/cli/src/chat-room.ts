@@ -172,6 +172,49 @@ export class ChatRoom {
       }
       case 'join':
         return this.select(await this.client.joinByInvite(args[0]!));
+      case 'pin': {
+        const chat = this.requireOpen();
+        const seq = Number(args[0]);
+        if (!Number.isSafeInteger(seq) || seq < 1) throw new CliError('usage: /pin SEQ [24h|7d|30d|off]');
+        const how = (args[1] ?? '7d').toLowerCase();
+        if (how === 'off') {
+          this.open = await this.client.unpin(chat.id, seq);
+          this.print(`Unpinned #${seq}.`);
+          return;
+        }
+        if (how !== '24h' && how !== '7d' && how !== '30d')
+          throw new CliError('usage: /pin SEQ [24h|7d|30d|off]');
+        this.open = await this.client.pin(chat.id, seq, how);
+        const until = this.open.pins.find((p) => p.seq === seq)?.expiresAt;
+        this.print(`Pinned #${seq}${until ? ` until ${new Date(until).toLocaleString()}` : ''}.`);
+        return;
+      }
+      case 'timer': {
+        const chat = this.requireOpen();
+        const timers: Record<string, 0 | 86_400 | 604_800 | 7_776_000> = {
+          off: 0,
+          '24h': 86_400,
+          '7d': 604_800,
+          '90d': 7_776_000,
+        };
+        const wanted = args[0]?.toLowerCase();
+        if (wanted !== undefined) {
+          const seconds = timers[wanted];
+          if (seconds === undefined) throw new CliError('usage: /timer [off|24h|7d|90d]');
+          this.open = await this.client.setDisappearing(chat.id, seconds);
+        }
+        const current = Object.entries(timers).find(
+          ([, s]) => s === (this.open?.disappearingSeconds ?? 0),
+        )?.[0];
+        this.print(
+          current && current !== 'off'
+            ? `New messages disappear after ${current}.`
+            : 'Disappearing messages are off.',
+        );
+        return;
+      }
+      case 'once':
+        return this.messages.sendText(args[0]!, undefined, { viewOnce: true });
       case 'readreceipts': {
         const setting = args[0]?.toLowerCase();
         if (setting !== undefined && setting !== 'on' && setting !== 'off') {

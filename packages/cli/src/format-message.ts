@@ -22,6 +22,7 @@ export function entryLine(chatName: string, senderName: string, e: LogEntry): st
     if (e.forwardedMany) parts.push('(forwarded many times)');
     else if (e.forwardCount > 0) parts.push('(forwarded)');
     if (e.replyTo > 0) parts.push(`(reply to #${e.replyTo})`);
+    if (e.viewOnce) parts.push('(view once)');
     parts.push(forTerminal(decodeText(e.payload)));
     if (e.edited) parts.push('(edited)');
   }

@@ -86,6 +86,17 @@ export function chatUpdateLine(
     case ChatUpdateKind.JOINED_BY_INVITE:
       what = `${who || actor} joined with an invite code`;
       break;
+    case ChatUpdateKind.PINNED:
+      what = `${actor} pinned #${u.update.pinSeq ?? '?'}`;
+      break;
+    case ChatUpdateKind.UNPINNED:
+      what = `${actor} unpinned #${u.update.pinSeq ?? '?'}`;
+      break;
+    case ChatUpdateKind.DISAPPEARING_CHANGED:
+      what = u.update.disappearingSeconds
+        ? `${actor} turned on disappearing messages (${u.update.disappearingSeconds / 86_400} days)`
+        : `${actor} turned off disappearing messages`;
+      break;
     default:
       what = `${actor} changed the chat`;
   }

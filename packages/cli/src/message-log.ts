@@ -15,6 +15,8 @@ export interface LogEntry {
   mentions: string[];
   forwardCount: number;
   forwardedMany: boolean;
+  /** View once: shown once here, and the server keeps no copy after delivery. */
+  viewOnce?: boolean;
   edited: boolean;
   deleted: boolean;
   /** Reaction per user (the newest; removed ones are gone). */
@@ -95,6 +97,7 @@ export class MessageLog {
           mentions: m.meta.mentions,
           forwardCount: m.meta.forwardCount,
           forwardedMany: m.forwardedMany,
+          ...(m.meta.viewOnce && { viewOnce: true }),
           edited: false,
           deleted: m.deleted,
           reactions: new Map(),

@@ -15,7 +15,9 @@ const HELP = `Usage: parley chat [--profile NAME]
 
 Interactive chat. Messages show as "[chat] #42 sender: text", with their number for /reply,
 /edit, /delete, /react and /forward, and markers for replies, forwards, edits ("(edited)")
-and deletes ("[deleted]"); reactions show as a summary line. Your own messages show ✓ when
+and deletes ("[deleted]"); reactions show as a summary line. View-once messages show
+"(view once)"; /pin, /timer and /once pin messages, set disappearing messages and send
+view-once. Your own messages show ✓ when
 the server has them, ✓✓ once delivered and "read" once read (in a group: by every other
 member); a line like "✓✓ message 42" follows when that changes. Opening a chat marks it
 read, as do new messages in the open chat; /chats shows unread counts, newest first.
