@@ -1147,6 +1147,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           at: T0 + 1,
           previousDeliveredSeq: 0,
           previousReadSeq: 0,
+          senders: [a.userId],
         });
         assert.deepEqual(
           await store.receiptsDelivered([{ chatId: chatId('g'), userId: b.userId, seq: 2 }], T0 + 2),

@@ -127,4 +127,6 @@ export interface ReceiptState {
 export interface ReceiptChange extends ReceiptState {
   previousDeliveredSeq: number;
   previousReadSeq: number;
+  /** Users who sent payload messages in the moved range (computed with the change). */
+  senders?: UserId[];
 }

@@ -103,7 +103,8 @@ export class ReceiptService {
   private async notify(c: ReceiptChange): Promise<void> {
     try {
       const from = Math.min(c.previousDeliveredSeq, c.previousReadSeq);
-      const senders = await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq);
+      // Backends may compute the senders with the change (one round trip per flush, not per change).
+      const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
       for (const x of senders) {
         if (x === c.userId) continue;
         const value = await this.view(c, await this.readReceiptsOn(x));

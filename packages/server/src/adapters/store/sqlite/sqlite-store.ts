@@ -564,7 +564,12 @@ export class SqliteStore implements Store {
     this.s.receiptPositionSet.run(deliveredSeq, readSeq, chatId, userId);
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
+    const from = Math.min(p.delivered_seq, p.read_seq);
+    const senders = (this.s.sendersInRange.all(chatId, from, deliveredSeq) as Array<{ sender_user: string }>)
+      .map((r) => r.sender_user as UserId)
+      .filter((u) => u !== userId);
     return {
+      senders,
       chatId,
       userId,
       deliveredSeq,
