@@ -479,14 +479,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.chatDirectFind(a.userId, c.userId), undefined);
       });
 
-      test('chatsOfUser lists the chats the user is a member of', async (store) => {
+      test('chatSummaries lists the chats the user is a member of', async (store) => {
         const a = await addUser(store, 1);
         const b = await addUser(store, 2);
         await createChat(store, 'g1', a, [b]);
         await createChat(store, 'g2', a, []);
-        assert.deepEqual(sortedIds(await store.chatsOfUser(a.userId)), ['g1', 'g2']);
-        assert.deepEqual(sortedIds(await store.chatsOfUser(b.userId)), ['g1']);
-        assert.deepEqual(await store.chatsOfUser(userId('user-9')), []);
+        assert.deepEqual(sortedIds(await store.chatSummaries(a.userId)), ['g1', 'g2']);
+        assert.deepEqual(sortedIds(await store.chatSummaries(b.userId)), ['g1']);
+        assert.deepEqual(await store.chatSummaries(userId('user-9')), []);
       });
     });
 
@@ -832,7 +832,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           assert.deepEqual(await pendingSeqs(store, d, 'g'), [1, 2, 3]);
         }
         assert.deepEqual(memberIds(await store.chatGet(chatId('g'))), [a.userId]);
-        assert.deepEqual(await store.chatsOfUser(b.userId), []);
+        assert.deepEqual(await store.chatSummaries(b.userId), []);
       });
 
       test('a removed member cursor is deleted once its device acks through the end seq', async (store) => {

@@ -167,7 +167,6 @@ export interface Store {
   /** The existing direct chat between two users, if any. */
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
   chatGet(chatId: ChatId): Promise<ChatInfo | undefined>;
-  chatsOfUser(userId: UserId): Promise<ChatInfo[]>;
   /**
    * Moves the member's read position forward to `seq` (capped at the chat's last seq);
    * NOT_A_MEMBER when the user is not in the chat. Returns the position and unread count.

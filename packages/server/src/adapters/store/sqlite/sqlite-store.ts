@@ -384,14 +384,6 @@ export class SqliteStore implements Store {
     return guard(() => this.chatRead(chatId));
   }
 
-  chatsOfUser(userId: UserId): Promise<ChatInfo[]> {
-    return guard(() =>
-      (this.s.chatIdsOfUser.all(userId) as Array<{ chat_id: string }>).map(
-        (r) => this.chatRead(r.chat_id as ChatId)!,
-      ),
-    );
-  }
-
   chatMutate(m: ChatMutation): Promise<StoredMessage> {
     return guard(
       this.db.transaction(() => {
