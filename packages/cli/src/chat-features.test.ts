@@ -2,43 +2,27 @@
  * `parley chat`'s message features through ChatRoom against a real node on loopback: ticks
  * go ✓ → ✓✓ → read (opening the chat and new messages in it mark it read), /chats shows
  * unread counts, /reply, /edit, /react, /delete, /forward show on the other side, and
- * /promote, /invite, /join and /readreceipts work. The clients use the JSON encoding: the
- * node's binary fast path for sends does not read `meta` yet (see sdk-features.test.ts).
+ * /promote, /invite, /join and /readreceipts work. The clients use the JSON encoding here;
+ * `parley chat` itself and sdk-features.test.ts cover the binary one.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type Credentials, MemoryLocalStore, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
-import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+import { after, test } from 'node:test';
+import { type Credentials, MemoryLocalStore, ParleyClient } from '@parley/sdk';
 import { ChatRoom } from './chat-room.js';
 import { Contacts } from './contacts.js';
+import { useTestNode } from './testing/node.js';
 
-let node: ParleyNode;
-let url = '';
-let dir = '';
-const codes = new Map<string, string>();
 const open: { room: ChatRoom; client: ParleyClient }[] = [];
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'parley-chat-features-'));
-  const cfg = loadConfig({
-    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: dir },
-  });
-  const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
-  node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
-  url = `http://127.0.0.1:${await node.start()}`;
-});
-
+// Registered first, so the clients close before the node stops.
 after(async () => {
   for (const p of open) {
     p.room.dispose();
     await p.client.close();
   }
-  await node.stop();
-  await rm(dir, { recursive: true, force: true });
 });
+
+const t = useTestNode('parley-chat-features-');
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -48,8 +32,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 async function person(phone: string, credentials?: Credentials) {
   let creds = credentials;
   if (!creds) {
-    await requestCode(url, phone);
-    creds = await verifyCode(url, { phone, code: codes.get(phone)!, deviceName: 'test' });
+    creds = await t.register(phone);
   }
   const client = new ParleyClient({
     credentials: creds,

@@ -5,49 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { requestCode, verifyCode } from '@parley/sdk';
-import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
 import { profilePaths, saveProfile } from './profile.js';
+import { useTestNode } from './testing/node.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-let node: ParleyNode;
-let url = '';
-let dir = '';
-const codes = new Map<string, string>();
 const children: ChildProcessWithoutNullStreams[] = [];
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'parley-chat-process-'));
-  const cfg = loadConfig({
-    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: join(dir, 'node') },
-  });
-  const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
-  node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
-  url = `http://127.0.0.1:${await node.start()}`;
+// Registered first, so the chat processes end before the node stops.
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill();
 });
 
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill();
-  await node.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const t = useTestNode('parley-chat-process-');
 
 async function profile(name: string, phone: string): Promise<void> {
-  await requestCode(url, phone);
-  const creds = await verifyCode(url, { phone, code: codes.get(phone)!, deviceName: name });
-  const home = join(dir, 'home');
-  await saveProfile(profilePaths(home, name), { ...creds, serverUrl: url, primary: true, phone });
+  const creds = await t.register(phone, name);
+  const home = join(t.dir, 'home');
+  await saveProfile(profilePaths(home, name), { ...creds, serverUrl: t.url, primary: true, phone });
 }
 
 /** A `parley chat` process: lines go to its stdin, its stdout is collected. */
 function chat(name: string) {
   const child = spawn(process.execPath, [MAIN, 'chat', '--profile', name], {
-    env: { ...process.env, PARLEY_HOME: join(dir, 'home') },
+    env: { ...process.env, PARLEY_HOME: join(t.dir, 'home') },
   });
   children.push(child);
   let out = '';

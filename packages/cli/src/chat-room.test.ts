@@ -4,39 +4,17 @@
  * announced (and paused when the line is entered), and /privacy sets and shows the setting.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type Credentials, MemoryLocalStore, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
-import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+import { test } from 'node:test';
+import { type Credentials, MemoryLocalStore, ParleyClient } from '@parley/sdk';
 import { ChatRoom } from './chat-room.js';
 import { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
+import { useTestNode } from './testing/node.js';
 
-let node: ParleyNode;
-let url = '';
-let dir = '';
-const codes = new Map<string, string>();
+const t = useTestNode('parley-chat-room-');
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'parley-chat-room-'));
-  const cfg = loadConfig({
-    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: dir },
-  });
-  const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
-  node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
-  url = `http://127.0.0.1:${await node.start()}`;
-});
-
-after(async () => {
-  await node.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function register(phone: string): Promise<Credentials> {
-  await requestCode(url, phone);
-  return verifyCode(url, { phone, code: codes.get(phone)!, deviceName: 'test' });
+function register(phone: string): Promise<Credentials> {
+  return t.register(phone);
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {

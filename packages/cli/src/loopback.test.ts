@@ -3,46 +3,17 @@
  * send/deliver/ack, resume without duplicates, the outbox across a reconnect, revocation.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import {
-  ChatKind,
-  type Credentials,
-  ParleyClient,
-  type ReceivedMessage,
-  removeDevice,
-  requestCode,
-  verifyCode,
-} from '@parley/sdk';
+import { test } from 'node:test';
+import { ChatKind, type Credentials, ParleyClient, type ReceivedMessage, removeDevice } from '@parley/sdk';
 import { FileLocalStore } from '@parley/sdk/node';
-import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+import { useTestNode } from './testing/node.js';
 import { decodeText, encodeText } from './text.js';
 
-let node: ParleyNode;
-let url = '';
-let dir = '';
-const codes = new Map<string, string>();
+const t = useTestNode('parley-loopback-');
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'parley-loopback-'));
-  const cfg = loadConfig({
-    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: dir },
-  });
-  const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
-  node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
-  url = `http://127.0.0.1:${await node.start()}`;
-});
-
-after(async () => {
-  await node.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function register(phone: string): Promise<Credentials> {
-  await requestCode(url, phone);
-  return verifyCode(url, { phone, code: codes.get(phone)!, deviceName: 'test' });
+function register(phone: string): Promise<Credentials> {
+  return t.register(phone);
 }
 
 function collect(client: ParleyClient): ReceivedMessage[] {
@@ -61,7 +32,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 test('messages reach the other user in order, once, and resume without duplicates', async () => {
   const alice = new ParleyClient({ credentials: await register('+14155552001') });
   const bobCreds = await register('+14155552002');
-  const storePath = join(dir, 'bob.store.json');
+  const storePath = join(t.dir, 'bob.store.json');
   const bob = new ParleyClient({ credentials: bobCreds, store: await FileLocalStore.open(storePath) });
   const got = collect(bob);
   await Promise.all([alice.connect(), bob.connect()]);

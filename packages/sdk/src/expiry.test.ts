@@ -8,34 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParleyClient } from './client.js';
 import { ExpiryTracker, MAX_TIMER_MS } from './expiry.js';
+import { ManualTimers } from './testing/manual-timers.js';
 import type { ExpiredInfo } from './types.js';
-import type { Timers } from './typing.js';
-
-/** Timers moved by hand; `advance` runs every timer that comes due, including new ones. */
-class ManualTimers implements Timers {
-  t = 1_000_000;
-  readonly due = new Map<number, { at: number; fn: () => void; ms: number }>();
-  private seq = 0;
-  now = () => this.t;
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.due.set(++this.seq, { at: this.t + ms, fn, ms });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.due.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = [...this.due].sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next || next[1].at > end) break;
-      this.due.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 function tracked(timers: ManualTimers) {
   const tracker = new ExpiryTracker(timers);

@@ -2,49 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TypedEmitter } from './emitter.js';
 import type { ClientEvents } from './options.js';
+import { ManualTimers } from './testing/manual-timers.js';
 import type { ReceivedMessage, TypingInfo } from './types.js';
 import { type Timers, TypingNotifier, TypingTracker } from './typing.js';
-
-/** A clock moved by hand; due timers fire, in order, as it moves. */
-class ManualTimers implements Timers {
-  private t: number;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-
-  constructor(start = 1_000_000) {
-    this.t = start;
-  }
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  get timers(): number {
-    return this.pending.size;
-  }
-
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = [...this.pending].filter(([, p]) => p.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.pending.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 function tracked(timers: ManualTimers) {
   const tracker = new TypingTracker(timers);

@@ -1,19 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatKind, type Message } from '@parley/protocol';
+import type { Message } from '@parley/protocol';
 import { ManualClock } from '../src/ports/clock.js';
-import { type Creds, RawClient, register, startNode, type TestNode, text, untext } from './harness.js';
+import {
+  type Creds,
+  createGroup,
+  RawClient,
+  register,
+  startNode,
+  type TestNode,
+  text,
+  untext,
+} from './harness.js';
 
 const payloads = (ms: Message[]) => ms.filter((m) => m.body.case === 'payload');
 const texts = (ms: Message[]) => payloads(ms).map((m) => untext(m.body.value as Uint8Array));
 
-async function group(c: RawClient, members: string[]): Promise<string> {
-  const r = await c.call<{ chat: { id: string } }>({
-    case: 'createChat',
-    value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'g' },
-  });
-  return r.chat.id;
-}
+const group = (c: RawClient, members: string[]) => createGroup(c, members, 'g');
 
 async function sendMany(c: RawClient, chatId: string, n: number, prefix: string): Promise<void> {
   await Promise.all(

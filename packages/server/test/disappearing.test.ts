@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Chat, ChatKind, ChatUpdateKind, type Frame, type Message } from '@parley/protocol';
+import { type Chat, ChatUpdateKind, type Message } from '@parley/protocol';
 import { ManualClock } from '../src/ports/clock.js';
-import { type Creds, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import {
+  answerCode,
+  type Creds,
+  createGroup,
+  RawClient,
+  register,
+  startNode,
+  type TestNode,
+  text,
+} from './harness.js';
 
-const code = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : f.body.case);
+const code = answerCode;
 const DAY = 86_400_000;
 
 describe('disappearing messages and view once', () => {
@@ -20,14 +29,7 @@ describe('disappearing messages and view once', () => {
   });
   after(() => t.stop());
 
-  async function group(c: RawClient, members: string[]): Promise<string> {
-    return (
-      await c.call<{ chat: Chat }>({
-        case: 'createChat',
-        value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'd' },
-      })
-    ).chat.id;
-  }
+  const group = (c: RawClient, members: string[]) => createGroup(c, members, 'd');
 
   it('a member sets a 24 h timer; new messages carry their expiry and are removed from the server when it passes', async () => {
     const a = await RawClient.connect(t, alice);

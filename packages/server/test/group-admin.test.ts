@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Chat, ChatKind, ChatUpdateKind, type Frame, Role } from '@parley/protocol';
-import { type Creds, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import { type Chat, ChatUpdateKind, Role } from '@parley/protocol';
+import {
+  answerCode,
+  type Creds,
+  createGroup,
+  RawClient,
+  register,
+  startNode,
+  type TestNode,
+  text,
+} from './harness.js';
 
-const code = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : f.body.case);
+const code = answerCode;
 const roleOf = (chat: Chat, userId: string) => chat.members.find((m) => m.userId === userId)?.role;
 
 describe('group administration', () => {
@@ -19,13 +28,7 @@ describe('group administration', () => {
   });
   after(() => t.stop());
 
-  async function group(c: RawClient, members: string[]): Promise<string> {
-    const r = await c.call<{ chat: Chat }>({
-      case: 'createChat',
-      value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'club' },
-    });
-    return r.chat.id;
-  }
+  const group = (c: RawClient, members: string[]) => createGroup(c, members, 'club');
 
   it('admins promote and demote members; members and the creator\u2019s role are protected', async () => {
     const a = await RawClient.connect(t, alice);

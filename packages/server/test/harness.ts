@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ChatKind,
   decodeFrame,
   type Encoding,
   encodeFrame,
@@ -247,3 +248,16 @@ export class RawClient {
 
 export const text = (s: string) => new TextEncoder().encode(s);
 export const untext = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** The error code of an answer frame, or its body case when the request succeeded. */
+export const answerCode = (f: Frame): string =>
+  f.body.case === 'error' ? f.body.value.code : String(f.body.case);
+
+/** Creates a group with `c`'s user as creator and `members`; returns the chat id. */
+export async function createGroup(c: RawClient, members: string[], name = 'g'): Promise<string> {
+  const r = await c.call<{ chat: { id: string } }>({
+    case: 'createChat',
+    value: { kind: ChatKind.GROUP, memberUserIds: members, name },
+  });
+  return r.chat.id;
+}

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Chat, ChatKind, type Frame, type Message, MessageType } from '@parley/protocol';
+import { type Frame, type Message, MessageType } from '@parley/protocol';
 import { ManualClock } from '../src/ports/clock.js';
-import { type Creds, RawClient, register, startNode, type TestNode, text, untext } from './harness.js';
+import {
+  answerCode,
+  type Creds,
+  createGroup,
+  RawClient,
+  register,
+  startNode,
+  type TestNode,
+  text,
+  untext,
+} from './harness.js';
 
-const code = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : f.body.case);
+const code = answerCode;
 const MIN = 60_000;
 
 describe('message features', () => {
@@ -20,14 +30,7 @@ describe('message features', () => {
   });
   after(() => t.stop());
 
-  async function group(c: RawClient, members: string[]): Promise<string> {
-    return (
-      await c.call<{ chat: Chat }>({
-        case: 'createChat',
-        value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'f' },
-      })
-    ).chat.id;
-  }
+  const group = (c: RawClient, members: string[]) => createGroup(c, members, 'f');
   type Meta = {
     type?: MessageType;
     refSeq?: bigint;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Chat, ChatKind, ChatUpdateKind, type Frame, PinDuration } from '@parley/protocol';
+import { type Chat, ChatKind, ChatUpdateKind, PinDuration } from '@parley/protocol';
 import { ManualClock } from '../src/ports/clock.js';
-import { type Creds, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import { answerCode, type Creds, RawClient, register, startNode, type TestNode, text } from './harness.js';
 
-const code = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : f.body.case);
+const code = answerCode;
 const HOUR = 3_600_000;
 
 describe('pinned messages', () => {

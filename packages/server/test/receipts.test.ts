@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Chat, ChatKind, type Frame, type ReceiptEvent } from '@parley/protocol';
-import { type Creds, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import type { Frame, ReceiptEvent } from '@parley/protocol';
+import { type Creds, createGroup, RawClient, register, startNode, type TestNode, text } from './harness.js';
 
 type Receipts = {
   members: Array<{ userId: string; deliveredAt: bigint; readAt: bigint }>;
@@ -36,14 +36,7 @@ describe('receipts', () => {
   });
   after(() => t.stop());
 
-  async function group(c: RawClient, members: string[]): Promise<string> {
-    return (
-      await c.call<{ chat: Chat }>({
-        case: 'createChat',
-        value: { kind: ChatKind.GROUP, memberUserIds: members, name: 'r' },
-      })
-    ).chat.id;
-  }
+  const group = (c: RawClient, members: string[]) => createGroup(c, members, 'r');
   const send = async (c: RawClient, chatId: string, id: string) =>
     (
       await c.call<{ seq: bigint }>({

@@ -13,38 +13,13 @@ import {
   type ReceivedChatUpdate,
   type Timers,
 } from '@parley/sdk';
+import { ManualTimers } from '@parley/sdk/testing';
 import { ManualClock } from '../src/ports/clock.js';
 import { startNode, type TestNode } from './harness.js';
 import { closeWatched, newUser, text, untext, until, type Watched, watch } from './sdk-helpers.js';
 
 const T = 1_800_000_000_000;
 const DAY = 86_400_000;
-
-/** Timers moved by hand for a client's clock; `advance` runs what comes due, new ones too. */
-class ManualTimers implements Timers {
-  private readonly due = new Map<number, { at: number; fn: () => void }>();
-  private seq = 0;
-  constructor(public t: number) {}
-  now = () => this.t;
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.due.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.due.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = [...this.due].sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next || next[1].at > end) break;
-      this.due.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 describe('pins, view once and disappearing messages through the SDK', () => {
   let t: TestNode;

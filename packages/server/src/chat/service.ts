@@ -23,7 +23,7 @@ import type {
   UserId,
 } from '../ports/types.js';
 import type { CommitQueue } from './commit-queue.js';
-import type { Directory } from './directory.js';
+import type { ChatMembers, Directory } from './directory.js';
 import {
   createdUpdate,
   disappearingChangedUpdate,
@@ -78,8 +78,8 @@ export class ChatService {
 
   // -- send ---------------------------------------------------------------------------------
 
-  /** Throws what `send` would for membership and group settings, without sending. */
-  async checkCanSend(device: Device, chatId: ChatId): Promise<void> {
+  /** Throws what `send` would for membership and group settings; returns the members. */
+  async checkCanSend(device: Device, chatId: ChatId): Promise<ChatMembers> {
     const members = await this.d.directory.members(chatId);
     if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
     if (!members.roles.has(device.userId))
@@ -87,16 +87,11 @@ export class ChatService {
     if (members.onlyAdminsSend && !canManage(members.roles.get(device.userId))) {
       throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
     }
+    return members;
   }
 
   async send(device: Device, input: SendInput): Promise<{ seq: number; serverTime: number }> {
-    const members = await this.d.directory.members(input.chatId);
-    if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
-    if (!members.roles.has(device.userId))
-      throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
-    if (members.onlyAdminsSend && !canManage(members.roles.get(device.userId))) {
-      throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
-    }
+    const members = await this.checkCanSend(device, input.chatId);
     if (input.devicePayloads) await this.checkDeviceSet(device, members.roles.keys(), input.devicePayloads);
     await this.d.limiters.take('send', device.userId);
     const result = await this.d.commits.enqueue({

@@ -1,0 +1,46 @@
+/**
+ * A real Parley node on loopback for the CLI's tests: started before and stopped after the
+ * file's tests, in a temp dir (node data under `<dir>/node`), with registration codes captured.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { type Credentials, requestCode, verifyCode } from '@parley/sdk';
+import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+
+export interface TestNode {
+  /** `http://127.0.0.1:<port>`, set once the node is up. */
+  url: string;
+  /** The temp dir (files of the test may go beside `node/`). */
+  dir: string;
+  node: ParleyNode;
+  /** Registers a primary device for `phone` with the captured code. */
+  register(phone: string, deviceName?: string): Promise<Credentials>;
+}
+
+export function useTestNode(prefix: string): TestNode {
+  const codes = new Map<string, string>();
+  const t = {
+    url: '',
+    dir: '',
+    register: async (phone: string, deviceName = 'test') => {
+      await requestCode(t.url, phone);
+      return verifyCode(t.url, { phone, code: codes.get(phone)!, deviceName });
+    },
+  } as TestNode;
+  before(async () => {
+    t.dir = await mkdtemp(join(tmpdir(), prefix));
+    const cfg = loadConfig({
+      overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: join(t.dir, 'node') },
+    });
+    const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
+    t.node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
+    t.url = `http://127.0.0.1:${await t.node.start()}`;
+  });
+  after(async () => {
+    await t.node.stop();
+    await rm(t.dir, { recursive: true, force: true });
+  });
+  return t;
+}
