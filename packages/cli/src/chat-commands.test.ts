@@ -114,3 +114,27 @@ test('parses /pin, /timer and /once', () => {
   });
   assert.equal(parseChatLine('/pin').type, 'error');
 });
+
+test('parses /file, /save and /safety; the help lists them', () => {
+  assert.deepEqual(parseChatLine('/file "my plan.pdf"'), {
+    type: 'command',
+    name: 'file',
+    args: ['my plan.pdf'],
+  });
+  assert.deepEqual(parseChatLine('/save 12 ~/Downloads'), {
+    type: 'command',
+    name: 'save',
+    args: ['12', '~/Downloads'],
+  });
+  assert.deepEqual(parseChatLine('/safety'), { type: 'command', name: 'safety', args: [] });
+  assert.deepEqual(parseChatLine('/safety +15550001111'), {
+    type: 'command',
+    name: 'safety',
+    args: ['+15550001111'],
+  });
+  assert.deepEqual(parseChatLine('/file'), { type: 'error', message: 'usage: /file PATH' });
+  assert.deepEqual(parseChatLine('/save 12'), { type: 'error', message: 'usage: /save SEQ PATH' });
+  for (const c of ['/file PATH', '/save SEQ PATH', '/safety [+PHONE|USER_ID]'])
+    assert.ok(chatHelp().includes(c), c);
+  assert.match(chatHelp(), /end-to-end encrypted/);
+});

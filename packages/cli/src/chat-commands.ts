@@ -27,7 +27,7 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
   leave: { usage: '/leave', help: 'leave the open chat', min: 0, max: 0 },
   history: {
     usage: '/history [N]',
-    help: 'show the last N messages of the open chat (default 20)',
+    help: 'show the last N messages of the open chat kept on this device (default 20)',
     min: 0,
     max: 1,
   },
@@ -67,6 +67,24 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
   timer: {
     usage: '/timer [off|24h|7d|90d]',
     help: 'disappearing messages in the open chat (no argument: show the timer)',
+    min: 0,
+    max: 1,
+  },
+  file: {
+    usage: '/file PATH',
+    help: 'send a file (up to 100 MiB), encrypted, to the open chat',
+    min: 1,
+    max: 1,
+  },
+  save: {
+    usage: '/save SEQ PATH',
+    help: 'decrypt the file of message SEQ into PATH (a new file, or a directory)',
+    min: 2,
+    max: 2,
+  },
+  safety: {
+    usage: '/safety [+PHONE|USER_ID]',
+    help: 'show your safety number with someone (default: the open direct chat) to compare',
     min: 0,
     max: 1,
   },
@@ -145,7 +163,9 @@ export function chatHelp(): string {
     'The prompt shows whether the other person in a direct chat is online, or when they were',
     'last seen (if they share it). Messages show their number (#42) for /reply, /edit, /delete,',
     '/react and /forward; your own show ✓ (sent), ✓✓ (delivered) and "read" (for a group: by',
-    'everyone), with a line like "✓✓ message 42" when that changes. Commands:',
+    'everyone), with a line like "✓✓ message 42" when that changes. Messages and files are',
+    'end-to-end encrypted: the server relays ciphertext only, so /history shows what this device',
+    'has read. Compare safety numbers (/safety) to be sure nobody is in between. Commands:',
     ...lines,
   ].join('\n');
 }

@@ -2,15 +2,17 @@
  * `parley chat`'s message features through ChatRoom against a real node on loopback: ticks
  * go ✓ → ✓✓ → read (opening the chat and new messages in it mark it read), /chats shows
  * unread counts, /reply, /edit, /react, /delete, /forward show on the other side, and
- * /promote, /invite, /join and /readreceipts work. The clients use the JSON encoding here;
+ * /promote, /invite, /join and /readreceipts work, all end-to-end encrypted, with /history
+ * shown from what the device read. The clients use the JSON encoding here;
  * `parley chat` itself and sdk-features.test.ts cover the binary one.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { type Credentials, MemoryLocalStore, ParleyClient } from '@parley/sdk';
+import { type Credentials, type KeyValueStore, MemoryLocalStore, type ParleyClient } from '@parley/sdk';
 import { ChatRoom } from './chat-room.js';
 import { Contacts } from './contacts.js';
 import { useTestNode } from './testing/node.js';
+import { secureDevice } from './testing/secure.js';
 
 const open: { room: ChatRoom; client: ParleyClient }[] = [];
 
@@ -29,26 +31,24 @@ async function until(check: () => boolean, what: string): Promise<void> {
   assert.ok(check(), `timed out waiting for ${what}`);
 }
 
-async function person(phone: string, credentials?: Credentials) {
+/** A connected user with a ChatRoom whose output is recorded (`keys`: the same device again). */
+async function person(phone: string, credentials?: Credentials, keys?: KeyValueStore) {
   let creds = credentials;
   if (!creds) {
     creds = await t.register(phone);
   }
-  const client = new ParleyClient({
-    credentials: creds,
-    encoding: 'json',
-    backoff: { initialMs: 5, maxMs: 50 },
-  });
+  const device = secureDevice(creds, { encoding: 'json', ...(keys && { keys }) });
+  const { client, secure } = device;
   const contacts = await Contacts.load(new MemoryLocalStore(), { userId: creds.userId, phone });
   const lines: string[] = [];
-  const room = new ChatRoom(client, contacts, (line) => lines.push(line));
-  client.on('message', (m) => room.onMessage(m));
+  const room = new ChatRoom(secure, contacts, (line) => lines.push(line));
+  secure.on('message', (m) => room.onMessage(m));
   client.on('chatUpdate', (u) => room.onChatUpdate(u));
-  await client.connect();
+  await secure.start();
   await room.refresh();
   open.push({ room, client });
   const has = (s: string | RegExp) => lines.some((l) => (typeof s === 'string' ? l === s : s.test(l)));
-  return { creds, client, room, lines, has, contacts, phone, close: () => client.close() };
+  return { creds, client, room, lines, has, contacts, phone, keys: device.keys, close: () => client.close() };
 }
 
 /** Everyone knows everyone's phone number (as after discovery), so lines name them by it. */
@@ -72,7 +72,7 @@ test('ticks follow receipts; opening a chat and new messages in it mark it read'
   assert.ok(alice.has(`[${B}] #2 you: one ✓`), alice.lines.join('\n'));
 
   // Bob connects: delivered. His /chats shows one unread.
-  const bob2 = await person(B, bob.creds);
+  const bob2 = await person(B, bob.creds, bob.keys);
   await introduce(alice, bob2);
   await until(() => alice.has(`[${B}]   ✓✓ message 2`), 'delivered');
   await bob2.room.run('chats', []);

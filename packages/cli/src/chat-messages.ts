@@ -1,21 +1,27 @@
 /**
- * The message side of `parley chat`: shows incoming messages (with edits, deletes and
- * reactions applied to what was shown), the user's own messages with ticks that follow
- * receipts, marks the open chat read, and runs /reply, /edit, /delete, /react, /forward.
+ * The message side of `parley chat`: shows decrypted incoming messages (with edits, deletes
+ * and reactions applied to what was shown), the user's own messages with ticks that follow
+ * receipts, marks the open chat read, and runs /reply, /edit, /delete, /react, /forward,
+ * /file, /save and /history. Content goes through SecureMessaging (deletes and reactions
+ * carry none); what was read is kept in the MessageArchive, since the server's copies can
+ * be decrypted only once.
  */
 import {
   type ChatInfo,
   type MessageStatus,
   type ParleyClient,
   ReceiptTracker,
-  type ReceivedMessage,
+  type SecureContent,
+  type SecureMessage,
+  type SecureMessaging,
   type SendResult,
 } from '@parley/sdk';
+import { readFileToSend, writeReceivedFile } from './attachments.js';
 import type { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
-import { effectLines, statusLine } from './format-message.js';
-import { MessageLog } from './message-log.js';
-import { encodeText } from './text.js';
+import { effectLines, entryLine, fileLabel, reactionsLine, statusLine } from './format-message.js';
+import type { MessageArchive } from './message-archive.js';
+import { type FileInfo, type LogEffect, type LogEntry, logInput, MessageLog } from './message-log.js';
 
 /** What ChatMessages needs to know of the room. */
 export interface RoomView {
@@ -34,21 +40,35 @@ export function parseSeq(arg: string | undefined): number {
   return n;
 }
 
+/** Files at least this big show a progress line while they are encrypted and moved. */
+const PROGRESS_BYTES = 1024 * 1024;
+
 export class ChatMessages {
   readonly log: MessageLog;
+  private readonly client: ParleyClient;
   private readonly receipts = new ReceiptTracker();
   private readonly detach: () => void;
   /** Highest seq markRead was sent for, per chat (no repeats). */
   private readonly marked = new Map<string, number>();
+  /** Chats whose kept messages are loaded into the log (or loading). */
+  private readonly loaded = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly client: ParleyClient,
+    private readonly secure: SecureMessaging,
     private readonly contacts: Contacts,
     private readonly room: RoomView,
     private readonly print: (line: string) => void,
+    private readonly archive: MessageArchive,
+    private readonly now: () => number,
   ) {
-    this.log = new MessageLog(client.credentials.userId);
-    this.detach = this.receipts.attach(client, (r) => void this.receiptMoved(r.chatId));
+    this.client = secure.client;
+    this.log = new MessageLog(this.client.credentials.userId);
+    const offReceipts = this.receipts.attach(this.client, (r) => void this.receiptMoved(r.chatId));
+    const offExpired = this.client.on('expired', (e) => this.expire(e.chatId, e.seq));
+    this.detach = () => {
+      offReceipts();
+      offExpired();
+    };
   }
 
   dispose(): void {
@@ -57,17 +77,20 @@ export class ChatMessages {
 
   private name = (userId: string) => this.contacts.userName(userId);
 
-  /** An incoming message: shown, and marked read when its chat is open. */
-  async onMessage(m: ReceivedMessage): Promise<void> {
+  /** A decrypted incoming message: shown, kept, and marked read when its chat is open. */
+  async onMessage(m: SecureMessage): Promise<void> {
+    await this.loadChat(m.chatId);
     const chat = await this.room.chat(m.chatId);
     const chatName = chat ? this.contacts.chatName(chat) : m.chatId;
-    const effect = this.log.apply(m);
+    const effect = this.log.apply(logInput(m));
     for (const line of effectLines(chatName, this.name, effect, m.senderUserId)) this.print(line);
+    await this.keep(effect);
     if (this.room.open()?.id === m.chatId) this.markRead(m.chatId, m.seq);
   }
 
-  /** Opened a chat: everything up to its newest message is read. */
-  opened(chat: ChatInfo): void {
+  /** Opened a chat: its kept messages are loaded, and everything up to its newest is read. */
+  async opened(chat: ChatInfo): Promise<void> {
+    await this.loadChat(chat.id);
     const newest = Math.max(chat.lastSeq, this.log.newest(chat.id));
     if (newest > chat.readSeq) this.markRead(chat.id, newest);
   }
@@ -82,12 +105,29 @@ export class ChatMessages {
   /** Sends text to the open chat (a reply when `replyTo` is set) and shows it with its tick. */
   async sendText(text: string, replyTo?: number, extra: { viewOnce?: boolean } = {}): Promise<void> {
     const chat = this.requireOpen();
-    const payload = encodeText(text);
-    const result = await this.client.send(chat.id, payload, {
-      ...(replyTo !== undefined && { replyTo }),
+    const result = await this.secure.send(
+      chat.id,
+      { text },
+      {
+        ...(replyTo !== undefined && { replyTo }),
+        ...(extra.viewOnce && { viewOnce: true }),
+      },
+    );
+    await this.showOwn(chat, result, {
+      text,
+      refSeq: replyTo ?? 0,
       ...(extra.viewOnce && { viewOnce: true }),
     });
-    this.showOwn(chat, result, { payload, refSeq: replyTo ?? 0 });
+  }
+
+  /** `/file PATH`: encrypts the file, uploads it and sends it to the open chat. */
+  async sendFile(path: string): Promise<void> {
+    const chat = this.requireOpen();
+    const f = await readFileToSend(path);
+    const file = { name: f.name, mime: f.mime, size: f.bytes.length };
+    if (file.size >= PROGRESS_BYTES) this.print(`Encrypting and sending ${fileLabel(file)}…`);
+    const result = await this.secure.sendFile(chat.id, f.bytes, { name: f.name, mime: f.mime });
+    await this.showOwn(chat, result, { file });
   }
 
   async run(name: string, args: string[]): Promise<void> {
@@ -97,9 +137,9 @@ export class ChatMessages {
       case 'reply':
         return this.sendText(args[1]!, seq);
       case 'edit': {
-        const payload = encodeText(args[1]!);
-        const r = await this.client.edit(chat.id, seq, payload);
-        return this.showOwn(chat, r, { payload, type: 'edit', refSeq: seq });
+        const text = args[1]!;
+        const r = await this.secure.edit(chat.id, seq, { text });
+        return this.showOwn(chat, r, { text, type: 'edit', refSeq: seq });
       }
       case 'delete': {
         const r = await this.client.deleteForEveryone(chat.id, seq);
@@ -112,69 +152,144 @@ export class ChatMessages {
       }
       case 'forward':
         return this.forward(chat, seq, args.slice(1));
+      case 'save':
+        return this.save(chat, seq, args[1]!);
     }
   }
 
+  /** `/history [N]`: the open chat's last messages as this device read them. */
+  async showHistory(limit: number): Promise<void> {
+    const chat = this.requireOpen();
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError('N must be 1..100');
+    await this.loadChat(chat.id);
+    const now = this.now();
+    const entries = this.log
+      .entries(chat.id)
+      .filter((e) => e.expiresAt === undefined || e.expiresAt > now)
+      .slice(-limit);
+    const name = this.contacts.chatName(chat);
+    for (const e of entries) {
+      // Without ticks, as history; a view-once message is not shown again.
+      const { status: _, ...shown } = e.viewOnce ? { ...e, text: '', file: undefined } : e;
+      this.print(entryLine(name, this.name(e.senderUserId), shown));
+      if (e.reactions.size > 0) this.print(reactionsLine(name, e.seq, e.reactions));
+    }
+    if (entries.length === 0) this.print('No messages on this device for this chat.');
+  }
+
+  /** Re-encrypts the decrypted content for each target chat (old ciphertext is never resent). */
   private async forward(chat: ChatInfo, seq: number, numbers: string[]): Promise<void> {
     const source = await this.find(chat.id, seq);
-    if (source.deleted || source.payload.byteLength === 0)
+    if (source.deleted || (source.text === '' && !source.file))
       throw new CliError(`message #${seq} has no content`);
+    if (source.file && !source.file.pointer)
+      throw new CliError(`message #${seq} is a file sent from this device: send it again with /file`);
     const targets = numbers.map((n) => {
       const target = this.room.numbered(Number(n));
       if (!target) throw new CliError(`no chat ${n}: /chats lists them`);
       return target;
     });
-    const results = await this.client.forward(
-      targets.map((t) => ({ chatId: t.id, payload: source.payload })),
-      source.forwardCount + 1,
+    const content: SecureContent = {
+      ...(source.text !== '' && { text: source.text }),
+      ...(source.file?.pointer && { attachment: source.file.pointer }),
+    };
+    const forwardCount = source.forwardCount + 1;
+    const results = await this.secure.forward(
+      targets.map((t) => t.id),
+      content,
+      forwardCount,
     );
-    results.forEach((r, i) => {
-      this.showOwn(targets[i]!, r, { payload: source.payload, forwardCount: source.forwardCount + 1 });
-    });
+    for (const [i, r] of results.entries()) {
+      await this.showOwn(targets[i]!, r, {
+        text: source.text,
+        ...(source.file && { file: source.file }),
+        forwardCount,
+      });
+    }
   }
 
-  /** Message `seq` of a chat, from what was shown or from the server. */
-  private async find(chatId: string, seq: number) {
+  /** `/save SEQ PATH`: downloads, checks and decrypts the file of message SEQ. */
+  private async save(chat: ChatInfo, seq: number, path: string): Promise<void> {
+    const entry = await this.find(chat.id, seq);
+    const file = entry.deleted ? undefined : entry.file;
+    if (!file) throw new CliError(`message #${seq} has no file`);
+    if (!file.pointer)
+      throw new CliError(`message #${seq} is a file sent from this device: it is not kept here`);
+    if (file.size >= PROGRESS_BYTES) this.print(`Downloading ${fileLabel(file)}…`);
+    const bytes = await this.secure.download(file.pointer);
+    const written = await writeReceivedFile(path, file, seq, bytes);
+    this.print(`Saved ${fileLabel(file)} to ${written}.`);
+  }
+
+  /** Message `seq` of a chat as this device read it (the server only has ciphertext). */
+  private async find(chatId: string, seq: number): Promise<LogEntry> {
+    await this.loadChat(chatId);
     const known = this.log.get(chatId, seq);
-    if (known) return known;
-    const page = await this.client.history(chatId, { afterSeq: seq - 1, limit: 1 });
-    const m = page.messages.find((x) => x.seq === seq);
-    if (!m || !('payload' in m) || m.meta.type !== 'message') throw new CliError(`no message #${seq} here`);
-    const effect = this.log.apply(m);
-    if (effect.kind !== 'message') throw new CliError(`no message #${seq} here`);
-    return effect.entry;
+    if (!known) throw new CliError(`no message #${seq} on this device (/history lists what is here)`);
+    return known;
   }
 
-  /** Shows a message of the user's (✓ for a new one) as the log now sees it. */
-  private showOwn(
+  /** Loads a chat's kept messages into the log, once. */
+  private loadChat(chatId: string): Promise<void> {
+    let loading = this.loaded.get(chatId);
+    if (!loading) {
+      loading = this.archive.load(chatId, this.now()).then((entries) => this.log.restore(entries));
+      this.loaded.set(chatId, loading);
+      loading.catch(() => this.loaded.delete(chatId)); // tried again next time
+    }
+    return loading;
+  }
+
+  /** Keeps the message an effect created or changed. */
+  private async keep(effect: LogEffect): Promise<void> {
+    if (effect.entry) await this.archive.save(effect.entry);
+  }
+
+  /** A disappearing message's time is up: it goes from the log and the archive. */
+  private expire(chatId: string, seq: number): Promise<void> {
+    this.log.remove(chatId, seq);
+    return this.archive.remove(chatId, seq);
+  }
+
+  /** Shows a message of the user's (✓ for a new one) as the log now sees it, and keeps it. */
+  private async showOwn(
     chat: ChatInfo,
     r: SendResult,
     meta: {
-      payload?: Uint8Array;
+      text?: string;
+      file?: FileInfo;
       type?: 'message' | 'edit' | 'delete' | 'reaction';
       refSeq?: number;
       reaction?: string;
       forwardCount?: number;
+      viewOnce?: boolean;
     },
-  ): void {
+  ): Promise<void> {
+    await this.loadChat(r.chatId);
     const self = this.client.credentials.userId;
+    const type = meta.type ?? 'message';
+    const timer = type === 'message' ? chat.disappearingSeconds : 0;
     const effect = this.log.sent({
       chatId: r.chatId,
       seq: r.seq,
       senderUserId: self,
-      payload: meta.payload ?? new Uint8Array(0),
+      text: meta.text ?? '',
+      ...(meta.file && { file: meta.file }),
       meta: {
-        type: meta.type ?? 'message',
+        type,
         refSeq: meta.refSeq ?? 0,
         reaction: meta.reaction ?? '',
         mentions: [],
         forwardCount: meta.forwardCount ?? 0,
+        ...(meta.viewOnce && { viewOnce: true }),
       },
       forwardedMany: (meta.forwardCount ?? 0) > 5,
       deleted: false,
+      ...(timer > 0 && { expiresAt: r.serverTime + timer * 1000 }),
     });
     if (effect.kind === 'message') effect.entry.status = this.statusOf(chat, r.seq);
     for (const line of effectLines(this.contacts.chatName(chat), this.name, effect, self)) this.print(line);
+    await this.keep(effect);
   }
 
   private statusOf(chat: ChatInfo, seq: number): MessageStatus {

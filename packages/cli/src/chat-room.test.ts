@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Credentials, MemoryLocalStore, ParleyClient } from '@parley/sdk';
+import { type Credentials, type KeyValueStore, MemoryLocalStore } from '@parley/sdk';
 import { ChatRoom } from './chat-room.js';
 import { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
 import { useTestNode } from './testing/node.js';
+import { secureDevice } from './testing/secure.js';
 
 const t = useTestNode('parley-chat-room-');
 
@@ -22,22 +23,23 @@ async function until(check: () => boolean, what: string): Promise<void> {
   assert.ok(check(), `timed out waiting for ${what}`);
 }
 
-/** A connected user with a ChatRoom whose output is recorded. */
-async function person(phone: string, credentials?: Credentials) {
+/** A connected user with a ChatRoom whose output is recorded (`keys`: the same device again). */
+async function person(phone: string, credentials?: Credentials, keys?: KeyValueStore) {
   const creds = credentials ?? (await register(phone));
-  const client = new ParleyClient({ credentials: creds, backoff: { initialMs: 5, maxMs: 50 } });
+  const device = secureDevice(creds, keys ? { keys } : {});
+  const { client, secure } = device;
   const contacts = await Contacts.load(new MemoryLocalStore(), { userId: creds.userId, phone });
   const lines: string[] = [];
   let redraws = 0;
-  const room = new ChatRoom(client, contacts, (line) => lines.push(line), {
+  const room = new ChatRoom(secure, contacts, (line) => lines.push(line), {
     promptChanged: () => {
       redraws++;
     },
   });
-  client.on('message', (m) => room.onMessage(m));
-  await client.connect();
+  secure.on('message', (m) => room.onMessage(m));
+  await secure.start();
   await room.refresh();
-  return { creds, client, room, lines, redraws: () => redraws };
+  return { creds, client, room, lines, redraws: () => redraws, keys: device.keys };
 }
 
 test('the prompt shows presence, typing shows once per start, and /privacy works', async () => {
@@ -82,7 +84,7 @@ test('the prompt shows presence, typing shows once per start, and /privacy works
   assert.ok(bob.redraws() > 0);
 
   // Back with EVERYONE: bob sees her come online, then her last-seen time when she leaves.
-  const again = await person(alicePhone, alice.creds);
+  const again = await person(alicePhone, alice.creds, alice.keys);
   await until(() => bob.room.prompt() === `${alicePhone} (online)> `, 'alice online again');
   await again.room.run('privacy', ['everyone']);
   again.room.dispose();

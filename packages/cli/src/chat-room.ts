@@ -1,21 +1,26 @@
 /**
  * State and commands of `parley chat`: the chat list, the open chat, and what each
  * command does. Output goes through `print`, so the terminal handling stays in the command.
- * The open chat's other members are presence-subscribed (the prompt shows "online" or "last
- * seen" for a direct chat); typing in the open chat is shown once per start, and the draft
- * being typed is announced to the other members.
+ * Messages are end-to-end encrypted through SecureMessaging; the open chat's other members
+ * are presence-subscribed (the prompt shows "online" or "last seen" for a direct chat);
+ * typing in the open chat is shown once per start, and the draft being typed is announced
+ * to the other members.
  */
 import {
   type ChatInfo,
   ChatKind,
+  type DecryptFailure,
+  type KeyValueStore,
   type LastSeenPrivacy,
   MAX_PRESENCE_SUBSCRIPTIONS,
+  MemoryKeyValueStore,
   type ParleyClient,
   ParleyError,
   type PresenceInfo,
   type ReceivedChatUpdate,
-  type ReceivedMessage,
   Role,
+  type SecureMessage,
+  type SecureMessaging,
   systemTimers,
   type Timers,
   TypingNotifier,
@@ -23,12 +28,20 @@ import {
 } from '@parley/sdk';
 import { chatHelp } from './chat-commands.js';
 import { ChatMessages } from './chat-messages.js';
+import { safetyNumberLines } from './chat-safety.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
 import { CliError } from './errors.js';
-import { chatListLine, chatUpdateLine, presenceLabel, privacyLine, typingLine } from './format.js';
-import { effectLines, reactionsLine } from './format-message.js';
-import { MessageLog } from './message-log.js';
+import {
+  chatListLine,
+  chatUpdateLine,
+  decryptFailedLine,
+  presenceLabel,
+  privacyLine,
+  securityChangedLine,
+  typingLine,
+} from './format.js';
+import { MessageArchive } from './message-archive.js';
 import { forTerminal } from './text.js';
 
 const PRIVACY_SETTINGS: readonly string[] = ['everyone', 'contacts', 'nobody'];
@@ -38,6 +51,8 @@ export interface ChatRoomOptions {
   promptChanged?: () => void;
   /** Clock and timers for typing indicators and "last seen" (tests); default the system's. */
   timers?: Timers;
+  /** Where decrypted messages are kept across runs (the profile's history store); default memory. */
+  history?: KeyValueStore;
 }
 
 export class ChatRoom {
@@ -50,13 +65,16 @@ export class ChatRoom {
   private readonly notifier: TypingNotifier;
   private readonly detach: () => void;
   private readonly messages: ChatMessages;
+  private readonly client: ParleyClient;
 
   constructor(
-    private readonly client: ParleyClient,
+    private readonly secure: SecureMessaging,
     private readonly contacts: Contacts,
     private readonly print: (line: string) => void,
     private readonly options: ChatRoomOptions = {},
   ) {
+    const client = secure.client;
+    this.client = client;
     this.timers = options.timers ?? systemTimers;
     this.typing = new TypingTracker(this.timers);
     const offTyping = this.typing.attach(client);
@@ -72,7 +90,7 @@ export class ChatRoom {
       onError: () => {}, // best effort: a lost indicator is not worth a line
     });
     this.messages = new ChatMessages(
-      client,
+      secure,
       contacts,
       {
         open: () => this.open,
@@ -80,6 +98,8 @@ export class ChatRoom {
         numbered: (n) => (Number.isInteger(n) && n >= 1 ? this.chats[n - 1] : undefined),
       },
       print,
+      new MessageArchive(options.history ?? new MemoryKeyValueStore()),
+      () => this.timers.now(),
     );
     this.detach = () => {
       offTyping();
@@ -123,9 +143,21 @@ export class ChatRoom {
     if (this.open) this.open = this.chats.find((c) => c.id === this.open?.id);
   }
 
-  /** Shows an incoming message (marked read when its chat is open). */
-  onMessage(m: ReceivedMessage): Promise<void> {
+  /** Shows a decrypted incoming message (marked read when its chat is open). */
+  onMessage(m: SecureMessage): Promise<void> {
     return this.messages.onMessage(m);
+  }
+
+  /** A message could not be decrypted: says so (its content is lost). */
+  async onDecryptFailed(f: DecryptFailure): Promise<void> {
+    const chat = await this.chatById(f.chatId);
+    const group = chat?.kind === ChatKind.GROUP ? this.contacts.chatName(chat) : undefined;
+    this.print(decryptFailedLine(f.seq, this.contacts.userName(f.senderUserId), group));
+  }
+
+  /** A contact's device keys changed: their safety number is new. */
+  onSecurityCodeChanged(userId: string): void {
+    this.print(securityChangedLine(this.contacts.userName(userId)));
   }
 
   async onChatUpdate(u: ReceivedChatUpdate): Promise<void> {
@@ -148,7 +180,14 @@ export class ChatRoom {
       case 'delete':
       case 'react':
       case 'forward':
+      case 'save':
         return this.messages.run(name, args);
+      case 'file':
+        return this.messages.sendFile(args[0]!);
+      case 'safety':
+        for (const line of await safetyNumberLines(this.secure, this.contacts, args[0], this.open))
+          this.print(line);
+        return;
       case 'promote':
       case 'demote': {
         const chat = this.requireOpen();
@@ -270,7 +309,7 @@ export class ChatRoom {
         return;
       }
       case 'history':
-        return this.showHistory(args[0] === undefined ? 20 : Number(args[0]));
+        return this.messages.showHistory(args[0] === undefined ? 20 : Number(args[0]));
       case 'privacy':
         return this.privacy(args[0]);
       case 'help':
@@ -309,7 +348,7 @@ export class ChatRoom {
     await this.watchPresence();
     const status = this.status();
     this.print(`Opened ${forTerminal(this.contacts.chatName(chat))}${status ? ` (${status})` : ''}.`);
-    this.messages.opened(chat);
+    await this.messages.opened(chat);
   }
 
   private async privacy(setting: string | undefined): Promise<void> {
@@ -364,34 +403,6 @@ export class ChatRoom {
     }
     const online = others.filter((id) => this.presence.get(id)?.online).length;
     return online > 0 ? `${online} online` : '';
-  }
-
-  private async showHistory(limit: number): Promise<void> {
-    const chat = this.requireOpen();
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError('N must be 1..100');
-    const page = await this.client.history(chat.id, { limit });
-    const name = this.contacts.chatName(chat);
-    const userName = (id: string) => this.contacts.userName(id);
-    // Edits, deletes and reactions are applied to the messages they change, shown once.
-    const log = new MessageLog(this.client.credentials.userId);
-    const shown: (() => string[])[] = [];
-    for (const m of page.messages) {
-      if (!('payload' in m)) {
-        const line = chatUpdateLine(name, userName, m);
-        shown.push(() => [line]);
-        continue;
-      }
-      const effect = log.apply(m);
-      if (effect.kind === 'message') {
-        const { entry } = effect;
-        shown.push(() => [
-          ...effectLines(name, userName, effect, m.senderUserId),
-          ...(entry.reactions.size > 0 ? [reactionsLine(name, entry.seq, entry.reactions)] : []),
-        ]);
-      } else if (!effect.entry) shown.push(() => effectLines(name, userName, effect, m.senderUserId));
-    }
-    for (const lines of shown) for (const line of lines()) this.print(line);
-    if (page.messages.length === 0) this.print('No messages.');
   }
 
   /** A chat by id from the list, fetched (and remembered) when unknown or `reload`. */

@@ -10,6 +10,7 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: () => import('./commands/serve.js'),
+  migrate: () => import('./commands/migrate.js'),
   register: () => import('./commands/register.js'),
   link: () => import('./commands/link.js'),
   chat: () => import('./commands/chat.js'),
@@ -22,15 +23,19 @@ export const HELP = `Usage: parley <command> [options]
 
 Commands:
   serve      run a Parley server (parley serve --help for its settings)
-  register   register this machine as a device (by phone, or with a link code)
+  migrate    apply the store's schema migrations (SQLite or PostgreSQL) and exit
+  register   register this machine as a device (by phone, or with a link code) and
+             publish its encryption keys
   link       on the primary device: print a code that links a new device
-  chat       interactive chat in the terminal
+  chat       interactive chat in the terminal (files, safety numbers, local history)
   send       send a message (from flags or JSON lines on stdin)
   listen     print incoming messages as JSON lines
   devices    list this account's devices, or remove one
 
 Run "parley <command> --help" for a command's options.
-Messages are plain UTF-8 text for now: end-to-end encryption arrives in the SDK later.
+Messages and files are end-to-end encrypted (Signal protocol): the server relays
+ciphertext only. A profile's keys are in $PARLEY_HOME/<profile>.keys.db, and the messages
+"parley chat" has read in <profile>.history.db (both readable by you only).
 `;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -17,6 +17,8 @@ const HINTS: Partial<Record<string, string>> = {
   UNAUTHENTICATED: 'register or link this device again (parley register)',
   UNAVAILABLE: 'is the server running? (parley serve)',
   RATE_LIMITED: 'try again later',
+  // The server knows this device by keys the profile no longer has (<profile>.keys.db lost).
+  IDENTITY_KEY_MISMATCH: 'this profile lost its encryption keys: register again (parley register --force)',
 };
 
 /** The one line printed for an error, e.g. "CODE_INVALID: wrong code". */

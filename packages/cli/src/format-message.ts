@@ -1,11 +1,12 @@
 /**
  * How `parley chat` shows messages: seq numbers to refer to them, markers for replies,
- * forwards, edits and deletes, reaction summaries and ticks on the user's own messages.
- * Pure functions, safe for a terminal.
+ * forwards, edits and deletes, files, reaction summaries and ticks on the user's own
+ * messages. Pure functions, safe for a terminal.
  */
 import type { MessageStatus } from '@parley/sdk';
-import { type LogEffect, type LogEntry, reactionSummary } from './message-log.js';
-import { decodeText, forTerminal } from './text.js';
+import { formatSize } from './attachments.js';
+import { type FileInfo, type LogEffect, type LogEntry, reactionSummary } from './message-log.js';
+import { forTerminal } from './text.js';
 
 const TICKS: Record<MessageStatus, string> = { sent: '✓', delivered: '✓✓', read: 'read' };
 
@@ -14,7 +15,15 @@ export function tick(status: MessageStatus): string {
   return TICKS[status];
 }
 
-/** `[chat] #42 sender: (reply to #40) text (edited) ✓✓`. */
+/** `[file plan.pdf, 12.3 KB]`. */
+export function fileLabel(f: FileInfo): string {
+  return `[file ${forTerminal(f.name ?? 'without a name')}, ${formatSize(f.size)}]`;
+}
+
+/**
+ * `[chat] #42 sender: (reply to #40) text (edited) ✓✓`; a file shows as
+ * `[file plan.pdf, 12.3 KB] caption (/save 42 <path> to save)`.
+ */
 export function entryLine(chatName: string, senderName: string, e: LogEntry): string {
   const parts: string[] = [];
   if (e.deleted) parts.push('[deleted]');
@@ -23,8 +32,10 @@ export function entryLine(chatName: string, senderName: string, e: LogEntry): st
     else if (e.forwardCount > 0) parts.push('(forwarded)');
     if (e.replyTo > 0) parts.push(`(reply to #${e.replyTo})`);
     if (e.viewOnce) parts.push('(view once)');
-    parts.push(forTerminal(decodeText(e.payload)));
+    if (e.file) parts.push(fileLabel(e.file));
+    if (e.text !== '' || !e.file) parts.push(forTerminal(e.text));
     if (e.edited) parts.push('(edited)');
+    if (e.file?.pointer) parts.push(`(/save ${e.seq} <path> to save)`);
   }
   if (e.status) parts.push(tick(e.status));
   return `[${forTerminal(chatName)}] #${e.seq} ${forTerminal(senderName)}: ${parts.join(' ')}`;
@@ -59,9 +70,7 @@ export function effectLines(
     case 'edit':
       return effect.entry
         ? [entryLine(chatName, name(effect.entry.senderUserId), effect.entry)]
-        : [
-            `[${c}] #${effect.refSeq} ${forTerminal(name(sender))}: ${forTerminal(decodeText(effect.payload))} (edited)`,
-          ];
+        : [`[${c}] #${effect.refSeq} ${forTerminal(name(sender))}: ${forTerminal(effect.text)} (edited)`];
     case 'delete':
       return effect.entry
         ? [entryLine(chatName, name(effect.entry.senderUserId), effect.entry)]

@@ -1,19 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatKind, ChatUpdateKind, type ReceivedChatUpdate, type ReceivedMessage, Role } from '@parley/sdk';
+import { ChatKind, ChatUpdateKind, type ReceivedChatUpdate, Role, type SecureMessage } from '@parley/sdk';
 import { formatError } from './errors.js';
 import {
   chatListLine,
   chatUpdateJson,
   chatUpdateLine,
+  decryptFailedLine,
   lastSeenText,
   messageJson,
   messageLine,
   presenceLabel,
   privacyLine,
+  safetyLines,
+  securityChangedLine,
   typingLine,
 } from './format.js';
-import { encodeText, forTerminal } from './text.js';
+import { forTerminal } from './text.js';
 
 const base = {
   chatId: 'c_1',
@@ -24,9 +27,9 @@ const base = {
   serverTime: 99,
 };
 const plainMeta = { type: 'message' as const, refSeq: 0, reaction: '', mentions: [], forwardCount: 0 };
-const message: ReceivedMessage = {
+const message: SecureMessage = {
   ...base,
-  payload: encodeText('hé "there"'),
+  content: { text: 'hé "there"' },
   meta: plainMeta,
   forwardedMany: false,
   deleted: false,
@@ -54,6 +57,17 @@ test('listen prints messages as the documented JSON line', () => {
     text: 'hé "there"',
     serverTime: 99,
   });
+  const pointer = { mediaId: 'f'.repeat(64), key: new Uint8Array(64), digest: new Uint8Array(32), size: 3 };
+  const withFile = { ...message, content: { attachment: { ...pointer, name: 'a.txt', mime: 'text/plain' } } };
+  // The file's key and digest stay out of the line.
+  assert.deepEqual(JSON.parse(messageJson(withFile)), {
+    chatId: 'c_1',
+    seq: 7,
+    sender: 'u_2',
+    text: '',
+    file: { name: 'a.txt', mime: 'text/plain', size: 3 },
+    serverTime: 99,
+  });
   assert.deepEqual(JSON.parse(chatUpdateJson(update)), {
     type: 'chatUpdate',
     chatId: 'c_1',
@@ -67,7 +81,7 @@ test('listen prints messages as the documented JSON line', () => {
 
 test('chat lines name the chat and the sender, and neutralize escape sequences', () => {
   assert.equal(messageLine('Family', '+15550001111', message), '[Family] +15550001111: hé "there"');
-  const evil = { ...message, payload: encodeText('\u001b[2Jgotcha\r') };
+  const evil = { ...message, content: { text: '\u001b[2Jgotcha\r' } };
   assert.equal(messageLine('x', 'y', evil), '[x] y: \ufffd[2Jgotcha\ufffd');
   assert.equal(forTerminal('tab\tok'), 'tab\tok');
   const names = (id: string) => (id === 'u_2' ? 'you' : id);
@@ -145,4 +159,25 @@ test('role, settings and invite updates read as sentences', () => {
     chatUpdateLine('G', names, u(ChatUpdateKind.JOINED_BY_INVITE)),
     '[G] * u_3 joined with an invite code',
   );
+});
+
+test('safety numbers show as three rows of four groups; security and decrypt warnings', () => {
+  const digits = Array.from({ length: 12 }, (_, i) => String(i).padStart(5, '0')).join(' ');
+  const lines = safetyLines('+15550001111', digits);
+  assert.deepEqual(lines.slice(0, 4), [
+    'Safety number for you and +15550001111:',
+    '  00000 00001 00002 00003',
+    '  00004 00005 00006 00007',
+    '  00008 00009 00010 00011',
+  ]);
+  assert.match(
+    lines.slice(4).join(' '),
+    /Compare it with the one \+15550001111 sees \(\/safety on their side\)/,
+  );
+  assert.equal(
+    securityChangedLine('+15550001111'),
+    '! security code with +15550001111 changed — compare /safety +15550001111',
+  );
+  assert.equal(decryptFailedLine(12, 'u_\u001b9'), '! could not decrypt message #12 from u_\ufffd9');
+  assert.equal(decryptFailedLine(3, 'u_9', 'Club'), '! could not decrypt message #3 from u_9 in Club');
 });

@@ -9,17 +9,26 @@ import {
   type LastSeenPrivacy,
   type PresenceInfo,
   type ReceivedChatUpdate,
-  type ReceivedMessage,
   Role,
+  type SecureMessage,
 } from '@parley/sdk';
-import { decodeText, forTerminal } from './text.js';
+import { forTerminal } from './text.js';
 
-export function messageJson(m: ReceivedMessage): string {
+/** A decrypted message for `listen`; a file adds `"file":{"name","mime","size"}`. */
+export function messageJson(m: SecureMessage): string {
+  const a = m.content.attachment;
   return JSON.stringify({
     chatId: m.chatId,
     seq: m.seq,
     sender: m.senderUserId,
-    text: decodeText(m.payload),
+    text: m.content.text ?? '',
+    ...(a && {
+      file: {
+        ...(a.name !== undefined && { name: a.name }),
+        ...(a.mime !== undefined && { mime: a.mime }),
+        size: a.size,
+      },
+    }),
     serverTime: m.serverTime,
   });
 }
@@ -41,8 +50,34 @@ export function chatUpdateJson(u: ReceivedChatUpdate): string {
 }
 
 /** `[chat] sender: text`, safe for a terminal. */
-export function messageLine(chatName: string, senderName: string, m: ReceivedMessage): string {
-  return `[${forTerminal(chatName)}] ${forTerminal(senderName)}: ${forTerminal(decodeText(m.payload))}`;
+export function messageLine(chatName: string, senderName: string, m: SecureMessage): string {
+  return `[${forTerminal(chatName)}] ${forTerminal(senderName)}: ${forTerminal(m.content.text ?? '')}`;
+}
+
+/** `/safety`: the 60 digits in three rows of four groups, and how to use them. */
+export function safetyLines(name: string, digits: string): string[] {
+  const groups = digits.split(' ');
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += 4) rows.push(`  ${groups.slice(i, i + 4).join(' ')}`);
+  const who = forTerminal(name);
+  return [
+    `Safety number for you and ${who}:`,
+    ...rows,
+    `Compare it with the one ${who} sees (/safety on their side), in person or on a call:`,
+    'if all 60 digits match, nobody can read or change your messages between you.',
+  ];
+}
+
+/** A contact's keys changed (a new device, or a reinstall): their safety number is new. */
+export function securityChangedLine(name: string): string {
+  const who = forTerminal(name);
+  return `! security code with ${who} changed — compare /safety ${who}`;
+}
+
+/** A message that could not be decrypted (`in chat` for a group). */
+export function decryptFailedLine(seq: number, senderName: string, groupName?: string): string {
+  const where = groupName === undefined ? '' : ` in ${forTerminal(groupName)}`;
+  return `! could not decrypt message #${seq} from ${forTerminal(senderName)}${where}`;
 }
 
 /** `[chat] * actor added +1555…`, safe for a terminal. */

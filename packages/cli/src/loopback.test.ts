@@ -1,14 +1,15 @@
 /**
- * The SDK (and the CLI's store) against a real node on loopback: registration, discovery,
- * send/deliver/ack, resume without duplicates, the outbox across a reconnect, revocation.
+ * The SDK (and the CLI's stores) against a real node on loopback: registration, discovery,
+ * encrypted send/deliver/ack, resume (cursors and sessions) without duplicates, the outbox
+ * across a reconnect, revocation.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ChatKind, type Credentials, ParleyClient, type ReceivedMessage, removeDevice } from '@parley/sdk';
-import { FileLocalStore } from '@parley/sdk/node';
+import { ChatKind, type Credentials, ParleyClient, removeDevice, type SecureMessage } from '@parley/sdk';
+import { FileLocalStore, SqliteKeyValueStore } from '@parley/sdk/node';
 import { useTestNode } from './testing/node.js';
-import { decodeText, encodeText } from './text.js';
+import { type SecureDevice, secureDevice } from './testing/secure.js';
 
 const t = useTestNode('parley-loopback-');
 
@@ -16,9 +17,11 @@ function register(phone: string): Promise<Credentials> {
   return t.register(phone);
 }
 
-function collect(client: ParleyClient): ReceivedMessage[] {
-  const got: ReceivedMessage[] = [];
-  client.on('message', (m) => {
+const encodeText = (text: string) => new TextEncoder().encode(text);
+
+function collect(device: SecureDevice): SecureMessage[] {
+  const got: SecureMessage[] = [];
+  device.secure.on('message', (m) => {
     got.push(m);
   });
   return got;
@@ -29,18 +32,26 @@ async function until(check: () => boolean, what: string): Promise<void> {
   assert.ok(check(), `timed out waiting for ${what}`);
 }
 
-test('messages reach the other user in order, once, and resume without duplicates', async () => {
-  const alice = new ParleyClient({ credentials: await register('+14155552001') });
+test('encrypted messages reach the other user in order, once, and resume without duplicates', async () => {
+  const alice = secureDevice(await register('+14155552001'));
   const bobCreds = await register('+14155552002');
   const storePath = join(t.dir, 'bob.store.json');
-  const bob = new ParleyClient({ credentials: bobCreds, store: await FileLocalStore.open(storePath) });
+  const keysPath = join(t.dir, 'bob.keys.db');
+  const bobDevice = async () =>
+    secureDevice(bobCreds, {
+      store: await FileLocalStore.open(storePath),
+      keys: await SqliteKeyValueStore.open(keysPath),
+    });
+  const bob = await bobDevice();
   const got = collect(bob);
-  await Promise.all([alice.connect(), bob.connect()]);
+  await Promise.all([alice.secure.start(), bob.secure.start()]);
 
-  const [match] = await alice.discover(['+14155552002', '+14155552999']);
+  const [match] = await alice.client.discover(['+14155552002', '+14155552999']);
   assert.deepEqual(match, { phone: '+14155552002', userId: bobCreds.userId });
-  const chat = await alice.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bobCreds.userId] });
-  const results = await Promise.all(['one', 'two', 'three'].map((t) => alice.send(chat.id, encodeText(t))));
+  const chat = await alice.client.createChat({ kind: ChatKind.DIRECT, memberUserIds: [bobCreds.userId] });
+  const results = await Promise.all(
+    ['one', 'two', 'three'].map((t) => alice.secure.send(chat.id, { text: t })),
+  );
   assert.deepEqual(
     results.map((r) => r.seq),
     [2, 3, 4],
@@ -48,31 +59,42 @@ test('messages reach the other user in order, once, and resume without duplicate
 
   await until(() => got.length === 3, 'three messages');
   assert.deepEqual(
-    got.map((m) => [m.seq, decodeText(m.payload)]),
+    got.map((m) => [m.seq, m.content.text]),
     [
       [2, 'one'],
       [3, 'two'],
       [4, 'three'],
     ],
   );
-  await until(() => bob.stats.acked === 4, 'acks (chat created + three messages)');
-  await bob.close();
+  await until(() => bob.client.stats.acked === 4, 'acks (chat created + three messages)');
+  await bob.client.close();
+  await bob.keys.close();
 
-  // A new session over the same store: nothing old comes back, new messages do.
-  const again = new ParleyClient({ credentials: bobCreds, store: await FileLocalStore.open(storePath) });
+  // A new session over the same stores: nothing old comes back, new messages do, decrypted.
+  const again = await bobDevice();
   const later = collect(again);
-  await again.connect();
-  await alice.send(chat.id, encodeText('four'));
+  await again.secure.start();
+  await alice.secure.send(chat.id, { text: 'four' });
   await until(() => later.length === 1, 'the fourth message');
-  assert.equal(later[0]?.seq, 5);
-  assert.equal(again.stats.duplicates, 0);
+  assert.deepEqual([later[0]?.seq, later[0]?.content.text], [5, 'four']);
+  assert.equal(again.client.stats.duplicates, 0);
 
-  const page = await again.history(chat.id, { limit: 10 });
+  // The server holds ciphertext only (first byte: how it was encrypted).
+  const page = await again.client.history(chat.id, { limit: 10 });
   assert.deepEqual(
     page.messages.map((m) => m.seq),
     [1, 2, 3, 4, 5],
   );
-  await Promise.all([alice.close(), again.close()]);
+  for (const m of page.messages) {
+    if (!('payload' in m)) continue;
+    assert.equal(m.payload[0], 1, 'a pairwise ciphertext');
+    // (The short texts could turn up in random bytes by chance; these two cannot, in practice.)
+    for (const text of ['three', 'four']) {
+      assert.equal(Buffer.from(m.payload).includes(text), false, `#${m.seq} holds ${text} in clear`);
+    }
+  }
+  await Promise.all([alice.client.close(), again.client.close()]);
+  await again.keys.close();
 });
 
 test('sends issued while disconnected wait in the outbox and keep their order', async () => {

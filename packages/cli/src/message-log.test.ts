@@ -1,25 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MessageKind, ReceivedMessage } from '@parley/sdk';
+import type { MessageKind } from '@parley/sdk';
 import { effectLines, entryLine, reactionsLine, statusLine, tick } from './format-message.js';
-import { MessageLog, reactionSummary } from './message-log.js';
-import { encodeText } from './text.js';
+import { type LogInput, logInput, MessageLog, reactionSummary } from './message-log.js';
 
 function msg(
   seq: number,
   sender: string,
   text: string,
   meta: { type?: MessageKind; refSeq?: number; reaction?: string; forwardCount?: number } = {},
-  extra: Partial<ReceivedMessage> = {},
-): ReceivedMessage {
+  extra: Partial<LogInput> = {},
+): LogInput {
   return {
     chatId: 'c1',
     seq,
     senderUserId: sender,
-    senderDeviceId: 'd',
-    clientMessageId: `m${seq}`,
-    serverTime: seq,
-    payload: encodeText(text),
+    text,
     meta: {
       type: meta.type ?? 'message',
       refSeq: meta.refSeq ?? 0,
@@ -95,4 +91,64 @@ test('replies, forwards and own messages with ticks', () => {
   assert.ok(evil.kind === 'message');
   assert.equal(entryLine('G', 'bob\u001b', evil.entry), '[G] #9 bob\ufffd: \ufffd[31mred');
   assert.equal(reactionsLine('G', 9, new Map()), '[G]   #9 reactions: no reactions');
+});
+
+test('a decrypted file shows its name, size and how to save it; an edit keeps the file', () => {
+  const log = new MessageLog('me');
+  const pointer = {
+    mediaId: 'a'.repeat(64),
+    key: new Uint8Array(64),
+    digest: new Uint8Array(32),
+    size: 12_595,
+    name: 'plan.pdf',
+    mime: 'application/pdf',
+  };
+  const received = logInput({
+    chatId: 'c1',
+    seq: 4,
+    senderUserId: 'bob',
+    senderDeviceId: 'd',
+    clientMessageId: 'm4',
+    serverTime: 4,
+    meta: { type: 'message', refSeq: 0, reaction: '', mentions: [], forwardCount: 0 },
+    forwardedMany: false,
+    deleted: false,
+    content: { attachment: pointer },
+  });
+  assert.deepEqual(received.file, { size: 12_595, name: 'plan.pdf', mime: 'application/pdf', pointer });
+  const shown = log.apply(received);
+  assert.deepEqual(effectLines('B', name, shown, 'bob'), [
+    '[B] #4 bob: [file plan.pdf, 12.3 KB] (/save 4 <path> to save)',
+  ]);
+  const edited = log.apply(msg(5, 'bob', 'the plan', { type: 'edit', refSeq: 4 }));
+  assert.deepEqual(effectLines('B', name, edited, 'bob'), [
+    '[B] #4 bob: [file plan.pdf, 12.3 KB] the plan (edited) (/save 4 <path> to save)',
+  ]);
+  // A file sent from this device has no pointer here: no /save hint.
+  const mine = log.sent(msg(6, 'me', '', {}, { file: { name: 'x\u001b.bin', size: 10 } }));
+  assert.deepEqual(effectLines('B', name, mine, 'me'), ['[B] #6 you: [file x\ufffd.bin, 10 B] ✓']);
+  const del = log.apply(msg(7, 'bob', '', { type: 'delete', refSeq: 4 }));
+  assert.deepEqual(effectLines('B', name, del, 'bob'), ['[B] #4 bob: [deleted]']);
+  assert.equal(log.get('c1', 4)!.file, undefined, 'a deleted file is forgotten');
+});
+
+test('kept messages are restored without replacing newer ones, listed in order, and removed', () => {
+  const log = new MessageLog('me');
+  log.apply(msg(3, 'bob', 'live'));
+  const old = new MessageLog('me');
+  old.apply(msg(2, 'bob', 'older'));
+  old.apply(msg(3, 'bob', 'stale'));
+  log.restore(old.entries('c1'));
+  assert.deepEqual(
+    log.entries('c1').map((e) => [e.seq, e.text]),
+    [
+      [2, 'older'],
+      [3, 'live'],
+    ],
+  );
+  log.remove('c1', 2);
+  assert.deepEqual(
+    log.entries('c1').map((e) => e.seq),
+    [3],
+  );
 });

@@ -1,15 +1,32 @@
 /**
- * What `parley chat` remembers of each chat's messages, so edits, deletes and reactions
- * (which are messages of their own naming `refSeq`) can be shown against the message they
- * change, and so the status of the user's own messages can be followed. Pure: no I/O.
+ * What `parley chat` remembers of each chat's decrypted messages, so edits, deletes and
+ * reactions (which are messages of their own naming `refSeq`) can be shown against the
+ * message they change, the status of the user's own messages can be followed, and history,
+ * /forward and /save work from what this device read (the server's copies are ciphertext
+ * that could be decrypted once). Pure: no I/O (MessageArchive keeps it on disk).
  */
-import type { MessageStatus, ReceivedMessage } from '@parley/sdk';
+import type { AttachmentPointer, MessageStatus, ReceivedMessage, SecureMessage } from '@parley/sdk';
+
+/** How many messages per chat are kept. */
+export const MESSAGES_KEPT_PER_CHAT = 500;
+
+/** A file in a message: what is shown, and (when received) how to fetch and decrypt it. */
+export interface FileInfo {
+  name?: string;
+  mime?: string;
+  /** Plaintext size in bytes. */
+  size: number;
+  /** Absent for a file sent from this device (the SDK does not hand back its pointer). */
+  pointer?: AttachmentPointer;
+}
 
 export interface LogEntry {
   chatId: string;
   seq: number;
   senderUserId: string;
-  payload: Uint8Array;
+  /** The text ('' when none, e.g. a file without a caption, or deleted). */
+  text: string;
+  file?: FileInfo;
   /** The message replied to (0: none). */
   replyTo: number;
   mentions: string[];
@@ -23,17 +40,41 @@ export interface LogEntry {
   reactions: Map<string, string>;
   /** The user's own message: its last shown status. */
   status?: MessageStatus;
+  /** A disappearing message: when it goes (ms since the epoch, server clock). */
+  expiresAt?: number;
+}
+
+/** A message for the log: the delivered fields with its decrypted text and file. */
+export interface LogInput
+  extends Omit<ReceivedMessage, 'senderDeviceId' | 'clientMessageId' | 'serverTime' | 'payload'> {
+  text: string;
+  file?: FileInfo;
 }
 
 /** What an incoming message did, for the caller to show. */
 export type LogEffect =
   | { kind: 'message'; entry: LogEntry }
-  | { kind: 'edit'; refSeq: number; entry: LogEntry | undefined; payload: Uint8Array }
+  | { kind: 'edit'; refSeq: number; entry: LogEntry | undefined; text: string }
   | { kind: 'delete'; refSeq: number; entry: LogEntry | undefined }
   | { kind: 'reaction'; refSeq: number; entry: LogEntry | undefined; emoji: string };
 
-/** How many messages per chat are kept. */
-const KEEP = 500;
+/** The log's view of a decrypted message. */
+export function logInput(m: SecureMessage): LogInput {
+  const { content, senderDeviceId: _d, clientMessageId: _c, serverTime: _t, ...rest } = m;
+  const a = content.attachment;
+  return {
+    ...rest,
+    text: content.text ?? '',
+    ...(a && {
+      file: {
+        size: a.size,
+        pointer: a,
+        ...(a.name !== undefined && { name: a.name }),
+        ...(a.mime !== undefined && { mime: a.mime }),
+      },
+    }),
+  };
+}
 
 export class MessageLog {
   private readonly chats = new Map<string, Map<number, LogEntry>>();
@@ -58,27 +99,45 @@ export class MessageLog {
       .sort((a, b) => a.seq - b.seq);
   }
 
+  /** A chat's messages, oldest first. */
+  entries(chatId: string): LogEntry[] {
+    return [...(this.chats.get(chatId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Adds messages kept from an earlier run (those already known stay as they are). */
+  restore(entries: readonly LogEntry[]): void {
+    for (const e of entries) if (!this.get(e.chatId, e.seq)) this.remember(e);
+  }
+
+  /** Forgets a message (a disappearing message's time is up). */
+  remove(chatId: string, seq: number): void {
+    this.chats.get(chatId)?.delete(seq);
+  }
+
   /** A message the user sent from this device (it is not delivered back here). */
-  sent(m: Omit<ReceivedMessage, 'senderDeviceId' | 'clientMessageId' | 'serverTime'>): LogEffect {
+  sent(m: LogInput): LogEffect {
     const effect = this.apply(m);
     if (effect.kind === 'message') effect.entry.status = 'sent';
     return effect;
   }
 
-  /** Applies a received (or history) message: a new entry, or a change to an earlier one. */
-  apply(m: Omit<ReceivedMessage, 'senderDeviceId' | 'clientMessageId' | 'serverTime'>): LogEffect {
+  /** Applies a received (or sent) message: a new entry, or a change to an earlier one. */
+  apply(m: LogInput): LogEffect {
     const target = this.get(m.chatId, m.meta.refSeq);
     switch (m.meta.type) {
       case 'edit':
+        // An edit changes the text; a file stays (unless the edit carries another).
         if (target && !target.deleted) {
-          target.payload = m.payload;
+          target.text = m.text;
+          if (m.file) target.file = m.file;
           target.edited = true;
         }
-        return { kind: 'edit', refSeq: m.meta.refSeq, entry: target, payload: m.payload };
+        return { kind: 'edit', refSeq: m.meta.refSeq, entry: target, text: m.text };
       case 'delete':
         if (target) {
           target.deleted = true;
-          target.payload = new Uint8Array(0);
+          target.text = '';
+          delete target.file;
         }
         return { kind: 'delete', refSeq: m.meta.refSeq, entry: target };
       case 'reaction':
@@ -92,7 +151,8 @@ export class MessageLog {
           chatId: m.chatId,
           seq: m.seq,
           senderUserId: m.senderUserId,
-          payload: m.payload,
+          text: m.deleted ? '' : m.text,
+          ...(m.file && !m.deleted && { file: m.file }),
           replyTo: m.meta.refSeq,
           mentions: m.meta.mentions,
           forwardCount: m.meta.forwardCount,
@@ -101,6 +161,7 @@ export class MessageLog {
           edited: false,
           deleted: m.deleted,
           reactions: new Map(),
+          ...(m.expiresAt !== undefined && { expiresAt: m.expiresAt }),
         };
         this.remember(entry);
         return { kind: 'message', entry };
@@ -115,7 +176,7 @@ export class MessageLog {
       this.chats.set(entry.chatId, chat);
     }
     chat.set(entry.seq, entry);
-    if (chat.size > KEEP) chat.delete(Math.min(...chat.keys()));
+    if (chat.size > MESSAGES_KEPT_PER_CHAT) chat.delete(Math.min(...chat.keys()));
   }
 }
 

@@ -32,7 +32,13 @@ test('PARLEY_HOME overrides the default ~/.parley', () => {
 
 test('profile files live under the home, named after the profile', () => {
   const p = profilePaths('/h', 'work');
-  assert.deepEqual(p, { home: '/h', credentials: '/h/work.json', store: '/h/work.store.json' });
+  assert.deepEqual(p, {
+    home: '/h',
+    credentials: '/h/work.json',
+    store: '/h/work.store.json',
+    keys: '/h/work.keys.db',
+    history: '/h/work.history.db',
+  });
   for (const bad of ['', '../x', 'a/b', '.hidden', 'x'.repeat(65)]) {
     assert.throws(() => profilePaths('/h', bad), UsageError, bad);
   }
@@ -64,11 +70,11 @@ test('a missing profile says how to create one; a broken one names the file', as
   await assert.rejects(loadProfile(paths, 'nobody'), /not valid JSON/);
 });
 
-test('deleteProfile removes the credentials and the local store', async () => {
+test('deleteProfile removes the credentials, the local store, the keys and the history', async () => {
   const paths = profilePaths(join(root, 'del'), 'p');
   await saveProfile(paths, profile);
-  await writeFile(paths.store, '{}');
+  const files = [paths.store, paths.keys, `${paths.keys}-wal`, paths.history, `${paths.history}-shm`];
+  for (const f of files) await writeFile(f, '{}');
   await deleteProfile(paths);
-  await assert.rejects(readFile(paths.credentials), { code: 'ENOENT' });
-  await assert.rejects(readFile(paths.store), { code: 'ENOENT' });
+  for (const f of [paths.credentials, ...files]) await assert.rejects(readFile(f), { code: 'ENOENT' }, f);
 });

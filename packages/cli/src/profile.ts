@@ -1,6 +1,8 @@
 /**
  * Saved device profiles: `$PARLEY_HOME/<name>.json` holds the credentials (mode 0600, the
- * token is a bearer secret) and `<name>.store.json` beside it the local cursor store.
+ * token is a bearer secret); beside it `<name>.store.json` the local cursor store,
+ * `<name>.keys.db` the device's private keys and encryption sessions, and
+ * `<name>.history.db` the messages this device has read, in clear (both SQLite, 0600).
  * Writes are atomic (temp file + rename) so a crash never leaves half a profile.
  */
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
@@ -18,6 +20,10 @@ export interface ProfilePaths {
   home: string;
   credentials: string;
   store: string;
+  /** Private keys and sessions: losing it means contacts see a new security code. */
+  keys: string;
+  /** Decrypted messages (the server keeps only ciphertext that could be read once). */
+  history: string;
 }
 
 export function parleyHome(env: NodeJS.ProcessEnv): string {
@@ -28,7 +34,13 @@ export function profilePaths(home: string, name: string): ProfilePaths {
   if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/.test(name)) {
     throw new UsageError(`bad profile name "${name}": use letters, digits, ".", "_" or "-"`);
   }
-  return { home, credentials: join(home, `${name}.json`), store: join(home, `${name}.store.json`) };
+  return {
+    home,
+    credentials: join(home, `${name}.json`),
+    store: join(home, `${name}.store.json`),
+    keys: join(home, `${name}.keys.db`),
+    history: join(home, `${name}.history.db`),
+  };
 }
 
 function isProfile(v: unknown): v is Profile {
@@ -89,13 +101,20 @@ export async function saveProfile(paths: ProfilePaths, profile: Profile): Promis
   await rename(tmp, paths.credentials);
 }
 
-/** Deletes a profile and its local store (e.g. after this device was removed). */
+/** Deletes a profile with its store, keys and history (e.g. after this device was removed). */
 export async function deleteProfile(paths: ProfilePaths): Promise<void> {
   await rm(paths.credentials, { force: true });
-  await rm(paths.store, { force: true });
+  await resetLocalState(paths);
 }
 
-/** Starts the local store afresh (a new device or account must not reuse old cursors). */
-export async function resetStore(paths: ProfilePaths): Promise<void> {
+/**
+ * Starts the store, keys and history afresh: a new device must not reuse old cursors, and
+ * must make and publish its own keys.
+ */
+export async function resetLocalState(paths: ProfilePaths): Promise<void> {
   await rm(paths.store, { force: true });
+  // SQLite's write-ahead log and shared-memory files go with their database.
+  for (const db of [paths.keys, paths.history]) {
+    for (const suffix of ['', '-wal', '-shm']) await rm(`${db}${suffix}`, { force: true });
+  }
 }

@@ -1,20 +1,32 @@
 /**
- * Opens a connected ParleyClient for a saved profile, with the file-backed cursor store
- * beside it. The first connection fails fast with one clear line (server down, device
- * revoked); after that the SDK reconnects by itself.
+ * Opens a saved profile as an end-to-end encrypted session: a ParleyClient with the
+ * file-backed cursor store, wrapped in SecureMessaging over the profile's key store, so a
+ * restarted command resumes its sessions. Listeners go on before `start()`, which connects
+ * (publishing this device's keys on first use) and fails fast with one clear line (server
+ * down, device revoked); after that the SDK reconnects by itself.
  */
-import { ParleyClient } from '@parley/sdk';
-import { FileLocalStore } from '@parley/sdk/node';
+import { type KeyValueStore, ParleyClient, SecureMessaging } from '@parley/sdk';
+import { FileLocalStore, LibsignalProtocol, SqliteKeyValueStore } from '@parley/sdk/node';
 import { optional, type Values } from './args.js';
 import { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
-import { loadProfile, type Profile, parleyHome, profilePaths } from './profile.js';
+import { loadProfile, type Profile, type ProfilePaths, parleyHome, profilePaths } from './profile.js';
 
 export interface Session {
   client: ParleyClient;
+  secure: SecureMessaging;
   profile: Profile;
+  paths: ProfilePaths;
   contacts: Contacts;
   store: FileLocalStore;
+  /** The decrypted-history store, when opened with `history: true`. */
+  history?: KeyValueStore;
+  /** Calls `listener` with each contact whose security code changed; returns the unsubscribe. */
+  onSecurityCodeChanged(listener: (userId: string) => void): () => void;
+  /** Connects and starts decrypting; the first failure closes the session and throws. */
+  start(): Promise<void>;
+  /** Closes the connection and the key and history stores. */
+  close(): Promise<void>;
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -28,22 +40,86 @@ export async function loadSessionProfile(values: Values, env: NodeJS.ProcessEnv)
 export async function openSession(
   values: Values,
   env: NodeJS.ProcessEnv,
-  options: { receive: boolean },
+  options: { receive: boolean; history?: boolean },
 ): Promise<Session> {
   const { paths, profile } = await loadSessionProfile(values, env);
   const store = await FileLocalStore.open(paths.store);
   const client = new ParleyClient({ credentials: profile, store, receive: options.receive });
   const contacts = await Contacts.load(store, { userId: profile.userId, phone: profile.phone });
-  await connectOrFail(client, profile.serverUrl);
-  return { client, profile, contacts, store };
+  const keys = await SqliteKeyValueStore.open(paths.keys);
+  let history: SqliteKeyValueStore | undefined;
+  try {
+    if (options.history) history = await SqliteKeyValueStore.open(paths.history);
+  } catch (err) {
+    await keys.close();
+    throw err;
+  }
+  // SecureMessaging reports new keys when a contact's device list changes. A device whose
+  // identity key changed under the same id (its keys were lost, say) is only seen by the
+  // protocol, by device id: it is named by the next message (or failure) from that device.
+  const rekeyed = new Set<string>();
+  const protocol = new LibsignalProtocol({
+    store: keys,
+    deviceId: profile.deviceId,
+    onIdentityChange: (deviceId) => void rekeyed.add(deviceId),
+  });
+  const secure = new SecureMessaging(client, protocol, keys);
+  const onSecurityCodeChanged = (listener: (userId: string) => void) => {
+    const check = (from: { senderDeviceId: string; senderUserId: string }) => {
+      if (rekeyed.delete(from.senderDeviceId)) listener(from.senderUserId);
+    };
+    const offs = [
+      secure.on('securityCodeChanged', ({ userId }) => listener(userId)),
+      secure.on('message', check),
+      secure.on('decryptFailed', check),
+    ];
+    return () => {
+      for (const off of offs) off();
+    };
+  };
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await client.close();
+    await keys.close();
+    await history?.close();
+  };
+  const start = async () => {
+    try {
+      await startOrFail(secure, profile.serverUrl);
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  };
+  return {
+    client,
+    secure,
+    profile,
+    paths,
+    contacts,
+    store,
+    ...(history && { history }),
+    onSecurityCodeChanged,
+    start,
+    close,
+  };
 }
 
-/** Resolves on the first welcome; the first failed attempt closes the client and throws. */
-async function connectOrFail(client: ParleyClient, serverUrl: string): Promise<void> {
+/** Connects once to publish this device's keys (a no-op after the first time). */
+export async function publishKeys(values: Values, env: NodeJS.ProcessEnv): Promise<void> {
+  const session = await openSession(values, env, { receive: false });
+  await session.start();
+  await session.close();
+}
+
+/** Resolves once connected (and the keys are published); the first failed attempt throws. */
+async function startOrFail(secure: SecureMessaging, serverUrl: string): Promise<void> {
   let off = () => {};
   let timer: ReturnType<typeof setTimeout> | undefined;
   const failed = new Promise<never>((_, reject) => {
-    off = client.on('disconnected', (d) => {
+    off = secure.client.on('disconnected', (d) => {
       const why = d.error?.message ?? (d.reason || `closed with code ${d.code}`);
       reject(new CliError(`cannot connect to ${serverUrl}: ${why}`));
     });
@@ -53,10 +129,7 @@ async function connectOrFail(client: ParleyClient, serverUrl: string): Promise<v
     );
   });
   try {
-    await Promise.race([client.connect(), failed]);
-  } catch (err) {
-    await client.close();
-    throw err;
+    await Promise.race([secure.start(), failed]);
   } finally {
     off();
     clearTimeout(timer);

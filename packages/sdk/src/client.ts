@@ -92,6 +92,43 @@ export interface UserDeviceIds {
   deviceIds: string[];
 }
 
+export interface SignedKeyInfo {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface KeyUploadInit {
+  identityKey?: Uint8Array;
+  registrationId?: number;
+  signedPreKey?: SignedKeyInfo;
+  lastResortKey?: SignedKeyInfo;
+  oneTimePreKeys?: Array<{ id: number; publicKey: Uint8Array }>;
+  replaceOneTime?: boolean;
+}
+
+export interface PreKeyBundleInfo {
+  userId: string;
+  deviceId: string;
+  registrationId: number;
+  identityKey: Uint8Array;
+  signedPreKey: SignedKeyInfo;
+  lastResortKey: SignedKeyInfo;
+  oneTimePreKey?: { id: number; publicKey: Uint8Array };
+}
+
+export interface DeviceIdentityInfo {
+  userId: string;
+  deviceId: string;
+  registrationId: number;
+  identityKey: Uint8Array;
+}
+
+function signedKeyOf(k: SignedKeyInfo | undefined): SignedKeyInfo {
+  if (!k) throw new ParleyError('INTERNAL', 'prekey bundle without a signed key');
+  return { id: k.id, publicKey: k.publicKey, signature: k.signature };
+}
+
 function chatOf(result: { chat?: Chat }): ChatInfo {
   if (!result.chat) throw new ParleyError('INTERNAL', 'chat result without a chat');
   return toChat(result.chat);
@@ -362,6 +399,42 @@ export class ParleyClient extends ClientCore {
    * Which of these phone numbers have accounts. Only SHA-256 hashes of the E.164 numbers
    * are sent; throws INVALID_PHONE for a number that is not E.164-shaped.
    */
+  /** Uploads this device's public keys (see the key directory in docs/protocol.md). */
+  async uploadKeys(keys: KeyUploadInit): Promise<number> {
+    const r = await this.request({ case: 'uploadKeys', value: keys }, 'keysResult');
+    return r.oneTimeCount;
+  }
+
+  /** One prekey bundle per device of `userId`; each takes one of that device's one-time prekeys. */
+  async preKeyBundles(userId: string): Promise<PreKeyBundleInfo[]> {
+    const r = await this.request({ case: 'getPreKeyBundles', value: { userId } }, 'preKeyBundles');
+    return r.bundles.map((b) => ({
+      userId: b.userId,
+      deviceId: b.deviceId,
+      registrationId: b.registrationId,
+      identityKey: b.identityKey,
+      signedPreKey: signedKeyOf(b.signedPreKey),
+      lastResortKey: signedKeyOf(b.lastResortKey),
+      ...(b.oneTimePreKey && {
+        oneTimePreKey: { id: b.oneTimePreKey.id, publicKey: b.oneTimePreKey.publicKey },
+      }),
+    }));
+  }
+
+  /** Identity keys of every device of these users (consumes nothing). */
+  async identityKeys(userIds: readonly string[]): Promise<DeviceIdentityInfo[]> {
+    const r = await this.request(
+      { case: 'getIdentityKeys', value: { userIds: [...userIds] } },
+      'identityKeys',
+    );
+    return r.keys.map((k) => ({
+      userId: k.userId,
+      deviceId: k.deviceId,
+      registrationId: k.registrationId,
+      identityKey: k.identityKey,
+    }));
+  }
+
   async discover(phones: readonly string[]): Promise<DiscoverMatch[]> {
     const byHash = new Map<string, string>();
     const hashes: Uint8Array[] = [];

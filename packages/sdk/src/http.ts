@@ -4,6 +4,7 @@
  * and codes are never put in error messages.
  */
 import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
+import { hex } from './discover.js';
 import type { CodeRequested, Credentials, DeviceInfo, LinkCode } from './types.js';
 import { apiUrl, normalizeServerUrl } from './urls.js';
 
@@ -49,22 +50,34 @@ export async function errorFromResponse(res: Response): Promise<ParleyError> {
   return new ParleyError(code, message, retryAfterMs === undefined ? {} : { retryAfterMs });
 }
 
-async function call<T>(serverUrl: string, req: Call, options: HttpOptions = {}): Promise<T> {
-  const doFetch = options.fetch ?? ((url, init) => fetch(url, init));
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (req.body !== undefined) headers['content-type'] = 'application/json';
-  if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
+/** One request; a network failure is UNAVAILABLE and a non-2xx answer the server's error. */
+async function request(
+  serverUrl: string,
+  path: string,
+  init: RequestInit,
+  options: HttpOptions,
+): Promise<Response> {
+  const doFetch = options.fetch ?? ((url, i) => fetch(url, i));
   let res: Response;
   try {
-    res = await doFetch(apiUrl(serverUrl, req.path), {
-      method: req.method,
-      headers,
-      body: req.body === undefined ? undefined : JSON.stringify(req.body),
-    });
+    res = await doFetch(apiUrl(serverUrl, path), init);
   } catch (err) {
     throw new ParleyError('UNAVAILABLE', `cannot reach ${normalizeServerUrl(serverUrl)}`, { cause: err });
   }
   if (!res.ok) throw await errorFromResponse(res);
+  return res;
+}
+
+async function call<T>(serverUrl: string, req: Call, options: HttpOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (req.body !== undefined) headers['content-type'] = 'application/json';
+  if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
+  const res = await request(
+    serverUrl,
+    req.path,
+    { method: req.method, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) },
+    options,
+  );
   if (res.status === 204) return undefined as T;
   try {
     return (await res.json()) as T;
@@ -140,4 +153,50 @@ export async function removeDevice(
 ): Promise<void> {
   const path = `/v1/devices/${encodeURIComponent(deviceId)}`;
   await call<void>(credentials.serverUrl, { method: 'DELETE', path, token: credentials.token }, options);
+}
+
+/** SHA-256 of the bytes as lowercase hex: the id the server stores media under. */
+export async function mediaIdOf(bytes: Uint8Array): Promise<string> {
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+}
+
+/** Uploads a media body (ciphertext, with end-to-end encryption); returns its id. Idempotent. */
+export async function uploadMedia(
+  credentials: Credentials,
+  body: Uint8Array,
+  options: HttpOptions = {},
+): Promise<{ mediaId: string; size: number }> {
+  const mediaId = await mediaIdOf(body);
+  const res = await request(
+    credentials.serverUrl,
+    `/v1/media/${mediaId}`,
+    {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${credentials.token}`, 'content-type': 'application/octet-stream' },
+      body: body as Uint8Array<ArrayBuffer>,
+    },
+    options,
+  );
+  await res.body?.cancel();
+  return { mediaId, size: body.length };
+}
+
+/** Downloads a media body and checks it hashes to its id. */
+export async function downloadMedia(
+  credentials: Credentials,
+  mediaId: string,
+  options: HttpOptions = {},
+): Promise<Uint8Array> {
+  if (!/^[0-9a-f]{64}$/.test(mediaId)) throw new ParleyError('INVALID_ARGUMENT', 'not a media id');
+  const res = await request(
+    credentials.serverUrl,
+    `/v1/media/${mediaId}`,
+    { method: 'GET', headers: { authorization: `Bearer ${credentials.token}` } },
+    options,
+  );
+  const body = new Uint8Array(await res.arrayBuffer());
+  if ((await mediaIdOf(body)) !== mediaId) {
+    throw new ParleyError('DIGEST_MISMATCH', 'the downloaded media does not match its id');
+  }
+  return body;
 }

@@ -17,9 +17,12 @@ export {
 export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type {
   ChatChanges,
+  DeviceIdentityInfo,
   DiscoverMatch,
   ForwardTarget,
   HistoryOptions,
+  KeyUploadInit,
+  PreKeyBundleInfo,
   SendContent,
   SendOptions,
   UserDeviceIds,
@@ -30,16 +33,31 @@ export {
   MAX_PRESENCE_SUBSCRIPTIONS,
   ParleyClient,
 } from './client.js';
+export * from './crypto/index.js';
 export { hashPhone, normalizePhone } from './discover.js';
+export type {
+  AttachmentPointer,
+  SecureContent,
+} from './e2e/content.js';
+export {
+  type DecryptFailure,
+  type SecureEvents,
+  type SecureMessage,
+  SecureMessaging,
+  type SecureMessagingOptions,
+} from './e2e/secure-messaging.js';
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
+  downloadMedia,
   type FetchLike,
   type HttpOptions,
   linkDevice,
   listDevices,
+  mediaIdOf,
   removeDevice,
   requestCode,
+  uploadMedia,
   verifyCode,
 } from './http.js';
 export { newClientMessageId } from './ids.js';

@@ -68,6 +68,8 @@ export type ClientEvents = {
    * reached its `expiresAt`: delete it from the device. See `client.expiry`.
    */
   expired: [ExpiredInfo];
+  /** The server holds few one-time prekeys for this device: upload more (up to `target`). */
+  keysLow: [{ oneTimeCount: number; target: number }];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

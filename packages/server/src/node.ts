@@ -3,11 +3,14 @@
  * a test can run several nodes in one process. start() listens; stop() drains in-flight
  * commits and acks, then closes sockets with 1001 and the store.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
+import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { ConsoleSms } from './adapters/sms/console-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { SqliteWorkerStore } from './adapters/store/sqlite-worker/worker-store.js';
@@ -17,14 +20,20 @@ import { Directory } from './chat/directory.js';
 import { ChatService } from './chat/service.js';
 import type { Config } from './config/schema.js';
 import { AckFlusher } from './delivery/ack-flusher.js';
+import { Cluster } from './delivery/cluster.js';
 import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { createDispatcher } from './gateway/dispatch.js';
 import { encodeDeliverBinary } from './gateway/fast-codec.js';
 import { createHttpHandler } from './gateway/http.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
+import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
+import { MediaService } from './media/service.js';
+import { Metrics } from './metrics/metrics.js';
+import type { BlobStore } from './ports/blobs.js';
+import type { Bus } from './ports/bus.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { type Ids, randomIds } from './ports/ids.js';
 import type { SmsProvider } from './ports/sms.js';
@@ -40,6 +49,11 @@ export interface NodeOverrides {
   ids?: Ids;
   sms?: SmsProvider;
   store?: Store;
+  blobs?: BlobStore;
+  /** A bus shared with other nodes; without one the node runs alone. */
+  bus?: Bus;
+  /** A Redis client for rate-limit counters shared by every node. */
+  limiterRedis?: unknown;
   log?: Logger;
 }
 
@@ -68,6 +82,9 @@ export const encodeDeliver: FrameEncoder = (messages, backlog, encoding) =>
       );
 
 function openStore(config: Config): Store & { ready?: Promise<string> } {
+  if (config.store !== 'sqlite') {
+    throw new ParleyError('INTERNAL', 'a PostgreSQL store is opened by openNode, not createNode');
+  }
   if (config.sqliteSynchronous !== 'FULL' && !config.allowUnsafeDurability) {
     throw new ParleyError(
       'INVALID_ARGUMENT',
@@ -82,14 +99,19 @@ function openStore(config: Config): Store & { ready?: Promise<string> } {
 }
 
 export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
+  if (config.bus !== 'local' && !o.bus) {
+    throw new ParleyError('INTERNAL', 'a Redis bus is opened by openNode, not createNode');
+  }
   const log = o.log ?? createLogger(config.logLevel);
   const clock = o.clock ?? systemClock;
   const ids = o.ids ?? randomIds;
   const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
   if (!o.sms) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
-  const limiters = new Limiters(config);
-  const directory = new Directory(store);
+  const limiters = new Limiters(config, o.limiterRedis);
+  const directory = o.bus
+    ? new Directory(store, 100_000, config.directoryCacheMs, () => clock.now())
+    : new Directory(store);
   const hub = new Hub(directory, encodeDeliver, (err) =>
     log.warn({ err }, 'live fan-out failed; devices will read the message from the store'),
   );
@@ -104,17 +126,54 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     }
     // Retired devices may not be connected here: their users' cached lists go too.
     if (deviceIds.length) directory.invalidateAllDevices();
-    hub.closeDevices(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
+    if (cluster) cluster.closeEverywhere(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
+    else hub.closeDevices(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
   };
-  const commits = new CommitQueue(store, {
+  const metrics = new Metrics({
+    pending: () => {
+      let n = 0;
+      for (const c of hub.all()) n += c.session.unackedCount;
+      return n;
+    },
+  });
+  const cluster = o.bus
+    ? new Cluster({
+        bus: o.bus,
+        hub,
+        directory,
+        metrics,
+        log,
+        ttlMs: config.busLocationTtlMs,
+        onPresence: (userId) => {
+          presence.refresh(userId).catch((err) => log.warn({ err }, 'presence refresh failed'));
+        },
+      })
+    : undefined;
+  hub.remote = cluster;
+  const timedCommits = {
+    messageCommit: async (batch: Parameters<Store['messageCommit']>[0]) => {
+      const end = metrics.commitSeconds.startTimer();
+      try {
+        return await store.messageCommit(batch);
+      } finally {
+        end();
+        metrics.commitBatch.observe(batch.length);
+      }
+    },
+  };
+  const commits = new CommitQueue(timedCommits, {
     maxBatch: config.commitMaxBatch,
     windowMs: config.commitWindowMs,
-    ...(config.unsafeAckBeforeCommit && { unsafeAckBeforeCommitMs: 200 }),
+    // A whole second of acked-but-not-durable sends: a crash test's kill always lands inside it,
+    // even when the test process itself stalls for a few hundred milliseconds.
+    ...(config.unsafeAckBeforeCommit && { unsafeAckBeforeCommitMs: 1000 }),
     onCommitted: (items, results) => {
       for (let i = 0; i < items.length; i++) {
         const r = results[i]!;
         const it = items[i]!;
         if (!r.ok || r.duplicate) continue;
+        metrics.sends.inc();
+        metrics.sendToDelivery.observe(Math.max(0, clock.now() - r.serverTime) / 1000);
         void hub.fanOut(
           {
             chatId: it.chatId,
@@ -148,7 +207,24 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   });
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
   const presence = new PresenceService(store, clock, log);
+  if (cluster) {
+    presence.remote = {
+      connectedAnywhere: async (userId) => cluster.anyConnected(await directory.devicesOf(userId)),
+    };
+  }
+  const keys = new KeyService({
+    store,
+    limiters,
+    clock,
+    config,
+    notifyLow: (deviceId, oneTimeCount) =>
+      hub.pushToDevices([deviceId], {
+        case: 'keysLow',
+        value: { oneTimeCount, target: config.oneTimePreKeysTarget },
+      }),
+  });
   const dispatch = createDispatcher({
+    keys,
     chats,
     store,
     clock,
@@ -172,6 +248,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     serverVersion: SERVER_VERSION,
     presence,
     receipts,
+    keys,
+    metrics,
     sessionLimits: {
       window: config.deliveryWindow,
       pageSize: config.drainPageSize,
@@ -179,13 +257,18 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
   });
   let stopping = false;
+  const blobs = o.blobs ?? new LocalBlobStore(resolve(config.mediaDir ?? join(config.dataDir, 'media')));
+  const media = new MediaService({ blobs, limiters, config });
   const httpHandler = createHttpHandler({
     auth,
+    media,
+    metrics,
     log,
     ready: async () => {
       if (stopping) return false;
       try {
         await store.ping();
+        await cluster?.ping();
         return true;
       } catch {
         return false;
@@ -203,6 +286,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       linkedDeviceMaxIdleDays: config.linkedDeviceMaxIdleDays,
       connectedDevices: () => [...hub.all()].map((c) => c.deviceId),
       onRevoked: revoke,
+      blobs,
     });
 
   return {
@@ -223,6 +307,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
           `SQLite reports synchronous=${mode}, expected ${config.sqliteSynchronous}`,
         );
       }
+      await cluster?.start();
       server = createServer((req, res) => void httpHandler(req, res));
       server.on('upgrade', (req, socket, head) => {
         if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
@@ -241,7 +326,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }, config.retentionIntervalMs);
       retentionTimer.unref();
       const port = (server.address() as AddressInfo).port;
-      log.info({ port, host: config.host, synchronous: config.sqliteSynchronous }, 'parley node listening');
+      log.info(
+        {
+          port,
+          host: config.host,
+          store: config.store === 'sqlite' ? `sqlite (synchronous=${config.sqliteSynchronous})` : 'postgres',
+          bus: o.bus ? o.bus.nodeId : 'local',
+        },
+        'parley node listening',
+      );
       return port;
     },
     async stop() {
@@ -260,8 +353,54 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
         await new Promise((r) => setTimeout(r, 10));
       await acks.flush();
+      await cluster?.stop().catch((err) => log.warn({ err }, 'closing the bus failed'));
       await store.close();
+      await blobs.close();
       log.info('parley node stopped');
     },
   };
+}
+
+/** A node from its config, opening PostgreSQL and Redis first when the config names them. */
+export async function openNode(config: Config, o: NodeOverrides = {}): Promise<ParleyNode> {
+  const log = o.log ?? createLogger(config.logLevel);
+  let store = o.store;
+  let bus = o.bus;
+  let limiterRedis = o.limiterRedis;
+  try {
+    if (!store && config.store !== 'sqlite') {
+      const { PostgresStore } = await import('./adapters/store/postgres/postgres-store.js');
+      store = await PostgresStore.open(config.store, {
+        poolSize: config.postgresPoolSize,
+        allowUnsafeDurability: config.allowUnsafeDurability,
+        log,
+      });
+    }
+    if (!bus && config.bus !== 'local') {
+      const { RedisBus } = await import('./adapters/bus/redis/redis-bus.js');
+      const redisBus = await RedisBus.open({
+        nodeId: config.nodeId ?? defaultNodeId(),
+        url: config.bus,
+        onError: (err) => log.warn({ err: (err as Error).message }, 'bus error'),
+      });
+      bus = redisBus;
+      limiterRedis ??= redisBus.client;
+    }
+  } catch (err) {
+    await store?.close().catch(() => {});
+    throw err;
+  }
+  return createNode(config, {
+    ...o,
+    log,
+    ...(store && { store }),
+    ...(bus && { bus }),
+    ...(limiterRedis !== undefined && { limiterRedis }),
+  });
+}
+
+function defaultNodeId(): string {
+  return `${hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }

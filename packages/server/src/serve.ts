@@ -4,11 +4,12 @@
  */
 import { ParleyError } from '@parley/protocol';
 import { loadConfig, settingsHelp } from './config/load.js';
-import { createNode } from './node.js';
+import { openNode } from './node.js';
 
 const HELP = `Usage: parley serve [flags]
 
-Runs a Parley node: HTTP + WebSocket on one port, SQLite in --data-dir.
+Runs a Parley node: HTTP + WebSocket on one port. Alone: SQLite in --data-dir. Several
+nodes: --store postgres://... --bus redis://... (see docs/operations.md).
 Every setting can also be given as an environment variable (PARLEY_*); flags win.
 
 Settings:
@@ -30,10 +31,25 @@ export async function serveMain(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const node = createNode(config);
-  const port = await node.start();
+  let node: Awaited<ReturnType<typeof openNode>>;
+  let port: number;
+  try {
+    node = await openNode(config);
+    port = await node.start();
+  } catch (err) {
+    if (err instanceof ParleyError) {
+      process.stderr.write(`parley serve: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const storeInfo =
+    config.store === 'sqlite'
+      ? `sqlite in ${config.dataDir}, synchronous=${config.sqliteSynchronous}`
+      : 'postgres';
+  const busInfo = config.bus === 'local' ? 'single node' : `bus ${redactUrl(config.bus)}`;
   process.stderr.write(
-    `Parley listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (data: ${config.dataDir}, sqlite synchronous=${config.sqliteSynchronous})\n`,
+    `Parley listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (${storeInfo}; ${busInfo})\n`,
   );
   if (config.dev)
     process.stderr.write(`Dev mode: registration codes are written to ${config.dataDir}/sms-codes.log\n`);
@@ -52,4 +68,9 @@ export async function serveMain(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The URL without its user and password. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
 }

@@ -1,8 +1,9 @@
 /**
- * `parley chat`: an interactive terminal chat. Incoming messages print above the prompt as
- * they arrive; lines typed go to the open chat; /commands manage chats (see /help). On a
- * terminal, keystrokes tell the open chat's members that the user is typing, and the
- * prompt is redrawn when the other person of a direct chat goes online or offline.
+ * `parley chat`: an interactive, end-to-end encrypted terminal chat. Incoming messages print
+ * above the prompt as they arrive; lines typed go to the open chat; /commands manage chats
+ * (see /help). On a terminal, keystrokes tell the open chat's members that the user is
+ * typing, and the prompt is redrawn when the other person of a direct chat goes online or
+ * offline. Decrypted messages are kept only in the profile's history file.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { COMMON_HELP, parseCommand } from '../args.js';
@@ -26,7 +27,12 @@ In the open chat, "[chat] name is typing..." shows once when someone starts typi
 prompt shows "online" or "last seen ..." for the other person of a direct chat ("N online"
 in a group). While you type a line (on a terminal), the other members see you typing;
 /privacy sets who sees your last seen.
-Messages are plain UTF-8 text for now: end-to-end encryption arrives in the SDK later.
+Messages and files (/file, /save) are end-to-end encrypted: the server only relays
+ciphertext, and each message can be decrypted once, on arrival. This device's keys and
+sessions are in $PARLEY_HOME/<profile>.keys.db and the messages it has read in
+<profile>.history.db (both readable by you only); /history shows them from there, not from
+the server. "! security code with ... changed" means a contact's devices changed: compare
+safety numbers (/safety) with them. "! could not decrypt message #N" means it is lost.
 A device has one connection: running "parley send" or "listen" with the same profile at the
 same time disconnects this one.
 
@@ -42,8 +48,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stdout.write(HELP);
     return 0;
   }
-  const { client, contacts } = await openSession(values, env, { receive: true });
+  const session = await openSession(values, env, { receive: true, history: true });
+  const { client, secure, contacts } = session;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  // Lines typed while connecting are buffered from here on, not dropped.
+  const lines = rl[Symbol.asyncIterator]();
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
   // Prints above the line being typed, then redraws the prompt and the typed text.
   const print = (line: string) => {
@@ -62,7 +71,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       rl.prompt(true);
     }
   };
-  const room: ChatRoom = new ChatRoom(client, contacts, print, { promptChanged: redrawPrompt });
+  const room: ChatRoom = new ChatRoom(secure, contacts, print, {
+    promptChanged: redrawPrompt,
+    ...(session.history && { history: session.history }),
+  });
   if (tty) {
     // readline updates rl.line in its own keypress listener, which runs before this one.
     let draft = '';
@@ -72,10 +84,20 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       room.draftChanged(draft);
     });
   }
-  client.on('message', (m) => room.onMessage(m));
+  secure.on('message', (m) => room.onMessage(m));
+  secure.on('decryptFailed', (f) => room.onDecryptFailed(f));
+  session.onSecurityCodeChanged((userId) => room.onSecurityCodeChanged(userId));
+  secure.on('error', (err) => print(`! ${formatError(err)}`));
   client.on('chatUpdate', (u) => room.onChatUpdate(u));
   client.on('error', (err) => print(`! ${formatError(err)}`));
 
+  try {
+    await session.start();
+  } catch (err) {
+    rl.close();
+    room.dispose();
+    throw err;
+  }
   let exitCode = 0;
   let announced = false; // one notice per outage, not one per failed attempt
   client.on('disconnected', (d) => {
@@ -92,13 +114,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     announced = false;
     print('! connected');
   });
-
   await room.refresh();
   const me = contacts.phoneOf(client.credentials.userId) ?? client.credentials.userId;
   print(`Connected as ${me}. /chats to list chats, /help for commands.`);
   rl.setPrompt(room.prompt());
   rl.prompt();
-  for await (const line of rl) {
+  for await (const line of { [Symbol.asyncIterator]: () => lines }) {
     room.lineEntered();
     const input = parseChatLine(line);
     try {
@@ -116,6 +137,6 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   rl.close();
   room.dispose();
-  await client.close();
+  await session.close();
   return exitCode;
 }

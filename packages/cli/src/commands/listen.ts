@@ -1,6 +1,7 @@
 /**
- * `parley listen`: prints every incoming message as one JSON line on stdout until SIGINT.
- * Each message is acked only after its line was written (the SDK waits for the listener).
+ * `parley listen`: decrypts every incoming message and prints it as one JSON line on stdout
+ * until SIGINT. Each message is acked only after its line was written (the SDK waits for
+ * the listener). Nothing else is written: no history is kept.
  */
 import { COMMON_HELP, parseCommand } from '../args.js';
 import { formatError } from '../errors.js';
@@ -9,12 +10,16 @@ import { openSession } from '../session.js';
 
 const HELP = `Usage: parley listen [--profile NAME]
 
-Connects and prints each incoming message as a JSON line until interrupted (Ctrl-C):
+Connects and prints each incoming message, decrypted, as a JSON line until interrupted
+(Ctrl-C):
   {"chatId":"c_…","seq":12,"sender":"u_…","text":"hello","serverTime":1768471200000}
-Chat changes print as {"type":"chatUpdate","chatId":…,"kind":"MEMBERS_ADDED",…}.
-Status goes to stderr. A device has one connection: running another command with the same
-profile at the same time disconnects this one. Messages are plain UTF-8 text for now
-(end-to-end encryption arrives in the SDK later).
+A file adds "file":{"name":"plan.pdf","mime":"application/pdf","size":12345} (use
+"parley chat" and /save to download it). Chat changes print as
+{"type":"chatUpdate","chatId":…,"kind":"MEMBERS_ADDED",…}. Status goes to stderr, as do
+messages that could not be decrypted and contacts whose security code changed.
+Messages are end-to-end encrypted; each can be decrypted once, so one listened to here is
+not shown by "parley chat" later. A device has one connection: running another command with
+the same profile at the same time disconnects this one.
 
 Options:
 ${COMMON_HELP}
@@ -33,12 +38,24 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stdout.write(HELP);
     return 0;
   }
-  const { client } = await openSession(values, env, { receive: true });
-  client.on('message', (m) => writeLine(messageJson(m)));
-  client.on('chatUpdate', (u) => writeLine(chatUpdateJson(u)));
-  client.on('error', (err) => {
-    process.stderr.write(`parley: ${formatError(err)}\n`);
+  const session = await openSession(values, env, { receive: true });
+  const { client, secure } = session;
+  secure.on('message', (m) => writeLine(messageJson(m)));
+  secure.on('decryptFailed', (f) => {
+    process.stderr.write(
+      `parley: could not decrypt message #${f.seq} of chat ${f.chatId} from ${f.senderUserId}\n`,
+    );
   });
+  session.onSecurityCodeChanged((userId) => {
+    process.stderr.write(`parley: security code with ${userId} changed; compare safety numbers\n`);
+  });
+  client.on('chatUpdate', (u) => writeLine(chatUpdateJson(u)));
+  const printError = (err: Error) => {
+    process.stderr.write(`parley: ${formatError(err)}\n`);
+  };
+  client.on('error', printError);
+  secure.on('error', printError);
+  await session.start();
   process.stderr.write('Listening (Ctrl-C to stop)\n');
   return new Promise<number>((resolve) => {
     let announced = false; // one notice per outage, not one per failed attempt
@@ -48,7 +65,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
         announced = true;
       } else if (d.error) {
         process.stderr.write(`parley: ${formatError(d.error)}\n`);
-        resolve(1);
+        void session.close().then(() => resolve(1));
       }
     });
     client.on('connected', () => {
@@ -56,7 +73,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       process.stderr.write('parley: connected\n');
     });
     process.once('SIGINT', () => {
-      void client.close().then(() => resolve(0));
+      void session.close().then(() => resolve(0));
     });
   });
 }

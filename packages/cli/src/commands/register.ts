@@ -1,20 +1,22 @@
 /**
- * `parley register`: creates a device and saves it as a profile. By phone (SMS code, the
- * primary device) or with a link code from the primary (a linked device).
+ * `parley register`: creates a device, saves it as a profile, and publishes the device's
+ * new encryption keys. By phone (SMS code, the primary device) or with a link code from the
+ * primary (a linked device).
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { type Credentials, linkDevice, normalizePhone, requestCode, verifyCode } from '@parley/sdk';
 import { COMMON_HELP, optional, parseCommand, required } from '../args.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, formatError, UsageError } from '../errors.js';
 import {
   type Profile,
   parleyHome,
   profileExists,
   profilePaths,
-  resetStore,
+  resetLocalState,
   saveProfile,
 } from '../profile.js';
+import { publishKeys } from '../session.js';
 
 const HELP = `Usage: parley register --phone +E164 [--server URL] [--code CODE] [--name DEVICE]
        parley register --link-code CODE [--server URL] [--name DEVICE]
@@ -25,6 +27,9 @@ primary (a previous primary is logged out). Without --code you are asked for it;
 development server writes codes to its log and to <dataDir>/sms-codes.log.
 With --link-code: joins an existing account as a linked device (get the code with
 "parley link" on the primary).
+The device then makes its end-to-end encryption keys (kept in <profile>.keys.db beside the
+profile, readable by you only) and publishes their public halves, so others can write to it
+right away. Replacing a profile (--force) starts its keys and message history afresh.
 
 Options:
   --server URL       server address (default http://localhost:8080)
@@ -95,12 +100,22 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
 
   const profile: Profile = { ...credentials, ...(phone ? { phone } : {}) };
+  await resetLocalState(paths);
   await saveProfile(paths, profile);
-  await resetStore(paths);
   const role = credentials.primary ? 'primary device' : 'linked device';
   process.stdout.write(
     `Registered ${phone ?? 'this machine'} as ${role} ${credentials.deviceId} of user ${credentials.userId}.\n` +
       `Saved profile "${name}" in ${paths.credentials}\n`,
   );
+  process.stderr.write('Publishing encryption keys…\n');
+  try {
+    await publishKeys(values, env);
+    process.stdout.write("Published this device's encryption keys.\n");
+  } catch (err) {
+    // The profile is usable: the keys go up on the next connection.
+    process.stderr.write(
+      `parley: could not publish encryption keys yet (${formatError(err)}); they are published the next time this profile connects\n`,
+    );
+  }
   return 0;
 }

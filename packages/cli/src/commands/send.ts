@@ -1,17 +1,17 @@
 /**
- * `parley send`: sends one message from flags, or one per JSON line on stdin, and prints
- * each result as a JSON line in input order. Sends are pipelined (the SDK keeps their
- * order); this connection does not consume incoming messages (receive: false).
+ * `parley send`: encrypts and sends one message from flags, or one per JSON line on stdin,
+ * and prints each result as a JSON line in input order. Sends are queued (SecureMessaging
+ * encrypts and sends them one after the other, in order); this connection does not consume
+ * incoming messages (receive: false).
  */
 import { createInterface } from 'node:readline';
-import type { ParleyClient, SendResult } from '@parley/sdk';
+import type { ParleyClient, SecureMessaging, SendResult } from '@parley/sdk';
 import { COMMON_HELP, optional, parseCommand } from '../args.js';
 import type { Contacts } from '../contacts.js';
 import { directChatWith } from '../directory.js';
 import { UsageError } from '../errors.js';
 import { parseSendLine, type SendLine, type SendTarget } from '../send-input.js';
 import { openSession } from '../session.js';
-import { encodeText } from '../text.js';
 
 const HELP = `Usage: parley send --chat CHAT_ID --text TEXT [--profile NAME]
        parley send --to +E164 --text TEXT [--profile NAME]
@@ -22,8 +22,9 @@ Sends a message and prints the result as a JSON line:
 --to opens (or creates) the direct chat with that phone number. Without --text, reads
 JSON lines from stdin, each {"chatId":"…","text":"…"} or {"to":"+1…","text":"…"}; a line
 that fails prints {"line":N,"error":{"code","message"}} and the exit code is 1.
-Incoming messages are left for "parley chat" or "parley listen". Messages are plain UTF-8
-text for now (end-to-end encryption arrives in the SDK later).
+Incoming messages are left for "parley chat" or "parley listen". Messages are end-to-end
+encrypted for every device of the chat's members (and your other devices); the text is not
+kept on this device.
 
 Options:
   --chat CHAT_ID   the chat to send to
@@ -82,22 +83,24 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (text === undefined && (chat !== undefined || to !== undefined)) throw new UsageError('missing --text');
   if (text === '') throw new UsageError('--text must not be empty');
 
-  const { client, contacts } = await openSession(values, env, { receive: false });
+  const session = await openSession(values, env, { receive: false });
+  await session.start();
+  const { client, secure, contacts } = session;
   try {
     const chatIdOf = chatResolver(client, contacts);
     if (text !== undefined) {
       const chatId = await chatIdOf(chat !== undefined ? { chatId: chat } : { to: to! });
-      process.stdout.write(`${resultJson(await client.send(chatId, encodeText(text)))}\n`);
+      process.stdout.write(`${resultJson(await secure.send(chatId, { text }))}\n`);
       return 0;
     }
-    return await sendLines(client, chatIdOf);
+    return await sendLines(secure, chatIdOf);
   } finally {
-    await client.close();
+    await session.close();
   }
 }
 
 async function sendLines(
-  client: ParleyClient,
+  secure: SecureMessaging,
   chatIdOf: (t: SendTarget) => Promise<string>,
 ): Promise<number> {
   let failed = false;
@@ -134,7 +137,7 @@ async function sendLines(
       print(lineNo, Promise.reject(err));
       continue;
     }
-    print(lineNo, client.send(chatId, encodeText(line.text)));
+    print(lineNo, secure.send(chatId, { text: line.text }));
     if (pending >= MAX_PENDING) await printed;
   }
   await printed;

@@ -30,7 +30,7 @@ export class CommitQueue {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'messageCommit'>,
     private readonly options: CommitQueueOptions,
   ) {}
 

@@ -21,6 +21,27 @@ export const configSchema = z
     /** Dev mode: the console SMS provider also writes codes to <dataDir>/sms-codes.log and the log. */
     dev: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Durable store: `sqlite` (in dataDir) or a PostgreSQL URL (postgres://user@host:5432/db). */
+    store: z
+      .string()
+      .regex(/^(sqlite|postgres(ql)?:\/\/.+)$/, 'sqlite or a postgres:// URL')
+      .default('sqlite'),
+    /** PostgreSQL connections per node. */
+    postgresPoolSize: int(1, 1000).default(10),
+    /** Bus between nodes: `local` (one node) or redis://host:port, or redis+cluster://h1:p1,h2:p2,... */
+    bus: z
+      .string()
+      .regex(/^(local|rediss?(\+cluster)?:\/\/.+)$/, 'local or a redis:// / redis+cluster:// URL')
+      .default('local'),
+    /** This node's name on the bus (unique per process); default host name, pid and a random suffix. */
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)')
+      .optional(),
+    /** How long a device's location on the bus lives without a refresh (refreshed every third of it). */
+    busLocationTtlMs: int(1000, 3_600_000).default(30_000),
+    /** With several nodes: how long membership and device lists are cached before they are read again. */
+    directoryCacheMs: int(0, 3_600_000).default(5_000),
     /** SQLite durability: FULL survives power loss; NORMAL/OFF need allowUnsafeDurability. */
     sqliteSynchronous: z.enum(['FULL', 'NORMAL', 'OFF']).default('FULL'),
     allowUnsafeDurability: bool.default(false),
@@ -64,6 +85,19 @@ export const configSchema = z
     sendsPerMinute: int(1, 10_000_000).default(6000),
     codeRequestsPerHour: int(1, 10_000).default(10),
     discoverPerMinute: int(1, 1_000_000).default(60),
+    /** Where media bodies are stored (default <dataDir>/media); a shared volume with several nodes. */
+    mediaDir: z.string().min(1).optional(),
+    /** Largest media upload (ciphertext bytes). */
+    mediaMaxBytes: int(1, 2 * 1024 ** 3).default(100 * 1024 ** 2),
+    /** Media bytes a user may upload per hour. */
+    mediaBytesPerHour: int(1, 1024 ** 4).default(2 * 1024 ** 3),
+    /** Prekey bundle fetches per user per minute (each consumes one-time prekeys of others). */
+    preKeyBundlesPerMinute: int(1, 1_000_000).default(120),
+    /** One-time prekeys a device should hold; it is told to upload more below the low-water mark. */
+    oneTimePreKeysTarget: int(1, 1000).default(100),
+    oneTimePreKeysLowWater: int(0, 1000).default(20),
+    /** Most one-time prekeys stored per device. */
+    maxOneTimePreKeys: int(1, 10_000).default(200),
     /** Code verifications and link-code redemptions per client IP per minute. */
     authAttemptsPerMinute: int(1, 1_000_000).default(60),
     /** Time allowed for in-flight work on SIGTERM before sockets are closed. */

@@ -6,10 +6,13 @@
 import type { Encoding, FrameInit } from '@parley/protocol';
 import type { Directory } from '../chat/directory.js';
 import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+import type { RemoteRouter } from './cluster.js';
 import type { DeliverySession } from './session.js';
 
 export interface Connection {
   readonly deviceId: DeviceId;
+  /** When the socket was accepted (ms since the epoch). */
+  readonly openedAt: number;
   readonly userId: UserId;
   readonly encoding: Encoding;
   readonly session: DeliverySession;
@@ -29,6 +32,8 @@ export type FrameEncoder = (
 
 export class Hub {
   private readonly conns = new Map<DeviceId, Connection>();
+  /** With several nodes: reaches devices connected elsewhere. */
+  remote: RemoteRouter | undefined;
 
   constructor(
     private readonly directory: Directory,
@@ -52,11 +57,25 @@ export class Hub {
   register(conn: Connection): Connection | undefined {
     const old = this.conns.get(conn.deviceId);
     this.conns.set(conn.deviceId, conn);
+    this.remote?.connected(conn.deviceId, conn.userId);
     return old;
   }
 
   unregister(conn: Connection): void {
-    if (this.conns.get(conn.deviceId) === conn) this.conns.delete(conn.deviceId);
+    if (this.conns.get(conn.deviceId) !== conn) return;
+    this.conns.delete(conn.deviceId);
+    this.remote?.disconnected(conn.deviceId, conn.userId);
+  }
+
+  /** Pushes a frame body to each device, here or (with several nodes) where it is connected. */
+  pushToDevices(deviceIds: readonly DeviceId[], body: FrameInit['body']): void {
+    const elsewhere: DeviceId[] = [];
+    for (const d of deviceIds) {
+      const conn = this.conns.get(d);
+      if (conn) conn.push(body);
+      else elsewhere.push(d);
+    }
+    this.remote?.push(elsewhere, body);
   }
 
   /**
@@ -81,15 +100,19 @@ export class Hub {
     devicePayloads: ReadonlyMap<DeviceId, Uint8Array> | undefined,
     extraUsers: readonly UserId[],
   ): Promise<void> {
-    if (this.conns.size === 0) return;
+    if (this.conns.size === 0 && !this.remote) return;
     const members = await this.directory.members(message.chatId);
     const users = new Set<UserId>(members ? members.roles.keys() : []);
     for (const u of extraUsers) users.add(u);
     const shared = devicePayloads === undefined ? new SharedFrame(message, this.encode) : undefined;
+    const elsewhere: DeviceId[] = [];
     for (const u of users) {
       for (const d of await this.directory.devicesOf(u)) {
         const conn = this.conns.get(d);
-        if (!conn) continue;
+        if (!conn) {
+          if (this.remote && d !== message.senderDeviceId) elsewhere.push(d);
+          continue;
+        }
         if (shared) {
           conn.session.offerLive(message, () => shared.get(conn.encoding));
         } else {
@@ -97,6 +120,7 @@ export class Hub {
         }
       }
     }
+    this.remote?.wake(message, elsewhere);
   }
 
   /** Closes the connections of these devices (revoked credentials). */

@@ -76,6 +76,11 @@ export class DeliverySession {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
+  /** Something may have been committed for this device (told by another node): read the store. */
+  wake(): void {
+    if (!this.closed) this.markBehind();
+  }
+
   get unackedCount(): number {
     return this.inflight;
   }

@@ -16,6 +16,7 @@ import type { ChatService } from '../chat/service.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../delivery/hub.js';
 import type { DeliverySession } from '../delivery/session.js';
+import type { KeyService } from '../keys/service.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
@@ -56,6 +57,7 @@ export interface DispatchDeps {
   clock: Clock;
   config: Config;
   limiters: Limiters;
+  keys: KeyService;
 }
 
 export interface RequestContext {
@@ -227,6 +229,40 @@ export function createDispatcher(d: DispatchDeps) {
           case: 'deviceList',
           value: { users: [...found].map(([userId, deviceIds]) => ({ userId, deviceIds })) },
         };
+      }
+      case 'uploadKeys': {
+        const r = body.value;
+        const result = await d.keys.upload(device, {
+          identityKey: r.identityKey.length ? r.identityKey : undefined,
+          registrationId: r.registrationId || undefined,
+          signedPreKey: r.signedPreKey,
+          lastResortKey: r.lastResortKey,
+          oneTimePreKeys: r.oneTimePreKeys.map((k) => ({ id: k.id, publicKey: k.publicKey })),
+          replaceOneTime: r.replaceOneTime,
+        });
+        return { case: 'keysResult', value: result };
+      }
+      case 'getPreKeyBundles': {
+        const bundles = await d.keys.bundles(device, id<UserId>(body.value.userId, 'userId'));
+        return {
+          case: 'preKeyBundles',
+          value: {
+            bundles: bundles.map((b) => ({
+              userId: b.userId,
+              deviceId: b.deviceId,
+              registrationId: b.registrationId,
+              identityKey: b.identityKey,
+              signedPreKey: b.signedPreKey,
+              lastResortKey: b.lastResortKey,
+              oneTimePreKey: b.oneTimePreKey,
+            })),
+          },
+        };
+      }
+      case 'getIdentityKeys': {
+        const userIds = ids<UserId>(body.value.userIds, 'userIds', 1024);
+        if (userIds.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'userIds is empty');
+        return { case: 'identityKeys', value: { keys: await d.keys.identities(userIds) } };
       }
       case 'discover': {
         const hashes = body.value.phoneHashes;

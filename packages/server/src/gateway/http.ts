@@ -1,14 +1,20 @@
-/** HTTP routes: registration, linking, devices, health. Every body is validated here. */
+/** HTTP routes: registration, linking, devices, media, health. Every body is validated here. */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { ParleyError } from '@parley/protocol';
 import type { AuthService } from '../auth/service.js';
 import type { Logger } from '../log.js';
+import type { MediaService } from '../media/service.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Device, DeviceId } from '../ports/types.js';
 import { toParleyError } from './errors.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 
 export interface HttpDeps {
   auth: AuthService;
+  media: MediaService;
+  metrics: Metrics;
   log: Logger;
   ready: () => Promise<boolean>;
 }
@@ -34,6 +40,15 @@ export function createHttpHandler(d: HttpDeps) {
       if (route === 'GET /readyz') {
         const ok = await d.ready();
         return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      }
+      if (route === 'GET /metrics') {
+        const text = await d.metrics.text();
+        res.writeHead(200, {
+          'content-type': d.metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
       }
       if (route === 'POST /v1/auth/code') {
         const body = await readJson(req);
@@ -68,6 +83,22 @@ export function createHttpHandler(d: HttpDeps) {
           })),
         });
       }
+      const media = /^(PUT|GET) \/v1\/media\/([^/]{1,128})$/.exec(route);
+      if (media) {
+        const device = await requireDevice(auth, req);
+        if (media[1] === 'PUT') {
+          const r = await d.media.upload(device, media[2]!, req.headers['content-length'], req);
+          return sendJson(res, r.created ? 201 : 200, { mediaId: media[2], size: r.size });
+        }
+        const blob = await d.media.download(media[2]!);
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': blob.size,
+          'cache-control': 'private, max-age=86400, immutable',
+        });
+        await pipeline(blob.body, res);
+        return;
+      }
       const del = /^DELETE \/v1\/devices\/([A-Za-z0-9_-]{1,64})$/.exec(route);
       if (del) {
         const device = await requireDevice(auth, req);
@@ -77,7 +108,7 @@ export function createHttpHandler(d: HttpDeps) {
       }
       throw new ParleyError('NOT_FOUND', `no route for ${req.method} ${url.pathname}`);
     } catch (err) {
-      sendError(res, toParleyError(err, d.log));
+      sendError(res, toParleyError(err, d.log.child({ reqId: randomBytes(4).toString('hex'), route })));
     }
   };
 }

@@ -3,6 +3,7 @@
  * runs heartbeats, decodes frames, answers every request exactly once and closes abusive
  * or dead connections. The upgrade request is not retained after the handshake.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -25,7 +26,9 @@ import type { Config } from '../config/schema.js';
 import type { AckFlusher } from '../delivery/ack-flusher.js';
 import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
 import { DeliverySession, type DeliveryTransport, type SessionLimits } from '../delivery/session.js';
+import type { KeyService } from '../keys/service.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device, StoredMessage } from '../ports/types.js';
@@ -51,6 +54,8 @@ export interface GatewayDeps {
   sessionLimits: SessionLimits;
   presence: PresenceService;
   receipts: ReceiptService;
+  keys: KeyService;
+  metrics: Metrics;
 }
 
 const BAD_FRAME_LIMIT = 20;
@@ -118,6 +123,7 @@ export class Gateway {
 
   private onConnection(ws: WebSocket, device: Device, encoding: Encoding): void {
     const conn = new WsConnection(ws, device, encoding, this.d);
+    this.d.metrics.connections.inc();
     const old = this.d.hub.register(conn);
     old?.close(CloseCodes.REPLACED, 'replaced by a newer connection of this device');
     conn.welcome();
@@ -128,6 +134,7 @@ export class Gateway {
       .catchUp(conn, device.lastSeenAt)
       .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
     void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
+    this.d.keys.checkOnConnect(device).catch((err) => this.d.log.error({ err }, 'prekey check failed'));
   }
 
   private beat(): void {
@@ -156,6 +163,9 @@ class WsConnection implements Connection, DeliveryTransport {
   readonly deviceId;
   readonly userId;
   readonly session: DeliverySession;
+  readonly openedAt = Date.now();
+  /** Log lines of this connection carry its id, device and user (never content). */
+  readonly log: Logger;
   private alive = true;
   private badFrames = 0;
   private corked = false;
@@ -169,6 +179,12 @@ class WsConnection implements Connection, DeliveryTransport {
   ) {
     this.deviceId = device.id;
     this.userId = device.userId;
+    this.log = d.log.child({
+      connId: randomBytes(4).toString('hex'),
+      deviceId: device.id,
+      userId: device.userId,
+    });
+    this.log.info({ encoding }, 'connection opened');
     // The connection is its own delivery transport: no per-connection closures.
     this.session = new DeliverySession(
       device.id,
@@ -183,8 +199,11 @@ class WsConnection implements Connection, DeliveryTransport {
     ws.on('pong', () => {
       this.alive = true;
     });
-    ws.on('close', () => this.onClose());
-    ws.on('error', (err) => d.log.debug({ err: err.message, deviceId: this.deviceId }, 'socket error'));
+    ws.on('close', (code) => {
+      this.log.info({ code, seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'connection closed');
+      this.onClose();
+    });
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
   }
 
   welcome(): void {
@@ -206,7 +225,7 @@ class WsConnection implements Connection, DeliveryTransport {
 
   heartbeat(): void {
     if (!this.alive) {
-      this.d.log.info({ deviceId: this.deviceId }, 'heartbeat timeout: connection closed');
+      this.log.info('heartbeat timeout: connection closed');
       // Tell a peer that only stopped answering pings why (4008), then cut the connection at
       // once: a dead peer would never complete the close handshake.
       this.session.close();
@@ -227,10 +246,12 @@ class WsConnection implements Connection, DeliveryTransport {
   }
 
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
+    this.d.metrics.framesOut.inc({ type: 'deliver' });
     this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
   }
 
   sendEncoded(frame: Uint8Array | string): void {
+    this.d.metrics.framesOut.inc({ type: 'deliver' });
     // Corked like every other write: measured, writing each shared frame at once made group
     // fan-out slower (receivers woke once per socket instead of once per batch).
     this.write(frame);
@@ -271,9 +292,10 @@ class WsConnection implements Connection, DeliveryTransport {
           rejectUnknownFields: true,
         });
     } catch (err) {
-      this.fail(0, toParleyError(err, this.d.log));
+      this.fail(0, toParleyError(err, this.log));
       return;
     }
+    this.d.metrics.framesIn.inc({ type: frame.body.case ?? 'empty' });
     const isAck = frame.body.case === 'ack';
     if (frame.id === 0 && !isAck) {
       this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
@@ -283,12 +305,13 @@ class WsConnection implements Connection, DeliveryTransport {
       (body) => {
         if (frame.id !== 0 && body) this.reply(frame.id, body);
       },
-      (err) => this.fail(frame.id, toParleyError(err, this.d.log)),
+      (err) => this.fail(frame.id, toParleyError(err, this.log.child({ requestId: frame.id }))),
     );
   }
 
   private fail(id: number, err: ParleyError): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.d.metrics.errors.inc({ code: err.code });
     this.reply(id, errorBody(err));
     if (['BAD_FRAME', 'UNKNOWN_TYPE', 'FRAME_TOO_LARGE', 'INVALID_ARGUMENT'].includes(err.code)) {
       const now = this.d.clock.now();
@@ -302,6 +325,7 @@ class WsConnection implements Connection, DeliveryTransport {
 
   private reply(id: number, body: FrameInit['body']): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.d.metrics.framesOut.inc({ type: body?.case ?? 'empty' });
     if (this.encoding === 'proto' && body?.case === 'sendResult') {
       const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
       this.write(
@@ -336,6 +360,7 @@ class WsConnection implements Connection, DeliveryTransport {
   }
 
   private onClose(): void {
+    this.d.metrics.connections.dec();
     this.session.close();
     this.d.hub.unregister(this);
     this.d.presence.connectionClosed(this);

@@ -3,7 +3,12 @@
  * raises RATE_LIMITED with retryAfterMs when exhausted.
  */
 import { ParleyError } from '@parley/protocol';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 
 export interface LimiterSpec {
@@ -27,22 +32,45 @@ export function limiterTable(config: Config) {
     typing: { points: 5, durationSec: 1 },
     /** Discovery requests per user per minute. */
     discover: { points: config.discoverPerMinute, durationSec: 60 },
+    /** Media bytes uploaded per user per hour. */
+    mediaBytes: { points: config.mediaBytesPerHour, durationSec: 3600 },
+    /** Prekey bundle fetches per user per minute. */
+    preKeyBundles: { points: config.preKeyBundlesPerMinute, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 
 export type LimiterName = keyof ReturnType<typeof limiterTable>;
 
 export class Limiters {
-  private readonly limiters: Record<LimiterName, RateLimiterMemory>;
+  private readonly limiters: Record<LimiterName, RateLimiterAbstract>;
 
-  constructor(config: Config) {
+  /**
+   * Counters live in memory on one node. With several nodes, pass the bus's Redis client:
+   * the counters are then shared by every node, and each node falls back to its own memory
+   * counters while Redis cannot be reached.
+   */
+  constructor(config: Config, redis?: unknown) {
     const table = limiterTable(config);
     this.limiters = Object.fromEntries(
-      Object.entries(table).map(([name, spec]) => [
-        name,
-        new RateLimiterMemory({ keyPrefix: name, points: spec.points, duration: spec.durationSec }),
-      ]),
-    ) as Record<LimiterName, RateLimiterMemory>;
+      Object.entries(table).map(([name, spec]) => {
+        const memory = new RateLimiterMemory({
+          keyPrefix: name,
+          points: spec.points,
+          duration: spec.durationSec,
+        });
+        if (!redis) return [name, memory];
+        return [
+          name,
+          new RateLimiterRedis({
+            storeClient: redis,
+            keyPrefix: `parley:rl:${name}`,
+            points: spec.points,
+            duration: spec.durationSec,
+            insuranceLimiter: memory,
+          }),
+        ];
+      }),
+    ) as Record<LimiterName, RateLimiterAbstract>;
   }
 
   /** Takes `points` from `name` for `key`; throws RATE_LIMITED with retryAfterMs when empty. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommitResult, SendCommit, Store } from './store.js';
+import type { CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
 export interface StoreFixture {
@@ -14,6 +14,14 @@ export interface StoreFixture {
 }
 
 const T0 = 1_700_000_000_000;
+const viewOnceMeta = {
+  type: 'message' as const,
+  refSeq: 0,
+  reaction: '',
+  mentions: [],
+  forwardCount: 0,
+  viewOnce: true,
+};
 const utf8 = new TextEncoder();
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 const bytes = (s: string) => utf8.encode(s);
@@ -1185,6 +1193,161 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.receiptsSince(a.userId, T0 + 10), []);
         await store.userReadReceiptsSet(b.userId, false);
         assert.equal((await store.userPresenceGet(b.userId))?.readReceipts, false);
+      });
+    });
+
+    describe('view once', () => {
+      test('the first recipient delivery drops the payload, shared or per device', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        const tablet = await linkDevice(store, b, 'tablet');
+        await createChat(store, 'g', a, [b]);
+        const shared = { ...send('g', a, 'v1', 'look once'), meta: viewOnceMeta };
+        const perDevice = {
+          ...send('g', a, 'v2', { [b.deviceId]: 'for phone', [tablet.deviceId]: 'for tablet' }),
+          meta: viewOnceMeta,
+        };
+        const [s1, s2] = (await store.messageCommit([shared, perDevice])).map(seqOf);
+        const before = await store.messagesRead(tablet.deviceId, chatId('g'), 0, 10, 10);
+        assert.deepEqual(
+          before.filter((m) => m.kind === 'payload').map((m) => text(m.body)),
+          ['look once', 'for tablet'],
+        );
+        await store.receiptsDelivered([{ chatId: chatId('g'), userId: b.userId, seq: s2! }], T0 + 1);
+        const after = await store.messagesRead(tablet.deviceId, chatId('g'), 0, 10, 10);
+        for (const seq of [s1, s2]) {
+          const m = after.find((x) => x.seq === seq);
+          assert.ok(m, 'the message itself stays');
+          assert.ok(m.body === undefined || m.body.length === 0, `payload of seq ${seq} is gone`);
+        }
+      });
+    });
+
+    describe('key directory', () => {
+      const key = (n: number) => new Uint8Array([5, n & 0xff, n >> 8]);
+      const signed = (id: number) => ({ id, publicKey: key(id), signature: new Uint8Array(64).fill(id) });
+      const upload = (deviceId: DeviceId, oneTime: number[], extra: Partial<KeysUploadInput> = {}) => ({
+        deviceId,
+        identityKey: key(1000),
+        registrationId: 77,
+        signedPreKey: signed(1),
+        lastResortKey: signed(2),
+        oneTimePreKeys: oneTime.map((id) => ({ id, publicKey: key(id) })),
+        replaceOneTime: false,
+        maxOneTime: 200,
+        now: T0,
+        ...extra,
+      });
+
+      test('a first upload needs every key; the identity never changes afterwards', async (store) => {
+        const a = await addUser(store, 1);
+        await assert.rejects(store.keysUpload({ ...upload(a.deviceId, []), lastResortKey: undefined }), {
+          code: 'INVALID_ARGUMENT',
+        });
+        assert.deepEqual(await store.keysUpload(upload(a.deviceId, [1, 2])), { oneTimeCount: 2 });
+        await assert.rejects(store.keysUpload(upload(a.deviceId, [], { identityKey: key(999) })), {
+          code: 'IDENTITY_KEY_MISMATCH',
+        });
+        await assert.rejects(store.keysUpload(upload(a.deviceId, [], { registrationId: 78 })), {
+          code: 'IDENTITY_KEY_MISMATCH',
+        });
+        // Later uploads may omit the identity, rotate the signed key and add one-time keys.
+        assert.deepEqual(
+          await store.keysUpload({
+            deviceId: a.deviceId,
+            signedPreKey: signed(9),
+            oneTimePreKeys: [{ id: 3, publicKey: key(3) }],
+            replaceOneTime: false,
+            maxOneTime: 200,
+            now: T0 + 1,
+          }),
+          { oneTimeCount: 3 },
+        );
+        const [bundle] = await store.keysTakeBundles(a.userId);
+        assert.deepEqual(bundle?.signedPreKey, signed(9));
+        assert.deepEqual(bundle?.identityKey, key(1000));
+        assert.equal(bundle?.registrationId, 77);
+        await assert.rejects(store.keysUpload(upload(a.deviceId, [2])), { code: 'INVALID_ARGUMENT' });
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 2, 'a rejected upload changes nothing');
+      });
+
+      test('each bundle consumes one one-time prekey, then the last-resort key alone', async (store) => {
+        const a = await addUser(store, 1);
+        const tablet = await linkDevice(store, a, 'tablet');
+        await store.keysUpload(upload(a.deviceId, [1, 2]));
+        await store.keysUpload(upload(tablet.deviceId, [7], { identityKey: key(2000) }));
+        const first = await store.keysTakeBundles(a.userId);
+        assert.deepEqual(
+          first.map((b) => [b.deviceId, b.oneTimePreKey?.id, b.oneTimeRemaining]),
+          [
+            [a.deviceId, 1, 1],
+            [tablet.deviceId, 7, 0],
+          ],
+        );
+        const second = await store.keysTakeBundles(a.userId);
+        assert.deepEqual(
+          second.map((b) => [b.oneTimePreKey?.id, b.oneTimeRemaining]),
+          [
+            [2, 0],
+            [undefined, 0],
+          ],
+        );
+        assert.deepEqual(second[1]?.lastResortKey, signed(2));
+        const third = await store.keysTakeBundles(a.userId);
+        assert.deepEqual(
+          third.map((b) => b.oneTimePreKey),
+          [undefined, undefined],
+        );
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 0);
+      });
+
+      test('concurrent takes never hand out the same one-time prekey', async (store) => {
+        const a = await addUser(store, 1);
+        await store.keysUpload(
+          upload(
+            a.deviceId,
+            Array.from({ length: 50 }, (_, i) => i + 1),
+          ),
+        );
+        const taken = (await Promise.all(Array.from({ length: 60 }, () => store.keysTakeBundles(a.userId))))
+          .flat()
+          .map((b) => b.oneTimePreKey?.id)
+          .filter((id) => id !== undefined);
+        assert.equal(taken.length, 50);
+        assert.equal(new Set(taken).size, 50);
+      });
+
+      test('replaceOneTime drops the old keys; the limit counts what is stored', async (store) => {
+        const a = await addUser(store, 1);
+        await store.keysUpload(upload(a.deviceId, [1, 2, 3], { maxOneTime: 4 }));
+        await assert.rejects(store.keysUpload(upload(a.deviceId, [4, 5], { maxOneTime: 4 })), {
+          code: 'INVALID_ARGUMENT',
+        });
+        assert.deepEqual(
+          await store.keysUpload(upload(a.deviceId, [4, 5], { replaceOneTime: true, maxOneTime: 4 })),
+          {
+            oneTimeCount: 2,
+          },
+        );
+        const [bundle] = await store.keysTakeBundles(a.userId);
+        assert.equal(bundle?.oneTimePreKey?.id, 4);
+      });
+
+      test('revoked devices and devices without keys have no bundle or identity', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const tablet = await linkDevice(store, a, 'tablet');
+        await linkDevice(store, a, 'laptop');
+        await store.keysUpload(upload(a.deviceId, [1]));
+        await store.keysUpload(upload(tablet.deviceId, [1], { identityKey: key(2000) }));
+        await store.deviceRevoke(tablet.deviceId, T0 + 1);
+        assert.deepEqual(
+          (await store.keysTakeBundles(a.userId)).map((x) => x.deviceId),
+          [a.deviceId],
+        );
+        assert.deepEqual(await store.keysIdentities([a.userId, b.userId, a.userId]), [
+          { userId: a.userId, deviceId: a.deviceId, registrationId: 77, identityKey: key(1000) },
+        ]);
+        assert.deepEqual(await store.keysTakeBundles(b.userId), []);
       });
     });
 

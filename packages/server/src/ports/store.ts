@@ -13,13 +13,17 @@ import type {
   Device,
   DeviceCursor,
   DeviceId,
+  DeviceIdentity,
   LastSeenVisibility,
   MessageKind,
   MessageMeta,
+  OneTimePublicKey,
   PinInfo,
+  PreKeyBundleRecord,
   ReceiptChange,
   ReceiptState,
   Role,
+  SignedPublicKey,
   StoredMessage,
   User,
   UserId,
@@ -63,6 +67,18 @@ export type CommitResult =
         | 'INVALID_ARGUMENT';
       message?: string;
     };
+
+export interface KeysUploadInput {
+  deviceId: DeviceId;
+  identityKey?: Uint8Array | undefined;
+  registrationId?: number | undefined;
+  signedPreKey?: SignedPublicKey | undefined;
+  lastResortKey?: SignedPublicKey | undefined;
+  oneTimePreKeys: readonly OneTimePublicKey[];
+  replaceOneTime: boolean;
+  maxOneTime: number;
+  now: number;
+}
 
 export interface ChatCreate {
   chatId: ChatId;
@@ -248,6 +264,27 @@ export interface Store {
    * whose disappearing timer ran out by `now`; returns how many.
    */
   messagesExpire(cutoff: number, limit: number, now?: number): Promise<number>;
+
+  // -- key directory -------------------------------------------------------------------------
+  /**
+   * Stores the device's public keys. The first upload sets the identity key and registration
+   * id and must carry the signed prekey and the last-resort key; they never change afterwards
+   * (IDENTITY_KEY_MISMATCH). A signed key given later replaces the stored one. One-time
+   * prekeys are added (a repeated id is INVALID_ARGUMENT); `replaceOneTime` drops the old
+   * ones first; more than `maxOneTime` in store is INVALID_ARGUMENT. Signatures are checked
+   * by the caller. Returns the one-time prekeys in store.
+   */
+  keysUpload(input: KeysUploadInput): Promise<{ oneTimeCount: number }>;
+  /**
+   * One bundle per active device of the user that has uploaded keys, each consuming one
+   * one-time prekey in the same transaction: a one-time prekey is handed out at most once,
+   * even to concurrent callers on several nodes.
+   */
+  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]>;
+  /** One-time prekeys left for the device (0 when it never uploaded). */
+  keysOneTimeCount(deviceId: DeviceId): Promise<number>;
+  /** Identity keys of the active devices of these users that have uploaded keys. */
+  keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]>;
 
   // -- lifecycle ----------------------------------------------------------------------------------
   /** Cheap liveness probe for readiness checks. */

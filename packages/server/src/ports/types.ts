@@ -130,3 +130,37 @@ export interface ReceiptChange extends ReceiptState {
   /** Users who sent payload messages in the moved range (computed with the change). */
   senders?: UserId[];
 }
+
+/** A public key signed by the device's identity key (XEdDSA signature). */
+export interface SignedPublicKey {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface OneTimePublicKey {
+  id: number;
+  publicKey: Uint8Array;
+}
+
+/** What another device needs to start a session with one device. */
+export interface PreKeyBundleRecord {
+  userId: UserId;
+  deviceId: DeviceId;
+  registrationId: number;
+  identityKey: Uint8Array;
+  signedPreKey: SignedPublicKey;
+  /** Kyber prekey used when the one-time prekeys have run out (and alongside them). */
+  lastResortKey: SignedPublicKey;
+  /** Absent when the device has no one-time prekeys left. */
+  oneTimePreKey?: OneTimePublicKey;
+  /** One-time prekeys the device has left after this bundle was taken. */
+  oneTimeRemaining: number;
+}
+
+export interface DeviceIdentity {
+  userId: UserId;
+  deviceId: DeviceId;
+  registrationId: number;
+  identityKey: Uint8Array;
+}

@@ -25,6 +25,11 @@ export interface PresenceConnection {
 
 export const MAX_SUBSCRIPTIONS = 256;
 
+/** With several nodes: whether a user has a device connected to any node. */
+export interface PresenceRemote {
+  connectedAnywhere(userId: UserId): Promise<boolean>;
+}
+
 export const visibilityToWire: Record<LastSeenVisibility, WireVisibility> = {
   everyone: WireVisibility.EVERYONE,
   contacts: WireVisibility.CONTACTS,
@@ -38,6 +43,9 @@ export class PresenceService {
   private readonly visibility = new Map<UserId, LastSeenVisibility>();
   private readonly generations = new Map<PresenceConnection, number>();
   private readonly open = new Set<PresenceConnection>();
+  /** The online state last pushed to watchers of each user. */
+  private readonly lastSent = new Map<UserId, boolean>();
+  remote: PresenceRemote | undefined;
 
   constructor(
     private readonly store: Store,
@@ -45,15 +53,31 @@ export class PresenceService {
     private readonly log: Logger,
   ) {}
 
+  /** Connected to this node. */
   isOnline(userId: UserId): boolean {
     return (this.connected.get(userId) ?? 0) > 0;
+  }
+
+  /** Connected to this node or, with several nodes, to another. */
+  async onlineNow(userId: UserId): Promise<boolean> {
+    if (this.isOnline(userId)) return true;
+    return this.remote ? this.remote.connectedAnywhere(userId) : false;
+  }
+
+  /** Another node says the user's presence may have changed: tell watchers here if it did. */
+  async refresh(userId: UserId): Promise<void> {
+    if (!this.watchers.has(userId)) return;
+    const online = await this.onlineNow(userId);
+    if (this.lastSent.get(userId) === online) return;
+    const lastSeen = online ? 0 : ((await this.store.userPresenceGet(userId))?.lastSeenAt ?? 0);
+    this.notify(userId, lastSeen, online);
   }
 
   connectionOpened(conn: PresenceConnection): void {
     this.open.add(conn);
     const n = (this.connected.get(conn.userId) ?? 0) + 1;
     this.connected.set(conn.userId, n);
-    if (n === 1) this.notify(conn.userId, 0);
+    if (n === 1) this.notify(conn.userId, 0, true);
   }
 
   connectionClosed(conn: PresenceConnection): void {
@@ -67,10 +91,23 @@ export class PresenceService {
     }
     this.connected.delete(conn.userId);
     const at = this.clock.now();
-    this.store
-      .userLastSeenSet(conn.userId, at)
-      .catch((err) => this.log.error({ err }, 'storing last seen failed'));
-    this.notify(conn.userId, at);
+    const offline = () => {
+      this.store
+        .userLastSeenSet(conn.userId, at)
+        .catch((err) => this.log.error({ err }, 'storing last seen failed'));
+      this.notify(conn.userId, at, false);
+    };
+    if (!this.remote) {
+      offline();
+      return;
+    }
+    // Still online if another device is connected to another node.
+    this.remote.connectedAnywhere(conn.userId).then(
+      (elsewhere) => {
+        if (!elsewhere && !this.isOnline(conn.userId)) offline();
+      },
+      () => offline(),
+    );
   }
 
   /** Replaces the connection's subscriptions; answers with each user's presence now. */
@@ -102,7 +139,8 @@ export class PresenceService {
         continue;
       }
       const record = await this.store.userPresenceGet(u);
-      out.push(await this.view(conn.userId, u, this.isOnline(u) ? 0 : (record?.lastSeenAt ?? 0)));
+      const online = await this.onlineNow(u);
+      out.push(await this.view(conn.userId, u, online ? 0 : (record?.lastSeenAt ?? 0), online));
     }
     return out;
   }
@@ -122,8 +160,12 @@ export class PresenceService {
   }
 
   /** What `watcher` may see of `target`, who is online when `lastSeenAt` is 0. */
-  private async view(watcher: UserId, target: UserId, lastSeenAt: number): Promise<Presence> {
-    const online = this.isOnline(target);
+  private async view(
+    watcher: UserId,
+    target: UserId,
+    lastSeenAt: number,
+    online: boolean,
+  ): Promise<Presence> {
     let lastSeen = online ? 0 : lastSeenAt;
     if (lastSeen > 0 && watcher !== target) {
       const theirs = await this.visibilityOf(target);
@@ -137,11 +179,12 @@ export class PresenceService {
     return create(PresenceSchema, { userId: target, online, lastSeen: BigInt(lastSeen) });
   }
 
-  private notify(target: UserId, lastSeenAt: number): void {
+  private notify(target: UserId, lastSeenAt: number, online: boolean): void {
     const set = this.watchers.get(target);
     if (!set) return;
+    this.lastSent.set(target, online);
     for (const conn of set) {
-      this.view(conn.userId, target, lastSeenAt).then(
+      this.view(conn.userId, target, lastSeenAt, online).then(
         (presence) => {
           if (this.subscriptions.get(conn)?.has(target)) conn.push({ case: 'presence', value: { presence } });
         },
@@ -156,7 +199,10 @@ export class PresenceService {
     for (const t of targets) {
       const set = this.watchers.get(t);
       set?.delete(conn);
-      if (set?.size === 0) this.watchers.delete(t);
+      if (set?.size === 0) {
+        this.watchers.delete(t);
+        this.lastSent.delete(t);
+      }
     }
     this.subscriptions.delete(conn);
   }

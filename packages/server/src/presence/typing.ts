@@ -30,6 +30,6 @@ export async function relayTyping(
   };
   for (const u of members.roles.keys()) {
     if (u === device.userId) continue;
-    for (const d of await deps.directory.devicesOf(u)) deps.hub.get(d)?.push({ case: 'typingEvent', value });
+    deps.hub.pushToDevices(await deps.directory.devicesOf(u), { case: 'typingEvent', value });
   }
 }

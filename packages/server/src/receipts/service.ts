@@ -108,8 +108,7 @@ export class ReceiptService {
       for (const x of senders) {
         if (x === c.userId) continue;
         const value = await this.view(c, await this.readReceiptsOn(x));
-        for (const dev of await this.d.directory.devicesOf(x))
-          this.d.hub.get(dev)?.push({ case: 'receipt', value });
+        this.d.hub.pushToDevices(await this.d.directory.devicesOf(x), { case: 'receipt', value });
       }
     } catch (err) {
       this.d.log.error({ err, chatId: c.chatId }, 'receipt notification failed');

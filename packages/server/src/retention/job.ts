@@ -1,9 +1,11 @@
 /**
  * Scheduled housekeeping: deletes messages older than the retention period in small
- * batches (yielding between them so traffic is not blocked) and logs out linked devices
+ * batches (yielding between them so traffic is not blocked), removes media bodies of the same
+ * age, and logs out linked devices
  * whose primary has not been seen for linkedDeviceMaxIdleDays.
  */
 import type { Logger } from '../log.js';
+import type { BlobStore } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { DeviceId } from '../ports/types.js';
@@ -20,6 +22,8 @@ export interface RetentionDeps {
   /** Devices connected now: primaries among them count as seen. */
   connectedDevices: () => Iterable<DeviceId>;
   onRevoked: (ids: DeviceId[]) => void;
+  /** Media bodies expire with the same retention period. */
+  blobs?: BlobStore;
 }
 
 export async function runRetention(d: RetentionDeps): Promise<{ expired: number; retired: number }> {
@@ -31,9 +35,18 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
     if (n < BATCH) break;
     await new Promise((r) => setImmediate(r));
   }
+  let mediaExpired = 0;
+  if (d.blobs) {
+    for (;;) {
+      const n = await d.blobs.expire(now - d.retentionDays * DAY, BATCH);
+      mediaExpired += n;
+      if (n < BATCH) break;
+    }
+  }
   for (const id of d.connectedDevices()) await d.store.deviceTouch(id, now);
   const retired = await d.store.devicesRetireOrphans(now - d.linkedDeviceMaxIdleDays * DAY, now);
   if (retired.length) d.onRevoked(retired);
-  if (expired || retired.length) d.log.info({ expired, retired: retired.length }, 'retention run');
+  if (expired || retired.length || mediaExpired)
+    d.log.info({ expired, retired: retired.length, mediaExpired }, 'retention run');
   return { expired, retired: retired.length };
 }

@@ -22,7 +22,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file parley/v1/parley.proto.
  */
 export const file_parley_v1_parley: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEihREKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKB2ZvcndhcmQYICABKAsyGS5wYXJsZXkudjEuRm9yd2FyZFJlcXVlc3RIABIkCgNwaW4YISABKAsyFS5wYXJsZXkudjEuUGluUmVxdWVzdEgAEiwKC3NlbmRfcmVzdWx0GCggASgLMhUucGFybGV5LnYxLlNlbmRSZXN1bHRIABIqCgphY2tfcmVzdWx0GCkgASgLMhQucGFybGV5LnYxLkFja1Jlc3VsdEgAEiwKC2NoYXRfcmVzdWx0GCogASgLMhUucGFybGV5LnYxLkNoYXRSZXN1bHRIABIuCgljaGF0X2xpc3QYKyABKAsyGS5wYXJsZXkudjEuQ2hhdExpc3RSZXN1bHRIABIyCg5oaXN0b3J5X3Jlc3VsdBgsIAEoCzIYLnBhcmxleS52MS5IaXN0b3J5UmVzdWx0SAASMgoLZGV2aWNlX2xpc3QYLSABKAsyGy5wYXJsZXkudjEuRGV2aWNlTGlzdFJlc3VsdEgAEjQKD2Rpc2NvdmVyX3Jlc3VsdBguIAEoCzIZLnBhcmxleS52MS5EaXNjb3ZlclJlc3VsdEgAEiUKBHBvbmcYLyABKAsyFS5wYXJsZXkudjEuUG9uZ1Jlc3VsdEgAEiEKBWVycm9yGDAgASgLMhAucGFybGV5LnYxLkVycm9ySAASNgoNcHJlc2VuY2VfbGlzdBgxIAEoCzIdLnBhcmxleS52MS5QcmVzZW5jZUxpc3RSZXN1bHRIABIyCg5wcml2YWN5X3Jlc3VsdBgyIAEoCzIYLnBhcmxleS52MS5Qcml2YWN5UmVzdWx0SAASNQoQbWFya19yZWFkX3Jlc3VsdBgzIAEoCzIZLnBhcmxleS52MS5NYXJrUmVhZFJlc3VsdEgAEjAKDWludml0ZV9yZXN1bHQYNCABKAsyFy5wYXJsZXkudjEuSW52aXRlUmVzdWx0SAASNAoPcmVjZWlwdHNfcmVzdWx0GDUgASgLMhkucGFybGV5LnYxLlJlY2VpcHRzUmVzdWx0SAASMgoOZm9yd2FyZF9yZXN1bHQYNiABKAsyGC5wYXJsZXkudjEuRm9yd2FyZFJlc3VsdEgAEiUKB3dlbGNvbWUYPCABKAsyEi5wYXJsZXkudjEuV2VsY29tZUgAEiUKB2RlbGl2ZXIYPSABKAsyEi5wYXJsZXkudjEuRGVsaXZlckgAEiwKCHByZXNlbmNlGD4gASgLMhgucGFybGV5LnYxLlByZXNlbmNlRXZlbnRIABIuCgx0eXBpbmdfZXZlbnQYPyABKAsyFi5wYXJsZXkudjEuVHlwaW5nRXZlbnRIABIqCgdyZWNlaXB0GEAgASgLMhcucGFybGV5LnYxLlJlY2VpcHRFdmVudEgAQgYKBGJvZHkicgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjIKD2RldmljZV9taXNtYXRjaBgEIAEoCzIZLnBhcmxleS52MS5EZXZpY2VNaXNtYXRjaCJvCg5EZXZpY2VNaXNtYXRjaBIaChJtaXNzaW5nX2RldmljZV9pZHMYASADKAkSGAoQZXh0cmFfZGV2aWNlX2lkcxgCIAMoCRInCgdjdXJyZW50GAMgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIuMBCgdXZWxjb21lEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SGgoSc3VwcG9ydGVkX3ZlcnNpb25zGAIgAygNEhYKDnNlcnZlcl92ZXJzaW9uGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhkKEW1heF9wYXlsb2FkX2J5dGVzGAYgASgNEhcKD2RlbGl2ZXJ5X3dpbmRvdxgHIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYCCABKA0SEwoLc2VydmVyX3RpbWUYCSABKAQiDQoLUGluZ1JlcXVlc3QiIQoKUG9uZ1Jlc3VsdBITCgtzZXJ2ZXJfdGltZRgBIAEoBCKjAQoLU2VuZFJlcXVlc3QSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEjEKD2RldmljZV9wYXlsb2FkcxgEIAMoCzIYLnBhcmxleS52MS5EZXZpY2VQYXlsb2FkEiQKBG1ldGEYBSABKAsyFi5wYXJsZXkudjEuTWVzc2FnZU1ldGEikgEKC01lc3NhZ2VNZXRhEiQKBHR5cGUYASABKA4yFi5wYXJsZXkudjEuTWVzc2FnZVR5cGUSDwoHcmVmX3NlcRgCIAEoBBIQCghyZWFjdGlvbhgDIAEoCRIQCghtZW50aW9ucxgEIAMoCRIVCg1mb3J3YXJkX2NvdW50GAUgASgNEhEKCXZpZXdfb25jZRgGIAEoCCIzCg1EZXZpY2VQYXlsb2FkEhEKCWRldmljZV9pZBgBIAEoCRIPCgdwYXlsb2FkGAIgASgMIloKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoCRILCgNzZXEYAyABKAQSEwoLc2VydmVyX3RpbWUYBCABKAQitQIKB01lc3NhZ2USDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQSFgoOc2VuZGVyX3VzZXJfaWQYAyABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgEIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgFIAEoCRITCgtzZXJ2ZXJfdGltZRgGIAEoBBIRCgdwYXlsb2FkGAcgASgMSAASLAoLY2hhdF91cGRhdGUYCCABKAsyFS5wYXJsZXkudjEuQ2hhdFVwZGF0ZUgAEiQKBG1ldGEYCSABKAsyFi5wYXJsZXkudjEuTWVzc2FnZU1ldGESFgoOZm9yd2FyZGVkX21hbnkYCiABKAgSDwoHZGVsZXRlZBgLIAEoCBISCgpleHBpcmVzX2F0GAwgASgEQgYKBGJvZHkiQAoHRGVsaXZlchIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEg8KB2JhY2tsb2cYAiABKAgiKgoKQ2hhdEN1cnNvchIPCgdjaGF0X2lkGAEgASgJEgsKA3NlcRgCIAEoBCI0CgpBY2tSZXF1ZXN0EiYKB2N1cnNvcnMYASADKAsyFS5wYXJsZXkudjEuQ2hhdEN1cnNvciIaCglBY2tSZXN1bHQSDQoFY2hhdHMYASABKA0iSwoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSHQoEcm9sZRgCIAEoDjIPLnBhcmxleS52MS5Sb2xlEhEKCWpvaW5lZF9hdBgDIAEoBCKGAwoEQ2hhdBIKCgJpZBgBIAEoCRIhCgRraW5kGAIgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoBBIQCghsYXN0X3NlcRgGIAEoBBIiCgdtZW1iZXJzGAcgAygLMhEucGFybGV5LnYxLk1lbWJlchIUCgx1bnJlYWRfY291bnQYCCABKA0SEAoIcmVhZF9zZXEYCSABKAQSLAoMbGFzdF9tZXNzYWdlGAogASgLMhYucGFybGV5LnYxLkxhc3RNZXNzYWdlEhgKEG9ubHlfYWRtaW5zX3NlbmQYCyABKAgSHQoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAwgASgIEhwKFGRpc2FwcGVhcmluZ19zZWNvbmRzGA0gASgNEhwKBHBpbnMYDiADKAsyDi5wYXJsZXkudjEuUGluEhcKD3VucmVhZF9tZW50aW9ucxgPIAEoDSI5CgNQaW4SCwoDc2VxGAEgASgEEhEKCXBpbm5lZF9ieRgCIAEoCRISCgpleHBpcmVzX2F0GAMgASgEIlQKClBpblJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQSKAoIZHVyYXRpb24YAyABKA4yFi5wYXJsZXkudjEuUGluRHVyYXRpb24iWgoLTGFzdE1lc3NhZ2USCwoDc2VxGAEgASgEEhYKDnNlbmRlcl91c2VyX2lkGAIgASgJEhMKC3NlcnZlcl90aW1lGAMgASgEEhEKCWlzX3VwZGF0ZRgEIAEoCCLVAgoKQ2hhdFVwZGF0ZRInCgRraW5kGAEgASgOMhkucGFybGV5LnYxLkNoYXRVcGRhdGVLaW5kEhAKCHVzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSJgoJY2hhdF9raW5kGAUgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEiIKB21lbWJlcnMYBiADKAsyES5wYXJsZXkudjEuTWVtYmVyEh0KBHJvbGUYByABKA4yDy5wYXJsZXkudjEuUm9sZRIYChBvbmx5X2FkbWluc19zZW5kGAggASgIEh0KFW9ubHlfYWRtaW5zX2VkaXRfaW5mbxgJIAEoCBIcChRkaXNhcHBlYXJpbmdfc2Vjb25kcxgKIAEoDRIPCgdwaW5fc2VxGAsgASgEEhYKDnBpbl9leHBpcmVzX2F0GAwgASgEInIKEUNyZWF0ZUNoYXRSZXF1ZXN0EiEKBGtpbmQYASABKA4yEy5wYXJsZXkudjEuQ2hhdEtpbmQSFwoPbWVtYmVyX3VzZXJfaWRzGAIgAygJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiNgoRQWRkTWVtYmVyc1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSI3ChNSZW1vdmVNZW1iZXJSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSKYAgoRVXBkYXRlQ2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIdChBvbmx5X2FkbWluc19zZW5kGAQgASgISAKIAQESIgoVb25seV9hZG1pbnNfZWRpdF9pbmZvGAUgASgISAOIAQESIQoUZGlzYXBwZWFyaW5nX3NlY29uZHMYBiABKA1IBIgBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CEwoRX29ubHlfYWRtaW5zX3NlbmRCGAoWX29ubHlfYWRtaW5zX2VkaXRfaW5mb0IXChVfZGlzYXBwZWFyaW5nX3NlY29uZHMiUQoOU2V0Um9sZVJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEh0KBHJvbGUYAyABKA4yDy5wYXJsZXkudjEuUm9sZSImChNDcmVhdGVJbnZpdGVSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiLQoMSW52aXRlUmVzdWx0Eg8KB2NoYXRfaWQYASABKAkSDAoEY29kZRgCIAEoCSImChNSZXZva2VJbnZpdGVSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiIwoTSm9pbkJ5SW52aXRlUmVxdWVzdBIMCgRjb2RlGAEgASgJIiMKEExlYXZlQ2hhdFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCSIvCg9NYXJrUmVhZFJlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiOAoOTWFya1JlYWRSZXN1bHQSEAoIcmVhZF9zZXEYASABKAQSFAoMdW5yZWFkX2NvdW50GAIgASgNIiEKDkdldENoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiEgoQTGlzdENoYXRzUmVxdWVzdCIrCgpDaGF0UmVzdWx0Eh0KBGNoYXQYASABKAsyDy5wYXJsZXkudjEuQ2hhdCIwCg5DaGF0TGlzdFJlc3VsdBIeCgVjaGF0cxgBIAMoCzIPLnBhcmxleS52MS5DaGF0IlcKDkhpc3RvcnlSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSEgoKYmVmb3JlX3NlcRgCIAEoBBIRCglhZnRlcl9zZXEYAyABKAQSDQoFbGltaXQYBCABKA0iQwoNSGlzdG9yeVJlc3VsdBIkCghtZXNzYWdlcxgBIAMoCzISLnBhcmxleS52MS5NZXNzYWdlEgwKBG1vcmUYAiABKAgiMgoLVXNlckRldmljZXMSDwoHdXNlcl9pZBgBIAEoCRISCgpkZXZpY2VfaWRzGAIgAygJIiYKEkxpc3REZXZpY2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI5ChBEZXZpY2VMaXN0UmVzdWx0EiUKBXVzZXJzGAEgAygLMhYucGFybGV5LnYxLlVzZXJEZXZpY2VzIicKD0Rpc2NvdmVyUmVxdWVzdBIUCgxwaG9uZV9oYXNoZXMYASADKAwiNAoNRGlzY292ZXJNYXRjaBISCgpwaG9uZV9oYXNoGAEgASgMEg8KB3VzZXJfaWQYAiABKAkiOwoORGlzY292ZXJSZXN1bHQSKQoHbWF0Y2hlcxgBIAMoCzIYLnBhcmxleS52MS5EaXNjb3Zlck1hdGNoIiwKGFN1YnNjcmliZVByZXNlbmNlUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI+CghQcmVzZW5jZRIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCBIRCglsYXN0X3NlZW4YAyABKAQiOAoSUHJlc2VuY2VMaXN0UmVzdWx0EiIKBXVzZXJzGAEgAygLMhMucGFybGV5LnYxLlByZXNlbmNlIjYKDVByZXNlbmNlRXZlbnQSJQoIcHJlc2VuY2UYASABKAsyEy5wYXJsZXkudjEuUHJlc2VuY2UiRwoNVHlwaW5nUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEiUKBXN0YXRlGAIgASgOMhYucGFybGV5LnYxLlR5cGluZ1N0YXRlIm0KC1R5cGluZ0V2ZW50Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIlCgVzdGF0ZRgDIAEoDjIWLnBhcmxleS52MS5UeXBpbmdTdGF0ZRIVCg1leHBpcmVzX2luX21zGAQgASgNInMKEVNldFByaXZhY3lSZXF1ZXN0EjAKCWxhc3Rfc2VlbhgBIAEoDjIdLnBhcmxleS52MS5MYXN0U2VlblZpc2liaWxpdHkSGgoNcmVhZF9yZWNlaXB0cxgCIAEoCEgAiAEBQhAKDl9yZWFkX3JlY2VpcHRzIlgKDVByaXZhY3lSZXN1bHQSMAoJbGFzdF9zZWVuGAEgASgOMh0ucGFybGV5LnYxLkxhc3RTZWVuVmlzaWJpbGl0eRIVCg1yZWFkX3JlY2VpcHRzGAIgASgIImUKDFJlY2VpcHRFdmVudBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNZGVsaXZlcmVkX3NlcRgDIAEoBBIQCghyZWFkX3NlcRgEIAEoBBIKCgJhdBgFIAEoBCI3Cg5Gb3J3YXJkUmVxdWVzdBIlCgVzZW5kcxgBIAMoCzIWLnBhcmxleS52MS5TZW5kUmVxdWVzdCI3Cg1Gb3J3YXJkUmVzdWx0EiYKB3Jlc3VsdHMYASADKAsyFS5wYXJsZXkudjEuU2VuZFJlc3VsdCIyChJHZXRSZWNlaXB0c1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiRwoNTWVtYmVyUmVjZWlwdBIPCgd1c2VyX2lkGAEgASgJEhQKDGRlbGl2ZXJlZF9hdBgCIAEoBBIPCgdyZWFkX2F0GAMgASgEImoKDlJlY2VpcHRzUmVzdWx0EikKB21lbWJlcnMYASADKAsyGC5wYXJsZXkudjEuTWVtYmVyUmVjZWlwdBIYChBkZWxpdmVyZWRfdG9fYWxsGAIgASgIEhMKC3JlYWRfYnlfYWxsGAMgASgIKnYKC01lc3NhZ2VUeXBlEhwKGE1FU1NBR0VfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1FU1NBR0VfVFlQRV9FRElUEAESFwoTTUVTU0FHRV9UWVBFX0RFTEVURRACEhkKFU1FU1NBR0VfVFlQRV9SRUFDVElPThADKlAKCENoYXRLaW5kEhkKFUNIQVRfS0lORF9VTlNQRUNJRklFRBAAEhQKEENIQVRfS0lORF9ESVJFQ1QQARITCg9DSEFUX0tJTkRfR1JPVVAQAipPCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX01FTUJFUhABEg4KClJPTEVfQURNSU4QAhIQCgxST0xFX0NSRUFUT1IQAyp5CgtQaW5EdXJhdGlvbhIcChhQSU5fRFVSQVRJT05fVU5TUEVDSUZJRUQQABIZChVQSU5fRFVSQVRJT05fMjRfSE9VUlMQARIXChNQSU5fRFVSQVRJT05fN19EQVlTEAISGAoUUElOX0RVUkFUSU9OXzMwX0RBWVMQAyq2AwoOQ2hhdFVwZGF0ZUtpbmQSIAocQ0hBVF9VUERBVEVfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQVRfVVBEQVRFX0tJTkRfQ1JFQVRFRBABEiIKHkNIQVRfVVBEQVRFX0tJTkRfTUVNQkVSU19BRERFRBACEiMKH0NIQVRfVVBEQVRFX0tJTkRfTUVNQkVSX1JFTU9WRUQQAxIgChxDSEFUX1VQREFURV9LSU5EX01FTUJFUl9MRUZUEAQSIQodQ0hBVF9VUERBVEVfS0lORF9JTkZPX0NIQU5HRUQQBRIhCh1DSEFUX1VQREFURV9LSU5EX1JPTEVfQ0hBTkdFRBAGEiUKIUNIQVRfVVBEQVRFX0tJTkRfU0VUVElOR1NfQ0hBTkdFRBAHEiUKIUNIQVRfVVBEQVRFX0tJTkRfSk9JTkVEX0JZX0lOVklURRAIEikKJUNIQVRfVVBEQVRFX0tJTkRfRElTQVBQRUFSSU5HX0NIQU5HRUQQCRIbChdDSEFUX1VQREFURV9LSU5EX1BJTk5FRBAKEh0KGUNIQVRfVVBEQVRFX0tJTkRfVU5QSU5ORUQQCyqhAQoSTGFzdFNlZW5WaXNpYmlsaXR5EiQKIExBU1RfU0VFTl9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfRVZFUllPTkUQARIhCh1MQVNUX1NFRU5fVklTSUJJTElUWV9DT05UQUNUUxACEh8KG0xBU1RfU0VFTl9WSVNJQklMSVRZX05PQk9EWRADKmAKC1R5cGluZ1N0YXRlEhwKGFRZUElOR19TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRZUElOR19TVEFURV9DT01QT1NJTkcQARIXChNUWVBJTkdfU1RBVEVfUEFVU0VEEAJiBnByb3RvMw");
+  fileDesc("ChZwYXJsZXkvdjEvcGFybGV5LnByb3RvEglwYXJsZXkudjEihhQKBUZyYW1lEgoKAmlkGAEgASgNEiYKBHNlbmQYCiABKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3RIABIkCgNhY2sYCyABKAsyFS5wYXJsZXkudjEuQWNrUmVxdWVzdEgAEjMKC2NyZWF0ZV9jaGF0GAwgASgLMhwucGFybGV5LnYxLkNyZWF0ZUNoYXRSZXF1ZXN0SAASMwoLYWRkX21lbWJlcnMYDSABKAsyHC5wYXJsZXkudjEuQWRkTWVtYmVyc1JlcXVlc3RIABI3Cg1yZW1vdmVfbWVtYmVyGA4gASgLMh4ucGFybGV5LnYxLlJlbW92ZU1lbWJlclJlcXVlc3RIABIzCgt1cGRhdGVfY2hhdBgPIAEoCzIcLnBhcmxleS52MS5VcGRhdGVDaGF0UmVxdWVzdEgAEjEKCmxlYXZlX2NoYXQYECABKAsyGy5wYXJsZXkudjEuTGVhdmVDaGF0UmVxdWVzdEgAEjEKCmxpc3RfY2hhdHMYESABKAsyGy5wYXJsZXkudjEuTGlzdENoYXRzUmVxdWVzdEgAEi0KCGdldF9jaGF0GBIgASgLMhkucGFybGV5LnYxLkdldENoYXRSZXF1ZXN0SAASLAoHaGlzdG9yeRgTIAEoCzIZLnBhcmxleS52MS5IaXN0b3J5UmVxdWVzdEgAEjUKDGxpc3RfZGV2aWNlcxgUIAEoCzIdLnBhcmxleS52MS5MaXN0RGV2aWNlc1JlcXVlc3RIABIuCghkaXNjb3ZlchgVIAEoCzIaLnBhcmxleS52MS5EaXNjb3ZlclJlcXVlc3RIABImCgRwaW5nGBYgASgLMhYucGFybGV5LnYxLlBpbmdSZXF1ZXN0SAASQQoSc3Vic2NyaWJlX3ByZXNlbmNlGBcgASgLMiMucGFybGV5LnYxLlN1YnNjcmliZVByZXNlbmNlUmVxdWVzdEgAEioKBnR5cGluZxgYIAEoCzIYLnBhcmxleS52MS5UeXBpbmdSZXF1ZXN0SAASMwoLc2V0X3ByaXZhY3kYGSABKAsyHC5wYXJsZXkudjEuU2V0UHJpdmFjeVJlcXVlc3RIABIvCgltYXJrX3JlYWQYGiABKAsyGi5wYXJsZXkudjEuTWFya1JlYWRSZXF1ZXN0SAASLQoIc2V0X3JvbGUYGyABKAsyGS5wYXJsZXkudjEuU2V0Um9sZVJlcXVlc3RIABI3Cg1jcmVhdGVfaW52aXRlGBwgASgLMh4ucGFybGV5LnYxLkNyZWF0ZUludml0ZVJlcXVlc3RIABI3Cg1yZXZva2VfaW52aXRlGB0gASgLMh4ucGFybGV5LnYxLlJldm9rZUludml0ZVJlcXVlc3RIABI4Cg5qb2luX2J5X2ludml0ZRgeIAEoCzIeLnBhcmxleS52MS5Kb2luQnlJbnZpdGVSZXF1ZXN0SAASNQoMZ2V0X3JlY2VpcHRzGB8gASgLMh0ucGFybGV5LnYxLkdldFJlY2VpcHRzUmVxdWVzdEgAEiwKB2ZvcndhcmQYICABKAsyGS5wYXJsZXkudjEuRm9yd2FyZFJlcXVlc3RIABIkCgNwaW4YISABKAsyFS5wYXJsZXkudjEuUGluUmVxdWVzdEgAEjMKC3VwbG9hZF9rZXlzGCIgASgLMhwucGFybGV5LnYxLlVwbG9hZEtleXNSZXF1ZXN0SAASQQoTZ2V0X3ByZV9rZXlfYnVuZGxlcxgjIAEoCzIiLnBhcmxleS52MS5HZXRQcmVLZXlCdW5kbGVzUmVxdWVzdEgAEj4KEWdldF9pZGVudGl0eV9rZXlzGCQgASgLMiEucGFybGV5LnYxLkdldElkZW50aXR5S2V5c1JlcXVlc3RIABIsCgtzZW5kX3Jlc3VsdBgoIAEoCzIVLnBhcmxleS52MS5TZW5kUmVzdWx0SAASKgoKYWNrX3Jlc3VsdBgpIAEoCzIULnBhcmxleS52MS5BY2tSZXN1bHRIABIsCgtjaGF0X3Jlc3VsdBgqIAEoCzIVLnBhcmxleS52MS5DaGF0UmVzdWx0SAASLgoJY2hhdF9saXN0GCsgASgLMhkucGFybGV5LnYxLkNoYXRMaXN0UmVzdWx0SAASMgoOaGlzdG9yeV9yZXN1bHQYLCABKAsyGC5wYXJsZXkudjEuSGlzdG9yeVJlc3VsdEgAEjIKC2RldmljZV9saXN0GC0gASgLMhsucGFybGV5LnYxLkRldmljZUxpc3RSZXN1bHRIABI0Cg9kaXNjb3Zlcl9yZXN1bHQYLiABKAsyGS5wYXJsZXkudjEuRGlzY292ZXJSZXN1bHRIABIlCgRwb25nGC8gASgLMhUucGFybGV5LnYxLlBvbmdSZXN1bHRIABIhCgVlcnJvchgwIAEoCzIQLnBhcmxleS52MS5FcnJvckgAEjYKDXByZXNlbmNlX2xpc3QYMSABKAsyHS5wYXJsZXkudjEuUHJlc2VuY2VMaXN0UmVzdWx0SAASMgoOcHJpdmFjeV9yZXN1bHQYMiABKAsyGC5wYXJsZXkudjEuUHJpdmFjeVJlc3VsdEgAEjUKEG1hcmtfcmVhZF9yZXN1bHQYMyABKAsyGS5wYXJsZXkudjEuTWFya1JlYWRSZXN1bHRIABIwCg1pbnZpdGVfcmVzdWx0GDQgASgLMhcucGFybGV5LnYxLkludml0ZVJlc3VsdEgAEjQKD3JlY2VpcHRzX3Jlc3VsdBg1IAEoCzIZLnBhcmxleS52MS5SZWNlaXB0c1Jlc3VsdEgAEjIKDmZvcndhcmRfcmVzdWx0GDYgASgLMhgucGFybGV5LnYxLkZvcndhcmRSZXN1bHRIABIsCgtrZXlzX3Jlc3VsdBg3IAEoCzIVLnBhcmxleS52MS5LZXlzUmVzdWx0SAASOQoPcHJlX2tleV9idW5kbGVzGDggASgLMh4ucGFybGV5LnYxLlByZUtleUJ1bmRsZXNSZXN1bHRIABI2Cg1pZGVudGl0eV9rZXlzGDkgASgLMh0ucGFybGV5LnYxLklkZW50aXR5S2V5c1Jlc3VsdEgAEiUKB3dlbGNvbWUYPCABKAsyEi5wYXJsZXkudjEuV2VsY29tZUgAEiUKB2RlbGl2ZXIYPSABKAsyEi5wYXJsZXkudjEuRGVsaXZlckgAEiwKCHByZXNlbmNlGD4gASgLMhgucGFybGV5LnYxLlByZXNlbmNlRXZlbnRIABIuCgx0eXBpbmdfZXZlbnQYPyABKAsyFi5wYXJsZXkudjEuVHlwaW5nRXZlbnRIABIqCgdyZWNlaXB0GEAgASgLMhcucGFybGV5LnYxLlJlY2VpcHRFdmVudEgAEiYKCGtleXNfbG93GEEgASgLMhIucGFybGV5LnYxLktleXNMb3dIAEIGCgRib2R5InIKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRIyCg9kZXZpY2VfbWlzbWF0Y2gYBCABKAsyGS5wYXJsZXkudjEuRGV2aWNlTWlzbWF0Y2gibwoORGV2aWNlTWlzbWF0Y2gSGgoSbWlzc2luZ19kZXZpY2VfaWRzGAEgAygJEhgKEGV4dHJhX2RldmljZV9pZHMYAiADKAkSJwoHY3VycmVudBgDIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyLjAQoHV2VsY29tZRIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhoKEnN1cHBvcnRlZF92ZXJzaW9ucxgCIAMoDRIWCg5zZXJ2ZXJfdmVyc2lvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgGIAEoDRIXCg9kZWxpdmVyeV93aW5kb3cYByABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhMKC3NlcnZlcl90aW1lGAkgASgEIg0KC1BpbmdSZXF1ZXN0IiEKClBvbmdSZXN1bHQSEwoLc2VydmVyX3RpbWUYASABKAQiowEKC1NlbmRSZXF1ZXN0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIxCg9kZXZpY2VfcGF5bG9hZHMYBCADKAsyGC5wYXJsZXkudjEuRGV2aWNlUGF5bG9hZBIkCgRtZXRhGAUgASgLMhYucGFybGV5LnYxLk1lc3NhZ2VNZXRhIpIBCgtNZXNzYWdlTWV0YRIkCgR0eXBlGAEgASgOMhYucGFybGV5LnYxLk1lc3NhZ2VUeXBlEg8KB3JlZl9zZXEYAiABKAQSEAoIcmVhY3Rpb24YAyABKAkSEAoIbWVudGlvbnMYBCADKAkSFQoNZm9yd2FyZF9jb3VudBgFIAEoDRIRCgl2aWV3X29uY2UYBiABKAgiMwoNRGV2aWNlUGF5bG9hZBIRCglkZXZpY2VfaWQYASABKAkSDwoHcGF5bG9hZBgCIAEoDCJaCgpTZW5kUmVzdWx0EhkKEWNsaWVudF9tZXNzYWdlX2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAkSCwoDc2VxGAMgASgEEhMKC3NlcnZlcl90aW1lGAQgASgEIrUCCgdNZXNzYWdlEg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEEhYKDnNlbmRlcl91c2VyX2lkGAMgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBCABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYBSABKAkSEwoLc2VydmVyX3RpbWUYBiABKAQSEQoHcGF5bG9hZBgHIAEoDEgAEiwKC2NoYXRfdXBkYXRlGAggASgLMhUucGFybGV5LnYxLkNoYXRVcGRhdGVIABIkCgRtZXRhGAkgASgLMhYucGFybGV5LnYxLk1lc3NhZ2VNZXRhEhYKDmZvcndhcmRlZF9tYW55GAogASgIEg8KB2RlbGV0ZWQYCyABKAgSEgoKZXhwaXJlc19hdBgMIAEoBEIGCgRib2R5IkAKB0RlbGl2ZXISJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIPCgdiYWNrbG9nGAIgASgIIioKCkNoYXRDdXJzb3ISDwoHY2hhdF9pZBgBIAEoCRILCgNzZXEYAiABKAQiNAoKQWNrUmVxdWVzdBImCgdjdXJzb3JzGAEgAygLMhUucGFybGV5LnYxLkNoYXRDdXJzb3IiGgoJQWNrUmVzdWx0Eg0KBWNoYXRzGAEgASgNIksKBk1lbWJlchIPCgd1c2VyX2lkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5wYXJsZXkudjEuUm9sZRIRCglqb2luZWRfYXQYAyABKAQihgMKBENoYXQSCgoCaWQYASABKAkSIQoEa2luZBgCIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSIgoHbWVtYmVycxgHIAMoCzIRLnBhcmxleS52MS5NZW1iZXISFAoMdW5yZWFkX2NvdW50GAggASgNEhAKCHJlYWRfc2VxGAkgASgEEiwKDGxhc3RfbWVzc2FnZRgKIAEoCzIWLnBhcmxleS52MS5MYXN0TWVzc2FnZRIYChBvbmx5X2FkbWluc19zZW5kGAsgASgIEh0KFW9ubHlfYWRtaW5zX2VkaXRfaW5mbxgMIAEoCBIcChRkaXNhcHBlYXJpbmdfc2Vjb25kcxgNIAEoDRIcCgRwaW5zGA4gAygLMg4ucGFybGV5LnYxLlBpbhIXCg91bnJlYWRfbWVudGlvbnMYDyABKA0iOQoDUGluEgsKA3NlcRgBIAEoBBIRCglwaW5uZWRfYnkYAiABKAkSEgoKZXhwaXJlc19hdBgDIAEoBCJUCgpQaW5SZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEEigKCGR1cmF0aW9uGAMgASgOMhYucGFybGV5LnYxLlBpbkR1cmF0aW9uIloKC0xhc3RNZXNzYWdlEgsKA3NlcRgBIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgCIAEoCRITCgtzZXJ2ZXJfdGltZRgDIAEoBBIRCglpc191cGRhdGUYBCABKAgi1QIKCkNoYXRVcGRhdGUSJwoEa2luZBgBIAEoDjIZLnBhcmxleS52MS5DaGF0VXBkYXRlS2luZBIQCgh1c2VyX2lkcxgCIAMoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEiYKCWNoYXRfa2luZBgFIAEoDjITLnBhcmxleS52MS5DaGF0S2luZBIiCgdtZW1iZXJzGAYgAygLMhEucGFybGV5LnYxLk1lbWJlchIdCgRyb2xlGAcgASgOMg8ucGFybGV5LnYxLlJvbGUSGAoQb25seV9hZG1pbnNfc2VuZBgIIAEoCBIdChVvbmx5X2FkbWluc19lZGl0X2luZm8YCSABKAgSHAoUZGlzYXBwZWFyaW5nX3NlY29uZHMYCiABKA0SDwoHcGluX3NlcRgLIAEoBBIWCg5waW5fZXhwaXJlc19hdBgMIAEoBCJyChFDcmVhdGVDaGF0UmVxdWVzdBIhCgRraW5kGAEgASgOMhMucGFybGV5LnYxLkNoYXRLaW5kEhcKD21lbWJlcl91c2VyX2lkcxgCIAMoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJIjYKEUFkZE1lbWJlcnNSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSEAoIdXNlcl9pZHMYAiADKAkiNwoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkimAIKEVVwZGF0ZUNoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESHQoQb25seV9hZG1pbnNfc2VuZBgEIAEoCEgCiAEBEiIKFW9ubHlfYWRtaW5zX2VkaXRfaW5mbxgFIAEoCEgDiAEBEiEKFGRpc2FwcGVhcmluZ19zZWNvbmRzGAYgASgNSASIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uQhMKEV9vbmx5X2FkbWluc19zZW5kQhgKFl9vbmx5X2FkbWluc19lZGl0X2luZm9CFwoVX2Rpc2FwcGVhcmluZ19zZWNvbmRzIlEKDlNldFJvbGVSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIdCgRyb2xlGAMgASgOMg8ucGFybGV5LnYxLlJvbGUiJgoTQ3JlYXRlSW52aXRlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIi0KDEludml0ZVJlc3VsdBIPCgdjaGF0X2lkGAEgASgJEgwKBGNvZGUYAiABKAkiJgoTUmV2b2tlSW52aXRlUmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIiMKE0pvaW5CeUludml0ZVJlcXVlc3QSDAoEY29kZRgBIAEoCSIjChBMZWF2ZUNoYXRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkiLwoPTWFya1JlYWRSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEIjgKDk1hcmtSZWFkUmVzdWx0EhAKCHJlYWRfc2VxGAEgASgEEhQKDHVucmVhZF9jb3VudBgCIAEoDSIhCg5HZXRDaGF0UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJIhIKEExpc3RDaGF0c1JlcXVlc3QiKwoKQ2hhdFJlc3VsdBIdCgRjaGF0GAEgASgLMg8ucGFybGV5LnYxLkNoYXQiMAoOQ2hhdExpc3RSZXN1bHQSHgoFY2hhdHMYASADKAsyDy5wYXJsZXkudjEuQ2hhdCJXCg5IaXN0b3J5UmVxdWVzdBIPCgdjaGF0X2lkGAEgASgJEhIKCmJlZm9yZV9zZXEYAiABKAQSEQoJYWZ0ZXJfc2VxGAMgASgEEg0KBWxpbWl0GAQgASgNIkMKDUhpc3RvcnlSZXN1bHQSJAoIbWVzc2FnZXMYASADKAsyEi5wYXJsZXkudjEuTWVzc2FnZRIMCgRtb3JlGAIgASgIIjIKC1VzZXJEZXZpY2VzEg8KB3VzZXJfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSImChJMaXN0RGV2aWNlc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiOQoQRGV2aWNlTGlzdFJlc3VsdBIlCgV1c2VycxgBIAMoCzIWLnBhcmxleS52MS5Vc2VyRGV2aWNlcyInCg9EaXNjb3ZlclJlcXVlc3QSFAoMcGhvbmVfaGFzaGVzGAEgAygMIjQKDURpc2NvdmVyTWF0Y2gSEgoKcGhvbmVfaGFzaBgBIAEoDBIPCgd1c2VyX2lkGAIgASgJIjsKDkRpc2NvdmVyUmVzdWx0EikKB21hdGNoZXMYASADKAsyGC5wYXJsZXkudjEuRGlzY292ZXJNYXRjaCIsChhTdWJzY3JpYmVQcmVzZW5jZVJlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoIUHJlc2VuY2USDwoHdXNlcl9pZBgBIAEoCRIOCgZvbmxpbmUYAiABKAgSEQoJbGFzdF9zZWVuGAMgASgEIjgKElByZXNlbmNlTGlzdFJlc3VsdBIiCgV1c2VycxgBIAMoCzITLnBhcmxleS52MS5QcmVzZW5jZSI2Cg1QcmVzZW5jZUV2ZW50EiUKCHByZXNlbmNlGAEgASgLMhMucGFybGV5LnYxLlByZXNlbmNlIkcKDVR5cGluZ1JlcXVlc3QSDwoHY2hhdF9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLnBhcmxleS52MS5UeXBpbmdTdGF0ZSJtCgtUeXBpbmdFdmVudBIPCgdjaGF0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSJQoFc3RhdGUYAyABKA4yFi5wYXJsZXkudjEuVHlwaW5nU3RhdGUSFQoNZXhwaXJlc19pbl9tcxgEIAEoDSJzChFTZXRQcml2YWN5UmVxdWVzdBIwCglsYXN0X3NlZW4YASABKA4yHS5wYXJsZXkudjEuTGFzdFNlZW5WaXNpYmlsaXR5EhoKDXJlYWRfcmVjZWlwdHMYAiABKAhIAIgBAUIQCg5fcmVhZF9yZWNlaXB0cyJYCg1Qcml2YWN5UmVzdWx0EjAKCWxhc3Rfc2VlbhgBIAEoDjIdLnBhcmxleS52MS5MYXN0U2VlblZpc2liaWxpdHkSFQoNcmVhZF9yZWNlaXB0cxgCIAEoCCJlCgxSZWNlaXB0RXZlbnQSDwoHY2hhdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAyABKAQSEAoIcmVhZF9zZXEYBCABKAQSCgoCYXQYBSABKAQiNwoORm9yd2FyZFJlcXVlc3QSJQoFc2VuZHMYASADKAsyFi5wYXJsZXkudjEuU2VuZFJlcXVlc3QiNwoNRm9yd2FyZFJlc3VsdBImCgdyZXN1bHRzGAEgAygLMhUucGFybGV5LnYxLlNlbmRSZXN1bHQiMgoSR2V0UmVjZWlwdHNSZXF1ZXN0Eg8KB2NoYXRfaWQYASABKAkSCwoDc2VxGAIgASgEIkcKDU1lbWJlclJlY2VpcHQSDwoHdXNlcl9pZBgBIAEoCRIUCgxkZWxpdmVyZWRfYXQYAiABKAQSDwoHcmVhZF9hdBgDIAEoBCJqCg5SZWNlaXB0c1Jlc3VsdBIpCgdtZW1iZXJzGAEgAygLMhgucGFybGV5LnYxLk1lbWJlclJlY2VpcHQSGAoQZGVsaXZlcmVkX3RvX2FsbBgCIAEoCBITCgtyZWFkX2J5X2FsbBgDIAEoCCJBCgxTaWduZWRQcmVLZXkSCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwiLwoNT25lVGltZVByZUtleRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMIvQBChFVcGxvYWRLZXlzUmVxdWVzdBIUCgxpZGVudGl0eV9rZXkYASABKAwSFwoPcmVnaXN0cmF0aW9uX2lkGAIgASgNEi8KDnNpZ25lZF9wcmVfa2V5GAMgASgLMhcucGFybGV5LnYxLlNpZ25lZFByZUtleRIwCg9sYXN0X3Jlc29ydF9rZXkYBCABKAsyFy5wYXJsZXkudjEuU2lnbmVkUHJlS2V5EjMKEW9uZV90aW1lX3ByZV9rZXlzGAUgAygLMhgucGFybGV5LnYxLk9uZVRpbWVQcmVLZXkSGAoQcmVwbGFjZV9vbmVfdGltZRgGIAEoCCIkCgpLZXlzUmVzdWx0EhYKDm9uZV90aW1lX2NvdW50GAEgASgNIioKF0dldFByZUtleUJ1bmRsZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAki+AEKDFByZUtleUJ1bmRsZRIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRIXCg9yZWdpc3RyYXRpb25faWQYAyABKA0SFAoMaWRlbnRpdHlfa2V5GAQgASgMEi8KDnNpZ25lZF9wcmVfa2V5GAUgASgLMhcucGFybGV5LnYxLlNpZ25lZFByZUtleRIwCg9sYXN0X3Jlc29ydF9rZXkYBiABKAsyFy5wYXJsZXkudjEuU2lnbmVkUHJlS2V5EjIKEG9uZV90aW1lX3ByZV9rZXkYByABKAsyGC5wYXJsZXkudjEuT25lVGltZVByZUtleSI/ChNQcmVLZXlCdW5kbGVzUmVzdWx0EigKB2J1bmRsZXMYASADKAsyFy5wYXJsZXkudjEuUHJlS2V5QnVuZGxlIioKFkdldElkZW50aXR5S2V5c1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiZgoRRGV2aWNlSWRlbnRpdHlLZXkSDwoHdXNlcl9pZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSFwoPcmVnaXN0cmF0aW9uX2lkGAMgASgNEhQKDGlkZW50aXR5X2tleRgEIAEoDCJAChJJZGVudGl0eUtleXNSZXN1bHQSKgoEa2V5cxgBIAMoCzIcLnBhcmxleS52MS5EZXZpY2VJZGVudGl0eUtleSIxCgdLZXlzTG93EhYKDm9uZV90aW1lX2NvdW50GAEgASgNEg4KBnRhcmdldBgCIAEoDSp2CgtNZXNzYWdlVHlwZRIcChhNRVNTQUdFX1RZUEVfVU5TUEVDSUZJRUQQABIVChFNRVNTQUdFX1RZUEVfRURJVBABEhcKE01FU1NBR0VfVFlQRV9ERUxFVEUQAhIZChVNRVNTQUdFX1RZUEVfUkVBQ1RJT04QAypQCghDaGF0S2luZBIZChVDSEFUX0tJTkRfVU5TUEVDSUZJRUQQABIUChBDSEFUX0tJTkRfRElSRUNUEAESEwoPQ0hBVF9LSU5EX0dST1VQEAIqTwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9NRU1CRVIQARIOCgpST0xFX0FETUlOEAISEAoMUk9MRV9DUkVBVE9SEAMqeQoLUGluRHVyYXRpb24SHAoYUElOX0RVUkFUSU9OX1VOU1BFQ0lGSUVEEAASGQoVUElOX0RVUkFUSU9OXzI0X0hPVVJTEAESFwoTUElOX0RVUkFUSU9OXzdfREFZUxACEhgKFFBJTl9EVVJBVElPTl8zMF9EQVlTEAMqtgMKDkNoYXRVcGRhdGVLaW5kEiAKHENIQVRfVVBEQVRFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDSEFUX1VQREFURV9LSU5EX0NSRUFURUQQARIiCh5DSEFUX1VQREFURV9LSU5EX01FTUJFUlNfQURERUQQAhIjCh9DSEFUX1VQREFURV9LSU5EX01FTUJFUl9SRU1PVkVEEAMSIAocQ0hBVF9VUERBVEVfS0lORF9NRU1CRVJfTEVGVBAEEiEKHUNIQVRfVVBEQVRFX0tJTkRfSU5GT19DSEFOR0VEEAUSIQodQ0hBVF9VUERBVEVfS0lORF9ST0xFX0NIQU5HRUQQBhIlCiFDSEFUX1VQREFURV9LSU5EX1NFVFRJTkdTX0NIQU5HRUQQBxIlCiFDSEFUX1VQREFURV9LSU5EX0pPSU5FRF9CWV9JTlZJVEUQCBIpCiVDSEFUX1VQREFURV9LSU5EX0RJU0FQUEVBUklOR19DSEFOR0VEEAkSGwoXQ0hBVF9VUERBVEVfS0lORF9QSU5ORUQQChIdChlDSEFUX1VQREFURV9LSU5EX1VOUElOTkVEEAsqoQEKEkxhc3RTZWVuVmlzaWJpbGl0eRIkCiBMQVNUX1NFRU5fVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEiEKHUxBU1RfU0VFTl9WSVNJQklMSVRZX0VWRVJZT05FEAESIQodTEFTVF9TRUVOX1ZJU0lCSUxJVFlfQ09OVEFDVFMQAhIfChtMQVNUX1NFRU5fVklTSUJJTElUWV9OT0JPRFkQAypgCgtUeXBpbmdTdGF0ZRIcChhUWVBJTkdfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUWVBJTkdfU1RBVEVfQ09NUE9TSU5HEAESFwoTVFlQSU5HX1NUQVRFX1BBVVNFRBACYgZwcm90bzM");
 
 /**
  * @generated from message parley.v1.Frame
@@ -184,6 +184,24 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "pin";
   } | {
     /**
+     * @generated from field: parley.v1.UploadKeysRequest upload_keys = 34;
+     */
+    value: UploadKeysRequest;
+    case: "uploadKeys";
+  } | {
+    /**
+     * @generated from field: parley.v1.GetPreKeyBundlesRequest get_pre_key_bundles = 35;
+     */
+    value: GetPreKeyBundlesRequest;
+    case: "getPreKeyBundles";
+  } | {
+    /**
+     * @generated from field: parley.v1.GetIdentityKeysRequest get_identity_keys = 36;
+     */
+    value: GetIdentityKeysRequest;
+    case: "getIdentityKeys";
+  } | {
+    /**
      * Server -> client results (id echoes the request).
      *
      * @generated from field: parley.v1.SendResult send_result = 40;
@@ -276,6 +294,24 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
     case: "forwardResult";
   } | {
     /**
+     * @generated from field: parley.v1.KeysResult keys_result = 55;
+     */
+    value: KeysResult;
+    case: "keysResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.PreKeyBundlesResult pre_key_bundles = 56;
+     */
+    value: PreKeyBundlesResult;
+    case: "preKeyBundles";
+  } | {
+    /**
+     * @generated from field: parley.v1.IdentityKeysResult identity_keys = 57;
+     */
+    value: IdentityKeysResult;
+    case: "identityKeys";
+  } | {
+    /**
      * Server -> client pushes (id 0).
      *
      * @generated from field: parley.v1.Welcome welcome = 60;
@@ -306,6 +342,12 @@ export type Frame = Message$1<"parley.v1.Frame"> & {
      */
     value: ReceiptEvent;
     case: "receipt";
+  } | {
+    /**
+     * @generated from field: parley.v1.KeysLow keys_low = 65;
+     */
+    value: KeysLow;
+    case: "keysLow";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1989,6 +2031,305 @@ export type ReceiptsResult = Message$1<"parley.v1.ReceiptsResult"> & {
  */
 export const ReceiptsResultSchema: GenMessage<ReceiptsResult> = /*@__PURE__*/
   messageDesc(file_parley_v1_parley, 58);
+
+/**
+ * A public key signed with the device's identity key (XEdDSA over the serialized key).
+ *
+ * @generated from message parley.v1.SignedPreKey
+ */
+export type SignedPreKey = Message$1<"parley.v1.SignedPreKey"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * @generated from field: bytes signature = 3;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.SignedPreKey.
+ * Use `create(SignedPreKeySchema)` to create a new message.
+ */
+export const SignedPreKeySchema: GenMessage<SignedPreKey> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 59);
+
+/**
+ * @generated from message parley.v1.OneTimePreKey
+ */
+export type OneTimePreKey = Message$1<"parley.v1.OneTimePreKey"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.OneTimePreKey.
+ * Use `create(OneTimePreKeySchema)` to create a new message.
+ */
+export const OneTimePreKeySchema: GenMessage<OneTimePreKey> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 60);
+
+/**
+ * The first upload of a device sets identity_key and registration_id (fixed from then on)
+ * and must carry signed_pre_key and last_resort_key (a Kyber key); later uploads may rotate
+ * those two and add one-time prekeys (at most 100 per request).
+ *
+ * @generated from message parley.v1.UploadKeysRequest
+ */
+export type UploadKeysRequest = Message$1<"parley.v1.UploadKeysRequest"> & {
+  /**
+   * @generated from field: bytes identity_key = 1;
+   */
+  identityKey: Uint8Array;
+
+  /**
+   * @generated from field: uint32 registration_id = 2;
+   */
+  registrationId: number;
+
+  /**
+   * @generated from field: parley.v1.SignedPreKey signed_pre_key = 3;
+   */
+  signedPreKey?: SignedPreKey;
+
+  /**
+   * @generated from field: parley.v1.SignedPreKey last_resort_key = 4;
+   */
+  lastResortKey?: SignedPreKey;
+
+  /**
+   * @generated from field: repeated parley.v1.OneTimePreKey one_time_pre_keys = 5;
+   */
+  oneTimePreKeys: OneTimePreKey[];
+
+  /**
+   * Drop the one-time prekeys stored so far before adding these.
+   *
+   * @generated from field: bool replace_one_time = 6;
+   */
+  replaceOneTime: boolean;
+};
+
+/**
+ * Describes the message parley.v1.UploadKeysRequest.
+ * Use `create(UploadKeysRequestSchema)` to create a new message.
+ */
+export const UploadKeysRequestSchema: GenMessage<UploadKeysRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 61);
+
+/**
+ * @generated from message parley.v1.KeysResult
+ */
+export type KeysResult = Message$1<"parley.v1.KeysResult"> & {
+  /**
+   * One-time prekeys the server now holds for this device.
+   *
+   * @generated from field: uint32 one_time_count = 1;
+   */
+  oneTimeCount: number;
+};
+
+/**
+ * Describes the message parley.v1.KeysResult.
+ * Use `create(KeysResultSchema)` to create a new message.
+ */
+export const KeysResultSchema: GenMessage<KeysResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 62);
+
+/**
+ * One bundle per device of the user that has uploaded keys; each consumes one one-time
+ * prekey. Rate limited.
+ *
+ * @generated from message parley.v1.GetPreKeyBundlesRequest
+ */
+export type GetPreKeyBundlesRequest = Message$1<"parley.v1.GetPreKeyBundlesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.v1.GetPreKeyBundlesRequest.
+ * Use `create(GetPreKeyBundlesRequestSchema)` to create a new message.
+ */
+export const GetPreKeyBundlesRequestSchema: GenMessage<GetPreKeyBundlesRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 63);
+
+/**
+ * @generated from message parley.v1.PreKeyBundle
+ */
+export type PreKeyBundle = Message$1<"parley.v1.PreKeyBundle"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: uint32 registration_id = 3;
+   */
+  registrationId: number;
+
+  /**
+   * @generated from field: bytes identity_key = 4;
+   */
+  identityKey: Uint8Array;
+
+  /**
+   * @generated from field: parley.v1.SignedPreKey signed_pre_key = 5;
+   */
+  signedPreKey?: SignedPreKey;
+
+  /**
+   * @generated from field: parley.v1.SignedPreKey last_resort_key = 6;
+   */
+  lastResortKey?: SignedPreKey;
+
+  /**
+   * Absent when the device has run out of one-time prekeys.
+   *
+   * @generated from field: parley.v1.OneTimePreKey one_time_pre_key = 7;
+   */
+  oneTimePreKey?: OneTimePreKey;
+};
+
+/**
+ * Describes the message parley.v1.PreKeyBundle.
+ * Use `create(PreKeyBundleSchema)` to create a new message.
+ */
+export const PreKeyBundleSchema: GenMessage<PreKeyBundle> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 64);
+
+/**
+ * @generated from message parley.v1.PreKeyBundlesResult
+ */
+export type PreKeyBundlesResult = Message$1<"parley.v1.PreKeyBundlesResult"> & {
+  /**
+   * @generated from field: repeated parley.v1.PreKeyBundle bundles = 1;
+   */
+  bundles: PreKeyBundle[];
+};
+
+/**
+ * Describes the message parley.v1.PreKeyBundlesResult.
+ * Use `create(PreKeyBundlesResultSchema)` to create a new message.
+ */
+export const PreKeyBundlesResultSchema: GenMessage<PreKeyBundlesResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 65);
+
+/**
+ * Identity keys of every device of these users (at most 1024 users), for safety numbers
+ * and to notice new devices. Consumes nothing.
+ *
+ * @generated from message parley.v1.GetIdentityKeysRequest
+ */
+export type GetIdentityKeysRequest = Message$1<"parley.v1.GetIdentityKeysRequest"> & {
+  /**
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message parley.v1.GetIdentityKeysRequest.
+ * Use `create(GetIdentityKeysRequestSchema)` to create a new message.
+ */
+export const GetIdentityKeysRequestSchema: GenMessage<GetIdentityKeysRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 66);
+
+/**
+ * @generated from message parley.v1.DeviceIdentityKey
+ */
+export type DeviceIdentityKey = Message$1<"parley.v1.DeviceIdentityKey"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: uint32 registration_id = 3;
+   */
+  registrationId: number;
+
+  /**
+   * @generated from field: bytes identity_key = 4;
+   */
+  identityKey: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.DeviceIdentityKey.
+ * Use `create(DeviceIdentityKeySchema)` to create a new message.
+ */
+export const DeviceIdentityKeySchema: GenMessage<DeviceIdentityKey> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 67);
+
+/**
+ * @generated from message parley.v1.IdentityKeysResult
+ */
+export type IdentityKeysResult = Message$1<"parley.v1.IdentityKeysResult"> & {
+  /**
+   * @generated from field: repeated parley.v1.DeviceIdentityKey keys = 1;
+   */
+  keys: DeviceIdentityKey[];
+};
+
+/**
+ * Describes the message parley.v1.IdentityKeysResult.
+ * Use `create(IdentityKeysResultSchema)` to create a new message.
+ */
+export const IdentityKeysResultSchema: GenMessage<IdentityKeysResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 68);
+
+/**
+ * Push: this device has few one-time prekeys left; upload more.
+ *
+ * @generated from message parley.v1.KeysLow
+ */
+export type KeysLow = Message$1<"parley.v1.KeysLow"> & {
+  /**
+   * @generated from field: uint32 one_time_count = 1;
+   */
+  oneTimeCount: number;
+
+  /**
+   * How many the server would like the device to hold.
+   *
+   * @generated from field: uint32 target = 2;
+   */
+  target: number;
+};
+
+/**
+ * Describes the message parley.v1.KeysLow.
+ * Use `create(KeysLowSchema)` to create a new message.
+ */
+export const KeysLowSchema: GenMessage<KeysLow> = /*@__PURE__*/
+  messageDesc(file_parley_v1_parley, 69);
 
 /**
  * @generated from enum parley.v1.MessageType

@@ -10,6 +10,7 @@ import type {
   ChatCreate,
   ChatMutation,
   CommitResult,
+  KeysUploadInput,
   OneTimeCode,
   SendCommit,
   Store,
@@ -21,11 +22,13 @@ import type {
   Device,
   DeviceCursor,
   DeviceId,
+  DeviceIdentity,
   LastSeenVisibility,
   MemberInfo,
   MessageMeta,
   MessageType,
   PinInfo,
+  PreKeyBundleRecord,
   ReceiptChange,
   ReceiptState,
   Role,
@@ -34,6 +37,7 @@ import type {
   UserId,
   UserPresenceRecord,
 } from '../../../ports/types.js';
+import { bundleOf, checkSameIdentity, identityOf, type KeyRow } from '../key-rows.js';
 import { migrate } from './migrate.js';
 import { prepareStatements, type Statements } from './statements.js';
 
@@ -519,12 +523,11 @@ export class SqliteStore implements Store {
             if (!c) continue;
             out.push(c);
             // View-once messages lose their payload at the first recipient device's ack.
-            const opened = this.s.viewOnceOpened.all(
-              it.chatId,
-              c.previousDeliveredSeq,
-              c.deliveredSeq,
-              it.userId,
-            ) as Array<{ seq: number }>;
+            const range = [it.chatId, c.previousDeliveredSeq, c.deliveredSeq, it.userId];
+            const opened = [
+              ...(this.s.viewOnceOpened.all(...range) as Array<{ seq: number }>),
+              ...(this.s.viewOnceOpenedPerDevice.all(...range) as Array<{ seq: number }>),
+            ];
             for (const o of opened) this.s.payloadsDelete.run(it.chatId, o.seq);
           }
           return out;
@@ -994,6 +997,90 @@ export class SqliteStore implements Store {
         }
         return keys.length;
       }),
+    );
+  }
+
+  // -- key directory -------------------------------------------------------------------------
+
+  keysUpload(input: KeysUploadInput): Promise<{ oneTimeCount: number }> {
+    return guard(
+      this.db.transaction(() => {
+        const id = input.deviceId;
+        const row = this.s.keysGet.get(id) as KeyRow | undefined;
+        if (!row) {
+          const { identityKey, registrationId, signedPreKey: sp, lastResortKey: lr } = input;
+          if (!identityKey || registrationId === undefined || !sp || !lr) {
+            throw new ParleyError(
+              'INVALID_ARGUMENT',
+              'the first upload needs the identity key, registration id, signed prekey and last-resort key',
+            );
+          }
+          this.s.keysInsert.run(
+            id,
+            identityKey,
+            registrationId,
+            sp.id,
+            sp.publicKey,
+            sp.signature,
+            lr.id,
+            lr.publicKey,
+            lr.signature,
+            input.now,
+          );
+        } else {
+          checkSameIdentity(row, input);
+          const sp = input.signedPreKey;
+          if (sp) this.s.keysSetSigned.run(sp.id, sp.publicKey, sp.signature, input.now, id);
+          const lr = input.lastResortKey;
+          if (lr) this.s.keysSetLastResort.run(lr.id, lr.publicKey, lr.signature, input.now, id);
+        }
+        if (input.replaceOneTime) this.s.oneTimeDeleteAll.run(id);
+        const { n } = this.s.oneTimeCount.get(id) as { n: number };
+        if (n + input.oneTimePreKeys.length > input.maxOneTime) {
+          throw new ParleyError(
+            'INVALID_ARGUMENT',
+            `a device stores at most ${input.maxOneTime} one-time prekeys`,
+          );
+        }
+        for (const k of input.oneTimePreKeys) {
+          try {
+            this.s.oneTimeInsert.run(id, k.id, k.publicKey);
+          } catch (err) {
+            if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+              throw new ParleyError('INVALID_ARGUMENT', `one-time prekey ${k.id} was already uploaded`);
+            }
+            throw err;
+          }
+        }
+        return { oneTimeCount: n + input.oneTimePreKeys.length };
+      }),
+    );
+  }
+
+  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]> {
+    return guard(
+      this.db.transaction(() =>
+        (this.s.keysOfUser.all(userId) as KeyRow[]).map((row) => {
+          const otk = this.s.oneTimeFirst.get(row.device_id) as
+            | { key_id: number; public_key: Buffer }
+            | undefined;
+          if (otk) this.s.oneTimeDelete.run(row.device_id, otk.key_id);
+          const { n } = this.s.oneTimeCount.get(row.device_id) as { n: number };
+          return bundleOf(userId, row, otk, n);
+        }),
+      ),
+    );
+  }
+
+  keysOneTimeCount(deviceId: DeviceId): Promise<number> {
+    return guard(() => (this.s.oneTimeCount.get(deviceId) as { n: number }).n);
+  }
+
+  keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]> {
+    return guard(() =>
+      [...new Set(userIds)].flatMap((userId) =>
+        (this.s.keysOfUser.all(userId) as KeyRow[]).map((r) => identityOf(userId, r)),
+      ),
     );
   }
 

@@ -130,7 +130,16 @@ const sql = {
   messageExtrasSet: 'UPDATE messages SET view_once = ?, expires_at = ? WHERE chat_id = ? AND seq = ?',
   /** chat_id, after_seq, up_to_seq, reader: view-once messages from others whose payload goes now */
   viewOnceOpened: `UPDATE messages SET body = NULL
-    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ? AND body IS NOT NULL RETURNING seq`,
+    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ?
+      AND body IS NOT NULL
+    RETURNING seq`,
+  /**
+   * chat_id, after_seq, up_to_seq, reader: view-once messages from others with per-device
+   * payloads (body NULL), whose payload rows go now (deleting rows already gone is a no-op).
+   * A separate statement: an OR EXISTS in the one above made receipt flushes stall.
+   */
+  viewOnceOpenedPerDevice: `SELECT seq FROM messages
+    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ? AND body IS NULL`,
   /** now, limit: messages whose disappearing timer ran out */
   timerExpiredKeys: 'SELECT chat_id, seq FROM messages WHERE expires_at > 0 AND expires_at < ? LIMIT ?',
   /** chat_id, seq: a message targeted by an edit, delete, reaction or reply */
@@ -254,6 +263,30 @@ const sql = {
   payloadsDelete: 'DELETE FROM message_payloads WHERE chat_id = ? AND seq = ?',
   /** chat_id, seq */
   messageDelete: 'DELETE FROM messages WHERE chat_id = ? AND seq = ?',
+  /** device_id */
+  keysGet: 'SELECT * FROM device_keys WHERE device_id = ?',
+  /** device_id, identity_key, registration_id, signed_id, signed_key, signed_sig, last_resort_id, last_resort_key, last_resort_sig, updated_at */
+  keysInsert: `INSERT INTO device_keys (device_id, identity_key, registration_id, signed_id, signed_key, signed_sig,
+      last_resort_id, last_resort_key, last_resort_sig, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  /** signed_id, signed_key, signed_sig, updated_at, device_id */
+  keysSetSigned:
+    'UPDATE device_keys SET signed_id = ?, signed_key = ?, signed_sig = ?, updated_at = ? WHERE device_id = ?',
+  /** last_resort_id, last_resort_key, last_resort_sig, updated_at, device_id */
+  keysSetLastResort:
+    'UPDATE device_keys SET last_resort_id = ?, last_resort_key = ?, last_resort_sig = ?, updated_at = ? WHERE device_id = ?',
+  /** device_id, key_id, public_key */
+  oneTimeInsert: 'INSERT INTO one_time_keys (device_id, key_id, public_key) VALUES (?, ?, ?)',
+  /** device_id */
+  oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = ?',
+  /** device_id */
+  oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = ?',
+  /** device_id: the lowest id first */
+  oneTimeFirst: 'SELECT key_id, public_key FROM one_time_keys WHERE device_id = ? ORDER BY key_id LIMIT 1',
+  /** device_id, key_id */
+  oneTimeDelete: 'DELETE FROM one_time_keys WHERE device_id = ? AND key_id = ?',
+  /** user_id: active devices of the user with keys */
+  keysOfUser: `SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
+    WHERE d.user_id = ? AND d.revoked_at IS NULL ORDER BY d.created_at, d.id`,
 } as const;
 
 export type Statements = { [K in keyof typeof sql]: Database.Statement };

@@ -1,0 +1,105 @@
+/**
+ * Browser-safe contracts of the SDK's end-to-end layer: the key-value port its state lives
+ * in, the wire shapes of the server's key directory, and the protocol the client calls.
+ * Nothing here imports Node or libsignal, so a browser build can implement them.
+ */
+
+/**
+ * Durable bytes by (namespace, key); shaped so an IndexedDB object store can back it.
+ * Invariant: a resolved `put` or `delete` survives a crash of the process.
+ */
+export interface KeyValueStore {
+  /** The stored bytes, or undefined when absent. The caller may mutate the result. */
+  get(ns: string, key: string): Promise<Uint8Array | undefined>;
+  /** Inserts or replaces; the store keeps its own copy of `value`. */
+  put(ns: string, key: string, value: Uint8Array): Promise<void>;
+  /** Idempotent: deleting an absent key is not an error. */
+  delete(ns: string, key: string): Promise<void>;
+  /** Keys of the namespace, sorted by UTF-16 code unit (plain `<` on strings). */
+  keys(ns: string): Promise<string[]>;
+  /** Releases the backing resource; later calls fail. */
+  close(): Promise<void>;
+}
+
+/** A public key signed (XEdDSA) by the device's identity key. */
+export interface SignedKey {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** A one-time EC prekey; handed out by the server at most once. */
+export interface OneTimeKey {
+  id: number;
+  publicKey: Uint8Array;
+}
+
+/** What a device uploads to the key directory (public halves only). */
+export interface KeyUpload {
+  identityKey: Uint8Array;
+  registrationId: number;
+  signedPreKey: SignedKey;
+  /** Kyber (ML-KEM) public key, signed by the identity key; reused until replaced. */
+  lastResortKey: SignedKey;
+  oneTimePreKeys: OneTimeKey[];
+}
+
+/** What another device needs to start a session with one device. */
+export interface PreKeyBundle {
+  userId: string;
+  deviceId: string;
+  registrationId: number;
+  identityKey: Uint8Array;
+  signedPreKey: SignedKey;
+  lastResortKey: SignedKey;
+  /** Absent when the device has run out of one-time prekeys. */
+  oneTimePreKey?: OneTimeKey;
+}
+
+/**
+ * Called after a remote device's identity key differs from the one stored for it (trust on
+ * first use: the new key is accepted and the change reported, so the app can show that the
+ * security code changed). Keys are serialized public keys. Errors it throws are logged.
+ */
+export type IdentityChangeListener = (
+  deviceId: string,
+  oldKey: Uint8Array,
+  newKey: Uint8Array,
+) => void | Promise<void>;
+
+/**
+ * End-to-end encryption of one local device. Device ids are Parley device ids (1 to 64
+ * printable ASCII characters). Calls are serialized per instance. Failures are `E2eError`.
+ */
+export interface E2eProtocol {
+  /**
+   * Creates the identity key pair and registration id on first use (kept afterwards), then a
+   * new signed EC prekey, a new signed Kyber last-resort key and `oneTimeCount` one-time
+   * prekeys. Every call returns the same identity.
+   */
+  initKeys(oneTimeCount: number): Promise<KeyUpload>;
+  /** More one-time prekeys; ids keep increasing across calls and restarts. */
+  newOneTimePreKeys(count: number): Promise<OneTimeKey[]>;
+  /** The local serialized identity public key (created on first use). */
+  identityKey(): Promise<Uint8Array>;
+  /** True when a session to the device can encrypt now. */
+  hasSession(deviceId: string): Promise<boolean>;
+  /** Starts (or replaces) the session from a bundle; BAD_BUNDLE when a signature fails. */
+  startSession(bundle: PreKeyBundle): Promise<void>;
+  /** NO_SESSION without a session. The result starts with one type byte. */
+  encrypt(deviceId: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** BAD_MESSAGE, DUPLICATE_MESSAGE, NO_SESSION or DECRYPT_FAILED on failure. */
+  decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** The serialized distribution message of this device's current sender key for the chat. */
+  senderKeyDistribution(chatId: string): Promise<Uint8Array>;
+  /** A new sender key for the chat; holders of the old one cannot read later messages. */
+  rotateSenderKey(chatId: string): Promise<void>;
+  /** Stores the sender key another device distributed (BAD_MESSAGE when malformed). */
+  processSenderKeyDistribution(senderDeviceId: string, skdm: Uint8Array): Promise<void>;
+  /** NO_SENDER_KEY before `senderKeyDistribution` for the chat. */
+  groupEncrypt(chatId: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** NO_SENDER_KEY when the sender's key for that message was never received. */
+  groupDecrypt(senderDeviceId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** The identity key last seen for the device, if any. */
+  remoteIdentity(deviceId: string): Promise<Uint8Array | undefined>;
+}

@@ -1,0 +1,93 @@
+/**
+ * What travels inside the encryption: the message content and, for groups, the sender's
+ * key distribution. The server never sees any of it. Encoded as UTF-8 JSON with base64
+ * bytes; unknown fields are ignored so later versions can add to it.
+ */
+import { ParleyError } from '@parley/protocol';
+
+/** Points at an encrypted attachment: its id on the server, and what is needed to read it. */
+export interface AttachmentPointer {
+  mediaId: string;
+  /** 64 bytes: AES-256 key and HMAC-SHA256 key. */
+  key: Uint8Array;
+  /** SHA-256 of the ciphertext. */
+  digest: Uint8Array;
+  /** Plaintext size in bytes. */
+  size: number;
+  mime?: string;
+  name?: string;
+}
+
+export interface SecureContent {
+  text?: string;
+  attachment?: AttachmentPointer;
+}
+
+export interface Envelope extends SecureContent {
+  /** The sender's key distribution for a group chat (pairwise messages only). */
+  senderKey?: Uint8Array;
+}
+
+/** First byte of a payload: how it was encrypted. */
+export const PAIRWISE = 1;
+export const GROUP = 2;
+
+const b64 = (b: Uint8Array) => {
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s);
+};
+const unb64 = (s: unknown, field: string): Uint8Array => {
+  if (typeof s !== 'string') throw new ParleyError('INVALID_ARGUMENT', `content.${field} is not base64`);
+  const bin = atob(s);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+};
+
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const a = e.attachment;
+  const json = {
+    v: 1,
+    ...(e.text !== undefined && { t: e.text }),
+    ...(a && {
+      a: {
+        id: a.mediaId,
+        k: b64(a.key),
+        d: b64(a.digest),
+        s: a.size,
+        ...(a.mime !== undefined && { m: a.mime }),
+        ...(a.name !== undefined && { n: a.name }),
+      },
+    }),
+    ...(e.senderKey && { sk: b64(e.senderKey) }),
+  };
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Record<string, unknown>;
+  } catch {
+    throw new ParleyError('INVALID_ARGUMENT', 'decrypted content is not valid');
+  }
+  if (typeof j !== 'object' || j === null)
+    throw new ParleyError('INVALID_ARGUMENT', 'decrypted content is not valid');
+  const out: Envelope = {};
+  if (typeof j.t === 'string') out.text = j.t;
+  const a = j.a as Record<string, unknown> | undefined;
+  if (a && typeof a === 'object') {
+    if (typeof a.id !== 'string' || typeof a.s !== 'number') {
+      throw new ParleyError('INVALID_ARGUMENT', 'content.attachment is not valid');
+    }
+    out.attachment = {
+      mediaId: a.id,
+      key: unb64(a.k, 'attachment.key'),
+      digest: unb64(a.d, 'attachment.digest'),
+      size: a.s,
+      ...(typeof a.m === 'string' && { mime: a.m }),
+      ...(typeof a.n === 'string' && { name: a.n }),
+    };
+  }
+  if (j.sk !== undefined) out.senderKey = unb64(j.sk, 'senderKey');
+  return out;
+}

@@ -1,0 +1,381 @@
+/**
+ * End-to-end encrypted messaging over a ParleyClient. The server only ever sees ciphertext:
+ * - 1:1 chats: one pairwise (Signal session) ciphertext per recipient device, including the
+ *   sender's own other devices; sessions start from prekey bundles of the key directory;
+ * - groups: sender keys. The sender's key for the chat goes to every member device inside
+ *   pairwise messages; once every device has it, each message is encrypted once. When a
+ *   device leaves the set of recipients (a member removed, a device unlinked) the key is
+ *   rotated before the next message, so it cannot read later ones;
+ * - attachments: encrypted with a fresh key before upload; key and digest go inside the
+ *   encrypted message.
+ * A device-list mismatch from the server (a device added or removed) refreshes the lists
+ * and the send is retried with the same client message id.
+ */
+import { ChatKind, ParleyError } from '@parley/protocol';
+import type { ParleyClient, SendContent, SendOptions } from '../client.js';
+import { decryptAttachment, encryptAttachment } from '../crypto/attachments.js';
+import { compareBytes, concatBytes } from '../crypto/bytes.js';
+import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
+import type { E2eProtocol, KeyValueStore } from '../crypto/types.js';
+import { TypedEmitter } from '../emitter.js';
+import { downloadMedia, uploadMedia } from '../http.js';
+import { newClientMessageId } from '../ids.js';
+import type { ReceivedMessage, SendResult } from '../types.js';
+import {
+  type AttachmentPointer,
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  GROUP,
+  PAIRWISE,
+  type SecureContent,
+} from './content.js';
+
+/** A decrypted message: what the server delivered, with its content in the clear. */
+export interface SecureMessage extends Omit<ReceivedMessage, 'payload'> {
+  content: SecureContent;
+}
+
+export interface DecryptFailure {
+  chatId: string;
+  seq: number;
+  senderUserId: string;
+  senderDeviceId: string;
+  error: Error;
+}
+
+export type SecureEvents = {
+  /** A decrypted message; the cursor advances after every listener's promise settles. */
+  message: [SecureMessage];
+  /** A message that could not be decrypted (it is acknowledged all the same). */
+  decryptFailed: [DecryptFailure];
+  /** The set of a contact's device identity keys changed: their safety number is new. */
+  securityCodeChanged: [{ userId: string }];
+  error: [Error];
+};
+
+export interface SecureMessagingOptions {
+  /** One-time prekeys to upload at first start (default 100). */
+  oneTimePreKeys?: number;
+}
+
+const MAX_MISMATCH_RETRIES = 4;
+const NS = { meta: 'e2e-meta', distributed: 'e2e-distributed', contacts: 'e2e-contact-keys' } as const;
+const utf8 = new TextEncoder();
+const unutf8 = new TextDecoder();
+
+interface MismatchDetails {
+  deviceMismatch?: { current?: Array<{ userId: string; deviceIds: string[] }> };
+}
+
+const withTag = (tag: number, body: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(tag), body);
+
+export class SecureMessaging extends TypedEmitter<SecureEvents> {
+  private readonly me: { userId: string; deviceId: string };
+  /** Known devices of each user (as the server last told). */
+  private readonly devices = new Map<string, string[]>();
+  private sendTail: Promise<unknown> = Promise.resolve();
+  private started = false;
+
+  constructor(
+    readonly client: ParleyClient,
+    readonly protocol: E2eProtocol,
+    private readonly kv: KeyValueStore,
+    private readonly options: SecureMessagingOptions = {},
+  ) {
+    super();
+    this.me = { userId: client.credentials.userId, deviceId: client.credentials.deviceId };
+    this.onListenerError = (err, event) => {
+      if (event !== 'error') this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    };
+  }
+
+  /** Connects, uploads this device's keys on first use, and starts decrypting incoming messages. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.client.on('message', (m) => this.receive(m));
+    this.client.on('keysLow', ({ oneTimeCount, target }) => {
+      this.replenish(target - oneTimeCount).catch((err) => this.emit('error', err as Error));
+    });
+    await this.client.connect();
+    if (!(await this.kv.get(NS.meta, 'uploaded'))) {
+      const upload = await this.protocol.initKeys(this.options.oneTimePreKeys ?? 100);
+      await this.client.uploadKeys({ ...upload, replaceOneTime: true });
+      await this.kv.put(NS.meta, 'uploaded', utf8.encode('1'));
+    }
+  }
+
+  /** Encrypts and sends; resolves once the server stored it. */
+  send(chatId: string, content: SecureContent, options: SendOptions = {}): Promise<SendResult> {
+    const clientMessageId = options.clientMessageId ?? newClientMessageId();
+    return this.serial(() =>
+      this.withDevices(
+        chatId,
+        (payload) => this.client.send(chatId, payload, { ...options, clientMessageId }),
+        {
+          ...content,
+        },
+      ),
+    );
+  }
+
+  /** New content for message `seq` (the sender only, within the server's edit window). */
+  edit(chatId: string, seq: number, content: SecureContent, options: SendOptions = {}): Promise<SendResult> {
+    const clientMessageId = options.clientMessageId ?? newClientMessageId();
+    return this.serial(() =>
+      this.withDevices(chatId, (payload) => this.client.edit(chatId, seq, payload, { clientMessageId }), {
+        ...content,
+      }),
+    );
+  }
+
+  /**
+   * Forwards content to each chat (encrypted for that chat's devices), one chat after the
+   * other; `forwardCount` is the forwarded message's own count plus one.
+   */
+  async forward(
+    chatIds: readonly string[],
+    content: SecureContent,
+    forwardCount: number,
+  ): Promise<SendResult[]> {
+    const results: SendResult[] = [];
+    for (const chatId of chatIds) {
+      const clientMessageId = newClientMessageId();
+      results.push(
+        await this.serial(() =>
+          this.withDevices(
+            chatId,
+            async (payload) => {
+              const [r] = await this.client.forward([{ chatId, payload, clientMessageId }], forwardCount);
+              if (!r) throw new ParleyError('INTERNAL', 'forward without a result');
+              return r;
+            },
+            { ...content },
+          ),
+        ),
+      );
+    }
+    return results;
+  }
+
+  /**
+   * Encrypts `bytes` with a fresh key, uploads the ciphertext, and sends a pointer to it;
+   * resolves with the send result and the pointer (to keep, forward or open it later).
+   */
+  async sendFile(
+    chatId: string,
+    bytes: Uint8Array,
+    info: { mime?: string; name?: string; text?: string } = {},
+    options: SendOptions = {},
+  ): Promise<SendResult & { attachment: AttachmentPointer }> {
+    const enc = await encryptAttachment(bytes);
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext);
+    const attachment: AttachmentPointer = {
+      mediaId,
+      key: enc.key,
+      digest: enc.digest,
+      size: enc.size,
+      ...(info.mime !== undefined && { mime: info.mime }),
+      ...(info.name !== undefined && { name: info.name }),
+    };
+    const sent = await this.send(
+      chatId,
+      { attachment, ...(info.text !== undefined && { text: info.text }) },
+      options,
+    );
+    return { ...sent, attachment };
+  }
+
+  /** Downloads an attachment and checks and decrypts it. */
+  async download(attachment: AttachmentPointer): Promise<Uint8Array> {
+    const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId);
+    return decryptAttachment(ciphertext, attachment.key, attachment.digest);
+  }
+
+  /** The safety number of this user and `userId` over every device identity key of both. */
+  async safetyNumber(userId: string): Promise<SafetyNumber> {
+    const keys = await this.client.identityKeys([this.me.userId, userId]);
+    const of = (u: string) => keys.filter((k) => k.userId === u).map((k) => k.identityKey);
+    return safetyNumber(
+      { userId: this.me.userId, identityKeys: of(this.me.userId) },
+      { userId, identityKeys: of(userId) },
+    );
+  }
+
+  // -- sending ----------------------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.sendTail.then(fn, fn);
+    this.sendTail = run.catch(() => {});
+    return run;
+  }
+
+  /** Encrypts for the chat's current devices and sends; on DEVICE_MISMATCH refreshes and retries. */
+  private async withDevices(
+    chatId: string,
+    sendOnce: (payload: SendContent) => Promise<SendResult>,
+    content: Envelope,
+  ): Promise<SendResult> {
+    for (let attempt = 0; ; attempt++) {
+      const chat = await this.client.getChat(chatId);
+      const users = chat.members.map((m) => m.userId);
+      const recipients = await this.recipientDevices(users);
+      const payload =
+        chat.kind === ChatKind.GROUP
+          ? await this.encryptGroup(chatId, recipients, content)
+          : await this.encryptPairwise(recipients, content);
+      try {
+        const result = await sendOnce(payload);
+        if (chat.kind === ChatKind.GROUP && !(payload instanceof Uint8Array)) {
+          await this.setDistributed(chatId, [...recipients.keys()]);
+        }
+        return result;
+      } catch (err) {
+        if (
+          !(err instanceof ParleyError) ||
+          err.code !== 'DEVICE_MISMATCH' ||
+          attempt >= MAX_MISMATCH_RETRIES
+        ) {
+          throw err;
+        }
+        const current = (err.details as MismatchDetails | undefined)?.deviceMismatch?.current ?? [];
+        for (const u of current) await this.learnDevices(u.userId, u.deviceIds);
+      }
+    }
+  }
+
+  /** Device id → user id of every device of `users` but this one; refreshes the lists. */
+  private async recipientDevices(users: readonly string[]): Promise<Map<string, string>> {
+    const lists = await this.client.listDevices([...new Set([...users, this.me.userId])]);
+    for (const l of lists) await this.learnDevices(l.userId, l.deviceIds);
+    const out = new Map<string, string>();
+    for (const l of lists) for (const d of l.deviceIds) if (d !== this.me.deviceId) out.set(d, l.userId);
+    return out;
+  }
+
+  private async encryptPairwise(recipients: Map<string, string>, content: Envelope): Promise<SendContent> {
+    await this.ensureSessions(recipients);
+    const plain = encodeEnvelope(content);
+    const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
+    for (const deviceId of recipients.keys()) {
+      out.push({ deviceId, payload: withTag(PAIRWISE, await this.protocol.encrypt(deviceId, plain)) });
+    }
+    return out;
+  }
+
+  private async encryptGroup(
+    chatId: string,
+    recipients: Map<string, string>,
+    content: Envelope,
+  ): Promise<SendContent> {
+    let distributed = await this.distributed(chatId);
+    if (distributed.some((d) => !recipients.has(d))) {
+      // A device that had the key is no longer a recipient: it must not read what follows.
+      await this.protocol.rotateSenderKey(chatId);
+      distributed = [];
+      await this.setDistributed(chatId, []);
+    }
+    const have = new Set(distributed);
+    if (recipients.size > 0 && [...recipients.keys()].every((d) => have.has(d))) {
+      return withTag(GROUP, await this.protocol.groupEncrypt(chatId, encodeEnvelope(content)));
+    }
+    // Someone lacks the current sender key: this message goes pairwise, carrying it.
+    const senderKey = await this.protocol.senderKeyDistribution(chatId);
+    return this.encryptPairwise(recipients, { ...content, senderKey });
+  }
+
+  private async ensureSessions(recipients: Map<string, string>): Promise<void> {
+    const missing = new Map<string, string[]>();
+    for (const [deviceId, userId] of recipients) {
+      if (!(await this.protocol.hasSession(deviceId)))
+        missing.set(userId, [...(missing.get(userId) ?? []), deviceId]);
+    }
+    for (const [userId, deviceIds] of missing) {
+      const bundles = await this.client.preKeyBundles(userId);
+      for (const b of bundles) {
+        if (deviceIds.includes(b.deviceId)) await this.protocol.startSession(b);
+      }
+      for (const d of deviceIds) {
+        if (!(await this.protocol.hasSession(d))) {
+          throw new ParleyError('UNAVAILABLE', `device ${d} has not published its keys yet`);
+        }
+      }
+    }
+  }
+
+  private async replenish(count: number): Promise<void> {
+    if (count <= 0) return;
+    const oneTimePreKeys = await this.protocol.newOneTimePreKeys(Math.min(count, 100));
+    await this.client.uploadKeys({ oneTimePreKeys });
+  }
+
+  private async distributed(chatId: string): Promise<string[]> {
+    const raw = await this.kv.get(NS.distributed, chatId);
+    return raw ? (JSON.parse(unutf8.decode(raw)) as string[]) : [];
+  }
+
+  private setDistributed(chatId: string, deviceIds: string[]): Promise<void> {
+    return this.kv.put(NS.distributed, chatId, utf8.encode(JSON.stringify(deviceIds)));
+  }
+
+  // -- contacts' devices and security codes -------------------------------------------------
+
+  /** Records a user's device list; when it changed, checks their identity keys. */
+  private async learnDevices(userId: string, deviceIds: readonly string[]): Promise<void> {
+    const known = this.devices.get(userId);
+    const sorted = [...deviceIds].sort();
+    if (known && known.join('\n') === sorted.join('\n')) return;
+    this.devices.set(userId, sorted);
+    if (userId !== this.me.userId) await this.checkIdentities(userId);
+  }
+
+  private async checkIdentities(userId: string): Promise<void> {
+    const keys = (await this.client.identityKeys([userId]))
+      .filter((k) => k.userId === userId)
+      .map((k) => k.identityKey)
+      .sort(compareBytes);
+    const joined = concatBytes(...keys);
+    const before = await this.kv.get(NS.contacts, userId);
+    await this.kv.put(NS.contacts, userId, joined);
+    if (before && compareBytes(before, joined) !== 0) this.emit('securityCodeChanged', { userId });
+  }
+
+  // -- receiving -----------------------------------------------------------------------------
+
+  private async receive(m: ReceivedMessage): Promise<void> {
+    const { payload, ...rest } = m;
+    if (payload.length === 0) {
+      await this.emitAndWait('message', { ...rest, content: {} });
+      return;
+    }
+    let envelope: Envelope;
+    try {
+      const known = this.devices.get(m.senderUserId);
+      if (m.senderUserId !== this.me.userId && !known?.includes(m.senderDeviceId)) {
+        await this.learnDevices(m.senderUserId, [...(known ?? []), m.senderDeviceId]);
+      }
+      const body = payload.subarray(1);
+      if (payload[0] === PAIRWISE) {
+        envelope = decodeEnvelope(await this.protocol.decrypt(m.senderDeviceId, body));
+        if (envelope.senderKey)
+          await this.protocol.processSenderKeyDistribution(m.senderDeviceId, envelope.senderKey);
+      } else if (payload[0] === GROUP) {
+        envelope = decodeEnvelope(await this.protocol.groupDecrypt(m.senderDeviceId, body));
+      } else {
+        throw new ParleyError('INVALID_ARGUMENT', 'unknown payload encryption');
+      }
+    } catch (err) {
+      this.emit('decryptFailed', {
+        chatId: m.chatId,
+        seq: m.seq,
+        senderUserId: m.senderUserId,
+        senderDeviceId: m.senderDeviceId,
+        error: err instanceof Error ? err : new Error(String(err)),
+      });
+      return;
+    }
+    const { senderKey: _, ...content } = envelope;
+    await this.emitAndWait('message', { ...rest, content });
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * E2eProtocol on libsignal: pairwise sessions (PQXDH + double ratchet) and sender keys for
+ * groups, with all state in one KeyValueStore. Public calls run one at a time (a promise
+ * chain) and reject, never throw, so libsignal's read-modify-write of a session never
+ * interleaves. Identity changes are reported after the call that saw them, outside the
+ * chain, so a listener may call back into the protocol.
+ */
+import {
+  CiphertextMessageType,
+  groupDecrypt,
+  groupEncrypt,
+  PreKeySignalMessage,
+  type ProtocolAddress,
+  processPreKeyBundle,
+  processSenderKeyDistributionMessage,
+  SenderKeyDistributionMessage,
+  SenderKeyMessage,
+  SignalMessage,
+  signalDecrypt,
+  signalDecryptPreKey,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
+import { ownBytes } from '../crypto/bytes.js';
+import { E2eError } from '../crypto/errors.js';
+import type {
+  E2eProtocol,
+  IdentityChangeListener,
+  KeyUpload,
+  KeyValueStore,
+  OneTimeKey,
+  PreKeyBundle,
+} from '../crypto/types.js';
+import { LocalKeys } from './libsignal-keys.js';
+import {
+  KvIdentityKeyStore,
+  KvKyberPreKeyStore,
+  KvPreKeyStore,
+  KvSenderKeyStore,
+  KvSessionStore,
+  KvSignedPreKeyStore,
+  Namespaces,
+} from './libsignal-stores.js';
+import { address, decryptOrFail, frame, parse, parseBundle, unframe } from './libsignal-wire.js';
+
+/** Most one-time prekeys made in one call. */
+export const MAX_ONE_TIME_BATCH = 1000;
+
+export interface LibsignalProtocolOptions {
+  /** Where keys and sessions live; the caller owns it (and closes it). */
+  store: KeyValueStore;
+  /** This device's Parley device id. */
+  deviceId: string;
+  onIdentityChange?: IdentityChangeListener;
+  /** Clock in ms since the epoch (prekey timestamps, session staleness); default Date.now. */
+  now?: () => number;
+}
+
+export class LibsignalProtocol implements E2eProtocol {
+  private readonly kv: KeyValueStore;
+  private readonly localAddress: ProtocolAddress;
+  private readonly now: () => number;
+  private readonly onIdentityChange: IdentityChangeListener | undefined;
+  private readonly keys: LocalKeys;
+  private readonly sessions: KvSessionStore;
+  private readonly identities: KvIdentityKeyStore;
+  private readonly preKeys: KvPreKeyStore;
+  private readonly signedPreKeys: KvSignedPreKeyStore;
+  private readonly kyberPreKeys: KvKyberPreKeyStore;
+  private readonly senderKeys: KvSenderKeyStore;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LibsignalProtocolOptions) {
+    this.kv = options.store;
+    this.localAddress = address(options.deviceId);
+    this.now = options.now ?? Date.now;
+    this.onIdentityChange = options.onIdentityChange;
+    this.sessions = new KvSessionStore(this.kv);
+    this.preKeys = new KvPreKeyStore(this.kv);
+    this.signedPreKeys = new KvSignedPreKeyStore(this.kv);
+    this.kyberPreKeys = new KvKyberPreKeyStore(this.kv);
+    this.senderKeys = new KvSenderKeyStore(this.kv);
+    this.keys = new LocalKeys(
+      this.kv,
+      { preKeys: this.preKeys, signedPreKeys: this.signedPreKeys, kyberPreKeys: this.kyberPreKeys },
+      this.now,
+    );
+    this.identities = new KvIdentityKeyStore(this.kv, () => this.keys.identity());
+  }
+
+  async initKeys(oneTimeCount: number): Promise<KeyUpload> {
+    checkCount(oneTimeCount);
+    return this.serial(async () => {
+      const { registrationId, keyPair } = await this.keys.identity();
+      return {
+        identityKey: keyPair.publicKey.serialize(),
+        registrationId,
+        signedPreKey: await this.keys.newSignedPreKey(),
+        lastResortKey: await this.keys.newLastResortKey(),
+        oneTimePreKeys: await this.keys.newOneTimePreKeys(oneTimeCount),
+      };
+    });
+  }
+
+  async newOneTimePreKeys(count: number): Promise<OneTimeKey[]> {
+    checkCount(count);
+    return this.serial(() => this.keys.newOneTimePreKeys(count));
+  }
+
+  async identityKey(): Promise<Uint8Array> {
+    return this.serial(async () => (await this.keys.identity()).keyPair.publicKey.serialize());
+  }
+
+  async hasSession(deviceId: string): Promise<boolean> {
+    const remote = address(deviceId);
+    return this.serial(() => this.sessionUsable(remote));
+  }
+
+  async startSession(bundle: PreKeyBundle): Promise<void> {
+    const remote = address(bundle.deviceId);
+    return this.serial(async () => {
+      const parsed = parseBundle(bundle);
+      await this.keys.identity();
+      try {
+        await processPreKeyBundle(
+          parsed,
+          remote,
+          this.localAddress,
+          this.sessions,
+          this.identities,
+          this.date(),
+        );
+      } catch (err) {
+        throw new E2eError('BAD_BUNDLE', `libsignal refused the bundle of ${bundle.deviceId}`, {
+          cause: err,
+        });
+      }
+    });
+  }
+
+  async encrypt(deviceId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    const remote = address(deviceId);
+    return this.serial(async () => {
+      if (!(await this.sessionUsable(remote)))
+        throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
+      const { localAddress, sessions, identities } = this;
+      const message = await signalEncrypt(
+        ownBytes(plaintext),
+        remote,
+        localAddress,
+        sessions,
+        identities,
+        this.date(),
+      );
+      return frame(message.type(), message.serialize());
+    });
+  }
+
+  async decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const remote = address(deviceId);
+    return this.serial(async () => {
+      const { type, body } = unframe(ciphertext);
+      const { localAddress, sessions, identities } = this;
+      if (type === CiphertextMessageType.PreKey) {
+        const message = parse(() => PreKeySignalMessage.deserialize(body));
+        await this.keys.identity();
+        const { preKeys, signedPreKeys, kyberPreKeys } = this;
+        return decryptOrFail(deviceId, () =>
+          signalDecryptPreKey(
+            message,
+            remote,
+            localAddress,
+            sessions,
+            identities,
+            preKeys,
+            signedPreKeys,
+            kyberPreKeys,
+          ),
+        );
+      }
+      if (type === CiphertextMessageType.Whisper) {
+        const message = parse(() => SignalMessage.deserialize(body));
+        if (!(await sessions.getSession(remote)))
+          throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
+        return decryptOrFail(deviceId, () =>
+          signalDecrypt(message, remote, localAddress, sessions, identities),
+        );
+      }
+      throw new E2eError('BAD_MESSAGE', `unknown ciphertext type ${type}`);
+    });
+  }
+
+  async senderKeyDistribution(chatId: string): Promise<Uint8Array> {
+    checkChatId(chatId);
+    return this.serial(async () => {
+      const distributionId = (await this.distributionId(chatId)) ?? (await this.newDistributionId(chatId));
+      const message = await SenderKeyDistributionMessage.create(
+        this.localAddress,
+        distributionId,
+        this.senderKeys,
+      );
+      return message.serialize();
+    });
+  }
+
+  async rotateSenderKey(chatId: string): Promise<void> {
+    checkChatId(chatId);
+    return this.serial(async () => {
+      const old = await this.distributionId(chatId);
+      const distributionId = await this.newDistributionId(chatId);
+      await SenderKeyDistributionMessage.create(this.localAddress, distributionId, this.senderKeys);
+      if (old) await this.kv.delete(Namespaces.senderKey, KvSenderKeyStore.key(this.localAddress, old));
+    });
+  }
+
+  async processSenderKeyDistribution(senderDeviceId: string, skdm: Uint8Array): Promise<void> {
+    const sender = address(senderDeviceId);
+    return this.serial(async () => {
+      const message = parse(() => SenderKeyDistributionMessage.deserialize(ownBytes(skdm)));
+      await processSenderKeyDistributionMessage(sender, message, this.senderKeys);
+    });
+  }
+
+  async groupEncrypt(chatId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    checkChatId(chatId);
+    return this.serial(async () => {
+      const distributionId = await this.distributionId(chatId);
+      if (!distributionId) throw new E2eError('NO_SENDER_KEY', 'no sender key for the chat yet');
+      const message = await groupEncrypt(
+        this.localAddress,
+        distributionId,
+        this.senderKeys,
+        ownBytes(plaintext),
+      );
+      return frame(CiphertextMessageType.SenderKey, message.serialize());
+    });
+  }
+
+  async groupDecrypt(senderDeviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const sender = address(senderDeviceId);
+    return this.serial(async () => {
+      const { type, body } = unframe(ciphertext);
+      if (type !== CiphertextMessageType.SenderKey) throw new E2eError('BAD_MESSAGE', 'not a group message');
+      const distributionId = parse(() => SenderKeyMessage.deserialize(body)).distributionId();
+      if (!(await this.senderKeys.getSenderKey(sender, distributionId))) {
+        throw new E2eError('NO_SENDER_KEY', `no sender key of ${senderDeviceId} for this message`);
+      }
+      return decryptOrFail(senderDeviceId, () => groupDecrypt(sender, this.senderKeys, body));
+    });
+  }
+
+  async remoteIdentity(deviceId: string): Promise<Uint8Array | undefined> {
+    const remote = address(deviceId);
+    return this.serial(() => this.kv.get(Namespaces.identity, remote.name()));
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result.finally(() => this.reportIdentityChanges());
+  }
+
+  private async reportIdentityChanges(): Promise<void> {
+    for (const change of this.identities.replacements.splice(0)) {
+      try {
+        await this.onIdentityChange?.(change.deviceId, change.oldKey, change.newKey);
+      } catch (err) {
+        console.error(`parley e2e: identity-change listener failed for device ${change.deviceId}`, err);
+      }
+    }
+  }
+
+  private date(): Date {
+    return new Date(this.now());
+  }
+
+  private async sessionUsable(remote: ProtocolAddress): Promise<boolean> {
+    return (await this.sessions.getSession(remote))?.hasCurrentState(this.date()) ?? false;
+  }
+
+  private async distributionId(chatId: string): Promise<string | undefined> {
+    const stored = await this.kv.get(Namespaces.chatSenderKey, chatId);
+    return stored ? new TextDecoder().decode(stored) : undefined;
+  }
+
+  private async newDistributionId(chatId: string): Promise<string> {
+    const distributionId = globalThis.crypto.randomUUID();
+    await this.kv.put(Namespaces.chatSenderKey, chatId, new TextEncoder().encode(distributionId));
+    return distributionId;
+  }
+}
+
+function checkCount(count: number): void {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_ONE_TIME_BATCH) {
+    throw new E2eError('INVALID_ARGUMENT', `a prekey count is an integer from 0 to ${MAX_ONE_TIME_BATCH}`);
+  }
+}
+
+function checkChatId(chatId: string): void {
+  if (typeof chatId !== 'string' || chatId.length === 0) {
+    throw new E2eError('INVALID_ARGUMENT', 'a chat id is a non-empty string');
+  }
+}

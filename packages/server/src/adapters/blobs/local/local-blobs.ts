@@ -1,0 +1,97 @@
+/**
+ * BlobStore on the local disk: `<dir>/<first two hex digits>/<id>`. A body is written to a
+ * temporary file while it is hashed, synced, and renamed into place only when its hash and
+ * size check out, so a crash never leaves a partial body under its id.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ParleyError } from '@parley/protocol';
+import { BLOB_ID, type BlobPutResult, type BlobStore } from '../../../ports/blobs.js';
+
+export class LocalBlobStore implements BlobStore {
+  constructor(private readonly dir: string) {
+    mkdirSync(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
+    // Temporary files of uploads cut off by a crash.
+    for (const f of readdirSync(join(dir, 'tmp'))) rmSync(join(dir, 'tmp', f), { force: true });
+  }
+
+  private pathOf(id: string): string {
+    if (!BLOB_ID.test(id)) throw new ParleyError('INVALID_ARGUMENT', 'a media id is 64 lowercase hex digits');
+    return join(this.dir, id.slice(0, 2), id);
+  }
+
+  async has(id: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(id));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult> {
+    const target = this.pathOf(id);
+    const tmp = join(this.dir, 'tmp', `${id}.${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    const file = await open(tmp, 'wx', 0o600);
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes)
+          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+        hash.update(chunk);
+        await file.write(chunk);
+      }
+      if (hash.digest('hex') !== id) {
+        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+      }
+      await file.sync();
+      await file.close();
+      if (await this.has(id)) {
+        await rm(tmp, { force: true });
+        return { size, created: false };
+      }
+      await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true, mode: 0o700 });
+      await rename(tmp, target);
+      return { size, created: true };
+    } catch (err) {
+      await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined> {
+    const path = this.pathOf(id);
+    try {
+      const st = await stat(path);
+      return { size: st.size, body: createReadStream(path) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async expire(cutoff: number, limit: number): Promise<number> {
+    let removed = 0;
+    for (const sub of await readdir(this.dir)) {
+      if (sub === 'tmp' || sub.length !== 2) continue;
+      for (const f of await readdir(join(this.dir, sub))) {
+        if (removed >= limit) return removed;
+        const p = join(this.dir, sub, f);
+        const st = await stat(p).catch(() => undefined);
+        if (st && st.mtimeMs < cutoff) {
+          await rm(p, { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+}

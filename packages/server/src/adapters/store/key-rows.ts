@@ -1,0 +1,67 @@
+/**
+ * The key directory's rows as both SQL backends store them (the same columns), and their
+ * mapping to port types: one place for the identity rule and the bundle shape.
+ */
+import { ParleyError } from '@parley/protocol';
+import type { KeysUploadInput } from '../../ports/store.js';
+import type { DeviceId, DeviceIdentity, PreKeyBundleRecord, UserId } from '../../ports/types.js';
+
+export interface KeyRow {
+  device_id: string;
+  identity_key: Buffer;
+  registration_id: number;
+  signed_id: number;
+  signed_key: Buffer;
+  signed_sig: Buffer;
+  last_resort_id: number;
+  last_resort_key: Buffer;
+  last_resort_sig: Buffer;
+}
+
+export const bytesOf = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** IDENTITY_KEY_MISMATCH when a later upload names another identity or registration id. */
+export function checkSameIdentity(
+  row: Pick<KeyRow, 'identity_key' | 'registration_id'>,
+  input: KeysUploadInput,
+): void {
+  const sameKey = !input.identityKey || Buffer.from(input.identityKey).equals(row.identity_key);
+  const sameReg = input.registrationId === undefined || input.registrationId === row.registration_id;
+  if (!sameKey || !sameReg) {
+    throw new ParleyError(
+      'IDENTITY_KEY_MISMATCH',
+      'this device already has another identity key; a new identity needs a new device',
+    );
+  }
+}
+
+export function bundleOf(
+  userId: UserId,
+  r: KeyRow,
+  oneTime: { key_id: number; public_key: Buffer } | undefined,
+  remaining: number,
+): PreKeyBundleRecord {
+  return {
+    userId,
+    deviceId: r.device_id as DeviceId,
+    registrationId: r.registration_id,
+    identityKey: bytesOf(r.identity_key),
+    signedPreKey: { id: r.signed_id, publicKey: bytesOf(r.signed_key), signature: bytesOf(r.signed_sig) },
+    lastResortKey: {
+      id: r.last_resort_id,
+      publicKey: bytesOf(r.last_resort_key),
+      signature: bytesOf(r.last_resort_sig),
+    },
+    ...(oneTime && { oneTimePreKey: { id: oneTime.key_id, publicKey: bytesOf(oneTime.public_key) } }),
+    oneTimeRemaining: remaining,
+  };
+}
+
+export function identityOf(userId: UserId, r: KeyRow): DeviceIdentity {
+  return {
+    userId,
+    deviceId: r.device_id as DeviceId,
+    registrationId: r.registration_id,
+    identityKey: bytesOf(r.identity_key),
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * messageCommit: one transaction per batch. Seqs stay gap-free with several nodes writing
+ * because the batch first locks its chats' rows (in id order, so batches never deadlock on
+ * each other), then reads membership and earlier results under that lock, numbers its
+ * messages from the locked last_seq and writes each chat's last_seq once. Idempotency across
+ * nodes rests on the unique (sender_device, client_id) index.
+ */
+import type { CommitResult, SendCommit } from '../../../ports/store.js';
+import type { ChatId, MessageMeta } from '../../../ports/types.js';
+import type { Db } from './db.js';
+import { RetryTransaction } from './errors.js';
+import { buf, KIND_PAYLOAD, TYPES } from './rows.js';
+
+type Refusal = Extract<CommitResult, { ok: false }>;
+
+interface LockedChat {
+  lastSeq: number;
+  timer: number;
+}
+
+/** Rows of new payload messages, column by column, for one multi-row insert. */
+class PendingRows {
+  readonly m = {
+    chat: [] as string[],
+    seq: [] as number[],
+    user: [] as string[],
+    device: [] as string[],
+    clientId: [] as string[],
+    time: [] as number[],
+    body: [] as Array<Buffer | null>,
+    type: [] as number[],
+    ref: [] as number[],
+    reaction: [] as string[],
+    mentions: [] as string[],
+    forwards: [] as number[],
+    viewOnce: [] as boolean[],
+    expiresAt: [] as number[],
+  };
+  readonly p = { chat: [] as string[], seq: [] as number[], device: [] as string[], body: [] as Buffer[] };
+
+  /** Body bytes held; arrays travel hex-encoded in one string, so a flush keeps this bounded. */
+  bytes = 0;
+
+  get size(): number {
+    return this.m.seq.length;
+  }
+
+  add(b: SendCommit, seq: number, expiresAt: number): void {
+    const m = this.m;
+    const meta = b.meta;
+    m.chat.push(b.chatId);
+    m.seq.push(seq);
+    m.user.push(b.senderUserId);
+    m.device.push(b.senderDeviceId);
+    m.clientId.push(b.clientMessageId);
+    m.time.push(b.serverTime);
+    m.body.push(b.payload ? buf(b.payload) : null);
+    this.bytes += b.payload?.byteLength ?? 0;
+    m.type.push(meta ? TYPES.indexOf(meta.type) : 0);
+    m.ref.push(meta?.refSeq ?? 0);
+    m.reaction.push(meta?.reaction ?? '');
+    m.mentions.push(meta?.mentions.join(',') ?? '');
+    m.forwards.push(meta?.forwardCount ?? 0);
+    m.viewOnce.push(meta?.viewOnce === true);
+    m.expiresAt.push(expiresAt);
+    for (const [deviceId, body] of b.devicePayloads ?? []) {
+      this.p.chat.push(b.chatId);
+      this.p.seq.push(seq);
+      this.p.device.push(deviceId);
+      this.p.body.push(buf(body));
+      this.bytes += body.byteLength;
+    }
+  }
+
+  /** Inserts and empties the rows. */
+  async flush(db: Db): Promise<void> {
+    if (this.size === 0) return;
+    const m = this.m;
+    const inserted = await db.count('messagesInsert', [
+      m.chat,
+      m.seq,
+      m.user,
+      m.device,
+      m.clientId,
+      m.time,
+      m.body,
+      m.type,
+      m.ref,
+      m.reaction,
+      m.mentions,
+      m.forwards,
+      m.viewOnce,
+      m.expiresAt,
+    ]);
+    // Another node stored one of these (sender_device, client_id) pairs in a different chat
+    // after this batch looked (a client reusing an id across chats). Its seq must not be
+    // used: start over, and the earlier-results lookup will see that send.
+    if (inserted !== this.size) throw new RetryTransaction('a client id was stored concurrently');
+    if (this.p.seq.length > 0) {
+      await db.count('payloadsInsert', [this.p.chat, this.p.seq, this.p.device, this.p.body]);
+    }
+    for (const column of [...Object.values(m), ...Object.values(this.p)]) column.length = 0;
+    this.bytes = 0;
+  }
+}
+
+/** Body bytes per insert statement (a batch of 4096 sends of 64 KiB is split up). */
+const FLUSH_BYTES = 8 * 1024 * 1024;
+
+const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
+
+/** A meta item whose checks or effects read rows written earlier in the batch. */
+const needsTarget = (meta: MessageMeta | undefined) =>
+  meta !== undefined && !(meta.type === 'message' && meta.refSeq === 0);
+
+export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise<CommitResult[]> {
+  const chatIds = [...new Set(batch.map((b) => b.chatId))].sort();
+  const chats = new Map<string, LockedChat>();
+  for (const r of await db.rows<{ id: string; last_seq: number; disappearing_seconds: number }>(
+    'chatsLockForCommit',
+    [chatIds],
+  )) {
+    chats.set(r.id, { lastSeq: r.last_seq, timer: r.disappearing_seconds });
+  }
+
+  // Read under the chat locks: a membership change or a send to these chats by another
+  // node has either committed (and is seen here) or waits for this batch to commit.
+  const roles = await memberRoles(db, batch);
+  const earlier = await earlierResults(db, batch);
+  const startSeq = new Map([...chats].map(([id, c]) => [id, c.lastSeq]));
+
+  const pending = new PendingRows();
+  const results: CommitResult[] = [];
+  for (const b of batch) {
+    const key = pairKey(b.senderDeviceId, b.clientMessageId);
+    const first = earlier.get(key);
+    if (first) {
+      // A repeat of an accepted send gets its first answer, even after leaving the chat.
+      results.push({ ok: true, seq: first.seq, serverTime: first.serverTime, duplicate: true });
+      continue;
+    }
+    const chat = chats.get(b.chatId);
+    const role = roles.get(pairKey(b.chatId, b.senderUserId));
+    if (!chat || !role) {
+      results.push({ ok: false, code: chat ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' });
+      continue;
+    }
+    if (b.meta?.mentions.some((u) => !roles.has(pairKey(b.chatId, u)))) {
+      results.push({ ok: false, code: 'INVALID_ARGUMENT', message: 'mentions must name members' });
+      continue;
+    }
+    const targeted = needsTarget(b.meta);
+    if (targeted) {
+      // The target may be a message of this very batch: write what is pending first.
+      await pending.flush(db);
+      const refused = await checkTarget(db, b, b.meta!, role);
+      if (refused) {
+        results.push(refused);
+        continue;
+      }
+    }
+    const seq = chat.lastSeq + 1;
+    const expiresAt = chat.timer > 0 ? b.serverTime + chat.timer * 1000 : 0;
+    pending.add(b, seq, expiresAt);
+    if (pending.bytes >= FLUSH_BYTES) await pending.flush(db);
+    chat.lastSeq = seq;
+    if (targeted) {
+      await pending.flush(db);
+      await applyTarget(db, b, b.meta!);
+    }
+    earlier.set(key, { seq, serverTime: b.serverTime });
+    results.push({
+      ok: true,
+      seq,
+      serverTime: b.serverTime,
+      duplicate: false,
+      ...(expiresAt > 0 && { expiresAt }),
+    });
+  }
+  await pending.flush(db);
+
+  // One last_seq write per chat per batch, not per message.
+  const moved = [...chats].filter(([id, c]) => c.lastSeq !== startSeq.get(id));
+  if (moved.length > 0) {
+    await db.count('chatsSetLastSeq', [moved.map(([id]) => id), moved.map(([, c]) => c.lastSeq)]);
+  }
+  return results;
+}
+
+/** Roles of the senders and mentioned users of the batch, keyed by chat and user. */
+async function memberRoles(db: Db, batch: readonly SendCommit[]): Promise<Map<string, string>> {
+  const chats: string[] = [];
+  const users: string[] = [];
+  for (const b of batch) {
+    chats.push(b.chatId);
+    users.push(b.senderUserId);
+    for (const u of b.meta?.mentions ?? []) {
+      chats.push(b.chatId);
+      users.push(u);
+    }
+  }
+  const rows = await db.rows<{ chat_id: string; user_id: string; role: string }>('memberRoles', [
+    chats,
+    users,
+  ]);
+  return new Map(rows.map((r) => [pairKey(r.chat_id, r.user_id), r.role]));
+}
+
+/** Earlier results of this batch's (sender_device, client_id) pairs. */
+async function earlierResults(db: Db, batch: readonly SendCommit[]) {
+  const rows = await db.rows<{ sender_device: string; client_id: string; seq: number; server_time: number }>(
+    'messagesByClientId',
+    [batch.map((b) => b.senderDeviceId), batch.map((b) => b.clientMessageId)],
+  );
+  return new Map(
+    rows.map((r) => [pairKey(r.sender_device, r.client_id), { seq: r.seq, serverTime: r.server_time }]),
+  );
+}
+
+/** Validates an edit / delete / reaction / reply against its target, in the transaction. */
+async function checkTarget(
+  db: Db,
+  b: SendCommit,
+  m: MessageMeta,
+  role: string,
+): Promise<Refusal | undefined> {
+  const refuse = (code: Refusal['code'], message: string): Refusal => ({ ok: false, code, message });
+  const [t] = await db.rows<{
+    sender_user: string;
+    server_time: number;
+    kind: number;
+    msg_type: number;
+    deleted: boolean;
+  }>('messageTarget', [b.chatId, m.refSeq]);
+  if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
+    return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
+  }
+  const windows = b.windows ?? { editMs: 15 * 60_000, deleteMs: 48 * 3_600_000 };
+  const own = t.sender_user === b.senderUserId;
+  if (m.type === 'edit') {
+    if (!own) return refuse('PERMISSION_DENIED', 'only the sender can edit a message');
+    if (b.serverTime - t.server_time > windows.editMs)
+      return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
+  } else if (m.type === 'delete') {
+    const admin = role === 'admin' || role === 'creator';
+    if (!own && !admin)
+      return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
+    if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
+      return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
+    }
+  } else if (m.type === 'reaction' && m.reaction !== '') {
+    const others = (
+      await db.rows<{ emoji: string }>('reactionsOther', [b.chatId, m.refSeq, b.senderUserId])
+    ).map((r) => r.emoji);
+    if (!others.includes(m.reaction) && others.length >= 20) {
+      return refuse('TOO_MANY_REACTIONS', 'a message has at most 20 different reactions');
+    }
+  }
+  return undefined;
+}
+
+/** What a delete or reaction does to its target once stored. */
+async function applyTarget(db: Db, b: SendCommit, m: MessageMeta): Promise<void> {
+  const chatId: ChatId = b.chatId;
+  if (m.type === 'delete') {
+    await db.count('messageWipe', [chatId, m.refSeq]);
+    await db.count('payloadsDelete', [chatId, [m.refSeq]]);
+    await db.count('editsWipe', [chatId, m.refSeq]);
+    await db.count('editPayloadsDelete', [chatId, m.refSeq]);
+  } else if (m.type === 'reaction') {
+    if (m.reaction === '') await db.count('reactionDelete', [chatId, m.refSeq, b.senderUserId]);
+    else await db.count('reactionSet', [chatId, m.refSeq, b.senderUserId, m.reaction]);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The adapter's pool and its two ways to run statements: one at a time on the pool, or
+ * several in one transaction on one connection, retried from the start on a deadlock or
+ * serialization failure. Statements are named, so each connection parses them once.
+ */
+import { ParleyError } from '@parley/protocol';
+import pg from 'pg';
+import { isRetryable } from './errors.js';
+import { type StatementName, sql } from './statements.js';
+
+export type Row = Record<string, unknown>;
+
+/** Runs the adapter's named statements; implemented by the pool and by a transaction. */
+export interface Db {
+  rows<R = Row>(name: StatementName, values?: readonly unknown[]): Promise<R[]>;
+  /** How many rows the statement changed (or returned). */
+  count(name: StatementName, values?: readonly unknown[]): Promise<number>;
+}
+
+export interface PoolOptions {
+  /** Schema for every table (created by the migrations); the server default when absent. */
+  schema?: string | undefined;
+  poolSize?: number | undefined;
+}
+
+const INT8 = 20;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A pool whose connections parse int8 (seqs, times, counts) as numbers, and, when a schema
+ * is given, start with search_path set to it: every connection, also those opened later.
+ */
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const types = new pg.TypeOverrides();
+  // Seqs and millisecond timestamps stay far below 2^53.
+  types.setTypeParser(INT8, Number);
+  return new pg.Pool({
+    connectionString: withSearchPath(url, options.schema),
+    max: options.poolSize ?? 10,
+    types,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'parley',
+  });
+}
+
+/** Adds `-c search_path=<schema>` to the connection's startup options, keeping any given ones. */
+function withSearchPath(url: string, schema: string | undefined): string {
+  if (schema === undefined) return url;
+  assertSchemaName(schema);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // The URL may hold a password: never repeat it.
+    throw new ParleyError('INVALID_ARGUMENT', 'the PostgreSQL URL is not a postgres:// URL');
+  }
+  const given = u.searchParams.get('options');
+  u.searchParams.set('options', `${given ? `${given} ` : ''}-c search_path=${schema}`);
+  return u.toString();
+}
+
+/** Schema names are spliced into SQL and startup options, so only plain identifiers pass. */
+export function assertSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new ParleyError('INVALID_ARGUMENT', 'the PostgreSQL schema must be a lowercase SQL identifier');
+  }
+}
+
+function executor(q: pg.Pool | pg.PoolClient): Db {
+  return {
+    async rows<R>(name: StatementName, values: readonly unknown[] = []) {
+      const r = await q.query({ name, text: sql[name], values: values as unknown[] });
+      return r.rows as R[];
+    },
+    async count(name: StatementName, values: readonly unknown[] = []) {
+      const r = await q.query({ name, text: sql[name], values: values as unknown[] });
+      return r.rowCount ?? 0;
+    },
+  };
+}
+
+export function poolDb(pool: pg.Pool): Db {
+  return executor(pool);
+}
+
+/**
+ * Runs `fn` on one connection of the pool. `drop` marks the connection unusable, so it is
+ * closed instead of going back to the pool.
+ */
+export async function withClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient, drop: (err: Error) => void) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const drop = (err: Error) => {
+    broken = err;
+  };
+  // A checked-out connection has no pool listener: a server-side drop between two
+  // statements would otherwise be an unhandled 'error' event and end the process.
+  client.on('error', drop);
+  try {
+    return await fn(client, drop);
+  } finally {
+    client.off('error', drop);
+    client.release(broken);
+  }
+}
+
+const MAX_ATTEMPTS = 6;
+
+export interface TransactionOptions {
+  /**
+   * Commit without waiting for the WAL flush (`SET LOCAL synchronous_commit = off`). Only
+   * for writes the port says need not survive power loss.
+   */
+  relaxed?: boolean;
+}
+
+/**
+ * Runs `fn` in one READ COMMITTED transaction on one connection. A deadlock, serialization
+ * failure or RetryTransaction rolls back and runs `fn` again (a few times, with jitter), so
+ * `fn` must have no effect outside the database.
+ */
+export async function transaction<T>(
+  pool: pg.Pool,
+  fn: (db: Db) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const begin = options.relaxed ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withClient(pool, async (client, drop) => {
+        await client.query(begin);
+        try {
+          const out = await fn(executor(client));
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(drop);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
+    }
+    await new Promise((r) => setTimeout(r, (1 << attempt) * (1 + Math.random())));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Numbered migrations, applied in one transaction that holds a transaction-scoped advisory
+ * lock for the schema: nodes starting together queue on the lock, and each later one finds
+ * the versions already recorded in schema_migrations, so every migration runs exactly once.
+ */
+import type pg from 'pg';
+import { assertSchemaName, createPool, withClient } from './db.js';
+import { toStoreError } from './errors.js';
+import { migration as m001 } from './migrations/001_init.js';
+import { migration as m002 } from './migrations/002_keys.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [m001, m002];
+
+export interface MigrateResult {
+  /** Versions this call applied (empty when the schema was up to date). */
+  applied: number[];
+  /** The newest version known to this code. */
+  current: number;
+  /** Versions recorded by newer code than this (a rolling upgrade in progress). */
+  unknown: number[];
+}
+
+/**
+ * Brings the schema up to date on one connection. `schema` (when given) is created first;
+ * the connection's search_path must already name it.
+ */
+export async function applyMigrations(
+  client: pg.ClientBase,
+  schema: string | undefined,
+): Promise<MigrateResult> {
+  if (schema !== undefined) assertSchemaName(schema);
+  await client.query('BEGIN');
+  try {
+    // One lock per schema: test schemas and deployments side by side do not wait on each other.
+    await client.query(
+      "SELECT pg_advisory_xact_lock(hashtextextended('parley.migrate:' || coalesce($1, current_schema(), ''), 0))",
+      [schema ?? null],
+    );
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set(
+      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    );
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    const known = new Set(migrations.map((m) => m.version));
+    return {
+      applied,
+      current: migrations[migrations.length - 1]!.version,
+      unknown: [...done].filter((v) => !known.has(v)).sort((a, b) => a - b),
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Migrates the database at `url` (for `parley migrate`, or before starting nodes) and
+ * closes its connection. Errors are ParleyErrors (UNAVAILABLE when unreachable).
+ */
+export async function migrate(url: string, options: { schema?: string } = {}): Promise<MigrateResult> {
+  let pool: pg.Pool | undefined;
+  try {
+    pool = createPool(url, { schema: options.schema, poolSize: 1 });
+    pool.on('error', () => undefined); // an idle connection dropped: nothing to do, it is closed
+    return await withClient(pool, (client) => applyMigrations(client, options.schema));
+  } catch (err) {
+    throw toStoreError(err);
+  } finally {
+    await pool?.end();
+  }
+}

@@ -1,0 +1,533 @@
+/**
+ * The PostgreSQL Store, for several nodes sharing one database. Nothing about chats is
+ * cached between calls (any node may have changed it); ordering and idempotency come from
+ * row locks and unique indexes, so they hold across nodes. Every call commits with
+ * synchronous_commit on, except acks and delivered receipts, which the port lets skip the
+ * WAL flush. Import this module with a dynamic import(), so the embedded mode never loads pg.
+ */
+import { ParleyError } from '@parley/protocol';
+import type pg from 'pg';
+import type { Logger } from '../../../log.js';
+import type {
+  ChatCreate,
+  ChatMutation,
+  CommitResult,
+  KeysUploadInput,
+  OneTimeCode,
+  SendCommit,
+  Store,
+} from '../../../ports/store.js';
+import type {
+  ChatId,
+  ChatInfo,
+  ChatSummary,
+  Device,
+  DeviceCursor,
+  DeviceId,
+  DeviceIdentity,
+  LastSeenVisibility,
+  PinInfo,
+  PreKeyBundleRecord,
+  ReceiptChange,
+  ReceiptState,
+  StoredMessage,
+  User,
+  UserId,
+  UserPresenceRecord,
+} from '../../../ports/types.js';
+import { chatRead, chatSummaries, createChat, mutateChat } from './chats.js';
+import { commitBatch } from './commit.js';
+import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
+import { checkPostgresDurability, type PostgresDurability } from './durability.js';
+import { toStoreError } from './errors.js';
+import { identities, takeBundles, uploadKeys } from './keys.js';
+import { applyMigrations, type MigrateResult } from './migrate.js';
+import { delivered, readMark } from './receipts.js';
+import { type DeviceRow, directKeyOf, KIND_PAYLOAD, type MessageRow, toDevice, toMessage } from './rows.js';
+
+export { checkPostgresDurability, type PostgresDurability } from './durability.js';
+export { migrate } from './migrate.js';
+
+export interface PostgresStoreOptions {
+  /** Schema holding the tables (created if missing); the connection's default when absent. */
+  schema?: string;
+  /** Connections in this node's pool (default 10). */
+  poolSize?: number;
+  /** Open even when the server may lose commits on power loss (see durability.ts). */
+  allowUnsafeDurability?: boolean;
+  log?: Pick<Logger, 'warn'>;
+}
+
+export class PostgresStore implements Store {
+  private readonly db: Db;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** What the durability check at open found. */
+    readonly durability: PostgresDurability,
+    /** What the migrations at open did. */
+    readonly migrations: MigrateResult,
+  ) {
+    this.db = poolDb(pool);
+  }
+
+  /**
+   * Connects, refuses a server that may lose commits on power loss (INVALID_ARGUMENT with
+   * details.reason UNSAFE_DURABILITY) unless allowed, and applies pending migrations.
+   */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    let pool: pg.Pool | undefined;
+    try {
+      pool = createPool(url, options);
+      // An idle connection that fails is dropped and replaced by the pool; without a
+      // listener the error would crash the process.
+      pool.on('error', (err) => options.log?.warn({ err }, 'idle PostgreSQL connection failed'));
+      const durability = await checkPostgresDurability(pool);
+      if (durability.problem !== undefined) {
+        if (!options.allowUnsafeDurability) {
+          throw new ParleyError(
+            'INVALID_ARGUMENT',
+            `${durability.problem}; acknowledged messages could be lost on power loss. Fix the server setting, or set allowUnsafeDurability=true to accept that`,
+            {
+              details: {
+                reason: 'UNSAFE_DURABILITY',
+                synchronousCommit: durability.synchronousCommit,
+                fsync: durability.fsync,
+              },
+            },
+          );
+        }
+        options.log?.warn(
+          { problem: durability.problem },
+          'PostgreSQL durability is unsafe (allowed by allowUnsafeDurability)',
+        );
+      }
+      const migrations = await withClient(pool, (client) => applyMigrations(client, options.schema));
+      if (migrations.unknown.length > 0) {
+        options.log?.warn({ versions: migrations.unknown }, 'the schema has migrations newer than this node');
+      }
+      return new PostgresStore(pool, durability, migrations);
+    } catch (err) {
+      await pool?.end().catch(() => undefined);
+      throw toStoreError(err);
+    }
+  }
+
+  /** Runs `fn`, translating any driver failure into a store code. */
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  private tx<T>(fn: (db: Db) => Promise<T>, relaxed = false): Promise<T> {
+    return this.run(() => transaction(this.pool, fn, { relaxed }));
+  }
+
+  private rows<R>(name: Parameters<Db['rows']>[0], values: readonly unknown[]): Promise<R[]> {
+    return this.run(() => this.db.rows<R>(name, values));
+  }
+
+  private count(name: Parameters<Db['count']>[0], values: readonly unknown[]): Promise<number> {
+    return this.run(() => this.db.count(name, values));
+  }
+
+  // -- accounts ---------------------------------------------------------------------------------
+
+  async userByPhone(phone: string): Promise<User | undefined> {
+    const [r] = await this.rows<{ id: string; phone: string; created_at: number }>('userByPhone', [phone]);
+    return r && { id: r.id as UserId, phone: r.phone, createdAt: r.created_at };
+  }
+
+  async usersByPhoneHash(hashes: readonly Uint8Array[]) {
+    const rows = await this.rows<{ id: string; phone_hash: Buffer }>('usersByPhoneHash', [
+      hashes.map((h) => Buffer.from(h)),
+    ]);
+    const byHash = new Map(rows.map((r) => [r.phone_hash.toString('hex'), r.id as UserId]));
+    const out: Array<{ phoneHash: Uint8Array; userId: UserId }> = [];
+    for (const h of hashes) {
+      const userId = byHash.get(Buffer.from(h).toString('hex'));
+      if (userId) out.push({ phoneHash: h, userId });
+    }
+    return out;
+  }
+
+  async usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {
+    const found = new Set((await this.rows<{ id: string }>('usersExisting', [userIds])).map((r) => r.id));
+    return new Set(userIds.filter((id) => found.has(id)));
+  }
+
+  primaryRegister(input: Parameters<Store['primaryRegister']>[0]) {
+    return this.tx(async (db) => {
+      const [user] = await db.rows<{ id: string }>('userUpsert', [
+        input.userId,
+        input.phone,
+        Buffer.from(input.phoneHash),
+        input.now,
+      ]);
+      const userId = user!.id as UserId;
+      const revoked = (await db.rows<{ id: string }>('primaryRevoke', [userId, input.now])).map(
+        (r) => r.id as DeviceId,
+      );
+      if (revoked.length > 0) await db.count('cursorsDeleteDevices', [revoked]);
+      await db.count('deviceInsert', [input.deviceId, userId, true, input.name, input.tokenHash, input.now]);
+      await db.count('cursorsStartForDevice', [input.deviceId, userId]);
+      return { userId, revokedDeviceIds: revoked };
+    });
+  }
+
+  deviceLink(input: Parameters<Store['deviceLink']>[0]): Promise<void> {
+    return this.tx(async (db) => {
+      await db.rows('userLock', [input.userId]);
+      const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('deviceCount', [input.userId]);
+      if (n >= input.maxDevices) {
+        throw new ParleyError('DEVICE_LIMIT', `a user has at most ${input.maxDevices} devices`);
+      }
+      await db.count('deviceInsert', [
+        input.deviceId,
+        input.userId,
+        false,
+        input.name,
+        input.tokenHash,
+        input.now,
+      ]);
+      await db.count('cursorsStartForDevice', [input.deviceId, input.userId]);
+    });
+  }
+
+  async deviceByTokenHash(tokenHash: string): Promise<Device | undefined> {
+    const [r] = await this.rows<DeviceRow>('deviceByToken', [tokenHash]);
+    return r && toDevice(r);
+  }
+
+  async devicesOfUsers(userIds: readonly UserId[]): Promise<Map<UserId, DeviceId[]>> {
+    const rows = await this.rows<{ id: string; user_id: string }>('devicesOfUsers', [userIds]);
+    const byUser = new Map<string, DeviceId[]>();
+    for (const r of rows) {
+      const list = byUser.get(r.user_id) ?? [];
+      list.push(r.id as DeviceId);
+      byUser.set(r.user_id, list);
+    }
+    const out = new Map<UserId, DeviceId[]>();
+    for (const u of userIds) {
+      const ids = byUser.get(u);
+      if (ids) out.set(u, ids);
+    }
+    return out;
+  }
+
+  async deviceList(userId: UserId): Promise<Device[]> {
+    return (await this.rows<DeviceRow>('deviceList', [userId])).map(toDevice);
+  }
+
+  deviceRevoke(deviceId: DeviceId, now: number): Promise<boolean> {
+    return this.tx(async (db) => {
+      const changed = (await db.count('deviceRevoke', [deviceId, now])) > 0;
+      await db.count('cursorsDeleteDevices', [[deviceId]]);
+      return changed;
+    });
+  }
+
+  async deviceTouch(deviceId: DeviceId, now: number): Promise<void> {
+    await this.count('deviceTouch', [deviceId, now]);
+  }
+
+  async devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]> {
+    return (await this.rows<{ id: string }>('orphansRetire', [cutoff, now])).map((r) => r.id as DeviceId);
+  }
+
+  async userPresenceGet(userId: UserId): Promise<UserPresenceRecord | undefined> {
+    const [r] = await this.rows<{
+      last_seen_at: number;
+      last_seen_visibility: LastSeenVisibility;
+      read_receipts: boolean;
+    }>('userPresence', [userId]);
+    return (
+      r && { lastSeenAt: r.last_seen_at, visibility: r.last_seen_visibility, readReceipts: r.read_receipts }
+    );
+  }
+
+  async userLastSeenSet(userId: UserId, at: number): Promise<void> {
+    await this.count('userLastSeenSet', [userId, at]);
+  }
+
+  async userVisibilitySet(userId: UserId, visibility: LastSeenVisibility): Promise<void> {
+    await this.count('userVisibilitySet', [userId, visibility]);
+  }
+
+  async usersSharingChat(userId: UserId, others: readonly UserId[]): Promise<Set<UserId>> {
+    const found = new Set(
+      (await this.rows<{ user_id: string }>('usersSharingChat', [userId, others])).map((r) => r.user_id),
+    );
+    return new Set(others.filter((o) => found.has(o)));
+  }
+
+  async usersHaveDirectChat(a: UserId, b: UserId): Promise<boolean> {
+    return (await this.rows('usersDirectChat', [directKeyOf([a, b])])).length > 0;
+  }
+
+  // -- codes ------------------------------------------------------------------------------------
+
+  async codeGet(phone: string): Promise<OneTimeCode | undefined> {
+    const [r] = await this.rows<{
+      phone: string;
+      code_hash: string;
+      expires_at: number;
+      attempts: number;
+      sent_at: number;
+    }>('codeGet', [phone]);
+    return (
+      r && {
+        phone: r.phone,
+        codeHash: r.code_hash,
+        expiresAt: r.expires_at,
+        attempts: r.attempts,
+        sentAt: r.sent_at,
+      }
+    );
+  }
+
+  async codePut(c: OneTimeCode): Promise<void> {
+    await this.count('codePut', [c.phone, c.codeHash, c.expiresAt, c.attempts, c.sentAt]);
+  }
+
+  async codeAttempt(phone: string): Promise<number> {
+    return (await this.rows<{ attempts: number }>('codeAttempt', [phone]))[0]?.attempts ?? 0;
+  }
+
+  async codeDelete(phone: string): Promise<void> {
+    await this.count('codeDelete', [phone]);
+  }
+
+  async linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {
+    await this.count('linkCodePut', [codeHash, userId, expiresAt]);
+  }
+
+  async linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined> {
+    const [r] = await this.rows<{ user_id: string; expires_at: number }>('linkCodeTake', [codeHash]);
+    return r && r.expires_at > now ? (r.user_id as UserId) : undefined;
+  }
+
+  // -- chats ------------------------------------------------------------------------------------
+
+  chatCreate(input: ChatCreate): Promise<ChatInfo> {
+    return this.tx((db) => createChat(db, input));
+  }
+
+  async chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined> {
+    const [r] = await this.rows<{ id: string }>('chatByDirectKey', [directKeyOf([a, b])]);
+    return r?.id as ChatId | undefined;
+  }
+
+  chatGet(chatId: ChatId): Promise<ChatInfo | undefined> {
+    return this.run(() => chatRead(this.db, chatId));
+  }
+
+  chatMutate(m: ChatMutation): Promise<StoredMessage> {
+    return this.tx((db) => mutateChat(db, m));
+  }
+
+  chatReadMark(chatId: ChatId, userId: UserId, seq: number, now: number) {
+    return this.tx((db) => readMark(db, chatId, userId, seq, now));
+  }
+
+  receiptsDelivered(
+    items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    // Like acks, delivered positions are re-derived from a redelivery: no WAL flush wait.
+    return this.tx((db) => delivered(db, items, now), true);
+  }
+
+  async receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]> {
+    return (await this.rows<{ sender_user: string }>('sendersInRange', [chatId, afterSeq, upToSeq])).map(
+      (r) => r.sender_user as UserId,
+    );
+  }
+
+  async messageSender(chatId: ChatId, seq: number): Promise<UserId | undefined> {
+    const [r] = await this.rows<{ sender_user: string; kind: number }>('messageSender', [chatId, seq]);
+    return r && r.kind === KIND_PAYLOAD ? (r.sender_user as UserId) : undefined;
+  }
+
+  async receiptDetails(chatId: ChatId, seq: number) {
+    const rows = await this.rows<{ user_id: string; delivered_at: number | null; read_at: number | null }>(
+      'receiptDetails',
+      [chatId, seq],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id as UserId,
+      deliveredAt: r.delivered_at ?? undefined,
+      readAt: r.read_at ?? undefined,
+    }));
+  }
+
+  async receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]> {
+    const rows = await this.rows<{
+      chat_id: string;
+      user_id: string;
+      delivered_seq: number;
+      read_seq: number;
+      at: number;
+    }>('receiptsSince', [userId, since]);
+    return rows.map((r) => ({
+      chatId: r.chat_id as ChatId,
+      userId: r.user_id as UserId,
+      deliveredSeq: r.delivered_seq,
+      readSeq: r.read_seq,
+      at: r.at,
+    }));
+  }
+
+  async userReadReceiptsSet(userId: UserId, on: boolean): Promise<void> {
+    await this.count('userReadReceiptsSet', [userId, on]);
+  }
+
+  async pinsActive(chatId: ChatId, now: number): Promise<PinInfo[]> {
+    const rows = await this.rows<{ seq: number; pinned_by: string; expires_at: number }>('pinsActive', [
+      chatId,
+      now,
+    ]);
+    return rows.map((r) => ({ seq: r.seq, pinnedBy: r.pinned_by as UserId, expiresAt: r.expires_at }));
+  }
+
+  async inviteSet(chatId: ChatId, code: string, createdBy: UserId, now: number): Promise<void> {
+    await this.count('inviteSet', [chatId, code, createdBy, now]);
+  }
+
+  async inviteRevoke(chatId: ChatId): Promise<boolean> {
+    return (await this.count('inviteDelete', [chatId])) > 0;
+  }
+
+  async inviteFind(code: string): Promise<ChatId | undefined> {
+    const [r] = await this.rows<{ chat_id: string }>('inviteFind', [code]);
+    return r?.chat_id as ChatId | undefined;
+  }
+
+  chatSummaries(userId: UserId, chatIds?: readonly ChatId[]): Promise<ChatSummary[]> {
+    return this.run(() => chatSummaries(this.db, userId, chatIds));
+  }
+
+  // -- messages ---------------------------------------------------------------------------------
+
+  messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]> {
+    if (batch.length === 0) return Promise.resolve([]);
+    return this.tx((db) => commitBatch(db, batch));
+  }
+
+  async cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]> {
+    const rows = await this.rows<{
+      chat_id: string;
+      acked_seq: number;
+      end_seq: number | null;
+      last_seq: number;
+    }>('cursorsOf', [deviceId]);
+    return rows.map((r) => ({
+      chatId: r.chat_id as ChatId,
+      ackedSeq: r.acked_seq,
+      endSeq: r.end_seq ?? undefined,
+      lastSeq: r.last_seq,
+    }));
+  }
+
+  async messagesRead(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const rows = await this.rows<MessageRow>('messagesRead', [deviceId, chatId, afterSeq, upToSeq, limit]);
+    return rows.map(toMessage);
+  }
+
+  cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
+    // One row per cursor, at its highest acked seq: a cursor moves once per call.
+    const highest = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
+    for (const a of acks) {
+      const key = `${a.deviceId}\u0000${a.chatId}`;
+      const seen = highest.get(key);
+      if (!seen || a.seq > seen.seq) highest.set(key, a);
+    }
+    if (highest.size === 0) return Promise.resolve(0);
+    const list = [...highest.values()];
+    // A lost ack only means a redelivery, which clients remove by seq: no WAL flush wait.
+    return this.tx(async (db) => {
+      const moved = await db.rows<{ device_id: string; chat_id: string }>('cursorsAdvance', [
+        list.map((a) => a.deviceId),
+        list.map((a) => a.chatId),
+        list.map((a) => a.seq),
+      ]);
+      if (moved.length > 0) {
+        await db.count('cursorsDeleteEnded', [moved.map((m) => m.device_id), moved.map((m) => m.chat_id)]);
+      }
+      return moved.length;
+    }, true);
+  }
+
+  async messagesHistory(
+    deviceId: DeviceId,
+    chatId: ChatId,
+    range: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ): Promise<StoredMessage[]> {
+    const rows =
+      range.afterSeq !== undefined
+        ? await this.rows<MessageRow>('historyAfter', [deviceId, chatId, range.afterSeq, range.limit])
+        : await this.rows<MessageRow>('historyBefore', [
+            deviceId,
+            chatId,
+            range.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+            range.limit,
+          ]);
+    return rows.map(toMessage);
+  }
+
+  messagesExpire(cutoff: number, limit: number, now?: number): Promise<number> {
+    // Each statement is its own short transaction: a batch that fails halfway lost nothing.
+    return this.run(async () => {
+      const [old] = await this.db.rows<{ n: number }>('messagesExpireOld', [cutoff, limit]);
+      let n = old!.n;
+      if (now !== undefined && n < limit) {
+        const [timed] = await this.db.rows<{ n: number }>('messagesExpireTimed', [now, limit - n]);
+        n += timed!.n;
+      }
+      return n;
+    });
+  }
+
+  // -- key directory ----------------------------------------------------------------------------
+
+  keysUpload(input: KeysUploadInput): Promise<{ oneTimeCount: number }> {
+    return this.tx((db) => uploadKeys(db, input));
+  }
+
+  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]> {
+    return this.tx((db) => takeBundles(db, userId));
+  }
+
+  async keysOneTimeCount(deviceId: DeviceId): Promise<number> {
+    return (await this.rows<{ n: number }>('oneTimeCount', [deviceId]))[0]?.n ?? 0;
+  }
+
+  keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]> {
+    return this.run(() => identities(this.db, userIds));
+  }
+
+  // -- lifecycle --------------------------------------------------------------------------------
+
+  async ping(): Promise<void> {
+    await this.run(() => this.pool.query('SELECT 1'));
+  }
+
+  /** Waits for calls in flight, then closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.end().catch((err) => {
+      throw toStoreError(err);
+    });
+    return this.closing;
+  }
+}

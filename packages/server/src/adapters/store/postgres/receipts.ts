@@ -1,0 +1,88 @@
+/**
+ * Read and delivered positions. A position is read and moved under its member row's lock
+ * (`FOR UPDATE`), so two nodes moving the same member's position at once cannot move it
+ * back; batches lock their rows in (chat, user) order first, so they never deadlock.
+ */
+import { ParleyError } from '@parley/protocol';
+import type { ChatId, ReceiptChange, UserId } from '../../../ports/types.js';
+import type { Db } from './db.js';
+
+export async function readMark(
+  db: Db,
+  chatId: ChatId,
+  userId: UserId,
+  seq: number,
+  now: number,
+): Promise<{ readSeq: number; unreadCount: number; change: ReceiptChange | undefined }> {
+  const change = await advanceReceipt(db, chatId, userId, seq, seq, now);
+  if (change === null) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+  const [pos] = await db.rows<{ read_seq: number; joined_seq: number }>('memberPosition', [chatId, userId]);
+  const [unread] = await db.rows<{ n: number }>('unreadCount', [
+    chatId,
+    Math.max(pos!.read_seq, pos!.joined_seq - 1),
+    userId,
+  ]);
+  return { readSeq: pos!.read_seq, unreadCount: unread!.n, change };
+}
+
+export async function delivered(
+  db: Db,
+  items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
+  now: number,
+): Promise<ReceiptChange[]> {
+  await db.rows('membersLock', [items.map((i) => i.chatId), items.map((i) => i.userId)]);
+  const out: ReceiptChange[] = [];
+  for (const it of items) {
+    const c = await advanceReceipt(db, it.chatId, it.userId, it.seq, 0, now);
+    if (!c) continue;
+    out.push(c);
+    // View-once messages lose their payload at the first recipient device's ack.
+    const opened = await db.rows<{ seq: number }>('viewOnceOpened', [
+      it.chatId,
+      c.previousDeliveredSeq,
+      c.deliveredSeq,
+      it.userId,
+    ]);
+    if (opened.length > 0) await db.count('payloadsDelete', [it.chatId, opened.map((o) => o.seq)]);
+  }
+  return out;
+}
+
+/**
+ * Moves a member's delivered (and read) position forward, capped at the chat's last seq,
+ * and records a mark per moved kind. Null when not a member; undefined when nothing moved.
+ */
+async function advanceReceipt(
+  db: Db,
+  chatId: ChatId,
+  userId: UserId,
+  delivered: number,
+  read: number,
+  now: number,
+): Promise<ReceiptChange | undefined | null> {
+  const [p] = await db.rows<{ delivered_seq: number; read_seq: number; last_seq: number }>(
+    'receiptPosition',
+    [chatId, userId],
+  );
+  if (!p) return null;
+  const readSeq = Math.max(p.read_seq, Math.min(read, p.last_seq));
+  const deliveredSeq = Math.max(p.delivered_seq, Math.min(Math.max(delivered, readSeq), p.last_seq));
+  if (deliveredSeq === p.delivered_seq && readSeq === p.read_seq) return undefined;
+  await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq]);
+  if (deliveredSeq > p.delivered_seq) await db.count('receiptMark', [chatId, userId, 1, deliveredSeq, now]);
+  if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
+  const from = Math.min(p.delivered_seq, p.read_seq);
+  const senders = (await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]))
+    .map((r) => r.sender_user as UserId)
+    .filter((u) => u !== userId);
+  return {
+    senders,
+    chatId,
+    userId,
+    deliveredSeq,
+    readSeq,
+    at: now,
+    previousDeliveredSeq: p.delivered_seq,
+    previousReadSeq: p.read_seq,
+  };
+}

@@ -1,0 +1,385 @@
+/**
+ * Every SQL statement of the PostgreSQL store. Each runs as a named prepared statement;
+ * the comment above it names its parameters ($1, $2, ...) in order. Arrays are passed
+ * whole (`= ANY($1::text[])`, `unnest(...)`) so a batch costs one round trip, not one per row.
+ */
+export const sql = {
+  // -- accounts -------------------------------------------------------------------------------
+  /** $1 phone */
+  userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
+  /** $1 phone_hash[] */
+  usersByPhoneHash: 'SELECT id, phone_hash FROM users WHERE phone_hash = ANY($1::bytea[])',
+  /** $1 id[] */
+  usersExisting: 'SELECT id FROM users WHERE id = ANY($1::text[])',
+  /**
+   * $1 id, $2 phone, $3 phone_hash, $4 created_at: the user of the phone, created if new.
+   * The no-op update returns (and locks) an existing row, so two nodes registering the
+   * same phone at once agree on one user and revoke each other's primary in turn.
+   */
+  userUpsert: `INSERT INTO users (id, phone, phone_hash, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (phone) DO UPDATE SET phone = excluded.phone RETURNING id`,
+  /** $1 user_id: locks the user, so device limits hold with several nodes linking at once */
+  userLock: 'SELECT id FROM users WHERE id = $1 FOR UPDATE',
+  /** $1 user_id, $2 revoked_at: revokes the active primary, returning its id */
+  primaryRevoke: `UPDATE devices SET revoked_at = $2
+    WHERE user_id = $1 AND is_primary AND revoked_at IS NULL RETURNING id`,
+  /** $1 id, $2 user_id, $3 is_primary, $4 name, $5 token_hash, $6 created_at (= last_seen_at) */
+  deviceInsert: `INSERT INTO devices (id, user_id, is_primary, name, token_hash, created_at, last_seen_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+  /** $1 user_id */
+  deviceCount: 'SELECT count(*) AS n FROM devices WHERE user_id = $1 AND revoked_at IS NULL',
+  /** $1 token_hash */
+  deviceByToken: `SELECT id, user_id, is_primary, name, created_at, last_seen_at
+    FROM devices WHERE token_hash = $1 AND revoked_at IS NULL`,
+  /** $1 user_id[] */
+  devicesOfUsers: `SELECT id, user_id FROM devices WHERE user_id = ANY($1::text[]) AND revoked_at IS NULL
+    ORDER BY created_at, id COLLATE "C"`,
+  /** $1 user_id */
+  deviceList: `SELECT id, user_id, is_primary, name, created_at, last_seen_at
+    FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id COLLATE "C"`,
+  /** $1 id, $2 revoked_at */
+  deviceRevoke: 'UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
+  /** $1 id, $2 last_seen_at (never moves back) */
+  deviceTouch: 'UPDATE devices SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1',
+  /**
+   * $1 cutoff, $2 revoked_at: revokes linked devices whose user has no active primary seen
+   * at or after the cutoff, and drops their cursors, in one statement.
+   */
+  orphansRetire: `WITH retired AS (
+      UPDATE devices d SET revoked_at = $2
+      WHERE d.revoked_at IS NULL AND NOT d.is_primary AND NOT EXISTS (
+        SELECT 1 FROM devices p WHERE p.user_id = d.user_id AND p.is_primary
+          AND p.revoked_at IS NULL AND p.last_seen_at >= $1)
+      RETURNING d.id),
+    dropped AS (DELETE FROM cursors WHERE device_id IN (SELECT id FROM retired))
+    SELECT id FROM retired ORDER BY id COLLATE "C"`,
+
+  /** $1 id */
+  userPresence: 'SELECT last_seen_at, last_seen_visibility, read_receipts FROM users WHERE id = $1',
+  /** $1 id, $2 last_seen_at (never moves back) */
+  userLastSeenSet: 'UPDATE users SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1',
+  /** $1 id, $2 last_seen_visibility */
+  userVisibilitySet: 'UPDATE users SET last_seen_visibility = $2 WHERE id = $1',
+  /** $1 id, $2 read_receipts */
+  userReadReceiptsSet: 'UPDATE users SET read_receipts = $2 WHERE id = $1',
+  /** $1 user_id, $2 other user_id[]: the others sharing a chat with the user */
+  usersSharingChat: `SELECT DISTINCT b.user_id FROM members a JOIN members b ON b.chat_id = a.chat_id
+    WHERE a.user_id = $1 AND b.user_id = ANY($2::text[])`,
+
+  // -- codes ----------------------------------------------------------------------------------
+  /** $1 phone */
+  codeGet: 'SELECT phone, code_hash, expires_at, attempts, sent_at FROM codes WHERE phone = $1',
+  /** $1 phone, $2 code_hash, $3 expires_at, $4 attempts, $5 sent_at */
+  codePut: `INSERT INTO codes (phone, code_hash, expires_at, attempts, sent_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,
+      attempts = excluded.attempts, sent_at = excluded.sent_at`,
+  /** $1 phone */
+  codeAttempt: 'UPDATE codes SET attempts = attempts + 1 WHERE phone = $1 RETURNING attempts',
+  /** $1 phone */
+  codeDelete: 'DELETE FROM codes WHERE phone = $1',
+  /** $1 code_hash, $2 user_id, $3 expires_at */
+  linkCodePut: `INSERT INTO link_codes (code_hash, user_id, expires_at) VALUES ($1, $2, $3)
+    ON CONFLICT (code_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at`,
+  /** $1 code_hash: consumed once, whichever node asks first */
+  linkCodeTake: 'DELETE FROM link_codes WHERE code_hash = $1 RETURNING user_id, expires_at',
+
+  // -- chats ----------------------------------------------------------------------------------
+  /** $1 id, $2 kind, $3 name, $4 description, $5 created_at, $6 direct_key (last_seq 1: the CREATED update) */
+  chatInsert: `INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key)
+    VALUES ($1, $2, $3, $4, $5, 1, $6)`,
+  /** $1 id: the chat with its members (json, in join order) read in one snapshot */
+  chatGet: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
+      c.only_admins_edit_info, c.disappearing_seconds,
+      (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
+         ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members
+    FROM chats c WHERE c.id = $1`,
+  /** $1 direct_key */
+  chatByDirectKey: 'SELECT id FROM chats WHERE direct_key = $1',
+  /** $1 id: takes the chat's next seq, holding the chat's row lock until commit */
+  chatNextSeq: 'UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
+  /**
+   * $1 id[]: locks the chats of a send batch in id order (every batch locks in the same
+   * order, so two nodes never deadlock on them) and returns their last seq and timer.
+   */
+  chatsLockForCommit: `SELECT id, last_seq, disappearing_seconds FROM chats
+    WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  /** $1 id[], $2 last_seq[] */
+  chatsSetLastSeq: `UPDATE chats c SET last_seq = v.last_seq
+    FROM unnest($1::text[], $2::bigint[]) AS v(id, last_seq) WHERE c.id = v.id`,
+  /** $1 id, $2 name */
+  chatSetName: 'UPDATE chats SET name = $2 WHERE id = $1',
+  /** $1 id, $2 description */
+  chatSetDescription: 'UPDATE chats SET description = $2 WHERE id = $1',
+  /** $1 id, $2 only_admins_send, $3 only_admins_edit_info (NULL keeps a setting) */
+  chatSetSettings: `UPDATE chats SET only_admins_send = coalesce($2, only_admins_send),
+    only_admins_edit_info = coalesce($3, only_admins_edit_info) WHERE id = $1`,
+  /** $1 id, $2 disappearing_seconds */
+  chatTimerSet: 'UPDATE chats SET disappearing_seconds = $2 WHERE id = $1',
+  /** $1 direct_key */
+  usersDirectChat: 'SELECT 1 FROM chats WHERE direct_key = $1',
+
+  /** $1 chat_id, $2 user_id[], $3 role[], $4 joined_at, $5 joined_seq; existing members are kept */
+  membersInsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq)
+    SELECT $1, u, r, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(u, r)
+    ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** $1 chat_id, $2 user_id[] */
+  membersDelete: 'DELETE FROM members WHERE chat_id = $1 AND user_id = ANY($2::text[])',
+  /** $1 chat_id, $2 user_id, $3 role */
+  memberSetRole: 'UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2',
+  /** $1 chat_id[], $2 user_id[]: role of each (chat, user) pair that is a membership */
+  memberRoles: `SELECT m.chat_id, m.user_id, m.role FROM members m
+    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id`,
+  /** $1 user_id */
+  chatIdsOfUser: 'SELECT chat_id FROM members WHERE user_id = $1',
+
+  // -- cursors --------------------------------------------------------------------------------
+  /** $1 device_id, $2 user_id: a new device starts at each of its user's chats' last seq */
+  cursorsStartForDevice: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
+    SELECT $1, m.chat_id, c.last_seq, NULL FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $2
+    ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL`,
+  /**
+   * $1 chat_id, $2 acked_seq, $3 user_id[]: every device of newly added members. A current
+   * member's cursor is left alone (only an ack moves it); a removed member's lingering
+   * cursor restarts at acked_seq, so nothing sent while the user was out becomes pending.
+   */
+  cursorsStartForMembers: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
+    SELECT d.id, $1, $2, NULL FROM devices d WHERE d.user_id = ANY($3::text[]) AND d.revoked_at IS NULL
+    ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
+      WHERE cursors.end_seq IS NOT NULL`,
+  /** $1 chat_id, $2 end_seq, $3 user_id[] */
+  cursorsEndForMembers: `UPDATE cursors SET end_seq = $2 WHERE chat_id = $1
+    AND device_id IN (SELECT id FROM devices WHERE user_id = ANY($3::text[]))`,
+  /** $1 device_id[] */
+  cursorsDeleteDevices: 'DELETE FROM cursors WHERE device_id = ANY($1::text[])',
+  /** $1 device_id */
+  cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
+    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = $1`,
+  /** $1 device_id[], $2 chat_id[], $3 seq[] (one per cursor): forward only; returns moved cursors */
+  cursorsAdvance: `UPDATE cursors c SET acked_seq = v.seq
+    FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(device_id, chat_id, seq)
+    WHERE c.device_id = v.device_id AND c.chat_id = v.chat_id AND c.acked_seq < v.seq
+    RETURNING c.device_id, c.chat_id`,
+  /** $1 device_id[], $2 chat_id[]: removed members' cursors acked through their end */
+  cursorsDeleteEnded: `DELETE FROM cursors c USING unnest($1::text[], $2::text[]) AS v(device_id, chat_id)
+    WHERE c.device_id = v.device_id AND c.chat_id = v.chat_id AND c.end_seq IS NOT NULL AND c.acked_seq >= c.end_seq`,
+
+  // -- messages -------------------------------------------------------------------------------
+  /** $1 chat_id, $2 seq, $3 sender_user, $4 sender_device, $5 client_id, $6 server_time, $7 body: a chat update */
+  updateInsert: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body)
+    VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
+  /**
+   * $1 chat_id[], $2 seq[], $3 sender_user[], $4 sender_device[], $5 client_id[],
+   * $6 server_time[], $7 body[] (NULL: per-device bodies), $8 msg_type[], $9 ref_seq[],
+   * $10 reaction[], $11 mentions[] (comma-joined), $12 forward_count[], $13 view_once[],
+   * $14 expires_at[]: the payload messages of a batch. A (sender_device, client_id) that
+   * another transaction stored meanwhile is skipped; the caller sees it by the returned count.
+   */
+  messagesInsert: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind,
+      body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at)
+    SELECT chat_id, seq, sender_user, sender_device, client_id, server_time, 0, body, msg_type, ref_seq, reaction,
+      coalesce(string_to_array(nullif(mentions, ''), ','), '{}'), forward_count, view_once, expires_at
+    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
+      $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::integer[], $13::boolean[], $14::bigint[])
+      AS v(chat_id, seq, sender_user, sender_device, client_id, server_time, body, msg_type, ref_seq, reaction,
+        mentions, forward_count, view_once, expires_at)
+    ON CONFLICT (sender_device, client_id) DO NOTHING`,
+  /** $1 chat_id[], $2 seq[], $3 device_id[], $4 body[] */
+  payloadsInsert: `INSERT INTO message_payloads (chat_id, seq, device_id, body)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[])`,
+  /** $1 sender_device[], $2 client_id[]: earlier results of repeated sends */
+  messagesByClientId: `SELECT m.sender_device, m.client_id, m.seq, m.server_time FROM messages m
+    JOIN unnest($1::text[], $2::text[]) AS v(sender_device, client_id)
+      ON m.sender_device = v.sender_device AND m.client_id = v.client_id`,
+  /** $1 chat_id, $2 seq: a message targeted by an edit, delete, reaction, reply or pin */
+  messageTarget:
+    'SELECT sender_user, server_time, kind, msg_type, deleted FROM messages WHERE chat_id = $1 AND seq = $2',
+  /** $1 chat_id, $2 seq: delete for everyone */
+  messageWipe: 'UPDATE messages SET body = NULL, deleted = true WHERE chat_id = $1 AND seq = $2',
+  /** $1 chat_id, $2 ref_seq: edits of a deleted message lose their content too */
+  editsWipe: 'UPDATE messages SET body = NULL WHERE chat_id = $1 AND msg_type = 1 AND ref_seq = $2',
+  /** $1 chat_id, $2 ref_seq: per-device bodies of those edits */
+  editPayloadsDelete: `DELETE FROM message_payloads WHERE chat_id = $1 AND seq IN (
+    SELECT seq FROM messages WHERE chat_id = $1 AND msg_type = 1 AND ref_seq = $2)`,
+  /** $1 chat_id, $2 seq[] */
+  payloadsDelete: 'DELETE FROM message_payloads WHERE chat_id = $1 AND seq = ANY($2::bigint[])',
+  /** $1 chat_id, $2 seq, $3 user_id: reactions of other users */
+  reactionsOther: 'SELECT DISTINCT emoji FROM reactions WHERE chat_id = $1 AND seq = $2 AND user_id <> $3',
+  /** $1 chat_id, $2 seq, $3 user_id, $4 emoji (one per user) */
+  reactionSet: `INSERT INTO reactions (chat_id, seq, user_id, emoji) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (chat_id, seq, user_id) DO UPDATE SET emoji = excluded.emoji`,
+  /** $1 chat_id, $2 seq, $3 user_id */
+  reactionDelete: 'DELETE FROM reactions WHERE chat_id = $1 AND seq = $2 AND user_id = $3',
+  /** $1 device_id, $2 chat_id, $3 after_seq, $4 up_to_seq, $5 limit: bodies resolved for the device */
+  messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
+      m.deleted, m.view_once, m.expires_at
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
+    WHERE m.chat_id = $2 AND m.seq > $3 AND m.seq <= $4 ORDER BY m.seq LIMIT $5`,
+  /** $1 device_id, $2 chat_id, $3 before_seq, $4 limit: newest first, within the device user's membership */
+  historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
+      m.deleted, m.view_once, m.expires_at
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
+    WHERE m.chat_id = $2 AND m.seq < $3 AND m.seq >= (
+      SELECT mb.joined_seq FROM members mb JOIN devices d ON d.user_id = mb.user_id
+      WHERE d.id = $1 AND mb.chat_id = $2)
+    ORDER BY m.seq DESC LIMIT $4`,
+  /** $1 device_id, $2 chat_id, $3 after_seq, $4 limit: oldest first */
+  historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
+      m.deleted, m.view_once, m.expires_at
+    FROM messages m LEFT JOIN message_payloads p
+      ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
+    WHERE m.chat_id = $2 AND m.seq > $3 AND m.seq >= (
+      SELECT mb.joined_seq FROM members mb JOIN devices d ON d.user_id = mb.user_id
+      WHERE d.id = $1 AND mb.chat_id = $2)
+    ORDER BY m.seq ASC LIMIT $4`,
+  /**
+   * $1 cutoff, $2 limit: deletes up to `limit` messages stored before the cutoff, oldest
+   * first, by primary key, with their per-device bodies. Rows another transaction holds
+   * are skipped (the next run takes them), so expiry never waits on, or blocks, a send.
+   */
+  messagesExpireOld: `WITH doomed AS (
+      SELECT chat_id, seq FROM messages WHERE server_time < $1 ORDER BY server_time LIMIT $2
+      FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
+      RETURNING m.chat_id, m.seq),
+    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq)
+    SELECT count(*) AS n FROM gone`,
+  /** $1 now, $2 limit: the same for messages whose disappearing timer ran out */
+  messagesExpireTimed: `WITH doomed AS (
+      SELECT chat_id, seq FROM messages WHERE expires_at > 0 AND expires_at < $1 LIMIT $2
+      FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
+      RETURNING m.chat_id, m.seq),
+    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq)
+    SELECT count(*) AS n FROM gone`,
+
+  // -- pins and invites -----------------------------------------------------------------------
+  /** $1 chat_id, $2 now: pins in force */
+  pinsActive:
+    'SELECT seq, pinned_by, expires_at FROM pins WHERE chat_id = $1 AND expires_at > $2 ORDER BY seq',
+  /** $1 chat_id, $2 seq, $3 pinned_by, $4 expires_at */
+  pinSet: `INSERT INTO pins (chat_id, seq, pinned_by, expires_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (chat_id, seq) DO UPDATE SET pinned_by = excluded.pinned_by, expires_at = excluded.expires_at`,
+  /** $1 chat_id, $2 seq */
+  pinDelete: 'DELETE FROM pins WHERE chat_id = $1 AND seq = $2',
+  /** $1 chat_id, $2 code, $3 created_by, $4 created_at: replaces the chat's code */
+  inviteSet: `INSERT INTO invites (chat_id, code, created_by, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (chat_id) DO UPDATE SET code = excluded.code, created_by = excluded.created_by,
+      created_at = excluded.created_at`,
+  /** $1 chat_id */
+  inviteDelete: 'DELETE FROM invites WHERE chat_id = $1',
+  /** $1 code */
+  inviteFind: 'SELECT chat_id FROM invites WHERE code = $1',
+
+  // -- read positions and receipts ------------------------------------------------------------
+  /** $1 chat_id[], $2 user_id[]: locks members' rows in a fixed order before moving positions */
+  membersLock: `SELECT m.chat_id, m.user_id FROM members m
+    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id
+    ORDER BY m.chat_id, m.user_id FOR UPDATE OF m`,
+  /** $1 chat_id, $2 user_id: positions, locked until commit */
+  receiptPosition: `SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id
+    WHERE m.chat_id = $1 AND m.user_id = $2 FOR UPDATE OF m`,
+  /** $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq */
+  receiptPositionSet:
+    'UPDATE members SET delivered_seq = $3, read_seq = $4 WHERE chat_id = $1 AND user_id = $2',
+  /** $1 chat_id, $2 user_id, $3 kind (1 delivered, 2 read), $4 through_seq, $5 at */
+  receiptMark: `INSERT INTO receipt_marks (chat_id, user_id, kind, through_seq, at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT DO NOTHING`,
+  /** $1 chat_id, $2 user_id */
+  memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = $1 AND user_id = $2',
+  /** $1 chat_id, $2 after_seq, $3 user_id: payload messages from others after the read position */
+  unreadCount: `SELECT count(*) AS n FROM messages
+    WHERE chat_id = $1 AND seq > $2 AND sender_user <> $3 AND kind = 0`,
+  /** $1 chat_id, $2 after_seq, $3 up_to_seq: who sent payload messages in the range */
+  sendersInRange: `SELECT DISTINCT sender_user FROM messages
+    WHERE chat_id = $1 AND seq > $2 AND seq <= $3 AND kind = 0`,
+  /** $1 chat_id, $2 seq */
+  messageSender: 'SELECT sender_user, kind FROM messages WHERE chat_id = $1 AND seq = $2',
+  /** $1 chat_id, $2 seq: each member's first delivered / read mark covering the message */
+  receiptDetails: `SELECT m.user_id,
+      (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id
+        AND r.kind = 1 AND r.through_seq >= $2) AS delivered_at,
+      (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id
+        AND r.kind = 2 AND r.through_seq >= $2) AS read_at
+    FROM members m WHERE m.chat_id = $1`,
+  /** $1 user_id, $2 since: other members' positions in the user's chats that moved after `since` */
+  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, max(r.at) AS at
+    FROM members me
+    JOIN members m ON m.chat_id = me.chat_id AND m.user_id <> me.user_id
+    JOIN receipt_marks r ON r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.at > $2
+    WHERE me.user_id = $1 GROUP BY m.chat_id, m.user_id, m.delivered_seq, m.read_seq`,
+  /**
+   * $1 chat_id, $2 after_seq, $3 up_to_seq, $4 reader: view-once messages from others
+   * whose payload goes now
+   */
+  viewOnceOpened: `UPDATE messages SET body = NULL
+    WHERE chat_id = $1 AND seq > $2 AND seq <= $3 AND view_once AND sender_user <> $4
+      AND (body IS NOT NULL OR EXISTS (
+        SELECT 1 FROM message_payloads p WHERE p.chat_id = messages.chat_id AND p.seq = messages.seq))
+    RETURNING seq`,
+  /**
+   * $1 user_id, $2 chat_id[] (NULL: all the user's chats): each chat with the member's
+   * read position, unread and unread-mention counts and newest message, in one snapshot.
+   */
+  chatSummaries: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
+      c.only_admins_edit_info, c.disappearing_seconds,
+      (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
+         ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members,
+      me.read_seq,
+      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
+         AND x.sender_user <> $1 AND x.kind = 0) AS unread,
+      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
+         AND x.kind = 0 AND $1 = ANY(x.mentions)) AS unread_mentions,
+      lm.seq AS lm_seq, lm.sender_user AS lm_sender, lm.server_time AS lm_time, lm.kind AS lm_kind
+    FROM members me JOIN chats c ON c.id = me.chat_id
+    LEFT JOIN LATERAL (SELECT seq, sender_user, server_time, kind FROM messages
+      WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1) lm ON true
+    WHERE me.user_id = $1 AND ($2::text[] IS NULL OR me.chat_id = ANY($2::text[]))
+    ORDER BY c.id COLLATE "C"`,
+
+  // -- key directory --------------------------------------------------------------------------
+  /** $1 device_id: locks the device, so uploads for one device apply one after another */
+  deviceLock: 'SELECT id FROM devices WHERE id = $1 FOR UPDATE',
+  /** $1 device_id */
+  keysGet: 'SELECT identity_key, registration_id FROM device_keys WHERE device_id = $1',
+  /**
+   * $1 device_id, $2 identity_key, $3 registration_id, $4 signed_id, $5 signed_key,
+   * $6 signed_sig, $7 last_resort_id, $8 last_resort_key, $9 last_resort_sig, $10 updated_at
+   */
+  keysInsert: `INSERT INTO device_keys (device_id, identity_key, registration_id, signed_id, signed_key, signed_sig,
+      last_resort_id, last_resort_key, last_resort_sig, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  /** $1 device_id, $2 signed_id, $3 signed_key, $4 signed_sig, $5 updated_at */
+  keysSetSigned: `UPDATE device_keys SET signed_id = $2, signed_key = $3, signed_sig = $4, updated_at = $5
+    WHERE device_id = $1`,
+  /** $1 device_id, $2 last_resort_id, $3 last_resort_key, $4 last_resort_sig, $5 updated_at */
+  keysSetLastResort: `UPDATE device_keys SET last_resort_id = $2, last_resort_key = $3, last_resort_sig = $4,
+      updated_at = $5 WHERE device_id = $1`,
+  /** $1 device_id, $2 key_id[], $3 public_key[]: returns the ids stored (a repeated id is skipped) */
+  oneTimeInsert: `INSERT INTO one_time_keys (device_id, key_id, public_key)
+    SELECT $1, * FROM unnest($2::integer[], $3::bytea[])
+    ON CONFLICT (device_id, key_id) DO NOTHING RETURNING key_id`,
+  /** $1 device_id */
+  oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = $1',
+  /** $1 device_id */
+  oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = $1',
+  /**
+   * $1 device_id: removes and returns the device's lowest one-time prekey. A key another
+   * transaction is taking is skipped, not waited for, so concurrent takers on any node get
+   * different keys (or none), never the same one.
+   */
+  oneTimeTake: `DELETE FROM one_time_keys WHERE (device_id, key_id) = (
+      SELECT device_id, key_id FROM one_time_keys WHERE device_id = $1
+      ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING key_id, public_key`,
+  /** $1 user_id[]: keys of the users' active devices, in device order */
+  keysOfUsers: `SELECT d.user_id, k.device_id, k.identity_key, k.registration_id, k.signed_id, k.signed_key,
+      k.signed_sig, k.last_resort_id, k.last_resort_key, k.last_resort_sig
+    FROM device_keys k JOIN devices d ON d.id = k.device_id
+    WHERE d.user_id = ANY($1::text[]) AND d.revoked_at IS NULL ORDER BY d.created_at, d.id COLLATE "C"`,
+} as const;
+
+export type StatementName = keyof typeof sql;

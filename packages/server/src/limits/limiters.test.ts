@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config/load.js';
+import { Limiters } from './limiters.js';
+
+const config = loadConfig({ overrides: { discoverPerMinute: 3 } });
+
+describe('rate limiters', () => {
+  it('count in memory on one node and answer RATE_LIMITED with a retry time', async () => {
+    const l = new Limiters(config);
+    for (let i = 0; i < 3; i++) await l.take('discover', 'u1');
+    await assert.rejects(l.take('discover', 'u1'), (err: { code: string; retryAfterMs: number }) => {
+      assert.equal(err.code, 'RATE_LIMITED');
+      assert.ok(err.retryAfterMs > 0);
+      return true;
+    });
+    await l.take('discover', 'u2');
+  });
+});
+
+const url = process.env.PARLEY_TEST_REDIS_URL;
+if (!url) console.log('# skipping shared rate-limit counters: PARLEY_TEST_REDIS_URL is not set');
+
+describe('rate limiters shared through Redis', {
+  skip: url ? false : 'PARLEY_TEST_REDIS_URL is not set',
+}, () => {
+  let a: Redis;
+  let b: Redis;
+  before(() => {
+    a = new Redis(url!);
+    b = new Redis(url!);
+  });
+  after(async () => {
+    a.disconnect();
+    b.disconnect();
+  });
+
+  it('two nodes draw from the same counters', async () => {
+    const key = `t-${randomBytes(6).toString('hex')}`;
+    const n1 = new Limiters(config, a);
+    const n2 = new Limiters(config, b);
+    await n1.take('discover', key);
+    await n2.take('discover', key);
+    await n1.take('discover', key);
+    await assert.rejects(n2.take('discover', key), { code: 'RATE_LIMITED' });
+    await a.del(`parley:rl:discover:${key}`);
+  });
+
+  it('fall back to memory while Redis cannot be reached', async () => {
+    const down = new Redis({
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    down.on('error', () => {});
+    const l = new Limiters(config, down);
+    for (let i = 0; i < 3; i++) await l.take('discover', 'u');
+    await assert.rejects(l.take('discover', 'u'), { code: 'RATE_LIMITED' });
+    down.disconnect();
+  });
+});

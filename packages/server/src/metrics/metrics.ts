@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics of one node, in a registry of its own (several nodes can run in one
+ * process). Labels are bounded sets: frame types from the schema, error codes from the
+ * error table, bus operations. Never a user, chat or device id.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly framesIn: Counter<'type'>;
+  readonly framesOut: Counter<'type'>;
+  readonly sends: Counter;
+  readonly commitBatch: Histogram;
+  readonly commitSeconds: Histogram;
+  readonly sendToDelivery: Histogram;
+  readonly pendingDepth: Gauge;
+  readonly busSeconds: Histogram<'op'>;
+  readonly busErrors: Counter<'op'>;
+  readonly errors: Counter<'code'>;
+
+  constructor(options: { pending?: () => number; defaults?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+    this.connections = new Gauge({
+      name: 'parley_connections',
+      help: 'WebSocket connections open on this node',
+      registers,
+    });
+    this.framesIn = new Counter({
+      name: 'parley_frames_in_total',
+      help: 'Frames received, by body type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.framesOut = new Counter({
+      name: 'parley_frames_out_total',
+      help: 'Frames sent, by body type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.sends = new Counter({ name: 'parley_sends_total', help: 'Messages committed', registers });
+    this.commitBatch = new Histogram({
+      name: 'parley_commit_batch_size',
+      help: 'Sends per store commit (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'parley_commit_seconds',
+      help: 'Time of one store commit of a batch of sends',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.sendToDelivery = new Histogram({
+      name: 'parley_send_to_delivery_seconds',
+      help: 'From the server time of a message to its live delivery to a device on this node',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const pending = options.pending;
+    this.pendingDepth = new Gauge({
+      name: 'parley_pending_deliveries',
+      help: 'Messages delivered to connected devices on this node and not yet acknowledged',
+      registers,
+      collect() {
+        if (pending) this.set(pending());
+      },
+    });
+    this.busSeconds = new Histogram({
+      name: 'parley_bus_seconds',
+      help: 'Round trips to the bus, by operation',
+      labelNames: ['op'],
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.busErrors = new Counter({
+      name: 'parley_bus_errors_total',
+      help: 'Failed bus operations, by operation',
+      labelNames: ['op'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'parley_errors_total',
+      help: 'Error answers sent, by code',
+      labelNames: ['code'],
+      registers,
+    });
+  }
+
+  /** Times a bus call and counts its failures. */
+  async bus<T>(op: string, call: () => Promise<T>): Promise<T> {
+    const end = this.busSeconds.startTimer({ op });
+    try {
+      return await call();
+    } catch (err) {
+      this.busErrors.inc({ op });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** The text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

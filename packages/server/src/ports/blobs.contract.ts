@@ -1,0 +1,62 @@
+/** The conformance suite every BlobStore backend passes; `make` returns a fresh, empty store. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { BlobStore } from './blobs.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function* chunks(b: Uint8Array, size = 1000): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+export function blobStoreContract(
+  name: string,
+  make: () => Promise<{ blobs: BlobStore; setAge?: (id: string, ms: number) => Promise<void> }>,
+): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    it('stores a body under its hash and reads it back; a repeat stores nothing new', async () => {
+      const { blobs } = await make();
+      const body = new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff);
+      const id = sha(body);
+      assert.deepEqual(await blobs.put(id, chunks(body), 20_000), { size: 10_000, created: true });
+      assert.deepEqual(await blobs.put(id, chunks(body), 20_000), { size: 10_000, created: false });
+      const got = await blobs.get(id);
+      assert.equal(got?.size, 10_000);
+      assert.deepEqual(await readAll(got!.body), Buffer.from(body));
+      await blobs.close();
+    });
+
+    it('refuses a body that does not match its id or is too large, and keeps nothing of it', async () => {
+      const { blobs } = await make();
+      const body = new Uint8Array(5000).fill(3);
+      const wrong = sha(new Uint8Array([1]));
+      await assert.rejects(blobs.put(wrong, chunks(body), 10_000), { code: 'DIGEST_MISMATCH' });
+      assert.equal(await blobs.has(wrong), false);
+      await assert.rejects(blobs.put(sha(body), chunks(body), 4999), { code: 'PAYLOAD_TOO_LARGE' });
+      assert.equal(await blobs.get(sha(body)), undefined);
+      await assert.rejects(blobs.put('../etc/passwd', chunks(body), 10_000), { code: 'INVALID_ARGUMENT' });
+      await blobs.close();
+    });
+
+    it('expires bodies stored before the cutoff', async () => {
+      const { blobs, setAge } = await make();
+      const a = new Uint8Array([1, 2, 3]);
+      const b = new Uint8Array([4, 5, 6]);
+      await blobs.put(sha(a), chunks(a), 100);
+      await blobs.put(sha(b), chunks(b), 100);
+      const now = Date.now();
+      await setAge?.(sha(a), 40 * 86_400_000);
+      assert.equal(await blobs.expire(now - 30 * 86_400_000, 100), setAge ? 1 : 0);
+      assert.equal(await blobs.has(sha(a)), !setAge);
+      assert.equal(await blobs.has(sha(b)), true);
+      await blobs.close();
+    });
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * Media bodies, addressed by the SHA-256 of their bytes (hex). Clients upload ciphertext;
+ * the store neither knows nor cares. Invariants every backend keeps:
+ * - `put` stores the body only if it hashes to `id` and fits in `maxBytes`, atomically: a
+ *   reader never sees a partial body; a repeat of a stored id stores nothing new;
+ * - a body is readable until `expire` removes it.
+ */
+export interface BlobPutResult {
+  size: number;
+  /** False when the id was already stored (the upload was a repeat). */
+  created: boolean;
+}
+
+export interface BlobStore {
+  /** DIGEST_MISMATCH when the bytes do not hash to `id`; PAYLOAD_TOO_LARGE above `maxBytes`. */
+  put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult>;
+  /** The body as a stream, or undefined when unknown or expired. */
+  get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined>;
+  has(id: string): Promise<boolean>;
+  /** Removes up to `limit` bodies stored before `cutoff` (ms since epoch); returns how many. */
+  expire(cutoff: number, limit: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const BLOB_ID = /^[0-9a-f]{64}$/;

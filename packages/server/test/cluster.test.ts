@@ -1,0 +1,144 @@
+/**
+ * Several nodes in one process, sharing one store and an in-process bus: what a device on
+ * one node sends reaches devices on the others, and so do receipts, typing, presence, key
+ * notices, replacement and revocation. The bus's outage and recovery are played too.
+ * (Separate processes on PostgreSQL and Redis: multinode/multinode.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CloseCodes, TypingState } from '@parley/protocol';
+import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/ports/store.js';
+import { http, linkDevice, RawClient, register, startNode, type TestNode, text } from './harness.js';
+
+describe('several nodes sharing a store and a bus', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+  const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
+  // Each node closes its store on stop; the shared one is closed once, at the end.
+  const store = new Proxy(shared, {
+    get: (target, prop, receiver) =>
+      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
+  }) as Store;
+  const network = new LocalBusNetwork();
+  const nodes: TestNode[] = [];
+
+  before(async () => {
+    for (const id of ['n1', 'n2', 'n3']) {
+      nodes.push(
+        await startNode(
+          { dataDir: mkdtempSync(join(dir, `${id}-`)), bus: 'local', oneTimePreKeysLowWater: 1 },
+          { store, bus: new LocalBus({ nodeId: id, network }) },
+        ),
+      );
+    }
+  });
+  after(async () => {
+    for (const n of nodes) await n.node.stop();
+    await shared.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Registers on node 0 (every node shares the store); the SMS code is captured there. */
+  const user = () => register(nodes[0]!);
+
+  it('messages, receipts and typing cross nodes', async () => {
+    const [alice, bob, carol] = [await user(), await user(), await user()];
+    const a = await RawClient.connect(nodes[0]!, alice);
+    const b = await RawClient.connect(nodes[1]!, bob);
+    const c = await RawClient.connect(nodes[2]!, carol);
+    const g = await a.call<{ chat: { id: string } }>({
+      case: 'createChat',
+      value: { kind: 2, name: 'g', memberUserIds: [bob.userId, carol.userId] },
+    });
+    const chatId = g.chat.id;
+    for (let i = 1; i <= 20; i++) {
+      await a.call({ case: 'send', value: { clientMessageId: `m${i}`, chatId, payload: text(`hi ${i}`) } });
+    }
+    for (const x of [b, c]) {
+      const got = await x.waitForMessages(20, chatId);
+      assert.deepEqual(
+        got.map((m) => Number(m.seq)),
+        Array.from({ length: 20 }, (_, i) => i + 2),
+      );
+    }
+    // Bob's acks on node 2 become delivered receipts pushed to alice on node 1.
+    await a.waitFor((f) => f.body.case === 'receipt' && f.body.value.userId === bob.userId);
+    await b.call({ case: 'typing', value: { chatId, state: TypingState.COMPOSING } });
+    const typing = await c.waitFor((f) => f.body.case === 'typingEvent');
+    assert.equal((typing.body.value as { userId: string }).userId, bob.userId);
+    await Promise.all([a, b, c].map((x) => x.close()));
+  });
+
+  it('presence follows a user across nodes', async () => {
+    const [alice, bob] = [await user(), await user()];
+    const a = await RawClient.connect(nodes[0]!, alice);
+    const b1 = await RawClient.connect(nodes[1]!, bob);
+    await a.call({ case: 'createChat', value: { kind: 1, memberUserIds: [bob.userId] } });
+    const list = await a.call<{ users: Array<{ userId: string; online: boolean }> }>({
+      case: 'subscribePresence',
+      value: { userIds: [bob.userId] },
+    });
+    assert.equal(list.users[0]?.online, true, 'bob is online on another node');
+    // Bob's second device connects on node 3, then his first goes: still online.
+    const tablet = await linkDevice(nodes[0]!, bob);
+    const b2 = await RawClient.connect(nodes[2]!, tablet);
+    await b1.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const offline = a.frames.filter(
+      (f) => f.body.case === 'presence' && f.body.value.presence?.online === false,
+    );
+    assert.equal(offline.length, 0, 'not offline while another device is connected');
+    await b2.close();
+    await a.waitFor((f) => f.body.case === 'presence' && f.body.value.presence?.online === false);
+    await a.close();
+  });
+
+  it('a second connection of a device on another node replaces the first; revocation closes it everywhere', async () => {
+    const alice = await user();
+    const tablet = await linkDevice(nodes[0]!, alice);
+    const first = await RawClient.connect(nodes[0]!, tablet);
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await RawClient.connect(nodes[1]!, tablet);
+    assert.equal(await first.closed, CloseCodes.REPLACED);
+    const res = await http(
+      `${nodes[2]!.url}/v1/devices/${tablet.deviceId}`,
+      'DELETE',
+      undefined,
+      alice.token,
+    );
+    assert.equal(res.status, 204);
+    assert.equal(await second.closed, CloseCodes.REVOKED);
+  });
+
+  it('after a bus outage, sessions re-read the store and nothing is missed', async () => {
+    const [alice, bob] = [await user(), await user()];
+    const a = await RawClient.connect(nodes[0]!, alice);
+    const b = await RawClient.connect(nodes[1]!, bob);
+    const chat = await a.call<{ chat: { id: string } }>({
+      case: 'createChat',
+      value: { kind: 1, memberUserIds: [bob.userId] },
+    });
+    const chatId = chat.chat.id;
+    await new Promise((r) => setTimeout(r, 20));
+    network.interrupt();
+    for (let i = 1; i <= 5; i++) {
+      await a.call({ case: 'send', value: { clientMessageId: `o${i}`, chatId, payload: text(`x${i}`) } });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(
+      b.messages.filter((m) => m.chatId === chatId && m.body.case === 'payload').length,
+      0,
+      'no wake-up crosses a down bus',
+    );
+    const ready = await fetch(`${nodes[1]!.url}/readyz`);
+    assert.equal(ready.status, 503, 'not ready while the bus is down');
+    network.restore();
+    assert.equal((await b.waitForMessages(5, chatId)).length, 5);
+    assert.equal((await fetch(`${nodes[1]!.url}/readyz`)).status, 200);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Frame, PreKeyBundlesResult } from '@parley/protocol';
+import { IdentityKeyPair, KEMKeyPair, PrivateKey } from '@signalapp/libsignal-client';
+import { linkDevice, RawClient, register, startNode, type TestNode } from './harness.js';
+
+/** Real keys, generated and signed the way a client does it. */
+function makeKeys(oneTime: number, firstId = 1) {
+  const identity = IdentityKeyPair.generate();
+  const spk = PrivateKey.generate().getPublicKey().serialize();
+  const kyber = KEMKeyPair.generate().getPublicKey().serialize();
+  const upload = {
+    identityKey: identity.publicKey.serialize(),
+    registrationId: 1 + Math.floor(Math.random() * 16000),
+    signedPreKey: { id: 1, publicKey: spk, signature: identity.privateKey.sign(spk) },
+    lastResortKey: { id: 2, publicKey: kyber, signature: identity.privateKey.sign(kyber) },
+    oneTimePreKeys: Array.from({ length: oneTime }, (_, i) => ({
+      id: firstId + i,
+      publicKey: PrivateKey.generate().getPublicKey().serialize(),
+    })),
+  };
+  return { identity, upload };
+}
+
+const errorCode = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : `no error: ${f.body.case}`);
+
+describe('key directory', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startNode({ oneTimePreKeysLowWater: 3, oneTimePreKeysTarget: 10, preKeyBundlesPerMinute: 20 });
+  });
+  after(() => t.stop());
+
+  it('uploads keys, hands out one bundle per device and each one-time prekey once, then the last-resort key', async () => {
+    const alice = await register(t);
+    const bob = await register(t);
+    const bobTablet = await linkDevice(t, bob);
+    const [a, b, bt] = await Promise.all([alice, bob, bobTablet].map((c) => RawClient.connect(t, c)));
+    const bk = makeKeys(4);
+    const btk = makeKeys(1, 100);
+    assert.equal(
+      (await b!.call<{ oneTimeCount: number }>({ case: 'uploadKeys', value: bk.upload })).oneTimeCount,
+      4,
+    );
+    assert.equal(
+      (await bt!.call<{ oneTimeCount: number }>({ case: 'uploadKeys', value: btk.upload })).oneTimeCount,
+      1,
+    );
+
+    const first = await a!.call<PreKeyBundlesResult>({
+      case: 'getPreKeyBundles',
+      value: { userId: bob.userId },
+    });
+    assert.deepEqual(
+      first.bundles.map((x) => [x.deviceId, x.oneTimePreKey?.id]),
+      [
+        [bob.deviceId, 1],
+        [bobTablet.deviceId, 100],
+      ],
+    );
+    assert.deepEqual(Buffer.from(first.bundles[0]!.identityKey), Buffer.from(bk.upload.identityKey));
+    assert.equal(first.bundles[0]!.registrationId, bk.upload.registrationId);
+    // The tablet has none left: it is told to upload more (target 10). (It may also have been told
+    // on connect, with 1 left, if its upload landed before the connect-time check.)
+    const isLow = (n: number) => (f: Frame) =>
+      f.body.case === 'keysLow' && (f.body.value as { oneTimeCount: number }).oneTimeCount === n;
+    const low = await bt!.waitFor(isLow(0));
+    const lowBody = low.body.value as { oneTimeCount: number; target: number };
+    assert.deepEqual([lowBody.oneTimeCount, lowBody.target], [0, 10]);
+
+    const second = await a!.call<PreKeyBundlesResult>({
+      case: 'getPreKeyBundles',
+      value: { userId: bob.userId },
+    });
+    assert.equal(second.bundles[0]!.oneTimePreKey?.id, 2);
+    assert.equal(second.bundles[1]!.oneTimePreKey, undefined, 'no one-time key left: last-resort key only');
+    assert.deepEqual(
+      Buffer.from(second.bundles[1]!.lastResortKey!.publicKey),
+      Buffer.from(btk.upload.lastResortKey.publicKey),
+    );
+    // Bob's phone dropped below 3 one-time keys with the second fetch (2 left).
+    await b!.waitFor(isLow(2));
+    assert.equal(
+      b!.frames.filter((f) => f.body.case === 'keysLow').length,
+      1,
+      'the phone uploaded 4 keys, so the connect-time check never reported it low',
+    );
+
+    // Replenishing adds keys under the same identity (the identity may be omitted).
+    const refill = await bt!.call<{ oneTimeCount: number }>({
+      case: 'uploadKeys',
+      value: { oneTimePreKeys: makeKeys(5, 200).upload.oneTimePreKeys },
+    });
+    assert.equal(refill.oneTimeCount, 5);
+    const ids = await a!.call<{ keys: Array<{ deviceId: string; identityKey: Uint8Array }> }>({
+      case: 'getIdentityKeys',
+      value: { userIds: [bob.userId] },
+    });
+    assert.deepEqual(ids.keys.map((k) => k.deviceId).sort(), [bob.deviceId, bobTablet.deviceId].sort());
+    await Promise.all([a, b, bt].map((c) => c!.close()));
+  });
+
+  it('rejects bad signatures, a changed identity, malformed keys and unknown users', async () => {
+    const alice = await register(t);
+    const a = await RawClient.connect(t, alice);
+    const k = makeKeys(2);
+    const other = makeKeys(0);
+    // Signed with another identity.
+    const forged = {
+      ...k.upload,
+      signedPreKey: {
+        ...k.upload.signedPreKey,
+        signature: other.identity.privateKey.sign(k.upload.signedPreKey.publicKey),
+      },
+    };
+    assert.equal(errorCode(await a.request({ case: 'uploadKeys', value: forged })), 'BAD_SIGNATURE');
+    const forgedKyber = {
+      ...k.upload,
+      lastResortKey: { ...k.upload.lastResortKey, signature: new Uint8Array(64) },
+    };
+    assert.equal(errorCode(await a.request({ case: 'uploadKeys', value: forgedKyber })), 'BAD_SIGNATURE');
+    assert.equal(
+      errorCode(
+        await a.request({ case: 'uploadKeys', value: { ...k.upload, identityKey: new Uint8Array(12) } }),
+      ),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      errorCode(await a.request({ case: 'uploadKeys', value: { oneTimePreKeys: k.upload.oneTimePreKeys } })),
+      'INVALID_ARGUMENT',
+      'a first upload without the identity',
+    );
+    assert.equal(
+      (await a!.call<{ oneTimeCount: number }>({ case: 'uploadKeys', value: k.upload })).oneTimeCount,
+      2,
+    );
+    assert.equal(
+      errorCode(await a.request({ case: 'uploadKeys', value: { ...other.upload, oneTimePreKeys: [] } })),
+      'IDENTITY_KEY_MISMATCH',
+    );
+    assert.equal(
+      errorCode(await a.request({ case: 'getPreKeyBundles', value: { userId: 'nobody' } })),
+      'USER_NOT_FOUND',
+    );
+    assert.equal(
+      errorCode(
+        await a.request({
+          case: 'uploadKeys',
+          value: { oneTimePreKeys: makeKeys(101).upload.oneTimePreKeys },
+        }),
+      ),
+      'INVALID_ARGUMENT',
+    );
+    await a.close();
+  });
+
+  it('rate limits bundle fetches', async () => {
+    const alice = await register(t);
+    const bob = await register(t);
+    const a = await RawClient.connect(t, alice);
+    let limited: Frame | undefined;
+    for (let i = 0; i < 25 && !limited; i++) {
+      const f = await a.request({ case: 'getPreKeyBundles', value: { userId: bob.userId } });
+      if (f.body.case === 'error') limited = f;
+    }
+    assert.equal(limited && errorCode(limited), 'RATE_LIMITED');
+    assert.ok((limited!.body.value as { retryAfterMs: number }).retryAfterMs > 0);
+    await a.close();
+  });
+});

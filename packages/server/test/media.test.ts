@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { register, startNode, type TestNode } from './harness.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function put(t: TestNode, id: string, body: Uint8Array, token?: string) {
+  const res = await fetch(`${t.url}/v1/media/${id}`, {
+    method: 'PUT',
+    headers: {
+      'content-type': 'application/octet-stream',
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    body,
+  });
+  const json = (await res.json()) as Record<string, unknown> & { error?: { code: string } };
+  return { status: res.status, body: json, code: json.error?.code };
+}
+
+describe('media upload and download', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startNode({ mediaMaxBytes: 1024 * 1024, mediaBytesPerHour: 3 * 1024 * 1024 });
+  });
+  after(() => t.stop());
+
+  it('stores a body under its SHA-256, answers a repeat without storing again, serves it back', async () => {
+    const me = await register(t);
+    const body = randomBytes(300_000);
+    const id = sha(body);
+    const first = await put(t, id, body, me.token);
+    assert.deepEqual([first.status, first.body], [201, { mediaId: id, size: 300_000 }]);
+    const again = await put(t, id, body, me.token);
+    assert.equal(again.status, 200);
+    const res = await fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${me.token}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-length'), '300000');
+    assert.equal(sha(new Uint8Array(await res.arrayBuffer())), id);
+  });
+
+  it('refuses bad uploads with stable codes and keeps nothing of them', async () => {
+    const me = await register(t);
+    const body = randomBytes(1000);
+    const wrongId = sha(randomBytes(10));
+    const mismatch = await put(t, wrongId, body, me.token);
+    assert.deepEqual([mismatch.status, mismatch.code], [400, 'DIGEST_MISMATCH']);
+    const get = await fetch(`${t.url}/v1/media/${wrongId}`, {
+      headers: { authorization: `Bearer ${me.token}` },
+    });
+    assert.equal(get.status, 404);
+    assert.equal(((await get.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+
+    assert.equal((await put(t, sha(body), body)).code, 'UNAUTHENTICATED');
+    assert.equal((await put(t, 'not-a-hash', body, me.token)).code, 'INVALID_ARGUMENT');
+    const big = randomBytes(1024 * 1024 + 1);
+    const tooBig = await put(t, sha(big), big, me.token);
+    assert.deepEqual([tooBig.status, tooBig.code], [413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  it('a body longer than its content-length is cut off and refused', async () => {
+    const me = await register(t);
+    const body = randomBytes(2000);
+    const { port } = new URL(t.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: `/v1/media/${sha(body)}`,
+          headers: { authorization: `Bearer ${me.token}`, 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(status, 400, 'an upload without content-length is refused');
+  });
+
+  it('limits the bytes a user uploads per hour', async () => {
+    const me = await register(t);
+    const codes: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const body = randomBytes(1024 * 1024);
+      codes.push((await put(t, sha(body), body, me.token)).code);
+    }
+    assert.deepEqual(codes, [undefined, undefined, undefined, 'RATE_LIMITED']);
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * Several real node processes on one PostgreSQL and one Redis, driven by the real SDK:
+ * traffic spread over the nodes, a node SIGKILLed, Redis killed and restarted, a rolling
+ * restart. Each run prints its counts; every acked message reaches every recipient device
+ * exactly once after SDK dedupe. The negative controls run the same checker against nodes
+ * that ack before committing, with a node SIGKILLed, and must see loss. Needs
+ * PARLEY_TEST_POSTGRES_URL and PARLEY_TEST_REDIS_URL (its database 5 by default), and
+ * redis-server on PATH for the Redis restarts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { sleep, waitFor } from './processes.js';
+import { multiNodeRun, type RunContext, type RunEnv, type RunOptions, type RunResult } from './run.js';
+
+const postgresUrl = process.env.PARLEY_TEST_POSTGRES_URL;
+const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
+const skip = !postgresUrl
+  ? 'PARLEY_TEST_POSTGRES_URL is not set'
+  : !redisUrl
+    ? 'PARLEY_TEST_REDIS_URL is not set'
+    : false;
+const noRedisServer =
+  spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not on PATH';
+if (skip) console.log(`multi-node tests skipped: ${skip}`);
+else if (noRedisServer) console.log(`multi-node Redis restart tests skipped: ${noRedisServer}`);
+
+const env = (): RunEnv => ({ postgresUrl: postgresUrl!, redisUrl: redisUrl! });
+
+async function run(options: RunOptions): Promise<RunResult> {
+  const r = await multiNodeRun(env(), options);
+  console.log(r.line);
+  return r;
+}
+
+/** Runs the checks; a failing one also prints the tail of every node's log. */
+function check(r: RunResult, checks: () => void): void {
+  try {
+    checks();
+  } catch (err) {
+    console.log(r.nodeLogs);
+    throw err;
+  }
+}
+
+/** What every run on nodes that commit before acking must show. */
+function assertNothingLost(r: RunResult): void {
+  check(r, () => {
+    assert.equal(r.lost, 0, 'every acked message reached every recipient device');
+    assert.equal(r.unacked, 0, `every send was acked in the end (${r.failures.join('; ')})`);
+    assert.equal(r.delivered, r.expected, 'each message was handed to each recipient device once');
+    assert.equal(r.appDuplicates, 0, 'no app saw a message twice');
+    assert.equal(r.outOfOrder, 0, 'apps saw each chat in seq order');
+    assert.equal(r.seqMismatches, 0, 'messages arrived with the seq their ack gave');
+    assert.equal(r.corrupt, 0, 'payloads arrived intact');
+  });
+}
+
+function assertInFlightAtKill(r: RunResult): void {
+  check(r, () => {
+    assert.ok(r.ackedAtKill > 0, 'the killed node had acked sends');
+    assert.ok(r.ackedAtKill < r.sentAtKill, 'sends to the killed node were in flight when it died');
+  });
+}
+
+/**
+ * A node that acks before committing answers a burst at once, so nothing looks in flight
+ * by its acks; what it acked in its last 200 ms is not committed, and the checker must see it.
+ */
+function assertLossSeen(r: RunResult): void {
+  check(r, () => {
+    assert.ok(r.ackedAtKill > 0, 'the killed node had acked sends');
+    assert.ok(r.lost > 0, 'acking before commit must lose acked messages on SIGKILL');
+    assert.ok(r.lostFromKilledNode > 0, 'the lost messages include ones the SIGKILLed node acked');
+  });
+}
+
+// --- disruptions ---------------------------------------------------------------------------
+
+const killSecondNode = (ctx: RunContext) => ctx.killNode(ctx.nodes[1]!, { move: true });
+
+/** Redis SIGKILLed, down ~1 s (optionally a node killed meanwhile), restarted empty. */
+function restartRedis(killNode: boolean) {
+  return async (ctx: RunContext) => {
+    const redis = ctx.redis!;
+    const before = ctx.traffic.acked();
+    await redis.crash();
+    await sleep(300);
+    if (killNode) await killSecondNode(ctx);
+    await sleep(700);
+    ctx.figures.ackedWhileBusDown = ctx.traffic.acked() - before;
+    await redis.start();
+    const running = ctx.nodes.filter((n) => n.running);
+    await Promise.all(running.map((n) => n.ready()));
+    // Each node re-registers its devices and re-reads its sessions once its bus is up again.
+    await waitFor('every node to report its bus up again', () => running.every((n) => n.busRecoveries > 0));
+  };
+}
+
+/** Each node in turn: SIGTERM (or SIGKILL for `crashed`), start on the same port, ready. */
+function rollingRestart(crashed?: number) {
+  return async (ctx: RunContext) => {
+    for (const [i, node] of ctx.nodes.entries()) {
+      if (i === crashed) await ctx.killNode(node, { move: false });
+      else await node.terminate();
+      await node.start();
+      await node.ready();
+      await sleep(200);
+    }
+  };
+}
+
+describe('several node processes on PostgreSQL and Redis', { skip }, () => {
+  it('traffic spread over three nodes reaches every device once, in chat order', async () => {
+    const r = await run({
+      name: 'spread traffic',
+      unsafe: false,
+      privateRedis: false,
+      intervalMs: 5,
+      perDevice: 40,
+      disrupt: (ctx) => ctx.traffic.finished(),
+    });
+    assert.equal(r.sent, 12 * 40);
+    assertNothingLost(r);
+  });
+
+  it('a node SIGKILLed mid-traffic: its devices move to other nodes, nothing acked is lost', async () => {
+    const r = await run({
+      name: 'node SIGKILL',
+      unsafe: false,
+      privateRedis: false,
+      intervalMs: 20,
+      disrupt: killSecondNode,
+    });
+    assertInFlightAtKill(r);
+    assertNothingLost(r);
+  });
+
+  it('Redis killed and restarted mid-traffic: nodes keep serving, nothing acked is lost', {
+    skip: noRedisServer,
+  }, async () => {
+    const r = await run({
+      name: 'Redis restart',
+      unsafe: false,
+      privateRedis: true,
+      intervalMs: 20,
+      disrupt: restartRedis(false),
+    });
+    assert.ok(r.ackedWhileBusDown > 0, 'sends were acked while Redis was down');
+    assertNothingLost(r);
+  });
+
+  it('rolling restart with SIGTERM mid-traffic: devices reconnect, nothing acked is lost', async () => {
+    const r = await run({
+      name: 'rolling restart',
+      unsafe: false,
+      privateRedis: false,
+      intervalMs: 30,
+      disrupt: rollingRestart(),
+    });
+    assertNothingLost(r);
+  });
+
+  describe('negative controls: nodes that ack before committing, one SIGKILLed', () => {
+    it('the checker reports loss after a node SIGKILL', async () => {
+      const r = await run({
+        name: 'control: node SIGKILL',
+        unsafe: true,
+        privateRedis: false,
+        intervalMs: 20,
+        disrupt: killSecondNode,
+      });
+      assertLossSeen(r);
+    });
+
+    it('the checker reports loss after a Redis restart', { skip: noRedisServer }, async () => {
+      const r = await run({
+        name: 'control: Redis restart',
+        unsafe: true,
+        privateRedis: true,
+        intervalMs: 20,
+        disrupt: restartRedis(true),
+      });
+      assertLossSeen(r);
+    });
+
+    it('the checker reports loss after a rolling restart', async () => {
+      const r = await run({
+        name: 'control: rolling restart',
+        unsafe: true,
+        privateRedis: false,
+        intervalMs: 30,
+        disrupt: rollingRestart(1),
+      });
+      assertLossSeen(r);
+    });
+  });
+});
