@@ -487,6 +487,25 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.chatDirectFind(a.userId, c.userId), undefined);
       });
 
+      test('chatCreate of a direct chat the pair already has stores nothing and returns that chat', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const first = await createChat(store, 'direct-ab', a, [b], 'direct', T0);
+        const again = await createChat(store, 'direct-ba', b, [a], 'direct', T0 + 9);
+        assert.deepEqual(again, first, 'the existing chat, as it is');
+        assert.equal(again.id, 'direct-ab');
+        assert.equal(await store.chatGet(chatId('direct-ba')), undefined);
+        assert.deepEqual(await store.chatGet(chatId('direct-ab')), first);
+        assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('direct-ab'), 0, 10, 10)), [1]);
+        for (const d of [a, b]) {
+          assert.deepEqual(await store.cursorsOf(d.deviceId), [
+            { chatId: 'direct-ab', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
+          ]);
+        }
+        const group = await createChat(store, 'pair-group', a, [b]);
+        assert.equal(group.id, 'pair-group', 'a group of the same two users is still created');
+      });
+
       test('chatSummaries lists the chats the user is a member of', async (store) => {
         const a = await addUser(store, 1);
         const b = await addUser(store, 2);
@@ -712,6 +731,37 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         );
       });
 
+      test('cursorsAck moves a cursor listed several times to its highest seq and counts it once', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 5);
+        const ack = (d: Account, seq: number) => ({ deviceId: d.deviceId, chatId: chatId('g'), seq });
+        assert.equal(await store.cursorsAck([ack(b, 2), ack(b, 4), ack(a, 1), ack(b, 3), ack(a, 1)]), 2);
+        assert.equal((await cursorIn(store, b, 'g'))?.ackedSeq, 4, 'the highest, whatever the order');
+        assert.equal((await cursorIn(store, a, 'g'))?.ackedSeq, 1);
+        assert.equal(await store.cursorsAck([ack(b, 4), ack(b, 4), ack(b, 2)]), 0, 'nothing moved');
+        assert.equal(await store.cursorsAck([ack(b, 6), ack(b, 5)]), 1);
+        assert.equal((await cursorIn(store, b, 'g'))?.ackedSeq, 6);
+      });
+
+      test('cursorsAck deletes a bounded cursor acked through its end seq twice in one call, counting it once', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await store.chatMutate({
+          chatId: chatId('g'),
+          actorUserId: a.userId,
+          actorDeviceId: a.deviceId,
+          now: T0 + 1,
+          update: bytes('removed'),
+          removeUserIds: [b.userId],
+        });
+        const ack = (seq: number) => ({ deviceId: b.deviceId, chatId: chatId('g'), seq });
+        assert.equal(await store.cursorsAck([ack(1), ack(2), ack(2)]), 1);
+        assert.equal(await cursorIn(store, b, 'g'), undefined);
+      });
+
       test('a device linked after messages were sent starts at the last seq with nothing pending', async (store) => {
         const a = await addUser(store, 1);
         const b = await addUser(store, 2);
@@ -893,6 +943,24 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           name: 'ParleyError',
           code: 'CHAT_NOT_FOUND',
         });
+      });
+
+      test('pinning or unpinning in an unknown chat fails with CHAT_NOT_FOUND, an unknown message with NOT_FOUND', async (store) => {
+        const a = await addUser(store, 1);
+        const pin = { seq: 2, expiresAt: T0 + 1000, now: T0, max: 3 };
+        const unknown = { name: 'ParleyError', code: 'CHAT_NOT_FOUND' };
+        await assert.rejects(mutate(store, a, T0, { chatId: chatId('nope'), pin }), unknown);
+        await assert.rejects(mutate(store, a, T0, { chatId: chatId('nope'), unpinSeq: 2 }), unknown);
+        await createChat(store, 'g', a, []);
+        const missing = { name: 'ParleyError', code: 'NOT_FOUND' };
+        await assert.rejects(mutate(store, a, T0, { pin }), missing, 'no message 2 in g');
+        await assert.rejects(mutate(store, a, T0, { unpinSeq: 2 }), missing, 'nothing pinned');
+        await sendMany(store, 'g', a, 1);
+        await mutate(store, a, T0, { pin });
+        assert.deepEqual(await store.pinsActive(chatId('g'), T0), [
+          { seq: 2, pinnedBy: a.userId, expiresAt: T0 + 1000 },
+        ]);
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 3, 'refused mutations consumed no seq');
       });
     });
 

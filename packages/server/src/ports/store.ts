@@ -178,7 +178,11 @@ export interface Store {
   linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined>;
 
   // -- chats -----------------------------------------------------------------------------
-  /** Creates the chat with members and cursors, and stores `update` as seq 1. */
+  /**
+   * Creates the chat with members and cursors, and stores `update` as seq 1. A direct chat
+   * whose two users already have one is not created again: nothing is stored and the
+   * existing chat is returned, also to a creator racing on another node.
+   */
   chatCreate(input: ChatCreate): Promise<ChatInfo>;
   /** The existing direct chat between two users, if any. */
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
@@ -223,7 +227,10 @@ export interface Store {
   inviteFind(code: string): Promise<ChatId | undefined>;
   /** The user's chats with their read position, unread count and newest message. */
   chatSummaries(userId: UserId, chatIds?: readonly ChatId[]): Promise<ChatSummary[]>;
-  /** Applies the mutation and stores its update as the next message; returns that message. */
+  /**
+   * Applies the mutation and stores its update as the next message; returns that message.
+   * CHAT_NOT_FOUND for an unknown chat, whatever the mutation (checked before pins).
+   */
   chatMutate(m: ChatMutation): Promise<StoredMessage>;
 
   // -- messages ------------------------------------------------------------------------------
@@ -249,8 +256,9 @@ export interface Store {
   ): Promise<StoredMessage[]>;
   /**
    * Moves cursors forward (never back) in one transaction; a cursor bounded by endSeq is
-   * deleted once acked through it. Returns how many cursors moved. Need not survive power
-   * loss (a lost ack means a redelivery, never a loss), so backends may skip the disk sync.
+   * deleted once acked through it. A cursor listed more than once moves to the highest of
+   * its seqs. Returns how many distinct cursors moved (each counts once). Need not survive
+   * power loss (a lost ack means a redelivery, never a loss), so backends may skip the disk sync.
    */
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number>;
   /** History page for a member: newest first when `beforeSeq` is set or neither is. */

@@ -7,6 +7,7 @@ import { ParleyError } from '@parley/protocol';
 import type { ChatCreate, ChatMutation } from '../../../ports/store.js';
 import type { ChatId, ChatInfo, ChatSummary, StoredMessage, UserId } from '../../../ports/types.js';
 import type { Db } from './db.js';
+import { RetryTransaction } from './errors.js';
 import {
   buf,
   type ChatRow,
@@ -23,9 +24,13 @@ export async function chatRead(db: Db, chatId: ChatId): Promise<ChatInfo | undef
   return row && toChat(row);
 }
 
+/**
+ * Creates the chat; for a direct chat whose pair already has one (also one created by
+ * another node at the same instant), stores nothing and returns the existing chat.
+ */
 export async function createChat(db: Db, input: ChatCreate): Promise<ChatInfo> {
   const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
-  await db.count('chatInsert', [
+  const inserted = await db.count('chatInsert', [
     input.chatId,
     input.kind,
     input.name,
@@ -33,6 +38,13 @@ export async function createChat(db: Db, input: ChatCreate): Promise<ChatInfo> {
     input.now,
     directKey,
   ]);
+  if (inserted === 0) {
+    // The insert waited for any concurrent creator of the pair to commit, and this statement
+    // reads a fresh snapshot (READ COMMITTED), so the winner's chat is visible here.
+    const [existing] = await db.rows<{ id: string }>('chatByDirectKey', [directKey]);
+    if (!existing) throw new RetryTransaction('the direct chat it conflicted with is gone');
+    return (await chatRead(db, existing.id as ChatId))!;
+  }
   const users = input.members.map((m) => m.userId);
   await db.count('membersInsert', [input.chatId, users, input.members.map((m) => m.role), input.now, 1]);
   await db.count('cursorsStartForMembers', [input.chatId, 0, users]);

@@ -21,16 +21,37 @@ export interface PoolOptions {
   /** Schema for every table (created by the migrations); the server default when absent. */
   schema?: string | undefined;
   poolSize?: number | undefined;
+  /**
+   * statement_timeout of every connection, in ms (default 30 000): a statement running
+   * longer is cancelled. 0 leaves the server's own setting (off unless configured there).
+   */
+  statementTimeoutMs?: number | undefined;
+  /**
+   * lock_timeout of every connection, in ms (default 10 000): a statement waiting longer for
+   * a lock is cancelled. 0 leaves the server's own setting (off unless configured there).
+   */
+  lockTimeoutMs?: number | undefined;
 }
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 const INT8 = 20;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * A pool whose connections parse int8 (seqs, times, counts) as numbers, and, when a schema
- * is given, start with search_path set to it: every connection, also those opened later.
+ * A pool whose connections parse int8 (seqs, times, counts) as numbers, start with the
+ * statement and lock timeouts set (startup parameters, so a stuck query or lock wait fails
+ * instead of hanging a node) and, when a schema is given, with search_path set to it: every
+ * connection, also those opened later.
  */
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const statementTimeout = timeoutMs(
+    'statementTimeoutMs',
+    options.statementTimeoutMs,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+  );
+  const lockTimeout = timeoutMs('lockTimeoutMs', options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS);
   const types = new pg.TypeOverrides();
   // Seqs and millisecond timestamps stay far below 2^53.
   types.setTypeParser(INT8, Number);
@@ -41,7 +62,18 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     application_name: 'parley',
+    // Not sent when undefined: the server's setting stays.
+    statement_timeout: statementTimeout > 0 ? statementTimeout : undefined,
+    lock_timeout: lockTimeout > 0 ? lockTimeout : undefined,
   });
+}
+
+function timeoutMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0 || value > 2_147_483_647) {
+    throw new ParleyError('INVALID_ARGUMENT', `${name} must be a whole number of milliseconds, 0 or more`);
+  }
+  return value;
 }
 
 /** Adds `-c search_path=<schema>` to the connection's startup options, keeping any given ones. */

@@ -37,6 +37,9 @@ export async function applyMigrations(
   if (schema !== undefined) assertSchemaName(schema);
   await client.query('BEGIN');
   try {
+    // Migrations may take long (and wait long for another node's), so the pool's statement
+    // and lock timeouts are lifted for this transaction only.
+    await client.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
     // One lock per schema: test schemas and deployments side by side do not wait on each other.
     await client.query(
       "SELECT pg_advisory_xact_lock(hashtextextended('parley.migrate:' || coalesce($1, current_schema(), ''), 0))",

@@ -10,8 +10,9 @@ import pg from 'pg';
 import { storeContract } from '../../../ports/store.contract.js';
 import type { SendCommit } from '../../../ports/store.js';
 import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
+import { createPool } from './db.js';
 import { migrations } from './migrate.js';
-import { migrate, PostgresStore } from './postgres-store.js';
+import { migrate, PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 
 const url = process.env.PARLEY_TEST_POSTGRES_URL;
 const skipReason = 'PARLEY_TEST_POSTGRES_URL is not set';
@@ -54,10 +55,10 @@ if (url === undefined) {
     let nodes: PostgresStore[] = [];
 
     /** `count` stores on one fresh schema; users 1..`users` in chat g, each with one device. */
-    async function cluster(count: number, users: number) {
+    async function cluster(count: number, users: number, options: PostgresStoreOptions = {}) {
       schema = freshSchema();
       nodes = await Promise.all(
-        Array.from({ length: count }, () => PostgresStore.open(pgUrl, { schema, poolSize: 4 })),
+        Array.from({ length: count }, () => PostgresStore.open(pgUrl, { schema, poolSize: 4, ...options })),
       );
       const first = nodes[0]!;
       const accounts = [];
@@ -270,6 +271,148 @@ if (url === undefined) {
         );
       } finally {
         await closeAll();
+      }
+    });
+
+    it('the same direct chat created by several nodes at once is created once, and every node gets it', async () => {
+      try {
+        const rounds = 25;
+        const accounts = await cluster(4, rounds + 1);
+        const a = accounts[0]!;
+        for (let round = 1; round <= rounds; round++) {
+          const b = accounts[round]!;
+          // Each node proposes its own chat id, from either side of the pair.
+          const results = await Promise.all(
+            nodes.map((node, k) => {
+              const [creator, other] = k % 2 === 0 ? [a, b] : [b, a];
+              return node.chatCreate({
+                chatId: `dm-${round}-${k}` as ChatId,
+                kind: 'direct',
+                name: '',
+                description: '',
+                createdBy: creator.userId,
+                createdByDevice: creator.deviceId,
+                members: [
+                  { userId: creator.userId, role: 'creator' },
+                  { userId: other.userId, role: 'member' },
+                ],
+                now: 10 + round,
+                update: bytes(`created by node ${k}`),
+              });
+            }),
+          );
+          const id = results[0]!.id;
+          assert.match(id, new RegExp(`^dm-${round}-[0-3]$`));
+          for (const r of results) assert.deepEqual(r, results[0], 'every node answers with the same chat');
+          assert.equal(results[0]!.lastSeq, 1);
+          assert.equal(await nodes[1]!.chatDirectFind(b.userId, a.userId), id);
+          assert.deepEqual(
+            (await nodes[2]!.messagesRead(b.deviceId, id, 0, 10, 10)).map((m) => m.seq),
+            [1],
+            'one CREATED update',
+          );
+          assert.deepEqual(
+            (await nodes[3]!.cursorsOf(b.deviceId)).map((c) => c.chatId).sort(),
+            [chat, id].sort(),
+          );
+        }
+        const client = new pg.Client({ connectionString: pgUrl });
+        await client.connect();
+        try {
+          const { rows } = await client.query(
+            `SELECT count(*)::int AS n FROM ${schema}.chats WHERE kind = 'direct'`,
+          );
+          assert.equal(rows[0].n, rounds, 'one direct chat per pair');
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('a call waiting longer than lockTimeoutMs for a row lock fails with UNAVAILABLE; it works once the lock is gone', async () => {
+      const blocker = new pg.Client({ connectionString: pgUrl });
+      try {
+        const [a] = await cluster(1, 1, { lockTimeoutMs: 200 });
+        await blocker.connect();
+        await blocker.query('BEGIN');
+        await blocker.query(`SELECT 1 FROM ${schema}.chats WHERE id = 'g' FOR UPDATE`);
+        const rename = () =>
+          nodes[0]!.chatMutate({
+            chatId: chat,
+            actorUserId: a!.userId,
+            actorDeviceId: a!.deviceId,
+            now: 3,
+            update: bytes('renamed'),
+            name: 'renamed',
+          });
+        for (const call of [rename, () => nodes[0]!.messageCommit([send(a!, 'm1')])]) {
+          const started = Date.now();
+          await assert.rejects(call(), (err: Error & { code?: string; retryAfterMs?: number }) => {
+            assert.equal(err.name, 'ParleyError');
+            assert.equal(err.code, 'UNAVAILABLE');
+            assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 0, 'retryable');
+            return true;
+          });
+          const waited = Date.now() - started;
+          assert.ok(waited >= 150 && waited < 1000, `gave up after the lock timeout (${waited} ms)`);
+        }
+        await blocker.query('ROLLBACK');
+        assert.equal((await rename()).seq, 2);
+        const [sent] = await nodes[0]!.messageCommit([send(a!, 'm1')]);
+        assert.deepEqual(sent, { ok: true, seq: 3, serverTime: 2, duplicate: false });
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.end().catch(() => undefined);
+        await closeAll();
+      }
+    });
+
+    it('a statement running longer than statementTimeoutMs fails with UNAVAILABLE', async () => {
+      const blocker = new pg.Client({ connectionString: pgUrl });
+      try {
+        // The lock wait outlasts the statement timeout: the statement timeout ends it.
+        const [a] = await cluster(1, 1, { statementTimeoutMs: 200, lockTimeoutMs: 5000 });
+        await blocker.connect();
+        await blocker.query('BEGIN');
+        await blocker.query(`LOCK TABLE ${schema}.chats IN ACCESS EXCLUSIVE MODE`);
+        const started = Date.now();
+        await assert.rejects(nodes[0]!.chatGet(chat), { name: 'ParleyError', code: 'UNAVAILABLE' });
+        const waited = Date.now() - started;
+        assert.ok(waited >= 150 && waited < 1000, `cancelled after the statement timeout (${waited} ms)`);
+        await blocker.query('ROLLBACK');
+        assert.equal((await nodes[0]!.chatGet(chat))?.id, chat);
+        const [sent] = await nodes[0]!.messageCommit([send(a!, 'm1')]);
+        assert.ok(sent?.ok);
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        await blocker.end().catch(() => undefined);
+        await closeAll();
+      }
+    });
+
+    it('every connection starts with the statement and lock timeouts; bad values are INVALID_ARGUMENT', async () => {
+      const settings = async (options: Parameters<typeof createPool>[1]) => {
+        const pool = createPool(pgUrl, options);
+        try {
+          const { rows } = await pool.query(
+            "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l",
+          );
+          return [rows[0].s, rows[0].l];
+        } finally {
+          await pool.end();
+        }
+      };
+      assert.deepEqual(await settings({}), ['30s', '10s'], 'the defaults');
+      assert.deepEqual(await settings({ statementTimeoutMs: 1500, lockTimeoutMs: 250 }), ['1500ms', '250ms']);
+      for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
+        for (const key of ['statementTimeoutMs', 'lockTimeoutMs']) {
+          await assert.rejects(PostgresStore.open(pgUrl, { [key]: bad }), {
+            name: 'ParleyError',
+            code: 'INVALID_ARGUMENT',
+          });
+        }
       }
     });
 

@@ -53,6 +53,17 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in this node's pool (default 10). */
   poolSize?: number;
+  /**
+   * Longest a statement may run, in ms (default 30 000); past it the call fails with a
+   * retryable UNAVAILABLE. 0 leaves the server's statement_timeout (off unless set there).
+   */
+  statementTimeoutMs?: number;
+  /**
+   * Longest a statement may wait for a lock (a row another node holds), in ms (default
+   * 10 000); past it the call fails with a retryable UNAVAILABLE. 0 leaves the server's
+   * lock_timeout (off unless set there).
+   */
+  lockTimeoutMs?: number;
   /** Open even when the server may lose commits on power loss (see durability.ts). */
   allowUnsafeDurability?: boolean;
   log?: Pick<Logger, 'warn'>;

@@ -84,9 +84,13 @@ export const sql = {
   linkCodeTake: 'DELETE FROM link_codes WHERE code_hash = $1 RETURNING user_id, expires_at',
 
   // -- chats ----------------------------------------------------------------------------------
-  /** $1 id, $2 kind, $3 name, $4 description, $5 created_at, $6 direct_key (last_seq 1: the CREATED update) */
+  /**
+   * $1 id, $2 kind, $3 name, $4 description, $5 created_at, $6 direct_key (last_seq 1: the
+   * CREATED update). Inserts nothing when the pair already has a direct chat, waiting for a
+   * concurrent insert of that pair to commit or roll back first.
+   */
   chatInsert: `INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key)
-    VALUES ($1, $2, $3, $4, $5, 1, $6)`,
+    VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (direct_key) DO NOTHING`,
   /** $1 id: the chat with its members (json, in join order) read in one snapshot */
   chatGet: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
       c.only_admins_edit_info, c.disappearing_seconds,

@@ -358,7 +358,19 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         this.forgetChat(input.chatId);
         const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
-        this.s.chatInsert.run(input.chatId, input.kind, input.name, input.description, input.now, directKey);
+        const { changes } = this.s.chatInsert.run(
+          input.chatId,
+          input.kind,
+          input.name,
+          input.description,
+          input.now,
+          directKey,
+        );
+        if (changes === 0) {
+          // The pair already has a direct chat: nothing is stored, that chat is the answer.
+          const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
+          return this.chatRead(existing.id as ChatId)!;
+        }
         for (const m of input.members) {
           this.s.memberUpsert.run(input.chatId, m.userId, m.role, input.now, 1);
           this.s.cursorsStartForMember.run({ chat: input.chatId, acked: 0, user: m.userId });
@@ -392,13 +404,14 @@ export class SqliteStore implements Store {
     return guard(
       this.db.transaction(() => {
         this.forgetChat(m.chatId);
+        // The chat first: an unknown chat is CHAT_NOT_FOUND whatever the mutation.
+        const row = this.s.chatNextSeq.get(m.chatId) as { last_seq: number } | undefined;
+        if (!row) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
+        const seq = row.last_seq;
         if (m.pin) this.checkPin(m.chatId, m.pin);
         if (m.unpinSeq !== undefined && this.s.pinDelete.run(m.chatId, m.unpinSeq).changes === 0) {
           throw new ParleyError('NOT_FOUND', 'that message is not pinned');
         }
-        const row = this.s.chatNextSeq.get(m.chatId) as { last_seq: number } | undefined;
-        if (!row) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
-        const seq = row.last_seq;
         const clientId = updateClientId(m.chatId, seq);
         const body = Buffer.from(m.update);
         this.s.messageInsert.run(
@@ -928,19 +941,28 @@ export class SqliteStore implements Store {
 
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
     return guard(() => {
+      // One update per cursor, to its highest acked seq: a cursor listed twice moves, and
+      // counts, once.
+      const highest = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
+      for (const a of acks) {
+        const key = `${a.deviceId}\u0000${a.chatId}`;
+        const seen = highest.get(key);
+        if (!seen || a.seq > seen.seq) highest.set(key, a);
+      }
+      if (highest.size === 0) return 0;
       // An ack lost to a power cut only means a redelivery, which clients remove by seq, so
       // ack transactions skip the disk sync (the next message commit syncs the WAL anyway).
       const relax = this.synchronous !== 'OFF';
       if (relax) this.db.pragma('synchronous = OFF');
       try {
-        return this.ackTransaction(acks);
+        return this.ackTransaction(highest.values());
       } finally {
         if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
       }
     });
   }
 
-  private ackTransaction(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): number {
+  private ackTransaction(acks: Iterable<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): number {
     return this.db.transaction(() => {
       let moved = 0;
       for (const a of acks) {

@@ -52,9 +52,12 @@ const sql = {
   /** code_hash */
   linkCodeTake: 'DELETE FROM link_codes WHERE code_hash = ? RETURNING user_id, expires_at',
 
-  /** id, kind, name, description, created_at, direct_key (last_seq starts at 1: the CREATED update) */
+  /**
+   * id, kind, name, description, created_at, direct_key (last_seq starts at 1: the CREATED
+   * update); inserts nothing when the pair already has a direct chat
+   */
   chatInsert:
-    'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?)',
+    'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (direct_key) DO NOTHING',
   /** id */
   chatGet:
     'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds FROM chats WHERE id = ?',
