@@ -102,6 +102,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   if (config.bus !== 'local' && !o.bus) {
     throw new ParleyError('INTERNAL', 'a Redis bus is opened by openNode, not createNode');
   }
+  if (config.media !== 'local' && !o.blobs) {
+    throw new ParleyError('INTERNAL', 'an S3 media store is opened by openNode, not createNode');
+  }
   const log = o.log ?? createLogger(config.logLevel);
   const clock = o.clock ?? systemClock;
   const ids = o.ids ?? randomIds;
@@ -367,11 +370,23 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
   let store = o.store;
   let bus = o.bus;
   let limiterRedis = o.limiterRedis;
+  let blobs = o.blobs;
   try {
+    if (!blobs && config.media !== 'local') {
+      const { S3BlobStore } = await import('./adapters/blobs/s3/s3-blobs.js');
+      blobs = await S3BlobStore.open({
+        url: config.media,
+        region: config.s3Region,
+        forcePathStyle: config.s3ForcePathStyle,
+        ...(config.s3Endpoint && { endpoint: config.s3Endpoint }),
+      });
+    }
     if (!store && config.store !== 'sqlite') {
       const { PostgresStore } = await import('./adapters/store/postgres/postgres-store.js');
       store = await PostgresStore.open(config.store, {
         poolSize: config.postgresPoolSize,
+        statementTimeoutMs: config.postgresStatementTimeoutMs,
+        lockTimeoutMs: config.postgresLockTimeoutMs,
         allowUnsafeDurability: config.allowUnsafeDurability,
         log,
       });
@@ -388,11 +403,13 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
     }
   } catch (err) {
     await store?.close().catch(() => {});
+    if (blobs !== o.blobs) await blobs?.close().catch(() => {});
     throw err;
   }
   return createNode(config, {
     ...o,
     log,
+    ...(blobs && { blobs }),
     ...(store && { store }),
     ...(bus && { bus }),
     ...(limiterRedis !== undefined && { limiterRedis }),

@@ -172,8 +172,9 @@ export class ChatService {
       { userId: device.userId, role: 'creator' as Role },
       ...others.map((userId) => ({ userId, role: 'member' as Role })),
     ];
+    const chatId = this.d.ids.chatId();
     const chat = await this.d.store.chatCreate({
-      chatId: this.d.ids.chatId(),
+      chatId,
       kind: input.kind,
       name: input.kind === 'group' ? input.name : '',
       description: input.kind === 'group' ? input.description : '',
@@ -183,6 +184,9 @@ export class ChatService {
       now,
       update: createdUpdate({ ...input, members, now }),
     });
+    // A direct chat another node created a moment earlier comes back as it is; its creation
+    // was fanned out there.
+    if (chat.id !== chatId) return chat;
     const [first] = await this.d.store.messagesRead(device.id, chat.id, 0, 1, 1);
     if (first) void this.d.hub.fanOut(first, undefined);
     return chat;

@@ -28,6 +28,10 @@ export const configSchema = z
       .default('sqlite'),
     /** PostgreSQL connections per node. */
     postgresPoolSize: int(1, 1000).default(10),
+    /** A PostgreSQL statement running longer fails (retryable); 0 leaves the server's setting. */
+    postgresStatementTimeoutMs: int(0, 2_147_483_647).default(30_000),
+    /** Waiting longer for a PostgreSQL lock fails (retryable); 0 leaves the server's setting. */
+    postgresLockTimeoutMs: int(0, 2_147_483_647).default(10_000),
     /** Bus between nodes: `local` (one node) or redis://host:port, or redis+cluster://h1:p1,h2:p2,... */
     bus: z
       .string()
@@ -85,8 +89,27 @@ export const configSchema = z
     sendsPerMinute: int(1, 10_000_000).default(6000),
     codeRequestsPerHour: int(1, 10_000).default(10),
     discoverPerMinute: int(1, 1_000_000).default(60),
-    /** Where media bodies are stored (default <dataDir>/media); a shared volume with several nodes. */
+    /** Media store: `local` (files in mediaDir) or s3://bucket[/prefix] (S3 or S3-compatible). */
+    media: z
+      .string()
+      .regex(
+        /^(local|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9!_.*'()/-]*)?)$/,
+        'local or s3://bucket[/prefix]',
+      )
+      .default('local'),
+    /** Where local media bodies are stored (default <dataDir>/media). */
     mediaDir: z.string().min(1).optional(),
+    /** Endpoint of an S3-compatible service, e.g. http://127.0.0.1:9000 (AWS S3 when unset). */
+    s3Endpoint: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+\/?$/, 'http(s)://host[:port]')
+      .optional(),
+    s3Region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/, 'an S3 region name such as us-east-1')
+      .default('us-east-1'),
+    /** Path-style bucket addressing (host/bucket), which most S3-compatible services need. */
+    s3ForcePathStyle: bool.default(false),
     /** Largest media upload (ciphertext bytes). */
     mediaMaxBytes: int(1, 2 * 1024 ** 3).default(100 * 1024 ** 2),
     /** Media bytes a user may upload per hour. */

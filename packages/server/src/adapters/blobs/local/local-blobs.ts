@@ -3,12 +3,13 @@
  * temporary file while it is hashed, synced, and renamed into place only when its hash and
  * size check out, so a crash never leaves a partial body under its id.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import { BLOB_ID, type BlobPutResult, type BlobStore } from '../../../ports/blobs.js';
+import { spoolChecked } from '../spool.js';
 
 export class LocalBlobStore implements BlobStore {
   constructor(private readonly dir: string) {
@@ -35,22 +36,8 @@ export class LocalBlobStore implements BlobStore {
   async put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult> {
     const target = this.pathOf(id);
     const tmp = join(this.dir, 'tmp', `${id}.${randomBytes(6).toString('hex')}`);
-    const hash = createHash('sha256');
-    const file = await open(tmp, 'wx', 0o600);
-    let size = 0;
     try {
-      for await (const chunk of body) {
-        size += chunk.length;
-        if (size > maxBytes)
-          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
-        hash.update(chunk);
-        await file.write(chunk);
-      }
-      if (hash.digest('hex') !== id) {
-        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
-      }
-      await file.sync();
-      await file.close();
+      const size = await spoolChecked(tmp, id, body, maxBytes, true);
       if (await this.has(id)) {
         await rm(tmp, { force: true });
         return { size, created: false };
@@ -59,7 +46,6 @@ export class LocalBlobStore implements BlobStore {
       await rename(tmp, target);
       return { size, created: true };
     } catch (err) {
-      await file.close().catch(() => {});
       await rm(tmp, { force: true });
       throw err;
     }

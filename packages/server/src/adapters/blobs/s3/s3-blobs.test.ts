@@ -1,0 +1,108 @@
+/**
+ * The BlobStore contract against a real S3-compatible service (PARLEY_TEST_S3_ENDPOINT, with
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), each test under a fresh prefix of one bucket,
+ * then expiry, large bodies and the errors a misconfigured store opens with. A whole node on
+ * S3 is tested in test/media-s3.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { before, describe, it } from 'node:test';
+import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { blobStoreContract } from '../../../ports/blobs.contract.js';
+import { parseS3Url, S3BlobStore } from './s3-blobs.js';
+import { ensureTestBucket, TEST_BUCKET } from './testing.js';
+
+const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
+const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
+const bucket = TEST_BUCKET;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function* once(b: Uint8Array): AsyncIterable<Uint8Array> {
+  yield b;
+}
+
+describe('parseS3Url', () => {
+  it('takes a bucket and an optional prefix, and refuses anything else', () => {
+    assert.deepEqual(parseS3Url('s3://media-bucket'), { bucket: 'media-bucket', prefix: '' });
+    assert.deepEqual(parseS3Url('s3://media-bucket/parley/prod/'), {
+      bucket: 'media-bucket',
+      prefix: 'parley/prod/',
+    });
+    for (const bad of ['s3://', 'http://b/x', 's3://UPPER', 's3://a', 's3://b/with space'])
+      assert.throws(() => parseS3Url(bad), { code: 'INVALID_ARGUMENT' }, bad);
+  });
+});
+
+if (endpoint === undefined) {
+  console.log(`S3BlobStore tests skipped: ${skipReason}`);
+  describe('S3BlobStore', { skip: skipReason }, () => {});
+} else {
+  const s3Endpoint = endpoint;
+  const open = (url: string) =>
+    S3BlobStore.open({ url, endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+  const freshUrl = () => `s3://${bucket}/t-${randomBytes(6).toString('hex')}`;
+
+  before(() => ensureTestBucket(s3Endpoint));
+
+  blobStoreContract('S3', async () => ({ blobs: await open(freshUrl()) }));
+
+  describe('S3BlobStore', () => {
+    it('expires only bodies last modified before the cutoff, at most `limit` per call', async () => {
+      const blobs = await open(freshUrl());
+      const bodies = [1, 2, 3].map((n) => new Uint8Array([n, n, n]));
+      for (const b of bodies) await blobs.put(sha(b), once(b), 100);
+      assert.equal(await blobs.expire(Date.now() - 60_000, 100), 0, 'nothing is a minute old yet');
+      // A cutoff in the future makes every body "old".
+      assert.equal(await blobs.expire(Date.now() + 60_000, 2), 2);
+      assert.equal(await blobs.expire(Date.now() + 60_000, 2), 1);
+      for (const b of bodies) assert.equal(await blobs.has(sha(b)), false);
+      await blobs.close();
+    });
+
+    it('keeps prefixes apart and streams a large body back whole', async () => {
+      const a = await open(freshUrl());
+      const b = await open(freshUrl());
+      const big = randomBytes(6 * 1024 * 1024);
+      const chunks = async function* () {
+        for (let i = 0; i < big.length; i += 64 * 1024) yield big.subarray(i, i + 64 * 1024);
+      };
+      assert.deepEqual(await a.put(sha(big), chunks(), big.length), { size: big.length, created: true });
+      assert.equal(await b.has(sha(big)), false, 'another prefix does not see it');
+      const got = await a.get(sha(big));
+      const hash = createHash('sha256');
+      for await (const c of got!.body) hash.update(c);
+      assert.equal(hash.digest('hex'), sha(big));
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('refuses to start on a missing bucket or with credentials the service rejects', async () => {
+      await assert.rejects(
+        open('s3://parley-no-such-bucket'),
+        /media bucket parley-no-such-bucket does not exist/,
+      );
+      const keyId = process.env.AWS_ACCESS_KEY_ID;
+      process.env.AWS_ACCESS_KEY_ID = 'not-a-key';
+      try {
+        await assert.rejects(open(`s3://${bucket}`), /media bucket parley-test is not accessible/);
+      } finally {
+        process.env.AWS_ACCESS_KEY_ID = keyId;
+      }
+    });
+
+    it('never stores a body that does not hash to its id', async () => {
+      const url = freshUrl();
+      const blobs = await open(url);
+      const body = randomBytes(1000);
+      const wrong = sha(randomBytes(8));
+      await assert.rejects(blobs.put(wrong, once(body), 10_000), { code: 'DIGEST_MISMATCH' });
+      const s3 = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      const { prefix } = parseS3Url(url);
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}${wrong}` })),
+        (err: unknown) => err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404,
+      );
+      s3.destroy();
+      await blobs.close();
+    });
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * BlobStore on S3 or an S3-compatible object store (`--media s3://bucket/prefix`). Every node
+ * reads and writes the same bucket, so no node holds the only copy of a body.
+ *
+ * An upload is spooled to a local temporary file while it is hashed and counted; only a body
+ * whose SHA-256 matches its id is sent, with one PutObject. S3 makes an object visible only
+ * once it is complete, so a reader never sees a partial body and a refused upload leaves
+ * nothing in the bucket. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY, a shared profile, or an instance role); they are never logged.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { ParleyError } from '@parley/protocol';
+import { BLOB_ID, type BlobPutResult, type BlobStore } from '../../../ports/blobs.js';
+import { spoolChecked } from '../spool.js';
+
+export interface S3BlobOptions {
+  /** `s3://bucket` or `s3://bucket/prefix`. */
+  url: string;
+  /** Endpoint of an S3-compatible service (http(s)://host:port); AWS when absent. */
+  endpoint?: string;
+  region: string;
+  /** Address buckets as https://host/bucket instead of https://bucket.host. */
+  forcePathStyle: boolean;
+  /** Where uploads are spooled while they are checked (default: the system temp dir). */
+  spoolDir?: string;
+}
+
+/** Parses `s3://bucket[/prefix]`; the prefix, when given, ends with a slash. */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[A-Za-z0-9!_.*'()/-]*)?$/.exec(url);
+  if (!m) throw new ParleyError('INVALID_ARGUMENT', 'the media store is s3://bucket or s3://bucket/prefix');
+  const path = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  return { bucket: m[1]!, prefix: path ? `${path}/` : '' };
+}
+
+const notFound = (err: unknown) =>
+  err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey');
+
+/** Maps an S3 or network failure to UNAVAILABLE without echoing anything the service sent. */
+function unavailable(err: unknown): ParleyError {
+  const what =
+    err instanceof S3ServiceException ? `${err.name} (${err.$metadata.httpStatusCode})` : 'network error';
+  return new ParleyError('UNAVAILABLE', `the media store failed: ${what}`);
+}
+
+export class S3BlobStore implements BlobStore {
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly spool: string;
+
+  private constructor(
+    private readonly s3: S3Client,
+    options: S3BlobOptions,
+  ) {
+    ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(options.url));
+    this.spool = mkdtempSync(join(options.spoolDir ?? tmpdir(), 'parley-media-'));
+  }
+
+  /** Connects and checks that the bucket exists and the credentials may use it. */
+  static async open(options: S3BlobOptions): Promise<S3BlobStore> {
+    const s3 = new S3Client({
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      ...(options.endpoint && { endpoint: options.endpoint }),
+      maxAttempts: 3,
+      // Checksums only where S3 requires them: many S3-compatible services refuse the
+      // newer flexible checksum headers. The body's SHA-256 is checked here before upload.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const store = new S3BlobStore(s3, options);
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: store.bucket }));
+    } catch (err) {
+      await store.close();
+      const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+      const why =
+        status === 404
+          ? 'does not exist'
+          : status === 403
+            ? 'is not accessible with these credentials'
+            : `cannot be reached (${err instanceof Error ? err.name : 'error'})`;
+      throw new Error(`media bucket ${store.bucket} ${why}`);
+    }
+    return store;
+  }
+
+  private keyOf(id: string): string {
+    if (!BLOB_ID.test(id)) throw new ParleyError('INVALID_ARGUMENT', 'a media id is 64 lowercase hex digits');
+    return `${this.prefix}${id}`;
+  }
+
+  async has(id: string): Promise<boolean> {
+    const Key = this.keyOf(id);
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return true;
+    } catch (err) {
+      if (notFound(err)) return false;
+      throw unavailable(err);
+    }
+  }
+
+  async put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult> {
+    const Key = this.keyOf(id);
+    const tmp = join(this.spool, `${id}.${randomBytes(6).toString('hex')}`);
+    try {
+      const size = await spoolChecked(tmp, id, body, maxBytes, false);
+      if (await this.has(id)) return { size, created: false };
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Body: createReadStream(tmp),
+            ContentLength: size,
+            ContentType: 'application/octet-stream',
+          }),
+        );
+      } catch (err) {
+        throw unavailable(err);
+      }
+      return { size, created: true };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined> {
+    const Key = this.keyOf(id);
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      return { size: r.ContentLength ?? 0, body: r.Body as Readable };
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Lists the prefix page by page and deletes bodies last modified before `cutoff`, at most
+   * `limit` of them. A bucket lifecycle rule on the prefix does the same inside S3 (see
+   * docs/operations.md); with one in place this finds nothing to do.
+   */
+  async expire(cutoff: number, limit: number): Promise<number> {
+    const old: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix,
+            ...(token && { ContinuationToken: token }),
+          }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (old.length >= limit) break;
+          const name = o.Key?.slice(this.prefix.length) ?? '';
+          if (BLOB_ID.test(name) && o.LastModified && o.LastModified.getTime() < cutoff) old.push(o.Key!);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token && old.length < limit);
+      for (let i = 0; i < old.length; i += 1000) {
+        const keys = old.slice(i, i + 1000);
+        const r = await this.s3.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        if (r.Errors?.length) {
+          throw new ParleyError('UNAVAILABLE', `the media store refused ${r.Errors.length} deletes`);
+        }
+      }
+    } catch (err) {
+      throw err instanceof ParleyError ? err : unavailable(err);
+    }
+    return old.length;
+  }
+
+  async close(): Promise<void> {
+    this.s3.destroy();
+    rmSync(this.spool, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Writes an upload to a new temporary file while hashing and counting it, and fails unless it
+ * fits in `maxBytes` and hashes to `id`. The file is closed (and synced to disk with `sync`,
+ * for a file that stays) before this resolves; on failure the caller removes it.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { ParleyError } from '@parley/protocol';
+
+export async function spoolChecked(
+  path: string,
+  id: string,
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  sync: boolean,
+): Promise<number> {
+  const hash = createHash('sha256');
+  const file = await open(path, 'wx', 0o600);
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > maxBytes)
+        throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+      hash.update(chunk);
+      await file.write(chunk);
+    }
+    if (hash.digest('hex') !== id) {
+      throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+    }
+    if (sync) await file.sync();
+  } finally {
+    await file.close();
+  }
+  return size;
+}

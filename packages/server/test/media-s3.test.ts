@@ -1,0 +1,95 @@
+/**
+ * A node started from `--media s3://…` settings (PARLEY_TEST_S3_ENDPOINT, with
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): uploads land in the bucket and nowhere on the
+ * node's disk, and another node's store reads them back.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { S3BlobStore } from '../src/adapters/blobs/s3/s3-blobs.js';
+import { ensureTestBucket, TEST_BUCKET } from '../src/adapters/blobs/s3/testing.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log.js';
+import { openNode } from '../src/node.js';
+import { CapturingSms, register } from './harness.js';
+
+const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
+const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+if (endpoint === undefined) {
+  console.log(`media on S3 tests skipped: ${skipReason}`);
+  describe('media on S3', { skip: skipReason }, () => {});
+} else {
+  const s3Endpoint = endpoint;
+  describe('media on S3', () => {
+    before(() => ensureTestBucket(s3Endpoint));
+    it('a node with --media s3://… keeps uploads in the bucket, where another node reads them', async () => {
+      const url = `s3://${TEST_BUCKET}/node-${randomBytes(6).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-node-'));
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir },
+        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+      });
+      const sms = new CapturingSms();
+      const node = await openNode(config, { sms, log: createLogger('silent') });
+      const other = await S3BlobStore.open({
+        url,
+        endpoint: s3Endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+      });
+      try {
+        const port = await node.start();
+        const t = { node, sms, dataDir, url: `http://127.0.0.1:${port}`, stop: () => node.stop() };
+        const me = await register(t);
+        const body = randomBytes(200_000);
+        const id = sha(body);
+        const up = await fetch(`${t.url}/v1/media/${id}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${me.token}`, 'content-type': 'application/octet-stream' },
+          body,
+        });
+        assert.equal(up.status, 201);
+        assert.equal(existsSync(join(dataDir, 'media')), false, 'nothing is kept on the node’s disk');
+
+        const seen = await other.get(id);
+        assert.equal(seen?.size, 200_000);
+        const hash = createHash('sha256');
+        for await (const c of seen!.body) hash.update(c);
+        assert.equal(hash.digest('hex'), id, 'another node reads the same bytes');
+
+        const down = await fetch(`${t.url}/v1/media/${id}`, {
+          headers: { authorization: `Bearer ${me.token}` },
+        });
+        assert.equal(down.status, 200);
+        assert.equal(sha(new Uint8Array(await down.arrayBuffer())), id);
+      } finally {
+        await node.stop();
+        await other.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('does not start when the bucket is missing, naming the bucket', async () => {
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false },
+        argv: [
+          '--media',
+          's3://parley-missing-bucket',
+          '--s3-endpoint',
+          s3Endpoint,
+          '--s3-force-path-style',
+          'true',
+        ],
+      });
+      await assert.rejects(
+        openNode(config, { log: createLogger('silent') }),
+        /parley-missing-bucket does not exist/,
+      );
+    });
+  });
+}
