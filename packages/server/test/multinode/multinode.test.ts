@@ -9,9 +9,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { sleep, waitFor } from './processes.js';
+import { ensureTestBucket, TEST_BUCKET } from '../../src/adapters/blobs/s3/testing.js';
+import { nextPhone } from '../harness.js';
+import { registerViaLog } from '../register-via-log.js';
+import { NodeProcess, sleep, waitFor } from './processes.js';
 import { multiNodeRun, type RunContext, type RunEnv, type RunOptions, type RunResult } from './run.js';
+import { freshSchema, sharedRedisDb } from './services.js';
 
 const postgresUrl = process.env.PARLEY_TEST_POSTGRES_URL;
 const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
@@ -20,10 +27,13 @@ const skip = !postgresUrl
   : !redisUrl
     ? 'PARLEY_TEST_REDIS_URL is not set'
     : false;
+const s3Endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
+const noS3 = skip || (s3Endpoint ? false : 'PARLEY_TEST_S3_ENDPOINT is not set');
 const noRedisServer =
   spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not on PATH';
 if (skip) console.log(`multi-node tests skipped: ${skip}`);
 else if (noRedisServer) console.log(`multi-node Redis restart tests skipped: ${noRedisServer}`);
+if (!skip && noS3) console.log(`multi-node media test skipped: ${noS3}`);
 
 const env = (): RunEnv => ({ postgresUrl: postgresUrl!, redisUrl: redisUrl! });
 
@@ -65,7 +75,7 @@ function assertInFlightAtKill(r: RunResult): void {
 
 /**
  * A node that acks before committing answers a burst at once, so nothing looks in flight
- * by its acks; what it acked in its last 200 ms is not committed, and the checker must see it.
+ * by its acks; what it acked in its last second is not committed, and the checker must see it.
  */
 function assertLossSeen(r: RunResult): void {
   check(r, () => {
@@ -194,5 +204,73 @@ describe('several node processes on PostgreSQL and Redis', { skip }, () => {
       });
       assertLossSeen(r);
     });
+  });
+});
+
+describe('media on S3 shared by node processes', { skip: noS3 }, () => {
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+  it('a body uploaded through one node is served by the others, also after that node is SIGKILLed', async () => {
+    const endpoint = s3Endpoint!;
+    await ensureTestBucket(endpoint);
+    const schema = await freshSchema(postgresUrl!);
+    const busUrl = await sharedRedisDb(redisUrl!);
+    const runId = randomBytes(3).toString('hex');
+    const media = { url: `s3://${TEST_BUCKET}/mn-${runId}`, endpoint };
+    const nodes: NodeProcess[] = [];
+    try {
+      const starts = await Promise.allSettled(
+        [1, 2, 3].map((i) =>
+          NodeProcess.start({
+            nodeId: `mn-${runId}-m${i}`,
+            storeUrl: schema.url,
+            busUrl,
+            unsafe: false,
+            media,
+          }),
+        ),
+      );
+      for (const s of starts) if (s.status === 'fulfilled') nodes.push(s.value);
+      for (const s of starts) if (s.status === 'rejected') throw s.reason;
+      await Promise.all(nodes.map((n) => n.ready()));
+      const [first, second, third] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+      const me = await registerViaLog(first.url, first.dataDir, nextPhone());
+      const auth = { authorization: `Bearer ${me.token}` };
+
+      // One body through each node.
+      const bodies = nodes.map(() => randomBytes(150_000));
+      for (const [i, body] of bodies.entries()) {
+        const res = await fetch(`${nodes[i]!.url}/v1/media/${sha(body)}`, {
+          method: 'PUT',
+          headers: { ...auth, 'content-type': 'application/octet-stream' },
+          body,
+        });
+        assert.equal(res.status, 201, `upload through node ${i + 1}`);
+      }
+      for (const n of nodes)
+        assert.equal(existsSync(join(n.dataDir, 'media')), false, `${n.id} keeps no media`);
+
+      await first.crash();
+      let served = 0;
+      for (const n of [second, third]) {
+        for (const body of bodies) {
+          const res = await fetch(`${n.url}/v1/media/${sha(body)}`, { headers: auth });
+          assert.equal(res.status, 200);
+          assert.equal(
+            sha(new Uint8Array(await res.arrayBuffer())),
+            sha(body),
+            `${n.id} serves the same bytes`,
+          );
+          served++;
+        }
+      }
+      console.log(`media across nodes: uploaded=${bodies.length} served=${served} (after node 1 SIGKILL)`);
+    } catch (err) {
+      (err as Error).message += `\n${nodes.map((n) => `--- ${n.id}\n${n.logTail()}`).join('\n')}`;
+      throw err;
+    } finally {
+      await Promise.all(nodes.map((n) => n.dispose()));
+      await schema.drop();
+    }
   });
 });

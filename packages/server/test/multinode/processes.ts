@@ -69,6 +69,8 @@ export interface NodeSettings {
   busUrl: string;
   /** Test-only: ack sends before they are committed (the negative control). */
   unsafe: boolean;
+  /** Media in a shared S3 bucket (credentials from the inherited AWS_* variables). */
+  media?: { url: string; endpoint: string };
 }
 
 /** One `parley serve` process; keeps the tail of its output for failure reports. */
@@ -111,6 +113,9 @@ export class NodeProcess {
       ...['--port', String(this.port), '--host', '127.0.0.1', '--data-dir', this.dataDir],
       ...['--dev', 'true', '--log-level', 'warn', '--node-id', s.nodeId],
       ...['--store', s.storeUrl, '--bus', s.busUrl, '--unsafe-ack-before-commit', String(s.unsafe)],
+      ...(s.media
+        ? ['--media', s.media.url, '--s3-endpoint', s.media.endpoint, '--s3-force-path-style', 'true']
+        : []),
       // Rate limits are not under test: many registrations and reconnects from one address.
       ...['--code-requests-per-hour', '10000', '--auth-attempts-per-minute', '1000000'],
     ];
