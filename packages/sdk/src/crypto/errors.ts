@@ -9,6 +9,8 @@ export const E2eErrorCodes = {
   BAD_MESSAGE: 'a ciphertext that cannot be parsed',
   DUPLICATE_MESSAGE: 'a message that was already decrypted',
   DECRYPT_FAILED: 'a ciphertext that does not authenticate',
+  UNKNOWN_PREKEY:
+    'a first message to a prekey this device no longer has (a signed key pruned after its grace period, a used one-time key)',
   NO_SENDER_KEY: 'no sender key for the chat or the sender',
   ATTACHMENT_INVALID: 'an attachment whose key, digest or MAC does not match',
 } as const;

@@ -20,5 +20,8 @@ export type {
   KeyValueStore,
   OneTimeKey,
   PreKeyBundle,
+  PrunedKeys,
   SignedKey,
+  SignedKeys,
+  SignedKeysStatus,
 } from './types.js';

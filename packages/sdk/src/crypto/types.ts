@@ -44,6 +44,30 @@ export interface KeyUpload {
   oneTimePreKeys: OneTimeKey[];
 }
 
+/** A signed EC prekey and a signed Kyber last-resort key, published together. */
+export interface SignedKeys {
+  signedPreKey: SignedKey;
+  lastResortKey: SignedKey;
+}
+
+/** The signed keys a device publishes now, as its protocol knows them. */
+export interface SignedKeysStatus {
+  signedPreKeyId: number;
+  lastResortKeyId: number;
+  /** When the current pair was made: ms since the epoch, on the protocol's clock. */
+  createdAt: number;
+  /** When the earliest replaced key that is still kept was replaced; absent when none is kept. */
+  oldestRetiredAt?: number;
+}
+
+/** What one `pruneRetiredKeys` deleted. */
+export interface PrunedKeys {
+  signedPreKeyIds: number[];
+  lastResortKeyIds: number[];
+  /** Replay records of Kyber keys (kept by libsignal per session start) that referred to them. */
+  usedKyberRecords: number;
+}
+
 /** What another device needs to start a session with one device. */
 export interface PreKeyBundle {
   userId: string;
@@ -75,11 +99,33 @@ export interface E2eProtocol {
   /**
    * Creates the identity key pair and registration id on first use (kept afterwards), then a
    * new signed EC prekey, a new signed Kyber last-resort key and `oneTimeCount` one-time
-   * prekeys. Every call returns the same identity.
+   * prekeys. Every call returns the same identity. The new signed keys are current at once;
+   * the ones they replace are retired (see `pruneRetiredKeys`).
    */
   initKeys(oneTimeCount: number): Promise<KeyUpload>;
   /** More one-time prekeys; ids keep increasing across calls and restarts. */
   newOneTimePreKeys(count: number): Promise<OneTimeKey[]>;
+  /** The current signed keys and their age; undefined before the first `initKeys`. */
+  currentSignedKeys(): Promise<SignedKeysStatus | undefined>;
+  /**
+   * The public halves of a new signed prekey and last-resort key to upload (same identity).
+   * Their private halves are saved first, so a message to them decrypts as soon as the
+   * server hands them out. Until `commitSignedKeys`, every call returns the same pair, so a
+   * failed upload is retried with the same keys. Ids keep increasing, also after pruning.
+   */
+  rotateSignedKeys(): Promise<SignedKeys>;
+  /**
+   * Call once the server accepted the pair from `rotateSignedKeys`: it becomes current and
+   * the pair it replaces is retired, still decrypting first messages for the grace period.
+   * Committing the current pair again does nothing; other ids are INVALID_ARGUMENT.
+   */
+  commitSignedKeys(keys: SignedKeys): Promise<void>;
+  /**
+   * Deletes the private halves of signed keys retired at least `olderThanMs` ago, and the
+   * records of Kyber keys used with them. A first message to a deleted key then fails with
+   * UNKNOWN_PREKEY. Current and uncommitted keys are never deleted; ids are never reused.
+   */
+  pruneRetiredKeys(olderThanMs: number): Promise<PrunedKeys>;
   /** The local serialized identity public key (created on first use). */
   identityKey(): Promise<Uint8Array>;
   /** True when a session to the device can encrypt now. */
@@ -88,7 +134,7 @@ export interface E2eProtocol {
   startSession(bundle: PreKeyBundle): Promise<void>;
   /** NO_SESSION without a session. The result starts with one type byte. */
   encrypt(deviceId: string, plaintext: Uint8Array): Promise<Uint8Array>;
-  /** BAD_MESSAGE, DUPLICATE_MESSAGE, NO_SESSION or DECRYPT_FAILED on failure. */
+  /** BAD_MESSAGE, DUPLICATE_MESSAGE, NO_SESSION, UNKNOWN_PREKEY or DECRYPT_FAILED on failure. */
   decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
   /** The serialized distribution message of this device's current sender key for the chat. */
   senderKeyDistribution(chatId: string): Promise<Uint8Array>;

@@ -9,18 +9,20 @@
  * - attachments: encrypted with a fresh key before upload; key and digest go inside the
  *   encrypted message.
  * A device-list mismatch from the server (a device added or removed) refreshes the lists
- * and the send is retried with the same client message id.
+ * and the send is retried with the same client message id. The device's signed keys are
+ * rotated and old ones pruned by SignedKeyMaintenance.
  */
 import { ChatKind, ParleyError } from '@parley/protocol';
 import type { ParleyClient, SendContent, SendOptions } from '../client.js';
 import { decryptAttachment, encryptAttachment } from '../crypto/attachments.js';
 import { compareBytes, concatBytes } from '../crypto/bytes.js';
 import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
-import type { E2eProtocol, KeyValueStore } from '../crypto/types.js';
+import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { TypedEmitter } from '../emitter.js';
 import { downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
 import type { ReceivedMessage, SendResult } from '../types.js';
+import { systemTimers, type Timers } from '../typing.js';
 import {
   type AttachmentPointer,
   decodeEnvelope,
@@ -30,6 +32,11 @@ import {
   PAIRWISE,
   type SecureContent,
 } from './content.js';
+import {
+  DEFAULT_RETIRED_KEY_GRACE_MS,
+  DEFAULT_SIGNED_KEY_ROTATION_MS,
+  SignedKeyMaintenance,
+} from './signed-key-maintenance.js';
 
 /** A decrypted message: what the server delivered, with its content in the clear. */
 export interface SecureMessage extends Omit<ReceivedMessage, 'payload'> {
@@ -51,12 +58,27 @@ export type SecureEvents = {
   decryptFailed: [DecryptFailure];
   /** The set of a contact's device identity keys changed: their safety number is new. */
   securityCodeChanged: [{ userId: string }];
+  /** The server accepted new signed keys for this device; new sessions start from them. */
+  keysRotated: [{ signedPreKeyId: number; lastResortKeyId: number }];
   error: [Error];
 };
 
 export interface SecureMessagingOptions {
   /** One-time prekeys to upload at first start (default 100). */
   oneTimePreKeys?: number;
+  /**
+   * The signed prekey and Kyber last-resort key are replaced once older than this, checked
+   * at start, on every reconnect and on a timer (default 7 days).
+   */
+  signedKeyRotationMs?: number;
+  /**
+   * Replaced signed keys are kept this long, so first messages to bundles fetched before the
+   * rotation still decrypt, then deleted (default 30 days, as long as libsignal lets a peer
+   * keep using an unanswered session).
+   */
+  retiredKeyGraceMs?: number;
+  /** Clock and timers of key rotation; tell the same time as the protocol's clock. */
+  timers?: Timers;
 }
 
 const MAX_MISMATCH_RETRIES = 4;
@@ -70,12 +92,20 @@ interface MismatchDetails {
 
 const withTag = (tag: number, body: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(tag), body);
 
+function positiveMs(ms: number | undefined, name: string): number | undefined {
+  if (ms === undefined) return undefined;
+  if (!(Number.isFinite(ms) && ms > 0))
+    throw new ParleyError('INVALID_ARGUMENT', `${name} must be a positive number of ms`);
+  return ms;
+}
+
 export class SecureMessaging extends TypedEmitter<SecureEvents> {
   private readonly me: { userId: string; deviceId: string };
   /** Known devices of each user (as the server last told). */
   private readonly devices = new Map<string, string[]>();
   private sendTail: Promise<unknown> = Promise.resolve();
   private started = false;
+  private readonly signedKeys: SignedKeyMaintenance;
 
   constructor(
     readonly client: ParleyClient,
@@ -88,9 +118,27 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.onListenerError = (err, event) => {
       if (event !== 'error') this.emit('error', err instanceof Error ? err : new Error(String(err)));
     };
+    this.signedKeys = new SignedKeyMaintenance({
+      protocol,
+      timers: options.timers ?? systemTimers,
+      rotationMs:
+        positiveMs(options.signedKeyRotationMs, 'signedKeyRotationMs') ?? DEFAULT_SIGNED_KEY_ROTATION_MS,
+      graceMs: positiveMs(options.retiredKeyGraceMs, 'retiredKeyGraceMs') ?? DEFAULT_RETIRED_KEY_GRACE_MS,
+      upload: (keys: SignedKeys) => this.client.uploadKeys({ ...keys }).then(() => {}),
+      isConnected: () => client.connected,
+      rotated: (keys) =>
+        this.emit('keysRotated', {
+          signedPreKeyId: keys.signedPreKey.id,
+          lastResortKeyId: keys.lastResortKey.id,
+        }),
+      error: (err) => this.emit('error', err),
+    });
   }
 
-  /** Connects, uploads this device's keys on first use, and starts decrypting incoming messages. */
+  /**
+   * Connects, uploads this device's keys on first use, rotates its signed keys when they are
+   * due, and starts decrypting incoming messages.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
@@ -98,12 +146,28 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.client.on('keysLow', ({ oneTimeCount, target }) => {
       this.replenish(target - oneTimeCount).catch((err) => this.emit('error', err as Error));
     });
+    this.client.on('connected', () => this.signedKeys.connected());
+    this.client.on('disconnected', ({ willReconnect }) => {
+      this.signedKeys.disconnected();
+      if (!willReconnect) void this.signedKeys.stop();
+    });
     await this.client.connect();
     if (!(await this.kv.get(NS.meta, 'uploaded'))) {
       const upload = await this.protocol.initKeys(this.options.oneTimePreKeys ?? 100);
       await this.client.uploadKeys({ ...upload, replaceOneTime: true });
       await this.kv.put(NS.meta, 'uploaded', utf8.encode('1'));
     }
+    await this.signedKeys.start();
+  }
+
+  /**
+   * Stops key rotation and closes the client; resolves once no key change is under way, so
+   * the caller may then close the key store.
+   */
+  async close(): Promise<void> {
+    const stopped = this.signedKeys.stop();
+    await this.client.close();
+    await stopped;
   }
 
   /** Encrypts and sends; resolves once the server stored it. */

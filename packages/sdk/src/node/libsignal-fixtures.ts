@@ -2,7 +2,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IdentityChangeListener, KeyUpload, OneTimeKey, PreKeyBundle } from '../crypto/types.js';
+import type {
+  IdentityChangeListener,
+  KeyUpload,
+  OneTimeKey,
+  PreKeyBundle,
+  SignedKeys,
+} from '../crypto/types.js';
 import { LibsignalProtocol } from './libsignal-protocol.js';
 import { SqliteKeyValueStore } from './sqlite-key-store.js';
 
@@ -15,6 +21,7 @@ export interface TestDevice {
   upload: KeyUpload;
   /** One-time prekeys not yet handed out in a bundle. */
   unusedOneTime: OneTimeKey[];
+  now?: () => number;
 }
 
 export interface DeviceOptions {
@@ -22,6 +29,8 @@ export interface DeviceOptions {
   onIdentityChange?: IdentityChangeListener;
   /** Store file name; a second device on the same name replaces the first's keys. */
   file?: string;
+  /** The protocol's clock (default Date.now); kept by `reopen`. */
+  now?: () => number;
 }
 
 export class TestDevices {
@@ -36,16 +45,19 @@ export class TestDevices {
   async device(userId: string, deviceId: string, options: DeviceOptions = {}): Promise<TestDevice> {
     const path = join(this.root, options.file ?? `device-${this.count++}`, 'keys.db');
     const store = await SqliteKeyValueStore.open(path);
-    const protocol = new LibsignalProtocol({ store, deviceId, onIdentityChange: options.onIdentityChange });
+    const { onIdentityChange, now } = options;
+    const protocol = new LibsignalProtocol({ store, deviceId, onIdentityChange, now });
     const upload = await protocol.initKeys(options.oneTimeCount ?? 2);
-    return { userId, deviceId, path, store, protocol, upload, unusedOneTime: [...upload.oneTimePreKeys] };
+    const unusedOneTime = [...upload.oneTimePreKeys];
+    return { userId, deviceId, path, store, protocol, upload, unusedOneTime, ...(now && { now }) };
   }
 
   /** Reopens the device's file with a new store and a new protocol instance. */
   async reopen(device: TestDevice): Promise<TestDevice> {
     await device.store.close();
     const store = await SqliteKeyValueStore.open(device.path);
-    return { ...device, store, protocol: new LibsignalProtocol({ store, deviceId: device.deviceId }) };
+    const protocol = new LibsignalProtocol({ store, deviceId: device.deviceId, now: device.now });
+    return { ...device, store, protocol };
   }
 
   async remove(): Promise<void> {
@@ -67,6 +79,11 @@ export function takeBundle(device: TestDevice, withOneTime = true): PreKeyBundle
   const oneTime = withOneTime ? device.unusedOneTime.shift() : undefined;
   if (oneTime) bundle.oneTimePreKey = oneTime;
   return bundle;
+}
+
+/** The device now publishes `keys` (as after an accepted rotation): later bundles carry them. */
+export function publish(device: TestDevice, keys: SignedKeys): void {
+  device.upload = { ...device.upload, ...keys };
 }
 
 export const text = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -3,7 +3,8 @@
  * groups, with all state in one KeyValueStore. Public calls run one at a time (a promise
  * chain) and reject, never throw, so libsignal's read-modify-write of a session never
  * interleaves. Identity changes are reported after the call that saw them, outside the
- * chain, so a listener may call back into the protocol.
+ * chain, so a listener may call back into the protocol. Signed keys rotate through
+ * SignedKeyRing (current, pending, retired, pruned).
  */
 import {
   CiphertextMessageType,
@@ -29,8 +30,12 @@ import type {
   KeyValueStore,
   OneTimeKey,
   PreKeyBundle,
+  PrunedKeys,
+  SignedKeys,
+  SignedKeysStatus,
 } from '../crypto/types.js';
 import { LocalKeys } from './libsignal-keys.js';
+import { SignedKeyRing } from './libsignal-signed-keys.js';
 import {
   KvIdentityKeyStore,
   KvKyberPreKeyStore,
@@ -51,7 +56,10 @@ export interface LibsignalProtocolOptions {
   /** This device's Parley device id. */
   deviceId: string;
   onIdentityChange?: IdentityChangeListener;
-  /** Clock in ms since the epoch (prekey timestamps, session staleness); default Date.now. */
+  /**
+   * Clock in ms since the epoch (prekey timestamps and retirement, session staleness);
+   * default Date.now.
+   */
   now?: () => number;
 }
 
@@ -67,6 +75,7 @@ export class LibsignalProtocol implements E2eProtocol {
   private readonly signedPreKeys: KvSignedPreKeyStore;
   private readonly kyberPreKeys: KvKyberPreKeyStore;
   private readonly senderKeys: KvSenderKeyStore;
+  private readonly signedKeys: SignedKeyRing;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: LibsignalProtocolOptions) {
@@ -85,6 +94,12 @@ export class LibsignalProtocol implements E2eProtocol {
       this.now,
     );
     this.identities = new KvIdentityKeyStore(this.kv, () => this.keys.identity());
+    this.signedKeys = new SignedKeyRing(
+      this.kv,
+      this.keys,
+      { signedPreKeys: this.signedPreKeys, kyberPreKeys: this.kyberPreKeys },
+      this.now,
+    );
   }
 
   async initKeys(oneTimeCount: number): Promise<KeyUpload> {
@@ -94,8 +109,7 @@ export class LibsignalProtocol implements E2eProtocol {
       return {
         identityKey: keyPair.publicKey.serialize(),
         registrationId,
-        signedPreKey: await this.keys.newSignedPreKey(),
-        lastResortKey: await this.keys.newLastResortKey(),
+        ...(await this.signedKeys.replace()),
         oneTimePreKeys: await this.keys.newOneTimePreKeys(oneTimeCount),
       };
     });
@@ -104,6 +118,30 @@ export class LibsignalProtocol implements E2eProtocol {
   async newOneTimePreKeys(count: number): Promise<OneTimeKey[]> {
     checkCount(count);
     return this.serial(() => this.keys.newOneTimePreKeys(count));
+  }
+
+  async currentSignedKeys(): Promise<SignedKeysStatus | undefined> {
+    return this.serial(() => this.signedKeys.status());
+  }
+
+  async rotateSignedKeys(): Promise<SignedKeys> {
+    return this.serial(async () => {
+      if (!(await this.signedKeys.status())) {
+        throw new E2eError('INVALID_ARGUMENT', 'no signed keys to rotate before initKeys');
+      }
+      return this.signedKeys.rotate();
+    });
+  }
+
+  async commitSignedKeys(keys: SignedKeys): Promise<void> {
+    return this.serial(() => this.signedKeys.commit(keys));
+  }
+
+  async pruneRetiredKeys(olderThanMs: number): Promise<PrunedKeys> {
+    if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
+      throw new E2eError('INVALID_ARGUMENT', 'a retirement age is a number of ms, 0 or more');
+    }
+    return this.serial(() => this.signedKeys.prune(olderThanMs));
   }
 
   async identityKey(): Promise<Uint8Array> {
@@ -164,18 +202,27 @@ export class LibsignalProtocol implements E2eProtocol {
         const message = parse(() => PreKeySignalMessage.deserialize(body));
         await this.keys.identity();
         const { preKeys, signedPreKeys, kyberPreKeys } = this;
-        return decryptOrFail(deviceId, () =>
-          signalDecryptPreKey(
-            message,
-            remote,
-            localAddress,
-            sessions,
-            identities,
-            preKeys,
-            signedPreKeys,
-            kyberPreKeys,
-          ),
-        );
+        for (const store of [preKeys, signedPreKeys, kyberPreKeys]) store.missed = undefined;
+        try {
+          return await decryptOrFail(deviceId, () =>
+            signalDecryptPreKey(
+              message,
+              remote,
+              localAddress,
+              sessions,
+              identities,
+              preKeys,
+              signedPreKeys,
+              kyberPreKeys,
+            ),
+          );
+        } catch (err) {
+          const missed = signedPreKeys.missed ?? kyberPreKeys.missed ?? preKeys.missed;
+          if (!missed || !(err instanceof E2eError) || err.code !== 'DECRYPT_FAILED') throw err;
+          throw new E2eError('UNKNOWN_PREKEY', `a first message from ${deviceId} needs ${missed}, now gone`, {
+            cause: err.cause,
+          });
+        }
       }
       if (type === CiphertextMessageType.Whisper) {
         const message = parse(() => SignalMessage.deserialize(body));

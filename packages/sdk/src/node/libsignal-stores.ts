@@ -134,7 +134,17 @@ export class KvIdentityKeyStore extends IdentityKeyStore {
   }
 }
 
-export class KvPreKeyStore extends PreKeyStore {
+/**
+ * The prekey stores note the last key libsignal asked for and did not find, so a failed
+ * decryption can say which key was missing: libsignal reports only a generic error.
+ */
+export interface MissedLookup {
+  missed: string | undefined;
+}
+
+export class KvPreKeyStore extends PreKeyStore implements MissedLookup {
+  missed: string | undefined;
+
   constructor(private readonly kv: KeyValueStore) {
     super();
   }
@@ -145,7 +155,10 @@ export class KvPreKeyStore extends PreKeyStore {
 
   async getPreKey(id: number): Promise<PreKeyRecord> {
     const bytes = await this.kv.get(Namespaces.preKey, String(id));
-    if (!bytes) throw new Error(`no one-time prekey ${id}`);
+    if (!bytes) {
+      this.missed = `one-time prekey ${id}`;
+      throw new Error(`no one-time prekey ${id}`);
+    }
     return PreKeyRecord.deserialize(ownBytes(bytes));
   }
 
@@ -154,7 +167,9 @@ export class KvPreKeyStore extends PreKeyStore {
   }
 }
 
-export class KvSignedPreKeyStore extends SignedPreKeyStore {
+export class KvSignedPreKeyStore extends SignedPreKeyStore implements MissedLookup {
+  missed: string | undefined;
+
   constructor(private readonly kv: KeyValueStore) {
     super();
   }
@@ -165,16 +180,32 @@ export class KvSignedPreKeyStore extends SignedPreKeyStore {
 
   async getSignedPreKey(id: number): Promise<SignedPreKeyRecord> {
     const bytes = await this.kv.get(Namespaces.signedPreKey, String(id));
-    if (!bytes) throw new Error(`no signed prekey ${id}`);
+    if (!bytes) {
+      this.missed = `signed prekey ${id}`;
+      throw new Error(`no signed prekey ${id}`);
+    }
     return SignedPreKeyRecord.deserialize(ownBytes(bytes));
   }
 }
 
+/** Key of a used-Kyber record: `kyberId:signedPreKeyId:baseKeyHex`, so pruning can find them by id. */
+export function usedKyberKey(kyberId: number, signedPreKeyId: number, baseKey: PublicKey): string {
+  return `${kyberId}:${signedPreKeyId}:${Buffer.from(baseKey.serialize()).toString('hex')}`;
+}
+
+export function parseUsedKyberKey(key: string): { kyberId: number; signedPreKeyId: number } {
+  const [kyberId, signedPreKeyId] = key.split(':');
+  return { kyberId: Number(kyberId), signedPreKeyId: Number(signedPreKeyId) };
+}
+
 /**
  * Every Kyber key here is a last-resort key, kept after use. A (Kyber key, signed prekey,
- * base key) triple seen twice is a replayed session start and is refused.
+ * base key) triple seen twice is a replayed session start and is refused; the record of a
+ * triple lives as long as both keys it names (pruning deletes it with them).
  */
-export class KvKyberPreKeyStore extends KyberPreKeyStore {
+export class KvKyberPreKeyStore extends KyberPreKeyStore implements MissedLookup {
+  missed: string | undefined;
+
   constructor(private readonly kv: KeyValueStore) {
     super();
   }
@@ -185,12 +216,15 @@ export class KvKyberPreKeyStore extends KyberPreKeyStore {
 
   async getKyberPreKey(id: number): Promise<KyberPreKeyRecord> {
     const bytes = await this.kv.get(Namespaces.kyberPreKey, String(id));
-    if (!bytes) throw new Error(`no Kyber prekey ${id}`);
+    if (!bytes) {
+      this.missed = `Kyber prekey ${id}`;
+      throw new Error(`no Kyber prekey ${id}`);
+    }
     return KyberPreKeyRecord.deserialize(ownBytes(bytes));
   }
 
   async markKyberPreKeyUsed(id: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void> {
-    const key = `${id}:${signedPreKeyId}:${Buffer.from(baseKey.serialize()).toString('hex')}`;
+    const key = usedKyberKey(id, signedPreKeyId, baseKey);
     if (await this.kv.get(Namespaces.kyberUsed, key)) {
       throw new Error(`Kyber prekey ${id} already used with this base key`);
     }
