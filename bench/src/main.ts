@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- [scenario...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both]`:
+ * `npm run bench -- [scenario...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both]
+ *   [--store postgres://…]`:
  * runs the scenarios in order, each under a hard deadline with cleanup, then writes the
  * Markdown + JSON report to bench/reports/ and prints the Markdown.
  */
@@ -29,7 +30,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both]`;
+const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…]`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = { scenarios: [], quick: false, encoding: 'proto', profile: false, syncs: ['FULL'] };
@@ -43,6 +44,11 @@ export function parseArgs(argv: string[]): Options {
       if (v === 'BOTH') o.syncs = ['FULL', 'NORMAL'];
       else if (v === 'FULL' || v === 'NORMAL') o.syncs = [v];
       else throw new Error(`--sync takes FULL, NORMAL or both\n${USAGE}`);
+    } else if (a === '--store' || a.startsWith('--store=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v || !/^postgres(ql)?:\/\/.+/.test(v))
+        throw new Error(`--store takes a postgres:// URL\n${USAGE}`);
+      o.store = v;
     } else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else if (SCENARIOS[a]) o.scenarios.push(a);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
@@ -83,7 +89,7 @@ async function runOne(name: string, sync: Sync, opts: Options): Promise<Scenario
     join(reportsDir, 'profiles'),
     say,
   );
-  say(`# ${name} (synchronous=${sync}, ${opts.encoding})`);
+  say(`# ${name} (${opts.store ? 'PostgreSQL' : `synchronous=${sync}`}, ${opts.encoding})`);
   const quiet = opts.quick ? undefined : await awaitQuiet(60_000);
   if (quiet)
     say(

@@ -59,9 +59,10 @@ export function machineInfo() {
 
 export type Machine = ReturnType<typeof machineInfo>;
 
-export function serverSettings(sync: Sync): Record<string, unknown> {
+export function serverSettings(sync: Sync, store?: string): Record<string, unknown> {
   const c = loadConfig({ overrides: { ...benchServerSettings(sync), dataDir: '<temp>' } as never });
-  return c as unknown as Record<string, unknown>;
+  // The URL itself is not printed: it may carry a password.
+  return { ...c, ...(store && { store: 'postgres (a fresh schema per server)' }) };
 }
 
 export function judge(f: Figure): { met: boolean | null; gap: string } {
@@ -106,7 +107,7 @@ export function renderMarkdown(r: {
     .join('; ');
   out.push(`# Parley benchmark, ${r.startedAt}${kind ? ` (${kind})` : ''}`, '');
   out.push(
-    `Durability: **SQLite synchronous=${opts.syncs.join(' and ')}**, the sender's sendResult only after commit (unsafeAckBeforeCommit=false). Encoding: **${opts.encoding === 'proto' ? 'binary protobuf (parley.v1.proto)' : 'JSON (parley.v1.json)'}**. Total time ${fmt(r.totalSec)} s.`,
+    `Durability: **${opts.store ? 'PostgreSQL on this machine (synchronous_commit=on, a fresh schema per server)' : `SQLite synchronous=${opts.syncs.join(' and ')}`}**, the sender's sendResult only after commit (unsafeAckBeforeCommit=false). Encoding: **${opts.encoding === 'proto' ? 'binary protobuf (parley.v1.proto)' : 'JSON (parley.v1.json)'}**. Total time ${fmt(r.totalSec)} s.`,
     '',
   );
   out.push('## Machine', '');
@@ -141,9 +142,9 @@ export function renderMarkdown(r: {
   );
   out.push('## Settings', '');
   for (const s of opts.syncs) {
-    const c = serverSettings(s);
+    const c = serverSettings(s, opts.store);
     out.push(
-      `Server (synchronous=${s}): ${Object.entries(c)
+      `Server${opts.store ? '' : ` (synchronous=${s})`}: ${Object.entries(c)
         .map(([k, v]) => `\`${k}=${v}\``)
         .join(', ')}`,
       '',

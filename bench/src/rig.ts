@@ -3,10 +3,13 @@
  * CPU accounting across all of them and a cleanup that kills whatever is still running,
  * so a failed or timed-out scenario never leaves processes behind.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { GenPool } from './gen-pool.js';
 import { machineBusySec } from './proc.js';
+import { Seeder } from './seed.js';
 import { type ServerHandle, type Sync, startServer } from './server-proc.js';
 import type { CpuUse, Options } from './types.js';
 
@@ -21,6 +24,8 @@ export class Rig {
   readonly log: string[] = [];
   readonly notes: string[] = [];
   private readonly dirOf = new Map<ServerHandle, string>();
+  /** With `--store postgres://…`: each data dir's own schema, and the URL that selects it. */
+  private readonly schemaOf = new Map<string, { schema: string; url: string }>();
   private readonly t0 = performance.now();
   private readonly busy0 = machineBusySec();
   private readonly self0 = process.cpuUsage();
@@ -41,6 +46,33 @@ export class Rig {
     return d;
   }
 
+  /** A seeder writing where a server started on `dir` will read: its SQLite file or schema. */
+  async seeder(dir: string): Promise<Seeder> {
+    return this.opts.store ? Seeder.openPostgres(await this.storeUrl(dir)) : Seeder.open(dir);
+  }
+
+  /** The PostgreSQL URL for `dir`: a fresh schema, created on first use, dropped by cleanup. */
+  private async storeUrl(dir: string): Promise<string> {
+    const known = this.schemaOf.get(dir);
+    if (known) return known.url;
+    const schema = `parley_bench_${randomBytes(5).toString('hex')}`;
+    await this.admin(`CREATE SCHEMA ${schema}`);
+    const u = new URL(this.opts.store!);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    this.schemaOf.set(dir, { schema, url: u.toString() });
+    return u.toString();
+  }
+
+  private async admin(sql: string): Promise<void> {
+    const client = new pg.Client({ connectionString: this.opts.store });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
   /** A loopback source address not used before in this run (each has its own port range). */
   static address(): string {
     return `127.0.0.${nextAddress++ % 250}`;
@@ -49,6 +81,7 @@ export class Rig {
   async server(dataDir: string): Promise<ServerHandle> {
     const s = await startServer({
       dataDir,
+      ...(this.opts.store && { store: await this.storeUrl(dataDir) }),
       sync: this.sync,
       profileDir: this.opts.profile ? this.profileDir : undefined,
       logFile: join(this.workDir, 'server.log'),
@@ -116,6 +149,9 @@ export class Rig {
   async cleanup(): Promise<void> {
     for (const p of [...this.pools]) await this.closePool(p).catch(() => p.kill());
     for (const s of [...this.servers]) await this.stopServer(s).catch(() => s.kill());
+    for (const { schema } of this.schemaOf.values())
+      await this.admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    this.schemaOf.clear();
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -1,13 +1,13 @@
 /**
  * Seeding (setup, not measured): users with known tokens, chats and queued messages are
- * written through the server's own Store API (SqliteStore, synchronous=OFF) into the data
- * dir before the server starts on it. Token hashes follow the server's auth/secrets.ts.
+ * written through the server's own Store API (SqliteStore, synchronous=OFF, into the data
+ * dir; or PostgresStore, into the run's schema) before the server starts on it. Token hashes follow the server's auth/secrets.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChatKind, ChatUpdateKind, create, encodeChatUpdate, MemberSchema, Role } from '@parley/protocol';
-import { SqliteStore, type Store } from '@parley/server';
+import { PostgresStore, SqliteStore, type Store } from '@parley/server';
 import { makePayload } from './payload.js';
 
 type Register = Parameters<Store['primaryRegister']>[0];
@@ -32,11 +32,16 @@ export class Seeder {
   private readonly now = Date.now();
   private chats = 0;
 
-  private constructor(private readonly store: SqliteStore) {}
+  private constructor(private readonly store: Store) {}
 
   static open(dataDir: string): Seeder {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     return new Seeder(new SqliteStore({ path: join(dataDir, 'parley.db'), synchronous: 'OFF' }));
+  }
+
+  /** Seeds a PostgreSQL database (the URL selects the run's schema); applies migrations first. */
+  static async openPostgres(url: string): Promise<Seeder> {
+    return new Seeder(await PostgresStore.open(url, { poolSize: 4 }));
   }
 
   /** Registers `n` users, each with one primary device and the token `bench-<index>`. */

@@ -6,10 +6,11 @@
  * the longest loop delay since the last ask; it reads Node's counters, not the server's code.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createNode, loadConfig } from '@parley/server';
+import { loadConfig, openNode } from '@parley/server';
 
 const overrides = JSON.parse(process.env.BENCH_SERVER_CONFIG ?? '{}');
-const node = createNode(loadConfig({ overrides }));
+// openNode: the store may be PostgreSQL (--store), which createNode does not open.
+const node = await openNode(loadConfig({ overrides }));
 let stopping = false;
 
 async function stop(code: number): Promise<void> {

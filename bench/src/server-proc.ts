@@ -14,6 +14,8 @@ export type Sync = 'FULL' | 'NORMAL';
 
 export interface ServerOptions {
   dataDir: string;
+  /** A PostgreSQL URL; SQLite in dataDir when absent. */
+  store?: string;
   sync: Sync;
   /** Directory for --cpu-prof output; no profiling when undefined. */
   profileDir?: string | undefined;
@@ -63,7 +65,7 @@ const childPath = fileURLToPath(new URL('./server-child.js', import.meta.url));
 export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
   const fd = openSync(o.logFile, 'a');
-  const config = { ...benchServerSettings(o.sync), dataDir: o.dataDir };
+  const config = { ...benchServerSettings(o.sync), dataDir: o.dataDir, ...(o.store && { store: o.store }) };
   const child: ChildProcess = fork(childPath, [], {
     execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
     stdio: ['ignore', fd, fd, 'ipc'],

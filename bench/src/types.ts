@@ -8,6 +8,8 @@ export interface Options {
   encoding: Encoding;
   profile: boolean;
   syncs: Sync[];
+  /** A PostgreSQL URL: the server stores in a fresh schema of that database instead of SQLite. */
+  store?: string;
 }
 
 export interface Target {

@@ -8,7 +8,6 @@ import type { DeviceSpec } from '../gen-types.js';
 import { bottleneckNote, ladder, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
 import { Rig } from '../rig.js';
-import { Seeder } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, prng, sleep } from '../util.js';
 
@@ -103,7 +102,7 @@ export async function direct(rig: Rig): Promise<ScenarioOutput> {
   const S = sizes(rig.opts.quick);
   const dir = rig.dataDir();
   const t0 = Date.now();
-  const seeder = Seeder.open(dir);
+  const seeder = await rig.seeder(dir);
   const users = await seeder.users(S.users);
   const rnd = prng(42);
   const pairs = new Set<string>();

@@ -7,7 +7,6 @@ import type { DeviceSpec } from '../gen-types.js';
 import { bottleneckNote, ladder, pctOf, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
 import { Rig } from '../rig.js';
-import { Seeder } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, sleep } from '../util.js';
 
@@ -77,7 +76,7 @@ export async function group(rig: Rig): Promise<ScenarioOutput> {
   const S = sizes(rig.opts.quick);
   const R = S.members - 1;
   const dir = rig.dataDir();
-  const seeder = Seeder.open(dir);
+  const seeder = await rig.seeder(dir);
   const users = await seeder.users(S.members);
   const chat = await seeder.chat('group', users);
   await seeder.close();

@@ -7,7 +7,6 @@ import type { ConnectResult, DeviceSpec } from '../gen-types.js';
 import { describeCounts, Meter } from '../meter.js';
 import { kernelMem } from '../proc.js';
 import { Rig } from '../rig.js';
-import { Seeder } from '../seed.js';
 import type { Figure, ScenarioOutput } from '../types.js';
 import { fmt, sleep } from '../util.js';
 
@@ -19,7 +18,7 @@ export async function idle(rig: Rig): Promise<ScenarioOutput> {
   const holdMs = rig.opts.quick ? 1000 : 10_000;
   const dir = rig.dataDir();
   const t0 = Date.now();
-  const seeder = Seeder.open(dir);
+  const seeder = await rig.seeder(dir);
   const users = await seeder.users(Math.max(...levels));
   await seeder.close();
   rig.say(`  seeded ${users.length} users in ${Date.now() - t0} ms`);

@@ -6,14 +6,13 @@
 import type { DeviceSpec, DrainResult } from '../gen-types.js';
 import { Meter } from '../meter.js';
 import { Rig } from '../rig.js';
-import { Seeder } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, median } from '../util.js';
 
 export async function offlineSync(rig: Rig): Promise<ScenarioOutput> {
   const S = rig.opts.quick ? { messages: 1000, reps: 1 } : { messages: 10_000, reps: 3 };
   const dir = rig.dataDir();
-  const seeder = Seeder.open(dir);
+  const seeder = await rig.seeder(dir);
   const [sender, ...receivers] = await seeder.users(S.reps + 1);
   const specs: DeviceSpec[] = [];
   for (const r of receivers) {

@@ -7,7 +7,6 @@
 import type { DeviceSpec, DrainResult } from '../gen-types.js';
 import { describeCounts, errorCount, Meter } from '../meter.js';
 import { Rig } from '../rig.js';
-import { Seeder } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, nowMs } from '../util.js';
 
@@ -17,7 +16,7 @@ export async function reconnectStorm(rig: Rig): Promise<ScenarioOutput> {
   const N = rig.opts.quick ? 300 : 10_000;
   const dir = rig.dataDir();
   const t0 = Date.now();
-  const seeder = Seeder.open(dir);
+  const seeder = await rig.seeder(dir);
   const users = await seeder.users(N);
   const W = 2;
   const specs: DeviceSpec[][] = Array.from({ length: W }, () => []);
