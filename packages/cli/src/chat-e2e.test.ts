@@ -3,8 +3,8 @@
  * messages and files cross encrypted (the node's files never hold them in clear), safety
  * numbers agree on both sides, a restarted chat resumes its sessions and history from the
  * profile, contacts see a new device as a security code change, a device that lost its
- * keys says what it could not decrypt, and `send` and `listen` carry encrypted text. Bad
- * input gives one clear line and the chat keeps running.
+ * keys says what it could not decrypt, and `send` and `listen` carry encrypted text (one
+ * command per profile at a time). Bad input gives one clear line and the chat keeps running.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -278,7 +278,18 @@ test('parley send and parley listen carry encrypted text', async () => {
     .filter((l) => l.startsWith('{"chatId"'))
     .map((l) => (JSON.parse(l) as { text: string }).text);
   assert.deepEqual(texts, ['first by flag', 'second by line', 'third']);
+  // One command per profile: a send while hank listens stops at once, naming the profile.
+  const busy = parley(t, ['send', '--profile', 'hank', '--to', G, '--text', 'not sent']);
+  assert.equal(await busy.exited, 1, busy.output());
+  assert.match(
+    busy.output(),
+    /^parley: KEY_STORE_BUSY: another parley command is using this profile \(.*hank\.keys\.db\)\n$/,
+  );
+  await listen.see('"text":"third"');
+  assert.equal(listen.child.exitCode, null, 'the listener kept running');
   listen.child.kill('SIGINT');
   assert.equal(await listen.exited, 0);
+  const after = parley(t, ['send', '--profile', 'hank', '--to', G, '--text', 'sent once free']);
+  assert.equal(await after.exited, 0, after.output());
   await assertNotOnNode(['first by flag', 'second by line']);
 });

@@ -31,6 +31,10 @@ export function formatError(err: unknown): string {
     const hint = replaced ? 'another parley command is using this profile' : HINTS[err.code];
     return `${err.code}: ${err.message}${wait}${hint ? `; ${hint}` : ''}`;
   }
+  // The SDK's KeyStoreBusyError, recognised by its code so this module does not load libsignal.
+  if (err instanceof Error && (err as { code?: unknown }).code === 'KEY_STORE_BUSY' && 'path' in err) {
+    return `KEY_STORE_BUSY: another parley command is using this profile (${err.path})`;
+  }
   if (err instanceof Error) return err.message;
   return String(err);
 }

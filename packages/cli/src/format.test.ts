@@ -100,6 +100,11 @@ test('errors print as one line with their code and a hint', async () => {
     formatError(replaced),
     'UNAUTHENTICATED: replaced; another parley command is using this profile',
   );
+  const { KeyStoreBusyError } = await import('@parley/sdk/node');
+  assert.equal(
+    formatError(new KeyStoreBusyError('/home/a/.parley/alice.keys.db')),
+    'KEY_STORE_BUSY: another parley command is using this profile (/home/a/.parley/alice.keys.db)',
+  );
 });
 
 test('last seen reads as today, yesterday or a date, in local time', () => {

@@ -43,17 +43,22 @@ export async function openSession(
   options: { receive: boolean; history?: boolean },
 ): Promise<Session> {
   const { paths, profile } = await loadSessionProfile(values, env);
-  const store = await FileLocalStore.open(paths.store);
-  const client = new ParleyClient({ credentials: profile, store, receive: options.receive });
-  const contacts = await Contacts.load(store, { userId: profile.userId, phone: profile.phone });
+  // The key store first: while another command holds the profile, this one stops here
+  // (KEY_STORE_BUSY) before touching anything else of it.
   const keys = await SqliteKeyValueStore.open(paths.keys);
   let history: SqliteKeyValueStore | undefined;
+  let store: FileLocalStore;
+  let contacts: Contacts;
   try {
     if (options.history) history = await SqliteKeyValueStore.open(paths.history);
+    store = await FileLocalStore.open(paths.store);
+    contacts = await Contacts.load(store, { userId: profile.userId, phone: profile.phone });
   } catch (err) {
+    await history?.close();
     await keys.close();
     throw err;
   }
+  const client = new ParleyClient({ credentials: profile, store, receive: options.receive });
   // SecureMessaging reports new keys when a contact's device list changes. A device whose
   // identity key changed under the same id (its keys were lost, say) is only seen by the
   // protocol, by device id: it is named by the next message (or failure) from that device.

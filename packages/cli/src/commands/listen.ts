@@ -18,8 +18,9 @@ A file adds "file":{"name":"plan.pdf","mime":"application/pdf","size":12345} (us
 {"type":"chatUpdate","chatId":…,"kind":"MEMBERS_ADDED",…}. Status goes to stderr, as do
 messages that could not be decrypted and contacts whose security code changed.
 Messages are end-to-end encrypted; each can be decrypted once, so one listened to here is
-not shown by "parley chat" later. A device has one connection: running another command with
-the same profile at the same time disconnects this one.
+not shown by "parley chat" later. One command at a time per profile: "parley send" or "chat"
+with the same profile stops with KEY_STORE_BUSY while this runs; commands that only connect
+take over the device's one connection and disconnect this one.
 
 Options:
 ${COMMON_HELP}

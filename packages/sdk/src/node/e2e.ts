@@ -4,4 +4,4 @@ export {
   type LibsignalProtocolOptions,
   MAX_ONE_TIME_BATCH,
 } from './libsignal-protocol.js';
-export { SqliteKeyValueStore } from './sqlite-key-store.js';
+export { KeyStoreBusyError, SqliteKeyValueStore } from './sqlite-key-store.js';

@@ -1,7 +1,12 @@
 /**
  * KeyValueStore in one SQLite file (Node only), for the device's private keys and sessions.
  * WAL with synchronous=FULL: a resolved put survives power loss. The file (and SQLite's WAL
- * and shm files, which inherit its mode) is 0600 and its new parent directory 0700.
+ * file, which inherits its mode) is 0600 and its new parent directory 0700.
+ *
+ * One process at a time: the store holds SQLite's exclusive lock from open to close, so a
+ * second opener (another `parley` process on the same profile) fails at once with
+ * KEY_STORE_BUSY instead of both overwriting each other's sessions. The operating system
+ * releases the lock when the holder exits, also on a crash.
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,6 +21,15 @@ CREATE TABLE IF NOT EXISTS kv (
   PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
 `;
+
+/** Another process has the key store open. */
+export class KeyStoreBusyError extends Error {
+  readonly code = 'KEY_STORE_BUSY';
+  constructor(readonly path: string) {
+    super(`key store ${path} is in use by another process (one process per store)`);
+    this.name = 'KeyStoreBusyError';
+  }
+}
 
 export class SqliteKeyValueStore implements KeyValueStore {
   private readonly selectValue: Database.Statement<[string, string], { value: Buffer }>;
@@ -45,13 +59,21 @@ export class SqliteKeyValueStore implements KeyValueStore {
     // Create the file with mode 0600 before SQLite does (it would use the umask).
     closeSync(openSync(path, 'a', 0o600));
     chmodSync(path, 0o600);
-    const db = new Database(path);
+    const db = new Database(path, { timeout: 500 });
     try {
+      // Before the first access: in exclusive mode SQLite keeps the WAL index in memory (no
+      // shm file) and holds its file lock until close.
+      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
+      // A write takes the exclusive lock now, not at the first put.
+      db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (err) {
       db.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new KeyStoreBusyError(path);
+      }
       throw new Error(`cannot open key store ${path}: ${(err as Error).message}`, { cause: err });
     }
     return new SqliteKeyValueStore(path, db);
