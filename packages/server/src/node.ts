@@ -42,6 +42,7 @@ import type { DeviceId } from './ports/types.js';
 import { PresenceService } from './presence/service.js';
 import { ReceiptService } from './receipts/service.js';
 import { runRetention } from './retention/job.js';
+import { RetryService } from './retry/service.js';
 import { SERVER_VERSION } from './version.js';
 
 export interface NodeOverrides {
@@ -226,8 +227,16 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         value: { oneTimeCount, target: config.oneTimePreKeysTarget },
       }),
   });
+  const retry = new RetryService({
+    chats,
+    directory,
+    limiters,
+    config,
+    push: (deviceId, body) => hub.pushToDevices([deviceId], body),
+  });
   const dispatch = createDispatcher({
     keys,
+    retry,
     chats,
     store,
     clock,

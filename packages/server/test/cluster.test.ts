@@ -1,7 +1,7 @@
 /**
  * Several nodes in one process, sharing one store and an in-process bus: what a device on
  * one node sends reaches devices on the others, and so do receipts, typing, presence, key
- * notices, replacement and revocation. The bus's outage and recovery are played too.
+ * notices, retry requests and resends, replacement and revocation. The bus's outage and recovery are played too.
  * (Separate processes on PostgreSQL and Redis: multinode/multinode.test.ts.)
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,16 @@ import { CloseCodes, TypingState } from '@parley/protocol';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/ports/store.js';
-import { http, linkDevice, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import {
+  createGroup,
+  http,
+  linkDevice,
+  RawClient,
+  register,
+  startNode,
+  type TestNode,
+  text,
+} from './harness.js';
 
 describe('several nodes sharing a store and a bus', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
@@ -71,6 +80,25 @@ describe('several nodes sharing a store and a bus', () => {
     const typing = await c.waitFor((f) => f.body.case === 'typingEvent');
     assert.equal((typing.body.value as { userId: string }).userId, bob.userId);
     await Promise.all([a, b, c].map((x) => x.close()));
+  });
+
+  it('a retry request and its resend cross nodes', async () => {
+    const [alice, bob] = [await user(), await user()];
+    const a = await RawClient.connect(nodes[0]!, alice);
+    const b = await RawClient.connect(nodes[2]!, bob);
+    const chatId = await createGroup(a, [bob.userId]);
+    const { seq } = await a.call<{ seq: bigint }>({
+      case: 'send',
+      value: { clientMessageId: 'r1', chatId, payload: text('secret') },
+    });
+    await b.waitForMessages(1, chatId);
+    await b.call({ case: 'retry', value: { chatId, seq } });
+    const asked = await a.waitFor((f) => f.body.case === 'retryRequested');
+    assert.equal((asked.body.value as { deviceId: string }).deviceId, bob.deviceId);
+    await a.call({ case: 'resend', value: { chatId, seq, deviceId: bob.deviceId, payload: text('again') } });
+    const resent = await b.waitFor((f) => f.body.case === 'resent');
+    assert.equal((resent.body.value as { senderDeviceId: string }).senderDeviceId, alice.deviceId);
+    await Promise.all([a, b].map((x) => x.close()));
   });
 
   it('presence follows a user across nodes', async () => {

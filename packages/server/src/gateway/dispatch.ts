@@ -20,7 +20,7 @@ import type { KeyService } from '../keys/service.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, Device, LastSeenVisibility, UserId } from '../ports/types.js';
+import type { ChatId, Device, DeviceId, LastSeenVisibility, UserId } from '../ports/types.js';
 import {
   MAX_SUBSCRIPTIONS,
   type PresenceConnection,
@@ -29,6 +29,7 @@ import {
 } from '../presence/service.js';
 import { relayTyping } from '../presence/typing.js';
 import type { ReceiptService } from '../receipts/service.js';
+import type { RetryService } from '../retry/service.js';
 import { parseSend } from './parse-send.js';
 import { toWireChat, toWireMessage } from './wire.js';
 
@@ -58,6 +59,7 @@ export interface DispatchDeps {
   config: Config;
   limiters: Limiters;
   keys: KeyService;
+  retry: RetryService;
 }
 
 export interface RequestContext {
@@ -243,7 +245,12 @@ export function createDispatcher(d: DispatchDeps) {
         return { case: 'keysResult', value: result };
       }
       case 'getPreKeyBundles': {
-        const bundles = await d.keys.bundles(device, id<UserId>(body.value.userId, 'userId'));
+        const only = ids<DeviceId>(body.value.deviceIds, 'deviceIds', 64);
+        const bundles = await d.keys.bundles(
+          device,
+          id<UserId>(body.value.userId, 'userId'),
+          only.length ? only : undefined,
+        );
         return {
           case: 'preKeyBundles',
           value: {
@@ -258,6 +265,22 @@ export function createDispatcher(d: DispatchDeps) {
             })),
           },
         };
+      }
+      case 'retry': {
+        const r = body.value;
+        await d.retry.request(device, id<ChatId>(r.chatId, 'chatId'), seqOf(r.seq, 'seq', 1n));
+        return { case: 'retryResult', value: {} };
+      }
+      case 'resend': {
+        const r = body.value;
+        await d.retry.resend(
+          device,
+          id<ChatId>(r.chatId, 'chatId'),
+          seqOf(r.seq, 'seq', 1n),
+          id<DeviceId>(r.deviceId, 'deviceId'),
+          r.payload,
+        );
+        return { case: 'retryResult', value: {} };
       }
       case 'getIdentityKeys': {
         const userIds = ids<UserId>(body.value.userIds, 'userIds', 1024);

@@ -134,11 +134,15 @@ export class KeyService {
   }
 
   /** One bundle per device of `userId`; each consumes one of that device's one-time prekeys. */
-  async bundles(requester: Device, userId: UserId): Promise<PreKeyBundleRecord[]> {
+  async bundles(
+    requester: Device,
+    userId: UserId,
+    deviceIds?: readonly DeviceId[],
+  ): Promise<PreKeyBundleRecord[]> {
     await this.d.limiters.take('preKeyBundles', requester.userId);
     const exists = await this.d.store.usersExist([userId]);
     if (!exists.has(userId)) throw new ParleyError('USER_NOT_FOUND', 'no such user');
-    const bundles = await this.d.store.keysTakeBundles(userId);
+    const bundles = await this.d.store.keysTakeBundles(userId, deviceIds);
     for (const b of bundles) {
       if (b.oneTimePreKey && b.oneTimeRemaining < this.d.config.oneTimePreKeysLowWater) {
         this.d.notifyLow(b.deviceId, b.oneTimeRemaining);

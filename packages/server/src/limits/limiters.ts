@@ -36,6 +36,8 @@ export function limiterTable(config: Config) {
     mediaBytes: { points: config.mediaBytesPerHour, durationSec: 3600 },
     /** Prekey bundle fetches per user per minute. */
     preKeyBundles: { points: config.preKeyBundlesPerMinute, durationSec: 60 },
+    /** Retry requests and resends (after a failed decrypt) per device per minute. */
+    retries: { points: 120, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

@@ -1368,6 +1368,20 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.keysOneTimeCount(a.deviceId), 0);
       });
 
+      test('bundles limited to some devices consume only those devices’ keys', async (store) => {
+        const a = await addUser(store, 1);
+        const tablet = await linkDevice(store, a, 'tablet');
+        await store.keysUpload(upload(a.deviceId, [1, 2]));
+        await store.keysUpload(upload(tablet.deviceId, [7, 8], { identityKey: key(2000) }));
+        const only = await store.keysTakeBundles(a.userId, [tablet.deviceId]);
+        assert.deepEqual(
+          only.map((b) => [b.deviceId, b.oneTimePreKey?.id]),
+          [[tablet.deviceId, 7]],
+        );
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 2, 'the phone’s keys are untouched');
+        assert.deepEqual(await store.keysTakeBundles(a.userId, ['d_other' as DeviceId]), []);
+      });
+
       test('concurrent takes never hand out the same one-time prekey', async (store) => {
         const a = await addUser(store, 1);
         await store.keysUpload(

@@ -286,9 +286,10 @@ export interface Store {
   /**
    * One bundle per active device of the user that has uploaded keys, each consuming one
    * one-time prekey in the same transaction: a one-time prekey is handed out at most once,
-   * even to concurrent callers on several nodes.
+   * even to concurrent callers on several nodes. With `deviceIds`, only those devices of the
+   * user (others are neither returned nor consumed).
    */
-  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]>;
+  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]>;
   /** One-time prekeys left for the device (0 when it never uploaded). */
   keysOneTimeCount(deviceId: DeviceId): Promise<number>;
   /** Identity keys of the active devices of these users that have uploaded keys. */

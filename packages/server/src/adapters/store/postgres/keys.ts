@@ -5,7 +5,7 @@
  */
 import { ParleyError } from '@parley/protocol';
 import type { KeysUploadInput } from '../../../ports/store.js';
-import type { DeviceIdentity, PreKeyBundleRecord, UserId } from '../../../ports/types.js';
+import type { DeviceId, DeviceIdentity, PreKeyBundleRecord, UserId } from '../../../ports/types.js';
 import { bundleOf, checkSameIdentity, identityOf, type KeyRow } from '../key-rows.js';
 import type { Db } from './db.js';
 import { buf } from './rows.js';
@@ -65,9 +65,15 @@ export async function uploadKeys(db: Db, input: KeysUploadInput): Promise<{ oneT
   return { oneTimeCount: n + keys.length };
 }
 
-export async function takeBundles(db: Db, userId: UserId): Promise<PreKeyBundleRecord[]> {
+export async function takeBundles(
+  db: Db,
+  userId: UserId,
+  deviceIds?: readonly DeviceId[],
+): Promise<PreKeyBundleRecord[]> {
   const out: PreKeyBundleRecord[] = [];
+  const only = deviceIds && new Set<string>(deviceIds);
   for (const r of await db.rows<UserKeyRow>('keysOfUsers', [[userId]])) {
+    if (only && !only.has(r.device_id)) continue;
     const [otk] = await db.rows<{ key_id: number; public_key: Buffer }>('oneTimeTake', [r.device_id]);
     const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('oneTimeCount', [r.device_id]);
     out.push(bundleOf(userId, r, otk, n));

@@ -516,8 +516,8 @@ export class PostgresStore implements Store {
     return this.tx((db) => uploadKeys(db, input));
   }
 
-  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]> {
-    return this.tx((db) => takeBundles(db, userId));
+  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]> {
+    return this.tx((db) => takeBundles(db, userId, deviceIds));
   }
 
   async keysOneTimeCount(deviceId: DeviceId): Promise<number> {

@@ -1079,17 +1079,20 @@ export class SqliteStore implements Store {
     );
   }
 
-  keysTakeBundles(userId: UserId): Promise<PreKeyBundleRecord[]> {
+  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]> {
+    const only = deviceIds && new Set<string>(deviceIds);
     return guard(
       this.db.transaction(() =>
-        (this.s.keysOfUser.all(userId) as KeyRow[]).map((row) => {
-          const otk = this.s.oneTimeFirst.get(row.device_id) as
-            | { key_id: number; public_key: Buffer }
-            | undefined;
-          if (otk) this.s.oneTimeDelete.run(row.device_id, otk.key_id);
-          const { n } = this.s.oneTimeCount.get(row.device_id) as { n: number };
-          return bundleOf(userId, row, otk, n);
-        }),
+        (this.s.keysOfUser.all(userId) as KeyRow[])
+          .filter((row) => !only || only.has(row.device_id))
+          .map((row) => {
+            const otk = this.s.oneTimeFirst.get(row.device_id) as
+              | { key_id: number; public_key: Buffer }
+              | undefined;
+            if (otk) this.s.oneTimeDelete.run(row.device_id, otk.key_id);
+            const { n } = this.s.oneTimeCount.get(row.device_id) as { n: number };
+            return bundleOf(userId, row, otk, n);
+          }),
       ),
     );
   }
