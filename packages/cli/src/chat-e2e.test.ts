@@ -236,11 +236,13 @@ test('a restarted chat resumes its sessions and history; a new device changes th
   await erin.see(`[${F}] #6 ${F}: trust me\n`, "the impostor's message", from);
 
   // Erin's session with frank's phone is now the impostor's: frank's phone cannot read her
-  // next message, says so, and goes on.
+  // next message and says so; erin's device, asked, encrypts it again from frank's published
+  // keys, and it arrives.
   frank = chat('frank');
   await frank.see('Connected as');
   erin.type('can you read this');
-  await frank.see(`! could not decrypt message #7 from ${E}\n`);
+  await frank.see(`! could not decrypt message #7 from ${E} (asked the sender to send it again)\n`);
+  await frank.see(`[${E}] #7 ${E}: can you read this\n`, 'message 7, sent again');
   frank.type('/open 1');
   from = frank.output().length;
   frank.type('/history 2');

@@ -148,11 +148,11 @@ export class ChatRoom {
     return this.messages.onMessage(m);
   }
 
-  /** A message could not be decrypted: says so (its content is lost). */
+  /** A message could not be decrypted: says so, and whether it was asked for again. */
   async onDecryptFailed(f: DecryptFailure): Promise<void> {
     const chat = await this.chatById(f.chatId);
     const group = chat?.kind === ChatKind.GROUP ? this.contacts.chatName(chat) : undefined;
-    this.print(decryptFailedLine(f.seq, this.contacts.userName(f.senderUserId), group));
+    this.print(decryptFailedLine(f.seq, this.contacts.userName(f.senderUserId), group, f.retrying));
   }
 
   /** A contact's device keys changed: their safety number is new. */

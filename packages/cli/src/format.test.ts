@@ -185,4 +185,8 @@ test('safety numbers show as three rows of four groups; security and decrypt war
   );
   assert.equal(decryptFailedLine(12, 'u_\u001b9'), '! could not decrypt message #12 from u_\ufffd9');
   assert.equal(decryptFailedLine(3, 'u_9', 'Club'), '! could not decrypt message #3 from u_9 in Club');
+  assert.equal(
+    decryptFailedLine(4, 'u_9', undefined, true),
+    '! could not decrypt message #4 from u_9 (asked the sender to send it again)',
+  );
 });

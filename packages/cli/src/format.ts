@@ -74,10 +74,19 @@ export function securityChangedLine(name: string): string {
   return `! security code with ${who} changed — compare /safety ${who}`;
 }
 
-/** A message that could not be decrypted (`in chat` for a group). */
-export function decryptFailedLine(seq: number, senderName: string, groupName?: string): string {
+/**
+ * A message that could not be decrypted (`in chat` for a group); with `retrying`, the sender's
+ * device was asked to send it again, and it shows with its number when it comes.
+ */
+export function decryptFailedLine(
+  seq: number,
+  senderName: string,
+  groupName?: string,
+  retrying = false,
+): string {
   const where = groupName === undefined ? '' : ` in ${forTerminal(groupName)}`;
-  return `! could not decrypt message #${seq} from ${forTerminal(senderName)}${where}`;
+  const next = retrying ? ' (asked the sender to send it again)' : '';
+  return `! could not decrypt message #${seq} from ${forTerminal(senderName)}${where}${next}`;
 }
 
 /** `[chat] * actor added +1555…`, safe for a terminal. */

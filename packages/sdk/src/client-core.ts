@@ -276,6 +276,23 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       this.emit('receipt', toReceipt(body.value));
     } else if (body.case === 'keysLow') {
       this.emit('keysLow', { oneTimeCount: body.value.oneTimeCount, target: body.value.target });
+    } else if (body.case === 'retryRequested') {
+      const v = body.value;
+      this.emit('retryRequested', {
+        chatId: v.chatId,
+        seq: Number(v.seq),
+        userId: v.userId,
+        deviceId: v.deviceId,
+      });
+    } else if (body.case === 'resent') {
+      const v = body.value;
+      this.emit('resent', {
+        chatId: v.chatId,
+        seq: Number(v.seq),
+        senderUserId: v.senderUserId,
+        senderDeviceId: v.senderDeviceId,
+        payload: v.payload,
+      });
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

@@ -405,9 +405,32 @@ export class ParleyClient extends ClientCore {
     return r.oneTimeCount;
   }
 
-  /** One prekey bundle per device of `userId`; each takes one of that device's one-time prekeys. */
-  async preKeyBundles(userId: string): Promise<PreKeyBundleInfo[]> {
-    const r = await this.request({ case: 'getPreKeyBundles', value: { userId } }, 'preKeyBundles');
+  /**
+   * Asks the device that sent message `seq` of the chat to encrypt it again for this device
+   * (after a failed decrypt). Resolves once the server relayed the request; the answer, if the
+   * sender is connected, comes as a `resent` event.
+   */
+  async retry(chatId: string, seq: number): Promise<void> {
+    await this.request({ case: 'retry', value: { chatId, seq: BigInt(seq) } }, 'retryResult');
+  }
+
+  /** Hands the server a new ciphertext of message `seq` (sent by this device) for `deviceId` only. */
+  async resend(chatId: string, seq: number, deviceId: string, payload: Uint8Array): Promise<void> {
+    await this.request(
+      { case: 'resend', value: { chatId, seq: BigInt(seq), deviceId, payload } },
+      'retryResult',
+    );
+  }
+
+  /**
+   * One prekey bundle per device of `userId` (or only of `deviceIds`); each takes one of that
+   * device's one-time prekeys.
+   */
+  async preKeyBundles(userId: string, deviceIds: readonly string[] = []): Promise<PreKeyBundleInfo[]> {
+    const r = await this.request(
+      { case: 'getPreKeyBundles', value: { userId, deviceIds: [...deviceIds] } },
+      'preKeyBundles',
+    );
     return r.bundles.map((b) => ({
       userId: b.userId,
       deviceId: b.deviceId,

@@ -70,6 +70,12 @@ export type ClientEvents = {
   expired: [ExpiredInfo];
   /** The server holds few one-time prekeys for this device: upload more (up to `target`). */
   keysLow: [{ oneTimeCount: number; target: number }];
+  /** Device `deviceId` of `userId` could not decrypt message `seq` this device sent: resend it. */
+  retryRequested: [{ chatId: string; seq: number; userId: string; deviceId: string }];
+  /** A new ciphertext of message `seq`, made for this device by the device that sent it. */
+  resent: [
+    { chatId: string; seq: number; senderUserId: string; senderDeviceId: string; payload: Uint8Array },
+  ];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

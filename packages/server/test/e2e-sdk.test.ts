@@ -14,58 +14,18 @@ import {
   type Credentials,
   createLinkCode,
   linkDevice,
-  ParleyClient,
-  type SecureMessage,
-  SecureMessaging,
+  type SecureMessagingOptions,
 } from '@parley/sdk';
-import { LibsignalProtocol, nodeWebSocketFactory, SqliteKeyValueStore } from '@parley/sdk/node';
 import pino from 'pino';
 import type { DeviceId } from '../src/ports/types.js';
 import { startNode, type TestNode } from './harness.js';
 import { newUser, until } from './sdk-helpers.js';
+import { type SecureDevice as Device, SecureDevices } from './secure-devices.js';
 
-interface Device {
-  creds: Credentials;
-  client: ParleyClient;
-  secure: SecureMessaging;
-  kv: SqliteKeyValueStore;
-  received: SecureMessage[];
-  failures: unknown[];
-  codeChanges: string[];
-}
-
-const keyDir = mkdtempSync(join(tmpdir(), 'parley-e2e-keys-'));
-const open: Device[] = [];
-
-async function device(creds: Credentials, opts: { oneTimePreKeys?: number } = {}): Promise<Device> {
-  const kv = await SqliteKeyValueStore.open(join(keyDir, `${creds.deviceId}.db`));
-  const client = new ParleyClient({
-    credentials: creds,
-    webSocketFactory: nodeWebSocketFactory,
-    backoff: { initialMs: 5, maxMs: 50 },
-  });
-  const protocol = new LibsignalProtocol({ store: kv, deviceId: creds.deviceId });
-  const secure = new SecureMessaging(client, protocol, kv, opts);
-  const d: Device = { creds, client, secure, kv, received: [], failures: [], codeChanges: [] };
-  secure.on('message', (m) => {
-    d.received.push(m);
-  });
-  secure.on('decryptFailed', (f) => {
-    d.failures.push(f);
-  });
-  secure.on('securityCodeChanged', ({ userId }) => {
-    d.codeChanges.push(userId);
-  });
-  await secure.start();
-  open.push(d);
-  return d;
-}
-
-async function close(d: Device): Promise<void> {
-  await d.client.close();
-  await d.kv.close();
-  open.splice(open.indexOf(d), 1);
-}
+const devices = new SecureDevices();
+const open = devices.open;
+const device = (creds: Credentials, options: SecureMessagingOptions = {}) => devices.device(creds, options);
+const close = (d: Device) => devices.close(d);
 
 async function linked(t: TestNode, primary: Credentials, name: string): Promise<Credentials> {
   const { code } = await createLinkCode(primary);
@@ -89,13 +49,11 @@ describe('end-to-end encryption through a real node', () => {
     const log = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }));
     t = await startNode({ dataDir, oneTimePreKeysLowWater: 5 }, { log });
   });
-  afterEach(async () => {
-    for (const d of [...open]) await close(d);
-  });
+  afterEach(() => devices.closeAll());
   after(async () => {
+    await devices.dispose();
     await t.stop();
     rmSync(t.dataDir, { recursive: true, force: true });
-    rmSync(keyDir, { recursive: true, force: true });
   });
 
   it('two users with two devices each exchange 1:1 messages and media; nothing in clear on the server', async () => {

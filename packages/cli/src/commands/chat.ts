@@ -32,7 +32,8 @@ ciphertext, and each message can be decrypted once, on arrival. This device's ke
 sessions are in $PARLEY_HOME/<profile>.keys.db and the messages it has read in
 <profile>.history.db (both readable by you only); /history shows them from there, not from
 the server. "! security code with ... changed" means a contact's devices changed: compare
-safety numbers (/safety) with them. "! could not decrypt message #N" means it is lost.
+safety numbers (/safety) with them. "! could not decrypt message #N" means this device asked
+the sender's device to encrypt it again; it shows as #N when it comes (within 7 days).
 One command at a time per profile: "parley send" or "listen" with the same profile stops
 with KEY_STORE_BUSY while this runs; other commands that open a connection take over the
 device's one connection and disconnect this one.

@@ -44,7 +44,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   secure.on('message', (m) => writeLine(messageJson(m)));
   secure.on('decryptFailed', (f) => {
     process.stderr.write(
-      `parley: could not decrypt message #${f.seq} of chat ${f.chatId} from ${f.senderUserId}\n`,
+      `parley: could not decrypt message #${f.seq} of chat ${f.chatId} from ${f.senderUserId}${f.retrying ? '; asked the sender to send it again' : ''}\n`,
     );
   });
   session.onSecurityCodeChanged((userId) => {

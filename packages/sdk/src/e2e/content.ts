@@ -26,6 +26,11 @@ export interface SecureContent {
 export interface Envelope extends SecureContent {
   /** The sender's key distribution for a group chat (pairwise messages only). */
   senderKey?: Uint8Array;
+  /**
+   * Set in a resend (after the recipient could not decrypt): the message it is the content of.
+   * Inside the encryption, so the server cannot pass it off as another message.
+   */
+  resendOf?: { chatId: string; seq: number };
 }
 
 /** First byte of a payload: how it was encrypted. */
@@ -59,6 +64,7 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
       },
     }),
     ...(e.senderKey && { sk: b64(e.senderKey) }),
+    ...(e.resendOf && { r: [e.resendOf.chatId, e.resendOf.seq] }),
   };
   return new TextEncoder().encode(JSON.stringify(json));
 }
@@ -89,5 +95,12 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     };
   }
   if (j.sk !== undefined) out.senderKey = unb64(j.sk, 'senderKey');
+  if (j.r !== undefined) {
+    const r = j.r as unknown[];
+    if (!Array.isArray(r) || typeof r[0] !== 'string' || !Number.isSafeInteger(r[1])) {
+      throw new ParleyError('INVALID_ARGUMENT', 'content.resendOf is not valid');
+    }
+    out.resendOf = { chatId: r[0], seq: r[1] as number };
+  }
   return out;
 }

@@ -11,6 +11,8 @@
  * A device-list mismatch from the server (a device added or removed) refreshes the lists
  * and the send is retried with the same client message id. The device's signed keys are
  * rotated and old ones pruned by SignedKeyMaintenance.
+ * A message that cannot be decrypted is asked for again from the device that sent it, which
+ * encrypts it anew for this device over a fresh session (RetryBook keeps both sides' state).
  */
 import { ChatKind, ParleyError } from '@parley/protocol';
 import type { ParleyClient, SendContent, SendOptions } from '../client.js';
@@ -32,6 +34,7 @@ import {
   PAIRWISE,
   type SecureContent,
 } from './content.js';
+import { DEFAULT_RETRY_WINDOW_MS, RetryBook } from './retries.js';
 import {
   DEFAULT_RETIRED_KEY_GRACE_MS,
   DEFAULT_SIGNED_KEY_ROTATION_MS,
@@ -41,6 +44,11 @@ import {
 /** A decrypted message: what the server delivered, with its content in the clear. */
 export interface SecureMessage extends Omit<ReceivedMessage, 'payload'> {
   content: SecureContent;
+  /**
+   * Set on a message that could not be decrypted when it arrived (`decryptFailed`) and came
+   * again later, encrypted anew by its sender's device: it may come after later messages.
+   */
+  resent?: true;
 }
 
 export interface DecryptFailure {
@@ -49,6 +57,11 @@ export interface DecryptFailure {
   senderUserId: string;
   senderDeviceId: string;
   error: Error;
+  /**
+   * The sender's device was asked to send it again; a `message` with `resent: true` follows
+   * if it does (within `retryWindowMs`).
+   */
+  retrying: boolean;
 }
 
 export type SecureEvents = {
@@ -77,7 +90,13 @@ export interface SecureMessagingOptions {
    * keep using an unanswered session).
    */
   retiredKeyGraceMs?: number;
-  /** Clock and timers of key rotation; tell the same time as the protocol's clock. */
+  /**
+   * How long what this device sends is kept (in its key store) to be encrypted again for a
+   * device that could not decrypt it, and how long this device keeps asking for a message it
+   * could not decrypt (default 7 days).
+   */
+  retryWindowMs?: number;
+  /** Clock and timers of key rotation and retries; tell the same time as the protocol's clock. */
   timers?: Timers;
 }
 
@@ -106,6 +125,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   private sendTail: Promise<unknown> = Promise.resolve();
   private started = false;
   private readonly signedKeys: SignedKeyMaintenance;
+  private readonly retries: RetryBook;
 
   constructor(
     readonly client: ParleyClient,
@@ -133,6 +153,14 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
         }),
       error: (err) => this.emit('error', err),
     });
+    this.retries = new RetryBook({
+      kv,
+      timers: options.timers ?? systemTimers,
+      windowMs: positiveMs(options.retryWindowMs, 'retryWindowMs') ?? DEFAULT_RETRY_WINDOW_MS,
+      request: (chatId, seq) => this.client.retry(chatId, seq),
+      isConnected: () => client.connected,
+      error: (err) => this.emit('error', err),
+    });
   }
 
   /**
@@ -146,10 +174,20 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.client.on('keysLow', ({ oneTimeCount, target }) => {
       this.replenish(target - oneTimeCount).catch((err) => this.emit('error', err as Error));
     });
-    this.client.on('connected', () => this.signedKeys.connected());
+    this.client.on('retryRequested', (r) => {
+      this.serial(() => this.resend(r)).catch((err) => this.reportResendError(err));
+    });
+    this.client.on('resent', (r) => this.receiveResent(r));
+    this.client.on('connected', () => {
+      this.signedKeys.connected();
+      void this.retries.connected();
+    });
     this.client.on('disconnected', ({ willReconnect }) => {
       this.signedKeys.disconnected();
-      if (!willReconnect) void this.signedKeys.stop();
+      if (!willReconnect) {
+        void this.signedKeys.stop();
+        this.retries.stop();
+      }
     });
     await this.client.connect();
     if (!(await this.kv.get(NS.meta, 'uploaded'))) {
@@ -158,6 +196,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       await this.kv.put(NS.meta, 'uploaded', utf8.encode('1'));
     }
     await this.signedKeys.start();
+    await this.retries.connected();
   }
 
   /**
@@ -166,6 +205,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    */
   async close(): Promise<void> {
     const stopped = this.signedKeys.stop();
+    this.retries.stop();
     await this.client.close();
     await stopped;
   }
@@ -294,6 +334,10 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
         if (chat.kind === ChatKind.GROUP && !(payload instanceof Uint8Array)) {
           await this.setDistributed(chatId, [...recipients.keys()]);
         }
+        // Kept to be encrypted again for a device that cannot decrypt this copy.
+        await this.retries
+          .sent(chatId, result.seq, content, chat.kind === ChatKind.GROUP)
+          .catch((err) => this.emit('error', err as Error));
         return result;
       } catch (err) {
         if (
@@ -430,16 +474,81 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
         throw new ParleyError('INVALID_ARGUMENT', 'unknown payload encryption');
       }
     } catch (err) {
+      let retrying = true;
+      await this.retries.failed(rest).catch((e) => {
+        retrying = false;
+        this.emit('error', e as Error);
+      });
       this.emit('decryptFailed', {
         chatId: m.chatId,
         seq: m.seq,
         senderUserId: m.senderUserId,
         senderDeviceId: m.senderDeviceId,
         error: err instanceof Error ? err : new Error(String(err)),
+        retrying,
       });
       return;
     }
-    const { senderKey: _, ...content } = envelope;
+    const { senderKey: _, resendOf: __, ...content } = envelope;
     await this.emitAndWait('message', { ...rest, content });
+  }
+
+  // -- retries after a failed decrypt ----------------------------------------------------------
+
+  /** Another device could not decrypt what this one sent: encrypt it again, for it alone. */
+  private async resend(r: { chatId: string; seq: number; userId: string; deviceId: string }): Promise<void> {
+    const sent = await this.retries.sentContent(r.chatId, r.seq);
+    if (!sent) return; // Older than the window (or sent before it was kept): nothing to send.
+    // A fresh session: the other side's copy of the old one is what failed.
+    const [bundle] = (await this.client.preKeyBundles(r.userId, [r.deviceId])).filter(
+      (b) => b.deviceId === r.deviceId,
+    );
+    if (!bundle) return;
+    await this.protocol.startSession(bundle);
+    const envelope: Envelope = {
+      ...sent.content,
+      resendOf: { chatId: r.chatId, seq: r.seq },
+      ...(sent.group && { senderKey: await this.protocol.senderKeyDistribution(r.chatId) }),
+    };
+    const payload = withTag(PAIRWISE, await this.protocol.encrypt(r.deviceId, encodeEnvelope(envelope)));
+    await this.client.resend(r.chatId, r.seq, r.deviceId, payload);
+  }
+
+  private reportResendError(err: unknown): void {
+    // Offline: the other device asks again later.
+    if (err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return;
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** The new ciphertext of a message this device could not decrypt. */
+  private async receiveResent(r: {
+    chatId: string;
+    seq: number;
+    senderDeviceId: string;
+    payload: Uint8Array;
+  }): Promise<void> {
+    const waiting = await this.retries.waiting(r.chatId, r.seq).catch(() => undefined);
+    // Not asked for (or already recovered), or not from the device that sent the message.
+    if (!waiting || waiting.senderDeviceId !== r.senderDeviceId || r.payload[0] !== PAIRWISE) return;
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(await this.protocol.decrypt(r.senderDeviceId, r.payload.subarray(1)));
+      if (envelope.resendOf?.chatId !== r.chatId || envelope.resendOf.seq !== r.seq) {
+        throw new ParleyError('INVALID_ARGUMENT', 'the resent content names another message');
+      }
+      if (envelope.senderKey) {
+        await this.protocol.processSenderKeyDistribution(r.senderDeviceId, envelope.senderKey);
+      }
+    } catch (err) {
+      // Still waiting: the next request may bring a copy that decrypts.
+      this.emit(
+        'error',
+        new Error(`a resent copy of message ${r.seq} could not be decrypted either`, { cause: err }),
+      );
+      return;
+    }
+    await this.retries.resolved(r.chatId, r.seq);
+    const { senderKey: _, resendOf: __, ...content } = envelope;
+    await this.emitAndWait('message', { ...waiting, content, resent: true });
   }
 }
