@@ -1,11 +1,12 @@
 /**
  * RedisBus against real Redis: the shared server of PARLEY_TEST_REDIS_URL, a private
  * redis-server this file starts and restarts (outages, dropped and half-open connections),
- * and, with PARLEY_TEST_REDIS_CLUSTER=1, a private 3-master Redis Cluster. Every test uses its
- * own key prefix; the private servers run in a temp dir removed at the end.
+ * and, with PARLEY_TEST_REDIS_CLUSTER=1, a private 3-master Redis Cluster and a private
+ * cluster of 3 masters and 3 replicas for failovers. Every test uses its own key prefix; the
+ * private servers run in a temp dir removed at the end.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,15 +14,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { type BusFixture, busContract } from '../../../ports/bus.contract.js';
 import type { BusState } from '../../../ports/bus.js';
+import type { DeviceId } from '../../../ports/types.js';
 import { parseBusUrl, RedisBus, type RedisBusOptions } from './redis-bus.js';
-import { answersPing } from './testing.js';
+import { cli, freePort, RedisCluster, RedisServer, waitUntil } from './test-servers.js';
 
-const run = promisify(execFile);
 const sharedUrl = process.env.PARLEY_TEST_REDIS_URL;
 const clusterWanted = process.env.PARLEY_TEST_REDIS_CLUSTER === '1';
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -72,139 +71,6 @@ function redisFixture(url: () => string, cleanupUrls: () => readonly string[]): 
       cleanup: () => deleteKeys(cleanupUrls(), keyPrefix),
     };
   };
-}
-
-// --- private redis-server processes -------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** A free port P with P + 10000 free too (a cluster node's bus port). */
-async function freePort(): Promise<number> {
-  const bindable = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if ((await bindable(port)) && (await bindable(port + 10_000))) return port;
-  }
-}
-
-async function waitUntil(
-  what: string,
-  done: () => Promise<boolean> | boolean,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-class RedisServer {
-  private child: ChildProcess | undefined;
-
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-    private readonly extraArgs: readonly string[] = [],
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir];
-    args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.extraArgs);
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    this.child = child;
-    await waitUntil(`redis-server on ${this.port}`, () => answersPing(this.port));
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-  }
-}
-
-async function cli(port: number, ...args: string[]): Promise<string> {
-  return (await run('redis-cli', ['-p', String(port), ...args])).stdout;
-}
-
-class RedisCluster {
-  private constructor(
-    readonly servers: RedisServer[],
-    private readonly dir: string,
-  ) {}
-
-  static async start(masters: number): Promise<RedisCluster> {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-redis-cluster-'));
-    const servers: RedisServer[] = [];
-    const cluster = new RedisCluster(servers, dir);
-    try {
-      for (let i = 0; i < masters; i++) {
-        const port = await freePort();
-        const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`];
-        servers.push(new RedisServer(port, dir, [...args, '--cluster-node-timeout', '3000']));
-        await servers[i]!.start();
-      }
-      const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-      await run('redis-cli', [
-        '--cluster',
-        'create',
-        ...addresses,
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
-      ]);
-      await cluster.waitHealthy();
-      return cluster;
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
-  }
-
-  get url(): string {
-    return `redis+cluster://${this.servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`;
-  }
-
-  async waitHealthy(): Promise<void> {
-    await waitUntil('cluster_state:ok on every node', async () => {
-      for (const s of this.servers) {
-        const info = await cli(s.port, 'cluster', 'info').catch(() => '');
-        if (!info.includes('cluster_state:ok')) return false;
-      }
-      return true;
-    });
-  }
-
-  /** Kills every node; their nodes.conf keeps the slots, so `restart` brings the same cluster back (empty). */
-  async killAll(): Promise<void> {
-    for (const s of this.servers) await s.kill();
-  }
-
-  async restart(): Promise<void> {
-    for (const s of this.servers) await s.start();
-    await this.waitHealthy();
-  }
-
-  async stop(): Promise<void> {
-    await this.killAll();
-    await rm(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** A TCP proxy whose current connections can be frozen: bytes stop flowing, sockets stay open (half-open peers). */
@@ -450,6 +316,256 @@ describe('RedisBus on a Redis Cluster (3 masters)', { skip: clusterSkip }, () =>
     } finally {
       await bus.close();
       await deleteKeys(urls(), keyPrefix);
+    }
+  });
+});
+
+// --- failover of a cluster with replicas ------------------------------------------------------
+
+/** A started bus and what it saw, each with the time it happened. */
+interface WatchedNode {
+  bus: RedisBus;
+  states: { state: BusState; at: number }[];
+  /** Wake-ups received: the sender's sequence number and send time, and the arrival time. */
+  wakes: { seq: number; sentAt: number; at: number }[];
+  kinds: string[];
+  errors: unknown[];
+}
+
+async function watchedNode(
+  nodeId: string,
+  url: string,
+  keyPrefix: string,
+  options: Partial<RedisBusOptions> = {},
+): Promise<WatchedNode> {
+  const errors: unknown[] = [];
+  const bus = await RedisBus.open({ nodeId, url, keyPrefix, onError: (err) => errors.push(err), ...options });
+  const n: WatchedNode = { bus, states: [], wakes: [], kinds: [], errors };
+  bus.onState((state) => n.states.push({ state, at: Date.now() }));
+  await bus.start((msg) => {
+    n.kinds.push(msg.kind);
+    if (msg.kind === 'wake')
+      n.wakes.push({ seq: Number(msg.seq), sentAt: Number(msg.sentAt), at: Date.now() });
+  });
+  return n;
+}
+
+/** Sends a numbered wake-up from `from` to node `to` every `everyMs` until `stop`; remembers what Redis accepted. */
+function streamWakeUps(from: RedisBus, to: string, everyMs: number) {
+  const accepted: { seq: number; sentAt: number }[] = [];
+  const refused: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let seq = 0;
+  const timer = setInterval(() => {
+    const sent = { seq: ++seq, sentAt: Date.now() };
+    const p = from.sendToNode(to, { kind: 'wake', ...sent }).then(
+      () => void accepted.push(sent),
+      () => void refused.push(sent.sentAt),
+    );
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }, everyMs);
+  const stop = async () => {
+    clearInterval(timer);
+    await Promise.all(inFlight);
+  };
+  return { accepted, refused, stop };
+}
+
+/** States go down, up, down, up… and end up: every loss of delivery was reported, and its end too. */
+function assertDownThenUp(states: readonly { state: BusState }[], who: string): void {
+  const seen = states.map((s) => s.state);
+  assert.deepEqual(
+    seen,
+    seen.map((_, i) => (i % 2 === 0 ? 'down' : 'up')),
+    who,
+  );
+  assert.equal(seen.length % 2, 0, `${who} ends up: ${seen.join()}`);
+}
+
+/**
+ * Two nodes on the cluster exchanging a wake-up every 10 ms each way: node-a, and node-b
+ * whose channel lives on another shard. `shard` serves node-a's channel and some of the
+ * device locations. Nothing may go unhandled while the scene runs.
+ */
+async function failoverScene(cluster: RedisCluster, options: Partial<RedisBusOptions> = {}) {
+  const keyPrefix = `parley-test:${randomUUID()}:`;
+  const channel = (nodeId: string) => `${keyPrefix}node:{${nodeId}}`;
+  const shard = await cluster.shardOf(channel('node-a'));
+  const [replica] = shard.replicas;
+  assert.ok(replica, 'the shard of node-a has a replica');
+  let nodeB = 'node-b';
+  for (let i = 0; (await cluster.shardOf(channel(nodeB))).master === shard.master; i++) nodeB = `node-b${i}`;
+  const devices: DeviceId[] = [];
+  for (let onShard = 0; onShard < 3; ) {
+    const d = `dev-${devices.length}` as DeviceId;
+    devices.push(d);
+    if ((await cluster.shardOf(`${keyPrefix}loc:{${d}}`)).master === shard.master) onShard++;
+  }
+  const broadcastShard = (await cluster.shardOf(`${keyPrefix}broadcast`)).master === shard.master;
+  const where = `broadcast channel ${broadcastShard ? 'on' : 'off'} that shard`;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  const a = await watchedNode('node-a', cluster.url, keyPrefix, options);
+  const b = await watchedNode(nodeB, cluster.url, keyPrefix, options).catch(async (err) => {
+    await a.bus.close();
+    throw err;
+  });
+  const toA = streamWakeUps(b.bus, 'node-a', 10);
+  const toB = streamWakeUps(a.bus, nodeB, 10);
+  const close = async () => {
+    await toA.stop();
+    await toB.stop();
+    await a.bus.close();
+    await b.bus.close();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  };
+  try {
+    await a.bus.register(devices, 60_000);
+    assert.equal((await b.bus.locate(devices)).size, devices.length);
+    await waitUntil('wake-ups both ways', () => a.wakes.length > 20 && b.wakes.length > 20);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  /**
+   * Waits until the replica says it is a master (the earliest anything can be published to
+   * node-a's channel again) and the cluster agrees; resolves with the first of those times.
+   */
+  const promoted = async () => {
+    const what = `replica :${replica.port} promoted`;
+    await waitUntil(what, async () => (await cli(replica.port, 'role')).startsWith('master'), 30_000);
+    const at = Date.now();
+    await waitUntil(`${what}, as the cluster sees it`, async () => {
+      return (await cluster.shardOf(channel('node-a'))).master === replica;
+    });
+    return at;
+  };
+  /** Registers and locates the devices until both work; resolves with the time they did. */
+  const locationsWork = async () => {
+    await waitUntil(
+      'locations written and read again',
+      async () => {
+        try {
+          await a.bus.register(devices, 60_000);
+          return (await b.bus.locate(devices)).size === devices.length;
+        } catch {
+          return false;
+        }
+      },
+      15_000,
+    );
+    return Date.now();
+  };
+  /**
+   * After recovery: a broadcast reaches both, every wake-up accepted for node-a once it was up
+   * again arrives, node-b still receives, both report down/up in pairs and nothing went unhandled.
+   */
+  const checkRecovered = async () => {
+    const isUp = (n: WatchedNode) => (n.states.at(-1)?.state ?? 'up') === 'up';
+    await waitUntil('both nodes up', () => isUp(a) && isUp(b), 15_000);
+    await b.bus.broadcast({ kind: 'after-failover' });
+    await waitUntil('a broadcast at both', () => [a, b].every((n) => n.kinds.includes('after-failover')));
+    const up = a.states.at(-1)!.at;
+    const bFrom = Date.now();
+    await waitUntil('more wake-ups after up', () => a.wakes.filter((w) => w.sentAt > up).length > 50);
+    await waitUntil(`${nodeB} still receives`, () => b.wakes.some((w) => w.sentAt > bFrom));
+    await toA.stop();
+    await toB.stop();
+    const missing = () => {
+      const got = new Set(a.wakes.map((w) => w.seq));
+      return toA.accepted.filter((w) => w.sentAt > up && !got.has(w.seq));
+    };
+    await waitUntil('every wake-up accepted after up', () => missing().length === 0, 5000).catch(() => {});
+    const late = missing().map((w) => `#${w.seq} sent ${w.sentAt - up} ms after up`);
+    assert.deepEqual(late, [], `node-a states: ${a.states.map((x) => `${x.state}@${x.at - up}`).join()}`);
+    assertDownThenUp(a.states, 'node-a');
+    assertDownThenUp(b.states, nodeB);
+    assert.deepEqual(unhandled, []);
+  };
+  /** `published=N received=M refused=K` for wake-ups to node-a sent in [from, to). */
+  const tally = (from: number, to: number) => {
+    const got = new Set(a.wakes.map((w) => w.seq));
+    const sent = toA.accepted.filter((w) => w.sentAt >= from && w.sentAt < to);
+    const received = sent.filter((w) => got.has(w.seq)).length;
+    const refused = toA.refused.filter((t) => t >= from && t < to).length;
+    return `published=${sent.length} received=${received} refused=${refused}`;
+  };
+  return { a, b, nodeB, shard, replica, where, promoted, locationsWork, checkRecovered, tally, close };
+}
+
+describe('RedisBus on a Redis Cluster with replicas (failover)', { skip: clusterSkip }, () => {
+  // Private to this suite (its keys go with it); a short node timeout so a failover takes seconds.
+  let cluster: RedisCluster | undefined;
+  before(async () => {
+    cluster = await RedisCluster.start(3, { replicas: 1, nodeTimeoutMs: 1000 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  // Runs first: it leaves every shard with a replica (the old master becomes one).
+  it('after a manual failover under a node’s channel, the bus reports down, then up, and receives again without waiting for the health check', async () => {
+    const scene = await failoverScene(cluster!, { healthCheckMs: 0 });
+    const { a, b, shard, replica } = scene;
+    try {
+      const started = Date.now();
+      await cli(replica.port, 'cluster', 'failover');
+      const promoted = await scene.promoted();
+      // The old master stays up as a replica and ends node-a's subscription without closing it.
+      await waitUntil('node-a receiving again', () => a.wakes.some((w) => w.sentAt > promoted), 15_000);
+      const delivering = a.wakes.find((w) => w.sentAt > promoted)!.at;
+      await waitUntil('node-a down, then up', () => a.states.at(-1)?.state === 'up', 15_000);
+      const located = await scene.locationsWork();
+      await scene.checkRecovered();
+      assert.ok(a.states[0]!.at >= started, 'node-a went down only after the failover');
+      // 'up' makes the node re-read its sessions: it must not come before the channel works.
+      assert.ok(a.states.at(-1)!.at > promoted - 1000, 'node-a up only once the replica took over');
+      const ms = (t: number) => `${t - started} ms`;
+      console.log(
+        `manual failover: replica :${replica.port} took over from :${shard.master.port} after ${ms(promoted)}, ` +
+          `node-a down after ${ms(a.states[0]!.at)} and up after ${ms(a.states.at(-1)!.at)}, ` +
+          `channel delivering again after ${ms(delivering)}, locations after ${ms(located)}; ` +
+          `to node-a meanwhile: ${scene.tally(started, delivering)}; ` +
+          `${scene.nodeB} states: ${b.states.map((x) => x.state).join() || 'none'} (${scene.where})`,
+      );
+    } finally {
+      await scene.close();
+    }
+  });
+
+  it('when the master under a node’s channel is SIGKILLed, its replica takes over and the same bus reports down, then up, and receives again', async () => {
+    const scene = await failoverScene(cluster!);
+    const { a, b, shard, replica } = scene;
+    try {
+      const killing = Date.now();
+      await shard.master.kill();
+      const killed = Date.now();
+      const promoted = await scene.promoted();
+      // Bounded from the promotion on, with the same bus instances.
+      await waitUntil('node-a receiving again', () => a.wakes.some((w) => w.sentAt > killed), 15_000);
+      const delivering = a.wakes.find((w) => w.sentAt > killed)!.at;
+      await waitUntil('node-a up', () => a.states.at(-1)?.state === 'up', 15_000);
+      const located = await scene.locationsWork();
+      await scene.checkRecovered();
+      assert.ok(a.states[0]!.at >= killing, 'node-a went down only after the kill');
+      // 'up' makes the node re-read its sessions: it must not come before the channel works.
+      assert.ok(a.states.at(-1)!.at > promoted - 1000, 'node-a up only once the replica took over');
+      const ms = (t: number) => `${t - killing} ms`;
+      console.log(
+        `failover: master :${shard.master.port} SIGKILLed, replica :${replica.port} promoted after ${ms(promoted)}, ` +
+          `node-a down after ${ms(a.states[0]!.at)} and up after ${ms(a.states.at(-1)!.at)}, ` +
+          `channel delivering again after ${ms(delivering)}, locations after ${ms(located)}; ` +
+          `to node-a meanwhile: ${scene.tally(killed, delivering)}; ` +
+          `${scene.nodeB} states: ${b.states.map((x) => x.state).join() || 'none'} (${scene.where}); ` +
+          `errors reported: ${a.errors.length + b.errors.length}`,
+      );
+    } finally {
+      await scene.close();
     }
   });
 });

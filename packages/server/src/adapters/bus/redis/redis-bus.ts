@@ -4,7 +4,8 @@
  * of anything, so losing it costs a re-read of the store, never data.
  * Connections: one for commands (auto-pipelined; no offline queue, so calls fail fast while
  * Redis is unreachable) and dedicated subscriber connections that this class re-subscribes
- * itself, so 'up' is reported only once every subscription is confirmed again.
+ * itself, so 'up' is reported only once a probe published to every channel came back again
+ * (in a cluster: also after a failover, once the new master serves the channel).
  */
 import { ParleyError } from '@parley/protocol';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
@@ -116,9 +117,14 @@ interface Subscription {
   address: RedisAddress | undefined;
   attempts: number;
   timer: NodeJS.Timeout | undefined;
+  /** `timer` will start the next attempt (rather than pace a wait in `confirmDelivery`). */
+  retryPending: boolean;
 }
 
 type IoRedis = Pick<typeof import('ioredis'), 'Redis' | 'Cluster'>;
+
+/** A cluster node's redirect: the command ran nowhere, and the slot now lives elsewhere. */
+const isMoved = (err: unknown) => err instanceof Error && err.message.startsWith('MOVED ');
 
 /** Reconnect delays: 100 ms doubling to 2 s, with jitter so nodes do not reconnect in step. */
 const backoff = (attempt: number) =>
@@ -205,12 +211,13 @@ export class RedisBus implements Bus {
       address: undefined,
       attempts: 0,
       timer: undefined,
+      retryPending: false,
     });
     // A cluster may place the two channels on different shards: one connection each.
     this.subs = this.sharded
       ? [sub([this.nodeChannel]), sub([this.broadcastChannel])]
       : [sub([this.nodeChannel, this.broadcastChannel])];
-    for (const s of this.subs) this.keepSubscribed(s);
+    for (const s of this.subs) void this.keepSubscribed(s);
     const until = Date.now() + this.connectTimeoutMs;
     while (!this.subs.every((s) => s.conn)) {
       if (this.closed) throw new ParleyError('UNAVAILABLE', 'bus closed');
@@ -310,6 +317,7 @@ export class RedisBus implements Bus {
         redisOptions: { ...common, ...this.credentials() },
       };
       cmd = new Cluster(this.target.nodes, options);
+      cmd.on('refresh', () => this.retryWaitingSubscriptions());
     }
     cmd.defineCommand('parleyReleaseLocation', { numberOfKeys: 1, lua: RELEASE_LOCATION_LUA });
     for (const event of ['ready', 'close', 'end', 'reconnecting']) cmd.on(event, () => this.updateState());
@@ -345,18 +353,28 @@ export class RedisBus implements Bus {
     );
   }
 
-  /** Runs one call with a deadline; any failure becomes UNAVAILABLE (callers treat the bus as best effort). */
+  /**
+   * Runs one call with a deadline; any failure becomes UNAVAILABLE (callers treat the bus as
+   * best effort). In a cluster, a call answered MOVED ran nowhere: it is tried once more, after
+   * the slot map is read again (see `followTopology`).
+   */
   private async guard<T>(what: string, run: () => Promise<T>): Promise<T> {
     this.checkOpen();
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer in ${this.commandTimeoutMs} ms`)),
-        this.commandTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`no answer in ${this.commandTimeoutMs} ms`));
+      }, this.commandTimeoutMs);
     });
     try {
-      const call = run();
+      const call = run().catch(async (err: unknown) => {
+        if (!this.sharded || !isMoved(err)) throw err;
+        await this.followTopology();
+        if (late || this.closed) throw err;
+        return run();
+      });
       call.catch(() => {}); // when the deadline wins, a later rejection is expected and ignored
       return await Promise.race([call, deadline]);
     } catch (err) {
@@ -364,6 +382,17 @@ export class RedisBus implements Bus {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Reads the cluster's slot map again. After a failover, ioredis keeps sending a slot's
+   * commands to where it used to live until something refreshes its map; it follows a MOVED
+   * reply itself only when every command of an auto-pipelined batch got the same one, so a
+   * batch spread over several slots fails instead. One refresh runs at a time (ioredis joins
+   * concurrent calls), and a failed refresh just leaves the retry to fail.
+   */
+  private followTopology(): Promise<void> {
+    return new Promise((resolve) => (this.cmd as Cluster).refreshSlotsCache(() => resolve()));
   }
 
   private checkOpen(): void {
@@ -374,27 +403,58 @@ export class RedisBus implements Bus {
     return `${this.prefix}loc:{${deviceId}}`;
   }
 
-  /** Subscribes `s` (retrying with backoff until it works or the bus closes), and again whenever its connection drops. */
-  private keepSubscribed(s: Subscription): void {
+  /**
+   * Subscribes `s` (retrying with backoff until it works or the bus closes), and again whenever
+   * its connection drops or the server ends the subscription: a cluster node that stops serving
+   * the channel's slot (its master role went to a replica in a failover, or the slot migrated)
+   * sends an unsolicited SUNSUBSCRIBE and keeps the connection open, which ioredis reports as
+   * 'moved'. Without this the channel would go quiet until the health check noticed.
+   */
+  private async keepSubscribed(s: Subscription): Promise<void> {
     if (this.closed) return;
-    this.subscribe(s).then(
-      (conn) => {
-        // The connection may have dropped between the subscribe reply and now.
-        if (this.closed || conn.status !== 'ready') {
-          conn.disconnect();
-          if (!this.closed) this.retrySubscribe(s);
-          return;
-        }
-        s.attempts = 0;
-        s.conn = conn;
-        conn.once('end', () => this.dropSubscriber(s, conn));
-        this.updateState();
-      },
-      (err) => {
-        this.reportError(err);
-        this.retrySubscribe(s);
-      },
-    );
+    let conn: Redis;
+    try {
+      conn = await this.subscribe(s);
+    } catch (err) {
+      this.reportError(err);
+      this.retrySubscribe(s);
+      return;
+    }
+    if (!(await this.confirmDelivery(s, conn))) {
+      conn.disconnect();
+      this.retrySubscribe(s);
+      return;
+    }
+    s.attempts = 0;
+    s.conn = conn;
+    conn.once('end', () => this.dropSubscriber(s, conn));
+    conn.on('moved', () => this.dropSubscriber(s, conn));
+    this.updateState();
+  }
+
+  /**
+   * Waits until a probe published through the command connection comes back on `conn`, trying
+   * again with backoff; only then does the subscription count (and 'up' follow). A cluster
+   * replica accepts SSUBSCRIBE for its master's slots even while that master is dead and
+   * nothing can be published to the channel: without this, 'up' (and the node's re-read of its
+   * sessions) would come before the failover ends. False once `conn` ends, the server ends its
+   * subscription, or the bus closes.
+   */
+  private async confirmDelivery(s: Subscription, conn: Redis): Promise<boolean> {
+    const usable = () => !this.closed && conn.status === 'ready' && !this.dropped.has(conn);
+    s.connecting = conn; // closed by `close` while we wait
+    try {
+      for (let attempt = 0; usable(); attempt++) {
+        const results = await Promise.all(s.channels.map((c) => this.probe(c, this.commandTimeoutMs)));
+        if (results.every((r) => r === 'ok')) return usable();
+        await new Promise((resolve) => {
+          s.timer = setTimeout(resolve, backoff(attempt)); // cleared by `close`: never resolves then
+        });
+      }
+      return false;
+    } finally {
+      s.connecting = undefined;
+    }
   }
 
   /** Forgets `conn` (closing it if needed) and subscribes `s` again; a no-op when `conn` is already replaced. */
@@ -407,12 +467,38 @@ export class RedisBus implements Bus {
     this.retrySubscribe(s);
   }
 
-  private retrySubscribe(s: Subscription): void {
+  private retrySubscribe(s: Subscription, delayMs = backoff(s.attempts++)): void {
     if (this.closed) return;
-    s.timer = setTimeout(() => this.keepSubscribed(s), backoff(s.attempts++));
+    clearTimeout(s.timer);
+    s.retryPending = true;
+    s.timer = setTimeout(() => {
+      s.retryPending = false;
+      void this.keepSubscribed(s);
+    }, delayMs);
   }
 
-  /** One subscribe attempt on a fresh connection; in a cluster it follows MOVED to the channel's shard. */
+  /**
+   * Cluster: ioredis read the slot map again (it does while a node is unreachable, so every
+   * ~100 ms during a failover, and after a MOVED). A subscription waiting out its backoff may
+   * find its shard's new master now: try it soon, and with a short backoff again, since the
+   * nodes may take a moment to agree on the new master.
+   */
+  private retryWaitingSubscriptions(): void {
+    for (const s of this.subs) {
+      if (!s.retryPending) continue;
+      s.attempts = 0;
+      this.retrySubscribe(s, backoff(0));
+    }
+  }
+
+  /**
+   * One subscribe attempt on a fresh connection. In a cluster it subscribes on the master of
+   * the channel's slot, following MOVED there: a replica would accept SSUBSCRIBE too, but a
+   * new master forwards messages only to the replicas it already knows, so just after a
+   * failover a subscriber on a replica misses messages that a probe sent to the replica itself
+   * would not reveal. A key command on the channel's name (a key of the same slot, never
+   * written) is what a replica redirects to its master.
+   */
   private async subscribe(s: Subscription): Promise<Redis> {
     let address = s.address ?? this.clusterNodeToTry(s.attempts);
     s.address = undefined; // kept only once it works again
@@ -421,6 +507,7 @@ export class RedisBus implements Bus {
       s.connecting = conn;
       try {
         await conn.connect();
+        if (this.sharded) await this.withDeadline(conn.exists(s.channels[0]!), this.commandTimeoutMs);
         await this.withDeadline(
           this.sharded ? conn.ssubscribe(...s.channels) : conn.subscribe(...s.channels),
           this.commandTimeoutMs,
@@ -465,6 +552,9 @@ export class RedisBus implements Bus {
       this.target.kind === 'single'
         ? new Redis(this.target.url, options)
         : new Redis({ ...options, ...address });
+    // Marks a subscription the server ended before keepSubscribed took the connection (a MOVED
+    // reply to SSUBSCRIBE also says 'moved', but then the attempt fails and conn is discarded).
+    conn.once('moved', () => this.dropped.add(conn));
     conn.on(this.sharded ? 'smessage' : 'message', (_channel: string, text: string) => {
       // A replaced connection may still be draining: its messages would arrive twice.
       if (!this.dropped.has(conn)) this.receive(text);
@@ -529,26 +619,9 @@ export class RedisBus implements Bus {
     if (this.state !== 'up' || this.probing || this.closed) return;
     this.probing = true;
     try {
-      const arrivals = this.subs.flatMap((s) =>
-        s.channels.map(async (channel) => {
-          const id = `${++this.probeSeq}`;
-          const arrived = new Promise<void>((resolve) => this.probes.set(id, resolve));
-          try {
-            await this.publish(channel, `{"f":${JSON.stringify(this.nodeId)},"p":"${id}"}`);
-          } catch {
-            return 'unsent';
-          }
-          try {
-            await this.withDeadline(arrived, this.healthCheckMs);
-            return 'ok';
-          } catch {
-            return 'lost';
-          } finally {
-            this.probes.delete(id);
-          }
-        }),
+      const results = await Promise.all(
+        this.subs.flatMap((s) => s.channels.map((c) => this.probe(c, this.healthCheckMs))),
       );
-      const results = await Promise.all(arrivals);
       if (this.closed || this.state !== 'up') return;
       if (results.includes('unsent')) {
         // The command connection says ready but does not answer (a half-open socket): reconnect it.
@@ -560,6 +633,27 @@ export class RedisBus implements Bus {
       }
     } finally {
       this.probing = false;
+    }
+  }
+
+  /** Publishes a probe to `channel` through the command connection and waits `ms` for it to come back here. */
+  private async probe(channel: string, ms: number): Promise<'ok' | 'unsent' | 'lost'> {
+    const id = `${++this.probeSeq}`;
+    const arrived = new Promise<void>((resolve) => this.probes.set(id, resolve));
+    try {
+      try {
+        await this.publish(channel, `{"f":${JSON.stringify(this.nodeId)},"p":"${id}"}`);
+      } catch {
+        return 'unsent';
+      }
+      try {
+        await this.withDeadline(arrived, ms);
+        return 'ok';
+      } catch {
+        return 'lost';
+      }
+    } finally {
+      this.probes.delete(id);
     }
   }
 
