@@ -33,6 +33,28 @@ describe('parseS3Url', () => {
   });
 });
 
+describe('S3BlobStore.open', () => {
+  it('names the network failure when the service cannot be reached', async () => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID ??= 'unused';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'unused';
+    try {
+      await assert.rejects(
+        S3BlobStore.open({
+          url: 's3://parley-x',
+          endpoint: 'http://127.0.0.1:1',
+          region: 'us-east-1',
+          forcePathStyle: true,
+        }),
+        /^Error: media bucket parley-x cannot be reached \(ECONNREFUSED\)$/,
+      );
+    } finally {
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+});
+
 if (endpoint === undefined) {
   console.log(`S3BlobStore tests skipped: ${skipReason}`);
   describe('S3BlobStore', { skip: skipReason }, () => {});

@@ -58,6 +58,13 @@ function unavailable(err: unknown): ParleyError {
   return new ParleyError('UNAVAILABLE', `the media store failed: ${what}`);
 }
 
+/** ECONNREFUSED, ENOTFOUND, TimeoutError…: what went wrong, without anything the service sent. */
+function networkReason(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^[A-Z_]{3,32}$/.test(code)) return code;
+  return err instanceof Error && err.name !== 'Error' ? err.name : 'network error';
+}
+
 export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly prefix: string;
@@ -94,7 +101,7 @@ export class S3BlobStore implements BlobStore {
           ? 'does not exist'
           : status === 403
             ? 'is not accessible with these credentials'
-            : `cannot be reached (${err instanceof Error ? err.name : 'error'})`;
+            : `cannot be reached (${networkReason(err)})`;
       throw new Error(`media bucket ${store.bucket} ${why}`);
     }
     return store;
