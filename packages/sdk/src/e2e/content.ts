@@ -4,6 +4,7 @@
  * bytes; unknown fields are ignored so later versions can add to it.
  */
 import { ParleyError } from '@parley/protocol';
+import { concatBytes } from '../crypto/bytes.js';
 
 /** Points at an encrypted attachment: its id on the server, and what is needed to read it. */
 export interface AttachmentPointer {
@@ -36,6 +37,11 @@ export interface Envelope extends SecureContent {
 /** First byte of a payload: how it was encrypted. */
 export const PAIRWISE = 1;
 export const GROUP = 2;
+
+/** A payload: the encryption's tag byte, then the ciphertext. */
+export function tagged(tag: typeof PAIRWISE | typeof GROUP, ciphertext: Uint8Array): Uint8Array {
+  return concatBytes(Uint8Array.of(tag), ciphertext);
+}
 
 const b64 = (b: Uint8Array) => {
   let s = '';

@@ -33,8 +33,10 @@ import {
   GROUP,
   PAIRWISE,
   type SecureContent,
+  tagged,
 } from './content.js';
 import { DEFAULT_RETRY_WINDOW_MS, RetryBook } from './retries.js';
+import { RetryExchange } from './retry-exchange.js';
 import {
   DEFAULT_RETIRED_KEY_GRACE_MS,
   DEFAULT_SIGNED_KEY_ROTATION_MS,
@@ -109,8 +111,6 @@ interface MismatchDetails {
   deviceMismatch?: { current?: Array<{ userId: string; deviceIds: string[] }> };
 }
 
-const withTag = (tag: number, body: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(tag), body);
-
 function positiveMs(ms: number | undefined, name: string): number | undefined {
   if (ms === undefined) return undefined;
   if (!(Number.isFinite(ms) && ms > 0))
@@ -126,6 +126,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   private started = false;
   private readonly signedKeys: SignedKeyMaintenance;
   private readonly retries: RetryBook;
+  private readonly exchange: RetryExchange;
 
   constructor(
     readonly client: ParleyClient,
@@ -161,6 +162,14 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       isConnected: () => client.connected,
       error: (err) => this.emit('error', err),
     });
+    this.exchange = new RetryExchange({
+      client,
+      protocol,
+      book: this.retries,
+      serial: (fn) => this.serial(fn),
+      deliver: (m) => this.emitAndWait('message', m),
+      error: (err) => this.emit('error', err),
+    });
   }
 
   /**
@@ -174,10 +183,8 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.client.on('keysLow', ({ oneTimeCount, target }) => {
       this.replenish(target - oneTimeCount).catch((err) => this.emit('error', err as Error));
     });
-    this.client.on('retryRequested', (r) => {
-      this.serial(() => this.resend(r)).catch((err) => this.reportResendError(err));
-    });
-    this.client.on('resent', (r) => this.receiveResent(r));
+    this.client.on('retryRequested', (r) => this.exchange.answer(r));
+    this.client.on('resent', (r) => this.exchange.receive(r));
     this.client.on('connected', () => {
       this.signedKeys.connected();
       void this.retries.connected();
@@ -367,7 +374,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     const plain = encodeEnvelope(content);
     const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
     for (const deviceId of recipients.keys()) {
-      out.push({ deviceId, payload: withTag(PAIRWISE, await this.protocol.encrypt(deviceId, plain)) });
+      out.push({ deviceId, payload: tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plain)) });
     }
     return out;
   }
@@ -386,7 +393,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     }
     const have = new Set(distributed);
     if (recipients.size > 0 && [...recipients.keys()].every((d) => have.has(d))) {
-      return withTag(GROUP, await this.protocol.groupEncrypt(chatId, encodeEnvelope(content)));
+      return tagged(GROUP, await this.protocol.groupEncrypt(chatId, encodeEnvelope(content)));
     }
     // Someone lacks the current sender key: this message goes pairwise, carrying it.
     const senderKey = await this.protocol.senderKeyDistribution(chatId);
@@ -491,64 +498,5 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     }
     const { senderKey: _, resendOf: __, ...content } = envelope;
     await this.emitAndWait('message', { ...rest, content });
-  }
-
-  // -- retries after a failed decrypt ----------------------------------------------------------
-
-  /** Another device could not decrypt what this one sent: encrypt it again, for it alone. */
-  private async resend(r: { chatId: string; seq: number; userId: string; deviceId: string }): Promise<void> {
-    const sent = await this.retries.sentContent(r.chatId, r.seq);
-    if (!sent) return; // Older than the window (or sent before it was kept): nothing to send.
-    // A fresh session: the other side's copy of the old one is what failed.
-    const [bundle] = (await this.client.preKeyBundles(r.userId, [r.deviceId])).filter(
-      (b) => b.deviceId === r.deviceId,
-    );
-    if (!bundle) return;
-    await this.protocol.startSession(bundle);
-    const envelope: Envelope = {
-      ...sent.content,
-      resendOf: { chatId: r.chatId, seq: r.seq },
-      ...(sent.group && { senderKey: await this.protocol.senderKeyDistribution(r.chatId) }),
-    };
-    const payload = withTag(PAIRWISE, await this.protocol.encrypt(r.deviceId, encodeEnvelope(envelope)));
-    await this.client.resend(r.chatId, r.seq, r.deviceId, payload);
-  }
-
-  private reportResendError(err: unknown): void {
-    // Offline: the other device asks again later.
-    if (err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return;
-    this.emit('error', err instanceof Error ? err : new Error(String(err)));
-  }
-
-  /** The new ciphertext of a message this device could not decrypt. */
-  private async receiveResent(r: {
-    chatId: string;
-    seq: number;
-    senderDeviceId: string;
-    payload: Uint8Array;
-  }): Promise<void> {
-    const waiting = await this.retries.waiting(r.chatId, r.seq).catch(() => undefined);
-    // Not asked for (or already recovered), or not from the device that sent the message.
-    if (!waiting || waiting.senderDeviceId !== r.senderDeviceId || r.payload[0] !== PAIRWISE) return;
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(await this.protocol.decrypt(r.senderDeviceId, r.payload.subarray(1)));
-      if (envelope.resendOf?.chatId !== r.chatId || envelope.resendOf.seq !== r.seq) {
-        throw new ParleyError('INVALID_ARGUMENT', 'the resent content names another message');
-      }
-      if (envelope.senderKey) {
-        await this.protocol.processSenderKeyDistribution(r.senderDeviceId, envelope.senderKey);
-      }
-    } catch (err) {
-      // Still waiting: the next request may bring a copy that decrypts.
-      this.emit(
-        'error',
-        new Error(`a resent copy of message ${r.seq} could not be decrypted either`, { cause: err }),
-      );
-      return;
-    }
-    await this.retries.resolved(r.chatId, r.seq);
-    const { senderKey: _, resendOf: __, ...content } = envelope;
-    await this.emitAndWait('message', { ...waiting, content, resent: true });
   }
 }
