@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from '@parley/protocol';
 import { createGroup, linkDevice, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import { makeKeys } from './key-fixtures.js';
 
 const codeOf = (f: Frame) => (f.body.case === 'error' ? f.body.value.code : `no error: ${f.body.case}`);
 
@@ -100,29 +101,11 @@ describe('retry after a failed decrypt', () => {
   });
 
   it('prekey bundles can be limited to some devices, consuming only theirs', async () => {
-    const { IdentityKeyPair, KEMKeyPair, PrivateKey } = await import('@signalapp/libsignal-client');
     const alice = await register(t);
     const bob = await register(t);
     const bobTablet = await linkDevice(t, bob);
     const [a, b, bt] = await Promise.all([alice, bob, bobTablet].map((c) => RawClient.connect(t, c)));
-    for (const x of [b!, bt!]) {
-      const identity = IdentityKeyPair.generate();
-      const spk = PrivateKey.generate().getPublicKey().serialize();
-      const kyber = KEMKeyPair.generate().getPublicKey().serialize();
-      await x.call({
-        case: 'uploadKeys',
-        value: {
-          identityKey: identity.publicKey.serialize(),
-          registrationId: 77,
-          signedPreKey: { id: 1, publicKey: spk, signature: identity.privateKey.sign(spk) },
-          lastResortKey: { id: 2, publicKey: kyber, signature: identity.privateKey.sign(kyber) },
-          oneTimePreKeys: [1, 2, 3].map((id) => ({
-            id,
-            publicKey: PrivateKey.generate().getPublicKey().serialize(),
-          })),
-        },
-      });
-    }
+    for (const x of [b!, bt!]) await x.call({ case: 'uploadKeys', value: makeKeys(3).upload });
     const only = await a!.call<{ bundles: Array<{ deviceId: string; oneTimePreKey?: { id: number } }> }>({
       case: 'getPreKeyBundles',
       value: { userId: bob.userId, deviceIds: [bobTablet.deviceId] },

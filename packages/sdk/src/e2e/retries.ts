@@ -17,6 +17,8 @@ const DAY = 24 * 60 * 60 * 1000;
 export const DEFAULT_RETRY_WINDOW_MS = 7 * DAY;
 /** While connected, unanswered requests are repeated this often (the sender may come online). */
 export const RETRY_EVERY_MS = 10 * 60_000;
+/** What was sent is swept for records past the window at most this often (a pass reads them all). */
+const SWEEP_SENT_EVERY_MS = 60 * 60_000;
 /** At most this many requests per pass: the server allows 120 a minute per device. */
 const MAX_REQUESTS_PER_PASS = 60;
 
@@ -62,6 +64,7 @@ export class RetryBook {
   private timer: unknown;
   private stopped = false;
   private pass: Promise<void> | undefined;
+  private sweptSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly d: RetryBookDeps) {}
 
@@ -128,10 +131,13 @@ export class RetryBook {
   private async runPass(): Promise<void> {
     const now = this.d.timers.now();
     try {
-      for (const key of await this.d.kv.keys(NS.sent)) {
-        const raw = await this.d.kv.get(NS.sent, key);
-        if (raw && now - (JSON.parse(unutf8.decode(raw)) as SentRecord).at > this.d.windowMs) {
-          await this.d.kv.delete(NS.sent, key);
+      if (now - this.sweptSentAt >= SWEEP_SENT_EVERY_MS) {
+        this.sweptSentAt = now;
+        for (const key of await this.d.kv.keys(NS.sent)) {
+          const raw = await this.d.kv.get(NS.sent, key);
+          if (raw && now - (JSON.parse(unutf8.decode(raw)) as SentRecord).at > this.d.windowMs) {
+            await this.d.kv.delete(NS.sent, key);
+          }
         }
       }
       let asked = 0;

@@ -20,6 +20,18 @@ export interface KeyRow {
 
 export const bytesOf = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
+/** The keys a device's first upload must carry; INVALID_ARGUMENT when one is missing. */
+export function firstUploadKeys(input: KeysUploadInput) {
+  const { identityKey, registrationId, signedPreKey, lastResortKey } = input;
+  if (!identityKey || registrationId === undefined || !signedPreKey || !lastResortKey) {
+    throw new ParleyError(
+      'INVALID_ARGUMENT',
+      'the first upload needs the identity key, registration id, signed prekey and last-resort key',
+    );
+  }
+  return { identityKey, registrationId, sp: signedPreKey, lr: lastResortKey };
+}
+
 /** IDENTITY_KEY_MISMATCH when a later upload names another identity or registration id. */
 export function checkSameIdentity(
   row: Pick<KeyRow, 'identity_key' | 'registration_id'>,

@@ -7,11 +7,10 @@
  */
 import type { CommitResult, SendCommit } from '../../../ports/store.js';
 import type { ChatId, MessageMeta } from '../../../ports/types.js';
+import { needsOtherReactions, type Refusal, type TargetRow, targetRefusal } from '../message-rules.js';
 import type { Db } from './db.js';
 import { RetryTransaction } from './errors.js';
-import { buf, KIND_PAYLOAD, TYPES } from './rows.js';
-
-type Refusal = Extract<CommitResult, { ok: false }>;
+import { buf, TYPES } from './rows.js';
 
 interface LockedChat {
   lastSeq: number;
@@ -224,39 +223,13 @@ async function checkTarget(
   m: MessageMeta,
   role: string,
 ): Promise<Refusal | undefined> {
-  const refuse = (code: Refusal['code'], message: string): Refusal => ({ ok: false, code, message });
-  const [t] = await db.rows<{
-    sender_user: string;
-    server_time: number;
-    kind: number;
-    msg_type: number;
-    deleted: boolean;
-  }>('messageTarget', [b.chatId, m.refSeq]);
-  if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
-    return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
-  }
-  const windows = b.windows ?? { editMs: 15 * 60_000, deleteMs: 48 * 3_600_000 };
-  const own = t.sender_user === b.senderUserId;
-  if (m.type === 'edit') {
-    if (!own) return refuse('PERMISSION_DENIED', 'only the sender can edit a message');
-    if (b.serverTime - t.server_time > windows.editMs)
-      return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
-  } else if (m.type === 'delete') {
-    const admin = role === 'admin' || role === 'creator';
-    if (!own && !admin)
-      return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
-    if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
-      return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
-    }
-  } else if (m.type === 'reaction' && m.reaction !== '') {
-    const others = (
-      await db.rows<{ emoji: string }>('reactionsOther', [b.chatId, m.refSeq, b.senderUserId])
-    ).map((r) => r.emoji);
-    if (!others.includes(m.reaction) && others.length >= 20) {
-      return refuse('TOO_MANY_REACTIONS', 'a message has at most 20 different reactions');
-    }
-  }
-  return undefined;
+  const [t] = await db.rows<TargetRow>('messageTarget', [b.chatId, m.refSeq]);
+  const otherReactions = needsOtherReactions(m)
+    ? (await db.rows<{ emoji: string }>('reactionsOther', [b.chatId, m.refSeq, b.senderUserId])).map(
+        (r) => r.emoji,
+      )
+    : undefined;
+  return targetRefusal(b, m, t, { role, ...(otherReactions && { otherReactions }) });
 }
 
 /** What a delete or reaction does to its target once stored. */

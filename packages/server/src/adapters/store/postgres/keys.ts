@@ -6,7 +6,7 @@
 import { ParleyError } from '@parley/protocol';
 import type { KeysUploadInput } from '../../../ports/store.js';
 import type { DeviceId, DeviceIdentity, PreKeyBundleRecord, UserId } from '../../../ports/types.js';
-import { bundleOf, checkSameIdentity, identityOf, type KeyRow } from '../key-rows.js';
+import { bundleOf, checkSameIdentity, firstUploadKeys, identityOf, type KeyRow } from '../key-rows.js';
 import type { Db } from './db.js';
 import { buf } from './rows.js';
 
@@ -17,13 +17,7 @@ export async function uploadKeys(db: Db, input: KeysUploadInput): Promise<{ oneT
   await db.rows('deviceLock', [id]);
   const [row] = await db.rows<{ identity_key: Buffer; registration_id: number }>('keysGet', [id]);
   if (!row) {
-    const { identityKey, registrationId, signedPreKey: sp, lastResortKey: lr } = input;
-    if (!identityKey || registrationId === undefined || !sp || !lr) {
-      throw new ParleyError(
-        'INVALID_ARGUMENT',
-        'the first upload needs the identity key, registration id, signed prekey and last-resort key',
-      );
-    }
+    const { identityKey, registrationId, sp, lr } = firstUploadKeys(input);
     await db.count('keysInsert', [
       id,
       buf(identityKey),

@@ -5,6 +5,7 @@
  */
 import { ParleyError } from '@parley/protocol';
 import type { ChatId, ReceiptChange, UserId } from '../../../ports/types.js';
+import { advancedReceipt, type ReceiptPosition, receiptChange } from '../message-rules.js';
 import type { Db } from './db.js';
 
 export async function readMark(
@@ -60,29 +61,15 @@ async function advanceReceipt(
   read: number,
   now: number,
 ): Promise<ReceiptChange | undefined | null> {
-  const [p] = await db.rows<{ delivered_seq: number; read_seq: number; last_seq: number }>(
-    'receiptPosition',
-    [chatId, userId],
-  );
+  const [p] = await db.rows<ReceiptPosition>('receiptPosition', [chatId, userId]);
   if (!p) return null;
-  const readSeq = Math.max(p.read_seq, Math.min(read, p.last_seq));
-  const deliveredSeq = Math.max(p.delivered_seq, Math.min(Math.max(delivered, readSeq), p.last_seq));
-  if (deliveredSeq === p.delivered_seq && readSeq === p.read_seq) return undefined;
+  const moved = advancedReceipt(p, delivered, read);
+  if (!moved) return undefined;
+  const { deliveredSeq, readSeq } = moved;
   await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq]);
   if (deliveredSeq > p.delivered_seq) await db.count('receiptMark', [chatId, userId, 1, deliveredSeq, now]);
   if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
   const from = Math.min(p.delivered_seq, p.read_seq);
-  const senders = (await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]))
-    .map((r) => r.sender_user as UserId)
-    .filter((u) => u !== userId);
-  return {
-    senders,
-    chatId,
-    userId,
-    deliveredSeq,
-    readSeq,
-    at: now,
-    previousDeliveredSeq: p.delivered_seq,
-    previousReadSeq: p.read_seq,
-  };
+  const senders = await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]);
+  return receiptChange(p, moved, { chatId, userId, now }, senders);
 }

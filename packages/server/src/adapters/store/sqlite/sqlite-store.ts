@@ -26,7 +26,6 @@ import type {
   LastSeenVisibility,
   MemberInfo,
   MessageMeta,
-  MessageType,
   PinInfo,
   PreKeyBundleRecord,
   ReceiptChange,
@@ -37,7 +36,26 @@ import type {
   UserId,
   UserPresenceRecord,
 } from '../../../ports/types.js';
-import { bundleOf, checkSameIdentity, identityOf, type KeyRow } from '../key-rows.js';
+import { bundleOf, checkSameIdentity, firstUploadKeys, identityOf, type KeyRow } from '../key-rows.js';
+import {
+  type ChatRowFields,
+  directKeyOf,
+  KIND_PAYLOAD,
+  KIND_UPDATE,
+  type MessageRowFields,
+  TYPES,
+  toChatInfo,
+  toStoredMessage,
+  updateClientId,
+} from '../message-rows.js';
+import {
+  advancedReceipt,
+  needsOtherReactions,
+  type ReceiptPosition,
+  receiptChange,
+  type TargetRow,
+  targetRefusal,
+} from '../message-rules.js';
 import { migrate } from './migrate.js';
 import { prepareStatements, type Statements } from './statements.js';
 
@@ -49,70 +67,16 @@ export interface SqliteStoreOptions {
   synchronous?: SqliteSynchronous;
 }
 
-const KIND_PAYLOAD = 0;
 const CACHE_MAX = 100_000;
-const KIND_UPDATE = 1;
 
-/**
- * The client_id column of a chat update (it shares the (sender_device, client_id) unique
- * index with sends). It starts with a control character, which no client id may contain
- * (gateway: printable ASCII only), so a send can never collide with an update.
- */
-function updateClientId(chatId: ChatId, seq: number): string {
-  return `\u0001update:${chatId}:${seq}`;
-}
-
-interface MessageRow {
-  chat_id: string;
-  seq: number;
-  sender_user: string;
-  sender_device: string;
-  client_id: string;
-  server_time: number;
-  kind: number;
+interface MessageRow extends MessageRowFields {
   body: Buffer | null;
-  msg_type?: number;
-  ref_seq?: number;
-  reaction?: string;
+  /** Comma-joined user ids ('' for none). */
   mentions?: string;
-  forward_count?: number;
-  deleted?: number;
-  view_once?: number;
-  expires_at?: number;
-}
-
-const EMPTY_BODY = new Uint8Array(0);
-
-const TYPES: readonly MessageType[] = ['message', 'edit', 'delete', 'reaction'];
-
-function metaOf(r: MessageRow): MessageMeta | undefined {
-  if (!r.msg_type && !r.ref_seq && !r.mentions && !r.forward_count && !r.view_once) return undefined;
-  return {
-    type: TYPES[r.msg_type ?? 0] ?? 'message',
-    refSeq: r.ref_seq ?? 0,
-    reaction: r.reaction ?? '',
-    mentions: r.mentions ? (r.mentions.split(',') as UserId[]) : [],
-    forwardCount: r.forward_count ?? 0,
-    ...(r.view_once ? { viewOnce: true } : {}),
-  };
 }
 
 function toMessage(r: MessageRow): StoredMessage {
-  return {
-    chatId: r.chat_id as ChatId,
-    seq: r.seq,
-    senderUserId: r.sender_user as UserId,
-    senderDeviceId: r.sender_device as DeviceId,
-    // Updates have no client id on the wire (protocol.md: empty on chatUpdate messages).
-    clientMessageId: r.kind === KIND_UPDATE ? '' : r.client_id,
-    serverTime: r.server_time,
-    kind: r.kind === KIND_UPDATE ? 'update' : 'payload',
-    // Deletes and reactions carry no payload but are still delivered.
-    body: r.body ?? (r.msg_type === 2 || r.msg_type === 3 ? EMPTY_BODY : undefined),
-    ...(metaOf(r) && { meta: metaOf(r) }),
-    ...(r.deleted ? { deleted: true } : {}),
-    ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
-  };
+  return toStoredMessage(r, r.mentions ? r.mentions.split(',') : []);
 }
 
 /** Translates driver failures into store codes; ParleyErrors pass through. */
@@ -562,30 +526,17 @@ export class SqliteStore implements Store {
     read: number,
     now: number,
   ): ReceiptChange | undefined | null {
-    const p = this.s.receiptPosition.get(chatId, userId) as
-      | { delivered_seq: number; read_seq: number; last_seq: number }
-      | undefined;
+    const p = this.s.receiptPosition.get(chatId, userId) as ReceiptPosition | undefined;
     if (!p) return null;
-    const readSeq = Math.max(p.read_seq, Math.min(read, p.last_seq));
-    const deliveredSeq = Math.max(p.delivered_seq, Math.min(Math.max(delivered, readSeq), p.last_seq));
-    if (deliveredSeq === p.delivered_seq && readSeq === p.read_seq) return undefined;
+    const moved = advancedReceipt(p, delivered, read);
+    if (!moved) return undefined;
+    const { deliveredSeq, readSeq } = moved;
     this.s.receiptPositionSet.run(deliveredSeq, readSeq, chatId, userId);
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
     const from = Math.min(p.delivered_seq, p.read_seq);
-    const senders = (this.s.sendersInRange.all(chatId, from, deliveredSeq) as Array<{ sender_user: string }>)
-      .map((r) => r.sender_user as UserId)
-      .filter((u) => u !== userId);
-    return {
-      senders,
-      chatId,
-      userId,
-      deliveredSeq,
-      readSeq,
-      at: now,
-      previousDeliveredSeq: p.delivered_seq,
-      previousReadSeq: p.read_seq,
-    };
+    const senders = this.s.sendersInRange.all(chatId, from, deliveredSeq) as Array<{ sender_user: string }>;
+    return receiptChange(p, moved, { chatId, userId, now }, senders);
   }
 
   receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]> {
@@ -689,35 +640,12 @@ export class SqliteStore implements Store {
   }
 
   private chatRead(chatId: ChatId): ChatInfo | undefined {
-    const c = this.s.chatGet.get(chatId) as
-      | {
-          id: string;
-          kind: 'direct' | 'group';
-          name: string;
-          description: string;
-          created_at: number;
-          last_seq: number;
-          only_admins_send: number;
-          only_admins_edit_info: number;
-          disappearing_seconds: number;
-        }
-      | undefined;
+    const c = this.s.chatGet.get(chatId) as ChatRowFields | undefined;
     if (!c) return undefined;
     const members = (
       this.s.membersOf.all(chatId) as Array<{ user_id: string; role: Role; joined_at: number }>
     ).map((r): MemberInfo => ({ userId: r.user_id as UserId, role: r.role, joinedAt: r.joined_at }));
-    return {
-      id: c.id as ChatId,
-      kind: c.kind,
-      name: c.name,
-      description: c.description,
-      createdAt: c.created_at,
-      lastSeq: c.last_seq,
-      members,
-      onlyAdminsSend: c.only_admins_send === 1,
-      onlyAdminsEditInfo: c.only_admins_edit_info === 1,
-      disappearingSeconds: c.disappearing_seconds,
-    };
+    return toChatInfo(c, members);
   }
 
   // -- messages -------------------------------------------------------------------------------------
@@ -849,35 +777,17 @@ export class SqliteStore implements Store {
     for (const u of m.mentions)
       if (!members.has(u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
     if (m.type === 'message' && m.refSeq === 0) return undefined;
-    const t = this.s.messageTarget.get(b.chatId, m.refSeq) as
-      | { sender_user: string; server_time: number; kind: number; msg_type: number; deleted: number }
-      | undefined;
-    if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
-      return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
-    }
-    const windows = b.windows ?? { editMs: 15 * 60_000, deleteMs: 48 * 3_600_000 };
-    const own = t.sender_user === b.senderUserId;
-    if (m.type === 'edit') {
-      if (!own) return refuse('PERMISSION_DENIED', 'only the sender can edit a message');
-      if (b.serverTime - t.server_time > windows.editMs)
-        return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
-    } else if (m.type === 'delete') {
-      const role = (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string } | undefined)?.role;
-      const admin = role === 'admin' || role === 'creator';
-      if (!own && !admin)
-        return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
-      if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
-        return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
-      }
-    } else if (m.type === 'reaction' && m.reaction !== '') {
-      const others = (
-        this.s.reactionsOther.all(b.chatId, m.refSeq, b.senderUserId) as Array<{ emoji: string }>
-      ).map((r) => r.emoji);
-      if (!others.includes(m.reaction) && others.length >= 20) {
-        return refuse('TOO_MANY_REACTIONS', 'a message has at most 20 different reactions');
-      }
-    }
-    return undefined;
+    const t = this.s.messageTarget.get(b.chatId, m.refSeq) as TargetRow | undefined;
+    return targetRefusal(b, m, t, {
+      ...(m.type === 'delete' && {
+        role: (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string } | undefined)?.role,
+      }),
+      ...(needsOtherReactions(m) && {
+        otherReactions: (
+          this.s.reactionsOther.all(b.chatId, m.refSeq, b.senderUserId) as Array<{ emoji: string }>
+        ).map((r) => r.emoji),
+      }),
+    });
   }
 
   private applyMeta(b: SendCommit, m: MessageMeta, seq: number): void {
@@ -1030,13 +940,7 @@ export class SqliteStore implements Store {
         const id = input.deviceId;
         const row = this.s.keysGet.get(id) as KeyRow | undefined;
         if (!row) {
-          const { identityKey, registrationId, signedPreKey: sp, lastResortKey: lr } = input;
-          if (!identityKey || registrationId === undefined || !sp || !lr) {
-            throw new ParleyError(
-              'INVALID_ARGUMENT',
-              'the first upload needs the identity key, registration id, signed prekey and last-resort key',
-            );
-          }
+          const { identityKey, registrationId, sp, lr } = firstUploadKeys(input);
           this.s.keysInsert.run(
             id,
             identityKey,
@@ -1140,8 +1044,4 @@ function toDevice(r: DeviceRow): Device {
     createdAt: r.created_at,
     lastSeenAt: r.last_seen_at,
   };
-}
-
-function directKeyOf(users: readonly UserId[]): string {
-  return [...users].sort().join('|');
 }

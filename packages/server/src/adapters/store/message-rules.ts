@@ -1,0 +1,99 @@
+/**
+ * The rules both SQL stores apply inside their transactions, as pure functions over what
+ * each has just read: whether a reply, edit, delete or reaction may refer to its target, and
+ * how a member's receipt positions move.
+ */
+import type { CommitResult, SendCommit } from '../../ports/store.js';
+import type { ChatId, MessageMeta, ReceiptChange, UserId } from '../../ports/types.js';
+import { KIND_PAYLOAD } from './message-rows.js';
+
+export type Refusal = Extract<CommitResult, { ok: false }>;
+
+/** The message a reply, edit, delete or reaction refers to (booleans may come as 0/1). */
+export interface TargetRow {
+  sender_user: string;
+  server_time: number;
+  kind: number;
+  msg_type: number;
+  deleted: boolean | number;
+}
+
+const refuse = (code: Refusal['code'], message: string): Refusal => ({ ok: false, code, message });
+
+/**
+ * Why `m` may not refer to `t`, if it may not. A delete needs the sender's `role`; a
+ * non-empty reaction needs the emoji other users left on the target (`otherReactions`).
+ */
+export function targetRefusal(
+  b: SendCommit,
+  m: MessageMeta,
+  t: TargetRow | undefined,
+  context: { role?: string | undefined; otherReactions?: readonly string[] },
+): Refusal | undefined {
+  if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
+    return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
+  }
+  const windows = b.windows ?? { editMs: 15 * 60_000, deleteMs: 48 * 3_600_000 };
+  const own = t.sender_user === b.senderUserId;
+  if (m.type === 'edit') {
+    if (!own) return refuse('PERMISSION_DENIED', 'only the sender can edit a message');
+    if (b.serverTime - t.server_time > windows.editMs)
+      return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
+  } else if (m.type === 'delete') {
+    const admin = context.role === 'admin' || context.role === 'creator';
+    if (!own && !admin)
+      return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
+    if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
+      return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
+    }
+  } else if (m.type === 'reaction' && m.reaction !== '') {
+    const others = context.otherReactions ?? [];
+    if (!others.includes(m.reaction) && others.length >= 20) {
+      return refuse('TOO_MANY_REACTIONS', 'a message has at most 20 different reactions');
+    }
+  }
+  return undefined;
+}
+
+/** Whether checking `m` needs the emoji others left on its target. */
+export const needsOtherReactions = (m: MessageMeta) => m.type === 'reaction' && m.reaction !== '';
+
+export interface ReceiptPosition {
+  delivered_seq: number;
+  read_seq: number;
+  last_seq: number;
+}
+
+/**
+ * A member's new delivered and read positions: moved forward only, capped at the chat's last
+ * seq, and delivered at least as far as read. Undefined when neither moves.
+ */
+export function advancedReceipt(
+  p: ReceiptPosition,
+  delivered: number,
+  read: number,
+): { deliveredSeq: number; readSeq: number } | undefined {
+  const readSeq = Math.max(p.read_seq, Math.min(read, p.last_seq));
+  const deliveredSeq = Math.max(p.delivered_seq, Math.min(Math.max(delivered, readSeq), p.last_seq));
+  if (deliveredSeq === p.delivered_seq && readSeq === p.read_seq) return undefined;
+  return { deliveredSeq, readSeq };
+}
+
+/** The change a moved position reports, to the senders of the messages it covers (not the reader). */
+export function receiptChange(
+  p: ReceiptPosition,
+  moved: { deliveredSeq: number; readSeq: number },
+  at: { chatId: ChatId; userId: UserId; now: number },
+  senders: ReadonlyArray<{ sender_user: string }>,
+): ReceiptChange {
+  return {
+    senders: senders.map((r) => r.sender_user as UserId).filter((u) => u !== at.userId),
+    chatId: at.chatId,
+    userId: at.userId,
+    deliveredSeq: moved.deliveredSeq,
+    readSeq: moved.readSeq,
+    at: at.now,
+    previousDeliveredSeq: p.delivered_seq,
+    previousReadSeq: p.read_seq,
+  };
+}
