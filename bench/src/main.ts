@@ -12,7 +12,7 @@ import { machineBusySec } from './proc.js';
 import { summariseProfile } from './profile.js';
 import { machineInfo, renderMarkdown } from './report.js';
 import { Rig } from './rig.js';
-import { direct } from './scenarios/direct.js';
+import { direct, directSparse } from './scenarios/direct.js';
 import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
 import { offlineSync } from './scenarios/offline-sync.js';
@@ -24,7 +24,8 @@ import { sleep, withDeadline } from './util.js';
 /** Scenarios in run order, with their hard deadlines (full run; quick runs get 60 s each). */
 const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; deadlineSec: number }> = {
   idle: { run: idle, deadlineSec: 200 },
-  direct: { run: direct, deadlineSec: 280 },
+  direct: { run: direct, deadlineSec: 1200 },
+  'direct-sparse': { run: directSparse, deadlineSec: 280 },
   group: { run: group, deadlineSec: 170 },
   'offline-sync': { run: offlineSync, deadlineSec: 60 },
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
