@@ -172,6 +172,12 @@ describe('HTTP edge', () => {
       await a.close();
       await b.close();
     });
+    await withNode({ maxConnectionsPerIp: 2, trustedProxies: '127.0.0.1' }, async (_t, port) => {
+      const held = await holdConnections(port, 3);
+      const r = await rawExchange(port, [request('GET', '/healthz')]);
+      assert.equal(r.status, 200, 'a trusted proxy is not held to the per-address cap');
+      for (const s of held) s.destroy();
+    });
   });
 });
 

@@ -75,6 +75,9 @@ export class ConnectionGate {
 
   private countUnauthenticated(socket: Socket): boolean {
     const address = clientAddress(socket);
+    // A trusted proxy (an L7 proxy, a balancer's health checks) carries many clients: only the
+    // node's total cap applies to it.
+    if (this.trusted.has(address)) return true;
     const n = (this.unauthenticated.get(address) ?? 0) + 1;
     if (n > this.config.maxConnectionsPerIp) return false;
     this.unauthenticated.set(address, n);

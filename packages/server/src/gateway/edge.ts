@@ -31,6 +31,15 @@ function clientWentAway(err: unknown): boolean {
   return false;
 }
 
+/** The handler's promise; a synchronous throw becomes its rejection too. */
+function settle(run: () => Promise<void>): Promise<void> {
+  try {
+    return run();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /** Method and path for the log: never the query, which may carry a token. */
 function routeOf(req: IncomingMessage): string {
   return `${req.method} ${(req.url ?? '').split('?')[0]!.slice(0, 200)}`;
@@ -60,11 +69,11 @@ export function createEdge(config: Config, log: Logger, handlers: EdgeHandlers):
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
-    handlers.request(req, res).catch((err) => fail(req, res, err));
+    settle(() => handlers.request(req, res)).catch((err) => fail(req, res, err));
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    handlers.upgrade(req, socket, head).then(
+    settle(() => handlers.upgrade(req, socket, head)).then(
       () => {
         if (!socket.destroyed && !socket.writableEnded) gate.authenticated(socket);
       },
