@@ -148,7 +148,7 @@ export const configSchema = z
     httpBodyTimeoutMs: int(100, 600_000).default(30_000),
     /** Open TCP connections per node (HTTP and WebSocket); more are answered 503 and closed. */
     maxConnections: int(1, 10_000_000).default(100_000),
-    /** Connections per client address not yet upgraded to an authenticated WebSocket; more get 503. */
+    /** Connections per client address not yet an authenticated WebSocket; more get 503 (trusted proxies exempt). */
     maxConnectionsPerIp: int(1, 1_000_000).default(100),
     /** Expect a PROXY protocol (v1 or v2) header on every connection; only from trustedProxies. */
     proxyProtocol: bool.default(false),
