@@ -313,15 +313,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return `http://127.0.0.1:${addr?.port ?? config.port}`;
     },
     async start() {
-      // The database must be open, and as durable as configured, before anything is accepted.
-      const mode = await store.ready;
-      if (mode !== undefined && mode !== config.sqliteSynchronous) {
-        throw new ParleyError(
-          'UNAVAILABLE',
-          `SQLite reports synchronous=${mode}, expected ${config.sqliteSynchronous}`,
-        );
-      }
-      await cluster?.start();
+      // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
       server = createEdge(config, log, {
         request: httpHandler,
         upgrade: async (req, socket, head) => {
@@ -332,6 +324,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
           await gateway.handleUpgrade(req, socket, head);
         },
       });
+      // The database must be open, and as durable as configured, before anything is accepted.
+      const mode = await store.ready;
+      if (mode !== undefined && mode !== config.sqliteSynchronous) {
+        throw new ParleyError(
+          'UNAVAILABLE',
+          `SQLite reports synchronous=${mode}, expected ${config.sqliteSynchronous}`,
+        );
+      }
+      await cluster?.start();
       await new Promise<void>((res, rej) => {
         server!.once('error', rej);
         server!.listen(config.port, config.host, () => res());

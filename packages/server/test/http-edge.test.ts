@@ -11,7 +11,9 @@ import { describe, it } from 'node:test';
 import { offeredSubprotocols } from '@parley/protocol';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
+import { createEdge } from '../src/gateway/edge.js';
 import { nextPhone, RawClient, register, startNode, type TestNode } from './harness.js';
 import { cancelDownload, proxyV2, rawExchange, request, uploadMedia } from './raw-http.js';
 
@@ -252,6 +254,15 @@ describe('client address: PROXY protocol and X-Forwarded-For', () => {
       assert.match(first, /welcome/);
       ws.close();
     });
+  });
+
+  it('proxyProtocol without trustedProxies stops the node at start, naming the setting', async () => {
+    const config = loadConfig({ overrides: { proxyProtocol: true } });
+    const handlers = { request: async () => {}, upgrade: async () => {} };
+    assert.throws(
+      () => createEdge(config, pino({ level: 'silent' }), handlers),
+      /proxyProtocol.*--trusted-proxies/,
+    );
   });
 
   it('a PROXY header from a peer outside trustedProxies is refused', async () => {

@@ -27,6 +27,12 @@ export class ConnectionGate {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
+    if (config.proxyProtocol && config.trustedProxies.length === 0) {
+      throw new ParleyError(
+        'INVALID_ARGUMENT',
+        'invalid setting proxyProtocol (--proxy-protocol / PARLEY_PROXY_PROTOCOL): it needs --trusted-proxies, the balancers that send the header',
+      );
+    }
     this.trusted = new TrustedProxies(config.trustedProxies);
   }
 
