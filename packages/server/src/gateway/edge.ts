@@ -57,15 +57,21 @@ export function createEdge(config: Config, log: Logger, handlers: EdgeHandlers):
   const gate = new ConnectionGate(config, log);
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
-    if (clientWentAway(err)) {
-      log.debug({ route: routeOf(req), code: (err as { code?: string }).code }, 'client went away');
+    try {
+      if (clientWentAway(err)) {
+        log.debug({ route: routeOf(req), code: (err as { code?: string }).code }, 'client went away');
+        res.destroy();
+        return;
+      }
+      sendError(
+        res,
+        toParleyError(err, log.child({ reqId: randomBytes(4).toString('hex'), route: routeOf(req) })),
+      );
+    } catch (answerErr) {
+      // Answering failed too: the connection is all that is left to close.
+      log.error({ err: answerErr }, 'could not answer a failed request');
       res.destroy();
-      return;
     }
-    sendError(
-      res,
-      toParleyError(err, log.child({ reqId: randomBytes(4).toString('hex'), route: routeOf(req) })),
-    );
   };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
@@ -78,8 +84,12 @@ export function createEdge(config: Config, log: Logger, handlers: EdgeHandlers):
         if (!socket.destroyed && !socket.writableEnded) gate.authenticated(socket);
       },
       (err) => {
-        if (clientWentAway(err)) socket.destroy();
-        else writeHttpError(socket, toParleyError(err, log.child({ route: routeOf(req) })));
+        try {
+          if (clientWentAway(err)) socket.destroy();
+          else writeHttpError(socket, toParleyError(err, log.child({ route: routeOf(req) })));
+        } catch {
+          socket.destroy();
+        }
       },
     );
   });
