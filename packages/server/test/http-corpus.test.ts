@@ -186,6 +186,22 @@ describe('malformed HTTP against a node process', () => {
     );
     assert.equal(stalled.status, 408, 'a stalled media upload is answered 408');
     assert.ok(alive());
+
+    // A slow but steady upload, longer in all than the body timeout, is not cut off.
+    const media = randomBytes(12_000);
+    const pieces = Array.from({ length: 12 }, (_, i) => media.subarray(i * 1000, (i + 1) * 1000));
+    const steady = await rawExchange(
+      port,
+      [
+        raw(
+          `PUT /v1/media/${sha(media)} HTTP/1.1`,
+          `Authorization: Bearer ${user.token}\r\nContent-Length: ${media.length}\r\n\r\n`,
+        ),
+        ...pieces,
+      ],
+      { gapMs: 300, waitMs: 5000 },
+    );
+    assert.equal(steady.status, 201, `a steady 3.6 s upload is stored: ${steady.body}`);
   });
 
   it('downloads cancelled mid-body leave the node serving', async () => {
