@@ -34,6 +34,7 @@ export const ErrorCodes = {
   ACK_UNKNOWN_CHAT: { http: 400, retryable: false },
   ACK_AHEAD: { http: 400, retryable: false },
   UNSUPPORTED_VERSION: { http: 426, retryable: false },
+  REQUEST_TIMEOUT: { http: 408, retryable: true },
   SHUTTING_DOWN: { http: 503, retryable: true },
   UNAVAILABLE: { http: 503, retryable: true },
   INTERNAL: { http: 500, retryable: true },

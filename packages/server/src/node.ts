@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,8 +23,10 @@ import { AckFlusher } from './delivery/ack-flusher.js';
 import { Cluster } from './delivery/cluster.js';
 import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { createDispatcher } from './gateway/dispatch.js';
+import { createEdge } from './gateway/edge.js';
 import { encodeDeliverBinary } from './gateway/fast-codec.js';
 import { createHttpHandler } from './gateway/http.js';
+import { writeHttpError } from './gateway/http-util.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
 import { KeyService } from './keys/service.js';
@@ -275,7 +277,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     auth,
     media,
     metrics,
-    log,
+    bodyTimeoutMs: config.httpBodyTimeoutMs,
     ready: async () => {
       if (stopping) return false;
       try {
@@ -311,6 +313,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return `http://127.0.0.1:${addr?.port ?? config.port}`;
     },
     async start() {
+      // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
+      server = createEdge(config, log, {
+        request: httpHandler,
+        upgrade: async (req, socket, head) => {
+          if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
+            writeHttpError(socket, new ParleyError('NOT_FOUND', 'WebSocket upgrades are served on /v1/ws'));
+            return;
+          }
+          await gateway.handleUpgrade(req, socket, head);
+        },
+      });
       // The database must be open, and as durable as configured, before anything is accepted.
       const mode = await store.ready;
       if (mode !== undefined && mode !== config.sqliteSynchronous) {
@@ -320,15 +333,6 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         );
       }
       await cluster?.start();
-      server = createServer((req, res) => void httpHandler(req, res));
-      server.on('upgrade', (req, socket, head) => {
-        if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
-          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-          return;
-        }
-        void gateway.handleUpgrade(req, socket, head);
-      });
-      server.keepAliveTimeout = 5000;
       await new Promise<void>((res, rej) => {
         server!.once('error', rej);
         server!.listen(config.port, config.host, () => res());
@@ -353,13 +357,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       if (stopping) return;
       stopping = true;
       if (retentionTimer) clearInterval(retentionTimer);
+      // /readyz answers 503 from now on, on a port still open: the balancer must see that
+      // before connections are refused, or it keeps sending clients here until its checks fail.
+      if (server && config.shutdownDrainMs > 0)
+        await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
       gateway.stopAccepting();
       gateway.pauseAll();
-      server?.close();
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
       await Promise.race([commits.idle(), grace]);
       await acks.flush();
       gateway.closeAll(CloseCodes.GOING_AWAY, 'server shutting down');
+      server?.close();
       server?.closeAllConnections();
       // Let the sockets finish closing (last-seen times are written then) before the store goes.
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)

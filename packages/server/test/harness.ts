@@ -42,7 +42,16 @@ export async function startNode(config: ConfigInput = {}, overrides: NodeOverrid
   const dataDir = (config.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'parley-test-'));
   const sms = new CapturingSms();
   const cfg = loadConfig({
-    overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, ...config, dataDir },
+    overrides: {
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      dev: false,
+      // No load balancer watches a test node's /readyz: stop at once.
+      shutdownDrainMs: 0,
+      ...config,
+      dataDir,
+    },
   });
   const node = createNode(cfg, { sms, log: createLogger(cfg.logLevel), ...overrides });
   const port = await node.start();

@@ -2,6 +2,8 @@
  * The one configuration schema. Every setting has a default that runs embedded; each is
  * settable as env `PARLEY_<SNAKE_NAME>` and flag `--<kebab-name>` (flags win over env).
  */
+
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -9,6 +11,14 @@ const bool = z.union([
   z.boolean(),
   z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
 ]);
+
+/** An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (extra !== undefined || family === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 export const configSchema = z
   .object({
@@ -125,6 +135,37 @@ export const configSchema = z
     authAttemptsPerMinute: int(1, 1_000_000).default(60),
     /** Time allowed for in-flight work on SIGTERM before sockets are closed. */
     shutdownGraceMs: int(0, 600_000).default(10_000),
+    /**
+     * On SIGTERM, how long /readyz answers 503 while everything else is still served, before
+     * the node stops taking work: at least the load balancer's check interval times its fall count.
+     */
+    shutdownDrainMs: int(0, 600_000).default(5_000),
+    /** The request line and headers (and a PROXY header) must arrive within this time. */
+    httpHeadersTimeoutMs: int(100, 600_000).default(10_000),
+    /** A whole request, body included, must arrive within this time (bounds a slow media upload). */
+    httpRequestTimeoutMs: int(1000, 86_400_000).default(3_600_000),
+    /** A request body that sends nothing for this long is answered 408; a JSON body must arrive whole within it. */
+    httpBodyTimeoutMs: int(100, 600_000).default(30_000),
+    /** Open TCP connections per node (HTTP and WebSocket); more are answered 503 and closed. */
+    maxConnections: int(1, 10_000_000).default(100_000),
+    /** Connections per client address not yet an authenticated WebSocket; more get 503 (trusted proxies exempt). */
+    maxConnectionsPerIp: int(1, 1_000_000).default(100),
+    /** Expect a PROXY protocol (v1 or v2) header on every connection; only from trustedProxies. */
+    proxyProtocol: bool.default(false),
+    /**
+     * Load balancers and proxies (comma-separated IPs or CIDR ranges) allowed to send a PROXY
+     * header, and whose X-Forwarded-For is believed.
+     */
+    trustedProxies: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every(isAddressOrRange), 'comma-separated IP addresses or CIDR ranges'),
     /**
      * Test-only: acknowledge sends before they are committed (and delay commits), so the
      * crash tests can prove their checker detects loss. Never use in production.

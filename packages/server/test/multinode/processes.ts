@@ -118,6 +118,7 @@ export class NodeProcess {
         : []),
       // Rate limits are not under test: many registrations and reconnects from one address.
       ...['--code-requests-per-hour', '10000', '--auth-attempts-per-minute', '1000000'],
+      ...['--shutdown-drain-ms', '1000'],
     ];
     const child = spawn(process.execPath, [serveScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
