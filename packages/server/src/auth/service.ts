@@ -1,7 +1,9 @@
 /**
  * Registration and device credentials. A code is 6 digits, expires (codeTtlMs), allows
- * codeMaxAttempts tries and can be re-sent only after codeResendMs. Tokens are returned
- * once and stored as SHA-256 digests.
+ * codeMaxAttempts tries and can be re-sent only after codeResendMs. Each try first takes an
+ * attempt in the store, atomically, and only then is the code compared, so racing requests
+ * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes and
+ * tokens (returned once) are stored as SHA-256 digests.
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -57,7 +59,7 @@ export class AuthService {
     ip: string,
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
-    const { store, clock, config } = this.d;
+    const { store, clock, config, limiters } = this.d;
     const now = clock.now();
     const existing = await store.codeGet(phone);
     if (existing && now - existing.sentAt < config.codeResendMs) {
@@ -65,8 +67,8 @@ export class AuthService {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
       });
     }
-    await this.d.limiters.take('codeRequestIp', ip);
-    await this.d.limiters.take('codeRequestPhone', phone);
+    await limiters.take('codeRequestIp', ip);
+    await limiters.take('codeRequestPhone', phone);
     const code = this.d.ids.numericCode(6);
     await store.codePut({
       phone,
@@ -94,27 +96,19 @@ export class AuthService {
     await this.d.limiters.take('verifyIp', ip);
     const { store, clock, config } = this.d;
     const now = clock.now();
-    const stored = await store.codeGet(phone);
-    if (!stored)
-      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
-    if (stored.expiresAt <= now) {
-      await store.codeDelete(phone);
-      throw new ParleyError('CODE_EXPIRED', 'the code has expired; request a new one');
-    }
-    if (stored.attempts >= config.codeMaxAttempts) {
-      throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
-    }
-    if (!secretMatches(rawCode, phone, stored.codeHash)) {
-      const attempts = await store.codeAttempt(phone);
-      if (attempts >= config.codeMaxAttempts) {
+    const max = config.codeMaxAttempts;
+    const taken = await store.codeAttemptTake(phone, now, max);
+    if (!taken) throw await this.noAttemptLeft(phone, now);
+    if (!secretMatches(rawCode, phone, taken.codeHash)) {
+      if (taken.attempts >= max) {
         throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
       }
-      throw new ParleyError(
-        'CODE_INVALID',
-        `wrong code (${config.codeMaxAttempts - attempts} attempts left)`,
-      );
+      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
     }
-    await store.codeDelete(phone);
+    // Of two requests with the right code, only the one that deletes it goes on.
+    if (!(await store.codeConsume(phone, taken.codeHash))) {
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    }
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -130,6 +124,22 @@ export class AuthService {
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');
     return { userId, deviceId, token, primary: true };
+  }
+
+  /** Why no attempt could be taken on the phone's code, as the error to answer with. */
+  private async noAttemptLeft(phone: string, now: number): Promise<ParleyError> {
+    const stored = await this.d.store.codeGet(phone);
+    if (!stored)
+      return new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    if (stored.expiresAt <= now) {
+      await this.d.store.codeConsume(phone, stored.codeHash);
+      return new ParleyError('CODE_EXPIRED', 'the code has expired; request a new one');
+    }
+    if (stored.attempts >= this.d.config.codeMaxAttempts) {
+      return new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+    }
+    // A new code replaced the one this request raced for.
+    return new ParleyError('CODE_INVALID', 'the code was replaced by a newer one; try again');
   }
 
   async createLinkCode(device: Device): Promise<{ code: string; expiresInMs: number }> {
