@@ -74,6 +74,7 @@ for (const backend of backends) {
           // The per-IP limits are not under test: every request here comes from 127.0.0.1.
           authAttemptsPerMinute: 100_000,
           codeRequestsPerHour: 1000,
+          serverSecret: 'races-test-secret-0123456789abcdef',
         },
         { store: counting.store },
       );

@@ -2,8 +2,8 @@
  * Registration and device credentials. A code is 6 digits, expires (codeTtlMs), allows
  * codeMaxAttempts tries and can be re-sent only after codeResendMs. Each try first takes an
  * attempt in the store, atomically, and only then is the code compared, so racing requests
- * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes and
- * tokens (returned once) are stored as SHA-256 digests.
+ * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes are
+ * stored as keyed digests, tokens (returned once) as SHA-256 digests.
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -15,7 +15,7 @@ import type { SmsProvider } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
 import { maskPhone, normalizePhone, phoneHash } from './phone.js';
-import { hashSecret, secretMatches } from './secrets.js';
+import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
 
 export interface IssuedCredentials {
   userId: UserId;
@@ -31,6 +31,8 @@ export interface AuthDeps {
   ids: Ids;
   config: Config;
   limiters: Limiters;
+  /** Keyed digests of codes (the key is the server secret). */
+  digests: CodeDigests;
   log: Logger;
   /** Called with devices whose credentials were revoked, so their sockets can be closed. */
   onRevoked: (deviceIds: DeviceId[]) => void;
@@ -72,7 +74,7 @@ export class AuthService {
     const code = this.d.ids.numericCode(6);
     await store.codePut({
       phone,
-      codeHash: hashSecret(code, phone),
+      codeHash: this.d.digests.code(phone, code),
       expiresAt: now + config.codeTtlMs,
       attempts: 0,
       sentAt: now,
@@ -99,7 +101,7 @@ export class AuthService {
     const max = config.codeMaxAttempts;
     const taken = await store.codeAttemptTake(phone, now, max);
     if (!taken) throw await this.noAttemptLeft(phone, now);
-    if (!secretMatches(rawCode, phone, taken.codeHash)) {
+    if (!digestsEqual(this.d.digests.code(phone, rawCode), taken.codeHash)) {
       if (taken.attempts >= max) {
         throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
       }
@@ -116,7 +118,7 @@ export class AuthService {
       phone,
       phoneHash: phoneHash(phone),
       deviceId,
-      tokenHash: hashSecret(token),
+      tokenHash: tokenDigest(token),
       name,
       now,
     });
@@ -147,7 +149,7 @@ export class AuthService {
       throw new ParleyError('PERMISSION_DENIED', 'only the primary device can link devices');
     const code = this.d.ids.secret().slice(0, 16);
     const ttl = this.d.config.linkCodeTtlMs;
-    await this.d.store.linkCodePut(hashSecret(code), device.userId, this.d.clock.now() + ttl);
+    await this.d.store.linkCodePut(this.d.digests.linkCode(code), device.userId, this.d.clock.now() + ttl);
     return { code, expiresInMs: ttl };
   }
 
@@ -158,14 +160,14 @@ export class AuthService {
     const name = deviceName(rawName, 'linked');
     await this.d.limiters.take('linkIp', ip);
     const now = this.d.clock.now();
-    const userId = await this.d.store.linkCodeTake(hashSecret(rawCode), now);
+    const userId = await this.d.store.linkCodeTake(this.d.digests.linkCode(rawCode), now);
     if (!userId) throw new ParleyError('CODE_INVALID', 'unknown, used or expired link code');
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     await this.d.store.deviceLink({
       userId,
       deviceId,
-      tokenHash: hashSecret(token),
+      tokenHash: tokenDigest(token),
       name,
       now,
       maxDevices: this.d.config.maxDevicesPerUser,
@@ -178,7 +180,7 @@ export class AuthService {
   /** The device for a bearer token, or undefined. */
   authenticate(token: string | undefined): Promise<Device | undefined> {
     if (!token || token.length > 256) return Promise.resolve(undefined);
-    return this.d.store.deviceByTokenHash(hashSecret(token));
+    return this.d.store.deviceByTokenHash(tokenDigest(token));
   }
 
   listDevices(device: Device): Promise<Device[]> {

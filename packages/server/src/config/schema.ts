@@ -88,6 +88,16 @@ export const configSchema = z
     /** Rate limits (per minute). */
     sendsPerMinute: int(1, 10_000_000).default(6000),
     codeRequestsPerHour: int(1, 10_000).default(10),
+    /**
+     * Key for the digests of registration and link codes (at least 32 characters). Nodes sharing
+     * a PostgreSQL store must set the same one; a lone SQLite node generates <dataDir>/server-secret.
+     * Prefer PARLEY_SERVER_SECRET_FILE (a file holding it) to the flag or variable. Never printed.
+     */
+    serverSecret: z
+      .string()
+      .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
+      .max(4096)
+      .optional(),
     discoverPerMinute: int(1, 1_000_000).default(60),
     /** Media store: `local` (files in mediaDir) or s3://bucket[/prefix] (S3 or S3-compatible). */
     media: z

@@ -58,6 +58,7 @@ import {
   targetRefusal,
 } from '../message-rules.js';
 import { migrate } from './migrate.js';
+import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export type SqliteSynchronous = 'FULL' | 'NORMAL' | 'OFF';
@@ -105,6 +106,7 @@ export class SqliteStore implements Store {
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
+    makeDatabaseFilesPrivate(options.path);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
