@@ -14,7 +14,7 @@ import type { Ids } from '../ports/ids.js';
 import type { SmsProvider } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
-import { maskPhone, normalizePhone, phoneHash } from './phone.js';
+import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
 import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
 
 export interface IssuedCredentials {
@@ -62,6 +62,7 @@ export class AuthService {
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
     const { store, clock, config, limiters } = this.d;
+    checkPhoneTypeAllowed(phone, config.smsBlockedNumberTypes);
     const now = clock.now();
     const existing = await store.codeGet(phone);
     if (existing && now - existing.sentAt < config.codeResendMs) {
@@ -69,8 +70,12 @@ export class AuthService {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
       });
     }
+    // Narrowest key first, so a caller refused for its own excess spends no shared budget.
     await limiters.take('codeRequestIp', ip);
     await limiters.take('codeRequestPhone', phone);
+    await limiters.take('codeRequestPhoneDay', phone);
+    await limiters.take('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
+    await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
     await store.codePut({
       phone,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config/load.js';
-import { Limiters } from './limiters.js';
+import { Limiters, limiterTable } from './limiters.js';
 
 const config = loadConfig({ overrides: { discoverPerMinute: 3 } });
 
@@ -17,6 +17,24 @@ describe('rate limiters', () => {
       return true;
     });
     await l.take('discover', 'u2');
+  });
+});
+
+describe('the code-request budgets', () => {
+  it('default to 20 per number per day, 100 per prefix per hour and 10 000 per day in all', () => {
+    const t = limiterTable(loadConfig({}));
+    assert.deepEqual(t.codeRequestPhone, { points: 10, durationSec: 3600 });
+    assert.deepEqual(t.codeRequestPhoneDay, { points: 20, durationSec: 86_400 });
+    assert.deepEqual(t.codeRequestPrefix, { points: 100, durationSec: 3600 });
+    assert.deepEqual(t.codeRequestTotal, { points: 10_000, durationSec: 86_400 });
+  });
+
+  it('grow with codeRequestsPerHour unless set', () => {
+    const t = limiterTable(
+      loadConfig({ overrides: { codeRequestsPerHour: 50, codeRequestsPerDayTotal: 7 } }),
+    );
+    assert.equal(t.codeRequestPrefix.points, 500);
+    assert.equal(t.codeRequestTotal.points, 7);
   });
 });
 
