@@ -70,7 +70,8 @@ export class AuthService {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
       });
     }
-    // Narrowest key first, so a caller refused for its own excess spends no shared budget.
+    // The caller's own budgets (its IP, the number) before the shared ones (the number's
+    // prefix, the deployment), so a request refused for its own excess spends nothing shared.
     await limiters.take('codeRequestIp', ip);
     await limiters.take('codeRequestPhone', phone);
     await limiters.take('codeRequestPhoneDay', phone);
