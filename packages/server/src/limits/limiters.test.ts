@@ -66,6 +66,19 @@ describe('rate limiters shared through Redis', {
     await a.del(`parley:rl:discover:${key}`);
   });
 
+  it('two nodes draw from the same code budgets per prefix and for the deployment', async () => {
+    const run = randomBytes(6).toString('hex');
+    const shared = loadConfig({ overrides: { codeRequestsPerPrefixPerHour: 2, codeRequestsPerDayTotal: 3 } });
+    const n1 = new Limiters(shared, a);
+    const n2 = new Limiters(shared, b);
+    await n1.take('codeRequestPrefix', `+1${run}`);
+    await n2.take('codeRequestPrefix', `+1${run}`);
+    await assert.rejects(n1.take('codeRequestPrefix', `+1${run}`), { code: 'RATE_LIMITED' });
+    for (const n of [n1, n2, n1]) await n.take('codeRequestTotal', run);
+    await assert.rejects(n2.take('codeRequestTotal', run), { code: 'RATE_LIMITED' });
+    await a.del(`parley:rl:codeRequestPrefix:+1${run}`, `parley:rl:codeRequestTotal:${run}`);
+  });
+
   it('fall back to memory while Redis cannot be reached', async () => {
     const down = new Redis({
       port: 1,
