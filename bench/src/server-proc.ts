@@ -4,6 +4,7 @@
  * after a grace period) and finds its CPU profile.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,12 @@ const childPath = fileURLToPath(new URL('./server-child.js', import.meta.url));
 export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
   const fd = openSync(o.logFile, 'a');
-  const config = { ...benchServerSettings(o.sync), dataDir: o.dataDir, ...(o.store && { store: o.store }) };
+  const config = {
+    ...benchServerSettings(o.sync),
+    dataDir: o.dataDir,
+    // A node on PostgreSQL needs the key of its code digests; the bench runs one such node.
+    ...(o.store && { store: o.store, serverSecret: randomBytes(32).toString('hex') }),
+  };
   const child: ChildProcess = fork(childPath, [], {
     execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
     stdio: ['ignore', fd, fd, 'ipc'],

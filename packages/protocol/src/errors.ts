@@ -10,6 +10,7 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: { http: 400, retryable: false },
   PAYLOAD_TOO_LARGE: { http: 413, retryable: false },
   INVALID_PHONE: { http: 400, retryable: false },
+  PHONE_TYPE_NOT_ALLOWED: { http: 400, retryable: false },
   CODE_INVALID: { http: 400, retryable: false },
   CODE_EXPIRED: { http: 400, retryable: false },
   TOO_MANY_ATTEMPTS: { http: 429, retryable: false },

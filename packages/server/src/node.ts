@@ -14,6 +14,8 @@ import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { ConsoleSms } from './adapters/sms/console-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { SqliteWorkerStore } from './adapters/store/sqlite-worker/worker-store.js';
+import { CodeDigests } from './auth/secrets.js';
+import { loadServerSecret } from './auth/server-secret.js';
 import { AuthService } from './auth/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
@@ -58,6 +60,8 @@ export interface NodeOverrides {
   /** A Redis client for rate-limit counters shared by every node. */
   limiterRedis?: unknown;
   log?: Logger;
+  /** The key for code digests; default from config (see auth/server-secret.ts). */
+  serverSecret?: Buffer;
 }
 
 export interface ParleyNode {
@@ -111,6 +115,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const log = o.log ?? createLogger(config.logLevel);
   const clock = o.clock ?? systemClock;
   const ids = o.ids ?? randomIds;
+  // Before the store opens: a shared node without serverSecret stops here.
+  const digests = new CodeDigests(o.serverSecret ?? loadServerSecret(config, o.bus !== undefined));
   const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
   if (!o.sms) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
@@ -207,6 +213,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     ids,
     config,
     limiters,
+    digests,
     log,
     onRevoked: revoke,
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
@@ -384,6 +391,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
 /** A node from its config, opening PostgreSQL and Redis first when the config names them. */
 export async function openNode(config: Config, o: NodeOverrides = {}): Promise<ParleyNode> {
   const log = o.log ?? createLogger(config.logLevel);
+  // Checked before PostgreSQL, Redis or S3 is opened, so a missing secret leaves nothing open.
+  const serverSecret = o.serverSecret ?? loadServerSecret(config, o.bus !== undefined);
   let store = o.store;
   let bus = o.bus;
   let limiterRedis = o.limiterRedis;
@@ -426,6 +435,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
   return createNode(config, {
     ...o,
     log,
+    serverSecret,
     ...(blobs && { blobs }),
     ...(store && { store }),
     ...(bus && { bus }),

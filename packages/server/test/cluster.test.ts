@@ -39,7 +39,13 @@ describe('several nodes sharing a store and a bus', () => {
     for (const id of ['n1', 'n2', 'n3']) {
       nodes.push(
         await startNode(
-          { dataDir: mkdtempSync(join(dir, `${id}-`)), bus: 'local', oneTimePreKeysLowWater: 1 },
+          {
+            dataDir: mkdtempSync(join(dir, `${id}-`)),
+            bus: 'local',
+            oneTimePreKeysLowWater: 1,
+            // Nodes sharing a store share the key of its code digests.
+            serverSecret: 'cluster-test-secret-0123456789abcdef',
+          },
           { store, bus: new LocalBus({ nodeId: id, network }) },
         ),
       );

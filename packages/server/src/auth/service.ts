@@ -1,7 +1,9 @@
 /**
  * Registration and device credentials. A code is 6 digits, expires (codeTtlMs), allows
- * codeMaxAttempts tries and can be re-sent only after codeResendMs. Tokens are returned
- * once and stored as SHA-256 digests.
+ * codeMaxAttempts tries and can be re-sent only after codeResendMs. Each try first takes an
+ * attempt in the store, atomically, and only then is the code compared, so racing requests
+ * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes are
+ * stored as keyed digests, tokens (returned once) as SHA-256 digests.
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -12,8 +14,8 @@ import type { Ids } from '../ports/ids.js';
 import type { SmsProvider } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
-import { maskPhone, normalizePhone, phoneHash } from './phone.js';
-import { hashSecret, secretMatches } from './secrets.js';
+import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
+import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
 
 export interface IssuedCredentials {
   userId: UserId;
@@ -29,6 +31,8 @@ export interface AuthDeps {
   ids: Ids;
   config: Config;
   limiters: Limiters;
+  /** Keyed digests of codes (the key is the server secret). */
+  digests: CodeDigests;
   log: Logger;
   /** Called with devices whose credentials were revoked, so their sockets can be closed. */
   onRevoked: (deviceIds: DeviceId[]) => void;
@@ -57,7 +61,8 @@ export class AuthService {
     ip: string,
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
-    const { store, clock, config } = this.d;
+    const { store, clock, config, limiters } = this.d;
+    checkPhoneTypeAllowed(phone, config.smsBlockedNumberTypes);
     const now = clock.now();
     const existing = await store.codeGet(phone);
     if (existing && now - existing.sentAt < config.codeResendMs) {
@@ -65,12 +70,17 @@ export class AuthService {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
       });
     }
-    await this.d.limiters.take('codeRequestIp', ip);
-    await this.d.limiters.take('codeRequestPhone', phone);
+    // The caller's own budgets (its IP, the number) before the shared ones (the number's
+    // prefix, the deployment), so a request refused for its own excess spends nothing shared.
+    await limiters.take('codeRequestIp', ip);
+    await limiters.take('codeRequestPhone', phone);
+    await limiters.take('codeRequestPhoneDay', phone);
+    await limiters.take('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
+    await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
     await store.codePut({
       phone,
-      codeHash: hashSecret(code, phone),
+      codeHash: this.d.digests.code(phone, code),
       expiresAt: now + config.codeTtlMs,
       attempts: 0,
       sentAt: now,
@@ -94,27 +104,19 @@ export class AuthService {
     await this.d.limiters.take('verifyIp', ip);
     const { store, clock, config } = this.d;
     const now = clock.now();
-    const stored = await store.codeGet(phone);
-    if (!stored)
-      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
-    if (stored.expiresAt <= now) {
-      await store.codeDelete(phone);
-      throw new ParleyError('CODE_EXPIRED', 'the code has expired; request a new one');
-    }
-    if (stored.attempts >= config.codeMaxAttempts) {
-      throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
-    }
-    if (!secretMatches(rawCode, phone, stored.codeHash)) {
-      const attempts = await store.codeAttempt(phone);
-      if (attempts >= config.codeMaxAttempts) {
+    const max = config.codeMaxAttempts;
+    const taken = await store.codeAttemptTake(phone, now, max);
+    if (!taken) throw await this.noAttemptLeft(phone, now);
+    if (!digestsEqual(this.d.digests.code(phone, rawCode), taken.codeHash)) {
+      if (taken.attempts >= max) {
         throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
       }
-      throw new ParleyError(
-        'CODE_INVALID',
-        `wrong code (${config.codeMaxAttempts - attempts} attempts left)`,
-      );
+      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
     }
-    await store.codeDelete(phone);
+    // Of two requests with the right code, only the one that deletes it goes on.
+    if (!(await store.codeConsume(phone, taken.codeHash))) {
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    }
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -122,7 +124,7 @@ export class AuthService {
       phone,
       phoneHash: phoneHash(phone),
       deviceId,
-      tokenHash: hashSecret(token),
+      tokenHash: tokenDigest(token),
       name,
       now,
     });
@@ -132,12 +134,28 @@ export class AuthService {
     return { userId, deviceId, token, primary: true };
   }
 
+  /** Why no attempt could be taken on the phone's code, as the error to answer with. */
+  private async noAttemptLeft(phone: string, now: number): Promise<ParleyError> {
+    const stored = await this.d.store.codeGet(phone);
+    if (!stored)
+      return new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    if (stored.expiresAt <= now) {
+      await this.d.store.codeConsume(phone, stored.codeHash);
+      return new ParleyError('CODE_EXPIRED', 'the code has expired; request a new one');
+    }
+    if (stored.attempts >= this.d.config.codeMaxAttempts) {
+      return new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+    }
+    // A new code replaced the one this request raced for.
+    return new ParleyError('CODE_INVALID', 'the code was replaced by a newer one; try again');
+  }
+
   async createLinkCode(device: Device): Promise<{ code: string; expiresInMs: number }> {
     if (!device.primary)
       throw new ParleyError('PERMISSION_DENIED', 'only the primary device can link devices');
     const code = this.d.ids.secret().slice(0, 16);
     const ttl = this.d.config.linkCodeTtlMs;
-    await this.d.store.linkCodePut(hashSecret(code), device.userId, this.d.clock.now() + ttl);
+    await this.d.store.linkCodePut(this.d.digests.linkCode(code), device.userId, this.d.clock.now() + ttl);
     return { code, expiresInMs: ttl };
   }
 
@@ -148,14 +166,14 @@ export class AuthService {
     const name = deviceName(rawName, 'linked');
     await this.d.limiters.take('linkIp', ip);
     const now = this.d.clock.now();
-    const userId = await this.d.store.linkCodeTake(hashSecret(rawCode), now);
+    const userId = await this.d.store.linkCodeTake(this.d.digests.linkCode(rawCode), now);
     if (!userId) throw new ParleyError('CODE_INVALID', 'unknown, used or expired link code');
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     await this.d.store.deviceLink({
       userId,
       deviceId,
-      tokenHash: hashSecret(token),
+      tokenHash: tokenDigest(token),
       name,
       now,
       maxDevices: this.d.config.maxDevicesPerUser,
@@ -168,7 +186,7 @@ export class AuthService {
   /** The device for a bearer token, or undefined. */
   authenticate(token: string | undefined): Promise<Device | undefined> {
     if (!token || token.length > 256) return Promise.resolve(undefined);
-    return this.d.store.deviceByTokenHash(hashSecret(token));
+    return this.d.store.deviceByTokenHash(tokenDigest(token));
   }
 
   listDevices(device: Device): Promise<Device[]> {

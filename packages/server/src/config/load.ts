@@ -2,10 +2,14 @@
  * Builds the config from defaults < PARLEY_* env < flags, and fails naming the setting.
  * Secrets are never printed: errors show the setting name and the problem, not the value.
  */
+import { readFileSync } from 'node:fs';
 import { ParleyError } from '@parley/protocol';
 import { type Config, type ConfigInput, type ConfigKey, configSchema } from './schema.js';
 
 export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
+
+/** Secrets that may also come from a file named by PARLEY_<NAME>_FILE (e.g. a mounted secret). */
+export const fileSettingKeys: readonly ConfigKey[] = ['serverSecret'];
 
 export function envName(key: string): string {
   return `PARLEY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -51,6 +55,21 @@ export function loadConfig(options: {
   for (const key of configKeys) {
     const v = env[envName(key)];
     if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (const key of fileSettingKeys) {
+    const file = env[`${envName(key)}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (raw[key] !== undefined) {
+      throw new ParleyError('INVALID_ARGUMENT', `set ${envName(key)} or ${envName(key)}_FILE, not both`);
+    }
+    try {
+      raw[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ParleyError(
+        'INVALID_ARGUMENT',
+        `cannot read ${envName(key)}_FILE (${file}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
   }
   Object.assign(raw, parseFlags(options.argv ?? []), options.overrides ?? {});
   const parsed = configSchema.safeParse(raw);

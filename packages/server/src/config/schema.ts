@@ -5,6 +5,7 @@
 
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { PHONE_NUMBER_TYPES } from '../auth/phone.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([
@@ -97,7 +98,48 @@ export const configSchema = z
     retentionIntervalMs: int(1000, 86_400_000).default(10 * 60_000),
     /** Rate limits (per minute). */
     sendsPerMinute: int(1, 10_000_000).default(6000),
+    /** Code requests per phone number per hour (and 10 times this per client IP). */
     codeRequestsPerHour: int(1, 10_000).default(10),
+    /** Code requests per phone number per day. */
+    codeRequestsPerDay: int(1, 1_000_000).default(20),
+    /**
+     * Code requests per number prefix (the first codeRequestPrefixLength characters of the E.164
+     * form) per hour, against SMS pumping through a range of numbers. Default 10 x codeRequestsPerHour.
+     */
+    codeRequestsPerPrefixPerHour: int(1, 100_000_000).optional(),
+    /** Characters of the E.164 number, with its '+', that make the prefix of codeRequestsPerPrefixPerHour. */
+    codeRequestPrefixLength: int(3, 16).default(6),
+    /** Codes sent per day by the whole deployment (shared via Redis). Default 1000 x codeRequestsPerHour. */
+    codeRequestsPerDayTotal: int(1, 1_000_000_000).optional(),
+    /**
+     * Number types no code is sent to (PHONE_TYPE_NOT_ALLOWED): comma-separated libphonenumber
+     * types, INTERNATIONAL_NETWORK (+881/+882/+883, satellite) or UNKNOWN; NONE allows all.
+     */
+    smsBlockedNumberTypes: z
+      .union([
+        z.array(z.string()),
+        z.string().transform((v) => (['', 'NONE'].includes(v.trim()) ? [] : v.split(','))),
+      ])
+      .pipe(z.array(z.string().trim().pipe(z.enum(PHONE_NUMBER_TYPES))))
+      .default([
+        'PREMIUM_RATE',
+        'SHARED_COST',
+        'UAN',
+        'PERSONAL_NUMBER',
+        'PAGER',
+        'VOICEMAIL',
+        'INTERNATIONAL_NETWORK',
+      ]),
+    /**
+     * Key for the digests of registration and link codes (at least 32 characters). Nodes sharing
+     * a PostgreSQL store must set the same one; a lone SQLite node generates <dataDir>/server-secret.
+     * Prefer PARLEY_SERVER_SECRET_FILE (a file holding it) to the flag or variable. Never printed.
+     */
+    serverSecret: z
+      .string()
+      .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
+      .max(4096)
+      .optional(),
     discoverPerMinute: int(1, 1_000_000).default(60),
     /** Media store: `local` (files in mediaDir) or s3://bucket[/prefix] (S3 or S3-compatible). */
     media: z

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config/load.js';
-import { Limiters } from './limiters.js';
+import { Limiters, limiterTable } from './limiters.js';
 
 const config = loadConfig({ overrides: { discoverPerMinute: 3 } });
 
@@ -17,6 +17,24 @@ describe('rate limiters', () => {
       return true;
     });
     await l.take('discover', 'u2');
+  });
+});
+
+describe('the code-request budgets', () => {
+  it('default to 20 per number per day, 100 per prefix per hour and 10 000 per day in all', () => {
+    const t = limiterTable(loadConfig({}));
+    assert.deepEqual(t.codeRequestPhone, { points: 10, durationSec: 3600 });
+    assert.deepEqual(t.codeRequestPhoneDay, { points: 20, durationSec: 86_400 });
+    assert.deepEqual(t.codeRequestPrefix, { points: 100, durationSec: 3600 });
+    assert.deepEqual(t.codeRequestTotal, { points: 10_000, durationSec: 86_400 });
+  });
+
+  it('grow with codeRequestsPerHour unless set', () => {
+    const t = limiterTable(
+      loadConfig({ overrides: { codeRequestsPerHour: 50, codeRequestsPerDayTotal: 7 } }),
+    );
+    assert.equal(t.codeRequestPrefix.points, 500);
+    assert.equal(t.codeRequestTotal.points, 7);
   });
 });
 
@@ -46,6 +64,19 @@ describe('rate limiters shared through Redis', {
     await n1.take('discover', key);
     await assert.rejects(n2.take('discover', key), { code: 'RATE_LIMITED' });
     await a.del(`parley:rl:discover:${key}`);
+  });
+
+  it('two nodes draw from the same code budgets per prefix and for the deployment', async () => {
+    const run = randomBytes(6).toString('hex');
+    const shared = loadConfig({ overrides: { codeRequestsPerPrefixPerHour: 2, codeRequestsPerDayTotal: 3 } });
+    const n1 = new Limiters(shared, a);
+    const n2 = new Limiters(shared, b);
+    await n1.take('codeRequestPrefix', `+1${run}`);
+    await n2.take('codeRequestPrefix', `+1${run}`);
+    await assert.rejects(n1.take('codeRequestPrefix', `+1${run}`), { code: 'RATE_LIMITED' });
+    for (const n of [n1, n2, n1]) await n.take('codeRequestTotal', run);
+    await assert.rejects(n2.take('codeRequestTotal', run), { code: 'RATE_LIMITED' });
+    await a.del(`parley:rl:codeRequestPrefix:+1${run}`, `parley:rl:codeRequestTotal:${run}`);
   });
 
   it('fall back to memory while Redis cannot be reached', async () => {

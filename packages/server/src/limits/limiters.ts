@@ -22,8 +22,20 @@ export function limiterTable(config: Config) {
     send: { points: config.sendsPerMinute, durationSec: 60 },
     /** Code requests per phone number per hour. */
     codeRequestPhone: { points: config.codeRequestsPerHour, durationSec: 3600 },
+    /** Code requests per phone number per day. */
+    codeRequestPhoneDay: { points: config.codeRequestsPerDay, durationSec: 86_400 },
     /** Code requests per client IP per hour. */
     codeRequestIp: { points: config.codeRequestsPerHour * 10, durationSec: 3600 },
+    /** Code requests per number prefix (first codeRequestPrefixLength characters) per hour. */
+    codeRequestPrefix: {
+      points: config.codeRequestsPerPrefixPerHour ?? config.codeRequestsPerHour * 10,
+      durationSec: 3600,
+    },
+    /** Code requests of the whole deployment per day (one key): a ceiling on SMS spend. */
+    codeRequestTotal: {
+      points: config.codeRequestsPerDayTotal ?? config.codeRequestsPerHour * 1000,
+      durationSec: 86_400,
+    },
     /** Code verification attempts per IP per minute (per-code attempts are limited separately). */
     verifyIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Link-code redemptions per IP per minute. */

@@ -362,29 +362,64 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.codeGet(phoneOf(2)), undefined);
       });
 
-      test('codeAttempt increments and returns the attempt count', async (store) => {
+      test('codeAttemptTake counts attempts up to the maximum, then takes none', async (store) => {
         await store.codePut(code(phoneOf(1), 'h1'));
-        assert.equal(await store.codeAttempt(phoneOf(1)), 1);
-        assert.equal(await store.codeAttempt(phoneOf(1)), 2);
-        assert.equal(await store.codeAttempt(phoneOf(1)), 3);
+        for (let n = 1; n <= 3; n++) {
+          assert.deepEqual(await store.codeAttemptTake(phoneOf(1), T0, 3), {
+            ...code(phoneOf(1), 'h1'),
+            attempts: n,
+          });
+        }
+        assert.equal(await store.codeAttemptTake(phoneOf(1), T0, 3), undefined);
         assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 3);
+      });
+
+      test('codeAttemptTake takes nothing from an expired or unknown code', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        assert.equal(await store.codeAttemptTake(phoneOf(1), T0 + 300_000, 5), undefined);
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 0);
+        assert.equal(await store.codeAttemptTake(phoneOf(2), T0, 5), undefined);
+        assert.equal(await store.codeGet(phoneOf(2)), undefined);
+      });
+
+      test('racing codeAttemptTake calls take exactly the maximum', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        const taken = await Promise.all(
+          Array.from({ length: 30 }, () => store.codeAttemptTake(phoneOf(1), T0, 5)),
+        );
+        const counts = taken.flatMap((c) => (c ? [c.attempts] : [])).sort((a, b) => a - b);
+        assert.deepEqual(counts, [1, 2, 3, 4, 5]);
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 5);
       });
 
       test('codePut replaces the previous code of the phone and its attempts', async (store) => {
         await store.codePut(code(phoneOf(1), 'h1'));
-        await store.codeAttempt(phoneOf(1));
-        await store.codeAttempt(phoneOf(1));
+        await store.codeAttemptTake(phoneOf(1), T0, 5);
+        await store.codeAttemptTake(phoneOf(1), T0, 5);
         await store.codePut({ ...code(phoneOf(1), 'h2'), sentAt: T0 + 60_000 });
         assert.deepEqual(await store.codeGet(phoneOf(1)), { ...code(phoneOf(1), 'h2'), sentAt: T0 + 60_000 });
       });
 
-      test('codeDelete removes the code of that phone only', async (store) => {
+      test('codeConsume deletes the code it names, once, and that phone only', async (store) => {
         await store.codePut(code(phoneOf(1), 'h1'));
         await store.codePut(code(phoneOf(2), 'h2'));
-        await store.codeDelete(phoneOf(1));
+        assert.equal(await store.codeConsume(phoneOf(1), 'h1'), true);
         assert.equal(await store.codeGet(phoneOf(1)), undefined);
         assert.equal((await store.codeGet(phoneOf(2)))?.codeHash, 'h2');
-        await store.codeDelete(phoneOf(1)); // deleting again is harmless
+        assert.equal(await store.codeConsume(phoneOf(1), 'h1'), false);
+      });
+
+      test('codeConsume leaves a newer code of the phone in place', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        await store.codePut(code(phoneOf(1), 'h2'));
+        assert.equal(await store.codeConsume(phoneOf(1), 'h1'), false);
+        assert.equal((await store.codeGet(phoneOf(1)))?.codeHash, 'h2');
+      });
+
+      test('of racing codeConsume calls for one code exactly one wins', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        const won = await Promise.all(Array.from({ length: 20 }, () => store.codeConsume(phoneOf(1), 'h1')));
+        assert.equal(won.filter(Boolean).length, 1);
       });
 
       test('linkCodeTake returns the user once, then undefined', async (store) => {
@@ -392,6 +427,16 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await store.linkCodePut('link-1', a.userId, T0 + 60_000);
         assert.equal(await store.linkCodeTake('link-1', T0), a.userId);
         assert.equal(await store.linkCodeTake('link-1', T0), undefined);
+      });
+
+      test('of racing linkCodeTake calls for one code exactly one gets the user', async (store) => {
+        const a = await addUser(store, 1);
+        await store.linkCodePut('link-1', a.userId, T0 + 60_000);
+        const got = await Promise.all(Array.from({ length: 20 }, () => store.linkCodeTake('link-1', T0)));
+        assert.deepEqual(
+          got.filter((u) => u !== undefined),
+          [a.userId],
+        );
       });
 
       test('linkCodeTake returns undefined for an expired or unknown code', async (store) => {

@@ -170,11 +170,25 @@ export interface Store {
   codeGet(phone: string): Promise<OneTimeCode | undefined>;
   /** Replaces any previous code for the phone (attempts reset to 0). */
   codePut(code: OneTimeCode): Promise<void>;
-  /** Increments and returns the attempt count. */
-  codeAttempt(phone: string): Promise<number>;
-  codeDelete(phone: string): Promise<void>;
+  /**
+   * Takes one verification attempt, atomically: only while the phone has a code that has not
+   * expired (expiresAt > now) and has had fewer than `maxAttempts` attempts. Returns the code
+   * with `attempts` counting this one, or undefined when no attempt was taken (no code, expired,
+   * or used up: codeGet tells which). However many calls race, at most `maxAttempts` succeed
+   * per code, so the caller compares the code only after this returned it.
+   */
+  codeAttemptTake(phone: string, now: number, maxAttempts: number): Promise<OneTimeCode | undefined>;
+  /**
+   * Deletes the phone's code only if it is still the one with `codeHash`. True for the one call
+   * that deleted it: of racing verifiers of the same code exactly one gets true, and a code
+   * replaced by a newer one is left alone.
+   */
+  codeConsume(phone: string, codeHash: string): Promise<boolean>;
   linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void>;
-  /** Consumes the link code: its user if it existed and had not expired, once only. */
+  /**
+   * Consumes the link code: its user if it existed and had not expired (it is deleted either
+   * way). Once only: of racing calls with the same code at most one gets the user.
+   */
   linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined>;
 
   // -- chats -----------------------------------------------------------------------------

@@ -113,6 +113,8 @@ export class NodeProcess {
       ...['--port', String(this.port), '--host', '127.0.0.1', '--data-dir', this.dataDir],
       ...['--dev', 'true', '--log-level', 'warn', '--node-id', s.nodeId],
       ...['--store', s.storeUrl, '--bus', s.busUrl, '--unsafe-ack-before-commit', String(s.unsafe)],
+      // Every node of the cluster digests codes with the same key.
+      ...['--server-secret', 'multinode-test-secret-0123456789abcdef'],
       ...(s.media
         ? ['--media', s.media.url, '--s3-endpoint', s.media.endpoint, '--s3-force-path-style', 'true']
         : []),

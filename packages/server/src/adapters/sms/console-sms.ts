@@ -3,7 +3,7 @@
  * the log and appends it to <dataDir>/sms-codes.log so a person trying Parley can register;
  * outside dev mode it refuses, because a code that reaches nobody would lock users out.
  */
-import { appendFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../../log.js';
@@ -21,12 +21,13 @@ export class ConsoleSms implements SmsProvider {
     }
     // Dev sink by design: this line is the SMS a real provider would send.
     this.options.log.warn({ devSms: { to: phone, text: `Parley code ${code}` } }, 'dev SMS (not sent)');
-    await appendFile(
-      join(this.options.dataDir, 'sms-codes.log'),
-      `${new Date().toISOString()} ${phone} ${code}\n`,
-      {
-        mode: 0o600,
-      },
-    );
+    // Owner-only, also when an older version created the file with a wider mode.
+    const file = await open(join(this.options.dataDir, 'sms-codes.log'), 'a', 0o600);
+    try {
+      await file.chmod(0o600);
+      await file.appendFile(`${new Date().toISOString()} ${phone} ${code}\n`);
+    } finally {
+      await file.close();
+    }
   }
 }

@@ -4,7 +4,6 @@
  * stores (= nodes, each with its own pool) writing the same chats at once.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { storeContract } from '../../../ports/store.contract.js';
@@ -13,21 +12,12 @@ import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
 import { createPool } from './db.js';
 import { migrations } from './migrate.js';
 import { migrate, PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+import { dropSchema as dropTestSchema, freshSchema } from './testing.js';
 
 const url = process.env.PARLEY_TEST_POSTGRES_URL;
 const skipReason = 'PARLEY_TEST_POSTGRES_URL is not set';
 
-const freshSchema = () => `parley_t_${randomBytes(6).toString('hex')}`;
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
+const dropSchema = (schema: string) => dropTestSchema(url!, schema);
 
 /** `url` with extra startup options (e.g. `-c synchronous_commit=off`) for every connection. */
 function withOptions(base: string, options: string): string {

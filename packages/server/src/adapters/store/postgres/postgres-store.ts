@@ -35,6 +35,7 @@ import type {
   UserId,
   UserPresenceRecord,
 } from '../../../ports/types.js';
+import { type CodeRow, toCode } from '../code-rows.js';
 import { chatRead, chatSummaries, createChat, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
@@ -283,34 +284,19 @@ export class PostgresStore implements Store {
   // -- codes ------------------------------------------------------------------------------------
 
   async codeGet(phone: string): Promise<OneTimeCode | undefined> {
-    const [r] = await this.rows<{
-      phone: string;
-      code_hash: string;
-      expires_at: number;
-      attempts: number;
-      sent_at: number;
-    }>('codeGet', [phone]);
-    return (
-      r && {
-        phone: r.phone,
-        codeHash: r.code_hash,
-        expiresAt: r.expires_at,
-        attempts: r.attempts,
-        sentAt: r.sent_at,
-      }
-    );
+    return toCode((await this.rows<CodeRow>('codeGet', [phone]))[0]);
   }
 
   async codePut(c: OneTimeCode): Promise<void> {
     await this.count('codePut', [c.phone, c.codeHash, c.expiresAt, c.attempts, c.sentAt]);
   }
 
-  async codeAttempt(phone: string): Promise<number> {
-    return (await this.rows<{ attempts: number }>('codeAttempt', [phone]))[0]?.attempts ?? 0;
+  async codeAttemptTake(phone: string, now: number, maxAttempts: number): Promise<OneTimeCode | undefined> {
+    return toCode((await this.rows<CodeRow>('codeAttemptTake', [phone, maxAttempts, now]))[0]);
   }
 
-  async codeDelete(phone: string): Promise<void> {
-    await this.count('codeDelete', [phone]);
+  async codeConsume(phone: string, codeHash: string): Promise<boolean> {
+    return (await this.count('codeConsume', [phone, codeHash])) === 1;
   }
 
   async linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {

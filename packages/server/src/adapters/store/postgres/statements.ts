@@ -73,10 +73,14 @@ export const sql = {
   codePut: `INSERT INTO codes (phone, code_hash, expires_at, attempts, sent_at) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,
       attempts = excluded.attempts, sent_at = excluded.sent_at`,
-  /** $1 phone */
-  codeAttempt: 'UPDATE codes SET attempts = attempts + 1 WHERE phone = $1 RETURNING attempts',
-  /** $1 phone */
-  codeDelete: 'DELETE FROM codes WHERE phone = $1',
+  /**
+   * $1 phone, $2 max attempts, $3 now: one attempt, only on a live code with attempts to spare.
+   * A racing update waits for the row lock and re-checks the condition on the new row.
+   */
+  codeAttemptTake: `UPDATE codes SET attempts = attempts + 1 WHERE phone = $1 AND attempts < $2 AND expires_at > $3
+    RETURNING phone, code_hash, expires_at, attempts, sent_at`,
+  /** $1 phone, $2 code_hash: only the code that was checked, not a newer one */
+  codeConsume: 'DELETE FROM codes WHERE phone = $1 AND code_hash = $2',
   /** $1 code_hash, $2 user_id, $3 expires_at */
   linkCodePut: `INSERT INTO link_codes (code_hash, user_id, expires_at) VALUES ($1, $2, $3)
     ON CONFLICT (code_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at`,

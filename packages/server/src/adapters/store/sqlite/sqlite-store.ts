@@ -36,6 +36,7 @@ import type {
   UserId,
   UserPresenceRecord,
 } from '../../../ports/types.js';
+import { type CodeRow, toCode } from '../code-rows.js';
 import { bundleOf, checkSameIdentity, firstUploadKeys, identityOf, type KeyRow } from '../key-rows.js';
 import {
   type ChatRowFields,
@@ -57,6 +58,7 @@ import {
   targetRefusal,
 } from '../message-rules.js';
 import { migrate } from './migrate.js';
+import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export type SqliteSynchronous = 'FULL' | 'NORMAL' | 'OFF';
@@ -104,6 +106,7 @@ export class SqliteStore implements Store {
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
+    makeDatabaseFilesPrivate(options.path);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -270,20 +273,7 @@ export class SqliteStore implements Store {
   // -- codes ------------------------------------------------------------------------------------
 
   codeGet(phone: string): Promise<OneTimeCode | undefined> {
-    return guard(() => {
-      const r = this.s.codeGet.get(phone) as
-        | { phone: string; code_hash: string; expires_at: number; attempts: number; sent_at: number }
-        | undefined;
-      return (
-        r && {
-          phone: r.phone,
-          codeHash: r.code_hash,
-          expiresAt: r.expires_at,
-          attempts: r.attempts,
-          sentAt: r.sent_at,
-        }
-      );
-    });
+    return guard(() => toCode(this.s.codeGet.get(phone) as CodeRow | undefined));
   }
 
   codePut(c: OneTimeCode): Promise<void> {
@@ -292,14 +282,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  codeAttempt(phone: string): Promise<number> {
-    return guard(() => (this.s.codeAttempt.get(phone) as { attempts: number } | undefined)?.attempts ?? 0);
+  codeAttemptTake(phone: string, now: number, maxAttempts: number): Promise<OneTimeCode | undefined> {
+    return guard(() => toCode(this.s.codeAttemptTake.get(phone, maxAttempts, now) as CodeRow | undefined));
   }
 
-  codeDelete(phone: string): Promise<void> {
-    return guard(() => {
-      this.s.codeDelete.run(phone);
-    });
+  codeConsume(phone: string, codeHash: string): Promise<boolean> {
+    return guard(() => this.s.codeConsume.run(phone, codeHash).changes === 1);
   }
 
   linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {

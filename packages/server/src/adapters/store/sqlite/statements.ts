@@ -43,10 +43,11 @@ const sql = {
   /** phone, code_hash, expires_at, attempts, sent_at */
   codePut:
     'INSERT OR REPLACE INTO codes (phone, code_hash, expires_at, attempts, sent_at) VALUES (?, ?, ?, ?, ?)',
-  /** phone */
-  codeAttempt: 'UPDATE codes SET attempts = attempts + 1 WHERE phone = ? RETURNING attempts',
-  /** phone */
-  codeDelete: 'DELETE FROM codes WHERE phone = ?',
+  /** phone, max attempts, now: one attempt, only on a live code with attempts to spare */
+  codeAttemptTake: `UPDATE codes SET attempts = attempts + 1 WHERE phone = ? AND attempts < ? AND expires_at > ?
+    RETURNING phone, code_hash, expires_at, attempts, sent_at`,
+  /** phone, code_hash: only the code that was checked, not a newer one */
+  codeConsume: 'DELETE FROM codes WHERE phone = ? AND code_hash = ?',
   /** code_hash, user_id, expires_at */
   linkCodePut: 'INSERT OR REPLACE INTO link_codes (code_hash, user_id, expires_at) VALUES (?, ?, ?)',
   /** code_hash */
