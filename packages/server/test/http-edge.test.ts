@@ -184,7 +184,13 @@ describe('HTTP edge', () => {
 });
 
 describe('client address: PROXY protocol and X-Forwarded-For', () => {
-  const proxied: ConfigInput = { proxyProtocol: true, trustedProxies: '127.0.0.1', codeRequestsPerHour: 1 };
+  // All test numbers share one prefix: its budget must not be what refuses them.
+  const proxied: ConfigInput = {
+    proxyProtocol: true,
+    trustedProxies: '127.0.0.1',
+    codeRequestsPerHour: 1,
+    codeRequestsPerPrefixPerHour: 10_000,
+  };
 
   it('per-IP limits count each PROXY source address separately', async () => {
     await withNode(proxied, async (_t, port) => {
@@ -275,19 +281,22 @@ describe('client address: PROXY protocol and X-Forwarded-For', () => {
   });
 
   it('X-Forwarded-For is ignored from an untrusted peer and believed from a trusted one', async () => {
-    await withNode({ codeRequestsPerHour: 1 }, async (_t, port) => {
+    await withNode({ codeRequestsPerHour: 1, codeRequestsPerPrefixPerHour: 10_000 }, async (_t, port) => {
       for (let i = 0; i < PER_IP_CODES; i++) {
         assert.equal((await codeRequest(port, { forwardedFor: `198.51.100.${i + 1}` })).status, 200);
       }
       const r = await codeRequest(port, { forwardedFor: '198.51.100.99' });
       assert.equal(r.status, 429, 'a forged X-Forwarded-For does not buy a fresh bucket');
     });
-    await withNode({ codeRequestsPerHour: 1, trustedProxies: '127.0.0.0/8' }, async (_t, port) => {
-      for (let i = 0; i < PER_IP_CODES; i++) {
-        assert.equal((await codeRequest(port, { forwardedFor: '6.6.6.6, 198.51.100.1' })).status, 200);
-      }
-      assert.equal((await codeRequest(port, { forwardedFor: '198.51.100.1' })).status, 429);
-      assert.equal((await codeRequest(port, { forwardedFor: '198.51.100.1, 198.51.100.2' })).status, 200);
-    });
+    await withNode(
+      { codeRequestsPerHour: 1, codeRequestsPerPrefixPerHour: 10_000, trustedProxies: '127.0.0.0/8' },
+      async (_t, port) => {
+        for (let i = 0; i < PER_IP_CODES; i++) {
+          assert.equal((await codeRequest(port, { forwardedFor: '6.6.6.6, 198.51.100.1' })).status, 200);
+        }
+        assert.equal((await codeRequest(port, { forwardedFor: '198.51.100.1' })).status, 429);
+        assert.equal((await codeRequest(port, { forwardedFor: '198.51.100.1, 198.51.100.2' })).status, 200);
+      },
+    );
   });
 });
