@@ -660,6 +660,37 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           duplicate: false,
         });
       });
+
+      test('a delete for everyone: a group creator may delete any message, a direct chat\u2019s creator only their own', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const DAY = 86_400_000;
+        const windows = { editMs: 15 * 60_000, deleteMs: 2 * DAY };
+        const del = (chat: string, refSeq: number, id: string, from = a): SendCommit => ({
+          ...send(chat, from, id, '', T0 + 3 * DAY),
+          payload: undefined,
+          meta: { type: 'delete', refSeq, reaction: '', mentions: [], forwardCount: 0 },
+          windows,
+        });
+        for (const kind of ['group', 'direct'] as const) await createChat(store, kind, a, [b], kind);
+        const [inGroup, inDirect, ownDirect] = (
+          await store.messageCommit([
+            send('group', b, 'g1'),
+            send('direct', b, 'd1'),
+            send('direct', a, 'd2'),
+          ])
+        ).map(seqOf);
+        const results = await store.messageCommit([
+          del('group', inGroup!, 'del-g'),
+          del('direct', inDirect!, 'del-d'),
+          del('direct', ownDirect!, 'del-own'),
+          del('direct', inDirect!, 'del-by-sender', b),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.ok ? 'ok' : r.code)),
+          ['ok', 'PERMISSION_DENIED', 'DELETE_WINDOW_PASSED', 'DELETE_WINDOW_PASSED'],
+        );
+      });
     });
 
     describe('reading and acking', () => {

@@ -103,9 +103,9 @@ export const sql = {
   chatNextSeq: 'UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
   /**
    * $1 id[]: locks the chats of a send batch in id order (every batch locks in the same
-   * order, so two nodes never deadlock on them) and returns their last seq and timer.
+   * order, so two nodes never deadlock on them) and returns their last seq, timer and kind.
    */
-  chatsLockForCommit: `SELECT id, last_seq, disappearing_seconds FROM chats
+  chatsLockForCommit: `SELECT id, last_seq, disappearing_seconds, kind FROM chats
     WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
   /** $1 id[], $2 last_seq[] */
   chatsSetLastSeq: `UPDATE chats c SET last_seq = v.last_seq

@@ -778,10 +778,12 @@ export class SqliteStore implements Store {
       if (!members.has(u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
     if (m.type === 'message' && m.refSeq === 0) return undefined;
     const t = this.s.messageTarget.get(b.chatId, m.refSeq) as TargetRow | undefined;
+    const sender =
+      m.type === 'delete'
+        ? (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string; kind: string } | undefined)
+        : undefined;
     return targetRefusal(b, m, t, {
-      ...(m.type === 'delete' && {
-        role: (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string } | undefined)?.role,
-      }),
+      ...(sender && { role: sender.role, direct: sender.kind === 'direct' }),
       ...(needsOtherReactions(m) && {
         otherReactions: (
           this.s.reactionsOther.all(b.chatId, m.refSeq, b.senderUserId) as Array<{ emoji: string }>

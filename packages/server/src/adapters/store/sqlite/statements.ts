@@ -158,8 +158,9 @@ const sql = {
   /** @chat, @ref */
   editPayloadsDelete:
     'DELETE FROM message_payloads WHERE chat_id = @chat AND seq IN (SELECT seq FROM messages WHERE chat_id = @chat AND msg_type = 1 AND ref_seq = @ref)',
-  /** chat_id, user_id */
-  memberRole: 'SELECT role FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, user_id: the member's role and the chat's kind */
+  memberRole:
+    'SELECT m.role, c.kind FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?',
   /** chat_id, seq, user_id */
   reactionsOther: 'SELECT DISTINCT emoji FROM reactions WHERE chat_id = ? AND seq = ? AND user_id != ?',
   /** chat_id, seq, user_id, emoji */
