@@ -199,14 +199,13 @@ export class ChatService {
     const current = new Set(chat.members.map((m) => m.userId));
     const added = [...new Set(userIds)].filter((u) => !current.has(u));
     if (added.length === 0) throw new ParleyError('ALREADY_MEMBER', 'every given user is already a member');
-    if (current.size + added.length > this.d.config.maxGroupMembers) {
-      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
-    }
     await this.requireUsers(added);
+    // The size limit is checked in the store's transaction: concurrent adds cannot pass it together.
     await this.mutate(device, {
       chatId,
       update: membersAddedUpdate(added),
       addMembers: added.map((userId) => ({ userId, role: 'member' as Role })),
+      maxMembers: this.d.config.maxGroupMembers,
     });
     return (await this.d.store.chatGet(chatId))!;
   }
@@ -395,13 +394,11 @@ export class ChatService {
     if (!chatId) throw new ParleyError('NOT_FOUND', 'unknown or revoked invite code');
     const chat = (await this.d.store.chatGet(chatId))!;
     if (roleOf(chat, device.userId)) return chat;
-    if (chat.members.length + 1 > this.d.config.maxGroupMembers) {
-      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
-    }
     await this.mutate(device, {
       chatId,
       update: joinedByInviteUpdate(device.userId),
       addMembers: [{ userId: device.userId, role: 'member' }],
+      maxMembers: this.d.config.maxGroupMembers,
     });
     return (await this.d.store.chatGet(chatId))!;
   }

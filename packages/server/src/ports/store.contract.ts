@@ -827,6 +827,35 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           ...change,
         });
 
+      test('adding members past maxMembers is GROUP_FULL and stores nothing, even when adds race', async (store) => {
+        const a = await addUser(store, 1);
+        const others = await Promise.all([2, 3, 4, 5, 6, 7].map((n) => addUser(store, n)));
+        await createChat(store, 'g', a, []);
+        const add = (users: readonly Account[], now: number) =>
+          mutate(store, a, now, {
+            addMembers: users.map((u) => ({ userId: u.userId, role: 'member' as Role })),
+            maxMembers: 4,
+          }).then(
+            () => 'ok',
+            (e: { code?: string }) => e.code,
+          );
+        assert.equal(await add(others.slice(0, 4), T0 + 1), 'GROUP_FULL', 'five members at once');
+        assert.deepEqual(memberIds(await store.chatGet(chatId('g'))), [a.userId]);
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 1, 'the refused update is not stored');
+        const results = await Promise.all(others.map((u, i) => add([u], T0 + 2 + i)));
+        assert.deepEqual(
+          [results.filter((r) => r === 'ok').length, results.filter((r) => r === 'GROUP_FULL').length],
+          [3, 3],
+        );
+        const chat = await store.chatGet(chatId('g'));
+        assert.equal(chat?.members.length, 4);
+        assert.equal(chat?.lastSeq, 4, 'one update per accepted add, none for the refused ones');
+        for (const u of others) {
+          const joined: boolean = chat?.members.some((m) => m.userId === u.userId) ?? false;
+          assert.equal((await cursorIn(store, u, 'g')) !== undefined, joined, 'refused users get no cursor');
+        }
+      });
+
       test('adding members stores the update and starts their cursors at its seq - 1', async (store) => {
         const a = await addUser(store, 1);
         const c = await addUser(store, 3);

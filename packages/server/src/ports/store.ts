@@ -101,6 +101,11 @@ export interface ChatMutation {
   now: number;
   update: Uint8Array;
   addMembers?: ReadonlyArray<{ userId: UserId; role: Role }>;
+  /**
+   * With `addMembers`: GROUP_FULL (nothing stored) when the chat would then have more members.
+   * Checked in the transaction, so concurrent adds, on any node, never pass it together.
+   */
+  maxMembers?: number;
   /** Removed users keep their cursors, bounded at this update's seq. */
   removeUserIds?: readonly UserId[];
   setRole?: { userId: UserId; role: Role };

@@ -1,8 +1,9 @@
 /**
  * The rules both SQL stores apply inside their transactions, as pure functions over what
- * each has just read: whether a reply, edit, delete or reaction may refer to its target, and
- * how a member's receipt positions move.
+ * each has just read: whether a reply, edit, delete or reaction may refer to its target, how
+ * a member's receipt positions move, and how many members a group may have.
  */
+import { ParleyError } from '@parley/protocol';
 import type { CommitResult, SendCommit } from '../../ports/store.js';
 import type { ChatId, MessageMeta, ReceiptChange, UserId } from '../../ports/types.js';
 import { KIND_PAYLOAD } from './message-rows.js';
@@ -55,6 +56,11 @@ export function targetRefusal(
     }
   }
   return undefined;
+}
+
+/** Throws GROUP_FULL (rolling the member add back) when the chat now has more than `max` members. */
+export function checkGroupSize(members: number, max: number): void {
+  if (members > max) throw new ParleyError('GROUP_FULL', `a group has at most ${max} members`);
 }
 
 /** Whether checking `m` needs the emoji others left on its target. */

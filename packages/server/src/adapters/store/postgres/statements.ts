@@ -126,6 +126,8 @@ export const sql = {
   membersInsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq)
     SELECT $1, u, r, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(u, r)
     ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** $1 chat_id */
+  memberCount: 'SELECT count(*) AS n FROM members WHERE chat_id = $1',
   /** $1 chat_id, $2 user_id[] */
   membersDelete: 'DELETE FROM members WHERE chat_id = $1 AND user_id = ANY($2::text[])',
   /** $1 chat_id, $2 user_id, $3 role */

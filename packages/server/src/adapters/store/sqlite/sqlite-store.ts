@@ -50,6 +50,7 @@ import {
 } from '../message-rows.js';
 import {
   advancedReceipt,
+  checkGroupSize,
   needsOtherReactions,
   type ReceiptPosition,
   receiptChange,
@@ -391,6 +392,9 @@ export class SqliteStore implements Store {
         for (const a of m.addMembers ?? []) {
           this.s.memberUpsert.run(m.chatId, a.userId, a.role, m.now, seq);
           this.s.cursorsStartForMember.run({ chat: m.chatId, acked: seq - 1, user: a.userId });
+        }
+        if (m.addMembers?.length && m.maxMembers !== undefined) {
+          checkGroupSize((this.s.memberCount.get(m.chatId) as { n: number }).n, m.maxMembers);
         }
         for (const u of m.removeUserIds ?? []) {
           this.s.memberDelete.run(m.chatId, u);

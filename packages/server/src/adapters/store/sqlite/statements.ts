@@ -81,6 +81,8 @@ const sql = {
   /** chat_id, user_id, role, joined_at, joined_seq */
   memberUpsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** chat_id */
+  memberCount: 'SELECT count(*) AS n FROM members WHERE chat_id = ?',
   /** chat_id, user_id */
   memberDelete: 'DELETE FROM members WHERE chat_id = ? AND user_id = ?',
   /** role, chat_id, user_id */
