@@ -372,6 +372,17 @@ export const sql = {
   oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = $1',
   /** $1 device_id */
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = $1',
+  /** $1 device_id: serializes bundle takes of one device, so its grants are counted exactly */
+  keysLock: 'SELECT 1 FROM device_keys WHERE device_id = $1 FOR UPDATE',
+  /** $1 device_id, $2 cutoff: forgets grants at or before the cutoff */
+  grantsPrune: 'DELETE FROM one_time_grants WHERE device_id = $1 AND granted_at <= $2',
+  /** $1 device_id, $2 requester_user, $3 an hour ago: whether the requester holds a grant; grants since */
+  grantsSeen: `SELECT
+      EXISTS (SELECT 1 FROM one_time_grants WHERE device_id = $1 AND requester_user = $2) AS mine,
+      (SELECT count(*) FROM one_time_grants WHERE device_id = $1 AND granted_at > $3)::int AS "lastHour"`,
+  /** $1 device_id, $2 requester_user, $3 granted_at */
+  grantRecord: `INSERT INTO one_time_grants (device_id, requester_user, granted_at) VALUES ($1, $2, $3)
+    ON CONFLICT (device_id, requester_user) DO UPDATE SET granted_at = excluded.granted_at`,
   /**
    * $1 device_id: removes and returns the device's lowest one-time prekey. A key another
    * transaction is taking is skipped, not waited for, so concurrent takers on any node get

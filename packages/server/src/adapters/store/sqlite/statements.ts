@@ -288,6 +288,15 @@ const sql = {
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = ?',
   /** device_id: the lowest id first */
   oneTimeFirst: 'SELECT key_id, public_key FROM one_time_keys WHERE device_id = ? ORDER BY key_id LIMIT 1',
+  /** device_id, cutoff: forgets grants at or before the cutoff */
+  grantsPrune: 'DELETE FROM one_time_grants WHERE device_id = ? AND granted_at <= ?',
+  /** @device, @requester, @hourAgo: whether the requester holds a grant; grants in the last hour */
+  grantsSeen: `SELECT
+      EXISTS (SELECT 1 FROM one_time_grants WHERE device_id = @device AND requester_user = @requester) AS mine,
+      (SELECT count(*) FROM one_time_grants WHERE device_id = @device AND granted_at > @hourAgo) AS lastHour`,
+  /** device_id, requester_user, granted_at */
+  grantRecord: `INSERT INTO one_time_grants (device_id, requester_user, granted_at) VALUES (?, ?, ?)
+    ON CONFLICT (device_id, requester_user) DO UPDATE SET granted_at = excluded.granted_at`,
   /** device_id, key_id */
   oneTimeDelete: 'DELETE FROM one_time_keys WHERE device_id = ? AND key_id = ?',
   /** user_id: active devices of the user with keys */
