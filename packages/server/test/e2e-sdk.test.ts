@@ -282,11 +282,12 @@ describe('end-to-end encryption through a real node', () => {
     await alice.secure.send(chat.id, { text: 'via last resort' });
     await expectTexts(bob, chat.id, ['via last resort'], 'bob reads');
 
-    // Carol has 6; two fetches leave 4, under the low-water mark of 5: she is told and uploads more.
+    // Carol has 6; fetches by two users leave 4, under the low-water mark of 5: she is told and
+    // uploads more. (A user gets a given device's one-time prekey once a day, so two users.)
     const carolDevice = carolCreds.deviceId as DeviceId;
     assert.equal(await t.node.store.keysOneTimeCount(carolDevice), 6);
-    for (let i = 0; i < 2; i++) {
-      const [bundle] = await alice.client.preKeyBundles(carolCreds.userId);
+    for (const asker of [alice, bob]) {
+      const [bundle] = await asker.client.preKeyBundles(carolCreds.userId);
       assert.ok(bundle?.oneTimePreKey, 'a one-time prekey was handed out');
     }
     const deadline = Date.now() + 10_000;
@@ -296,6 +297,14 @@ describe('end-to-end encryption through a real node', () => {
     }
     assert.equal(await t.node.store.keysOneTimeCount(carolDevice), 100, 'back to the target');
     assert.deepEqual(carol.failures, []);
+    // Alice had one of carol's one-time prekeys already: her session starts without one.
+    const withCarol = await alice.client.createChat({
+      kind: ChatKind.DIRECT,
+      memberUserIds: [carolCreds.userId],
+    });
+    await alice.secure.send(withCarol.id, { text: 'no one-time key for me' });
+    await expectTexts(carol, withCarol.id, ['no one-time key for me'], 'carol reads');
+    assert.equal(await t.node.store.keysOneTimeCount(carolDevice), 100, 'none was taken');
 
     // Alice restarts: her SQLite key store keeps the session; bob reads her next message.
     await close(alice);

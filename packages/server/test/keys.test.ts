@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, PreKeyBundlesResult } from '@parley/protocol';
+import { ManualClock } from '../src/ports/clock.js';
+import type { DeviceId } from '../src/ports/types.js';
 import { linkDevice, RawClient, register, startNode, type TestNode } from './harness.js';
 import { makeKeys } from './key-fixtures.js';
 
@@ -50,7 +52,9 @@ describe('key directory', () => {
     const lowBody = low.body.value as { oneTimeCount: number; target: number };
     assert.deepEqual([lowBody.oneTimeCount, lowBody.target], [0, 10]);
 
-    const second = await a!.call<PreKeyBundlesResult>({
+    // Alice already had a one-time prekey of each: a second fetch is somebody else's (see below).
+    const c = await RawClient.connect(t, await register(t));
+    const second = await c.call<PreKeyBundlesResult>({
       case: 'getPreKeyBundles',
       value: { userId: bob.userId },
     });
@@ -79,7 +83,7 @@ describe('key directory', () => {
       value: { userIds: [bob.userId] },
     });
     assert.deepEqual(ids.keys.map((k) => k.deviceId).sort(), [bob.deviceId, bobTablet.deviceId].sort());
-    await Promise.all([a, b, bt].map((c) => c!.close()));
+    await Promise.all([a, b, bt, c].map((x) => x!.close()));
   });
 
   it('rejects bad signatures, a changed identity, malformed keys and unknown users', async () => {
@@ -148,5 +152,83 @@ describe('key directory', () => {
     assert.equal(limited && errorCode(limited), 'RATE_LIMITED');
     assert.ok((limited!.body.value as { retryAfterMs: number }).retryAfterMs > 0);
     await a.close();
+  });
+});
+
+describe('prekey exhaustion', () => {
+  const BUDGET = 5;
+  const clock = new ManualClock(1_800_000_000_000);
+  let t: TestNode;
+  before(async () => {
+    t = await startNode(
+      { oneTimePreKeysPerDevicePerHour: BUDGET, codeRequestsPerHour: 1000, authAttemptsPerMinute: 1000 },
+      { clock },
+    );
+  });
+  after(() => t.stop());
+
+  /** A user whose phone and tablet each uploaded `n` one-time prekeys. */
+  async function target(n: number) {
+    const user = await register(t);
+    const tablet = await linkDevice(t, user);
+    for (const [creds, firstId] of [
+      [user, 1],
+      [tablet, 1000],
+    ] as const) {
+      const c = await RawClient.connect(t, creds);
+      await c.call({ case: 'uploadKeys', value: makeKeys(n, firstId).upload });
+      await c.close();
+    }
+    const left = () =>
+      Promise.all([user, tablet].map((d) => t.node.store.keysOneTimeCount(d.deviceId as DeviceId)));
+    return { user, left };
+  }
+
+  const fetchBundles = (c: RawClient, userId: string) =>
+    c.call<PreKeyBundlesResult>({ case: 'getPreKeyBundles', value: { userId } });
+
+  it('a stranger asking 110 times takes one one-time prekey per device; the rest are valid bundles without', async () => {
+    const bob = await target(30);
+    const s = await RawClient.connect(t, await register(t));
+    let withOneTime = 0;
+    for (let i = 0; i < 110; i++) {
+      const { bundles } = await fetchBundles(s, bob.user.userId);
+      assert.equal(bundles.length, 2);
+      for (const b of bundles) {
+        assert.ok(b.signedPreKey?.publicKey.length && b.lastResortKey?.publicKey.length);
+        if (b.oneTimePreKey) withOneTime++;
+      }
+    }
+    assert.equal(withOneTime, 2);
+    assert.deepEqual(await bob.left(), [29, 29]);
+    await s.close();
+  });
+
+  it('many strangers together take at most the hourly budget of each device, and each at most one a day', async () => {
+    const dave = await target(30);
+    const strangers = await Promise.all(
+      Array.from({ length: 8 }, async () => RawClient.connect(t, await register(t))),
+    );
+    const rounds = async () => {
+      await Promise.all(
+        strangers.map(async (s) => {
+          for (let i = 0; i < 15; i++) await fetchBundles(s, dave.user.userId);
+        }),
+      );
+    };
+    await rounds();
+    assert.deepEqual(await dave.left(), [30 - BUDGET, 30 - BUDGET]);
+    clock.advance(61 * 60_000);
+    await rounds();
+    // The three strangers the budget left out get theirs now; the other five had one today.
+    assert.deepEqual(await dave.left(), [30 - 8, 30 - 8], 'each stranger one per device per day');
+    const late = await RawClient.connect(t, await register(t));
+    const { bundles } = await fetchBundles(late, dave.user.userId);
+    assert.deepEqual(
+      bundles.map((b) => b.oneTimePreKey !== undefined),
+      [true, true],
+      'the new hour\u2019s budget has room for a new requester',
+    );
+    await Promise.all([...strangers, late].map((c) => c.close()));
   });
 });

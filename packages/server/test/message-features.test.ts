@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Frame, type Message, MessageType } from '@parley/protocol';
+import { ChatKind, type Frame, type Message, MessageType } from '@parley/protocol';
 import { ManualClock } from '../src/ports/clock.js';
 import {
   answerCode,
@@ -132,6 +132,33 @@ describe('message features', () => {
       'sendResult',
     );
     await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('in a direct chat only the sender deletes for everyone, and only within 48 hours, creator or not', async () => {
+    const dave = await register(t);
+    const a = await RawClient.connect(t, alice);
+    const d = await RawClient.connect(t, dave);
+    const { chat } = await a.call<{ chat: { id: string } }>({
+      case: 'createChat',
+      value: { kind: ChatKind.DIRECT, memberUserIds: [dave.userId] },
+    });
+    const chatId = chat.id;
+    const theirs = seqOf(await send(d, chatId, 'theirs'));
+    const mine = seqOf(await send(a, chatId, 'mine'));
+    const del = (c: RawClient, id: string, refSeq: bigint) =>
+      send(c, chatId, id, { type: MessageType.DELETE, refSeq }, null);
+    // Alice created the chat: that makes her no admin of Dave's messages, early or late.
+    assert.equal(code(await del(a, 'creator-del-early', theirs)), 'PERMISSION_DENIED');
+    clock.advance(49 * 60 * MIN);
+    assert.equal(code(await del(a, 'creator-del-late', theirs)), 'PERMISSION_DENIED');
+    assert.equal(code(await del(a, 'own-del-late', mine)), 'DELETE_WINDOW_PASSED');
+    assert.equal(code(await del(d, 'other-del-late', theirs)), 'DELETE_WINDOW_PASSED');
+    const fresh = seqOf(await send(d, chatId, 'fresh'));
+    assert.equal(code(await del(d, 'own-del', fresh)), 'sendResult');
+    const hist = await d.call<{ messages: Message[] }>({ case: 'history', value: { chatId, limit: 100 } });
+    const deleted = hist.messages.filter((m) => m.deleted).map((m) => m.seq);
+    assert.deepEqual(deleted, [fresh], 'only the sender\u2019s own timely delete took effect');
+    await Promise.all([a.close(), d.close()]);
   });
 
   it('one reaction per user per message, replaceable and removable, at most 20 different ones', async () => {

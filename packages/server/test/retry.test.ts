@@ -114,7 +114,9 @@ describe('retry after a failed decrypt', () => {
       only.bundles.map((x) => [x.deviceId, x.oneTimePreKey?.id]),
       [[bobTablet.deviceId, 1]],
     );
-    const all = await a!.call<{ bundles: Array<{ deviceId: string; oneTimePreKey?: { id: number } }> }>({
+    // Another user's fetch (alice got one of the tablet's keys already, so hers would carry none).
+    const c = await RawClient.connect(t, await register(t));
+    const all = await c.call<{ bundles: Array<{ deviceId: string; oneTimePreKey?: { id: number } }> }>({
       case: 'getPreKeyBundles',
       value: { userId: bob.userId },
     });
@@ -123,6 +125,6 @@ describe('retry after a failed decrypt', () => {
       [1, 2],
       "the phone's first key was not taken by the limited fetch; the tablet's was",
     );
-    await Promise.all([a, b, bt].map((c) => c!.close()));
+    await Promise.all([a, b, bt, c].map((x) => x!.close()));
   });
 });

@@ -163,9 +163,7 @@ export class ChatService {
     } else if (others.length === 0) {
       throw new ParleyError('INVALID_ARGUMENT', 'a group needs at least one other member');
     }
-    if (others.length + 1 > this.d.config.maxGroupMembers) {
-      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
-    }
+    this.checkGroupSize(others.length + 1);
     await this.requireUsers(others);
     const now = this.d.clock.now();
     const members = [
@@ -199,14 +197,13 @@ export class ChatService {
     const current = new Set(chat.members.map((m) => m.userId));
     const added = [...new Set(userIds)].filter((u) => !current.has(u));
     if (added.length === 0) throw new ParleyError('ALREADY_MEMBER', 'every given user is already a member');
-    if (current.size + added.length > this.d.config.maxGroupMembers) {
-      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
-    }
+    this.checkGroupSize(current.size + added.length);
     await this.requireUsers(added);
     await this.mutate(device, {
       chatId,
       update: membersAddedUpdate(added),
       addMembers: added.map((userId) => ({ userId, role: 'member' as Role })),
+      maxMembers: this.d.config.maxGroupMembers,
     });
     return (await this.d.store.chatGet(chatId))!;
   }
@@ -395,13 +392,12 @@ export class ChatService {
     if (!chatId) throw new ParleyError('NOT_FOUND', 'unknown or revoked invite code');
     const chat = (await this.d.store.chatGet(chatId))!;
     if (roleOf(chat, device.userId)) return chat;
-    if (chat.members.length + 1 > this.d.config.maxGroupMembers) {
-      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
-    }
+    this.checkGroupSize(chat.members.length + 1);
     await this.mutate(device, {
       chatId,
       update: joinedByInviteUpdate(device.userId),
       addMembers: [{ userId: device.userId, role: 'member' }],
+      maxMembers: this.d.config.maxGroupMembers,
     });
     return (await this.d.store.chatGet(chatId))!;
   }
@@ -454,6 +450,17 @@ export class ChatService {
     if (chat.kind !== 'group')
       throw new ParleyError('INVALID_ARGUMENT', 'direct chats have fixed members and no name');
     return chat;
+  }
+
+  /**
+   * GROUP_FULL early, before other checks, for a group that would have `members` members. Only
+   * a first answer: concurrent adds each pass it, so the store re-checks in the add's
+   * transaction (`maxMembers`), which is what keeps the limit.
+   */
+  private checkGroupSize(members: number): void {
+    if (members > this.d.config.maxGroupMembers) {
+      throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
+    }
   }
 
   private async requireUsers(userIds: UserId[]): Promise<void> {

@@ -173,6 +173,13 @@ export const configSchema = z
     oneTimePreKeysLowWater: int(0, 1000).default(20),
     /** Most one-time prekeys stored per device. */
     maxOneTimePreKeys: int(1, 10_000).default(200),
+    /**
+     * A user gets a given device's one-time prekey at most once in this window; later bundles
+     * for that device carry none (its signed and last-resort prekeys still start a session).
+     */
+    oneTimePreKeyRepeatWindowMs: int(3_600_000, 90 * 86_400_000).default(24 * 3_600_000),
+    /** One-time prekeys a device hands out per hour to all requesters together; past it, bundles carry none. */
+    oneTimePreKeysPerDevicePerHour: int(0, 1_000_000).default(50),
     /** Code verifications and link-code redemptions per client IP per minute. */
     authAttemptsPerMinute: int(1, 1_000_000).default(60),
     /** Time allowed for in-flight work on SIGTERM before sockets are closed. */

@@ -1,7 +1,8 @@
 /**
  * The key directory: stores each device's public keys, checks their signatures, hands out
- * prekey bundles (one one-time prekey per device per fetch, never twice) and tells a device
- * when its one-time prekeys run low. It never sees a private key or any message content.
+ * prekey bundles (at most one one-time prekey per device per fetch, never twice, rationed per
+ * requester and per device) and tells a device when its one-time prekeys run low. It never
+ * sees a private key or any message content.
  */
 import { ParleyError } from '@parley/protocol';
 import { PublicKey } from '@signalapp/libsignal-client';
@@ -133,7 +134,11 @@ export class KeyService {
     });
   }
 
-  /** One bundle per device of `userId`; each consumes one of that device's one-time prekeys. */
+  /**
+   * One bundle per device of `userId`; each consumes one of that device's one-time prekeys,
+   * unless the requester had one of that device's within the repeat window or the device's
+   * hourly budget is spent: then it carries none, so no one can drain a device's keys.
+   */
   async bundles(
     requester: Device,
     userId: UserId,
@@ -142,7 +147,14 @@ export class KeyService {
     await this.d.limiters.take('preKeyBundles', requester.userId);
     const exists = await this.d.store.usersExist([userId]);
     if (!exists.has(userId)) throw new ParleyError('USER_NOT_FOUND', 'no such user');
-    const bundles = await this.d.store.keysTakeBundles(userId, deviceIds);
+    const bundles = await this.d.store.keysTakeBundles({
+      userId,
+      deviceIds,
+      requester: requester.userId,
+      now: this.d.clock.now(),
+      repeatWindowMs: this.d.config.oneTimePreKeyRepeatWindowMs,
+      oneTimePerDevicePerHour: this.d.config.oneTimePreKeysPerDevicePerHour,
+    });
     for (const b of bundles) {
       if (b.oneTimePreKey && b.oneTimeRemaining < this.d.config.oneTimePreKeysLowWater) {
         this.d.notifyLow(b.deviceId, b.oneTimeRemaining);

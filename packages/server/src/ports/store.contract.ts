@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
+import type { BundleTake, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
 export interface StoreFixture {
@@ -705,6 +705,37 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           duplicate: false,
         });
       });
+
+      test('a delete for everyone: a group creator may delete any message, a direct chat\u2019s creator only their own', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const DAY = 86_400_000;
+        const windows = { editMs: 15 * 60_000, deleteMs: 2 * DAY };
+        const del = (chat: string, refSeq: number, id: string, from = a): SendCommit => ({
+          ...send(chat, from, id, '', T0 + 3 * DAY),
+          payload: undefined,
+          meta: { type: 'delete', refSeq, reaction: '', mentions: [], forwardCount: 0 },
+          windows,
+        });
+        for (const kind of ['group', 'direct'] as const) await createChat(store, kind, a, [b], kind);
+        const [inGroup, inDirect, ownDirect] = (
+          await store.messageCommit([
+            send('group', b, 'g1'),
+            send('direct', b, 'd1'),
+            send('direct', a, 'd2'),
+          ])
+        ).map(seqOf);
+        const results = await store.messageCommit([
+          del('group', inGroup!, 'del-g'),
+          del('direct', inDirect!, 'del-d'),
+          del('direct', ownDirect!, 'del-own'),
+          del('direct', inDirect!, 'del-by-sender', b),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.ok ? 'ok' : r.code)),
+          ['ok', 'PERMISSION_DENIED', 'DELETE_WINDOW_PASSED', 'DELETE_WINDOW_PASSED'],
+        );
+      });
     });
 
     describe('reading and acking', () => {
@@ -840,6 +871,35 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           update: bytes(`update at ${now}`),
           ...change,
         });
+
+      test('adding members past maxMembers is GROUP_FULL and stores nothing, even when adds race', async (store) => {
+        const a = await addUser(store, 1);
+        const others = await Promise.all([2, 3, 4, 5, 6, 7].map((n) => addUser(store, n)));
+        await createChat(store, 'g', a, []);
+        const add = (users: readonly Account[], now: number) =>
+          mutate(store, a, now, {
+            addMembers: users.map((u) => ({ userId: u.userId, role: 'member' as Role })),
+            maxMembers: 4,
+          }).then(
+            () => 'ok',
+            (e: { code?: string }) => e.code,
+          );
+        assert.equal(await add(others.slice(0, 4), T0 + 1), 'GROUP_FULL', 'five members at once');
+        assert.deepEqual(memberIds(await store.chatGet(chatId('g'))), [a.userId]);
+        assert.equal((await store.chatGet(chatId('g')))?.lastSeq, 1, 'the refused update is not stored');
+        const results = await Promise.all(others.map((u, i) => add([u], T0 + 2 + i)));
+        assert.deepEqual(
+          [results.filter((r) => r === 'ok').length, results.filter((r) => r === 'GROUP_FULL').length],
+          [3, 3],
+        );
+        const chat = await store.chatGet(chatId('g'));
+        assert.equal(chat?.members.length, 4);
+        assert.equal(chat?.lastSeq, 4, 'one update per accepted add, none for the refused ones');
+        for (const u of others) {
+          const joined: boolean = chat?.members.some((m) => m.userId === u.userId) ?? false;
+          assert.equal((await cursorIn(store, u, 'g')) !== undefined, joined, 'refused users get no cursor');
+        }
+      });
 
       test('adding members stores the update and starts their cursors at its seq - 1', async (store) => {
         const a = await addUser(store, 1);
@@ -1350,6 +1410,18 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         now: T0,
         ...extra,
       });
+      const HOUR = 3_600_000;
+      let askers = 0;
+      /** A take by a user who never asked before (unless named), with a budget that never binds. */
+      const take = (store: Store, target: UserId, over: Partial<BundleTake> = {}) =>
+        store.keysTakeBundles({
+          userId: target,
+          requester: userId(`asker-${++askers}`),
+          now: T0,
+          repeatWindowMs: 24 * HOUR,
+          oneTimePerDevicePerHour: 1_000_000,
+          ...over,
+        });
 
       test('a first upload needs every key; the identity never changes afterwards', async (store) => {
         const a = await addUser(store, 1);
@@ -1375,7 +1447,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           }),
           { oneTimeCount: 3 },
         );
-        const [bundle] = await store.keysTakeBundles(a.userId);
+        const [bundle] = await take(store, a.userId);
         assert.deepEqual(bundle?.signedPreKey, signed(9));
         assert.deepEqual(bundle?.identityKey, key(1000));
         assert.equal(bundle?.registrationId, 77);
@@ -1388,7 +1460,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const tablet = await linkDevice(store, a, 'tablet');
         await store.keysUpload(upload(a.deviceId, [1, 2]));
         await store.keysUpload(upload(tablet.deviceId, [7], { identityKey: key(2000) }));
-        const first = await store.keysTakeBundles(a.userId);
+        const first = await take(store, a.userId);
         assert.deepEqual(
           first.map((b) => [b.deviceId, b.oneTimePreKey?.id, b.oneTimeRemaining]),
           [
@@ -1396,7 +1468,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
             [tablet.deviceId, 7, 0],
           ],
         );
-        const second = await store.keysTakeBundles(a.userId);
+        const second = await take(store, a.userId);
         assert.deepEqual(
           second.map((b) => [b.oneTimePreKey?.id, b.oneTimeRemaining]),
           [
@@ -1405,7 +1477,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           ],
         );
         assert.deepEqual(second[1]?.lastResortKey, signed(2));
-        const third = await store.keysTakeBundles(a.userId);
+        const third = await take(store, a.userId);
         assert.deepEqual(
           third.map((b) => b.oneTimePreKey),
           [undefined, undefined],
@@ -1418,13 +1490,13 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const tablet = await linkDevice(store, a, 'tablet');
         await store.keysUpload(upload(a.deviceId, [1, 2]));
         await store.keysUpload(upload(tablet.deviceId, [7, 8], { identityKey: key(2000) }));
-        const only = await store.keysTakeBundles(a.userId, [tablet.deviceId]);
+        const only = await take(store, a.userId, { deviceIds: [tablet.deviceId] });
         assert.deepEqual(
           only.map((b) => [b.deviceId, b.oneTimePreKey?.id]),
           [[tablet.deviceId, 7]],
         );
         assert.equal(await store.keysOneTimeCount(a.deviceId), 2, 'the phone’s keys are untouched');
-        assert.deepEqual(await store.keysTakeBundles(a.userId, ['d_other' as DeviceId]), []);
+        assert.deepEqual(await take(store, a.userId, { deviceIds: ['d_other' as DeviceId] }), []);
       });
 
       test('concurrent takes never hand out the same one-time prekey', async (store) => {
@@ -1435,12 +1507,72 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
             Array.from({ length: 50 }, (_, i) => i + 1),
           ),
         );
-        const taken = (await Promise.all(Array.from({ length: 60 }, () => store.keysTakeBundles(a.userId))))
+        const taken = (await Promise.all(Array.from({ length: 60 }, () => take(store, a.userId))))
           .flat()
           .map((b) => b.oneTimePreKey?.id)
           .filter((id) => id !== undefined);
         assert.equal(taken.length, 50);
         assert.equal(new Set(taken).size, 50);
+      });
+
+      test('a requester gets a device\u2019s one-time prekey once per repeat window, then bundles without', async (store) => {
+        const a = await addUser(store, 1);
+        const tablet = await linkDevice(store, a, 'tablet');
+        await store.keysUpload(upload(a.deviceId, [1, 2, 3, 4]));
+        await store.keysUpload(upload(tablet.deviceId, [7, 8], { identityKey: key(2000) }));
+        const asker = userId('stranger');
+        const ids = async (over: Partial<BundleTake>) =>
+          (await take(store, a.userId, { requester: asker, ...over })).map((b) => b.oneTimePreKey?.id);
+        assert.deepEqual(await ids({ deviceIds: [a.deviceId] }), [1]);
+        assert.deepEqual(await ids({ now: T0 + 1 }), [undefined, 7], 'the phone\u2019s again: none');
+        for (let i = 0; i < 10; i++) assert.deepEqual(await ids({ now: T0 + 2 + i }), [undefined, undefined]);
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 3, 'one taken, however often asked');
+        const [bundle] = await take(store, a.userId, { requester: asker, now: T0 + 20 });
+        assert.deepEqual([bundle?.signedPreKey, bundle?.lastResortKey], [signed(1), signed(2)]);
+        assert.equal(bundle?.oneTimeRemaining, 3);
+        assert.deepEqual(await ids({ now: T0 + 24 * HOUR + 1 }), [2, 8], 'a new window, a new key');
+        assert.deepEqual(
+          (await take(store, a.userId)).map((b) => b.oneTimePreKey?.id),
+          [3, undefined],
+        );
+      });
+
+      test('a device hands out at most oneTimePerDevicePerHour one-time prekeys per hour, whoever asks', async (store) => {
+        const a = await addUser(store, 1);
+        await store.keysUpload(
+          upload(
+            a.deviceId,
+            Array.from({ length: 20 }, (_, i) => i + 1),
+          ),
+        );
+        const budget = { oneTimePerDevicePerHour: 3 };
+        const given = async (now: number, n: number) => {
+          let count = 0;
+          for (let i = 0; i < n; i++)
+            if ((await take(store, a.userId, { ...budget, now }))[0]?.oneTimePreKey) count++;
+          return count;
+        };
+        assert.equal(await given(T0, 5), 3);
+        assert.equal(await given(T0 + HOUR - 1, 2), 0, 'still within the hour of the first three');
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 17);
+        assert.equal(await given(T0 + HOUR, 5), 3, 'the first three are an hour old');
+        // Many requesters at once, as on several nodes: the budget still holds exactly.
+        const racing = await Promise.all(
+          Array.from({ length: 12 }, () => take(store, a.userId, { ...budget, now: T0 + 3 * HOUR })),
+        );
+        assert.equal(racing.filter(([b]) => b?.oneTimePreKey).length, 3);
+        const asker = userId('eager');
+        const same = await Promise.all(
+          Array.from({ length: 6 }, () =>
+            take(store, a.userId, { requester: asker, oneTimePerDevicePerHour: 100, now: T0 + 3 * HOUR }),
+          ),
+        );
+        assert.equal(
+          same.filter(([b]) => b?.oneTimePreKey).length,
+          1,
+          'one requester racing itself gets one',
+        );
+        assert.equal(await store.keysOneTimeCount(a.deviceId), 20 - 3 - 3 - 3 - 1);
       });
 
       test('replaceOneTime drops the old keys; the limit counts what is stored', async (store) => {
@@ -1455,7 +1587,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
             oneTimeCount: 2,
           },
         );
-        const [bundle] = await store.keysTakeBundles(a.userId);
+        const [bundle] = await take(store, a.userId);
         assert.equal(bundle?.oneTimePreKey?.id, 4);
       });
 
@@ -1468,13 +1600,13 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await store.keysUpload(upload(tablet.deviceId, [1], { identityKey: key(2000) }));
         await store.deviceRevoke(tablet.deviceId, T0 + 1);
         assert.deepEqual(
-          (await store.keysTakeBundles(a.userId)).map((x) => x.deviceId),
+          (await take(store, a.userId)).map((x) => x.deviceId),
           [a.deviceId],
         );
         assert.deepEqual(await store.keysIdentities([a.userId, b.userId, a.userId]), [
           { userId: a.userId, deviceId: a.deviceId, registrationId: 77, identityKey: key(1000) },
         ]);
-        assert.deepEqual(await store.keysTakeBundles(b.userId), []);
+        assert.deepEqual(await take(store, b.userId), []);
       });
     });
 

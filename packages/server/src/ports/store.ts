@@ -80,6 +80,20 @@ export interface KeysUploadInput {
   now: number;
 }
 
+/** A prekey bundle fetch: who asks for which user's devices, and how one-time prekeys are rationed. */
+export interface BundleTake {
+  userId: UserId;
+  /** Only these devices of the user (others are neither returned nor consumed). */
+  deviceIds?: readonly DeviceId[] | undefined;
+  /** The user asking. */
+  requester: UserId;
+  now: number;
+  /** A requester gets a given device's one-time prekey at most once in this window (at least an hour). */
+  repeatWindowMs: number;
+  /** One-time prekeys a device hands out, to all requesters together, in the hour before `now`. */
+  oneTimePerDevicePerHour: number;
+}
+
 export interface ChatCreate {
   chatId: ChatId;
   kind: ChatKind;
@@ -101,6 +115,11 @@ export interface ChatMutation {
   now: number;
   update: Uint8Array;
   addMembers?: ReadonlyArray<{ userId: UserId; role: Role }>;
+  /**
+   * With `addMembers`: GROUP_FULL (nothing stored) when the chat would then have more members.
+   * Checked in the transaction, so concurrent adds, on any node, never pass it together.
+   */
+  maxMembers?: number;
   /** Removed users keep their cursors, bounded at this update's seq. */
   removeUserIds?: readonly UserId[];
   setRole?: { userId: UserId; role: Role };
@@ -300,10 +319,11 @@ export interface Store {
   /**
    * One bundle per active device of the user that has uploaded keys, each consuming one
    * one-time prekey in the same transaction: a one-time prekey is handed out at most once,
-   * even to concurrent callers on several nodes. With `deviceIds`, only those devices of the
-   * user (others are neither returned nor consumed).
+   * even to concurrent callers on several nodes. A bundle carries none (and consumes none)
+   * when the requester already got one of that device's within `repeatWindowMs`, or when the
+   * device handed out `oneTimePerDevicePerHour` in the last hour; both hold across nodes too.
    */
-  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]>;
+  keysTakeBundles(take: BundleTake): Promise<PreKeyBundleRecord[]>;
   /** One-time prekeys left for the device (0 when it never uploaded). */
   keysOneTimeCount(deviceId: DeviceId): Promise<number>;
   /** Identity keys of the active devices of these users that have uploaded keys. */

@@ -1,7 +1,10 @@
 /**
  * One crash run: a real node child process receives a stream of sends from several SDK
- * clients, is killed with SIGKILL at a chosen moment, and restarts on the same data dir.
- * Afterwards every recipient device must hold every acked message exactly once.
+ * clients into two group chats, is killed with SIGKILL at a chosen moment, and restarts on
+ * the same data dir. Two kinds of recipients are checked (crash-check.ts): SDK devices online
+ * throughout (reconnecting after the restart), and protocol-level devices that stay offline
+ * during the sends and drain their backlog only after the restart, logging every arrival
+ * before any de-duplication. Every acked message must reach every recipient device.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,20 +12,27 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Credentials } from '@parley/sdk';
 import { ChatKind, createLinkCode, linkDevice, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
+import { RawClient } from '../harness.js';
+import {
+  type AckedSend,
+  type Arrival,
+  checkDeliveries,
+  complete,
+  type DeliveryCounts,
+} from './crash-check.js';
 
 const childScript = new URL('./child.js', import.meta.url).pathname;
 
 export interface CrashCounts {
   sent: number;
   acked: number;
-  /** Unique (device, message) deliveries the app saw. */
-  delivered: number;
-  /** Redeliveries the SDK removed. */
-  duplicatesRemoved: number;
-  /** (device, message) pairs acked to the sender but missing on a recipient device. */
-  lost: number;
-  /** Messages the app saw twice on one device (must be 0). */
-  appDuplicates: number;
+  /** SDK devices online during the sends: what their apps were handed (after the SDK's de-duplication). */
+  online: DeliveryCounts & {
+    /** Redeliveries the SDK removed before the app (the duplicates that arrived). */
+    duplicatesRemoved: number;
+  };
+  /** Devices offline during the sends, draining after the restart: every arrival, duplicates included. */
+  offline: DeliveryCounts;
 }
 
 export async function freePort(): Promise<number> {
@@ -88,50 +98,74 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function crashRun(options: {
+/** Retries a request while the client is still reconnecting to the restarted node. */
+async function untilConnected<T>(request: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+export interface CrashRunOptions {
   dataDir: string;
   killAfterMs: number;
+  /** Ack before commit (the negative control): the checker must then see loss. */
   unsafe?: boolean;
   senders?: number;
-  receivers?: number;
-}): Promise<CrashCounts> {
+}
+
+export async function crashRun(options: CrashRunOptions): Promise<CrashCounts> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const flags = options.unsafe ? ['--unsafe-ack-before-commit'] : [];
   let child = await startChild(options.dataDir, port, flags);
   const nSenders = options.senders ?? 3;
-  const nReceivers = options.receivers ?? 2;
   const base = 2_000_000 + Math.floor(Math.random() * 7_000_000);
   const creds: Credentials[] = [];
-  for (let i = 0; i < nSenders + nReceivers; i++) {
+  // Senders, two online recipients, one offline recipient.
+  for (let i = 0; i < nSenders + 3; i++) {
     creds.push(await registerUser(url, options.dataDir, `+1415${String(base + i).padStart(7, '0')}`));
   }
-  // The first receiver also has a linked device: every recipient device must get everything.
-  const link = await createLinkCode(creds[nSenders]!);
-  const linked = await linkDevice(url, { code: link.code, deviceName: 'second' });
+  // The first online and the offline recipient each have a linked device too: every
+  // recipient device must get everything.
+  const second = async (primary: Credentials) =>
+    linkDevice(url, { code: (await createLinkCode(primary)).code, deviceName: 'second' });
+  const onlineLinked = await second(creds[nSenders]!);
+  const offlineCreds = [creds[nSenders + 2]!, await second(creds[nSenders + 2]!)];
   const backoff = { initialMs: 50, maxMs: 400 };
-  const clients = [...creds, linked].map(
+  const clients = [...creds.slice(0, nSenders + 2), onlineLinked].map(
     (c) => new ParleyClient({ credentials: c, backoff, encoding: 'proto' }),
   );
+  let offline: RawClient[] = [];
   await Promise.all(clients.map((c) => c.connect()));
   const senders = clients.slice(0, nSenders);
-  const recipients = clients.slice(nSenders);
-  const chat = await senders[0]!.createChat({
-    kind: ChatKind.GROUP,
-    memberUserIds: creds.slice(1).map((c) => c.userId),
-    name: 'crash',
-  });
-
-  const seen = recipients.map(() => new Map<string, number>());
-  recipients.forEach((r, i) => {
-    r.on('message', (m) => {
-      const key = dec.decode(m.payload);
-      seen[i]!.set(key, (seen[i]!.get(key) ?? 0) + 1);
-    });
+  const online = clients.slice(nSenders);
+  // Listening before the chats exist: their creation updates are part of what must arrive.
+  const onlineLogs = online.map(() => [] as Arrival[]);
+  online.forEach((r, i) => {
+    r.on(
+      'message',
+      (m) => void onlineLogs[i]!.push({ chatId: m.chatId, seq: m.seq, key: dec.decode(m.payload) }),
+    );
+    r.on('chatUpdate', (u) => void onlineLogs[i]!.push({ chatId: u.chatId, seq: u.seq }));
   });
   for (const c of clients) c.on('error', () => {});
+  const chatIds: string[] = [];
+  for (const name of ['crash-a', 'crash-b']) {
+    const chat = await senders[0]!.createChat({
+      kind: ChatKind.GROUP,
+      memberUserIds: creds.slice(1).map((c) => c.userId),
+      name,
+    });
+    chatIds.push(chat.id);
+  }
 
-  const acked = new Set<string>();
+  const acked = new Map<string, AckedSend>();
   const pending: Promise<unknown>[] = [];
   let sending = true;
   let sent = 0;
@@ -142,8 +176,8 @@ export async function crashRun(options: {
       for (let k = 0; k < 10 && sending; k++) {
         const key = `s${si}-${n++}`;
         sent++;
-        const p = s.send(chat.id, enc.encode(key)).then(
-          () => acked.add(key),
+        const p = s.send(chatIds[n % 2]!, enc.encode(key)).then(
+          (r) => acked.set(key, { chatId: r.chatId, seq: r.seq }),
           () => {},
         );
         batch.push(p);
@@ -161,27 +195,39 @@ export async function crashRun(options: {
   try {
     // Unacked sends are re-sent from the outbox after reconnect; wait for every answer.
     await Promise.race([Promise.all(pending), sleep(20_000)]);
+    const lastSeq = new Map<string, number>();
+    for (const id of chatIds) lastSeq.set(id, (await untilConnected(() => senders[0]!.getChat(id))).lastSeq);
+    // Only now do the offline devices connect, to a node that restarted since the sends.
+    offline = await Promise.all(
+      offlineCreds.map((c) => RawClient.connect({ url }, c, { encoding: 'proto' })),
+    );
+    const offlineLogs = (): Arrival[][] =>
+      offline.map((r) =>
+        r.messages.map((m) => ({
+          chatId: m.chatId,
+          seq: Number(m.seq),
+          key: m.body.case === 'payload' ? dec.decode(m.body.value) : undefined,
+        })),
+      );
+    const logs = () => [...onlineLogs, ...offlineLogs()];
     let last = -1;
     for (let quiet = 0; quiet < 10; ) {
-      const total = seen.reduce((a, m) => a + m.size, 0);
-      const complete = seen.every((m) => [...acked].every((k) => m.has(k)));
-      if (complete) break;
+      const all = logs();
+      if (all.every((log) => complete(log, acked, lastSeq))) break;
+      const total = all.reduce((a, log) => a + log.length, 0);
       quiet = total === last ? quiet + 1 : 0;
       last = total;
       await sleep(150);
     }
-    let lost = 0;
-    let appDuplicates = 0;
-    let delivered = 0;
-    for (const m of seen) {
-      for (const k of acked) if (!m.has(k)) lost++;
-      for (const n of m.values()) if (n > 1) appDuplicates += n - 1;
-      delivered += m.size;
-    }
-    const duplicatesRemoved = recipients.reduce((a, r) => a + r.stats.duplicates, 0);
-    return { sent, acked: acked.size, delivered, duplicatesRemoved, lost, appDuplicates };
+    const duplicatesRemoved = online.reduce((a, r) => a + r.stats.duplicates, 0);
+    return {
+      sent,
+      acked: acked.size,
+      online: { ...checkDeliveries(onlineLogs, acked, lastSeq), duplicatesRemoved },
+      offline: checkDeliveries(offlineLogs(), acked, lastSeq),
+    };
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients.map((c) => c.close()), ...offline.map((r) => r.close())]);
     await kill(child);
   }
 }

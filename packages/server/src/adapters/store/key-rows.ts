@@ -3,7 +3,7 @@
  * mapping to port types: one place for the identity rule and the bundle shape.
  */
 import { ParleyError } from '@parley/protocol';
-import type { KeysUploadInput } from '../../ports/store.js';
+import type { BundleTake, KeysUploadInput } from '../../ports/store.js';
 import type { DeviceId, DeviceIdentity, PreKeyBundleRecord, UserId } from '../../ports/types.js';
 
 export interface KeyRow {
@@ -46,6 +46,23 @@ export function checkSameIdentity(
     );
   }
 }
+
+/** What a device's one-time prekey grants say about the requester of `take`. */
+export interface GrantsSeen {
+  /** The requester got one of the device's one-time prekeys within the repeat window. */
+  mine: boolean | number;
+  /** One-time prekeys the device handed out in the hour before `take.now`. */
+  lastHour: number;
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** Grants older than this are forgotten (and pruned): they no longer limit anyone. */
+export const grantsCutoff = (take: BundleTake) => take.now - Math.max(take.repeatWindowMs, HOUR_MS);
+
+/** Whether the requester may be handed one of the device's one-time prekeys now. */
+export const oneTimeAllowed = (take: BundleTake, seen: GrantsSeen) =>
+  !seen.mine && seen.lastHour < take.oneTimePerDevicePerHour;
 
 export function bundleOf(
   userId: UserId,

@@ -1,8 +1,9 @@
 /**
  * The rules both SQL stores apply inside their transactions, as pure functions over what
- * each has just read: whether a reply, edit, delete or reaction may refer to its target, and
- * how a member's receipt positions move.
+ * each has just read: whether a reply, edit, delete or reaction may refer to its target, how
+ * a member's receipt positions move, and how many members a group may have.
  */
+import { ParleyError } from '@parley/protocol';
 import type { CommitResult, SendCommit } from '../../ports/store.js';
 import type { ChatId, MessageMeta, ReceiptChange, UserId } from '../../ports/types.js';
 import { KIND_PAYLOAD } from './message-rows.js';
@@ -21,14 +22,15 @@ export interface TargetRow {
 const refuse = (code: Refusal['code'], message: string): Refusal => ({ ok: false, code, message });
 
 /**
- * Why `m` may not refer to `t`, if it may not. A delete needs the sender's `role`; a
+ * Why `m` may not refer to `t`, if it may not. A delete needs the sender's `role` and whether
+ * the chat is `direct` (nobody administers the other's messages there, whatever the role); a
  * non-empty reaction needs the emoji other users left on the target (`otherReactions`).
  */
 export function targetRefusal(
   b: SendCommit,
   m: MessageMeta,
   t: TargetRow | undefined,
-  context: { role?: string | undefined; otherReactions?: readonly string[] },
+  context: { role?: string | undefined; direct?: boolean; otherReactions?: readonly string[] },
 ): Refusal | undefined {
   if (!t || t.kind !== KIND_PAYLOAD || t.msg_type !== 0 || t.deleted) {
     return refuse('NOT_FOUND', `no message ${m.refSeq} to refer to in this chat`);
@@ -40,9 +42,10 @@ export function targetRefusal(
     if (b.serverTime - t.server_time > windows.editMs)
       return refuse('EDIT_WINDOW_PASSED', 'too late to edit');
   } else if (m.type === 'delete') {
-    const admin = context.role === 'admin' || context.role === 'creator';
+    // The creator of a direct chat is no admin of the other person's messages.
+    const admin = !context.direct && (context.role === 'admin' || context.role === 'creator');
     if (!own && !admin)
-      return refuse('PERMISSION_DENIED', 'only the sender or an admin can delete a message');
+      return refuse('PERMISSION_DENIED', 'only the sender or a group admin can delete a message');
     if (own && !admin && b.serverTime - t.server_time > windows.deleteMs) {
       return refuse('DELETE_WINDOW_PASSED', 'too late to delete for everyone');
     }
@@ -53,6 +56,11 @@ export function targetRefusal(
     }
   }
   return undefined;
+}
+
+/** Throws GROUP_FULL (rolling the member add back) when the chat now has more than `max` members. */
+export function checkGroupSize(members: number, max: number): void {
+  if (members > max) throw new ParleyError('GROUP_FULL', `a group has at most ${max} members`);
 }
 
 /** Whether checking `m` needs the emoji others left on its target. */

@@ -6,6 +6,7 @@
 import { ParleyError } from '@parley/protocol';
 import type { ChatCreate, ChatMutation } from '../../../ports/store.js';
 import type { ChatId, ChatInfo, ChatSummary, StoredMessage, UserId } from '../../../ports/types.js';
+import { checkGroupSize } from '../message-rules.js';
 import type { Db } from './db.js';
 import { RetryTransaction } from './errors.js';
 import {
@@ -81,6 +82,11 @@ export async function mutateChat(db: Db, m: ChatMutation): Promise<StoredMessage
     const users = m.addMembers.map((a) => a.userId);
     await db.count('membersInsert', [m.chatId, users, m.addMembers.map((a) => a.role), m.now, seq]);
     await db.count('cursorsStartForMembers', [m.chatId, seq - 1, users]);
+    if (m.maxMembers !== undefined) {
+      // The chat row is locked (chatNextSeq): every add committed before this one is counted.
+      const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('memberCount', [m.chatId]);
+      checkGroupSize(n, m.maxMembers);
+    }
   }
   if (m.removeUserIds?.length) {
     await db.count('membersDelete', [m.chatId, m.removeUserIds]);

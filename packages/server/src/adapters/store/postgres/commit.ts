@@ -15,6 +15,7 @@ import { buf, TYPES } from './rows.js';
 interface LockedChat {
   lastSeq: number;
   timer: number;
+  direct: boolean;
 }
 
 /** Rows of new payload messages, column by column, for one multi-row insert. */
@@ -115,11 +116,11 @@ const needsTarget = (meta: MessageMeta | undefined) =>
 export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise<CommitResult[]> {
   const chatIds = [...new Set(batch.map((b) => b.chatId))].sort();
   const chats = new Map<string, LockedChat>();
-  for (const r of await db.rows<{ id: string; last_seq: number; disappearing_seconds: number }>(
+  for (const r of await db.rows<{ id: string; last_seq: number; disappearing_seconds: number; kind: string }>(
     'chatsLockForCommit',
     [chatIds],
   )) {
-    chats.set(r.id, { lastSeq: r.last_seq, timer: r.disappearing_seconds });
+    chats.set(r.id, { lastSeq: r.last_seq, timer: r.disappearing_seconds, direct: r.kind === 'direct' });
   }
 
   // Read under the chat locks: a membership change or a send to these chats by another
@@ -152,7 +153,7 @@ export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise
     if (targeted) {
       // The target may be a message of this very batch: write what is pending first.
       await pending.flush(db);
-      const refused = await checkTarget(db, b, b.meta!, role);
+      const refused = await checkTarget(db, b, b.meta!, { role, direct: chat.direct });
       if (refused) {
         results.push(refused);
         continue;
@@ -221,7 +222,7 @@ async function checkTarget(
   db: Db,
   b: SendCommit,
   m: MessageMeta,
-  role: string,
+  sender: { role: string; direct: boolean },
 ): Promise<Refusal | undefined> {
   const [t] = await db.rows<TargetRow>('messageTarget', [b.chatId, m.refSeq]);
   const otherReactions = needsOtherReactions(m)
@@ -229,7 +230,7 @@ async function checkTarget(
         (r) => r.emoji,
       )
     : undefined;
-  return targetRefusal(b, m, t, { role, ...(otherReactions && { otherReactions }) });
+  return targetRefusal(b, m, t, { ...sender, ...(otherReactions && { otherReactions }) });
 }
 
 /** What a delete or reaction does to its target once stored. */

@@ -1,12 +1,24 @@
 /**
  * The key directory: public keys only. Uploads for one device run one after another (the
  * device row is locked first); a one-time prekey is taken with DELETE ... RETURNING over a
- * SKIP LOCKED pick, so it is handed out at most once whatever the number of nodes.
+ * SKIP LOCKED pick, so it is handed out at most once whatever the number of nodes. Bundle
+ * takes of one device queue on its key row, so its grants (who got a one-time prekey, when)
+ * ration them exactly.
  */
 import { ParleyError } from '@parley/protocol';
-import type { KeysUploadInput } from '../../../ports/store.js';
-import type { DeviceId, DeviceIdentity, PreKeyBundleRecord, UserId } from '../../../ports/types.js';
-import { bundleOf, checkSameIdentity, firstUploadKeys, identityOf, type KeyRow } from '../key-rows.js';
+import type { BundleTake, KeysUploadInput } from '../../../ports/store.js';
+import type { DeviceIdentity, PreKeyBundleRecord, UserId } from '../../../ports/types.js';
+import {
+  bundleOf,
+  checkSameIdentity,
+  firstUploadKeys,
+  type GrantsSeen,
+  grantsCutoff,
+  HOUR_MS,
+  identityOf,
+  type KeyRow,
+  oneTimeAllowed,
+} from '../key-rows.js';
 import type { Db } from './db.js';
 import { buf } from './rows.js';
 
@@ -59,20 +71,29 @@ export async function uploadKeys(db: Db, input: KeysUploadInput): Promise<{ oneT
   return { oneTimeCount: n + keys.length };
 }
 
-export async function takeBundles(
-  db: Db,
-  userId: UserId,
-  deviceIds?: readonly DeviceId[],
-): Promise<PreKeyBundleRecord[]> {
+export async function takeBundles(db: Db, take: BundleTake): Promise<PreKeyBundleRecord[]> {
   const out: PreKeyBundleRecord[] = [];
-  const only = deviceIds && new Set<string>(deviceIds);
-  for (const r of await db.rows<UserKeyRow>('keysOfUsers', [[userId]])) {
+  const only = take.deviceIds && new Set<string>(take.deviceIds);
+  for (const r of await db.rows<UserKeyRow>('keysOfUsers', [[take.userId]])) {
     if (only && !only.has(r.device_id)) continue;
-    const [otk] = await db.rows<{ key_id: number; public_key: Buffer }>('oneTimeTake', [r.device_id]);
+    const otk = await takeOneTime(db, r.device_id, take);
     const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('oneTimeCount', [r.device_id]);
-    out.push(bundleOf(userId, r, otk, n));
+    out.push(bundleOf(take.userId, r, otk, n));
   }
   return out;
+}
+
+/** The device's next one-time prekey if the requester may have one now (recording the grant). */
+async function takeOneTime(db: Db, deviceId: string, take: BundleTake) {
+  // Takes of one device queue here (devices in the same order, so no deadlock): two nodes
+  // cannot both see room left in the budget, or both see no grant for the same requester.
+  await db.rows('keysLock', [deviceId]);
+  await db.count('grantsPrune', [deviceId, grantsCutoff(take)]);
+  const [seen] = await db.rows<GrantsSeen>('grantsSeen', [deviceId, take.requester, take.now - HOUR_MS]);
+  if (!seen || !oneTimeAllowed(take, seen)) return undefined;
+  const [otk] = await db.rows<{ key_id: number; public_key: Buffer }>('oneTimeTake', [deviceId]);
+  if (otk) await db.count('grantRecord', [deviceId, take.requester, take.now]);
+  return otk;
 }
 
 /** Identity keys grouped by user, in the order the users are given (each once). */

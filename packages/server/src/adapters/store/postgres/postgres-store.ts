@@ -9,6 +9,7 @@ import { ParleyError } from '@parley/protocol';
 import type pg from 'pg';
 import type { Logger } from '../../../log.js';
 import type {
+  BundleTake,
   ChatCreate,
   ChatMutation,
   CommitResult,
@@ -502,8 +503,8 @@ export class PostgresStore implements Store {
     return this.tx((db) => uploadKeys(db, input));
   }
 
-  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]> {
-    return this.tx((db) => takeBundles(db, userId, deviceIds));
+  keysTakeBundles(take: BundleTake): Promise<PreKeyBundleRecord[]> {
+    return this.tx((db) => takeBundles(db, take));
   }
 
   async keysOneTimeCount(deviceId: DeviceId): Promise<number> {

@@ -107,9 +107,9 @@ export const sql = {
   chatNextSeq: 'UPDATE chats SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
   /**
    * $1 id[]: locks the chats of a send batch in id order (every batch locks in the same
-   * order, so two nodes never deadlock on them) and returns their last seq and timer.
+   * order, so two nodes never deadlock on them) and returns their last seq, timer and kind.
    */
-  chatsLockForCommit: `SELECT id, last_seq, disappearing_seconds FROM chats
+  chatsLockForCommit: `SELECT id, last_seq, disappearing_seconds, kind FROM chats
     WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
   /** $1 id[], $2 last_seq[] */
   chatsSetLastSeq: `UPDATE chats c SET last_seq = v.last_seq
@@ -130,6 +130,8 @@ export const sql = {
   membersInsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq)
     SELECT $1, u, r, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(u, r)
     ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** $1 chat_id */
+  memberCount: 'SELECT count(*) AS n FROM members WHERE chat_id = $1',
   /** $1 chat_id, $2 user_id[] */
   membersDelete: 'DELETE FROM members WHERE chat_id = $1 AND user_id = ANY($2::text[])',
   /** $1 chat_id, $2 user_id, $3 role */
@@ -374,6 +376,17 @@ export const sql = {
   oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = $1',
   /** $1 device_id */
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = $1',
+  /** $1 device_id: serializes bundle takes of one device, so its grants are counted exactly */
+  keysLock: 'SELECT 1 FROM device_keys WHERE device_id = $1 FOR UPDATE',
+  /** $1 device_id, $2 cutoff: forgets grants at or before the cutoff */
+  grantsPrune: 'DELETE FROM one_time_grants WHERE device_id = $1 AND granted_at <= $2',
+  /** $1 device_id, $2 requester_user, $3 an hour ago: whether the requester holds a grant; grants since */
+  grantsSeen: `SELECT
+      EXISTS (SELECT 1 FROM one_time_grants WHERE device_id = $1 AND requester_user = $2) AS mine,
+      (SELECT count(*) FROM one_time_grants WHERE device_id = $1 AND granted_at > $3)::int AS "lastHour"`,
+  /** $1 device_id, $2 requester_user, $3 granted_at */
+  grantRecord: `INSERT INTO one_time_grants (device_id, requester_user, granted_at) VALUES ($1, $2, $3)
+    ON CONFLICT (device_id, requester_user) DO UPDATE SET granted_at = excluded.granted_at`,
   /**
    * $1 device_id: removes and returns the device's lowest one-time prekey. A key another
    * transaction is taking is skipped, not waited for, so concurrent takers on any node get

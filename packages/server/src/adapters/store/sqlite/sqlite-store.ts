@@ -7,6 +7,7 @@
 import { ParleyError } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import type {
+  BundleTake,
   ChatCreate,
   ChatMutation,
   CommitResult,
@@ -37,7 +38,17 @@ import type {
   UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
-import { bundleOf, checkSameIdentity, firstUploadKeys, identityOf, type KeyRow } from '../key-rows.js';
+import {
+  bundleOf,
+  checkSameIdentity,
+  firstUploadKeys,
+  type GrantsSeen,
+  grantsCutoff,
+  HOUR_MS,
+  identityOf,
+  type KeyRow,
+  oneTimeAllowed,
+} from '../key-rows.js';
 import {
   type ChatRowFields,
   directKeyOf,
@@ -51,6 +62,7 @@ import {
 } from '../message-rows.js';
 import {
   advancedReceipt,
+  checkGroupSize,
   needsOtherReactions,
   type ReceiptPosition,
   receiptChange,
@@ -379,6 +391,9 @@ export class SqliteStore implements Store {
         for (const a of m.addMembers ?? []) {
           this.s.memberUpsert.run(m.chatId, a.userId, a.role, m.now, seq);
           this.s.cursorsStartForMember.run({ chat: m.chatId, acked: seq - 1, user: a.userId });
+        }
+        if (m.addMembers?.length && m.maxMembers !== undefined) {
+          checkGroupSize((this.s.memberCount.get(m.chatId) as { n: number }).n, m.maxMembers);
         }
         for (const u of m.removeUserIds ?? []) {
           this.s.memberDelete.run(m.chatId, u);
@@ -766,10 +781,12 @@ export class SqliteStore implements Store {
       if (!members.has(u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
     if (m.type === 'message' && m.refSeq === 0) return undefined;
     const t = this.s.messageTarget.get(b.chatId, m.refSeq) as TargetRow | undefined;
+    const sender =
+      m.type === 'delete'
+        ? (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string; kind: string } | undefined)
+        : undefined;
     return targetRefusal(b, m, t, {
-      ...(m.type === 'delete' && {
-        role: (this.s.memberRole.get(b.chatId, b.senderUserId) as { role: string } | undefined)?.role,
-      }),
+      ...(sender && { role: sender.role, direct: sender.kind === 'direct' }),
       ...(needsOtherReactions(m) && {
         otherReactions: (
           this.s.reactionsOther.all(b.chatId, m.refSeq, b.senderUserId) as Array<{ emoji: string }>
@@ -971,22 +988,36 @@ export class SqliteStore implements Store {
     );
   }
 
-  keysTakeBundles(userId: UserId, deviceIds?: readonly DeviceId[]): Promise<PreKeyBundleRecord[]> {
-    const only = deviceIds && new Set<string>(deviceIds);
+  keysTakeBundles(take: BundleTake): Promise<PreKeyBundleRecord[]> {
+    const only = take.deviceIds && new Set<string>(take.deviceIds);
     return guard(
       this.db.transaction(() =>
-        (this.s.keysOfUser.all(userId) as KeyRow[])
+        (this.s.keysOfUser.all(take.userId) as KeyRow[])
           .filter((row) => !only || only.has(row.device_id))
           .map((row) => {
-            const otk = this.s.oneTimeFirst.get(row.device_id) as
-              | { key_id: number; public_key: Buffer }
-              | undefined;
-            if (otk) this.s.oneTimeDelete.run(row.device_id, otk.key_id);
+            const otk = this.takeOneTime(row.device_id, take);
             const { n } = this.s.oneTimeCount.get(row.device_id) as { n: number };
-            return bundleOf(userId, row, otk, n);
+            return bundleOf(take.userId, row, otk, n);
           }),
       ),
     );
+  }
+
+  /** The device's next one-time prekey if the requester may have one now (recording the grant). */
+  private takeOneTime(deviceId: string, take: BundleTake) {
+    this.s.grantsPrune.run(deviceId, grantsCutoff(take));
+    const seen = this.s.grantsSeen.get({
+      device: deviceId,
+      requester: take.requester,
+      hourAgo: take.now - HOUR_MS,
+    }) as GrantsSeen;
+    if (!oneTimeAllowed(take, seen)) return undefined;
+    const otk = this.s.oneTimeFirst.get(deviceId) as { key_id: number; public_key: Buffer } | undefined;
+    if (otk) {
+      this.s.oneTimeDelete.run(deviceId, otk.key_id);
+      this.s.grantRecord.run(deviceId, take.requester, take.now);
+    }
+    return otk;
   }
 
   keysOneTimeCount(deviceId: DeviceId): Promise<number> {

@@ -82,6 +82,8 @@ const sql = {
   /** chat_id, user_id, role, joined_at, joined_seq */
   memberUpsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /** chat_id */
+  memberCount: 'SELECT count(*) AS n FROM members WHERE chat_id = ?',
   /** chat_id, user_id */
   memberDelete: 'DELETE FROM members WHERE chat_id = ? AND user_id = ?',
   /** role, chat_id, user_id */
@@ -159,8 +161,9 @@ const sql = {
   /** @chat, @ref */
   editPayloadsDelete:
     'DELETE FROM message_payloads WHERE chat_id = @chat AND seq IN (SELECT seq FROM messages WHERE chat_id = @chat AND msg_type = 1 AND ref_seq = @ref)',
-  /** chat_id, user_id */
-  memberRole: 'SELECT role FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, user_id: the member's role and the chat's kind */
+  memberRole:
+    'SELECT m.role, c.kind FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?',
   /** chat_id, seq, user_id */
   reactionsOther: 'SELECT DISTINCT emoji FROM reactions WHERE chat_id = ? AND seq = ? AND user_id != ?',
   /** chat_id, seq, user_id, emoji */
@@ -286,6 +289,15 @@ const sql = {
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = ?',
   /** device_id: the lowest id first */
   oneTimeFirst: 'SELECT key_id, public_key FROM one_time_keys WHERE device_id = ? ORDER BY key_id LIMIT 1',
+  /** device_id, cutoff: forgets grants at or before the cutoff */
+  grantsPrune: 'DELETE FROM one_time_grants WHERE device_id = ? AND granted_at <= ?',
+  /** @device, @requester, @hourAgo: whether the requester holds a grant; grants in the last hour */
+  grantsSeen: `SELECT
+      EXISTS (SELECT 1 FROM one_time_grants WHERE device_id = @device AND requester_user = @requester) AS mine,
+      (SELECT count(*) FROM one_time_grants WHERE device_id = @device AND granted_at > @hourAgo) AS lastHour`,
+  /** device_id, requester_user, granted_at */
+  grantRecord: `INSERT INTO one_time_grants (device_id, requester_user, granted_at) VALUES (?, ?, ?)
+    ON CONFLICT (device_id, requester_user) DO UPDATE SET granted_at = excluded.granted_at`,
   /** device_id, key_id */
   oneTimeDelete: 'DELETE FROM one_time_keys WHERE device_id = ? AND key_id = ?',
   /** user_id: active devices of the user with keys */
