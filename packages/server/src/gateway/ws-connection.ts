@@ -86,6 +86,8 @@ export class WsConnection implements Connection, DeliveryTransport {
   private badFrames = 0;
   private badWindowStart = 0;
   private corked = false;
+  /** Bytes written in the current (corked) turn: not stuck yet, only not flushed yet. */
+  private turnBytes = 0;
   private crashed = false;
   /** Requests dispatched and not yet answered. */
   private inflight = 0;
@@ -209,6 +211,11 @@ export class WsConnection implements Connection, DeliveryTransport {
     } catch (err) {
       this.crash(err);
     }
+  }
+
+  /** Requests dispatched and not yet answered (at most maxInflightRequests). */
+  get requestsInFlight(): number {
+    return this.inflight;
   }
 
   get bufferedAmount(): number {
@@ -357,22 +364,26 @@ export class WsConnection implements Connection, DeliveryTransport {
   private flush(): void {
     if (!this.corked) return;
     this.corked = false;
+    this.turnBytes = 0;
     (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
   }
 
   /**
    * Frames written in one turn of the event loop leave in one writev: the socket is corked
    * at the first write and uncorked when the turn's work (commit batch, fan-out) is done.
-   * A frame that finds the send buffer over its hard limit is not written: the client is not
-   * reading, and the connection is closed (4009).
+   * A frame that finds more than the hard limit stuck in the send buffer (written in earlier
+   * turns and not taken by the kernel) is not written: the client is not reading, and the
+   * connection is closed (4009). So the buffer passes the limit by at most one turn's frames.
    */
   private write(data: Uint8Array | string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.maxBuffered) {
-      this.log.warn({ bufferedAmount: this.ws.bufferedAmount }, 'send buffer full: slow consumer closed');
+    const stuck = this.ws.bufferedAmount - this.turnBytes;
+    if (stuck > this.maxBuffered) {
+      this.log.warn({ bufferedAmount: stuck }, 'send buffer full: slow consumer closed');
       this.close(CloseCodes.SLOW_CONSUMER, 'send buffer full');
       return;
     }
+    this.turnBytes += typeof data === 'string' ? data.length : data.byteLength;
     if (!this.corked) {
       const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
       if (socket) {
