@@ -216,7 +216,7 @@ describe('heartbeats need the client to read', () => {
   }
 });
 
-describe('deliver frames', () => {
+describe('frames from the node', () => {
   let t: TestNode;
 
   before(async () => {
@@ -261,6 +261,26 @@ describe('deliver frames', () => {
   }
 
   const c = (frames: Frame[]) => frames.flatMap((f) => (f.body.case === 'deliver' ? [f.body.value] : []));
+
+  it('an error quoting a key with a lone surrogate still decodes, and is cut short', async () => {
+    const alice = await register(t);
+    for (const encoding of ['json', 'proto'] as const) {
+      const c = await rawSocket(t, alice, encoding);
+      // An unknown JSON key is quoted in the BAD_FRAME message.
+      const bad = `{"id":1,"\ud800${'k'.repeat(2000)}":1}`;
+      c.ws.send(encoding === 'json' ? bad : Buffer.from('\x52\x03\xff\xff\xff', 'latin1'), {
+        binary: encoding === 'proto',
+      });
+      await until(() => c.frames.some((f) => f.body.case === 'error'), 'the error answer arrived');
+      const err = c.frames.find((f) => f.body.case === 'error')!.body.value as {
+        code: string;
+        message: string;
+      };
+      assert.equal(err.code, 'BAD_FRAME');
+      assert.ok(err.message.length <= 301, `message of ${err.message.length} characters`);
+      c.ws.close();
+    }
+  });
 });
 
 describe('one error boundary per connection', () => {
