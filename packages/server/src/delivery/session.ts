@@ -13,8 +13,9 @@ import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
 import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
 
+/** Where a session writes; its methods never throw (a failure closes that connection only). */
 export interface DeliveryTransport {
-  /** Sends an encoded `deliver` frame built from the messages. */
+  /** Sends an encoded `deliver` frame built from the messages (at least one). */
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void;
   /** Sends a pre-encoded frame (shared by many recipients). */
   sendEncoded(frame: Uint8Array | string): void;
