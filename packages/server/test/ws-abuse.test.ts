@@ -32,6 +32,7 @@ import {
   type TestNode,
   text,
 } from './harness.js';
+import { closeWatched, newUser, watch } from './sdk-helpers.js';
 
 /** Resolves when `cond` holds, checking every 5 ms; fails after `timeoutMs`. */
 async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -198,6 +199,23 @@ describe('heartbeats need the client to read', () => {
     assert.ok(id > 5, 'the client was sending all along');
     await until(() => t.node.hub.get(alice.deviceId as DeviceId) === undefined, 'the node dropped it');
     c.ws.terminate();
+  });
+
+  it('keeps an idle SDK client connected: its ws transport answers pings', async () => {
+    const user = await newUser(t);
+    const w = watch(user);
+    try {
+      await w.client.connect();
+      const conn = serverConn(t, user);
+      assert.ok(conn);
+      // Ten intervals without a request: only pongs keep it alive.
+      await new Promise((r) => setTimeout(r, 10 * HEARTBEAT_MS));
+      assert.equal(conn.closedWith, undefined);
+      assert.deepEqual(w.disconnects, []);
+      assert.equal(serverConn(t, user), conn, 'the same connection is still registered');
+    } finally {
+      await closeWatched();
+    }
   });
 
   for (const encoding of ['json', 'proto'] as const) {
