@@ -155,8 +155,7 @@ function frameArbitrary(encoding: Encoding, json: object[]): fc.Arbitrary<Fuzzed
   // A value of another type (or shape) at any place of a valid frame.
   const wrongType = fc.tuple(nth, fc.nat(), fc.jsonValue({ maxDepth: 2 })).map(([i, at, value]) => {
     const all = paths(json[i]);
-    const f = str(JSON.stringify(replaceAt(json[i], all[at % all.length]!, value)));
-    if (encoding === 'json') return f;
+    if (encoding === 'json') return str(JSON.stringify(replaceAt(json[i], all[at % all.length]!, value)));
     // In binary: a valid field number with the wrong wire type.
     const field = 1 + (at % 70);
     return bin(Buffer.concat([protos[i]!, Buffer.from([...varint(BigInt(field << 3) | 5n), 1, 2, 3, 4])]));
@@ -172,8 +171,9 @@ function frameArbitrary(encoding: Encoding, json: object[]): fc.Arbitrary<Fuzzed
     });
   const deep = fc.tuple(fc.integer({ min: 50, max: 1800 }), fc.boolean()).map(([depth, arrays]) => {
     if (encoding === 'json') {
-      const [open, close] = arrays ? ['[', ']'] : ['{"a":', '}'];
-      return str(`{"id":1,"send":${open.repeat(depth)}1${close.repeat(depth)}}`);
+      // Deep enough to break a recursive parser, small enough to be read (not FRAME_TOO_LARGE).
+      const [open, close, n] = arrays ? ['[', ']', depth] : ['{"a":', '}', Math.min(depth, 650)];
+      return str(`{"id":1,"send":${open.repeat(n)}1${close.repeat(n)}}`);
     }
     // Nested length-delimited fields (or groups) inside the send body.
     if (!arrays) return bin(Buffer.from([0x08, 0x01, ...Array(depth).fill(0x0b)]));
