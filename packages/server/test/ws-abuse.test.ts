@@ -134,6 +134,8 @@ describe('a client that does not read', () => {
       peak <= HARD_LIMIT + 2 * replyBytes + 1024,
       `buffered ${peak} bytes; the limit is ${HARD_LIMIT}, one answer is ${replyBytes} bytes`,
     );
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /^parley_ws_server_closes_total\{code="4009"\} 1$/m);
     // A peer that does not read cannot finish the close handshake: it is cut off.
     await until(() => t.node.hub.get(alice2.deviceId as DeviceId) === undefined, 'the node dropped it');
     c.ws.terminate();
