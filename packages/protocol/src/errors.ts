@@ -93,6 +93,10 @@ export const CloseCodes = {
   REPLACED: 4001,
   /** The device credential was revoked (device removed or logged out). */
   REVOKED: 4003,
-  /** No heartbeat answer within two intervals. */
+  /** No heartbeat answer (pong) within two intervals: the client is gone or stopped reading. */
   HEARTBEAT_TIMEOUT: 4008,
+  /** The client did not read what the server sent: the connection's send buffer passed its limit. */
+  SLOW_CONSUMER: 4009,
+  /** The server failed while handling this connection (a bug); reconnect with backoff. */
+  INTERNAL_ERROR: 1011,
 } as const;

@@ -74,7 +74,14 @@ export const configSchema = z
     drainPageSize: int(1, 1000).default(100),
     /** Per-connection send buffer limit; above it live pushes stop and the device drains later. */
     sendBufferBytes: int(16 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
-    /** WebSocket ping interval; a connection silent for two intervals is closed. */
+    /**
+     * Hard per-connection send buffer limit: a reply or push that finds more than this queued
+     * (the client is not reading) closes the connection with 4009. Raised to sendBufferBytes if lower.
+     */
+    sendBufferMaxBytes: int(64 * 1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Requests of one connection being handled at once; above it the server stops reading the socket. */
+    maxInflightRequests: int(1, 10_000).default(64),
+    /** WebSocket ping interval; a connection that has not answered a ping (pong) for two intervals is closed. */
     heartbeatMs: int(50, 600_000).default(25_000),
     /** Acks are written to the store at most this often (coalesced per device and chat). */
     ackFlushMs: int(0, 10_000).default(50),

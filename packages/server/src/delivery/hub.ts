@@ -18,9 +18,9 @@ export interface Connection {
   readonly session: DeliverySession;
   /** Bytes queued for this socket and not yet written to the kernel. */
   readonly bufferedAmount: number;
-  /** Sends a push frame (id 0) on this connection. */
+  /** Sends a push frame (id 0) on this connection. Never throws: a failure closes this connection only. */
   push(body: FrameInit['body']): void;
-  /** Closes the socket with a close code. */
+  /** Closes the socket with a close code (once; later calls do nothing). */
   close(code: number, reason: string): void;
 }
 

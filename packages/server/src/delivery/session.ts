@@ -4,15 +4,18 @@
  *   step at a time, or by a page read from the store after `sent`);
  * - at most `window` delivered messages are unacked; above it, or when the socket's send
  *   buffer is over its limit, live pushes stop and the device reads from the store later;
- * - a cursor is persisted only from an ack of this device (through AckFlusher).
+ * - a cursor is persisted only from an ack of this device (through AckFlusher);
+ * - a `deliver` frame carries at least one message; a drain's last page has `backlog`
+ *   false (there is no separate "caught up" frame).
  */
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
 import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
 
+/** Where a session writes; its methods never throw (a failure closes that connection only). */
 export interface DeliveryTransport {
-  /** Sends an encoded `deliver` frame built from the messages. */
+  /** Sends an encoded `deliver` frame built from the messages (at least one). */
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void;
   /** Sends a pre-encoded frame (shared by many recipients). */
   sendEncoded(frame: Uint8Array | string): void;
@@ -55,6 +58,8 @@ export class DeliverySession {
   private caughtUpOnce = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private pageBytes = 0;
+  /** A full page not sent yet: whether it is the last (`backlog` false) is known only later. */
+  private held: StoredMessage[] | undefined;
 
   constructor(
     readonly deviceId: DeviceId,
@@ -79,6 +84,11 @@ export class DeliverySession {
   /** Something may have been committed for this device (told by another node): read the store. */
   wake(): void {
     if (!this.closed) this.markBehind();
+  }
+
+  /** Everything stored for this device so far was sent (or is waiting for acks to fit the window). */
+  get caughtUp(): boolean {
+    return this.caughtUpOnce && !this.behind && !this.draining;
   }
 
   get unackedCount(): number {
@@ -157,13 +167,23 @@ export class DeliverySession {
   }
 
   private async drain(): Promise<void> {
+    try {
+      if (await this.drainPages()) this.sendHeld(false);
+    } finally {
+      // Paused, failed or closed: more may follow, so a page still held is not the last.
+      this.sendHeld(true);
+    }
+  }
+
+  /** Reads the backlog into pages; true when it caught up, false when it paused or closed. */
+  private async drainPages(): Promise<boolean> {
     // Acks of this device's previous connection may still wait in the flusher: write them
     // first, so the cursors read below never send again what was already acked.
     if (!this.caughtUpOnce) await this.acks.flush();
     do {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);
-      if (this.closed) return;
+      if (this.closed) return false;
       const page: StoredMessage[] = [];
       let paused = false;
       for (const c of cursors) {
@@ -184,7 +204,7 @@ export class DeliverySession {
             break;
           }
           const rows = await this.store.messagesRead(this.deviceId, c.chatId, st.sent, upTo, room);
-          if (this.closed) return;
+          if (this.closed) return false;
           if (rows.length === 0) {
             // The rest expired before this device came back: nothing left to deliver.
             st.sent = upTo;
@@ -211,22 +231,29 @@ export class DeliverySession {
       if (paused) {
         // Resumed by an ack (window) or by this timer (send buffer).
         if (this.inflight < this.limits.window) this.retryLater();
-        return;
+        return false;
       }
     } while (this.dirty && !this.closed);
+    if (this.closed) return false;
     this.behind = false;
-    if (!this.caughtUpOnce) {
-      this.caughtUpOnce = true;
-      this.transport.sendMessages([], false);
-    }
+    this.caughtUpOnce = true;
+    return true;
   }
 
+  /** Ends a page: the page held before it is sent (more followed it) and this one is held. */
   private flushPage(page: StoredMessage[]): void {
     this.pageBytes = 0;
     if (page.length === 0) return;
-    this.transport.sendMessages(page, true);
-    this.inflight += page.length;
-    page.length = 0;
+    this.sendHeld(true);
+    this.held = page.splice(0);
+    this.inflight += this.held.length;
+  }
+
+  private sendHeld(backlog: boolean): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    this.transport.sendMessages(held, backlog);
   }
 
   private retryLater(): void {

@@ -11,14 +11,24 @@ export function toParleyError(err: unknown, log: Logger): ParleyError {
   return new ParleyError('INTERNAL', 'internal error', { cause: err });
 }
 
+/** Longest error message sent on a socket; decoder messages can quote what the client sent. */
+const MAX_MESSAGE = 300;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The `error` body of a frame. Its message may quote client input (an unknown JSON key), so it
+ * is made well-formed (a lone surrogate would make the frame undecodable) and cut short.
+ */
 export function errorBody(err: ParleyError): FrameInit['body'] {
+  const cut = err.message.length > MAX_MESSAGE ? `${err.message.slice(0, MAX_MESSAGE)}…` : err.message;
+  const message = cut.replace(LONE_SURROGATE, '\uFFFD');
   const mismatch =
     err.code === 'DEVICE_MISMATCH' ? (err.details as Record<string, never> | undefined) : undefined;
   return {
     case: 'error',
     value: {
       code: err.code,
-      message: err.message,
+      message,
       retryAfterMs: err.retryAfterMs ?? 0,
       ...(mismatch && { deviceMismatch: mismatch }),
     },

@@ -3,63 +3,23 @@
  * runs heartbeats, decodes frames, answers every request exactly once and closes abusive
  * or dead connections. The upgrade request is not retained after the handshake.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   CloseCodes,
-  decodeFrame,
   type Encoding,
-  encodeFrame,
-  type Frame,
-  type FrameInit,
-  makeFrame,
   ParleyError,
-  PROTOCOL_VERSION,
   parseSubprotocol,
   SUPPORTED_VERSIONS,
   subprotocolName,
 } from '@parley/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { AuthService } from '../auth/service.js';
-import type { Config } from '../config/schema.js';
-import type { AckFlusher } from '../delivery/ack-flusher.js';
-import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
-import { DeliverySession, type DeliveryTransport, type SessionLimits } from '../delivery/session.js';
-import type { KeyService } from '../keys/service.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/metrics.js';
-import type { Clock } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
-import type { Device, StoredMessage } from '../ports/types.js';
-import type { PresenceService } from '../presence/service.js';
-import type { ReceiptService } from '../receipts/service.js';
-import type { createDispatcher } from './dispatch.js';
-import { errorBody, toParleyError } from './errors.js';
-import { encodeSendResultBinary } from './fast-codec.js';
-import { decodeHotFrame } from './fast-decode.js';
+import type { Device } from '../ports/types.js';
+import { toParleyError } from './errors.js';
 import { writeHttpError } from './http-util.js';
+import { type GatewayDeps, WsConnection } from './ws-connection.js';
 
-export interface GatewayDeps {
-  auth: AuthService;
-  hub: Hub;
-  store: Store;
-  acks: AckFlusher;
-  config: Config;
-  clock: Clock;
-  log: Logger;
-  dispatch: ReturnType<typeof createDispatcher>;
-  encodeDeliver: FrameEncoder;
-  serverVersion: string;
-  sessionLimits: SessionLimits;
-  presence: PresenceService;
-  receipts: ReceiptService;
-  keys: KeyService;
-  metrics: Metrics;
-}
-
-const BAD_FRAME_LIMIT = 20;
-const BAD_FRAME_WINDOW_MS = 60_000;
+export type { GatewayDeps } from './ws-connection.js';
 
 /** Picks the highest supported version in the encoding the client listed first. */
 export function chooseSubprotocol(offered: Iterable<string>): string | undefined {
@@ -122,6 +82,17 @@ export class Gateway {
   }
 
   private onConnection(ws: WebSocket, device: Device, encoding: Encoding): void {
+    try {
+      this.open(ws, device, encoding);
+    } catch (err) {
+      // Nothing a connection does may reach the process: this one is closed, the node goes on.
+      this.d.log.error({ err, deviceId: device.id }, 'opening a connection failed');
+      ws.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+      setTimeout(() => ws.terminate(), 2000).unref();
+    }
+  }
+
+  private open(ws: WebSocket, device: Device, encoding: Encoding): void {
     const conn = new WsConnection(ws, device, encoding, this.d);
     this.d.metrics.connections.inc();
     const old = this.d.hub.register(conn);
@@ -138,7 +109,14 @@ export class Gateway {
   }
 
   private beat(): void {
-    for (const c of this.d.hub.all()) (c as WsConnection).heartbeat();
+    for (const c of [...this.d.hub.all()]) {
+      try {
+        (c as WsConnection).heartbeat();
+      } catch (err) {
+        this.d.log.error({ err, deviceId: c.deviceId }, 'heartbeat failed');
+        c.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+      }
+    }
   }
 
   /** Stops accepting connections; existing ones stay until closeAll. */
@@ -156,214 +134,5 @@ export class Gateway {
     this.heartbeat = undefined;
     for (const c of [...this.d.hub.all()]) c.close(code, reason);
     this.wss.close();
-  }
-}
-
-class WsConnection implements Connection, DeliveryTransport {
-  readonly deviceId;
-  readonly userId;
-  readonly session: DeliverySession;
-  readonly openedAt = Date.now();
-  /** Log lines of this connection carry its id, device and user (never content). */
-  readonly log: Logger;
-  private alive = true;
-  private badFrames = 0;
-  private corked = false;
-  private badWindowStart = 0;
-
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly device: Device,
-    readonly encoding: Encoding,
-    private readonly d: GatewayDeps,
-  ) {
-    this.deviceId = device.id;
-    this.userId = device.userId;
-    this.log = d.log.child({
-      connId: randomBytes(4).toString('hex'),
-      deviceId: device.id,
-      userId: device.userId,
-    });
-    this.log.info({ encoding }, 'connection opened');
-    // The connection is its own delivery transport: no per-connection closures.
-    this.session = new DeliverySession(
-      device.id,
-      device.userId,
-      this,
-      d.store,
-      d.sessionLimits,
-      d.acks,
-      d.log,
-    );
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('close', (code) => {
-      this.log.info({ code, seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'connection closed');
-      this.onClose();
-    });
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
-  }
-
-  welcome(): void {
-    this.reply(0, {
-      case: 'welcome',
-      value: {
-        protocolVersion: PROTOCOL_VERSION,
-        supportedVersions: [...SUPPORTED_VERSIONS],
-        serverVersion: this.d.serverVersion,
-        userId: this.device.userId,
-        deviceId: this.device.id,
-        maxPayloadBytes: this.d.config.maxPayloadBytes,
-        deliveryWindow: this.d.config.deliveryWindow,
-        heartbeatIntervalMs: this.d.config.heartbeatMs,
-        serverTime: BigInt(this.d.clock.now()),
-      },
-    });
-  }
-
-  heartbeat(): void {
-    if (!this.alive) {
-      this.log.info('heartbeat timeout: connection closed');
-      // Tell a peer that only stopped answering pings why (4008), then cut the connection at
-      // once: a dead peer would never complete the close handshake.
-      this.session.close();
-      this.ws.close(CloseCodes.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      this.ws.terminate();
-      return;
-    }
-    this.alive = false;
-    this.ws.ping();
-  }
-
-  pause(): void {
-    this.ws.pause();
-  }
-
-  push(body: FrameInit['body']): void {
-    this.reply(0, body);
-  }
-
-  sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
-    this.d.metrics.framesOut.inc({ type: 'deliver' });
-    this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
-  }
-
-  sendEncoded(frame: Uint8Array | string): void {
-    this.d.metrics.framesOut.inc({ type: 'deliver' });
-    // Corked like every other write: measured, writing each shared frame at once made group
-    // fan-out slower (receivers woke once per socket instead of once per batch).
-    this.write(frame);
-  }
-
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  close(code: number, reason: string): void {
-    this.session.close();
-    this.ws.close(code, reason);
-    this.flush();
-    // A socket paused for shutdown must read the peer's close reply to finish at once.
-    this.ws.resume();
-    // A peer that never answers the close handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
-  }
-
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    this.alive = true;
-    if (data.length > this.d.config.maxFrameBytes) {
-      this.fail(
-        0,
-        new ParleyError('FRAME_TOO_LARGE', `frames are limited to ${this.d.config.maxFrameBytes} bytes`),
-      );
-      return;
-    }
-    let frame: Frame;
-    try {
-      // A binary message on the JSON subprotocol is read as UTF-8 JSON (protocol.md §2.6).
-      if (!isBinary && this.encoding === 'proto') {
-        throw new ParleyError('BAD_FRAME', 'expected binary frames');
-      }
-      frame =
-        (isBinary && decodeHotFrame(data)) ||
-        decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding, {
-          rejectUnknownFields: true,
-        });
-    } catch (err) {
-      this.fail(0, toParleyError(err, this.log));
-      return;
-    }
-    this.d.metrics.framesIn.inc({ type: frame.body.case ?? 'empty' });
-    const isAck = frame.body.case === 'ack';
-    if (frame.id === 0 && !isAck) {
-      this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
-      return;
-    }
-    this.d.dispatch(frame, { device: this.device, session: this.session, conn: this }).then(
-      (body) => {
-        if (frame.id !== 0 && body) this.reply(frame.id, body);
-      },
-      (err) => this.fail(frame.id, toParleyError(err, this.log.child({ requestId: frame.id }))),
-    );
-  }
-
-  private fail(id: number, err: ParleyError): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    this.d.metrics.errors.inc({ code: err.code });
-    this.reply(id, errorBody(err));
-    if (['BAD_FRAME', 'UNKNOWN_TYPE', 'FRAME_TOO_LARGE', 'INVALID_ARGUMENT'].includes(err.code)) {
-      const now = this.d.clock.now();
-      if (now - this.badWindowStart > BAD_FRAME_WINDOW_MS) {
-        this.badWindowStart = now;
-        this.badFrames = 0;
-      }
-      if (++this.badFrames > BAD_FRAME_LIMIT) this.close(CloseCodes.POLICY, 'too many bad frames');
-    }
-  }
-
-  private reply(id: number, body: FrameInit['body']): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    this.d.metrics.framesOut.inc({ type: body?.case ?? 'empty' });
-    if (this.encoding === 'proto' && body?.case === 'sendResult') {
-      const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
-      this.write(
-        encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime)),
-      );
-      return;
-    }
-    this.write(encodeFrame(makeFrame({ id, body }), this.encoding));
-  }
-
-  /**
-   * Frames written in one turn of the event loop leave in one writev: the socket is corked
-   * at the first write and uncorked when the turn's work (commit batch, fan-out) is done.
-   */
-  /** Writes out whatever the current turn corked. */
-  private flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
-  }
-
-  private write(data: Uint8Array | string): void {
-    if (!this.corked) {
-      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-      if (socket) {
-        this.corked = true;
-        socket.cork();
-        setImmediate(() => this.flush());
-      }
-    }
-    this.ws.send(data, { binary: this.encoding === 'proto' });
-  }
-
-  private onClose(): void {
-    this.d.metrics.connections.dec();
-    this.session.close();
-    this.d.hub.unregister(this);
-    this.d.presence.connectionClosed(this);
-    void this.d.store.deviceTouch(this.deviceId, this.d.clock.now()).catch(() => {});
   }
 }

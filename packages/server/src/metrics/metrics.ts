@@ -18,6 +18,7 @@ export class Metrics {
   readonly busSeconds: Histogram<'op'>;
   readonly busErrors: Counter<'op'>;
   readonly errors: Counter<'code'>;
+  readonly serverCloses: Counter<'code'>;
 
   constructor(options: { pending?: () => number; defaults?: boolean } = {}) {
     const registers = [this.registry];
@@ -83,6 +84,12 @@ export class Metrics {
     this.errors = new Counter({
       name: 'parley_errors_total',
       help: 'Error answers sent, by code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.serverCloses = new Counter({
+      name: 'parley_ws_server_closes_total',
+      help: 'WebSocket connections the server closed, by close code (4008 heartbeat, 4009 slow consumer, ...)',
       labelNames: ['code'],
       registers,
     });

@@ -1,0 +1,427 @@
+/**
+ * One WebSocket connection: decodes frames, answers every request exactly once, and bounds
+ * what one client can cost the node. Invariants:
+ * - one outbound budget: deliveries stop above sendBufferBytes (the device drains later from
+ *   the store); a reply or push that finds more than sendBufferMaxBytes queued closes the
+ *   connection with 4009, because an answer cannot be dropped silently;
+ * - at most maxInflightRequests requests are handled at once; above it the socket is not
+ *   read (TCP backpressure) and frames already received wait, in order;
+ * - liveness is a pong: only a client that reads answers pings, so frames it sends do not count;
+ * - nothing thrown while handling this connection leaves it: the request is answered with
+ *   INTERNAL, or the connection is closed with 1011; either is logged once.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CloseCodes,
+  decodeFrame,
+  type Encoding,
+  encodeFrame,
+  type Frame,
+  type FrameInit,
+  makeFrame,
+  ParleyError,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+} from '@parley/protocol';
+import type { WebSocket } from 'ws';
+import type { AuthService } from '../auth/service.js';
+import type { Config } from '../config/schema.js';
+import type { AckFlusher } from '../delivery/ack-flusher.js';
+import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
+import { DeliverySession, type DeliveryTransport, type SessionLimits } from '../delivery/session.js';
+import type { KeyService } from '../keys/service.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { Device, StoredMessage } from '../ports/types.js';
+import type { PresenceService } from '../presence/service.js';
+import type { ReceiptService } from '../receipts/service.js';
+import type { createDispatcher } from './dispatch.js';
+import { errorBody, toParleyError } from './errors.js';
+import { encodeSendResultBinary } from './fast-codec.js';
+import { decodeHotFrame } from './fast-decode.js';
+
+export interface GatewayDeps {
+  auth: AuthService;
+  hub: Hub;
+  store: Store;
+  acks: AckFlusher;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  dispatch: ReturnType<typeof createDispatcher>;
+  encodeDeliver: FrameEncoder;
+  serverVersion: string;
+  sessionLimits: SessionLimits;
+  presence: PresenceService;
+  receipts: ReceiptService;
+  keys: KeyService;
+  metrics: Metrics;
+}
+
+const BAD_FRAME_LIMIT = 20;
+const BAD_FRAME_WINDOW_MS = 60_000;
+const BAD_FRAME_CODES = new Set(['BAD_FRAME', 'UNKNOWN_TYPE', 'FRAME_TOO_LARGE', 'INVALID_ARGUMENT']);
+/** A peer that never answers the close handshake is cut off after this. */
+const CLOSE_GRACE_MS = 2000;
+
+type Body = FrameInit['body'];
+
+interface Received {
+  data: Buffer;
+  isBinary: boolean;
+}
+
+export class WsConnection implements Connection, DeliveryTransport {
+  readonly deviceId;
+  readonly userId;
+  readonly session: DeliverySession;
+  readonly openedAt = Date.now();
+  /** Log lines of this connection carry its id, device and user (never content). */
+  readonly log: Logger;
+  /** The close code the server chose, once it closed this connection. */
+  closedWith: number | undefined;
+  private alive = true;
+  private badFrames = 0;
+  private badWindowStart = 0;
+  private corked = false;
+  /** Bytes written in the current (corked) turn: not stuck yet, only not flushed yet. */
+  private turnBytes = 0;
+  private crashed = false;
+  /** Requests dispatched and not yet answered. */
+  private inflight = 0;
+  /** Frames received while `inflight` was at the cap; handled in order as answers go out. */
+  private readonly waiting: Received[] = [];
+  /** Reading stopped by the in-flight cap. */
+  private readsPaused = false;
+  /** Reading stopped for shutdown; only close() reads again. */
+  private stopped = false;
+  private readonly maxBuffered: number;
+  private readonly maxInflight: number;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly device: Device,
+    readonly encoding: Encoding,
+    private readonly d: GatewayDeps,
+  ) {
+    this.deviceId = device.id;
+    this.userId = device.userId;
+    this.maxBuffered = Math.max(d.config.sendBufferMaxBytes, d.config.sendBufferBytes);
+    this.maxInflight = d.config.maxInflightRequests;
+    this.log = d.log.child({
+      connId: randomBytes(4).toString('hex'),
+      deviceId: device.id,
+      userId: device.userId,
+    });
+    this.log.info({ encoding }, 'connection opened');
+    // The connection is its own delivery transport: no per-connection closures.
+    this.session = new DeliverySession(
+      device.id,
+      device.userId,
+      this,
+      d.store,
+      d.sessionLimits,
+      d.acks,
+      d.log,
+    );
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        this.crash(err);
+      }
+    });
+    // Only a pong proves the client reads: ws answers pings only when it reads the socket.
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', (code) => {
+      this.log.info({ code, seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'connection closed');
+      this.onClose();
+    });
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+  }
+
+  welcome(): void {
+    this.push({
+      case: 'welcome',
+      value: {
+        protocolVersion: PROTOCOL_VERSION,
+        supportedVersions: [...SUPPORTED_VERSIONS],
+        serverVersion: this.d.serverVersion,
+        userId: this.device.userId,
+        deviceId: this.device.id,
+        maxPayloadBytes: this.d.config.maxPayloadBytes,
+        deliveryWindow: this.d.config.deliveryWindow,
+        heartbeatIntervalMs: this.d.config.heartbeatMs,
+        serverTime: BigInt(this.d.clock.now()),
+      },
+    });
+  }
+
+  heartbeat(): void {
+    // While the server itself stopped reading, the client's pong cannot arrive: judge it later.
+    if (this.readsPaused || this.stopped || this.closedWith !== undefined) return;
+    if (!this.alive) {
+      this.log.info('heartbeat timeout: connection closed');
+      // Tell a peer that only stopped answering pings why (4008), then cut the connection at
+      // once: a dead peer would never complete the close handshake.
+      this.closedWith = CloseCodes.HEARTBEAT_TIMEOUT;
+      this.d.metrics.serverCloses.inc({ code: CloseCodes.HEARTBEAT_TIMEOUT });
+      this.session.close();
+      this.ws.close(CloseCodes.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  /** Stops reading frames (shutdown: in-flight work finishes, nothing new starts). */
+  pause(): void {
+    this.stopped = true;
+    this.ws.pause();
+  }
+
+  push(body: Body): void {
+    try {
+      this.reply(0, body);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
+    try {
+      this.d.metrics.framesOut.inc({ type: 'deliver' });
+      this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  sendEncoded(frame: Uint8Array | string): void {
+    this.d.metrics.framesOut.inc({ type: 'deliver' });
+    // Corked like every other write: measured, writing each shared frame at once made group
+    // fan-out slower (receivers woke once per socket instead of once per batch).
+    try {
+      this.write(frame);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  /** Requests dispatched and not yet answered (at most maxInflightRequests). */
+  get requestsInFlight(): number {
+    return this.inflight;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = code;
+    this.d.metrics.serverCloses.inc({ code });
+    this.waiting.length = 0;
+    this.session.close();
+    this.ws.close(code, reason);
+    this.flush();
+    // A socket paused (shutdown, in-flight cap) must read the peer's close reply to finish at once.
+    this.ws.resume();
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closedWith !== undefined) return;
+    if (this.inflight >= this.maxInflight || this.waiting.length > 0) {
+      // ws hands over every frame of a chunk already read, even after pause(): keep them.
+      this.waiting.push({ data, isBinary });
+      if (!this.readsPaused) {
+        this.readsPaused = true;
+        this.ws.pause();
+      }
+      return;
+    }
+    this.handle(data, isBinary);
+  }
+
+  private handle(data: Buffer, isBinary: boolean): void {
+    if (data.length > this.d.config.maxFrameBytes) {
+      this.fail(
+        0,
+        new ParleyError('FRAME_TOO_LARGE', `frames are limited to ${this.d.config.maxFrameBytes} bytes`),
+      );
+      return;
+    }
+    let frame: Frame;
+    try {
+      // A binary message on the JSON subprotocol is read as UTF-8 JSON (protocol.md §2.6).
+      if (!isBinary && this.encoding === 'proto') {
+        throw new ParleyError('BAD_FRAME', 'expected binary frames');
+      }
+      frame =
+        (isBinary && decodeHotFrame(data)) ||
+        decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding, {
+          rejectUnknownFields: true,
+        });
+    } catch (err) {
+      this.fail(0, toParleyError(err, this.log));
+      return;
+    }
+    this.d.metrics.framesIn.inc({ type: frame.body.case ?? 'empty' });
+    if (frame.id === 0 && frame.body.case !== 'ack') {
+      this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
+      return;
+    }
+    this.dispatch(frame);
+  }
+
+  /** Runs one request; its answer (result or error) is written when it settles. */
+  private dispatch(frame: Frame): void {
+    const id = frame.id;
+    let answer: Promise<Body | undefined>;
+    try {
+      answer = this.d.dispatch(frame, { device: this.device, session: this.session, conn: this });
+    } catch (err) {
+      // A handler that throws before it returns its promise is answered like one that rejects.
+      answer = Promise.reject(err);
+    }
+    this.inflight++;
+    answer.then(
+      (body) => this.answered(id, body, undefined),
+      (err: unknown) => this.answered(id, undefined, { err }),
+    );
+  }
+
+  private answered(id: number, body: Body | undefined, failure: { err: unknown } | undefined): void {
+    this.inflight--;
+    try {
+      if (failure) this.fail(id, toParleyError(failure.err, this.log.child({ requestId: id })));
+      else if (id !== 0 && body) this.reply(id, body);
+      this.takeWaiting();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  /** Handles the frames that waited for the in-flight cap, then reads the socket again. */
+  private takeWaiting(): void {
+    while (this.waiting.length > 0 && this.inflight < this.maxInflight) {
+      if (this.closedWith !== undefined) return;
+      const next = this.waiting.shift()!;
+      this.handle(next.data, next.isBinary);
+    }
+    if (this.readsPaused && this.waiting.length === 0 && this.inflight < this.maxInflight) {
+      this.readsPaused = false;
+      if (!this.stopped && this.closedWith === undefined) this.ws.resume();
+    }
+  }
+
+  private fail(id: number, err: ParleyError): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.d.metrics.errors.inc({ code: err.code });
+    this.reply(id, errorBody(err));
+    if (BAD_FRAME_CODES.has(err.code)) {
+      const now = this.d.clock.now();
+      if (now - this.badWindowStart > BAD_FRAME_WINDOW_MS) {
+        this.badWindowStart = now;
+        this.badFrames = 0;
+      }
+      if (++this.badFrames > BAD_FRAME_LIMIT) this.close(CloseCodes.POLICY, 'too many bad frames');
+    }
+  }
+
+  private reply(id: number, body: Body): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    let data: Uint8Array | string;
+    try {
+      data = this.encode(id, body);
+    } catch (err) {
+      // The request is answered with INTERNAL; an error body that cannot be encoded is a crash.
+      if (body?.case === 'error') throw err;
+      const internal = toParleyError(err, this.log.child({ requestId: id }));
+      this.d.metrics.errors.inc({ code: internal.code });
+      body = errorBody(internal);
+      data = this.encode(id, body);
+    }
+    this.d.metrics.framesOut.inc({ type: body?.case ?? 'empty' });
+    this.write(data);
+  }
+
+  private encode(id: number, body: Body): Uint8Array | string {
+    if (this.encoding === 'proto' && body?.case === 'sendResult') {
+      const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
+      return encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime));
+    }
+    return encodeFrame(makeFrame({ id, body }), this.encoding);
+  }
+
+  /** Writes out whatever the current turn corked. */
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.turnBytes = 0;
+    (this.ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork();
+  }
+
+  /**
+   * Frames written in one turn of the event loop leave in one writev: the socket is corked
+   * at the first write and uncorked when the turn's work (commit batch, fan-out) is done.
+   * A frame that finds more than the hard limit stuck in the send buffer (written in earlier
+   * turns and not taken by the kernel) is not written: the client is not reading, and the
+   * connection is closed (4009). So the buffer passes the limit by at most one turn's frames.
+   */
+  private write(data: Uint8Array | string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const stuck = this.ws.bufferedAmount - this.turnBytes;
+    if (stuck > this.maxBuffered) {
+      this.log.warn({ bufferedAmount: stuck }, 'send buffer full: slow consumer closed');
+      this.close(CloseCodes.SLOW_CONSUMER, 'send buffer full');
+      return;
+    }
+    this.turnBytes += typeof data === 'string' ? data.length : data.byteLength;
+    if (!this.corked) {
+      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket) {
+        this.corked = true;
+        socket.cork();
+        setImmediate(() => this.flush());
+      }
+    }
+    this.ws.send(data, { binary: this.encoding === 'proto' });
+  }
+
+  /** Something this connection's code did not expect: close it, log once, keep the process. */
+  private crash(err: unknown): void {
+    if (this.crashed) return;
+    this.crashed = true;
+    this.log.error({ err }, 'connection handler failed: connection closed');
+    try {
+      this.close(CloseCodes.INTERNAL_ERROR, 'internal error');
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  /** Every step runs even if one before it throws: a closed connection must leave the hub. */
+  private onClose(): void {
+    const steps = [
+      () => this.d.metrics.connections.dec(),
+      () => this.session.close(),
+      () => this.d.hub.unregister(this),
+      () => this.d.presence.connectionClosed(this),
+      () => void this.d.store.deviceTouch(this.deviceId, this.d.clock.now()).catch(() => {}),
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        this.log.error({ err }, 'connection cleanup step failed');
+      }
+    }
+  }
+}
