@@ -35,6 +35,8 @@ export function benchServerSettings(sync: Sync): Record<string, unknown> {
     unsafeAckBeforeCommit: false,
     // Rate limits are abuse protection, not a performance setting: raised so they never bind.
     sendsPerMinute: 10_000_000,
+    // Thousands of generator sockets connect at once from each loopback address.
+    maxConnectionsPerIp: 100_000,
   };
 }
 
