@@ -15,7 +15,7 @@ import { NodeProcess } from './node-proc.js';
 import { HELP, parseSoakArgs, type SoakOptions } from './options.js';
 import { FaultProxy } from './proxy.js';
 import { formatReport, type RunFacts } from './report.js';
-import { RSS_TAIL_MS } from './rss.js';
+import { rssTailMs } from './rss.js';
 import { sumCounts, WorkerHandle } from './workers.js';
 
 const QUIET_MS = 45_000; // longer than the SDK's largest reconnect backoff (30 s)
@@ -87,7 +87,7 @@ async function soak(o: SoakOptions): Promise<number> {
     const endAt = t0 + o.durationMs;
     let nextRestart = t0 + pick(o.restartMs, random);
     // The last stretch has no restart, so at least one life is long enough for the RSS check.
-    const lastRestartAt = endAt - o.warmupMs - RSS_TAIL_MS;
+    const lastRestartAt = endAt - o.warmupMs - rssTailMs(o.durationMs);
     let kill = o.negativeControl; // the negative control needs a SIGKILL first
     while (Date.now() < endAt) {
       if (!node.current) {

@@ -35,10 +35,10 @@ Flags:
   --duration <t>        how long to chat, e.g. 30m, 3m, 90s           default 30m
   --devices <n>         devices (one per user)                        default 1000
   --rate <n>            messages per second, all devices together     default 300
-  --warmup <t>          per-node warm-up left out of the RSS check    default 90s
+  --warmup <t>          per-node warm-up left out of the RSS check    default 5m, at most 1/3 of --duration
   --cut <t>-<t>         cut each connection after a random time       default 10s-60s
   --restart <t>-<t>     restart the node after a random time          default 2m-5m
-                        (none in the last warm-up + 60 s: that life is measured)
+                        (none in the last warm-up + 1-3 min: that life is measured)
   --jitter <t>          largest delay added to a chunk                default 40ms
   --workers <n>         client processes                              default 2
   --payload <bytes>     payload size                                  default 120
@@ -102,7 +102,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions | 'help' {
     durationMs: 30 * 60_000,
     devices: 1000,
     rate: 300,
-    warmupMs: 90_000,
+    warmupMs: Number.NaN, // set below from the duration unless given
     cutMs: [10_000, 60_000],
     restartMs: [120_000, 300_000],
     jitterMs: 40,
@@ -129,6 +129,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions | 'help' {
     (o as unknown as Record<string, unknown>)[setting[0]] = setting[1](value, flag);
   }
   if (o.durationMs < 10_000) throw new Error('--duration: at least 10s');
+  if (Number.isNaN(o.warmupMs)) o.warmupMs = Math.min(300_000, o.durationMs / 3);
   if (o.devices < o.workers * 4) throw new Error('--devices: at least 4 per worker');
   return o;
 }

@@ -4,7 +4,7 @@ import type { SoakChat } from './fleet.js';
 import type { Life } from './node-proc.js';
 import type { SoakOptions } from './options.js';
 import type { ProxyStats } from './proxy.js';
-import { RSS_EDGE_MS, rssVerdict } from './rss.js';
+import { RSS_MIN_STRETCH_MS, rssVerdict } from './rss.js';
 import type { WorkerCounts } from './worker.js';
 
 export interface RunFacts {
@@ -93,8 +93,8 @@ export function formatReport(f: RunFacts, totalMs: number): { text: string; ok: 
     rss.longest
       ? `node RSS growth ${pct(rss.longest.growth)} ${growthOk ? '≤' : '>'} ${pct(o.maxRssGrowth)} in the longest restart-free stretch ` +
         `(life #${rss.longest.index}, ${secs(rss.longest.windowMs)} after a ${secs(o.warmupMs)} warm-up: ` +
-        `${mib(rss.longest.startKiB)} → ${mib(rss.longest.endKiB)}, medians of ${secs(RSS_EDGE_MS)} at each end)`
-      : `node RSS growth: no life ran ${secs(o.warmupMs + 3 * RSS_EDGE_MS)} (warm-up + 45 s) without a restart; ` +
+        `${mib(rss.longest.startKiB)} → ${mib(rss.longest.endKiB)}, medians of its first and last thirds)`
+      : `node RSS growth: no life ran ${secs(o.warmupMs + RSS_MIN_STRETCH_MS)} (warm-up + 45 s) without a restart; ` +
         `lengthen --restart or --duration`,
   ]);
   const termed = f.lives.filter((l) => l.endedBy === 'SIGTERM' || l.endedBy === 'end');

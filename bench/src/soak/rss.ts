@@ -1,15 +1,20 @@
 /**
  * The node's memory check. RSS starts over at every restart, so growth is measured inside one
  * life of the process, like with like: in the longest restart-free stretch of sending, after
- * that life's warm-up, the median RSS of its last 15 s is compared with the median of the
- * 15 s right after warm-up. Samples taken after sending stopped (the drain) are left out.
+ * that life's warm-up, the median RSS of the stretch's last third is compared with the median
+ * of its first third (thirds, not instants: garbage collection and malloc trimming move RSS by
+ * tens of MiB within seconds). Samples taken after sending stopped (the drain) are left out.
  */
 import { median } from '../util.js';
 import type { Life } from './node-proc.js';
 
-export const RSS_EDGE_MS = 15_000;
-/** How long after warm-up the soak's last life runs without a restart (enough for 4 edges). */
-export const RSS_TAIL_MS = 60_000;
+/** The shortest stretch after warm-up that is measured. */
+export const RSS_MIN_STRETCH_MS = 45_000;
+
+/** How long after warm-up the soak's last life runs without a restart. */
+export function rssTailMs(durationMs: number): number {
+  return Math.min(180_000, Math.max(60_000, durationMs / 3));
+}
 
 export interface LifeRss {
   index: number;
@@ -31,10 +36,11 @@ export function lifeGrowth(life: Life, warmupMs: number, sendingEndedAt: number)
   if (samples.length === 0) return undefined;
   const first = samples[0]![0];
   const last = samples.at(-1)![0];
-  if (last - first < 3 * RSS_EDGE_MS) return undefined;
+  if (last - first < RSS_MIN_STRETCH_MS) return undefined;
+  const third = (last - first) / 3;
   const edges = (xs: Array<[number, number]>) => [
-    median(xs.filter(([t]) => t >= first && t <= first + RSS_EDGE_MS).map(([, k]) => k)),
-    median(xs.filter(([t]) => t >= last - RSS_EDGE_MS && t <= last).map(([, k]) => k)),
+    median(xs.filter(([t]) => t >= first && t <= first + third).map(([, k]) => k)),
+    median(xs.filter(([t]) => t >= last - third && t <= last).map(([, k]) => k)),
   ];
   const [startKiB = 0, endKiB = 0] = edges(samples);
   const [heapStartKiB = Number.NaN, heapEndKiB = Number.NaN] = edges(life.heap);
