@@ -110,9 +110,16 @@ export class TestSummary {
     const loose = this.lastLooseError;
     this.lastLooseError = undefined;
     if (ev.failureType === 'subtestsFailed' && listed) return;
-    const ended = ev.signal ? `killed by ${ev.signal}` : `exited with code ${ev.exitCode ?? '?'}`;
-    const why = ev.error && ev.error !== 'test failed' ? ev.error : (loose ?? 'failed');
-    this.recordFailure({ ...ev, line: undefined, error: `${why} (the test process ${ended})` }, shown);
+    const ended = ev.signal ? `was killed by ${ev.signal}` : `exited with code ${ev.exitCode ?? '?'}`;
+    const why =
+      ev.error && ev.error !== 'test failed' ? `${ev.error} (the test process ${ended})` : undefined;
+    const error = why ?? (loose ? `${loose} (the test process ${ended})` : `the test process ${ended}`);
+    // Tests that had started and never ended are the ones the process died in.
+    const running = [...(this.running.get(ev.file) ?? [])];
+    this.running.delete(ev.file);
+    for (const path of running.length > 0 ? running : [shown]) {
+      this.recordFailure({ ...ev, line: undefined, error }, path);
+    }
   }
 
   /** Marks every test still running, and every file that did not report its end, as cancelled. */
