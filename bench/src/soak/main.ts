@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, prng, sleep } from '../util.js';
+import { fmt, prng, sleep, withDeadline } from '../util.js';
 import { seedFleet } from './fleet.js';
 import { NodeProcess } from './node-proc.js';
 import { HELP, parseSoakArgs, type SoakOptions } from './options.js';
@@ -69,6 +69,17 @@ async function soak(o: SoakOptions): Promise<number> {
     );
   };
   let tick = 0;
+  // The last resort if a step hangs: every step has its own deadline, this one covers them all.
+  const hardStop = setTimeout(
+    () => {
+      console.error('soak: the run overran its deadline; stopping');
+      for (const w of workers) w.kill();
+      node.kill();
+      process.exit(1);
+    },
+    o.durationMs + o.drainMs + 15 * 60_000,
+  );
+  hardStop.unref();
   const sampler = setInterval(() => {
     node.sample();
     if (++tick % 5 === 0) void node.sampleHeap();
@@ -81,7 +92,7 @@ async function soak(o: SoakOptions): Promise<number> {
     for (const [i, p] of plans.entries()) {
       workers.push(new WorkerHandle(p, url, share(i), o.payloadBytes, o.seed + i + 1));
     }
-    await Promise.all(workers.map((w) => w.ready));
+    await withDeadline(Promise.all(workers.map((w) => w.ready)), 300_000, 'connecting every device');
     phase = 'chatting';
     t0 = Date.now();
     const endAt = t0 + o.durationMs;
@@ -126,6 +137,7 @@ async function soak(o: SoakOptions): Promise<number> {
   } finally {
     clearInterval(sampler);
     clearInterval(ticker);
+    clearTimeout(hardStop);
     for (const w of workers) w.kill();
     await node.close();
     await proxy.close();

@@ -149,6 +149,11 @@ export class NodeProcess {
     }
   }
 
+  /** SIGKILL now, without waiting (the soak is giving up). */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
   async close(): Promise<void> {
     await this.stop('SIGTERM', 'end');
     await new Promise<void>((resolve) => this.log.end(resolve));
