@@ -55,7 +55,8 @@ export class NodeProcess {
     const child = spawn(process.execPath, [cliMain, 'serve'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        // Settings from the caller's environment (PARLEY_STORE, …) would not match the seeded data.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PARLEY_'))),
         PARLEY_HOST: '127.0.0.1',
         PARLEY_PORT: '0',
         PARLEY_DATA_DIR: this.dataDir,
