@@ -1,5 +1,5 @@
 // Runs every compiled test file (packages/*/dist/**/*.test.js) with node's test runner.
-// Pass file filters as arguments: `node scripts/run-tests.mjs chat sdk`.
+// Pass file filters as arguments: `node scripts/run-tests.mjs chat sdk`, or test files by path.
 //
 // There is no fixed time limit per file or per test (tests size their own timeouts): a slow
 // machine only makes the run longer. What stops a hung run is a stall guard: when no test has
@@ -15,9 +15,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { TestSummary } from './test-summary.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const filters = process.argv.slice(2);
-const files = [];
-for (const pkg of readdirSync(join(root, 'packages'))) {
+// An argument naming an existing test file runs that file; any other is a path filter.
+const isFile = (a) => /\.test\.m?js$/.test(a) && statSync(a, { throwIfNoEntry: false })?.isFile();
+const filters = process.argv.slice(2).filter((a) => !isFile(a));
+const files = process.argv.slice(2).filter(isFile);
+for (const pkg of files.length && filters.length === 0 ? [] : readdirSync(join(root, 'packages'))) {
   const dist = join(root, 'packages', pkg, 'dist');
   try {
     statSync(dist);

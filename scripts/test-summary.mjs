@@ -164,12 +164,24 @@ export class TestSummary {
         `${this.skipped.length} skipped, ${this.todo} todo` +
         (node.length > 0 ? ` (node: ${node.join(', ')})` : ' (node reported no totals)'),
     );
-    out.push(failed === 0 ? 'result: PASS' : `result: FAIL (${failed} failed or cancelled, listed above)`);
+    out.push(
+      failed > 0
+        ? `result: FAIL (${failed} failed or cancelled, listed above)`
+        : this.ran
+          ? 'result: PASS'
+          : 'result: FAIL (no test ran)',
+    );
     out.push(`${this.passed} passed, ${failed} failed, ${this.skipped.length} skipped`);
     return out.join('\n');
   }
 
+  /** Whether any test ran (passed, failed, was cancelled or skipped). */
+  get ran() {
+    return this.passed + this.failed.length + this.cancelled.length + this.skipped.length + this.todo > 0;
+  }
+
+  /** Nothing failed or was cancelled, and something ran: a run of no tests is not a pass. */
   get ok() {
-    return this.failed.length === 0 && this.cancelled.length === 0;
+    return this.failed.length === 0 && this.cancelled.length === 0 && this.ran;
   }
 }
