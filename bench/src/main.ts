@@ -31,7 +31,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…]`;
+const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS]`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = { scenarios: [], quick: false, encoding: 'proto', profile: false, syncs: ['FULL'] };
@@ -50,6 +50,17 @@ export function parseArgs(argv: string[]): Options {
       if (!v || !/^postgres(ql)?:\/\/.+/.test(v))
         throw new Error(`--store takes a postgres:// URL\n${USAGE}`);
       o.store = v;
+    } else if (a === '--rates' || a.startsWith('--rates=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      const rates = (v ?? '').split(',').map(Number);
+      if (!v || rates.some((r) => !Number.isInteger(r) || r <= 0))
+        throw new Error(`--rates takes positive whole numbers separated by commas\n${USAGE}`);
+      o.rates = rates;
+    } else if (a === '--hold' || a.startsWith('--hold=')) {
+      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
+      if (!Number.isInteger(v) || v < 1 || v > 3600)
+        throw new Error(`--hold takes whole seconds from 1 to 3600\n${USAGE}`);
+      o.holdSec = v;
     } else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else if (SCENARIOS[a]) o.scenarios.push(a);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);

@@ -10,6 +10,10 @@ export interface Options {
   syncs: Sync[];
   /** A PostgreSQL URL: the server stores in a fresh schema of that database instead of SQLite. */
   store?: string;
+  /** `--rates a,b,…`: the rate ladder to step through instead of the scenario's own. */
+  rates?: number[];
+  /** `--hold S`: seconds for each measured step, the hold and the half-rate run instead of the scenario's own. */
+  holdSec?: number;
 }
 
 export interface Target {

@@ -161,7 +161,12 @@ export const direct = (rig: Rig) => directScenario(rig, 'all-pairs');
 export const directSparse = (rig: Rig) => directScenario(rig, 'sparse');
 
 async function directScenario(rig: Rig, graph: DirectGraph): Promise<ScenarioOutput> {
-  const S = sizes(rig.opts.quick, graph);
+  const S = { ...sizes(rig.opts.quick, graph) };
+  if (rig.opts.rates) S.rates = rig.opts.rates;
+  if (rig.opts.holdSec) {
+    const ms = rig.opts.holdSec * 1000;
+    Object.assign(S, { measure: ms, sustain: ms, half: ms });
+  }
   const judgeStep = (rate: number, w: Window) => judge(rate, w, S.p99);
   const dir = rig.dataDir();
   const t0 = Date.now();
