@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BundleTake, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
+import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
 export interface StoreFixture {
@@ -71,15 +71,15 @@ async function linkDevice(
   return { userId: user.userId, deviceId: device };
 }
 
-async function createChat(
-  store: Store,
+/** Chat `id`, named after itself: `creator` (role creator) first, then `others`. */
+function chatInput(
   id: string,
   creator: Account,
   others: readonly Account[],
   kind: 'group' | 'direct' = 'group',
   now = T0,
-): Promise<ChatInfo> {
-  return store.chatCreate({
+): ChatCreate {
+  return {
     chatId: chatId(id),
     kind,
     name: id,
@@ -92,7 +92,18 @@ async function createChat(
     ],
     now,
     update: bytes(`created ${id}`),
-  });
+  };
+}
+
+async function createChat(
+  store: Store,
+  id: string,
+  creator: Account,
+  others: readonly Account[],
+  kind: 'group' | 'direct' = 'group',
+  now = T0,
+): Promise<ChatInfo> {
+  return store.chatCreate(chatInput(id, creator, others, kind, now));
 }
 
 function send(
@@ -559,6 +570,150 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(sortedIds(await store.chatSummaries(a.userId)), ['g1', 'g2']);
         assert.deepEqual(sortedIds(await store.chatSummaries(b.userId)), ['g1']);
         assert.deepEqual(await store.chatSummaries(userId('user-9')), []);
+      });
+    });
+
+    describe('chatCreateMany', () => {
+      test('stores each chat as chatCreate does: members, roles, seq 1 and its update', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        const one = await createChat(store, 'one', a, [b, c], 'group', T0 + 5);
+        const created = await store.chatCreateMany([
+          chatInput('many', a, [b, c], 'group', T0 + 5),
+          chatInput('ab', a, [b], 'direct', T0 + 6),
+        ]);
+        assert.equal(created, 2);
+        assert.deepEqual(await store.chatGet(chatId('many')), { ...one, id: 'many', name: 'many' });
+        assert.deepEqual(await store.chatGet(chatId('ab')), {
+          id: 'ab',
+          kind: 'direct',
+          name: 'ab',
+          description: '',
+          createdAt: T0 + 6,
+          lastSeq: 1,
+          members: [
+            { userId: a.userId, role: 'creator', joinedAt: T0 + 6 },
+            { userId: b.userId, role: 'member', joinedAt: T0 + 6 },
+          ],
+          onlyAdminsSend: false,
+          onlyAdminsEditInfo: false,
+          disappearingSeconds: 0,
+        });
+        assert.equal(await store.chatDirectFind(b.userId, a.userId), 'ab');
+        const [update] = await store.messagesRead(c.deviceId, chatId('one'), 0, 10, 10);
+        assert.deepEqual(
+          (await store.messagesRead(c.deviceId, chatId('many'), 0, 10, 10)).map((m) => ({
+            ...m,
+            body: text(m.body),
+          })),
+          [{ ...update!, chatId: 'many', body: 'created many' }],
+        );
+        assert.deepEqual(
+          (await store.messagesRead(b.deviceId, chatId('ab'), 0, 10, 10)).map((m) => ({
+            ...m,
+            body: text(m.body),
+          })),
+          [
+            {
+              chatId: 'ab',
+              seq: 1,
+              senderUserId: a.userId,
+              senderDeviceId: a.deviceId,
+              clientMessageId: '',
+              serverTime: T0 + 6,
+              kind: 'update',
+              body: 'created ab',
+            },
+          ],
+        );
+        assert.deepEqual(sortedIds(await store.chatSummaries(c.userId)), ['many', 'one']);
+      });
+
+      test('new cursors start at 0 for every active device, or acked at ackedSeq with nothing pending', async (store) => {
+        const a = await addUser(store, 1);
+        const aLaptop = await linkDevice(store, a, 'laptop');
+        const b = await addUser(store, 2);
+        const outsider = await addUser(store, 3);
+        assert.equal(await store.chatCreateMany([chatInput('g0', a, [b])]), 1);
+        assert.equal(await store.chatCreateMany([chatInput('g1', a, [b])], { ackedSeq: 1 }), 1);
+        for (const d of [a, aLaptop, b]) {
+          assert.deepEqual(await cursorIn(store, d, 'g0'), {
+            chatId: 'g0',
+            ackedSeq: 0,
+            endSeq: undefined,
+            lastSeq: 1,
+          });
+          assert.deepEqual(await cursorIn(store, d, 'g1'), {
+            chatId: 'g1',
+            ackedSeq: 1,
+            endSeq: undefined,
+            lastSeq: 1,
+          });
+          assert.deepEqual(await pendingSeqs(store, d, 'g1'), []);
+        }
+        assert.deepEqual(await pendingSeqs(store, aLaptop, 'g0'), [1], 'as after chatCreate');
+        assert.deepEqual(await store.cursorsOf(outsider.deviceId), []);
+        // The next message is pending as usual.
+        await sendMany(store, 'g1', b, 1);
+        assert.deepEqual(await pendingSeqs(store, aLaptop, 'g1'), [2]);
+        await assert.rejects(store.chatCreateMany([chatInput('g2', a, [b])], { ackedSeq: 2 }), {
+          code: 'INVALID_ARGUMENT',
+        });
+        assert.equal(await store.chatGet(chatId('g2')), undefined);
+      });
+
+      test('skips direct pairs that have a chat or repeat in the call, and counts only chats created', async (store) => {
+        const [a, b, c, d] = [
+          await addUser(store, 1),
+          await addUser(store, 2),
+          await addUser(store, 3),
+          await addUser(store, 4),
+        ];
+        const ab = await createChat(store, 'ab', a, [b], 'direct');
+        const created = await store.chatCreateMany([
+          chatInput('ba', b, [a], 'direct', T0 + 1),
+          chatInput('ac', a, [c], 'direct', T0 + 1),
+          chatInput('ca', c, [a], 'direct', T0 + 1),
+          chatInput('group-ab', a, [b], 'group', T0 + 1),
+          chatInput('ad', a, [d], 'direct', T0 + 1),
+        ]);
+        assert.equal(created, 3);
+        assert.equal(await store.chatGet(chatId('ba')), undefined);
+        assert.equal(await store.chatGet(chatId('ca')), undefined);
+        assert.deepEqual(await store.chatGet(chatId('ab')), ab, 'the existing chat is left as it is');
+        assert.equal(await store.chatDirectFind(c.userId, a.userId), 'ac');
+        assert.deepEqual(seqs(await store.messagesRead(b.deviceId, chatId('ab'), 0, 10, 10)), [1]);
+        assert.deepEqual((await store.cursorsOf(a.deviceId)).map((x) => x.chatId).sort(), [
+          'ab',
+          'ac',
+          'ad',
+          'group-ab',
+        ]);
+        assert.deepEqual(
+          (await store.cursorsOf(c.deviceId)).map((x) => x.chatId),
+          ['ac'],
+        );
+        assert.equal(
+          await store.chatCreateMany([chatInput('dc', d, [c], 'direct'), chatInput('da', d, [a], 'direct')]),
+          1,
+        );
+        assert.equal(await store.chatCreateMany([]), 0);
+      });
+
+      test('a chat id already in use fails the whole call and stores nothing', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        const g = await createChat(store, 'g', a, [b]);
+        await assert.rejects(
+          store.chatCreateMany([chatInput('ac', a, [c], 'direct'), chatInput('g', c, [a])]),
+        );
+        assert.equal(await store.chatGet(chatId('ac')), undefined);
+        assert.equal(await store.chatDirectFind(a.userId, c.userId), undefined);
+        assert.deepEqual(await store.chatGet(chatId('g')), g);
+        assert.deepEqual(await store.cursorsOf(c.deviceId), []);
+        assert.equal(await store.chatCreateMany([chatInput('ac', a, [c], 'direct')]), 1);
       });
     });
 
@@ -1202,6 +1357,23 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           );
         }
         assert.deepEqual(await pendingSeqs(store, last, 'big'), [1, 2]);
+      });
+
+      test('chatCreateMany creates 20,100 direct chats, every pair of 201 users, in one call', async (store) => {
+        const users: Account[] = [];
+        for (let n = 1; n <= 201; n++) users.push(await addUser(store, n));
+        const inputs: ChatCreate[] = [];
+        for (const [i, u] of users.entries()) {
+          for (const v of users.slice(i + 1)) inputs.push(chatInput(`d${inputs.length}`, u, [v], 'direct'));
+        }
+        assert.equal(await store.chatCreateMany(inputs, { ackedSeq: 1 }), 20_100);
+        const last = users[200]!;
+        const cursors = await store.cursorsOf(last.deviceId);
+        assert.equal(cursors.length, 200);
+        assert.ok(cursors.every((c) => c.ackedSeq === 1 && c.lastSeq === 1));
+        assert.equal(await store.chatDirectFind(last.userId, users[0]!.userId), 'd199');
+        assert.deepEqual(memberIds(await store.chatGet(chatId('d20099'))), [users[199]!.userId, last.userId]);
+        assert.deepEqual(seqs(await store.messagesRead(last.deviceId, chatId('d20099'), 0, 10, 10)), [1]);
       });
     });
 

@@ -217,6 +217,17 @@ export interface Store {
    * existing chat is returned, also to a creator racing on another node.
    */
   chatCreate(input: ChatCreate): Promise<ChatInfo>;
+  /**
+   * For imports and benchmarks, not the live path: creates every chat in one transaction,
+   * each stored as `chatCreate` stores it (members, cursors for their active devices,
+   * `update` as seq 1). A direct chat whose pair already has one, or repeats a pair earlier
+   * in `inputs`, is skipped without error; a chat id already in use fails the whole call and
+   * nothing is stored. `ackedSeq` 1 starts the new cursors acked through the CREATED update,
+   * so it is pending for nobody; 0 (the default) is what `chatCreate` does, and any other
+   * value is INVALID_ARGUMENT. Returns how many chats were created. Pass chunks of up to
+   * ~20,000 chats: each call is one transaction.
+   */
+  chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number>;
   /** The existing direct chat between two users, if any. */
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
   chatGet(chatId: ChatId): Promise<ChatInfo | undefined>;

@@ -1,7 +1,8 @@
 /**
  * The rules both SQL stores apply inside their transactions, as pure functions over what
  * each has just read: whether a reply, edit, delete or reaction may refer to its target, how
- * a member's receipt positions move, and how many members a group may have.
+ * a member's receipt positions move, how many members a group may have, and where bulk-created
+ * chats start their cursors.
  */
 import { ParleyError } from '@parley/protocol';
 import type { CommitResult, SendCommit } from '../../ports/store.js';
@@ -61,6 +62,18 @@ export function targetRefusal(
 /** Throws GROUP_FULL (rolling the member add back) when the chat now has more than `max` members. */
 export function checkGroupSize(members: number, max: number): void {
   if (members > max) throw new ParleyError('GROUP_FULL', `a group has at most ${max} members`);
+}
+
+/**
+ * Where chatCreateMany starts new cursors: 0, or 1 (acked through the CREATED update). A new
+ * chat's last seq is 1, so a cursor past it would skip messages not yet sent.
+ */
+export function createdAckedSeq(options: { ackedSeq?: number } | undefined): number {
+  const acked = options?.ackedSeq ?? 0;
+  if (acked !== 0 && acked !== 1) {
+    throw new ParleyError('INVALID_ARGUMENT', 'new chats start their cursors acked at seq 0 or 1');
+  }
+  return acked;
 }
 
 /** Whether checking `m` needs the emoji others left on its target. */

@@ -61,6 +61,56 @@ export async function createChat(db: Db, input: ChatCreate): Promise<ChatInfo> {
   return (await chatRead(db, input.chatId))!;
 }
 
+/**
+ * Creates the chats of chatCreateMany, one statement per table whatever their number: the
+ * chats first, then members, cursors and CREATED updates of only those inserted (a direct
+ * pair that already has a chat, or repeats one, inserts nothing). Returns how many.
+ */
+export async function createChats(db: Db, inputs: readonly ChatCreate[], acked: number): Promise<number> {
+  if (inputs.length === 0) return 0;
+  const inserted = await db.rows<{ id: string }>('chatsInsertMany', [
+    inputs.map((c) => c.chatId),
+    inputs.map((c) => c.kind),
+    inputs.map((c) => c.name),
+    inputs.map((c) => c.description),
+    inputs.map((c) => c.now),
+    inputs.map((c) => (c.kind === 'direct' ? directKeyOf(c.members.map((m) => m.userId)) : null)),
+  ]);
+  // Each inserted id stands for the first input that carries it.
+  const created = new Set(inserted.map((r) => r.id));
+  const fresh = inputs.filter((c) => created.delete(c.chatId));
+  if (fresh.length === 0) return 0;
+  const members = {
+    chatIds: [] as string[],
+    users: [] as string[],
+    roles: [] as string[],
+    at: [] as number[],
+  };
+  for (const c of fresh) {
+    const seen = new Set<string>();
+    for (const m of c.members) {
+      // A user listed twice joins once, with the first role, as in createChat.
+      if (seen.has(m.userId)) continue;
+      seen.add(m.userId);
+      members.chatIds.push(c.chatId);
+      members.users.push(m.userId);
+      members.roles.push(m.role);
+      members.at.push(c.now);
+    }
+  }
+  await db.count('membersInsertMany', [members.chatIds, members.users, members.roles, members.at]);
+  await db.count('cursorsStartForNewChats', [members.chatIds, members.users, acked]);
+  await db.count('updatesInsertCreated', [
+    fresh.map((c) => c.chatId),
+    fresh.map((c) => c.createdBy),
+    fresh.map((c) => c.createdByDevice),
+    fresh.map((c) => updateClientId(c.chatId, 1)),
+    fresh.map((c) => c.now),
+    fresh.map((c) => buf(c.update)),
+  ]);
+  return fresh.length;
+}
+
 export async function mutateChat(db: Db, m: ChatMutation): Promise<StoredMessage> {
   const [next] = await db.rows<{ last_seq: number }>('chatNextSeq', [m.chatId]);
   if (!next) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');

@@ -37,7 +37,8 @@ import type {
   UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
-import { chatRead, chatSummaries, createChat, mutateChat } from './chats.js';
+import { createdAckedSeq } from '../message-rules.js';
+import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
 import { checkPostgresDurability, type PostgresDurability } from './durability.js';
@@ -313,6 +314,13 @@ export class PostgresStore implements Store {
 
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
     return this.tx((db) => createChat(db, input));
+  }
+
+  chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {
+    return this.run(async () => {
+      const acked = createdAckedSeq(options);
+      return inputs.length === 0 ? 0 : this.tx((db) => createChats(db, inputs, acked));
+    });
   }
 
   async chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined> {

@@ -95,6 +95,16 @@ export const sql = {
    */
   chatInsert: `INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key)
     VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (direct_key) DO NOTHING`,
+  /**
+   * $1 id[], $2 kind[], $3 name[], $4 description[], $5 created_at[], $6 direct_key[]: the
+   * chats of chatCreateMany (last_seq 1). A pair that already has a direct chat, or comes
+   * again later in the arrays, is skipped; returns the ids inserted.
+   */
+  chatsInsertMany: `INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key)
+    SELECT id, kind, name, description, created_at, 1, direct_key
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+      AS v(id, kind, name, description, created_at, direct_key)
+    ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
   /** $1 id: the chat with its members (json, in join order) read in one snapshot */
   chatGet: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
       c.only_admins_edit_info, c.disappearing_seconds,
@@ -130,6 +140,14 @@ export const sql = {
   membersInsert: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq)
     SELECT $1, u, r, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(u, r)
     ON CONFLICT (chat_id, user_id) DO NOTHING`,
+  /**
+   * $1 chat_id[], $2 user_id[], $3 role[], $4 joined_at[]: members of new chats (joined_seq 1),
+   * one row per distinct (chat, user)
+   */
+  membersInsertMany: `INSERT INTO members (chat_id, user_id, role, joined_at, joined_seq)
+    SELECT chat_id, user_id, role, joined_at, 1
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(chat_id, user_id, role, joined_at)
+    ON CONFLICT (chat_id, user_id) DO NOTHING`,
   /** $1 chat_id */
   memberCount: 'SELECT count(*) AS n FROM members WHERE chat_id = $1',
   /** $1 chat_id, $2 user_id[] */
@@ -156,6 +174,15 @@ export const sql = {
     SELECT d.id, $1, $2, NULL FROM devices d WHERE d.user_id = ANY($3::text[]) AND d.revoked_at IS NULL
     ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
       WHERE cursors.end_seq IS NOT NULL`,
+  /**
+   * $1 chat_id[], $2 user_id[] (one distinct pair per row), $3 acked_seq: every active device
+   * of the members of new chats, as cursorsStartForMembers does for one chat
+   */
+  cursorsStartForNewChats: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
+    SELECT d.id, v.chat_id, $3, NULL FROM unnest($1::text[], $2::text[]) AS v(chat_id, user_id)
+    JOIN devices d ON d.user_id = v.user_id AND d.revoked_at IS NULL
+    ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
+      WHERE cursors.end_seq IS NOT NULL`,
   /** $1 chat_id, $2 end_seq, $3 user_id[] */
   cursorsEndForMembers: `UPDATE cursors SET end_seq = $2 WHERE chat_id = $1
     AND device_id IN (SELECT id FROM devices WHERE user_id = ANY($3::text[]))`,
@@ -177,6 +204,14 @@ export const sql = {
   /** $1 chat_id, $2 seq, $3 sender_user, $4 sender_device, $5 client_id, $6 server_time, $7 body: a chat update */
   updateInsert: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body)
     VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
+  /**
+   * $1 chat_id[], $2 sender_user[], $3 sender_device[], $4 client_id[], $5 server_time[],
+   * $6 body[]: the CREATED updates (seq 1) of new chats
+   */
+  updatesInsertCreated: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body)
+    SELECT chat_id, 1, sender_user, sender_device, client_id, server_time, 1, body
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
+      AS v(chat_id, sender_user, sender_device, client_id, server_time, body)`,
   /**
    * $1 chat_id[], $2 seq[], $3 sender_user[], $4 sender_device[], $5 client_id[],
    * $6 server_time[], $7 body[] (NULL: per-device bodies), $8 msg_type[], $9 ref_seq[],

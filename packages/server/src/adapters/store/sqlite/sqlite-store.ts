@@ -63,6 +63,7 @@ import {
 import {
   advancedReceipt,
   checkGroupSize,
+  createdAckedSeq,
   needsOtherReactions,
   type ReceiptPosition,
   receiptChange,
@@ -320,38 +321,59 @@ export class SqliteStore implements Store {
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
     return guard(
       this.db.transaction(() => {
-        this.forgetChat(input.chatId);
-        const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
-        const { changes } = this.s.chatInsert.run(
-          input.chatId,
-          input.kind,
-          input.name,
-          input.description,
-          input.now,
-          directKey,
-        );
-        if (changes === 0) {
+        if (!this.storeNewChat(input, 0)) {
           // The pair already has a direct chat: nothing is stored, that chat is the answer.
+          const directKey = directKeyOf(input.members.map((m) => m.userId));
           const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
           return this.chatRead(existing.id as ChatId)!;
         }
-        for (const m of input.members) {
-          this.s.memberUpsert.run(input.chatId, m.userId, m.role, input.now, 1);
-          this.s.cursorsStartForMember.run({ chat: input.chatId, acked: 0, user: m.userId });
-        }
-        this.s.messageInsert.run(
-          input.chatId,
-          1,
-          input.createdBy,
-          input.createdByDevice,
-          updateClientId(input.chatId, 1),
-          input.now,
-          KIND_UPDATE,
-          Buffer.from(input.update),
-        );
         return this.chatRead(input.chatId)!;
       }),
     );
+  }
+
+  chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {
+    return guard(() => {
+      const acked = createdAckedSeq(options);
+      return this.db.transaction(() => {
+        let created = 0;
+        for (const input of inputs) if (this.storeNewChat(input, acked)) created++;
+        return created;
+      })();
+    });
+  }
+
+  /**
+   * Stores a new chat with its members, their devices' cursors (acked at `acked`) and its
+   * CREATED update as seq 1; false, storing nothing, when the pair already has a direct chat.
+   */
+  private storeNewChat(input: ChatCreate, acked: number): boolean {
+    this.forgetChat(input.chatId);
+    const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;
+    const { changes } = this.s.chatInsert.run(
+      input.chatId,
+      input.kind,
+      input.name,
+      input.description,
+      input.now,
+      directKey,
+    );
+    if (changes === 0) return false;
+    for (const m of input.members) {
+      this.s.memberUpsert.run(input.chatId, m.userId, m.role, input.now, 1);
+      this.s.cursorsStartForMember.run({ chat: input.chatId, acked, user: m.userId });
+    }
+    this.s.messageInsert.run(
+      input.chatId,
+      1,
+      input.createdBy,
+      input.createdByDevice,
+      updateClientId(input.chatId, 1),
+      input.now,
+      KIND_UPDATE,
+      Buffer.from(input.update),
+    );
+    return true;
   }
 
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined> {
