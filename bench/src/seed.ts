@@ -14,6 +14,10 @@ type Register = Parameters<Store['primaryRegister']>[0];
 type UserId = Register['userId'];
 type DeviceId = Register['deviceId'];
 type ChatId = Parameters<Store['chatGet']>[0];
+type ChatCreate = Parameters<Store['chatCreate']>[0];
+
+/** Chats per chatCreateMany call: one transaction each, and a progress line between them. */
+const CHATS_PER_CALL = 10_000;
 
 /** A seeded user with one (primary) device; `index` is global within the run. */
 export interface SeedUser {
@@ -30,7 +34,7 @@ export function tokenHash(token: string): string {
 
 export class Seeder {
   private readonly now = Date.now();
-  private chats = 0;
+  private chatCount = 0;
 
   private constructor(private readonly store: Store) {}
 
@@ -74,20 +78,58 @@ export class Seeder {
    * `keepCreated`, acks seq 1 for every member so nothing is pending when they connect.
    */
   async chat(kind: 'direct' | 'group', members: readonly SeedUser[], keepCreated = false): Promise<string> {
-    const chatId = `c_b${this.chats++}`;
+    const input = this.chatInput(kind, members);
+    await this.store.chatCreate(input);
+    if (!keepCreated) {
+      await this.store.cursorsAck(
+        members.map((m) => ({ deviceId: m.deviceId as DeviceId, chatId: input.chatId, seq: 1 })),
+      );
+    }
+    return input.chatId;
+  }
+
+  /**
+   * Creates one chat per member list, as `chat` does (nothing pending for any member), in
+   * chunks of CHATS_PER_CALL per store call; `progress` hears how many are done after each.
+   * Returns the chat ids in the order of `memberLists`. The store must not have these chats
+   * yet: a direct pair that already has one fails the seeding.
+   */
+  async chats(
+    kind: 'direct' | 'group',
+    memberLists: ReadonlyArray<readonly SeedUser[]>,
+    progress?: (done: number) => void,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    while (ids.length < memberLists.length) {
+      const inputs = memberLists
+        .slice(ids.length, ids.length + CHATS_PER_CALL)
+        .map((members) => this.chatInput(kind, members));
+      const created = await this.store.chatCreateMany(inputs, { ackedSeq: 1 });
+      if (created !== inputs.length) {
+        throw new Error(`${inputs.length - created} of the ${kind} chats to seed already exist`);
+      }
+      for (const c of inputs) ids.push(c.chatId);
+      progress?.(ids.length);
+    }
+    return ids;
+  }
+
+  /** A new chat of `members`, the first one creating it (and its creator, in a group). */
+  private chatInput(kind: 'direct' | 'group', members: readonly SeedUser[]): ChatCreate {
+    const chatId = `c_b${this.chatCount++}` as ChatId;
     const creatorRole = kind === 'group' ? 'creator' : 'member';
     const roles = members.map((m, i) => ({
       userId: m.userId as UserId,
       role: i === 0 ? creatorRole : 'member',
-    }));
-    await this.store.chatCreate({
-      chatId: chatId as ChatId,
+    })) as ChatCreate['members'];
+    return {
+      chatId,
       kind,
       name: kind === 'group' ? 'bench group' : '',
       description: '',
       createdBy: members[0]!.userId as UserId,
       createdByDevice: members[0]!.deviceId as DeviceId,
-      members: roles as Parameters<Store['chatCreate']>[0]['members'],
+      members: roles,
       now: this.now,
       update: encodeChatUpdate({
         kind: ChatUpdateKind.CREATED,
@@ -101,13 +143,7 @@ export class Seeder {
           }),
         ),
       }),
-    });
-    if (!keepCreated) {
-      await this.store.cursorsAck(
-        members.map((m) => ({ deviceId: m.deviceId as DeviceId, chatId: chatId as ChatId, seq: 1 })),
-      );
-    }
-    return chatId;
+    };
   }
 
   /** Stores `count` bench messages from `from` in the chat (batches of 512); returns the last seq. */

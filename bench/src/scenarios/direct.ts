@@ -173,16 +173,20 @@ async function directScenario(rig: Rig, graph: DirectGraph): Promise<ScenarioOut
   const seeder = await rig.seeder(dir);
   const users = await seeder.users(S.users);
   const pairs = directPairs(S.users, S.peers, graph);
-  const chatsOf = users.map(() => [] as string[]);
   let lastSay = Date.now();
-  for (const [n, [i, j]] of pairs.entries()) {
-    const chat = await seeder.chat('direct', [users[i]!, users[j]!]);
-    chatsOf[i]!.push(chat);
-    chatsOf[j]!.push(chat);
-    if (Date.now() - lastSay > 10_000) {
+  const chats = await seeder.chats(
+    'direct',
+    pairs.map(([i, j]) => [users[i]!, users[j]!]),
+    (done) => {
+      if (Date.now() - lastSay < 10_000) return;
       lastSay = Date.now();
-      rig.say(`  seeding: ${n + 1} of ${pairs.length} direct chats`);
-    }
+      rig.say(`  seeding: ${done} of ${pairs.length} direct chats`);
+    },
+  );
+  const chatsOf = users.map(() => [] as string[]);
+  for (const [n, [i, j]] of pairs.entries()) {
+    chatsOf[i]!.push(chats[n]!);
+    chatsOf[j]!.push(chats[n]!);
   }
   await seeder.close();
   const seedMs = Date.now() - t0;
