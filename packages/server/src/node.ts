@@ -99,7 +99,11 @@ function openStore(config: Config): Store & { ready?: Promise<string> } {
     );
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const options = { path: join(resolve(config.dataDir), 'parley.db'), synchronous: config.sqliteSynchronous };
+  const options = {
+    path: join(resolve(config.dataDir), 'parley.db'),
+    synchronous: config.sqliteSynchronous,
+    backgroundCheckpointMs: config.sqliteCheckpointMs,
+  };
   if (config.sqliteWorker) return SqliteWorkerStore.open(options);
   const store = new SqliteStore(options);
   return Object.assign(store, { ready: Promise.resolve(store.synchronous) });

@@ -62,6 +62,11 @@ export const configSchema = z
     allowUnsafeDurability: bool.default(false),
     /** Run SQLite in a worker thread so disk syncs never block the event loop. */
     sqliteWorker: bool.default(true),
+    /**
+     * How often a worker thread copies SQLite's write-ahead log into the database file, so
+     * commits never do it (0: SQLite's own checkpoints, inside the commit that fills the log).
+     */
+    sqliteCheckpointMs: int(0, 60_000).default(1000),
     /** Largest ciphertext in one message (per device for per-device payloads). */
     maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -136,6 +136,43 @@ describe('SqliteStore', () => {
       }
     } finally {
       await cleanup();
+    }
+  });
+
+  it('with background checkpoints a worker copies the log into the database file; without, commits below the threshold leave it in the log', async () => {
+    /** Messages found in the database file alone (a copy without its -wal file). */
+    const inMainFile = async (path: string): Promise<number> => {
+      await copyFile(path, `${path}.copy`);
+      const db = new Database(`${path}.copy`);
+      try {
+        // Before any checkpoint even the schema is only in the log.
+        const made = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages'").get();
+        return made ? (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n : 0;
+      } finally {
+        db.close();
+      }
+    };
+    for (const background of [true, false]) {
+      const { path, cleanup } = await tempFile();
+      const store = new SqliteStore({ path, ...(background && { backgroundCheckpointMs: 20 }) });
+      try {
+        await seed(store);
+        if (background) {
+          const t0 = Date.now();
+          while (!((await store.checkpointStats())?.frames ?? 0) && Date.now() - t0 < 30_000) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          const stats = await store.checkpointStats();
+          assert.ok(stats && stats.frames > 0 && stats.failures === 0, JSON.stringify(stats));
+          assert.equal(await inMainFile(path), 3);
+        } else {
+          assert.equal(await store.checkpointStats(), undefined);
+          assert.equal(await inMainFile(path), 0, 'the control: nothing checkpointed the log');
+        }
+      } finally {
+        await store.close();
+        await cleanup();
+      }
     }
   });
 

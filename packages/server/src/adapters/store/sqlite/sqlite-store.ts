@@ -70,6 +70,12 @@ import {
   type TargetRow,
   targetRefusal,
 } from '../message-rules.js';
+import {
+  BACKSTOP_PAGES,
+  type CheckpointStats,
+  LOG_SIZE_LIMIT_BYTES,
+  WalCheckpointer,
+} from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -80,6 +86,11 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   synchronous?: SqliteSynchronous;
+  /**
+   * Run WAL checkpoints in a worker thread every this many ms instead of inside commits
+   * (see checkpointer.ts); file databases only. Nodes use it; tests and tools need not.
+   */
+  backgroundCheckpointMs?: number;
 }
 
 const CACHE_MAX = 100_000;
@@ -116,6 +127,7 @@ export class SqliteStore implements Store {
   private readonly seqCache = new Map<ChatId, number>();
   private readonly memberCache = new Map<ChatId, Set<string>>();
   private readonly timerCache = new Map<ChatId, number>();
+  private readonly checkpointer: WalCheckpointer | undefined;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -130,6 +142,16 @@ export class SqliteStore implements Store {
     this.synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? 'FULL') as SqliteSynchronous;
     migrate(this.db);
     this.s = prepareStatements(this.db);
+    if (options.backgroundCheckpointMs && options.path !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
+      this.checkpointer = new WalCheckpointer(options.path, options.backgroundCheckpointMs);
+    }
+  }
+
+  /** What the background checkpointer did so far (undefined without one). */
+  checkpointStats(): Promise<CheckpointStats | undefined> {
+    return Promise.resolve(this.checkpointer?.stats);
   }
 
   // -- accounts ------------------------------------------------------------------------------
@@ -1060,7 +1082,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.checkpointer?.stop();
     return guard(() => {
       if (this.db.open) this.db.close();
     });
