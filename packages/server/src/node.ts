@@ -126,8 +126,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
   const limiters = new Limiters(config, o.limiterRedis);
   const directory = o.bus
-    ? new Directory(store, 100_000, config.directoryCacheMs, () => clock.now())
-    : new Directory(store);
+    ? new Directory(store, config.directoryCacheEntries, config.directoryCacheMs, () => clock.now())
+    : new Directory(store, config.directoryCacheEntries);
   const hub = new Hub(directory, encodeDeliver, (err) =>
     log.warn({ err }, 'live fan-out failed; devices will read the message from the store'),
   );

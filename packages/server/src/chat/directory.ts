@@ -4,71 +4,116 @@
  * re-checks membership. Entries are dropped by whoever changes them (invalidate*); with
  * several nodes each drop is also published to the others (`onInvalidate`), and entries
  * older than `ttlMs` are read again, which bounds staleness while the bus is down.
+ *
+ * The cache is sized to hold every active chat (a node with 500,000 busy direct chats keeps
+ * them all: a miss costs a store round trip on the send path). Entries are compact: resolved
+ * values rather than promises, members as two parallel arrays, user ids interned.
  */
 import type { Store } from '../ports/store.js';
 import type { ChatId, ChatKind, DeviceId, Role, UserId } from '../ports/types.js';
 
-export interface ChatMembers {
-  kind: ChatKind;
-  roles: Map<UserId, Role>;
-  onlyAdminsSend: boolean;
+/** A chat's members and the send rule, as cached. */
+export class ChatMembers {
+  private index: Map<UserId, number> | undefined;
+
+  constructor(
+    readonly kind: ChatKind,
+    /** Member user ids, in the store's order. */
+    readonly users: readonly UserId[],
+    private readonly roles: readonly Role[],
+    readonly onlyAdminsSend: boolean,
+  ) {}
+
+  has(userId: UserId): boolean {
+    return this.at(userId) >= 0;
+  }
+
+  role(userId: UserId): Role | undefined {
+    const i = this.at(userId);
+    return i >= 0 ? this.roles[i] : undefined;
+  }
+
+  private at(userId: UserId): number {
+    // A scan is fastest for the direct chats and small groups that most chats are.
+    if (this.users.length <= 16) return this.users.indexOf(userId);
+    this.index ??= new Map(this.users.map((u, i) => [u, i]));
+    return this.index.get(userId) ?? -1;
+  }
 }
 
 /** A dropped cache entry, as published to other nodes. */
 export type Invalidation = { chatId: ChatId } | { userId: UserId } | { allDevices: true };
 
 interface Entry<V> {
-  value: Promise<V>;
+  value: V;
   at: number;
 }
+
+/** Entries kept per map by default; each costs roughly 150-250 bytes. */
+export const DIRECTORY_MAX_ENTRIES = 1_000_000;
 
 export class Directory {
   private readonly chats = new Map<ChatId, Entry<ChatMembers | undefined>>();
   private readonly devices = new Map<UserId, Entry<DeviceId[]>>();
+  /** Reads in flight, so concurrent misses of one key share one store call. */
+  private readonly loadingChats = new Map<ChatId, Promise<ChatMembers | undefined>>();
+  private readonly loadingDevices = new Map<UserId, Promise<DeviceId[]>>();
+  /** One string per user id across all entries. */
+  private readonly userIds = new Map<string, UserId>();
+  /** Bumped by every invalidation: a read that started before one is not cached. */
+  private epoch = 0;
   /** Called for every local invalidation (not for those applied from other nodes). */
   onInvalidate: (inv: Invalidation) => void = () => {};
 
   constructor(
     private readonly store: Store,
-    private readonly maxEntries = 100_000,
+    private readonly maxEntries = DIRECTORY_MAX_ENTRIES,
     private readonly ttlMs = Number.POSITIVE_INFINITY,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private fresh<K, V>(map: Map<K, Entry<V>>, key: K): Promise<V> | undefined {
+  get size(): { chats: number; users: number } {
+    return { chats: this.chats.size, users: this.devices.size };
+  }
+
+  private fresh<K, V>(map: Map<K, Entry<V>>, key: K): Entry<V> | undefined {
     const e = map.get(key);
-    if (!e) return undefined;
-    if (this.now() - e.at > this.ttlMs) {
+    if (e && this.now() - e.at > this.ttlMs) {
       map.delete(key);
       return undefined;
     }
-    return e.value;
+    return e;
   }
 
   members(chatId: ChatId): Promise<ChatMembers | undefined> {
-    let p = this.fresh(this.chats, chatId);
+    const e = this.fresh(this.chats, chatId);
+    if (e) return Promise.resolve(e.value);
+    let p = this.loadingChats.get(chatId);
     if (!p) {
+      const epoch = this.epoch;
       p = this.store.chatGet(chatId).then((c) =>
         c
-          ? {
-              kind: c.kind,
-              roles: new Map(c.members.map((m) => [m.userId, m.role])),
-              onlyAdminsSend: c.onlyAdminsSend,
-            }
+          ? new ChatMembers(
+              c.kind,
+              c.members.map((m) => this.intern(m.userId)),
+              c.members.map((m) => m.role),
+              c.onlyAdminsSend,
+            )
           : undefined,
       );
-      p.catch(() => this.chats.delete(chatId));
-      this.remember(this.chats, chatId, p);
+      this.load(this.loadingChats, this.chats, chatId, p, epoch);
     }
     return p;
   }
 
   devicesOf(userId: UserId): Promise<DeviceId[]> {
-    let p = this.fresh(this.devices, userId);
+    const e = this.fresh(this.devices, userId);
+    if (e) return Promise.resolve(e.value);
+    let p = this.loadingDevices.get(userId);
     if (!p) {
+      const epoch = this.epoch;
       p = this.store.devicesOfUsers([userId]).then((m) => m.get(userId) ?? []);
-      p.catch(() => this.devices.delete(userId));
-      this.remember(this.devices, userId, p);
+      this.load(this.loadingDevices, this.devices, userId, p, epoch);
     }
     return p;
   }
@@ -81,34 +126,83 @@ export class Directory {
   }
 
   invalidateChat(chatId: ChatId): void {
-    this.chats.delete(chatId);
+    this.dropChat(chatId);
     this.onInvalidate({ chatId });
   }
 
   invalidateUser(userId: UserId): void {
-    this.devices.delete(userId);
+    this.dropUser(userId);
     this.onInvalidate({ userId });
   }
 
   invalidateAllDevices(): void {
-    this.devices.clear();
+    this.dropAllDevices();
     this.onInvalidate({ allDevices: true });
   }
 
   /** Applies an invalidation published by another node. */
   applyRemote(inv: Invalidation): void {
-    if ('chatId' in inv) this.chats.delete(inv.chatId);
-    else if ('userId' in inv) this.devices.delete(inv.userId);
-    else this.devices.clear();
+    if ('chatId' in inv) this.dropChat(inv.chatId);
+    else if ('userId' in inv) this.dropUser(inv.userId);
+    else this.dropAllDevices();
   }
 
   /** Drops everything (after the bus was down and invalidations may have been lost). */
   clear(): void {
+    this.epoch++;
     this.chats.clear();
     this.devices.clear();
+    this.loadingChats.clear();
+    this.loadingDevices.clear();
   }
 
-  private remember<K, V>(map: Map<K, Entry<V>>, key: K, value: Promise<V>): void {
+  private dropChat(chatId: ChatId): void {
+    this.epoch++;
+    this.chats.delete(chatId);
+    this.loadingChats.delete(chatId);
+  }
+
+  private dropUser(userId: UserId): void {
+    this.epoch++;
+    this.devices.delete(userId);
+    this.loadingDevices.delete(userId);
+  }
+
+  private dropAllDevices(): void {
+    this.epoch++;
+    this.devices.clear();
+    this.loadingDevices.clear();
+  }
+
+  private intern(userId: UserId): UserId {
+    const known = this.userIds.get(userId);
+    if (known) return known;
+    if (this.userIds.size >= this.maxEntries) this.userIds.clear();
+    this.userIds.set(userId, userId);
+    return userId;
+  }
+
+  /** Caches what `p` resolves to, unless something was invalidated while it was read. */
+  private load<K, V>(
+    loading: Map<K, Promise<V>>,
+    map: Map<K, Entry<V>>,
+    key: K,
+    p: Promise<V>,
+    epoch: number,
+  ): void {
+    loading.set(key, p);
+    p.then(
+      (value) => {
+        if (loading.get(key) === p) loading.delete(key);
+        if (epoch === this.epoch) this.remember(map, key, value);
+      },
+      () => {
+        if (loading.get(key) === p) loading.delete(key);
+      },
+    );
+  }
+
+  private remember<K, V>(map: Map<K, Entry<V>>, key: K, value: V): void {
     // A simple bound: when full, drop the oldest entry (Map keeps insertion order).
     if (map.size >= this.maxEntries) {
       const first = map.keys().next();

@@ -82,9 +82,9 @@ export class ChatService {
   async checkCanSend(device: Device, chatId: ChatId): Promise<ChatMembers> {
     const members = await this.d.directory.members(chatId);
     if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
-    if (!members.roles.has(device.userId))
+    if (!members.has(device.userId))
       throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
-    if (members.onlyAdminsSend && !canManage(members.roles.get(device.userId))) {
+    if (members.onlyAdminsSend && !canManage(members.role(device.userId))) {
       throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
     }
     return members;
@@ -92,7 +92,7 @@ export class ChatService {
 
   async send(device: Device, input: SendInput): Promise<{ seq: number; serverTime: number }> {
     const members = await this.checkCanSend(device, input.chatId);
-    if (input.devicePayloads) await this.checkDeviceSet(device, members.roles.keys(), input.devicePayloads);
+    if (input.devicePayloads) await this.checkDeviceSet(device, members.users, input.devicePayloads);
     await this.d.limiters.take('send', device.userId);
     const result = await this.d.commits.enqueue({
       chatId: input.chatId,

@@ -57,6 +57,11 @@ export const configSchema = z
     busLocationTtlMs: int(1000, 3_600_000).default(30_000),
     /** With several nodes: how long membership and device lists are cached before they are read again. */
     directoryCacheMs: int(0, 3_600_000).default(5_000),
+    /**
+     * Chats (and, separately, users' device lists) whose membership is kept in memory; each
+     * costs roughly 150-250 bytes. A send to a chat not held costs a store read.
+     */
+    directoryCacheEntries: int(1000, 100_000_000).default(1_000_000),
     /** SQLite durability: FULL survives power loss; NORMAL/OFF need allowUnsafeDurability. */
     sqliteSynchronous: z.enum(['FULL', 'NORMAL', 'OFF']).default('FULL'),
     allowUnsafeDurability: bool.default(false),

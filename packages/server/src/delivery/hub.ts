@@ -102,7 +102,7 @@ export class Hub {
   ): Promise<void> {
     if (this.conns.size === 0 && !this.remote) return;
     const members = await this.directory.members(message.chatId);
-    const users = new Set<UserId>(members ? members.roles.keys() : []);
+    const users = new Set<UserId>(members?.users);
     for (const u of extraUsers) users.add(u);
     const shared = devicePayloads === undefined ? new SharedFrame(message, this.encode) : undefined;
     const elsewhere: DeviceId[] = [];

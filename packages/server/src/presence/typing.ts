@@ -20,15 +20,14 @@ export async function relayTyping(
   }
   const members = await deps.directory.members(chatId);
   if (!members) throw new ParleyError('CHAT_NOT_FOUND', 'no such chat');
-  if (!members.roles.has(device.userId))
-    throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
+  if (!members.has(device.userId)) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
   const value = {
     chatId,
     userId: device.userId,
     state,
     expiresInMs: state === TypingState.COMPOSING ? TYPING_EXPIRES_MS : 0,
   };
-  for (const u of members.roles.keys()) {
+  for (const u of members.users) {
     if (u === device.userId) continue;
     deps.hub.pushToDevices(await deps.directory.devicesOf(u), { case: 'typingEvent', value });
   }
