@@ -132,8 +132,12 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     log.warn({ err }, 'live fan-out failed; devices will read the message from the store'),
   );
   const receipts = new ReceiptService({ store, hub, directory, clock, log });
-  const acks = new AckFlusher(store, log, config.ackFlushMs, (batch) =>
-    receipts.delivered(batch.map((a) => ({ chatId: a.chatId, userId: a.userId, seq: a.seq }))),
+  const acks = new AckFlusher(
+    store,
+    log,
+    config.ackFlushMs,
+    (changes) => receipts.delivered(changes),
+    () => clock.now(),
   );
   const revoke = (deviceIds: DeviceId[]) => {
     for (const id of deviceIds) {

@@ -1,11 +1,12 @@
 /**
- * Coalesces cursor acks from all connections and persists them in one transaction every
- * `intervalMs` (a device acking 200 messages a second costs a few cursor writes, not 200).
- * A lost flush (crash) only means redelivery, never loss.
+ * Coalesces cursor acks from all connections and persists them, with the delivered receipt
+ * positions they move, in one transaction every `intervalMs` (a device acking 200 messages a
+ * second costs a few cursor writes, not 200). A lost flush (crash) only means redelivery,
+ * never loss.
  */
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, DeviceId, UserId } from '../ports/types.js';
+import type { ChatId, DeviceId, ReceiptChange, UserId } from '../ports/types.js';
 
 type PendingAck = { deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number };
 
@@ -18,8 +19,9 @@ export class AckFlusher {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly intervalMs = 0,
-    /** Called with each persisted batch (delivered receipts are derived from it). */
-    private readonly onPersisted: (acks: readonly PendingAck[]) => Promise<void> = async () => {},
+    /** Called with the receipt positions each persisted batch moved. */
+    private readonly onPersisted: (changes: readonly ReceiptChange[]) => Promise<void> = async () => {},
+    private readonly now: () => number = Date.now,
   ) {}
 
   add(deviceId: DeviceId, userId: UserId, chatId: ChatId, seq: number): void {
@@ -41,8 +43,8 @@ export class AckFlusher {
     const batch = [...this.pending.values()];
     this.pending = new Map();
     this.inFlight = this.store
-      .cursorsAck(batch)
-      .then(() => this.onPersisted(batch))
+      .acksPersist(batch, this.now())
+      .then((changes) => this.onPersisted(changes))
       .catch((err) => {
         this.log.error(
           { err, acks: batch.length },

@@ -1541,6 +1541,74 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('acksPersist', () => {
+      test('moves cursors and delivered positions in one call, as cursorsAck then receiptsDelivered', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        const tablet = await linkDevice(store, b, 'tablet');
+        await createChat(store, 'g', a, [b]);
+        await sendMany(store, 'g', a, 3); // seqs 2..4
+        const ack = (device: { deviceId: DeviceId }, seq: number) => ({
+          deviceId: device.deviceId,
+          userId: b.userId,
+          chatId: chatId('g'),
+          seq,
+        });
+        const changes = await store.acksPersist([ack(b, 2), ack(b, 3), ack(tablet, 2)], T0 + 1);
+        assert.deepEqual(changes, [
+          {
+            chatId: 'g',
+            userId: b.userId,
+            deliveredSeq: 3,
+            readSeq: 0,
+            at: T0 + 1,
+            previousDeliveredSeq: 0,
+            previousReadSeq: 0,
+            senders: [a.userId],
+          },
+        ]);
+        const cursor = async (d: { deviceId: DeviceId }) =>
+          (await store.cursorsOf(d.deviceId)).find((c) => c.chatId === 'g')?.ackedSeq;
+        assert.deepEqual([await cursor(b), await cursor(tablet)], [3, 2]);
+        // Nothing moves again; an ack of a chat the user is not in moves nothing and fails nothing.
+        assert.deepEqual(await store.acksPersist([ack(b, 3), ack(tablet, 1)], T0 + 2), []);
+        const stranger = await addUser(store, 3);
+        assert.deepEqual(
+          await store.acksPersist(
+            [{ deviceId: stranger.deviceId, userId: stranger.userId, chatId: chatId('g'), seq: 4 }],
+            T0 + 3,
+          ),
+          [],
+        );
+        assert.deepEqual(await store.acksPersist([], T0 + 4), []);
+        const details = (await store.receiptDetails(chatId('g'), 3)).find((x) => x.userId === b.userId);
+        assert.deepEqual(details, { userId: b.userId, deliveredAt: T0 + 1, readAt: undefined });
+      });
+
+      test('a delivery covering view-once messages drops their payload, but not for their sender', async (store) => {
+        const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+        const laptop = await linkDevice(store, a, 'laptop');
+        await createChat(store, 'g', a, [b]);
+        const [s1] = (
+          await store.messageCommit([{ ...send('g', a, 'v1', 'look once'), meta: viewOnceMeta }])
+        ).map(seqOf);
+        // The sender's own other device acking does not open it.
+        await store.acksPersist(
+          [{ deviceId: laptop.deviceId, userId: a.userId, chatId: chatId('g'), seq: s1! }],
+          T0,
+        );
+        const kept = await store.messagesRead(b.deviceId, chatId('g'), 0, 10, 10);
+        assert.equal(text(kept.find((m) => m.seq === s1)?.body), 'look once');
+        await store.acksPersist(
+          [{ deviceId: b.deviceId, userId: b.userId, chatId: chatId('g'), seq: s1! }],
+          T0 + 1,
+        );
+        const gone = (await store.messagesRead(laptop.deviceId, chatId('g'), 0, 10, 10)).find(
+          (m) => m.seq === s1,
+        );
+        assert.ok(gone && (gone.body === undefined || gone.body.length === 0));
+      });
+    });
+
     describe('view once', () => {
       test('the first recipient delivery drops the payload, shared or per device', async (store) => {
         const [a, b] = [await addUser(store, 1), await addUser(store, 2)];

@@ -249,6 +249,15 @@ export interface Store {
     items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
     now: number,
   ): Promise<ReceiptChange[]>;
+  /**
+   * `cursorsAck` and then `receiptsDelivered` for the same acks (each ack's user), in one
+   * transaction: what a node does with each batch of acks. Returns the receipt positions
+   * that moved. Need not survive power loss.
+   */
+  acksPersist(
+    acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]>;
   /** Users who sent payload messages with seq in (afterSeq, upToSeq]. */
   receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]>;
   /** The sender of a payload message, if it exists. */

@@ -32,10 +32,8 @@ export class ReceiptService {
 
   constructor(private readonly d: ReceiptsDeps) {}
 
-  /** Delivered positions from persisted acks (one item per device cursor). */
-  async delivered(items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>): Promise<void> {
-    if (items.length === 0) return;
-    const changes = await this.d.store.receiptsDelivered(items, this.d.clock.now());
+  /** Delivered positions moved by persisted acks (see AckFlusher and Store.acksPersist). */
+  async delivered(changes: readonly ReceiptChange[]): Promise<void> {
     for (const c of changes) await this.notify(c);
   }
 

@@ -6,7 +6,7 @@
  */
 import { ParleyError } from '@parley/protocol';
 import type { CommitResult, SendCommit } from '../../ports/store.js';
-import type { ChatId, MessageMeta, ReceiptChange, UserId } from '../../ports/types.js';
+import type { ChatId, DeviceId, MessageMeta, ReceiptChange, UserId } from '../../ports/types.js';
 import { KIND_PAYLOAD } from './message-rows.js';
 
 export type Refusal = Extract<CommitResult, { ok: false }>;
@@ -117,4 +117,28 @@ export function receiptChange(
     previousDeliveredSeq: p.delivered_seq,
     previousReadSeq: p.read_seq,
   };
+}
+
+/** One entry per cursor, at its highest seq: a cursor listed twice moves, and counts, once. */
+export function highestAcks<A extends { deviceId: DeviceId; chatId: ChatId; seq: number }>(
+  acks: readonly A[],
+): A[] {
+  return highestBy(acks, (a) => `${a.deviceId}\u0000${a.chatId}`);
+}
+
+/** One entry per chat member, at the highest seq any of their devices acked. */
+export function highestPerMember<A extends { userId: UserId; chatId: ChatId; seq: number }>(
+  acks: readonly A[],
+): A[] {
+  return highestBy(acks, (a) => `${a.userId}\u0000${a.chatId}`);
+}
+
+function highestBy<A extends { seq: number }>(items: readonly A[], key: (a: A) => string): A[] {
+  const highest = new Map<string, A>();
+  for (const a of items) {
+    const k = key(a);
+    const seen = highest.get(k);
+    if (!seen || a.seq > seen.seq) highest.set(k, a);
+  }
+  return [...highest.values()];
 }

@@ -37,7 +37,7 @@ import type {
   UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
-import { createdAckedSeq } from '../message-rules.js';
+import { createdAckedSeq, highestAcks, highestPerMember } from '../message-rules.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
@@ -452,26 +452,20 @@ export class PostgresStore implements Store {
   }
 
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
-    // One row per cursor, at its highest acked seq: a cursor moves once per call.
-    const highest = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
-    for (const a of acks) {
-      const key = `${a.deviceId}\u0000${a.chatId}`;
-      const seen = highest.get(key);
-      if (!seen || a.seq > seen.seq) highest.set(key, a);
-    }
-    if (highest.size === 0) return Promise.resolve(0);
-    const list = [...highest.values()];
+    const list = highestAcks(acks);
+    if (list.length === 0) return Promise.resolve(0);
     // A lost ack only means a redelivery, which clients remove by seq: no WAL flush wait.
+    return this.tx((db) => advanceCursors(db, list), true);
+  }
+
+  acksPersist(
+    acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]> {
+    if (acks.length === 0) return Promise.resolve([]);
     return this.tx(async (db) => {
-      const moved = await db.rows<{ device_id: string; chat_id: string }>('cursorsAdvance', [
-        list.map((a) => a.deviceId),
-        list.map((a) => a.chatId),
-        list.map((a) => a.seq),
-      ]);
-      if (moved.length > 0) {
-        await db.count('cursorsDeleteEnded', [moved.map((m) => m.device_id), moved.map((m) => m.chat_id)]);
-      }
-      return moved.length;
+      await advanceCursors(db, highestAcks(acks));
+      return delivered(db, highestPerMember(acks), now);
     }, true);
   }
 
@@ -536,4 +530,20 @@ export class PostgresStore implements Store {
     });
     return this.closing;
   }
+}
+
+/** Moves cursors forward in the caller's transaction; returns how many moved. */
+async function advanceCursors(
+  db: Db,
+  list: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>,
+): Promise<number> {
+  const moved = await db.rows<{ device_id: string; chat_id: string }>('cursorsAdvance', [
+    list.map((a) => a.deviceId),
+    list.map((a) => a.chatId),
+    list.map((a) => a.seq),
+  ]);
+  if (moved.length > 0) {
+    await db.count('cursorsDeleteEnded', [moved.map((m) => m.device_id), moved.map((m) => m.chat_id)]);
+  }
+  return moved.length;
 }

@@ -64,6 +64,8 @@ import {
   advancedReceipt,
   checkGroupSize,
   createdAckedSeq,
+  highestAcks,
+  highestPerMember,
   needsOtherReactions,
   type ReceiptPosition,
   receiptChange,
@@ -535,36 +537,51 @@ export class SqliteStore implements Store {
     items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
     now: number,
   ): Promise<ReceiptChange[]> {
-    return guard(() => {
-      // Like acks, delivered positions can be re-derived from a redelivery: no disk sync.
-      const relax = this.synchronous !== 'OFF';
-      if (relax) this.db.pragma('synchronous = OFF');
-      try {
-        return this.db.transaction(() => {
-          const out: ReceiptChange[] = [];
-          for (const it of items) {
-            const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now);
-            if (!c) continue;
-            out.push(c);
-            // View-once messages lose their payload at the first recipient device's ack.
-            const range = [it.chatId, c.previousDeliveredSeq, c.deliveredSeq, it.userId];
-            const opened = [
-              ...(this.s.viewOnceOpened.all(...range) as Array<{ seq: number }>),
-              ...(this.s.viewOnceOpenedPerDevice.all(...range) as Array<{ seq: number }>),
-            ];
-            for (const o of opened) this.s.payloadsDelete.run(it.chatId, o.seq);
-          }
-          return out;
-        })();
-      } finally {
-        if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
-      }
-    });
+    // Like acks, delivered positions can be re-derived from a redelivery: no disk sync.
+    return guard(() => this.relaxed(() => this.db.transaction(() => this.deliver(items, now))()));
+  }
+
+  acksPersist(
+    acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]> {
+    if (acks.length === 0) return Promise.resolve([]);
+    return guard(() =>
+      this.relaxed(() =>
+        this.db.transaction(() => {
+          this.advanceCursors(highestAcks(acks));
+          return this.deliver(highestPerMember(acks), now);
+        })(),
+      ),
+    );
+  }
+
+  /** Runs `fn` without the disk sync (for writes that a redelivery re-derives). */
+  private relaxed<T>(fn: () => T): T {
+    const relax = this.synchronous !== 'OFF';
+    if (relax) this.db.pragma('synchronous = OFF');
+    try {
+      return fn();
+    } finally {
+      if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
+    }
+  }
+
+  /** Delivered positions from acks, inside the caller's transaction. */
+  private deliver(items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>, now: number) {
+    const out: ReceiptChange[] = [];
+    for (const it of items) {
+      const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now);
+      if (c) out.push(c);
+    }
+    return out;
   }
 
   /**
    * Moves a member's delivered (and read) position forward, capped at the chat's last seq,
    * and records a mark per moved kind. Null when not a member; undefined when nothing moved.
+   * View-once messages from others that the move covers lose their payload (they were
+   * delivered to one of this member's devices).
    */
   private advanceReceipt(
     chatId: ChatId,
@@ -573,8 +590,11 @@ export class SqliteStore implements Store {
     read: number,
     now: number,
   ): ReceiptChange | undefined | null {
-    const p = this.s.receiptPosition.get(chatId, userId) as ReceiptPosition | undefined;
-    if (!p) return null;
+    const m = this.s.memberReceipts.get(chatId, userId) as
+      | { delivered_seq: number; read_seq: number }
+      | undefined;
+    if (!m) return null;
+    const p: ReceiptPosition = { ...m, last_seq: this.lastSeq(chatId) };
     const moved = advancedReceipt(p, delivered, read);
     if (!moved) return undefined;
     const { deliveredSeq, readSeq } = moved;
@@ -582,8 +602,23 @@ export class SqliteStore implements Store {
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
     const from = Math.min(p.delivered_seq, p.read_seq);
-    const senders = this.s.sendersInRange.all(chatId, from, deliveredSeq) as Array<{ sender_user: string }>;
-    return receiptChange(p, moved, { chatId, userId, now }, senders);
+    const rows = this.s.receiptRange.all(chatId, from, deliveredSeq) as Array<{
+      seq: number;
+      sender_user: string;
+      kind: number;
+      view_once: number;
+      no_body: number;
+    }>;
+    const senders = new Set<string>();
+    for (const r of rows) {
+      if (r.kind === KIND_PAYLOAD) senders.add(r.sender_user);
+      if (r.view_once === 1 && r.seq > p.delivered_seq && r.sender_user !== userId) {
+        if (!r.no_body) this.s.messageBodyClear.run(chatId, r.seq);
+        this.s.payloadsDelete.run(chatId, r.seq);
+      }
+    }
+    const list = [...senders].map((sender_user) => ({ sender_user }));
+    return receiptChange(p, moved, { chatId, userId, now }, list);
   }
 
   receiptSenders(chatId: ChatId, afterSeq: number, upToSeq: number): Promise<UserId[]> {
@@ -899,41 +934,25 @@ export class SqliteStore implements Store {
   }
 
   cursorsAck(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): Promise<number> {
-    return guard(() => {
-      // One update per cursor, to its highest acked seq: a cursor listed twice moves, and
-      // counts, once.
-      const highest = new Map<string, { deviceId: DeviceId; chatId: ChatId; seq: number }>();
-      for (const a of acks) {
-        const key = `${a.deviceId}\u0000${a.chatId}`;
-        const seen = highest.get(key);
-        if (!seen || a.seq > seen.seq) highest.set(key, a);
-      }
-      if (highest.size === 0) return 0;
-      // An ack lost to a power cut only means a redelivery, which clients remove by seq, so
-      // ack transactions skip the disk sync (the next message commit syncs the WAL anyway).
-      const relax = this.synchronous !== 'OFF';
-      if (relax) this.db.pragma('synchronous = OFF');
-      try {
-        return this.ackTransaction(highest.values());
-      } finally {
-        if (relax) this.db.pragma(`synchronous = ${this.synchronous}`);
-      }
-    });
+    const highest = highestAcks(acks);
+    if (highest.length === 0) return Promise.resolve(0);
+    // An ack lost to a power cut only means a redelivery, which clients remove by seq, so
+    // ack transactions skip the disk sync (the next message commit syncs the WAL anyway).
+    return guard(() => this.relaxed(() => this.db.transaction(() => this.advanceCursors(highest))()));
   }
 
-  private ackTransaction(acks: Iterable<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): number {
-    return this.db.transaction(() => {
-      let moved = 0;
-      for (const a of acks) {
-        const row = this.s.cursorAdvance.get(a.seq, a.deviceId, a.chatId, a.seq) as
-          | { end_seq: number | null }
-          | undefined;
-        if (!row) continue;
-        moved++;
-        if (row.end_seq !== null && a.seq >= row.end_seq) this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
-      }
-      return moved;
-    })();
+  /** Moves cursors inside the caller's transaction; returns how many moved. */
+  private advanceCursors(acks: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>): number {
+    let moved = 0;
+    for (const a of acks) {
+      const row = this.s.cursorAdvance.get(a.seq, a.deviceId, a.chatId, a.seq) as
+        | { end_seq: number | null }
+        | undefined;
+      if (!row) continue;
+      moved++;
+      if (row.end_seq !== null && a.seq >= row.end_seq) this.s.cursorDeleteEnded.run(a.deviceId, a.chatId);
+    }
+    return moved;
   }
 
   messagesHistory(

@@ -134,18 +134,6 @@ const sql = {
   chatTimerSet: 'UPDATE chats SET disappearing_seconds = ? WHERE id = ?',
   /** view_once, expires_at, chat_id, seq */
   messageExtrasSet: 'UPDATE messages SET view_once = ?, expires_at = ? WHERE chat_id = ? AND seq = ?',
-  /** chat_id, after_seq, up_to_seq, reader: view-once messages from others whose payload goes now */
-  viewOnceOpened: `UPDATE messages SET body = NULL
-    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ?
-      AND body IS NOT NULL
-    RETURNING seq`,
-  /**
-   * chat_id, after_seq, up_to_seq, reader: view-once messages from others with per-device
-   * payloads (body NULL), whose payload rows go now (deleting rows already gone is a no-op).
-   * A separate statement: an OR EXISTS in the one above made receipt flushes stall.
-   */
-  viewOnceOpenedPerDevice: `SELECT seq FROM messages
-    WHERE chat_id = ? AND seq > ? AND seq <= ? AND view_once = 1 AND sender_user != ? AND body IS NULL`,
   /** now, limit: messages whose disappearing timer ran out */
   timerExpiredKeys: 'SELECT chat_id, seq FROM messages WHERE expires_at > 0 AND expires_at < ? LIMIT ?',
   /** chat_id, seq: a message targeted by an edit, delete, reaction or reply */
@@ -176,9 +164,6 @@ const sql = {
   /** @seq, @chat, @user: forward only, never past the chat's last seq */
   readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat)))
     WHERE chat_id = @chat AND user_id = @user RETURNING read_seq, joined_seq`,
-  /** chat_id, user_id */
-  receiptPosition:
-    'SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = ? AND m.user_id = ?',
   /** delivered_seq, read_seq, chat_id, user_id */
   receiptPositionSet: 'UPDATE members SET delivered_seq = ?, read_seq = ? WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id, kind (1 delivered, 2 read), through_seq, at */
@@ -202,6 +187,16 @@ const sql = {
     WHERE me.user_id = @user GROUP BY m.chat_id, m.user_id`,
   /** chat_id, user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
+  /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */
+  memberReceipts: 'SELECT delivered_seq, read_seq FROM members WHERE chat_id = ? AND user_id = ?',
+  /**
+   * chat_id, after_seq, up_to_seq: what a moved receipt position needs of the messages it
+   * covers (their senders, and view-once messages that lose their payload), in one read
+   */
+  receiptRange: `SELECT seq, sender_user, kind, view_once, body IS NULL AS no_body FROM messages
+    WHERE chat_id = ? AND seq > ? AND seq <= ?`,
+  /** chat_id, seq: a view-once message's shared payload goes once it was delivered */
+  messageBodyClear: 'UPDATE messages SET body = NULL WHERE chat_id = ? AND seq = ?',
   /** chat_id, after_seq, user_id: payload messages from others after the read position */
   unreadCount:
     'SELECT count(*) AS n FROM messages WHERE chat_id = ? AND seq > ? AND sender_user != ? AND kind = 0',
