@@ -150,6 +150,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     else hub.closeDevices(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
   };
   const metrics = new Metrics({
+    directory: () => ({ chats: directory.size.chats, loading: directory.loading }),
     pending: () => {
       let n = 0;
       for (const c of hub.all()) n += c.session.unackedCount;
@@ -352,6 +353,18 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         server!.once('error', rej);
         server!.listen(config.port, config.host, () => res());
       });
+      if (!o.bus) {
+        // One node: its directory never expires entries, so it loads the chats at start.
+        const t0 = performance.now();
+        directory
+          .preload(() => stopping)
+          .then((chats) =>
+            log.info({ chats, ms: Math.round(performance.now() - t0) }, 'chat directory loaded'),
+          )
+          .catch((err) => {
+            if (!stopping) log.warn({ err }, 'loading the chat directory failed; chats load on first use');
+          });
+      }
       retentionTimer = setInterval(() => {
         retention().catch((err) => log.error({ err }, 'retention run failed'));
       }, config.retentionIntervalMs);

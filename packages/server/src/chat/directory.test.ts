@@ -105,4 +105,25 @@ describe('Directory', () => {
     assert.equal(t.gets(), 5, 'an entry older than ttlMs is read again');
     await t.store.close();
   });
+
+  it('preload holds every chat up to maxEntries, so sends to them read nothing', async () => {
+    const t = await setup(3);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) await t.chat(id, t.users);
+    const dir = new Directory(t.counted, 4);
+    assert.equal(dir.loading, false);
+    const loading = dir.preload(() => false, 2);
+    assert.equal(dir.loading, true);
+    assert.equal(await loading, 4);
+    assert.equal(dir.loading, false);
+    assert.equal(dir.size.chats, 4);
+    const a = await dir.members('a' as ChatId);
+    assert.deepEqual(a?.users, t.users);
+    assert.equal(a?.role('u0' as UserId), 'creator');
+    assert.equal(t.gets(), 0, 'preloaded chats need no chatGet');
+    await dir.members('e' as ChatId);
+    assert.equal(t.gets(), 1, 'beyond maxEntries chats load on first use');
+    const stopped = new Directory(t.counted);
+    assert.equal(await stopped.preload(() => true), 0);
+    await t.store.close();
+  });
 });

@@ -70,8 +70,10 @@ export const configSchema = z
     /**
      * How often a worker thread copies SQLite's write-ahead log into the database file, so
      * commits never do it (0: SQLite's own checkpoints, inside the commit that fills the log).
+     * Each checkpoint ends with a sync of the database file, which delays commits' syncs
+     * meanwhile: often and small keeps that delay short.
      */
-    sqliteCheckpointMs: int(0, 60_000).default(1000),
+    sqliteCheckpointMs: int(0, 60_000).default(100),
     /** Largest ciphertext in one message (per device for per-device payloads). */
     maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */

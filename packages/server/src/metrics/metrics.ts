@@ -15,12 +15,20 @@ export class Metrics {
   readonly commitSeconds: Histogram;
   readonly sendToDelivery: Histogram;
   readonly pendingDepth: Gauge;
+  readonly directoryChats: Gauge;
+  readonly directoryLoading: Gauge;
   readonly busSeconds: Histogram<'op'>;
   readonly busErrors: Counter<'op'>;
   readonly errors: Counter<'code'>;
   readonly serverCloses: Counter<'code'>;
 
-  constructor(options: { pending?: () => number; defaults?: boolean } = {}) {
+  constructor(
+    options: {
+      pending?: () => number;
+      directory?: () => { chats: number; loading: boolean };
+      defaults?: boolean;
+    } = {},
+  ) {
     const registers = [this.registry];
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
     this.connections = new Gauge({
@@ -66,6 +74,23 @@ export class Metrics {
       registers,
       collect() {
         if (pending) this.set(pending());
+      },
+    });
+    const directory = options.directory;
+    this.directoryChats = new Gauge({
+      name: 'parley_directory_chats',
+      help: 'Chats whose membership this node holds in memory',
+      registers,
+      collect() {
+        if (directory) this.set(directory().chats);
+      },
+    });
+    this.directoryLoading = new Gauge({
+      name: 'parley_directory_loading',
+      help: '1 while the node loads chat membership into memory after its start, else 0',
+      registers,
+      collect() {
+        if (directory) this.set(directory().loading ? 1 : 0);
       },
     });
     this.busSeconds = new Histogram({

@@ -573,6 +573,42 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('chatMembersPage', () => {
+      test('pages through every chat in id order with members in chatGet order and the send rule', async (store) => {
+        const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
+        for (const id of ['c3', 'c1', 'c2']) await createChat(store, id, a, [b, c]);
+        await store.chatMutate({
+          chatId: chatId('c2'),
+          actorUserId: a.userId,
+          actorDeviceId: a.deviceId,
+          now: T0 + 1,
+          update: new TextEncoder().encode('settings'),
+          settings: { onlyAdminsSend: true, onlyAdminsEditInfo: false },
+        });
+        const first = await store.chatMembersPage('', 2);
+        assert.deepEqual(
+          first.map((x) => x.chatId),
+          ['c1', 'c2'],
+        );
+        const rest = await store.chatMembersPage(first[1]!.chatId, 2);
+        assert.deepEqual(
+          rest.map((x) => x.chatId),
+          ['c3'],
+        );
+        assert.deepEqual(await store.chatMembersPage(rest[0]!.chatId, 2), []);
+        for (const page of [...first, ...rest]) {
+          const chat = (await store.chatGet(page.chatId))!;
+          assert.deepEqual(
+            page.members,
+            chat.members.map((m) => ({ userId: m.userId, role: m.role })),
+          );
+          assert.equal(page.kind, chat.kind);
+          assert.equal(page.onlyAdminsSend, chat.onlyAdminsSend);
+        }
+        assert.equal(first[1]!.onlyAdminsSend, true);
+      });
+    });
+
     describe('chatCreateMany', () => {
       test('stores each chat as chatCreate does: members, roles, seq 1 and its update', async (store) => {
         const a = await addUser(store, 1);

@@ -38,6 +38,14 @@ export interface OneTimeCode {
   sentAt: number;
 }
 
+/** A chat's membership as the directory holds it (see chatMembersPage). */
+export interface ChatMembership {
+  chatId: ChatId;
+  kind: ChatKind;
+  onlyAdminsSend: boolean;
+  members: Array<{ userId: UserId; role: Role }>;
+}
+
 export interface SendCommit {
   chatId: ChatId;
   senderUserId: UserId;
@@ -231,6 +239,12 @@ export interface Store {
   /** The existing direct chat between two users, if any. */
   chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined>;
   chatGet(chatId: ChatId): Promise<ChatInfo | undefined>;
+  /**
+   * Up to `limit` chats with id greater than `afterChatId` ('' for the first page), in id
+   * order, each with its members (in chatGet's order) and send rule: what a node's directory
+   * loads at start, so sends to chats not yet seen skip a store read.
+   */
+  chatMembersPage(afterChatId: ChatId | '', limit: number): Promise<ChatMembership[]>;
   /**
    * Moves the member's read position forward to `seq` (capped at the chat's last seq);
    * NOT_A_MEMBER when the user is not in the chat. Returns the position and unread count.

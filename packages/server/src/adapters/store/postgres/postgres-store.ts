@@ -11,6 +11,7 @@ import type { Logger } from '../../../log.js';
 import type {
   BundleTake,
   ChatCreate,
+  ChatMembership,
   ChatMutation,
   CommitResult,
   KeysUploadInput,
@@ -21,6 +22,7 @@ import type {
 import type {
   ChatId,
   ChatInfo,
+  ChatKind,
   ChatSummary,
   Device,
   DeviceCursor,
@@ -31,6 +33,7 @@ import type {
   PreKeyBundleRecord,
   ReceiptChange,
   ReceiptState,
+  Role,
   StoredMessage,
   User,
   UserId,
@@ -321,6 +324,21 @@ export class PostgresStore implements Store {
       const acked = createdAckedSeq(options);
       return inputs.length === 0 ? 0 : this.tx((db) => createChats(db, inputs, acked));
     });
+  }
+
+  async chatMembersPage(afterChatId: ChatId | '', limit: number): Promise<ChatMembership[]> {
+    const rows = await this.rows<{
+      id: string;
+      kind: ChatKind;
+      only_admins_send: boolean;
+      members: Array<{ u: string; r: Role }>;
+    }>('chatMembersPage', [afterChatId, limit]);
+    return rows.map((r) => ({
+      chatId: r.id as ChatId,
+      kind: r.kind,
+      onlyAdminsSend: r.only_admins_send,
+      members: r.members.map((m) => ({ userId: m.u as UserId, role: m.r })),
+    }));
   }
 
   async chatDirectFind(a: UserId, b: UserId): Promise<ChatId | undefined> {

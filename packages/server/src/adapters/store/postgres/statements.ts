@@ -106,6 +106,11 @@ export const sql = {
       AS v(id, kind, name, description, created_at, direct_key)
     ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
   /** $1 id: the chat with its members (json, in join order) read in one snapshot */
+  /** $1 after_id, $2 limit: a page of chats by id, each with its members (json, in join order) */
+  chatMembersPage: `SELECT c.id, c.kind, c.only_admins_send,
+      (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role)
+         ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members
+    FROM chats c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
   chatGet: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
       c.only_admins_edit_info, c.disappearing_seconds,
       (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)

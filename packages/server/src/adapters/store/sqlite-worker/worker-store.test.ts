@@ -1,12 +1,71 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import { storeContract } from '../../../ports/store.contract.js';
+import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
 import { SqliteWorkerStore } from './worker-store.js';
 
 storeContract('SqliteWorkerStore (file, worker thread)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
   const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
   await store.ready;
+  // The contract's reads then run on the reader thread.
+  assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
+
+describe('SqliteWorkerStore reader thread', () => {
+  it('a read asked after a write resolved sees that write, while other writes run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
+    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+    try {
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      const bytes = (s: string) => new TextEncoder().encode(s);
+      const users = ['u1', 'u2'] as UserId[];
+      for (const [i, userId] of users.entries()) {
+        await store.primaryRegister({
+          userId,
+          phone: `+1555000000${i}`,
+          phoneHash: bytes(`h${i}`),
+          deviceId: `d${i}` as DeviceId,
+          tokenHash: `t${i}`,
+          name: 'phone',
+          now: 1,
+        });
+      }
+      for (let n = 0; n < 200; n++) {
+        const chatId = `c${n}` as ChatId;
+        // Another chat's creation is in flight on the writer meanwhile.
+        const other = store.chatCreate(chatInput(`x${n}` as ChatId, users, bytes));
+        await store.chatCreate(chatInput(chatId, users, bytes));
+        const [chat, cursors] = await Promise.all([store.chatGet(chatId), store.cursorsOf('d1' as DeviceId)]);
+        assert.equal(chat?.id, chatId);
+        assert.ok(cursors.some((c) => c.chatId === chatId));
+        await other;
+      }
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function chatInput(chatId: ChatId, users: UserId[], bytes: (s: string) => Uint8Array) {
+  return {
+    chatId,
+    kind: 'group' as const,
+    name: 'g',
+    description: '',
+    createdBy: users[0]!,
+    createdByDevice: 'd0' as DeviceId,
+    members: users.map((userId, i) => ({
+      userId,
+      role: i === 0 ? ('creator' as const) : ('member' as const),
+    })),
+    now: 2,
+    update: bytes('created'),
+  };
+}

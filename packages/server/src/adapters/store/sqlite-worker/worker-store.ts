@@ -1,12 +1,29 @@
 /**
- * The SQLite Store run in a worker thread, so the event loop never waits for a disk sync
- * and SQLite's work lands on another core. Every call is forwarded in order; a call
- * resolves only after the worker's transaction committed, so durability is unchanged.
+ * The SQLite Store run in worker threads, so the event loop never waits for a disk sync
+ * and SQLite's work lands on other cores. The writer thread owns the database: every call
+ * is forwarded to it in order, and a call resolves only after its transaction committed, so
+ * durability is unchanged. A reader thread with its own read-only connection answers the
+ * reads of the send and delivery paths (`READS`), so they never queue behind a commit and
+ * its disk sync. A read sees everything committed before it was asked (WAL snapshots), so a
+ * caller that read after a write resolved sees that write. Until the reader is up, or if it
+ * fails, the writer answers reads too.
  */
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
 import type { Store } from '../../../ports/store.js';
 import type { SqliteStoreOptions, SqliteSynchronous } from '../sqlite/sqlite-store.js';
+
+/** Pure reads answered by the reader thread (each runs in one read transaction there). */
+export const READS: ReadonlySet<string> = new Set([
+  'chatGet',
+  'chatMembersPage',
+  'devicesOfUsers',
+  'cursorsOf',
+  'messagesRead',
+  'messagesHistory',
+  'chatSummaries',
+  'deviceByTokenHash',
+]);
 
 interface Answer {
   id: number;
@@ -14,18 +31,23 @@ interface Answer {
   error?: { code: string; message: string; retryAfterMs?: number };
 }
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Pending = {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  method: string;
+  args: unknown[];
+};
 
-export class SqliteWorkerStore {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
+/** One worker thread running a SqliteStore, and the calls waiting for its answers. */
+class StoreThread {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private closed = false;
-
-  /** Resolves with the sync mode in effect once the database is open; rejects if it cannot be. */
+  failed = false;
+  /** Resolves with the sync mode once the database is open; rejects if it cannot be. */
   readonly ready: Promise<SqliteSynchronous>;
 
-  private constructor(options: SqliteStoreOptions) {
+  constructor(options: SqliteStoreOptions, onFail: (t: StoreThread, err: unknown) => void) {
     // Calls posted before the worker is up wait in its port and run once the database is open.
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: options });
     this.ready = new Promise((resolve, reject) => {
@@ -39,36 +61,19 @@ export class SqliteWorkerStore {
       );
     });
     this.ready.catch(() => {});
-    this.worker.on('error', (err) => this.failAll(err));
-    this.worker.on('exit', () => this.failAll(new Error('store worker exited')));
+    const fail = (err: unknown) => {
+      if (this.failed) return;
+      this.failed = true;
+      onFail(this, err);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', () => fail(new Error('store worker exited')));
   }
 
-  /** Starts the worker; every Store method is available at once (calls queue until it is open). */
-  static open(options: SqliteStoreOptions): Store & { ready: Promise<SqliteSynchronous> } {
-    const store = new SqliteWorkerStore(options);
-    return new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop in target) return Reflect.get(target, prop, receiver);
-        if (typeof prop !== 'string' || prop === 'then') return undefined;
-        return (...args: unknown[]) => target.call(prop, args);
-      },
-    }) as unknown as Store & { ready: Promise<SqliteSynchronous> };
-  }
-
-  call(method: string, args: unknown[]): Promise<unknown> {
-    if (this.closed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store is closed'));
+  call(method: string, args: unknown[], p: Omit<Pending, 'method' | 'args'>): void {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args });
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.call('close', []);
-    this.closed = true;
-    await this.worker.terminate();
+    this.pending.set(id, { ...p, method, args });
+    this.worker.postMessage({ id, method, args });
   }
 
   private answer(a: Answer): void {
@@ -88,11 +93,97 @@ export class SqliteWorkerStore {
       ),
     );
   }
+}
 
-  private failAll(err: unknown): void {
+export class SqliteWorkerStore {
+  private readonly writer: StoreThread;
+  private reader: StoreThread | undefined;
+  private readerUp = false;
+  private closed = false;
+
+  /** Resolves with the sync mode in effect once the database is open; rejects if it cannot be. */
+  readonly ready: Promise<SqliteSynchronous>;
+  /** Resolves true once the reader thread answers reads, false if it could not start. */
+  readonly readerReady: Promise<boolean>;
+  private readerSettled: (up: boolean) => void = () => {};
+
+  private constructor(private readonly options: SqliteStoreOptions) {
+    this.writer = new StoreThread(options, (_, err) => this.writerFailed(err));
+    this.ready = this.writer.ready;
+    this.readerReady = new Promise((resolve) => {
+      this.readerSettled = resolve;
+    });
+    // The reader opens the file the writer created and migrated.
+    if (options.path !== ':memory:') {
+      this.ready.then(
+        () => this.startReader(),
+        () => this.readerSettled(false),
+      );
+    } else this.readerSettled(false);
+  }
+
+  /** Starts the workers; every Store method is available at once (calls queue until it is open). */
+  static open(options: SqliteStoreOptions): Store & { ready: Promise<SqliteSynchronous> } {
+    const store = new SqliteWorkerStore(options);
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop in target) return Reflect.get(target, prop, receiver);
+        if (typeof prop !== 'string' || prop === 'then') return undefined;
+        return (...args: unknown[]) => target.call(prop, args);
+      },
+    }) as unknown as Store & { ready: Promise<SqliteSynchronous> };
+  }
+
+  call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.closed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store is closed'));
+    const thread = this.readerUp && READS.has(method) ? this.reader! : this.writer;
+    if (thread.failed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store worker failed'));
+    return new Promise((resolve, reject) => thread.call(method, args, { resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const reader = this.reader;
+    this.readerUp = false;
+    if (reader && !reader.failed) {
+      await new Promise((resolve) => reader.call('close', [], { resolve, reject: resolve }));
+      reader.failed = true;
+      await reader.worker.terminate();
+    }
+    await this.call('close', []);
     this.closed = true;
-    for (const p of this.pending.values())
-      p.reject(new ParleyError('UNAVAILABLE', 'store worker failed', { cause: err }));
-    this.pending.clear();
+    this.writer.failed = true;
+    await this.writer.worker.terminate();
+  }
+
+  private startReader(): void {
+    if (this.closed) {
+      this.readerSettled(false);
+      return;
+    }
+    const reader = new StoreThread({ ...this.options, readonly: true }, (t, _err) => {
+      // Reads go back to the writer, including those the reader had not answered.
+      this.readerUp = false;
+      for (const p of t.pending.values()) this.call(p.method, p.args).then(p.resolve, p.reject);
+      t.pending.clear();
+    });
+    this.reader = reader;
+    reader.ready.then(
+      () => {
+        if (!reader.failed && !this.closed) this.readerUp = true;
+        this.readerSettled(this.readerUp);
+      },
+      () => this.readerSettled(false),
+    );
+  }
+
+  private writerFailed(err: unknown): void {
+    this.closed = true;
+    for (const t of [this.writer, this.reader]) {
+      if (!t) continue;
+      for (const p of t.pending.values())
+        p.reject(new ParleyError('UNAVAILABLE', 'store worker failed', { cause: err }));
+      t.pending.clear();
+    }
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Worker thread that owns the SQLite database: runs Store calls posted by the main thread
- * one at a time, in arrival order, and answers each with its result or a ParleyError code.
+ * Worker thread with one SQLite connection: runs Store calls posted by the main thread one
+ * at a time, in arrival order, and answers each with its result or a ParleyError code. The
+ * writer owns the database; a read-only one (`readonly`) runs each call in one read
+ * transaction, so a call's several reads see one snapshot.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ParleyError } from '@parley/protocol';
@@ -30,7 +32,9 @@ parentPort!.on('message', (call: Call) => {
     });
     return;
   }
-  fn.apply(store, call.args).then(
+  const readonly = (workerData as SqliteStoreOptions).readonly && call.method !== 'close';
+  const answer = readonly ? store.snapshot(() => fn.apply(store, call.args)) : fn.apply(store, call.args);
+  answer.then(
     (result) => parentPort!.postMessage({ id: call.id, result }),
     (err: unknown) => {
       const e =

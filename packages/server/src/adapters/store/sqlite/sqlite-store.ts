@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type {
   BundleTake,
   ChatCreate,
+  ChatMembership,
   ChatMutation,
   CommitResult,
   KeysUploadInput,
@@ -19,6 +20,7 @@ import type {
 import type {
   ChatId,
   ChatInfo,
+  ChatKind,
   ChatSummary,
   Device,
   DeviceCursor,
@@ -93,6 +95,11 @@ export interface SqliteStoreOptions {
    * (see checkpointer.ts); file databases only. Nodes use it; tests and tools need not.
    */
   backgroundCheckpointMs?: number;
+  /**
+   * A second, read-only connection to a database another SqliteStore writes (WAL lets it
+   * read while the writer commits): no migrations, no checkpoints, writes fail.
+   */
+  readonly?: boolean;
 }
 
 const CACHE_MAX = 100_000;
@@ -133,22 +140,31 @@ export class SqliteStore implements Store {
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
-    makeDatabaseFilesPrivate(options.path);
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
+    if (options.readonly) {
+      this.db = new Database(options.path, { readonly: true, fileMustExist: true });
+    } else {
+      makeDatabaseFilesPrivate(options.path);
+      this.db = new Database(options.path);
+      this.db.pragma('journal_mode = WAL');
+    }
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
     this.db.pragma('temp_store = MEMORY');
     const level = this.db.pragma('synchronous', { simple: true }) as number;
     this.synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? 'FULL') as SqliteSynchronous;
-    migrate(this.db);
+    if (!options.readonly) migrate(this.db);
     this.s = prepareStatements(this.db);
-    if (options.backgroundCheckpointMs && options.path !== ':memory:') {
+    if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.readonly) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
       this.checkpointer = new WalCheckpointer(options.path, options.backgroundCheckpointMs);
     }
+  }
+
+  /** Runs `fn` in one read transaction: the reads it makes see one snapshot. */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   /** What the background checkpointer did so far (undefined without one). */
@@ -408,6 +424,28 @@ export class SqliteStore implements Store {
 
   chatGet(chatId: ChatId): Promise<ChatInfo | undefined> {
     return guard(() => this.chatRead(chatId));
+  }
+
+  chatMembersPage(afterChatId: ChatId | '', limit: number): Promise<ChatMembership[]> {
+    return guard(() => {
+      const rows = this.s.chatMembersPage.all(afterChatId, limit) as Array<{
+        id: string;
+        kind: ChatKind;
+        only_admins_send: number;
+        user_id: string | null;
+        role: Role | null;
+      }>;
+      const out: ChatMembership[] = [];
+      for (const r of rows) {
+        let c = out[out.length - 1];
+        if (c?.chatId !== r.id) {
+          c = { chatId: r.id as ChatId, kind: r.kind, onlyAdminsSend: r.only_admins_send === 1, members: [] };
+          out.push(c);
+        }
+        if (r.user_id !== null) c.members.push({ userId: r.user_id as UserId, role: r.role! });
+      }
+      return out;
+    });
   }
 
   chatMutate(m: ChatMutation): Promise<StoredMessage> {

@@ -62,6 +62,11 @@ const sql = {
   /** id */
   chatGet:
     'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds FROM chats WHERE id = ?',
+  /** after_id, limit: a page of chats by id with their members (a chat without members has one row, user_id NULL) */
+  chatMembersPage: `SELECT c.id, c.kind, c.only_admins_send, m.user_id, m.role
+    FROM (SELECT id, kind, only_admins_send FROM chats WHERE id > ? ORDER BY id LIMIT ?) c
+    LEFT JOIN members m ON m.chat_id = c.id
+    ORDER BY c.id, m.joined_seq, m.joined_at, m.user_id`,
   /** id */
   chatExists: 'SELECT 1 FROM chats WHERE id = ?',
   /** direct_key */
