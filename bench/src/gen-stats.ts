@@ -16,6 +16,7 @@ const zero = (): Counters => ({
   received: 0,
   dupes: 0,
   deliverFrames: 0,
+  receipts: 0,
 });
 
 export class WorkerStats {
@@ -23,6 +24,7 @@ export class WorkerStats {
   w: Counters = zero();
   private readonly total: Counters = zero();
   private hist = new Hist();
+  private histIn = new Hist();
   private errors: Record<string, number> = {};
   private closes: Record<string, number> = {};
   /** Group mode: fan-out progress and send times of messages, by "sender:counter". */
@@ -39,6 +41,11 @@ export class WorkerStats {
       f[0]++;
       if (ms > f[1]) f[1] = ms;
     } else this.fan.set(key, [1, ms]);
+  }
+
+  /** The part of a delivery's delay before the server stamped the message. */
+  stamped(ms: number): void {
+    this.histIn.record(Math.max(0, ms));
   }
 
   sentMessage(sender: number, counter: number, at: number): void {
@@ -64,10 +71,12 @@ export class WorkerStats {
       open,
       outstanding,
       hist: this.hist.toJSON(),
+      histIn: this.histIn.toJSON(),
       errorFrames: { ...this.errors },
       closes: { ...this.closes },
     };
     this.hist = new Hist();
+    this.histIn = new Hist();
     if (this.track) {
       out.fan = [...this.fan].map(([k, [n, max]]) => [k, n, max]);
       out.sentKeys = this.sentKeys;

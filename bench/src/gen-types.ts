@@ -48,6 +48,8 @@ export interface Counters {
   received: number;
   dupes: number;
   deliverFrames: number;
+  /** Receipt pushes (delivered / read positions of others) received. */
+  receipts: number;
 }
 
 export interface CollectResult {
@@ -57,6 +59,8 @@ export interface CollectResult {
   open: number;
   outstanding: number;
   hist: HistData;
+  /** Delay from the sender's stamp to the server's (serverTime) of each delivery. */
+  histIn: HistData;
   errorFrames: Record<string, number>;
   closes: Record<string, number>;
   /** Group mode: per message "sender:counter" → [deliveries, max latency ms], this window. */

@@ -137,6 +137,9 @@ export class LeanClient {
       case 'deliver':
         this.onDeliver(b.value.messages);
         return;
+      case 'receipt':
+        this.stats.w.receipts++;
+        return;
       default:
         return;
     }
@@ -160,6 +163,7 @@ export class LeanClient {
       this.received++;
       this.stats.w.received++;
       this.stats.delivered(h, now - h.sentAt);
+      this.stats.stamped(Number(m.serverTime) - h.sentAt);
     }
     this.lastMsgAt = now;
     if (this.ack === 'none' || this.ack === 'id0') for (const [c, s] of top) this.satisfy(c, s);

@@ -26,7 +26,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   idle: { run: idle, deadlineSec: 200 },
   direct: { run: direct, deadlineSec: 1200 },
   'direct-sparse': { run: directSparse, deadlineSec: 280 },
-  group: { run: group, deadlineSec: 170 },
+  group: { run: group, deadlineSec: 900 },
   'offline-sync': { run: offlineSync, deadlineSec: 60 },
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
 };

@@ -19,6 +19,8 @@ export interface Window {
   open: number;
   outstanding: number;
   hist: Hist;
+  /** The part of each delivery's delay before the server stamped the message (client → server → commit). */
+  histIn: Hist;
   errorFrames: Record<string, number>;
   closes: Record<string, number>;
   serverCpuSec: number;
@@ -45,6 +47,7 @@ const zero = (): Counters => ({
   received: 0,
   dupes: 0,
   deliverFrames: 0,
+  receipts: 0,
 });
 
 export class Meter {
@@ -103,6 +106,7 @@ export class Meter {
       open: 0,
       outstanding: 0,
       hist: new Hist(),
+      histIn: new Hist(),
       errorFrames: {},
       closes: {},
       serverCpuSec: (srv?.cpuSec ?? this.server0) - this.server0,
@@ -120,6 +124,7 @@ export class Meter {
       w.open += r.open;
       w.outstanding += r.outstanding;
       w.hist.merge(r.hist);
+      w.histIn.merge(r.histIn);
       for (const [k, v] of Object.entries(r.errorFrames)) w.errorFrames[k] = (w.errorFrames[k] ?? 0) + v;
       for (const [k, v] of Object.entries(r.closes)) w.closes[k] = (w.closes[k] ?? 0) + v;
       if (r.fan) w.fan.push(...r.fan);
@@ -151,7 +156,15 @@ export class Meter {
   /** Several consecutive windows as one (counters and histograms added up). */
   static join(ws: readonly Window[]): Window {
     const last = ws[ws.length - 1]!;
-    const j: Window = { ...last, from: ws[0]!.from, c: zero(), hist: new Hist(), fan: [], sentKeys: [] };
+    const j: Window = {
+      ...last,
+      from: ws[0]!.from,
+      c: zero(),
+      hist: new Hist(),
+      histIn: new Hist(),
+      fan: [],
+      sentKeys: [],
+    };
     j.sec = (j.to - j.from) / 1000;
     j.serverCpuSec = 0;
     j.genCpuSec = 0;
@@ -161,6 +174,7 @@ export class Meter {
     for (const w of ws) {
       add(j.c, w.c);
       j.hist.merge(w.hist.toJSON());
+      j.histIn.merge(w.histIn.toJSON());
       j.serverCpuSec += w.serverCpuSec;
       j.genCpuSec += w.genCpuSec;
       j.fan.push(...w.fan);

@@ -56,6 +56,11 @@ export interface ServerHandle {
   last(): ProcSample | undefined;
   /** Event-loop counters from inside the server process (undefined if it does not answer). */
   loop(): Promise<LoopSample | undefined>;
+  /**
+   * Waits until the node has loaded its chat directory (its `parley_directory_loading` gauge
+   * reads 0) and resolves with how many chats it holds; rejects after `timeoutMs`.
+   */
+  directoryLoaded(timeoutMs: number): Promise<number>;
   /** Graceful stop; resolves with the CPU profile paths when profiling (one per thread). */
   stop(): Promise<string[]>;
   kill(): void;
@@ -131,6 +136,18 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     port,
     loop,
     url: `http://127.0.0.1:${port}`,
+    async directoryLoaded(timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+        const gauge = (name: string) =>
+          Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+        if (gauge('parley_directory_loading') === 0) return gauge('parley_directory_chats');
+        if (Date.now() > end)
+          throw new Error(`the node was still loading its chat directory after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
     sample,
     last: () => last,
     kill,
