@@ -12,6 +12,7 @@ import { machineBusySec } from './proc.js';
 import { summariseProfile } from './profile.js';
 import { machineInfo, renderMarkdown } from './report.js';
 import { Rig } from './rig.js';
+import { createChats } from './scenarios/create-chats.js';
 import { direct, directSparse } from './scenarios/direct.js';
 import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   group: { run: group, deadlineSec: 170 },
   'offline-sync': { run: offlineSync, deadlineSec: 60 },
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
+  'create-chats': { run: createChats, deadlineSec: 300 },
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS]`;
