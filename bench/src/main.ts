@@ -18,6 +18,7 @@ import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
 import { offlineSync } from './scenarios/offline-sync.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
+import { restart } from './scenarios/restart.js';
 import type { Sync } from './server-proc.js';
 import type { Options, ScenarioOutput, ScenarioResult } from './types.js';
 import { sleep, withDeadline } from './util.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   group: { run: group, deadlineSec: 170 },
   'offline-sync': { run: offlineSync, deadlineSec: 60 },
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
+  restart: { run: restart, deadlineSec: 600 },
   'create-chats': { run: createChats, deadlineSec: 300 },
 };
 

@@ -19,6 +19,7 @@ test('every scenario runs with --quick and reports figures', { timeout: 600_000 
     'group',
     'offline-sync',
     'reconnect-storm',
+    'restart',
     'create-chats',
   ]);
   for (const s of r.results) {
