@@ -10,6 +10,8 @@ export interface DeviceSpec {
   chats: string[];
   /** chatId → seq this device must receive (and, in 'id' ack mode, have acked) to be drained. */
   expect?: Record<string, number>;
+  /** User ids this device asks for a direct chat with, one each, from the end (create-chats). */
+  peers?: string[];
 }
 
 /** none: never ack; id0: ack each deliver frame with id 0; id: ack with an id and await ackResult. */
@@ -30,6 +32,8 @@ export type GenCmd =
   | { op: 'collect' }
   | { op: 'waitDrained'; timeoutMs: number }
   | { op: 'storm'; dropAt: number; timeoutMs: number }
+  | { op: 'createRate'; rate: number }
+  | { op: 'createCollect' }
   | { op: 'close' };
 
 export interface ConnectResult {

@@ -1,11 +1,13 @@
 /**
  * A generator process (forked by GenPool): drives its share of devices as lean clients and
  * answers the parent's IPC commands: connect, send at a rate, collect stats, wait until
- * drained, drop every socket and reconnect with the SDK's backoff (storm), close.
+ * drained, drop every socket and reconnect with the SDK's backoff (storm), ask for chats
+ * at a rate and collect their answers and CREATED updates (create-chats), close.
  */
 
 import type { Encoding } from '@parley/protocol';
 import { backoffDelay } from '@parley/sdk';
+import { CreateLoad } from './create-load.js';
 import { WorkerStats } from './gen-stats.js';
 import type { AckMode, ConnectResult, DeviceSpec, DrainResult, GenCmd } from './gen-types.js';
 import { LeanClient } from './lean-client.js';
@@ -19,6 +21,8 @@ let localAddress: string | undefined;
 let timeoutMs = 15_000;
 let msgCounter = 0;
 let failedAttempts = 0;
+/** The create-chats load, made on first use over the devices connected by then. */
+let creates: CreateLoad | undefined;
 /** Most unanswered sends of this process before new ones are skipped (counted as behind). */
 const MAX_OUTSTANDING = 50_000;
 
@@ -176,12 +180,20 @@ async function handle(cmd: GenCmd): Promise<unknown> {
       return { ok: true };
     case 'collect':
       return stats.collect(clients.filter((c) => c.open).length, outstanding());
+    case 'createRate':
+      creates ??= new CreateLoad(clients);
+      creates.setRate(cmd.rate);
+      return { ok: true };
+    case 'createCollect':
+      creates ??= new CreateLoad(clients);
+      return creates.collect();
     case 'waitDrained':
       return waitDrained(cmd.timeoutMs);
     case 'storm':
       return storm(cmd.dropAt, cmd.timeoutMs);
     case 'close':
       setRate(0, 0);
+      creates?.setRate(0);
       for (const c of clients) {
         c.onLost = undefined;
         c.terminate();

@@ -2,8 +2,12 @@
  * A lean protocol client (ws + @parley/protocol codec, no SDK): connects with a device
  * token, counts sends, answers and deliveries into shared worker stats, records the delay
  * from the sender's timestamp to receipt, acks each deliver frame, and tracks "drained".
+ * With `creates` set it also sends createChat requests and reports their answers and the
+ * CREATED updates it receives (create-chats scenario).
  */
 import {
+  ChatKind,
+  ChatUpdateKind,
   decodeFrame,
   type Encoding,
   encodeFrame,
@@ -18,6 +22,13 @@ import type { AckMode, DeviceSpec } from './gen-types.js';
 import { readPayload } from './payload.js';
 import { nowMs } from './util.js';
 
+/** Where a client reports its createChat answers and the CREATED updates it receives. */
+export interface CreateHooks {
+  answered(chatId: string, sentAt: number, at: number): void;
+  failed(code: string): void;
+  created(chatId: string, at: number): void;
+}
+
 export class LeanClient {
   ws: WebSocket | undefined;
   open = false;
@@ -31,6 +42,9 @@ export class LeanClient {
   ack: AckMode;
   /** Reconnect after an unexpected close (reconnect storm). */
   onLost: (() => void) | undefined;
+  creates: CreateHooks | undefined;
+  /** createChat requests not answered yet: frame id → time sent. */
+  private readonly createSentAt = new Map<number, number>();
   private nextId = 1;
   private readonly uniq = new Map<string, number>();
   private ackIds = new Map<number, Array<[string, number]>>();
@@ -50,6 +64,7 @@ export class LeanClient {
   /** Opens the socket; resolves on welcome, rejects on refusal, error or timeout. */
   connect(url: string, localAddress: string | undefined, timeoutMs: number): Promise<void> {
     this.connectStartAt = nowMs();
+    this.createSentAt.clear();
     this.satisfied = new Set();
     this.ackIds = new Map();
     this.inflight = 0;
@@ -109,6 +124,22 @@ export class LeanClient {
     this.stats.w.sent++;
   }
 
+  /** Asks for a direct chat with `userId`; the answer goes to `creates`. */
+  createChat(userId: string): void {
+    const id = this.nextId++;
+    const frame = makeFrame({
+      id,
+      body: { case: 'createChat', value: { kind: ChatKind.DIRECT, memberUserIds: [userId] } },
+    });
+    this.createSentAt.set(id, nowMs());
+    this.ws!.send(encodeFrame(frame, this.encoding), { binary: this.binary });
+  }
+
+  /** createChat requests sent on the current socket and not answered yet. */
+  get createsInflight(): number {
+    return this.createSentAt.size;
+  }
+
   terminate(): void {
     this.open = false;
     this.ws?.terminate();
@@ -127,8 +158,19 @@ export class LeanClient {
         if (cursors) for (const [chat, seq] of cursors) this.satisfy(chat, seq);
         return;
       }
+      case 'chatResult': {
+        const sentAt = this.createSentAt.get(frame.id);
+        if (sentAt === undefined) return;
+        this.createSentAt.delete(frame.id);
+        this.creates?.answered(b.value.chat?.id ?? '', sentAt, nowMs());
+        return;
+      }
       case 'error':
         this.stats.error(b.value.code);
+        if (this.createSentAt.delete(frame.id)) {
+          this.creates?.failed(b.value.code);
+          return;
+        }
         if (frame.id !== 0 && !this.ackIds.delete(frame.id)) {
           this.inflight--;
           this.stats.w.sendErrors++;
@@ -158,6 +200,8 @@ export class LeanClient {
         continue;
       }
       this.uniq.set(m.chatId, seq);
+      if (m.body.case === 'chatUpdate' && m.body.value.kind === ChatUpdateKind.CREATED)
+        this.creates?.created(m.chatId, now);
       const h = m.body.case === 'payload' ? readPayload(m.body.value) : undefined;
       if (!h) continue;
       this.received++;

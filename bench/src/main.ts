@@ -12,11 +12,13 @@ import { machineBusySec } from './proc.js';
 import { summariseProfile } from './profile.js';
 import { machineInfo, renderMarkdown } from './report.js';
 import { Rig } from './rig.js';
+import { createChats } from './scenarios/create-chats.js';
 import { direct, directSparse } from './scenarios/direct.js';
 import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
 import { offlineSync } from './scenarios/offline-sync.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
+import { restart } from './scenarios/restart.js';
 import type { Sync } from './server-proc.js';
 import type { Options, ScenarioOutput, ScenarioResult } from './types.js';
 import { sleep, withDeadline } from './util.js';
@@ -29,6 +31,8 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   group: { run: group, deadlineSec: 900 },
   'offline-sync': { run: offlineSync, deadlineSec: 60 },
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
+  restart: { run: restart, deadlineSec: 600 },
+  'create-chats': { run: createChats, deadlineSec: 300 },
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS]`;

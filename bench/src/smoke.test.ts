@@ -12,7 +12,16 @@ test('every scenario runs with --quick and reports figures', { timeout: 600_000 
   const r = await run(['--quick'], false);
   assert.equal(r.code, 0, `every scenario finished: ${r.results.map((x) => x.error ?? 'ok').join(', ')}`);
   const names = r.results.map((x) => x.name);
-  assert.deepEqual(names, ['idle', 'direct', 'group', 'offline-sync', 'reconnect-storm']);
+  assert.deepEqual(names, [
+    'idle',
+    'direct',
+    'direct-sparse',
+    'group',
+    'offline-sync',
+    'reconnect-storm',
+    'restart',
+    'create-chats',
+  ]);
   for (const s of r.results) {
     assert.ok(s.figures.length > 0, `${s.name} has figures`);
     assert.ok(
