@@ -53,6 +53,40 @@ describe('SqliteWorkerStore reader thread', () => {
   });
 });
 
+describe('SqliteWorkerStore reader thread failure', () => {
+  it('reads in flight on a reader that dies are answered by the writer, and later reads go there too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
+    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+    try {
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      const bytes = (s: string) => new TextEncoder().encode(s);
+      const users = ['u1', 'u2'] as UserId[];
+      for (const [i, userId] of users.entries()) {
+        await store.primaryRegister({
+          userId,
+          phone: `+1555000000${i}`,
+          phoneHash: bytes(`h${i}`),
+          deviceId: `d${i}` as DeviceId,
+          tokenHash: `t${i}`,
+          name: 'phone',
+          now: 1,
+        });
+      }
+      await store.chatCreate(chatInput('c' as ChatId, users, bytes));
+      // The reader is private: reach its worker the way a crash would, from outside.
+      const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } } }).reader;
+      const reads = Array.from({ length: 200 }, () => store.chatGet('c' as ChatId));
+      await reader.worker.terminate();
+      for (const chat of await Promise.all(reads)) assert.equal(chat?.id, 'c');
+      assert.equal((await store.chatGet('c' as ChatId))?.members.length, 2);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function chatInput(chatId: ChatId, users: UserId[], bytes: (s: string) => Uint8Array) {
   return {
     chatId,
