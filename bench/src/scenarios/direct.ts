@@ -10,6 +10,7 @@ import type { DeviceSpec } from '../gen-types.js';
 import { bottleneckNote, ladder, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
 import { Rig } from '../rig.js';
+import type { Seeder, SeedUser } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, prng, sleep } from '../util.js';
 
@@ -138,8 +139,36 @@ async function windows(meter: Meter, ms: number, every = 5000): Promise<Window[]
   return out;
 }
 
+/**
+ * Seeds a direct chat for each pair of `users` (by index), saying progress every ~10 s;
+ * returns each user's chat ids.
+ */
+export async function seedDirectChats(
+  rig: Rig,
+  seeder: Seeder,
+  users: readonly SeedUser[],
+  pairs: ReadonlyArray<[number, number]>,
+): Promise<string[][]> {
+  let lastSay = Date.now();
+  const chats = await seeder.chats(
+    'direct',
+    pairs.map(([i, j]) => [users[i]!, users[j]!]),
+    (done) => {
+      if (Date.now() - lastSay < 10_000) return;
+      lastSay = Date.now();
+      rig.say(`  seeding: ${done} of ${pairs.length} direct chats`);
+    },
+  );
+  const chatsOf = users.map(() => [] as string[]);
+  for (const [n, [i, j]] of pairs.entries()) {
+    chatsOf[i]!.push(chats[n]!);
+    chatsOf[j]!.push(chats[n]!);
+  }
+  return chatsOf;
+}
+
 /** Every pair of users (all-pairs) or ~2 x peers random peers per user (sparse). */
-function directPairs(users: number, peers: number, graph: DirectGraph): Array<[number, number]> {
+export function directPairs(users: number, peers: number, graph: DirectGraph): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   if (graph === 'all-pairs') {
     for (let i = 0; i < users; i++) for (let j = i + 1; j < users; j++) out.push([i, j]);
@@ -175,21 +204,7 @@ async function directScenario(rig: Rig, graph: DirectGraph): Promise<ScenarioOut
   const seeder = await rig.seeder(dir);
   const users = await seeder.users(S.users);
   const pairs = directPairs(S.users, S.peers, graph);
-  let lastSay = Date.now();
-  const chats = await seeder.chats(
-    'direct',
-    pairs.map(([i, j]) => [users[i]!, users[j]!]),
-    (done) => {
-      if (Date.now() - lastSay < 10_000) return;
-      lastSay = Date.now();
-      rig.say(`  seeding: ${done} of ${pairs.length} direct chats`);
-    },
-  );
-  const chatsOf = users.map(() => [] as string[]);
-  for (const [n, [i, j]] of pairs.entries()) {
-    chatsOf[i]!.push(chats[n]!);
-    chatsOf[j]!.push(chats[n]!);
-  }
+  const chatsOf = await seedDirectChats(rig, seeder, users, pairs);
   await seeder.close();
   const seedMs = Date.now() - t0;
   rig.say(`  seeded ${S.users} users and ${pairs.length} direct chats in ${seedMs} ms`);

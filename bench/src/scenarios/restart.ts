@@ -11,6 +11,7 @@ import { Rig } from '../rig.js';
 import type { ServerHandle } from '../server-proc.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, nowMs, sleep } from '../util.js';
+import { directPairs, seedDirectChats } from './direct.js';
 
 const PAYLOAD_BYTES = 100;
 /** The node counts as idle once it used under this share of a core over IDLE_SPAN_MS. */
@@ -131,18 +132,8 @@ export async function restart(rig: Rig): Promise<ScenarioOutput> {
   const t0 = Date.now();
   const seeder = await rig.seeder(dir);
   const users = await seeder.users(S.users);
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < S.users; i++) for (let j = i + 1; j < S.users; j++) pairs.push([i, j]);
-  let lastSay = Date.now();
-  const chats = await seeder.chats(
-    'direct',
-    pairs.map(([i, j]) => [users[i]!, users[j]!]),
-    (done) => {
-      if (Date.now() - lastSay < 10_000) return;
-      lastSay = Date.now();
-      rig.say(`  seeding: ${done} of ${pairs.length} direct chats`);
-    },
-  );
+  const pairs = directPairs(S.users, S.users - 1, 'all-pairs');
+  const chatsOf = await seedDirectChats(rig, seeder, users, pairs);
   await seeder.chats('group', [users]);
   await seeder.close();
   const seedMs = Date.now() - t0;
@@ -150,11 +141,6 @@ export async function restart(rig: Rig): Promise<ScenarioOutput> {
 
   const W = 2;
   const specs: DeviceSpec[][] = Array.from({ length: W }, () => []);
-  const chatsOf = users.map(() => [] as string[]);
-  for (const [n, [i, j]] of pairs.entries()) {
-    chatsOf[i]!.push(chats[n]!);
-    chatsOf[j]!.push(chats[n]!);
-  }
   for (const [i, u] of users.entries()) specs[i % W]!.push({ ...u, chats: chatsOf[i]! });
 
   rig.say('  fresh node');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { storeContract } from '../../../ports/store.contract.js';
+import type { Store } from '../../../ports/store.js';
 import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
 import { SqliteWorkerStore } from './worker-store.js';
 
@@ -23,24 +24,12 @@ describe('SqliteWorkerStore reader thread', () => {
     try {
       await store.ready;
       assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-      const bytes = (s: string) => new TextEncoder().encode(s);
-      const users = ['u1', 'u2'] as UserId[];
-      for (const [i, userId] of users.entries()) {
-        await store.primaryRegister({
-          userId,
-          phone: `+1555000000${i}`,
-          phoneHash: bytes(`h${i}`),
-          deviceId: `d${i}` as DeviceId,
-          tokenHash: `t${i}`,
-          name: 'phone',
-          now: 1,
-        });
-      }
+      const users = await twoUsers(store);
       for (let n = 0; n < 200; n++) {
         const chatId = `c${n}` as ChatId;
         // Another chat's creation is in flight on the writer meanwhile.
-        const other = store.chatCreate(chatInput(`x${n}` as ChatId, users, bytes));
-        await store.chatCreate(chatInput(chatId, users, bytes));
+        const other = store.chatCreate(chatInput(`x${n}` as ChatId, users));
+        await store.chatCreate(chatInput(chatId, users));
         const [chat, cursors] = await Promise.all([store.chatGet(chatId), store.cursorsOf('d1' as DeviceId)]);
         assert.equal(chat?.id, chatId);
         assert.ok(cursors.some((c) => c.chatId === chatId));
@@ -60,20 +49,8 @@ describe('SqliteWorkerStore reader thread failure', () => {
     try {
       await store.ready;
       assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-      const bytes = (s: string) => new TextEncoder().encode(s);
-      const users = ['u1', 'u2'] as UserId[];
-      for (const [i, userId] of users.entries()) {
-        await store.primaryRegister({
-          userId,
-          phone: `+1555000000${i}`,
-          phoneHash: bytes(`h${i}`),
-          deviceId: `d${i}` as DeviceId,
-          tokenHash: `t${i}`,
-          name: 'phone',
-          now: 1,
-        });
-      }
-      await store.chatCreate(chatInput('c' as ChatId, users, bytes));
+      const users = await twoUsers(store);
+      await store.chatCreate(chatInput('c' as ChatId, users));
       // The reader is private: reach its worker the way a crash would, from outside.
       const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } } }).reader;
       const reads = Array.from({ length: 200 }, () => store.chatGet('c' as ChatId));
@@ -87,7 +64,26 @@ describe('SqliteWorkerStore reader thread failure', () => {
   });
 });
 
-function chatInput(chatId: ChatId, users: UserId[], bytes: (s: string) => Uint8Array) {
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** Registers users u1 and u2 (devices d0 and d1). */
+async function twoUsers(store: Store): Promise<UserId[]> {
+  const users = ['u1', 'u2'] as UserId[];
+  for (const [i, userId] of users.entries()) {
+    await store.primaryRegister({
+      userId,
+      phone: `+1555000000${i}`,
+      phoneHash: bytes(`h${i}`),
+      deviceId: `d${i}` as DeviceId,
+      tokenHash: `t${i}`,
+      name: 'phone',
+      now: 1,
+    });
+  }
+  return users;
+}
+
+function chatInput(chatId: ChatId, users: UserId[]) {
   return {
     chatId,
     kind: 'group' as const,
