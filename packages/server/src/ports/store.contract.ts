@@ -1551,6 +1551,28 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(five, { userId: b.userId, deliveredAt: undefined, readAt: undefined });
       });
 
+      test('a move names the senders of the messages it covers, and no earlier ones', async (store) => {
+        const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
+        await createChat(store, 'g', a, [b, c]);
+        await sendMany(store, 'g', a, 1); // seq 2
+        await sendMany(store, 'g', b, 1); // seq 3
+        const deliver = async (seq: number) =>
+          (await store.receiptsDelivered([{ chatId: chatId('g'), userId: c.userId, seq }], T0 + seq))[0]
+            ?.senders;
+        assert.deepEqual(await deliver(2), [a.userId]);
+        // Only delivered moves: the message of `a` was covered before, so only `b` is named.
+        assert.deepEqual(await deliver(3), [b.userId]);
+        // A read covers every message delivered and not read yet.
+        const read = await store.chatReadMark(chatId('g'), c.userId, 3, T0 + 10);
+        assert.deepEqual(new Set(read.change?.senders), new Set([a.userId, b.userId]));
+        await sendMany(store, 'g', a, 1); // seq 4
+        const persisted = await store.acksPersist(
+          [{ deviceId: c.deviceId, userId: c.userId, chatId: chatId('g'), seq: 4 }],
+          T0 + 11,
+        );
+        assert.deepEqual(persisted[0]?.senders, [a.userId]);
+      });
+
       test('receiptSenders, messageSender and receiptsSince', async (store) => {
         const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
         await createChat(store, 'g', a, [b, c]);

@@ -131,6 +131,19 @@ export interface ReceiptChange extends ReceiptState {
   senders?: UserId[];
 }
 
+/**
+ * The seq after which a move covers messages: the senders of the messages in (from, new
+ * delivered] are told. A read that moves covers what was delivered and not read yet; a move of
+ * the delivered position alone covers only what was not delivered yet, so a member who never
+ * reads does not make each receipt scan the chat's whole history.
+ */
+export function coveredFrom(
+  previous: { deliveredSeq: number; readSeq: number },
+  moved: { readSeq: number },
+): number {
+  return moved.readSeq > previous.readSeq ? previous.readSeq : previous.deliveredSeq;
+}
+
 /** A public key signed by the device's identity key (XEdDSA signature). */
 export interface SignedPublicKey {
   id: number;

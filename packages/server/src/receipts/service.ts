@@ -11,7 +11,14 @@ import type { Connection, Hub } from '../delivery/hub.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, Device, ReceiptChange, ReceiptState, UserId } from '../ports/types.js';
+import {
+  type ChatId,
+  coveredFrom,
+  type Device,
+  type ReceiptChange,
+  type ReceiptState,
+  type UserId,
+} from '../ports/types.js';
 
 export interface ReceiptsDeps {
   store: Store;
@@ -100,7 +107,7 @@ export class ReceiptService {
 
   private async notify(c: ReceiptChange): Promise<void> {
     try {
-      const from = Math.min(c.previousDeliveredSeq, c.previousReadSeq);
+      const from = coveredFrom({ deliveredSeq: c.previousDeliveredSeq, readSeq: c.previousReadSeq }, c);
       // Backends may compute the senders with the change (one round trip per flush, not per change).
       const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
       for (const x of senders) {

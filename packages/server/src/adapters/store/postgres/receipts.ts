@@ -4,7 +4,7 @@
  * back; batches lock their rows in (chat, user) order first, so they never deadlock.
  */
 import { ParleyError } from '@parley/protocol';
-import type { ChatId, ReceiptChange, UserId } from '../../../ports/types.js';
+import { type ChatId, coveredFrom, type ReceiptChange, type UserId } from '../../../ports/types.js';
 import { advancedReceipt, type ReceiptPosition, receiptChange } from '../message-rules.js';
 import type { Db } from './db.js';
 
@@ -69,7 +69,7 @@ async function advanceReceipt(
   await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq]);
   if (deliveredSeq > p.delivered_seq) await db.count('receiptMark', [chatId, userId, 1, deliveredSeq, now]);
   if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
-  const from = Math.min(p.delivered_seq, p.read_seq);
+  const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
   const senders = await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]);
   return receiptChange(p, moved, { chatId, userId, now }, senders);
 }

@@ -17,27 +17,28 @@ import type {
   SendCommit,
   Store,
 } from '../../../ports/store.js';
-import type {
-  ChatId,
-  ChatInfo,
-  ChatKind,
-  ChatSummary,
-  Device,
-  DeviceCursor,
-  DeviceId,
-  DeviceIdentity,
-  LastSeenVisibility,
-  MemberInfo,
-  MessageMeta,
-  PinInfo,
-  PreKeyBundleRecord,
-  ReceiptChange,
-  ReceiptState,
-  Role,
-  StoredMessage,
-  User,
-  UserId,
-  UserPresenceRecord,
+import {
+  type ChatId,
+  type ChatInfo,
+  type ChatKind,
+  type ChatSummary,
+  coveredFrom,
+  type Device,
+  type DeviceCursor,
+  type DeviceId,
+  type DeviceIdentity,
+  type LastSeenVisibility,
+  type MemberInfo,
+  type MessageMeta,
+  type PinInfo,
+  type PreKeyBundleRecord,
+  type ReceiptChange,
+  type ReceiptState,
+  type Role,
+  type StoredMessage,
+  type User,
+  type UserId,
+  type UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
 import {
@@ -639,7 +640,7 @@ export class SqliteStore implements Store {
     this.s.receiptPositionSet.run(deliveredSeq, readSeq, chatId, userId);
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
-    const from = Math.min(p.delivered_seq, p.read_seq);
+    const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
     const rows = this.s.receiptRange.all(chatId, from, deliveredSeq) as Array<{
       seq: number;
       sender_user: string;
