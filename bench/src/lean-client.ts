@@ -182,6 +182,9 @@ export class LeanClient {
       case 'receipt':
         this.stats.w.receipts++;
         return;
+      case 'receipts':
+        this.stats.w.receipts += b.value.receipts.length;
+        return;
       default:
         return;
     }

@@ -6,6 +6,7 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import { PROTOCOL_VERSION } from '@parley/protocol';
 import { loadConfig } from '@parley/server';
 import Database from 'better-sqlite3';
 import { loadAvg } from './proc.js';
@@ -107,7 +108,7 @@ export function renderMarkdown(r: {
     .join('; ');
   out.push(`# Parley benchmark, ${r.startedAt}${kind ? ` (${kind})` : ''}`, '');
   out.push(
-    `Durability: **${opts.store ? 'PostgreSQL on this machine (synchronous_commit=on, a fresh schema per server)' : `SQLite synchronous=${opts.syncs.join(' and ')}`}**, the sender's sendResult only after commit (unsafeAckBeforeCommit=false). Encoding: **${opts.encoding === 'proto' ? 'binary protobuf (parley.v1.proto)' : 'JSON (parley.v1.json)'}**. Total time ${fmt(r.totalSec)} s.`,
+    `Durability: **${opts.store ? 'PostgreSQL on this machine (synchronous_commit=on, a fresh schema per server)' : `SQLite synchronous=${opts.syncs.join(' and ')}`}**, the sender's sendResult only after commit (unsafeAckBeforeCommit=false). Encoding: **${opts.encoding === 'proto' ? `binary protobuf (parley.v${PROTOCOL_VERSION}.proto)` : `JSON (parley.v${PROTOCOL_VERSION}.json)`}**. Total time ${fmt(r.totalSec)} s.`,
     '',
   );
   out.push('## Machine', '');

@@ -1,6 +1,6 @@
 /** Protocol versions: the server accepts the current and the previous one. */
-export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 
 export type Encoding = 'proto' | 'json';
 

@@ -274,6 +274,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       if (typing) this.emit('typing', typing);
     } else if (body.case === 'receipt') {
       this.emit('receipt', toReceipt(body.value));
+    } else if (body.case === 'receipts') {
+      for (const r of body.value.receipts) this.emit('receipt', toReceipt(r));
     } else if (body.case === 'keysLow') {
       this.emit('keysLow', { oneTimeCount: body.value.oneTimeCount, target: body.value.target });
     } else if (body.case === 'retryRequested') {

@@ -24,6 +24,6 @@ test('the token query is URL-encoded', () => {
 });
 
 test('the client offers the subprotocol of its encoding', () => {
-  assert.deepEqual(offeredSubprotocols('proto'), ['parley.v1.proto']);
-  assert.deepEqual(offeredSubprotocols('json'), ['parley.v1.json']);
+  assert.deepEqual(offeredSubprotocols('proto'), ['parley.v2.proto', 'parley.v1.proto']);
+  assert.deepEqual(offeredSubprotocols('json'), ['parley.v2.json', 'parley.v1.json']);
 });

@@ -334,7 +334,7 @@ describe('WebSocket upgrade', () => {
   });
 
   it('refuses an upgrade with no acceptable subprotocol with 426 UNSUPPORTED_VERSION', async () => {
-    for (const protocols of [[], ['chat'], ['parley.v2.json'], ['parley.v1.xml']]) {
+    for (const protocols of [[], ['chat'], ['parley.v9.json'], ['parley.v1.xml']]) {
       const r = await tryUpgrade(t, { token: alice.token, protocols });
       assert.equal(r.status, 426, `offered ${JSON.stringify(protocols)}`);
       assert.equal(r.body?.error.code, 'UNSUPPORTED_VERSION');

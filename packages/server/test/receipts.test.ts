@@ -9,20 +9,23 @@ type Receipts = {
   readByAll: boolean;
 };
 
-const receiptsOf = (c: RawClient, userId: string) =>
-  c.frames
-    .filter((f: Frame) => f.body.case === 'receipt' && f.body.value.userId === userId)
-    .map((f) => f.body.value as ReceiptEvent);
+const versionOf = (c: RawClient) => {
+  const w = c.frames.find((f) => f.body.case === 'welcome')?.body;
+  return w?.case === 'welcome' ? w.value.protocolVersion : undefined;
+};
 
-/** Waits for a receipt about `userId` reaching at least the given positions. */
-const receiptReaching = (c: RawClient, userId: string, delivered: bigint, read = 0n) =>
-  c.waitFor(
-    (f) =>
-      f.body.case === 'receipt' &&
-      f.body.value.userId === userId &&
-      f.body.value.deliveredSeq >= delivered &&
-      f.body.value.readSeq >= read,
-  );
+/** The receipt events a frame carries: one, a batch (version 2), or none. */
+const eventsOf = (f: Frame): ReceiptEvent[] =>
+  f.body.case === 'receipt' ? [f.body.value] : f.body.case === 'receipts' ? f.body.value.receipts : [];
+
+const receiptsOf = (c: RawClient, userId: string) =>
+  c.frames.flatMap(eventsOf).filter((r) => r.userId === userId);
+
+/** Waits for a receipt about `userId` reaching at least the given positions; returns that event. */
+const receiptReaching = async (c: RawClient, userId: string, delivered: bigint, read = 0n) => {
+  const hit = (r: ReceiptEvent) => r.userId === userId && r.deliveredSeq >= delivered && r.readSeq >= read;
+  return eventsOf(await c.waitFor((f) => eventsOf(f).some(hit))).find(hit)!;
+};
 
 describe('receipts', () => {
   let t: TestNode;
@@ -53,7 +56,7 @@ describe('receipts', () => {
     await receiptReaching(a, bob.userId, seq);
     await b.call({ case: 'markRead', value: { chatId, seq } });
     const read = await receiptReaching(a, bob.userId, seq, seq);
-    assert.ok((read.body.value as ReceiptEvent).at > 0n);
+    assert.ok(read.at > 0n);
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -141,5 +144,59 @@ describe('receipts', () => {
     assert.ok(receiptsOf(c, alice.userId).every((r) => r.readSeq === 0n));
     await c.call({ case: 'setPrivacy', value: { readReceipts: true } });
     await Promise.all([a.close(), c.close()]);
+  });
+});
+
+describe('receipt batches', () => {
+  let t: TestNode;
+  let alice: Creds;
+  let members: Creds[];
+
+  before(async () => {
+    // A long flush interval gathers every member's ack into one flush.
+    t = await startNode({ ackFlushMs: 300 });
+    alice = await register(t);
+    members = [await register(t), await register(t), await register(t)];
+  });
+  after(() => t.stop());
+
+  /** Sends one message and waits until alice has a delivered receipt from every member. */
+  const sendAndCollect = async (a: RawClient, chatId: string, id: string) => {
+    const { seq } = await a.call<{ seq: bigint }>({
+      case: 'send',
+      value: { chatId, clientMessageId: id, payload: text(id) },
+    });
+    for (const m of members) await receiptReaching(a, m.userId, seq);
+    return seq;
+  };
+
+  it('version 2: the moves of one flush reach the sender as one push; version 1: one push each', async () => {
+    const others = await Promise.all(members.map((m) => RawClient.connect(t, m)));
+    let a = await RawClient.connect(t, alice);
+    assert.equal(versionOf(a), 2);
+    const chatId = await createGroup(
+      a,
+      members.map((m) => m.userId),
+      'batches',
+    );
+    const first = await sendAndCollect(a, chatId, 'one');
+    const batch = a.frames.find(
+      (f) => f.body.case === 'receipts' && f.body.value.receipts.some((r) => r.deliveredSeq === first),
+    );
+    assert.ok(batch, 'one push carries several members');
+    assert.deepEqual(new Set(eventsOf(batch!).map((r) => r.userId)), new Set(members.map((m) => m.userId)));
+    await a.close();
+
+    a = await RawClient.connect(t, alice, { protocols: ['parley.v1.json'] });
+    assert.equal(versionOf(a), 1);
+    const second = await sendAndCollect(a, chatId, 'two');
+    assert.equal(
+      a.frames.filter((f) => f.body.case === 'receipts').length,
+      0,
+      'a version 1 connection gets no batch',
+    );
+    const single = a.frames.filter((f) => f.body.case === 'receipt' && f.body.value.deliveredSeq === second);
+    assert.equal(single.length, members.length);
+    await Promise.all([a.close(), ...others.map((o) => o.close())]);
   });
 });

@@ -20,7 +20,6 @@ import {
   type FrameInit,
   makeFrame,
   ParleyError,
-  PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
 } from '@parley/protocol';
 import type { WebSocket } from 'ws';
@@ -104,6 +103,8 @@ export class WsConnection implements Connection, DeliveryTransport {
     private readonly ws: WebSocket,
     private readonly device: Device,
     readonly encoding: Encoding,
+    /** The protocol version negotiated by subprotocol. */
+    readonly version: number,
     private readonly d: GatewayDeps,
   ) {
     this.deviceId = device.id;
@@ -148,7 +149,7 @@ export class WsConnection implements Connection, DeliveryTransport {
     this.push({
       case: 'welcome',
       value: {
-        protocolVersion: PROTOCOL_VERSION,
+        protocolVersion: this.version,
         supportedVersions: [...SUPPORTED_VERSIONS],
         serverVersion: this.d.serverVersion,
         userId: this.device.userId,
@@ -187,6 +188,11 @@ export class WsConnection implements Connection, DeliveryTransport {
 
   push(body: Body): void {
     try {
+      if (body?.case === 'receipts' && this.version < 2) {
+        // Version 1 has no batches: one push per receipt.
+        for (const value of body.value.receipts ?? []) this.reply(0, { case: 'receipt', value });
+        return;
+      }
       this.reply(0, body);
     } catch (err) {
       this.crash(err);

@@ -74,16 +74,16 @@ export class Gateway {
       }
       const device = await this.d.auth.authenticate(bearerToken(req));
       if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
-      const encoding = parseSubprotocol(chosen)!.encoding;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding));
+      const { encoding, version } = parseSubprotocol(chosen)!;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding, version));
     } catch (err) {
       writeHttpError(socket, toParleyError(err, this.d.log));
     }
   }
 
-  private onConnection(ws: WebSocket, device: Device, encoding: Encoding): void {
+  private onConnection(ws: WebSocket, device: Device, encoding: Encoding, version: number): void {
     try {
-      this.open(ws, device, encoding);
+      this.open(ws, device, encoding, version);
     } catch (err) {
       // Nothing a connection does may reach the process: this one is closed, the node goes on.
       this.d.log.error({ err, deviceId: device.id }, 'opening a connection failed');
@@ -92,8 +92,8 @@ export class Gateway {
     }
   }
 
-  private open(ws: WebSocket, device: Device, encoding: Encoding): void {
-    const conn = new WsConnection(ws, device, encoding, this.d);
+  private open(ws: WebSocket, device: Device, encoding: Encoding, version: number): void {
+    const conn = new WsConnection(ws, device, encoding, version, this.d);
     this.d.metrics.connections.inc();
     const old = this.d.hub.register(conn);
     old?.close(CloseCodes.REPLACED, 'replaced by a newer connection of this device');

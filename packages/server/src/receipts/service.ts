@@ -5,7 +5,7 @@
  * messages it covers; a device that was away gets what moved since it was last seen when it
  * connects. A user with read receipts off neither reports reads nor sees anyone's.
  */
-import { ParleyError } from '@parley/protocol';
+import { type FrameInit, ParleyError } from '@parley/protocol';
 import type { Directory } from '../chat/directory.js';
 import type { Connection, Hub } from '../delivery/hub.js';
 import type { Logger } from '../log.js';
@@ -15,10 +15,32 @@ import {
   type ChatId,
   coveredFrom,
   type Device,
+  type DeviceId,
   type ReceiptChange,
   type ReceiptState,
   type UserId,
 } from '../ports/types.js';
+
+/** Receipt events per batch push: a frame of about 80 KiB. */
+const BATCH = 1000;
+
+type ReceiptValue = {
+  chatId: ChatId;
+  userId: UserId;
+  deliveredSeq: bigint;
+  readSeq: bigint;
+  at: bigint;
+};
+
+function receiptsBody(values: ReceiptValue[]): FrameInit['body'] {
+  return values.length === 1
+    ? { case: 'receipt', value: values[0]! }
+    : { case: 'receipts', value: { receipts: values } };
+}
+
+function pushReceipts(conn: Connection, values: ReceiptValue[]): void {
+  if (values.length > 0) conn.push(receiptsBody(values));
+}
 
 export interface ReceiptsDeps {
   store: Store;
@@ -39,9 +61,34 @@ export class ReceiptService {
 
   constructor(private readonly d: ReceiptsDeps) {}
 
-  /** Delivered positions moved by persisted acks (see AckFlusher and Store.acksPersist). */
+  /**
+   * Delivered positions moved by persisted acks (see AckFlusher and Store.acksPersist). Each
+   * sender gets the moves that cover their messages in one push (a batch from protocol
+   * version 2, see WsConnection.push), not one push per member.
+   */
   async delivered(changes: readonly ReceiptChange[]): Promise<void> {
-    for (const c of changes) await this.notify(c);
+    const bySender = new Map<UserId, ReceiptChange[]>();
+    for (const c of changes) {
+      try {
+        for (const x of await this.sendersOf(c)) {
+          const list = bySender.get(x);
+          if (list) list.push(c);
+          else bySender.set(x, [c]);
+        }
+      } catch (err) {
+        this.d.log.error({ err, chatId: c.chatId }, 'receipt notification failed');
+      }
+    }
+    for (const [sender, list] of bySender) {
+      try {
+        const on = await this.readReceiptsOn(sender);
+        const values = [];
+        for (const c of list) values.push(await this.view(c, on));
+        this.pushTo(await this.d.directory.devicesOf(sender), values);
+      } catch (err) {
+        this.d.log.error({ err }, 'receipt notification failed');
+      }
+    }
   }
 
   /** A read position moved (from markRead). */
@@ -53,7 +100,9 @@ export class ReceiptService {
   async catchUp(conn: Connection, since: number): Promise<void> {
     const states = await this.d.store.receiptsSince(conn.userId, since);
     const mine = await this.readReceiptsOn(conn.userId);
-    for (const s of states) conn.push({ case: 'receipt', value: await this.view(s, mine) });
+    const values = [];
+    for (const s of states) values.push(await this.view(s, mine));
+    for (let i = 0; i < values.length; i += BATCH) pushReceipts(conn, values.slice(i, i + BATCH));
   }
 
   async readReceiptsOn(userId: UserId): Promise<boolean> {
@@ -94,7 +143,7 @@ export class ReceiptService {
     };
   }
 
-  private async view(s: ReceiptState, watcherOn: boolean) {
+  private async view(s: ReceiptState, watcherOn: boolean): Promise<ReceiptValue> {
     const show = watcherOn && (await this.readReceiptsOn(s.userId));
     return {
       chatId: s.chatId,
@@ -107,16 +156,28 @@ export class ReceiptService {
 
   private async notify(c: ReceiptChange): Promise<void> {
     try {
-      const from = coveredFrom({ deliveredSeq: c.previousDeliveredSeq, readSeq: c.previousReadSeq }, c);
-      // Backends may compute the senders with the change (one round trip per flush, not per change).
-      const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
-      for (const x of senders) {
-        if (x === c.userId) continue;
+      for (const x of await this.sendersOf(c)) {
         const value = await this.view(c, await this.readReceiptsOn(x));
         this.d.hub.pushToDevices(await this.d.directory.devicesOf(x), { case: 'receipt', value });
       }
     } catch (err) {
       this.d.log.error({ err, chatId: c.chatId }, 'receipt notification failed');
+    }
+  }
+
+  /** The users to tell of a move: the senders of the messages it covers, not the member. */
+  private async sendersOf(c: ReceiptChange): Promise<UserId[]> {
+    const from = coveredFrom({ deliveredSeq: c.previousDeliveredSeq, readSeq: c.previousReadSeq }, c);
+    // Backends may compute the senders with the change (one round trip per flush, not per change).
+    const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
+    return senders.filter((x) => x !== c.userId);
+  }
+
+  /** One push of these receipts to each device (a batch when there are several). */
+  private pushTo(devices: readonly DeviceId[], values: ReceiptValue[]): void {
+    for (let i = 0; i < values.length; i += BATCH) {
+      const chunk = values.slice(i, i + BATCH);
+      this.d.hub.pushToDevices(devices, receiptsBody(chunk));
     }
   }
 }
