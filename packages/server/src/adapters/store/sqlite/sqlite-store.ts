@@ -75,6 +75,7 @@ import {
   type TargetRow,
   targetRefusal,
 } from '../message-rules.js';
+import { ChatFactsCache, isMember, type MemberIds } from './chat-facts.js';
 import {
   BACKSTOP_PAGES,
   type CheckpointStats,
@@ -102,8 +103,6 @@ export interface SqliteStoreOptions {
    */
   readonly?: boolean;
 }
-
-const CACHE_MAX = 100_000;
 
 interface MessageRow extends MessageRowFields {
   body: Buffer | null;
@@ -135,8 +134,12 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s: Statements;
   private readonly seqCache = new Map<ChatId, number>();
-  private readonly memberCache = new Map<ChatId, Set<string>>();
-  private readonly timerCache = new Map<ChatId, number>();
+  private readonly chatFacts = new ChatFactsCache((chatId) => {
+    const row = this.s.chatTimer.get(chatId) as { disappearing_seconds: number } | undefined;
+    if (!row) return undefined;
+    const ids = (this.s.memberIdsOf.all(chatId) as Array<{ user_id: string }>).map((r) => r.user_id);
+    return { userIds: ids, timer: row.disappearing_seconds };
+  });
   private readonly checkpointer: WalCheckpointer | undefined;
   readonly synchronous: SqliteSynchronous;
 
@@ -802,35 +805,23 @@ export class SqliteStore implements Store {
     return seq;
   }
 
-  private memberIds(chatId: ChatId): Set<string> | undefined {
-    let members = this.memberCache.get(chatId);
-    if (!members) {
-      if (this.s.chatExists.get(chatId) === undefined) return undefined;
-      members = new Set((this.s.memberIdsOf.all(chatId) as Array<{ user_id: string }>).map((r) => r.user_id));
-      if (this.memberCache.size >= CACHE_MAX) this.memberCache.clear();
-      this.memberCache.set(chatId, members);
-    }
-    return members;
-  }
-
   private forgetChat(chatId: ChatId): void {
     this.seqCache.delete(chatId);
-    this.timerCache.delete(chatId);
-    this.memberCache.delete(chatId);
+    this.chatFacts.forget(chatId);
   }
 
   private commitOne(b: SendCommit, touched: Map<ChatId, number>): CommitResult {
-    const members = this.memberIds(b.chatId);
-    if (!members?.has(b.senderUserId)) {
+    const facts = this.chatFacts.get(b.chatId);
+    if (!facts || !isMember(facts.members, b.senderUserId)) {
       // A repeat of an accepted send still gets its first answer, even after leaving.
       const dup = this.s.messageByClientId.get(b.senderDeviceId, b.clientMessageId) as
         | { seq: number; server_time: number }
         | undefined;
       if (dup) return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
-      return { ok: false, code: members ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
+      return { ok: false, code: facts ? 'NOT_A_MEMBER' : 'CHAT_NOT_FOUND' };
     }
     if (b.meta) {
-      const refused = this.checkMeta(b, members);
+      const refused = this.checkMeta(b, facts.members);
       if (refused) return refused;
     }
     const seq = this.lastSeq(b.chatId) + 1;
@@ -855,7 +846,7 @@ export class SqliteStore implements Store {
     this.seqCache.set(b.chatId, seq);
     touched.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
-    const timer = this.timer(b.chatId);
+    const timer = facts.timer;
     const expiresAt = timer > 0 ? b.serverTime + timer * 1000 : 0;
     if (expiresAt > 0 || b.meta?.viewOnce) {
       this.s.messageExtrasSet.run(b.meta?.viewOnce ? 1 : 0, expiresAt, b.chatId, seq);
@@ -874,21 +865,8 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** The chat's disappearing timer in seconds (cached: this process is the only writer). */
-  private timer(chatId: ChatId): number {
-    let t = this.timerCache.get(chatId);
-    if (t === undefined) {
-      t =
-        (this.s.chatTimer.get(chatId) as { disappearing_seconds: number } | undefined)
-          ?.disappearing_seconds ?? 0;
-      if (this.timerCache.size >= CACHE_MAX) this.timerCache.clear();
-      this.timerCache.set(chatId, t);
-    }
-    return t;
-  }
-
   /** Validates an edit / delete / reaction / reply against its target, in the transaction. */
-  private checkMeta(b: SendCommit, members: Set<string>): CommitResult | undefined {
+  private checkMeta(b: SendCommit, members: MemberIds): CommitResult | undefined {
     const m = b.meta!;
     const refuse = (code: Extract<CommitResult, { ok: false }>['code'], message: string): CommitResult => ({
       ok: false,
@@ -896,7 +874,7 @@ export class SqliteStore implements Store {
       message,
     });
     for (const u of m.mentions)
-      if (!members.has(u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
+      if (!isMember(members, u)) return refuse('INVALID_ARGUMENT', 'mentions must name members');
     if (m.type === 'message' && m.refSeq === 0) return undefined;
     const t = this.s.messageTarget.get(b.chatId, m.refSeq) as TargetRow | undefined;
     const sender =
