@@ -1,4 +1,5 @@
-// Runs every compiled test file (packages/*/dist/**/*.test.js) with node's test runner.
+// Runs every compiled test file (packages/*/dist/**/*.test.js, and bench/dist/src/**/*.test.js but the
+// smoke test) with node's test runner.
 // Pass file filters as arguments: `node scripts/run-tests.mjs chat sdk`, or test files by path.
 //
 // There is no fixed time limit per file or per test (tests size their own timeouts): a slow
@@ -29,6 +30,15 @@ for (const pkg of files.length && filters.length === 0 ? [] : readdirSync(join(r
   for (const f of readdirSync(dist, { recursive: true })) {
     const p = join(dist, String(f));
     if (p.endsWith('.test.js') && (filters.length === 0 || filters.some((x) => p.includes(x)))) files.push(p);
+  }
+}
+// The bench's own unit tests too; its smoke test runs every scenario and stays out (bench/README.md).
+const benchDist = join(root, 'bench', 'dist', 'src');
+if (!(files.length && filters.length === 0) && statSync(benchDist, { throwIfNoEntry: false })) {
+  for (const f of readdirSync(benchDist, { recursive: true })) {
+    const p = join(benchDist, String(f));
+    if (!p.endsWith('.test.js') || p.endsWith('smoke.test.js')) continue;
+    if (filters.length === 0 || filters.some((x) => p.includes(x))) files.push(p);
   }
 }
 files.sort();

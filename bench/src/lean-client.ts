@@ -17,10 +17,33 @@ import {
   offeredSubprotocols,
 } from '@parley/protocol';
 import WebSocket from 'ws';
+import {
+  type FastFrame,
+  type FastMessage,
+  readFastFrame,
+  writeAckFrame,
+  writeSendFrame,
+} from './fast-frames.js';
 import type { WorkerStats } from './gen-stats.js';
 import type { AckMode, DeviceSpec } from './gen-types.js';
 import { readPayload } from './payload.js';
 import { nowMs } from './util.js';
+
+/** A delivered message as the client uses it, from either codec. */
+interface Delivered extends FastMessage {
+  /** A CREATED chat update (create-chats scenario). */
+  created?: boolean;
+}
+
+function toDelivered(m: Message): Delivered {
+  return {
+    chatId: m.chatId,
+    seq: Number(m.seq),
+    serverTime: Number(m.serverTime),
+    payload: m.body.case === 'payload' ? m.body.value : undefined,
+    created: m.body.case === 'chatUpdate' && m.body.value.kind === ChatUpdateKind.CREATED,
+  };
+}
 
 /** Where a client reports its createChat answers and the CREATED updates it receives. */
 export interface CreateHooks {
@@ -99,6 +122,11 @@ export class LeanClient {
         }
       });
       ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const fast = isBinary && this.binary ? readFastFrame(data) : undefined;
+        if (fast) {
+          this.onFastFrame(fast);
+          return;
+        }
         const frame = decodeFrame(isBinary ? data : data.toString('utf8'), this.encoding);
         if (frame.body.case === 'welcome' && !settled) {
           settled = true;
@@ -115,11 +143,13 @@ export class LeanClient {
 
   send(chatId: string, clientMessageId: string, payload: Uint8Array): void {
     const ws = this.ws!;
-    const frame = makeFrame({
-      id: this.nextId++,
-      body: { case: 'send', value: { clientMessageId, chatId, payload } },
-    });
-    ws.send(encodeFrame(frame, this.encoding), { binary: this.binary });
+    const id = this.nextId++;
+    const fast = this.binary ? writeSendFrame(id, chatId, clientMessageId, payload) : undefined;
+    if (fast) ws.send(fast, { binary: true });
+    else {
+      const frame = makeFrame({ id, body: { case: 'send', value: { clientMessageId, chatId, payload } } });
+      ws.send(encodeFrame(frame, this.encoding), { binary: this.binary });
+    }
     this.inflight++;
     this.stats.w.sent++;
   }
@@ -149,15 +179,11 @@ export class LeanClient {
     const b = frame.body;
     switch (b.case) {
       case 'sendResult':
-        this.inflight--;
-        this.stats.w.acked++;
+        this.onSendResult();
         return;
-      case 'ackResult': {
-        const cursors = this.ackIds.get(frame.id);
-        this.ackIds.delete(frame.id);
-        if (cursors) for (const [chat, seq] of cursors) this.satisfy(chat, seq);
+      case 'ackResult':
+        this.onAckResult(frame.id);
         return;
-      }
       case 'chatResult': {
         const sentAt = this.createSentAt.get(frame.id);
         if (sentAt === undefined) return;
@@ -177,7 +203,7 @@ export class LeanClient {
         }
         return;
       case 'deliver':
-        this.onDeliver(b.value.messages);
+        this.onDeliver(b.value.messages.map(toDelivered));
         return;
       case 'receipt':
         this.stats.w.receipts++;
@@ -190,34 +216,57 @@ export class LeanClient {
     }
   }
 
-  private onDeliver(messages: readonly Message[]): void {
+  /** The frames of the hot path, read without the full codec (fast-frames.ts). */
+  private onFastFrame(f: FastFrame): void {
+    if (f.case === 'deliver') this.onDeliver(f.messages);
+    else if (f.case === 'sendResult') this.onSendResult();
+    else if (f.case === 'ackResult') this.onAckResult(f.id);
+    else if (f.case === 'receipts') this.stats.w.receipts += f.count;
+  }
+
+  private onSendResult(): void {
+    this.inflight--;
+    this.stats.w.acked++;
+  }
+
+  private onAckResult(id: number): void {
+    const cursors = this.ackIds.get(id);
+    this.ackIds.delete(id);
+    if (cursors) for (const [chat, seq] of cursors) this.satisfy(chat, seq);
+  }
+
+  private onDeliver(messages: readonly Delivered[]): void {
     if (messages.length === 0) return;
     const now = nowMs();
     const top = new Map<string, number>();
     this.stats.w.deliverFrames++;
     for (const m of messages) {
-      const seq = Number(m.seq);
+      const seq = m.seq;
       if (seq > (top.get(m.chatId) ?? 0)) top.set(m.chatId, seq);
       if (seq <= (this.uniq.get(m.chatId) ?? 0)) {
         this.stats.w.dupes++;
         continue;
       }
       this.uniq.set(m.chatId, seq);
-      if (m.body.case === 'chatUpdate' && m.body.value.kind === ChatUpdateKind.CREATED)
-        this.creates?.created(m.chatId, now);
-      const h = m.body.case === 'payload' ? readPayload(m.body.value) : undefined;
+      if (m.created) this.creates?.created(m.chatId, now);
+      const h = m.payload ? readPayload(m.payload) : undefined;
       if (!h) continue;
       this.received++;
       this.stats.w.received++;
       this.stats.delivered(h, now - h.sentAt);
-      this.stats.stamped(Number(m.serverTime) - h.sentAt);
+      this.stats.stamped(m.serverTime - h.sentAt);
     }
     this.lastMsgAt = now;
     if (this.ack === 'none' || this.ack === 'id0') for (const [c, s] of top) this.satisfy(c, s);
     if (this.ack === 'none') return;
-    const cursors = [...top].map(([chatId, seq]) => ({ chatId, seq: BigInt(seq) }));
     const id = this.ack === 'id' ? this.nextId++ : 0;
     if (id) this.ackIds.set(id, [...top]);
+    const fast = this.binary ? writeAckFrame(id, [...top]) : undefined;
+    if (fast) {
+      this.ws!.send(fast, { binary: true });
+      return;
+    }
+    const cursors = [...top].map(([chatId, seq]) => ({ chatId, seq: BigInt(seq) }));
     const frame = makeFrame({ id, body: { case: 'ack', value: { cursors } } });
     this.ws!.send(encodeFrame(frame, this.encoding), { binary: this.binary });
   }
