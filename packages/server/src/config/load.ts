@@ -9,7 +9,13 @@ import { type Config, type ConfigInput, type ConfigKey, configSchema } from './s
 export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
 
 /** Secrets that may also come from a file named by PARLEY_<NAME>_FILE (e.g. a mounted secret). */
-export const fileSettingKeys: readonly ConfigKey[] = ['serverSecret'];
+export const fileSettingKeys: readonly ConfigKey[] = [
+  'serverSecret',
+  'smsHttpAuthHeader',
+  'smsTwilioAuthToken',
+  'smsTwilioApiKeySecret',
+  'smsWebhookSecret',
+];
 
 export function envName(key: string): string {
   return `PARLEY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
