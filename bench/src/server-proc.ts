@@ -29,7 +29,8 @@ export function benchServerSettings(sync: Sync): Record<string, unknown> {
     host: '127.0.0.1',
     port: 0,
     logLevel: 'warn',
-    dev: false,
+    // Users are seeded in the store, never registered by SMS: the console provider is enough.
+    dev: true,
     sqliteSynchronous: sync,
     allowUnsafeDurability: sync !== 'FULL',
     unsafeAckBeforeCommit: false,

@@ -61,7 +61,8 @@ export class NodeProcess {
         PARLEY_PORT: '0',
         PARLEY_DATA_DIR: this.dataDir,
         PARLEY_LOG_LEVEL: 'warn',
-        PARLEY_DEV: 'false',
+        // Users are seeded in the store, never registered by SMS: the console provider is enough.
+        PARLEY_DEV: 'true',
         ...this.extraEnv,
       },
     });

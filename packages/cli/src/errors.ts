@@ -17,6 +17,7 @@ const HINTS: Partial<Record<string, string>> = {
   UNAUTHENTICATED: 'register or link this device again (parley register)',
   UNAVAILABLE: 'is the server running? (parley serve)',
   RATE_LIMITED: 'try again later',
+  SMS_DELIVERY_FAILED: "check the number: the server's SMS provider would not send to it",
   // The server knows this device by keys the profile no longer has (<profile>.keys.db lost).
   IDENTITY_KEY_MISMATCH: 'this profile lost its encryption keys: register again (parley register --force)',
 };

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { http: 413, retryable: false },
   INVALID_PHONE: { http: 400, retryable: false },
   PHONE_TYPE_NOT_ALLOWED: { http: 400, retryable: false },
+  SMS_DELIVERY_FAILED: { http: 502, retryable: false },
   CODE_INVALID: { http: 400, retryable: false },
   CODE_EXPIRED: { http: 400, retryable: false },
   TOO_MANY_ATTEMPTS: { http: 429, retryable: false },

@@ -11,7 +11,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
-import { ConsoleSms } from './adapters/sms/console-sms.js';
+import { createSmsProvider } from './adapters/sms/create-sms.js';
+import { meteredSms } from './adapters/sms/metered-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { SqliteWorkerStore } from './adapters/store/sqlite-worker/worker-store.js';
 import { CodeDigests } from './auth/secrets.js';
@@ -121,9 +122,10 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const ids = o.ids ?? randomIds;
   // Before the store opens: a shared node without serverSecret stops here.
   const digests = new CodeDigests(o.serverSecret ?? loadServerSecret(config, o.bus !== undefined));
+  // Also before the store: a production node without an SMS provider stops here.
+  const smsProvider = o.sms ?? createSmsProvider(config, { log, clock });
   const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
-  if (!o.sms) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const sms = o.sms ?? new ConsoleSms({ dev: config.dev, dataDir: config.dataDir, log });
+  if (smsProvider.name === 'console') mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const limiters = new Limiters(config, o.limiterRedis);
   const directory = o.bus
     ? new Directory(store, config.directoryCacheEntries, config.directoryCacheMs, () => clock.now())
@@ -171,6 +173,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       })
     : undefined;
   hub.remote = cluster;
+  const sms = meteredSms(smsProvider, metrics);
   const timedCommits = {
     messageCommit: async (batch: Parameters<Store['messageCommit']>[0]) => {
       const end = metrics.commitSeconds.startTimer();
@@ -412,8 +415,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
 /** A node from its config, opening PostgreSQL and Redis first when the config names them. */
 export async function openNode(config: Config, o: NodeOverrides = {}): Promise<ParleyNode> {
   const log = o.log ?? createLogger(config.logLevel);
-  // Checked before PostgreSQL, Redis or S3 is opened, so a missing secret leaves nothing open.
+  // Checked before PostgreSQL, Redis or S3 is opened, so a missing setting leaves nothing open.
   const serverSecret = o.serverSecret ?? loadServerSecret(config, o.bus !== undefined);
+  const sms = o.sms ?? createSmsProvider(config, { log, clock: o.clock ?? systemClock });
   let store = o.store;
   let bus = o.bus;
   let limiterRedis = o.limiterRedis;
@@ -457,6 +461,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
     ...o,
     log,
     serverSecret,
+    sms,
     ...(blobs && { blobs }),
     ...(store && { store }),
     ...(bus && { bus }),

@@ -3,7 +3,9 @@
  * codeMaxAttempts tries and can be re-sent only after codeResendMs. Each try first takes an
  * attempt in the store, atomically, and only then is the code compared, so racing requests
  * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes are
- * stored as keyed digests, tokens (returned once) as SHA-256 digests.
+ * stored as keyed digests, tokens (returned once) as SHA-256 digests. A code the SMS provider
+ * did not take is withdrawn, and the budgets that count SMS are given back when it surely
+ * was not sent (see giveBackCodeRequest).
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -11,7 +13,7 @@ import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
-import type { SmsProvider } from '../ports/sms.js';
+import { type SmsProvider, smsCertainlyNotSent } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
 import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
@@ -78,16 +80,43 @@ export class AuthService {
     await limiters.take('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
     await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
-    await store.codePut({
-      phone,
-      codeHash: this.d.digests.code(phone, code),
-      expiresAt: now + config.codeTtlMs,
-      attempts: 0,
-      sentAt: now,
-    });
-    await this.d.sms.sendCode(phone, code);
+    const codeHash = this.d.digests.code(phone, code);
+    await store.codePut({ phone, codeHash, expiresAt: now + config.codeTtlMs, attempts: 0, sentAt: now });
+    try {
+      await this.d.sms.sendCode(phone, code);
+    } catch (err) {
+      await this.giveBackCodeRequest(phone, codeHash, err);
+      throw err;
+    }
     this.d.log.info({ phone: maskPhone(phone) }, 'registration code sent');
     return { phone, expiresInMs: config.codeTtlMs, resendAfterMs: config.codeResendMs };
+  }
+
+  /**
+   * After a failed send: the code is withdrawn (unless a newer one replaced it), so the next
+   * request is not held back by codeResendMs. When the SMS surely did not go out, the budgets
+   * that count SMS to the number, its prefix and the deployment are given back; the caller's
+   * per-IP budget counts requests and keeps this one. A send that may have gone out (a try timed
+   * out) keeps every budget spent.
+   */
+  private async giveBackCodeRequest(phone: string, codeHash: string, err: unknown): Promise<void> {
+    const { store, limiters, config, log } = this.d;
+    const notSent = smsCertainlyNotSent(err);
+    log.warn(
+      { phone: maskPhone(phone), error: err instanceof ParleyError ? err.code : 'INTERNAL', notSent },
+      'registration code not sent',
+    );
+    try {
+      await store.codeConsume(phone, codeHash);
+      if (!notSent) return;
+      await limiters.give('codeRequestPhone', phone);
+      await limiters.give('codeRequestPhoneDay', phone);
+      await limiters.give('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
+      await limiters.give('codeRequestTotal', 'all');
+    } catch (undoErr) {
+      // The client still gets the provider's error; a code left behind expires on its own.
+      log.warn({ err: undoErr }, 'withdrawing an unsent registration code failed');
+    }
   }
 
   async verifyCode(

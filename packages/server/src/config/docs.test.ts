@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { configKeys, envName, flagName, loadConfig } from './load.js';
+import { configKeys, envName, flagName, loadConfig, settingsHelp } from './load.js';
 
 const ops = readFileSync(new URL('../../../../../docs/operations.md', import.meta.url), 'utf8');
 
@@ -23,4 +23,16 @@ it('a bad value fails at start naming the setting', () => {
   assert.throws(() => loadConfig({ env: { PARLEY_PORT: 'eighty' } }), /port \(--port \/ PARLEY_PORT\)/);
   assert.throws(() => loadConfig({ argv: ['--no-such-flag', '1'] }), /unknown flag --no-such-flag/);
   assert.throws(() => loadConfig({ argv: ['--sqlite-synchronous', 'SOMETIMES'] }), /sqliteSynchronous/);
+});
+
+it('--help describes every setting', () => {
+  const help = settingsHelp();
+  for (const key of configKeys) {
+    const at = help.indexOf(`  --${flagName(key)}  ${envName(key)}`);
+    assert.ok(at >= 0, `--${flagName(key)} is in --help`);
+    const description = help.slice(at).split('\n')[1] ?? '';
+    assert.match(description, /^ {6}\S/, `--${flagName(key)} has a description`);
+  }
+  const long = help.split('\n').filter((line) => line.startsWith('      ') && line.length > 100);
+  assert.deepEqual(long, [], 'descriptions are wrapped at 100 characters');
 });

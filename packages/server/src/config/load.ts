@@ -4,12 +4,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { ParleyError } from '@parley/protocol';
+import { settingDescriptions } from './descriptions.js';
 import { type Config, type ConfigInput, type ConfigKey, configSchema } from './schema.js';
 
 export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
 
 /** Secrets that may also come from a file named by PARLEY_<NAME>_FILE (e.g. a mounted secret). */
-export const fileSettingKeys: readonly ConfigKey[] = ['serverSecret'];
+export const fileSettingKeys: readonly ConfigKey[] = [
+  'serverSecret',
+  'smsHttpAuthHeader',
+  'smsTwilioAuthToken',
+  'smsTwilioApiKeySecret',
+  'smsWebhookSecret',
+];
 
 export function envName(key: string): string {
   return `PARLEY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -84,12 +91,33 @@ export function loadConfig(options: {
   return parsed.data;
 }
 
-/** The help text listing every setting with its flag, env name and default. */
-export function settingsHelp(): string {
+/** The help text listing every setting with its flag, env name, default and what it does. */
+export function settingsHelp(width = 100): string {
   const defaults = configSchema.parse({});
   return configKeys
-    .map(
-      (k) => `  --${flagName(k).padEnd(28)} ${envName(k).padEnd(36)} default: ${JSON.stringify(defaults[k])}`,
-    )
+    .map((k) => {
+      const env = fileSettingKeys.includes(k) ? `${envName(k)} (or _FILE)` : envName(k);
+      const value = defaults[k] === undefined ? 'none' : JSON.stringify(defaults[k]);
+      return [
+        `  --${flagName(k)}  ${env}  default: ${value}`,
+        ...wrap(settingDescriptions[k], width - 6, '      '),
+      ].join('\n');
+    })
     .join('\n');
+}
+
+/** `text` in lines of at most `width` characters (a longer word gets a line of its own), indented. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(indent + line);
+  return lines;
 }

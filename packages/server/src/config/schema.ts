@@ -159,6 +159,98 @@ export const configSchema = z
       .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
       .max(4096)
       .optional(),
+    /**
+     * Where registration codes go: `console` (the log and <dataDir>/sms-codes.log, dev mode only),
+     * `http` (a generic SMS gateway), `twilio` (Twilio's Messages API) or `webhook` (a signed
+     * POST to the operator's own relay). A node with dev=false refuses to start with `console`.
+     */
+    smsProvider: z.enum(['console', 'http', 'twilio', 'webhook']).default('console'),
+    /** The SMS text; `{code}` is replaced by the code. */
+    smsText: z
+      .string()
+      .min(1)
+      .max(640)
+      .refine((v) => v.includes('{code}'), 'must contain {code}')
+      .default('Your Parley code: {code}'),
+    /** Time one request to the SMS provider may take before it is abandoned (and retried). */
+    smsTimeoutMs: int(100, 60_000).default(5_000),
+    /** Retries after a 5xx answer, a timeout or a network error (never after a 4xx). */
+    smsRetries: int(0, 10).default(2),
+    /** Wait before the first retry; doubled for each further one. */
+    smsRetryBackoffMs: int(0, 60_000).default(250),
+    /** A code request is answered within this time whatever the retries (the last try is cut short). */
+    smsDeadlineMs: int(100, 120_000).default(12_000),
+    /** http: the gateway's URL; `{phone}`, `{code}` and `{text}` in it are replaced (URL-encoded). */
+    smsHttpUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+      .optional(),
+    /** http: the request method. */
+    smsHttpMethod: z.enum(['POST', 'PUT', 'GET']).default('POST'),
+    /** http: Content-Type of the body; decides how placeholders in smsHttpBody are escaped. */
+    smsHttpContentType: z
+      .string()
+      .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'a media type such as application/json')
+      .default('application/json'),
+    /** http: the body; `{phone}`, `{code}` and `{text}` are replaced (JSON- or form-escaped per the type). */
+    smsHttpBody: z.string().max(8192).default('{"to":"{phone}","text":"{text}"}'),
+    /**
+     * http: one header that authenticates Parley to the gateway, as `Name: value` (for example
+     * `Authorization: Bearer …`). Prefer PARLEY_SMS_HTTP_AUTH_HEADER_FILE. Never printed.
+     */
+    smsHttpAuthHeader: z
+      .string()
+      .max(8192)
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*$/, 'Name: value, on one line')
+      .optional(),
+    /** http: statuses that mean the gateway accepted the SMS: comma-separated codes or ranges. */
+    smsHttpSuccessStatus: z
+      .string()
+      .regex(
+        /^\s*\d{3}(\s*-\s*\d{3})?(\s*,\s*\d{3}(\s*-\s*\d{3})?)*\s*$/,
+        'codes or ranges, e.g. 200-299 or 200,202',
+      )
+      .default('200-299'),
+    /** twilio: the account SID (AC…). */
+    smsTwilioAccountSid: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits')
+      .optional(),
+    /** twilio: the account's auth token (or use an API key). Prefer PARLEY_SMS_TWILIO_AUTH_TOKEN_FILE. Never printed. */
+    smsTwilioAuthToken: z.string().min(1).max(256).optional(),
+    /** twilio: an API key SID (SK…), used with smsTwilioApiKeySecret instead of the auth token. */
+    smsTwilioApiKeySid: z
+      .string()
+      .regex(/^SK[0-9a-fA-F]{32}$/, 'SK followed by 32 hex digits')
+      .optional(),
+    /** twilio: the API key's secret. Prefer PARLEY_SMS_TWILIO_API_KEY_SECRET_FILE. Never printed. */
+    smsTwilioApiKeySecret: z.string().min(1).max(256).optional(),
+    /** twilio: the sender, an E.164 number or an alphanumeric sender ID (or use a messaging service). */
+    smsTwilioFrom: z
+      .string()
+      .regex(/^(\+[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/, 'an E.164 number or an alphanumeric sender ID')
+      .optional(),
+    /** twilio: a messaging service SID (MG…) that picks the sender, instead of smsTwilioFrom. */
+    smsTwilioMessagingServiceSid: z
+      .string()
+      .regex(/^MG[0-9a-fA-F]{32}$/, 'MG followed by 32 hex digits')
+      .optional(),
+    /** twilio: the API's base URL (tests point it at a local server). */
+    smsTwilioBaseUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'http(s)://host[:port][/path]')
+      .default('https://api.twilio.com'),
+    /** webhook: the relay's URL; it gets a JSON POST signed with smsWebhookSecret. */
+    smsWebhookUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+      .optional(),
+    /** webhook: the HMAC-SHA256 key (at least 32 characters). Prefer PARLEY_SMS_WEBHOOK_SECRET_FILE. Never printed. */
+    smsWebhookSecret: z
+      .string()
+      .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
+      .max(4096)
+      .optional(),
     discoverPerMinute: int(1, 1_000_000).default(60),
     /** Media store: `local` (files in mediaDir) or s3://bucket[/prefix] (S3 or S3-compatible). */
     media: z

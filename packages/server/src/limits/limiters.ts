@@ -100,4 +100,9 @@ export class Limiters {
       throw err;
     }
   }
+
+  /** Gives back `points` taken from `name` for `key` (for work that turned out not to happen). */
+  async give(name: LimiterName, key: string, points = 1): Promise<void> {
+    await this.limiters[name].reward(key, points);
+  }
 }

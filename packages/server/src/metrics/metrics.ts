@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of one node, in a registry of its own (several nodes can run in one
  * process). Labels are bounded sets: frame types from the schema, error codes from the
- * error table, bus operations. Never a user, chat or device id.
+ * error table, bus operations, SMS providers and outcomes. Never a user, chat or device id.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -21,6 +21,8 @@ export class Metrics {
   readonly busErrors: Counter<'op'>;
   readonly errors: Counter<'code'>;
   readonly serverCloses: Counter<'code'>;
+  readonly smsSends: Counter<'provider' | 'outcome'>;
+  readonly smsSeconds: Histogram<'provider'>;
 
   constructor(
     options: {
@@ -116,6 +118,19 @@ export class Metrics {
       name: 'parley_ws_server_closes_total',
       help: 'WebSocket connections the server closed, by close code (4008 heartbeat, 4009 slow consumer, ...)',
       labelNames: ['code'],
+      registers,
+    });
+    this.smsSends = new Counter({
+      name: 'parley_sms_sends_total',
+      help: 'Registration codes handed to the SMS provider, by provider and outcome (sent, refused, unavailable, error)',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    });
+    this.smsSeconds = new Histogram({
+      name: 'parley_sms_send_seconds',
+      help: 'Time to hand one code to the SMS provider, retries included, by provider',
+      labelNames: ['provider'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
       registers,
     });
   }

@@ -10,6 +10,8 @@ import type { Logger } from '../../log.js';
 import type { SmsProvider } from '../../ports/sms.js';
 
 export class ConsoleSms implements SmsProvider {
+  readonly name = 'console';
+
   constructor(private readonly options: { dev: boolean; dataDir: string; log: Logger }) {}
 
   async sendCode(phone: string, code: string): Promise<void> {

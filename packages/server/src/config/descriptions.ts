@@ -1,0 +1,149 @@
+/**
+ * One line on every setting, shown by `parley serve --help` (docs/operations.md says more).
+ * Typed by the schema's keys, so a setting without a description does not compile.
+ */
+import type { ConfigKey } from './schema.js';
+
+export const settingDescriptions: Record<ConfigKey, string> = {
+  host: 'Interface to listen on.',
+  port: 'TCP port for HTTP and WebSocket (0 = any free port).',
+  dataDir: 'Directory for parley.db (SQLite) and dev files; created if missing.',
+  dev: 'Dev mode: the console SMS provider writes codes to the log and <data-dir>/sms-codes.log. Set false in production, with an SMS provider (--sms-provider).',
+  logLevel: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+  store:
+    'Durable store: sqlite (a file in --data-dir, one node) or a PostgreSQL URL such as postgres://parley@db:5432/parley (several nodes).',
+  postgresPoolSize: 'PostgreSQL connections per node.',
+  postgresStatementTimeoutMs:
+    "A PostgreSQL statement running longer is cancelled and fails with the retryable UNAVAILABLE (0: the server's own setting).",
+  postgresLockTimeoutMs:
+    "Waiting longer for a PostgreSQL lock fails the same way (0: the server's own setting).",
+  bus: 'How nodes reach each other: local (one node) or redis://host:6379, rediss://…, redis+cluster://h1:7000,h2:7000,h3:7000.',
+  nodeId: "This node's name on the bus; unique per process (default: host name, pid, random).",
+  busLocationTtlMs:
+    "How long a device's location on the bus lives without a refresh (each node refreshes its devices every third of it); a crashed node's entries expire after it.",
+  directoryCacheMs:
+    'With a bus: how long chat membership and device lists are cached before they are read again (changes are also broadcast at once).',
+  directoryCacheEntries:
+    "Chats (and, separately, users' device lists) whose membership is kept in memory, roughly 150-250 bytes each; a send to a chat not held costs a store read.",
+  sqliteSynchronous:
+    'SQLite durability. FULL (default) survives power loss; NORMAL/OFF can lose acknowledged messages and are refused unless --allow-unsafe-durability is set.',
+  sqliteWorker:
+    'Run SQLite in a worker thread so disk syncs never block the event loop (false runs it on the main thread).',
+  sqliteCheckpointMs:
+    "How often a worker thread copies SQLite's write-ahead log into the database file, so commits never wait for it (0: SQLite's own checkpoints, inside the commit that fills the log).",
+  allowUnsafeDurability: 'Accept a non-FULL synchronous mode.',
+  maxPayloadBytes: 'Largest ciphertext per message (per device for per-device payloads).',
+  maxFrameBytes: 'Frames above this get FRAME_TOO_LARGE; above 4× the socket is closed (1009).',
+  maxGroupMembers: 'Members per group.',
+  maxDevicesPerUser: 'Devices per user (1 primary + linked).',
+  deliveryWindow: 'Delivered-but-unacked messages per connection before the server pauses it.',
+  drainPageSize: 'Messages per backlog page (one deliver frame; pages are also capped at 1 MiB).',
+  sendBufferBytes:
+    'Per-connection send buffer limit; above it live pushes stop and the device catches up from the store.',
+  sendBufferMaxBytes:
+    'Hard per-connection send buffer limit (16 MiB): a reply or push that finds more than this queued for the socket (the client stopped reading) closes the connection with 4009 instead of buffering without bound.',
+  maxInflightRequests:
+    'Requests of one connection handled at once; above it the server stops reading that socket.',
+  heartbeatMs:
+    'WebSocket ping interval. A connection that has not answered a ping with a pong for two intervals is closed with 4008; sending frames does not count, the client must read.',
+  ackFlushMs:
+    'Acks are written to the store at most this often, coalesced per device and chat (0 = every event-loop turn).',
+  commitWindowMs:
+    'Group-commit window: how long a send may wait for others to share its disk sync (0 = only sends arriving in the same event-loop turn).',
+  commitMaxBatch: 'Most sends committed in one transaction (group commit).',
+  codeTtlMs: 'Registration code lifetime.',
+  codeMaxAttempts: 'Wrong codes allowed before a new code is needed.',
+  codeResendMs: 'Minimum time between two codes for one number.',
+  linkCodeTtlMs: 'Device link code lifetime.',
+  linkedDeviceMaxIdleDays: 'Linked devices are logged out after this many days without their primary.',
+  editWindowMs: 'How long a sender may edit a message (15 min).',
+  deleteWindowMs:
+    'How long a sender may delete a message for everyone (48 h); group admins may delete any message.',
+  retentionDays: 'Messages are deleted from the server after this many days.',
+  retentionIntervalMs: 'How often the retention job runs.',
+  sendsPerMinute: 'Sends per user per minute.',
+  codeRequestsPerHour: 'Code requests per phone number per hour (10× that per IP).',
+  codeRequestsPerDay: 'Code requests per phone number per day.',
+  codeRequestsPerPrefixPerHour:
+    'Code requests per number prefix per hour, against SMS pumping through a range of numbers (default 10 x --code-requests-per-hour).',
+  codeRequestPrefixLength:
+    'Characters of the E.164 number, + included, that form that prefix (+14155 for +14155550123).',
+  codeRequestsPerDayTotal:
+    'Codes the whole deployment sends per day, shared through Redis: a ceiling on the SMS bill (default 1000 x --code-requests-per-hour).',
+  smsBlockedNumberTypes:
+    'Number types that get PHONE_TYPE_NOT_ALLOWED instead of a code, comma-separated libphonenumber types (PREMIUM_RATE, VOIP, ...), INTERNATIONAL_NETWORK or UNKNOWN; NONE allows every type.',
+  serverSecret:
+    'Key (at least 32 characters, e.g. openssl rand -hex 32) of the stored digests of registration and link codes; the same on every node sharing a PostgreSQL store. Never printed.',
+  smsProvider:
+    "Where registration codes go: console (the log and <data-dir>/sms-codes.log; dev mode only), http (a generic HTTP SMS gateway), twilio (Twilio's Messages API) or webhook (a signed POST to your own relay).",
+  smsText: 'The SMS text; must contain {code}. At most 640 characters.',
+  smsTimeoutMs:
+    'Time one request to the provider may take, answer included, before it is abandoned and retried.',
+  smsRetries: 'Retries after a 5xx answer, a timeout or a network error; a 4xx is never retried.',
+  smsRetryBackoffMs: 'Wait before the first retry, doubled for each further one.',
+  smsDeadlineMs:
+    'A code request is answered within this time whatever the retries: the last try is cut short, and a retry that would not fit is not made.',
+  smsHttpUrl: "http: the gateway's URL. {phone}, {code} and {text} in it are replaced, URL-encoded.",
+  smsHttpMethod: 'http: POST, PUT or GET (a GET sends no body).',
+  smsHttpContentType:
+    "http: the body's media type. With JSON (application/json, *+json) the placeholders are JSON-escaped, with application/x-www-form-urlencoded URL-encoded, otherwise inserted as they are.",
+  smsHttpBody:
+    'http: the body template; {phone} (E.164), {code} (6 digits) and {text} (--sms-text with the code) are replaced.',
+  smsHttpAuthHeader:
+    'http: one header that authenticates the node to the gateway, as Name: value (e.g. Authorization: Bearer ...). Never printed.',
+  smsHttpSuccessStatus:
+    'http: statuses that mean the gateway took the SMS, comma-separated codes or ranges (202, 200,201).',
+  smsTwilioAccountSid:
+    'twilio: the account SID (AC and 32 hex digits); it is in the request path with either credential.',
+  smsTwilioAuthToken:
+    "twilio: the account's auth token, sent as basic auth with the account SID (or use an API key). Never printed.",
+  smsTwilioApiKeySid:
+    'twilio: an API key SID (SK…), sent as basic auth with its secret instead of the auth token (a key can be revoked alone).',
+  smsTwilioApiKeySecret: "twilio: the API key's secret. Never printed.",
+  smsTwilioFrom:
+    'twilio: the sender, an E.164 number of the account or an alphanumeric sender ID (up to 11 characters).',
+  smsTwilioMessagingServiceSid: 'twilio: a messaging service (MG…) that picks the sender.',
+  smsTwilioBaseUrl: 'twilio: where the API is reached (a regional edge, or a local server in tests).',
+  smsWebhookUrl: "webhook: your relay's URL; it gets a signed JSON POST per code.",
+  smsWebhookSecret:
+    'webhook: the HMAC-SHA256 key of the signature, at least 32 characters (e.g. openssl rand -hex 32). Never printed.',
+  discoverPerMinute: 'Contact-discovery requests per user per minute.',
+  media: 'Media store: local (files in --media-dir) or s3://bucket[/prefix].',
+  mediaDir:
+    'Where local media bodies are stored (default <data-dir>/media); with several nodes, a volume every node mounts.',
+  s3Endpoint: 'Endpoint of an S3-compatible service, http(s)://host[:port] (default: AWS S3).',
+  s3Region: 'Region of the bucket.',
+  s3ForcePathStyle: 'Address the bucket as host/bucket (most S3-compatible services need it).',
+  mediaMaxBytes: 'Largest media upload, in bytes (100 MiB).',
+  mediaBytesPerHour: 'Media bytes each user may upload per hour (2 GiB).',
+  preKeyBundlesPerMinute:
+    "Prekey bundle fetches per user per minute (each fetch consumes one-time prekeys of the other user's devices).",
+  oneTimePreKeysTarget: 'One-time prekeys a device is asked to hold (sent in keysLow).',
+  oneTimePreKeysLowWater:
+    'Below this many one-time prekeys a device gets keysLow (on connect and when a fetch takes one).',
+  maxOneTimePreKeys: 'Most one-time prekeys the server stores per device.',
+  oneTimePreKeyRepeatWindowMs:
+    "A user gets a given device's one-time prekey at most once in this window (24 h, at least 1 h); later bundles for that device carry none.",
+  oneTimePreKeysPerDevicePerHour:
+    'One-time prekeys a device hands out per hour to all requesters together; past it, bundles carry none (sessions start from the signed and last-resort prekeys).',
+  authAttemptsPerMinute: 'Code verifications and link-code redemptions per IP per minute.',
+  shutdownGraceMs: 'On SIGTERM, time allowed for in-flight commits before sockets close.',
+  shutdownDrainMs:
+    "On SIGTERM, how long /readyz answers 503 while everything else is still served, before the node stops taking work: at least the balancer's check interval times its fall count.",
+  httpHeadersTimeoutMs:
+    'The request line and headers (and a PROXY header) must arrive within this time; otherwise 408 and the connection is closed.',
+  httpRequestTimeoutMs:
+    'A whole request, body included, must arrive within this time (a 100 MB upload needs at least ~28 KB/s).',
+  httpBodyTimeoutMs:
+    'A request body that sends nothing for this long is answered 408 (REQUEST_TIMEOUT) and closed; a JSON body must arrive whole within it.',
+  maxConnections:
+    'Open TCP connections per node (HTTP and WebSocket); more are answered 503 with Connection: close.',
+  maxConnectionsPerIp:
+    'Connections per client address that are not (yet) an authenticated WebSocket; more are answered 503.',
+  proxyProtocol:
+    'Every connection starts with a PROXY protocol header (v2 or v1); connections from outside --trusted-proxies are refused.',
+  trustedProxies:
+    'Comma-separated IPs or CIDR ranges of load balancers and proxies: they may send a PROXY header, and their X-Forwarded-For is believed.',
+  unsafeAckBeforeCommit:
+    'Test-only: acknowledges sends before they are durable, to prove the crash tests detect loss. Never use it.',
+};
