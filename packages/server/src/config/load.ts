@@ -84,12 +84,17 @@ export function loadConfig(options: {
   return parsed.data;
 }
 
-/** The help text listing every setting with its flag, env name and default. */
+/**
+ * The help text listing every setting with its flag, env name and default, and below it the
+ * setting's description where the schema gives one.
+ */
 export function settingsHelp(): string {
   const defaults = configSchema.parse({});
   return configKeys
-    .map(
-      (k) => `  --${flagName(k).padEnd(28)} ${envName(k).padEnd(36)} default: ${JSON.stringify(defaults[k])}`,
-    )
+    .map((k) => {
+      const line = `  --${flagName(k).padEnd(28)} ${envName(k).padEnd(36)} default: ${JSON.stringify(defaults[k])}`;
+      const about = configSchema.shape[k].description;
+      return about ? `${line}\n      ${about}` : line;
+    })
     .join('\n');
 }
