@@ -335,6 +335,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       app = createHttpApp(
         {
           log,
+          corsOrigins: config.corsOrigins,
           version: SERVER_VERSION,
           serverFactory: (request) =>
             createEdge(config, log, {

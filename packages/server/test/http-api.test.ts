@@ -1,7 +1,7 @@
 /**
  * The HTTP API as a client sees it: the OpenAPI document is valid OpenAPI 3.1 and lists every
  * route the server serves; a battery of malformed requests to every route gets stable codes in
- * the `{error:{code,message}}` shape.
+ * the `{error:{code,message}}` shape; CORS headers only for the configured origins.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,7 +18,10 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Every route the app serves, as `METHOD /path/{param}` (the OpenAPI spelling). */
 async function servedRoutes(): Promise<string[]> {
-  const app = createHttpApp({ log: pino({ level: 'silent' }), version: 'test' }, httpRoutes({} as HttpDeps));
+  const app = createHttpApp(
+    { log: pino({ level: 'silent' }), corsOrigins: [], version: 'test' },
+    httpRoutes({} as HttpDeps),
+  );
   const routes: string[] = [];
   // Routes are all declared in plugins, which load at ready(): this hook sees every one.
   app.addHook('onRoute', (r) => {
@@ -362,5 +365,57 @@ describe('malformed requests to every route', () => {
     });
     assert.equal(put.status, 201);
     assert.ok((await register(t, nextPhone())).token);
+  });
+});
+
+describe('CORS', () => {
+  const origin = 'https://app.example.org';
+  const preflight = (path: string, from: string) =>
+    request('OPTIONS', path, undefined, [
+      `Origin: ${from}`,
+      'Access-Control-Request-Method: GET',
+      'Access-Control-Request-Headers: authorization',
+    ]);
+
+  it('with --cors-origins, the listed origins get CORS headers on answers, errors and preflights', async () => {
+    const t = await startNode({ corsOrigins: `${origin}, http://localhost:5173` });
+    try {
+      const port = portOf(t);
+      const pre = await rawExchange(port, [preflight('/v1/devices', origin)]);
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers['access-control-allow-origin'], origin);
+      assert.match(pre.headers['access-control-allow-headers'] ?? '', /authorization/);
+      assert.match(pre.headers['access-control-allow-methods'] ?? '', /DELETE/);
+      const ok = await rawExchange(port, [request('GET', '/healthz', undefined, [`Origin: ${origin}`])]);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['access-control-allow-origin'], origin);
+      const denied = await rawExchange(port, [
+        request('GET', '/v1/devices', undefined, [`Origin: ${origin}`]),
+      ]);
+      assert.equal(denied.status, 401);
+      assert.equal(denied.headers['access-control-allow-origin'], origin, 'a browser app can read the error');
+      const other = await rawExchange(port, [
+        request('GET', '/healthz', undefined, ['Origin: https://evil.test']),
+      ]);
+      assert.equal(other.status, 200);
+      assert.equal(other.headers['access-control-allow-origin'], undefined);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('by default no CORS headers are sent and a preflight is not answered', async () => {
+    const t = await startNode();
+    try {
+      const port = portOf(t);
+      const ok = await rawExchange(port, [request('GET', '/healthz', undefined, [`Origin: ${origin}`])]);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['access-control-allow-origin'], undefined);
+      const pre = await rawExchange(port, [preflight('/v1/devices', origin)]);
+      assert.equal(pre.status, 404);
+      assert.equal(pre.headers['access-control-allow-origin'], undefined);
+    } finally {
+      await t.stop();
+    }
   });
 });

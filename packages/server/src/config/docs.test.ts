@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { configKeys, envName, flagName, loadConfig } from './load.js';
+import { configKeys, envName, flagName, loadConfig, settingsHelp } from './load.js';
 
 const ops = readFileSync(new URL('../../../../../docs/operations.md', import.meta.url), 'utf8');
 
@@ -23,4 +23,15 @@ it('a bad value fails at start naming the setting', () => {
   assert.throws(() => loadConfig({ env: { PARLEY_PORT: 'eighty' } }), /port \(--port \/ PARLEY_PORT\)/);
   assert.throws(() => loadConfig({ argv: ['--no-such-flag', '1'] }), /unknown flag --no-such-flag/);
   assert.throws(() => loadConfig({ argv: ['--sqlite-synchronous', 'SOMETIMES'] }), /sqliteSynchronous/);
+});
+
+it('serve --help describes --cors-origins, and a bad origin fails naming the setting', () => {
+  assert.match(
+    settingsHelp(),
+    /--cors-origins +PARLEY_CORS_ORIGINS +default: \[\]\n +Origins whose browser apps may call the HTTP API/,
+  );
+  const c = loadConfig({ argv: ['--cors-origins', 'https://app.example.org, http://localhost:5173'] });
+  assert.deepEqual(c.corsOrigins, ['https://app.example.org', 'http://localhost:5173']);
+  for (const bad of ['app.example.org', 'https://app.example.org/', 'ftp://x.org', 'https://a.org/path'])
+    assert.throws(() => loadConfig({ argv: ['--cors-origins', bad] }), /corsOrigins \(--cors-origins/, bad);
 });

@@ -1,7 +1,9 @@
 /**
  * The HTTP framework (Fastify) as Parley runs it: zod schemas validate every request and
- * generate the OpenAPI document, every error answers `{error:{code,message}}`. The server underneath is the edge's (edge.ts); the routes are in http.ts.
+ * generate the OpenAPI document, every error answers `{error:{code,message}}`, CORS only for
+ * the configured origins. The server underneath is the edge's (edge.ts); the routes are in http.ts.
  */
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import { ParleyError } from '@parley/protocol';
 import Fastify, { type FastifyRequest, type FastifyServerFactory } from 'fastify';
@@ -19,6 +21,8 @@ import { EdgeLogs, sendError } from './http-errors.js';
 
 export interface HttpAppOptions {
   log: Logger;
+  /** Origins a browser app may call the API from (`*` for any); none sends no CORS headers. */
+  corsOrigins: readonly string[];
   /** The HTTP server the app answers on; Fastify makes a plain one without it (tests). */
   serverFactory?: FastifyServerFactory;
   version: string;
@@ -73,6 +77,15 @@ export function createHttpApp(o: HttpAppOptions, routes: FastifyPluginAsyncZod) 
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  if (o.corsOrigins.length > 0) {
+    app.register(fastifyCors, {
+      origin: o.corsOrigins.includes('*') ? '*' : [...o.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['retry-after'],
+      maxAge: 600,
+    });
+  }
   app.register(routes);
   return app;
 }
