@@ -28,7 +28,8 @@ import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { createDispatcher } from './gateway/dispatch.js';
 import { createEdge } from './gateway/edge.js';
 import { encodeDeliverBinary } from './gateway/fast-codec.js';
-import { createHttpHandler } from './gateway/http.js';
+import { httpRoutes } from './gateway/http.js';
+import { createHttpApp } from './gateway/http-app.js';
 import { writeHttpError } from './gateway/http-util.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
@@ -292,7 +293,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   let stopping = false;
   const blobs = o.blobs ?? new LocalBlobStore(resolve(config.mediaDir ?? join(config.dataDir, 'media')));
   const media = new MediaService({ blobs, limiters, config });
-  const httpHandler = createHttpHandler({
+  const routes = httpRoutes({
     auth,
     media,
     metrics,
@@ -309,6 +310,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
   });
   let server: Server | undefined;
+  let app: ReturnType<typeof createHttpApp> | undefined;
   let retentionTimer: NodeJS.Timeout | undefined;
   const retention = () =>
     runRetention({
@@ -333,16 +335,30 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
     async start() {
       // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
-      server = createEdge(config, log, {
-        request: httpHandler,
-        upgrade: async (req, socket, head) => {
-          if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
-            writeHttpError(socket, new ParleyError('NOT_FOUND', 'WebSocket upgrades are served on /v1/ws'));
-            return;
-          }
-          await gateway.handleUpgrade(req, socket, head);
+      app = createHttpApp(
+        {
+          log,
+          corsOrigins: config.corsOrigins,
+          version: SERVER_VERSION,
+          serverFactory: (request) =>
+            createEdge(config, log, {
+              request,
+              upgrade: async (req, socket, head) => {
+                if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
+                  writeHttpError(
+                    socket,
+                    new ParleyError('NOT_FOUND', 'WebSocket upgrades are served on /v1/ws'),
+                  );
+                  return;
+                }
+                await gateway.handleUpgrade(req, socket, head);
+              },
+            }),
         },
-      });
+        routes,
+      );
+      server = app.server;
+      await app.ready();
       // The database must be open, and as durable as configured, before anything is accepted.
       const mode = await store.ready;
       if (mode !== undefined && mode !== config.sqliteSynchronous) {
@@ -400,6 +416,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       gateway.closeAll(CloseCodes.GOING_AWAY, 'server shutting down');
       server?.close();
       server?.closeAllConnections();
+      await app?.close();
       // Let the sockets finish closing (last-seen times are written then) before the store goes.
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
         await new Promise((r) => setTimeout(r, 10));

@@ -42,7 +42,7 @@ export interface AuthDeps {
   onDevicesChanged: (userId: UserId) => void;
 }
 
-const DEVICE_NAME_MAX = 64;
+export const DEVICE_NAME_MAX = 64;
 
 function deviceName(raw: unknown, fallback: string): string {
   if (raw === undefined || raw === null || raw === '') return fallback;
