@@ -411,7 +411,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       gateway.stopAccepting();
       gateway.pauseAll();
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([commits.idle(), grace]);
+      await Promise.race([Promise.all([commits.idle(), chats.idle()]), grace]);
       await acks.flush();
       gateway.closeAll(CloseCodes.GOING_AWAY, 'server shutting down');
       server?.close();

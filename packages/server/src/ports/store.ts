@@ -226,6 +226,13 @@ export interface Store {
    */
   chatCreate(input: ChatCreate): Promise<ChatInfo>;
   /**
+   * The group commit of chat creation (the live path): each input as `chatCreate` would
+   * store it, in order, in one transaction, and one answer per input. A direct pair that
+   * already has a chat, or got one earlier in the batch, gets that chat. If the call fails,
+   * nothing is stored.
+   */
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]>;
+  /**
    * For imports and benchmarks, not the live path: creates every chat in one transaction,
    * each stored as `chatCreate` stores it (members, cursors for their active devices,
    * `update` as seq 1). A direct chat whose pair already has one, or repeats a pair earlier

@@ -319,6 +319,14 @@ export class PostgresStore implements Store {
     return this.tx((db) => createChat(db, input));
   }
 
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]> {
+    return this.tx(async (db) => {
+      const out: ChatInfo[] = [];
+      for (const input of inputs) out.push(await createChat(db, input));
+      return out;
+    });
+  }
+
   chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {
     return this.run(async () => {
       const acked = createdAckedSeq(options);

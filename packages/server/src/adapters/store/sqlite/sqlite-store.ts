@@ -363,17 +363,21 @@ export class SqliteStore implements Store {
   // -- chats ------------------------------------------------------------------------------------
 
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
-    return guard(
-      this.db.transaction(() => {
-        if (!this.storeNewChat(input, 0)) {
-          // The pair already has a direct chat: nothing is stored, that chat is the answer.
-          const directKey = directKeyOf(input.members.map((m) => m.userId));
-          const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
-          return this.chatRead(existing.id as ChatId)!;
-        }
-        return this.chatRead(input.chatId)!;
-      }),
-    );
+    return guard(this.db.transaction(() => this.createOne(input)));
+  }
+
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]> {
+    return guard(this.db.transaction(() => inputs.map((input) => this.createOne(input))));
+  }
+
+  private createOne(input: ChatCreate): ChatInfo {
+    if (!this.storeNewChat(input, 0)) {
+      // The pair already has a direct chat: nothing is stored, that chat is the answer.
+      const directKey = directKeyOf(input.members.map((m) => m.userId));
+      const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
+      return this.chatRead(existing.id as ChatId)!;
+    }
+    return this.chatRead(input.chatId)!;
   }
 
   chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {
