@@ -42,6 +42,14 @@ export interface AuthDeps {
 
 const DEVICE_NAME_MAX = 64;
 
+/** What a one-time code is for: a code works only for the purpose it was requested for. */
+export type CodePurpose = 'register' | 'delete_account';
+
+/** The codes-table key of a phone's code for `purpose` (registration keeps the bare number). */
+export function codeKey(phone: string, purpose: CodePurpose): string {
+  return purpose === 'register' ? phone : `${purpose}:${phone}`;
+}
+
 function deviceName(raw: unknown, fallback: string): string {
   if (raw === undefined || raw === null || raw === '') return fallback;
   if (typeof raw !== 'string' || raw.length > DEVICE_NAME_MAX) {
@@ -59,12 +67,14 @@ export class AuthService {
   async requestCode(
     rawPhone: unknown,
     ip: string,
+    purpose: CodePurpose = 'register',
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
+    const key = codeKey(phone, purpose);
     const { store, clock, config, limiters } = this.d;
     checkPhoneTypeAllowed(phone, config.smsBlockedNumberTypes);
     const now = clock.now();
-    const existing = await store.codeGet(phone);
+    const existing = await store.codeGet(key);
     if (existing && now - existing.sentAt < config.codeResendMs) {
       throw new ParleyError('RATE_LIMITED', 'a code was sent recently; wait before asking again', {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
@@ -79,14 +89,14 @@ export class AuthService {
     await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
     await store.codePut({
-      phone,
-      codeHash: this.d.digests.code(phone, code),
+      phone: key,
+      codeHash: this.d.digests.code(key, code),
       expiresAt: now + config.codeTtlMs,
       attempts: 0,
       sentAt: now,
     });
     await this.d.sms.sendCode(phone, code);
-    this.d.log.info({ phone: maskPhone(phone) }, 'registration code sent');
+    this.d.log.info({ phone: maskPhone(phone), purpose }, 'one-time code sent');
     return { phone, expiresInMs: config.codeTtlMs, resendAfterMs: config.codeResendMs };
   }
 
@@ -98,25 +108,9 @@ export class AuthService {
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
-    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
-      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
-    }
-    await this.d.limiters.take('verifyIp', ip);
-    const { store, clock, config } = this.d;
+    await this.consumeCode(phone, rawCode, 'register', ip);
+    const { store, clock } = this.d;
     const now = clock.now();
-    const max = config.codeMaxAttempts;
-    const taken = await store.codeAttemptTake(phone, now, max);
-    if (!taken) throw await this.noAttemptLeft(phone, now);
-    if (!digestsEqual(this.d.digests.code(phone, rawCode), taken.codeHash)) {
-      if (taken.attempts >= max) {
-        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
-      }
-      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
-    }
-    // Of two requests with the right code, only the one that deletes it goes on.
-    if (!(await store.codeConsume(phone, taken.codeHash))) {
-      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
-    }
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -132,6 +126,33 @@ export class AuthService {
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');
     return { userId, deviceId, token, primary: true };
+  }
+
+  /**
+   * Takes one attempt on the phone's code for `purpose` and consumes the code when `rawCode`
+   * is right; throws CODE_INVALID, CODE_EXPIRED or TOO_MANY_ATTEMPTS otherwise.
+   */
+  async consumeCode(phone: string, rawCode: unknown, purpose: CodePurpose, ip: string): Promise<void> {
+    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
+      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
+    }
+    await this.d.limiters.take('verifyIp', ip);
+    const { store, clock, config } = this.d;
+    const key = codeKey(phone, purpose);
+    const now = clock.now();
+    const max = config.codeMaxAttempts;
+    const taken = await store.codeAttemptTake(key, now, max);
+    if (!taken) throw await this.noAttemptLeft(key, now);
+    if (!digestsEqual(this.d.digests.code(key, rawCode), taken.codeHash)) {
+      if (taken.attempts >= max) {
+        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+      }
+      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
+    }
+    // Of two requests with the right code, only the one that deletes it goes on.
+    if (!(await store.codeConsume(key, taken.codeHash))) {
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    }
   }
 
   /** Why no attempt could be taken on the phone's code, as the error to answer with. */

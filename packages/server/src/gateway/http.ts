@@ -1,10 +1,11 @@
 /**
- * HTTP routes: registration, linking, devices, media, health. Every body is validated here; a
+ * HTTP routes: registration, linking, devices, account deletion, media, health. Every body is validated here; a
  * route throws and the edge's error boundary (edge.ts) answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ParleyError } from '@parley/protocol';
+import type { AccountService } from '../account/service.js';
 import type { AuthService } from '../auth/service.js';
 import type { MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -14,6 +15,7 @@ import { readJson, sendJson, timedBody } from './http-util.js';
 
 export interface HttpDeps {
   auth: AuthService;
+  account: AccountService;
   media: MediaService;
   metrics: Metrics;
   ready: () => Promise<boolean>;
@@ -75,6 +77,16 @@ export function createHttpHandler(d: HttpDeps) {
     if (route === 'POST /v1/devices/link') {
       const body = await readJson(req, d.bodyTimeoutMs);
       return sendJson(res, 200, await auth.linkDevice(body.code, body.deviceName, clientAddress(req)));
+    }
+    if (route === 'POST /v1/account/delete-code') {
+      const device = await requireDevice(auth, req);
+      const body = await readJson(req, d.bodyTimeoutMs);
+      return sendJson(res, 200, await d.account.requestDeleteCode(device, body, clientAddress(req)));
+    }
+    if (route === 'DELETE /v1/account') {
+      const device = await requireDevice(auth, req);
+      const body = await readJson(req, d.bodyTimeoutMs);
+      return sendJson(res, 200, await d.account.deleteAccount(device, body, clientAddress(req)));
     }
     if (route === 'GET /v1/devices') {
       const device = await requireDevice(auth, req);
