@@ -262,3 +262,60 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('account deletion refuses malformed requests with stable codes', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startNode();
+  });
+  after(() => t.stop());
+
+  it('answers each malformed request with its code and deletes nothing', async () => {
+    const dan = await register(t);
+    const laptop = await linkDevice(t, dan);
+    // A null token sends none.
+    const del = (body: unknown, token: string | null = dan.token) =>
+      http(`${t.url}/v1/account`, 'DELETE', body, token ?? undefined);
+    const ask = (body: unknown, token: string | null = dan.token) =>
+      http(`${t.url}/v1/account/delete-code`, 'POST', body, token ?? undefined);
+    type Answer = Promise<{ status: number; body: { error?: { code: string } } }>;
+    const cases: Array<[string, () => Answer, number, string]> = [
+      ['no token', () => del({ code: '123456' }, null), 401, 'UNAUTHENTICATED'],
+      ['a bad token', () => del({ code: '123456' }, 'nope'), 401, 'UNAUTHENTICATED'],
+      ['not JSON', () => del('{"code":'), 400, 'INVALID_ARGUMENT'],
+      ['an array', () => del('[]'), 400, 'INVALID_ARGUMENT'],
+      ['a string', () => del('"123456"'), 400, 'INVALID_ARGUMENT'],
+      ['an empty body', () => del(undefined), 400, 'INVALID_ARGUMENT'],
+      ['no code', () => del({}), 400, 'INVALID_ARGUMENT'],
+      ['a numeric code', () => del({ code: 123456 }), 400, 'INVALID_ARGUMENT'],
+      ['a null code', () => del({ code: null }), 400, 'INVALID_ARGUMENT'],
+      ['an unknown field', () => del({ code: '123456', phone: dan.phone }), 400, 'INVALID_ARGUMENT'],
+      ['a huge code', () => del({ code: '1'.repeat(65) }), 400, 'INVALID_ARGUMENT'],
+      ['a body over 16 KiB', () => del({ code: '1'.repeat(20_000) }), 400, 'INVALID_ARGUMENT'],
+      ['a code of 5 digits', () => del({ code: '12345' }), 400, 'CODE_INVALID'],
+      ['a code never requested', () => del({ code: '123456' }), 400, 'CODE_INVALID'],
+      ['a linked device', () => del({ code: '123456' }, laptop.token), 403, 'PERMISSION_DENIED'],
+      ['asking with a field', () => ask({ phone: dan.phone }), 400, 'INVALID_ARGUMENT'],
+      ['asking with an array', () => ask('[1]'), 400, 'INVALID_ARGUMENT'],
+      ['asking with bad JSON', () => ask('{'), 400, 'INVALID_ARGUMENT'],
+      ['asking without a token', () => ask({}, null), 401, 'UNAUTHENTICATED'],
+      ['asking from a linked device', () => ask({}, laptop.token), 403, 'PERMISSION_DENIED'],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      const r = await answer();
+      assert.equal(r.body?.error?.code, code, `${what}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.status, status, what);
+    }
+    // A code used up by wrong guesses deletes nothing either.
+    assert.equal((await ask({})).status, 200);
+    const right = t.sms.codes.get(dan.phone)!;
+    const wrong = right === '000000' ? '000001' : '000000';
+    let last = '';
+    for (let i = 0; i < 6; i++) last = (await del({ code: wrong })).body.error.code;
+    assert.equal(last, 'TOO_MANY_ATTEMPTS');
+    assert.equal((await del({ code: right })).body.error.code, 'TOO_MANY_ATTEMPTS');
+    const devices = await http(`${t.url}/v1/devices`, 'GET', undefined, dan.token);
+    assert.equal(devices.status, 200);
+    assert.equal(devices.body.devices.length, 2);
+  });
+});
