@@ -49,6 +49,7 @@ export {
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
+  deleteAccount,
   downloadMedia,
   type FetchLike,
   type HttpOptions,
@@ -56,6 +57,7 @@ export {
   listDevices,
   mediaIdOf,
   removeDevice,
+  requestAccountDeletionCode,
   requestCode,
   uploadMedia,
   verifyCode,

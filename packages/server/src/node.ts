@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
+import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
@@ -142,15 +143,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     (changes) => receipts.delivered(changes),
     () => clock.now(),
   );
-  const revoke = (deviceIds: DeviceId[]) => {
+  const revoke = (deviceIds: DeviceId[], reason = 'device credential revoked') => {
     for (const id of deviceIds) {
       const c = hub.get(id);
       if (c) directory.invalidateUser(c.userId);
     }
     // Retired devices may not be connected here: their users' cached lists go too.
     if (deviceIds.length) directory.invalidateAllDevices();
-    if (cluster) cluster.closeEverywhere(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
-    else hub.closeDevices(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
+    if (cluster) cluster.closeEverywhere(deviceIds, CloseCodes.REVOKED, reason);
+    else hub.closeDevices(deviceIds, CloseCodes.REVOKED, reason);
   };
   const metrics = new Metrics({
     directory: () => ({ chats: directory.size.chats, loading: directory.loading }),
@@ -228,7 +229,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     limiters,
     digests,
     log,
-    onRevoked: revoke,
+    onRevoked: (ids) => revoke(ids),
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
   });
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
@@ -292,9 +293,21 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   });
   let stopping = false;
   const blobs = o.blobs ?? new LocalBlobStore(resolve(config.mediaDir ?? join(config.dataDir, 'media')));
-  const media = new MediaService({ blobs, limiters, config });
+  const media = new MediaService({ blobs, store, clock, limiters, config });
+  const account = new AccountService({
+    store,
+    auth,
+    chats,
+    blobs,
+    log,
+    onErased: (userId, deviceIds) => {
+      directory.invalidateUser(userId);
+      revoke(deviceIds, 'account deleted');
+    },
+  });
   const routes = httpRoutes({
     auth,
+    account,
     media,
     metrics,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
@@ -320,7 +333,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       retentionDays: config.retentionDays,
       linkedDeviceMaxIdleDays: config.linkedDeviceMaxIdleDays,
       connectedDevices: () => [...hub.all()].map((c) => c.deviceId),
-      onRevoked: revoke,
+      onRevoked: (ids) => revoke(ids),
       blobs,
     });
 

@@ -44,6 +44,14 @@ export interface AuthDeps {
 
 export const DEVICE_NAME_MAX = 64;
 
+/** What a one-time code is for: a code works only for the purpose it was requested for. */
+export type CodePurpose = 'register' | 'delete_account';
+
+/** The codes-table key of a phone's code for `purpose` (registration keeps the bare number). */
+export function codeKey(phone: string, purpose: CodePurpose): string {
+  return purpose === 'register' ? phone : `${purpose}:${phone}`;
+}
+
 function deviceName(raw: unknown, fallback: string): string {
   if (raw === undefined || raw === null || raw === '') return fallback;
   if (typeof raw !== 'string' || raw.length > DEVICE_NAME_MAX) {
@@ -61,12 +69,14 @@ export class AuthService {
   async requestCode(
     rawPhone: unknown,
     ip: string,
+    purpose: CodePurpose = 'register',
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
+    const key = codeKey(phone, purpose);
     const { store, clock, config, limiters } = this.d;
     checkPhoneTypeAllowed(phone, config.smsBlockedNumberTypes);
     const now = clock.now();
-    const existing = await store.codeGet(phone);
+    const existing = await store.codeGet(key);
     if (existing && now - existing.sentAt < config.codeResendMs) {
       throw new ParleyError('RATE_LIMITED', 'a code was sent recently; wait before asking again', {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
@@ -80,15 +90,21 @@ export class AuthService {
     await limiters.take('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
     await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
-    const codeHash = this.d.digests.code(phone, code);
-    await store.codePut({ phone, codeHash, expiresAt: now + config.codeTtlMs, attempts: 0, sentAt: now });
+    const codeHash = this.d.digests.code(key, code);
+    await store.codePut({
+      phone: key,
+      codeHash,
+      expiresAt: now + config.codeTtlMs,
+      attempts: 0,
+      sentAt: now,
+    });
     try {
       await this.d.sms.sendCode(phone, code);
     } catch (err) {
-      await this.giveBackCodeRequest(phone, codeHash, err);
+      await this.giveBackCodeRequest(phone, key, codeHash, err);
       throw err;
     }
-    this.d.log.info({ phone: maskPhone(phone) }, 'registration code sent');
+    this.d.log.info({ phone: maskPhone(phone), purpose }, 'one-time code sent');
     return { phone, expiresInMs: config.codeTtlMs, resendAfterMs: config.codeResendMs };
   }
 
@@ -99,15 +115,20 @@ export class AuthService {
    * per-IP budget counts requests and keeps this one. A send that may have gone out (a try timed
    * out) keeps every budget spent.
    */
-  private async giveBackCodeRequest(phone: string, codeHash: string, err: unknown): Promise<void> {
+  private async giveBackCodeRequest(
+    phone: string,
+    key: string,
+    codeHash: string,
+    err: unknown,
+  ): Promise<void> {
     const { store, limiters, config, log } = this.d;
     const notSent = smsCertainlyNotSent(err);
     log.warn(
       { phone: maskPhone(phone), error: err instanceof ParleyError ? err.code : 'INTERNAL', notSent },
-      'registration code not sent',
+      'one-time code not sent',
     );
     try {
-      await store.codeConsume(phone, codeHash);
+      await store.codeConsume(key, codeHash);
       if (!notSent) return;
       await limiters.give('codeRequestPhone', phone);
       await limiters.give('codeRequestPhoneDay', phone);
@@ -115,7 +136,7 @@ export class AuthService {
       await limiters.give('codeRequestTotal', 'all');
     } catch (undoErr) {
       // The client still gets the provider's error; a code left behind expires on its own.
-      log.warn({ err: undoErr }, 'withdrawing an unsent registration code failed');
+      log.warn({ err: undoErr }, 'withdrawing an unsent one-time code failed');
     }
   }
 
@@ -127,25 +148,9 @@ export class AuthService {
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
-    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
-      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
-    }
-    await this.d.limiters.take('verifyIp', ip);
-    const { store, clock, config } = this.d;
+    await this.consumeCode(phone, rawCode, 'register', ip);
+    const { store, clock } = this.d;
     const now = clock.now();
-    const max = config.codeMaxAttempts;
-    const taken = await store.codeAttemptTake(phone, now, max);
-    if (!taken) throw await this.noAttemptLeft(phone, now);
-    if (!digestsEqual(this.d.digests.code(phone, rawCode), taken.codeHash)) {
-      if (taken.attempts >= max) {
-        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
-      }
-      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
-    }
-    // Of two requests with the right code, only the one that deletes it goes on.
-    if (!(await store.codeConsume(phone, taken.codeHash))) {
-      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
-    }
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -161,6 +166,33 @@ export class AuthService {
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');
     return { userId, deviceId, token, primary: true };
+  }
+
+  /**
+   * Takes one attempt on the phone's code for `purpose` and consumes the code when `rawCode`
+   * is right; throws CODE_INVALID, CODE_EXPIRED or TOO_MANY_ATTEMPTS otherwise.
+   */
+  async consumeCode(phone: string, rawCode: unknown, purpose: CodePurpose, ip: string): Promise<void> {
+    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
+      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
+    }
+    await this.d.limiters.take('verifyIp', ip);
+    const { store, clock, config } = this.d;
+    const key = codeKey(phone, purpose);
+    const now = clock.now();
+    const max = config.codeMaxAttempts;
+    const taken = await store.codeAttemptTake(key, now, max);
+    if (!taken) throw await this.noAttemptLeft(key, now);
+    if (!digestsEqual(this.d.digests.code(key, rawCode), taken.codeHash)) {
+      if (taken.attempts >= max) {
+        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+      }
+      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
+    }
+    // Of two requests with the right code, only the one that deletes it goes on.
+    if (!(await store.codeConsume(key, taken.codeHash))) {
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    }
   }
 
   /** Why no attempt could be taken on the phone's code, as the error to answer with. */

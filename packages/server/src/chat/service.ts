@@ -265,15 +265,32 @@ export class ChatService {
 
   async leaveChat(device: Device, chatId: ChatId): Promise<ChatInfo> {
     await this.groupFor(device, chatId);
+    return this.leaveAndPromote(device, chatId);
+  }
+
+  /**
+   * For an account being deleted: leaves the chat, direct or group, as leaving does (the
+   * other members get the member-left update; a group without an admin gets one). A chat
+   * nobody else is in is left as it is ('alone'): the erasure drops it whole.
+   */
+  async leaveForErasure(device: Device, chatId: ChatId): Promise<'left' | 'alone' | 'not_member'> {
+    const chat = await this.d.store.chatGet(chatId);
+    if (!chat || !roleOf(chat, device.userId)) return 'not_member';
+    if (chat.members.length === 1) return 'alone';
+    await this.leaveAndPromote(device, chatId);
+    return 'left';
+  }
+
+  private async leaveAndPromote(device: Device, chatId: ChatId): Promise<ChatInfo> {
     await this.mutate(
       device,
       { chatId, update: memberLeftUpdate(device.userId), removeUserIds: [device.userId] },
       [device.userId],
     );
     const after = (await this.d.store.chatGet(chatId))!;
-    // The last admin leaving makes the longest-standing member an admin.
+    // The last admin leaving a group makes the longest-standing member an admin.
     const oldest = after.members[0];
-    if (oldest && !after.members.some((m) => canManage(m.role))) {
+    if (after.kind === 'group' && oldest && !after.members.some((m) => canManage(m.role))) {
       await this.mutate(device, {
         chatId,
         update: roleChangedUpdate(oldest.userId, 'admin'),

@@ -38,6 +38,20 @@ export const linkBody = z.object({
   deviceName,
 });
 
+/** POST /v1/account/delete-code: no fields; the body may be left out. */
+export const deleteCodeBody = z.strictObject({}).optional();
+/** DELETE /v1/account. A well-formed code that is not the one sent is CODE_INVALID. */
+export const deleteAccountBody = z.strictObject({
+  code: z
+    .string()
+    .max(64)
+    .meta({ description: 'The six digits of the SMS asked for with /v1/account/delete-code' }),
+});
+export const accountDeletedAnswer = z.object({
+  chatsLeft: z.number().int().meta({ description: 'Chats whose other members were told the user left' }),
+  chatsDropped: z.number().int().meta({ description: 'Chats removed whole: nobody else was in them' }),
+});
+
 export const deviceParams = z.object({
   deviceId: failsWith(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), 'NOT_FOUND', 'A device of this account'),
 });

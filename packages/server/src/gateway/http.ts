@@ -1,5 +1,5 @@
 /**
- * The HTTP routes: registration, linking, devices, media, health, metrics and the OpenAPI
+ * The HTTP routes: registration, linking, devices, account deletion, media, health, metrics and the OpenAPI
  * document. Each declares its schemas (http-schemas.ts), which validate the request before the
  * handler runs; a handler throws and the error handler (http-errors.ts) answers.
  */
@@ -8,6 +8,7 @@ import { ParleyError } from '@parley/protocol';
 import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AccountService } from '../account/service.js';
 import type { AuthService } from '../auth/service.js';
 import type { MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -25,6 +26,7 @@ declare module 'fastify' {
 
 export interface HttpDeps {
   auth: AuthService;
+  account: AccountService;
   media: MediaService;
   metrics: Metrics;
   ready: () => Promise<boolean>;
@@ -150,6 +152,40 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     );
   };
 
+  const account: FastifyPluginAsyncZod = async (app) => {
+    readsJson(app);
+    app.decorateRequest('device', null);
+    app.addHook('onRequest', requireDevice);
+    const tags = ['account'];
+    app.post(
+      '/v1/account/delete-code',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary:
+            "On the primary device: send a code by SMS to the account's number, to confirm its deletion",
+          body: s.deleteCodeBody,
+          response: { 200: s.codeRequestedAnswer, ...errors },
+        },
+      },
+      (request) => d.account.requestDeleteCode(request.device!, request.body, clientAddress(request.raw)),
+    );
+    app.delete(
+      '/v1/account',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'On the primary device, with the code: erase the account (docs/accounts.md)',
+          body: s.deleteAccountBody,
+          response: { 200: s.accountDeletedAnswer, ...errors },
+        },
+      },
+      (request) => d.account.deleteAccount(request.device!, request.body, clientAddress(request.raw)),
+    );
+  };
+
   const mediaUpload: FastifyPluginAsyncZod = async (app) => {
     // The body goes to the blob store as it arrives, hashed on the way.
     app.removeAllContentTypeParsers();
@@ -264,5 +300,6 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     app.register(operations);
     app.register(registration);
     app.register(devices);
+    app.register(account);
   };
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
+import { accountEraseContract } from './store-erase.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
 export interface StoreFixture {
@@ -1937,6 +1938,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await take(store, b.userId), []);
       });
     });
+
+    describe('account erasure', () => accountEraseContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

@@ -7,6 +7,8 @@
 import { ParleyError } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import type {
+  AccountErase,
+  AccountErased,
   BundleTake,
   ChatCreate,
   ChatMembership,
@@ -82,6 +84,7 @@ import {
   LOG_SIZE_LIMIT_BYTES,
   WalCheckpointer,
 } from './checkpointer.js';
+import { type Eraser, prepareEraser } from './erase.js';
 import { migrate } from './migrate.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -141,6 +144,7 @@ export class SqliteStore implements Store {
     return { userIds: ids, timer: row.disappearing_seconds };
   });
   private readonly checkpointer: WalCheckpointer | undefined;
+  private eraser: Eraser | undefined;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -196,6 +200,37 @@ export class SqliteStore implements Store {
       }
       return out;
     });
+  }
+
+  userGet(userId: UserId): Promise<User | undefined> {
+    return guard(() => {
+      const r = this.s.userGet.get(userId) as { id: string; phone: string; created_at: number } | undefined;
+      return r && { id: r.id as UserId, phone: r.phone, createdAt: r.created_at };
+    });
+  }
+
+  accountErase(input: AccountErase): Promise<AccountErased> {
+    return guard(
+      this.db.transaction(() => {
+        const chats = (this.s.chatIdsOfUser.all(input.userId) as Array<{ chat_id: string }>).map(
+          (r) => r.chat_id as ChatId,
+        );
+        this.eraser ??= prepareEraser(this.db);
+        const erased = this.eraser(input);
+        for (const id of [...chats, ...erased.droppedChatIds]) this.forgetChat(id);
+        return erased;
+      }),
+    );
+  }
+
+  mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void> {
+    return guard(() => {
+      this.s.mediaUploadRecord.run(mediaId, userId, now);
+    });
+  }
+
+  mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
+    return guard(() => this.s.mediaUploadsExpire.run(cutoff, limit).changes);
   }
 
   usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {
