@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '@parley/protocol';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { ManualClock } from '../src/ports/clock.js';
 import type { DeviceId } from '../src/ports/types.js';
 import {
@@ -347,5 +351,51 @@ describe('retention and history', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('a new chat reaches its connected members live', () => {
+  let t: TestNode;
+  const cursorReads = new Map<string, number>();
+
+  before(async () => {
+    // Counts the reads of every cursor of a device (what a device that falls behind does).
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+    const store = new SqliteStore({ path: join(dataDir, 'parley.db') });
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop !== 'cursorsOf' || typeof v !== 'function')
+          return typeof v === 'function' ? v.bind(target) : v;
+        return (deviceId: string) => {
+          cursorReads.set(deviceId, (cursorReads.get(deviceId) ?? 0) + 1);
+          return v.call(target, deviceId);
+        };
+      },
+    });
+    t = await startNode({ dataDir }, { store: counting });
+  });
+  after(() => t.stop());
+
+  it('the CREATED update goes out live, without reading all of the member device cursors', async () => {
+    const [alice, bob] = [await register(t), await register(t)];
+    const a = await RawClient.connect(t, alice);
+    const b = await RawClient.connect(t, bob);
+    await caughtUp(t, b, bob.deviceId);
+    const before = cursorReads.get(bob.deviceId) ?? 0;
+    const chatId = await group(a, [bob.userId]);
+    const frame = await b.waitFor(
+      (f) => f.body.case === 'deliver' && f.body.value.messages.some((m) => m.chatId === chatId),
+    );
+    const created = frame.body.case === 'deliver' ? frame.body.value.messages[0] : undefined;
+    assert.deepEqual([created?.body.case, created?.seq], ['chatUpdate', 1n]);
+    const sent = await a.call<{ seq: bigint }>({
+      case: 'send',
+      value: { chatId, clientMessageId: 'after-create', payload: text('hi') },
+    });
+    const [hi] = await b.waitForMessages(1, chatId);
+    assert.deepEqual([sent.seq, hi?.seq], [2n, 2n]);
+    assert.equal(cursorReads.get(bob.deviceId) ?? 0, before, 'no backlog read for a chat just created');
+    await Promise.all([a.close(), b.close()]);
   });
 });

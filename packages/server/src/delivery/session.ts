@@ -101,7 +101,13 @@ export class DeliverySession {
    */
   offerLive(message: StoredMessage, frame: (() => Uint8Array | string) | undefined): void {
     if (this.closed) return;
-    const st = this.chats.get(message.chatId);
+    let st = this.chats.get(message.chatId);
+    if (!st && message.seq === 1 && !this.behind) {
+      // A chat created just now: nothing comes before its first message, so it goes out
+      // live, without a read of every cursor of this device.
+      st = { sent: 0, acked: 0, unacked: [], endSeq: undefined };
+      this.chats.set(message.chatId, st);
+    }
     if (this.behind || !st || message.seq !== st.sent + 1) {
       this.markBehind();
       return;
