@@ -5,7 +5,9 @@
  * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes are
  * stored as keyed digests, tokens (returned once) as SHA-256 digests. A code the SMS provider
  * did not take is withdrawn, and the budgets that count SMS are given back when it surely
- * was not sent (see giveBackCodeRequest).
+ * was not sent (see giveBackCodeRequest). A number with a registration-lock PIN needs the PIN
+ * too (registration-lock.ts); the right code then costs no attempt, so it stays usable for the
+ * PIN step, and wrong PINs are counted apart from wrong codes.
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -17,6 +19,7 @@ import { type SmsProvider, smsCertainlyNotSent } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
 import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
+import { parseInput, pinSchema, type RegistrationLockService } from './registration-lock.js';
 import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
 
 export interface IssuedCredentials {
@@ -36,6 +39,7 @@ export interface AuthDeps {
   /** Keyed digests of codes (the key is the server secret). */
   digests: CodeDigests;
   log: Logger;
+  registrationLock: RegistrationLockService;
   /** Called with devices whose credentials were revoked, so their sockets can be closed. */
   onRevoked: (deviceIds: DeviceId[]) => void;
   /** Called when a user's set of active devices changed (registered, linked, removed). */
@@ -124,12 +128,15 @@ export class AuthService {
     rawCode: unknown,
     rawName: unknown,
     ip: string,
+    rawPin?: unknown,
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
     if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
       throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
     }
+    // A malformed PIN is INVALID_ARGUMENT before any code attempt or PIN try is taken.
+    const pin = rawPin === undefined || rawPin === null ? undefined : parseInput(pinSchema, rawPin);
     await this.d.limiters.take('verifyIp', ip);
     const { store, clock, config } = this.d;
     const now = clock.now();
@@ -141,6 +148,12 @@ export class AuthService {
         throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
       }
       throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
+    }
+    const existing = await store.userByPhone(phone);
+    if (existing) {
+      await this.d.registrationLock.admit(existing.id, pin, now, () =>
+        store.codeAttemptReturn(phone, taken.codeHash),
+      );
     }
     // Of two requests with the right code, only the one that deletes it goes on.
     if (!(await store.codeConsume(phone, taken.codeHash))) {

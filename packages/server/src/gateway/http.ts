@@ -1,10 +1,11 @@
 /**
- * HTTP routes: registration, linking, devices, media, health. Every body is validated here; a
+ * HTTP routes: registration, registration lock, linking, devices, media, health. Every body is validated here; a
  * route throws and the edge's error boundary (edge.ts) answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ParleyError } from '@parley/protocol';
+import type { RegistrationLockService } from '../auth/registration-lock.js';
 import type { AuthService } from '../auth/service.js';
 import type { MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -14,6 +15,7 @@ import { readJson, sendJson, timedBody } from './http-util.js';
 
 export interface HttpDeps {
   auth: AuthService;
+  registrationLock: RegistrationLockService;
   media: MediaService;
   metrics: Metrics;
   ready: () => Promise<boolean>;
@@ -65,8 +67,15 @@ export function createHttpHandler(d: HttpDeps) {
       return sendJson(
         res,
         200,
-        await auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(req)),
+        await auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(req), body.pin),
       );
+    }
+    if (path === '/v1/account/pin' && ['GET', 'PUT', 'DELETE'].includes(req.method ?? '')) {
+      const device = await requireDevice(auth, req);
+      const lock = d.registrationLock;
+      if (req.method === 'GET') return sendJson(res, 200, await lock.status(device));
+      if (req.method === 'DELETE') return sendJson(res, 200, await lock.remove(device));
+      return sendJson(res, 200, await lock.set(device, await readJson(req, d.bodyTimeoutMs)));
     }
     if (route === 'POST /v1/devices/link-code') {
       const device = await requireDevice(auth, req);
