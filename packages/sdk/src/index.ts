@@ -55,8 +55,11 @@ export {
   linkDevice,
   listDevices,
   mediaIdOf,
+  registrationLockStatus,
   removeDevice,
+  removeRegistrationLock,
   requestCode,
+  setRegistrationLock,
   uploadMedia,
   verifyCode,
 } from './http.js';
