@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   send: () => import('./commands/send.js'),
   listen: () => import('./commands/listen.js'),
   devices: () => import('./commands/devices.js'),
+  account: () => import('./commands/account.js'),
   pin: () => import('./commands/pin.js'),
 };
 
@@ -32,6 +33,7 @@ Commands:
   send       send a message (from flags or JSON lines on stdin)
   listen     print incoming messages as JSON lines
   devices    list this account's devices, or remove one
+  account    delete this account for good (account delete, from the primary device)
   pin        the registration lock: set, change or remove the PIN a new phone needs
 
 Run "parley <command> --help" for a command's options.

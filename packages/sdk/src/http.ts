@@ -203,6 +203,29 @@ export function removeRegistrationLock(
   return call(credentials.serverUrl, req, options);
 }
 
+/** On the primary device: asks for an SMS code, sent to the account's number, that deletes the account. */
+export function requestAccountDeletionCode(
+  credentials: Credentials,
+  options?: HttpOptions,
+): Promise<CodeRequested> {
+  const req: Call = { method: 'POST', path: '/v1/account/delete-code', body: {}, token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
+/**
+ * On the primary device: deletes the account for good with the code from
+ * requestAccountDeletionCode. Every device's socket closes with 4003; the number can register
+ * again as a new user.
+ */
+export function deleteAccount(
+  credentials: Credentials,
+  code: string,
+  options?: HttpOptions,
+): Promise<{ chatsLeft: number; chatsDropped: number }> {
+  const req: Call = { method: 'DELETE', path: '/v1/account', body: { code }, token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
 /** SHA-256 of the bytes as lowercase hex: the id the server stores media under. */
 export async function mediaIdOf(bytes: Uint8Array): Promise<string> {
   return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));

@@ -49,6 +49,7 @@ export {
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
+  deleteAccount,
   downloadMedia,
   type FetchLike,
   type HttpOptions,
@@ -58,6 +59,7 @@ export {
   registrationLockStatus,
   removeDevice,
   removeRegistrationLock,
+  requestAccountDeletionCode,
   requestCode,
   setRegistrationLock,
   uploadMedia,

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
+import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
@@ -29,7 +30,8 @@ import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { createDispatcher } from './gateway/dispatch.js';
 import { createEdge } from './gateway/edge.js';
 import { encodeDeliverBinary } from './gateway/fast-codec.js';
-import { createHttpHandler } from './gateway/http.js';
+import { httpRoutes } from './gateway/http.js';
+import { createHttpApp } from './gateway/http-app.js';
 import { writeHttpError } from './gateway/http-util.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
@@ -142,15 +144,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     (changes) => receipts.delivered(changes),
     () => clock.now(),
   );
-  const revoke = (deviceIds: DeviceId[]) => {
+  const revoke = (deviceIds: DeviceId[], reason = 'device credential revoked') => {
     for (const id of deviceIds) {
       const c = hub.get(id);
       if (c) directory.invalidateUser(c.userId);
     }
     // Retired devices may not be connected here: their users' cached lists go too.
     if (deviceIds.length) directory.invalidateAllDevices();
-    if (cluster) cluster.closeEverywhere(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
-    else hub.closeDevices(deviceIds, CloseCodes.REVOKED, 'device credential revoked');
+    if (cluster) cluster.closeEverywhere(deviceIds, CloseCodes.REVOKED, reason);
+    else hub.closeDevices(deviceIds, CloseCodes.REVOKED, reason);
   };
   const metrics = new Metrics({
     directory: () => ({ chats: directory.size.chats, loading: directory.loading }),
@@ -247,7 +249,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     limiters,
     digests,
     log,
-    onRevoked: revoke,
+    onRevoked: (ids) => revoke(ids),
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
   });
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
@@ -311,9 +313,21 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   });
   let stopping = false;
   const blobs = o.blobs ?? new LocalBlobStore(resolve(config.mediaDir ?? join(config.dataDir, 'media')));
-  const media = new MediaService({ blobs, limiters, config });
-  const httpHandler = createHttpHandler({
+  const media = new MediaService({ blobs, store, clock, limiters, config });
+  const account = new AccountService({
+    store,
     auth,
+    chats,
+    blobs,
+    log,
+    onErased: (userId, deviceIds) => {
+      directory.invalidateUser(userId);
+      revoke(deviceIds, 'account deleted');
+    },
+  });
+  const routes = httpRoutes({
+    auth,
+    account,
     registrationLock,
     media,
     metrics,
@@ -330,6 +344,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
   });
   let server: Server | undefined;
+  let app: ReturnType<typeof createHttpApp> | undefined;
   let retentionTimer: NodeJS.Timeout | undefined;
   const retention = () =>
     runRetention({
@@ -339,7 +354,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       retentionDays: config.retentionDays,
       linkedDeviceMaxIdleDays: config.linkedDeviceMaxIdleDays,
       connectedDevices: () => [...hub.all()].map((c) => c.deviceId),
-      onRevoked: revoke,
+      onRevoked: (ids) => revoke(ids),
       blobs,
     });
 
@@ -354,16 +369,30 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
     async start() {
       // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
-      server = createEdge(config, log, {
-        request: httpHandler,
-        upgrade: async (req, socket, head) => {
-          if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
-            writeHttpError(socket, new ParleyError('NOT_FOUND', 'WebSocket upgrades are served on /v1/ws'));
-            return;
-          }
-          await gateway.handleUpgrade(req, socket, head);
+      app = createHttpApp(
+        {
+          log,
+          corsOrigins: config.corsOrigins,
+          version: SERVER_VERSION,
+          serverFactory: (request) =>
+            createEdge(config, log, {
+              request,
+              upgrade: async (req, socket, head) => {
+                if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
+                  writeHttpError(
+                    socket,
+                    new ParleyError('NOT_FOUND', 'WebSocket upgrades are served on /v1/ws'),
+                  );
+                  return;
+                }
+                await gateway.handleUpgrade(req, socket, head);
+              },
+            }),
         },
-      });
+        routes,
+      );
+      server = app.server;
+      await app.ready();
       // The database must be open, and as durable as configured, before anything is accepted.
       const mode = await store.ready;
       if (mode !== undefined && mode !== config.sqliteSynchronous) {
@@ -416,11 +445,12 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       gateway.stopAccepting();
       gateway.pauseAll();
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([commits.idle(), grace]);
+      await Promise.race([Promise.all([commits.idle(), chats.idle()]), grace]);
       await acks.flush();
       gateway.closeAll(CloseCodes.GOING_AWAY, 'server shutting down');
       server?.close();
       server?.closeAllConnections();
+      await app?.close();
       // Let the sockets finish closing (last-seen times are written then) before the store goes.
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
         await new Promise((r) => setTimeout(r, 10));

@@ -11,6 +11,8 @@ const HELP = `Usage: parley serve [flags]
 Runs a Parley node: HTTP + WebSocket on one port. Alone: SQLite in --data-dir. Several
 nodes: --store postgres://... --bus redis://... (see docs/operations.md).
 Every setting can also be given as an environment variable (PARLEY_*); flags win.
+The HTTP API is described by GET /v1/openapi.json; a browser app on another origin
+needs that origin in --cors-origins.
 
 Settings:
 ${settingsHelp()}

@@ -92,6 +92,16 @@ const CORPUS: Array<{ name: string; send: Array<string | Buffer>; status?: numbe
     send: [post(`Content-Length: ${40_000}\r\n`, `{"a":"${'x'.repeat(39_992)}"}`)],
     status: 400,
   },
+  {
+    name: 'chunked JSON body over 16 KiB',
+    send: [post('Transfer-Encoding: chunked\r\n', `4e20\r\n{"a":"${'x'.repeat(19_992)}"}\r\n0\r\n\r\n`)],
+    status: 400,
+  },
+  {
+    name: 'chunked JSON body over 16 KiB that then stalls',
+    send: [post('Transfer-Encoding: chunked\r\n', `4e20\r\n{"a":"${'x'.repeat(19_992)}"}\r\n`)],
+    status: 400,
+  },
   { name: 'negative content-length', send: [post('Content-Length: -1\r\n', '{}')] },
   { name: 'content-length not a number', send: [post('Content-Length: 2x\r\n', '{}')] },
   {

@@ -249,3 +249,35 @@ describe('SDK features against a real node', () => {
     assert.equal(listed?.onlyAdminsSend, true);
   });
 });
+
+describe('SDK receipts in batches', () => {
+  let t: TestNode;
+
+  before(async () => {
+    // A long ack flush gathers the members' acks into one flush, so their moves reach the
+    // sender as one `receipts` push (receipts.test.ts shows the frame).
+    t = await startNode({ ackFlushMs: 300 });
+  });
+  afterEach(closeWatched);
+  after(() => t.stop());
+
+  for (const encoding of ['proto', 'json'] as const) {
+    it(`every member of a batch moves the sender's status (${encoding})`, async () => {
+      const [alice, bob, carol] = [await newUser(t), await newUser(t), await newUser(t)];
+      const [a, b, c] = [watch(alice, { encoding }), watch(bob, { encoding }), watch(carol, { encoding })];
+      await Promise.all([a.client.connect(), b.client.connect(), c.client.connect()]);
+      const tracker = new ReceiptTracker();
+      tracker.attach(a.client);
+      const group = await a.client.createChat({
+        kind: ChatKind.GROUP,
+        memberUserIds: [bob.userId, carol.userId],
+        name: 'batch',
+      });
+      const sent = await a.client.send(group.id, text('hello'));
+      await until(
+        () => tracker.status(group.id, sent.seq, [bob.userId, carol.userId]) === 'delivered',
+        'delivered to both',
+      );
+    });
+  }
+});

@@ -15,6 +15,8 @@ export interface TestNode {
   /** The temp dir (files of the test may go beside `node/`). */
   dir: string;
   node: ParleyNode;
+  /** The last code sent by SMS to `phone`. */
+  codeOf(phone: string): string | undefined;
   /** Registers a primary device for `phone` with the captured code. */
   register(phone: string, deviceName?: string): Promise<Credentials>;
   /** The last code sent to `phone`. */
@@ -26,6 +28,7 @@ export function useTestNode(prefix: string): TestNode {
   const t = {
     url: '',
     dir: '',
+    codeOf: (phone: string) => codes.get(phone),
     register: async (phone: string, deviceName = 'test') => {
       await requestCode(t.url, phone);
       return verifyCode(t.url, { phone, code: codes.get(phone)!, deviceName });

@@ -59,7 +59,8 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new ParleyError('INVALID_ARGUMENT', `${where}${message ?? 'invalid request'}`);
 }
 
-function requirePrimary(device: Device): void {
+/** PERMISSION_DENIED unless `device` is the primary: only it sets, changes or removes the PIN. */
+export function assertMayChangePin(device: Device): void {
   if (!device.primary) {
     throw new ParleyError('PERMISSION_DENIED', 'only the primary device can set, change or remove the PIN');
   }
@@ -75,7 +76,7 @@ export class RegistrationLockService {
 
   /** Sets or changes the PIN (primary only, no current PIN needed); ends any lockout. */
   async set(device: Device, body: unknown): Promise<RegistrationLockStatus> {
-    requirePrimary(device);
+    assertMayChangePin(device);
     const { pin } = parseInput(setBody, body);
     await this.d.limiters.take('pinChange', device.userId);
     const now = this.d.clock.now();
@@ -86,7 +87,7 @@ export class RegistrationLockService {
 
   /** Removes the PIN (primary only); ends any lockout. */
   async remove(device: Device): Promise<RegistrationLockStatus> {
-    requirePrimary(device);
+    assertMayChangePin(device);
     await this.d.limiters.take('pinChange', device.userId);
     if (await this.d.store.registrationLockDelete(device.userId)) {
       this.d.log.info({ userId: device.userId, deviceId: device.id }, 'registration lock PIN removed');

@@ -46,7 +46,23 @@ export interface AuthDeps {
   onDevicesChanged: (userId: UserId) => void;
 }
 
-const DEVICE_NAME_MAX = 64;
+export const DEVICE_NAME_MAX = 64;
+
+/** What a one-time code is for: a code works only for the purpose it was requested for. */
+export type CodePurpose = 'register' | 'delete_account';
+
+/** The codes-table key of a phone's code for `purpose` (registration keeps the bare number). */
+export function codeKey(phone: string, purpose: CodePurpose): string {
+  return purpose === 'register' ? phone : `${purpose}:${phone}`;
+}
+
+/** A one-time code's form (6 digits), or CODE_INVALID before any attempt is taken. */
+function codeFormatChecked(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^\d{6}$/.test(raw)) {
+    throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
+  }
+  return raw;
+}
 
 function deviceName(raw: unknown, fallback: string): string {
   if (raw === undefined || raw === null || raw === '') return fallback;
@@ -65,12 +81,14 @@ export class AuthService {
   async requestCode(
     rawPhone: unknown,
     ip: string,
+    purpose: CodePurpose = 'register',
   ): Promise<{ phone: string; expiresInMs: number; resendAfterMs: number }> {
     const phone = normalizePhone(rawPhone);
+    const key = codeKey(phone, purpose);
     const { store, clock, config, limiters } = this.d;
     checkPhoneTypeAllowed(phone, config.smsBlockedNumberTypes);
     const now = clock.now();
-    const existing = await store.codeGet(phone);
+    const existing = await store.codeGet(key);
     if (existing && now - existing.sentAt < config.codeResendMs) {
       throw new ParleyError('RATE_LIMITED', 'a code was sent recently; wait before asking again', {
         retryAfterMs: config.codeResendMs - (now - existing.sentAt),
@@ -84,15 +102,21 @@ export class AuthService {
     await limiters.take('codeRequestPrefix', phone.slice(0, config.codeRequestPrefixLength));
     await limiters.take('codeRequestTotal', 'all');
     const code = this.d.ids.numericCode(6);
-    const codeHash = this.d.digests.code(phone, code);
-    await store.codePut({ phone, codeHash, expiresAt: now + config.codeTtlMs, attempts: 0, sentAt: now });
+    const codeHash = this.d.digests.code(key, code);
+    await store.codePut({
+      phone: key,
+      codeHash,
+      expiresAt: now + config.codeTtlMs,
+      attempts: 0,
+      sentAt: now,
+    });
     try {
       await this.d.sms.sendCode(phone, code);
     } catch (err) {
-      await this.giveBackCodeRequest(phone, codeHash, err);
+      await this.giveBackCodeRequest(phone, key, codeHash, err);
       throw err;
     }
-    this.d.log.info({ phone: maskPhone(phone) }, 'registration code sent');
+    this.d.log.info({ phone: maskPhone(phone), purpose }, 'one-time code sent');
     return { phone, expiresInMs: config.codeTtlMs, resendAfterMs: config.codeResendMs };
   }
 
@@ -103,15 +127,20 @@ export class AuthService {
    * per-IP budget counts requests and keeps this one. A send that may have gone out (a try timed
    * out) keeps every budget spent.
    */
-  private async giveBackCodeRequest(phone: string, codeHash: string, err: unknown): Promise<void> {
+  private async giveBackCodeRequest(
+    phone: string,
+    key: string,
+    codeHash: string,
+    err: unknown,
+  ): Promise<void> {
     const { store, limiters, config, log } = this.d;
     const notSent = smsCertainlyNotSent(err);
     log.warn(
       { phone: maskPhone(phone), error: err instanceof ParleyError ? err.code : 'INTERNAL', notSent },
-      'registration code not sent',
+      'one-time code not sent',
     );
     try {
-      await store.codeConsume(phone, codeHash);
+      await store.codeConsume(key, codeHash);
       if (!notSent) return;
       await limiters.give('codeRequestPhone', phone);
       await limiters.give('codeRequestPhoneDay', phone);
@@ -119,7 +148,7 @@ export class AuthService {
       await limiters.give('codeRequestTotal', 'all');
     } catch (undoErr) {
       // The client still gets the provider's error; a code left behind expires on its own.
-      log.warn({ err: undoErr }, 'withdrawing an unsent registration code failed');
+      log.warn({ err: undoErr }, 'withdrawing an unsent one-time code failed');
     }
   }
 
@@ -132,33 +161,15 @@ export class AuthService {
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
-    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
-      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
-    }
-    // A malformed PIN is INVALID_ARGUMENT before any code attempt or PIN try is taken.
+    // A malformed code is CODE_INVALID, then a malformed PIN INVALID_ARGUMENT, both before any
+    // code attempt or PIN try is taken.
+    codeFormatChecked(rawCode);
     const pin = rawPin === undefined || rawPin === null ? undefined : parseInput(pinSchema, rawPin);
-    await this.d.limiters.take('verifyIp', ip);
-    const { store, clock, config } = this.d;
-    const now = clock.now();
-    const max = config.codeMaxAttempts;
-    const taken = await store.codeAttemptTake(phone, now, max);
-    if (!taken) throw await this.noAttemptLeft(phone, now);
-    if (!digestsEqual(this.d.digests.code(phone, rawCode), taken.codeHash)) {
-      if (taken.attempts >= max) {
-        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
-      }
-      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
-    }
-    const existing = await store.userByPhone(phone);
-    if (existing) {
-      await this.d.registrationLock.admit(existing.id, pin, now, () =>
-        store.codeAttemptReturn(phone, taken.codeHash),
-      );
-    }
-    // Of two requests with the right code, only the one that deletes it goes on.
-    if (!(await store.codeConsume(phone, taken.codeHash))) {
-      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
-    }
+    const { store } = this.d;
+    const now = await this.consumeCode(phone, rawCode, 'register', ip, async (at, returnAttempt) => {
+      const existing = await store.userByPhone(phone);
+      if (existing) await this.d.registrationLock.admit(existing.id, pin, at, returnAttempt);
+    });
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -174,6 +185,42 @@ export class AuthService {
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');
     return { userId, deviceId, token, primary: true };
+  }
+
+  /**
+   * Takes one attempt on the phone's code for `purpose` and consumes the code when `rawCode`
+   * is right; throws CODE_INVALID, CODE_EXPIRED or TOO_MANY_ATTEMPTS otherwise. `whenRight`
+   * runs once the code is known right and before it is consumed; an error it throws keeps the
+   * code, and its `returnAttempt` gives the attempt back (the registration lock's PIN step).
+   * Returns the time the attempt was taken at.
+   */
+  async consumeCode(
+    phone: string,
+    rawCode: unknown,
+    purpose: CodePurpose,
+    ip: string,
+    whenRight?: (now: number, returnAttempt: () => Promise<void>) => Promise<void>,
+  ): Promise<number> {
+    const code = codeFormatChecked(rawCode);
+    await this.d.limiters.take('verifyIp', ip);
+    const { store, clock, config } = this.d;
+    const key = codeKey(phone, purpose);
+    const now = clock.now();
+    const max = config.codeMaxAttempts;
+    const taken = await store.codeAttemptTake(key, now, max);
+    if (!taken) throw await this.noAttemptLeft(key, now);
+    if (!digestsEqual(this.d.digests.code(key, code), taken.codeHash)) {
+      if (taken.attempts >= max) {
+        throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
+      }
+      throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
+    }
+    await whenRight?.(now, () => store.codeAttemptReturn(key, taken.codeHash));
+    // Of two requests with the right code, only the one that deletes it goes on.
+    if (!(await store.codeConsume(key, taken.codeHash))) {
+      throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
+    }
+    return now;
   }
 
   /** Why no attempt could be taken on the phone's code, as the error to answer with. */

@@ -1,55 +1,51 @@
 /**
- * Group commit: sends that arrive together are written in one transaction. A flush is
- * scheduled `windowMs` after the first enqueue (or on the next turn of the event loop), so
- * everything decoded from the sockets meanwhile joins the batch; one batch is in flight at
- * a time, and sends arriving during it form the next batch.
- * A send's promise resolves only after its transaction committed.
+ * Group commit: writes that arrive together go to the store in one transaction, so they
+ * share one disk sync. A flush is scheduled `windowMs` after the first enqueue (or on the
+ * next turn of the event loop), so everything decoded from the sockets meanwhile joins the
+ * batch; one batch is in flight at a time, and items arriving during it form the next batch.
+ * An item's promise resolves only after its transaction committed. Sends go through a
+ * CommitQueue; chat creation through a GroupCommit of its own (chat/service.ts).
  */
 import type { CommitResult, SendCommit, Store } from '../ports/store.js';
 
-interface Pending {
-  item: SendCommit;
-  resolve: (r: CommitResult) => void;
+interface Pending<I, R> {
+  item: I;
+  resolve: (r: R) => void;
   reject: (e: unknown) => void;
 }
 
-export interface CommitQueueOptions {
+export interface GroupCommitOptions<I, R> {
   maxBatch: number;
-  /** How long the first send of a batch may wait for others to join it (0 = next turn of the loop). */
+  /** How long the first item of a batch may wait for others to join it (0 = next turn of the loop). */
   windowMs?: number;
-  /** Called after each committed batch, in order, before the senders' promises resolve. */
-  onCommitted: (items: readonly SendCommit[], results: readonly CommitResult[]) => void;
-  /** Test-only unsafe mode: resolve at once and commit after this delay. */
-  unsafeAckBeforeCommitMs?: number;
+  /** Called after each committed batch, in order, before the items' promises resolve. */
+  onCommitted?: (items: readonly I[], results: readonly R[]) => void;
   onBatch?: (size: number, ms: number) => void;
 }
 
-export class CommitQueue {
-  private queue: Pending[] = [];
+export interface CommitQueueOptions extends GroupCommitOptions<SendCommit, CommitResult> {
+  onCommitted: (items: readonly SendCommit[], results: readonly CommitResult[]) => void;
+  /** Test-only unsafe mode: resolve at once and commit after this delay. */
+  unsafeAckBeforeCommitMs?: number;
+}
+
+export class GroupCommit<I, R> {
+  private queue: Pending<I, R>[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Pick<Store, 'messageCommit'>,
-    private readonly options: CommitQueueOptions,
+    /** Commits a batch in one transaction; one result per item, in order. */
+    private readonly commit: (items: I[]) => Promise<R[]>,
+    private readonly options: GroupCommitOptions<I, R>,
   ) {}
 
   get depth(): number {
     return this.queue.length;
   }
 
-  enqueue(item: SendCommit): Promise<CommitResult> {
-    const unsafeDelay = this.options.unsafeAckBeforeCommitMs;
-    if (unsafeDelay !== undefined) {
-      // Each send joins the queue only `unsafeDelay` ms after it was acknowledged, so at any
-      // moment the acks of the last `unsafeDelay` ms are not yet durable.
-      setTimeout(() => {
-        this.queue.push({ item, resolve: () => {}, reject: () => {} });
-        this.schedule();
-      }, unsafeDelay);
-      return Promise.resolve({ ok: true, seq: 0, serverTime: item.serverTime, duplicate: false });
-    }
-    return new Promise<CommitResult>((resolve, reject) => {
+  enqueue(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
@@ -81,10 +77,10 @@ export class CommitQueue {
     const started = performance.now();
     this.inFlight = (async () => {
       try {
-        const results = await this.store.messageCommit(items);
+        const results = await this.commit(items);
         this.options.onBatch?.(items.length, performance.now() - started);
         try {
-          this.options.onCommitted(items, results);
+          this.options.onCommitted?.(items, results);
         } finally {
           for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
         }
@@ -101,5 +97,24 @@ export class CommitQueue {
         setImmediate(() => void this.flush());
       }
     }
+  }
+}
+
+/** The group commit of sends. */
+export class CommitQueue extends GroupCommit<SendCommit, CommitResult> {
+  private readonly unsafeDelay: number | undefined;
+
+  constructor(store: Pick<Store, 'messageCommit'>, options: CommitQueueOptions) {
+    super((items) => store.messageCommit(items), options);
+    this.unsafeDelay = options.unsafeAckBeforeCommitMs;
+  }
+
+  override enqueue(item: SendCommit): Promise<CommitResult> {
+    const unsafeDelay = this.unsafeDelay;
+    if (unsafeDelay === undefined) return super.enqueue(item);
+    // Each send joins the queue only `unsafeDelay` ms after it was acknowledged, so at any
+    // moment the acks of the last `unsafeDelay` ms are not yet durable.
+    setTimeout(() => void super.enqueue(item).catch(() => {}), unsafeDelay);
+    return Promise.resolve({ ok: true, seq: 0, serverTime: item.serverTime, duplicate: false });
   }
 }

@@ -9,7 +9,7 @@ import type { Hub } from '../delivery/hub.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
-import type { Store } from '../ports/store.js';
+import type { ChatCreate, Store } from '../ports/store.js';
 import type {
   ChatId,
   ChatInfo,
@@ -22,7 +22,7 @@ import type {
   StoredMessage,
   UserId,
 } from '../ports/types.js';
-import type { CommitQueue } from './commit-queue.js';
+import { type CommitQueue, GroupCommit } from './commit-queue.js';
 import type { ChatMembers, Directory } from './directory.js';
 import {
   createdUpdate,
@@ -73,8 +73,44 @@ export const MAX_PINS = 3;
 /** Allowed disappearing timers: off, 24 hours, 7 days, 90 days. */
 export const DISAPPEARING_TIMERS: readonly number[] = [0, 86_400, 604_800, 7_776_000];
 
+/** Chats created per transaction at most (a batch of creations shares one disk sync). */
+const CREATE_BATCH = 256;
+
+type Created = { chat: ChatInfo } | { error: unknown };
+
 export class ChatService {
-  constructor(private readonly d: ChatDeps) {}
+  /** The group commit of chat creation, as sends have theirs. */
+  private readonly creates: GroupCommit<ChatCreate, Created>;
+
+  constructor(private readonly d: ChatDeps) {
+    this.creates = new GroupCommit((inputs) => this.createBatch(inputs), {
+      maxBatch: CREATE_BATCH,
+      windowMs: d.config.commitWindowMs,
+    });
+  }
+
+  /** Resolves when every chat creation asked for so far is stored (shutdown). */
+  idle(): Promise<void> {
+    return this.creates.idle();
+  }
+
+  private async createBatch(inputs: ChatCreate[]): Promise<Created[]> {
+    try {
+      return (await this.d.store.chatCreateBatch(inputs)).map((chat) => ({ chat }));
+    } catch (err) {
+      if (inputs.length === 1) return [{ error: err }];
+      // The batch failed as a whole: each on its own, so only the input at fault fails.
+      const out: Created[] = [];
+      for (const input of inputs) {
+        try {
+          out.push({ chat: await this.d.store.chatCreate(input) });
+        } catch (e) {
+          out.push({ error: e });
+        }
+      }
+      return out;
+    }
+  }
 
   // -- send ---------------------------------------------------------------------------------
 
@@ -158,8 +194,7 @@ export class ChatService {
     if (input.kind === 'direct') {
       if (others.length !== 1)
         throw new ParleyError('INVALID_ARGUMENT', 'a direct chat has exactly one other member');
-      const existing = await this.d.store.chatDirectFind(device.userId, others[0]!);
-      if (existing) return (await this.d.store.chatGet(existing))!;
+      // A pair that already has a direct chat gets it back from the store, as it is.
     } else if (others.length === 0) {
       throw new ParleyError('INVALID_ARGUMENT', 'a group needs at least one other member');
     }
@@ -171,7 +206,7 @@ export class ChatService {
       ...others.map((userId) => ({ userId, role: 'member' as Role })),
     ];
     const chatId = this.d.ids.chatId();
-    const chat = await this.d.store.chatCreate({
+    const created = await this.creates.enqueue({
       chatId,
       kind: input.kind,
       name: input.kind === 'group' ? input.name : '',
@@ -182,8 +217,10 @@ export class ChatService {
       now,
       update: createdUpdate({ ...input, members, now }),
     });
-    // A direct chat another node created a moment earlier comes back as it is; its creation
-    // was fanned out there.
+    if ('error' in created) throw created.error;
+    const { chat } = created;
+    // A direct chat that existed (created earlier, here or on another node) comes back as it
+    // is; its creation was fanned out when it was made.
     if (chat.id !== chatId) return chat;
     const [first] = await this.d.store.messagesRead(device.id, chat.id, 0, 1, 1);
     if (first) void this.d.hub.fanOut(first, undefined);
@@ -228,15 +265,32 @@ export class ChatService {
 
   async leaveChat(device: Device, chatId: ChatId): Promise<ChatInfo> {
     await this.groupFor(device, chatId);
+    return this.leaveAndPromote(device, chatId);
+  }
+
+  /**
+   * For an account being deleted: leaves the chat, direct or group, as leaving does (the
+   * other members get the member-left update; a group without an admin gets one). A chat
+   * nobody else is in is left as it is ('alone'): the erasure drops it whole.
+   */
+  async leaveForErasure(device: Device, chatId: ChatId): Promise<'left' | 'alone' | 'not_member'> {
+    const chat = await this.d.store.chatGet(chatId);
+    if (!chat || !roleOf(chat, device.userId)) return 'not_member';
+    if (chat.members.length === 1) return 'alone';
+    await this.leaveAndPromote(device, chatId);
+    return 'left';
+  }
+
+  private async leaveAndPromote(device: Device, chatId: ChatId): Promise<ChatInfo> {
     await this.mutate(
       device,
       { chatId, update: memberLeftUpdate(device.userId), removeUserIds: [device.userId] },
       [device.userId],
     );
     const after = (await this.d.store.chatGet(chatId))!;
-    // The last admin leaving makes the longest-standing member an admin.
+    // The last admin leaving a group makes the longest-standing member an admin.
     const oldest = after.members[0];
-    if (oldest && !after.members.some((m) => canManage(m.role))) {
+    if (after.kind === 'group' && oldest && !after.members.some((m) => canManage(m.role))) {
       await this.mutate(device, {
         chatId,
         update: roleChangedUpdate(oldest.userId, 'admin'),

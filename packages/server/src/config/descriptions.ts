@@ -149,6 +149,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'Connections per client address that are not (yet) an authenticated WebSocket; more are answered 503.',
   proxyProtocol:
     'Every connection starts with a PROXY protocol header (v2 or v1); connections from outside --trusted-proxies are refused.',
+  corsOrigins:
+    'Comma-separated origins (like https://app.example.org) whose browser apps may call the HTTP API; * allows any. Default none: no CORS headers are sent.',
   trustedProxies:
     'Comma-separated IPs or CIDR ranges of load balancers and proxies: they may send a PROXY header, and their X-Forwarded-For is believed.',
   unsafeAckBeforeCommit:

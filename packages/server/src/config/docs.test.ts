@@ -36,3 +36,14 @@ it('--help describes every setting', () => {
   const long = help.split('\n').filter((line) => line.startsWith('      ') && line.length > 100);
   assert.deepEqual(long, [], 'descriptions are wrapped at 100 characters');
 });
+
+it('serve --help describes --cors-origins, and a bad origin fails naming the setting', () => {
+  assert.match(
+    settingsHelp(),
+    /--cors-origins {2}PARLEY_CORS_ORIGINS {2}default: \[\]\n +Comma-separated origins \(like https:\/\/app\.example\.org\) whose browser apps/,
+  );
+  const c = loadConfig({ argv: ['--cors-origins', 'https://app.example.org, http://localhost:5173'] });
+  assert.deepEqual(c.corsOrigins, ['https://app.example.org', 'http://localhost:5173']);
+  for (const bad of ['app.example.org', 'https://app.example.org/', 'ftp://x.org', 'https://a.org/path'])
+    assert.throws(() => loadConfig({ argv: ['--cors-origins', bad] }), /corsOrigins \(--cors-origins/, bad);
+});

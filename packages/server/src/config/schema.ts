@@ -21,6 +21,17 @@ function isAddressOrRange(entry: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
+/** `*`, or a scheme, host and optional port with nothing after them (what a browser sends as Origin). */
+function isOrigin(entry: string): boolean {
+  if (entry === '*') return true;
+  try {
+    const u = new URL(entry);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .object({
     /** Interface to listen on. */
@@ -334,6 +345,21 @@ export const configSchema = z
           .filter(Boolean),
       )
       .refine((list) => list.every(isAddressOrRange), 'comma-separated IP addresses or CIDR ranges'),
+    /**
+     * Origins (comma-separated, like https://app.example.org) whose browser apps may call the
+     * HTTP API; `*` allows any. Default none: no CORS headers are sent.
+     */
+    corsOrigins: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every(isOrigin), 'comma-separated origins like https://app.example.org, or *')
+      .describe('Origins whose browser apps may call the HTTP API, like https://app.example.org (* for any)'),
     /**
      * Test-only: acknowledge sends before they are committed (and delay commits), so the
      * crash tests can prove their checker detects loss. Never use in production.

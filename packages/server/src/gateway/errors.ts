@@ -2,7 +2,7 @@
 import { type FrameInit, ParleyError } from '@parley/protocol';
 import type { Logger } from '../log.js';
 
-export function toParleyError(err: unknown, log: Logger): ParleyError {
+export function toParleyError(err: unknown, log: Pick<Logger, 'error'>): ParleyError {
   if (err instanceof ParleyError) {
     if (err.code === 'INTERNAL') log.error({ err: err.cause ?? err }, 'internal error');
     return err;

@@ -1,24 +1,18 @@
-/** Small HTTP helpers: bounded JSON bodies and JSON/error responses (also on raw upgrade sockets). */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/** Small HTTP helpers: request bodies that must keep coming, and errors on raw (upgrade) sockets. */
 import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
 import { errorJson } from './errors.js';
-
-const BODY_LIMIT = 16 * 1024;
 
 /** Headers on every response: no browser may guess a content type (media bodies are opaque bytes). */
 export const COMMON_HEADERS = { 'x-content-type-options': 'nosniff' } as const;
 
 /**
  * The request body, chunk by chunk; a pause longer than `idleMs` (or, with `totalMs`, a body
- * not whole by then) fails with REQUEST_TIMEOUT. The request is left open so the answer can go out.
+ * not whole by then) fails with REQUEST_TIMEOUT. Only the time spent waiting for the client
+ * counts, not a slow consumer. The request is left open so the answer can go out.
  */
-export async function* timedBody(
-  req: IncomingMessage,
-  idleMs: number,
-  totalMs = Number.POSITIVE_INFINITY,
-): AsyncGenerator<Buffer> {
+async function* timedChunks(req: Readable, idleMs: number, totalMs: number): AsyncGenerator<Buffer> {
   const chunks = req.iterator({ destroyOnReturn: false });
   const deadline = Date.now() + totalMs;
   for (;;) {
@@ -39,52 +33,13 @@ export async function* timedBody(
   }
 }
 
-/** A JSON object body of at most 16 KiB that arrives whole within `timeoutMs`. */
-export async function readJson(req: IncomingMessage, timeoutMs: number): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of timedBody(req, timeoutMs, timeoutMs)) {
-    size += chunk.length;
-    if (size > BODY_LIMIT)
-      throw new ParleyError('INVALID_ARGUMENT', `request body is larger than ${BODY_LIMIT} bytes`);
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new ParleyError('INVALID_ARGUMENT', 'request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ParleyError('INVALID_ARGUMENT', 'request body must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-/**
- * Answers with the error, unless the response has already begun: then its status is gone and
- * only closing the connection tells the client the body is incomplete. A request whose body
- * was not read to the end (refused or timed out) closes the connection after the answer.
- */
-export function sendError(res: ServerResponse, err: ParleyError): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  if (err.retryAfterMs !== undefined)
-    res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
-  if (!res.req.complete) res.setHeader('connection', 'close');
-  sendJson(res, err.httpStatus, errorJson(err));
+/** timedChunks as a byte stream (what the framework reads a body from). */
+export function timedBody(req: Readable, idleMs: number, totalMs = Number.POSITIVE_INFINITY): Readable {
+  const body = Readable.from(timedChunks(req, idleMs, totalMs), { objectMode: false });
+  // A reader gets errors through its own listener. Once it stopped listening (a body refused
+  // half-way), a later timeout or abort has nobody to tell and must not reach the process.
+  body.on('error', () => {});
+  return body;
 }
 
 /** Answers a failed WebSocket upgrade (or a refused connection) with a plain HTTP error and closes the socket. */

@@ -1,20 +1,34 @@
 /**
- * HTTP routes: registration, registration lock, linking, devices, media, health. Every body is validated here; a
- * route throws and the edge's error boundary (edge.ts) answers.
+ * The HTTP routes: registration, the registration lock, linking, devices, account deletion, media,
+ * health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
+ * validate the request before the handler runs; a handler throws and the error handler
+ * (http-errors.ts) answers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
-import type { RegistrationLockService } from '../auth/registration-lock.js';
+import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AccountService } from '../account/service.js';
+import { assertMayChangePin, type RegistrationLockService } from '../auth/registration-lock.js';
 import type { AuthService } from '../auth/service.js';
 import type { MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Device, DeviceId } from '../ports/types.js';
 import { clientAddress } from './client-address.js';
-import { readJson, sendJson, timedBody } from './http-util.js';
+import * as s from './http-schemas.js';
+import { timedBody } from './http-util.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The device whose bearer token the request carried (routes that require one). */
+    device: Device | null;
+  }
+}
 
 export interface HttpDeps {
   auth: AuthService;
+  account: AccountService;
   registrationLock: RegistrationLockService;
   media: MediaService;
   metrics: Metrics;
@@ -23,105 +37,323 @@ export interface HttpDeps {
   bodyTimeoutMs: number;
 }
 
-/** The path of the request target; a target the URL parser refuses is INVALID_ARGUMENT. */
-function pathOf(req: IncomingMessage): string {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost').pathname;
-  } catch {
-    throw new ParleyError('INVALID_ARGUMENT', 'the request target is not a valid URL');
-  }
-}
+/** Largest JSON request body. */
+const JSON_BODY_LIMIT = 16 * 1024;
 
-async function requireDevice(auth: AuthService, req: IncomingMessage): Promise<Device> {
-  const h = req.headers.authorization;
-  const device = await auth.authenticate(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
-  if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
-  return device;
-}
+const errors = { default: s.errorAnswer };
+const bearer = [{ bearer: [] }];
 
-export function createHttpHandler(d: HttpDeps) {
+export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
   const { auth } = d;
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = pathOf(req);
-    const route = `${req.method} ${path}`;
-    if (route === 'GET /healthz') return sendJson(res, 200, { status: 'ok' });
-    if (route === 'GET /readyz') {
-      const ok = await d.ready();
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
-    }
-    if (route === 'GET /metrics') {
-      const text = await d.metrics.text();
-      res.writeHead(200, {
-        'content-type': d.metrics.contentType,
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-      return;
-    }
-    if (route === 'POST /v1/auth/code') {
-      const body = await readJson(req, d.bodyTimeoutMs);
-      return sendJson(res, 200, await auth.requestCode(body.phone, clientAddress(req)));
-    }
-    if (route === 'POST /v1/auth/verify') {
-      const body = await readJson(req, d.bodyTimeoutMs);
-      return sendJson(
-        res,
-        200,
-        await auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(req), body.pin),
-      );
-    }
-    if (path === '/v1/account/pin' && ['GET', 'PUT', 'DELETE'].includes(req.method ?? '')) {
-      const device = await requireDevice(auth, req);
-      const lock = d.registrationLock;
-      if (req.method === 'GET') return sendJson(res, 200, await lock.status(device));
-      if (req.method === 'DELETE') return sendJson(res, 200, await lock.remove(device));
-      return sendJson(res, 200, await lock.set(device, await readJson(req, d.bodyTimeoutMs)));
-    }
-    if (route === 'POST /v1/devices/link-code') {
-      const device = await requireDevice(auth, req);
-      return sendJson(res, 200, await auth.createLinkCode(device));
-    }
-    if (route === 'POST /v1/devices/link') {
-      const body = await readJson(req, d.bodyTimeoutMs);
-      return sendJson(res, 200, await auth.linkDevice(body.code, body.deviceName, clientAddress(req)));
-    }
-    if (route === 'GET /v1/devices') {
-      const device = await requireDevice(auth, req);
-      const list = await auth.listDevices(device);
-      return sendJson(res, 200, {
-        devices: list.map((x) => ({
+
+  async function requireDevice(request: FastifyRequest): Promise<void> {
+    const h = request.headers.authorization;
+    request.device =
+      (await auth.authenticate(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined)) ?? null;
+    if (!request.device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
+  }
+
+  /** A JSON body must arrive whole within the body timeout; a media body must not stall longer. */
+  const jsonBodyDeadline: preParsingAsyncHookHandler = async (_request, _reply, payload) =>
+    timedBody(payload, d.bodyTimeoutMs, d.bodyTimeoutMs);
+  const streamBodyDeadline: preParsingAsyncHookHandler = async (_request, _reply, payload) =>
+    timedBody(payload, d.bodyTimeoutMs);
+
+  /** Bodies are read as JSON whatever their content-type says (as clients always could send them). */
+  function readsJson(scope: FastifyInstance): void {
+    const parse = scope.getDefaultJsonParser('error', 'error');
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (req, body, done) =>
+      body === '' ? done(null, undefined) : parse(req, body as string, done),
+    );
+    scope.addHook('preParsing', jsonBodyDeadline);
+  }
+
+  const operations: FastifyPluginAsyncZod = async (app) => {
+    const tags = ['operations'];
+    app.get(
+      '/healthz',
+      { schema: { tags, summary: 'The process runs', response: { 200: s.statusAnswer } } },
+      () => ({
+        status: 'ok' as const,
+      }),
+    );
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          tags,
+          summary: 'The node takes traffic: 503 while its store or bus fails, or while it drains',
+          response: { 200: s.statusAnswer, 503: s.statusAnswer },
+        },
+      },
+      async (_request, reply) => {
+        const ok = await d.ready();
+        return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready' });
+      },
+    );
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags,
+          summary: 'Prometheus metrics',
+          response: {
+            200: {
+              description: 'The text exposition format',
+              content: { 'text/plain': { schema: z.string() } },
+            },
+          },
+        },
+      },
+      async (_request, reply) => reply.type(d.metrics.contentType).send(await d.metrics.text()),
+    );
+    app.get(
+      '/v1/openapi.json',
+      { schema: { tags, summary: 'This document (OpenAPI 3.1)', response: { 200: s.openApiAnswer } } },
+      () => app.swagger() as { openapi: string },
+    );
+  };
+
+  const registration: FastifyPluginAsyncZod = async (app) => {
+    readsJson(app);
+    app.post(
+      '/v1/auth/code',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Send a one-time code by SMS to a phone number',
+          body: s.codeRequestBody,
+          response: { 200: s.codeRequestedAnswer, ...errors },
+        },
+      },
+      (request) => auth.requestCode(request.body.phone, clientAddress(request.raw)),
+    );
+    app.post(
+      '/v1/auth/verify',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Trade the code for the credentials of a new primary device',
+          body: s.verifyBody,
+          response: { 200: s.credentialsAnswer, ...errors },
+        },
+      },
+      ({ body, raw }) =>
+        auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(raw), body.pin),
+    );
+    app.post(
+      '/v1/devices/link',
+      {
+        schema: {
+          tags: ['devices'],
+          summary: 'Trade a link code for the credentials of a linked device',
+          body: s.linkBody,
+          response: { 200: s.credentialsAnswer, ...errors },
+        },
+      },
+      ({ body, raw }) => auth.linkDevice(body.code, body.deviceName, clientAddress(raw)),
+    );
+  };
+
+  const account: FastifyPluginAsyncZod = async (app) => {
+    readsJson(app);
+    app.decorateRequest('device', null);
+    app.addHook('onRequest', requireDevice);
+    const tags = ['account'];
+    app.post(
+      '/v1/account/delete-code',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary:
+            "On the primary device: send a code by SMS to the account's number, to confirm its deletion",
+          body: s.deleteCodeBody,
+          response: { 200: s.codeRequestedAnswer, ...errors },
+        },
+      },
+      (request) => d.account.requestDeleteCode(request.device!, request.body, clientAddress(request.raw)),
+    );
+    app.delete(
+      '/v1/account',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'On the primary device, with the code: erase the account (docs/accounts.md)',
+          body: s.deleteAccountBody,
+          response: { 200: s.accountDeletedAnswer, ...errors },
+        },
+      },
+      (request) => d.account.deleteAccount(request.device!, request.body, clientAddress(request.raw)),
+    );
+  };
+
+  const registrationLock: FastifyPluginAsyncZod = async (app) => {
+    readsJson(app);
+    app.decorateRequest('device', null);
+    app.addHook('onRequest', requireDevice);
+    const tags = ['registration lock'];
+    // A linked device is refused before its body is looked at (PERMISSION_DENIED, not INVALID_ARGUMENT).
+    const primaryOnly = async (request: FastifyRequest) => assertMayChangePin(request.device!);
+    app.get(
+      '/v1/account/pin',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Whether the account has a registration-lock PIN (any device)',
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.status(request.device!),
+    );
+    app.put(
+      '/v1/account/pin',
+      {
+        preValidation: primaryOnly,
+        schema: {
+          tags,
+          security: bearer,
+          summary:
+            'On the primary device: set or change the PIN a new phone needs after the SMS code; ends a lockout',
+          body: s.setPinBody,
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.set(request.device!, request.body),
+    );
+    app.delete(
+      '/v1/account/pin',
+      {
+        preValidation: primaryOnly,
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'On the primary device: remove the PIN; ends a lockout',
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.remove(request.device!),
+    );
+  };
+
+  const mediaUpload: FastifyPluginAsyncZod = async (app) => {
+    // The body goes to the blob store as it arrives, hashed on the way.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    app.addHook('preParsing', streamBodyDeadline);
+    app.put(
+      '/v1/media/:mediaId',
+      {
+        schema: {
+          tags: ['media'],
+          security: bearer,
+          summary: 'Upload a media body under its SHA-256 (idempotent)',
+          consumes: ['application/octet-stream'],
+          params: s.mediaParams,
+          headers: s.mediaUploadHeaders,
+          body: s.mediaBody,
+          response: { 200: s.mediaStoredAnswer, 201: s.mediaStoredAnswer, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { mediaId } = request.params;
+        const body = (request.body ?? Readable.from([])) as AsyncIterable<Uint8Array>;
+        const r = await d.media.upload(request.device!, mediaId, request.headers['content-length'], body);
+        return reply.code(r.created ? 201 : 200).send({ mediaId, size: r.size });
+      },
+    );
+  };
+
+  const devices: FastifyPluginAsyncZod = async (app) => {
+    app.decorateRequest('device', null);
+    app.addHook('onRequest', requireDevice);
+    const tags = ['devices'];
+    app.post(
+      '/v1/devices/link-code',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'On the primary device: a short-lived code that links one new device',
+          response: { 200: s.linkCodeAnswer, ...errors },
+        },
+      },
+      (request) => auth.createLinkCode(request.device!),
+    );
+    app.get(
+      '/v1/devices',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: "The account's devices",
+          response: { 200: s.devicesAnswer, ...errors },
+        },
+      },
+      async (request) => ({
+        devices: (await auth.listDevices(request.device!)).map((x) => ({
           deviceId: x.id,
           name: x.name,
           primary: x.primary,
           createdAt: x.createdAt,
           lastSeenAt: x.lastSeenAt,
         })),
-      });
-    }
-    const media = /^(PUT|GET) \/v1\/media\/([^/]{1,128})$/.exec(route);
-    if (media) {
-      const device = await requireDevice(auth, req);
-      if (media[1] === 'PUT') {
-        const body = timedBody(req, d.bodyTimeoutMs);
-        const r = await d.media.upload(device, media[2]!, req.headers['content-length'], body);
-        return sendJson(res, r.created ? 201 : 200, { mediaId: media[2], size: r.size });
-      }
-      const blob = await d.media.download(media[2]!);
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': blob.size,
-        'cache-control': 'private, max-age=86400, immutable',
-      });
-      await pipeline(blob.body, res);
-      return;
-    }
-    const del = /^DELETE \/v1\/devices\/([A-Za-z0-9_-]{1,64})$/.exec(route);
-    if (del) {
-      const device = await requireDevice(auth, req);
-      await auth.removeDevice(device, del[1] as DeviceId);
-      res.writeHead(204).end();
-      return;
-    }
-    throw new ParleyError('NOT_FOUND', `no route for ${req.method} ${path}`);
+      }),
+    );
+    app.delete(
+      '/v1/devices/:deviceId',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Remove a device (the primary: any of the account; any device: itself)',
+          params: s.deviceParams,
+          response: { 204: z.undefined().meta({ description: 'Removed' }), ...errors },
+        },
+      },
+      async (request, reply) => {
+        await auth.removeDevice(request.device!, request.params.deviceId as DeviceId);
+        return reply.code(204).send();
+      },
+    );
+    app.get(
+      '/v1/media/:mediaId',
+      {
+        schema: {
+          tags: ['media'],
+          security: bearer,
+          summary: 'Download a media body',
+          params: s.mediaParams,
+          response: {
+            200: {
+              description: 'The bytes',
+              content: { 'application/octet-stream': { schema: s.mediaBody } },
+            },
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const blob = await d.media.download(request.params.mediaId);
+        const body = blob.body instanceof Readable ? blob.body : Readable.from(blob.body);
+        return reply
+          .type('application/octet-stream')
+          .header('content-length', blob.size)
+          .header('cache-control', 'private, max-age=86400, immutable')
+          .send(body);
+      },
+    );
+    app.register(mediaUpload);
+  };
+
+  return async (app) => {
+    app.register(operations);
+    app.register(registration);
+    app.register(devices);
+    app.register(account);
+    app.register(registrationLock);
   };
 }

@@ -201,7 +201,7 @@ export class WsConnection implements Connection, DeliveryTransport {
 
   sendMessages(messages: readonly StoredMessage[], backlog: boolean): void {
     try {
-      this.d.metrics.framesOut.inc({ type: 'deliver' });
+      this.d.metrics.frameOut.inc('deliver');
       this.write(this.d.encodeDeliver(messages, backlog, this.encoding));
     } catch (err) {
       this.crash(err);
@@ -209,7 +209,7 @@ export class WsConnection implements Connection, DeliveryTransport {
   }
 
   sendEncoded(frame: Uint8Array | string): void {
-    this.d.metrics.framesOut.inc({ type: 'deliver' });
+    this.d.metrics.frameOut.inc('deliver');
     // Corked like every other write: measured, writing each shared frame at once made group
     // fan-out slower (receivers woke once per socket instead of once per batch).
     try {
@@ -278,7 +278,7 @@ export class WsConnection implements Connection, DeliveryTransport {
       this.fail(0, toParleyError(err, this.log));
       return;
     }
-    this.d.metrics.framesIn.inc({ type: frame.body.case ?? 'empty' });
+    this.d.metrics.frameIn.inc(frame.body.case ?? 'empty');
     if (frame.id === 0 && frame.body.case !== 'ack') {
       this.fail(0, new ParleyError('INVALID_ARGUMENT', 'requests need a non-zero id'));
       return;
@@ -354,7 +354,7 @@ export class WsConnection implements Connection, DeliveryTransport {
       body = errorBody(internal);
       data = this.encode(id, body);
     }
-    this.d.metrics.framesOut.inc({ type: body?.case ?? 'empty' });
+    this.d.metrics.frameOut.inc(body?.case ?? 'empty');
     this.write(data);
   }
 

@@ -8,10 +8,15 @@ import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
 import type { Limiters } from '../limits/limiters.js';
 import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
 
 export interface MediaDeps {
   blobs: BlobStore;
+  /** Records who uploaded what, so deleting an account removes what only it uploaded. */
+  store: Pick<Store, 'mediaUploadRecord'>;
+  clock: Clock;
   limiters: Limiters;
   config: Config;
 }
@@ -45,7 +50,9 @@ export class MediaService {
     if (length === 0) throw new ParleyError('INVALID_ARGUMENT', 'a media body is not empty');
     if (length > max) throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${max} bytes`);
     await this.d.limiters.take('mediaBytes', device.userId, length);
-    return this.d.blobs.put(id, body, Math.min(max, length));
+    const stored = await this.d.blobs.put(id, body, Math.min(max, length));
+    await this.d.store.mediaUploadRecord(id, device.userId, this.d.clock.now());
+    return stored;
   }
 
   async download(rawId: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {

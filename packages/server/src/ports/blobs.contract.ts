@@ -45,6 +45,20 @@ export function blobStoreContract(
       await blobs.close();
     });
 
+    it('deletes the given bodies at once and skips ids it does not hold', async () => {
+      const { blobs } = await make();
+      const a = new Uint8Array([7, 7, 7]);
+      const b = new Uint8Array([8, 8, 8]);
+      await blobs.put(sha(a), chunks(a), 100);
+      await blobs.put(sha(b), chunks(b), 100);
+      assert.equal(await blobs.delete([sha(a), sha(new Uint8Array([9]))]), 1);
+      assert.equal(await blobs.has(sha(a)), false);
+      assert.equal(await blobs.get(sha(a)), undefined);
+      assert.equal(await blobs.has(sha(b)), true);
+      assert.equal(await blobs.delete([]), 0);
+      await blobs.close();
+    });
+
     it('expires bodies stored before the cutoff', async () => {
       const { blobs, setAge } = await make();
       const a = new Uint8Array([1, 2, 3]);

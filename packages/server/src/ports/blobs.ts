@@ -3,7 +3,7 @@
  * the store neither knows nor cares. Invariants every backend keeps:
  * - `put` stores the body only if it hashes to `id` and fits in `maxBytes`, atomically: a
  *   reader never sees a partial body; a repeat of a stored id stores nothing new;
- * - a body is readable until `expire` removes it.
+ * - a body is readable until `expire` or `delete` removes it.
  */
 export interface BlobPutResult {
   size: number;
@@ -17,6 +17,8 @@ export interface BlobStore {
   /** The body as a stream, or undefined when unknown or expired. */
   get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined>;
   has(id: string): Promise<boolean>;
+  /** Removes these bodies at once (ids not stored are skipped); returns how many were removed. */
+  delete(ids: readonly string[]): Promise<number>;
   /** Removes up to `limit` bodies stored before `cutoff` (ms since epoch); returns how many. */
   expire(cutoff: number, limit: number): Promise<number>;
   close(): Promise<void>;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
+import { accountEraseContract } from './store-erase.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
@@ -576,6 +577,36 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         }
         const group = await createChat(store, 'pair-group', a, [b]);
         assert.equal(group.id, 'pair-group', 'a group of the same two users is still created');
+      });
+
+      test('chatCreateBatch answers each input as chatCreate would, in order', async (store) => {
+        const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
+        const existing = await createChat(store, 'ab', a, [b], 'direct');
+        const answers = await store.chatCreateBatch([
+          chatInput('ac', a, [c], 'direct'),
+          chatInput('ba', b, [a], 'direct'), // the pair already has 'ab'
+          chatInput('ca', c, [a], 'direct'), // the pair got 'ac' earlier in this batch
+          chatInput('g', a, [b, c]),
+        ]);
+        assert.deepEqual(
+          answers.map((x) => x.id),
+          ['ac', 'ab', 'ac', 'g'],
+        );
+        assert.deepEqual(answers[1], existing);
+        assert.deepEqual(answers[0], await store.chatGet(chatId('ac')));
+        assert.deepEqual(answers[3], await store.chatGet(chatId('g')));
+        assert.equal(await store.chatGet(chatId('ba')), undefined);
+        assert.equal(await store.chatGet(chatId('ca')), undefined);
+        const [created] = await store.messagesRead(c.deviceId, chatId('ac'), 0, 1, 1);
+        assert.deepEqual([created?.seq, created?.kind], [1, 'update']);
+        assert.deepEqual(await store.chatCreateBatch([]), []);
+        // A failing input fails the call and stores nothing of it.
+        const dup = chatInput('g2', a, [b]);
+        await assert.rejects(
+          store.chatCreateBatch([dup, { ...chatInput('g', a, [c]) }, chatInput('g3', b, [c])]),
+        );
+        assert.equal(await store.chatGet(chatId('g2')), undefined);
+        assert.equal(await store.chatGet(chatId('g3')), undefined);
       });
 
       test('chatSummaries lists the chats the user is a member of', async (store) => {
@@ -1923,6 +1954,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await take(store, b.userId), []);
       });
     });
+
+    describe('account erasure', () => accountEraseContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

@@ -156,12 +156,37 @@ export interface ChatMutation {
   unpinSeq?: number;
 }
 
+/** What `accountErase` is told besides the user (see docs/accounts.md, "Deleting an account"). */
+export interface AccountErase {
+  userId: UserId;
+  /** Rows of the codes table that belong to the account's number (one per code purpose). */
+  codeKeys: readonly string[];
+  /**
+   * Chats the user was just removed from (by chat updates stored before the erasure): those
+   * nobody is left in are dropped whole, like the chats the user is still the only member of.
+   */
+  leftChatIds: readonly ChatId[];
+}
+
+export interface AccountErased {
+  /** Every device of the user that was erased, revoked ones included (their sockets close). */
+  deviceIds: DeviceId[];
+  /** Chats dropped whole because nobody was left in them. */
+  droppedChatIds: ChatId[];
+  /** Messages the user sent that were erased (received by every other member's devices). */
+  erasedMessages: number;
+  /** Media the user uploaded that no other user uploaded: the caller removes their bodies. */
+  mediaIds: string[];
+}
+
 export interface Store {
   // -- accounts -------------------------------------------------------------------------
   /** Undefined when no user has this E.164 number. */
   userByPhone(phone: string): Promise<User | undefined>;
   /** Users whose SHA-256(E.164) is in `hashes`; unknown hashes are omitted. */
   usersByPhoneHash(hashes: readonly Uint8Array[]): Promise<Array<{ phoneHash: Uint8Array; userId: UserId }>>;
+  /** The user with this id; undefined when there is none (never was, or erased). */
+  userGet(userId: UserId): Promise<User | undefined>;
   /** Ids of the given users that exist. */
   usersExist(userIds: readonly UserId[]): Promise<Set<UserId>>;
   /**
@@ -207,6 +232,25 @@ export interface Store {
   usersSharingChat(userId: UserId, others: readonly UserId[]): Promise<Set<UserId>>;
   /** Whether the two users have a direct chat (they are each other's contacts). */
   usersHaveDirectChat(a: UserId, b: UserId): Promise<boolean>;
+
+  /**
+   * Erases the account in one transaction, so a failure erases nothing. Gone afterwards:
+   * the user row (number, its hash, presence settings); every device of the user, revoked
+   * ones too, with their cursors, public keys, one-time prekeys and prekey grants (given to
+   * and taken by the user); link codes; the `codeKeys` rows; the user's memberships,
+   * receipt marks, reactions, pins they set and invite links they created; media upload
+   * records (`mediaIds` lists bodies no other user uploaded); chats nobody is left in
+   * (including `leftChatIds` whose members all left), whole; and the messages the user sent
+   * (from any of their devices) with seq at or below every cursor of the other members'
+   * devices in the chat, i.e. received everywhere. Messages still pending for some member's
+   * device stay, as do other users' messages. Idempotent: an unknown user erases nothing.
+   * Every table that names a user is listed in the backend's erase steps (erase.ts).
+   */
+  accountErase(input: AccountErase): Promise<AccountErased>;
+  /** Records that the user uploaded this media body (idempotent; a repeat moves uploadedAt). */
+  mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void>;
+  /** Forgets up to `limit` upload records older than `cutoff` (their bodies expire alike); returns how many. */
+  mediaUploadsExpire(cutoff: number, limit: number): Promise<number>;
 
   // -- one-time codes ----------------------------------------------------------------------
   codeGet(phone: string): Promise<OneTimeCode | undefined>;
@@ -276,6 +320,13 @@ export interface Store {
    * existing chat is returned, also to a creator racing on another node.
    */
   chatCreate(input: ChatCreate): Promise<ChatInfo>;
+  /**
+   * The group commit of chat creation (the live path): each input as `chatCreate` would
+   * store it, in order, in one transaction, and one answer per input. A direct pair that
+   * already has a chat, or got one earlier in the batch, gets that chat. If the call fails,
+   * nothing is stored.
+   */
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]>;
   /**
    * For imports and benchmarks, not the live path: creates every chat in one transaction,
    * each stored as `chatCreate` stores it (members, cursors for their active devices,

@@ -1,7 +1,7 @@
 /**
  * Scheduled housekeeping: deletes messages older than the retention period in small
  * batches (yielding between them so traffic is not blocked), removes media bodies of the same
- * age, and logs out linked devices
+ * age (and the records of who uploaded them), and logs out linked devices
  * whose primary has not been seen for linkedDeviceMaxIdleDays.
  */
 import type { Logger } from '../log.js';
@@ -42,6 +42,10 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
       mediaExpired += n;
       if (n < BATCH) break;
     }
+  }
+  // Who uploaded a body is forgotten when the body may have expired.
+  while ((await d.store.mediaUploadsExpire(now - d.retentionDays * DAY, BATCH)) === BATCH) {
+    await new Promise((r) => setImmediate(r));
   }
   for (const id of d.connectedDevices()) await d.store.deviceTouch(id, now);
   const retired = await d.store.devicesRetireOrphans(now - d.linkedDeviceMaxIdleDays * DAY, now);

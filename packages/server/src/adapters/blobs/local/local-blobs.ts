@@ -62,6 +62,18 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async delete(ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const id of ids) {
+      const path = this.pathOf(id);
+      if (await this.has(id)) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async expire(cutoff: number, limit: number): Promise<number> {
     let removed = 0;
     for (const sub of await readdir(this.dir)) {

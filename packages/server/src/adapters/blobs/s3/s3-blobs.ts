@@ -159,6 +159,34 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async delete(ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    try {
+      for (const id of ids) {
+        if (!BLOB_ID.test(id))
+          throw new ParleyError('INVALID_ARGUMENT', 'a media id is 64 lowercase hex digits');
+        if (!(await this.has(id))) continue;
+        await this.removeKeys([`${this.prefix}${id}`]);
+        removed++;
+      }
+    } catch (err) {
+      throw err instanceof ParleyError ? err : unavailable(err);
+    }
+    return removed;
+  }
+
+  private async removeKeys(keys: readonly string[]): Promise<void> {
+    const r = await this.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: this.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+    if (r.Errors?.length) {
+      throw new ParleyError('UNAVAILABLE', `the media store refused ${r.Errors.length} deletes`);
+    }
+  }
+
   /**
    * Lists the prefix page by page and deletes bodies last modified before `cutoff`, at most
    * `limit` of them. A bucket lifecycle rule on the prefix does the same inside S3 (see
@@ -183,18 +211,7 @@ export class S3BlobStore implements BlobStore {
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token && old.length < limit);
-      for (let i = 0; i < old.length; i += 1000) {
-        const keys = old.slice(i, i + 1000);
-        const r = await this.s3.send(
-          new DeleteObjectsCommand({
-            Bucket: this.bucket,
-            Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-          }),
-        );
-        if (r.Errors?.length) {
-          throw new ParleyError('UNAVAILABLE', `the media store refused ${r.Errors.length} deletes`);
-        }
-      }
+      for (let i = 0; i < old.length; i += 1000) await this.removeKeys(old.slice(i, i + 1000));
     } catch (err) {
       throw err instanceof ParleyError ? err : unavailable(err);
     }

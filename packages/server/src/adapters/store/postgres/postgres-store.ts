@@ -9,6 +9,8 @@ import { ParleyError } from '@parley/protocol';
 import type pg from 'pg';
 import type { Logger } from '../../../log.js';
 import type {
+  AccountErase,
+  AccountErased,
   BundleTake,
   ChatCreate,
   ChatMembership,
@@ -46,6 +48,7 @@ import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
 import { checkPostgresDurability, type PostgresDurability } from './durability.js';
+import { eraseAccount } from './erase.js';
 import { toStoreError } from './errors.js';
 import { identities, takeBundles, uploadKeys } from './keys.js';
 import { applyMigrations, type MigrateResult } from './migrate.js';
@@ -171,6 +174,23 @@ export class PostgresStore implements Store {
       if (userId) out.push({ phoneHash: h, userId });
     }
     return out;
+  }
+
+  async userGet(userId: UserId): Promise<User | undefined> {
+    const [r] = await this.rows<{ id: string; phone: string; created_at: number }>('userGet', [userId]);
+    return r && { id: r.id as UserId, phone: r.phone, createdAt: r.created_at };
+  }
+
+  accountErase(input: AccountErase): Promise<AccountErased> {
+    return this.tx((db) => eraseAccount(db, input));
+  }
+
+  async mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void> {
+    await this.count('mediaUploadRecord', [mediaId, userId, now]);
+  }
+
+  mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
+    return this.count('mediaUploadsExpire', [cutoff, limit]);
   }
 
   async usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {
@@ -351,6 +371,14 @@ export class PostgresStore implements Store {
 
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
     return this.tx((db) => createChat(db, input));
+  }
+
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]> {
+    return this.tx(async (db) => {
+      const out: ChatInfo[] = [];
+      for (const input of inputs) out.push(await createChat(db, input));
+      return out;
+    });
   }
 
   chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {

@@ -3,12 +3,24 @@
  * the comment above it names its parameters ($1, $2, ...) in order. Arrays are passed
  * whole (`= ANY($1::text[])`, `unnest(...)`) so a batch costs one round trip, not one per row.
  */
+import { eraseSql, eraseStepSql } from './erase.js';
+
 export const sql = {
+  ...eraseSql,
+  ...eraseStepSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
   /** $1 phone_hash[] */
   usersByPhoneHash: 'SELECT id, phone_hash FROM users WHERE phone_hash = ANY($1::bytea[])',
+  /** $1 id */
+  userGet: 'SELECT id, phone, created_at FROM users WHERE id = $1',
+  /** $1 media_id, $2 user_id, $3 uploaded_at */
+  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at) VALUES ($1, $2, $3)
+    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`,
+  /** $1 cutoff, $2 limit */
+  mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
+    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < $1 LIMIT $2)`,
   /** $1 id[] */
   usersExisting: 'SELECT id FROM users WHERE id = ANY($1::text[])',
   /**

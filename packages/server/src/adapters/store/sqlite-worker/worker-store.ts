@@ -23,6 +23,8 @@ export const READS: ReadonlySet<string> = new Set([
   'messagesHistory',
   'chatSummaries',
   'deviceByTokenHash',
+  'usersExist',
+  'chatDirectFind',
 ]);
 
 interface Answer {

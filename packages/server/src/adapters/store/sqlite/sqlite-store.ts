@@ -7,6 +7,8 @@
 import { ParleyError } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import type {
+  AccountErase,
+  AccountErased,
   BundleTake,
   ChatCreate,
   ChatMembership,
@@ -83,6 +85,7 @@ import {
   LOG_SIZE_LIMIT_BYTES,
   WalCheckpointer,
 } from './checkpointer.js';
+import { type Eraser, prepareEraser } from './erase.js';
 import { migrate } from './migrate.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -142,6 +145,7 @@ export class SqliteStore implements Store {
     return { userIds: ids, timer: row.disappearing_seconds };
   });
   private readonly checkpointer: WalCheckpointer | undefined;
+  private eraser: Eraser | undefined;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -197,6 +201,37 @@ export class SqliteStore implements Store {
       }
       return out;
     });
+  }
+
+  userGet(userId: UserId): Promise<User | undefined> {
+    return guard(() => {
+      const r = this.s.userGet.get(userId) as { id: string; phone: string; created_at: number } | undefined;
+      return r && { id: r.id as UserId, phone: r.phone, createdAt: r.created_at };
+    });
+  }
+
+  accountErase(input: AccountErase): Promise<AccountErased> {
+    return guard(
+      this.db.transaction(() => {
+        const chats = (this.s.chatIdsOfUser.all(input.userId) as Array<{ chat_id: string }>).map(
+          (r) => r.chat_id as ChatId,
+        );
+        this.eraser ??= prepareEraser(this.db);
+        const erased = this.eraser(input);
+        for (const id of [...chats, ...erased.droppedChatIds]) this.forgetChat(id);
+        return erased;
+      }),
+    );
+  }
+
+  mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void> {
+    return guard(() => {
+      this.s.mediaUploadRecord.run(mediaId, userId, now);
+    });
+  }
+
+  mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
+    return guard(() => this.s.mediaUploadsExpire.run(cutoff, limit).changes);
   }
 
   usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {
@@ -403,17 +438,21 @@ export class SqliteStore implements Store {
   // -- chats ------------------------------------------------------------------------------------
 
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
-    return guard(
-      this.db.transaction(() => {
-        if (!this.storeNewChat(input, 0)) {
-          // The pair already has a direct chat: nothing is stored, that chat is the answer.
-          const directKey = directKeyOf(input.members.map((m) => m.userId));
-          const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
-          return this.chatRead(existing.id as ChatId)!;
-        }
-        return this.chatRead(input.chatId)!;
-      }),
-    );
+    return guard(this.db.transaction(() => this.createOne(input)));
+  }
+
+  chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]> {
+    return guard(this.db.transaction(() => inputs.map((input) => this.createOne(input))));
+  }
+
+  private createOne(input: ChatCreate): ChatInfo {
+    if (!this.storeNewChat(input, 0)) {
+      // The pair already has a direct chat: nothing is stored, that chat is the answer.
+      const directKey = directKeyOf(input.members.map((m) => m.userId));
+      const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
+      return this.chatRead(existing.id as ChatId)!;
+    }
+    return this.chatRead(input.chatId)!;
   }
 
   chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {

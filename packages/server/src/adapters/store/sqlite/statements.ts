@@ -10,6 +10,14 @@ const sql = {
   /** phone_hash */
   userByPhoneHash: 'SELECT id FROM users WHERE phone_hash = ?',
   /** id */
+  userGet: 'SELECT id, phone, created_at FROM users WHERE id = ?',
+  /** media_id, user_id, uploaded_at */
+  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at) VALUES (?, ?, ?)
+    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`,
+  /** cutoff, limit */
+  mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
+    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < ? LIMIT ?)`,
+  /** id */
   userExists: 'SELECT 1 FROM users WHERE id = ?',
   /** id, phone, phone_hash, created_at */
   userInsert: 'INSERT INTO users (id, phone, phone_hash, created_at) VALUES (?, ?, ?, ?)',

@@ -1,9 +1,9 @@
 /**
- * 004: registration-lock PINs, one row per user (its own table, so deleting an account erases
+ * 005: registration-lock PINs, one row per user (its own table, so deleting an account erases
  * the PIN with one delete). Never edit once landed.
  */
 export const migration = {
-  version: 4,
+  version: 5,
   name: 'registration_locks',
   sql: `
 CREATE TABLE registration_locks (

@@ -1,5 +1,5 @@
 /**
- * 011: registration-lock PINs, one row per user (its own table, so deleting an account erases
+ * 012: registration-lock PINs, one row per user (its own table, so deleting an account erases
  * the PIN with one delete). Never edit once landed.
  */
 export const sql = `

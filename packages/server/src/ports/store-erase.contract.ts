@@ -1,0 +1,203 @@
+/**
+ * The Store contract for account erasure (accountErase) and media upload records, run by
+ * storeContract against every backend. What the account's rows look like afterwards is
+ * checked through the Store interface here; the integration test (test/account-delete)
+ * scans every table of the real schemas.
+ */
+import assert from 'node:assert/strict';
+import type { ChatCreate, SendCommit, Store } from './store.js';
+import type { ChatId, DeviceId, Role, UserId } from './types.js';
+
+const T0 = 1_700_000_000_000;
+const bytes = (s: string) => new TextEncoder().encode(s);
+const MEDIA_A = 'a'.repeat(64);
+const MEDIA_B = 'b'.repeat(64);
+
+interface Account {
+  userId: UserId;
+  deviceId: DeviceId;
+}
+
+async function addUser(store: Store, n: number): Promise<Account> {
+  const userId = `user-${n}` as UserId;
+  const deviceId = `${userId}/phone` as DeviceId;
+  await store.primaryRegister({
+    userId,
+    phone: `+1555${String(n).padStart(7, '0')}`,
+    phoneHash: bytes(`hash-${n}`),
+    deviceId,
+    tokenHash: `token-${deviceId}`,
+    name: 'phone',
+    now: T0,
+  });
+  return { userId, deviceId };
+}
+
+function chat(
+  id: string,
+  creator: Account,
+  others: Account[],
+  kind: 'group' | 'direct' = 'group',
+): ChatCreate {
+  return {
+    chatId: id as ChatId,
+    kind,
+    name: id,
+    description: '',
+    createdBy: creator.userId,
+    createdByDevice: creator.deviceId,
+    members: [
+      { userId: creator.userId, role: 'creator' as Role },
+      ...others.map((o) => ({ userId: o.userId, role: 'member' as Role })),
+    ],
+    now: T0,
+    update: bytes(`created ${id}`),
+  };
+}
+
+function send(chatId: string, from: Account, clientMessageId: string): SendCommit {
+  return {
+    chatId: chatId as ChatId,
+    senderUserId: from.userId,
+    senderDeviceId: from.deviceId,
+    clientMessageId,
+    serverTime: T0,
+    payload: bytes(clientMessageId),
+    devicePayloads: undefined,
+  };
+}
+
+async function seqOf(store: Store, item: SendCommit): Promise<number> {
+  const [r] = await store.messageCommit([item]);
+  assert.ok(r?.ok, JSON.stringify(r));
+  return r.seq;
+}
+
+type Test = (title: string, body: (store: Store) => Promise<void>) => void;
+
+export function accountEraseContract(test: Test): void {
+  test('accountErase removes the user, devices and keys, and the number can register afresh', async (store) => {
+    const a = await addUser(store, 1);
+    await store.deviceLink({
+      userId: a.userId,
+      deviceId: 'user-1/laptop' as DeviceId,
+      tokenHash: 'token-laptop',
+      name: 'laptop',
+      now: T0,
+      maxDevices: 4,
+    });
+    await store.linkCodePut('link-1', a.userId, T0 + 60_000);
+    await store.codePut({
+      phone: 'delete_account:+15550000001',
+      codeHash: 'h',
+      expiresAt: T0 + 1,
+      attempts: 0,
+      sentAt: T0,
+    });
+    const erased = await store.accountErase({
+      userId: a.userId,
+      codeKeys: ['+15550000001', 'delete_account:+15550000001'],
+      leftChatIds: [],
+    });
+    assert.deepEqual(erased.deviceIds.sort(), ['user-1/laptop', a.deviceId]);
+    assert.equal(await store.userGet(a.userId), undefined);
+    assert.equal(await store.userByPhone('+15550000001'), undefined);
+    assert.deepEqual(await store.usersByPhoneHash([bytes('hash-1')]), []);
+    assert.equal(await store.deviceByTokenHash(`token-${a.deviceId}`), undefined);
+    assert.equal(await store.linkCodeTake('link-1', T0), undefined);
+    assert.equal(await store.codeGet('delete_account:+15550000001'), undefined);
+    // Erasing again erases nothing; the number registers as a new user.
+    assert.deepEqual(await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: [] }), {
+      deviceIds: [],
+      droppedChatIds: [],
+      erasedMessages: 0,
+      mediaIds: [],
+    });
+    const again = await store.primaryRegister({
+      userId: 'user-1-new' as UserId,
+      phone: '+15550000001',
+      phoneHash: bytes('hash-1'),
+      deviceId: 'user-1-new/phone' as DeviceId,
+      tokenHash: 'token-new',
+      name: 'phone',
+      now: T0 + 1,
+    });
+    assert.deepEqual(again, { userId: 'user-1-new', revokedDeviceIds: [] });
+  });
+
+  test('accountErase keeps messages still pending for another member and erases those received everywhere', async (store) => {
+    const a = await addUser(store, 1);
+    const b = await addUser(store, 2);
+    const c = await addUser(store, 3);
+    await store.chatCreate(chat('g', b, [a, c]));
+    await store.chatCreate(chat('d', a, [b], 'direct'));
+    const received = await seqOf(store, send('g', a, 'm1'));
+    const pending = await seqOf(store, send('g', a, 'm2'));
+    const fromB = await seqOf(store, send('g', b, 'm3'));
+    const direct = await seqOf(store, send('d', a, 'm4'));
+    // b has everything; c has m1 only.
+    await store.cursorsAck([
+      { deviceId: b.deviceId, chatId: 'g' as ChatId, seq: fromB },
+      { deviceId: c.deviceId, chatId: 'g' as ChatId, seq: received },
+      { deviceId: b.deviceId, chatId: 'd' as ChatId, seq: direct },
+    ]);
+    await store.chatMutate({
+      chatId: 'g' as ChatId,
+      actorUserId: a.userId,
+      actorDeviceId: a.deviceId,
+      now: T0,
+      update: bytes('left'),
+      removeUserIds: [a.userId],
+    });
+    const erased = await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: ['g' as ChatId] });
+    assert.deepEqual(erased.droppedChatIds, []);
+    assert.equal(erased.erasedMessages, 3, 'm1 in the group; the direct chat’s creation and m4');
+    const g = await store.messagesHistory(b.deviceId, 'g' as ChatId, { limit: 100 });
+    const left = g.map((m) => [m.seq, m.senderUserId]);
+    assert.ok(!left.some(([seq]) => seq === received), 'received everywhere: erased');
+    assert.ok(
+      left.some(([seq]) => seq === pending),
+      'pending for c: kept',
+    );
+    assert.ok(
+      left.some(([seq]) => seq === fromB),
+      'another member’s message: kept',
+    );
+    assert.deepEqual(await store.messagesHistory(b.deviceId, 'd' as ChatId, { limit: 100 }), []);
+    // The direct chat goes on for b, without a key naming a: b and a new user start a new one.
+    assert.equal(await store.chatDirectFind(a.userId, b.userId), undefined);
+    assert.deepEqual(
+      (await store.chatGet('d' as ChatId))?.members.map((m) => m.userId),
+      [b.userId],
+    );
+  });
+
+  test('accountErase drops chats nobody else is in, whole, and lists media no one else uploaded', async (store) => {
+    const a = await addUser(store, 1);
+    const b = await addUser(store, 2);
+    await store.chatCreate(chat('solo', a, [b]));
+    await seqOf(store, send('solo', a, 'm1'));
+    await store.chatMutate({
+      chatId: 'solo' as ChatId,
+      actorUserId: b.userId,
+      actorDeviceId: b.deviceId,
+      now: T0,
+      update: bytes('left'),
+      removeUserIds: [b.userId],
+    });
+    await store.inviteSet('solo' as ChatId, 'invite-1', a.userId, T0);
+    await store.mediaUploadRecord(MEDIA_A, a.userId, T0);
+    await store.mediaUploadRecord(MEDIA_B, a.userId, T0);
+    await store.mediaUploadRecord(MEDIA_B, b.userId, T0);
+    await store.mediaUploadRecord(MEDIA_A, a.userId, T0 + 5);
+    const erased = await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: [] });
+    assert.deepEqual(erased.droppedChatIds, ['solo']);
+    assert.deepEqual(erased.mediaIds, [MEDIA_A]);
+    assert.equal(await store.chatGet('solo' as ChatId), undefined);
+    assert.equal(await store.inviteFind('invite-1'), undefined);
+    assert.deepEqual(await store.cursorsOf(b.deviceId), []);
+    // b's record of MEDIA_B stays until it is older than the cutoff.
+    assert.equal(await store.mediaUploadsExpire(T0, 10), 0);
+    assert.equal(await store.mediaUploadsExpire(T0 + 1, 10), 1);
+  });
+}
