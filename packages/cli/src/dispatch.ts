@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   listen: () => import('./commands/listen.js'),
   devices: () => import('./commands/devices.js'),
   account: () => import('./commands/account.js'),
+  pin: () => import('./commands/pin.js'),
 };
 
 export const HELP = `Usage: parley <command> [options]
@@ -33,6 +34,7 @@ Commands:
   listen     print incoming messages as JSON lines
   devices    list this account's devices, or remove one
   account    delete this account for good (account delete, from the primary device)
+  pin        the registration lock: set, change or remove the PIN a new phone needs
 
 Run "parley <command> --help" for a command's options.
 Messages and files are end-to-end encrypted (Signal protocol): the server relays

@@ -18,6 +18,7 @@ const HINTS: Partial<Record<string, string>> = {
   UNAVAILABLE: 'is the server running? (parley serve)',
   RATE_LIMITED: 'try again later',
   SMS_DELIVERY_FAILED: "check the number: the server's SMS provider would not send to it",
+  PIN_LOCKED: 'wait, or remove the PIN on the primary device (parley pin remove) to register now',
   // The server knows this device by keys the profile no longer has (<profile>.keys.db lost).
   IDENTITY_KEY_MISMATCH: 'this profile lost its encryption keys: register again (parley register --force)',
 };

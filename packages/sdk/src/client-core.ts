@@ -14,7 +14,7 @@ import {
   type Welcome,
 } from '@parley/protocol';
 import { type ClosedInfo, Connection } from './connection.js';
-import { toPresence, toReceipt, toSendResult, toTyping, u64 } from './convert.js';
+import { toPresence, toReceipt, toRegistrationAttempt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
 import { TypedEmitter } from './emitter.js';
 import { ExpiryTracker } from './expiry.js';
@@ -295,6 +295,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
         senderDeviceId: v.senderDeviceId,
         payload: v.payload,
       });
+    } else if (body.case === 'registrationAttempt') {
+      this.emit('registrationAttempt', toRegistrationAttempt(body.value));
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

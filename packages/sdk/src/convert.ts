@@ -17,6 +17,8 @@ import {
   type Presence,
   type ReceiptEvent,
   type ReceiptsResult,
+  type RegistrationAttempt,
+  RegistrationAttemptStage,
   type TypingEvent,
   TypingState,
   PinDuration as WirePinDuration,
@@ -37,6 +39,7 @@ import type {
   ReceiptInfo,
   ReceivedChatUpdate,
   ReceivedMessage,
+  RegistrationAttemptInfo,
   SendResult,
   TypingInfo,
   TypingStatus,
@@ -252,4 +255,19 @@ export function privacyToWire(p: LastSeenPrivacy): LastSeenVisibility | undefine
 export function privacyFromWire(v: LastSeenVisibility): LastSeenPrivacy {
   for (const [name, wire] of Object.entries(PRIVACY)) if (wire === v) return name as LastSeenPrivacy;
   throw new ParleyError('INTERNAL', `unknown last-seen setting ${v}`);
+}
+
+const ATTEMPT_STAGES: Record<number, RegistrationAttemptInfo['stage']> = {
+  [RegistrationAttemptStage.PIN_REQUESTED]: 'pinRequested',
+  [RegistrationAttemptStage.WRONG_PIN]: 'wrongPin',
+  [RegistrationAttemptStage.LOCKED_OUT]: 'lockedOut',
+};
+
+export function toRegistrationAttempt(a: RegistrationAttempt): RegistrationAttemptInfo {
+  return {
+    stage: ATTEMPT_STAGES[a.stage] ?? 'unknown',
+    pinTriesLeft: a.pinTriesLeft,
+    lockedUntil: Number(a.lockedUntil),
+    serverTime: Number(a.serverTime),
+  };
 }

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type FetchLike, listDevices, removeDevice, requestCode, verifyCode } from './http.js';
+import {
+  type FetchLike,
+  listDevices,
+  registrationLockStatus,
+  removeDevice,
+  removeRegistrationLock,
+  requestCode,
+  setRegistrationLock,
+  verifyCode,
+} from './http.js';
 
 function fakeFetch(
   status: number,
@@ -68,5 +77,43 @@ test('a network failure is UNAVAILABLE naming the server', async () => {
   await assert.rejects(requestCode('http://unreachable:1', '+1', { fetch: failing }), {
     code: 'UNAVAILABLE',
     message: 'cannot reach http://unreachable:1',
+  });
+});
+
+test('the registration-lock calls use /v1/account/pin with the token; the PIN goes in the body only', async () => {
+  const seen: { url?: string; init?: RequestInit } = {};
+  const creds = { serverUrl: 'http://h', userId: 'u', deviceId: 'd', token: 'secret', primary: true };
+  const on = { enabled: true, setAt: 5 };
+  assert.deepEqual(await setRegistrationLock(creds, '123456', { fetch: fakeFetch(200, on, seen) }), on);
+  assert.equal(seen.url, 'http://h/v1/account/pin');
+  assert.equal(seen.init?.method, 'PUT');
+  assert.deepEqual(JSON.parse(String(seen.init?.body)), { pin: '123456' });
+  assert.equal((seen.init?.headers as Record<string, string> | undefined)?.authorization, 'Bearer secret');
+  assert.deepEqual(await registrationLockStatus(creds, { fetch: fakeFetch(200, on, seen) }), on);
+  assert.equal(seen.init?.method, 'GET');
+  const off = { enabled: false };
+  assert.deepEqual(await removeRegistrationLock(creds, { fetch: fakeFetch(200, off, seen) }), off);
+  assert.equal(seen.init?.method, 'DELETE');
+});
+
+test('PIN errors keep their details: tries left, or the end of the lockout', async () => {
+  const required = {
+    error: { code: 'PIN_REQUIRED', message: 'send the PIN', details: { pinTriesLeft: 10 } },
+  };
+  await assert.rejects(
+    verifyCode('http://h', { phone: '+1', code: '123456' }, { fetch: fakeFetch(403, required) }),
+    { code: 'PIN_REQUIRED', details: { pinTriesLeft: 10 } },
+  );
+  const locked = {
+    error: { code: 'PIN_LOCKED', message: 'locked', retryAfterMs: 1000, details: { lockedUntil: 99 } },
+  };
+  await assert.rejects(
+    verifyCode('http://h', { phone: '+1', code: '123456', pin: '000000' }, { fetch: fakeFetch(423, locked) }),
+    { code: 'PIN_LOCKED', retryAfterMs: 1000, details: { lockedUntil: 99 } },
+  );
+  const odd = { error: { code: 'PIN_INVALID', message: 'wrong', details: 'not an object' } };
+  await assert.rejects(verifyCode('http://h', { phone: '+1', code: '1' }, { fetch: fakeFetch(403, odd) }), {
+    code: 'PIN_INVALID',
+    details: undefined,
   });
 });

@@ -5,7 +5,7 @@
  */
 import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
 import { hex } from './discover.js';
-import type { CodeRequested, Credentials, DeviceInfo, LinkCode } from './types.js';
+import type { CodeRequested, Credentials, DeviceInfo, LinkCode, RegistrationLockStatus } from './types.js';
 import { apiUrl, normalizeServerUrl } from './urls.js';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -16,7 +16,7 @@ export interface HttpOptions {
 }
 
 interface Call {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   body?: unknown;
   token?: string;
@@ -32,9 +32,14 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: 'UNAVAILABLE',
 };
 
-/** Turns a non-2xx response into a ParleyError, trusting the body's code when it is known. */
+/**
+ * Turns a non-2xx response into a ParleyError, trusting the body's code when it is known.
+ * `details` (PIN_REQUIRED and PIN_INVALID carry `pinTriesLeft`, PIN_LOCKED `lockedUntil`) are kept.
+ */
 export async function errorFromResponse(res: Response): Promise<ParleyError> {
-  let body: { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | undefined;
+  let body:
+    | { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown; details?: unknown } }
+    | undefined;
   try {
     body = (await res.json()) as typeof body;
   } catch {
@@ -47,7 +52,14 @@ export async function errorFromResponse(res: Response): Promise<ParleyError> {
       : (STATUS_CODES[res.status] ?? (res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL'));
   const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
   const retryAfterMs = typeof e?.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
-  return new ParleyError(code, message, retryAfterMs === undefined ? {} : { retryAfterMs });
+  const details =
+    typeof e?.details === 'object' && e.details !== null && !Array.isArray(e.details)
+      ? (e.details as Record<string, unknown>)
+      : undefined;
+  return new ParleyError(code, message, {
+    ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...(details && { details }),
+  });
 }
 
 /** One request; a network failure is UNAVAILABLE and a non-2xx answer the server's error. */
@@ -104,10 +116,14 @@ export function requestCode(serverUrl: string, phone: string, options?: HttpOpti
   return call(serverUrl, { method: 'POST', path: '/v1/auth/code', body: { phone } }, options);
 }
 
-/** Trades the SMS code for credentials of a new primary device. */
+/**
+ * Trades the SMS code for credentials of a new primary device. A number with a registration
+ * lock answers PIN_REQUIRED (`details.pinTriesLeft`) without `pin`: call again with the same
+ * code and the PIN. A wrong PIN is PIN_INVALID, too many are PIN_LOCKED (`retryAfterMs`).
+ */
 export async function verifyCode(
   serverUrl: string,
-  input: { phone: string; code: string; deviceName?: string },
+  input: { phone: string; code: string; deviceName?: string; pin?: string },
   options?: HttpOptions,
 ): Promise<Credentials> {
   const body = await call<Credentials>(
@@ -153,6 +169,38 @@ export async function removeDevice(
 ): Promise<void> {
   const path = `/v1/devices/${encodeURIComponent(deviceId)}`;
   await call<void>(credentials.serverUrl, { method: 'DELETE', path, token: credentials.token }, options);
+}
+
+/** Whether the account has a registration-lock PIN (any device may ask). */
+export function registrationLockStatus(
+  credentials: Credentials,
+  options?: HttpOptions,
+): Promise<RegistrationLockStatus> {
+  const req: Call = { method: 'GET', path: '/v1/account/pin', token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
+/**
+ * On the primary device: sets or changes the registration-lock PIN (6 to 20 digits; no current
+ * PIN needed). Registering the number on a new phone then needs it after the SMS code. Also
+ * ends a lockout.
+ */
+export function setRegistrationLock(
+  credentials: Credentials,
+  pin: string,
+  options?: HttpOptions,
+): Promise<RegistrationLockStatus> {
+  const req: Call = { method: 'PUT', path: '/v1/account/pin', body: { pin }, token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
+/** On the primary device: removes the registration-lock PIN (and ends any lockout). */
+export function removeRegistrationLock(
+  credentials: Credentials,
+  options?: HttpOptions,
+): Promise<RegistrationLockStatus> {
+  const req: Call = { method: 'DELETE', path: '/v1/account/pin', token: credentials.token };
+  return call(credentials.serverUrl, req, options);
 }
 
 /** On the primary device: asks for an SMS code, sent to the account's number, that deletes the account. */

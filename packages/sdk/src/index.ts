@@ -56,9 +56,12 @@ export {
   linkDevice,
   listDevices,
   mediaIdOf,
+  registrationLockStatus,
   removeDevice,
+  removeRegistrationLock,
   requestAccountDeletionCode,
   requestCode,
+  setRegistrationLock,
   uploadMedia,
   verifyCode,
 } from './http.js';

@@ -11,6 +11,7 @@ import type {
   ReceiptInfo,
   ReceivedChatUpdate,
   ReceivedMessage,
+  RegistrationAttemptInfo,
   TypingInfo,
 } from './types.js';
 import type { Timers } from './typing.js';
@@ -76,6 +77,12 @@ export type ClientEvents = {
   resent: [
     { chatId: string; seq: number; senderUserId: string; senderDeviceId: string; payload: Uint8Array },
   ];
+  /**
+   * Someone holding this account's SMS code is registering the number on a new phone and the
+   * registration lock asked for the PIN. Nothing needs doing if it was not the user; if it was,
+   * removing or changing the PIN on the primary lets the new phone in.
+   */
+  registrationAttempt: [RegistrationAttemptInfo];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

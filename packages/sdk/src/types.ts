@@ -19,6 +19,27 @@ export interface CodeRequested {
   resendAfterMs: number;
 }
 
+/** Whether the account has a registration-lock PIN (see setRegistrationLock). */
+export interface RegistrationLockStatus {
+  enabled: boolean;
+  /** When the PIN was set (ms since epoch); only when enabled. */
+  setAt?: number;
+}
+
+/**
+ * Someone entered this account's SMS code to register a new phone, and the registration lock
+ * asked for the PIN (`pinRequested`), got a wrong one (`wrongPin`), or is locked out until
+ * `lockedUntil` (`lockedOut`).
+ */
+export interface RegistrationAttemptInfo {
+  stage: 'pinRequested' | 'wrongPin' | 'lockedOut' | 'unknown';
+  /** Wrong PINs left before the lockout. */
+  pinTriesLeft: number;
+  /** During a lockout, when it ends (ms since epoch); 0 otherwise. */
+  lockedUntil: number;
+  serverTime: number;
+}
+
 export interface LinkCode {
   code: string;
   expiresInMs: number;

@@ -16,6 +16,7 @@ import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { SqliteWorkerStore } from './adapters/store/sqlite-worker/worker-store.js';
+import { RegistrationLockService } from './auth/registration-lock.js';
 import { CodeDigests } from './auth/secrets.js';
 import { loadServerSecret } from './auth/server-secret.js';
 import { AuthService } from './auth/service.js';
@@ -220,7 +221,26 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }
     },
   });
+  const registrationLock = new RegistrationLockService({
+    store,
+    clock,
+    config,
+    limiters,
+    log,
+    notify: (userId, notice) => {
+      directory
+        .devicesOf(userId)
+        .then((deviceIds) =>
+          hub.pushToDevices(deviceIds, {
+            case: 'registrationAttempt',
+            value: { ...notice, lockedUntil: BigInt(notice.lockedUntil), serverTime: BigInt(clock.now()) },
+          }),
+        )
+        .catch((err) => log.warn({ err, userId }, 'could not tell devices about a registration attempt'));
+    },
+  });
   const auth = new AuthService({
+    registrationLock,
     store,
     sms,
     clock,
@@ -308,6 +328,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const routes = httpRoutes({
     auth,
     account,
+    registrationLock,
     media,
     metrics,
     bodyTimeoutMs: config.httpBodyTimeoutMs,

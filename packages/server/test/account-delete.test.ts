@@ -152,6 +152,11 @@ for (const backend of backends) {
       const shared = await putMedia(t, utf8('a forwarded photo'), dan.token);
       await putMedia(t, utf8('a forwarded photo'), amy.token);
       await http(`${t.url}/v1/devices/link-code`, 'POST', {}, dan.token);
+      // A registration-lock PIN: registering the number afresh below needs none once it is erased.
+      assert.equal(
+        (await http(`${t.url}/v1/account/pin`, 'PUT', { pin: '24681357' }, dan.token)).status,
+        200,
+      );
 
       const lastSeq = new Map<string, number>();
       for (const chatId of [direct, g1, g2, g3]) {
@@ -174,7 +179,13 @@ for (const backend of backends) {
       for (const table of ['users', 'devices', 'members', 'messages', 'reactions', 'pins', 'invites']) {
         assert.ok(before.has(table), `before deletion the scan finds dan in ${table}`);
       }
-      for (const table of ['receipt_marks', 'one_time_grants', 'link_codes', 'media_uploads']) {
+      for (const table of [
+        'receipt_marks',
+        'one_time_grants',
+        'link_codes',
+        'media_uploads',
+        'registration_locks',
+      ]) {
         assert.ok(before.has(table), `before deletion the scan finds dan in ${table}`);
       }
 

@@ -73,6 +73,9 @@ describe('OpenAPI document', () => {
       ['/v1/devices/link-code', 'post'],
       ['/v1/media/{mediaId}', 'get'],
       ['/v1/media/{mediaId}', 'put'],
+      ['/v1/account/pin', 'get'],
+      ['/v1/account/pin', 'put'],
+      ['/v1/account/pin', 'delete'],
     ] as const) {
       const op = doc.paths[path]![method]!;
       assert.deepEqual(op.security, [{ bearer: [] }], `${method} ${path} needs a token`);
@@ -200,6 +203,21 @@ const BATTERY: Case[] = [
     status: 400,
     code: 'INVALID_ARGUMENT',
   }),
+  bad('verify: pin of 5 digits', 'POST', '/v1/auth/verify', {
+    body: { phone, code: '123456', pin: '12345' },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('verify: pin a number', 'POST', '/v1/auth/verify', {
+    body: { phone, code: '123456', pin: 12345678 },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('verify: bad code and bad pin', 'POST', '/v1/auth/verify', {
+    body: { phone, code: '12', pin: 'x' },
+    status: 400,
+    code: 'CODE_INVALID',
+  }),
   // POST /v1/devices/link
   bad('link: not JSON', 'POST', '/v1/devices/link', {
     body: '{',
@@ -236,6 +254,9 @@ const BATTERY: Case[] = [
       ['DELETE', '/v1/devices/d_x'],
       ['GET', `/v1/media/${hex}`],
       ['PUT', `/v1/media/${hex}`],
+      ['GET', '/v1/account/pin'],
+      ['PUT', '/v1/account/pin'],
+      ['DELETE', '/v1/account/pin'],
     ] as const
   ).flatMap(([method, path]) => [
     bad(`${method} ${path}: no token`, method, path, { status: 401, code: 'UNAUTHENTICATED' }),
@@ -269,6 +290,45 @@ const BATTERY: Case[] = [
   }),
   bad('delete: unknown id', 'DELETE', '/v1/devices/d_unknown', {
     token: 'valid',
+    status: 404,
+    code: 'NOT_FOUND',
+  }),
+  // PUT /v1/account/pin (the token is the primary's)
+  bad('pin: not JSON', 'PUT', '/v1/account/pin', {
+    token: 'valid',
+    body: '{"pin":',
+    raw: true,
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('pin: no body', 'PUT', '/v1/account/pin', { token: 'valid', status: 400, code: 'INVALID_ARGUMENT' }),
+  bad('pin: no pin', 'PUT', '/v1/account/pin', {
+    token: 'valid',
+    body: {},
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('pin: a number', 'PUT', '/v1/account/pin', {
+    token: 'valid',
+    body: { pin: 12345678 },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('pin: of 21 digits', 'PUT', '/v1/account/pin', {
+    token: 'valid',
+    body: { pin: '1'.repeat(21) },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('pin: another field', 'PUT', '/v1/account/pin', {
+    token: 'valid',
+    body: { pin: '123456', extra: 1 },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  }),
+  bad('POST /v1/account/pin', 'POST', '/v1/account/pin', {
+    token: 'valid',
+    body: { pin: '123456' },
     status: 404,
     code: 'NOT_FOUND',
   }),

@@ -368,7 +368,7 @@ describe('one error boundary per connection', () => {
     patch(alice, {
       metrics: {
         ...metrics,
-        framesIn: {
+        frameIn: {
           inc: () => {
             throw new Error('metrics failed');
           },

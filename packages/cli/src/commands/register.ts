@@ -4,8 +4,14 @@
  * primary (a linked device).
  */
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline/promises';
-import { type Credentials, linkDevice, normalizePhone, requestCode, verifyCode } from '@parley/sdk';
+import {
+  type Credentials,
+  linkDevice,
+  normalizePhone,
+  ParleyError,
+  requestCode,
+  verifyCode,
+} from '@parley/sdk';
 import { COMMON_HELP, optional, parseCommand, required } from '../args.js';
 import { CliError, formatError, UsageError } from '../errors.js';
 import {
@@ -16,6 +22,7 @@ import {
   resetLocalState,
   saveProfile,
 } from '../profile.js';
+import { ask } from '../prompt.js';
 import { publishKeys } from '../session.js';
 
 const HELP = `Usage: parley register --phone +E164 [--server URL] [--code CODE] [--name DEVICE]
@@ -25,6 +32,7 @@ Registers this machine as a Parley device and saves it as a profile.
 With --phone: the server sends a 6-digit code by SMS and this device becomes the account's
 primary (a previous primary is logged out). Without --code you are asked for it; a
 development server writes codes to its log and to <dataDir>/sms-codes.log.
+If the number has a registration lock (parley pin), you are asked for its PIN after the code.
 With --link-code: joins an existing account as a linked device (get the code with
 "parley link" on the primary).
 The device then makes its end-to-end encryption keys (kept in <profile>.keys.db beside the
@@ -50,16 +58,31 @@ const OPTIONS = {
   force: { type: 'boolean' },
 } as const;
 
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-  try {
-    const answer = rl.question(question);
-    const closed = new Promise<never>((_, reject) =>
-      rl.once('close', () => reject(new CliError('no code given'))),
-    );
-    return (await Promise.race([answer, closed])).trim();
-  } finally {
-    rl.close();
+/**
+ * verifyCode, asking for the registration-lock PIN while the server wants it (PIN_REQUIRED, or
+ * PIN_INVALID with tries left). The SMS code stays valid meanwhile.
+ */
+async function verifyWithPin(
+  server: string,
+  input: { phone: string; code: string; deviceName: string },
+): Promise<Credentials> {
+  let pin: string | undefined;
+  for (;;) {
+    try {
+      return await verifyCode(server, { ...input, ...(pin !== undefined && { pin }) });
+    } catch (err) {
+      if (!(err instanceof ParleyError) || (err.code !== 'PIN_REQUIRED' && err.code !== 'PIN_INVALID'))
+        throw err;
+      const left = err.details?.pinTriesLeft;
+      const tries = typeof left === 'number' ? ` (${left} ${left === 1 ? 'try' : 'tries'} left)` : '';
+      process.stderr.write(
+        err.code === 'PIN_REQUIRED'
+          ? `This number has a registration lock: enter its PIN${tries}.\n`
+          : `Wrong PIN${tries}.\n`,
+      );
+      pin = await ask('PIN: ', { hidden: true, missing: 'no PIN given' });
+      if (pin === '') throw new CliError('no PIN given');
+    }
   }
 }
 
@@ -93,10 +116,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       const sent = await requestCode(server, phone);
       const minutes = Math.round(sent.expiresInMs / 60_000);
       process.stderr.write(`A code was sent to ${sent.phone} (valid for ${minutes} min).\n`);
-      code = await ask('Code: ');
+      code = await ask('Code: ', { missing: 'no code given' });
     }
     if (code === '') throw new CliError('no code given');
-    credentials = await verifyCode(server, { phone, code, deviceName });
+    credentials = await verifyWithPin(server, { phone, code, deviceName });
   }
 
   const profile: Profile = { ...credentials, ...(phone ? { phone } : {}) };

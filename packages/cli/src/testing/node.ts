@@ -19,6 +19,8 @@ export interface TestNode {
   codeOf(phone: string): string | undefined;
   /** Registers a primary device for `phone` with the captured code. */
   register(phone: string, deviceName?: string): Promise<Credentials>;
+  /** The last code sent to `phone`. */
+  code(phone: string): string | undefined;
 }
 
 export function useTestNode(prefix: string): TestNode {
@@ -31,6 +33,7 @@ export function useTestNode(prefix: string): TestNode {
       await requestCode(t.url, phone);
       return verifyCode(t.url, { phone, code: codes.get(phone)!, deviceName });
     },
+    code: (phone: string) => codes.get(phone),
   } as TestNode;
   before(async () => {
     t.dir = await mkdtemp(join(tmpdir(), prefix));

@@ -5,7 +5,9 @@
  * never get more than codeMaxAttempts guesses; of racing right answers one wins. Codes are
  * stored as keyed digests, tokens (returned once) as SHA-256 digests. A code the SMS provider
  * did not take is withdrawn, and the budgets that count SMS are given back when it surely
- * was not sent (see giveBackCodeRequest).
+ * was not sent (see giveBackCodeRequest). A number with a registration-lock PIN needs the PIN
+ * too (registration-lock.ts); the right code then costs no attempt, so it stays usable for the
+ * PIN step, and wrong PINs are counted apart from wrong codes.
  */
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
@@ -17,6 +19,7 @@ import { type SmsProvider, smsCertainlyNotSent } from '../ports/sms.js';
 import type { Store } from '../ports/store.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
 import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
+import { parseInput, pinSchema, type RegistrationLockService } from './registration-lock.js';
 import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
 
 export interface IssuedCredentials {
@@ -36,6 +39,7 @@ export interface AuthDeps {
   /** Keyed digests of codes (the key is the server secret). */
   digests: CodeDigests;
   log: Logger;
+  registrationLock: RegistrationLockService;
   /** Called with devices whose credentials were revoked, so their sockets can be closed. */
   onRevoked: (deviceIds: DeviceId[]) => void;
   /** Called when a user's set of active devices changed (registered, linked, removed). */
@@ -50,6 +54,14 @@ export type CodePurpose = 'register' | 'delete_account';
 /** The codes-table key of a phone's code for `purpose` (registration keeps the bare number). */
 export function codeKey(phone: string, purpose: CodePurpose): string {
   return purpose === 'register' ? phone : `${purpose}:${phone}`;
+}
+
+/** A one-time code's form (6 digits), or CODE_INVALID before any attempt is taken. */
+function codeFormatChecked(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^\d{6}$/.test(raw)) {
+    throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
+  }
+  return raw;
 }
 
 function deviceName(raw: unknown, fallback: string): string {
@@ -145,12 +157,19 @@ export class AuthService {
     rawCode: unknown,
     rawName: unknown,
     ip: string,
+    rawPin?: unknown,
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
-    await this.consumeCode(phone, rawCode, 'register', ip);
-    const { store, clock } = this.d;
-    const now = clock.now();
+    // A malformed code is CODE_INVALID, then a malformed PIN INVALID_ARGUMENT, both before any
+    // code attempt or PIN try is taken.
+    codeFormatChecked(rawCode);
+    const pin = rawPin === undefined || rawPin === null ? undefined : parseInput(pinSchema, rawPin);
+    const { store } = this.d;
+    const now = await this.consumeCode(phone, rawCode, 'register', ip, async (at, returnAttempt) => {
+      const existing = await store.userByPhone(phone);
+      if (existing) await this.d.registrationLock.admit(existing.id, pin, at, returnAttempt);
+    });
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     const { userId, revokedDeviceIds } = await store.primaryRegister({
@@ -170,12 +189,19 @@ export class AuthService {
 
   /**
    * Takes one attempt on the phone's code for `purpose` and consumes the code when `rawCode`
-   * is right; throws CODE_INVALID, CODE_EXPIRED or TOO_MANY_ATTEMPTS otherwise.
+   * is right; throws CODE_INVALID, CODE_EXPIRED or TOO_MANY_ATTEMPTS otherwise. `whenRight`
+   * runs once the code is known right and before it is consumed; an error it throws keeps the
+   * code, and its `returnAttempt` gives the attempt back (the registration lock's PIN step).
+   * Returns the time the attempt was taken at.
    */
-  async consumeCode(phone: string, rawCode: unknown, purpose: CodePurpose, ip: string): Promise<void> {
-    if (typeof rawCode !== 'string' || !/^\d{6}$/.test(rawCode)) {
-      throw new ParleyError('CODE_INVALID', 'code must be 6 digits');
-    }
+  async consumeCode(
+    phone: string,
+    rawCode: unknown,
+    purpose: CodePurpose,
+    ip: string,
+    whenRight?: (now: number, returnAttempt: () => Promise<void>) => Promise<void>,
+  ): Promise<number> {
+    const code = codeFormatChecked(rawCode);
     await this.d.limiters.take('verifyIp', ip);
     const { store, clock, config } = this.d;
     const key = codeKey(phone, purpose);
@@ -183,16 +209,18 @@ export class AuthService {
     const max = config.codeMaxAttempts;
     const taken = await store.codeAttemptTake(key, now, max);
     if (!taken) throw await this.noAttemptLeft(key, now);
-    if (!digestsEqual(this.d.digests.code(key, rawCode), taken.codeHash)) {
+    if (!digestsEqual(this.d.digests.code(key, code), taken.codeHash)) {
       if (taken.attempts >= max) {
         throw new ParleyError('TOO_MANY_ATTEMPTS', 'too many wrong codes; request a new one');
       }
       throw new ParleyError('CODE_INVALID', `wrong code (${max - taken.attempts} attempts left)`);
     }
+    await whenRight?.(now, () => store.codeAttemptReturn(key, taken.codeHash));
     // Of two requests with the right code, only the one that deletes it goes on.
     if (!(await store.codeConsume(key, taken.codeHash))) {
       throw new ParleyError('CODE_INVALID', 'no code was requested for this number, or it was used');
     }
+    return now;
   }
 
   /** Why no attempt could be taken on the phone's code, as the error to answer with. */

@@ -55,6 +55,13 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   codeMaxAttempts: 'Wrong codes allowed before a new code is needed.',
   codeResendMs: 'Minimum time between two codes for one number.',
   linkCodeTtlMs: 'Device link code lifetime.',
+  pinMaxAttempts:
+    'Wrong registration-lock PINs a new phone may enter (after the right SMS code) before the lockout.',
+  pinLockoutMs:
+    'How long a registration lockout lasts (7 days): no PIN is tried until it ends, unless the primary device removes or changes the PIN.',
+  pinLockIdleMs:
+    'The registration lock stops applying once no device of the account has been seen for this long (7 days); the number can then be registered with the SMS code alone, which removes the PIN.',
+  pinChangesPerHour: 'Registration-lock PIN sets, changes and removals per account per hour.',
   linkedDeviceMaxIdleDays: 'Linked devices are logged out after this many days without their primary.',
   editWindowMs: 'How long a sender may edit a message (15 min).',
   deleteWindowMs:

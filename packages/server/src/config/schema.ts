@@ -116,6 +116,14 @@ export const configSchema = z
     codeMaxAttempts: int(1, 100).default(5),
     codeResendMs: int(0, 3_600_000).default(60_000),
     linkCodeTtlMs: int(1000, 3_600_000).default(5 * 60_000),
+    /** Wrong registration-lock PINs allowed before the lockout. */
+    pinMaxAttempts: int(1, 1000).default(10),
+    /** How long a registration lockout lasts (no PIN is tried meanwhile). */
+    pinLockoutMs: int(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+    /** The registration lock stops applying once no device of the account has been seen for this long. */
+    pinLockIdleMs: int(3_600_000, 3650 * 86_400_000).default(7 * 86_400_000),
+    /** PIN sets, changes and removals per account per hour (each costs an Argon2id hash). */
+    pinChangesPerHour: int(1, 10_000).default(10),
     /** Linked devices are logged out after this many days without their primary. */
     linkedDeviceMaxIdleDays: int(1, 3650).default(14),
     /** How long a sender may edit a message. */

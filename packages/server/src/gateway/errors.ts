@@ -35,14 +35,18 @@ export function errorBody(err: ParleyError): FrameInit['body'] {
   };
 }
 
+/** Codes whose details are meant for the client (the others' details stay in the logs). */
+const CLIENT_DETAILS: ReadonlySet<string> = new Set(['PIN_REQUIRED', 'PIN_INVALID', 'PIN_LOCKED']);
+
 export function errorJson(err: ParleyError): {
-  error: { code: string; message: string; retryAfterMs?: number };
+  error: { code: string; message: string; retryAfterMs?: number; details?: Record<string, unknown> };
 } {
   return {
     error: {
       code: err.code,
       message: err.message,
       ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+      ...(err.details && CLIENT_DETAILS.has(err.code) && { details: err.details }),
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { type ErrorCode, ErrorCodes } from '@parley/protocol';
 import { z } from 'zod';
+import { pinSchema } from '../auth/registration-lock.js';
 import { DEVICE_NAME_MAX } from '../auth/service.js';
 
 /** The metadata key naming the error code a bad value of a field answers with. */
@@ -32,6 +33,10 @@ export const verifyBody = z.object({
   phone,
   deviceName,
   code: failsWith(z.string().regex(/^\d{6}$/), 'CODE_INVALID', 'The six digits the SMS carried'),
+  pin: pinSchema.nullish().meta({
+    description:
+      'The registration-lock PIN (6 to 20 digits), when the number has one: asked with PIN_REQUIRED after the right code',
+  }),
 });
 export const linkBody = z.object({
   code: failsWith(z.string().min(8).max(64), 'CODE_INVALID', 'The code the primary device showed'),
@@ -50,6 +55,16 @@ export const deleteAccountBody = z.strictObject({
 export const accountDeletedAnswer = z.object({
   chatsLeft: z.number().int().meta({ description: 'Chats whose other members were told the user left' }),
   chatsDropped: z.number().int().meta({ description: 'Chats removed whole: nobody else was in them' }),
+});
+
+/** PUT /v1/account/pin. */
+export const setPinBody = z.strictObject(
+  { pin: pinSchema.meta({ description: '6 to 20 digits (0-9); no current PIN is needed' }) },
+  { error: 'the body must be {"pin": "<6 to 20 digits>"}' },
+);
+export const pinStatusAnswer = z.object({
+  enabled: z.boolean(),
+  setAt: z.number().int().optional().meta({ description: 'When the PIN was set (ms since the Unix epoch)' }),
 });
 
 export const deviceParams = z.object({
@@ -76,6 +91,17 @@ export const errorAnswer = z
       code: z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]),
       message: z.string().meta({ description: 'For people: never parse it, use code' }),
       retryAfterMs: z.number().int().optional().meta({ description: 'Retrying sooner fails again' }),
+      details: z
+        .object({
+          pinTriesLeft: z.number().int().optional().meta({ description: 'PIN_REQUIRED, PIN_INVALID' }),
+          lockedUntil: z
+            .number()
+            .int()
+            .optional()
+            .meta({ description: 'PIN_LOCKED: ms since the Unix epoch' }),
+        })
+        .optional()
+        .meta({ description: 'Only with the registration-lock codes' }),
     }),
   })
   .meta({ id: 'Error', description: 'Every HTTP error answers with this body' });

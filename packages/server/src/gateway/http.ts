@@ -1,7 +1,8 @@
 /**
- * The HTTP routes: registration, linking, devices, account deletion, media, health, metrics and the OpenAPI
- * document. Each declares its schemas (http-schemas.ts), which validate the request before the
- * handler runs; a handler throws and the error handler (http-errors.ts) answers.
+ * The HTTP routes: registration, the registration lock, linking, devices, account deletion, media,
+ * health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
+ * validate the request before the handler runs; a handler throws and the error handler
+ * (http-errors.ts) answers.
  */
 import { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
@@ -9,6 +10,7 @@ import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../account/service.js';
+import { assertMayChangePin, type RegistrationLockService } from '../auth/registration-lock.js';
 import type { AuthService } from '../auth/service.js';
 import type { MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -27,6 +29,7 @@ declare module 'fastify' {
 export interface HttpDeps {
   auth: AuthService;
   account: AccountService;
+  registrationLock: RegistrationLockService;
   media: MediaService;
   metrics: Metrics;
   ready: () => Promise<boolean>;
@@ -136,7 +139,8 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           response: { 200: s.credentialsAnswer, ...errors },
         },
       },
-      ({ body, raw }) => auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(raw)),
+      ({ body, raw }) =>
+        auth.verifyCode(body.phone, body.code, body.deviceName, clientAddress(raw), body.pin),
     );
     app.post(
       '/v1/devices/link',
@@ -183,6 +187,55 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         },
       },
       (request) => d.account.deleteAccount(request.device!, request.body, clientAddress(request.raw)),
+    );
+  };
+
+  const registrationLock: FastifyPluginAsyncZod = async (app) => {
+    readsJson(app);
+    app.decorateRequest('device', null);
+    app.addHook('onRequest', requireDevice);
+    const tags = ['registration lock'];
+    // A linked device is refused before its body is looked at (PERMISSION_DENIED, not INVALID_ARGUMENT).
+    const primaryOnly = async (request: FastifyRequest) => assertMayChangePin(request.device!);
+    app.get(
+      '/v1/account/pin',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Whether the account has a registration-lock PIN (any device)',
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.status(request.device!),
+    );
+    app.put(
+      '/v1/account/pin',
+      {
+        preValidation: primaryOnly,
+        schema: {
+          tags,
+          security: bearer,
+          summary:
+            'On the primary device: set or change the PIN a new phone needs after the SMS code; ends a lockout',
+          body: s.setPinBody,
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.set(request.device!, request.body),
+    );
+    app.delete(
+      '/v1/account/pin',
+      {
+        preValidation: primaryOnly,
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'On the primary device: remove the PIN; ends a lockout',
+          response: { 200: s.pinStatusAnswer, ...errors },
+        },
+      },
+      (request) => d.registrationLock.remove(request.device!),
     );
   };
 
@@ -301,5 +354,6 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     app.register(registration);
     app.register(devices);
     app.register(account);
+    app.register(registrationLock);
   };
 }

@@ -40,6 +40,8 @@ export function limiterTable(config: Config) {
     verifyIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Link-code redemptions per IP per minute. */
     linkIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
+    /** Registration-lock PIN sets, changes and removals per user per hour. */
+    pinChange: { points: config.pinChangesPerHour, durationSec: 3600 },
     /** Typing indicators per device per second. */
     typing: { points: 5, durationSec: 1 },
     /** Discovery requests per user per minute. */

@@ -76,7 +76,7 @@ async function seqOf(store: Store, item: SendCommit): Promise<number> {
 type Test = (title: string, body: (store: Store) => Promise<void>) => void;
 
 export function accountEraseContract(test: Test): void {
-  test('accountErase removes the user, devices and keys, and the number can register afresh', async (store) => {
+  test('accountErase removes the user, devices, keys and PIN, and the number can register afresh', async (store) => {
     const a = await addUser(store, 1);
     await store.deviceLink({
       userId: a.userId,
@@ -94,6 +94,7 @@ export function accountEraseContract(test: Test): void {
       attempts: 0,
       sentAt: T0,
     });
+    await store.registrationLockSet(a.userId, 'pin-hash', T0);
     const erased = await store.accountErase({
       userId: a.userId,
       codeKeys: ['+15550000001', 'delete_account:+15550000001'],
@@ -106,6 +107,7 @@ export function accountEraseContract(test: Test): void {
     assert.equal(await store.deviceByTokenHash(`token-${a.deviceId}`), undefined);
     assert.equal(await store.linkCodeTake('link-1', T0), undefined);
     assert.equal(await store.codeGet('delete_account:+15550000001'), undefined);
+    assert.equal(await store.registrationLockGet(a.userId), undefined, 'the registration-lock PIN goes too');
     // Erasing again erases nothing; the number registers as a new user.
     assert.deepEqual(await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: [] }), {
       deviceIds: [],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
 import { accountEraseContract } from './store-erase.contract.js';
+import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
 export interface StoreFixture {
@@ -451,6 +452,19 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         );
       });
 
+      test('codeAttemptReturn gives back an attempt of the code it names only', async (store) => {
+        await store.codePut(code(phoneOf(1), 'h1'));
+        await store.codeAttemptTake(phoneOf(1), T0, 5);
+        await store.codeAttemptTake(phoneOf(1), T0, 5);
+        await store.codeAttemptReturn(phoneOf(1), 'h-other');
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 2);
+        await store.codeAttemptReturn(phoneOf(1), 'h1');
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 1);
+        await store.codeAttemptReturn(phoneOf(1), 'h1');
+        await store.codeAttemptReturn(phoneOf(1), 'h1');
+        assert.equal((await store.codeGet(phoneOf(1)))?.attempts, 0, 'never below zero');
+      });
+
       test('linkCodeTake returns undefined for an expired or unknown code', async (store) => {
         const a = await addUser(store, 1);
         await store.linkCodePut('link-1', a.userId, T0 + 60_000);
@@ -458,6 +472,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.linkCodeTake('link-unknown', T0), undefined);
       });
     });
+
+    registrationLockContract(test);
 
     describe('chats', () => {
       // Updates carry an empty clientMessageId, as on the wire (protocol.md, Message).

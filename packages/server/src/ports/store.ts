@@ -38,6 +38,21 @@ export interface OneTimeCode {
   sentAt: number;
 }
 
+/**
+ * A registration-lock PIN, stored as its Argon2id hash, and the count of wrong PINs toward a
+ * lockout. Its own table, one row per user.
+ */
+export interface RegistrationLock {
+  userId: UserId;
+  /** The PIN's Argon2id hash in PHC string form (parameters and salt included). */
+  pinHash: string;
+  setAt: number;
+  /** Wrong PINs counted since the PIN was set, last entered right, or the last lockout ended. */
+  failedAttempts: number;
+  /** No PIN is tried while this is after `now` (the lockout); 0 when not locked out. */
+  lockedUntil: number;
+}
+
 /** A chat's membership as the directory holds it (see chatMembersPage). */
 export interface ChatMembership {
   chatId: ChatId;
@@ -255,12 +270,48 @@ export interface Store {
    * replaced by a newer one is left alone.
    */
   codeConsume(phone: string, codeHash: string): Promise<boolean>;
+  /**
+   * Gives back one attempt taken with codeAttemptTake (the code was right, but registration
+   * waits for the registration-lock PIN), only if the phone's code is still the one with
+   * `codeHash` and has attempts taken. The right code then costs the client nothing.
+   */
+  codeAttemptReturn(phone: string, codeHash: string): Promise<void>;
   linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void>;
   /**
    * Consumes the link code: its user if it existed and had not expired (it is deleted either
    * way). Once only: of racing calls with the same code at most one gets the user.
    */
   linkCodeTake(codeHash: string, now: number): Promise<UserId | undefined>;
+
+  // -- registration lock ---------------------------------------------------------------------
+  /**
+   * The user's registration lock, with the latest lastSeenAt of any of the user's devices,
+   * revoked ones included (0 when it never had one); undefined when the user has no PIN.
+   */
+  registrationLockGet(userId: UserId): Promise<(RegistrationLock & { lastDeviceSeenAt: number }) | undefined>;
+  /** Sets or replaces the user's PIN; the wrong-PIN count and any lockout start afresh. */
+  registrationLockSet(userId: UserId, pinHash: string, now: number): Promise<void>;
+  /** Removes the user's PIN (and with it any lockout); false when there was none. */
+  registrationLockDelete(userId: UserId): Promise<boolean>;
+  /**
+   * Takes one PIN try, atomically, before the PIN is compared: only while the user has a PIN
+   * and is not locked out at `now`. A lockout that ended restarts the count. The try that makes
+   * the count reach `maxAttempts` also starts a lockout until `now + lockoutMs`. Returns the
+   * lock as this try left it, or undefined when no try was taken (no PIN, or locked out:
+   * registrationLockGet tells which). However many calls race, on any node, at most
+   * `maxAttempts` tries are taken before a lockout.
+   */
+  registrationLockAttemptTake(
+    userId: UserId,
+    now: number,
+    maxAttempts: number,
+    lockoutMs: number,
+  ): Promise<RegistrationLock | undefined>;
+  /**
+   * After the right PIN: clears the wrong-PIN count and any lockout, only if the PIN is still
+   * the one with `pinHash` (a PIN changed meanwhile keeps its own state).
+   */
+  registrationLockAttemptsReset(userId: UserId, pinHash: string): Promise<void>;
 
   // -- chats -----------------------------------------------------------------------------
   /**

@@ -42,6 +42,7 @@ import type {
   UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
+import { type LockRow, toLock } from '../lock-rows.js';
 import { createdAckedSeq, highestAcks, highestPerMember } from '../message-rules.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
@@ -322,6 +323,39 @@ export class PostgresStore implements Store {
 
   async codeConsume(phone: string, codeHash: string): Promise<boolean> {
     return (await this.count('codeConsume', [phone, codeHash])) === 1;
+  }
+
+  async codeAttemptReturn(phone: string, codeHash: string): Promise<void> {
+    await this.count('codeAttemptReturn', [phone, codeHash]);
+  }
+
+  // -- registration lock ------------------------------------------------------------------------
+
+  async registrationLockGet(userId: UserId) {
+    const [r] = await this.rows<LockRow & { last_seen_at: number }>('registrationLockGet', [userId]);
+    return r && { ...toLock(r)!, lastDeviceSeenAt: Number(r.last_seen_at) };
+  }
+
+  async registrationLockSet(userId: UserId, pinHash: string, now: number): Promise<void> {
+    await this.count('registrationLockSet', [userId, pinHash, now]);
+  }
+
+  async registrationLockDelete(userId: UserId): Promise<boolean> {
+    return (await this.count('registrationLockDelete', [userId])) === 1;
+  }
+
+  async registrationLockAttemptTake(userId: UserId, now: number, maxAttempts: number, lockoutMs: number) {
+    const [r] = await this.rows<LockRow>('registrationLockAttemptTake', [
+      userId,
+      now,
+      maxAttempts,
+      lockoutMs,
+    ]);
+    return toLock(r);
+  }
+
+  async registrationLockAttemptsReset(userId: UserId, pinHash: string): Promise<void> {
+    await this.count('registrationLockAttemptsReset', [userId, pinHash]);
   }
 
   async linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {

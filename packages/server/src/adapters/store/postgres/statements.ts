@@ -93,6 +93,36 @@ export const sql = {
     RETURNING phone, code_hash, expires_at, attempts, sent_at`,
   /** $1 phone, $2 code_hash: only the code that was checked, not a newer one */
   codeConsume: 'DELETE FROM codes WHERE phone = $1 AND code_hash = $2',
+  /** $1 phone, $2 code_hash: gives back an attempt, only on the code that was checked */
+  codeAttemptReturn:
+    'UPDATE codes SET attempts = attempts - 1 WHERE phone = $1 AND code_hash = $2 AND attempts > 0',
+
+  // -- registration lock --------------------------------------------------------------------
+  /** $1 user_id: the lock, with the latest last_seen_at of the user's devices (revoked ones too) */
+  registrationLockGet: `SELECT l.user_id, l.pin_hash, l.set_at, l.failed_attempts, l.locked_until,
+      coalesce((SELECT max(d.last_seen_at) FROM devices d WHERE d.user_id = l.user_id), 0) AS last_seen_at
+    FROM registration_locks l WHERE l.user_id = $1`,
+  /** $1 user_id, $2 pin_hash, $3 set_at: a new PIN starts with no wrong tries and no lockout */
+  registrationLockSet: `INSERT INTO registration_locks (user_id, pin_hash, set_at, failed_attempts, locked_until)
+    VALUES ($1, $2, $3, 0, 0)
+    ON CONFLICT (user_id) DO UPDATE SET pin_hash = excluded.pin_hash, set_at = excluded.set_at,
+      failed_attempts = 0, locked_until = 0`,
+  /** $1 user_id */
+  registrationLockDelete: 'DELETE FROM registration_locks WHERE user_id = $1',
+  /**
+   * $1 user_id, $2 now, $3 max tries, $4 lockout ms: one try, only while not locked out (the row
+   * lock makes racing tries queue, and each re-reads the row); a lockout that ended
+   * (locked_until > 0) restarts the count at this try; reaching $3 starts a lockout
+   */
+  registrationLockAttemptTake: `UPDATE registration_locks SET
+      failed_attempts = CASE WHEN locked_until > 0 THEN 1 ELSE failed_attempts + 1 END,
+      locked_until = CASE WHEN (CASE WHEN locked_until > 0 THEN 1 ELSE failed_attempts + 1 END) >= $3::integer
+        THEN $2::bigint + $4::bigint ELSE 0 END
+    WHERE user_id = $1 AND locked_until <= $2::bigint
+    RETURNING user_id, pin_hash, set_at, failed_attempts, locked_until`,
+  /** $1 user_id, $2 pin_hash: only the PIN that was checked */
+  registrationLockAttemptsReset:
+    'UPDATE registration_locks SET failed_attempts = 0, locked_until = 0 WHERE user_id = $1 AND pin_hash = $2',
   /** $1 code_hash, $2 user_id, $3 expires_at */
   linkCodePut: `INSERT INTO link_codes (code_hash, user_id, expires_at) VALUES ($1, $2, $3)
     ON CONFLICT (code_hash) DO UPDATE SET user_id = excluded.user_id, expires_at = excluded.expires_at`,

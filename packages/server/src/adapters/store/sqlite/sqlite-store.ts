@@ -54,6 +54,7 @@ import {
   type KeyRow,
   oneTimeAllowed,
 } from '../key-rows.js';
+import { type LockRow, toLock } from '../lock-rows.js';
 import {
   type ChatRowFields,
   directKeyOf,
@@ -380,6 +381,45 @@ export class SqliteStore implements Store {
 
   codeConsume(phone: string, codeHash: string): Promise<boolean> {
     return guard(() => this.s.codeConsume.run(phone, codeHash).changes === 1);
+  }
+
+  codeAttemptReturn(phone: string, codeHash: string): Promise<void> {
+    return guard(() => {
+      this.s.codeAttemptReturn.run(phone, codeHash);
+    });
+  }
+
+  registrationLockGet(userId: UserId) {
+    return guard(() => {
+      const r = this.s.registrationLockGet.get(userId) as (LockRow & { last_seen_at: number }) | undefined;
+      return r && { ...toLock(r)!, lastDeviceSeenAt: r.last_seen_at };
+    });
+  }
+
+  registrationLockSet(userId: UserId, pinHash: string, now: number): Promise<void> {
+    return guard(() => {
+      this.s.registrationLockSet.run(userId, pinHash, now);
+    });
+  }
+
+  registrationLockDelete(userId: UserId): Promise<boolean> {
+    return guard(() => this.s.registrationLockDelete.run(userId).changes === 1);
+  }
+
+  registrationLockAttemptTake(userId: UserId, now: number, maxAttempts: number, lockoutMs: number) {
+    return guard(() =>
+      toLock(
+        this.s.registrationLockAttemptTake.get({ user: userId, now, max: maxAttempts, lockout: lockoutMs }) as
+          | LockRow
+          | undefined,
+      ),
+    );
+  }
+
+  registrationLockAttemptsReset(userId: UserId, pinHash: string): Promise<void> {
+    return guard(() => {
+      this.s.registrationLockAttemptsReset.run(userId, pinHash);
+    });
   }
 
   linkCodePut(codeHash: string, userId: UserId, expiresAt: number): Promise<void> {

@@ -56,6 +56,31 @@ const sql = {
     RETURNING phone, code_hash, expires_at, attempts, sent_at`,
   /** phone, code_hash: only the code that was checked, not a newer one */
   codeConsume: 'DELETE FROM codes WHERE phone = ? AND code_hash = ?',
+  /** phone, code_hash: gives back an attempt, only on the code that was checked */
+  codeAttemptReturn:
+    'UPDATE codes SET attempts = attempts - 1 WHERE phone = ? AND code_hash = ? AND attempts > 0',
+  /** user_id: the lock, with the latest last_seen_at of the user's devices (revoked ones too) */
+  registrationLockGet: `SELECT l.user_id, l.pin_hash, l.set_at, l.failed_attempts, l.locked_until,
+      coalesce((SELECT max(d.last_seen_at) FROM devices d WHERE d.user_id = l.user_id), 0) AS last_seen_at
+    FROM registration_locks l WHERE l.user_id = ?`,
+  /** user_id, pin_hash, set_at: a new PIN starts with no wrong tries and no lockout */
+  registrationLockSet: `INSERT OR REPLACE INTO registration_locks (user_id, pin_hash, set_at, failed_attempts, locked_until)
+    VALUES (?, ?, ?, 0, 0)`,
+  /** user_id */
+  registrationLockDelete: 'DELETE FROM registration_locks WHERE user_id = ?',
+  /**
+   * :user, :now, :max, :lockout: one try, only while not locked out; a lockout that ended
+   * (locked_until > 0) restarts the count at this try; reaching :max starts a lockout
+   */
+  registrationLockAttemptTake: `UPDATE registration_locks SET
+      failed_attempts = CASE WHEN locked_until > 0 THEN 1 ELSE failed_attempts + 1 END,
+      locked_until = CASE WHEN (CASE WHEN locked_until > 0 THEN 1 ELSE failed_attempts + 1 END) >= :max
+        THEN :now + :lockout ELSE 0 END
+    WHERE user_id = :user AND locked_until <= :now
+    RETURNING user_id, pin_hash, set_at, failed_attempts, locked_until`,
+  /** user_id, pin_hash: only the PIN that was checked */
+  registrationLockAttemptsReset:
+    'UPDATE registration_locks SET failed_attempts = 0, locked_until = 0 WHERE user_id = ? AND pin_hash = ?',
   /** code_hash, user_id, expires_at */
   linkCodePut: 'INSERT OR REPLACE INTO link_codes (code_hash, user_id, expires_at) VALUES (?, ?, ?)',
   /** code_hash */
