@@ -87,7 +87,7 @@ if (endpoint === undefined) {
         ],
       });
       await assert.rejects(
-        openNode(config, { log: createLogger('silent') }),
+        openNode(config, { log: createLogger('silent'), sms: new CapturingSms() }),
         /parley-missing-bucket does not exist/,
       );
     });
