@@ -11,8 +11,22 @@ import { sql as m008 } from './migrations/008_pins.js';
 import { sql as m009 } from './migrations/009_keys.js';
 import { sql as m010 } from './migrations/010_one_time_grants.js';
 import { sql as m011 } from './migrations/011_media_uploads.js';
+import { sql as m012 } from './migrations/012_discovery_lookups.js';
 
-const migrations: readonly string[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011];
+const migrations: readonly string[] = [
+  m001,
+  m002,
+  m003,
+  m004,
+  m005,
+  m006,
+  m007,
+  m008,
+  m009,
+  m010,
+  m011,
+  m012,
+];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
