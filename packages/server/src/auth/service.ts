@@ -148,20 +148,28 @@ export class AuthService {
   ): Promise<IssuedCredentials> {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
-    await this.consumeCode(phone, rawCode, 'register', ip);
-    const { store, clock } = this.d;
-    const now = clock.now();
+    const { store, clock, limiters } = this.d;
+    // Taken first, so racing verifications cannot pass the limit; given back unless a device is made.
+    await limiters.take('registrationIp', ip);
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
-    const { userId, revokedDeviceIds } = await store.primaryRegister({
-      userId: this.d.ids.userId(),
-      phone,
-      phoneHash: phoneHash(phone),
-      deviceId,
-      tokenHash: tokenDigest(token),
-      name,
-      now,
-    });
+    let registered: Awaited<ReturnType<typeof store.primaryRegister>>;
+    try {
+      await this.consumeCode(phone, rawCode, 'register', ip);
+      registered = await store.primaryRegister({
+        userId: this.d.ids.userId(),
+        phone,
+        phoneHash: phoneHash(phone),
+        deviceId,
+        tokenHash: tokenDigest(token),
+        name,
+        now: clock.now(),
+      });
+    } catch (err) {
+      await limiters.give('registrationIp', ip);
+      throw err;
+    }
+    const { userId, revokedDeviceIds } = registered;
     this.d.onDevicesChanged(userId);
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');
