@@ -45,6 +45,9 @@ export const TEST_LIMITS = {
   // Tests that re-register or delete an account ask for several codes for one number.
   codeRequestsPerHour: 100,
   codeRequestsPerIpPerHour: 100_000,
+  // Every test number starts +14152 (nextPhone): one prefix.
+  codeRequestsPerPrefixPerHour: 100_000,
+  codeRequestsPerDayTotal: 1_000_000,
   registrationsPerIpPerDay: 100_000,
   mediaUploadsPerHour: 100_000,
 } as const satisfies ConfigInput;

@@ -46,6 +46,8 @@ export function useTestNode(prefix: string): TestNode {
         groupsPerHour: 100_000,
         codeRequestsPerHour: 100,
         codeRequestsPerIpPerHour: 100_000,
+        codeRequestsPerPrefixPerHour: 100_000,
+        codeRequestsPerDayTotal: 1_000_000,
         registrationsPerIpPerDay: 100_000,
         mediaUploadsPerHour: 100_000,
       },
