@@ -63,6 +63,9 @@ export class NodeProcess {
         PARLEY_LOG_LEVEL: 'warn',
         // Users are seeded in the store, never registered by SMS: the console provider is enough.
         PARLEY_DEV: 'true',
+        // Rate limits are abuse protection, not what a soak measures: at --rate 5000 a device
+        // sends about 300 messages a minute, past the default sendsPerMinute.
+        PARLEY_SENDS_PER_MINUTE: '10000000',
         ...this.extraEnv,
       },
     });

@@ -27,6 +27,7 @@ import type { Config } from './config/schema.js';
 import { AckFlusher } from './delivery/ack-flusher.js';
 import { Cluster } from './delivery/cluster.js';
 import { type FrameEncoder, Hub } from './delivery/hub.js';
+import { DiscoveryService } from './discovery/service.js';
 import { createDispatcher } from './gateway/dispatch.js';
 import { createEdge } from './gateway/edge.js';
 import { encodeDeliverBinary } from './gateway/fast-codec.js';
@@ -124,7 +125,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const clock = o.clock ?? systemClock;
   const ids = o.ids ?? randomIds;
   // Before the store opens: a shared node without serverSecret stops here.
-  const digests = new CodeDigests(o.serverSecret ?? loadServerSecret(config, o.bus !== undefined));
+  const serverSecret = o.serverSecret ?? loadServerSecret(config, o.bus !== undefined);
+  const digests = new CodeDigests(serverSecret);
   // Also before the store: a production node without an SMS provider stops here.
   const smsProvider = o.sms ?? createSmsProvider(config, { log, clock });
   const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
@@ -277,9 +279,11 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     config,
     push: (deviceId, body) => hub.pushToDevices([deviceId], body),
   });
+  const discovery = new DiscoveryService({ store, clock, limiters, config, key: serverSecret });
   const dispatch = createDispatcher({
     keys,
     retry,
+    discovery,
     chats,
     store,
     clock,

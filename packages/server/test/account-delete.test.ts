@@ -148,6 +148,8 @@ for (const backend of backends) {
       await send(d, g2, 'g2-1');
       const pendingForCat = await send(d, g3, 'g3-1');
       await send(d, g4, 'g4-1');
+      const amyHash = new Uint8Array(createHash('sha256').update(amy.phone).digest());
+      await d.call({ case: 'discover', value: { phoneHashes: [amyHash] } });
       const onlyDans = await putMedia(t, utf8('dan’s photo'), dan.token);
       const shared = await putMedia(t, utf8('a forwarded photo'), dan.token);
       await putMedia(t, utf8('a forwarded photo'), amy.token);
@@ -185,6 +187,7 @@ for (const backend of backends) {
         'link_codes',
         'media_uploads',
         'registration_locks',
+        'discovery_lookups',
       ]) {
         assert.ok(before.has(table), `before deletion the scan finds dan in ${table}`);
       }

@@ -38,6 +38,20 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
+/** Limits high enough that no test meets them unless it sets them. */
+export const TEST_LIMITS = {
+  sendsPerMinute: 1_000_000,
+  groupsPerHour: 100_000,
+  // Tests that re-register or delete an account ask for several codes for one number.
+  codeRequestsPerHour: 100,
+  codeRequestsPerIpPerHour: 100_000,
+  // Every test number starts +14152 (nextPhone): one prefix.
+  codeRequestsPerPrefixPerHour: 100_000,
+  codeRequestsPerDayTotal: 1_000_000,
+  registrationsPerIpPerDay: 100_000,
+  mediaUploadsPerHour: 100_000,
+} as const satisfies ConfigInput;
+
 export async function startNode(config: ConfigInput = {}, overrides: NodeOverrides = {}): Promise<TestNode> {
   const dataDir = (config.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'parley-test-'));
   const sms = new CapturingSms();
@@ -49,6 +63,9 @@ export async function startNode(config: ConfigInput = {}, overrides: NodeOverrid
       dev: false,
       // No load balancer watches a test node's /readyz: stop at once.
       shutdownDrainMs: 0,
+      // Every test client is 127.0.0.1 and many tests send, create and register quickly: the
+      // abuse limits are raised here, and each limit's own tests set it (test/limits.test.ts).
+      ...TEST_LIMITS,
       ...config,
       dataDir,
     },

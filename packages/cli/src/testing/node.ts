@@ -38,7 +38,22 @@ export function useTestNode(prefix: string): TestNode {
   before(async () => {
     t.dir = await mkdtemp(join(tmpdir(), prefix));
     const cfg = loadConfig({
-      overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir: join(t.dir, 'node') },
+      overrides: {
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+        dev: false,
+        dataDir: join(t.dir, 'node'),
+        // Every test client is 127.0.0.1: the per-IP and per-user abuse limits must not bind.
+        sendsPerMinute: 1_000_000,
+        groupsPerHour: 100_000,
+        codeRequestsPerHour: 100,
+        codeRequestsPerIpPerHour: 100_000,
+        codeRequestsPerPrefixPerHour: 100_000,
+        codeRequestsPerDayTotal: 1_000_000,
+        registrationsPerIpPerDay: 100_000,
+        mediaUploadsPerHour: 100_000,
+      },
     });
     const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
     t.node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });

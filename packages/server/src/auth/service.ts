@@ -162,25 +162,34 @@ export class AuthService {
     const phone = normalizePhone(rawPhone);
     const name = deviceName(rawName, 'primary');
     // A malformed code is CODE_INVALID, then a malformed PIN INVALID_ARGUMENT, both before any
-    // code attempt or PIN try is taken.
+    // code attempt, PIN try or registration is counted.
     codeFormatChecked(rawCode);
     const pin = rawPin === undefined || rawPin === null ? undefined : parseInput(pinSchema, rawPin);
-    const { store } = this.d;
-    const now = await this.consumeCode(phone, rawCode, 'register', ip, async (at, returnAttempt) => {
-      const existing = await store.userByPhone(phone);
-      if (existing) await this.d.registrationLock.admit(existing.id, pin, at, returnAttempt);
-    });
+    const { store, limiters } = this.d;
+    // Taken first, so racing verifications cannot pass the limit; given back unless a device is made.
+    await limiters.take('registrationIp', ip);
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
-    const { userId, revokedDeviceIds } = await store.primaryRegister({
-      userId: this.d.ids.userId(),
-      phone,
-      phoneHash: phoneHash(phone),
-      deviceId,
-      tokenHash: tokenDigest(token),
-      name,
-      now,
-    });
+    let registered: Awaited<ReturnType<typeof store.primaryRegister>>;
+    try {
+      const now = await this.consumeCode(phone, rawCode, 'register', ip, async (at, returnAttempt) => {
+        const existing = await store.userByPhone(phone);
+        if (existing) await this.d.registrationLock.admit(existing.id, pin, at, returnAttempt);
+      });
+      registered = await store.primaryRegister({
+        userId: this.d.ids.userId(),
+        phone,
+        phoneHash: phoneHash(phone),
+        deviceId,
+        tokenHash: tokenDigest(token),
+        name,
+        now,
+      });
+    } catch (err) {
+      await limiters.give('registrationIp', ip);
+      throw err;
+    }
+    const { userId, revokedDeviceIds } = registered;
     this.d.onDevicesChanged(userId);
     if (revokedDeviceIds.length) this.d.onRevoked(revokedDeviceIds);
     this.d.log.info({ userId, deviceId }, 'primary device registered');

@@ -200,6 +200,8 @@ export class ChatService {
     }
     this.checkGroupSize(others.length + 1);
     await this.requireUsers(others);
+    const isGroup = input.kind === 'group';
+    if (isGroup) await this.d.limiters.take('groupCreate', device.userId);
     const now = this.d.clock.now();
     const members = [
       { userId: device.userId, role: 'creator' as Role },
@@ -217,7 +219,11 @@ export class ChatService {
       now,
       update: createdUpdate({ ...input, members, now }),
     });
-    if ('error' in created) throw created.error;
+    if ('error' in created) {
+      // A group that was not created does not count.
+      if (isGroup) await this.d.limiters.give('groupCreate', device.userId);
+      throw created.error;
+    }
     const { chat } = created;
     // A direct chat that existed (created earlier, here or on another node) comes back as it
     // is; its creation was fanned out when it was made.

@@ -68,15 +68,22 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'How long a sender may delete a message for everyone (48 h); group admins may delete any message.',
   retentionDays: 'Messages are deleted from the server after this many days.',
   retentionIntervalMs: 'How often the retention job runs.',
-  sendsPerMinute: 'Sends per user per minute.',
-  codeRequestsPerHour: 'Code requests per phone number per hour (10× that per IP).',
+  sendsPerMinute:
+    'Messages (sends and forwarded copies) per user per minute, in fixed one-minute windows; past it and the burst, RATE_LIMITED.',
+  sendBurst:
+    'Extra messages a user may send once the minute is spent, at most this many per ten minutes in all (0: none).',
+  groupsPerHour: 'Groups each user may create per hour (direct chats are not counted).',
+  codeRequestsPerHour: 'Code requests per phone number per hour.',
+  codeRequestsPerIpPerHour: 'Code requests per client IP per hour.',
+  registrationsPerIpPerDay:
+    'Registrations (a code verified, giving a new primary device) per client IP per day; a failed verification is not counted.',
   codeRequestsPerDay: 'Code requests per phone number per day.',
   codeRequestsPerPrefixPerHour:
-    'Code requests per number prefix per hour, against SMS pumping through a range of numbers (default 10 x --code-requests-per-hour).',
+    'Code requests per number prefix per hour, against SMS pumping through a range of numbers.',
   codeRequestPrefixLength:
     'Characters of the E.164 number, + included, that form that prefix (+14155 for +14155550123).',
   codeRequestsPerDayTotal:
-    'Codes the whole deployment sends per day, shared through Redis: a ceiling on the SMS bill (default 1000 x --code-requests-per-hour).',
+    'Codes the whole deployment sends per day, shared through Redis: a ceiling on the SMS bill.',
   smsBlockedNumberTypes:
     'Number types that get PHONE_TYPE_NOT_ALLOWED instead of a code, comma-separated libphonenumber types (PREMIUM_RATE, VOIP, ...), INTERNATIONAL_NETWORK or UNKNOWN; NONE allows every type.',
   serverSecret:
@@ -115,14 +122,17 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   smsWebhookSecret:
     'webhook: the HMAC-SHA256 key of the signature, at least 32 characters (e.g. openssl rand -hex 32). Never printed.',
   discoverPerMinute: 'Contact-discovery requests per user per minute.',
+  discoverNewPerDay:
+    'Phone hashes each user may look up per day that they did not look up in the last 24 hours; repeats are free.',
   media: 'Media store: local (files in --media-dir) or s3://bucket[/prefix].',
   mediaDir:
     'Where local media bodies are stored (default <data-dir>/media); with several nodes, a volume every node mounts.',
   s3Endpoint: 'Endpoint of an S3-compatible service, http(s)://host[:port] (default: AWS S3).',
   s3Region: 'Region of the bucket.',
   s3ForcePathStyle: 'Address the bucket as host/bucket (most S3-compatible services need it).',
-  mediaMaxBytes: 'Largest media upload, in bytes (100 MiB).',
-  mediaBytesPerHour: 'Media bytes each user may upload per hour (2 GiB).',
+  mediaMaxBytes: 'Largest media upload, in bytes (50 MiB); one above --media-bytes-per-hour is refused too.',
+  mediaBytesPerHour: 'Media bytes each user may upload per hour (50 MiB).',
+  mediaUploadsPerHour: 'Media uploads each user may make per hour.',
   preKeyBundlesPerMinute:
     "Prekey bundle fetches per user per minute (each fetch consumes one-time prekeys of the other user's devices).",
   oneTimePreKeysTarget: 'One-time prekeys a device is asked to hold (sent in keysLow).',
@@ -140,7 +150,7 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   httpHeadersTimeoutMs:
     'The request line and headers (and a PROXY header) must arrive within this time; otherwise 408 and the connection is closed.',
   httpRequestTimeoutMs:
-    'A whole request, body included, must arrive within this time (a 100 MB upload needs at least ~28 KB/s).',
+    'A whole request, body included, must arrive within this time (a 50 MiB upload needs at least ~15 KB/s).',
   httpBodyTimeoutMs:
     'A request body that sends nothing for this long is answered 408 (REQUEST_TIMEOUT) and closed; a JSON body must arrive whole within it.',
   maxConnections:

@@ -134,21 +134,32 @@ export const configSchema = z
     retentionDays: int(1, 3650).default(30),
     /** How often the retention job runs. */
     retentionIntervalMs: int(1000, 86_400_000).default(10 * 60_000),
-    /** Rate limits (per minute). */
-    sendsPerMinute: int(1, 10_000_000).default(6000),
-    /** Code requests per phone number per hour (and 10 times this per client IP). */
-    codeRequestsPerHour: int(1, 10_000).default(10),
+    /** Messages (sends and forwarded copies) per user per minute, counted in fixed one-minute windows. */
+    sendsPerMinute: int(1, 10_000_000).default(100),
+    /**
+     * Extra messages a user may send past sendsPerMinute, at most this many per ten minutes in
+     * all: a burst above the minute's budget, not a higher steady rate.
+     */
+    sendBurst: int(0, 10_000_000).default(50),
+    /** Groups a user may create per hour (direct chats are not counted). */
+    groupsPerHour: int(1, 1_000_000).default(10),
+    /** Code requests per phone number per hour. */
+    codeRequestsPerHour: int(1, 10_000).default(3),
+    /** Code requests per client IP per hour. */
+    codeRequestsPerIpPerHour: int(1, 10_000_000).default(100),
+    /** Registrations (a code verified, a new primary device) per client IP per day. */
+    registrationsPerIpPerDay: int(1, 10_000_000).default(10),
     /** Code requests per phone number per day. */
     codeRequestsPerDay: int(1, 1_000_000).default(20),
     /**
      * Code requests per number prefix (the first codeRequestPrefixLength characters of the E.164
-     * form) per hour, against SMS pumping through a range of numbers. Default 10 x codeRequestsPerHour.
+     * form) per hour, against SMS pumping through a range of numbers.
      */
-    codeRequestsPerPrefixPerHour: int(1, 100_000_000).optional(),
+    codeRequestsPerPrefixPerHour: int(1, 100_000_000).default(100),
     /** Characters of the E.164 number, with its '+', that make the prefix of codeRequestsPerPrefixPerHour. */
     codeRequestPrefixLength: int(3, 16).default(6),
-    /** Codes sent per day by the whole deployment (shared via Redis). Default 1000 x codeRequestsPerHour. */
-    codeRequestsPerDayTotal: int(1, 1_000_000_000).optional(),
+    /** Codes sent per day by the whole deployment (shared via Redis). */
+    codeRequestsPerDayTotal: int(1, 1_000_000_000).default(10_000),
     /**
      * Number types no code is sent to (PHONE_TYPE_NOT_ALLOWED): comma-separated libphonenumber
      * types, INTERNATIONAL_NETWORK (+881/+882/+883, satellite) or UNKNOWN; NONE allows all.
@@ -270,7 +281,13 @@ export const configSchema = z
       .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
       .max(4096)
       .optional(),
+    /** Contact-discovery requests per user per minute. */
     discoverPerMinute: int(1, 1_000_000).default(60),
+    /**
+     * Phone hashes a user may look up per day that they have not looked up in the last 24 hours
+     * (repeated lookups within the day are free). The store keeps a keyed digest of each for a day.
+     */
+    discoverNewPerDay: int(1, 1_000_000).default(500),
     /** Media store: `local` (files in mediaDir) or s3://bucket[/prefix] (S3 or S3-compatible). */
     media: z
       .string()
@@ -292,10 +309,12 @@ export const configSchema = z
       .default('us-east-1'),
     /** Path-style bucket addressing (host/bucket), which most S3-compatible services need. */
     s3ForcePathStyle: bool.default(false),
-    /** Largest media upload (ciphertext bytes). */
-    mediaMaxBytes: int(1, 2 * 1024 ** 3).default(100 * 1024 ** 2),
+    /** Largest media upload (ciphertext bytes); an upload above mediaBytesPerHour is refused as well. */
+    mediaMaxBytes: int(1, 2 * 1024 ** 3).default(50 * 1024 ** 2),
     /** Media bytes a user may upload per hour. */
-    mediaBytesPerHour: int(1, 1024 ** 4).default(2 * 1024 ** 3),
+    mediaBytesPerHour: int(1, 1024 ** 4).default(50 * 1024 ** 2),
+    /** Media uploads a user may make per hour. */
+    mediaUploadsPerHour: int(1, 10_000_000).default(50),
     /** Prekey bundle fetches per user per minute (each consumes one-time prekeys of others). */
     preKeyBundlesPerMinute: int(1, 1_000_000).default(120),
     /** One-time prekeys a device should hold; it is told to upload more below the low-water mark. */

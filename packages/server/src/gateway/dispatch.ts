@@ -16,6 +16,7 @@ import type { ChatService } from '../chat/service.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../delivery/hub.js';
 import type { DeliverySession } from '../delivery/session.js';
+import type { DiscoveryService } from '../discovery/service.js';
 import type { KeyService } from '../keys/service.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
@@ -60,6 +61,7 @@ export interface DispatchDeps {
   limiters: Limiters;
   keys: KeyService;
   retry: RetryService;
+  discovery: DiscoveryService;
 }
 
 export interface RequestContext {
@@ -288,13 +290,7 @@ export function createDispatcher(d: DispatchDeps) {
         return { case: 'identityKeys', value: { keys: await d.keys.identities(userIds) } };
       }
       case 'discover': {
-        const hashes = body.value.phoneHashes;
-        if (hashes.length === 0 || hashes.length > 1000)
-          throw new ParleyError('INVALID_ARGUMENT', '1..1000 phone hashes per request');
-        if (hashes.some((h) => h.length !== 32))
-          throw new ParleyError('INVALID_ARGUMENT', 'each phone hash is 32 bytes');
-        await d.limiters.take('discover', device.userId);
-        const matches = await d.store.usersByPhoneHash(hashes);
+        const matches = await d.discovery.lookup(device, body.value.phoneHashes);
         return { case: 'discoverResult', value: { matches } };
       }
       case 'markRead': {

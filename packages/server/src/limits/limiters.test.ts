@@ -20,21 +20,64 @@ describe('rate limiters', () => {
   });
 });
 
-describe('the code-request budgets', () => {
-  it('default to 20 per number per day, 100 per prefix per hour and 10 000 per day in all', () => {
+describe('the limits as the design states them', () => {
+  it('default to what docs/operations.md and docs/protocol.md say', () => {
     const t = limiterTable(loadConfig({}));
-    assert.deepEqual(t.codeRequestPhone, { points: 10, durationSec: 3600 });
+    assert.deepEqual(t.send, { points: 100, durationSec: 60, burst: { points: 50, durationSec: 600 } });
+    assert.deepEqual(t.groupCreate, { points: 10, durationSec: 3600 });
+    assert.deepEqual(t.mediaBytes, { points: 50 * 1024 * 1024, durationSec: 3600 });
+    assert.deepEqual(t.mediaUploads, { points: 50, durationSec: 3600 });
+    assert.deepEqual(t.discover, { points: 60, durationSec: 60 });
+    assert.equal(loadConfig({}).discoverNewPerDay, 500);
+    assert.deepEqual(t.codeRequestPhone, { points: 3, durationSec: 3600 });
     assert.deepEqual(t.codeRequestPhoneDay, { points: 20, durationSec: 86_400 });
+    assert.deepEqual(t.codeRequestIp, { points: 100, durationSec: 3600 });
     assert.deepEqual(t.codeRequestPrefix, { points: 100, durationSec: 3600 });
     assert.deepEqual(t.codeRequestTotal, { points: 10_000, durationSec: 86_400 });
+    assert.deepEqual(t.registrationIp, { points: 10, durationSec: 86_400 });
   });
 
-  it('grow with codeRequestsPerHour unless set', () => {
+  it('each is set by its own setting', () => {
     const t = limiterTable(
-      loadConfig({ overrides: { codeRequestsPerHour: 50, codeRequestsPerDayTotal: 7 } }),
+      loadConfig({
+        overrides: {
+          sendsPerMinute: 7,
+          sendBurst: 2,
+          groupsPerHour: 3,
+          codeRequestsPerHour: 50,
+          codeRequestsPerIpPerHour: 9,
+          codeRequestsPerDayTotal: 7,
+          registrationsPerIpPerDay: 4,
+          mediaUploadsPerHour: 5,
+        },
+      }),
     );
-    assert.equal(t.codeRequestPrefix.points, 500);
-    assert.equal(t.codeRequestTotal.points, 7);
+    assert.deepEqual(
+      [t.send.points, t.send.burst.points, t.groupCreate.points, t.codeRequestPhone.points],
+      [7, 2, 3, 50],
+    );
+    assert.deepEqual(
+      [t.codeRequestIp.points, t.codeRequestTotal.points, t.registrationIp.points, t.mediaUploads.points],
+      [9, 7, 4, 5],
+    );
+  });
+});
+
+describe('a bursty limiter', () => {
+  it('passes the window, then the burst allowance, then answers with the nearer retry time', async () => {
+    const l = new Limiters(loadConfig({ overrides: { sendsPerMinute: 3, sendBurst: 2 } }));
+    for (let i = 0; i < 5; i++) await l.take('send', 'u1');
+    await assert.rejects(l.take('send', 'u1'), (err: { code: string; retryAfterMs: number }) => {
+      assert.equal(err.code, 'RATE_LIMITED');
+      assert.ok(err.retryAfterMs > 0 && err.retryAfterMs <= 60_000, `retry after ${err.retryAfterMs}`);
+      return true;
+    });
+  });
+
+  it('with sendBurst 0 passes exactly the window', async () => {
+    const l = new Limiters(loadConfig({ overrides: { sendsPerMinute: 3, sendBurst: 0 } }));
+    for (let i = 0; i < 3; i++) await l.take('send', 'u1');
+    await assert.rejects(l.take('send', 'u1'), { code: 'RATE_LIMITED' });
   });
 });
 
@@ -77,6 +120,18 @@ describe('rate limiters shared through Redis', {
     for (const n of [n1, n2, n1]) await n.take('codeRequestTotal', run);
     await assert.rejects(n2.take('codeRequestTotal', run), { code: 'RATE_LIMITED' });
     await a.del(`parley:rl:codeRequestPrefix:+1${run}`, `parley:rl:codeRequestTotal:${run}`);
+  });
+
+  it('concurrent takes on two nodes pass exactly the window and the burst', async () => {
+    const key = `t-${randomBytes(6).toString('hex')}`;
+    const bursty = loadConfig({ overrides: { sendsPerMinute: 20, sendBurst: 5 } });
+    const n1 = new Limiters(bursty, a);
+    const n2 = new Limiters(bursty, b);
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? n1 : n2).take('send', key)),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 25);
+    await a.del(`parley:rl:send:${key}`, `parley:rl:send:burst:${key}`);
   });
 
   it('fall back to memory while Redis cannot be reached', async () => {

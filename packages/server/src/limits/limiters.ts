@@ -14,28 +14,35 @@ import type { Config } from '../config/schema.js';
 export interface LimiterSpec {
   points: number;
   durationSec: number;
+  /** Points that may be drawn once `points` are spent, at most this many per its own window. */
+  burst?: { points: number; durationSec: number };
 }
 
 export function limiterTable(config: Config) {
   return {
-    /** Sends per user per minute. */
-    send: { points: config.sendsPerMinute, durationSec: 60 },
+    /**
+     * Messages per user: sendsPerMinute per fixed minute, then up to sendBurst more per ten
+     * minutes in all (drawn only while the minute is spent).
+     */
+    send: {
+      points: config.sendsPerMinute,
+      durationSec: 60,
+      burst: { points: config.sendBurst, durationSec: 600 },
+    },
+    /** Groups created per user per hour. */
+    groupCreate: { points: config.groupsPerHour, durationSec: 3600 },
     /** Code requests per phone number per hour. */
     codeRequestPhone: { points: config.codeRequestsPerHour, durationSec: 3600 },
     /** Code requests per phone number per day. */
     codeRequestPhoneDay: { points: config.codeRequestsPerDay, durationSec: 86_400 },
     /** Code requests per client IP per hour. */
-    codeRequestIp: { points: config.codeRequestsPerHour * 10, durationSec: 3600 },
+    codeRequestIp: { points: config.codeRequestsPerIpPerHour, durationSec: 3600 },
     /** Code requests per number prefix (first codeRequestPrefixLength characters) per hour. */
-    codeRequestPrefix: {
-      points: config.codeRequestsPerPrefixPerHour ?? config.codeRequestsPerHour * 10,
-      durationSec: 3600,
-    },
+    codeRequestPrefix: { points: config.codeRequestsPerPrefixPerHour, durationSec: 3600 },
     /** Code requests of the whole deployment per day (one key): a ceiling on SMS spend. */
-    codeRequestTotal: {
-      points: config.codeRequestsPerDayTotal ?? config.codeRequestsPerHour * 1000,
-      durationSec: 86_400,
-    },
+    codeRequestTotal: { points: config.codeRequestsPerDayTotal, durationSec: 86_400 },
+    /** Registrations (verified codes giving a new primary device) per client IP per day. */
+    registrationIp: { points: config.registrationsPerIpPerDay, durationSec: 86_400 },
     /** Code verification attempts per IP per minute (per-code attempts are limited separately). */
     verifyIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Link-code redemptions per IP per minute. */
@@ -44,10 +51,12 @@ export function limiterTable(config: Config) {
     pinChange: { points: config.pinChangesPerHour, durationSec: 3600 },
     /** Typing indicators per device per second. */
     typing: { points: 5, durationSec: 1 },
-    /** Discovery requests per user per minute. */
+    /** Discovery requests per user per minute (new numbers per day are counted by the store). */
     discover: { points: config.discoverPerMinute, durationSec: 60 },
     /** Media bytes uploaded per user per hour. */
     mediaBytes: { points: config.mediaBytesPerHour, durationSec: 3600 },
+    /** Media uploads per user per hour. */
+    mediaUploads: { points: config.mediaUploadsPerHour, durationSec: 3600 },
     /** Prekey bundle fetches per user per minute. */
     preKeyBundles: { points: config.preKeyBundlesPerMinute, durationSec: 60 },
     /** Retry requests and resends (after a failed decrypt) per device per minute. */
@@ -57,54 +66,75 @@ export function limiterTable(config: Config) {
 
 export type LimiterName = keyof ReturnType<typeof limiterTable>;
 
+/** A limiter and, for a bursty one, the allowance drawn once its window is spent. */
+interface Counter {
+  main: RateLimiterAbstract;
+  burst: RateLimiterAbstract | undefined;
+}
+
 export class Limiters {
-  private readonly limiters: Record<LimiterName, RateLimiterAbstract>;
+  private readonly limiters: Record<LimiterName, Counter>;
 
   /**
    * Counters live in memory on one node. With several nodes, pass the bus's Redis client:
    * the counters are then shared by every node, and each node falls back to its own memory
-   * counters while Redis cannot be reached.
+   * counters while Redis cannot be reached. Each counter is taken atomically (one Redis
+   * script, or one synchronous step in memory), so racing requests never pass more than the
+   * limit (plus its burst).
    */
   constructor(config: Config, redis?: unknown) {
-    const table = limiterTable(config);
+    const table: Record<string, LimiterSpec> = limiterTable(config);
+    const make = (name: string, points: number, duration: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
+      if (!redis) return memory;
+      return new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `parley:rl:${name}`,
+        points,
+        duration,
+        insuranceLimiter: memory,
+      });
+    };
     this.limiters = Object.fromEntries(
-      Object.entries(table).map(([name, spec]) => {
-        const memory = new RateLimiterMemory({
-          keyPrefix: name,
-          points: spec.points,
-          duration: spec.durationSec,
-        });
-        if (!redis) return [name, memory];
-        return [
-          name,
-          new RateLimiterRedis({
-            storeClient: redis,
-            keyPrefix: `parley:rl:${name}`,
-            points: spec.points,
-            duration: spec.durationSec,
-            insuranceLimiter: memory,
-          }),
-        ];
-      }),
-    ) as Record<LimiterName, RateLimiterAbstract>;
+      Object.entries(table).map(([name, spec]) => [
+        name,
+        {
+          main: make(name, spec.points, spec.durationSec),
+          burst: spec.burst?.points
+            ? make(`${name}:burst`, spec.burst.points, spec.burst.durationSec)
+            : undefined,
+        },
+      ]),
+    ) as Record<LimiterName, Counter>;
   }
 
   /** Takes `points` from `name` for `key`; throws RATE_LIMITED with retryAfterMs when empty. */
   async take(name: LimiterName, key: string, points = 1): Promise<void> {
+    const { main, burst } = this.limiters[name];
     try {
-      await this.limiters[name].consume(key, points);
+      await main.consume(key, points);
+      return;
     } catch (err) {
-      if (err instanceof RateLimiterRes) {
-        throw new ParleyError('RATE_LIMITED', `too many requests (${name})`, {
-          retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)),
-        });
+      if (!(err instanceof RateLimiterRes)) throw err;
+      if (!burst) throw rateLimited(name, err.msBeforeNext);
+      try {
+        await burst.consume(key, points);
+      } catch (burstErr) {
+        if (!(burstErr instanceof RateLimiterRes)) throw burstErr;
+        // The main window opens first unless the burst allowance refills sooner.
+        throw rateLimited(name, Math.min(err.msBeforeNext, burstErr.msBeforeNext));
       }
-      throw err;
     }
   }
 
   /** Gives back `points` taken from `name` for `key` (for work that turned out not to happen). */
   async give(name: LimiterName, key: string, points = 1): Promise<void> {
-    await this.limiters[name].reward(key, points);
+    await this.limiters[name].main.reward(key, points);
   }
+}
+
+function rateLimited(name: LimiterName, msBeforeNext: number): ParleyError {
+  return new ParleyError('RATE_LIMITED', `too many requests (${name})`, {
+    retryAfterMs: Math.max(1, Math.ceil(msBeforeNext)),
+  });
 }

@@ -49,7 +49,18 @@ export class MediaService {
     const length = Number(contentLength);
     if (length === 0) throw new ParleyError('INVALID_ARGUMENT', 'a media body is not empty');
     if (length > max) throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${max} bytes`);
-    await this.d.limiters.take('mediaBytes', device.userId, length);
+    const hourly = this.d.config.mediaBytesPerHour;
+    if (length > hourly) {
+      // Waiting would not help: no hour's budget holds it.
+      throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than the hourly budget of ${hourly} bytes`);
+    }
+    await this.d.limiters.take('mediaUploads', device.userId);
+    try {
+      await this.d.limiters.take('mediaBytes', device.userId, length);
+    } catch (err) {
+      await this.d.limiters.give('mediaUploads', device.userId);
+      throw err;
+    }
     const stored = await this.d.blobs.put(id, body, Math.min(max, length));
     await this.d.store.mediaUploadRecord(id, device.userId, this.d.clock.now());
     return stored;

@@ -192,6 +192,9 @@ export function accountEraseContract(test: Test): void {
     await store.mediaUploadRecord(MEDIA_B, a.userId, T0);
     await store.mediaUploadRecord(MEDIA_B, b.userId, T0);
     await store.mediaUploadRecord(MEDIA_A, a.userId, T0 + 5);
+    const lookup = { digests: ['d1', 'd2'], now: T0, windowMs: 86_400_000, budget: 2 };
+    await store.discoveryLookupsTake({ userId: a.userId, ...lookup });
+    await store.discoveryLookupsTake({ userId: b.userId, ...lookup });
     const erased = await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: [] });
     assert.deepEqual(erased.droppedChatIds, ['solo']);
     assert.deepEqual(erased.mediaIds, [MEDIA_A]);
@@ -201,5 +204,7 @@ export function accountEraseContract(test: Test): void {
     // b's record of MEDIA_B stays until it is older than the cutoff.
     assert.equal(await store.mediaUploadsExpire(T0, 10), 0);
     assert.equal(await store.mediaUploadsExpire(T0 + 1, 10), 1);
+    // a's discovery lookups went with the account; b's two stay.
+    assert.equal(await store.discoveryLookupsExpire(T0 + 1, 10), 2);
   });
 }

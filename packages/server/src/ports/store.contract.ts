@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
+import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
@@ -1956,6 +1957,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     });
 
     describe('account erasure', () => accountEraseContract(test));
+    describe('contact discovery', () => discoveryContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

@@ -179,6 +179,20 @@ export interface AccountErased {
   mediaIds: string[];
 }
 
+/** Input of Store.discoveryLookupsTake. */
+export interface DiscoveryLookupsTake {
+  userId: UserId;
+  /** Keyed digests of the looked-up phone hashes (the store never sees the hashes). */
+  digests: readonly string[];
+  now: number;
+  windowMs: number;
+  budget: number;
+}
+
+export type DiscoveryLookupsTaken =
+  | { ok: true; fresh: number }
+  | { ok: false; fresh: number; retryAt: number | undefined };
+
 export interface Store {
   // -- accounts -------------------------------------------------------------------------
   /** Undefined when no user has this E.164 number. */
@@ -251,6 +265,20 @@ export interface Store {
   mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void>;
   /** Forgets up to `limit` upload records older than `cutoff` (their bodies expire alike); returns how many. */
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number>;
+
+  // -- contact discovery ---------------------------------------------------------------------
+  /**
+   * The daily budget of new numbers, atomic per user: racing calls for one user never record
+   * more than `budget` lookups within a window. First forgets the user's lookups made at or
+   * before `now - windowMs`; of `digests` (duplicates count once), those still remembered are
+   * free and the rest are `fresh`. When the remembered ones plus the fresh ones fit in
+   * `budget`, records the fresh ones at `now` and answers `ok`; otherwise records nothing and
+   * answers when enough remembered lookups will be forgotten (`retryAt`), or no `retryAt` when
+   * the fresh ones alone are more than the budget.
+   */
+  discoveryLookupsTake(input: DiscoveryLookupsTake): Promise<DiscoveryLookupsTaken>;
+  /** Forgets up to `limit` lookups (of any user) made before `cutoff`; returns how many. */
+  discoveryLookupsExpire(cutoff: number, limit: number): Promise<number>;
 
   // -- one-time codes ----------------------------------------------------------------------
   codeGet(phone: string): Promise<OneTimeCode | undefined>;

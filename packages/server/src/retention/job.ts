@@ -1,9 +1,10 @@
 /**
  * Scheduled housekeeping: deletes messages older than the retention period in small
  * batches (yielding between them so traffic is not blocked), removes media bodies of the same
- * age (and the records of who uploaded them), and logs out linked devices
+ * age (and the records of who uploaded them), forgets discovery lookups older than a day, and logs out linked devices
  * whose primary has not been seen for linkedDeviceMaxIdleDays.
  */
+import { DISCOVERY_WINDOW_MS } from '../discovery/service.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
@@ -45,6 +46,10 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
   }
   // Who uploaded a body is forgotten when the body may have expired.
   while ((await d.store.mediaUploadsExpire(now - d.retentionDays * DAY, BATCH)) === BATCH) {
+    await new Promise((r) => setImmediate(r));
+  }
+  // Discovery lookups are remembered for a day (discovery/service.ts).
+  while ((await d.store.discoveryLookupsExpire(now - DISCOVERY_WINDOW_MS, BATCH)) === BATCH) {
     await new Promise((r) => setImmediate(r));
   }
   for (const id of d.connectedDevices()) await d.store.deviceTouch(id, now);

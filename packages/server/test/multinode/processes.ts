@@ -120,6 +120,10 @@ export class NodeProcess {
         : []),
       // Rate limits are not under test: many registrations and reconnects from one address.
       ...['--code-requests-per-hour', '10000', '--auth-attempts-per-minute', '1000000'],
+      ...['--code-requests-per-ip-per-hour', '1000000', '--registrations-per-ip-per-day', '1000000'],
+      ...['--code-requests-per-prefix-per-hour', '1000000', '--code-requests-per-day-total', '1000000'],
+      ...['--sends-per-minute', '1000000', '--groups-per-hour', '1000000'],
+      ...['--media-uploads-per-hour', '1000000', '--media-bytes-per-hour', String(1024 ** 4)],
       ...['--shutdown-drain-ms', '1000'],
     ];
     const child = spawn(process.execPath, [serveScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,6 +16,8 @@ import type {
   ChatMembership,
   ChatMutation,
   CommitResult,
+  DiscoveryLookupsTake,
+  DiscoveryLookupsTaken,
   KeysUploadInput,
   OneTimeCode,
   SendCommit,
@@ -42,6 +44,7 @@ import type {
   UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
+import { decideLookups } from '../discovery-rows.js';
 import { type LockRow, toLock } from '../lock-rows.js';
 import { createdAckedSeq, highestAcks, highestPerMember } from '../message-rules.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
@@ -191,6 +194,26 @@ export class PostgresStore implements Store {
 
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
     return this.count('mediaUploadsExpire', [cutoff, limit]);
+  }
+
+  discoveryLookupsTake(input: DiscoveryLookupsTake): Promise<DiscoveryLookupsTaken> {
+    return this.tx(async (db) => {
+      await db.rows('discoveryLock', [input.userId]);
+      await db.count('discoveryForget', [input.userId, input.now - input.windowMs]);
+      const rows = await db.rows<{ digest: string; looked_up_at: string | number }>('discoveryOfUser', [
+        input.userId,
+      ]);
+      const { answer, record } = decideLookups(
+        rows.map((r) => ({ digest: r.digest, lookedUpAt: Number(r.looked_up_at) })),
+        input,
+      );
+      if (record.length) await db.count('discoveryInsert', [input.userId, record, input.now]);
+      return answer;
+    });
+  }
+
+  discoveryLookupsExpire(cutoff: number, limit: number): Promise<number> {
+    return this.count('discoveryExpire', [cutoff, limit]);
   }
 
   async usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {

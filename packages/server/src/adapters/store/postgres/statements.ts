@@ -21,6 +21,18 @@ export const sql = {
   /** $1 cutoff, $2 limit */
   mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
     SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < $1 LIMIT $2)`,
+  /** $1 user_id, $2 cutoff: forgets the user's lookups made at or before cutoff */
+  discoveryForget: 'DELETE FROM discovery_lookups WHERE user_id = $1 AND looked_up_at <= $2',
+  /** $1 user_id */
+  discoveryOfUser: 'SELECT digest, looked_up_at FROM discovery_lookups WHERE user_id = $1',
+  /** $1 user_id, $2 digest[], $3 looked_up_at */
+  discoveryInsert: `INSERT INTO discovery_lookups (user_id, digest, looked_up_at)
+    SELECT $1, d, $3 FROM unnest($2::text[]) AS d ON CONFLICT (user_id, digest) DO NOTHING`,
+  /** $1 user_id: serializes one user's budget across nodes (the user may not exist) */
+  discoveryLock: "SELECT pg_advisory_xact_lock(hashtextextended('parley.discovery:' || $1, 0))",
+  /** $1 cutoff, $2 limit */
+  discoveryExpire: `DELETE FROM discovery_lookups WHERE (user_id, digest) IN (
+    SELECT user_id, digest FROM discovery_lookups WHERE looked_up_at < $1 LIMIT $2)`,
   /** $1 id[] */
   usersExisting: 'SELECT id FROM users WHERE id = ANY($1::text[])',
   /**

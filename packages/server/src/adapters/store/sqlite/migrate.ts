@@ -12,6 +12,7 @@ import { sql as m009 } from './migrations/009_keys.js';
 import { sql as m010 } from './migrations/010_one_time_grants.js';
 import { sql as m011 } from './migrations/011_media_uploads.js';
 import { sql as m012 } from './migrations/012_registration_locks.js';
+import { sql as m013 } from './migrations/013_discovery_lookups.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -26,6 +27,7 @@ const migrations: readonly string[] = [
   m010,
   m011,
   m012,
+  m013,
 ];
 
 export function migrate(db: Database.Database): number {

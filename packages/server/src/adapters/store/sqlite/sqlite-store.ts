@@ -14,6 +14,8 @@ import type {
   ChatMembership,
   ChatMutation,
   CommitResult,
+  DiscoveryLookupsTake,
+  DiscoveryLookupsTaken,
   KeysUploadInput,
   OneTimeCode,
   SendCommit,
@@ -43,6 +45,7 @@ import {
   type UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
+import { decideLookups } from '../discovery-rows.js';
 import {
   bundleOf,
   checkSameIdentity,
@@ -232,6 +235,28 @@ export class SqliteStore implements Store {
 
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
     return guard(() => this.s.mediaUploadsExpire.run(cutoff, limit).changes);
+  }
+
+  discoveryLookupsTake(input: DiscoveryLookupsTake): Promise<DiscoveryLookupsTaken> {
+    return guard(
+      this.db.transaction(() => {
+        this.s.discoveryForget.run(input.userId, input.now - input.windowMs);
+        const rows = this.s.discoveryOfUser.all(input.userId) as Array<{
+          digest: string;
+          looked_up_at: number;
+        }>;
+        const { answer, record } = decideLookups(
+          rows.map((r) => ({ digest: r.digest, lookedUpAt: r.looked_up_at })),
+          input,
+        );
+        for (const digest of record) this.s.discoveryInsert.run(input.userId, digest, input.now);
+        return answer;
+      }),
+    );
+  }
+
+  discoveryLookupsExpire(cutoff: number, limit: number): Promise<number> {
+    return guard(() => this.s.discoveryExpire.run(cutoff, limit).changes);
   }
 
   usersExist(userIds: readonly UserId[]): Promise<Set<UserId>> {

@@ -17,6 +17,15 @@ const sql = {
   /** cutoff, limit */
   mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
     SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < ? LIMIT ?)`,
+  /** user_id, cutoff: forgets the user's lookups made at or before cutoff */
+  discoveryForget: 'DELETE FROM discovery_lookups WHERE user_id = ? AND looked_up_at <= ?',
+  /** user_id */
+  discoveryOfUser: 'SELECT digest, looked_up_at FROM discovery_lookups WHERE user_id = ?',
+  /** user_id, digest, looked_up_at */
+  discoveryInsert: 'INSERT INTO discovery_lookups (user_id, digest, looked_up_at) VALUES (?, ?, ?)',
+  /** cutoff, limit */
+  discoveryExpire: `DELETE FROM discovery_lookups WHERE (user_id, digest) IN (
+    SELECT user_id, digest FROM discovery_lookups WHERE looked_up_at < ? LIMIT ?)`,
   /** id */
   userExists: 'SELECT 1 FROM users WHERE id = ?',
   /** id, phone, phone_hash, created_at */

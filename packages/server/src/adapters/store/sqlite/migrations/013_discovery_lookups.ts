@@ -1,0 +1,14 @@
+/**
+ * 013: the phone hashes each user looked up in contact discovery within the last day, as keyed
+ * digests (never the hash itself), so only new numbers count against the daily budget. Rows
+ * are forgotten after the day and erased with the account. Never edit once landed.
+ */
+export const sql = `
+CREATE TABLE discovery_lookups (
+  user_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  looked_up_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, digest)
+) WITHOUT ROWID;
+CREATE INDEX discovery_lookups_at ON discovery_lookups(looked_up_at);
+`;
