@@ -5,55 +5,12 @@
  * scans every table of the real schemas.
  */
 import assert from 'node:assert/strict';
-import type { ChatCreate, SendCommit, Store } from './store.js';
-import type { ChatId, DeviceId, Role, UserId } from './types.js';
+import type { SendCommit, Store } from './store.js';
+import { type Account, addUser, bytes, chatInput, T0 } from './store-fixtures.js';
+import type { ChatId, DeviceId, UserId } from './types.js';
 
-const T0 = 1_700_000_000_000;
-const bytes = (s: string) => new TextEncoder().encode(s);
 const MEDIA_A = 'a'.repeat(64);
 const MEDIA_B = 'b'.repeat(64);
-
-interface Account {
-  userId: UserId;
-  deviceId: DeviceId;
-}
-
-async function addUser(store: Store, n: number): Promise<Account> {
-  const userId = `user-${n}` as UserId;
-  const deviceId = `${userId}/phone` as DeviceId;
-  await store.primaryRegister({
-    userId,
-    phone: `+1555${String(n).padStart(7, '0')}`,
-    phoneHash: bytes(`hash-${n}`),
-    deviceId,
-    tokenHash: `token-${deviceId}`,
-    name: 'phone',
-    now: T0,
-  });
-  return { userId, deviceId };
-}
-
-function chat(
-  id: string,
-  creator: Account,
-  others: Account[],
-  kind: 'group' | 'direct' = 'group',
-): ChatCreate {
-  return {
-    chatId: id as ChatId,
-    kind,
-    name: id,
-    description: '',
-    createdBy: creator.userId,
-    createdByDevice: creator.deviceId,
-    members: [
-      { userId: creator.userId, role: 'creator' as Role },
-      ...others.map((o) => ({ userId: o.userId, role: 'member' as Role })),
-    ],
-    now: T0,
-    update: bytes(`created ${id}`),
-  };
-}
 
 function send(chatId: string, from: Account, clientMessageId: string): SendCommit {
   return {
@@ -131,8 +88,8 @@ export function accountEraseContract(test: Test): void {
     const a = await addUser(store, 1);
     const b = await addUser(store, 2);
     const c = await addUser(store, 3);
-    await store.chatCreate(chat('g', b, [a, c]));
-    await store.chatCreate(chat('d', a, [b], 'direct'));
+    await store.chatCreate(chatInput('g', b, [a, c]));
+    await store.chatCreate(chatInput('d', a, [b], 'direct'));
     const received = await seqOf(store, send('g', a, 'm1'));
     const pending = await seqOf(store, send('g', a, 'm2'));
     const fromB = await seqOf(store, send('g', b, 'm3'));
@@ -177,7 +134,7 @@ export function accountEraseContract(test: Test): void {
   test('accountErase drops chats nobody else is in, whole, and lists media no one else uploaded', async (store) => {
     const a = await addUser(store, 1);
     const b = await addUser(store, 2);
-    await store.chatCreate(chat('solo', a, [b]));
+    await store.chatCreate(chatInput('solo', a, [b]));
     await seqOf(store, send('solo', a, 'm1'));
     await store.chatMutate({
       chatId: 'solo' as ChatId,

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit, Store } from './store.js';
 import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
+import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
@@ -16,7 +17,6 @@ export interface StoreFixture {
   cleanup?: () => Promise<void>;
 }
 
-const T0 = 1_700_000_000_000;
 const viewOnceMeta = {
   type: 'message' as const,
   refSeq: 0,
@@ -25,35 +25,10 @@ const viewOnceMeta = {
   forwardCount: 0,
   viewOnce: true,
 };
-const utf8 = new TextEncoder();
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-const bytes = (s: string) => utf8.encode(s);
 const chatId = (s: string) => s as ChatId;
 const deviceId = (s: string) => s as DeviceId;
 const userId = (s: string) => s as UserId;
-
-interface Account {
-  userId: UserId;
-  deviceId: DeviceId;
-}
-
-/** User n: id `user-n`, phone +1555000000n, primary device `user-n/phone`. */
-async function addUser(store: Store, n: number, now = T0): Promise<Account> {
-  const id = userId(`user-${n}`);
-  const device = deviceId(`${id}/phone`);
-  await store.primaryRegister({
-    userId: id,
-    phone: phoneOf(n),
-    phoneHash: bytes(`hash-${n}`),
-    deviceId: device,
-    tokenHash: `token-${device}`,
-    name: 'phone',
-    now,
-  });
-  return { userId: id, deviceId: device };
-}
-
-const phoneOf = (n: number) => `+1555${String(n).padStart(7, '0')}`;
 
 async function linkDevice(
   store: Store,
@@ -72,30 +47,6 @@ async function linkDevice(
     maxDevices,
   });
   return { userId: user.userId, deviceId: device };
-}
-
-/** Chat `id`, named after itself: `creator` (role creator) first, then `others`. */
-function chatInput(
-  id: string,
-  creator: Account,
-  others: readonly Account[],
-  kind: 'group' | 'direct' = 'group',
-  now = T0,
-): ChatCreate {
-  return {
-    chatId: chatId(id),
-    kind,
-    name: id,
-    description: '',
-    createdBy: creator.userId,
-    createdByDevice: creator.deviceId,
-    members: [
-      { userId: creator.userId, role: 'creator' as Role },
-      ...others.map((o) => ({ userId: o.userId, role: 'member' as Role })),
-    ],
-    now,
-    update: bytes(`created ${id}`),
-  };
 }
 
 async function createChat(

@@ -32,14 +32,15 @@ type ReceiptValue = {
   at: bigint;
 };
 
+/** The pushes carrying these receipts: a batch per BATCH events, a lone event as `receipt`. */
+function* receiptBodies(values: ReceiptValue[]): Generator<FrameInit['body']> {
+  for (let i = 0; i < values.length; i += BATCH) yield receiptsBody(values.slice(i, i + BATCH));
+}
+
 function receiptsBody(values: ReceiptValue[]): FrameInit['body'] {
   return values.length === 1
     ? { case: 'receipt', value: values[0]! }
     : { case: 'receipts', value: { receipts: values } };
-}
-
-function pushReceipts(conn: Connection, values: ReceiptValue[]): void {
-  if (values.length > 0) conn.push(receiptsBody(values));
 }
 
 export interface ReceiptsDeps {
@@ -102,7 +103,7 @@ export class ReceiptService {
     const mine = await this.readReceiptsOn(conn.userId);
     const values = [];
     for (const s of states) values.push(await this.view(s, mine));
-    for (let i = 0; i < values.length; i += BATCH) pushReceipts(conn, values.slice(i, i + BATCH));
+    for (const body of receiptBodies(values)) conn.push(body);
   }
 
   async readReceiptsOn(userId: UserId): Promise<boolean> {
@@ -175,9 +176,6 @@ export class ReceiptService {
 
   /** One push of these receipts to each device (a batch when there are several). */
   private pushTo(devices: readonly DeviceId[], values: ReceiptValue[]): void {
-    for (let i = 0; i < values.length; i += BATCH) {
-      const chunk = values.slice(i, i + BATCH);
-      this.d.hub.pushToDevices(devices, receiptsBody(chunk));
-    }
+    for (const body of receiptBodies(values)) this.d.hub.pushToDevices(devices, body);
   }
 }
