@@ -357,19 +357,25 @@ describe('retention and history', () => {
 describe('a new chat reaches its connected members live', () => {
   let t: TestNode;
   const cursorReads = new Map<string, number>();
+  const storeCalls = new Map<string, number>();
 
   before(async () => {
-    // Counts the reads of every cursor of a device (what a device that falls behind does).
+    // Counts the reads of every cursor of a device (what a device that falls behind does),
+    // and the reads of a chat and of its messages.
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
     const store = new SqliteStore({ path: join(dataDir, 'parley.db') });
     const counting = new Proxy(store, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver);
-        if (prop !== 'cursorsOf' || typeof v !== 'function')
-          return typeof v === 'function' ? v.bind(target) : v;
-        return (deviceId: string) => {
-          cursorReads.set(deviceId, (cursorReads.get(deviceId) ?? 0) + 1);
-          return v.call(target, deviceId);
+        if (typeof v !== 'function') return v;
+        if (prop !== 'cursorsOf' && prop !== 'messagesRead' && prop !== 'chatGet') return v.bind(target);
+        return (...args: unknown[]) => {
+          storeCalls.set(String(prop), (storeCalls.get(String(prop)) ?? 0) + 1);
+          if (prop === 'cursorsOf') {
+            const deviceId = args[0] as string;
+            cursorReads.set(deviceId, (cursorReads.get(deviceId) ?? 0) + 1);
+          }
+          return v.apply(target, args);
         };
       },
     });
@@ -383,9 +389,15 @@ describe('a new chat reaches its connected members live', () => {
     const b = await RawClient.connect(t, bob);
     await caughtUp(t, b, bob.deviceId);
     const before = cursorReads.get(bob.deviceId) ?? 0;
+    storeCalls.clear();
     const chatId = await group(a, [bob.userId]);
     const frame = await b.waitFor(
       (f) => f.body.case === 'deliver' && f.body.value.messages.some((m) => m.chatId === chatId),
+    );
+    assert.deepEqual(
+      Object.fromEntries(storeCalls),
+      {},
+      'the creator node neither reads the new chat nor its first message back',
     );
     const created = frame.body.case === 'deliver' ? frame.body.value.messages[0] : undefined;
     assert.deepEqual([created?.body.case, created?.seq], ['chatUpdate', 1n]);

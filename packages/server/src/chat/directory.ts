@@ -10,7 +10,7 @@
  * values rather than promises, members as two parallel arrays, user ids interned.
  */
 import type { Store } from '../ports/store.js';
-import type { ChatId, ChatKind, DeviceId, Role, UserId } from '../ports/types.js';
+import type { ChatId, ChatInfo, ChatKind, DeviceId, Role, UserId } from '../ports/types.js';
 
 /** A chat's members and the send rule, as cached. */
 export class ChatMembers {
@@ -92,16 +92,7 @@ export class Directory {
     let p = this.loadingChats.get(chatId);
     if (!p) {
       const epoch = this.epoch;
-      p = this.store.chatGet(chatId).then((c) =>
-        c
-          ? new ChatMembers(
-              c.kind,
-              c.members.map((m) => this.intern(m.userId)),
-              c.members.map((m) => m.role),
-              c.onlyAdminsSend,
-            )
-          : undefined,
-      );
+      p = this.store.chatGet(chatId).then((c) => (c ? this.toMembers(c) : undefined));
       this.load(this.loadingChats, this.chats, chatId, p, epoch);
     }
     return p;
@@ -149,13 +140,7 @@ export class Directory {
           const at = this.now();
           for (const c of page) {
             if (this.chats.has(c.chatId)) continue;
-            const members = new ChatMembers(
-              c.kind,
-              c.members.map((m) => this.intern(m.userId)),
-              c.members.map((m) => m.role),
-              c.onlyAdminsSend,
-            );
-            this.chats.set(c.chatId, { value: members, at });
+            this.chats.set(c.chatId, { value: this.toMembers(c), at });
             added++;
           }
         }
@@ -166,6 +151,28 @@ export class Directory {
     } finally {
       this.preloads--;
     }
+  }
+
+  /**
+   * Caches a chat this node just created (nothing can have cached or invalidated it yet), so
+   * its first fan-out and sends do not read it back.
+   */
+  noteCreated(chat: ChatInfo): void {
+    if (this.chats.has(chat.id) || this.loadingChats.has(chat.id)) return;
+    this.remember(this.chats, chat.id, this.toMembers(chat));
+  }
+
+  private toMembers(c: {
+    kind: ChatKind;
+    onlyAdminsSend: boolean;
+    members: ReadonlyArray<{ userId: UserId; role: Role }>;
+  }): ChatMembers {
+    return new ChatMembers(
+      c.kind,
+      c.members.map((m) => this.intern(m.userId)),
+      c.members.map((m) => m.role),
+      c.onlyAdminsSend,
+    );
   }
 
   /** Active devices of every member, by user. */

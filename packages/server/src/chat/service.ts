@@ -9,7 +9,7 @@ import type { Hub } from '../delivery/hub.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
-import type { ChatCreate, Store } from '../ports/store.js';
+import { type ChatCreate, createdMessage, type Store } from '../ports/store.js';
 import type {
   ChatId,
   ChatInfo,
@@ -208,7 +208,7 @@ export class ChatService {
       ...others.map((userId) => ({ userId, role: 'member' as Role })),
     ];
     const chatId = this.d.ids.chatId();
-    const created = await this.creates.enqueue({
+    const creation: ChatCreate = {
       chatId,
       kind: input.kind,
       name: input.kind === 'group' ? input.name : '',
@@ -218,7 +218,8 @@ export class ChatService {
       members,
       now,
       update: createdUpdate({ ...input, members, now }),
-    });
+    };
+    const created = await this.creates.enqueue(creation);
     if ('error' in created) {
       // A group that was not created does not count.
       if (isGroup) await this.d.limiters.give('groupCreate', device.userId);
@@ -228,8 +229,9 @@ export class ChatService {
     // A direct chat that existed (created earlier, here or on another node) comes back as it
     // is; its creation was fanned out when it was made.
     if (chat.id !== chatId) return chat;
-    const [first] = await this.d.store.messagesRead(device.id, chat.id, 0, 1, 1);
-    if (first) void this.d.hub.fanOut(first, undefined);
+    // The new chat's members and first message are known here: the fan-out reads neither back.
+    this.d.directory.noteCreated(chat);
+    void this.d.hub.fanOut(createdMessage(creation), undefined);
     return chat;
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Encoding, FrameInit } from '@parley/protocol';
 import type { Directory } from '../chat/directory.js';
-import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+import type { DeviceId, StoredMessage, UserId } from '../ports/types.js';
 import type { RemoteRouter } from './cluster.js';
 import type { DeliverySession } from './session.js';
 
@@ -127,8 +127,6 @@ export class Hub {
   closeDevices(deviceIds: readonly DeviceId[], code: number, reason: string): void {
     for (const d of deviceIds) this.conns.get(d)?.close(code, reason);
   }
-
-  chatIdsOf(_: ChatId): void {}
 }
 
 class SharedFrame {

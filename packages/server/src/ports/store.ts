@@ -130,6 +130,23 @@ export interface ChatCreate {
   update: Uint8Array;
 }
 
+/**
+ * The chat's first message (seq 1, its CREATED update) as every store keeps it for `input`
+ * and `messagesRead` returns it: what the creator's node fans out without reading it back.
+ */
+export function createdMessage(input: ChatCreate): StoredMessage {
+  return {
+    chatId: input.chatId,
+    seq: 1,
+    senderUserId: input.createdBy,
+    senderDeviceId: input.createdByDevice,
+    clientMessageId: '',
+    serverTime: input.now,
+    kind: 'update',
+    body: input.update,
+  };
+}
+
 /** A change to a chat, stored as the next message (kind 'update') in the same transaction. */
 export interface ChatMutation {
   chatId: ChatId;
