@@ -93,7 +93,7 @@ export const encodeDeliver: FrameEncoder = (messages, backlog, encoding) =>
         encoding,
       );
 
-function openStore(config: Config): Store & { ready?: Promise<string> } {
+function openStore(config: Config, log: Logger): Store & { ready?: Promise<string> } {
   if (config.store !== 'sqlite') {
     throw new ParleyError('INTERNAL', 'a PostgreSQL store is opened by openNode, not createNode');
   }
@@ -109,7 +109,12 @@ function openStore(config: Config): Store & { ready?: Promise<string> } {
     synchronous: config.sqliteSynchronous,
     backgroundCheckpointMs: config.sqliteCheckpointMs,
   };
-  if (config.sqliteWorker) return SqliteWorkerStore.open(options);
+  if (config.sqliteWorker) {
+    return SqliteWorkerStore.open(options, {
+      readerFailed: (err) =>
+        log.error({ err }, 'the store reader thread failed: reads now wait behind writes'),
+    });
+  }
   const store = new SqliteStore(options);
   return Object.assign(store, { ready: Promise.resolve(store.synchronous) });
 }
@@ -129,7 +134,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const digests = new CodeDigests(serverSecret);
   // Also before the store: a production node without an SMS provider stops here.
   const smsProvider = o.sms ?? createSmsProvider(config, { log, clock });
-  const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config);
+  const store: Store & { ready?: Promise<string> } = o.store ?? openStore(config, log);
   if (smsProvider.name === 'console') mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const limiters = new Limiters(config, o.limiterRedis);
   const directory = o.bus

@@ -14,7 +14,14 @@ storeContract('SqliteWorkerStore (file, worker thread)', async () => {
   await store.ready;
   // The contract's reads then run on the reader thread.
   assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store,
+    cleanup: async () => {
+      // No read of the test failed the reader thread (the reads would still pass on the writer).
+      assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 0, 'the reader never failed');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 describe('SqliteWorkerStore reader thread', () => {
@@ -35,6 +42,10 @@ describe('SqliteWorkerStore reader thread', () => {
         assert.ok(cursors.some((c) => c.chatId === chatId));
         await other;
       }
+      // Every read above ran on the reader, and it is still up.
+      const worker = store as unknown as SqliteWorkerStore;
+      assert.equal(worker.readerAnswering, true, 'the reader thread still answers reads');
+      assert.ok(worker.readsOnReader >= 400, `${worker.readsOnReader} reads on the reader`);
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -56,6 +67,7 @@ describe('SqliteWorkerStore reader thread failure', () => {
       const reads = Array.from({ length: 200 }, () => store.chatGet('c' as ChatId));
       await reader.worker.terminate();
       for (const chat of await Promise.all(reads)) assert.equal(chat?.id, 'c');
+      assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 1);
       assert.equal((await store.chatGet('c' as ChatId))?.members.length, 2);
     } finally {
       await store.close();

@@ -97,11 +97,26 @@ class StoreThread {
   }
 }
 
+/** What the node hears about the store's threads. */
+export interface SqliteWorkerHooks {
+  /** The reader thread failed: reads go to the writer from now on. */
+  readerFailed?: (err: unknown) => void;
+}
+
 export class SqliteWorkerStore {
   private readonly writer: StoreThread;
   private reader: StoreThread | undefined;
   private readerUp = false;
   private closed = false;
+  /** Reads sent to the reader thread so far. */
+  readsOnReader = 0;
+  /** Times a reader thread that answered reads failed (0 in a healthy node). */
+  readerFailures = 0;
+
+  /** True while reads go to the reader thread (false before it is up and after it failed). */
+  get readerAnswering(): boolean {
+    return this.readerUp;
+  }
 
   /** Resolves with the sync mode in effect once the database is open; rejects if it cannot be. */
   readonly ready: Promise<SqliteSynchronous>;
@@ -109,7 +124,10 @@ export class SqliteWorkerStore {
   readonly readerReady: Promise<boolean>;
   private readerSettled: (up: boolean) => void = () => {};
 
-  private constructor(private readonly options: SqliteStoreOptions) {
+  private constructor(
+    private readonly options: SqliteStoreOptions,
+    private readonly hooks: SqliteWorkerHooks,
+  ) {
     this.writer = new StoreThread(options, (_, err) => this.writerFailed(err));
     this.ready = this.writer.ready;
     this.readerReady = new Promise((resolve) => {
@@ -125,8 +143,11 @@ export class SqliteWorkerStore {
   }
 
   /** Starts the workers; every Store method is available at once (calls queue until it is open). */
-  static open(options: SqliteStoreOptions): Store & { ready: Promise<SqliteSynchronous> } {
-    const store = new SqliteWorkerStore(options);
+  static open(
+    options: SqliteStoreOptions,
+    hooks: SqliteWorkerHooks = {},
+  ): Store & { ready: Promise<SqliteSynchronous> } {
+    const store = new SqliteWorkerStore(options, hooks);
     return new Proxy(store, {
       get(target, prop, receiver) {
         if (prop in target) return Reflect.get(target, prop, receiver);
@@ -138,8 +159,10 @@ export class SqliteWorkerStore {
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store is closed'));
-    const thread = this.readerUp && READS.has(method) ? this.reader! : this.writer;
+    const onReader = this.readerUp && READS.has(method);
+    const thread = onReader ? this.reader! : this.writer;
     if (thread.failed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store worker failed'));
+    if (onReader) this.readsOnReader++;
     return new Promise((resolve, reject) => thread.call(method, args, { resolve, reject }));
   }
 
@@ -163,9 +186,14 @@ export class SqliteWorkerStore {
       this.readerSettled(false);
       return;
     }
-    const reader = new StoreThread({ ...this.options, readonly: true }, (t, _err) => {
+    const reader = new StoreThread({ ...this.options, readonly: true }, (t, err) => {
       // Reads go back to the writer, including those the reader had not answered.
+      const wasUp = this.readerUp;
       this.readerUp = false;
+      if (wasUp) {
+        this.readerFailures++;
+        this.hooks.readerFailed?.(err);
+      }
       for (const p of t.pending.values()) this.call(p.method, p.args).then(p.resolve, p.reject);
       t.pending.clear();
     });

@@ -174,9 +174,17 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs `fn` in one read transaction: the reads it makes see one snapshot. */
+  /**
+   * Runs `fn` in one read transaction: the reads it makes see one snapshot. `fn` may be a
+   * Store method: those do their reads before they return (their promise is already settled).
+   */
   snapshot<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    this.db.exec('BEGIN');
+    try {
+      return fn();
+    } finally {
+      this.db.exec('COMMIT');
+    }
   }
 
   /** What the background checkpointer did so far (undefined without one). */
