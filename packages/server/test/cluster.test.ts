@@ -112,7 +112,10 @@ describe('several nodes sharing a store and a bus', () => {
     // A ping round trip after the push would have arrived: the stranger was not told.
     await s.call({ case: 'ping', value: {} });
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(s.frames.some((f) => f.body.case === 'profileChanged'), false);
+    assert.equal(
+      s.frames.some((f) => f.body.case === 'profileChanged'),
+      false,
+    );
     await Promise.all([a, b1, b2, s].map((x) => x.close()));
   });
 

@@ -72,7 +72,11 @@ export class ProfileBook {
   private readonly me: string;
   private queued = new Set<string>();
   private flushing: Promise<void> | undefined;
-  private ownFp: string | undefined;
+  private ownFp: { key: Uint8Array; fp: string } | undefined;
+  /** Read-through copies of what the store holds (sends ask for every recipient). */
+  private own: Uint8Array | null | undefined;
+  private readonly sharedMemo = new Map<string, string | null>();
+  private readonly withheldMemo = new Map<string, boolean>();
 
   constructor(private readonly d: ProfileBookDeps) {
     this.me = d.client.credentials.userId;
@@ -109,15 +113,13 @@ export class ProfileBook {
    * versions. Resolves with the new version (undefined when this user has no profile yet).
    */
   async rotate(options: RotateOptions = {}): Promise<UserProfile | undefined> {
-    for (const u of options.exclude ?? []) await this.d.kv.put(NS.withheld, u, utf8.encode('1'));
+    for (const u of options.exclude ?? []) await this.setWithheld(u, true);
     if (options.shareWith) {
       const keep = new Set([...options.shareWith, this.me]);
       for (const chat of await this.d.client.listChats()) {
-        for (const m of chat.members) {
-          if (!keep.has(m.userId)) await this.d.kv.put(NS.withheld, m.userId, utf8.encode('1'));
-        }
+        for (const m of chat.members) if (!keep.has(m.userId)) await this.setWithheld(m.userId, true);
       }
-      for (const u of options.shareWith) await this.d.kv.delete(NS.withheld, u);
+      for (const u of options.shareWith) await this.setWithheld(u, false);
     }
     const key = newProfileKey();
     await this.setOwnKey(key);
@@ -140,7 +142,7 @@ export class ProfileBook {
 
   /** Lets these users get the profile key again, with the next message they are sent. */
   async shareWith(userIds: readonly string[]): Promise<void> {
-    for (const u of userIds) await this.d.kv.delete(NS.withheld, u);
+    for (const u of userIds) await this.setWithheld(u, false);
   }
 
   // -- what goes into outgoing messages ----------------------------------------------------
@@ -149,16 +151,30 @@ export class ProfileBook {
   async keyFor(userId: string): Promise<Uint8Array | undefined> {
     const key = await this.ownKey();
     if (!key) return undefined;
-    if (userId !== this.me && (await this.d.kv.get(NS.withheld, userId))) return undefined;
+    if (userId !== this.me && (await this.isWithheld(userId))) return undefined;
     const fp = await this.ownFingerprint(key);
-    const shared = await this.d.kv.get(NS.shared, userId);
-    return shared && unutf8.decode(shared) === fp ? undefined : key;
+    let shared = this.sharedMemo.get(userId);
+    if (shared === undefined) {
+      const raw = await this.d.kv.get(NS.shared, userId);
+      shared = raw ? unutf8.decode(raw) : null;
+      this.sharedMemo.set(userId, shared);
+    }
+    return shared === fp ? undefined : key;
+  }
+
+  /** The profile key for a message sent again to `userId`'s device: any time it is not withheld. */
+  async keyForResend(userId: string): Promise<Uint8Array | undefined> {
+    if (userId !== this.me && (await this.isWithheld(userId))) return undefined;
+    return this.ownKey();
   }
 
   /** A message carrying `key` reached the server for these users' devices. */
   async markShared(userIds: Iterable<string>, key: Uint8Array): Promise<void> {
-    const fp = utf8.encode(await fingerprint(key));
-    for (const u of userIds) await this.d.kv.put(NS.shared, u, fp);
+    const fp = await fingerprint(key);
+    for (const u of userIds) {
+      await this.d.kv.put(NS.shared, u, utf8.encode(fp));
+      this.sharedMemo.set(u, fp);
+    }
   }
 
   // -- contacts' profiles -------------------------------------------------------------------
@@ -312,18 +328,35 @@ export class ProfileBook {
     await this.d.kv.put(NS.cache, p.userId, utf8.encode(JSON.stringify(json)));
   }
 
-  private ownKey(): Promise<Uint8Array | undefined> {
-    return this.d.kv.get(NS.own, 'key');
+  private async ownKey(): Promise<Uint8Array | undefined> {
+    if (this.own === undefined) this.own = (await this.d.kv.get(NS.own, 'key')) ?? null;
+    return this.own ?? undefined;
   }
 
   private async setOwnKey(key: Uint8Array): Promise<void> {
     await this.d.kv.put(NS.own, 'key', key);
+    this.own = Uint8Array.from(key);
     this.ownFp = undefined;
   }
 
+  private async isWithheld(userId: string): Promise<boolean> {
+    let w = this.withheldMemo.get(userId);
+    if (w === undefined) {
+      w = (await this.d.kv.get(NS.withheld, userId)) !== undefined;
+      this.withheldMemo.set(userId, w);
+    }
+    return w;
+  }
+
+  private async setWithheld(userId: string, withheld: boolean): Promise<void> {
+    if (withheld) await this.d.kv.put(NS.withheld, userId, utf8.encode('1'));
+    else await this.d.kv.delete(NS.withheld, userId);
+    this.withheldMemo.set(userId, withheld);
+  }
+
   private async ownFingerprint(key: Uint8Array): Promise<string> {
-    this.ownFp ??= await fingerprint(key);
-    return this.ownFp;
+    if (this.ownFp?.key !== key) this.ownFp = { key, fp: await fingerprint(key) };
+    return this.ownFp.fp;
   }
 }
 

@@ -175,6 +175,8 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       book: this.retries,
       serial: (fn) => this.serial(fn),
       deliver: (m) => this.emitAndWait('message', m),
+      profileKeyFor: (userId) => this.profiles.keyForResend(userId),
+      profileKeyReceived: (userId, key) => this.profiles.received(userId, key),
       error: (err) => this.emit('error', err),
     });
     this.profiles = new ProfileBook({
@@ -425,13 +427,12 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
             .markShared(keys.users, keys.key)
             .catch((err) => this.emit('error', err as Error));
         }
-        if (control) return result;
-        if (chat.kind === ChatKind.GROUP && !(payload instanceof Uint8Array)) {
+        if (chat.kind === ChatKind.GROUP && !control && !(payload instanceof Uint8Array)) {
           await this.setDistributed(chatId, [...recipients.keys()]);
         }
         // Kept to be encrypted again for a device that cannot decrypt this copy.
         await this.retries
-          .sent(chatId, result.seq, content, chat.kind === ChatKind.GROUP)
+          .sent(chatId, result.seq, content, chat.kind === ChatKind.GROUP && !control)
           .catch((err) => this.emit('error', err as Error));
         return result;
       } catch (err) {
