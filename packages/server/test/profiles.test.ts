@@ -227,6 +227,12 @@ for (const backend of backends) {
         false,
       );
       assert.deepEqual(await alice.secure.profileWithheldFrom(), [carolCreds.userId]);
+
+      // Sharing again (an unblock): the next message to carol carries the current key.
+      await alice.secure.shareProfileWith([carolCreds.userId]);
+      assert.deepEqual(await alice.secure.profileWithheldFrom(), []);
+      await alice.secure.send(group.id, { text: `welcome back ${tag}` });
+      await expectName(carol, aliceCreds.userId, names[2]!, 'carol reads the latest version again');
       for (const d of [alice, bob, bobTablet, carol])
         assert.deepEqual(d.failures, [], 'nothing failed to decrypt');
       for (const d of [alice, bob, bobTablet, carol]) assert.deepEqual(d.errors, [], 'no SDK errors');
