@@ -116,6 +116,32 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
     min: 0,
     max: 1,
   },
+  profile: {
+    usage: '/profile [name NAME | about TEXT | avatar PATH|off]',
+    help: 'show or set your profile (end-to-end encrypted: contacts see your name, not your number)',
+    min: 0,
+    max: 2,
+    restAfter: 1,
+  },
+  info: {
+    usage: '/info',
+    help: "show the open chat: members by name, the group's description and icon",
+    min: 0,
+    max: 0,
+  },
+  describe: {
+    usage: '/describe TEXT',
+    help: "set the open group's description (- clears it)",
+    min: 1,
+    max: 1,
+    restAfter: 0,
+  },
+  icon: {
+    usage: '/icon PATH|off',
+    help: "set the open group's icon to an image (seen by the server, like the name), or remove it",
+    min: 1,
+    max: 1,
+  },
   help: { usage: '/help', help: 'show this help', min: 0, max: 0 },
   quit: { usage: '/quit', help: 'leave the program (also Ctrl-D)', min: 0, max: 0 },
 };

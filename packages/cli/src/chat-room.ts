@@ -41,7 +41,9 @@ import {
   securityChangedLine,
   typingLine,
 } from './format.js';
+import { uploadIconFile } from './group-icon.js';
 import { MessageArchive } from './message-archive.js';
+import { runProfileCommand } from './profile-settings.js';
 import { forTerminal } from './text.js';
 
 const PRIVACY_SETTINGS: readonly string[] = ['everyone', 'contacts', 'nobody'];
@@ -157,7 +159,7 @@ export class ChatRoom {
 
   /** A contact's device keys changed: their safety number is new. */
   onSecurityCodeChanged(userId: string): void {
-    this.print(securityChangedLine(this.contacts.userName(userId)));
+    this.print(securityChangedLine(this.contacts.userName(userId), this.contacts.handleOf(userId)));
   }
 
   async onChatUpdate(u: ReceivedChatUpdate): Promise<void> {
@@ -312,10 +314,54 @@ export class ChatRoom {
         return this.messages.showHistory(args[0] === undefined ? 20 : Number(args[0]));
       case 'privacy':
         return this.privacy(args[0]);
+      case 'profile':
+        for (const line of await runProfileCommand(this.secure, args)) this.print(line);
+        return;
+      case 'info':
+        for (const line of await this.info()) this.print(line);
+        return;
+      case 'describe': {
+        const chat = this.requireOpen();
+        this.open = await this.client.updateChat(chat.id, { description: args[0] === '-' ? '' : args[0]! });
+        this.print(`Description of ${forTerminal(this.contacts.chatName(this.open))} set.`);
+        return;
+      }
+      case 'icon': {
+        const chat = this.requireOpen();
+        const iconMediaId =
+          args[0]!.toLowerCase() === 'off' ? '' : await uploadIconFile(this.client, args[0]!);
+        this.open = await this.client.updateChat(chat.id, { iconMediaId });
+        this.print(iconMediaId ? 'Group icon set.' : 'Group icon removed.');
+        return;
+      }
       case 'help':
         this.print(chatHelp());
         return;
     }
+  }
+
+  /** `/info`: the open chat's members by name (with role), description and icon. */
+  private async info(): Promise<string[]> {
+    const chat = await this.client.getChat(this.requireOpen().id);
+    this.open = chat;
+    const lines = [
+      `${forTerminal(this.contacts.chatName(chat))} (${chat.kind === ChatKind.GROUP ? 'group' : 'direct chat'})`,
+    ];
+    if (chat.kind === ChatKind.GROUP) {
+      if (chat.description) lines.push(`Description: ${forTerminal(chat.description)}`);
+      if (chat.iconMediaId) lines.push(`Icon: media ${chat.iconMediaId}`);
+    }
+    lines.push(`Members (${chat.members.length}):`);
+    for (const m of chat.members) {
+      const role = m.role === Role.CREATOR ? ' (creator)' : m.role === Role.ADMIN ? ' (admin)' : '';
+      const phone = this.contacts.phoneOf(m.userId);
+      const name = this.contacts.userName(m.userId);
+      const about = (await this.secure.profile(m.userId))?.about;
+      lines.push(
+        `  ${forTerminal(name)}${phone && phone !== name ? ` ${phone}` : ''}${role}${about ? ` — ${forTerminal(about)}` : ''}`,
+      );
+    }
+    return lines;
   }
 
   private requireOpen(): ChatInfo {

@@ -1,6 +1,8 @@
 /**
- * Names for ids: a small userId → phone map learnt from discovery and kept in the local
- * store, so chats and senders show as phone numbers where known. Never sent anywhere.
+ * Names for ids: people show by the name in their end-to-end encrypted profile (learnt from
+ * SecureMessaging, which keeps the decrypted profiles), else by the phone number the user
+ * typed (a userId → phone map learnt from discovery and kept in the local store, never sent
+ * anywhere), else by their user id.
  */
 import { type ChatInfo, ChatKind, type LocalStore } from '@parley/sdk';
 
@@ -11,6 +13,7 @@ export class Contacts {
     private readonly store: LocalStore,
     private readonly phones: Map<string, string>,
     private readonly self: { userId: string; phone?: string },
+    private readonly names = new Map<string, string>(),
   ) {}
 
   static async load(store: LocalStore, self: { userId: string; phone?: string }): Promise<Contacts> {
@@ -35,10 +38,25 @@ export class Contacts {
     if (changed) await this.store.save(KEY, Object.fromEntries(this.phones));
   }
 
-  /** "you", the phone number, or the user id. */
+  /** Records the names of decrypted profiles (a newer one replaces the older). */
+  learnNames(profiles: readonly { userId: string; name: string }[]): void {
+    for (const p of profiles) this.names.set(p.userId, p.name);
+  }
+
+  /** The name in the user's profile, when this device could read it. */
+  profileName(userId: string): string | undefined {
+    return this.names.get(userId);
+  }
+
+  /** "you", the profile name, the phone number, or the user id. */
   userName(userId: string): string {
     if (userId === this.self.userId) return 'you';
-    return this.phones.get(userId) ?? userId;
+    return this.names.get(userId) ?? this.phones.get(userId) ?? userId;
+  }
+
+  /** What commands take to name the user (/safety): the phone number, else the user id. */
+  handleOf(userId: string): string {
+    return this.phoneOf(userId) ?? userId;
   }
 
   /** A group's name, or for a direct chat the other member's name. */

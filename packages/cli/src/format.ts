@@ -14,13 +14,17 @@ import {
 } from '@parley/sdk';
 import { forTerminal } from './text.js';
 
-/** A decrypted message for `listen`; a file adds `"file":{"name","mime","size"}`. */
-export function messageJson(m: SecureMessage): string {
+/**
+ * A decrypted message for `listen`; `senderName` is the name in the sender's profile, when
+ * known; a file adds `"file":{"name","mime","size"}`.
+ */
+export function messageJson(m: SecureMessage, senderName?: string): string {
   const a = m.content.attachment;
   return JSON.stringify({
     chatId: m.chatId,
     seq: m.seq,
     sender: m.senderUserId,
+    ...(senderName !== undefined && { senderName }),
     text: m.content.text ?? '',
     ...(a && {
       file: {
@@ -68,10 +72,12 @@ export function safetyLines(name: string, digits: string): string[] {
   ];
 }
 
-/** A contact's keys changed (a new device, or a reinstall): their safety number is new. */
-export function securityChangedLine(name: string): string {
-  const who = forTerminal(name);
-  return `! security code with ${who} changed — compare /safety ${who}`;
+/**
+ * A contact's keys changed (a new device, or a reinstall): their safety number is new.
+ * `handle` is what /safety takes for them (phone number or user id).
+ */
+export function securityChangedLine(name: string, handle = name): string {
+  return `! security code with ${forTerminal(name)} changed — compare /safety ${forTerminal(handle)}`;
 }
 
 /**

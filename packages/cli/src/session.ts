@@ -69,6 +69,8 @@ export async function openSession(
     onIdentityChange: (deviceId) => void rekeyed.add(deviceId),
   });
   const secure = new SecureMessaging(client, protocol, keys);
+  // Names for ids: every decrypted profile, now and as contacts change theirs.
+  secure.on('profileChanged', (p) => contacts.learnNames([p]));
   const onSecurityCodeChanged = (listener: (userId: string) => void) => {
     const check = (from: { senderDeviceId: string; senderUserId: string }) => {
       if (rekeyed.delete(from.senderDeviceId)) listener(from.senderUserId);
@@ -92,6 +94,7 @@ export async function openSession(
   };
   const start = async () => {
     try {
+      contacts.learnNames(await secure.knownProfiles());
       await startOrFail(secure, profile.serverUrl);
     } catch (err) {
       await close();

@@ -36,6 +36,7 @@ export const ErrorCodes = {
   DELETE_WINDOW_PASSED: { http: 409, retryable: false },
   TOO_MANY_REACTIONS: { http: 409, retryable: false },
   TOO_MANY_PINS: { http: 409, retryable: false },
+  PROFILE_VERSION_STALE: { http: 409, retryable: false },
   ACK_UNKNOWN_CHAT: { http: 400, retryable: false },
   ACK_AHEAD: { http: 400, retryable: false },
   UNSUPPORTED_VERSION: { http: 426, retryable: false },

@@ -14,7 +14,7 @@ import {
   type Welcome,
 } from '@parley/protocol';
 import { type ClosedInfo, Connection } from './connection.js';
-import { toPresence, toReceipt, toRegistrationAttempt, toSendResult, toTyping, u64 } from './convert.js';
+import { num, toPresence, toReceipt, toRegistrationAttempt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
 import { TypedEmitter } from './emitter.js';
 import { ExpiryTracker } from './expiry.js';
@@ -297,6 +297,9 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       });
     } else if (body.case === 'registrationAttempt') {
       this.emit('registrationAttempt', toRegistrationAttempt(body.value));
+    } else if (body.case === 'profileChanged') {
+      const v = body.value;
+      this.emit('profileChanged', { userId: v.userId, version: num(v.version), updatedAt: num(v.updatedAt) });
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

@@ -13,6 +13,7 @@ import {
   toPresence,
   toReceipts,
   toReceived,
+  toSealedProfile,
   toSendResult,
   typingStateToWire,
   u64,
@@ -31,6 +32,8 @@ import type {
   MessageReceipts,
   PinDuration,
   PresenceInfo,
+  ProfileChangesPage,
+  SealedProfile,
   SendResult,
   TypingStatus,
 } from './types.js';
@@ -61,6 +64,8 @@ export interface SendOptions {
 export interface ChatChanges {
   name?: string;
   description?: string;
+  /** Groups: the icon's media id (an image uploaded with `uploadMedia`), '' to remove it. */
+  iconMediaId?: string;
   /** Groups: only admins (and the creator) may send. Admins only. */
   onlyAdminsSend?: boolean;
   /** Groups: only admins may change name and description. Admins only. */
@@ -442,6 +447,45 @@ export class ParleyClient extends ClientCore {
         oneTimePreKey: { id: b.oneTimePreKey.id, publicKey: b.oneTimePreKey.publicKey },
       }),
     }));
+  }
+
+  /**
+   * Stores version `version` of this user's profile (ciphertext made by SecureMessaging);
+   * PROFILE_VERSION_STALE when the server holds that version or a newer one.
+   */
+  async setProfile(version: number, ciphertext: Uint8Array): Promise<SealedProfile> {
+    const r = await this.request(
+      { case: 'setProfile', value: { version: BigInt(version), ciphertext } },
+      'profileResult',
+    );
+    if (!r.profile) throw new ParleyError('INTERNAL', 'profile result without a profile');
+    return toSealedProfile(r.profile);
+  }
+
+  /**
+   * The stored profiles of these users (at most 256) that this user may read: its own and
+   * those of users sharing a chat with it; anyone else is left out.
+   */
+  async getProfiles(userIds: readonly string[]): Promise<SealedProfile[]> {
+    const r = await this.request({ case: 'getProfiles', value: { userIds: [...userIds] } }, 'profiles');
+    return r.profiles.map(toSealedProfile);
+  }
+
+  /** Profile versions stored at or after `since` (ms, server clock), one page (see protocol.md). */
+  async profileChanges(since: number, afterUserId = ''): Promise<ProfileChangesPage> {
+    const r = await this.request(
+      { case: 'profileChanges', value: { since: BigInt(since), afterUserId } },
+      'profileChangesResult',
+    );
+    return {
+      profiles: r.profiles.map((p) => ({
+        userId: p.userId,
+        version: num(p.version),
+        updatedAt: num(p.updatedAt),
+      })),
+      more: r.more,
+      serverTime: num(r.serverTime),
+    };
   }
 
   /** Identity keys of every device of these users (consumes nothing). */

@@ -15,6 +15,7 @@ import {
   ParleyError,
   type Pin,
   type Presence,
+  type Profile,
   type ReceiptEvent,
   type ReceiptsResult,
   type RegistrationAttempt,
@@ -40,6 +41,7 @@ import type {
   ReceivedChatUpdate,
   ReceivedMessage,
   RegistrationAttemptInfo,
+  SealedProfile,
   SendResult,
   TypingInfo,
   TypingStatus,
@@ -76,6 +78,7 @@ export function toChat(c: Chat): ChatInfo {
     disappearingSeconds: c.disappearingSeconds,
     pins: c.pins.map(toPin),
     unreadMentions: c.unreadMentions,
+    iconMediaId: c.iconMediaId,
   };
 }
 
@@ -145,6 +148,7 @@ export function toChatUpdate(u: ChatUpdate): ChatUpdateInfo {
       ? { pinSeq: num(u.pinSeq) }
       : {}),
     ...(u.kind === ChatUpdateKind.PINNED ? { pinExpiresAt: num(u.pinExpiresAt) } : {}),
+    ...(u.kind === ChatUpdateKind.INFO_CHANGED ? { iconMediaId: u.iconMediaId } : {}),
   };
 }
 
@@ -270,4 +274,8 @@ export function toRegistrationAttempt(a: RegistrationAttempt): RegistrationAttem
     lockedUntil: Number(a.lockedUntil),
     serverTime: Number(a.serverTime),
   };
+}
+
+export function toSealedProfile(p: Profile): SealedProfile {
+  return { userId: p.userId, version: num(p.version), ciphertext: p.ciphertext, updatedAt: num(p.updatedAt) };
 }

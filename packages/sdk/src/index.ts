@@ -40,6 +40,16 @@ export type {
   SecureContent,
 } from './e2e/content.js';
 export {
+  checkProfileContent,
+  newProfileKey,
+  openProfile,
+  PROFILE_ABOUT_MAX,
+  PROFILE_NAME_MAX,
+  type ProfileContent,
+  sealProfile,
+} from './e2e/profile-cipher.js';
+export type { ProfileChanges, RotateOptions, UserProfile } from './e2e/profiles.js';
+export {
   type DecryptFailure,
   type SecureEvents,
   type SecureMessage,

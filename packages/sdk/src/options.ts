@@ -83,6 +83,11 @@ export type ClientEvents = {
    * removing or changing the PIN on the primary lets the new phone in.
    */
   registrationAttempt: [RegistrationAttemptInfo];
+  /**
+   * A user who shares a chat with this one (or this user, from another device) stored profile
+   * `version`. SecureMessaging fetches and decrypts it when it holds that user's profile key.
+   */
+  profileChanged: [{ userId: string; version: number; updatedAt: number }];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

@@ -130,6 +130,8 @@ export interface ChatInfo {
   pins: PinInfo[];
   /** For this user: unread messages that mention them. */
   unreadMentions: number;
+  /** Group icon: the media id of its image (download with `downloadMedia`), '' when none. */
+  iconMediaId: string;
 }
 
 /** A pinned message. */
@@ -180,6 +182,8 @@ export interface ChatUpdateInfo {
   pinSeq?: number;
   /** Set on PINNED (only): when the pin ends (ms since the epoch, server clock). */
   pinExpiresAt?: number;
+  /** Set on INFO_CHANGED (only): the group icon's media id after the change ('' when none). */
+  iconMediaId?: string;
 }
 
 /** A change to a chat (created, members added/removed, renamed...). */
@@ -288,3 +292,22 @@ export interface InviteInfo {
 
 /** Group roles that `setRole` can give. */
 export type GroupRole = 'admin' | 'member';
+
+/** A user's profile as the server holds it: ciphertext the SDK decrypts with the profile key. */
+export interface SealedProfile {
+  userId: string;
+  /** Strictly increasing per user. */
+  version: number;
+  ciphertext: Uint8Array;
+  /** When the server stored this version (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** A page of profile versions to catch up on (see `ParleyClient.profileChanges`). */
+export interface ProfileChangesPage {
+  profiles: Array<{ userId: string; version: number; updatedAt: number }>;
+  /** The page is full: ask again from its last entry. */
+  more: boolean;
+  /** The server's time when it read the page: the next catch-up's `since`. */
+  serverTime: number;
+}

@@ -49,6 +49,7 @@ import type { SmsProvider } from './ports/sms.js';
 import type { Store } from './ports/store.js';
 import type { DeviceId } from './ports/types.js';
 import { PresenceService } from './presence/service.js';
+import { ProfileService } from './profiles/service.js';
 import { ReceiptService } from './receipts/service.js';
 import { runRetention } from './retention/job.js';
 import { RetryService } from './retry/service.js';
@@ -285,10 +286,19 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     push: (deviceId, body) => hub.pushToDevices([deviceId], body),
   });
   const discovery = new DiscoveryService({ store, clock, limiters, config, key: serverSecret });
+  const profiles = new ProfileService({
+    store,
+    directory,
+    clock,
+    limiters,
+    log,
+    push: (deviceIds, body) => hub.pushToDevices(deviceIds, body),
+  });
   const dispatch = createDispatcher({
     keys,
     retry,
     discovery,
+    profiles,
     chats,
     store,
     clock,

@@ -117,6 +117,8 @@ for (const backend of backends) {
       await a.call({ case: 'uploadKeys', value: makeKeys(3).upload });
       await a.call({ case: 'getPreKeyBundles', value: { userId: dan.userId } });
       await d.call({ case: 'getPreKeyBundles', value: { userId: amy.userId } });
+      // An encrypted profile: its row names dan.
+      await d.call({ case: 'setProfile', value: { version: 1n, ciphertext: text('sealed profile') } });
 
       // A direct chat with amy, a group dan created with amy and ben (dan its only admin), a
       // group amy created with dan, one with cat (offline: what dan sends there stays

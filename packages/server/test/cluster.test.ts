@@ -88,6 +88,37 @@ describe('several nodes sharing a store and a bus', () => {
     await Promise.all([a, b, c].map((x) => x.close()));
   });
 
+  it('a new profile version is announced to every device of every co-member, on any node', async () => {
+    const [alice, bob, stranger] = [await user(), await user(), await user()];
+    const bobTablet = await linkDevice(nodes[0]!, bob);
+    const a = await RawClient.connect(nodes[0]!, alice);
+    const b1 = await RawClient.connect(nodes[1]!, bob);
+    const b2 = await RawClient.connect(nodes[2]!, bobTablet);
+    const s = await RawClient.connect(nodes[1]!, stranger);
+    await createGroup(a, [bob.userId]);
+    await a.call({ case: 'setProfile', value: { version: 1n, ciphertext: text('sealed profile') } });
+    for (const x of [b1, b2]) {
+      const f = await x.waitFor((fr) => fr.body.case === 'profileChanged');
+      assert.deepEqual(
+        [(f.body.value as { userId: string }).userId, (f.body.value as { version: bigint }).version],
+        [alice.userId, 1n],
+      );
+      const got = await x.call<{ profiles: Array<{ version: bigint }> }>({
+        case: 'getProfiles',
+        value: { userIds: [alice.userId] },
+      });
+      assert.equal(got.profiles[0]?.version, 1n, 'fetched through another node');
+    }
+    // A ping round trip after the push would have arrived: the stranger was not told.
+    await s.call({ case: 'ping', value: {} });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(
+      s.frames.some((f) => f.body.case === 'profileChanged'),
+      false,
+    );
+    await Promise.all([a, b1, b2, s].map((x) => x.close()));
+  });
+
   it('a retry request and its resend cross nodes', async () => {
     const [alice, bob] = [await user(), await user()];
     const a = await RawClient.connect(nodes[0]!, alice);

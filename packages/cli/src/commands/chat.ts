@@ -11,6 +11,7 @@ import { chatHelp, parseChatLine } from '../chat-commands.js';
 import { ChatRoom } from '../chat-room.js';
 import { formatError } from '../errors.js';
 import { openSession } from '../session.js';
+import { forTerminal } from '../text.js';
 
 const HELP = `Usage: parley chat [--profile NAME]
 
@@ -22,7 +23,10 @@ view-once. Your own messages show ✓ when
 the server has them, ✓✓ once delivered and "read" once read (in a group: by every other
 member); a line like "✓✓ message 42" follows when that changes. Opening a chat marks it
 read, as do new messages in the open chat; /chats shows unread counts, newest first.
-People show by phone number once discovered (/new, /group, /add), otherwise by user id.
+People show by the name in their profile once they have shared it with you (it comes inside
+their encrypted messages), else by phone number once discovered (/new, /group, /add), else by
+user id. /profile sets your own name, about text and avatar; /info lists the open chat's
+members; /describe and /icon set a group's description and icon.
 In the open chat, "[chat] name is typing..." shows once when someone starts typing, and the
 prompt shows "online" or "last seen ..." for the other person of a direct chat ("N online"
 in a group). While you type a line (on a terminal), the other members see you typing;
@@ -117,8 +121,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     print('! connected');
   });
   await room.refresh();
-  const me = contacts.phoneOf(client.credentials.userId) ?? client.credentials.userId;
+  const self = client.credentials.userId;
+  const handle = contacts.phoneOf(self) ?? self;
+  const myName = contacts.profileName(self);
+  const me = myName ? `${forTerminal(myName)} (${handle})` : handle;
   print(`Connected as ${me}. /chats to list chats, /help for commands.`);
+  if (!myName) print('Set your name with /profile name NAME: others then see it instead of your number.');
   rl.setPrompt(room.prompt());
   rl.prompt();
   for await (const line of { [Symbol.asyncIterator]: () => lines }) {

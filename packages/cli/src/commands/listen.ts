@@ -7,12 +7,14 @@ import { COMMON_HELP, parseCommand } from '../args.js';
 import { formatError } from '../errors.js';
 import { chatUpdateJson, messageJson } from '../format.js';
 import { openSession } from '../session.js';
+import { forTerminal } from '../text.js';
 
 const HELP = `Usage: parley listen [--profile NAME]
 
 Connects and prints each incoming message, decrypted, as a JSON line until interrupted
 (Ctrl-C):
-  {"chatId":"c_…","seq":12,"sender":"u_…","text":"hello","serverTime":1768471200000}
+  {"chatId":"c_…","seq":12,"sender":"u_…","senderName":"Ann","text":"hello","serverTime":1768471200000}
+("senderName" is the name in the sender's encrypted profile, left out while unknown.)
 A file adds "file":{"name":"plan.pdf","mime":"application/pdf","size":12345} (use
 "parley chat" and /save to download it). Chat changes print as
 {"type":"chatUpdate","chatId":…,"kind":"MEMBERS_ADDED",…}. Status goes to stderr, as do
@@ -40,15 +42,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   const session = await openSession(values, env, { receive: true });
-  const { client, secure } = session;
-  secure.on('message', (m) => writeLine(messageJson(m)));
+  const { client, secure, contacts } = session;
+  secure.on('message', (m) => writeLine(messageJson(m, contacts.profileName(m.senderUserId))));
   secure.on('decryptFailed', (f) => {
     process.stderr.write(
-      `parley: could not decrypt message #${f.seq} of chat ${f.chatId} from ${f.senderUserId}${f.retrying ? '; asked the sender to send it again' : ''}\n`,
+      `parley: could not decrypt message #${f.seq} of chat ${f.chatId} from ${forTerminal(contacts.userName(f.senderUserId))}${f.retrying ? '; asked the sender to send it again' : ''}\n`,
     );
   });
   session.onSecurityCodeChanged((userId) => {
-    process.stderr.write(`parley: security code with ${userId} changed; compare safety numbers\n`);
+    process.stderr.write(
+      `parley: security code with ${forTerminal(contacts.userName(userId))} changed; compare safety numbers\n`,
+    );
   });
   client.on('chatUpdate', (u) => writeLine(chatUpdateJson(u)));
   const printError = (err: Error) => {

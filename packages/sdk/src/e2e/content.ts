@@ -32,7 +32,14 @@ export interface Envelope extends SecureContent {
    * Inside the encryption, so the server cannot pass it off as another message.
    */
   resendOf?: { chatId: string; seq: number };
+  /** The sender's profile key (32 bytes), for recipients who do not have the current one. */
+  profileKey?: Uint8Array;
+  /** A control message: it carries keys only and is not shown as a message. */
+  control?: 'profileKey';
 }
+
+/** Size of a profile key (AES-256). */
+export const PROFILE_KEY_BYTES = 32;
 
 /** First byte of a payload: how it was encrypted. */
 export const PAIRWISE = 1;
@@ -54,23 +61,42 @@ const unb64 = (s: unknown, field: string): Uint8Array => {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 };
 
+/** An attachment pointer as the JSON inside the encryption (messages and profiles) holds it. */
+export function pointerToJson(a: AttachmentPointer): Record<string, unknown> {
+  return {
+    id: a.mediaId,
+    k: b64(a.key),
+    d: b64(a.digest),
+    s: a.size,
+    ...(a.mime !== undefined && { m: a.mime }),
+    ...(a.name !== undefined && { n: a.name }),
+  };
+}
+
+export function pointerFromJson(a: Record<string, unknown>): AttachmentPointer {
+  if (typeof a.id !== 'string' || typeof a.s !== 'number') {
+    throw new ParleyError('INVALID_ARGUMENT', 'content.attachment is not valid');
+  }
+  return {
+    mediaId: a.id,
+    key: unb64(a.k, 'attachment.key'),
+    digest: unb64(a.d, 'attachment.digest'),
+    size: a.s,
+    ...(typeof a.m === 'string' && { mime: a.m }),
+    ...(typeof a.n === 'string' && { name: a.n }),
+  };
+}
+
 export function encodeEnvelope(e: Envelope): Uint8Array {
   const a = e.attachment;
   const json = {
     v: 1,
     ...(e.text !== undefined && { t: e.text }),
-    ...(a && {
-      a: {
-        id: a.mediaId,
-        k: b64(a.key),
-        d: b64(a.digest),
-        s: a.size,
-        ...(a.mime !== undefined && { m: a.mime }),
-        ...(a.name !== undefined && { n: a.name }),
-      },
-    }),
+    ...(a && { a: pointerToJson(a) }),
     ...(e.senderKey && { sk: b64(e.senderKey) }),
     ...(e.resendOf && { r: [e.resendOf.chatId, e.resendOf.seq] }),
+    ...(e.profileKey && { pk: b64(e.profileKey) }),
+    ...(e.control && { c: e.control }),
   };
   return new TextEncoder().encode(JSON.stringify(json));
 }
@@ -87,19 +113,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   const out: Envelope = {};
   if (typeof j.t === 'string') out.text = j.t;
   const a = j.a as Record<string, unknown> | undefined;
-  if (a && typeof a === 'object') {
-    if (typeof a.id !== 'string' || typeof a.s !== 'number') {
-      throw new ParleyError('INVALID_ARGUMENT', 'content.attachment is not valid');
-    }
-    out.attachment = {
-      mediaId: a.id,
-      key: unb64(a.k, 'attachment.key'),
-      digest: unb64(a.d, 'attachment.digest'),
-      size: a.s,
-      ...(typeof a.m === 'string' && { mime: a.m }),
-      ...(typeof a.n === 'string' && { name: a.n }),
-    };
-  }
+  if (a && typeof a === 'object') out.attachment = pointerFromJson(a);
   if (j.sk !== undefined) out.senderKey = unb64(j.sk, 'senderKey');
   if (j.r !== undefined) {
     const r = j.r as unknown[];
@@ -108,5 +122,12 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     }
     out.resendOf = { chatId: r[0], seq: r[1] as number };
   }
+  if (j.pk !== undefined) {
+    const key = unb64(j.pk, 'profileKey');
+    if (key.length !== PROFILE_KEY_BYTES)
+      throw new ParleyError('INVALID_ARGUMENT', 'content.profileKey is not valid');
+    out.profileKey = key;
+  }
+  if (j.c === 'profileKey') out.control = 'profileKey';
   return out;
 }

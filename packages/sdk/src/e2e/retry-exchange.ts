@@ -22,6 +22,10 @@ export interface RetryExchangeDeps {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Hands a recovered message to the app. */
   deliver(m: SecureMessage): Promise<void>;
+  /** This user's profile key for a resend to `userId` (undefined when withheld or none). */
+  profileKeyFor(userId: string): Promise<Uint8Array | undefined>;
+  /** A resent copy carried `userId`'s profile key. */
+  profileKeyReceived(userId: string, key: Uint8Array): Promise<void>;
   error(err: Error): void;
 }
 
@@ -49,8 +53,10 @@ export class RetryExchange {
     );
     if (!bundle) return;
     await this.d.protocol.startSession(bundle);
+    const profileKey = await this.d.profileKeyFor(r.userId);
     const envelope: Envelope = {
       ...sent.content,
+      ...(profileKey && { profileKey }),
       resendOf: { chatId: r.chatId, seq: r.seq },
       ...(sent.group && { senderKey: await this.d.protocol.senderKeyDistribution(r.chatId) }),
     };
@@ -85,7 +91,13 @@ export class RetryExchange {
       return;
     }
     await this.d.book.resolved(r.chatId, r.seq);
-    const { senderKey: _, resendOf: __, ...content } = envelope;
+    if (envelope.profileKey) {
+      await this.d
+        .profileKeyReceived(waiting.senderUserId, envelope.profileKey)
+        .catch((err) => this.d.error(err as Error));
+    }
+    if (envelope.control) return; // keys only: nothing to show
+    const { senderKey: _, resendOf: __, profileKey: ___, control: ____, ...content } = envelope;
     await this.d.deliver({ ...waiting, content, resent: true });
   }
 }

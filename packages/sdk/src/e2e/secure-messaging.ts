@@ -35,6 +35,7 @@ import {
   type SecureContent,
   tagged,
 } from './content.js';
+import { ProfileBook, type ProfileChanges, type RotateOptions, type UserProfile } from './profiles.js';
 import { DEFAULT_RETRY_WINDOW_MS, RetryBook } from './retries.js';
 import { RetryExchange } from './retry-exchange.js';
 import {
@@ -73,6 +74,11 @@ export type SecureEvents = {
   decryptFailed: [DecryptFailure];
   /** The set of a contact's device identity keys changed: their safety number is new. */
   securityCodeChanged: [{ userId: string }];
+  /**
+   * A contact's (or this user's) profile changed and this device decrypted the new version;
+   * also when a contact's profile key first arrives.
+   */
+  profileChanged: [UserProfile];
   /** The server accepted new signed keys for this device; new sessions start from them. */
   keysRotated: [{ signedPreKeyId: number; lastResortKeyId: number }];
   error: [Error];
@@ -127,6 +133,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   private readonly signedKeys: SignedKeyMaintenance;
   private readonly retries: RetryBook;
   private readonly exchange: RetryExchange;
+  private readonly profiles: ProfileBook;
 
   constructor(
     readonly client: ParleyClient,
@@ -168,6 +175,15 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       book: this.retries,
       serial: (fn) => this.serial(fn),
       deliver: (m) => this.emitAndWait('message', m),
+      profileKeyFor: (userId) => this.profiles.keyForResend(userId),
+      profileKeyReceived: (userId, key) => this.profiles.received(userId, key),
+      error: (err) => this.emit('error', err),
+    });
+    this.profiles = new ProfileBook({
+      client,
+      kv,
+      sendKey: (chatId) => this.sendProfileKey(chatId),
+      changed: (p) => this.emit('profileChanged', p),
       error: (err) => this.emit('error', err),
     });
   }
@@ -185,9 +201,11 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     });
     this.client.on('retryRequested', (r) => this.exchange.answer(r));
     this.client.on('resent', (r) => this.exchange.receive(r));
+    this.client.on('profileChanged', ({ userId, version }) => this.profiles.noticed(userId, version));
     this.client.on('connected', () => {
       this.signedKeys.connected();
       void this.retries.connected();
+      this.profiles.catchUp().catch((err) => this.emit('error', err as Error));
     });
     this.client.on('disconnected', ({ willReconnect }) => {
       this.signedKeys.disconnected();
@@ -314,6 +332,70 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     );
   }
 
+  // -- profiles ---------------------------------------------------------------------------
+
+  /**
+   * Sets this user's profile (name 1-64 characters, about at most 140, avatar an uploaded
+   * image: see `uploadAvatar`); fields left out keep their value. Encrypted with the profile
+   * key, which is made on first use and sent to the people this user talks to.
+   */
+  setProfile(changes: ProfileChanges): Promise<UserProfile> {
+    return this.profiles.set(changes);
+  }
+
+  /** Encrypts an image and uploads it, for `setProfile({ avatar })`. */
+  async uploadAvatar(bytes: Uint8Array, mime = 'image/jpeg'): Promise<AttachmentPointer> {
+    const enc = await encryptAttachment(bytes);
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext);
+    return { mediaId, key: enc.key, digest: enc.digest, size: enc.size, mime };
+  }
+
+  /**
+   * The decrypted profile of `userId` (this user's too), from this device's store; with
+   * `refresh` it is fetched first. Undefined while this device has no profile key of theirs.
+   */
+  async profile(userId: string, options: { refresh?: boolean } = {}): Promise<UserProfile | undefined> {
+    if (options.refresh) await this.profiles.refresh([userId]);
+    return this.profiles.cached(userId);
+  }
+
+  /** Every decrypted profile this device holds (for showing names). */
+  knownProfiles(): Promise<UserProfile[]> {
+    return this.profiles.allCached();
+  }
+
+  /**
+   * Makes a new profile key, encrypts the profile again under it, and sends it only to the
+   * contacts it is shared with: `exclude` names users who must not get it (someone blocked),
+   * `shareWith` the only ones who may. Withheld users keep what they saw but cannot read any
+   * later version; `shareProfileWith` lets them have it again.
+   */
+  rotateProfileKey(options: RotateOptions = {}): Promise<UserProfile | undefined> {
+    return this.profiles.rotate(options);
+  }
+
+  /** Users the profile key is withheld from. */
+  profileWithheldFrom(): Promise<string[]> {
+    return this.profiles.withheld();
+  }
+
+  /** Lets withheld users get the profile key again, with the next message sent to them. */
+  shareProfileWith(userIds: readonly string[]): Promise<void> {
+    return this.profiles.shareWith(userIds);
+  }
+
+  /** A control message that carries the profile key to the chat's members who need it. */
+  private sendProfileKey(chatId: string): Promise<void> {
+    return this.serial(async () => {
+      await this.withDevices(
+        chatId,
+        (payload) => this.client.send(chatId, payload, { clientMessageId: newClientMessageId() }),
+        { control: 'profileKey' },
+        true,
+      );
+    });
+  }
+
   // -- sending ----------------------------------------------------------------------------
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -327,23 +409,30 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     chatId: string,
     sendOnce: (payload: SendContent) => Promise<SendResult>,
     content: Envelope,
+    control = false,
   ): Promise<SendResult> {
     for (let attempt = 0; ; attempt++) {
       const chat = await this.client.getChat(chatId);
       const users = chat.members.map((m) => m.userId);
       const recipients = await this.recipientDevices(users);
+      const keys = await this.profileKeysFor(recipients);
       const payload =
-        chat.kind === ChatKind.GROUP
-          ? await this.encryptGroup(chatId, recipients, content)
-          : await this.encryptPairwise(recipients, content);
+        chat.kind === ChatKind.GROUP && !control
+          ? await this.encryptGroup(chatId, recipients, content, keys)
+          : await this.encryptPairwise(recipients, content, keys);
       try {
         const result = await sendOnce(payload);
-        if (chat.kind === ChatKind.GROUP && !(payload instanceof Uint8Array)) {
+        if (!(payload instanceof Uint8Array) && keys.key) {
+          await this.profiles
+            .markShared(keys.users, keys.key)
+            .catch((err) => this.emit('error', err as Error));
+        }
+        if (chat.kind === ChatKind.GROUP && !control && !(payload instanceof Uint8Array)) {
           await this.setDistributed(chatId, [...recipients.keys()]);
         }
         // Kept to be encrypted again for a device that cannot decrypt this copy.
         await this.retries
-          .sent(chatId, result.seq, content, chat.kind === ChatKind.GROUP)
+          .sent(chatId, result.seq, content, chat.kind === ChatKind.GROUP && !control)
           .catch((err) => this.emit('error', err as Error));
         return result;
       } catch (err) {
@@ -369,12 +458,34 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     return out;
   }
 
-  private async encryptPairwise(recipients: Map<string, string>, content: Envelope): Promise<SendContent> {
+  /** The profile key, when some recipients need it, and which users those are. */
+  private async profileKeysFor(
+    recipients: Map<string, string>,
+  ): Promise<{ key: Uint8Array | undefined; users: Set<string> }> {
+    const users = new Set<string>();
+    let key: Uint8Array | undefined;
+    for (const u of new Set([...recipients.values(), this.me.userId])) {
+      const k = await this.profiles.keyFor(u);
+      if (k) {
+        key = k;
+        users.add(u);
+      }
+    }
+    return { key, users };
+  }
+
+  private async encryptPairwise(
+    recipients: Map<string, string>,
+    content: Envelope,
+    keys: { key: Uint8Array | undefined; users: Set<string> } = { key: undefined, users: new Set() },
+  ): Promise<SendContent> {
     await this.ensureSessions(recipients);
     const plain = encodeEnvelope(content);
+    const withKey = keys.key ? encodeEnvelope({ ...content, profileKey: keys.key }) : plain;
     const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
-    for (const deviceId of recipients.keys()) {
-      out.push({ deviceId, payload: tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plain)) });
+    for (const [deviceId, userId] of recipients) {
+      const body = keys.users.has(userId) ? withKey : plain;
+      out.push({ deviceId, payload: tagged(PAIRWISE, await this.protocol.encrypt(deviceId, body)) });
     }
     return out;
   }
@@ -383,6 +494,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     chatId: string,
     recipients: Map<string, string>,
     content: Envelope,
+    keys: { key: Uint8Array | undefined; users: Set<string> },
   ): Promise<SendContent> {
     let distributed = await this.distributed(chatId);
     if (distributed.some((d) => !recipients.has(d))) {
@@ -392,12 +504,13 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       await this.setDistributed(chatId, []);
     }
     const have = new Set(distributed);
-    if (recipients.size > 0 && [...recipients.keys()].every((d) => have.has(d))) {
+    // A member who lacks the profile key gets this message pairwise, with it, as with the sender key.
+    if (keys.users.size === 0 && recipients.size > 0 && [...recipients.keys()].every((d) => have.has(d))) {
       return tagged(GROUP, await this.protocol.groupEncrypt(chatId, encodeEnvelope(content)));
     }
     // Someone lacks the current sender key: this message goes pairwise, carrying it.
     const senderKey = await this.protocol.senderKeyDistribution(chatId);
-    return this.encryptPairwise(recipients, { ...content, senderKey });
+    return this.encryptPairwise(recipients, { ...content, senderKey }, keys);
   }
 
   private async ensureSessions(recipients: Map<string, string>): Promise<void> {
@@ -496,7 +609,14 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       });
       return;
     }
-    const { senderKey: _, resendOf: __, ...content } = envelope;
+    if (envelope.profileKey) {
+      // Before the message is shown, so the sender's name is known when it is.
+      await this.profiles
+        .received(m.senderUserId, envelope.profileKey)
+        .catch((err) => this.emit('error', err as Error));
+    }
+    if (envelope.control) return; // keys only: nothing to show
+    const { senderKey: _, resendOf: __, profileKey: ___, control: ____, ...content } = envelope;
     await this.emitAndWait('message', { ...rest, content });
   }
 }

@@ -7,6 +7,7 @@ import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../delivery/hub.js';
 import type { Limiters } from '../limits/limiters.js';
+import { BLOB_ID } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
 import { type ChatCreate, createdMessage, type Store } from '../ports/store.js';
@@ -315,6 +316,7 @@ export class ChatService {
     input: {
       name?: string;
       description?: string;
+      iconMediaId?: string;
       onlyAdminsSend?: boolean;
       onlyAdminsEditInfo?: boolean;
       disappearingSeconds?: number;
@@ -332,25 +334,34 @@ export class ChatService {
     }
     const chat = await this.groupFor(device, chatId);
     const admin = canManage(roleOf(chat, device.userId));
-    const changesInfo = input.name !== undefined || input.description !== undefined;
+    const changesInfo =
+      input.name !== undefined || input.description !== undefined || input.iconMediaId !== undefined;
     const changesSettings = input.onlyAdminsSend !== undefined || input.onlyAdminsEditInfo !== undefined;
     if (changesSettings && !admin)
       throw new ParleyError('PERMISSION_DENIED', 'only admins can change group settings');
     if (changesInfo && chat.onlyAdminsEditInfo && !admin) {
       throw new ParleyError(
         'PERMISSION_DENIED',
-        'only admins can change the name and description of this group',
+        'only admins can change the name, description and icon of this group',
       );
     }
     if (changesInfo) {
       const name = input.name ?? chat.name;
       const description = input.description ?? chat.description;
+      const iconMediaId = input.iconMediaId ?? chat.iconMediaId;
       checkInfo(name, description);
+      if (iconMediaId !== '' && !BLOB_ID.test(iconMediaId)) {
+        throw new ParleyError(
+          'INVALID_ARGUMENT',
+          'iconMediaId is a media id (64 lowercase hex digits), or empty to remove the icon',
+        );
+      }
       await this.mutate(device, {
         chatId,
-        update: infoChangedUpdate({ name, description }),
+        update: infoChangedUpdate({ name, description, iconMediaId }),
         name,
         description,
+        ...(input.iconMediaId !== undefined && { iconMediaId }),
       });
     }
     if (changesSettings) {
@@ -368,7 +379,13 @@ export class ChatService {
     device: Device,
     chatId: ChatId,
     seconds: number,
-    rest: { name?: string; description?: string; onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean },
+    rest: {
+      name?: string;
+      description?: string;
+      iconMediaId?: string;
+      onlyAdminsSend?: boolean;
+      onlyAdminsEditInfo?: boolean;
+    },
   ): Promise<ChatInfo> {
     const chat = await this.getChat(device, chatId);
     if (chat.kind === 'group' && chat.onlyAdminsEditInfo && !canManage(roleOf(chat, device.userId))) {

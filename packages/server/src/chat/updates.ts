@@ -54,11 +54,12 @@ export function memberLeftUpdate(userId: UserId): Uint8Array {
   return encodeChatUpdate({ kind: ChatUpdateKind.MEMBER_LEFT, userIds: [userId] });
 }
 
-export function infoChangedUpdate(chat: Pick<ChatInfo, 'name' | 'description'>): Uint8Array {
+export function infoChangedUpdate(chat: Pick<ChatInfo, 'name' | 'description' | 'iconMediaId'>): Uint8Array {
   return encodeChatUpdate({
     kind: ChatUpdateKind.INFO_CHANGED,
     name: chat.name,
     description: chat.description,
+    iconMediaId: chat.iconMediaId,
   });
 }
 

@@ -21,7 +21,7 @@ import type { KeyService } from '../keys/service.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, Device, DeviceId, LastSeenVisibility, UserId } from '../ports/types.js';
+import type { ChatId, Device, DeviceId, LastSeenVisibility, StoredProfile, UserId } from '../ports/types.js';
 import {
   MAX_SUBSCRIPTIONS,
   type PresenceConnection,
@@ -29,6 +29,8 @@ import {
   visibilityToWire,
 } from '../presence/service.js';
 import { relayTyping } from '../presence/typing.js';
+import type { ProfileService } from '../profiles/service.js';
+import { PROFILES_PER_REQUEST } from '../profiles/service.js';
 import type { ReceiptService } from '../receipts/service.js';
 import type { RetryService } from '../retry/service.js';
 import { parseSend } from './parse-send.js';
@@ -62,6 +64,7 @@ export interface DispatchDeps {
   keys: KeyService;
   retry: RetryService;
   discovery: DiscoveryService;
+  profiles: ProfileService;
 }
 
 export interface RequestContext {
@@ -90,6 +93,15 @@ function seqOf(v: bigint, field: string, min = 0n): number {
   if (v < min || v > BigInt(Number.MAX_SAFE_INTEGER))
     throw new ParleyError('INVALID_ARGUMENT', `${field} out of range`);
   return Number(v);
+}
+
+function toWireProfile(p: StoredProfile) {
+  return {
+    userId: p.userId,
+    version: BigInt(p.version),
+    ciphertext: p.ciphertext,
+    updatedAt: BigInt(p.updatedAt),
+  };
 }
 
 export function createDispatcher(d: DispatchDeps) {
@@ -168,6 +180,7 @@ export function createDispatcher(d: DispatchDeps) {
           ...(r.onlyAdminsSend !== undefined && { onlyAdminsSend: r.onlyAdminsSend }),
           ...(r.onlyAdminsEditInfo !== undefined && { onlyAdminsEditInfo: r.onlyAdminsEditInfo }),
           ...(r.disappearingSeconds !== undefined && { disappearingSeconds: r.disappearingSeconds }),
+          ...(r.iconMediaId !== undefined && { iconMediaId: r.iconMediaId }),
         });
         return { case: 'chatResult', value: { chat: toWireChat(chat) } };
       }
@@ -377,6 +390,31 @@ export function createDispatcher(d: DispatchDeps) {
         await d.limiters.take('typing', device.id);
         await relayTyping(d, device, id<ChatId>(body.value.chatId, 'chatId'), body.value.state);
         return { case: 'ackResult', value: { chats: 1 } };
+      }
+      case 'setProfile': {
+        const p = await d.profiles.set(device, body.value.version, body.value.ciphertext);
+        return { case: 'profileResult', value: { profile: toWireProfile(p) } };
+      }
+      case 'getProfiles': {
+        const userIds = ids<UserId>(body.value.userIds, 'userIds', PROFILES_PER_REQUEST);
+        const found = await d.profiles.get(device, userIds);
+        return { case: 'profiles', value: { profiles: found.map(toWireProfile) } };
+      }
+      case 'profileChanges': {
+        const after = body.value.afterUserId === '' ? '' : id<UserId>(body.value.afterUserId, 'afterUserId');
+        const page = await d.profiles.changes(device, body.value.since, after);
+        return {
+          case: 'profileChangesResult',
+          value: {
+            profiles: page.profiles.map((p) => ({
+              userId: p.userId,
+              version: BigInt(p.version),
+              updatedAt: BigInt(p.updatedAt),
+            })),
+            more: page.more,
+            serverTime: BigInt(page.serverTime),
+          },
+        };
       }
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };

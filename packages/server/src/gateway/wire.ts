@@ -77,6 +77,7 @@ export function toWireChat(c: ChatInfo | ChatSummary): Chat {
     onlyAdminsSend: c.onlyAdminsSend,
     onlyAdminsEditInfo: c.onlyAdminsEditInfo,
     disappearingSeconds: c.disappearingSeconds,
+    iconMediaId: c.iconMediaId,
     ...('pins' in c &&
       c.pins && {
         pins: c.pins.map((p) => ({

@@ -61,6 +61,10 @@ export function limiterTable(config: Config) {
     preKeyBundles: { points: config.preKeyBundlesPerMinute, durationSec: 60 },
     /** Retry requests and resends (after a failed decrypt) per device per minute. */
     retries: { points: 120, durationSec: 60 },
+    /** New profile versions per user per hour (each is announced to everyone sharing a chat). */
+    profileUpdates: { points: 60, durationSec: 3600 },
+    /** Profile fetches and catch-up pages per user per minute. */
+    profileReads: { points: 300, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

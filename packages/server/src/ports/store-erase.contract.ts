@@ -52,6 +52,7 @@ export function accountEraseContract(test: Test): void {
       sentAt: T0,
     });
     await store.registrationLockSet(a.userId, 'pin-hash', T0);
+    await store.profilePut({ userId: a.userId, version: 1, ciphertext: bytes('sealed'), now: T0 });
     const erased = await store.accountErase({
       userId: a.userId,
       codeKeys: ['+15550000001', 'delete_account:+15550000001'],
@@ -65,6 +66,7 @@ export function accountEraseContract(test: Test): void {
     assert.equal(await store.linkCodeTake('link-1', T0), undefined);
     assert.equal(await store.codeGet('delete_account:+15550000001'), undefined);
     assert.equal(await store.registrationLockGet(a.userId), undefined, 'the registration-lock PIN goes too');
+    assert.deepEqual(await store.profilesGet(a.userId, [a.userId]), [], 'the profile goes too');
     // Erasing again erases nothing; the number registers as a new user.
     assert.deepEqual(await store.accountErase({ userId: a.userId, codeKeys: [], leftChatIds: [] }), {
       deviceIds: [],

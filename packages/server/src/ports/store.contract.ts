@@ -17,6 +17,7 @@ import {
 import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
+import { profilesContract } from './store-profiles.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
@@ -468,6 +469,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           onlyAdminsSend: false,
           onlyAdminsEditInfo: false,
           disappearingSeconds: 0,
+          iconMediaId: '',
         };
         const bySortedMembers = (c: ChatInfo | undefined) =>
           c && { ...c, members: [...c.members].sort((x, y) => x.userId.localeCompare(y.userId)) };
@@ -647,6 +649,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           onlyAdminsSend: false,
           onlyAdminsEditInfo: false,
           disappearingSeconds: 0,
+          iconMediaId: '',
         });
         assert.equal(await store.chatDirectFind(b.userId, a.userId), 'ab');
         const [update] = await store.messagesRead(c.deviceId, chatId('one'), 0, 10, 10);
@@ -1234,13 +1237,21 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal((await mutate(store, a, T0 + 2, { description: 'About' })).seq, 3);
         chat = await store.chatGet(chatId('g'));
         assert.deepEqual([chat?.name, chat?.description], ['Renamed', 'About']);
+        assert.equal(chat?.iconMediaId, '', 'no icon until one is set');
+        const icon = 'a'.repeat(64);
+        assert.equal((await mutate(store, a, T0 + 2, { iconMediaId: icon })).seq, 4);
+        assert.equal((await store.chatGet(chatId('g')))?.iconMediaId, icon);
+        const [summary] = await store.chatSummaries(b.userId, [chatId('g')]);
+        assert.equal(summary?.iconMediaId, icon, 'chat summaries carry the icon');
+        assert.equal((await mutate(store, a, T0 + 2, { iconMediaId: '' })).seq, 5);
+        assert.equal((await store.chatGet(chatId('g')))?.iconMediaId, '', 'an empty id removes the icon');
         assert.equal(
           (await mutate(store, a, T0 + 3, { setRole: { userId: b.userId, role: 'admin' } })).seq,
-          4,
+          6,
         );
         chat = await store.chatGet(chatId('g'));
         assert.equal(chat?.members.find((m) => m.userId === b.userId)?.role, 'admin');
-        assert.equal(chat?.lastSeq, 4);
+        assert.equal(chat?.lastSeq, 6);
         const kinds = (await store.messagesRead(b.deviceId, chatId('g'), 0, 4, 10)).map((m) => m.kind);
         assert.deepEqual(kinds, ['update', 'update', 'update', 'update']);
       });
@@ -1922,6 +1933,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
     describe('account erasure', () => accountEraseContract(test));
     describe('contact discovery', () => discoveryContract(test));
+
+    describe('profiles', () => profilesContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

@@ -20,11 +20,13 @@ import type {
   OneTimePublicKey,
   PinInfo,
   PreKeyBundleRecord,
+  ProfileVersionRecord,
   ReceiptChange,
   ReceiptState,
   Role,
   SignedPublicKey,
   StoredMessage,
+  StoredProfile,
   User,
   UserId,
   UserPresenceRecord,
@@ -165,6 +167,8 @@ export interface ChatMutation {
   setRole?: { userId: UserId; role: Role };
   name?: string;
   description?: string;
+  /** The group icon's media id ('' removes it). */
+  iconMediaId?: string;
   settings?: { onlyAdminsSend?: boolean; onlyAdminsEditInfo?: boolean };
   disappearingSeconds?: number;
   /** Pins a payload message (NOT_FOUND otherwise); TOO_MANY_PINS when `max` pins are in force at `pin.now`. */
@@ -296,6 +300,36 @@ export interface Store {
   discoveryLookupsTake(input: DiscoveryLookupsTake): Promise<DiscoveryLookupsTaken>;
   /** Forgets up to `limit` lookups (of any user) made before `cutoff`; returns how many. */
   discoveryLookupsExpire(cutoff: number, limit: number): Promise<number>;
+
+  // -- profiles (ciphertext only) ---------------------------------------------------------
+  /**
+   * Stores a new version of a user's profile; PROFILE_VERSION_STALE (nothing stored) when the
+   * stored version is at least `version`. Atomic on any node: of two puts of one version, one fails.
+   */
+  profilePut(input: {
+    userId: UserId;
+    version: number;
+    ciphertext: Uint8Array;
+    now: number;
+  }): Promise<StoredProfile>;
+  /**
+   * The stored profiles of `userIds` that `viewer` may read: its own, and those of users who
+   * share a chat with it. Others and users without a profile are left out; order unspecified.
+   */
+  profilesGet(viewer: UserId, userIds: readonly UserId[]): Promise<StoredProfile[]>;
+  /**
+   * Versions stored at or after `since` of `viewer` and of the users who share a chat with it,
+   * ordered by (updatedAt, userId), starting after (since, afterUserId) when `afterUserId` is
+   * not '' (a page boundary), at most `limit`.
+   */
+  profileChanges(
+    viewer: UserId,
+    since: number,
+    afterUserId: UserId | '',
+    limit: number,
+  ): Promise<ProfileVersionRecord[]>;
+  /** Every user who shares at least one chat with `userId` (not `userId` itself), unordered. */
+  profileAudience(userId: UserId): Promise<UserId[]>;
 
   // -- one-time codes ----------------------------------------------------------------------
   codeGet(phone: string): Promise<OneTimeCode | undefined>;

@@ -41,6 +41,8 @@ export interface ChatInfo {
   onlyAdminsEditInfo: boolean;
   /** Disappearing messages: new messages expire this many seconds after sending (0 = off). */
   disappearingSeconds: number;
+  /** Group icon: a media id (SHA-256 hex of an uploaded image), '' when none. */
+  iconMediaId: string;
 }
 
 export interface PinInfo {
@@ -176,4 +178,21 @@ export interface DeviceIdentity {
   deviceId: DeviceId;
   registrationId: number;
   identityKey: Uint8Array;
+}
+
+/** A user's profile as the server holds it: ciphertext only (the SDK encrypts it). */
+export interface StoredProfile {
+  userId: UserId;
+  /** Chosen by the owner; strictly increasing per user. */
+  version: number;
+  ciphertext: Uint8Array;
+  /** When this version was stored (ms). */
+  updatedAt: number;
+}
+
+/** A profile's version without its content (catching up after being away). */
+export interface ProfileVersionRecord {
+  userId: UserId;
+  version: number;
+  updatedAt: number;
 }

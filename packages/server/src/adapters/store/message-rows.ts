@@ -98,6 +98,7 @@ export interface ChatRowFields {
   only_admins_send: boolean | number;
   only_admins_edit_info: boolean | number;
   disappearing_seconds: number;
+  icon_media_id: string;
 }
 
 export function toChatInfo(c: ChatRowFields, members: MemberInfo[]): ChatInfo {
@@ -112,5 +113,6 @@ export function toChatInfo(c: ChatRowFields, members: MemberInfo[]): ChatInfo {
     onlyAdminsSend: Boolean(c.only_admins_send),
     onlyAdminsEditInfo: Boolean(c.only_admins_edit_info),
     disappearingSeconds: c.disappearing_seconds,
+    iconMediaId: c.icon_media_id,
   };
 }

@@ -145,6 +145,7 @@ export async function mutateChat(db: Db, m: ChatMutation): Promise<StoredMessage
   if (m.setRole) await db.count('memberSetRole', [m.chatId, m.setRole.userId, m.setRole.role]);
   if (m.name !== undefined) await db.count('chatSetName', [m.chatId, m.name]);
   if (m.description !== undefined) await db.count('chatSetDescription', [m.chatId, m.description]);
+  if (m.iconMediaId !== undefined) await db.count('chatSetIcon', [m.chatId, m.iconMediaId]);
   if (m.disappearingSeconds !== undefined) await db.count('chatTimerSet', [m.chatId, m.disappearingSeconds]);
   if (m.pin) await db.count('pinSet', [m.chatId, m.pin.seq, m.actorUserId, m.pin.expiresAt]);
   if (m.settings) {

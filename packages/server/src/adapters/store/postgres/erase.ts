@@ -90,6 +90,7 @@ export const ERASE_STEPS = {
   eraseMediaUploads: { sql: 'DELETE FROM media_uploads WHERE user_id = $1', args: ['user'] },
   eraseRegistrationLock: { sql: 'DELETE FROM registration_locks WHERE user_id = $1', args: ['user'] },
   eraseDiscoveryLookups: { sql: 'DELETE FROM discovery_lookups WHERE user_id = $1', args: ['user'] },
+  eraseProfile: { sql: 'DELETE FROM profiles WHERE user_id = $1', args: ['user'] },
   eraseDevices: { sql: 'DELETE FROM devices WHERE user_id = $1', args: ['user'] },
   eraseUser: { sql: 'DELETE FROM users WHERE id = $1', args: ['user'] },
 } as const satisfies Record<string, { sql: string; args: readonly Arg[] }>;

@@ -35,10 +35,12 @@ import type {
   LastSeenVisibility,
   PinInfo,
   PreKeyBundleRecord,
+  ProfileVersionRecord,
   ReceiptChange,
   ReceiptState,
   Role,
   StoredMessage,
+  StoredProfile,
   User,
   UserId,
   UserPresenceRecord,
@@ -47,6 +49,13 @@ import { type CodeRow, toCode } from '../code-rows.js';
 import { decideLookups } from '../discovery-rows.js';
 import { type LockRow, toLock } from '../lock-rows.js';
 import { createdAckedSeq, highestAcks, highestPerMember } from '../message-rules.js';
+import {
+  type ProfileRow,
+  type ProfileVersionRow,
+  staleVersion,
+  toProfile,
+  toProfileVersion,
+} from '../profile-rows.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
@@ -56,7 +65,15 @@ import { toStoreError } from './errors.js';
 import { identities, takeBundles, uploadKeys } from './keys.js';
 import { applyMigrations, type MigrateResult } from './migrate.js';
 import { delivered, readMark } from './receipts.js';
-import { type DeviceRow, directKeyOf, KIND_PAYLOAD, type MessageRow, toDevice, toMessage } from './rows.js';
+import {
+  buf,
+  type DeviceRow,
+  directKeyOf,
+  KIND_PAYLOAD,
+  type MessageRow,
+  toDevice,
+  toMessage,
+} from './rows.js';
 
 export { checkPostgresDurability, type PostgresDurability } from './durability.js';
 export { migrate } from './migrate.js';
@@ -353,6 +370,45 @@ export class PostgresStore implements Store {
   }
 
   // -- registration lock ------------------------------------------------------------------------
+
+  // -- profiles -----------------------------------------------------------------------------
+
+  async profilePut(input: {
+    userId: UserId;
+    version: number;
+    ciphertext: Uint8Array;
+    now: number;
+  }): Promise<StoredProfile> {
+    const [r] = await this.rows<ProfileRow>('profilePut', [
+      input.userId,
+      input.version,
+      buf(input.ciphertext),
+      input.now,
+    ]);
+    if (!r) throw staleVersion(input.version);
+    return toProfile(r);
+  }
+
+  async profilesGet(viewer: UserId, userIds: readonly UserId[]): Promise<StoredProfile[]> {
+    return (await this.rows<ProfileRow>('profilesVisible', [viewer, userIds])).map(toProfile);
+  }
+
+  async profileChanges(
+    viewer: UserId,
+    since: number,
+    afterUserId: UserId | '',
+    limit: number,
+  ): Promise<ProfileVersionRecord[]> {
+    return (await this.rows<ProfileVersionRow>('profileChanges', [viewer, since, afterUserId, limit])).map(
+      toProfileVersion,
+    );
+  }
+
+  async profileAudience(userId: UserId): Promise<UserId[]> {
+    return (await this.rows<{ user_id: string }>('profileAudience', [userId])).map(
+      (r) => r.user_id as UserId,
+    );
+  }
 
   async registrationLockGet(userId: UserId) {
     const [r] = await this.rows<LockRow & { last_seen_at: number }>('registrationLockGet', [userId]);

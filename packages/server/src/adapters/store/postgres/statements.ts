@@ -166,7 +166,7 @@ export const sql = {
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members
     FROM chats c WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
   chatGet: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
-      c.only_admins_edit_info, c.disappearing_seconds,
+      c.only_admins_edit_info, c.disappearing_seconds, c.icon_media_id,
       (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members
     FROM chats c WHERE c.id = $1`,
@@ -187,6 +187,8 @@ export const sql = {
   chatSetName: 'UPDATE chats SET name = $2 WHERE id = $1',
   /** $1 id, $2 description */
   chatSetDescription: 'UPDATE chats SET description = $2 WHERE id = $1',
+  /** $1 id, $2 icon_media_id */
+  chatSetIcon: 'UPDATE chats SET icon_media_id = $2 WHERE id = $1',
   /** $1 id, $2 only_admins_send, $3 only_admins_edit_info (NULL keeps a setting) */
   chatSetSettings: `UPDATE chats SET only_admins_send = coalesce($2, only_admins_send),
     only_admins_edit_info = coalesce($3, only_admins_edit_info) WHERE id = $1`,
@@ -430,7 +432,7 @@ export const sql = {
    * read position, unread and unread-mention counts and newest message, in one snapshot.
    */
   chatSummaries: `SELECT c.id, c.kind, c.name, c.description, c.created_at, c.last_seq, c.only_admins_send,
-      c.only_admins_edit_info, c.disappearing_seconds,
+      c.only_admins_edit_info, c.disappearing_seconds, c.icon_media_id,
       (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members,
       me.read_seq,
@@ -495,6 +497,28 @@ export const sql = {
       k.signed_sig, k.last_resort_id, k.last_resort_key, k.last_resort_sig
     FROM device_keys k JOIN devices d ON d.id = k.device_id
     WHERE d.user_id = ANY($1::text[]) AND d.revoked_at IS NULL ORDER BY d.created_at, d.id COLLATE "C"`,
+
+  // -- profiles ---------------------------------------------------------------------------
+  /** $1 user_id, $2 version, $3 ciphertext, $4 updated_at: no row when the stored version is not lower */
+  profilePut: `INSERT INTO profiles (user_id, version, ciphertext, updated_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, ciphertext = excluded.ciphertext,
+      updated_at = excluded.updated_at
+    WHERE excluded.version > profiles.version
+    RETURNING user_id, version, ciphertext, updated_at`,
+  /** $1 viewer, $2 user_id[]: the viewer's own profile and those of users sharing a chat */
+  profilesVisible: `SELECT p.user_id, p.version, p.ciphertext, p.updated_at FROM profiles p
+    WHERE p.user_id = ANY($2::text[])
+      AND (p.user_id = $1 OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.chat_id = a.chat_id
+        WHERE a.user_id = $1 AND b.user_id = p.user_id))`,
+  /** $1 viewer, $2 since, $3 after user_id, $4 limit: versions after (since, after) of the viewer and co-members */
+  profileChanges: `SELECT p.user_id, p.version, p.updated_at FROM profiles p
+    WHERE (p.updated_at > $2 OR (p.updated_at = $2 AND p.user_id COLLATE "C" > $3))
+      AND (p.user_id = $1 OR p.user_id IN (SELECT b.user_id FROM members a
+        JOIN members b ON b.chat_id = a.chat_id WHERE a.user_id = $1))
+    ORDER BY p.updated_at, p.user_id COLLATE "C" LIMIT $4`,
+  /** $1 user_id: everyone sharing a chat with the user */
+  profileAudience: `SELECT DISTINCT b.user_id FROM members a JOIN members b ON b.chat_id = a.chat_id
+    WHERE a.user_id = $1 AND b.user_id <> a.user_id`,
 } as const;
 
 export type StatementName = keyof typeof sql;

@@ -52,6 +52,7 @@ export const ERASE_STEPS: ReadonlyArray<{ table: string; sql: string }> = [
   { table: 'media_uploads', sql: 'DELETE FROM media_uploads WHERE user_id = @user' },
   { table: 'registration_locks', sql: 'DELETE FROM registration_locks WHERE user_id = @user' },
   { table: 'discovery_lookups', sql: 'DELETE FROM discovery_lookups WHERE user_id = @user' },
+  { table: 'profiles', sql: 'DELETE FROM profiles WHERE user_id = @user' },
   { table: 'devices', sql: 'DELETE FROM devices WHERE user_id = @user' },
   { table: 'users', sql: 'DELETE FROM users WHERE id = @user' },
 ];

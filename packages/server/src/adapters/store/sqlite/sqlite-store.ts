@@ -36,10 +36,12 @@ import {
   type MessageMeta,
   type PinInfo,
   type PreKeyBundleRecord,
+  type ProfileVersionRecord,
   type ReceiptChange,
   type ReceiptState,
   type Role,
   type StoredMessage,
+  type StoredProfile,
   type User,
   type UserId,
   type UserPresenceRecord,
@@ -81,6 +83,13 @@ import {
   type TargetRow,
   targetRefusal,
 } from '../message-rules.js';
+import {
+  type ProfileRow,
+  type ProfileVersionRow,
+  staleVersion,
+  toProfile,
+  toProfileVersion,
+} from '../profile-rows.js';
 import { ChatFactsCache, isMember, type MemberIds } from './chat-facts.js';
 import {
   BACKSTOP_PAGES,
@@ -449,6 +458,43 @@ export class SqliteStore implements Store {
     );
   }
 
+  // -- profiles -----------------------------------------------------------------------------
+
+  profilePut(input: { userId: UserId; version: number; ciphertext: Uint8Array; now: number }) {
+    return guard((): StoredProfile => {
+      const r = this.s.profilePut.get(input.userId, input.version, input.ciphertext, input.now) as
+        | ProfileRow
+        | undefined;
+      if (!r) throw staleVersion(input.version);
+      return toProfile(r);
+    });
+  }
+
+  profilesGet(viewer: UserId, userIds: readonly UserId[]): Promise<StoredProfile[]> {
+    return guard(() =>
+      (this.s.profilesVisible.all({ viewer, users: JSON.stringify(userIds) }) as ProfileRow[]).map(toProfile),
+    );
+  }
+
+  profileChanges(
+    viewer: UserId,
+    since: number,
+    afterUserId: UserId | '',
+    limit: number,
+  ): Promise<ProfileVersionRecord[]> {
+    return guard(() =>
+      (this.s.profileChanges.all({ viewer, since, after: afterUserId, limit }) as ProfileVersionRow[]).map(
+        toProfileVersion,
+      ),
+    );
+  }
+
+  profileAudience(userId: UserId): Promise<UserId[]> {
+    return guard(() =>
+      (this.s.profileAudience.all(userId) as Array<{ user_id: string }>).map((r) => r.user_id as UserId),
+    );
+  }
+
   registrationLockAttemptsReset(userId: UserId, pinHash: string): Promise<void> {
     return guard(() => {
       this.s.registrationLockAttemptsReset.run(userId, pinHash);
@@ -602,6 +648,7 @@ export class SqliteStore implements Store {
         if (m.setRole) this.s.memberSetRole.run(m.setRole.role, m.chatId, m.setRole.userId);
         if (m.name !== undefined) this.s.chatSetName.run(m.name, m.chatId);
         if (m.description !== undefined) this.s.chatSetDescription.run(m.description, m.chatId);
+        if (m.iconMediaId !== undefined) this.s.chatSetIcon.run(m.iconMediaId, m.chatId);
         if (m.disappearingSeconds !== undefined) this.s.chatTimerSet.run(m.disappearingSeconds, m.chatId);
         if (m.pin) this.s.pinSet.run(m.chatId, m.pin.seq, m.actorUserId, m.pin.expiresAt);
         if (m.settings) {

@@ -103,7 +103,7 @@ const sql = {
     'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (direct_key) DO NOTHING',
   /** id */
   chatGet:
-    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds FROM chats WHERE id = ?',
+    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds, icon_media_id FROM chats WHERE id = ?',
   /** after_id, limit: a page of chats by id with their members (a chat without members has one row, user_id NULL) */
   chatMembersPage: `SELECT c.id, c.kind, c.only_admins_send, m.user_id, m.role
     FROM (SELECT id, kind, only_admins_send FROM chats WHERE id > ? ORDER BY id LIMIT ?) c
@@ -121,6 +121,8 @@ const sql = {
   chatSetName: 'UPDATE chats SET name = ? WHERE id = ?',
   /** description, id */
   chatSetDescription: 'UPDATE chats SET description = ? WHERE id = ?',
+  /** icon_media_id, id */
+  chatSetIcon: 'UPDATE chats SET icon_media_id = ? WHERE id = ?',
   /** chat_id */
   membersOf:
     'SELECT user_id, role, joined_at FROM members WHERE chat_id = ? ORDER BY joined_seq, joined_at, user_id',
@@ -345,6 +347,28 @@ const sql = {
   /** user_id: active devices of the user with keys */
   keysOfUser: `SELECT k.* FROM device_keys k JOIN devices d ON d.id = k.device_id
     WHERE d.user_id = ? AND d.revoked_at IS NULL ORDER BY d.created_at, d.id`,
+
+  // -- profiles ---------------------------------------------------------------------------
+  /** user_id, version, ciphertext, updated_at: no row when the stored version is not lower */
+  profilePut: `INSERT INTO profiles (user_id, version, ciphertext, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, ciphertext = excluded.ciphertext,
+      updated_at = excluded.updated_at
+    WHERE excluded.version > profiles.version
+    RETURNING user_id, version, ciphertext, updated_at`,
+  /** @viewer, @users (JSON array): the viewer's own profile and those of users sharing a chat */
+  profilesVisible: `SELECT p.user_id, p.version, p.ciphertext, p.updated_at FROM profiles p
+    WHERE p.user_id IN (SELECT value FROM json_each(@users))
+      AND (p.user_id = @viewer OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.chat_id = a.chat_id
+        WHERE a.user_id = @viewer AND b.user_id = p.user_id))`,
+  /** @viewer, @since, @after, @limit: versions after (since, after) of the viewer and co-members */
+  profileChanges: `SELECT p.user_id, p.version, p.updated_at FROM profiles p
+    WHERE (p.updated_at > @since OR (p.updated_at = @since AND p.user_id > @after))
+      AND (p.user_id = @viewer OR p.user_id IN (SELECT b.user_id FROM members a
+        JOIN members b ON b.chat_id = a.chat_id WHERE a.user_id = @viewer))
+    ORDER BY p.updated_at, p.user_id LIMIT @limit`,
+  /** user_id: everyone sharing a chat with the user */
+  profileAudience: `SELECT DISTINCT b.user_id FROM members a JOIN members b ON b.chat_id = a.chat_id
+    WHERE a.user_id = ? AND b.user_id <> a.user_id`,
 } as const;
 
 export type Statements = { [K in keyof typeof sql]: Database.Statement };
