@@ -61,6 +61,10 @@ export function limiterTable(config: Config) {
     preKeyBundles: { points: config.preKeyBundlesPerMinute, durationSec: 60 },
     /** Retry requests and resends (after a failed decrypt) per device per minute. */
     retries: { points: 120, durationSec: 60 },
+    /** Reports per user per hour. */
+    report: { points: 20, durationSec: 3600 },
+    /** Block and unblock requests per user per minute. */
+    blockChange: { points: 60, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

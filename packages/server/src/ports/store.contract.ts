@@ -9,6 +9,7 @@ import type { BundleTake, ChatCreate, CommitResult, KeysUploadInput, SendCommit,
 import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
+import { moderationContract } from './store-moderation.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
 
@@ -1909,6 +1910,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
     describe('account erasure', () => accountEraseContract(test));
     describe('contact discovery', () => discoveryContract(test));
+    describe('blocking, reports and moderation', () => moderationContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

@@ -13,6 +13,7 @@ import { sql as m010 } from './migrations/010_one_time_grants.js';
 import { sql as m011 } from './migrations/011_media_uploads.js';
 import { sql as m012 } from './migrations/012_registration_locks.js';
 import { sql as m013 } from './migrations/013_discovery_lookups.js';
+import { sql as m014 } from './migrations/014_blocking_reports.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -28,6 +29,7 @@ const migrations: readonly string[] = [
   m011,
   m012,
   m013,
+  m014,
 ];
 
 export function migrate(db: Database.Database): number {
