@@ -28,6 +28,7 @@ import {
 } from '@parley/sdk';
 import { chatHelp } from './chat-commands.js';
 import { ChatMessages } from './chat-messages.js';
+import { runModeration } from './chat-moderation.js';
 import { safetyNumberLines } from './chat-safety.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
@@ -312,6 +313,21 @@ export class ChatRoom {
         return this.messages.showHistory(args[0] === undefined ? 20 : Number(args[0]));
       case 'privacy':
         return this.privacy(args[0]);
+      case 'block':
+      case 'unblock':
+      case 'blocked':
+      case 'report':
+        return runModeration(
+          {
+            client: this.client,
+            contacts: this.contacts,
+            print: this.print,
+            open: () => this.open,
+            recentFromOthers: (n) => this.messages.recentFromOthers(n),
+          },
+          name,
+          args,
+        );
       case 'help':
         this.print(chatHelp());
         return;

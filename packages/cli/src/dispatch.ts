@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   devices: () => import('./commands/devices.js'),
   account: () => import('./commands/account.js'),
   pin: () => import('./commands/pin.js'),
+  admin: () => import('./commands/admin.js'),
 };
 
 export const HELP = `Usage: parley <command> [options]
@@ -35,6 +36,7 @@ Commands:
   devices    list this account's devices, or remove one
   account    delete this account for good (account delete, from the primary device)
   pin        the registration lock: set, change or remove the PIN a new phone needs
+  admin      moderation against the node's store: reports, suspensions, stats
 
 Run "parley <command> --help" for a command's options.
 Messages and files are end-to-end encrypted (Signal protocol): the server relays
