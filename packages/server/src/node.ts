@@ -270,7 +270,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters, blocks });
   const presence = new PresenceService(store, clock, log);
   presence.blocks = blocks;
-  const reports = new ReportService({ store, directory, blocks, limiters, clock, ids, log });
+  const reports = new ReportService({ store, directory, chats, blocks, limiters, clock, ids, log });
   const suspensions = new SuspensionWatcher({
     store,
     log,

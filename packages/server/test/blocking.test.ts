@@ -66,7 +66,10 @@ for (const backend of backends) {
         })
       ).chat.id;
     const send = async (c: RawClient, chatId: string, id: string) =>
-      c.call<{ seq: bigint }>({ case: 'send', value: { chatId, clientMessageId: id, payload: text(id) } });
+      c.call<{ seq: bigint; serverTime: bigint }>({
+        case: 'send',
+        value: { chatId, clientMessageId: id, payload: text(id) },
+      });
     const block = (c: RawClient, userId: string) => c.call({ case: 'block', value: { userId } });
     const unblock = (c: RawClient, userId: string) => c.call({ case: 'unblock', value: { userId } });
 
@@ -343,11 +346,12 @@ for (const backend of backends) {
       assert.equal(stored?.reason, 'spam');
       assert.equal(stored?.status, 'open');
       assert.deepEqual(
-        stored?.messages.map((m) => [m.seq, m.senderUserId, m.text]),
+        stored?.messages.map((m) => [m.seq, m.senderUserId, m.serverTime, m.text]),
         [
-          [Number(s1.seq), bob.userId, 'buy now!'],
-          [Number(s2.seq), bob.userId, 'cheap pills \u{1F48A}'],
+          [Number(s1.seq), bob.userId, Number(s1.serverTime), 'buy now!'],
+          [Number(s2.seq), bob.userId, Number(s2.serverTime), 'cheap pills \u{1F48A}'],
         ],
+        'stored with the messages\u2019 own server times, whatever the client said',
       );
       // A user-only report, without messages or block.
       const plain = await b.call<{ reportId: string; blocked: boolean }>({

@@ -1,13 +1,14 @@
 /**
  * Users' reports of a user or a chat. The reporter's device may disclose up to five messages
  * it decrypted (the server cannot read them otherwise); each must be a message of the
- * reported chat from the named sender, so a report cannot put words in anyone's mouth it
- * did not at least attribute to a real message. Reports are stored for operators
+ * reported chat the reporter can read, from the named sender (its stored time is recorded),
+ * so a report cannot attribute text to anyone who did not send a message at that seq. Reports are stored for operators
  * (`parley admin`); the server logs that a report was made, never its text.
  */
 import { ParleyError } from '@parley/protocol';
 import type { BlockedUserView, BlockService } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
+import type { ChatService } from '../chat/service.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
@@ -31,6 +32,7 @@ export interface ReportInput {
 export interface ReportDeps {
   store: Store;
   directory: Directory;
+  chats: Pick<ChatService, 'history'>;
   blocks: BlockService;
   limiters: Limiters;
   clock: Clock;
@@ -62,13 +64,26 @@ export class ReportService {
       throw new ParleyError('USER_NOT_FOUND', 'no such user');
     if (input.block && !blockTarget)
       throw new ParleyError('INVALID_ARGUMENT', 'block needs a user, or a direct chat');
+    const messages: ReportedMessage[] = [];
     for (const m of input.messages) {
-      const sender = await this.d.store.messageSender(input.chatId!, m.seq);
-      if (sender === undefined || sender !== m.senderUserId)
+      // A message the reporter can read (a member since before it), from the named sender.
+      const { messages: found } = await this.d.chats.history(device, input.chatId!, {
+        afterSeq: m.seq - 1,
+        limit: 1,
+      });
+      const stored = found[0];
+      if (
+        !stored ||
+        stored.seq !== m.seq ||
+        stored.kind !== 'payload' ||
+        stored.senderUserId !== m.senderUserId
+      )
         throw new ParleyError(
           'INVALID_ARGUMENT',
           `message ${m.seq} of this chat was not sent by ${m.senderUserId}`,
         );
+      // The stored time, whatever the client said.
+      messages.push({ ...m, serverTime: stored.serverTime });
     }
     await this.d.limiters.take('report', me);
     const id = `r_${this.d.ids.secret().slice(0, 16)}`;
@@ -79,7 +94,7 @@ export class ReportService {
       chatId: input.chatId,
       reason: input.reason,
       detail: input.detail,
-      messages: input.messages,
+      messages,
       createdAt: this.d.clock.now(),
     });
     this.d.log.info(
@@ -89,7 +104,7 @@ export class ReportService {
         target: input.userId,
         chatId: input.chatId,
         reason: input.reason,
-        messages: input.messages.length,
+        messages: messages.length,
       },
       'report received',
     );

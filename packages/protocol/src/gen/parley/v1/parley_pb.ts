@@ -2769,7 +2769,8 @@ export const BlockListChangedSchema: GenMessage<BlockListChanged> = /*@__PURE__*
  */
 export type ReportedMessage = Message$1<"parley.v1.ReportedMessage"> & {
   /**
-   * The message's seq in the report's chat; the server checks it was sent by sender_user_id.
+   * The message's seq in the report's chat; the server checks the reporter can read it and
+   * that sender_user_id sent it.
    *
    * @generated from field: uint64 seq = 1;
    */
@@ -2781,6 +2782,8 @@ export type ReportedMessage = Message$1<"parley.v1.ReportedMessage"> & {
   senderUserId: string;
 
   /**
+   * Informational: the server records the stored message's time (0 is fine).
+   *
    * @generated from field: uint64 server_time = 3;
    */
   serverTime: bigint;
