@@ -99,7 +99,10 @@ async function openStore(argv: readonly string[], env: NodeJS.ProcessEnv): Promi
     return new SqliteStore({ path: join(resolve(config.dataDir), 'parley.db'), synchronous: 'FULL' });
   }
   const { PostgresStore } = await import('./adapters/store/postgres/postgres-store.js');
-  return PostgresStore.open(config.store, { poolSize: 2, allowUnsafeDurability: true });
+  return PostgresStore.open(config.store, {
+    poolSize: 2,
+    allowUnsafeDurability: config.allowUnsafeDurability,
+  });
 }
 
 /** A user id, or the account of an E.164 number; USER_NOT_FOUND otherwise. */
