@@ -446,6 +446,11 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
           .catch((err) => {
             if (!stopping) log.warn({ err }, 'loading the chat directory failed; chats load on first use');
           });
+        blocks
+          .preload(() => stopping)
+          .catch((err) => {
+            if (!stopping) log.warn({ err }, 'loading block lists failed; they load on first use');
+          });
       }
       retentionTimer = setInterval(() => {
         retention().catch((err) => log.error({ err }, 'retention run failed'));

@@ -50,6 +50,14 @@ export class BlockService implements BlockCheck {
   private readonly cache = new Map<UserId, Entry>();
   private readonly loading = new Map<UserId, Promise<ReadonlySet<UserId>>>();
   private epoch = 0;
+  /**
+   * After a full preload (one node, every list held): a user without an entry blocks nobody,
+   * so no check waits for the store; users changed since are `stale` and read on use.
+   */
+  private complete = false;
+  private readonly stale = new Set<UserId>();
+  /** Users changed while a preload runs (its pages may predate the change). */
+  private changedDuringPreload: Set<UserId> | undefined;
   /** Called for every local change (not for those applied from other nodes). */
   onInvalidate: (userId: UserId) => void = () => {};
 
@@ -58,13 +66,54 @@ export class BlockService implements BlockCheck {
   isBlocked(blocker: UserId, other: UserId): boolean | Promise<boolean> {
     const e = this.fresh(blocker);
     if (e) return e.set.has(other);
+    if (this.complete && !this.stale.has(blocker)) return false;
     return this.load(blocker).then((set) => set.has(other));
   }
 
   /** The users `blocker` has blocked (cached). */
   blockedBy(blocker: UserId): Promise<ReadonlySet<UserId>> {
     const e = this.fresh(blocker);
-    return e ? Promise.resolve(e.set) : this.load(blocker);
+    if (e) return Promise.resolve(e.set);
+    if (this.complete && !this.stale.has(blocker)) return Promise.resolve(EMPTY);
+    return this.load(blocker);
+  }
+
+  /**
+   * Loads every block list, page by page, so that on one node no check ever waits for the
+   * store (as the chat directory does). Only for a cache without expiry; gives up (lists then
+   * load on first use) when there are more blockers than the cache holds or `stopped()` turns
+   * true. Returns how many users' lists it holds.
+   */
+  async preload(stopped: () => boolean = () => false, pageSize = 2000): Promise<number> {
+    if (this.d.ttlMs !== undefined || this.changedDuringPreload) return 0;
+    const changed = new Set<UserId>();
+    this.changedDuringPreload = changed;
+    try {
+      const lists = new Map<UserId, Set<UserId>>();
+      let after: { userId: UserId; blockedUserId: UserId } | undefined;
+      for (;;) {
+        if (stopped()) return 0;
+        const page = await this.d.store.blocksPage(after, pageSize);
+        for (const r of page) {
+          let set = lists.get(r.userId);
+          if (!set) {
+            set = new Set();
+            lists.set(r.userId, set);
+          }
+          set.add(r.blockedUserId);
+        }
+        if (lists.size > this.d.maxEntries) return 0;
+        if (page.length < pageSize) break;
+        after = page.at(-1);
+      }
+      for (const [u, set] of lists) if (!changed.has(u) && !this.cache.has(u)) this.put(u, set);
+      // A list changed meanwhile may hold blocks the pages did not see: read it on use.
+      for (const u of changed) this.stale.add(u);
+      this.complete = this.cache.size <= this.d.maxEntries && !this.evicted;
+      return lists.size;
+    } finally {
+      this.changedDuringPreload = undefined;
+    }
   }
 
   /** Blocks `target` for the device's user; answers with the whole list. */
@@ -97,6 +146,8 @@ export class BlockService implements BlockCheck {
   clear(): void {
     this.epoch++;
     this.cache.clear();
+    this.complete = false;
+    this.stale.clear();
   }
 
   private async changed(userId: UserId, changed: boolean, fromDevice: string): Promise<BlockedUserView[]> {
@@ -115,6 +166,8 @@ export class BlockService implements BlockCheck {
   private drop(userId: UserId): void {
     this.epoch++;
     this.cache.delete(userId);
+    this.changedDuringPreload?.add(userId);
+    if (this.complete) this.stale.add(userId);
   }
 
   private fresh(userId: UserId): Entry | undefined {
@@ -135,7 +188,10 @@ export class BlockService implements BlockCheck {
       .then((list) => {
         const set: ReadonlySet<UserId> = list.length ? new Set(list.map((e) => e.userId)) : EMPTY;
         // A change that landed while this read ran may not be in it: answer, but do not cache.
-        if (epoch === this.epoch) this.put(userId, set);
+        if (epoch === this.epoch) {
+          this.put(userId, set);
+          this.stale.delete(userId);
+        }
         return set;
       })
       .finally(() => this.loading.delete(userId));
@@ -143,8 +199,13 @@ export class BlockService implements BlockCheck {
     return p;
   }
 
+  private evicted = false;
+
   private put(userId: UserId, set: ReadonlySet<UserId>): void {
     if (this.cache.size >= this.d.maxEntries) {
+      // Entries dropped for room: a missing entry no longer means "blocks nobody".
+      this.evicted = true;
+      this.complete = false;
       let n = Math.max(1, Math.floor(this.d.maxEntries / 10));
       for (const k of this.cache.keys()) {
         this.cache.delete(k);

@@ -31,6 +31,36 @@ export function moderationContract(test: StoreTest): void {
       assert.deepEqual(await store.blocksOf(a.userId), [{ userId: b.userId, blockedAt: T0 + 5 }]);
     });
 
+    test('blocksPage walks every block in (user, blocked) order, page by page', async (store) => {
+      const users = [];
+      for (let n = 1; n <= 4; n++) users.push(await addUser(store, n));
+      const [u1, u2, u3, u4] = users as [
+        (typeof users)[0],
+        (typeof users)[0],
+        (typeof users)[0],
+        (typeof users)[0],
+      ];
+      await store.blockAdd(u3.userId, u1.userId, T0, 10);
+      await store.blockAdd(u1.userId, u4.userId, T0, 10);
+      await store.blockAdd(u1.userId, u2.userId, T0 + 1, 10);
+      await store.blockAdd(u2.userId, u3.userId, T0, 10);
+      const all: Array<[string, string]> = [];
+      let after: { userId: UserId; blockedUserId: UserId } | undefined;
+      for (;;) {
+        const page = await store.blocksPage(after, 2);
+        assert.ok(page.length <= 2);
+        if (page.length === 0) break;
+        for (const p of page) all.push([p.userId, p.blockedUserId]);
+        after = page.at(-1);
+      }
+      assert.deepEqual(all, [
+        [u1.userId, u2.userId],
+        [u1.userId, u4.userId],
+        [u2.userId, u3.userId],
+        [u3.userId, u1.userId],
+      ]);
+    });
+
     test('blockAdd refuses BLOCK_LIST_FULL at the bound and keeps the list as it was', async (store) => {
       const a = await addUser(store, 1);
       const b = await addUser(store, 2);

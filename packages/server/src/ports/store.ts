@@ -561,6 +561,14 @@ export interface Store {
   blockRemove(userId: UserId, blockedUserId: UserId): Promise<boolean>;
   /** The user's block list, oldest block first (by time, then id). */
   blocksOf(userId: UserId): Promise<BlockEntry[]>;
+  /**
+   * Every block, page by page: up to `limit` (blocker, blocked) pairs after `after`, in
+   * (userId, blockedUserId) order by code point; what a node loads at start.
+   */
+  blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>>;
 
   // -- reports and moderation ----------------------------------------------------------------
   /** Stores a new report (status open) under a fresh id. */

@@ -14,6 +14,10 @@ export const moderationSql = {
   /** $1 user_id */
   blocksOf: `SELECT blocked_user_id, blocked_at FROM blocks WHERE user_id = $1
     ORDER BY blocked_at, blocked_user_id COLLATE "C"`,
+  /** $1 user_id ('' for the first page), $2 blocked_user_id, $3 limit: every block after the pair */
+  blocksPage: `SELECT user_id, blocked_user_id FROM blocks
+    WHERE user_id COLLATE "C" > $1 OR (user_id = $1 AND blocked_user_id COLLATE "C" > $2)
+    ORDER BY user_id COLLATE "C", blocked_user_id COLLATE "C" LIMIT $3`,
   /** $1 id, $2 reporter, $3 target, $4 chat, $5 reason, $6 detail, $7 messages (jsonb), $8 created_at */
   reportInsert: `INSERT INTO reports (id, reporter_user_id, target_user_id, chat_id, reason, detail, messages, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)`,

@@ -649,6 +649,18 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ userId: r.blocked_user_id as UserId, blockedAt: Number(r.blocked_at) }));
   }
 
+  async blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>> {
+    const rows = await this.rows<{ user_id: string; blocked_user_id: string }>('blocksPage', [
+      after?.userId ?? '',
+      after?.blockedUserId ?? '',
+      limit,
+    ]);
+    return rows.map((r) => ({ userId: r.user_id as UserId, blockedUserId: r.blocked_user_id as UserId }));
+  }
+
   async reportCreate(r: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void> {
     await this.count('reportInsert', [
       r.id,

@@ -19,6 +19,9 @@ const sql = {
   /** user_id */
   blocksOf:
     'SELECT blocked_user_id, blocked_at FROM blocks WHERE user_id = ? ORDER BY blocked_at, blocked_user_id',
+  /** user_id, blocked_user_id, limit: every block after the pair, in pair order */
+  blocksPage: `SELECT user_id, blocked_user_id FROM blocks WHERE (user_id, blocked_user_id) > (?, ?)
+    ORDER BY user_id, blocked_user_id LIMIT ?`,
   /** @id, @reporter, @target, @chat, @reason, @detail, @messages (JSON), @at */
   reportInsert: `INSERT INTO reports (id, reporter_user_id, target_user_id, chat_id, reason, detail, messages, created_at)
     VALUES (@id, @reporter, @target, @chat, @reason, @detail, @messages, @at)`,
@@ -85,6 +88,17 @@ export class SqliteModeration {
     return (this.st.blocksOf.all(userId) as Array<{ blocked_user_id: string; blocked_at: number }>).map(
       (r) => ({ userId: r.blocked_user_id as UserId, blockedAt: r.blocked_at }),
     );
+  }
+
+  blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Array<{ userId: UserId; blockedUserId: UserId }> {
+    const rows = this.st.blocksPage.all(after?.userId ?? '', after?.blockedUserId ?? '', limit) as Array<{
+      user_id: string;
+      blocked_user_id: string;
+    }>;
+    return rows.map((r) => ({ userId: r.user_id as UserId, blockedUserId: r.blocked_user_id as UserId }));
   }
 
   reportCreate(r: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): void {

@@ -1239,6 +1239,13 @@ export class SqliteStore implements Store {
     return guard(() => this.moderation.blocksOf(userId));
   }
 
+  blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>> {
+    return guard(() => this.moderation.blocksPage(after, limit));
+  }
+
   reportCreate(report: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void> {
     return guard(() => this.moderation.reportCreate(report));
   }
