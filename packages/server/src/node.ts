@@ -270,6 +270,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters, blocks });
   const presence = new PresenceService(store, clock, log);
   presence.blocks = blocks;
+  blocks.onChanged = (blocker, other) => {
+    presence.blockChanged(blocker, other).catch((err) => log.warn({ err }, 'presence after a block failed'));
+  };
   const reports = new ReportService({ store, directory, chats, blocks, limiters, clock, ids, log });
   const suspensions = new SuspensionWatcher({
     store,

@@ -270,6 +270,29 @@ for (const backend of backends) {
       await Promise.all([a2.close(), b.close(), c.close()]);
     });
 
+    it('a user watching the blocker\u2019s presence sees them go offline when blocked, and back when unblocked', async () => {
+      const [alice, bob] = [await register(t), await register(t)];
+      const a = await RawClient.connect(t, alice);
+      const b = await RawClient.connect(t, bob);
+      await direct(b, alice.userId);
+      const first = await b.call<{ users: Array<{ online: boolean }> }>({
+        case: 'subscribePresence',
+        value: { userIds: [alice.userId] },
+      });
+      assert.equal(first.users[0]!.online, true);
+      const presenceOfAlice = (online: boolean) => (f: Frame) =>
+        f.body.case === 'presence' &&
+        f.body.value.presence?.userId === alice.userId &&
+        f.body.value.presence.online === online;
+      await block(a, bob.userId);
+      const off = await b.waitFor(presenceOfAlice(false));
+      assert.ok(off.body.case === 'presence');
+      assert.equal(off.body.value.presence?.lastSeen, 0n, 'no last seen either');
+      await unblock(a, bob.userId);
+      await b.waitFor(presenceOfAlice(true));
+      await Promise.all([a.close(), b.close()]);
+    });
+
     it('the block list syncs to the blocker\u2019s other devices: pushed to those online, fetched on connect', async () => {
       const [alice, bob, carol] = [await register(t), await register(t), await register(t)];
       const laptop = await linkDevice(t, alice);

@@ -58,8 +58,10 @@ export class BlockService implements BlockCheck {
   private readonly stale = new Set<UserId>();
   /** Users changed while a preload runs (its pages may predate the change). */
   private changedDuringPreload: Set<UserId> | undefined;
-  /** Called for every local change (not for those applied from other nodes). */
-  onInvalidate: (userId: UserId) => void = () => {};
+  /** Called for every local change (not for those applied from other nodes): `other` is the user (un)blocked. */
+  onInvalidate: (userId: UserId, other: UserId) => void = () => {};
+  /** Called for every change, local or from another node, once this node's cache dropped it. */
+  onChanged: (blocker: UserId, other: UserId) => void = () => {};
 
   constructor(private readonly d: BlockDeps) {}
 
@@ -122,12 +124,12 @@ export class BlockService implements BlockCheck {
     if (!(await this.d.store.usersExist([target])).has(target))
       throw new ParleyError('USER_NOT_FOUND', 'no such user');
     const changed = await this.d.store.blockAdd(userId, target, this.d.now(), MAX_BLOCKED);
-    return this.changed(userId, changed, fromDevice);
+    return this.changed(userId, target, changed, fromDevice);
   }
 
   async unblock(userId: UserId, target: UserId, fromDevice: string): Promise<BlockedUserView[]> {
     const changed = await this.d.store.blockRemove(userId, target);
-    return this.changed(userId, changed, fromDevice);
+    return this.changed(userId, target, changed, fromDevice);
   }
 
   async list(userId: UserId): Promise<BlockedUserView[]> {
@@ -137,9 +139,10 @@ export class BlockService implements BlockCheck {
     }));
   }
 
-  /** Another node changed the user's list. */
-  applyRemote(userId: UserId): void {
+  /** Another node changed the user's list (`other`: whom, when told). */
+  applyRemote(userId: UserId, other?: UserId): void {
     this.drop(userId);
+    if (other) this.onChanged(userId, other);
   }
 
   /** Drops every entry (the bus was down: changes may have been missed). */
@@ -150,10 +153,16 @@ export class BlockService implements BlockCheck {
     this.stale.clear();
   }
 
-  private async changed(userId: UserId, changed: boolean, fromDevice: string): Promise<BlockedUserView[]> {
+  private async changed(
+    userId: UserId,
+    other: UserId,
+    changed: boolean,
+    fromDevice: string,
+  ): Promise<BlockedUserView[]> {
     if (changed) {
       this.drop(userId);
-      this.onInvalidate(userId);
+      this.onInvalidate(userId, other);
+      this.onChanged(userId, other);
     }
     const users = await this.list(userId);
     if (changed) {

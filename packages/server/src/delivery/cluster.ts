@@ -57,7 +57,7 @@ export class Cluster implements RemoteRouter {
 
   constructor(private readonly d: ClusterDeps) {
     d.directory.onInvalidate = (inv) => this.send('broadcast', { kind: 'inv', ...inv });
-    d.blocks.onInvalidate = (userId) => this.send('broadcast', { kind: 'blocks', userId });
+    d.blocks.onInvalidate = (userId, other) => this.send('broadcast', { kind: 'blocks', userId, other });
     d.bus.onState((state) => {
       d.log.warn({ state }, state === 'down' ? 'bus unreachable' : 'bus reachable again');
       if (state === 'down') this.wasDown = true;
@@ -181,7 +181,10 @@ export class Cluster implements RemoteRouter {
         return;
       case 'blocks':
         if (from !== this.d.bus.nodeId && typeof msg.userId === 'string')
-          this.d.blocks.applyRemote(msg.userId as UserId);
+          this.d.blocks.applyRemote(
+            msg.userId as UserId,
+            typeof msg.other === 'string' ? (msg.other as UserId) : undefined,
+          );
         return;
       default:
         this.d.log.warn({ kind: msg.kind }, 'unknown bus message');

@@ -183,6 +183,24 @@ export class PresenceService {
     return create(PresenceSchema, { userId: target, online, lastSeen: BigInt(lastSeen) });
   }
 
+  /**
+   * `blocker` blocked or unblocked `other`: `other`'s connections here that watch `blocker`
+   * see them go offline (no last seen), or see their presence again.
+   */
+  async blockChanged(blocker: UserId, other: UserId): Promise<void> {
+    const set = this.watchers.get(blocker);
+    if (!set) return;
+    const conns = [...set].filter((c) => c.userId === other);
+    if (conns.length === 0) return;
+    const online = await this.onlineNow(blocker);
+    const lastSeenAt = online ? 0 : ((await this.store.userPresenceGet(blocker))?.lastSeenAt ?? 0);
+    const presence =
+      (await this.viewUnlessBlocked(other, blocker, lastSeenAt, online)) ??
+      create(PresenceSchema, { userId: blocker, online: false, lastSeen: 0n });
+    for (const conn of conns)
+      if (this.subscriptions.get(conn)?.has(blocker)) conn.push({ case: 'presence', value: { presence } });
+  }
+
   private async viewUnlessBlocked(
     watcher: UserId,
     target: UserId,
