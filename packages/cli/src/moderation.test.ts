@@ -69,6 +69,9 @@ test('/report with block, /blocked, /unblock, /block, then parley admin on the r
   await alice.see('the reason is one of spam, harassment', 'a bad reason', from);
 
   // parley admin, as separate processes, against the node's store while it runs.
+  const top = parley(t, ['--help']);
+  assert.equal(await top.exited, 0);
+  assert.match(top.output(), /admin {6}moderation against the node's store/, 'parley --help lists admin');
   const help = await admin('--help');
   assert.equal(help.code, 0);
   for (const sub of ['reports', 'report <id>', 'resolve <id>', 'suspend', 'unsuspend', 'stats', 'audit'])
