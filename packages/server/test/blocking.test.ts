@@ -238,6 +238,11 @@ for (const backend of backends) {
         !b.frames.some((f) => f.body.case === 'presence' && f.body.value.presence?.userId === alice.userId),
       );
       assert.ok(!b.frames.some((f) => f.body.case === 'typingEvent' && f.body.value.userId === alice.userId));
+      // Nor does the blocker see the blocked user typing.
+      await b.call({ case: 'typing', value: { chatId: group, state: TypingState.COMPOSING } });
+      await c.waitFor((f) => f.body.case === 'typingEvent' && f.body.value.userId === bob.userId);
+      await sleep(100);
+      assert.ok(!a2.frames.some((f) => f.body.case === 'typingEvent' && f.body.value.userId === bob.userId));
 
       // Adding: Bob cannot add Alice to a new group or an existing one; Carol can.
       const newGroup = await b.request({

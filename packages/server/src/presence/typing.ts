@@ -29,8 +29,11 @@ export async function relayTyping(
     expiresInMs: state === TypingState.COMPOSING ? TYPING_EXPIRES_MS : 0,
   };
   for (const u of members.users) {
-    // Someone the typist blocked does not see them typing (in groups too).
-    if (u === device.userId || (await deps.blocks.isBlocked(device.userId, u))) continue;
+    // Someone the typist blocked does not see them typing, nor does someone who blocked the
+    // typist (in groups too).
+    if (u === device.userId) continue;
+    if ((await deps.blocks.isBlocked(device.userId, u)) || (await deps.blocks.isBlocked(u, device.userId)))
+      continue;
     deps.hub.pushToDevices(await deps.directory.devicesOf(u), { case: 'typingEvent', value });
   }
 }
