@@ -138,3 +138,27 @@ test('parses /file, /save and /safety; the help lists them', () => {
     assert.ok(chatHelp().includes(c), c);
   assert.match(chatHelp(), /end-to-end encrypted/);
 });
+
+test('/block, /unblock, /blocked and /report parse, and /help lists them', () => {
+  assert.deepEqual(parseChatLine('/block'), { type: 'command', name: 'block', args: [] });
+  assert.deepEqual(parseChatLine('/block +15550001111'), {
+    type: 'command',
+    name: 'block',
+    args: ['+15550001111'],
+  });
+  assert.deepEqual(parseChatLine('/unblock +15550001111'), {
+    type: 'command',
+    name: 'unblock',
+    args: ['+15550001111'],
+  });
+  assert.deepEqual(parseChatLine('/blocked'), { type: 'command', name: 'blocked', args: [] });
+  assert.deepEqual(parseChatLine('/report spam block sells "pills" now'), {
+    type: 'command',
+    name: 'report',
+    args: ['spam', 'block sells "pills" now'],
+  });
+  assert.equal(parseChatLine('/report').type, 'error');
+  assert.equal(parseChatLine('/block a b').type, 'error');
+  for (const c of ['/block [+PHONE]', '/unblock [+PHONE]', '/blocked', '/report REASON [block] [TEXT]'])
+    assert.ok(chatHelp().includes(c), c);
+});

@@ -142,6 +142,21 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
     min: 1,
     max: 1,
   },
+  block: {
+    usage: '/block [+PHONE]',
+    help: 'block someone (no PHONE: the other person of the open direct chat)',
+    min: 0,
+    max: 1,
+  },
+  unblock: { usage: '/unblock [+PHONE]', help: 'unblock someone', min: 0, max: 1 },
+  blocked: { usage: '/blocked', help: 'list the people you blocked', min: 0, max: 0 },
+  report: {
+    usage: '/report REASON [block] [TEXT]',
+    help: 'report the open chat (spam, harassment, scam, inappropriate, impersonation, other) with its last 5 messages from others; "block" also blocks them',
+    min: 1,
+    max: 2,
+    restAfter: 1,
+  },
   help: { usage: '/help', help: 'show this help', min: 0, max: 0 },
   quit: { usage: '/quit', help: 'leave the program (also Ctrl-D)', min: 0, max: 0 },
 };

@@ -157,6 +157,17 @@ export class ChatMessages {
     }
   }
 
+  /** The open chat's newest `n` messages from others with text, as this device decrypted them. */
+  async recentFromOthers(n: number): Promise<LogEntry[]> {
+    const chat = this.requireOpen();
+    await this.loadChat(chat.id);
+    const self = this.client.credentials.userId;
+    return this.log
+      .entries(chat.id)
+      .filter((e) => e.senderUserId !== self && !e.deleted && !e.viewOnce && e.text !== '')
+      .slice(-n);
+  }
+
   /** `/history [N]`: the open chat's last messages as this device read them. */
   async showHistory(limit: number): Promise<void> {
     const chat = this.requireOpen();

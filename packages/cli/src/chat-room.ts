@@ -28,6 +28,7 @@ import {
 } from '@parley/sdk';
 import { chatHelp } from './chat-commands.js';
 import { ChatMessages } from './chat-messages.js';
+import { runModeration } from './chat-moderation.js';
 import { safetyNumberLines } from './chat-safety.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
@@ -334,6 +335,21 @@ export class ChatRoom {
         this.print(iconMediaId ? 'Group icon set.' : 'Group icon removed.');
         return;
       }
+      case 'block':
+      case 'unblock':
+      case 'blocked':
+      case 'report':
+        return runModeration(
+          {
+            client: this.client,
+            contacts: this.contacts,
+            print: this.print,
+            open: () => this.open,
+            recentFromOthers: (n) => this.messages.recentFromOthers(n),
+          },
+          name,
+          args,
+        );
       case 'help':
         this.print(chatHelp());
         return;

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   account: () => import('./commands/account.js'),
   pin: () => import('./commands/pin.js'),
   profile: () => import('./commands/profile.js'),
+  admin: () => import('./commands/admin.js'),
 };
 
 export const HELP = `Usage: parley <command> [options]
@@ -37,6 +38,7 @@ Commands:
   account    delete this account for good (account delete, from the primary device)
   pin        the registration lock: set, change or remove the PIN a new phone needs
   profile    show or set your name, about text and avatar (end-to-end encrypted)
+  admin      moderation against the node's store: reports, suspensions, stats
 
 Run "parley <command> --help" for a command's options.
 Messages and files are end-to-end encrypted (Signal protocol): the server relays

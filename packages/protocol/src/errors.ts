@@ -22,6 +22,10 @@ export const ErrorCodes = {
   UNAUTHENTICATED: { http: 401, retryable: false },
   PERMISSION_DENIED: { http: 403, retryable: false },
   NOT_FOUND: { http: 404, retryable: false },
+  ACCOUNT_SUSPENDED: { http: 403, retryable: false },
+  USER_BLOCKED: { http: 403, retryable: false },
+  CANNOT_ADD_USER: { http: 403, retryable: false },
+  BLOCK_LIST_FULL: { http: 409, retryable: false },
   CHAT_NOT_FOUND: { http: 404, retryable: false },
   USER_NOT_FOUND: { http: 404, retryable: false },
   NOT_A_MEMBER: { http: 403, retryable: false },
@@ -98,6 +102,8 @@ export const CloseCodes = {
   REPLACED: 4001,
   /** The device credential was revoked (device removed or logged out). */
   REVOKED: 4003,
+  /** The account was suspended by an operator; do not reconnect (connecting answers ACCOUNT_SUSPENDED). */
+  SUSPENDED: 4004,
   /** No heartbeat answer (pong) within two intervals: the client is gone or stopped reading. */
   HEARTBEAT_TIMEOUT: 4008,
   /** The client did not read what the server sent: the connection's send buffer passed its limit. */

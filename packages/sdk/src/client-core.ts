@@ -5,6 +5,7 @@
  * clientMessageId); other requests fail with UNAVAILABLE when their socket drops; an
  * ack goes only on the socket that delivered the messages, after the cursor is persisted.
  */
+
 import {
   type Encoding,
   type Frame,
@@ -13,6 +14,7 @@ import {
   ParleyError,
   type Welcome,
 } from '@parley/protocol';
+import { type BlockedUserInfo, toBlockList } from './blocking.js';
 import { type ClosedInfo, Connection } from './connection.js';
 import { num, toPresence, toReceipt, toRegistrationAttempt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
@@ -34,6 +36,9 @@ type ResultCase = NonNullable<Frame['body']['case']>;
 export class ClientCore extends TypedEmitter<ClientEvents> {
   readonly credentials: Credentials;
   readonly stats: ClientStats = { received: 0, duplicates: 0, sent: 0, acked: 0 };
+  /** User ids this user has blocked, as last heard from the server (see the `blockList` event). */
+  readonly blocked = new Set<string>();
+
   /** The latest welcome (limits, server time), once connected. */
   welcome: Welcome | undefined;
   /**
@@ -251,6 +256,13 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
    */
   protected afterWelcome(): void {}
 
+  /** Replaces the known block list and tells the app. */
+  protected setBlockList(list: BlockedUserInfo[]): void {
+    this.blocked.clear();
+    for (const u of list) this.blocked.add(u.userId);
+    this.emit('blockList', list);
+  }
+
   private onFrame(conn: Connection, frame: Frame): void {
     this.heartbeat.heardFrame();
     if (frame.id !== 0) {
@@ -300,6 +312,8 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     } else if (body.case === 'profileChanged') {
       const v = body.value;
       this.emit('profileChanged', { userId: v.userId, version: num(v.version), updatedAt: num(v.updatedAt) });
+    } else if (body.case === 'blockListChanged') {
+      this.setBlockList(toBlockList(body.value.users));
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

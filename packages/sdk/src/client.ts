@@ -3,6 +3,13 @@
  * are opaque bytes; end-to-end encryption will wrap `send` and the `message` event.
  */
 import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
+import {
+  type BlockedUserInfo,
+  type ReportInput,
+  type ReportOutcome,
+  reportToWire,
+  toBlockList,
+} from './blocking.js';
 import { ClientCore } from './client-core.js';
 import {
   num,
@@ -586,7 +593,53 @@ export class ParleyClient extends ClientCore {
     return privacyFromWire(result.lastSeen);
   }
 
+  // -- blocking and reports ---------------------------------------------------------------
+
+  /**
+   * Blocks a user: their messages in the direct chat with this user are never delivered here
+   * (they see one tick), they cannot add this user to groups, and they see no presence,
+   * typing or receipts from this user. Resolves with the whole block list.
+   */
+  async block(userId: string): Promise<BlockedUserInfo[]> {
+    const r = await this.request({ case: 'block', value: { userId } }, 'blockList');
+    const list = toBlockList(r.users);
+    this.setBlockList(list);
+    return list;
+  }
+
+  /** Unblocks a user (messages they sent while blocked stay undelivered). */
+  async unblock(userId: string): Promise<BlockedUserInfo[]> {
+    const r = await this.request({ case: 'unblock', value: { userId } }, 'blockList');
+    const list = toBlockList(r.users);
+    this.setBlockList(list);
+    return list;
+  }
+
+  /** The block list as the server holds it now. */
+  async blockedUsers(): Promise<BlockedUserInfo[]> {
+    const r = await this.request({ case: 'listBlocked', value: {} }, 'blockList');
+    const list = toBlockList(r.users);
+    this.setBlockList(list);
+    return list;
+  }
+
+  /**
+   * Reports a user or a chat, optionally with up to 5 messages this device decrypted (their
+   * plaintext is disclosed to the operators) and optionally blocking the user.
+   */
+  async report(input: ReportInput): Promise<ReportOutcome> {
+    const r = await this.request({ case: 'report', value: reportToWire(input) }, 'reportResult');
+    if (r.blocked) this.setBlockList(toBlockList(r.users));
+    return { reportId: r.reportId, blocked: r.blocked };
+  }
+
   protected override afterWelcome(): void {
+    // The block list may have changed while away: fetch it on every connect. A failure is
+    // not worth an error event: the next connect fetches it again, blockedUsers() on demand.
+    this.request({ case: 'listBlocked', value: {} }, 'blockList').then(
+      (r) => this.setBlockList(toBlockList(r.users)),
+      () => {},
+    );
     if (this.presenceWanted.length === 0) return;
     // The newest list when its turn comes (a subscribePresence call may be queued before it).
     this.inPresenceQueue(() => this.sendPresenceSubscription(this.presenceWanted)).then(

@@ -15,6 +15,14 @@ export {
   type Welcome,
 } from '@parley/protocol';
 export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export {
+  type BlockedUserInfo,
+  REPORT_REASONS,
+  type ReportInput,
+  type ReportMessageInput,
+  type ReportOutcome,
+  type ReportReasonName,
+} from './blocking.js';
 export type {
   ChatChanges,
   DeviceIdentityInfo,

@@ -1,6 +1,8 @@
 /** Options and events of ParleyClient. */
+
 import type { Encoding, Welcome } from '@parley/protocol';
 import type { BackoffOptions } from './backoff.js';
+import type { BlockedUserInfo } from './blocking.js';
 import type { LocalStore } from './local-store.js';
 import type { WebSocketFactory } from './socket.js';
 import type {
@@ -88,6 +90,11 @@ export type ClientEvents = {
    * `version`. SecureMessaging fetches and decrypts it when it holds that user's profile key.
    */
   profileChanged: [{ userId: string; version: number; updatedAt: number }];
+  /**
+   * This user's block list, oldest block first: after each connect (fetched from the server)
+   * and whenever it changes, on this device or another of the user's (`client.blocked`).
+   */
+  blockList: [BlockedUserInfo[]];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

@@ -49,9 +49,14 @@ const TERMINAL_CLOSES: Record<number, string> = {
 
 /**
  * Why the client must not reconnect after this close, or undefined when it may: close
- * codes REPLACED and REVOKED, or a handshake refused with a non-retryable error.
+ * codes REPLACED, REVOKED and SUSPENDED, or a handshake refused with a non-retryable error
+ * (ACCOUNT_SUSPENDED among them).
  */
 export function terminalError(info: ClosedInfo): ParleyError | undefined {
+  if (info.code === CloseCodes.SUSPENDED)
+    return new ParleyError('ACCOUNT_SUSPENDED', 'this account was suspended', {
+      details: { closeCode: info.code },
+    });
   const terminal = TERMINAL_CLOSES[info.code];
   if (terminal) return new ParleyError('UNAUTHENTICATED', terminal, { details: { closeCode: info.code } });
   if (info.refused && !info.refused.retryable) return info.refused;

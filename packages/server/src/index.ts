@@ -1,5 +1,6 @@
 export { PostgresStore } from './adapters/store/postgres/postgres-store.js';
 export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+export { adminMain } from './admin-main.js';
 export { loadConfig } from './config/load.js';
 export { type Config, type ConfigInput, configSchema } from './config/schema.js';
 export { createLogger } from './log.js';

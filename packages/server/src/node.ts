@@ -20,6 +20,7 @@ import { RegistrationLockService } from './auth/registration-lock.js';
 import { CodeDigests } from './auth/secrets.js';
 import { loadServerSecret } from './auth/server-secret.js';
 import { AuthService } from './auth/service.js';
+import { BlockService } from './blocks/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
 import { ChatService } from './chat/service.js';
@@ -41,6 +42,8 @@ import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
 import { MediaService } from './media/service.js';
 import { Metrics } from './metrics/metrics.js';
+import { ReportService } from './moderation/reports.js';
+import { SuspensionWatcher } from './moderation/suspension.js';
 import type { BlobStore } from './ports/blobs.js';
 import type { Bus } from './ports/bus.js';
 import { type Clock, systemClock } from './ports/clock.js';
@@ -144,7 +147,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const hub = new Hub(directory, encodeDeliver, (err) =>
     log.warn({ err }, 'live fan-out failed; devices will read the message from the store'),
   );
-  const receipts = new ReceiptService({ store, hub, directory, clock, log });
+  const blocks = new BlockService({
+    store,
+    now: () => clock.now(),
+    maxEntries: config.directoryCacheEntries,
+    ...(o.bus && { ttlMs: config.directoryCacheMs }),
+    devicesOf: (userId) => directory.devicesOf(userId),
+    push: (deviceIds, body) => hub.pushToDevices(deviceIds as DeviceId[], body),
+  });
+  const receipts = new ReceiptService({ store, hub, directory, clock, log, blocks });
   const acks = new AckFlusher(
     store,
     log,
@@ -175,6 +186,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         bus: o.bus,
         hub,
         directory,
+        blocks,
         metrics,
         log,
         ttlMs: config.busLocationTtlMs,
@@ -223,6 +235,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
               (it.meta?.type === 'delete' || it.meta?.type === 'reaction' ? new Uint8Array(0) : undefined),
             ...(it.meta && { meta: it.meta }),
             ...(r.expiresAt && { expiresAt: r.expiresAt }),
+            ...(it.withheld && { withheld: true }),
           },
           it.devicePayloads,
         );
@@ -260,8 +273,21 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     onRevoked: (ids) => revoke(ids),
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
   });
-  const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters });
+  const chats = new ChatService({ store, clock, ids, config, directory, commits, hub, limiters, blocks });
   const presence = new PresenceService(store, clock, log);
+  presence.blocks = blocks;
+  blocks.onChanged = (blocker, other) => {
+    presence.blockChanged(blocker, other).catch((err) => log.warn({ err }, 'presence after a block failed'));
+  };
+  const reports = new ReportService({ store, directory, chats, blocks, limiters, clock, ids, log });
+  const suspensions = new SuspensionWatcher({
+    store,
+    log,
+    intervalMs: config.suspensionCheckMs,
+    now: () => clock.now(),
+    localDevicesOf: (userId) => [...hub.all()].filter((c) => c.userId === userId).map((c) => c.deviceId),
+    close: (deviceIds, code, reason) => hub.closeDevices(deviceIds, code, reason),
+  });
   if (cluster) {
     presence.remote = {
       connectedAnywhere: async (userId) => cluster.anyConnected(await directory.devicesOf(userId)),
@@ -295,6 +321,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     push: (deviceIds, body) => hub.pushToDevices(deviceIds, body),
   });
   const dispatch = createDispatcher({
+    blocks,
+    reports,
     keys,
     retry,
     discovery,
@@ -436,11 +464,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
           .catch((err) => {
             if (!stopping) log.warn({ err }, 'loading the chat directory failed; chats load on first use');
           });
+        blocks
+          .preload(() => stopping)
+          .catch((err) => {
+            if (!stopping) log.warn({ err }, 'loading block lists failed; they load on first use');
+          });
       }
       retentionTimer = setInterval(() => {
         retention().catch((err) => log.error({ err }, 'retention run failed'));
       }, config.retentionIntervalMs);
       retentionTimer.unref();
+      suspensions.start();
       const port = (server.address() as AddressInfo).port;
       log.info(
         {
@@ -457,6 +491,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       if (stopping) return;
       stopping = true;
       if (retentionTimer) clearInterval(retentionTimer);
+      suspensions.stop();
       // /readyz answers 503 from now on, on a port still open: the balancer must see that
       // before connections are refused, or it keeps sending clients here until its checks fail.
       if (server && config.shutdownDrainMs > 0)

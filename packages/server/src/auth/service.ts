@@ -174,6 +174,7 @@ export class AuthService {
     try {
       const now = await this.consumeCode(phone, rawCode, 'register', ip, async (at, returnAttempt) => {
         const existing = await store.userByPhone(phone);
+        if (existing) await this.refuseSuspended(existing.id);
         if (existing) await this.d.registrationLock.admit(existing.id, pin, at, returnAttempt);
       });
       registered = await store.primaryRegister({
@@ -266,6 +267,7 @@ export class AuthService {
     const now = this.d.clock.now();
     const userId = await this.d.store.linkCodeTake(this.d.digests.linkCode(rawCode), now);
     if (!userId) throw new ParleyError('CODE_INVALID', 'unknown, used or expired link code');
+    await this.refuseSuspended(userId);
     const token = this.d.ids.secret();
     const deviceId = this.d.ids.deviceId();
     await this.d.store.deviceLink({
@@ -281,10 +283,17 @@ export class AuthService {
     return { userId, deviceId, token, primary: false };
   }
 
-  /** The device for a bearer token, or undefined. */
-  authenticate(token: string | undefined): Promise<Device | undefined> {
-    if (!token || token.length > 256) return Promise.resolve(undefined);
-    return this.d.store.deviceByTokenHash(tokenDigest(token));
+  /** The device for a bearer token, or undefined; ACCOUNT_SUSPENDED for a suspended account. */
+  async authenticate(token: string | undefined): Promise<Device | undefined> {
+    if (!token || token.length > 256) return undefined;
+    const device = await this.d.store.deviceByTokenHash(tokenDigest(token));
+    if (device?.suspendedAt !== undefined) throw suspended();
+    return device;
+  }
+
+  /** ACCOUNT_SUSPENDED when the user is suspended (registration and linking). */
+  private async refuseSuspended(userId: UserId): Promise<void> {
+    if (await this.d.store.userSuspension(userId)) throw suspended();
   }
 
   listDevices(device: Device): Promise<Device[]> {
@@ -303,4 +312,8 @@ export class AuthService {
     this.d.onDevicesChanged(actor.userId);
     this.d.onRevoked([target]);
   }
+}
+
+function suspended(): ParleyError {
+  return new ParleyError('ACCOUNT_SUSPENDED', 'this account is suspended');
 }

@@ -4,6 +4,7 @@
  * acknowledged only after its transaction committed (see CommitQueue).
  */
 import { ParleyError } from '@parley/protocol';
+import type { BlockCheck } from '../blocks/service.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../delivery/hub.js';
 import type { Limiters } from '../limits/limiters.js';
@@ -48,6 +49,7 @@ export interface ChatDeps {
   commits: CommitQueue;
   hub: Hub;
   limiters: Limiters;
+  blocks: BlockCheck;
 }
 
 export interface SendInput {
@@ -124,12 +126,20 @@ export class ChatService {
     if (members.onlyAdminsSend && !canManage(members.role(device.userId))) {
       throw new ParleyError('PERMISSION_DENIED', 'only admins can send messages in this group');
     }
+    const other = members.kind === 'direct' ? otherOf(members.users, device.userId) : undefined;
+    if (other && (await this.d.blocks.isBlocked(device.userId, other))) {
+      throw new ParleyError('USER_BLOCKED', 'you blocked this user; unblock them to send');
+    }
     return members;
   }
 
   async send(device: Device, input: SendInput): Promise<{ seq: number; serverTime: number }> {
     const members = await this.checkCanSend(device, input.chatId);
     if (input.devicePayloads) await this.checkDeviceSet(device, members.users, input.devicePayloads);
+    // A message to someone who blocked the sender is stored and acknowledged as usual, and
+    // withheld from them for good (one tick on the sender's side, as on WhatsApp).
+    const other = members.kind === 'direct' ? otherOf(members.users, device.userId) : undefined;
+    const withheld = other !== undefined && (await this.d.blocks.isBlocked(other, device.userId));
     await this.d.limiters.take('send', device.userId);
     const result = await this.d.commits.enqueue({
       chatId: input.chatId,
@@ -141,6 +151,7 @@ export class ChatService {
       devicePayloads: input.devicePayloads,
       meta: input.meta,
       windows: { editMs: this.d.config.editWindowMs, deleteMs: this.d.config.deleteWindowMs },
+      ...(withheld && { withheld: true }),
     });
     if (!result.ok) {
       if (result.code === 'NOT_A_MEMBER' || result.code === 'CHAT_NOT_FOUND') {
@@ -202,6 +213,7 @@ export class ChatService {
     this.checkGroupSize(others.length + 1);
     await this.requireUsers(others);
     const isGroup = input.kind === 'group';
+    if (isGroup) await this.checkMayAdd(device.userId, others);
     if (isGroup) await this.d.limiters.take('groupCreate', device.userId);
     const now = this.d.clock.now();
     const members = [
@@ -245,6 +257,7 @@ export class ChatService {
     if (added.length === 0) throw new ParleyError('ALREADY_MEMBER', 'every given user is already a member');
     this.checkGroupSize(current.size + added.length);
     await this.requireUsers(added);
+    await this.checkMayAdd(device.userId, added);
     await this.mutate(device, {
       chatId,
       update: membersAddedUpdate(added),
@@ -517,8 +530,12 @@ export class ChatService {
     await this.getChat(device, chatId);
     const rows = await this.d.store.messagesHistory(device.id, chatId, { ...range, limit: range.limit + 1 });
     const more = rows.length > range.limit;
-    // Pages are always returned in increasing seq order, whichever direction was read.
-    const page = rows.slice(0, range.limit).sort((a, b) => a.seq - b.seq);
+    // Pages are always returned in increasing seq order, whichever direction was read. Messages
+    // withheld from the caller (sent while they had blocked the sender) are not theirs to see.
+    const page = rows
+      .slice(0, range.limit)
+      .filter((m) => !m.withheld || m.senderUserId === device.userId)
+      .sort((a, b) => a.seq - b.seq);
     return { messages: page, more };
   }
 
@@ -539,6 +556,16 @@ export class ChatService {
   private checkGroupSize(members: number): void {
     if (members > this.d.config.maxGroupMembers) {
       throw new ParleyError('GROUP_FULL', `a group has at most ${this.d.config.maxGroupMembers} members`);
+    }
+  }
+
+  /** CANNOT_ADD_USER when one of `userIds` has blocked the one adding them. */
+  private async checkMayAdd(actor: UserId, userIds: readonly UserId[]): Promise<void> {
+    for (const u of userIds) {
+      if (await this.d.blocks.isBlocked(u, actor))
+        throw new ParleyError('CANNOT_ADD_USER', `${u} cannot be added to groups by you`, {
+          details: { userId: u },
+        });
     }
   }
 
@@ -574,4 +601,9 @@ function checkInfo(name: string, description: string): void {
   if (description.length > DESCRIPTION_MAX) {
     throw new ParleyError('INVALID_ARGUMENT', `description is longer than ${DESCRIPTION_MAX} characters`);
   }
+}
+
+/** The other member of a direct chat. */
+function otherOf(users: readonly UserId[], me: UserId): UserId | undefined {
+  return users[0] === me ? users[1] : users[0];
 }

@@ -68,6 +68,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'How long a sender may delete a message for everyone (48 h); group admins may delete any message.',
   retentionDays: 'Messages are deleted from the server after this many days.',
   retentionIntervalMs: 'How often the retention job runs.',
+  suspensionCheckMs:
+    'How often the node looks in the store for accounts suspended by `parley admin suspend` and closes their sockets (the longest a suspended device stays connected).',
   sendsPerMinute:
     'Messages (sends and forwarded copies) per user per minute, in fixed one-minute windows; past it and the burst, RATE_LIMITED.',
   sendBurst:

@@ -134,6 +134,7 @@ export const configSchema = z
     retentionDays: int(1, 3650).default(30),
     /** How often the retention job runs. */
     retentionIntervalMs: int(1000, 86_400_000).default(10 * 60_000),
+    suspensionCheckMs: int(100, 600_000).default(2000),
     /** Messages (sends and forwarded copies) per user per minute, counted in fixed one-minute windows. */
     sendsPerMinute: int(1, 10_000_000).default(100),
     /**

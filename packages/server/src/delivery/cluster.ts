@@ -9,12 +9,14 @@
  *   `ttlMs / 3`, and removed (compare-and-delete) when it closes; a crashed node's entries
  *   expire with the TTL;
  * - a second connection of a device on another node replaces the first (`replace`);
- * - every change that invalidates a directory cache is broadcast (`inv`);
+ * - every change that invalidates a directory cache is broadcast (`inv`), and every change
+ *   of a block list (`blocks`, naming the blocker);
  * - when the bus comes back after being down, every local device is registered again,
  *   every local session re-reads the store (wake-ups may have been lost) and the caches
  *   are dropped.
  */
 import { CloseCodes, decodeFrame, encodeFrame, type FrameInit, makeFrame } from '@parley/protocol';
+import type { BlockService } from '../blocks/service.js';
 import type { Directory, Invalidation } from '../chat/directory.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -39,6 +41,7 @@ export interface ClusterDeps {
   bus: Bus;
   hub: Hub;
   directory: Directory;
+  blocks: BlockService;
   metrics: Metrics;
   log: Logger;
   ttlMs: number;
@@ -54,6 +57,7 @@ export class Cluster implements RemoteRouter {
 
   constructor(private readonly d: ClusterDeps) {
     d.directory.onInvalidate = (inv) => this.send('broadcast', { kind: 'inv', ...inv });
+    d.blocks.onInvalidate = (userId, other) => this.send('broadcast', { kind: 'blocks', userId, other });
     d.bus.onState((state) => {
       d.log.warn({ state }, state === 'down' ? 'bus unreachable' : 'bus reachable again');
       if (state === 'down') this.wasDown = true;
@@ -175,6 +179,13 @@ export class Cluster implements RemoteRouter {
       case 'presence':
         if (msg.userId) this.d.onPresence(msg.userId as UserId);
         return;
+      case 'blocks':
+        if (from !== this.d.bus.nodeId && typeof msg.userId === 'string')
+          this.d.blocks.applyRemote(
+            msg.userId as UserId,
+            typeof msg.other === 'string' ? (msg.other as UserId) : undefined,
+          );
+        return;
       default:
         this.d.log.warn({ kind: msg.kind }, 'unknown bus message');
     }
@@ -214,6 +225,7 @@ export class Cluster implements RemoteRouter {
 
   private recover(): void {
     this.d.directory.clear();
+    this.d.blocks.clear();
     this.refresh();
     for (const c of this.d.hub.all()) c.session.wake();
   }

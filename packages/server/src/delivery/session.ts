@@ -112,7 +112,7 @@ export class DeliverySession {
       this.markBehind();
       return;
     }
-    if (message.senderDeviceId === this.deviceId || message.body === undefined) {
+    if (this.nothingFor(message)) {
       st.sent = message.seq; // own message or nothing for this device: nothing to deliver
       return;
     }
@@ -151,6 +151,18 @@ export class DeliverySession {
       if (this.draining) this.dirty = true;
       else this.scheduleDrain();
     }
+  }
+
+  /**
+   * Own messages, messages without a body for this device, and messages withheld from this
+   * user (sent by someone they had blocked) are not delivered; an ack covers them.
+   */
+  private nothingFor(m: StoredMessage): boolean {
+    return (
+      m.senderDeviceId === this.deviceId ||
+      m.body === undefined ||
+      (m.withheld === true && m.senderUserId !== this.userId)
+    );
   }
 
   private markBehind(): void {
@@ -222,10 +234,10 @@ export class DeliverySession {
           }
           for (const r of rows) {
             st.sent = r.seq;
-            if (r.senderDeviceId === this.deviceId || r.body === undefined) continue;
+            if (this.nothingFor(r)) continue;
             page.push(r);
             st.unacked.push(r.seq);
-            this.pageBytes += r.body.length;
+            this.pageBytes += r.body?.length ?? 0;
             // Pages are also capped in bytes so one frame stays well under clients' limits.
             if (this.pageBytes >= PAGE_BYTES) this.flushPage(page);
           }

@@ -8,9 +8,11 @@ import {
   ParleyError,
   PinDuration,
   ChatKind as WireChatKind,
+  ReportReason as WireReportReason,
   Role as WireRole,
   LastSeenVisibility as WireVisibility,
 } from '@parley/protocol';
+import type { BlockService } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
 import type { ChatService } from '../chat/service.js';
 import type { Config } from '../config/schema.js';
@@ -19,8 +21,14 @@ import type { DeliverySession } from '../delivery/session.js';
 import type { DiscoveryService } from '../discovery/service.js';
 import type { KeyService } from '../keys/service.js';
 import type { Limiters } from '../limits/limiters.js';
+import {
+  REPORT_DETAIL_MAX,
+  REPORT_MAX_MESSAGES,
+  REPORT_TEXT_MAX_BYTES,
+  type ReportService,
+} from '../moderation/reports.js';
 import type { Clock } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
+import type { ReportedMessage, ReportReason, Store } from '../ports/store.js';
 import type { ChatId, Device, DeviceId, LastSeenVisibility, StoredProfile, UserId } from '../ports/types.js';
 import {
   MAX_SUBSCRIPTIONS,
@@ -65,6 +73,8 @@ export interface DispatchDeps {
   retry: RetryService;
   discovery: DiscoveryService;
   profiles: ProfileService;
+  blocks: BlockService;
+  reports: ReportService;
 }
 
 export interface RequestContext {
@@ -87,6 +97,39 @@ function id<T extends string>(value: string, field: string): T {
 function ids<T extends string>(values: string[], field: string, max: number): T[] {
   if (values.length > max) throw new ParleyError('INVALID_ARGUMENT', `at most ${max} ${field}`);
   return values.map((v) => id<T>(v, field));
+}
+
+const REPORT_REASONS: Record<number, ReportReason> = {
+  [WireReportReason.SPAM]: 'spam',
+  [WireReportReason.HARASSMENT]: 'harassment',
+  [WireReportReason.SCAM]: 'scam',
+  [WireReportReason.INAPPROPRIATE]: 'inappropriate',
+  [WireReportReason.IMPERSONATION]: 'impersonation',
+  [WireReportReason.OTHER]: 'other',
+};
+
+const utf8 = new TextEncoder();
+
+function reportedMessages(
+  list: ReadonlyArray<{ seq: bigint; senderUserId: string; serverTime: bigint; text: string }>,
+): ReportedMessage[] {
+  if (list.length > REPORT_MAX_MESSAGES)
+    throw new ParleyError('INVALID_ARGUMENT', `at most ${REPORT_MAX_MESSAGES} messages per report`);
+  const seen = new Set<number>();
+  return list.map((m) => {
+    const seq = seqOf(m.seq, 'messages.seq', 1n);
+    if (seen.has(seq)) throw new ParleyError('INVALID_ARGUMENT', `message ${seq} is attached twice`);
+    seen.add(seq);
+    // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+    if (m.text.length * 3 > REPORT_TEXT_MAX_BYTES && utf8.encode(m.text).length > REPORT_TEXT_MAX_BYTES)
+      throw new ParleyError('INVALID_ARGUMENT', `messages.text is at most ${REPORT_TEXT_MAX_BYTES} bytes`);
+    return {
+      seq,
+      senderUserId: id<UserId>(m.senderUserId, 'messages.senderUserId'),
+      serverTime: seqOf(m.serverTime, 'messages.serverTime'),
+      text: m.text,
+    };
+  });
 }
 
 function seqOf(v: bigint, field: string, min = 0n): number {
@@ -415,6 +458,36 @@ export function createDispatcher(d: DispatchDeps) {
             serverTime: BigInt(page.serverTime),
           },
         };
+      }
+      case 'block': {
+        const target = id<UserId>(body.value.userId, 'userId');
+        await d.limiters.take('blockChange', device.userId);
+        const users = await d.blocks.block(device.userId, target, device.id);
+        return { case: 'blockList', value: { users } };
+      }
+      case 'unblock': {
+        const target = id<UserId>(body.value.userId, 'userId');
+        await d.limiters.take('blockChange', device.userId);
+        const users = await d.blocks.unblock(device.userId, target, device.id);
+        return { case: 'blockList', value: { users } };
+      }
+      case 'listBlocked':
+        return { case: 'blockList', value: { users: await d.blocks.list(device.userId) } };
+      case 'report': {
+        const r = body.value;
+        const reason = REPORT_REASONS[r.reason];
+        if (!reason) throw new ParleyError('INVALID_ARGUMENT', 'reason must be one of REPORT_REASON_*');
+        if (r.detail.length > REPORT_DETAIL_MAX)
+          throw new ParleyError('INVALID_ARGUMENT', `detail is at most ${REPORT_DETAIL_MAX} characters`);
+        const res = await d.reports.report(device, {
+          userId: r.userId ? id<UserId>(r.userId, 'userId') : undefined,
+          chatId: r.chatId ? id<ChatId>(r.chatId, 'chatId') : undefined,
+          reason,
+          detail: r.detail,
+          messages: reportedMessages(r.messages),
+          block: r.block,
+        });
+        return { case: 'reportResult', value: res };
       }
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };

@@ -71,7 +71,13 @@ export function createHttpApp(o: HttpAppOptions, routes: FastifyPluginAsyncZod) 
           'Registration, device linking, media and operations. Messaging runs over the WebSocket at /v1/ws (docs/protocol.md).',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "The device's token" } },
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "The device's token (a suspended account's tokens answer 403 ACCOUNT_SUSPENDED)",
+          },
+        },
       },
     },
     transform: jsonSchemaTransform,

@@ -65,6 +65,10 @@ export function limiterTable(config: Config) {
     profileUpdates: { points: 60, durationSec: 3600 },
     /** Profile fetches and catch-up pages per user per minute. */
     profileReads: { points: 300, durationSec: 60 },
+    /** Reports per user per hour. */
+    report: { points: 20, durationSec: 3600 },
+    /** Block and unblock requests per user per minute. */
+    blockChange: { points: 60, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

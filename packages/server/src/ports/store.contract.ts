@@ -17,6 +17,7 @@ import {
 import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
+import { moderationContract } from './store-moderation.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
@@ -1933,6 +1934,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
     describe('account erasure', () => accountEraseContract(test));
     describe('contact discovery', () => discoveryContract(test));
+    describe('blocking, reports and moderation', () => moderationContract(test));
 
     describe('profiles', () => profilesContract(test));
 

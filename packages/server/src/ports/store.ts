@@ -75,6 +75,12 @@ export interface SendCommit {
   meta?: MessageMeta | undefined;
   /** Windows for edits and deletes by the sender (policy, checked in the transaction). */
   windows?: { editMs: number; deleteMs: number };
+  /**
+   * Withheld from the other member of a direct chat (who had blocked the sender): stored with
+   * the flag, never delivered to that member, and left out of their history, unread counts
+   * and last message. The sender's own devices get it as usual.
+   */
+  withheld?: boolean;
 }
 
 export type CommitResult =
@@ -213,6 +219,58 @@ export interface DiscoveryLookupsTake {
 export type DiscoveryLookupsTaken =
   | { ok: true; fresh: number }
   | { ok: false; fresh: number; retryAt: number | undefined };
+
+/** One entry of a user's block list. */
+export interface BlockEntry {
+  userId: UserId;
+  blockedAt: number;
+}
+
+export type ReportReason = 'spam' | 'harassment' | 'scam' | 'inappropriate' | 'impersonation' | 'other';
+export type ReportStatus = 'open' | 'resolved';
+
+/** A message the reporter's device decrypted and disclosed with a report. */
+export interface ReportedMessage {
+  seq: number;
+  senderUserId: UserId;
+  serverTime: number;
+  text: string;
+}
+
+export interface ReportRecord {
+  id: string;
+  reporterUserId: UserId;
+  targetUserId: UserId | undefined;
+  chatId: ChatId | undefined;
+  reason: ReportReason;
+  detail: string;
+  messages: ReportedMessage[];
+  createdAt: number;
+  status: ReportStatus;
+  resolvedAt: number | undefined;
+  resolution: string;
+}
+
+/** One `parley admin` action, as the audit table keeps it (never message content). */
+export interface AuditEntry {
+  at: number;
+  /** Who ran it (the operating-system user of the admin command). */
+  actor: string;
+  action: string;
+  /** What it acted on: a user id or a report id. */
+  target: string;
+  detail: Record<string, unknown>;
+}
+
+export interface AdminStats {
+  accounts: number;
+  devices: number;
+  chats: number;
+  messages: number;
+  reports: number;
+  openReports: number;
+  suspended: number;
+}
 
 export interface Store {
   // -- accounts -------------------------------------------------------------------------
@@ -543,6 +601,51 @@ export interface Store {
   keysOneTimeCount(deviceId: DeviceId): Promise<number>;
   /** Identity keys of the active devices of these users that have uploaded keys. */
   keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]>;
+
+  // -- blocking ------------------------------------------------------------------------------
+  /**
+   * Adds `blockedUserId` to the user's block list at `now`; false (and nothing changed) when it
+   * was there already. BLOCK_LIST_FULL when the list already holds `max` users.
+   */
+  blockAdd(userId: UserId, blockedUserId: UserId, now: number, max: number): Promise<boolean>;
+  /** Removes a user from the block list; false when it was not there. */
+  blockRemove(userId: UserId, blockedUserId: UserId): Promise<boolean>;
+  /** The user's block list, oldest block first (by time, then id). */
+  blocksOf(userId: UserId): Promise<BlockEntry[]>;
+  /**
+   * Every block, page by page: up to `limit` (blocker, blocked) pairs after `after`, in
+   * (userId, blockedUserId) order by code point; what a node loads at start.
+   */
+  blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>>;
+
+  // -- reports and moderation ----------------------------------------------------------------
+  /** Stores a new report (status open) under a fresh id. */
+  reportCreate(report: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void>;
+  /** Reports, newest first, at most `limit`; only those with `status` when given. */
+  reportsList(query: { status?: ReportStatus; limit: number }): Promise<ReportRecord[]>;
+  reportGet(id: string): Promise<ReportRecord | undefined>;
+  /** Marks an open report resolved; false when it is unknown or was resolved already. */
+  reportResolve(id: string, now: number, resolution: string): Promise<boolean>;
+  /**
+   * Suspends the account at `now` (sockets are closed by the nodes, which poll
+   * usersSuspendedSince; logins are refused). False when unknown or already suspended.
+   */
+  userSuspend(userId: UserId, now: number, reason: string): Promise<boolean>;
+  /** Lifts a suspension; false when the user is unknown or was not suspended. */
+  userUnsuspend(userId: UserId): Promise<boolean>;
+  /** When and why the user was suspended; undefined when not suspended (or unknown). */
+  userSuspension(userId: UserId): Promise<{ at: number; reason: string } | undefined>;
+  /** Users suspended at or after `since` (their suspended_at), oldest first, at most `limit`. */
+  usersSuspendedSince(since: number, limit: number): Promise<Array<{ userId: UserId; at: number }>>;
+  /** Appends an admin action to the audit table. */
+  auditRecord(entry: AuditEntry): Promise<void>;
+  /** Audit entries, newest first. */
+  auditList(limit: number): Promise<AuditEntry[]>;
+  /** Counts for `parley admin stats` (active devices; every stored message). */
+  adminStats(): Promise<AdminStats>;
 
   // -- lifecycle ----------------------------------------------------------------------------------
   /** Cheap liveness probe for readiness checks. */

@@ -20,6 +20,8 @@ export interface Device {
   name: string;
   createdAt: number;
   lastSeenAt: number;
+  /** Set (by deviceByTokenHash) when the device's account is suspended. */
+  suspendedAt?: number;
 }
 
 export interface MemberInfo {
@@ -84,6 +86,8 @@ export interface StoredMessage {
   deleted?: boolean;
   /** When a disappearing message expires (ms since epoch). */
   expiresAt?: number;
+  /** Withheld from the other member of a direct chat, who had blocked the sender. */
+  withheld?: boolean;
 }
 
 /** A device's position in one chat. Pending = seqs in (ackedSeq, endSeq ?? lastSeq]. */

@@ -12,6 +12,7 @@ import {
   PresenceSchema,
   LastSeenVisibility as WireVisibility,
 } from '@parley/protocol';
+import type { BlockCheck } from '../blocks/service.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
@@ -46,6 +47,8 @@ export class PresenceService {
   /** The online state last pushed to watchers of each user. */
   private readonly lastSent = new Map<UserId, boolean>();
   remote: PresenceRemote | undefined;
+  /** A user who blocked the watcher shows as offline with no last seen, and no change is pushed. */
+  blocks: BlockCheck | undefined;
 
   constructor(
     private readonly store: Store,
@@ -118,6 +121,7 @@ export class PresenceService {
     const unique = [...new Set(userIds)];
     const others = unique.filter((u) => u !== conn.userId);
     const allowed = await this.store.usersSharingChat(conn.userId, others);
+    for (const u of allowed) if (await this.blocks?.isBlocked(u, conn.userId)) allowed.delete(u);
     allowed.add(conn.userId);
     const targets = new Set(unique.filter((u) => allowed.has(u)));
     if (this.generations.get(conn) === generation && this.open.has(conn)) {
@@ -179,14 +183,43 @@ export class PresenceService {
     return create(PresenceSchema, { userId: target, online, lastSeen: BigInt(lastSeen) });
   }
 
+  /**
+   * `blocker` blocked or unblocked `other`: `other`'s connections here that watch `blocker`
+   * see them go offline (no last seen), or see their presence again.
+   */
+  async blockChanged(blocker: UserId, other: UserId): Promise<void> {
+    const set = this.watchers.get(blocker);
+    if (!set) return;
+    const conns = [...set].filter((c) => c.userId === other);
+    if (conns.length === 0) return;
+    const online = await this.onlineNow(blocker);
+    const lastSeenAt = online ? 0 : ((await this.store.userPresenceGet(blocker))?.lastSeenAt ?? 0);
+    const presence =
+      (await this.viewUnlessBlocked(other, blocker, lastSeenAt, online)) ??
+      create(PresenceSchema, { userId: blocker, online: false, lastSeen: 0n });
+    for (const conn of conns)
+      if (this.subscriptions.get(conn)?.has(blocker)) conn.push({ case: 'presence', value: { presence } });
+  }
+
+  private async viewUnlessBlocked(
+    watcher: UserId,
+    target: UserId,
+    lastSeenAt: number,
+    online: boolean,
+  ): Promise<Presence | undefined> {
+    if (await this.blocks?.isBlocked(target, watcher)) return undefined;
+    return this.view(watcher, target, lastSeenAt, online);
+  }
+
   private notify(target: UserId, lastSeenAt: number, online: boolean): void {
     const set = this.watchers.get(target);
     if (!set) return;
     this.lastSent.set(target, online);
     for (const conn of set) {
-      this.view(conn.userId, target, lastSeenAt, online).then(
+      this.viewUnlessBlocked(conn.userId, target, lastSeenAt, online).then(
         (presence) => {
-          if (this.subscriptions.get(conn)?.has(target)) conn.push({ case: 'presence', value: { presence } });
+          if (presence && this.subscriptions.get(conn)?.has(target))
+            conn.push({ case: 'presence', value: { presence } });
         },
         (err) => this.log.error({ err }, 'presence update failed'),
       );

@@ -3,6 +3,7 @@
  * A COMPOSING event carries how long clients show it without a PAUSED or a message.
  */
 import { ParleyError, TypingState } from '@parley/protocol';
+import type { BlockCheck } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
 import type { Hub } from '../delivery/hub.js';
 import type { ChatId, Device } from '../ports/types.js';
@@ -10,7 +11,7 @@ import type { ChatId, Device } from '../ports/types.js';
 export const TYPING_EXPIRES_MS = 10_000;
 
 export async function relayTyping(
-  deps: { directory: Directory; hub: Hub },
+  deps: { directory: Directory; hub: Hub; blocks: BlockCheck },
   device: Device,
   chatId: ChatId,
   state: TypingState,
@@ -28,7 +29,11 @@ export async function relayTyping(
     expiresInMs: state === TypingState.COMPOSING ? TYPING_EXPIRES_MS : 0,
   };
   for (const u of members.users) {
+    // Someone the typist blocked does not see them typing, nor does someone who blocked the
+    // typist (in groups too).
     if (u === device.userId) continue;
+    if ((await deps.blocks.isBlocked(device.userId, u)) || (await deps.blocks.isBlocked(u, device.userId)))
+      continue;
     deps.hub.pushToDevices(await deps.directory.devicesOf(u), { case: 'typingEvent', value });
   }
 }

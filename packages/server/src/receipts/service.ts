@@ -6,6 +6,7 @@
  * connects. A user with read receipts off neither reports reads nor sees anyone's.
  */
 import { type FrameInit, ParleyError } from '@parley/protocol';
+import type { BlockCheck } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
 import type { Connection, Hub } from '../delivery/hub.js';
 import type { Logger } from '../log.js';
@@ -49,6 +50,7 @@ export interface ReceiptsDeps {
   directory: Directory;
   clock: Clock;
   log: Logger;
+  blocks: BlockCheck;
 }
 
 export interface ReceiptDetails {
@@ -102,7 +104,10 @@ export class ReceiptService {
     const states = await this.d.store.receiptsSince(conn.userId, since);
     const mine = await this.readReceiptsOn(conn.userId);
     const values = [];
-    for (const s of states) values.push(await this.view(s, mine));
+    for (const s of states) {
+      if (await this.d.blocks.isBlocked(s.userId, conn.userId)) continue;
+      values.push(await this.view(s, mine));
+    }
     for (const body of receiptBodies(values)) conn.push(body);
   }
 
@@ -130,10 +135,12 @@ export class ReceiptService {
     const rows = (await this.d.store.receiptDetails(chatId, seq)).filter((r) => r.userId !== device.userId);
     const members = [];
     for (const r of rows) {
-      const showRead = mine && (await this.readReceiptsOn(r.userId));
+      // A member who blocked the sender reports nothing to them.
+      const blocked = await this.d.blocks.isBlocked(r.userId, device.userId);
+      const showRead = !blocked && mine && (await this.readReceiptsOn(r.userId));
       members.push({
         userId: r.userId,
-        deliveredAt: r.deliveredAt ?? 0,
+        deliveredAt: blocked ? 0 : (r.deliveredAt ?? 0),
         readAt: showRead ? (r.readAt ?? 0) : 0,
       });
     }
@@ -171,7 +178,10 @@ export class ReceiptService {
     const from = coveredFrom({ deliveredSeq: c.previousDeliveredSeq, readSeq: c.previousReadSeq }, c);
     // Backends may compute the senders with the change (one round trip per flush, not per change).
     const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
-    return senders.filter((x) => x !== c.userId);
+    const out: UserId[] = [];
+    // A member who blocked a sender sends them no receipts (their messages stay at one tick).
+    for (const x of senders) if (x !== c.userId && !(await this.d.blocks.isBlocked(c.userId, x))) out.push(x);
+    return out;
   }
 
   /** One push of these receipts to each device (a batch when there are several). */

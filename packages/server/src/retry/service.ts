@@ -78,9 +78,13 @@ export class RetryService {
     const chat = await this.d.chats.getChat(device, chatId);
     const members = chat.members.map((x) => x.userId);
     const devices = await Promise.all(members.map((u) => this.d.directory.devicesOf(u)));
-    if (!devices.some((list) => list.includes(target))) {
+    const owner = devices.findIndex((list) => list.includes(target));
+    if (owner < 0) {
       throw new ParleyError('NOT_FOUND', 'that device is not a device of a member of this chat');
     }
+    // A message withheld from the other member (who blocked the sender) never reaches them,
+    // not even as a resend; the sender sees the same answer either way.
+    if (m.withheld && members[owner] !== device.userId) return;
     this.d.push(target, {
       case: 'resent',
       value: { chatId, seq: BigInt(seq), senderUserId: device.userId, senderDeviceId: device.id, payload },

@@ -8,13 +8,16 @@
  * redis-server on PATH for the Redis restarts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CloseCodes } from '@parley/protocol';
+import WebSocket from 'ws';
 import { ensureTestBucket, TEST_BUCKET } from '../../src/adapters/blobs/s3/testing.js';
-import { nextPhone } from '../harness.js';
+import { http, nextPhone, RawClient } from '../harness.js';
 import { registerViaLog } from '../register-via-log.js';
 import { NodeProcess, sleep, waitFor } from './processes.js';
 import { multiNodeRun, type RunContext, type RunEnv, type RunOptions, type RunResult } from './run.js';
@@ -265,6 +268,79 @@ describe('media on S3 shared by node processes', { skip: noS3 }, () => {
         }
       }
       console.log(`media across nodes: uploaded=${bodies.length} served=${served} (after node 1 SIGKILL)`);
+    } catch (err) {
+      (err as Error).message += `\n${nodes.map((n) => `--- ${n.id}\n${n.logTail()}`).join('\n')}`;
+      throw err;
+    } finally {
+      await Promise.all(nodes.map((n) => n.dispose()));
+      await schema.drop();
+    }
+  });
+});
+
+describe('suspension by parley admin across node processes', { skip }, () => {
+  const adminScript = new URL('./admin-child.js', import.meta.url).pathname;
+
+  /** The status and error code of a refused WebSocket upgrade. */
+  const upgrade = (url: string, token: string) =>
+    new Promise<{ status: number; code: string }>((resolve, reject) => {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`, ['parley.v2.json'], {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      ws.once('open', () => {
+        ws.close();
+        reject(new Error('the upgrade was accepted'));
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(body).error.code }));
+      });
+      ws.once('error', () => {});
+    });
+
+  it('an account suspended by the admin command loses its sockets on every node (4004) and cannot connect again', async () => {
+    const schema = await freshSchema(postgresUrl!);
+    const busUrl = await sharedRedisDb(redisUrl!);
+    const runId = randomBytes(3).toString('hex');
+    const nodes: NodeProcess[] = [];
+    try {
+      const starts = await Promise.allSettled(
+        [1, 2, 3].map((i) =>
+          NodeProcess.start({ nodeId: `mn-${runId}-s${i}`, storeUrl: schema.url, busUrl, unsafe: false }),
+        ),
+      );
+      for (const s of starts) if (s.status === 'fulfilled') nodes.push(s.value);
+      for (const s of starts) if (s.status === 'rejected') throw s.reason;
+      await Promise.all(nodes.map((n) => n.ready()));
+      const [first] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+      const phone = nextPhone();
+      const dan = await registerViaLog(first.url, first.dataDir, phone);
+      const devices = [dan];
+      for (let i = 0; i < 2; i++) {
+        const code = await http(`${first.url}/v1/devices/link-code`, 'POST', {}, dan.token);
+        devices.push((await http(`${first.url}/v1/devices/link`, 'POST', { code: code.body.code })).body);
+      }
+      const eve = await registerViaLog(first.url, first.dataDir, nextPhone());
+      const sockets = await Promise.all(devices.map((d, i) => RawClient.connect(nodes[i]!, d)));
+      const bystander = await RawClient.connect(nodes[1]!, eve);
+
+      const t0 = Date.now();
+      const admin = await promisify(execFile)(
+        process.execPath,
+        [adminScript, 'suspend', phone, '--reason', 'spam', '--store', schema.url],
+        { env: { PATH: process.env.PATH, PARLEY_ADMIN_ACTOR: 'multinode-test' } },
+      );
+      assert.match(admin.stdout, new RegExp(`suspended \\${phone} \\(${dan.userId}\\)`));
+      const codes = await Promise.all(sockets.map((s) => s.closed));
+      console.log(`suspension: ${sockets.length} sockets on 3 nodes closed within ${Date.now() - t0} ms`);
+      assert.deepEqual(codes, [CloseCodes.SUSPENDED, CloseCodes.SUSPENDED, CloseCodes.SUSPENDED]);
+      assert.equal(bystander.closeCode, undefined, 'other accounts stay connected');
+      for (const [i, n] of nodes.entries())
+        assert.deepEqual(await upgrade(n.url, devices[i]!.token), { status: 403, code: 'ACCOUNT_SUSPENDED' });
+      await bystander.close();
     } catch (err) {
       (err as Error).message += `\n${nodes.map((n) => `--- ${n.id}\n${n.logTail()}`).join('\n')}`;
       throw err;

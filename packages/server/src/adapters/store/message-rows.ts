@@ -51,6 +51,7 @@ export interface MessageRowFields {
   deleted?: boolean | number;
   view_once?: boolean | number;
   expires_at?: number;
+  withheld?: boolean | number;
 }
 
 const EMPTY_BODY = new Uint8Array(0);
@@ -84,6 +85,7 @@ export function toStoredMessage(r: MessageRowFields, mentions: readonly string[]
     ...(meta && { meta }),
     ...(r.deleted ? { deleted: true } : {}),
     ...(r.expires_at ? { expiresAt: r.expires_at } : {}),
+    ...(r.withheld ? { withheld: true } : {}),
   };
 }
 

@@ -35,6 +35,7 @@ class PendingRows {
     forwards: [] as number[],
     viewOnce: [] as boolean[],
     expiresAt: [] as number[],
+    withheld: [] as boolean[],
   };
   readonly p = { chat: [] as string[], seq: [] as number[], device: [] as string[], body: [] as Buffer[] };
 
@@ -63,6 +64,7 @@ class PendingRows {
     m.forwards.push(meta?.forwardCount ?? 0);
     m.viewOnce.push(meta?.viewOnce === true);
     m.expiresAt.push(expiresAt);
+    m.withheld.push(b.withheld === true);
     for (const [deviceId, body] of b.devicePayloads ?? []) {
       this.p.chat.push(b.chatId);
       this.p.seq.push(seq);
@@ -91,6 +93,7 @@ class PendingRows {
       m.forwards,
       m.viewOnce,
       m.expiresAt,
+      m.withheld,
     ]);
     // Another node stored one of these (sender_device, client_id) pairs in a different chat
     // after this batch looked (a client reusing an id across chats). Its seq must not be

@@ -91,6 +91,14 @@ export const ERASE_STEPS = {
   eraseRegistrationLock: { sql: 'DELETE FROM registration_locks WHERE user_id = $1', args: ['user'] },
   eraseDiscoveryLookups: { sql: 'DELETE FROM discovery_lookups WHERE user_id = $1', args: ['user'] },
   eraseProfile: { sql: 'DELETE FROM profiles WHERE user_id = $1', args: ['user'] },
+  eraseBlocks: { sql: 'DELETE FROM blocks WHERE user_id = $1 OR blocked_user_id = $1', args: ['user'] },
+  // Reports by or about the user, and those whose disclosed messages name them, go too; the
+  // admin audit keeps what an operator did (it names only ids, never content).
+  eraseReports: {
+    sql: `DELETE FROM reports WHERE reporter_user_id = $1 OR target_user_id = $1
+      OR jsonb_path_exists(messages, '$[*] ? (@.senderUserId == $u)', jsonb_build_object('u', $1::text))`,
+    args: ['user'],
+  },
   eraseDevices: { sql: 'DELETE FROM devices WHERE user_id = $1', args: ['user'] },
   eraseUser: { sql: 'DELETE FROM users WHERE id = $1', args: ['user'] },
 } as const satisfies Record<string, { sql: string; args: readonly Arg[] }>;

@@ -13,6 +13,7 @@ import { migration as m004 } from './migrations/004_media_uploads.js';
 import { migration as m005 } from './migrations/005_registration_locks.js';
 import { migration as m006 } from './migrations/006_discovery_lookups.js';
 import { migration as m007 } from './migrations/007_profiles.js';
+import { migration as m008 } from './migrations/008_blocking_reports.js';
 
 export interface Migration {
   readonly version: number;
@@ -20,7 +21,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
 
 export interface MigrateResult {
   /** Versions this call applied (empty when the schema was up to date). */

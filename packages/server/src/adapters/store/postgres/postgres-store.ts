@@ -11,6 +11,9 @@ import type { Logger } from '../../../log.js';
 import type {
   AccountErase,
   AccountErased,
+  AdminStats,
+  AuditEntry,
+  BlockEntry,
   BundleTake,
   ChatCreate,
   ChatMembership,
@@ -20,6 +23,8 @@ import type {
   DiscoveryLookupsTaken,
   KeysUploadInput,
   OneTimeCode,
+  ReportRecord,
+  ReportStatus,
   SendCommit,
   Store,
 } from '../../../ports/store.js';
@@ -56,6 +61,7 @@ import {
   toProfile,
   toProfileVersion,
 } from '../profile-rows.js';
+import { type AuditRow, blockListFull, type ReportRow, toAudit, toReport } from '../report-rows.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
@@ -677,6 +683,97 @@ export class PostgresStore implements Store {
   }
 
   // -- lifecycle --------------------------------------------------------------------------------
+
+  // -- blocking, reports and moderation ----------------------------------------------------
+
+  blockAdd(userId: UserId, blockedUserId: UserId, now: number, max: number): Promise<boolean> {
+    return this.tx(async (db) => {
+      await db.rows('blockLockUser', [userId]);
+      if ((await db.rows('blockExists', [userId, blockedUserId])).length) return false;
+      const [c] = await db.rows<{ n: number }>('blockCount', [userId]);
+      if (c!.n >= max) throw blockListFull(max);
+      return (await db.count('blockInsert', [userId, blockedUserId, now])) === 1;
+    });
+  }
+
+  async blockRemove(userId: UserId, blockedUserId: UserId): Promise<boolean> {
+    return (await this.count('blockDelete', [userId, blockedUserId])) === 1;
+  }
+
+  async blocksOf(userId: UserId): Promise<BlockEntry[]> {
+    const rows = await this.rows<{ blocked_user_id: string; blocked_at: number }>('blocksOf', [userId]);
+    return rows.map((r) => ({ userId: r.blocked_user_id as UserId, blockedAt: Number(r.blocked_at) }));
+  }
+
+  async blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>> {
+    const rows = await this.rows<{ user_id: string; blocked_user_id: string }>('blocksPage', [
+      after?.userId ?? '',
+      after?.blockedUserId ?? '',
+      limit,
+    ]);
+    return rows.map((r) => ({ userId: r.user_id as UserId, blockedUserId: r.blocked_user_id as UserId }));
+  }
+
+  async reportCreate(r: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void> {
+    await this.count('reportInsert', [
+      r.id,
+      r.reporterUserId,
+      r.targetUserId ?? null,
+      r.chatId ?? null,
+      r.reason,
+      r.detail,
+      JSON.stringify(r.messages),
+      r.createdAt,
+    ]);
+  }
+
+  async reportsList(query: { status?: ReportStatus; limit: number }): Promise<ReportRecord[]> {
+    const rows = await this.rows<ReportRow>('reportsList', [query.status ?? null, query.limit]);
+    return rows.map(toReport);
+  }
+
+  async reportGet(id: string): Promise<ReportRecord | undefined> {
+    const [r] = await this.rows<ReportRow>('reportGet', [id]);
+    return r && toReport(r);
+  }
+
+  async reportResolve(id: string, now: number, resolution: string): Promise<boolean> {
+    return (await this.count('reportResolve', [id, now, resolution])) === 1;
+  }
+
+  async userSuspend(userId: UserId, now: number, reason: string): Promise<boolean> {
+    return (await this.count('userSuspend', [userId, now, reason])) === 1;
+  }
+
+  async userUnsuspend(userId: UserId): Promise<boolean> {
+    return (await this.count('userUnsuspend', [userId])) === 1;
+  }
+
+  async userSuspension(userId: UserId): Promise<{ at: number; reason: string } | undefined> {
+    const [r] = await this.rows<{ suspended_at: number; suspend_reason: string }>('userSuspension', [userId]);
+    return r && { at: Number(r.suspended_at), reason: r.suspend_reason };
+  }
+
+  async usersSuspendedSince(since: number, limit: number): Promise<Array<{ userId: UserId; at: number }>> {
+    const rows = await this.rows<{ id: string; suspended_at: number }>('usersSuspendedSince', [since, limit]);
+    return rows.map((r) => ({ userId: r.id as UserId, at: Number(r.suspended_at) }));
+  }
+
+  async auditRecord(e: AuditEntry): Promise<void> {
+    await this.count('auditInsert', [e.at, e.actor, e.action, e.target, JSON.stringify(e.detail)]);
+  }
+
+  async auditList(limit: number): Promise<AuditEntry[]> {
+    return (await this.rows<AuditRow>('auditList', [limit])).map(toAudit);
+  }
+
+  async adminStats(): Promise<AdminStats> {
+    const [r] = await this.rows<AdminStats>('adminStats', []);
+    return r!;
+  }
 
   async ping(): Promise<void> {
     await this.run(() => this.pool.query('SELECT 1'));

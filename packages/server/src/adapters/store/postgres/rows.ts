@@ -70,6 +70,7 @@ export interface DeviceRow {
   name: string;
   created_at: number;
   last_seen_at: number;
+  suspended_at?: number | null;
 }
 
 export function toDevice(r: DeviceRow): Device {
@@ -80,6 +81,7 @@ export function toDevice(r: DeviceRow): Device {
     name: r.name,
     createdAt: r.created_at,
     lastSeenAt: r.last_seen_at,
+    ...(r.suspended_at != null && { suspendedAt: Number(r.suspended_at) }),
   };
 }
 

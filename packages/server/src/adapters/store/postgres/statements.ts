@@ -4,10 +4,12 @@
  * whole (`= ANY($1::text[])`, `unnest(...)`) so a batch costs one round trip, not one per row.
  */
 import { eraseSql, eraseStepSql } from './erase.js';
+import { moderationSql } from './moderation-sql.js';
 
 export const sql = {
   ...eraseSql,
   ...eraseStepSql,
+  ...moderationSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
@@ -53,8 +55,8 @@ export const sql = {
   /** $1 user_id */
   deviceCount: 'SELECT count(*) AS n FROM devices WHERE user_id = $1 AND revoked_at IS NULL',
   /** $1 token_hash */
-  deviceByToken: `SELECT id, user_id, is_primary, name, created_at, last_seen_at
-    FROM devices WHERE token_hash = $1 AND revoked_at IS NULL`,
+  deviceByToken: `SELECT d.id, d.user_id, d.is_primary, d.name, d.created_at, d.last_seen_at, u.suspended_at
+    FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1 AND d.revoked_at IS NULL`,
   /** $1 user_id[] */
   devicesOfUsers: `SELECT id, user_id FROM devices WHERE user_id = ANY($1::text[]) AND revoked_at IS NULL
     ORDER BY created_at, id COLLATE "C"`,
@@ -277,17 +279,17 @@ export const sql = {
    * $1 chat_id[], $2 seq[], $3 sender_user[], $4 sender_device[], $5 client_id[],
    * $6 server_time[], $7 body[] (NULL: per-device bodies), $8 msg_type[], $9 ref_seq[],
    * $10 reaction[], $11 mentions[] (comma-joined), $12 forward_count[], $13 view_once[],
-   * $14 expires_at[]: the payload messages of a batch. A (sender_device, client_id) that
+   * $14 expires_at[], $15 withheld[]: the payload messages of a batch. A (sender_device, client_id) that
    * another transaction stored meanwhile is skipped; the caller sees it by the returned count.
    */
   messagesInsert: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind,
-      body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at)
+      body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at, withheld)
     SELECT chat_id, seq, sender_user, sender_device, client_id, server_time, 0, body, msg_type, ref_seq, reaction,
-      coalesce(string_to_array(nullif(mentions, ''), ','), '{}'), forward_count, view_once, expires_at
+      coalesce(string_to_array(nullif(mentions, ''), ','), '{}'), forward_count, view_once, expires_at, withheld
     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
-      $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::integer[], $13::boolean[], $14::bigint[])
+      $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::integer[], $13::boolean[], $14::bigint[], $15::boolean[])
       AS v(chat_id, seq, sender_user, sender_device, client_id, server_time, body, msg_type, ref_seq, reaction,
-        mentions, forward_count, view_once, expires_at)
+        mentions, forward_count, view_once, expires_at, withheld)
     ON CONFLICT (sender_device, client_id) DO NOTHING`,
   /** $1 chat_id[], $2 seq[], $3 device_id[], $4 body[] */
   payloadsInsert: `INSERT INTO message_payloads (chat_id, seq, device_id, body)
@@ -318,14 +320,14 @@ export const sql = {
   /** $1 device_id, $2 chat_id, $3 after_seq, $4 up_to_seq, $5 limit: bodies resolved for the device */
   messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
       coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
-      m.deleted, m.view_once, m.expires_at
+      m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
     WHERE m.chat_id = $2 AND m.seq > $3 AND m.seq <= $4 ORDER BY m.seq LIMIT $5`,
   /** $1 device_id, $2 chat_id, $3 before_seq, $4 limit: newest first, within the device user's membership */
   historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
       coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
-      m.deleted, m.view_once, m.expires_at
+      m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
     WHERE m.chat_id = $2 AND m.seq < $3 AND m.seq >= (
@@ -335,7 +337,7 @@ export const sql = {
   /** $1 device_id, $2 chat_id, $3 after_seq, $4 limit: oldest first */
   historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
       coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count,
-      m.deleted, m.view_once, m.expires_at
+      m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = $1
     WHERE m.chat_id = $2 AND m.seq > $3 AND m.seq >= (
@@ -399,7 +401,7 @@ export const sql = {
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = $1 AND user_id = $2',
   /** $1 chat_id, $2 after_seq, $3 user_id: payload messages from others after the read position */
   unreadCount: `SELECT count(*) AS n FROM messages
-    WHERE chat_id = $1 AND seq > $2 AND sender_user <> $3 AND kind = 0`,
+    WHERE chat_id = $1 AND seq > $2 AND sender_user <> $3 AND kind = 0 AND NOT withheld`,
   /** $1 chat_id, $2 after_seq, $3 up_to_seq: who sent payload messages in the range */
   sendersInRange: `SELECT DISTINCT sender_user FROM messages
     WHERE chat_id = $1 AND seq > $2 AND seq <= $3 AND kind = 0`,
@@ -437,13 +439,13 @@ export const sql = {
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members,
       me.read_seq,
       (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
-         AND x.sender_user <> $1 AND x.kind = 0) AS unread,
+         AND x.sender_user <> $1 AND x.kind = 0 AND NOT x.withheld) AS unread,
       (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
-         AND x.kind = 0 AND $1 = ANY(x.mentions)) AS unread_mentions,
+         AND x.kind = 0 AND NOT x.withheld AND $1 = ANY(x.mentions)) AS unread_mentions,
       lm.seq AS lm_seq, lm.sender_user AS lm_sender, lm.server_time AS lm_time, lm.kind AS lm_kind
     FROM members me JOIN chats c ON c.id = me.chat_id
     LEFT JOIN LATERAL (SELECT seq, sender_user, server_time, kind FROM messages
-      WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1) lm ON true
+      WHERE chat_id = c.id AND (NOT withheld OR sender_user = $1) ORDER BY seq DESC LIMIT 1) lm ON true
     WHERE me.user_id = $1 AND ($2::text[] IS NULL OR me.chat_id = ANY($2::text[]))
     ORDER BY c.id COLLATE "C"`,
 

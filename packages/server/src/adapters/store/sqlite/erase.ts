@@ -53,6 +53,14 @@ export const ERASE_STEPS: ReadonlyArray<{ table: string; sql: string }> = [
   { table: 'registration_locks', sql: 'DELETE FROM registration_locks WHERE user_id = @user' },
   { table: 'discovery_lookups', sql: 'DELETE FROM discovery_lookups WHERE user_id = @user' },
   { table: 'profiles', sql: 'DELETE FROM profiles WHERE user_id = @user' },
+  { table: 'blocks', sql: 'DELETE FROM blocks WHERE user_id = @user OR blocked_user_id = @user' },
+  // Reports by or about the user, and those whose disclosed messages name them, go too; the
+  // admin audit keeps what an operator did (it names only ids, never content).
+  {
+    table: 'reports',
+    sql: `DELETE FROM reports WHERE reporter_user_id = @user OR target_user_id = @user
+      OR instr(messages, '"' || @user || '"') > 0`,
+  },
   { table: 'devices', sql: 'DELETE FROM devices WHERE user_id = @user' },
   { table: 'users', sql: 'DELETE FROM users WHERE id = @user' },
 ];

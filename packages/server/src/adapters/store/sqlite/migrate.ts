@@ -14,6 +14,7 @@ import { sql as m011 } from './migrations/011_media_uploads.js';
 import { sql as m012 } from './migrations/012_registration_locks.js';
 import { sql as m013 } from './migrations/013_discovery_lookups.js';
 import { sql as m014 } from './migrations/014_profiles.js';
+import { sql as m015 } from './migrations/015_blocking_reports.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -30,6 +31,7 @@ const migrations: readonly string[] = [
   m012,
   m013,
   m014,
+  m015,
 ];
 
 export function migrate(db: Database.Database): number {

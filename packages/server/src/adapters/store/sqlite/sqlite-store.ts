@@ -9,6 +9,9 @@ import Database from 'better-sqlite3';
 import type {
   AccountErase,
   AccountErased,
+  AdminStats,
+  AuditEntry,
+  BlockEntry,
   BundleTake,
   ChatCreate,
   ChatMembership,
@@ -18,6 +21,8 @@ import type {
   DiscoveryLookupsTaken,
   KeysUploadInput,
   OneTimeCode,
+  ReportRecord,
+  ReportStatus,
   SendCommit,
   Store,
 } from '../../../ports/store.js';
@@ -99,6 +104,7 @@ import {
 } from './checkpointer.js';
 import { type Eraser, prepareEraser } from './erase.js';
 import { migrate } from './migrate.js';
+import { SqliteModeration } from './moderation.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
 import { prepareStatements, type Statements } from './statements.js';
 
@@ -158,6 +164,7 @@ export class SqliteStore implements Store {
   });
   private readonly checkpointer: WalCheckpointer | undefined;
   private eraser: Eraser | undefined;
+  private readonly moderation: SqliteModeration;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -176,6 +183,7 @@ export class SqliteStore implements Store {
     this.synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? 'FULL') as SqliteSynchronous;
     if (!options.readonly) migrate(this.db);
     this.s = prepareStatements(this.db);
+    this.moderation = new SqliteModeration(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.readonly) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
@@ -891,7 +899,7 @@ export class SqliteStore implements Store {
           | { read_seq: number; joined_seq: number }
           | undefined;
         if (!chat || !pos) continue;
-        const last = this.s.lastMessage.get(id) as
+        const last = this.s.lastMessage.get(id, userId) as
           | { seq: number; sender_user: string; server_time: number; kind: number }
           | undefined;
         out.push({
@@ -1005,6 +1013,7 @@ export class SqliteStore implements Store {
     this.seqCache.set(b.chatId, seq);
     touched.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
+    if (b.withheld) this.s.messageWithhold.run(b.chatId, seq);
     const timer = facts.timer;
     const expiresAt = timer > 0 ? b.serverTime + timer * 1000 : 0;
     if (expiresAt > 0 || b.meta?.viewOnce) {
@@ -1271,6 +1280,71 @@ export class SqliteStore implements Store {
     );
   }
 
+  // -- blocking, reports and moderation ----------------------------------------------------
+
+  blockAdd(userId: UserId, blockedUserId: UserId, now: number, max: number): Promise<boolean> {
+    return guard(() => this.moderation.blockAdd(userId, blockedUserId, now, max));
+  }
+
+  blockRemove(userId: UserId, blockedUserId: UserId): Promise<boolean> {
+    return guard(() => this.moderation.blockRemove(userId, blockedUserId));
+  }
+
+  blocksOf(userId: UserId): Promise<BlockEntry[]> {
+    return guard(() => this.moderation.blocksOf(userId));
+  }
+
+  blocksPage(
+    after: { userId: UserId; blockedUserId: UserId } | undefined,
+    limit: number,
+  ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>> {
+    return guard(() => this.moderation.blocksPage(after, limit));
+  }
+
+  reportCreate(report: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void> {
+    return guard(() => this.moderation.reportCreate(report));
+  }
+
+  reportsList(query: { status?: ReportStatus; limit: number }): Promise<ReportRecord[]> {
+    return guard(() => this.moderation.reportsList(query));
+  }
+
+  reportGet(id: string): Promise<ReportRecord | undefined> {
+    return guard(() => this.moderation.reportGet(id));
+  }
+
+  reportResolve(id: string, now: number, resolution: string): Promise<boolean> {
+    return guard(() => this.moderation.reportResolve(id, now, resolution));
+  }
+
+  userSuspend(userId: UserId, now: number, reason: string): Promise<boolean> {
+    return guard(() => this.moderation.userSuspend(userId, now, reason));
+  }
+
+  userUnsuspend(userId: UserId): Promise<boolean> {
+    return guard(() => this.moderation.userUnsuspend(userId));
+  }
+
+  userSuspension(userId: UserId): Promise<{ at: number; reason: string } | undefined> {
+    return guard(() => this.moderation.userSuspension(userId));
+  }
+
+  usersSuspendedSince(since: number, limit: number): Promise<Array<{ userId: UserId; at: number }>> {
+    return guard(() => this.moderation.usersSuspendedSince(since, limit));
+  }
+
+  auditRecord(entry: AuditEntry): Promise<void> {
+    return guard(() => this.moderation.auditRecord(entry));
+  }
+
+  auditList(limit: number): Promise<AuditEntry[]> {
+    return guard(() => this.moderation.auditList(limit));
+  }
+
+  adminStats(): Promise<AdminStats> {
+    return guard(() => this.moderation.stats());
+  }
+
   ping(): Promise<void> {
     return guard(() => {
       this.db.prepare('SELECT 1').get();
@@ -1292,6 +1366,7 @@ interface DeviceRow {
   name: string;
   created_at: number;
   last_seen_at: number;
+  suspended_at?: number | null;
 }
 
 function toDevice(r: DeviceRow): Device {
@@ -1302,5 +1377,6 @@ function toDevice(r: DeviceRow): Device {
     name: r.name,
     createdAt: r.created_at,
     lastSeenAt: r.last_seen_at,
+    ...(r.suspended_at != null && { suspendedAt: r.suspended_at }),
   };
 }

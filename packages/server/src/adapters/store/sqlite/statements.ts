@@ -38,8 +38,8 @@ const sql = {
   /** user_id */
   deviceCount: 'SELECT count(*) AS n FROM devices WHERE user_id = ? AND revoked_at IS NULL',
   /** token_hash */
-  deviceByToken:
-    'SELECT id, user_id, is_primary, name, created_at, last_seen_at FROM devices WHERE token_hash = ? AND revoked_at IS NULL',
+  deviceByToken: `SELECT d.id, d.user_id, d.is_primary, d.name, d.created_at, d.last_seen_at, u.suspended_at
+      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ? AND d.revoked_at IS NULL`,
   /** user_id */
   devicesOfUser: 'SELECT id FROM devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id',
   /** user_id */
@@ -248,13 +248,15 @@ const sql = {
   messageBodyClear: 'UPDATE messages SET body = NULL WHERE chat_id = ? AND seq = ?',
   /** chat_id, after_seq, user_id: payload messages from others after the read position */
   unreadCount:
-    'SELECT count(*) AS n FROM messages WHERE chat_id = ? AND seq > ? AND sender_user != ? AND kind = 0',
+    'SELECT count(*) AS n FROM messages WHERE chat_id = ? AND seq > ? AND sender_user != ? AND kind = 0 AND withheld = 0',
   /** chat_id, after_seq, user_id: unread messages mentioning the user (mentions are comma-joined ids) */
-  unreadMentions: `SELECT count(*) AS n FROM messages WHERE chat_id = @chat AND seq > @after AND kind = 0 AND mentions != ''
+  unreadMentions: `SELECT count(*) AS n FROM messages WHERE chat_id = @chat AND seq > @after AND kind = 0 AND withheld = 0 AND mentions != ''
     AND (',' || mentions || ',') LIKE ('%,' || @user || ',%')`,
-  /** chat_id */
+  /** chat_id, user_id: the newest message the user may see (withheld ones only by their sender) */
   lastMessage:
-    'SELECT seq, sender_user, server_time, kind FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT 1',
+    'SELECT seq, sender_user, server_time, kind FROM messages WHERE chat_id = ? AND (withheld = 0 OR sender_user = ?) ORDER BY seq DESC LIMIT 1',
+  /** chat_id, seq */
+  messageWithhold: 'UPDATE messages SET withheld = 1 WHERE chat_id = ? AND seq = ?',
   /** only_admins_send, only_admins_edit_info, id (NULL keeps a setting) */
   chatSetSettings:
     'UPDATE chats SET only_admins_send = coalesce(?, only_admins_send), only_admins_edit_info = coalesce(?, only_admins_edit_info) WHERE id = ?',
@@ -286,13 +288,13 @@ const sql = {
   payloadInsert: 'INSERT INTO message_payloads (chat_id, seq, device_id, body) VALUES (?, ?, ?, ?)',
   /** device_id, chat_id, after_seq, up_to_seq, limit */
   messagesRead: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq <= @upTo ORDER BY m.seq LIMIT @limit`,
   /** device_id, chat_id, before_seq, limit: newest first, within the device user's membership */
   historyBefore: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq < @before AND m.seq >= (
@@ -301,7 +303,7 @@ const sql = {
     ORDER BY m.seq DESC LIMIT @limit`,
   /** device_id, chat_id, after_seq, limit: oldest first */
   historyAfter: `SELECT m.chat_id, m.seq, m.sender_user, m.sender_device, m.client_id, m.server_time, m.kind,
-      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at
+      coalesce(m.body, p.body) AS body, m.msg_type, m.ref_seq, m.reaction, m.mentions, m.forward_count, m.deleted, m.view_once, m.expires_at, m.withheld
     FROM messages m LEFT JOIN message_payloads p
       ON m.body IS NULL AND p.chat_id = m.chat_id AND p.seq = m.seq AND p.device_id = @device
     WHERE m.chat_id = @chat AND m.seq > @after AND m.seq >= (
