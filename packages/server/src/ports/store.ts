@@ -311,14 +311,20 @@ export interface Store {
   deviceList(userId: UserId): Promise<Device[]>;
   /** Revokes the device and drops its cursors. Idempotent; false when it was not active. */
   deviceRevoke(deviceId: DeviceId, now: number): Promise<boolean>;
-  /** Records activity (used to retire linked devices whose primary went quiet). */
+  /**
+   * Records activity (used to retire linked devices whose primary went quiet). Needs no disk
+   * sync: after a power loss the time may be older, which only delays a retirement.
+   */
   deviceTouch(deviceId: DeviceId, now: number): Promise<void>;
   /** Revokes linked devices of users whose primary was last seen before `cutoff`. */
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]>;
 
   /** Last-seen time and its visibility; undefined for an unknown user. */
   userPresenceGet(userId: UserId): Promise<UserPresenceRecord | undefined>;
-  /** Records when the user was last online; never moves back. */
+  /**
+   * Records when the user was last online; never moves back. Needs no disk sync: after a
+   * power loss the time may be older.
+   */
   userLastSeenSet(userId: UserId, at: number): Promise<void>;
   userVisibilitySet(userId: UserId, visibility: LastSeenVisibility): Promise<void>;
   /** Which of `others` share at least one chat with `userId`. */

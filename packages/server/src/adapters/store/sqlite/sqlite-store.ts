@@ -360,9 +360,7 @@ export class SqliteStore implements Store {
   }
 
   deviceTouch(deviceId: DeviceId, now: number): Promise<void> {
-    return guard(() => {
-      this.s.deviceTouch.run(now, deviceId);
-    });
+    return guard(() => this.relaxed(() => void this.s.deviceTouch.run(now, deviceId)));
   }
 
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]> {
@@ -394,9 +392,7 @@ export class SqliteStore implements Store {
   }
 
   userLastSeenSet(userId: UserId, at: number): Promise<void> {
-    return guard(() => {
-      this.s.userLastSeenSet.run(at, userId);
-    });
+    return guard(() => this.relaxed(() => void this.s.userLastSeenSet.run(at, userId)));
   }
 
   userVisibilitySet(userId: UserId, visibility: LastSeenVisibility): Promise<void> {
