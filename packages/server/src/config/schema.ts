@@ -84,7 +84,7 @@ export const configSchema = z
      * Each checkpoint ends with a sync of the database file, which delays commits' syncs
      * meanwhile: often and small keeps that delay short.
      */
-    sqliteCheckpointMs: int(0, 60_000).default(100),
+    sqliteCheckpointMs: int(0, 60_000).default(20),
     /** Largest ciphertext in one message (per device for per-device payloads). */
     maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */
