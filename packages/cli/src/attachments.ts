@@ -127,3 +127,25 @@ export async function writeReceivedFile(
   }
   return target;
 }
+
+/**
+ * Reads an image file for an avatar or a group icon: an image by its name, not empty, at
+ * most `maxBytes`; `what` names it in the errors ("an avatar").
+ */
+export async function readImageFile(
+  path: string,
+  maxBytes: number,
+  what: string,
+): Promise<{ bytes: Uint8Array; mime: string }> {
+  const mime = mimeOf(path);
+  if (!mime.startsWith('image/')) throw new CliError(`${path} is not an image (.png, .jpg, .gif, .webp)`);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new CliError(`cannot read ${path}`);
+  }
+  if (size === 0) throw new CliError(`${path} is empty`);
+  if (size > maxBytes) throw new CliError(`${what} is at most ${formatSize(maxBytes)}`);
+  return { bytes: new Uint8Array(await readFile(path)), mime };
+}

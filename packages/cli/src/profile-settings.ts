@@ -4,9 +4,8 @@
  * avatar is read from a file (an image, at most 5 MiB), encrypted and uploaded; the SDK
  * checks the name (1-64 characters) and about text (at most 140).
  */
-import { readFile, stat } from 'node:fs/promises';
 import type { SecureMessaging, UserProfile } from '@parley/sdk';
-import { formatSize, mimeOf } from './attachments.js';
+import { formatSize, readImageFile } from './attachments.js';
 import { CliError } from './errors.js';
 import { forTerminal } from './text.js';
 
@@ -24,17 +23,8 @@ export function profileLines(p: UserProfile | undefined): string[] {
 
 /** Reads, encrypts and uploads an avatar image. */
 export async function uploadAvatarFile(secure: SecureMessaging, path: string) {
-  const mime = mimeOf(path);
-  if (!mime.startsWith('image/')) throw new CliError(`${path} is not an image (.png, .jpg, .gif, .webp)`);
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new CliError(`cannot read ${path}`);
-  }
-  if (size === 0) throw new CliError(`${path} is empty`);
-  if (size > MAX_AVATAR_BYTES) throw new CliError(`an avatar is at most ${formatSize(MAX_AVATAR_BYTES)}`);
-  return secure.uploadAvatar(new Uint8Array(await readFile(path)), mime);
+  const { bytes, mime } = await readImageFile(path, MAX_AVATAR_BYTES, 'an avatar');
+  return secure.uploadAvatar(bytes, mime);
 }
 
 /** `/profile [name NAME | about TEXT | avatar PATH|off]`: sets one field, then shows the profile. */

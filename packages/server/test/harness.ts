@@ -287,3 +287,24 @@ export async function createGroup(c: RawClient, members: string[], name = 'g'): 
   });
   return r.chat.id;
 }
+
+/** A WebSocket upgrade the node refuses: its HTTP status and error code. */
+export function refusedUpgrade(url: string, token: string): Promise<{ status: number; code: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`, ['parley.v2.json', 'parley.v1.json'], {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    ws.once('open', () => {
+      ws.close();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(body).error.code }));
+    });
+    ws.once('error', () => {});
+  });
+}

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatKind, CloseCodes, type Message } from '@parley/protocol';
-import WebSocket from 'ws';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import { PostgresStore } from '../src/adapters/store/postgres/postgres-store.js';
 import { dropSchema, freshSchema } from '../src/adapters/store/postgres/testing.js';
@@ -21,7 +20,16 @@ import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import type { Bus } from '../src/ports/bus.js';
 import type { Store } from '../src/ports/store.js';
 import type { UserId } from '../src/ports/types.js';
-import { http, linkDevice, RawClient, register, startNode, type TestNode, text } from './harness.js';
+import {
+  http,
+  linkDevice,
+  RawClient,
+  refusedUpgrade,
+  register,
+  startNode,
+  type TestNode,
+  text,
+} from './harness.js';
 
 const pgUrl = process.env.PARLEY_TEST_POSTGRES_URL;
 const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
@@ -94,27 +102,6 @@ async function postgresRedisCluster(): Promise<Cluster> {
   };
 }
 
-/** The error code of a refused WebSocket upgrade. */
-function refusedUpgrade(t: TestNode, token: string): Promise<{ status: number; code: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${t.url.replace('http', 'ws')}/v1/ws`, ['parley.v2.json', 'parley.v1.json'], {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    ws.once('open', () => {
-      ws.close();
-      reject(new Error('the upgrade was accepted'));
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(body).error.code }));
-    });
-    ws.once('error', () => {});
-  });
-}
-
 const clusters: Array<{ name: string; make: () => Promise<Cluster>; skip: string | false }> = [
   { name: 'SQLite, in-process bus', make: sqliteCluster, skip: false },
   {
@@ -150,7 +137,10 @@ for (const variant of clusters) {
       assert.equal(bystander.closeCode, undefined, 'other accounts stay connected');
 
       for (const n of c.nodes)
-        assert.deepEqual(await refusedUpgrade(n, laptop.token), { status: 403, code: 'ACCOUNT_SUSPENDED' });
+        assert.deepEqual(await refusedUpgrade(n.url, laptop.token), {
+          status: 403,
+          code: 'ACCOUNT_SUSPENDED',
+        });
       const devices = await http(`${n2.url}/v1/devices`, 'GET', undefined, dan.token);
       assert.deepEqual([devices.status, devices.body.error.code], [403, 'ACCOUNT_SUSPENDED']);
       // Registering the number again is refused too (after the right SMS code).

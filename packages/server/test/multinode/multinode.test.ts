@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CloseCodes } from '@parley/protocol';
-import WebSocket from 'ws';
 import { ensureTestBucket, TEST_BUCKET } from '../../src/adapters/blobs/s3/testing.js';
-import { http, nextPhone, RawClient } from '../harness.js';
+import { http, nextPhone, RawClient, refusedUpgrade } from '../harness.js';
 import { registerViaLog } from '../register-via-log.js';
 import { NodeProcess, sleep, waitFor } from './processes.js';
 import { multiNodeRun, type RunContext, type RunEnv, type RunOptions, type RunResult } from './run.js';
@@ -281,26 +280,6 @@ describe('media on S3 shared by node processes', { skip: noS3 }, () => {
 describe('suspension by parley admin across node processes', { skip }, () => {
   const adminScript = new URL('./admin-child.js', import.meta.url).pathname;
 
-  /** The status and error code of a refused WebSocket upgrade. */
-  const upgrade = (url: string, token: string) =>
-    new Promise<{ status: number; code: string }>((resolve, reject) => {
-      const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`, ['parley.v2.json'], {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      ws.once('open', () => {
-        ws.close();
-        reject(new Error('the upgrade was accepted'));
-      });
-      ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => {
-          body += c.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(body).error.code }));
-      });
-      ws.once('error', () => {});
-    });
-
   it('an account suspended by the admin command loses its sockets on every node (4004) and cannot connect again', async () => {
     const schema = await freshSchema(postgresUrl!);
     const busUrl = await sharedRedisDb(redisUrl!);
@@ -339,7 +318,10 @@ describe('suspension by parley admin across node processes', { skip }, () => {
       assert.deepEqual(codes, [CloseCodes.SUSPENDED, CloseCodes.SUSPENDED, CloseCodes.SUSPENDED]);
       assert.equal(bystander.closeCode, undefined, 'other accounts stay connected');
       for (const [i, n] of nodes.entries())
-        assert.deepEqual(await upgrade(n.url, devices[i]!.token), { status: 403, code: 'ACCOUNT_SUSPENDED' });
+        assert.deepEqual(await refusedUpgrade(n.url, devices[i]!.token), {
+          status: 403,
+          code: 'ACCOUNT_SUSPENDED',
+        });
       await bystander.close();
     } catch (err) {
       (err as Error).message += `\n${nodes.map((n) => `--- ${n.id}\n${n.logTail()}`).join('\n')}`;
