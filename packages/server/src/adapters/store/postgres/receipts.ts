@@ -66,7 +66,7 @@ async function advanceReceipt(
   const moved = advancedReceipt(p, delivered, read);
   if (!moved) return undefined;
   const { deliveredSeq, readSeq } = moved;
-  await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq]);
+  await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq, now]);
   if (deliveredSeq > p.delivered_seq) await db.count('receiptMark', [chatId, userId, 1, deliveredSeq, now]);
   if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
   const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);

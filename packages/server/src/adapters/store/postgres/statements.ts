@@ -391,9 +391,9 @@ export const sql = {
   /** $1 chat_id, $2 user_id: positions, locked until commit */
   receiptPosition: `SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id
     WHERE m.chat_id = $1 AND m.user_id = $2 FOR UPDATE OF m`,
-  /** $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq */
+  /** $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq, $5 receipt_at */
   receiptPositionSet:
-    'UPDATE members SET delivered_seq = $3, read_seq = $4 WHERE chat_id = $1 AND user_id = $2',
+    'UPDATE members SET delivered_seq = $3, read_seq = $4, receipt_at = $5 WHERE chat_id = $1 AND user_id = $2',
   /** $1 chat_id, $2 user_id, $3 kind (1 delivered, 2 read), $4 through_seq, $5 at */
   receiptMark: `INSERT INTO receipt_marks (chat_id, user_id, kind, through_seq, at) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT DO NOTHING`,
@@ -415,11 +415,10 @@ export const sql = {
         AND r.kind = 2 AND r.through_seq >= $2) AS read_at
     FROM members m WHERE m.chat_id = $1`,
   /** $1 user_id, $2 since: other members' positions in the user's chats that moved after `since` */
-  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, max(r.at) AS at
+  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, m.receipt_at AS at
     FROM members me
-    JOIN members m ON m.chat_id = me.chat_id AND m.user_id <> me.user_id
-    JOIN receipt_marks r ON r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.at > $2
-    WHERE me.user_id = $1 GROUP BY m.chat_id, m.user_id, m.delivered_seq, m.read_seq`,
+    JOIN members m ON m.chat_id = me.chat_id AND m.user_id <> me.user_id AND m.receipt_at > $2
+    WHERE me.user_id = $1`,
   /**
    * $1 chat_id, $2 after_seq, $3 up_to_seq, $4 reader: view-once messages from others
    * whose payload goes now

@@ -15,6 +15,7 @@ import { sql as m012 } from './migrations/012_registration_locks.js';
 import { sql as m013 } from './migrations/013_discovery_lookups.js';
 import { sql as m014 } from './migrations/014_profiles.js';
 import { sql as m015 } from './migrations/015_blocking_reports.js';
+import { sql as m016 } from './migrations/016_receipt_at.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -32,6 +33,7 @@ const migrations: readonly string[] = [
   m013,
   m014,
   m015,
+  m016,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
+import { addUser, chatInput } from '../../../ports/store-fixtures.js';
 import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -87,6 +88,46 @@ describe('SqliteStore', () => {
       }
     } finally {
       await store.close();
+      await cleanup();
+    }
+  });
+
+  it('migration 016 gives each member the time of its last receipt move', async () => {
+    const { path, cleanup } = await tempFile();
+    try {
+      const first = new SqliteStore({ path });
+      const [a, b] = [await addUser(first, 1), await addUser(first, 2)];
+      await first.chatCreate(chatInput('m', a, [b]));
+      await first.messageCommit([
+        {
+          chatId: 'm' as ChatId,
+          senderUserId: a.userId,
+          senderDeviceId: a.deviceId,
+          clientMessageId: 'x',
+          serverTime: 5,
+          payload: bytes('hi'),
+          devicePayloads: undefined,
+        },
+      ]);
+      await first.receiptsDelivered([{ chatId: 'm' as ChatId, userId: b.userId, seq: 2 }], 50);
+      await first.close();
+      // Back to the schema before 016: no receipt_at, the marks' time index, version 15.
+      const raw = new Database(path);
+      raw.exec(
+        'ALTER TABLE members DROP COLUMN receipt_at; CREATE INDEX receipt_marks_at ON receipt_marks(chat_id, at)',
+      );
+      raw.pragma('user_version = 15');
+      raw.close();
+      const second = new SqliteStore({ path });
+      try {
+        assert.deepEqual(await second.receiptsSince(a.userId, 10), [
+          { chatId: 'm', userId: b.userId, deliveredSeq: 2, readSeq: 0, at: 50 },
+        ]);
+        assert.deepEqual(await second.receiptsSince(a.userId, 50), []);
+      } finally {
+        await second.close();
+      }
+    } finally {
       await cleanup();
     }
   });

@@ -803,7 +803,7 @@ export class SqliteStore implements Store {
     const moved = advancedReceipt(p, delivered, read);
     if (!moved) return undefined;
     const { deliveredSeq, readSeq } = moved;
-    this.s.receiptPositionSet.run(deliveredSeq, readSeq, chatId, userId);
+    this.s.receiptPositionSet.run(deliveredSeq, readSeq, now, chatId, userId);
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
     const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);

@@ -213,8 +213,9 @@ const sql = {
   /** @seq, @chat, @user: forward only, never past the chat's last seq */
   readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat)))
     WHERE chat_id = @chat AND user_id = @user RETURNING read_seq, joined_seq`,
-  /** delivered_seq, read_seq, chat_id, user_id */
-  receiptPositionSet: 'UPDATE members SET delivered_seq = ?, read_seq = ? WHERE chat_id = ? AND user_id = ?',
+  /** delivered_seq, read_seq, receipt_at, chat_id, user_id */
+  receiptPositionSet:
+    'UPDATE members SET delivered_seq = ?, read_seq = ?, receipt_at = ? WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id, kind (1 delivered, 2 read), through_seq, at */
   receiptMark:
     'INSERT OR IGNORE INTO receipt_marks (chat_id, user_id, kind, through_seq, at) VALUES (?, ?, ?, ?, ?)',
@@ -229,11 +230,10 @@ const sql = {
       (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.kind = 2 AND r.through_seq >= @seq) AS read_at
     FROM members m WHERE m.chat_id = @chat`,
   /** @user, @since: other members' positions in the user's chats that changed after `since` */
-  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, max(r.at) AS at
+  receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, m.receipt_at AS at
     FROM members me
-    JOIN members m ON m.chat_id = me.chat_id AND m.user_id != me.user_id
-    JOIN receipt_marks r ON r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.at > @since
-    WHERE me.user_id = @user GROUP BY m.chat_id, m.user_id`,
+    JOIN members m ON m.chat_id = me.chat_id AND m.user_id != me.user_id AND m.receipt_at > @since
+    WHERE me.user_id = @user`,
   /** chat_id, user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */
