@@ -14,7 +14,7 @@ import { KIND_UPDATE } from '../src/adapters/store/message-rows.js';
 import { PostgresStore } from '../src/adapters/store/postgres/postgres-store.js';
 import { dropSchema, freshSchema } from '../src/adapters/store/postgres/testing.js';
 import type { Store } from '../src/ports/store.js';
-import type { ChatId, DeviceId } from '../src/ports/types.js';
+import { type ChatId, cursorList, type DeviceId } from '../src/ports/types.js';
 import { type Hit, scanPostgres, scanSqlite } from './db-scan.js';
 import {
   createGroup,
@@ -46,7 +46,7 @@ async function putMedia(t: TestNode, body: Uint8Array, token: string): Promise<s
 /** Waits until the device's cursor in the chat is acked through `seq` (acks are flushed in batches). */
 async function acked(store: Store, deviceId: string, chatId: string, seq: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const c = (await store.cursorsOf(deviceId as DeviceId)).find((x) => x.chatId === chatId);
+    const c = cursorList(await store.cursorsOf(deviceId as DeviceId)).find((x) => x.chatId === chatId);
     if (!c || c.ackedSeq >= seq) return;
     await new Promise((r) => setTimeout(r, 20));
   }

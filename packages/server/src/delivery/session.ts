@@ -204,14 +204,17 @@ export class DeliverySession {
       if (this.closed) return false;
       const page: StoredMessage[] = [];
       let paused = false;
-      for (const c of cursors) {
-        let st = this.chats.get(c.chatId);
+      for (let i = 0; i < cursors.chatIds.length; i++) {
+        const chatId = cursors.chatIds[i]!;
+        const endSeq = cursors.endSeqs[i] || undefined;
+        let st = this.chats.get(chatId);
         if (!st) {
-          st = { sent: c.ackedSeq, acked: c.ackedSeq, unacked: [], endSeq: c.endSeq };
-          this.chats.set(c.chatId, st);
+          const acked = cursors.ackedSeqs[i]!;
+          st = { sent: acked, acked, unacked: [], endSeq };
+          this.chats.set(chatId, st);
         }
-        st.endSeq = c.endSeq;
-        const upTo = c.endSeq ?? c.lastSeq;
+        st.endSeq = endSeq;
+        const upTo = endSeq ?? cursors.lastSeqs[i]!;
         while (st.sent < upTo) {
           const room = Math.min(
             this.limits.pageSize - page.length,
@@ -221,14 +224,14 @@ export class DeliverySession {
             paused = true;
             break;
           }
-          const rows = await this.store.messagesRead(this.deviceId, c.chatId, st.sent, upTo, room);
+          const rows = await this.store.messagesRead(this.deviceId, chatId, st.sent, upTo, room);
           if (this.closed) return false;
           if (rows.length === 0) {
             // The rest expired before this device came back: nothing left to deliver.
             st.sent = upTo;
             if (st.unacked.length === 0) {
               st.acked = upTo;
-              this.acks.add(this.deviceId, this.userId, c.chatId, upTo);
+              this.acks.add(this.deviceId, this.userId, chatId, upTo);
             }
             break;
           }

@@ -20,7 +20,16 @@ import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fi
 import { moderationContract } from './store-moderation.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
-import type { ChatId, ChatInfo, DeviceCursor, DeviceId, Role, StoredMessage, UserId } from './types.js';
+import {
+  type ChatId,
+  type ChatInfo,
+  cursorList,
+  type DeviceCursor,
+  type DeviceId,
+  type Role,
+  type StoredMessage,
+  type UserId,
+} from './types.js';
 
 export interface StoreFixture {
   store: Store;
@@ -117,7 +126,7 @@ const seqs = (ms: readonly StoredMessage[]) => ms.map((m) => m.seq);
 
 /** The device's cursor in a chat, with endSeq normalised (absent and undefined are the same). */
 async function cursorIn(store: Store, device: Account, chat: string): Promise<DeviceCursor | undefined> {
-  const c = (await store.cursorsOf(device.deviceId)).find((x) => x.chatId === chat);
+  const c = cursorList(await store.cursorsOf(device.deviceId)).find((x) => x.chatId === chat);
   return c && { chatId: c.chatId, ackedSeq: c.ackedSeq, endSeq: c.endSeq, lastSeq: c.lastSeq };
 }
 
@@ -227,7 +236,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           name: 'new phone',
           now: T0 + 10,
         });
-        assert.deepEqual(await store.cursorsOf(b.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(b.deviceId)), []);
         const fresh = { userId: b.userId, deviceId: deviceId('user-2/new-phone') };
         assert.deepEqual(await cursorIn(store, fresh, 'g'), {
           chatId: 'g',
@@ -290,12 +299,16 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const a = await addUser(store, 1);
         const laptop = await linkDevice(store, a, 'laptop');
         await createChat(store, 'g', a, []);
-        assert.equal((await store.cursorsOf(laptop.deviceId)).length, 1);
+        assert.equal(cursorList(await store.cursorsOf(laptop.deviceId)).length, 1);
         assert.equal(await store.deviceRevoke(laptop.deviceId, T0 + 1), true);
-        assert.deepEqual(await store.cursorsOf(laptop.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(laptop.deviceId)), []);
         assert.equal(await store.deviceRevoke(laptop.deviceId, T0 + 2), false);
         assert.equal(await store.deviceRevoke(deviceId('user-9/phone'), T0 + 2), false);
-        assert.equal((await store.cursorsOf(a.deviceId)).length, 1, 'other devices keep their cursors');
+        assert.equal(
+          cursorList(await store.cursorsOf(a.deviceId)).length,
+          1,
+          'other devices keep their cursors',
+        );
         assert.deepEqual(sortedIds(await store.deviceList(a.userId)), [a.deviceId]);
       });
 
@@ -314,7 +327,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
 
         assert.deepEqual(await store.devicesRetireOrphans(cutoff, T0 + 300), [quietLaptop.deviceId]);
         assert.equal(await store.deviceByTokenHash(`token-${quietLaptop.deviceId}`), undefined);
-        assert.deepEqual(await store.cursorsOf(quietLaptop.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(quietLaptop.deviceId)), []);
         for (const kept of [active, activeLaptop, quiet, edge, edgeLaptop]) {
           assert.ok(await store.deviceByTokenHash(`token-${kept.deviceId}`), `${kept.deviceId} stays active`);
         }
@@ -498,11 +511,11 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const outsider = await addUser(store, 3);
         await createChat(store, 'g', a, [b]);
         for (const d of [a, aLaptop, b]) {
-          assert.deepEqual(await store.cursorsOf(d.deviceId), [
+          assert.deepEqual(cursorList(await store.cursorsOf(d.deviceId)), [
             { chatId: 'g', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
           ]);
         }
-        assert.deepEqual(await store.cursorsOf(outsider.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(outsider.deviceId)), []);
         assert.deepEqual(
           await pendingSeqs(store, aLaptop, 'g'),
           [1],
@@ -534,7 +547,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.chatGet(chatId('direct-ab')), first);
         assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('direct-ab'), 0, 10, 10)), [1]);
         for (const d of [a, b]) {
-          assert.deepEqual(await store.cursorsOf(d.deviceId), [
+          assert.deepEqual(cursorList(await store.cursorsOf(d.deviceId)), [
             { chatId: 'direct-ab', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
           ]);
         }
@@ -705,7 +718,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           assert.deepEqual(await pendingSeqs(store, d, 'g1'), []);
         }
         assert.deepEqual(await pendingSeqs(store, aLaptop, 'g0'), [1], 'as after chatCreate');
-        assert.deepEqual(await store.cursorsOf(outsider.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(outsider.deviceId)), []);
         // The next message is pending as usual.
         await sendMany(store, 'g1', b, 1);
         assert.deepEqual(await pendingSeqs(store, aLaptop, 'g1'), [2]);
@@ -736,14 +749,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.chatGet(chatId('ab')), ab, 'the existing chat is left as it is');
         assert.equal(await store.chatDirectFind(c.userId, a.userId), 'ac');
         assert.deepEqual(seqs(await store.messagesRead(b.deviceId, chatId('ab'), 0, 10, 10)), [1]);
-        assert.deepEqual((await store.cursorsOf(a.deviceId)).map((x) => x.chatId).sort(), [
-          'ab',
-          'ac',
-          'ad',
-          'group-ab',
-        ]);
         assert.deepEqual(
-          (await store.cursorsOf(c.deviceId)).map((x) => x.chatId),
+          cursorList(await store.cursorsOf(a.deviceId))
+            .map((x) => x.chatId)
+            .sort(),
+          ['ab', 'ac', 'ad', 'group-ab'],
+        );
+        assert.deepEqual(
+          cursorList(await store.cursorsOf(c.deviceId)).map((x) => x.chatId),
           ['ac'],
         );
         assert.equal(
@@ -764,7 +777,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.chatGet(chatId('ac')), undefined);
         assert.equal(await store.chatDirectFind(a.userId, c.userId), undefined);
         assert.deepEqual(await store.chatGet(chatId('g')), g);
-        assert.deepEqual(await store.cursorsOf(c.deviceId), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(c.deviceId)), []);
         assert.equal(await store.chatCreateMany([chatInput('ac', a, [c], 'direct')]), 1);
       });
     });
@@ -980,13 +993,16 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await createChat(store, 'h', a, []);
         await sendMany(store, 'g', a, 3);
         await store.cursorsAck([{ deviceId: a.deviceId, chatId: chatId('g'), seq: 2 }]);
-        const cursors = (await store.cursorsOf(a.deviceId)).map((c) => ({ ...c, endSeq: c.endSeq }));
+        const cursors = cursorList(await store.cursorsOf(a.deviceId)).map((c) => ({
+          ...c,
+          endSeq: c.endSeq,
+        }));
         cursors.sort((x, y) => x.chatId.localeCompare(y.chatId));
         assert.deepEqual(cursors, [
           { chatId: 'g', ackedSeq: 2, endSeq: undefined, lastSeq: 4 },
           { chatId: 'h', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
         ]);
-        assert.deepEqual(await store.cursorsOf(deviceId('user-9/phone')), []);
+        assert.deepEqual(cursorList(await store.cursorsOf(deviceId('user-9/phone'))), []);
       });
 
       test('cursorsAck moves cursors forward only and counts the ones that moved', async (store) => {
@@ -1428,7 +1444,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         }
         assert.equal(await store.chatCreateMany(inputs, { ackedSeq: 1 }), 20_100);
         const last = users[200]!;
-        const cursors = await store.cursorsOf(last.deviceId);
+        const cursors = cursorList(await store.cursorsOf(last.deviceId));
         assert.equal(cursors.length, 200);
         assert.ok(cursors.every((c) => c.ackedSeq === 1 && c.lastSeq === 1));
         assert.equal(await store.chatDirectFind(last.userId, users[0]!.userId), 'd199');
@@ -1649,7 +1665,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           },
         ]);
         const cursor = async (d: { deviceId: DeviceId }) =>
-          (await store.cursorsOf(d.deviceId)).find((c) => c.chatId === 'g')?.ackedSeq;
+          cursorList(await store.cursorsOf(d.deviceId)).find((c) => c.chatId === 'g')?.ackedSeq;
         assert.deepEqual([await cursor(b), await cursor(tablet)], [3, 2]);
         // Nothing moves again; an ack of a chat the user is not in moves nothing and fails nothing.
         assert.deepEqual(await store.acksPersist([ack(b, 3), ack(tablet, 1)], T0 + 2), []);

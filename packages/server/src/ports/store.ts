@@ -11,7 +11,7 @@ import type {
   ChatKind,
   ChatSummary,
   Device,
-  DeviceCursor,
+  DeviceCursors,
   DeviceId,
   DeviceIdentity,
   LastSeenVisibility,
@@ -553,8 +553,8 @@ export interface Store {
    * stores the message with the chat's next seq.
    */
   messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]>;
-  /** Every cursor of the device, with the chat's last seq. */
-  cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]>;
+  /** Every cursor of the device, with the chat's last seq (`cursorList` makes objects of them). */
+  cursorsOf(deviceId: DeviceId): Promise<DeviceCursors>;
   /**
    * Messages of `chatId` with seq in (afterSeq, upToSeq], ascending, at most `limit`,
    * with bodies resolved for `deviceId`.

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { storeContract } from '../../../ports/store.contract.js';
 import type { SendCommit } from '../../../ports/store.js';
-import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
+import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { createPool } from './db.js';
 import { migrations } from './migrate.js';
 import { migrate, PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
@@ -302,7 +302,9 @@ if (url === undefined) {
             'one CREATED update',
           );
           assert.deepEqual(
-            (await nodes[3]!.cursorsOf(b.deviceId)).map((c) => c.chatId).sort(),
+            cursorList(await nodes[3]!.cursorsOf(b.deviceId))
+              .map((c) => c.chatId)
+              .sort(),
             [chat, id].sort(),
           );
         }

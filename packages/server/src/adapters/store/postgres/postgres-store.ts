@@ -28,27 +28,29 @@ import type {
   SendCommit,
   Store,
 } from '../../../ports/store.js';
-import type {
-  ChatId,
-  ChatInfo,
-  ChatKind,
-  ChatSummary,
-  Device,
-  DeviceCursor,
-  DeviceId,
-  DeviceIdentity,
-  LastSeenVisibility,
-  PinInfo,
-  PreKeyBundleRecord,
-  ProfileVersionRecord,
-  ReceiptChange,
-  ReceiptState,
-  Role,
-  StoredMessage,
-  StoredProfile,
-  User,
-  UserId,
-  UserPresenceRecord,
+import {
+  addCursor,
+  type ChatId,
+  type ChatInfo,
+  type ChatKind,
+  type ChatSummary,
+  type Device,
+  type DeviceCursors,
+  type DeviceId,
+  type DeviceIdentity,
+  emptyCursors,
+  type LastSeenVisibility,
+  type PinInfo,
+  type PreKeyBundleRecord,
+  type ProfileVersionRecord,
+  type ReceiptChange,
+  type ReceiptState,
+  type Role,
+  type StoredMessage,
+  type StoredProfile,
+  type User,
+  type UserId,
+  type UserPresenceRecord,
 } from '../../../ports/types.js';
 import { type CodeRow, toCode } from '../code-rows.js';
 import { decideLookups } from '../discovery-rows.js';
@@ -590,19 +592,16 @@ export class PostgresStore implements Store {
     return this.tx((db) => commitBatch(db, batch));
   }
 
-  async cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]> {
+  async cursorsOf(deviceId: DeviceId): Promise<DeviceCursors> {
     const rows = await this.rows<{
       chat_id: string;
       acked_seq: number;
       end_seq: number | null;
       last_seq: number;
     }>('cursorsOf', [deviceId]);
-    return rows.map((r) => ({
-      chatId: r.chat_id as ChatId,
-      ackedSeq: r.acked_seq,
-      endSeq: r.end_seq ?? undefined,
-      lastSeq: r.last_seq,
-    }));
+    const out = emptyCursors();
+    for (const r of rows) addCursor(out, r.chat_id, r.acked_seq, r.end_seq, r.last_seq);
+    return out;
   }
 
   async messagesRead(

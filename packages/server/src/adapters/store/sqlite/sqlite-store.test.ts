@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
 import { addUser, chatInput } from '../../../ports/store-fixtures.js';
-import type { ChatId, DeviceId, UserId } from '../../../ports/types.js';
+import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { SqliteStore } from './sqlite-store.js';
 
 /** A fresh directory for one store file, removed by `cleanup`. */
@@ -154,7 +154,7 @@ describe('SqliteStore', () => {
             [3, 'payload', 'for laptop'],
           ],
         );
-        const cursors = await store.cursorsOf(d2);
+        const cursors = cursorList(await store.cursorsOf(d2));
         assert.deepEqual(
           cursors.map((c) => [c.chatId, c.ackedSeq, c.lastSeq]),
           [[g, 2, 3]],

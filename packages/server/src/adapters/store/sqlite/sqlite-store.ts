@@ -27,15 +27,17 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import {
+  addCursor,
   type ChatId,
   type ChatInfo,
   type ChatKind,
   type ChatSummary,
   coveredFrom,
   type Device,
-  type DeviceCursor,
+  type DeviceCursors,
   type DeviceId,
   type DeviceIdentity,
+  emptyCursors,
   type LastSeenVisibility,
   type MemberInfo,
   type MessageMeta,
@@ -1076,22 +1078,14 @@ export class SqliteStore implements Store {
     }
   }
 
-  cursorsOf(deviceId: DeviceId): Promise<DeviceCursor[]> {
-    return guard(() =>
-      (
-        this.s.cursorsOf.all(deviceId) as Array<{
-          chat_id: string;
-          acked_seq: number;
-          end_seq: number | null;
-          last_seq: number;
-        }>
-      ).map((r) => ({
-        chatId: r.chat_id as ChatId,
-        ackedSeq: r.acked_seq,
-        endSeq: r.end_seq ?? undefined,
-        lastSeq: r.last_seq,
-      })),
-    );
+  cursorsOf(deviceId: DeviceId): Promise<DeviceCursors> {
+    return guard(() => {
+      const out = emptyCursors();
+      // Rows as arrays: no object per chat.
+      const rows = this.s.cursorsOf.raw(true).all(deviceId) as Array<[string, number, number | null, number]>;
+      for (const [chatId, acked, end, last] of rows) addCursor(out, chatId, acked, end, last);
+      return out;
+    });
   }
 
   messagesRead(
