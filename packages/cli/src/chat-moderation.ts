@@ -24,6 +24,8 @@ export interface ModerationDeps {
   open(): ChatInfo | undefined;
   /** The open chat's newest messages from others, as this device decrypted them. */
   recentFromOthers(n: number): Promise<LogEntry[]>;
+  /** Resolves once a block's profile-key rotation (or an unblock's sharing) is done. */
+  blocksSettled(): Promise<void>;
 }
 
 /** The user a /block or /unblock names: a +PHONE, or the other member of the open direct chat. */
@@ -43,6 +45,7 @@ export async function runModeration(d: ModerationDeps, name: string, args: strin
     case 'block': {
       const who = await target(d, args);
       await d.client.block(who);
+      await d.blocksSettled();
       d.print(
         `Blocked ${d.contacts.userName(who)}: their messages to you are not delivered, and they no longer see your online status or typing.`,
       );
@@ -51,6 +54,7 @@ export async function runModeration(d: ModerationDeps, name: string, args: strin
     case 'unblock': {
       const who = await target(d, args);
       await d.client.unblock(who);
+      await d.blocksSettled();
       d.print(`Unblocked ${d.contacts.userName(who)}.`);
       return;
     }
@@ -86,6 +90,7 @@ export async function runModeration(d: ModerationDeps, name: string, args: strin
           text: e.text,
         })),
       });
+      if (res.blocked) await d.blocksSettled();
       d.print(
         `Reported (${res.reportId}) with the last ${recent.length} message${recent.length === 1 ? '' : 's'} from others in this chat.${res.blocked && other ? ` ${d.contacts.userName(other)} is blocked.` : ''}`,
       );

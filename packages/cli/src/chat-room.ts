@@ -346,6 +346,7 @@ export class ChatRoom {
             print: this.print,
             open: () => this.open,
             recentFromOthers: (n) => this.messages.recentFromOthers(n),
+            blocksSettled: () => this.secure.blocksSettled(),
           },
           name,
           args,

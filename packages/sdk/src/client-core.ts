@@ -256,11 +256,11 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
    */
   protected afterWelcome(): void {}
 
-  /** Replaces the known block list and tells the app. */
-  protected setBlockList(list: BlockedUserInfo[]): void {
+  /** Replaces the known block list and tells the app (`madeHere`: the answer to this device's change). */
+  protected setBlockList(list: BlockedUserInfo[], madeHere = false): void {
     this.blocked.clear();
     for (const u of list) this.blocked.add(u.userId);
-    this.emit('blockList', list);
+    this.emit('blockList', list, { madeHere });
   }
 
   private onFrame(conn: Connection, frame: Frame): void {

@@ -603,7 +603,7 @@ export class ParleyClient extends ClientCore {
   async block(userId: string): Promise<BlockedUserInfo[]> {
     const r = await this.request({ case: 'block', value: { userId } }, 'blockList');
     const list = toBlockList(r.users);
-    this.setBlockList(list);
+    this.setBlockList(list, true);
     return list;
   }
 
@@ -611,7 +611,7 @@ export class ParleyClient extends ClientCore {
   async unblock(userId: string): Promise<BlockedUserInfo[]> {
     const r = await this.request({ case: 'unblock', value: { userId } }, 'blockList');
     const list = toBlockList(r.users);
-    this.setBlockList(list);
+    this.setBlockList(list, true);
     return list;
   }
 
@@ -629,7 +629,7 @@ export class ParleyClient extends ClientCore {
    */
   async report(input: ReportInput): Promise<ReportOutcome> {
     const r = await this.request({ case: 'report', value: reportToWire(input) }, 'reportResult');
-    if (r.blocked) this.setBlockList(toBlockList(r.users));
+    if (r.blocked) this.setBlockList(toBlockList(r.users), true);
     return { reportId: r.reportId, blocked: r.blocked };
   }
 

@@ -93,8 +93,9 @@ export type ClientEvents = {
   /**
    * This user's block list, oldest block first: after each connect (fetched from the server)
    * and whenever it changes, on this device or another of the user's (`client.blocked`).
+   * `madeHere` is true for the answer to a block, unblock or report made on this device.
    */
-  blockList: [BlockedUserInfo[]];
+  blockList: [BlockedUserInfo[], { madeHere: boolean }];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

@@ -315,6 +315,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const profiles = new ProfileService({
     store,
     directory,
+    blocks,
     clock,
     limiters,
     log,

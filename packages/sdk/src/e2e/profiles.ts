@@ -9,11 +9,17 @@
  * lack it. Rotating makes a new key and withholds it from the users named: they keep what
  * they saw, but cannot decrypt any later version.
  *
+ * Blocking: the user's block list (kept by the server, the same on every device) withholds
+ * the key from every blocked user on every device. The device that made a block rotates the
+ * key, so the blocked user cannot read later versions; the device that made an unblock
+ * shares the key again at once. Other devices only follow the list: they never rotate for it,
+ * and never send the key to a blocked user.
+ *
  * Receiving: a `profileChanged` push, or the catch-up after connecting, names users with a
  * newer version; those whose key this device holds are fetched, decrypted and cached, and a
  * `changed` callback follows for each.
  */
-import { ParleyError } from '@parley/protocol';
+import { ChatKind, ParleyError } from '@parley/protocol';
 import type { ParleyClient } from '../client.js';
 import { constantTimeEqual } from '../crypto/bytes.js';
 import type { KeyValueStore } from '../crypto/types.js';
@@ -57,6 +63,8 @@ const NS = {
   keys: 'profile-keys',
   shared: 'profile-shared',
   withheld: 'profile-withheld',
+  /** Blocked users, each with the fingerprint of this user's key when the block was heard ('' without a key). */
+  blocked: 'profile-blocked',
   cache: 'profile-cache',
 } as const;
 const utf8 = new TextEncoder();
@@ -77,6 +85,8 @@ export class ProfileBook {
   private own: Uint8Array | null | undefined;
   private readonly sharedMemo = new Map<string, string | null>();
   private readonly withheldMemo = new Map<string, boolean>();
+  private blockedMemo: Map<string, string> | undefined;
+  private blockTail: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: ProfileBookDeps) {
     this.me = d.client.credentials.userId;
@@ -135,9 +145,64 @@ export class ProfileBook {
     return stored;
   }
 
-  /** Users this device no longer shares its profile key with (until `shareWith`). */
+  /** Users this device does not share its profile key with: blocked ones, and those withheld by `rotate` (until `shareWith`). */
   async withheld(): Promise<string[]> {
-    return this.d.kv.keys(NS.withheld);
+    const blocked = await this.blocked();
+    return [...new Set([...(await this.d.kv.keys(NS.withheld)), ...blocked.keys()])].sort();
+  }
+
+  // -- blocking -----------------------------------------------------------------------------
+
+  /**
+   * The user's block list as last heard (`madeHere`: the answer to a block, unblock or report
+   * made on this device). Lists are applied one at a time, in order. Resolves when this one is.
+   */
+  blockListChanged(userIds: readonly string[], madeHere: boolean): Promise<void> {
+    const run = this.blockTail.then(() => this.applyBlockList(userIds, madeHere));
+    this.blockTail = run.catch((err) => this.d.error(err as Error));
+    return this.blockTail;
+  }
+
+  /** Resolves once every block list heard so far is applied, with the rotation or sharing it caused. */
+  blocksSettled(): Promise<void> {
+    return this.blockTail;
+  }
+
+  private async applyBlockList(userIds: readonly string[], madeHere: boolean): Promise<void> {
+    const known = await this.blocked();
+    const now = new Set(userIds);
+    const key = await this.ownKey();
+    const fp = key ? await this.ownFingerprint(key) : '';
+    const unblocked = [...known.keys()].filter((u) => !now.has(u));
+    for (const u of now) {
+      if (known.has(u) || u === this.me) continue;
+      await this.d.kv.put(NS.blocked, u, utf8.encode(fp));
+      known.set(u, fp);
+    }
+    for (const u of unblocked) {
+      await this.d.kv.delete(NS.blocked, u);
+      known.delete(u);
+    }
+    if (!madeHere) return;
+    // A blocked user may hold the current key when it was already current as the block was
+    // heard (here or on another device that did not rotate); a key made since never went to them.
+    if (key && [...now].some((u) => known.get(u) === fp)) await this.rotate();
+    if (unblocked.length > 0) {
+      await this.shareWith(unblocked);
+      await this.distribute();
+    }
+  }
+
+  private async blocked(): Promise<Map<string, string>> {
+    if (!this.blockedMemo) {
+      const m = new Map<string, string>();
+      for (const u of await this.d.kv.keys(NS.blocked)) {
+        const raw = await this.d.kv.get(NS.blocked, u);
+        m.set(u, raw ? unutf8.decode(raw) : '');
+      }
+      this.blockedMemo ??= m;
+    }
+    return this.blockedMemo;
   }
 
   /** Lets these users get the profile key again, with the next message they are sent. */
@@ -316,7 +381,10 @@ export class ProfileBook {
   /** Sends the key into chats until every member who should hold it does. */
   private async distribute(): Promise<void> {
     const chats = (await this.d.client.listChats()).sort((a, b) => a.kind - b.kind); // direct chats first
+    const blocked = await this.blocked();
     for (const chat of chats) {
+      // Nothing may be sent into a direct chat with a blocked user.
+      if (chat.kind === ChatKind.DIRECT && chat.members.some((m) => blocked.has(m.userId))) continue;
       let needed = false;
       for (const m of chat.members) if (await this.keyFor(m.userId)) needed = true;
       if (needed) await this.d.sendKey(chat.id).catch((err) => this.d.error(err as Error));
@@ -340,6 +408,7 @@ export class ProfileBook {
   }
 
   private async isWithheld(userId: string): Promise<boolean> {
+    if ((await this.blocked()).has(userId)) return true;
     let w = this.withheldMemo.get(userId);
     if (w === undefined) {
       w = (await this.d.kv.get(NS.withheld, userId)) !== undefined;

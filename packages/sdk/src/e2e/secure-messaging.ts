@@ -202,6 +202,13 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.client.on('retryRequested', (r) => this.exchange.answer(r));
     this.client.on('resent', (r) => this.exchange.receive(r));
     this.client.on('profileChanged', ({ userId, version }) => this.profiles.noticed(userId, version));
+    // The block list decides who may have the profile key (see ProfileBook): errors are reported there.
+    this.client.on('blockList', (list, { madeHere }) => {
+      void this.profiles.blockListChanged(
+        list.map((u) => u.userId),
+        madeHere,
+      );
+    });
     this.client.on('connected', () => {
       this.signedKeys.connected();
       void this.retries.connected();
@@ -366,22 +373,32 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
 
   /**
    * Makes a new profile key, encrypts the profile again under it, and sends it only to the
-   * contacts it is shared with: `exclude` names users who must not get it (someone blocked),
-   * `shareWith` the only ones who may. Withheld users keep what they saw but cannot read any
-   * later version; `shareProfileWith` lets them have it again.
+   * contacts it is shared with: `exclude` names users who must not get it, `shareWith` the
+   * only ones who may. Withheld users keep what they saw but cannot read any later version;
+   * `shareProfileWith` lets them have it again. Blocking needs none of this: a block made on
+   * this device rotates the key, and every device withholds it from blocked users.
    */
   rotateProfileKey(options: RotateOptions = {}): Promise<UserProfile | undefined> {
     return this.profiles.rotate(options);
   }
 
-  /** Users the profile key is withheld from. */
+  /** Users the profile key is withheld from (blocked users among them). */
   profileWithheldFrom(): Promise<string[]> {
     return this.profiles.withheld();
   }
 
-  /** Lets withheld users get the profile key again, with the next message sent to them. */
+  /** Lets withheld users get the profile key again, with the next message sent to them (not while blocked). */
   shareProfileWith(userIds: readonly string[]): Promise<void> {
     return this.profiles.shareWith(userIds);
+  }
+
+  /**
+   * Resolves once the block lists heard so far are applied to the profile key: after
+   * `client.block` (or a report that blocks), the key is rotated withholding it from the
+   * blocked user; after `client.unblock`, the key is sent to them again.
+   */
+  blocksSettled(): Promise<void> {
+    return this.profiles.blocksSettled();
   }
 
   /** A control message that carries the profile key to the chat's members who need it. */

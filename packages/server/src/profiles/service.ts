@@ -6,8 +6,13 @@
  * anyone else a profile does not exist, so the answers tell a stranger nothing, and fetching
  * is rate limited. A new version is announced (`profileChanged`, no content) to the connected
  * devices of everyone who may read it; devices away catch up with `profileChanges`.
+ *
+ * A user the owner has blocked may not read it either: their notices, fetches and catch-ups
+ * leave the owner out as if the profile did not exist (the block list is asked from memory,
+ * once per owner, never per version).
  */
 import { ParleyError } from '@parley/protocol';
+import type { BlockCheck } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
@@ -30,10 +35,36 @@ export type ProfilePush = {
 export interface ProfileDeps {
   store: Pick<Store, 'profilePut' | 'profilesGet' | 'profileChanges' | 'profileAudience'>;
   directory: Pick<Directory, 'devicesOf'>;
+  /** Who each owner blocked: a blocked user is no reader of the owner's profile. */
+  blocks: BlockCheck;
   clock: Clock;
   limiters: Limiters;
   log: Logger;
   push(deviceIds: readonly DeviceId[], body: ProfilePush): void;
+  /** Entries per profileChanges page; PROFILE_CHANGES_PAGE unless a test pages small. */
+  changesPage?: number;
+}
+
+/** True when `owner` has blocked `reader`; no promise when the owner's list is in memory. */
+function hides(blocks: BlockCheck, owner: UserId, reader: UserId): boolean | Promise<boolean> {
+  return owner !== reader && blocks.isBlocked(owner, reader);
+}
+
+/** `profiles` without those whose owner blocked `reader`; the same array when none did. */
+async function visibleTo<T extends { userId: UserId }>(
+  blocks: BlockCheck,
+  reader: UserId,
+  profiles: T[],
+): Promise<T[]> {
+  let out: T[] | undefined;
+  for (let i = 0; i < profiles.length; i++) {
+    const p = profiles[i]!;
+    let hidden = hides(blocks, p.userId, reader);
+    if (typeof hidden !== 'boolean') hidden = await hidden;
+    if (hidden) out ??= profiles.slice(0, i);
+    else out?.push(p);
+  }
+  return out ?? profiles;
 }
 
 function versionOf(v: bigint, field: string): number {
@@ -73,7 +104,8 @@ export class ProfileService {
       throw new ParleyError('INVALID_ARGUMENT', `at most ${PROFILES_PER_REQUEST} userIds`);
     }
     await this.d.limiters.take('profileReads', device.userId);
-    return this.d.store.profilesGet(device.userId, [...new Set(userIds)]);
+    const found = await this.d.store.profilesGet(device.userId, [...new Set(userIds)]);
+    return visibleTo(this.d.blocks, device.userId, found);
   }
 
   /** A page of the versions the caller may read stored at or after `since` (see protocol.md). */
@@ -88,20 +120,31 @@ export class ProfileService {
     // Taken before the read: a version stored meanwhile is at or after it, so the next
     // catch-up from it sees that version again rather than missing it.
     const serverTime = this.d.clock.now();
-    const profiles = await this.d.store.profileChanges(
-      device.userId,
-      Number(since),
-      afterUserId,
-      PROFILE_CHANGES_PAGE,
-    );
-    return { profiles, more: profiles.length === PROFILE_CHANGES_PAGE, serverTime };
+    // Entries of owners who blocked the caller are left out. `more` and the caller's cursor
+    // still follow the store's pages: a page left empty by that is skipped here, so an answer
+    // with `more` always ends with an entry to continue after.
+    const limit = this.d.changesPage ?? PROFILE_CHANGES_PAGE;
+    let from = Number(since);
+    let after = afterUserId;
+    for (;;) {
+      const page = await this.d.store.profileChanges(device.userId, from, after, limit);
+      const more = page.length === limit;
+      const profiles = await visibleTo(this.d.blocks, device.userId, page);
+      if (profiles.length > 0 || !more) return { profiles, more, serverTime };
+      const last = page[page.length - 1]!;
+      from = last.updatedAt;
+      after = last.userId;
+    }
   }
 
-  /** Tells the connected devices of every reader, and the owner's other devices. */
+  /** Tells the connected devices of every reader (not those the owner blocked), and the owner's other devices. */
   private async announce(device: Device, p: StoredProfile): Promise<void> {
     const readers = [device.userId, ...(await this.d.store.profileAudience(device.userId))];
     const deviceIds: DeviceId[] = [];
     for (const u of readers) {
+      let hidden = hides(this.d.blocks, device.userId, u);
+      if (typeof hidden !== 'boolean') hidden = await hidden;
+      if (hidden) continue;
       for (const id of await this.d.directory.devicesOf(u)) if (id !== device.id) deviceIds.push(id);
     }
     this.d.push(deviceIds, {
