@@ -3,6 +3,7 @@ export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 export { adminMain } from './admin-main.js';
 export { loadConfig } from './config/load.js';
 export { type Config, type ConfigInput, configSchema } from './config/schema.js';
+export { TEST_LIMITS } from './config/test-limits.js';
 export { createLogger } from './log.js';
 export { migrateMain } from './migrate-main.js';
 export { createNode, type NodeOverrides, openNode, type ParleyNode } from './node.js';

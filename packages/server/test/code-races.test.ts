@@ -6,17 +6,12 @@
  * on PostgreSQL (a fresh schema per suite).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SqliteWorkerStore } from '../src/adapters/store/sqlite-worker/worker-store.js';
 import type { Store } from '../src/ports/store.js';
 import { http, nextPhone, register, startNode, type TestNode } from './harness.js';
-import { freshPostgresStore } from './postgres-fixture.js';
+import { storeBackends } from './postgres-fixture.js';
 
 const MAX = 5;
-const url = process.env.PARLEY_TEST_POSTGRES_URL;
 
 /** A 6-digit code that is not `code`, different for each `i`. */
 const wrongCode = (code: string, i: number) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0');
@@ -37,25 +32,7 @@ function countingAttempts(store: Store): { store: Store; granted: Map<string, nu
   return { store: counted, granted };
 }
 
-const backends: Array<{
-  name: string;
-  skip?: string;
-  open: () => Promise<{ store: Store; done: () => Promise<void> }>;
-}> = [
-  {
-    name: 'SQLite',
-    open: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'parley-races-'));
-      const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-      return { store, done: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    ...(url === undefined && { skip: 'PARLEY_TEST_POSTGRES_URL is not set' }),
-    open: () => freshPostgresStore(url!),
-  },
-];
+const backends = storeBackends('parley-races-');
 
 for (const backend of backends) {
   describe(`code limits under racing requests (${backend.name})`, { skip: backend.skip ?? false }, () => {

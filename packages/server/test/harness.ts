@@ -19,6 +19,7 @@ import {
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
+import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
 import { createNode, type NodeOverrides, type ParleyNode } from '../src/node.js';
 import type { SmsProvider } from '../src/ports/sms.js';
@@ -38,19 +39,7 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-/** Limits high enough that no test meets them unless it sets them. */
-export const TEST_LIMITS = {
-  sendsPerMinute: 1_000_000,
-  groupsPerHour: 100_000,
-  // Tests that re-register or delete an account ask for several codes for one number.
-  codeRequestsPerHour: 100,
-  codeRequestsPerIpPerHour: 100_000,
-  // Every test number starts +14152 (nextPhone): one prefix.
-  codeRequestsPerPrefixPerHour: 100_000,
-  codeRequestsPerDayTotal: 1_000_000,
-  registrationsPerIpPerDay: 100_000,
-  mediaUploadsPerHour: 100_000,
-} as const satisfies ConfigInput;
+export { TEST_LIMITS };
 
 export async function startNode(config: ConfigInput = {}, overrides: NodeOverrides = {}): Promise<TestNode> {
   const dataDir = (config.dataDir as string | undefined) ?? mkdtempSync(join(tmpdir(), 'parley-test-'));

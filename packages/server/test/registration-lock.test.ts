@@ -6,21 +6,16 @@
  * with PARLEY_TEST_POSTGRES_URL, on PostgreSQL (a fresh schema per suite).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { type Frame, RegistrationAttemptStage } from '@parley/protocol';
-import { SqliteWorkerStore } from '../src/adapters/store/sqlite-worker/worker-store.js';
 import { ManualClock } from '../src/ports/clock.js';
 import type { Store } from '../src/ports/store.js';
 import { type Creds, http, linkDevice, RawClient, register, startNode, type TestNode } from './harness.js';
-import { freshPostgresStore } from './postgres-fixture.js';
+import { storeBackends } from './postgres-fixture.js';
 
 const DAY = 86_400_000;
 const PIN = '24681357';
 const WRONG = '11111111';
-const url = process.env.PARLEY_TEST_POSTGRES_URL;
 
 /** The store, counting the PIN tries it granted (each is one comparison of a PIN). */
 function countingTries(store: Store): { store: Store; tries: () => number } {
@@ -38,25 +33,7 @@ function countingTries(store: Store): { store: Store; tries: () => number } {
   return { store: counted, tries: () => n };
 }
 
-const backends: Array<{
-  name: string;
-  skip?: string;
-  open: () => Promise<{ store: Store; done: () => Promise<void> }>;
-}> = [
-  {
-    name: 'SQLite',
-    open: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'parley-pin-'));
-      const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-      return { store, done: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    ...(url === undefined && { skip: 'PARLEY_TEST_POSTGRES_URL is not set' }),
-    open: () => freshPostgresStore(url!),
-  },
-];
+const backends = storeBackends('parley-pin-');
 
 for (const backend of backends) {
   describe(`registration lock (${backend.name})`, { skip: backend.skip ?? false }, () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { type Credentials, requestCode, verifyCode } from '@parley/sdk';
-import { createLogger, createNode, loadConfig, type ParleyNode } from '@parley/server';
+import { createLogger, createNode, loadConfig, type ParleyNode, TEST_LIMITS } from '@parley/server';
 
 export interface TestNode {
   /** `http://127.0.0.1:<port>`, set once the node is up. */
@@ -45,14 +45,7 @@ export function useTestNode(prefix: string): TestNode {
         dev: false,
         dataDir: join(t.dir, 'node'),
         // Every test client is 127.0.0.1: the per-IP and per-user abuse limits must not bind.
-        sendsPerMinute: 1_000_000,
-        groupsPerHour: 100_000,
-        codeRequestsPerHour: 100,
-        codeRequestsPerIpPerHour: 100_000,
-        codeRequestsPerPrefixPerHour: 100_000,
-        codeRequestsPerDayTotal: 1_000_000,
-        registrationsPerIpPerDay: 100_000,
-        mediaUploadsPerHour: 100_000,
+        ...TEST_LIMITS,
       },
     });
     const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
