@@ -2,6 +2,7 @@
  * ParleyClient: the typed API over ClientCore (one method per request type). Payloads
  * are opaque bytes; end-to-end encryption will wrap `send` and the `message` event.
  */
+
 import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
 import {
   type BlockedUserInfo,
@@ -28,6 +29,12 @@ import {
 import { DISCOVER_BATCH, hashPhone, hex, normalizePhone } from './discover.js';
 import { newClientMessageId } from './ids.js';
 import type { SendInit } from './outbox.js';
+import {
+  type PushRegistrationInfo,
+  type PushTargetInput,
+  toRegisterPush,
+  toRegistrationInfo,
+} from './push.js';
 import type {
   ChatInfo,
   DisappearingSeconds,
@@ -591,6 +598,27 @@ export class ParleyClient extends ClientCore {
   async lastSeenPrivacy(): Promise<LastSeenPrivacy> {
     const result = await this.request({ case: 'setPrivacy', value: {} }, 'privacyResult');
     return privacyFromWire(result.lastSeen);
+  }
+
+  // -- push registration -------------------------------------------------------------------
+
+  /**
+   * Registers where this device's pushes go while it is offline, replacing its earlier
+   * registration (a token another device had moves here). Validated by the server
+   * (INVALID_ARGUMENT naming the field); RATE_LIMITED past the hourly limit.
+   */
+  async registerPush(target: PushTargetInput): Promise<PushRegistrationInfo> {
+    return toRegistrationInfo(await this.request(toRegisterPush(target), 'pushRegistration'));
+  }
+
+  /** Removes this device's push registration (idempotent): it gets no more pushes. */
+  async unregisterPush(): Promise<PushRegistrationInfo> {
+    return toRegistrationInfo(await this.request({ case: 'unregisterPush', value: {} }, 'pushRegistration'));
+  }
+
+  /** This device's push registration as the server holds it. */
+  async pushRegistration(): Promise<PushRegistrationInfo> {
+    return toRegistrationInfo(await this.request({ case: 'getPush', value: {} }, 'pushRegistration'));
   }
 
   // -- blocking and reports ---------------------------------------------------------------

@@ -86,6 +86,7 @@ export {
 export { newClientMessageId } from './ids.js';
 export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
 export type { ClientEvents, ClientOptions } from './options.js';
+export type { PushRegistrationInfo, PushTargetInput } from './push.js';
 export { type ReceiptPosition, type ReceiptSource, ReceiptTracker } from './receipts.js';
 export {
   browserWebSocketFactory,

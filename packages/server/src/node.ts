@@ -53,6 +53,7 @@ import type { Store } from './ports/store.js';
 import type { DeviceId } from './ports/types.js';
 import { PresenceService } from './presence/service.js';
 import { ProfileService } from './profiles/service.js';
+import { type PushOverrides, type PushWiring, wirePush } from './push/wire.js';
 import { ReceiptService } from './receipts/service.js';
 import { runRetention } from './retention/job.js';
 import { RetryService } from './retry/service.js';
@@ -71,12 +72,16 @@ export interface NodeOverrides {
   log?: Logger;
   /** The key for code digests; default from config (see auth/server-secret.ts). */
   serverSecret?: Buffer;
+  /** Push providers and test hooks (see push/wire.ts). */
+  push?: PushOverrides;
 }
 
 export interface ParleyNode {
   readonly config: Config;
   readonly store: Store;
   readonly hub: Hub;
+  /** Push registrations, the registry and the worker (tests run the worker by hand). */
+  readonly push: PushWiring;
   /** Listens; resolves with the bound port. */
   start(): Promise<number>;
   /** Graceful stop: finish commits and acks, close sockets (1001), close the store. */
@@ -164,6 +169,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     () => clock.now(),
   );
   const revoke = (deviceIds: DeviceId[], reason = 'device credential revoked') => {
+    push.registrations
+      .forget(deviceIds)
+      .catch((err) => log.warn({ err }, 'removing push registrations of revoked devices failed'));
     for (const id of deviceIds) {
       const c = hub.get(id);
       if (c) directory.invalidateUser(c.userId);
@@ -196,12 +204,35 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       })
     : undefined;
   hub.remote = cluster;
+  const push = wirePush({
+    config,
+    store,
+    directory,
+    limiters,
+    clock,
+    log,
+    registry: metrics.registry,
+    owner: o.bus?.nodeId ?? `${config.nodeId ?? 'node'}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    connectedHere: (deviceId) => hub.get(deviceId) !== undefined,
+    online: async (deviceIds) => {
+      const on = new Set(deviceIds.filter((d) => hub.get(d)));
+      if (o.bus && on.size < deviceIds.length)
+        for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
+      return on;
+    },
+    announce: (change) => cluster?.announcePush(change),
+    overrides: o.push,
+  });
+  if (cluster) cluster.onPushChange = (change) => push.registrations.applyRemote(change);
   const sms = meteredSms(smsProvider, metrics);
   const timedCommits = {
     messageCommit: async (batch: Parameters<Store['messageCommit']>[0]) => {
+      const withPush = await push.withPushJobs(batch);
       const end = metrics.commitSeconds.startTimer();
       try {
-        return await store.messageCommit(batch);
+        const results = await store.messageCommit(withPush);
+        if (withPush !== batch) push.committed(withPush, results);
+        return results;
       } finally {
         end();
         metrics.commitBatch.observe(batch.length);
@@ -337,6 +368,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     receipts,
     hub,
     directory,
+    push: push.registrations,
   });
   const gateway = new Gateway({
     auth,
@@ -410,6 +442,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     config,
     store,
     hub,
+    push,
     runRetention: retention,
     url: () => {
       const addr = server?.address() as AddressInfo | null;
@@ -476,6 +509,10 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }, config.retentionIntervalMs);
       retentionTimer.unref();
       suspensions.start();
+      // Before the worker runs: the commit path must know every registration.
+      const registered = await push.registrations.load(() => stopping);
+      if (push.enabled) push.worker.start();
+      if (registered > 0 || push.enabled) log.info({ registered, worker: push.enabled }, 'push ready');
       const port = (server.address() as AddressInfo).port;
       log.info(
         {
@@ -493,6 +530,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       stopping = true;
       if (retentionTimer) clearInterval(retentionTimer);
       suspensions.stop();
+      const pushStopped = push.close();
       // /readyz answers 503 from now on, on a port still open: the balancer must see that
       // before connections are refused, or it keeps sending clients here until its checks fail.
       if (server && config.shutdownDrainMs > 0)
@@ -510,6 +548,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
         await new Promise((r) => setTimeout(r, 10));
       await acks.flush();
+      await pushStopped;
       await cluster?.stop().catch((err) => log.warn({ err }, 'closing the bus failed'));
       await store.close();
       await blobs.close();

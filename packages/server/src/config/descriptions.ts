@@ -165,6 +165,25 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'Comma-separated origins (like https://app.example.org) whose browser apps may call the HTTP API; * allows any. Default none: no CORS headers are sent.',
   trustedProxies:
     'Comma-separated IPs or CIDR ranges of load balancers and proxies: they may send a PROXY header, and their X-Forwarded-For is believed.',
+  pushEnabled:
+    "Runs this node's push worker (it sends the push jobs of offline devices); default on when a push provider is configured.",
+  pushCoalesceMs:
+    'Messages to one offline device within this window after the first become one push (the push waits this long).',
+  pushPollMs: 'How often the push worker looks for due push jobs.',
+  pushBatchSize: 'Push jobs the worker leases and sends at once.',
+  pushLeaseMs:
+    "How long a leased push job belongs to this node; a crashed node's jobs are sent by another node after it.",
+  pushMaxAttempts:
+    'Attempts (429, 5xx, timeouts) before a push job goes to the dead letters (`parley admin push retry`).',
+  pushBackoffBaseMs:
+    'The first push retry waits up to this long (full jitter); each further one up to twice as long.',
+  pushBackoffCapMs:
+    "Longest wait between push retries (a provider's Retry-After is honoured even when longer).",
+  pushRegistrationsPerHour: 'Push registrations and removals per device per hour; past it, RATE_LIMITED.',
+  pushAllowInsecureUrls:
+    'Development only: accepts http:// and loopback or private hosts in Web Push endpoints and webhook URLs.',
+  pushWebhookOrigins:
+    'Comma-separated origins (like https://relay.example.org) a device may register as its webhook relay; default none (webhook registrations are refused).',
   unsafeAckBeforeCommit:
     'Test-only: acknowledges sends before they are durable, to prove the crash tests detect loss. Never use it.',
 };

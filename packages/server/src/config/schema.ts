@@ -380,6 +380,40 @@ export const configSchema = z
       )
       .refine((list) => list.every(isOrigin), 'comma-separated origins like https://app.example.org, or *')
       .describe('Origins whose browser apps may call the HTTP API, like https://app.example.org (* for any)'),
+    /** Runs this node's push worker; default on when a push provider is configured. */
+    pushEnabled: bool.optional(),
+    /** Messages to one offline device within this window after the first become one push. */
+    pushCoalesceMs: int(0, 60_000).default(2000),
+    /** How often the push worker looks for due jobs. */
+    pushPollMs: int(10, 60_000).default(500),
+    /** Jobs the push worker leases at once. */
+    pushBatchSize: int(1, 1000).default(100),
+    /** How long a leased push job is this node's; a crashed node's jobs are taken again after it. */
+    pushLeaseMs: int(1000, 600_000).default(30_000),
+    /** Attempts before a push job goes to the dead letters. */
+    pushMaxAttempts: int(1, 100).default(8),
+    /** First retry waits up to this (full jitter), doubled per attempt. */
+    pushBackoffBaseMs: int(1, 600_000).default(1000),
+    /** Longest wait between push retries (a provider's Retry-After may be longer). */
+    pushBackoffCapMs: int(1, 3_600_000).default(300_000),
+    /** Push registrations and removals per device per hour. */
+    pushRegistrationsPerHour: int(1, 100_000).default(30),
+    /** Development only: accept http:// and loopback/private hosts in Web Push and webhook URLs. */
+    pushAllowInsecureUrls: bool.default(false),
+    /** Origins (comma-separated) a device may register as its webhook relay; default none. */
+    pushWebhookOrigins: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.every((o) => o !== '*' && isOrigin(o)),
+        'comma-separated origins like https://relay.example.org',
+      ),
     /**
      * Test-only: acknowledge sends before they are committed (and delay commits), so the
      * crash tests can prove their checker detects loss. Never use in production.

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Bus, BusMessage } from '../ports/bus.js';
 import type { ChatId, DeviceId, UserId } from '../ports/types.js';
+import type { PushRegistryChange } from '../push/registrations.js';
 import type { Hub } from './hub.js';
 
 export interface RemoteRouter {
@@ -54,6 +55,8 @@ type Handler = (msg: BusMessage, from: string) => void;
 export class Cluster implements RemoteRouter {
   private refreshTimer: NodeJS.Timeout | undefined;
   private wasDown = false;
+  /** Another node changed push registrations (its registry change). */
+  onPushChange: ((change: PushRegistryChange) => void) | undefined;
 
   constructor(private readonly d: ClusterDeps) {
     d.directory.onInvalidate = (inv) => this.send('broadcast', { kind: 'inv', ...inv });
@@ -125,6 +128,11 @@ export class Cluster implements RemoteRouter {
     this.send('broadcast', { kind: 'close', deviceIds: [...deviceIds], code, reason });
   }
 
+  /** Tells every other node that push registrations changed. */
+  announcePush(change: PushRegistryChange): void {
+    this.send('broadcast', { kind: 'pushReg', ...change });
+  }
+
   /** True when any of the devices is connected to some node. */
   async anyConnected(deviceIds: readonly DeviceId[]): Promise<boolean> {
     if (deviceIds.some((d) => this.d.hub.get(d))) return true;
@@ -185,6 +193,10 @@ export class Cluster implements RemoteRouter {
             msg.userId as UserId,
             typeof msg.other === 'string' ? (msg.other as UserId) : undefined,
           );
+        return;
+      case 'pushReg':
+        if (from !== this.d.bus.nodeId && Array.isArray(msg.remove))
+          this.onPushChange?.(msg as unknown as PushRegistryChange);
         return;
       default:
         this.d.log.warn({ kind: msg.kind }, 'unknown bus message');

@@ -39,6 +39,7 @@ import {
 import { relayTyping } from '../presence/typing.js';
 import type { ProfileService } from '../profiles/service.js';
 import { PROFILES_PER_REQUEST } from '../profiles/service.js';
+import type { PushRegistrations } from '../push/registrations.js';
 import type { ReceiptService } from '../receipts/service.js';
 import type { RetryService } from '../retry/service.js';
 import { parseSend } from './parse-send.js';
@@ -75,6 +76,7 @@ export interface DispatchDeps {
   profiles: ProfileService;
   blocks: BlockService;
   reports: ReportService;
+  push: PushRegistrations;
 }
 
 export interface RequestContext {
@@ -489,6 +491,12 @@ export function createDispatcher(d: DispatchDeps) {
         });
         return { case: 'reportResult', value: res };
       }
+      case 'registerPush':
+        return { case: 'pushRegistration', value: await d.push.register(device, body.value.target) };
+      case 'unregisterPush':
+        return { case: 'pushRegistration', value: await d.push.unregister(device) };
+      case 'getPush':
+        return { case: 'pushRegistration', value: await d.push.get(device) };
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };
       default:

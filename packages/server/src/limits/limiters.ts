@@ -69,6 +69,8 @@ export function limiterTable(config: Config) {
     report: { points: 20, durationSec: 3600 },
     /** Block and unblock requests per user per minute. */
     blockChange: { points: 60, durationSec: 60 },
+    /** Push registrations and removals per device per hour. */
+    pushRegister: { points: config.pushRegistrationsPerHour, durationSec: 3600 },
   } satisfies Record<string, LimiterSpec>;
 }
 

@@ -5,6 +5,8 @@
  * - a call that resolves has committed (durably, per the backend's configured sync mode).
  * Errors are ParleyError codes; no driver error or type crosses this interface.
  */
+
+import type { PushCommit, PushStore } from './store-push.js';
 import type {
   ChatId,
   ChatInfo,
@@ -81,6 +83,11 @@ export interface SendCommit {
    * and last message. The sender's own devices get it as usual.
    */
   withheld?: boolean;
+  /**
+   * Push jobs to record (coalesced per device) in the same transaction when the message is
+   * stored; nothing is recorded for a duplicate or a refused send.
+   */
+  push?: PushCommit | undefined;
 }
 
 export type CommitResult =
@@ -272,7 +279,7 @@ export interface AdminStats {
   suspended: number;
 }
 
-export interface Store {
+export interface Store extends PushStore {
   // -- accounts -------------------------------------------------------------------------
   /** Undefined when no user has this E.164 number. */
   userByPhone(phone: string): Promise<User | undefined>;

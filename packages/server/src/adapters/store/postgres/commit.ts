@@ -10,6 +10,7 @@ import type { ChatId, MessageMeta } from '../../../ports/types.js';
 import { needsOtherReactions, type Refusal, type TargetRow, targetRefusal } from '../message-rules.js';
 import type { Db } from './db.js';
 import { RetryTransaction } from './errors.js';
+import { recordPushJobs } from './push.js';
 import { buf, TYPES } from './rows.js';
 
 interface LockedChat {
@@ -187,6 +188,7 @@ export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise
   if (moved.length > 0) {
     await db.count('chatsSetLastSeq', [moved.map(([id]) => id), moved.map(([, c]) => c.lastSeq)]);
   }
+  if (batch.some((b) => b.push)) await recordPushJobs(db, batch, results);
   return results;
 }
 

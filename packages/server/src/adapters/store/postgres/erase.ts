@@ -99,6 +99,23 @@ export const ERASE_STEPS = {
       OR jsonb_path_exists(messages, '$[*] ? (@.senderUserId == $u)', jsonb_build_object('u', $1::text))`,
     args: ['user'],
   },
+  // Push rows name the user and each device (a token moved to another user's device is not theirs).
+  erasePushRegistrations: {
+    sql: 'DELETE FROM push_registrations WHERE user_id = $1 OR device_id = ANY($2::text[])',
+    args: ['user', 'devices'],
+  },
+  erasePushJobs: {
+    sql: 'DELETE FROM push_jobs WHERE user_id = $1 OR device_id = ANY($2::text[])',
+    args: ['user', 'devices'],
+  },
+  erasePushAttempts: {
+    sql: 'DELETE FROM push_attempts WHERE user_id = $1 OR device_id = ANY($2::text[])',
+    args: ['user', 'devices'],
+  },
+  erasePushDeadLetters: {
+    sql: 'DELETE FROM push_dead_letters WHERE user_id = $1 OR device_id = ANY($2::text[])',
+    args: ['user', 'devices'],
+  },
   eraseDevices: { sql: 'DELETE FROM devices WHERE user_id = $1', args: ['user'] },
   eraseUser: { sql: 'DELETE FROM users WHERE id = $1', args: ['user'] },
 } as const satisfies Record<string, { sql: string; args: readonly Arg[] }>;

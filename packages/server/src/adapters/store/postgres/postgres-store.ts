@@ -8,6 +8,7 @@
 import { ParleyError } from '@parley/protocol';
 import type pg from 'pg';
 import type { Logger } from '../../../log.js';
+import type { PushPlatform } from '../../../ports/push.js';
 import type {
   AccountErase,
   AccountErased,
@@ -63,6 +64,7 @@ import {
   toProfile,
   toProfileVersion,
 } from '../profile-rows.js';
+import { type RegistrationRow, targetOf } from '../push-rows.js';
 import { type AuditRow, blockListFull, type ReportRow, toAudit, toReport } from '../report-rows.js';
 import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
 import { commitBatch } from './commit.js';
@@ -72,6 +74,7 @@ import { eraseAccount } from './erase.js';
 import { toStoreError } from './errors.js';
 import { identities, takeBundles, uploadKeys } from './keys.js';
 import { applyMigrations, type MigrateResult } from './migrate.js';
+import { pushJobFinish, pushJobsLease, pushRegister, pushStatus, pushUnregister } from './push.js';
 import { delivered, readMark } from './receipts.js';
 import {
   buf,
@@ -772,6 +775,45 @@ export class PostgresStore implements Store {
   async adminStats(): Promise<AdminStats> {
     const [r] = await this.rows<AdminStats>('adminStats', []);
     return r!;
+  }
+
+  // -- push outbox (push.ts) ------------------------------------------------------------------
+
+  pushRegister(...a: Parameters<Store['pushRegister']>) {
+    return this.tx((db) => pushRegister(db, ...a));
+  }
+  pushUnregister(deviceIds: readonly DeviceId[]) {
+    return this.tx((db) => pushUnregister(db, deviceIds));
+  }
+  async pushRegistrationGet(deviceId: DeviceId) {
+    const [r] = await this.rows<RegistrationRow>('pushRegGet', [deviceId]);
+    return (
+      r && {
+        deviceId,
+        userId: r.user_id as UserId,
+        platform: r.platform as PushPlatform,
+        tokenKey: r.token_key,
+        target: targetOf(r),
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+      }
+    );
+  }
+  async pushRegisteredPage(after: DeviceId | '', limit: number) {
+    const rows = await this.rows<{ device_id: string; user_id: string }>('pushRegPage', [after, limit]);
+    return rows.map((r) => ({ deviceId: r.device_id as DeviceId, userId: r.user_id as UserId }));
+  }
+  pushJobsLease(...a: Parameters<Store['pushJobsLease']>) {
+    return this.tx((db) => pushJobsLease(db, ...a));
+  }
+  pushJobFinish(...a: Parameters<Store['pushJobFinish']>) {
+    return this.tx((db) => pushJobFinish(db, ...a));
+  }
+  pushStatus(userId: UserId) {
+    return this.run(() => pushStatus(this.db, userId));
+  }
+  async pushDeadRetry(userId: UserId | undefined, now: number) {
+    return (await this.tx((db) => db.rows('pushDeadRequeue', [userId ?? null, now]))).length;
   }
 
   async ping(): Promise<void> {

@@ -5,11 +5,13 @@
  */
 import { eraseSql, eraseStepSql } from './erase.js';
 import { moderationSql } from './moderation-sql.js';
+import { pushSql } from './push.js';
 
 export const sql = {
   ...eraseSql,
   ...eraseStepSql,
   ...moderationSql,
+  ...pushSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',

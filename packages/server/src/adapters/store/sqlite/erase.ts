@@ -61,6 +61,11 @@ export const ERASE_STEPS: ReadonlyArray<{ table: string; sql: string }> = [
     sql: `DELETE FROM reports WHERE reporter_user_id = @user OR target_user_id = @user
       OR instr(messages, '"' || @user || '"') > 0`,
   },
+  // Push rows name the user and each device (a token moved to another user's device is not theirs).
+  ...['push_registrations', 'push_jobs', 'push_attempts', 'push_dead_letters'].map((table) => ({
+    table,
+    sql: `DELETE FROM ${table} WHERE user_id = @user OR device_id IN ${DEVICES}`,
+  })),
   { table: 'devices', sql: 'DELETE FROM devices WHERE user_id = @user' },
   { table: 'users', sql: 'DELETE FROM users WHERE id = @user' },
 ];

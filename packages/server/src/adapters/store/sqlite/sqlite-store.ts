@@ -108,6 +108,7 @@ import { type Eraser, prepareEraser } from './erase.js';
 import { migrate } from './migrate.js';
 import { SqliteModeration } from './moderation.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
+import { SqlitePush } from './push.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export type SqliteSynchronous = 'FULL' | 'NORMAL' | 'OFF';
@@ -167,6 +168,7 @@ export class SqliteStore implements Store {
   private readonly checkpointer: WalCheckpointer | undefined;
   private eraser: Eraser | undefined;
   private readonly moderation: SqliteModeration;
+  private readonly push: SqlitePush;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -186,6 +188,7 @@ export class SqliteStore implements Store {
     if (!options.readonly) migrate(this.db);
     this.s = prepareStatements(this.db);
     this.moderation = new SqliteModeration(this.db);
+    this.push = new SqlitePush(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.readonly) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
@@ -947,6 +950,7 @@ export class SqliteStore implements Store {
           const results = batch.map((b) => this.commitOne(b, touched));
           // One last_seq write per chat per batch, not per message.
           for (const [chatId, seq] of touched) this.s.chatSetLastSeq.run(seq, chatId);
+          this.push.recordJobs(batch, results);
           return results;
         } catch (err) {
           // The transaction rolls back: forget sequence numbers taken in it.
@@ -1333,6 +1337,33 @@ export class SqliteStore implements Store {
 
   adminStats(): Promise<AdminStats> {
     return guard(() => this.moderation.stats());
+  }
+
+  // -- push outbox (sqlite/push.ts) ---------------------------------------------------------
+
+  pushRegister(...a: Parameters<Store['pushRegister']>) {
+    return guard(() => this.push.pushRegister(...a));
+  }
+  pushUnregister(...a: Parameters<Store['pushUnregister']>) {
+    return guard(() => this.push.pushUnregister(...a));
+  }
+  pushRegistrationGet(...a: Parameters<Store['pushRegistrationGet']>) {
+    return guard(() => this.push.pushRegistrationGet(...a));
+  }
+  pushRegisteredPage(...a: Parameters<Store['pushRegisteredPage']>) {
+    return guard(() => this.push.pushRegisteredPage(...a));
+  }
+  pushJobsLease(...a: Parameters<Store['pushJobsLease']>) {
+    return guard(() => this.push.pushJobsLease(...a));
+  }
+  pushJobFinish(...a: Parameters<Store['pushJobFinish']>) {
+    return guard(() => this.push.pushJobFinish(...a));
+  }
+  pushStatus(...a: Parameters<Store['pushStatus']>) {
+    return guard(() => this.push.pushStatus(...a));
+  }
+  pushDeadRetry(...a: Parameters<Store['pushDeadRetry']>) {
+    return guard(() => this.push.pushDeadRetry(...a));
   }
 
   ping(): Promise<void> {
