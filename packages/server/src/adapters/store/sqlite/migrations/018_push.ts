@@ -3,11 +3,12 @@
  * on one device only: unique per platform); `push_jobs` is the outbox, one pending row per
  * device written in the message commit's transaction and leased by a worker; `push_attempts`
  * keeps each device's last attempts and `push_dead_letters` the jobs that gave up, for
- * `parley admin push`. (017 belongs to another change and comes before this one.) Never edit
- * once landed.
+ * `parley admin push`. (017 belongs to another change and comes before this one.) Written with
+ * IF NOT EXISTS, so a database rewound to an older user_version (a migration test) can run it
+ * again. Never edit once landed.
  */
 export const sql = `
-CREATE TABLE push_registrations (
+CREATE TABLE IF NOT EXISTS push_registrations (
   device_id TEXT PRIMARY KEY,
   user_id TEXT NOT NULL,
   platform TEXT NOT NULL,
@@ -16,9 +17,9 @@ CREATE TABLE push_registrations (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX push_registrations_token ON push_registrations (platform, token_key);
-CREATE INDEX push_registrations_user ON push_registrations (user_id);
-CREATE TABLE push_jobs (
+CREATE UNIQUE INDEX IF NOT EXISTS push_registrations_token ON push_registrations (platform, token_key);
+CREATE INDEX IF NOT EXISTS push_registrations_user ON push_registrations (user_id);
+CREATE TABLE IF NOT EXISTS push_jobs (
   device_id TEXT PRIMARY KEY,
   user_id TEXT NOT NULL,
   chat_id TEXT NOT NULL,
@@ -31,9 +32,9 @@ CREATE TABLE push_jobs (
   lease_until INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
-CREATE INDEX push_jobs_due ON push_jobs (due_at);
-CREATE INDEX push_jobs_user ON push_jobs (user_id);
-CREATE TABLE push_attempts (
+CREATE INDEX IF NOT EXISTS push_jobs_due ON push_jobs (due_at);
+CREATE INDEX IF NOT EXISTS push_jobs_user ON push_jobs (user_id);
+CREATE TABLE IF NOT EXISTS push_attempts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   device_id TEXT NOT NULL,
   user_id TEXT NOT NULL,
@@ -44,9 +45,9 @@ CREATE TABLE push_attempts (
   reason TEXT NOT NULL,
   latency_ms INTEGER NOT NULL
 );
-CREATE INDEX push_attempts_device ON push_attempts (device_id, id);
-CREATE INDEX push_attempts_user ON push_attempts (user_id);
-CREATE TABLE push_dead_letters (
+CREATE INDEX IF NOT EXISTS push_attempts_device ON push_attempts (device_id, id);
+CREATE INDEX IF NOT EXISTS push_attempts_user ON push_attempts (user_id);
+CREATE TABLE IF NOT EXISTS push_dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   device_id TEXT NOT NULL,
   user_id TEXT NOT NULL,
@@ -59,6 +60,6 @@ CREATE TABLE push_dead_letters (
   created_at INTEGER NOT NULL,
   dead_at INTEGER NOT NULL
 );
-CREATE INDEX push_dead_letters_device ON push_dead_letters (device_id);
-CREATE INDEX push_dead_letters_user ON push_dead_letters (user_id);
+CREATE INDEX IF NOT EXISTS push_dead_letters_device ON push_dead_letters (device_id);
+CREATE INDEX IF NOT EXISTS push_dead_letters_user ON push_dead_letters (user_id);
 `;
