@@ -11,7 +11,8 @@ import { ParleyError } from '@parley/protocol';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
 import type { ReportRecord, ReportStatus, Store } from './ports/store.js';
-import type { UserId } from './ports/types.js';
+import type { DeviceId, UserId } from './ports/types.js';
+import { describePushStatus, pushStatusReport } from './push/admin.js';
 
 const HELP = `Usage: parley admin <subcommand> [options] [--store sqlite|postgres://...] [--data-dir DIR]
 
@@ -30,6 +31,12 @@ Subcommands:
   stats                                          accounts, devices, chats, messages,
                                                  reports and suspended accounts
   audit [--limit N]                              the admin actions recorded, newest first
+  push status --user <user-id|+phone>            each device's push registration (token
+                                                 hash), online now (with --bus), pending
+                                                 job, last attempts with the provider's
+                                                 answers and latency, dead letters
+  push retry [--user <user-id|+phone>]           re-queue dead-lettered pushes (of one
+                                                 user, or all), due now
 
 Options:
   --json     print JSON instead of text
@@ -43,8 +50,8 @@ interface Parsed {
   storeArgv: string[];
 }
 
-const OWN_FLAGS = new Set(['status', 'limit', 'note', 'reason', 'json']);
-const VALUE_FLAGS = new Set(['status', 'limit', 'note', 'reason']);
+const OWN_FLAGS = new Set(['status', 'limit', 'note', 'reason', 'json', 'user']);
+const VALUE_FLAGS = new Set(['status', 'limit', 'note', 'reason', 'user']);
 
 function parse(argv: readonly string[]): Parsed {
   const out: Parsed = { sub: undefined, arg: undefined, opts: new Map(), storeArgv: [] };
@@ -125,6 +132,23 @@ async function nameOf(store: Store, cache: Map<string, string>, id: string | und
   return n;
 }
 
+/** Runs `fn` with a way to locate devices on the bus, when the config names one. */
+async function withBus<T>(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  fn: (online: ((ids: DeviceId[]) => Promise<Set<DeviceId>>) | undefined) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({ env, argv });
+  if (config.bus === 'local') return fn(undefined);
+  const { RedisBus } = await import('./adapters/bus/redis/redis-bus.js');
+  const bus = await RedisBus.open({ nodeId: `admin-${process.pid}`, url: config.bus, onError: () => {} });
+  try {
+    return await fn(async (ids) => new Set((await bus.locate(ids)).keys()));
+  } finally {
+    await bus.close();
+  }
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
 
 export async function adminMain(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -142,7 +166,7 @@ export async function adminMain(argv: string[], env: NodeJS.ProcessEnv = process
         json ? `${JSON.stringify(value, null, 2)}\n` : text.endsWith('\n') ? text : `${text}\n`,
       );
     const actor = env.PARLEY_ADMIN_ACTOR || safeUser();
-    const subs = ['reports', 'report', 'resolve', 'suspend', 'unsuspend', 'stats', 'audit'];
+    const subs = ['reports', 'report', 'resolve', 'suspend', 'unsuspend', 'stats', 'audit', 'push'];
     if (!p.sub || !subs.includes(p.sub))
       throw new ParleyError(
         'INVALID_ARGUMENT',
@@ -214,6 +238,23 @@ export async function adminMain(argv: string[], env: NodeJS.ProcessEnv = process
         out(
           { userId: user.id, phone: user.phone, suspended: false, changed },
           changed ? `unsuspended ${user.phone} (${user.id})` : `${user.phone} (${user.id}) was not suspended`,
+        );
+        return 0;
+      }
+      case 'push': {
+        const user = p.opts.has('user') ? await resolveUser(store, String(p.opts.get('user'))) : undefined;
+        if (p.arg === 'retry') {
+          const devices = await store.pushDeadRetry(user?.id, Date.now());
+          await audit('push-retry', user?.id ?? '*', { devices });
+          out({ userId: user?.id, devices }, `re-queued the dead letters of ${devices} device(s)`);
+          return 0;
+        }
+        if (p.arg !== 'status') throw new ParleyError('INVALID_ARGUMENT', 'push status or push retry');
+        if (!user) throw new ParleyError('INVALID_ARGUMENT', 'push status needs --user <user-id|+phone>');
+        const list = await withBus(p.storeArgv, env, (online) => pushStatusReport(store!, user.id, online));
+        out(
+          { userId: user.id, phone: user.phone, devices: list },
+          describePushStatus(`${user.phone} (${user.id})`, list),
         );
         return 0;
       }
