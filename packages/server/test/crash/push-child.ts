@@ -4,10 +4,13 @@
  * a push survives the SIGKILL that follows it. A push names the newest message of its job
  * (chat and seq). `--push-before-commit` is the negative control: it also pushes to every
  * recipient of a send before the send is committed (naming the message by its body, and
- * holding the commit for a second), which the checker must catch.
+ * holding the commit for a second), which the checker must catch. `--push-hang` writes each
+ * push it is handed (with `hang: true`) and never answers: the job stays leased by this node
+ * (the multi-node test kills it then). With `--store postgres://…` the node shares PostgreSQL.
  */
 import { fsyncSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PostgresStore } from '../../src/adapters/store/postgres/postgres-store.js';
 import { SqliteWorkerStore } from '../../src/adapters/store/sqlite-worker/worker-store.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openNode } from '../../src/node.js';
@@ -23,6 +26,7 @@ const take = (flag: string, withValue: boolean): string | undefined => {
 };
 const logPath = take('--push-log', true)!;
 const beforeCommit = take('--push-before-commit', false) !== undefined;
+const hang = take('--push-hang', false) !== undefined;
 const config = loadConfig({ env: {}, argv });
 
 const fd = openSync(logPath, 'a');
@@ -31,7 +35,10 @@ const record = (r: Record<string, unknown>) => {
   fsyncSync(fd);
 };
 
-const base = SqliteWorkerStore.open({ path: join(resolve(config.dataDir), 'parley.db') });
+const base: Store =
+  config.store === 'sqlite'
+    ? SqliteWorkerStore.open({ path: join(resolve(config.dataDir), 'parley.db') })
+    : await PostgresStore.open(config.store, { poolSize: 4 });
 /** The newest message of the job each device's push is for (the payload carries no seq). */
 const leased = new Map<string, { chatId: string; seq: number }>();
 const dec = new TextDecoder();
@@ -53,18 +60,21 @@ const store = new Proxy(base, {
       };
     return Reflect.get(target, prop, receiver);
   },
-}) as Store & { ready: Promise<string> };
+}) as Store;
 
 const provider: PushProvider = {
   platform: 'fcm',
   async send(_target, payload) {
     const job = leased.get(payload.deviceId);
-    record({
+    const at = Date.now();
+    const r = {
       deviceId: payload.deviceId,
       chatId: payload.chatId,
       seq: job?.seq ?? -1,
       count: payload.messageCount,
-    });
+    };
+    record({ ...r, at, node: config.nodeId ?? '', ...(hang && { hang: true }) });
+    if (hang) await new Promise(() => {});
     return { kind: 'sent', status: 200 };
   },
   async close() {},
