@@ -224,10 +224,22 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     overrides: o.push,
   });
   if (cluster) cluster.onPushChange = (change) => push.registrations.applyRemote(change);
+  // Registry changes announced while the bus was down were missed: read them all again.
+  let busWasDown = false;
+  o.bus?.onState((state) => {
+    if (state === 'down') busWasDown = true;
+    else if (busWasDown) {
+      busWasDown = false;
+      push.registrations
+        .load(() => stopping)
+        .catch((err) => log.warn({ err }, 'reloading push registrations failed'));
+    }
+  });
   const sms = meteredSms(smsProvider, metrics);
   const timedCommits = {
     messageCommit: async (batch: Parameters<Store['messageCommit']>[0]) => {
-      const withPush = await push.withPushJobs(batch);
+      // No registration on the node: the batch goes as it is, without a wait.
+      const withPush = push.registry.size === 0 ? batch : await push.withPushJobs(batch);
       const end = metrics.commitSeconds.startTimer();
       try {
         const results = await store.messageCommit(withPush);

@@ -32,6 +32,9 @@ for (const backend of storeBackends('parley-push-')) {
     let t: TestNode;
     let done: () => Promise<void>;
     let n = 0;
+    /** Chats the alert hook treats as muted (what the mute feature decides in a deployment). */
+    const muted = new Set<string>();
+    const alertCalls: Array<{ chatId: string; mentioned: boolean }> = [];
 
     before(async () => {
       const opened = await backend.open();
@@ -43,7 +46,18 @@ for (const backend of storeBackends('parley-push-')) {
           pushMaxAttempts: 3,
           pushWebhookOrigins: 'https://relay.example.org',
         },
-        { store: opened.store, clock, push: { providers: [fcm, apns], random: () => 0.5 } },
+        {
+          store: opened.store,
+          clock,
+          push: {
+            providers: [fcm, apns],
+            random: () => 0.5,
+            alertFor: (_userId, chatId, mentioned) => {
+              alertCalls.push({ chatId, mentioned });
+              return mentioned || !muted.has(chatId);
+            },
+          },
+        },
       );
     });
     afterEach(async () => {
@@ -190,6 +204,29 @@ for (const backend of storeBackends('parley-push-')) {
       );
       assert.equal(status!.job, undefined);
       assert.equal(status!.attempts[0]!.outcome, 'sent');
+    });
+
+    it('the alert hook decides silent pushes, and a mention reaches it', async () => {
+      const { alice, bob, chatId } = await offlinePair();
+      muted.add(chatId);
+      await alice.client.send(chatId, text('quiet'));
+      clock.advance(2000);
+      await t.node.push.worker.runOnce();
+      await alice.client.send(chatId, text('hey @bob'), { mentions: [bob.userId] });
+      await alice.client.send(chatId, text('and more'));
+      clock.advance(2000);
+      await t.node.push.worker.runOnce();
+      assert.deepEqual(
+        fcm.to(bob.deviceId).map((p) => [p.payload.alert, p.payload.messageCount]),
+        [
+          [false, 1],
+          [true, 2],
+        ],
+      );
+      assert.deepEqual(
+        alertCalls.filter((c) => c.chatId === chatId).map((c) => c.mentioned),
+        [false, true],
+      );
     });
 
     it('a connected device gets no push job', async () => {

@@ -12,6 +12,8 @@ import type { ChatId, DeviceId, UserId } from './types.js';
 export interface PushRecipient {
   deviceId: DeviceId;
   userId: UserId;
+  /** The message mentions this user (a mention breaks through a group mute). */
+  mentioned?: boolean;
 }
 
 /** What `messageCommit` records beside a new message (see SendCommit.push). */
@@ -45,6 +47,8 @@ export interface PushJob {
   attempts: number;
   /** When the first message of the job was committed. */
   createdAt: number;
+  /** One of the job's messages mentions the user. */
+  mentioned: boolean;
   leaseOwner: string;
   /** The device's registration; undefined when it went away since the job was recorded. */
   target: PushTarget | undefined;

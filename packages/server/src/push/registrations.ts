@@ -7,6 +7,7 @@ import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
+import type { PushRecipient } from '../ports/store-push.js';
 import type { Device, DeviceId, UserId } from '../ports/types.js';
 import type { PushRegistry } from './registry.js';
 import { parseTarget, type TargetRules, tokenHash, tokenKeyOf, type WireTarget } from './targets.js';
@@ -39,6 +40,9 @@ export interface PushRegistrationDeps {
 const NONE: PushRegistrationView = { registered: false, platform: '', tokenHash: '', updatedAt: 0n };
 
 export class PushRegistrations {
+  /** Changes seen while a load reads the store, applied again after it. */
+  private readonly loading: PushRegistryChange[][] = [];
+
   constructor(private readonly d: PushRegistrationDeps) {}
 
   async register(device: Device, wire: WireTarget): Promise<PushRegistrationView> {
@@ -96,20 +100,34 @@ export class PushRegistrations {
 
   /** A change made on another node. */
   applyRemote(change: PushRegistryChange): void {
+    for (const l of this.loading) l.push(change);
     for (const id of change.remove) this.d.registry.remove(id);
     if (change.add) this.d.registry.add(change.add.deviceId, change.add.userId);
   }
 
-  /** Loads every registered device into the registry (at start). */
+  /**
+   * Loads every registered device into the registry: at start, and after the bus was down
+   * (changes announced meanwhile were missed). Changes made while it reads are kept.
+   */
   async load(stopped: () => boolean = () => false, pageSize = 5000): Promise<number> {
-    let after: DeviceId | '' = '';
-    for (;;) {
-      if (stopped()) return this.d.registry.size;
-      const page = await this.d.store.pushRegisteredPage(after, pageSize);
-      for (const r of page) this.d.registry.add(r.deviceId, r.userId);
-      if (page.length < pageSize) return this.d.registry.size;
-      after = page[page.length - 1]!.deviceId;
+    const found: PushRecipient[] = [];
+    const changed: PushRegistryChange[] = [];
+    this.loading.push(changed);
+    try {
+      let after: DeviceId | '' = '';
+      for (;;) {
+        if (stopped()) return this.d.registry.size;
+        const page = await this.d.store.pushRegisteredPage(after, pageSize);
+        found.push(...page);
+        if (page.length < pageSize) break;
+        after = page[page.length - 1]!.deviceId;
+      }
+    } finally {
+      this.loading.splice(this.loading.indexOf(changed), 1);
     }
+    this.d.registry.reset(found);
+    for (const c of changed) this.applyRemote(c);
+    return this.d.registry.size;
   }
 
   private apply(change: PushRegistryChange): void {

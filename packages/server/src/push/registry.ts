@@ -36,9 +36,11 @@ export class PushRegistry {
     else this.byUser.delete(userId);
   }
 
-  clear(): void {
+  /** Replaces every entry (a reload from the store). */
+  reset(entries: Iterable<PushRecipient>): void {
     this.byUser.clear();
     this.userOf.clear();
+    for (const e of entries) this.add(e.deviceId, e.userId);
   }
 
   /**
@@ -49,11 +51,15 @@ export class PushRegistry {
     members: { readonly users: readonly UserId[]; has(userId: UserId): boolean },
     senderUserId: UserId,
     connected: (deviceId: DeviceId) => boolean,
+    mentions: readonly UserId[] = [],
   ): PushRecipient[] {
     const out: PushRecipient[] = [];
     const take = (userId: UserId, devices: readonly DeviceId[]) => {
       if (userId === senderUserId) return;
-      for (const deviceId of devices) if (!connected(deviceId)) out.push({ deviceId, userId });
+      const mentioned = mentions.includes(userId);
+      for (const deviceId of devices)
+        if (!connected(deviceId))
+          out.push(mentioned ? { deviceId, userId, mentioned } : { deviceId, userId });
     };
     if (members.users.length <= this.byUser.size) {
       for (const u of members.users) {

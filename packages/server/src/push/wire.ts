@@ -110,7 +110,7 @@ export function wirePush(d: PushDeps): PushWiring {
         if (!pushes(b)) continue;
         const members = await d.directory.members(b.chatId);
         if (!members) continue;
-        const to = registry.recipients(members, b.senderUserId, d.connectedHere);
+        const to = registry.recipients(members, b.senderUserId, d.connectedHere, b.meta?.mentions);
         if (to.length === 0) continue;
         out ??= batch.slice();
         out[i] = { ...b, push: { dueAt: b.serverTime + c.pushCoalesceMs, to } };

@@ -173,7 +173,7 @@ export class PushWorker {
     const chats = await this.d.store.chatSummaries(job.userId);
     let badge = 0;
     for (const c of chats) badge += c.unreadCount;
-    const alert = await this.d.alertFor(job.userId, job.chatId, false);
+    const alert = await this.d.alertFor(job.userId, job.chatId, job.mentioned);
     return {
       kind: 'message',
       deviceId: job.deviceId,

@@ -20,6 +20,7 @@ export interface JobRow {
   attempts: number;
   lease_owner: string;
   created_at: number;
+  mentioned: number | boolean;
 }
 
 export interface RegistrationRow {
@@ -67,6 +68,7 @@ export function toJob(r: JobRow, target: PushTarget | undefined): PushJob {
     dueAt: r.due_at,
     attempts: r.attempts,
     createdAt: r.created_at,
+    mentioned: r.mentioned === true || r.mentioned === 1,
     leaseOwner: r.lease_owner,
     target,
   };

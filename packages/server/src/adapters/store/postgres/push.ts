@@ -19,12 +19,16 @@ import {
 import type { Db } from './db.js';
 
 export const pushSql = {
-  /** $1 device[], $2 user[], $3 chat[], $4 seq[], $5 due_at[], $6 created_at[]: one more message per device */
-  pushJobsUpsert: `INSERT INTO push_jobs AS j (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at)
-    SELECT d, u, c, s, s, 1, due, at FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-      AS t(d, u, c, s, due, at)
+  /**
+   * $1 device[] (sorted: rows are locked in device order, so commits never deadlock here),
+   * $2 user[], $3 chat[], $4 seq[], $5 due_at[], $6 created_at[], $7 mentioned[]: one more message per device
+   */
+  pushJobsUpsert: `INSERT INTO push_jobs AS j (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned)
+    SELECT d, u, c, s, s, 1, due, at, m FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+      $6::bigint[], $7::boolean[]) AS t(d, u, c, s, due, at, m)
+    ORDER BY d
     ON CONFLICT (device_id) DO UPDATE SET chat_id = excluded.chat_id, last_seq = excluded.last_seq,
-      message_count = j.message_count + 1`,
+      message_count = j.message_count + 1, mentioned = j.mentioned OR excluded.mentioned`,
   /** $1 platform, $2 token_key, $3 device_id: other devices holding this token (locked) */
   pushRegHolders: `SELECT device_id FROM push_registrations WHERE platform = $1 AND token_key = $2 AND device_id <> $3
     FOR UPDATE`,
@@ -104,58 +108,43 @@ export async function recordPushJobs(
   batch: readonly SendCommit[],
   results: readonly CommitResult[],
 ): Promise<void> {
-  const cols = {
-    d: [] as string[],
-    u: [] as string[],
-    c: [] as string[],
-    s: [] as number[],
-    due: [] as number[],
-    at: [] as number[],
-  };
+  type Row = { d: string; u: string; c: string; s: number; due: number; at: number; m: boolean };
+  let rows: Row[] = [];
   for (let i = 0; i < batch.length; i++) {
     const push = batch[i]!.push;
     const r = results[i]!;
     if (!push || push.to.length === 0 || !r.ok || r.duplicate) continue;
-    for (const to of push.to) {
-      // One row per device per statement (ON CONFLICT cannot touch a row twice): the rest go next round.
-      cols.d.push(to.deviceId);
-      cols.u.push(to.userId);
-      cols.c.push(batch[i]!.chatId);
-      cols.s.push(r.seq);
-      cols.due.push(push.dueAt);
-      cols.at.push(r.serverTime);
-    }
+    for (const to of push.to)
+      rows.push({
+        d: to.deviceId,
+        u: to.userId,
+        c: batch[i]!.chatId,
+        s: r.seq,
+        due: push.dueAt,
+        at: r.serverTime,
+        m: to.mentioned === true,
+      });
   }
-  while (cols.d.length > 0) {
+  // ON CONFLICT touches a row once per statement: a device's later messages go in later rounds.
+  while (rows.length > 0) {
     const seen = new Set<string>();
-    const now = {
-      d: [] as string[],
-      u: [] as string[],
-      c: [] as string[],
-      s: [] as number[],
-      due: [] as number[],
-      at: [] as number[],
-    };
-    const later = {
-      d: [] as string[],
-      u: [] as string[],
-      c: [] as string[],
-      s: [] as number[],
-      due: [] as number[],
-      at: [] as number[],
-    };
-    for (let i = 0; i < cols.d.length; i++) {
-      const into = seen.has(cols.d[i]!) ? later : now;
-      seen.add(cols.d[i]!);
-      into.d.push(cols.d[i]!);
-      into.u.push(cols.u[i]!);
-      into.c.push(cols.c[i]!);
-      into.s.push(cols.s[i]!);
-      into.due.push(cols.due[i]!);
-      into.at.push(cols.at[i]!);
+    const now: Row[] = [];
+    const later: Row[] = [];
+    for (const row of rows) {
+      (seen.has(row.d) ? later : now).push(row);
+      seen.add(row.d);
     }
-    await db.count('pushJobsUpsert', [now.d, now.u, now.c, now.s, now.due, now.at]);
-    Object.assign(cols, later);
+    now.sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0));
+    await db.count('pushJobsUpsert', [
+      now.map((x) => x.d),
+      now.map((x) => x.u),
+      now.map((x) => x.c),
+      now.map((x) => x.s),
+      now.map((x) => x.due),
+      now.map((x) => x.at),
+      now.map((x) => x.m),
+    ]);
+    rows = later;
   }
 }
 

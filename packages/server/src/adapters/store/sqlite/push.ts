@@ -20,11 +20,11 @@ import {
 } from '../push-rows.js';
 
 const sql = {
-  /** device_id, user_id, chat_id, seq, due_at, created_at: one more message for the device's job */
-  jobUpsert: `INSERT INTO push_jobs (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at)
-    VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+  /** device_id, user_id, chat_id, seq, seq, due_at, created_at, mentioned: one more message for the device's job */
+  jobUpsert: `INSERT INTO push_jobs (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned)
+    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
     ON CONFLICT (device_id) DO UPDATE SET chat_id = excluded.chat_id, last_seq = excluded.last_seq,
-      message_count = message_count + 1`,
+      message_count = message_count + 1, mentioned = max(mentioned, excluded.mentioned)`,
   /** platform, token_key, device_id: other devices holding this token */
   regHolders:
     'SELECT device_id FROM push_registrations WHERE platform = ? AND token_key = ? AND device_id <> ?',
@@ -111,7 +111,16 @@ export class SqlitePush {
       if (!push || push.to.length === 0 || !r.ok || r.duplicate) continue;
       const chatId = batch[i]!.chatId;
       for (const d of push.to)
-        this.s.jobUpsert.run(d.deviceId, d.userId, chatId, r.seq, r.seq, push.dueAt, r.serverTime);
+        this.s.jobUpsert.run(
+          d.deviceId,
+          d.userId,
+          chatId,
+          r.seq,
+          r.seq,
+          push.dueAt,
+          r.serverTime,
+          d.mentioned ? 1 : 0,
+        );
     }
   }
 

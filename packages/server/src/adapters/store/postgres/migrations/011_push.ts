@@ -32,7 +32,8 @@ CREATE TABLE push_jobs (
   attempts integer NOT NULL DEFAULT 0,
   lease_owner text NOT NULL DEFAULT '',
   lease_until bigint NOT NULL DEFAULT 0,
-  created_at bigint NOT NULL
+  created_at bigint NOT NULL,
+  mentioned boolean NOT NULL DEFAULT false
 );
 CREATE INDEX push_jobs_due ON push_jobs (due_at);
 CREATE INDEX push_jobs_user ON push_jobs (user_id);

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS push_jobs (
   attempts INTEGER NOT NULL DEFAULT 0,
   lease_owner TEXT NOT NULL DEFAULT '',
   lease_until INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  mentioned INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS push_jobs_due ON push_jobs (due_at);
 CREATE INDEX IF NOT EXISTS push_jobs_user ON push_jobs (user_id);
