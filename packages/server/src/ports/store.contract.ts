@@ -19,6 +19,7 @@ import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
 import { moderationContract } from './store-moderation.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
+import { pushContract } from './store-push.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import {
   type ChatId,
@@ -1953,6 +1954,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('blocking, reports and moderation', () => moderationContract(test));
 
     describe('profiles', () => profilesContract(test));
+    describe('push outbox', () => pushContract(test));
 
     describe('lifecycle', () => {
       test('ping resolves while the store is open', async (store) => {

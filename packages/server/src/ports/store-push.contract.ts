@@ -1,0 +1,169 @@
+/**
+ * The Store contract for the push outbox (ports/store-push.ts), run by storeContract against
+ * every backend: registrations move with their token, jobs are written only with a stored
+ * message and coalesce per device, a lease is held by one owner, a finish by a lost lease
+ * does nothing, messages coalesced during a send keep a job, and dead letters come back.
+ */
+import assert from 'node:assert/strict';
+import type { SendCommit, Store } from './store.js';
+import { type Account, addUser, bytes, chatInput, T0 } from './store-fixtures.js';
+import type { PushRecipient } from './store-push.js';
+import type { ChatId, UserId } from './types.js';
+
+type Test = (title: string, body: (store: Store) => Promise<void>) => void;
+
+function send(
+  chatId: string,
+  from: Account,
+  id: string,
+  to: readonly PushRecipient[],
+  dueAt = T0 + 2000,
+): SendCommit {
+  return {
+    chatId: chatId as ChatId,
+    senderUserId: from.userId,
+    senderDeviceId: from.deviceId,
+    clientMessageId: id,
+    serverTime: T0,
+    payload: bytes(id),
+    devicePayloads: undefined,
+    push: { dueAt, to },
+  };
+}
+
+const fcm = (token: string) => ({ platform: 'fcm' as const, token });
+
+async function pair(store: Store): Promise<{ a: Account; b: Account; to: PushRecipient[] }> {
+  const a = await addUser(store, 1);
+  const b = await addUser(store, 2);
+  await store.chatCreate(chatInput('g', a, [b]));
+  await store.pushRegister(
+    { deviceId: b.deviceId, userId: b.userId, platform: 'fcm', tokenKey: 't-b', target: fcm('t-b') },
+    T0,
+  );
+  return { a, b, to: [{ deviceId: b.deviceId, userId: b.userId }] };
+}
+
+export function pushContract(test: Test): void {
+  test('a token registered by a second device moves to it, with its pending job', async (store) => {
+    const { a, b, to } = await pair(store);
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    const moved = await store.pushRegister(
+      { deviceId: a.deviceId, userId: a.userId, platform: 'fcm', tokenKey: 't-b', target: fcm('t-b') },
+      T0 + 1,
+    );
+    assert.deepEqual(moved, [b.deviceId]);
+    assert.equal(await store.pushRegistrationGet(b.deviceId), undefined);
+    assert.equal((await store.pushRegistrationGet(a.deviceId))?.tokenKey, 't-b');
+    assert.deepEqual(
+      await store.pushJobsLease('n1', T0 + 10_000, 1000, 10),
+      [],
+      'the job went with the token',
+    );
+    assert.deepEqual(await store.pushRegisteredPage('', 10), [{ deviceId: a.deviceId, userId: a.userId }]);
+    assert.equal(await store.pushUnregister([a.deviceId, b.deviceId]), 1);
+  });
+
+  test('jobs are written only for stored messages and coalesce per device, keeping their due time', async (store) => {
+    const { a, to } = await pair(store);
+    const results = await store.messageCommit([
+      send('g', a, 'm1', to),
+      send('nope', a, 'm2', to),
+      send('g', a, 'm3', to, T0 + 9999),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, false, true],
+    );
+    await store.messageCommit([send('g', a, 'm1', to)]); // a duplicate records nothing
+    assert.deepEqual(await store.pushJobsLease('n1', T0 + 1999, 1000, 10), [], 'not due yet');
+    const [job] = await store.pushJobsLease('n1', T0 + 2000, 1000, 10);
+    assert.equal(job?.messageCount, 2);
+    assert.equal(job?.chatId, 'g');
+    assert.equal(job?.lastSeq, (results[2] as { seq: number }).seq);
+    assert.equal(job?.createdAt, T0);
+    assert.deepEqual(job?.target, fcm('t-b'));
+  });
+
+  test('one owner holds a lease until it runs out; a finish by a lost lease does nothing', async (store) => {
+    const { a, b, to } = await pair(store);
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    const [first] = await store.pushJobsLease('n1', T0 + 2000, 1000, 10);
+    assert.ok(first);
+    assert.deepEqual(await store.pushJobsLease('n2', T0 + 2999, 1000, 10), [], 'leased by n1');
+    const [taken] = await store.pushJobsLease('n2', T0 + 3000, 1000, 10);
+    assert.equal(taken?.leaseOwner, 'n2', 'the lease ran out');
+    await store.pushJobFinish(first, { kind: 'done' }, undefined, T0 + 3001, 20);
+    const [status] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
+    assert.equal(status?.job?.leaseOwner, 'n2', "n1's finish did nothing");
+    await store.pushJobFinish(
+      taken,
+      { kind: 'done' },
+      { at: T0 + 3002, platform: 'fcm', outcome: 'sent', status: 200, reason: '', latencyMs: 5 },
+      T0 + 3002,
+      20,
+    );
+    const [after] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
+    assert.equal(after?.job, undefined);
+    assert.equal(after?.attempts.length, 1);
+  });
+
+  test('messages coalesced while a job is sent keep a job of their own', async (store) => {
+    const { a, b, to } = await pair(store);
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    const [job] = await store.pushJobsLease('n1', T0 + 2000, 30_000, 10);
+    await store.messageCommit([send('g', a, 'm2', to)]);
+    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2001, 20);
+    const [again] = await store.pushJobsLease('n1', T0 + 2001, 30_000, 10);
+    assert.equal(again?.messageCount, 1, 'the message that came during the send');
+    await store.pushJobFinish(again!, { kind: 'invalid-token' }, undefined, T0 + 2002, 20);
+    assert.equal(await store.pushRegistrationGet(b.deviceId), undefined);
+  });
+
+  test('retries count attempts, dead letters come back, and only the last attempts are kept', async (store) => {
+    const { a, b, to } = await pair(store);
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    const attempt = (at: number) => ({
+      at,
+      platform: 'fcm' as const,
+      outcome: 'retry' as const,
+      status: 503,
+      reason: 'x',
+      latencyMs: 1,
+    });
+    let now = T0 + 2000;
+    for (let i = 0; i < 3; i++) {
+      const [job] = await store.pushJobsLease('n1', now, 1000, 10);
+      assert.equal(job?.attempts, i);
+      await store.pushJobFinish(job!, { kind: 'retry', dueAt: now + 10 }, attempt(now), now, 2);
+      now += 10;
+    }
+    const [job] = await store.pushJobsLease('n1', now, 1000, 10);
+    await store.pushJobFinish(job!, { kind: 'dead', reason: 'gave up' }, attempt(now), now, 2);
+    const [status] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
+    assert.equal(status?.job, undefined);
+    assert.deepEqual(
+      status?.attempts.map((x) => x.at),
+      [now, now - 10],
+      'the newest two, newest first',
+    );
+    assert.deepEqual(
+      status?.deadLetters.map((d) => [d.reason, d.attempts, d.messageCount]),
+      [['gave up', 4, 1]],
+    );
+    assert.equal(await store.pushDeadRetry('nobody' as UserId, now), 0);
+    assert.equal(await store.pushDeadRetry(undefined, now), 1);
+    const [back] = await store.pushJobsLease('n1', now, 1000, 10);
+    assert.equal(back?.messageCount, 1);
+    assert.equal(back?.attempts, 0);
+  });
+
+  test("accountErase removes the user's registrations, jobs, attempts and dead letters", async (store) => {
+    const { a, b, to } = await pair(store);
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    await store.accountErase({ userId: b.userId, codeKeys: [], leftChatIds: [] });
+    assert.equal(await store.pushRegistrationGet(b.deviceId), undefined);
+    assert.deepEqual(await store.pushStatus(b.userId), []);
+    assert.deepEqual(await store.pushJobsLease('n1', T0 + 10_000, 1000, 10), []);
+  });
+}
