@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ChatKind, type Credentials } from '@parley/sdk';
+import { ChatKind, type Credentials, createLinkCode, linkDevice, removeDevice } from '@parley/sdk';
 import { ManualClock } from '../src/ports/clock.js';
 import type { DeviceId, UserId } from '../src/ports/types.js';
 import { startNode, type TestNode } from './harness.js';
@@ -121,6 +121,52 @@ for (const backend of storeBackends('parley-push-')) {
       assert.equal((await b.client.unregisterPush()).registered, false);
       assert.equal((await b.client.pushRegistration()).registered, false);
       assert.equal(t.node.push.registry.has(bCreds.deviceId as DeviceId), false);
+    });
+
+    it('a removed device loses its registration, on the node and in the store', async () => {
+      const primary = await newUser(t);
+      const laptopCreds = await linkDevice(t.url, { code: (await createLinkCode(primary)).code });
+      const laptop = watch(laptopCreds);
+      await laptop.client.connect();
+      await laptop.client.registerPush(FCM(++n));
+      assert.equal(t.node.push.registry.has(laptopCreds.deviceId as DeviceId), true);
+      await removeDevice(primary, laptopCreds.deviceId);
+      await until(
+        () => !t.node.push.registry.has(laptopCreds.deviceId as DeviceId),
+        'the registry forgets it',
+      );
+      for (
+        let i = 0;
+        i < 100 && (await t.node.store.pushRegistrationGet(laptopCreds.deviceId as DeviceId));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await t.node.store.pushRegistrationGet(laptopCreds.deviceId as DeviceId), undefined);
+    });
+
+    it('a platform without a provider dead-letters its jobs, saying so', async () => {
+      const { alice, bob, chatId } = await offlinePair();
+      const b = watch(bob);
+      await b.client.connect();
+      const p256dh = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 5)]).toString('base64url');
+      await b.client.registerPush({
+        platform: 'webpush',
+        endpoint: `https://push.example.net/${++n}`,
+        keys: { p256dh, auth: Buffer.alloc(16, 6).toString('base64url') },
+      });
+      await b.client.close();
+      await until(() => !t.node.hub.get(bob.deviceId as DeviceId), 'bob is offline');
+      await alice.client.send(chatId, text('x'));
+      clock.advance(2000);
+      assert.equal(await t.node.push.worker.runOnce(), 1);
+      const [status] = (await t.node.store.pushStatus(bob.userId as UserId)).filter(
+        (s) => s.deviceId === bob.deviceId,
+      );
+      assert.deepEqual(
+        status!.deadLetters.map((d) => d.reason),
+        ['no webpush provider is configured'],
+      );
+      assert.equal(status!.attempts[0]!.outcome, 'no-provider');
     });
 
     it('refuses malformed targets with INVALID_ARGUMENT naming the field', async () => {
@@ -367,3 +413,21 @@ for (const backend of storeBackends('parley-push-')) {
     });
   });
 }
+
+describe('push registration limits', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startNode({ pushRegistrationsPerHour: 2 });
+  });
+  afterEach(() => closeWatched());
+  after(() => t.stop());
+
+  it('registrations and removals past the hourly limit are RATE_LIMITED', async () => {
+    const a = watch(await newUser(t));
+    await a.client.connect();
+    await a.client.registerPush(FCM(1000));
+    await a.client.unregisterPush();
+    await assert.rejects(a.client.registerPush(FCM(1001)), { code: 'RATE_LIMITED' });
+    assert.equal((await a.client.pushRegistration()).registered, false, 'reading is not limited');
+  });
+});
