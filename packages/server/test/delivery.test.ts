@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Message } from '@parley/protocol';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { ManualClock } from '../src/ports/clock.js';
-import type { DeviceId } from '../src/ports/types.js';
+import { type ChatId, caughtUpSeq, cursorList, type DeviceId } from '../src/ports/types.js';
 import {
   type Creds,
   createGroup,
@@ -358,12 +358,13 @@ describe('a new chat reaches its connected members live', () => {
   let t: TestNode;
   const cursorReads = new Map<string, number>();
   const storeCalls = new Map<string, number>();
+  let store: SqliteStore;
 
   before(async () => {
     // Counts the reads of every cursor of a device (what a device that falls behind does),
     // and the reads of a chat and of its messages.
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
-    const store = new SqliteStore({ path: join(dataDir, 'parley.db') });
+    store = new SqliteStore({ path: join(dataDir, 'parley.db') });
     const counting = new Proxy(store, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver);
@@ -409,5 +410,52 @@ describe('a new chat reaches its connected members live', () => {
     assert.deepEqual([sent.seq, hi?.seq], [2n, 2n]);
     assert.equal(cursorReads.get(bob.deviceId) ?? 0, before, 'no backlog read for a chat just created');
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a message in a chat that was caught up at connect goes out live, without another read', async () => {
+    const [alice, bob] = [await register(t), await register(t)];
+    const a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 2, 'before');
+    let b = await RawClient.connect(t, bob);
+    await b.waitForMessages(2, chatId); // after CREATED, acked by the client
+    await b.close();
+    // Reconnected, bob's device reads its cursors once: the chat is caught up there.
+    b = await RawClient.connect(t, bob);
+    await caughtUp(t, b, bob.deviceId);
+    const reads = cursorReads.get(bob.deviceId);
+    const cursors = await store.cursorsOf(bob.deviceId as DeviceId);
+    assert.equal(caughtUpSeq(cursors.caughtUp, chatId as ChatId), 3, 'acked through seq 3');
+    storeCalls.clear();
+    await sendMany(a, chatId, 1, 'live');
+    const [live] = await b.waitForMessages(1, chatId);
+    assert.equal(live?.seq, 4n);
+    assert.equal(cursorReads.get(bob.deviceId), reads, 'no second read of the cursors');
+    assert.equal(storeCalls.get('messagesRead'), undefined, 'the message went out live');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("a device's own messages at the end of a chat are settled by its next drain", async () => {
+    const [alice, bob] = [await register(t), await register(t)];
+    let a = await RawClient.connect(t, alice);
+    const chatId = await group(a, [bob.userId]);
+    await sendMany(a, chatId, 3, 'own');
+    await a.close();
+    const before = cursorList(await store.cursorsOf(alice.deviceId as DeviceId)).find(
+      (c) => c.chatId === chatId,
+    );
+    assert.deepEqual([before?.ackedSeq, before?.lastSeq], [0, 4], 'nothing acked: the messages are her own');
+    a = await RawClient.connect(t, alice);
+    await caughtUp(t, a, alice.deviceId);
+    // The settling ack is written by the ack flusher, within its interval.
+    const deadline = Date.now() + 10_000;
+    let cursors = await store.cursorsOf(alice.deviceId as DeviceId);
+    while (caughtUpSeq(cursors.caughtUp, chatId as ChatId) === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      cursors = await store.cursorsOf(alice.deviceId as DeviceId);
+    }
+    assert.equal(caughtUpSeq(cursors.caughtUp, chatId as ChatId), 4, 'caught up at the chat end');
+    assert.equal(cursors.chatIds.includes(chatId as ChatId), false);
+    await a.close();
   });
 });

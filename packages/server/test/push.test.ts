@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ChatKind, type Credentials, createLinkCode, linkDevice, removeDevice } from '@parley/sdk';
 import { ManualClock } from '../src/ports/clock.js';
-import type { DeviceId, UserId } from '../src/ports/types.js';
+import { cursorList, type DeviceId, type UserId } from '../src/ports/types.js';
 import { startNode, type TestNode } from './harness.js';
 import { storeBackends } from './postgres-fixture.js';
 import { closeWatched, newUser, text, until, watch } from './sdk-helpers.js';
@@ -323,8 +323,8 @@ for (const backend of storeBackends('parley-push-')) {
       await back.client.close();
       await until(() => !t.node.hub.get(bob.deviceId as DeviceId), 'bob is offline again');
       const acked = async () => {
-        const c = await t.node.store.cursorsOf(bob.deviceId as DeviceId);
-        return c.ackedSeqs[c.chatIds.indexOf(chatId as never)]! >= 3;
+        const c = cursorList(await t.node.store.cursorsOf(bob.deviceId as DeviceId));
+        return (c.find((x) => x.chatId === chatId)?.ackedSeq ?? 0) >= 3;
       };
       for (let i = 0; i < 200 && !(await acked()); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(await acked(), 'the ack reached the store');

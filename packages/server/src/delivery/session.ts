@@ -11,7 +11,7 @@
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
-import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
+import { type ChatId, caughtUpSeq, type DeviceId, type StoredMessage, type UserId } from '../ports/types.js';
 
 /** Where a session writes; its methods never throw (a failure closes that connection only). */
 export interface DeliveryTransport {
@@ -49,7 +49,13 @@ export interface AckSink {
 }
 
 export class DeliverySession {
+  /** Chats with something in flight or touched on this connection. */
   private readonly chats = new Map<ChatId, ChatState>();
+  /**
+   * The chats that were caught up at the last drain's read, with their acked seq, as the
+   * store encodes them (`caughtUpSeq`): a chat leaves it for `chats` when a message comes.
+   */
+  private caughtUpChats = '';
   private inflight = 0;
   private behind = true;
   private draining = false;
@@ -102,11 +108,14 @@ export class DeliverySession {
   offerLive(message: StoredMessage, frame: (() => Uint8Array | string) | undefined): void {
     if (this.closed) return;
     let st = this.chats.get(message.chatId);
-    if (!st && message.seq === 1 && !this.behind) {
-      // A chat created just now: nothing comes before its first message, so it goes out
-      // live, without a read of every cursor of this device.
-      st = { sent: 0, acked: 0, unacked: [], endSeq: undefined };
-      this.chats.set(message.chatId, st);
+    if (!st && !this.behind) {
+      // A chat caught up at the last read (its acked seq is known), or one created just now
+      // (nothing comes before its first message): it goes out live, without another read.
+      const acked = message.seq === 1 ? 0 : caughtUpSeq(this.caughtUpChats, message.chatId);
+      if (acked !== undefined) {
+        st = { sent: acked, acked, unacked: [], endSeq: undefined };
+        this.chats.set(message.chatId, st);
+      }
     }
     if (this.behind || !st || message.seq !== st.sent + 1) {
       this.markBehind();
@@ -202,6 +211,7 @@ export class DeliverySession {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);
       if (this.closed) return false;
+      this.caughtUpChats = cursors.caughtUp;
       const page: StoredMessage[] = [];
       let paused = false;
       for (let i = 0; i < cursors.chatIds.length; i++) {
@@ -247,6 +257,12 @@ export class DeliverySession {
           if (page.length >= this.limits.pageSize) this.flushPage(page);
         }
         if (paused) break;
+        if (st.unacked.length === 0 && st.sent > st.acked && st.sent >= upTo) {
+          // Everything after the acked seq was nothing for this device (its own messages):
+          // settled, so the chat reads as caught up at the next connect.
+          st.acked = st.sent;
+          this.acks.add(this.deviceId, this.userId, chatId, st.sent);
+        }
       }
       this.flushPage(page);
       if (paused) {

@@ -24,6 +24,7 @@ import { registrationLockContract } from './store-registration-lock.contract.js'
 import {
   type ChatId,
   type ChatInfo,
+  caughtUpSeq,
   cursorList,
   type DeviceCursor,
   type DeviceId,
@@ -1006,6 +1007,26 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(cursorList(await store.cursorsOf(deviceId('user-9/phone'))), []);
       });
 
+      test('cursorsOf keeps caught-up chats apart, as one string with their acked seq', async (store) => {
+        const a = await addUser(store, 1);
+        await createChat(store, 'g', a, []);
+        await createChat(store, 'h', a, []);
+        await createChat(store, 'i', a, []);
+        await sendMany(store, 'g', a, 2); // seqs 2..3
+        await store.cursorsAck([
+          { deviceId: a.deviceId, chatId: chatId('g'), seq: 3 },
+          { deviceId: a.deviceId, chatId: chatId('h'), seq: 1 },
+        ]);
+        const cursors = await store.cursorsOf(a.deviceId);
+        // Only the chat with something after its cursor is a column entry.
+        assert.deepEqual(cursors.chatIds, ['i']);
+        assert.deepEqual([cursors.ackedSeqs, cursors.endSeqs, cursors.lastSeqs], [[0], [0], [1]]);
+        assert.equal(caughtUpSeq(cursors.caughtUp, chatId('g')), 3);
+        assert.equal(caughtUpSeq(cursors.caughtUp, chatId('h')), 1);
+        assert.equal(caughtUpSeq(cursors.caughtUp, chatId('i')), undefined);
+        assert.equal(caughtUpSeq(cursors.caughtUp, chatId('')), undefined);
+      });
+
       test('cursorsAck moves cursors forward only and counts the ones that moved', async (store) => {
         const a = await addUser(store, 1);
         const b = await addUser(store, 2);
@@ -1635,6 +1656,16 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           { chatId: 'g', userId: b.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 10 },
         ]);
         assert.deepEqual(await store.receiptsSince(a.userId, T0 + 10), []);
+        // The move covered c's message too, so c is told; b (the mover) sent nothing covered.
+        assert.deepEqual(await store.receiptsSince(c.userId, T0 + 5), since);
+        assert.deepEqual(await store.receiptsSince(b.userId, T0 + 5), []);
+        // A later move over c's messages only: a's catch-up has nothing new to read.
+        await sendMany(store, 'g', c, 1); // seq 4
+        await store.receiptsDelivered([{ chatId: chatId('g'), userId: b.userId, seq: 4 }], T0 + 20);
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 10), []);
+        assert.deepEqual(await store.receiptsSince(c.userId, T0 + 10), [
+          { chatId: 'g', userId: b.userId, deliveredSeq: 4, readSeq: 0, at: T0 + 20 },
+        ]);
         await store.userReadReceiptsSet(b.userId, false);
         assert.equal((await store.userPresenceGet(b.userId))?.readReceipts, false);
       });

@@ -533,7 +533,11 @@ export interface Store extends PushStore {
     chatId: ChatId,
     seq: number,
   ): Promise<Array<{ userId: UserId; deliveredAt: number | undefined; readAt: number | undefined }>>;
-  /** Other members' positions in the user's chats that moved after `since`. */
+  /**
+   * Other members' positions that moved after `since`, in the user's chats where one moved
+   * over the user's own messages after `since` (so at least every position that tells the
+   * user something new about their messages; possibly others of those chats).
+   */
   receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]>;
   userReadReceiptsSet(userId: UserId, on: boolean): Promise<void>;
   /** Pins of the chat in force at `now`, by seq. */
@@ -560,7 +564,11 @@ export interface Store extends PushStore {
    * stores the message with the chat's next seq.
    */
   messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]>;
-  /** Every cursor of the device, with the chat's last seq (`cursorList` makes objects of them). */
+  /**
+   * Every cursor of the device: those with something after them (or an end) as columns
+   * with the chat's last seq, the caught-up ones as one string (`cursorList` makes objects
+   * of both). Read in one snapshot.
+   */
   cursorsOf(deviceId: DeviceId): Promise<DeviceCursors>;
   /**
    * Messages of `chatId` with seq in (afterSeq, upToSeq], ascending, at most `limit`,

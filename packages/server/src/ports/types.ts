@@ -105,32 +105,79 @@ export interface DeviceCursor {
  * threads than a thousand objects.
  */
 export interface DeviceCursors {
+  /** The cursors with something after them (or an end): one entry per column index. */
   chatIds: ChatId[];
   ackedSeqs: number[];
   /** The cursor's endSeq, or 0 while the user is a member (an end is always ≥ 1). */
   endSeqs: number[];
   lastSeqs: number[];
+  /**
+   * The caught-up cursors (acked up to the chat's last seq, no end), as one string of
+   * `"\n<chatId>\t<ackedSeq>"` entries: most of a device's chats are caught up, and one
+   * string costs nothing to pass between threads or to keep per connection
+   * (`caughtUpSeq` finds an entry).
+   */
+  caughtUp: string;
 }
 
 export function emptyCursors(): DeviceCursors {
-  return { chatIds: [], ackedSeqs: [], endSeqs: [], lastSeqs: [] };
+  return { chatIds: [], ackedSeqs: [], endSeqs: [], lastSeqs: [], caughtUp: '' };
 }
 
 export function addCursor(c: DeviceCursors, chatId: string, acked: number, end: number | null, last: number) {
+  if (!end && last <= acked) {
+    c.caughtUp += `\n${chatId}\t${acked}`;
+    return;
+  }
   c.chatIds.push(chatId as ChatId);
   c.ackedSeqs.push(acked);
   c.endSeqs.push(end ?? 0);
   c.lastSeqs.push(last);
 }
 
-/** The cursors one object per chat (tests and tools). */
+/**
+ * Adds the `"\n<chat>\t<acked>\t<end or 0>\t<last>"` entries of `encoded` (a store's
+ * aggregate of the cursors that are not caught up).
+ */
+export function addEncodedCursors(c: DeviceCursors, encoded: string): void {
+  let at = 0;
+  while (at < encoded.length) {
+    const next = encoded.indexOf('\n', at + 1);
+    const end = next < 0 ? encoded.length : next;
+    const [chatId, acked, endSeq, last] = encoded.slice(at + 1, end).split('\t');
+    addCursor(c, chatId!, Number(acked), Number(endSeq) || null, Number(last));
+    at = end;
+  }
+}
+
+/** The acked seq of a caught-up chat in `caughtUp`, or undefined when it is not there. */
+export function caughtUpSeq(caughtUp: string, chatId: ChatId): number | undefined {
+  const key = `\n${chatId}\t`;
+  const at = caughtUp.indexOf(key);
+  if (at < 0) return undefined;
+  const from = at + key.length;
+  const end = caughtUp.indexOf('\n', from);
+  return Number(caughtUp.slice(from, end < 0 ? caughtUp.length : end));
+}
+
+/** The cursors one object per chat, by chat id (tests and tools). */
 export function cursorList(c: DeviceCursors): DeviceCursor[] {
-  return c.chatIds.map((chatId, i) => ({
+  const out: DeviceCursor[] = c.chatIds.map((chatId, i) => ({
     chatId,
     ackedSeq: c.ackedSeqs[i]!,
     endSeq: c.endSeqs[i] || undefined,
     lastSeq: c.lastSeqs[i]!,
   }));
+  for (const entry of c.caughtUp.split('\n').slice(1)) {
+    const [chatId, acked] = entry.split('\t');
+    out.push({
+      chatId: chatId as ChatId,
+      ackedSeq: Number(acked),
+      endSeq: undefined,
+      lastSeq: Number(acked),
+    });
+  }
+  return out.sort((a, b) => (a.chatId < b.chatId ? -1 : a.chatId > b.chatId ? 1 : 0));
 }
 
 /** Who may see a user's last-seen time. */

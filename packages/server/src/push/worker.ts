@@ -11,7 +11,7 @@ import type { Clock } from '../ports/clock.js';
 import type { PushOutcome, PushPayload, PushPlatform, PushProvider } from '../ports/push.js';
 import type { Store } from '../ports/store.js';
 import type { PushAttempt, PushJob, PushJobEnd } from '../ports/store-push.js';
-import type { ChatId, DeviceId, UserId } from '../ports/types.js';
+import { type ChatId, caughtUpSeq, type DeviceId, type UserId } from '../ports/types.js';
 import { retryDelayMs } from './backoff.js';
 import type { PushMetrics } from './metrics.js';
 
@@ -166,7 +166,8 @@ export class PushWorker {
     const c = await this.d.store.cursorsOf(job.deviceId);
     const i = c.chatIds.indexOf(job.chatId);
     // No cursor: the device left the chat or is gone; nothing to announce.
-    return i < 0 || c.ackedSeqs[i]! >= job.lastSeq;
+    const acked = i >= 0 ? c.ackedSeqs[i]! : (caughtUpSeq(c.caughtUp, job.chatId) ?? Number.MAX_SAFE_INTEGER);
+    return acked >= job.lastSeq;
   }
 
   private async payload(job: PushJob): Promise<PushPayload> {

@@ -71,5 +71,7 @@ async function advanceReceipt(
   if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
   const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
   const senders = await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]);
+  const others = senders.map((r) => r.sender_user).filter((u) => u !== userId);
+  if (others.length > 0) await db.count('sentReceiptMoved', [chatId, others, now]);
   return receiptChange(p, moved, { chatId, userId, now }, senders);
 }

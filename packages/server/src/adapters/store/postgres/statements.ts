@@ -416,11 +416,17 @@ export const sql = {
       (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id
         AND r.kind = 2 AND r.through_seq >= $2) AS read_at
     FROM members m WHERE m.chat_id = $1`,
-  /** $1 user_id, $2 since: other members' positions in the user's chats that moved after `since` */
+  /**
+   * $1 user_id, $2 since: other members' positions that moved after `since`, in the user's
+   * chats where one moved over the user's messages after `since`
+   */
   receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, m.receipt_at AS at
     FROM members me
     JOIN members m ON m.chat_id = me.chat_id AND m.user_id <> me.user_id AND m.receipt_at > $2
-    WHERE me.user_id = $1`,
+    WHERE me.user_id = $1 AND me.sent_receipt_at > $2`,
+  /** $1 chat_id, $2 user_id[], $3 at: another member's position moved over these members' messages */
+  sentReceiptMoved: `UPDATE members SET sent_receipt_at = $3
+    WHERE chat_id = $1 AND user_id = ANY($2::text[]) AND sent_receipt_at < $3`,
   /**
    * $1 chat_id, $2 after_seq, $3 up_to_seq, $4 reader: view-once messages from others
    * whose payload goes now

@@ -16,6 +16,7 @@ import { sql as m013 } from './migrations/013_discovery_lookups.js';
 import { sql as m014 } from './migrations/014_profiles.js';
 import { sql as m015 } from './migrations/015_blocking_reports.js';
 import { sql as m016 } from './migrations/016_receipt_at.js';
+import { sql as m017 } from './migrations/017_sent_receipt_at.js';
 import { sql as m018 } from './migrations/018_push.js';
 
 const migrations: readonly string[] = [
@@ -35,7 +36,7 @@ const migrations: readonly string[] = [
   m014,
   m015,
   m016,
-  // 017 (another change) goes here, before 018.
+  m017,
   m018,
 ];
 

@@ -92,7 +92,7 @@ describe('SqliteStore', () => {
     }
   });
 
-  it('migration 016 gives each member the time of its last receipt move', async () => {
+  it("migrations 016 and 017 give each member the times of its own and of the others' last receipt moves", async () => {
     const { path, cleanup } = await tempFile();
     try {
       const first = new SqliteStore({ path });
@@ -114,7 +114,7 @@ describe('SqliteStore', () => {
       // Back to the schema before 016: no receipt_at, the marks' time index, version 15.
       const raw = new Database(path);
       raw.exec(
-        'ALTER TABLE members DROP COLUMN receipt_at; CREATE INDEX receipt_marks_at ON receipt_marks(chat_id, at)',
+        'ALTER TABLE members DROP COLUMN sent_receipt_at; ALTER TABLE members DROP COLUMN receipt_at; CREATE INDEX receipt_marks_at ON receipt_marks(chat_id, at)',
       );
       raw.pragma('user_version = 15');
       raw.close();

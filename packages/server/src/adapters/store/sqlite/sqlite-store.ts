@@ -27,7 +27,7 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import {
-  addCursor,
+  addEncodedCursors,
   type ChatId,
   type ChatInfo,
   type ChatKind,
@@ -821,7 +821,12 @@ export class SqliteStore implements Store {
     }>;
     const senders = new Set<string>();
     for (const r of rows) {
-      if (r.kind === KIND_PAYLOAD) senders.add(r.sender_user);
+      if (r.kind === KIND_PAYLOAD && !senders.has(r.sender_user)) {
+        senders.add(r.sender_user);
+        // On the page of the row just moved (a chat's member rows sit together).
+        if (r.sender_user !== userId)
+          this.s.sentReceiptMoved.run({ at: now, chat: chatId, user: r.sender_user });
+      }
       if (r.view_once === 1 && r.seq > p.delivered_seq && r.sender_user !== userId) {
         if (!r.no_body) this.s.messageBodyClear.run(chatId, r.seq);
         this.s.payloadsDelete.run(chatId, r.seq);
@@ -1085,9 +1090,10 @@ export class SqliteStore implements Store {
   cursorsOf(deviceId: DeviceId): Promise<DeviceCursors> {
     return guard(() => {
       const out = emptyCursors();
-      // Rows as arrays: no object per chat.
-      const rows = this.s.cursorsOf.raw(true).all(deviceId) as Array<[string, number, number | null, number]>;
-      for (const [chatId, acked, end, last] of rows) addCursor(out, chatId, acked, end, last);
+      // Two strings built by SQLite: no row, and no object per chat.
+      const row = this.s.cursorsOf.get(deviceId) as { caught_up: string | null; pending: string | null };
+      out.caughtUp = row.caught_up ?? '';
+      if (row.pending) addEncodedCursors(out, row.pending);
       return out;
     });
   }

@@ -156,7 +156,15 @@ const sql = {
   /** device_id */
   cursorsDeleteDevice: 'DELETE FROM cursors WHERE device_id = ?',
   /** device_id */
-  cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
+  /**
+   * device_id: the device's cursors in one pass, as two strings: the caught-up ones
+   * ("\n<chat>\t<acked>" each) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
+   */
+  cursorsOf: `SELECT
+      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '')
+        FILTER (WHERE cu.end_seq IS NULL AND c.last_seq <= cu.acked_seq) AS caught_up,
+      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq || char(9) || coalesce(cu.end_seq, 0) || char(9) || c.last_seq, '')
+        FILTER (WHERE cu.end_seq IS NOT NULL OR c.last_seq > cu.acked_seq) AS pending
     FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ?`,
   /** acked_seq, device_id, chat_id, acked_seq (only forward); returns end_seq of a moved cursor */
   cursorAdvance:
@@ -229,11 +237,17 @@ const sql = {
       (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.kind = 1 AND r.through_seq >= @seq) AS delivered_at,
       (SELECT min(at) FROM receipt_marks r WHERE r.chat_id = m.chat_id AND r.user_id = m.user_id AND r.kind = 2 AND r.through_seq >= @seq) AS read_at
     FROM members m WHERE m.chat_id = @chat`,
-  /** @user, @since: other members' positions in the user's chats that changed after `since` */
+  /**
+   * @user, @since: other members' positions that changed after `since`, in the user's chats
+   * where one moved over the user's messages after `since`
+   */
   receiptsSince: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, m.receipt_at AS at
     FROM members me
     JOIN members m ON m.chat_id = me.chat_id AND m.user_id != me.user_id AND m.receipt_at > @since
-    WHERE me.user_id = @user`,
+    WHERE me.user_id = @user AND me.sent_receipt_at > @since`,
+  /** @at, @chat, @user: another member's position moved over this member's messages */
+  sentReceiptMoved:
+    'UPDATE members SET sent_receipt_at = @at WHERE chat_id = @chat AND user_id = @user AND sent_receipt_at < @at',
   /** chat_id, user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */

@@ -3,8 +3,7 @@
  * on one device only: unique per platform); `push_jobs` is the outbox, one pending row per
  * device written in the message commit's transaction and leased by workers on any node
  * (FOR UPDATE SKIP LOCKED); `push_attempts` keeps each device's last attempts and
- * `push_dead_letters` the jobs that gave up, for `parley admin push`. (010 belongs to another
- * change.) Never edit once landed.
+ * `push_dead_letters` the jobs that gave up, for `parley admin push`. Never edit once landed.
  */
 export const migration = {
   version: 11,

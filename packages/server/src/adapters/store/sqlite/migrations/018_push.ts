@@ -3,9 +3,8 @@
  * on one device only: unique per platform); `push_jobs` is the outbox, one pending row per
  * device written in the message commit's transaction and leased by a worker; `push_attempts`
  * keeps each device's last attempts and `push_dead_letters` the jobs that gave up, for
- * `parley admin push`. (017 belongs to another change and comes before this one.) Written with
- * IF NOT EXISTS, so a database rewound to an older user_version (a migration test) can run it
- * again. Never edit once landed.
+ * `parley admin push`. Written with IF NOT EXISTS, so a database rewound to an older
+ * user_version (a migration test) can run it again. Never edit once landed.
  */
 export const sql = `
 CREATE TABLE IF NOT EXISTS push_registrations (
