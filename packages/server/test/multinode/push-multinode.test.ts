@@ -124,7 +124,11 @@ describe('push on two nodes (PostgreSQL + Redis)', { skip }, () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'parley-push-mn-'));
     schema = await freshSchema(postgresUrl!);
-    busUrl = await sharedRedisDb(redisUrl!);
+    // Database 7, not the other multi-node tests' 5: clearing our keys must not touch the
+    // locations of nodes another test file runs at the same time.
+    const u = new URL(redisUrl!);
+    u.pathname = '/7';
+    busUrl = await sharedRedisDb(u.toString());
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));
