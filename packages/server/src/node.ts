@@ -495,6 +495,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         );
       }
       await cluster?.start();
+      // Before any send is accepted: the commit path must know every push registration.
+      const registered = await push.registrations.load(() => stopping);
       await new Promise<void>((res, rej) => {
         server!.once('error', rej);
         server!.listen(config.port, config.host, () => res());
@@ -521,8 +523,6 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }, config.retentionIntervalMs);
       retentionTimer.unref();
       suspensions.start();
-      // Before the worker runs: the commit path must know every registration.
-      const registered = await push.registrations.load(() => stopping);
       if (push.enabled) push.worker.start();
       if (registered > 0 || push.enabled) log.info({ registered, worker: push.enabled }, 'push ready');
       const port = (server.address() as AddressInfo).port;
