@@ -1020,6 +1020,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         // Only the chat with something after its cursor is a column entry.
         assert.deepEqual(cursors.chatIds, ['i']);
         assert.deepEqual([cursors.ackedSeqs, cursors.endSeqs, cursors.lastSeqs], [[0], [0], [1]]);
+        assert.equal(cursors.caughtUp, '\ng\t3\nh\t1', 'by chat id');
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('g')), 3);
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('h')), 1);
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('i')), undefined);

@@ -253,7 +253,7 @@ export const sql = {
   cursorsDeleteDevices: 'DELETE FROM cursors WHERE device_id = ANY($1::text[])',
   /** $1 device_id */
   cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
-    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = $1`,
+    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = $1 ORDER BY cu.chat_id COLLATE "C"`,
   /** $1 device_id[], $2 chat_id[], $3 seq[] (one per cursor): forward only; returns moved cursors */
   cursorsAdvance: `UPDATE cursors c SET acked_seq = v.seq
     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(device_id, chat_id, seq)

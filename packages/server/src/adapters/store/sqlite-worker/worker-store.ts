@@ -25,7 +25,6 @@ export const READS: ReadonlySet<string> = new Set([
   'deviceByTokenHash',
   'usersExist',
   'chatDirectFind',
-  'receiptsSince',
 ]);
 
 interface Answer {
