@@ -93,3 +93,33 @@ test('sessions without a one-time prekey, both ways (Kyber last-resort key only)
   assert.equal(read(await web.decrypt('node-4', await other.protocol.encrypt('web-3', text('b')))), 'b');
   assert.equal(read(await other.protocol.decrypt('web-3', await web.encrypt('node-4', text('c')))), 'c');
 });
+
+test('a tampered message fails without harming the session; a long session keeps working', async () => {
+  const node = await nodeDevice('node-5');
+  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const upload = await web.initKeys(1);
+  await node.protocol.startSession(bundleOf('web-5', upload));
+  assert.equal(
+    read(await web.decrypt('node-5', await node.protocol.encrypt('web-5', text('first')))),
+    'first',
+  );
+  assert.equal(read(await node.protocol.decrypt('web-5', await web.encrypt('node-5', text('ack')))), 'ack');
+  // Once answered, the Node side sends plain SignalMessages, whose every byte the MAC covers.
+  const next = await node.protocol.encrypt('web-5', text('second'));
+  assert.equal(next[0], CiphertextMessageType.Whisper);
+  const tampered = next.slice();
+  tampered[tampered.length - 20]! ^= 1;
+  await assert.rejects(web.decrypt('node-5', tampered), code('DECRYPT_FAILED'));
+  assert.equal(read(await web.decrypt('node-5', next)), 'second');
+  // The Node side keeps offering SPQR header chunks the browser never answers; keys still agree.
+  for (let i = 0; i < 50; i++) {
+    assert.equal(
+      read(await web.decrypt('node-5', await node.protocol.encrypt('web-5', text(`n${i}`)))),
+      `n${i}`,
+    );
+    assert.equal(
+      read(await node.protocol.decrypt('web-5', await web.encrypt('node-5', text(`w${i}`)))),
+      `w${i}`,
+    );
+  }
+});
