@@ -123,3 +123,25 @@ test('a tampered message fails without harming the session; a long session keeps
     );
   }
 });
+
+test('a browser and a Node device that start sessions with each other at once read every message', async () => {
+  const node = await nodeDevice('node-6', 2);
+  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const upload = await web.initKeys(2);
+  await node.protocol.startSession(bundleOf('web-6', upload));
+  await web.startSession(bundleOf('node-6', node.upload));
+  const fromNode = await node.protocol.encrypt('web-6', text('n1'));
+  const fromWeb = await web.encrypt('node-6', text('w1'));
+  assert.equal(read(await node.protocol.decrypt('web-6', fromWeb)), 'w1');
+  assert.equal(read(await web.decrypt('node-6', fromNode)), 'n1');
+  for (let i = 2; i < 6; i++) {
+    assert.equal(
+      read(await web.decrypt('node-6', await node.protocol.encrypt('web-6', text(`n${i}`)))),
+      `n${i}`,
+    );
+    assert.equal(
+      read(await node.protocol.decrypt('web-6', await web.encrypt('node-6', text(`w${i}`)))),
+      `w${i}`,
+    );
+  }
+});
