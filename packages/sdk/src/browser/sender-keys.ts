@@ -7,6 +7,7 @@
 import { concatBytes } from '../crypto/bytes.js';
 import { E2eError } from '../crypto/errors.js';
 import type { KeyValueStore } from '../crypto/types.js';
+import { asE2eError } from './as-e2e-error.js';
 import { aesCbcDecrypt, aesCbcEncrypt, randomBytes, utf8 } from './primitives.js';
 import { decodeProto, encodeProto, protoBytes, protoUint } from './proto.js';
 import {
@@ -71,6 +72,7 @@ export class BrowserSenderKeys {
 
   async processSenderKeyDistribution(senderDeviceId: string, skdm: Uint8Array): Promise<void> {
     return this.serial(async () => {
+      if (!(skdm instanceof Uint8Array)) throw badMessage('a distribution message is bytes');
       if (skdm.length < 1 + 32 + 32 || skdm[0]! >> 4 !== 3)
         throw badMessage('not a version 3 distribution message');
       const fields = decodeProto(skdm.subarray(1));
@@ -119,40 +121,42 @@ export class BrowserSenderKeys {
   }
 
   async groupDecrypt(senderDeviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.serial(async () => {
-      if (ciphertext[0] !== SENDER_KEY_FRAME) throw badMessage('not a group message');
-      const message = ciphertext.subarray(1);
-      if (message.length < 1 + SIGNATURE_LENGTH || message[0]! >> 4 !== 3)
-        throw badMessage('not a version 3 group message');
-      const signed = message.subarray(0, message.length - SIGNATURE_LENGTH);
-      const fields = decodeProto(signed.subarray(1));
-      const distribution = protoBytes(fields, 1, 'distribution id');
-      if (distribution.length !== 16) throw badMessage('distribution id is not 16 bytes');
-      const distributionId = uuidString(distribution);
-      const chainId = protoUint(fields, 2, 'chain id');
-      const iteration = protoUint(fields, 3, 'iteration');
-      const body = protoBytes(fields, 4, 'ciphertext');
-      const chains = await loadChains(this.kv, senderDeviceId, distributionId);
-      const index = chains.findIndex((c) => c.chainId === chainId);
-      const chain = chains[index];
-      if (!chain) throw new E2eError('NO_SENDER_KEY', `no sender key of ${senderDeviceId} for this message`);
-      if (!verify(chain.signingPublic, signed, message.subarray(signed.length))) {
-        throw new E2eError('DECRYPT_FAILED', `the group message of ${senderDeviceId} has a bad signature`);
-      }
-      const { seed, updated } = await this.seedFor(chain, iteration, senderDeviceId);
-      const { iv, key } = await messageKeys(seed);
-      let plaintext: Uint8Array;
-      try {
-        plaintext = await aesCbcDecrypt(key, iv, body);
-      } catch (err) {
-        throw new E2eError('DECRYPT_FAILED', `cannot decrypt a message from ${senderDeviceId}`, {
-          cause: err,
-        });
-      }
-      chains[index] = updated;
-      await saveChains(this.kv, senderDeviceId, distributionId, chains);
-      return plaintext;
-    });
+    return this.serial(() => asE2eError(() => this.groupDecryptNow(senderDeviceId, ciphertext)));
+  }
+
+  private async groupDecryptNow(senderDeviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    if (ciphertext[0] !== SENDER_KEY_FRAME) throw badMessage('not a group message');
+    const message = ciphertext.subarray(1);
+    if (message.length < 1 + SIGNATURE_LENGTH || message[0]! >> 4 !== 3)
+      throw badMessage('not a version 3 group message');
+    const signed = message.subarray(0, message.length - SIGNATURE_LENGTH);
+    const fields = decodeProto(signed.subarray(1));
+    const distribution = protoBytes(fields, 1, 'distribution id');
+    if (distribution.length !== 16) throw badMessage('distribution id is not 16 bytes');
+    const distributionId = uuidString(distribution);
+    const chainId = protoUint(fields, 2, 'chain id');
+    const iteration = protoUint(fields, 3, 'iteration');
+    const body = protoBytes(fields, 4, 'ciphertext');
+    const chains = await loadChains(this.kv, senderDeviceId, distributionId);
+    const index = chains.findIndex((c) => c.chainId === chainId);
+    const chain = chains[index];
+    if (!chain) throw new E2eError('NO_SENDER_KEY', `no sender key of ${senderDeviceId} for this message`);
+    if (!verify(chain.signingPublic, signed, message.subarray(signed.length))) {
+      throw new E2eError('DECRYPT_FAILED', `the group message of ${senderDeviceId} has a bad signature`);
+    }
+    const { seed, updated } = await this.seedFor(chain, iteration, senderDeviceId);
+    const { iv, key } = await messageKeys(seed);
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await aesCbcDecrypt(key, iv, body);
+    } catch (err) {
+      throw new E2eError('DECRYPT_FAILED', `cannot decrypt a message from ${senderDeviceId}`, {
+        cause: err,
+      });
+    }
+    chains[index] = updated;
+    await saveChains(this.kv, senderDeviceId, distributionId, chains);
+    return plaintext;
   }
 
   /** The message-key seed of `iteration`, and the chain after using it (nothing saved yet). */

@@ -10,6 +10,7 @@
 import { concatBytes } from '../crypto/bytes.js';
 import { E2eError } from '../crypto/errors.js';
 import type { KeyUpload, KeyValueStore, PreKeyBundle } from '../crypto/types.js';
+import { asE2eError } from './as-e2e-error.js';
 import { decapsulate } from './kyber1024.js';
 import { KeyNamespaces, LocalKeys } from './local-keys.js';
 import { decryptInSession, encryptInSession } from './session-cipher.js';
@@ -61,8 +62,13 @@ export class BrowserSessions {
     });
   }
 
+  /** Fails with E2eError only (another error from a primitive becomes BAD_MESSAGE). */
   decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.serial(async () => {
+    return this.serial(() => asE2eError(() => this.decryptNow(deviceId, ciphertext)));
+  }
+
+  private decryptNow(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return (async () => {
       const type = ciphertext[0];
       const body = ciphertext.subarray(1);
       if (type === FRAME_WHISPER) return this.decryptWhisper(deviceId, body);
@@ -81,7 +87,7 @@ export class BrowserSessions {
       await this.save(deviceId, { current: session, previous: await this.archived(deviceId) });
       if (first.preKeyId !== undefined) await this.keys.deletePreKey(first.preKeyId);
       return plaintext;
-    });
+    })();
   }
 
   /** The current state first, then earlier ones; the one that decrypts becomes current. */
