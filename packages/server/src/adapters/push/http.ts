@@ -111,6 +111,8 @@ export function retryAfterMs(header: string | string[] | undefined, nowMs: numbe
   let ms: number;
   if (/^\d{1,9}$/.test(value)) ms = Number(value) * 1000;
   else {
+    // An HTTP date (IMF-fixdate ends in GMT); anything else is junk.
+    if (!/^[A-Za-z]{3}, .+ GMT$/.test(value)) return undefined;
     const at = Date.parse(value);
     if (Number.isNaN(at)) return undefined;
     ms = Math.max(0, at - nowMs);

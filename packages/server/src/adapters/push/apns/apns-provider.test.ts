@@ -213,4 +213,23 @@ describe('APNs over HTTP/2 with token auth', () => {
     assert.equal(outcome.kind, 'sent');
     await p.close();
   });
+
+  it('ends a send left in flight by close() as a retry with status 0, within a second or so', async () => {
+    const p = provider(server, { timeoutMs: 10_000 });
+    const token = newToken();
+    server.setAnswer(token, { kind: 'hang' });
+    const pending = p.send(apnsTarget(token), testPayload());
+    while (!server.received.some((r) => r.token === token)) await new Promise((r) => setTimeout(r, 5));
+    const started = performance.now();
+    await p.close();
+    const outcome = await pending;
+    assert.equal(outcome.kind, 'retry');
+    assert.equal(outcome.status, 0);
+    assert.ok(performance.now() - started < 2500);
+    assert.equal(
+      (await p.send(apnsTarget(newToken()), testPayload())).kind,
+      'retry',
+      'a closed provider sends nothing',
+    );
+  });
 });

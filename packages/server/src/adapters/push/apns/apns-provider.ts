@@ -71,7 +71,7 @@ export class ApnsProvider implements PushProvider {
     });
     if (req === undefined) return { kind: 'rejected', status: 0, reason: 'payload too large' };
     if (req.previewDropped)
-      this.o.log.debug({ token: tokenTag(req.token) }, 'APNs preview dropped: too large');
+      this.o.log.debug({ tokenHash: tokenTag(req.token) }, 'APNs preview dropped: too large');
     const origin = target.sandbox ? this.o.sandboxHost : this.o.host;
     let outcome = await this.post(origin, req.token, req.headers, req.body);
     if (outcome === 'renew') {
@@ -115,7 +115,10 @@ export class ApnsProvider implements PushProvider {
     }
     const reason = reasonOf(answer.body) ?? `HTTP ${status}`;
     if (status === 410 || (status === 400 && INVALID_TOKEN_REASONS.has(reason))) {
-      this.o.log.info({ token: tokenTag(token), status, reason }, 'APNs says the device token is invalid');
+      this.o.log.info(
+        { tokenHash: tokenTag(token), status, reason },
+        'APNs says the device token is invalid',
+      );
       return { kind: 'invalid-token', status, reason };
     }
     if (status === 403 && reason === 'ExpiredProviderToken') return 'renew';
@@ -124,7 +127,7 @@ export class ApnsProvider implements PushProvider {
     }
     if (status === 403)
       this.o.log.error({ status, reason }, 'APNs refused the provider token: check pushApns*');
-    else this.o.log.warn({ token: tokenTag(token), status, reason }, 'APNs rejected a push');
+    else this.o.log.warn({ tokenHash: tokenTag(token), status, reason }, 'APNs rejected a push');
     return { kind: 'rejected', status, reason };
   }
 

@@ -81,7 +81,13 @@ export class Http2Pool {
         size += c.length;
       });
       stream.on('end', () =>
-        finish(undefined, { status, headers: answerHeaders, body: Buffer.concat(chunks).toString('utf8') }),
+        status === 0
+          ? finish(new NetworkError('ECLOSED', 'the stream ended without an answer'))
+          : finish(undefined, {
+              status,
+              headers: answerHeaders,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
       );
       stream.on('close', () => {
         if (status === 0) finish(new NetworkError('ECLOSED', 'the stream closed without an answer'));

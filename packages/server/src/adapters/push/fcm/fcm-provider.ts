@@ -54,7 +54,7 @@ export class FcmProvider implements PushProvider {
     const msg = buildFcmMessage(target.token, payload, { ttlSeconds: this.o.ttlSeconds });
     if (msg === undefined) return { kind: 'rejected', status: 0, reason: 'payload too large' };
     if (msg.previewDropped)
-      this.o.log.debug({ token: tokenTag(target.token) }, 'FCM preview dropped: too large');
+      this.o.log.debug({ tokenHash: tokenTag(target.token) }, 'FCM preview dropped: too large');
     for (let attempt = 0; ; attempt++) {
       let bearer: string;
       try {
@@ -105,7 +105,7 @@ export class FcmProvider implements PushProvider {
       (status === 400 && (e.errorCode ?? e.status) === 'INVALID_ARGUMENT' && e.tokenField);
     if (invalid) {
       this.o.log.info(
-        { token: tokenTag(token), status, reason },
+        { tokenHash: tokenTag(token), status, reason },
         'FCM says the registration token is invalid',
       );
       return { kind: 'invalid-token', status, reason };
@@ -115,7 +115,7 @@ export class FcmProvider implements PushProvider {
     }
     if (status === 401 || status === 403) {
       this.o.log.error({ status, reason }, 'FCM refused the credentials: check pushFcmServiceAccount');
-    } else this.o.log.warn({ token: tokenTag(token), status, reason }, 'FCM rejected a push');
+    } else this.o.log.warn({ tokenHash: tokenTag(token), status, reason }, 'FCM rejected a push');
     return { kind: 'rejected', status, reason };
   }
 

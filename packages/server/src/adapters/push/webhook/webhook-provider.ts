@@ -61,7 +61,7 @@ export class WebhookPushProvider implements PushProvider {
       WEBHOOK_MAX_BODY,
     );
     if (fitted === undefined) return { kind: 'rejected', status: 0, reason: 'payload too large' };
-    if (fitted.previewDropped) this.o.log.debug({ url: tag }, 'webhook preview dropped: too large');
+    if (fitted.previewDropped) this.o.log.debug({ urlHash: tag }, 'webhook preview dropped: too large');
     const body = fitted.built;
     const timestamp = Math.floor(this.o.clock.now() / 1000);
     let answer: Awaited<ReturnType<typeof httpSend>>;
@@ -84,7 +84,7 @@ export class WebhookPushProvider implements PushProvider {
     const { status } = answer;
     if (status >= 200 && status < 300) return { kind: 'sent', status };
     if (status === 410) {
-      this.o.log.info({ url: tag }, 'the push relay says the registration is gone');
+      this.o.log.info({ urlHash: tag }, 'the push relay says the registration is gone');
       return { kind: 'invalid-token', status, reason: 'Gone' };
     }
     if (status === 429 || status >= 500) {
@@ -94,7 +94,7 @@ export class WebhookPushProvider implements PushProvider {
         retryAfterMs(answer.headers['retry-after'], this.o.clock.now()),
       );
     }
-    this.o.log.warn({ url: tag, status }, 'the push relay rejected a push');
+    this.o.log.warn({ urlHash: tag, status }, 'the push relay rejected a push');
     return { kind: 'rejected', status, reason: `HTTP ${status}` };
   }
 

@@ -82,7 +82,7 @@ export class WebPushProvider implements PushProvider {
       WEBPUSH_MAX_PLAINTEXT,
     );
     if (fitted === undefined) return { kind: 'rejected', status: 0, reason: 'payload too large' };
-    if (fitted.previewDropped) this.o.log.debug({ endpoint: tag }, 'Web Push preview dropped: too large');
+    if (fitted.previewDropped) this.o.log.debug({ endpointHash: tag }, 'Web Push preview dropped: too large');
     let details: ReturnType<typeof webpush.generateRequestDetails>;
     try {
       details = webpush.generateRequestDetails(
@@ -98,7 +98,7 @@ export class WebPushProvider implements PushProvider {
       );
     } catch {
       // Keys the browser would never produce: this subscription cannot be used.
-      this.o.log.info({ endpoint: tag }, 'Web Push subscription has unusable keys');
+      this.o.log.info({ endpointHash: tag }, 'Web Push subscription has unusable keys');
       return { kind: 'invalid-token', status: 0, reason: 'bad subscription keys' };
     }
     const headers: Record<string, string | number> = {};
@@ -121,7 +121,7 @@ export class WebPushProvider implements PushProvider {
       return location ? { kind: 'sent', status, providerId: location } : { kind: 'sent', status };
     }
     if (status === 404 || status === 410) {
-      this.o.log.info({ endpoint: tag, status }, 'Web Push subscription is gone');
+      this.o.log.info({ endpointHash: tag, status }, 'Web Push subscription is gone');
       return { kind: 'invalid-token', status, reason: status === 410 ? 'Gone' : 'Not Found' };
     }
     if (status === 429 || status >= 500) {
@@ -132,7 +132,7 @@ export class WebPushProvider implements PushProvider {
       );
     }
     const reason = status === 413 ? 'payload too large' : `HTTP ${status}`;
-    this.o.log.warn({ endpoint: tag, status }, 'Web Push service rejected a push');
+    this.o.log.warn({ endpointHash: tag, status }, 'Web Push service rejected a push');
     return { kind: 'rejected', status, reason };
   }
 
