@@ -4,8 +4,8 @@
  * `ECONNREFUSED`, `EPRIVATEADDRESS`…); answers of any status resolve. The answer body is read up
  * to a cap, so a provider cannot grow the node's memory.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { PushOutcome } from '../../ports/push.js';
 
@@ -25,6 +25,28 @@ export interface HttpRequest {
   /** Name resolution to use instead of the system's (the SSRF guard). */
   lookup?: LookupFunction;
   maxBodyBytes?: number;
+  /** Connections to reuse (keep-alive); without, one connection per request. */
+  agents?: Agents;
+}
+
+export interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+/** Keep-alive connection pools for one provider; `destroy()` them when it closes. */
+export function keepAliveAgents(): Agents & { destroy(): void } {
+  const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 };
+  const http = new HttpAgent(options);
+  const https = new HttpsAgent(options);
+  return {
+    http,
+    https,
+    destroy: () => {
+      http.destroy();
+      https.destroy();
+    },
+  };
 }
 
 export class NetworkError extends Error {
@@ -45,8 +67,8 @@ export function httpSend(r: HttpRequest): Promise<HttpAnswer> {
       reject(new NetworkError('EBADURL', 'not a URL'));
       return;
     }
-    const send =
-      url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+    const tls = url.protocol === 'https:';
+    const send = tls ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
     if (send === undefined) {
       reject(new NetworkError('EBADURL', 'not an http(s) URL'));
       return;
@@ -66,8 +88,7 @@ export function httpSend(r: HttpRequest): Promise<HttpAnswer> {
       method: r.method ?? 'POST',
       headers: r.headers,
       ...(r.lookup && { lookup: r.lookup }),
-      // One connection per request: a push is small and targets many hosts.
-      agent: false,
+      agent: r.agents ? (tls ? r.agents.https : r.agents.http) : false,
     });
     const timer = setTimeout(
       () => finish(new NetworkError('TIMEOUT', `no answer within ${r.timeoutMs} ms`)),

@@ -232,4 +232,24 @@ describe('APNs over HTTP/2 with token auth', () => {
       'a closed provider sends nothing',
     );
   });
+
+  it('sends 500 pushes at once over one connection, each answered', async () => {
+    const p = provider(server, { timeoutMs: 10_000 });
+    const before = server.sessions;
+    const tokens = Array.from({ length: 500 }, newToken);
+    const outcomes = await Promise.all(tokens.map((t) => p.send(apnsTarget(t), testPayload())));
+    assert.equal(outcomes.filter((o) => o.kind === 'sent').length, 500);
+    assert.equal(server.sessions - before, 1);
+    await p.close();
+  });
+
+  it('names the network error when the host refuses the connection', async () => {
+    const p = provider(server, { host: `https://127.0.0.1:${await closedPort()}` });
+    assert.deepEqual(await p.send(apnsTarget(newToken()), testPayload()), {
+      kind: 'retry',
+      status: 0,
+      reason: 'network error ECONNREFUSED',
+    });
+    await p.close();
+  });
 });

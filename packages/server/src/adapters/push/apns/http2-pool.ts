@@ -20,6 +20,8 @@ export interface Http2Answer {
 
 export class Http2Pool {
   private readonly sessions = new Map<string, ClientHttp2Session>();
+  /** Why a session failed (ECONNREFUSED, a TLS error), for its streams' outcome. */
+  private readonly failures = new WeakMap<ClientHttp2Session, string>();
   private closed = false;
 
   constructor(
@@ -54,15 +56,11 @@ export class Http2Pool {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        session.off('error', onSessionError);
         if (err) {
           if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
           reject(err);
         } else resolve(answer!);
       };
-      const onSessionError = (e: NodeJS.ErrnoException) =>
-        finish(new NetworkError(e.code ?? 'ERROR', e.message));
-      session.on('error', onSessionError);
       const stream = session.request({ ':method': 'POST', ...headers });
       const timer = setTimeout(
         () => finish(new NetworkError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
@@ -89,12 +87,16 @@ export class Http2Pool {
               body: Buffer.concat(chunks).toString('utf8'),
             }),
       );
+      // A session that fails takes its streams down: they close, and the session's error names why.
       stream.on('close', () => {
-        if (status === 0) finish(new NetworkError('ECLOSED', 'the stream closed without an answer'));
+        const code = this.failures.get(session) ?? 'ECLOSED';
+        finish(new NetworkError(code, 'the stream closed without an answer'));
       });
-      stream.on('error', (e: NodeJS.ErrnoException) =>
-        finish(new NetworkError(e.code ?? 'ERROR', e.message)),
-      );
+      stream.on('error', (e: NodeJS.ErrnoException & { cause?: { code?: string } }) => {
+        // A stream cancelled by its failing session carries the session's error as its cause.
+        const code = e.cause?.code ?? this.failures.get(session) ?? e.code ?? 'ERROR';
+        finish(new NetworkError(code, e.message));
+      });
       stream.end(body);
     });
   }
@@ -109,7 +111,8 @@ export class Http2Pool {
     // GOAWAY: finish what is in flight on this session, start new requests on a new one.
     session.on('goaway', drop);
     session.on('close', drop);
-    session.on('error', () => {
+    session.on('error', (e: NodeJS.ErrnoException) => {
+      this.failures.set(session, e.code ?? 'ERROR');
       drop();
       session.destroy();
     });

@@ -7,7 +7,14 @@
 import type { Logger } from '../../../log.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { PushOutcome, PushPayload, PushProvider, PushTarget } from '../../../ports/push.js';
-import { type HttpAnswer, httpSend, networkOutcome, retryAfterMs, retryOutcome } from '../http.js';
+import {
+  type HttpAnswer,
+  httpSend,
+  keepAliveAgents,
+  networkOutcome,
+  retryAfterMs,
+  retryOutcome,
+} from '../http.js';
 import { tokenTag } from '../jwt.js';
 import { buildFcmMessage } from './fcm-message.js';
 import { FcmAccessToken, TokenError } from './oauth-token.js';
@@ -37,6 +44,7 @@ export class FcmProvider implements PushProvider {
   private readonly account: ServiceAccount;
   private readonly accessToken: FcmAccessToken;
   private closed = false;
+  private readonly agents = keepAliveAgents();
 
   constructor(private readonly o: FcmOptions) {
     this.account = parseServiceAccount(o.serviceAccount);
@@ -76,6 +84,7 @@ export class FcmProvider implements PushProvider {
           },
           body: msg.body,
           timeoutMs: this.o.timeoutMs,
+          agents: this.agents,
         });
       } catch (err) {
         return networkOutcome(err);
@@ -121,6 +130,7 @@ export class FcmProvider implements PushProvider {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.agents.destroy();
   }
 }
 

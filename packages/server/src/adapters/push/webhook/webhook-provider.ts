@@ -9,7 +9,14 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from '../../../log.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { PushOutcome, PushPayload, PushProvider, PushTarget } from '../../../ports/push.js';
-import { fitPreview, httpSend, networkOutcome, retryAfterMs, retryOutcome } from '../http.js';
+import {
+  fitPreview,
+  httpSend,
+  keepAliveAgents,
+  networkOutcome,
+  retryAfterMs,
+  retryOutcome,
+} from '../http.js';
 import { tokenTag } from '../jwt.js';
 import { publicOnlyLookup, urlNamesPrivateAddress } from './address-guard.js';
 
@@ -32,6 +39,7 @@ export function pushWebhookSignature(secret: string, timestamp: number, body: st
 export class WebhookPushProvider implements PushProvider {
   readonly platform = 'webhook' as const;
   private closed = false;
+  private readonly agents = keepAliveAgents();
 
   constructor(private readonly o: WebhookPushOptions) {}
 
@@ -76,6 +84,7 @@ export class WebhookPushProvider implements PushProvider {
         },
         body,
         timeoutMs: this.o.timeoutMs,
+        agents: this.agents,
         ...(!this.o.allowPrivate && { lookup: publicOnlyLookup }),
       });
     } catch (err) {
@@ -100,5 +109,6 @@ export class WebhookPushProvider implements PushProvider {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.agents.destroy();
   }
 }

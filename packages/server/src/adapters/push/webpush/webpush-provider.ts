@@ -10,7 +10,14 @@ import webpush from 'web-push';
 import type { Logger } from '../../../log.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { PushOutcome, PushPayload, PushProvider, PushTarget } from '../../../ports/push.js';
-import { fitPreview, httpSend, networkOutcome, retryAfterMs, retryOutcome } from '../http.js';
+import {
+  fitPreview,
+  httpSend,
+  keepAliveAgents,
+  networkOutcome,
+  retryAfterMs,
+  retryOutcome,
+} from '../http.js';
 import { tokenTag } from '../jwt.js';
 import { publicOnlyLookup, urlNamesPrivateAddress } from '../webhook/address-guard.js';
 import type { VapidKeys } from './vapid.js';
@@ -42,6 +49,7 @@ function topicOf(id: string): string {
 export class WebPushProvider implements PushProvider {
   readonly platform = 'webpush' as const;
   private closed = false;
+  private readonly agents = keepAliveAgents();
 
   constructor(private readonly o: WebPushOptions) {
     // Our own keys are checked here, so a send that cannot be prepared is the subscription's fault.
@@ -110,6 +118,7 @@ export class WebPushProvider implements PushProvider {
         headers,
         body: details.body ?? undefined,
         timeoutMs: this.o.timeoutMs,
+        agents: this.agents,
         ...(!this.o.allowPrivate && { lookup: publicOnlyLookup as LookupFunction }),
       });
     } catch (err) {
@@ -138,5 +147,6 @@ export class WebPushProvider implements PushProvider {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.agents.destroy();
   }
 }
