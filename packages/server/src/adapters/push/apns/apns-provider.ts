@@ -63,6 +63,16 @@ export class ApnsProvider implements PushProvider {
   }
 
   async send(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
+    try {
+      return await this.sendOnce(target, payload);
+    } catch (err) {
+      // A bug, not an answer: the contract says send never throws, so the pipeline retries it.
+      this.o.log.error({ error: (err as Error)?.name ?? 'error' }, 'APNs push failed unexpectedly');
+      return { kind: 'retry', status: 0, reason: 'internal error' };
+    }
+  }
+
+  private async sendOnce(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
     if (target.platform !== 'apns') return { kind: 'rejected', status: 0, reason: 'not an APNs target' };
     const req = buildApnsRequest(target, payload, {
       nowMs: this.o.clock.now(),

@@ -162,4 +162,14 @@ describe('FCM HTTP v1 with a service account', () => {
       /private_key/,
     );
   });
+
+  it('asks for a retry while the token endpoint cannot be reached', async () => {
+    const p = provider(server, { tokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
+    assert.deepEqual(await p.send({ platform: 'fcm', token: newToken() }, testPayload()), {
+      kind: 'retry',
+      status: 0,
+      reason: 'token network error ECONNREFUSED',
+    });
+    await p.close();
+  });
 });

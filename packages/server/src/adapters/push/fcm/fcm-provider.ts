@@ -57,6 +57,16 @@ export class FcmProvider implements PushProvider {
   }
 
   async send(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
+    try {
+      return await this.sendOnce(target, payload);
+    } catch (err) {
+      // A bug, not an answer: the contract says send never throws, so the pipeline retries it.
+      this.o.log.error({ error: (err as Error)?.name ?? 'error' }, 'FCM push failed unexpectedly');
+      return { kind: 'retry', status: 0, reason: 'internal error' };
+    }
+  }
+
+  private async sendOnce(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
     if (target.platform !== 'fcm') return { kind: 'rejected', status: 0, reason: 'not an FCM target' };
     if (this.closed) return { kind: 'retry', status: 0, reason: 'closed' };
     const msg = buildFcmMessage(target.token, payload, { ttlSeconds: this.o.ttlSeconds });

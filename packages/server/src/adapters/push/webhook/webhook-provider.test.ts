@@ -108,4 +108,17 @@ describe('webhook pushes to an operator relay', () => {
     assert.equal(isPrivateAddress('93.184.216.34'), false);
     assert.equal(isPrivateAddress('2606:2800:220:1::1'), false);
   });
+
+  it('turns an unexpected failure into a retry instead of throwing', async () => {
+    const broken = {
+      now: (): number => {
+        throw new TypeError('clock failed');
+      },
+    };
+    const outcome = await provider({ clock: broken }).send(
+      { platform: 'webhook', url: server.hookUrl(newId()) },
+      testPayload(),
+    );
+    assert.deepEqual(outcome, { kind: 'retry', status: 0, reason: 'internal error' });
+  });
 });

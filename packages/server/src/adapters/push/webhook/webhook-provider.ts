@@ -44,6 +44,16 @@ export class WebhookPushProvider implements PushProvider {
   constructor(private readonly o: WebhookPushOptions) {}
 
   async send(target: PushTarget, p: PushPayload): Promise<PushOutcome> {
+    try {
+      return await this.sendOnce(target, p);
+    } catch (err) {
+      // A bug, not an answer: the contract says send never throws, so the pipeline retries it.
+      this.o.log.error({ error: (err as Error)?.name ?? 'error' }, 'webhook push failed unexpectedly');
+      return { kind: 'retry', status: 0, reason: 'internal error' };
+    }
+  }
+
+  private async sendOnce(target: PushTarget, p: PushPayload): Promise<PushOutcome> {
     if (target.platform !== 'webhook') return { kind: 'rejected', status: 0, reason: 'not a webhook target' };
     if (this.closed) return { kind: 'retry', status: 0, reason: 'closed' };
     const tag = tokenTag(target.url);

@@ -68,6 +68,16 @@ export class WebPushProvider implements PushProvider {
   }
 
   async send(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
+    try {
+      return await this.sendOnce(target, payload);
+    } catch (err) {
+      // A bug, not an answer: the contract says send never throws, so the pipeline retries it.
+      this.o.log.error({ error: (err as Error)?.name ?? 'error' }, 'Web Push push failed unexpectedly');
+      return { kind: 'retry', status: 0, reason: 'internal error' };
+    }
+  }
+
+  private async sendOnce(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
     if (target.platform !== 'webpush')
       return { kind: 'rejected', status: 0, reason: 'not a Web Push target' };
     if (this.closed) return { kind: 'retry', status: 0, reason: 'closed' };
