@@ -5,6 +5,7 @@
  */
 import {
   type ClientHttp2Session,
+  type ClientHttp2Stream,
   connect,
   constants,
   type IncomingHttpHeaders,
@@ -61,7 +62,20 @@ export class Http2Pool {
           reject(err);
         } else resolve(answer!);
       };
-      const stream = session.request({ ':method': 'POST', ...headers });
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request({ ':method': 'POST', ...headers });
+      } catch {
+        // The session is going away (GOAWAY not yet seen here): one more try on a new session.
+        this.sessions.delete(origin);
+        try {
+          session = this.session(origin);
+          stream = session.request({ ':method': 'POST', ...headers });
+        } catch (e) {
+          reject(new NetworkError((e as NodeJS.ErrnoException).code ?? 'ERROR', (e as Error).message));
+          return;
+        }
+      }
       const timer = setTimeout(
         () => finish(new NetworkError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
         timeoutMs,
