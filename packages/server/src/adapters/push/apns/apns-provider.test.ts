@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   type ApnsTestServer,
@@ -9,7 +10,7 @@ import { ManualClock } from '../../../ports/clock.js';
 import { pushProviderContract, testPayload } from '../../../ports/push.contract.js';
 import type { PushTarget } from '../../../ports/push.js';
 import { closedPort, silentLog } from '../test-helpers.js';
-import { type ApnsOptions, ApnsProvider } from './apns-provider.js';
+import { type ApnsOptions, ApnsProvider, loadApnsKey } from './apns-provider.js';
 
 const key = testApnsKey();
 let n = 0;
@@ -251,5 +252,15 @@ describe('APNs over HTTP/2 with token auth', () => {
       reason: 'network error ECONNREFUSED',
     });
     await p.close();
+  });
+
+  it('takes a .p8 key whose line breaks are written as \\n (one environment variable)', async () => {
+    const p = provider(server, { key: key.pem.replace(/\n/g, '\\n') });
+    assert.equal((await p.send(apnsTarget(newToken()), testPayload())).kind, 'sent');
+    await p.close();
+    assert.throws(
+      () => loadApnsKey(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey),
+      /P-256/,
+    );
   });
 });

@@ -35,7 +35,9 @@ const INVALID_TOKEN_REASONS = new Set(['BadDeviceToken', 'Unregistered', 'Device
 
 /** Loads a .p8 key and checks it is an EC P-256 key (ES256), or throws naming the problem. */
 export function loadApnsKey(key: string | KeyObject): KeyObject {
-  const k = typeof key === 'string' ? createPrivateKey(key) : key;
+  // A PEM put in one environment variable often has its line breaks written as \n.
+  const pem = typeof key === 'string' && !key.includes('\n') ? key.replace(/\\n/g, '\n') : key;
+  const k = typeof pem === 'string' ? createPrivateKey(pem) : pem;
   if (k.asymmetricKeyType !== 'ec' || k.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new Error('the APNs key must be an EC P-256 private key (.p8)');
   }
