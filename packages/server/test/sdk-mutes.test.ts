@@ -1,10 +1,10 @@
 /**
- * Chat mutes and do-not-disturb over real sockets: two nodes sharing one store (SQLite, and
- * PostgreSQL when PARLEY_TEST_POSTGRES_URL is set) and an in-process bus. A mute or
- * do-not-disturb set through the SDK on a phone connected to one node reaches the same
- * user's laptop on the other node (`chatMuted` / `doNotDisturb` events), shows in the chat
- * list, is fetched by a device that connects later, and decides alertFor; bad requests get
- * clear errors and change nothing.
+ * Chat mutes and do-not-disturb over real sockets: two nodes sharing one SQLite store and an
+ * in-process bus, and two nodes on PostgreSQL and a Redis bus (when PARLEY_TEST_POSTGRES_URL
+ * and PARLEY_TEST_REDIS_URL are set). A mute or do-not-disturb set through the SDK on a phone
+ * connected to one node reaches the same user's laptop on the other node (`chatMuted` /
+ * `doNotDisturb` events), shows in the chat list, is fetched by a device that connects later,
+ * and decides alertFor; bad requests get clear errors and change nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,50 +20,102 @@ import {
   MUTE_FOREVER,
 } from '@parley/sdk';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
+import { PostgresStore } from '../src/adapters/store/postgres/postgres-store.js';
+import { dropSchema, freshSchema } from '../src/adapters/store/postgres/testing.js';
+import { SqliteWorkerStore } from '../src/adapters/store/sqlite-worker/worker-store.js';
 import { alertFor } from '../src/mutes/alert.js';
+import type { Bus } from '../src/ports/bus.js';
 import type { Store } from '../src/ports/store.js';
 import type { ChatId, UserId } from '../src/ports/types.js';
 import { RawClient, startNode, type TestNode } from './harness.js';
-import { storeBackends } from './postgres-fixture.js';
 import { closeWatched, newUser, until, watch } from './sdk-helpers.js';
 
 const HOUR = 3_600_000;
 
-for (const backend of storeBackends('parley-mutes-')) {
-  describe(`mutes and do-not-disturb across two nodes (${backend.name})`, { skip: backend.skip }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-mutes-nodes-'));
-    const nodes: TestNode[] = [];
+const pgUrl = process.env.PARLEY_TEST_POSTGRES_URL;
+const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
+const SECRET = 'mutes-test-secret-0123456789abcdef';
+
+/** Two nodes, and a store connection of their database for the test's own reads. */
+interface TwoNodes {
+  nodes: TestNode[];
+  store: Store;
+  close(): Promise<void>;
+}
+
+async function sqliteNodes(): Promise<TwoNodes> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-mutes-'));
+  const shared = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+  // Each node closes its store on stop; the shared one is closed once, at the end.
+  const store = new Proxy(shared, {
+    get: (target, prop, receiver) =>
+      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
+  }) as Store;
+  const network = new LocalBusNetwork();
+  const nodes: TestNode[] = [];
+  for (const id of ['n1', 'n2']) {
+    nodes.push(
+      await startNode(
+        { dataDir: mkdtempSync(join(dir, `${id}-`)), bus: 'local', serverSecret: SECRET },
+        { store, bus: new LocalBus({ nodeId: id, network }) },
+      ),
+    );
+  }
+  return {
+    nodes,
+    store: shared,
+    async close() {
+      for (const n of nodes) await n.stop();
+      await shared.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function postgresRedisNodes(): Promise<TwoNodes> {
+  const { RedisBus } = await import('../src/adapters/bus/redis/redis-bus.js');
+  const schema = freshSchema();
+  const prefix = `parley-mutes-${process.pid}-${Date.now()}:`;
+  const nodes: TestNode[] = [];
+  for (const id of ['p1', 'p2']) {
+    const store = await PostgresStore.open(pgUrl!, { schema, poolSize: 4 });
+    const bus: Bus = await RedisBus.open({ nodeId: id, url: redisUrl!, keyPrefix: prefix });
+    nodes.push(await startNode({ serverSecret: SECRET }, { store, bus }));
+  }
+  const store = await PostgresStore.open(pgUrl!, { schema, poolSize: 1 });
+  return {
+    nodes,
+    store,
+    async close() {
+      for (const n of nodes) await n.stop();
+      await store.close();
+      await dropSchema(pgUrl!, schema);
+    },
+  };
+}
+
+const variants: Array<{ name: string; make: () => Promise<TwoNodes>; skip: string | false }> = [
+  { name: 'SQLite, in-process bus', make: sqliteNodes, skip: false },
+  {
+    name: 'PostgreSQL, Redis bus',
+    make: postgresRedisNodes,
+    skip: pgUrl && redisUrl ? false : 'PARLEY_TEST_POSTGRES_URL and PARLEY_TEST_REDIS_URL are needed',
+  },
+];
+
+for (const variant of variants) {
+  describe(`mutes and do-not-disturb across two nodes (${variant.name})`, { skip: variant.skip }, () => {
+    let c: TwoNodes;
+    let nodes: TestNode[];
     let shared: Store;
-    let done: () => Promise<void>;
 
     before(async () => {
-      ({ store: shared, done } = await backend.open());
-      // Each node closes its store on stop; the shared one is closed once, at the end.
-      const store = new Proxy(shared, {
-        get: (target, prop, receiver) =>
-          prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
-      }) as Store;
-      const network = new LocalBusNetwork();
-      for (const id of ['n1', 'n2']) {
-        nodes.push(
-          await startNode(
-            {
-              dataDir: mkdtempSync(join(dir, `${id}-`)),
-              bus: 'local',
-              serverSecret: 'mutes-test-secret-0123456789abcdef',
-            },
-            { store, bus: new LocalBus({ nodeId: id, network }) },
-          ),
-        );
-      }
+      c = await variant.make();
+      nodes = c.nodes;
+      shared = c.store;
     });
     afterEach(() => closeWatched());
-    after(async () => {
-      for (const n of nodes) await n.node.stop();
-      await shared.close();
-      await done();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => c.close());
 
     /** A user with a phone on node 1 and a laptop on node 2. */
     async function twoDevices(): Promise<{ phoneCreds: Credentials; laptopCreds: Credentials }> {
