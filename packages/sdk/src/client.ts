@@ -677,11 +677,13 @@ export class ParleyClient extends ClientCore {
   }
 
   protected override afterWelcome(): void {
-    // Do-not-disturb may have changed while away (or ended): ask on every connect.
-    this.request({ case: 'setDoNotDisturb', value: {} }, 'doNotDisturbResult').then(
-      (r) => this.setDoNotDisturbUntil(num(r.until)),
-      () => {},
-    );
+    // Do-not-disturb may have changed while away (or ended): ask on every connect, when the
+    // app listens for it (others read it with doNotDisturb(); connects cost nothing more).
+    if (this.listenerCount('doNotDisturb') > 0)
+      this.request({ case: 'setDoNotDisturb', value: {} }, 'doNotDisturbResult').then(
+        (r) => this.setDoNotDisturbUntil(num(r.until)),
+        () => {},
+      );
     // The block list may have changed while away: fetch it on every connect. A failure is
     // not worth an error event: the next connect fetches it again, blockedUsers() on demand.
     this.request({ case: 'listBlocked', value: {} }, 'blockList').then(

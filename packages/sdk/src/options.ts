@@ -104,8 +104,9 @@ export type ClientEvents = {
    */
   chatMuted: [ChatMuteInfo, { madeHere: boolean }];
   /**
-   * This user's do-not-disturb: after each connect (fetched from the server), and whenever it
-   * changes, on this device (`madeHere`) or another (`client.doNotDisturbUntil`).
+   * This user's do-not-disturb: after each connect (fetched from the server while something
+   * listens for this event), and whenever it changes, on this device (`madeHere`) or another
+   * (`client.doNotDisturbUntil`).
    */
   doNotDisturb: [{ until: number }, { madeHere: boolean }];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */

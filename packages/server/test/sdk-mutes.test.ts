@@ -214,20 +214,30 @@ for (const variant of variants) {
       );
       assert.deepEqual(heard.at(-1), [MUTE_FOREVER, false]);
 
-      const tablet = watch(
-        await linkDevice(nodes[1]!.url, { code: (await createLinkCode(phoneCreds)).code }),
-      );
+      const link = async () =>
+        watch(await linkDevice(nodes[1]!.url, { code: (await createLinkCode(phoneCreds)).code }));
+      const tablet = await link();
+      const tabletHeard: number[] = [];
+      tablet.client.on('doNotDisturb', ({ until: u }) => {
+        tabletHeard.push(u);
+      });
       await tablet.client.connect();
-      await until(
-        () => tablet.client.doNotDisturbUntil === MUTE_FOREVER,
-        'a new device fetches it on connect',
-      );
-      assert.equal(await tablet.client.doNotDisturb(), MUTE_FOREVER);
+      await until(() => tabletHeard[0] === MUTE_FOREVER, 'a new device that listens fetches it on connect');
+      assert.equal(tablet.client.doNotDisturbUntil, MUTE_FOREVER);
+      // A client with no listener asks nothing on connect; the getter asks the server.
+      const watchOnly = await link();
+      await watchOnly.client.connect();
+      assert.equal(watchOnly.client.doNotDisturbUntil, 0);
+      assert.equal(await watchOnly.client.doNotDisturb(), MUTE_FOREVER);
+      assert.equal(watchOnly.client.doNotDisturbUntil, MUTE_FOREVER);
 
       await tablet.client.setDoNotDisturb(0);
       await until(
-        () => phone.client.doNotDisturbUntil === 0 && laptop.client.doNotDisturbUntil === 0,
-        'both other devices hear it is off',
+        () =>
+          phone.client.doNotDisturbUntil === 0 &&
+          laptop.client.doNotDisturbUntil === 0 &&
+          watchOnly.client.doNotDisturbUntil === 0,
+        'every other device hears it is off',
       );
     });
 
