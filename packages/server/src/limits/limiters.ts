@@ -69,6 +69,8 @@ export function limiterTable(config: Config) {
     report: { points: 20, durationSec: 3600 },
     /** Block and unblock requests per user per minute. */
     blockChange: { points: 60, durationSec: 60 },
+    /** Chat mute and do-not-disturb changes per user per minute (each is told to every device). */
+    muteChange: { points: 60, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

@@ -18,6 +18,7 @@ import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
 import { moderationContract } from './store-moderation.contract.js';
+import { mutesContract } from './store-mutes.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
 import {
@@ -1983,6 +1984,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('account erasure', () => accountEraseContract(test));
     describe('contact discovery', () => discoveryContract(test));
     describe('blocking, reports and moderation', () => moderationContract(test));
+    describe('mutes and do-not-disturb', () => mutesContract(test));
 
     describe('profiles', () => profilesContract(test));
 

@@ -243,6 +243,8 @@ export interface UserPresenceRecord {
 export interface ChatSummary extends ChatInfo {
   /** Unread messages that mention the caller. */
   unreadMentions?: number;
+  /** The caller's mute of the chat, unix ms (0 = not muted, MUTE_FOREVER = until unmuted). */
+  mutedUntil?: number;
   /** Pins in force. */
   pins?: PinInfo[];
   readSeq: number;

@@ -16,6 +16,7 @@ import { migration as m007 } from './migrations/007_profiles.js';
 import { migration as m008 } from './migrations/008_blocking_reports.js';
 import { migration as m009 } from './migrations/009_receipt_at.js';
 import { migration as m010 } from './migrations/010_sent_receipt_at.js';
+import { migration as m012 } from './migrations/012_mutes.js';
 
 export interface Migration {
   readonly version: number;
@@ -23,7 +24,19 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
+export const migrations: readonly Migration[] = [
+  m001,
+  m002,
+  m003,
+  m004,
+  m005,
+  m006,
+  m007,
+  m008,
+  m009,
+  m010,
+  m012,
+];
 
 export interface MigrateResult {
   /** Versions this call applied (empty when the schema was up to date). */

@@ -5,11 +5,13 @@
  */
 import { eraseSql, eraseStepSql } from './erase.js';
 import { moderationSql } from './moderation-sql.js';
+import { mutesSql } from './mutes-sql.js';
 
 export const sql = {
   ...eraseSql,
   ...eraseStepSql,
   ...moderationSql,
+  ...mutesSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
@@ -442,8 +444,8 @@ export const sql = {
       c.only_admins_edit_info, c.disappearing_seconds, c.icon_media_id,
       (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members,
-      me.read_seq,
-      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
+      me.read_seq, me.muted_until,
+      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.muted_until, me.joined_seq - 1)
          AND x.sender_user <> $1 AND x.kind = 0 AND NOT x.withheld) AS unread,
       (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
          AND x.kind = 0 AND NOT x.withheld AND $1 = ANY(x.mentions)) AS unread_mentions,

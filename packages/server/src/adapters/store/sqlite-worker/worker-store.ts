@@ -25,6 +25,7 @@ export const READS: ReadonlySet<string> = new Set([
   'deviceByTokenHash',
   'usersExist',
   'chatDirectFind',
+  'alertSettings',
 ]);
 
 /**

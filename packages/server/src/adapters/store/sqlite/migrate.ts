@@ -17,6 +17,8 @@ import { sql as m014 } from './migrations/014_profiles.js';
 import { sql as m015 } from './migrations/015_blocking_reports.js';
 import { sql as m016 } from './migrations/016_receipt_at.js';
 import { sql as m017 } from './migrations/017_sent_receipt_at.js';
+// 018 comes from another branch; this runner applies by position, not by file number.
+import { sql as m019 } from './migrations/019_mutes.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -36,6 +38,7 @@ const migrations: readonly string[] = [
   m015,
   m016,
   m017,
+  m019,
 ];
 
 export function migrate(db: Database.Database): number {

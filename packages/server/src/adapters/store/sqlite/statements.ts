@@ -249,7 +249,7 @@ const sql = {
   sentReceiptMoved:
     'UPDATE members SET sent_receipt_at = @at WHERE chat_id = @chat AND user_id = @user AND sent_receipt_at < @at',
   /** chat_id, user_id */
-  memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
+  memberPosition: 'SELECT read_seq, joined_seq, muted_until FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */
   memberReceipts: 'SELECT delivered_seq, read_seq FROM members WHERE chat_id = ? AND user_id = ?',
   /**
