@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chatHelp, parseChatLine, tokenize } from './chat-commands.js';
+import { parseMuteFor } from './chat-mutes.js';
 
 test('plain lines are messages, kept as typed', () => {
   assert.deepEqual(parseChatLine('hello  there '), { type: 'text', text: 'hello  there ' });
@@ -161,4 +162,26 @@ test('/block, /unblock, /blocked and /report parse, and /help lists them', () =>
   assert.equal(parseChatLine('/block a b').type, 'error');
   for (const c of ['/block [+PHONE]', '/unblock [+PHONE]', '/blocked', '/report REASON [block] [TEXT]'])
     assert.ok(chatHelp().includes(c), c);
+});
+
+test('/mute, /unmute and /dnd parse, and /help lists them', () => {
+  assert.deepEqual(parseChatLine('/mute'), { type: 'command', name: 'mute', args: [] });
+  assert.deepEqual(parseChatLine('/mute 8h'), { type: 'command', name: 'mute', args: ['8h'] });
+  assert.deepEqual(parseChatLine('/unmute'), { type: 'command', name: 'unmute', args: [] });
+  assert.deepEqual(parseChatLine('/dnd off'), { type: 'command', name: 'dnd', args: ['off'] });
+  assert.deepEqual(parseChatLine('/mute 8 h'), { type: 'error', message: 'usage: /mute [8h|1w|forever]' });
+  assert.equal(parseChatLine('/unmute now').type, 'error');
+  for (const c of ['/mute [8h|1w|forever]', '/unmute', '/dnd [8h|1w|forever|off]'])
+    assert.ok(chatHelp().includes(c), c);
+});
+
+test('mute durations: minutes to weeks, forever, and nothing else', () => {
+  const now = 1_700_000_000_000;
+  assert.equal(parseMuteFor('8h', now), now + 8 * 3_600_000);
+  assert.equal(parseMuteFor('1w', now), now + 7 * 86_400_000);
+  assert.equal(parseMuteFor('30m', now), now + 30 * 60_000);
+  assert.equal(parseMuteFor('2D', now), now + 2 * 86_400_000);
+  assert.equal(parseMuteFor('forever', now), 'forever');
+  for (const bad of ['0h', '8', 'h', '-1h', '1.5h', '60w', 'soon', ''])
+    assert.equal(parseMuteFor(bad, now), undefined, bad);
 });

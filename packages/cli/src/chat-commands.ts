@@ -157,6 +157,19 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
     max: 2,
     restAfter: 1,
   },
+  mute: {
+    usage: '/mute [8h|1w|forever]',
+    help: 'mute the open chat on all your devices (default 8h; messages arrive without alerts)',
+    min: 0,
+    max: 1,
+  },
+  unmute: { usage: '/unmute', help: 'unmute the open chat', min: 0, max: 0 },
+  dnd: {
+    usage: '/dnd [8h|1w|forever|off]',
+    help: 'do not disturb: no alerts from any chat (no argument: show the setting)',
+    min: 0,
+    max: 1,
+  },
   help: { usage: '/help', help: 'show this help', min: 0, max: 0 },
   quit: { usage: '/quit', help: 'leave the program (also Ctrl-D)', min: 0, max: 0 },
 };

@@ -29,6 +29,7 @@ import {
 import { chatHelp } from './chat-commands.js';
 import { ChatMessages } from './chat-messages.js';
 import { runModeration } from './chat-moderation.js';
+import { runMuteCommand } from './chat-mutes.js';
 import { safetyNumberLines } from './chat-safety.js';
 import type { Contacts } from './contacts.js';
 import { directChatWith, resolvePhones } from './directory.js';
@@ -351,6 +352,22 @@ export class ChatRoom {
           name,
           args,
         );
+      case 'mute':
+      case 'unmute':
+      case 'dnd':
+        return runMuteCommand(
+          {
+            client: this.client,
+            print: this.print,
+            now: () => this.timers.now(),
+            open: () => {
+              const chat = this.requireOpen();
+              return { id: chat.id, name: forTerminal(this.contacts.chatName(chat)) };
+            },
+          },
+          name,
+          args,
+        );
       case 'help':
         this.print(chatHelp());
         return;
@@ -393,7 +410,9 @@ export class ChatRoom {
       return;
     }
     this.chats.forEach((c, i) => {
-      this.print(chatListLine(i + 1, this.contacts.chatName(c), c, c.id === this.open?.id));
+      this.print(
+        chatListLine(i + 1, this.contacts.chatName(c), c, c.id === this.open?.id, this.timers.now()),
+      );
     });
   }
 

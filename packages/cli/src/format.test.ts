@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatKind, ChatUpdateKind, type ReceivedChatUpdate, Role, type SecureMessage } from '@parley/sdk';
+import {
+  ChatKind,
+  ChatUpdateKind,
+  MUTE_FOREVER,
+  type ReceivedChatUpdate,
+  Role,
+  type SecureMessage,
+} from '@parley/sdk';
 import { formatError } from './errors.js';
 import {
   chatListLine,
@@ -139,10 +146,33 @@ test('typing and privacy lines', () => {
 
 test('/chats lines show unread counts and mark the open chat', () => {
   const chat = { id: 'c_9', kind: ChatKind.GROUP, members: [], unreadCount: 3 };
-  assert.equal(chatListLine(2, 'Fam', chat, true), '*  2. Fam (group, 0 members) 3 unread c_9');
+  assert.equal(chatListLine(2, 'Fam', chat, true, 0), '*  2. Fam (group, 0 members) 3 unread c_9');
   assert.equal(
-    chatListLine(1, 'Fam', { ...chat, unreadCount: 0 }, false),
+    chatListLine(1, 'Fam', { ...chat, unreadCount: 0 }, false, 0),
     '   1. Fam (group, 0 members) c_9',
+  );
+});
+
+test('/chats lines show a mute still in force, with its end or for good', () => {
+  const now = new Date(2026, 11, 5, 10, 0).getTime();
+  const chat = { id: 'c_9', kind: ChatKind.DIRECT, members: [], unreadCount: 2 };
+  const at = (h: number, day = 5) => new Date(2026, 11, day, h, 0).getTime();
+  assert.equal(
+    chatListLine(1, 'Ann', { ...chat, mutedUntil: at(18) }, false, now),
+    '   1. Ann (direct) 2 unread 🔇 until 18:00 c_9',
+  );
+  assert.equal(
+    chatListLine(1, 'Ann', { ...chat, mutedUntil: at(9, 12) }, false, now),
+    '   1. Ann (direct) 2 unread 🔇 until 2026-12-12 09:00 c_9',
+  );
+  assert.equal(
+    chatListLine(1, 'Ann', { ...chat, mutedUntil: MUTE_FOREVER }, false, now),
+    '   1. Ann (direct) 2 unread 🔇 muted c_9',
+  );
+  assert.equal(
+    chatListLine(1, 'Ann', { ...chat, mutedUntil: at(9) }, false, now),
+    '   1. Ann (direct) 2 unread c_9',
+    'a mute that has ended shows nothing',
   );
 });
 

@@ -12,6 +12,7 @@ import {
   Role,
   type SecureMessage,
 } from '@parley/sdk';
+import { muteMarker } from './chat-mutes.js';
 import { forTerminal } from './text.js';
 
 /**
@@ -157,12 +158,14 @@ export function chatUpdateLine(
 export function chatListLine(
   n: number,
   name: string,
-  c: Pick<ChatInfo, 'id' | 'kind' | 'members' | 'unreadCount'>,
+  c: Pick<ChatInfo, 'id' | 'kind' | 'members' | 'unreadCount'> & { mutedUntil?: number },
   open: boolean,
+  now: number,
 ): string {
   const kind = c.kind === ChatKind.GROUP ? `group, ${c.members.length} members` : 'direct';
   const unread = c.unreadCount > 0 ? ` ${c.unreadCount} unread` : '';
-  return `${open ? '*' : ' '}${String(n).padStart(3)}. ${forTerminal(name)} (${kind})${unread} ${c.id}`;
+  const muted = muteMarker(c.mutedUntil ?? 0, now);
+  return `${open ? '*' : ' '}${String(n).padStart(3)}. ${forTerminal(name)} (${kind})${unread}${muted ? ` ${muted}` : ''} ${c.id}`;
 }
 
 const pad2 = (n: number) => String(n).padStart(2, '0');

@@ -22,6 +22,7 @@ import { TypedEmitter } from './emitter.js';
 import { ExpiryTracker } from './expiry.js';
 import { Heartbeat } from './heartbeat.js';
 import { type LocalStore, MemoryLocalStore } from './local-store.js';
+import type { ChatMuteInfo } from './mutes.js';
 import type { ClientEvents, ClientOptions } from './options.js';
 import { Outbox, type OutboxEntry, type SendInit } from './outbox.js';
 import { minReconnectDelay, ReconnectTimer, terminalError } from './reconnect.js';
@@ -38,6 +39,12 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   readonly stats: ClientStats = { received: 0, duplicates: 0, sent: 0, acked: 0 };
   /** User ids this user has blocked, as last heard from the server (see the `blockList` event). */
   readonly blocked = new Set<string>();
+
+  /**
+   * This user's do-not-disturb as last heard from the server (unix ms; 0 = off, MUTE_FOREVER =
+   * until turned off); see the `doNotDisturb` event.
+   */
+  doNotDisturbUntil = 0;
 
   /** The latest welcome (limits, server time), once connected. */
   welcome: Welcome | undefined;
@@ -263,6 +270,17 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
     this.emit('blockList', list, { madeHere });
   }
 
+  /** Records a do-not-disturb heard from the server and tells the app. */
+  protected setDoNotDisturbUntil(until: number, madeHere = false): void {
+    this.doNotDisturbUntil = until;
+    this.emit('doNotDisturb', { until }, { madeHere });
+  }
+
+  /** Tells the app of a chat mute heard from the server. */
+  protected chatMuteChanged(change: ChatMuteInfo, madeHere = false): void {
+    this.emit('chatMuted', change, { madeHere });
+  }
+
   private onFrame(conn: Connection, frame: Frame): void {
     this.heartbeat.heardFrame();
     if (frame.id !== 0) {
@@ -314,6 +332,10 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       this.emit('profileChanged', { userId: v.userId, version: num(v.version), updatedAt: num(v.updatedAt) });
     } else if (body.case === 'blockListChanged') {
       this.setBlockList(toBlockList(body.value.users));
+    } else if (body.case === 'mutesChanged') {
+      const { chat, doNotDisturb } = body.value;
+      if (chat) this.chatMuteChanged({ chatId: chat.chatId, mutedUntil: num(chat.mutedUntil) });
+      if (doNotDisturb) this.setDoNotDisturbUntil(num(doNotDisturb.until));
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
     }

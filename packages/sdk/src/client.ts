@@ -28,6 +28,7 @@ import {
 } from './convert.js';
 import { DISCOVER_BATCH, hashPhone, hex, normalizePhone } from './discover.js';
 import { newClientMessageId } from './ids.js';
+import { type MuteUntil, muteUntilToWire } from './mutes.js';
 import type { SendInit } from './outbox.js';
 import {
   type PushRegistrationInfo,
@@ -661,7 +662,56 @@ export class ParleyClient extends ClientCore {
     return { reportId: r.reportId, blocked: r.blocked };
   }
 
+  // -- mutes and do-not-disturb ------------------------------------------------------------
+
+  /**
+   * Mutes a chat on all of this user's devices until `until` (unix ms) or 'forever': its
+   * messages still arrive and count as unread, but push no alert; in a group, a message that
+   * mentions this user still does. Resolves with the stored end (0 when `until` has passed).
+   */
+  async mute(chatId: string, until: MuteUntil): Promise<number> {
+    const r = await this.request(
+      { case: 'muteChat', value: { chatId, until: muteUntilToWire(until) } },
+      'muteChatResult',
+    );
+    const mutedUntil = num(r.mutedUntil);
+    this.chatMuteChanged({ chatId: r.chatId, mutedUntil }, true);
+    return mutedUntil;
+  }
+
+  /** Unmutes a chat on all of this user's devices. */
+  async unmute(chatId: string): Promise<void> {
+    await this.mute(chatId, 0);
+  }
+
+  /**
+   * Do-not-disturb for this user: no alert from any chat, mentions included, until `until`
+   * (unix ms) or 'forever'; 0 turns it off. Resolves with the stored end.
+   */
+  async setDoNotDisturb(until: MuteUntil): Promise<number> {
+    const r = await this.request(
+      { case: 'setDoNotDisturb', value: { until: muteUntilToWire(until) } },
+      'doNotDisturbResult',
+    );
+    this.setDoNotDisturbUntil(num(r.until), true);
+    return this.doNotDisturbUntil;
+  }
+
+  /** This user's do-not-disturb as the server holds it now (0 = off). */
+  async doNotDisturb(): Promise<number> {
+    const r = await this.request({ case: 'setDoNotDisturb', value: {} }, 'doNotDisturbResult');
+    this.setDoNotDisturbUntil(num(r.until));
+    return this.doNotDisturbUntil;
+  }
+
   protected override afterWelcome(): void {
+    // Do-not-disturb may have changed while away (or ended): ask on every connect, when the
+    // app listens for it (others read it with doNotDisturb(); connects cost nothing more).
+    if (this.listenerCount('doNotDisturb') > 0)
+      this.request({ case: 'setDoNotDisturb', value: {} }, 'doNotDisturbResult').then(
+        (r) => this.setDoNotDisturbUntil(num(r.until)),
+        () => {},
+      );
     // The block list may have changed while away: fetch it on every connect. A failure is
     // not worth an error event: the next connect fetches it again, blockedUsers() on demand.
     this.request({ case: 'listBlocked', value: {} }, 'blockList').then(

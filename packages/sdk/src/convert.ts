@@ -78,6 +78,7 @@ export function toChat(c: Chat): ChatInfo {
     disappearingSeconds: c.disappearingSeconds,
     pins: c.pins.map(toPin),
     unreadMentions: c.unreadMentions,
+    mutedUntil: num(c.mutedUntil),
     iconMediaId: c.iconMediaId,
   };
 }

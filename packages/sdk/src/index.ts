@@ -85,6 +85,7 @@ export {
 } from './http.js';
 export { newClientMessageId } from './ids.js';
 export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
+export { type ChatMuteInfo, isMuted, MUTE_FOREVER, type MuteUntil, muteUntilToWire } from './mutes.js';
 export type { ClientEvents, ClientOptions } from './options.js';
 export type { PushRegistrationInfo, PushTargetInput } from './push.js';
 export { type ReceiptPosition, type ReceiptSource, ReceiptTracker } from './receipts.js';

@@ -4,6 +4,7 @@ import type { Encoding, Welcome } from '@parley/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { BlockedUserInfo } from './blocking.js';
 import type { LocalStore } from './local-store.js';
+import type { ChatMuteInfo } from './mutes.js';
 import type { WebSocketFactory } from './socket.js';
 import type {
   Credentials,
@@ -96,6 +97,18 @@ export type ClientEvents = {
    * `madeHere` is true for the answer to a block, unblock or report made on this device.
    */
   blockList: [BlockedUserInfo[], { madeHere: boolean }];
+  /**
+   * A chat's mute changed: pushed when another device of this user muted or unmuted it, and
+   * the answer to `mute`/`unmute` on this device (`madeHere`). `mutedUntil`: unix ms, 0 =
+   * unmuted, MUTE_FOREVER = until unmuted. Listed chats carry it too (`ChatInfo.mutedUntil`).
+   */
+  chatMuted: [ChatMuteInfo, { madeHere: boolean }];
+  /**
+   * This user's do-not-disturb: after each connect (fetched from the server while something
+   * listens for this event), and whenever it changes, on this device (`madeHere`) or another
+   * (`client.doNotDisturbUntil`).
+   */
+  doNotDisturb: [{ until: number }, { madeHere: boolean }];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

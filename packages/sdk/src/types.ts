@@ -130,6 +130,11 @@ export interface ChatInfo {
   pins: PinInfo[];
   /** For this user: unread messages that mention them. */
   unreadMentions: number;
+  /**
+   * For this user: the chat is muted until this time, unix ms (0 = not muted, MUTE_FOREVER =
+   * until unmuted); set in chat lists (`listChats`), 0 elsewhere. See `isMuted`.
+   */
+  mutedUntil: number;
   /** Group icon: the media id of its image (download with `downloadMedia`), '' when none. */
   iconMediaId: string;
 }

@@ -44,6 +44,7 @@ import { MediaService } from './media/service.js';
 import { Metrics } from './metrics/metrics.js';
 import { ReportService } from './moderation/reports.js';
 import { SuspensionWatcher } from './moderation/suspension.js';
+import { MuteService } from './mutes/service.js';
 import type { BlobStore } from './ports/blobs.js';
 import type { Bus } from './ports/bus.js';
 import { type Clock, systemClock } from './ports/clock.js';
@@ -364,7 +365,14 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     log,
     push: (deviceIds, body) => hub.pushToDevices(deviceIds, body),
   });
+  const mutes = new MuteService({
+    store,
+    now: () => clock.now(),
+    devicesOf: (userId) => directory.devicesOf(userId),
+    push: (deviceIds, body) => hub.pushToDevices(deviceIds as DeviceId[], body),
+  });
   const dispatch = createDispatcher({
+    mutes,
     blocks,
     reports,
     keys,

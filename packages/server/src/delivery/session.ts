@@ -11,7 +11,13 @@
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../log.js';
 import type { Store } from '../ports/store.js';
-import { type ChatId, caughtUpSeq, type DeviceId, type StoredMessage, type UserId } from '../ports/types.js';
+import {
+  CaughtUpChats,
+  type ChatId,
+  type DeviceId,
+  type StoredMessage,
+  type UserId,
+} from '../ports/types.js';
 
 /** Where a session writes; its methods never throw (a failure closes that connection only). */
 export interface DeliveryTransport {
@@ -53,9 +59,9 @@ export class DeliverySession {
   private readonly chats = new Map<ChatId, ChatState>();
   /**
    * The chats that were caught up at the last drain's read, with their acked seq, as the
-   * store encodes them (`caughtUpSeq`): a chat leaves it for `chats` when a message comes.
+   * store encodes them: a chat leaves it for `chats` when a message comes.
    */
-  private caughtUpChats = '';
+  private caughtUpChats = new CaughtUpChats('');
   private inflight = 0;
   private behind = true;
   private draining = false;
@@ -111,7 +117,7 @@ export class DeliverySession {
     if (!st && !this.behind) {
       // A chat caught up at the last read (its acked seq is known), or one created just now
       // (nothing comes before its first message): it goes out live, without another read.
-      const acked = message.seq === 1 ? 0 : caughtUpSeq(this.caughtUpChats, message.chatId);
+      const acked = message.seq === 1 ? 0 : this.caughtUpChats.seqOf(message.chatId);
       if (acked !== undefined) {
         st = { sent: acked, acked, unacked: [], endSeq: undefined };
         this.chats.set(message.chatId, st);
@@ -211,7 +217,7 @@ export class DeliverySession {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);
       if (this.closed) return false;
-      this.caughtUpChats = cursors.caughtUp;
+      this.caughtUpChats = new CaughtUpChats(cursors.caughtUp);
       const page: StoredMessage[] = [];
       let paused = false;
       for (let i = 0; i < cursors.chatIds.length; i++) {

@@ -27,6 +27,7 @@ import {
   REPORT_TEXT_MAX_BYTES,
   type ReportService,
 } from '../moderation/reports.js';
+import type { MuteService } from '../mutes/service.js';
 import type { Clock } from '../ports/clock.js';
 import type { ReportedMessage, ReportReason, Store } from '../ports/store.js';
 import type { ChatId, Device, DeviceId, LastSeenVisibility, StoredProfile, UserId } from '../ports/types.js';
@@ -77,6 +78,7 @@ export interface DispatchDeps {
   blocks: BlockService;
   reports: ReportService;
   push: PushRegistrations;
+  mutes: MuteService;
 }
 
 export interface RequestContext {
@@ -497,6 +499,21 @@ export function createDispatcher(d: DispatchDeps) {
         return { case: 'pushRegistration', value: await d.push.unregister(device) };
       case 'getPush':
         return { case: 'pushRegistration', value: await d.push.get(device) };
+      case 'muteChat': {
+        const chatId = id<ChatId>(body.value.chatId, 'chatId');
+        await d.limiters.take('muteChange', device.userId);
+        const mutedUntil = await d.mutes.muteChat(device, chatId, seqOf(body.value.until, 'until'));
+        return { case: 'muteChatResult', value: { chatId, mutedUntil: BigInt(mutedUntil) } };
+      }
+      case 'setDoNotDisturb': {
+        const wanted = body.value.until;
+        if (wanted !== undefined) await d.limiters.take('muteChange', device.userId);
+        const until = await d.mutes.setDoNotDisturb(
+          device,
+          wanted === undefined ? undefined : seqOf(wanted, 'until'),
+        );
+        return { case: 'doNotDisturbResult', value: { until: BigInt(until) } };
+      }
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };
       default:

@@ -56,6 +56,7 @@ export function toWireChat(c: ChatInfo | ChatSummary): Chat {
           readSeq: BigInt(c.readSeq),
           unreadCount: c.unreadCount,
           unreadMentions: c.unreadMentions ?? 0,
+          mutedUntil: BigInt(c.mutedUntil ?? 0),
           ...(c.lastMessage && {
             lastMessage: {
               seq: BigInt(c.lastMessage.seq),

@@ -71,6 +71,8 @@ export function limiterTable(config: Config) {
     blockChange: { points: 60, durationSec: 60 },
     /** Push registrations and removals per device per hour. */
     pushRegister: { points: config.pushRegistrationsPerHour, durationSec: 3600 },
+    /** Chat mute and do-not-disturb changes per user per minute (each is told to every device). */
+    muteChange: { points: 60, durationSec: 60 },
   } satisfies Record<string, LimiterSpec>;
 }
 

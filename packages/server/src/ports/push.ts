@@ -1,3 +1,9 @@
+/**
+ * Push providers: APNs, FCM, Web Push and an operator's webhook. The push pipeline decides who
+ * gets a push and when; a provider only turns one push into one request and its answer into an
+ * outcome. A push never carries message content: ids, counts and an opaque E2E preview at most.
+ */
+
 export type PushPlatform = 'apns' | 'fcm' | 'webpush' | 'webhook';
 
 /** A device's registration, as the store keeps it. Exactly one token per device. */
@@ -35,7 +41,13 @@ export type PushOutcome =
 export interface PushProvider {
   readonly platform: PushPlatform;
   /** Sends one push. Never throws for provider answers (maps them to an outcome); network errors and timeouts
-   *  become `retry` with status 0. Bounded time (timeout option). Never logs tokens or the preview. */
+   *  become `retry` with status 0. Bounded time (timeout option). Never logs tokens or the preview.
+   *
+   *  Not idempotent: a `retry` after a timeout may mean the device got the push after all (providers
+   *  collapse repeats that share a `collapseId`). `status` is the provider's HTTP status, 0 when no answer
+   *  came. `reason` is a short code safe to log and show to operators (`Unregistered`, `HTTP 503`,
+   *  `timeout`), never the token or the preview. `retryAfterMs` is the provider's Retry-After, when given. */
   send(target: PushTarget, payload: PushPayload): Promise<PushOutcome>;
+  /** Closes connections; sends in flight end as `retry` with status 0. Idempotent. */
   close(): Promise<void>;
 }

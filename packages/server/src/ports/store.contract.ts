@@ -18,6 +18,7 @@ import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
 import { moderationContract } from './store-moderation.contract.js';
+import { mutesContract } from './store-mutes.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
 import { pushContract } from './store-push.contract.js';
 import { registrationLockContract } from './store-registration-lock.contract.js';
@@ -1021,6 +1022,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         // Only the chat with something after its cursor is a column entry.
         assert.deepEqual(cursors.chatIds, ['i']);
         assert.deepEqual([cursors.ackedSeqs, cursors.endSeqs, cursors.lastSeqs], [[0], [0], [1]]);
+        assert.equal(cursors.caughtUp, '\ng\t3\nh\t1', 'by chat id');
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('g')), 3);
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('h')), 1);
         assert.equal(caughtUpSeq(cursors.caughtUp, chatId('i')), undefined);
@@ -1983,6 +1985,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('account erasure', () => accountEraseContract(test));
     describe('contact discovery', () => discoveryContract(test));
     describe('blocking, reports and moderation', () => moderationContract(test));
+    describe('mutes and do-not-disturb', () => mutesContract(test));
 
     describe('profiles', () => profilesContract(test));
     describe('push outbox', () => pushContract(test));

@@ -642,6 +642,21 @@ export interface Store extends PushStore {
     limit: number,
   ): Promise<Array<{ userId: UserId; blockedUserId: UserId }>>;
 
+  // -- mutes and do-not-disturb --------------------------------------------------------------
+  /**
+   * Sets the member's mute of the chat (`members.muted_until`, unix ms; 0 = not muted,
+   * MUTE_FOREVER = until unmuted). Idempotent. False (and nothing stored) when the user is not
+   * a member of the chat (or the chat does not exist).
+   */
+  chatMuteSet(chatId: ChatId, userId: UserId, until: number): Promise<boolean>;
+  /** Sets the user's do-not-disturb (`users.dnd_until`, as chatMuteSet). False for an unknown user. */
+  doNotDisturbSet(userId: UserId, until: number): Promise<boolean>;
+  /**
+   * What decides whether a message alerts the user: their do-not-disturb (0 when unknown) and,
+   * when `chatId` is given and they are a member, the chat's kind and their mute of it (one read).
+   */
+  alertSettings(userId: UserId, chatId?: ChatId): Promise<AlertSettings>;
+
   // -- reports and moderation ----------------------------------------------------------------
   /** Stores a new report (status open) under a fresh id. */
   reportCreate(report: Omit<ReportRecord, 'status' | 'resolvedAt' | 'resolution'>): Promise<void>;
@@ -672,6 +687,13 @@ export interface Store extends PushStore {
   /** Cheap liveness probe for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What alertSettings reads: times are unix ms, 0 = off, MUTE_FOREVER = until turned off. */
+export interface AlertSettings {
+  doNotDisturbUntil: number;
+  /** Absent when no chat was asked for or the user is not a member of it. */
+  chat?: { kind: ChatKind; mutedUntil: number };
 }
 
 export type { MessageKind };

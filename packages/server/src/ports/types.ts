@@ -115,7 +115,7 @@ export interface DeviceCursors {
    * The caught-up cursors (acked up to the chat's last seq, no end), as one string of
    * `"\n<chatId>\t<ackedSeq>"` entries: most of a device's chats are caught up, and one
    * string costs nothing to pass between threads or to keep per connection
-   * (`caughtUpSeq` finds an entry).
+   * (`CaughtUpChats` finds an entry). Entries come in ascending chat id order.
    */
   caughtUp: string;
 }
@@ -150,14 +150,64 @@ export function addEncodedCursors(c: DeviceCursors, encoded: string): void {
   }
 }
 
-/** The acked seq of a caught-up chat in `caughtUp`, or undefined when it is not there. */
+/**
+ * Finds chats in a `DeviceCursors.caughtUp` string, whose entries come in ascending chat id
+ * order: a binary search over entry offsets found on the first lookup (one small typed
+ * array, no object per chat). An id not found is answered undefined.
+ */
+export class CaughtUpChats {
+  private starts: Int32Array | undefined;
+
+  constructor(readonly encoded: string) {}
+
+  /** The acked seq of a caught-up chat, or undefined when it is not in the string. */
+  seqOf(chatId: ChatId): number | undefined {
+    const s = this.encoded;
+    if (s.length === 0) return undefined;
+    this.starts ??= entryStarts(s);
+    const starts = this.starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = starts[mid]! + 1;
+      const c = compareId(chatId, s, at);
+      if (c === 0) {
+        const from = at + chatId.length + 1;
+        const end = mid + 1 < starts.length ? starts[mid + 1]! : s.length;
+        return Number(s.slice(from, end));
+      }
+      if (c < 0) hi = mid - 1;
+      else lo = mid + 1;
+    }
+    return undefined;
+  }
+}
+
+function entryStarts(s: string): Int32Array {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) out[n++] = i;
+  return out;
+}
+
+/** Compares `id` with the chat id at `at` in `s` (which ends at a tab), by UTF-16 code units. */
+function compareId(id: string, s: string, at: number): number {
+  for (let i = 0; ; i++) {
+    const a = i < id.length ? id.charCodeAt(i) : -1;
+    const b = s.charCodeAt(at + i);
+    const bEnd = b === 9;
+    if (a === -1) return bEnd ? 0 : -1;
+    if (bEnd) return 1;
+    if (a !== b) return a - b;
+  }
+}
+
+/** The acked seq of a caught-up chat in `caughtUp`, or undefined (one lookup). */
 export function caughtUpSeq(caughtUp: string, chatId: ChatId): number | undefined {
-  const key = `\n${chatId}\t`;
-  const at = caughtUp.indexOf(key);
-  if (at < 0) return undefined;
-  const from = at + key.length;
-  const end = caughtUp.indexOf('\n', from);
-  return Number(caughtUp.slice(from, end < 0 ? caughtUp.length : end));
+  return new CaughtUpChats(caughtUp).seqOf(chatId);
 }
 
 /** The cursors one object per chat, by chat id (tests and tools). */
@@ -194,6 +244,8 @@ export interface UserPresenceRecord {
 export interface ChatSummary extends ChatInfo {
   /** Unread messages that mention the caller. */
   unreadMentions?: number;
+  /** The caller's mute of the chat, unix ms (0 = not muted, MUTE_FOREVER = until unmuted). */
+  mutedUntil?: number;
   /** Pins in force. */
   pins?: PinInfo[];
   readSeq: number;

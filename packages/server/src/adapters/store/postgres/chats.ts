@@ -178,6 +178,7 @@ async function checkPin(
 
 interface SummaryRow extends ChatRow {
   read_seq: number;
+  muted_until: number;
   unread: number;
   unread_mentions: number;
   lm_seq: number | null;
@@ -197,6 +198,7 @@ export async function chatSummaries(
     (r): ChatSummary => ({
       ...toChat(r),
       readSeq: r.read_seq,
+      mutedUntil: r.muted_until,
       unreadCount: r.unread,
       unreadMentions: r.unread_mentions,
       lastMessage:

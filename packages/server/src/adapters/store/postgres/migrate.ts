@@ -17,6 +17,7 @@ import { migration as m008 } from './migrations/008_blocking_reports.js';
 import { migration as m009 } from './migrations/009_receipt_at.js';
 import { migration as m010 } from './migrations/010_sent_receipt_at.js';
 import { migration as m011 } from './migrations/011_push.js';
+import { migration as m012 } from './migrations/012_mutes.js';
 
 export interface Migration {
   readonly version: number;
@@ -36,6 +37,7 @@ export const migrations: readonly Migration[] = [
   m009,
   m010,
   m011,
+  m012,
 ];
 
 export interface MigrateResult {

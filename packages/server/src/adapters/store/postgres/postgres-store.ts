@@ -13,6 +13,7 @@ import type {
   AccountErase,
   AccountErased,
   AdminStats,
+  AlertSettings,
   AuditEntry,
   BlockEntry,
   BundleTake,
@@ -687,6 +688,26 @@ export class PostgresStore implements Store {
   // -- lifecycle --------------------------------------------------------------------------------
 
   // -- blocking, reports and moderation ----------------------------------------------------
+
+  // -- mutes and do-not-disturb --------------------------------------------------------------
+
+  async chatMuteSet(chatId: ChatId, userId: UserId, until: number): Promise<boolean> {
+    return (await this.count('chatMuteSet', [chatId, userId, until])) > 0;
+  }
+
+  async doNotDisturbSet(userId: UserId, until: number): Promise<boolean> {
+    return (await this.count('doNotDisturbSet', [userId, until])) > 0;
+  }
+
+  async alertSettings(userId: UserId, chatId?: ChatId): Promise<AlertSettings> {
+    const [r] = await this.rows<{ dnd_until: number; kind: ChatKind | null; muted_until: number | null }>(
+      'alertSettings',
+      [userId, chatId ?? null],
+    );
+    const out: AlertSettings = { doNotDisturbUntil: r?.dnd_until ?? 0 };
+    if (r?.kind && r.muted_until !== null) out.chat = { kind: r.kind, mutedUntil: r.muted_until };
+    return out;
+  }
 
   blockAdd(userId: UserId, blockedUserId: UserId, now: number, max: number): Promise<boolean> {
     return this.tx(async (db) => {

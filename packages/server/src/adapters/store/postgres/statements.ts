@@ -5,6 +5,7 @@
  */
 import { eraseSql, eraseStepSql } from './erase.js';
 import { moderationSql } from './moderation-sql.js';
+import { mutesSql } from './mutes-sql.js';
 import { pushSql } from './push.js';
 
 export const sql = {
@@ -12,6 +13,7 @@ export const sql = {
   ...eraseStepSql,
   ...moderationSql,
   ...pushSql,
+  ...mutesSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
@@ -255,7 +257,7 @@ export const sql = {
   cursorsDeleteDevices: 'DELETE FROM cursors WHERE device_id = ANY($1::text[])',
   /** $1 device_id */
   cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
-    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = $1`,
+    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = $1 ORDER BY cu.chat_id COLLATE "C"`,
   /** $1 device_id[], $2 chat_id[], $3 seq[] (one per cursor): forward only; returns moved cursors */
   cursorsAdvance: `UPDATE cursors c SET acked_seq = v.seq
     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(device_id, chat_id, seq)
@@ -444,8 +446,8 @@ export const sql = {
       c.only_admins_edit_info, c.disappearing_seconds, c.icon_media_id,
       (SELECT coalesce(json_agg(json_build_object('u', m.user_id, 'r', m.role, 'j', m.joined_at)
          ORDER BY m.joined_seq, m.joined_at, m.user_id COLLATE "C"), '[]') FROM members m WHERE m.chat_id = c.id) AS members,
-      me.read_seq,
-      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
+      me.read_seq, me.muted_until,
+      (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.muted_until, me.joined_seq - 1)
          AND x.sender_user <> $1 AND x.kind = 0 AND NOT x.withheld) AS unread,
       (SELECT count(*) FROM messages x WHERE x.chat_id = c.id AND x.seq > greatest(me.read_seq, me.joined_seq - 1)
          AND x.kind = 0 AND NOT x.withheld AND $1 = ANY(x.mentions)) AS unread_mentions,

@@ -53,6 +53,62 @@ describe('SqliteWorkerStore reader thread', () => {
   });
 });
 
+describe('SqliteWorkerStore bulk reads', () => {
+  it('a point read asked behind many bulk reads is answered after at most two of them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
+    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+    try {
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      const users = await twoUsers(store);
+      await store.chatCreate(chatInput('c' as ChatId, users));
+      const order: string[] = [];
+      const bulk = Array.from({ length: 50 }, (_, i) =>
+        store.cursorsOf('d1' as DeviceId).then(() => order.push(`bulk${i}`)),
+      );
+      const point = store.deviceByTokenHash('t1').then((d) => order.push(`point:${d?.id}`));
+      await Promise.all([...bulk, point]);
+      assert.equal(order.length, 51);
+      assert.ok(
+        order.indexOf('point:d1') <= 2,
+        `answered at ${order.indexOf('point:d1')}: ${order.slice(0, 4)}`,
+      );
+      // Bulk reads still come back in the order they were asked.
+      assert.deepEqual(
+        order.filter((o) => o.startsWith('bulk')),
+        Array.from({ length: 50 }, (_, i) => `bulk${i}`),
+      );
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bulk reads waiting their turn when the reader dies are answered by the writer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
+    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+    try {
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      const users = await twoUsers(store);
+      await store.chatCreate(chatInput('c' as ChatId, users));
+      const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } } }).reader;
+      const reads = Array.from({ length: 100 }, () => store.cursorsOf('d1' as DeviceId));
+      await reader.worker.terminate();
+      for (const cursors of await Promise.all(reads)) {
+        assert.deepEqual(
+          cursorList(cursors).map((c) => c.chatId),
+          ['c'],
+        );
+      }
+      assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 1);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SqliteWorkerStore reader thread failure', () => {
   it('reads in flight on a reader that dies are answered by the writer, and later reads go there too', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));

@@ -25,8 +25,24 @@ export const READS: ReadonlySet<string> = new Set([
   'deviceByTokenHash',
   'usersExist',
   'chatDirectFind',
-  'receiptsSince',
+  'alertSettings',
 ]);
+
+/**
+ * Reads of many rows (a device's cursors, backlog and history pages, chat lists, the
+ * directory's pages). At most `BULK_IN_FLIGHT` of them wait at the reader at once; the rest
+ * wait here, so a point read (a token, a chat, a user's devices) asked meanwhile waits for
+ * at most that many of them instead of every one queued before it: a storm of connects
+ * does not hold back the next device's authentication, nor a send's directory miss.
+ */
+const BULK_READS: ReadonlySet<string> = new Set([
+  'cursorsOf',
+  'messagesRead',
+  'messagesHistory',
+  'chatSummaries',
+  'chatMembersPage',
+]);
+const BULK_IN_FLIGHT = 2;
 
 interface Answer {
   id: number;
@@ -111,6 +127,14 @@ export class SqliteWorkerStore {
   private closed = false;
   /** Reads sent to the reader thread so far. */
   readsOnReader = 0;
+  /** Bulk reads at the reader, and those waiting for their turn (see BULK_READS). */
+  private bulkInFlight = 0;
+  private readonly bulkWaiting: Array<{
+    method: string;
+    args: unknown[];
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }> = [];
   /** Times a reader thread that answered reads failed (0 in a healthy node). */
   readerFailures = 0;
 
@@ -163,8 +187,42 @@ export class SqliteWorkerStore {
     const onReader = this.readerUp && READS.has(method);
     const thread = onReader ? this.reader! : this.writer;
     if (thread.failed) return Promise.reject(new ParleyError('UNAVAILABLE', 'store worker failed'));
+    if (onReader && BULK_READS.has(method)) {
+      return new Promise((resolve, reject) => {
+        this.bulkWaiting.push({ method, args, resolve, reject });
+        this.sendBulk();
+      });
+    }
     if (onReader) this.readsOnReader++;
     return new Promise((resolve, reject) => thread.call(method, args, { resolve, reject }));
+  }
+
+  /** Posts waiting bulk reads while fewer than BULK_IN_FLIGHT are at the reader. */
+  private sendBulk(): void {
+    while (this.bulkInFlight < BULK_IN_FLIGHT && this.bulkWaiting.length > 0) {
+      const read = this.bulkWaiting.shift()!;
+      if (!this.readerUp || this.reader!.failed) {
+        // The reader went away meanwhile: the writer answers.
+        this.call(read.method, read.args).then(read.resolve, read.reject);
+        continue;
+      }
+      this.bulkInFlight++;
+      this.readsOnReader++;
+      const done = () => {
+        this.bulkInFlight--;
+        this.sendBulk();
+      };
+      this.reader!.call(read.method, read.args, {
+        resolve: (v) => {
+          done();
+          read.resolve(v);
+        },
+        reject: (e) => {
+          done();
+          read.reject(e);
+        },
+      });
+    }
   }
 
   async close(): Promise<void> {

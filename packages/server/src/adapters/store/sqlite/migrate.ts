@@ -18,6 +18,7 @@ import { sql as m015 } from './migrations/015_blocking_reports.js';
 import { sql as m016 } from './migrations/016_receipt_at.js';
 import { sql as m017 } from './migrations/017_sent_receipt_at.js';
 import { sql as m018 } from './migrations/018_push.js';
+import { sql as m019 } from './migrations/019_mutes.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -38,6 +39,7 @@ const migrations: readonly string[] = [
   m016,
   m017,
   m018,
+  m019,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -10,6 +10,7 @@ import type {
   AccountErase,
   AccountErased,
   AdminStats,
+  AlertSettings,
   AuditEntry,
   BlockEntry,
   BundleTake,
@@ -107,6 +108,7 @@ import {
 import { type Eraser, prepareEraser } from './erase.js';
 import { migrate } from './migrate.js';
 import { SqliteModeration } from './moderation.js';
+import { SqliteMutes } from './mutes.js';
 import { makeDatabaseFilesPrivate } from './private-files.js';
 import { SqlitePush } from './push.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -169,6 +171,7 @@ export class SqliteStore implements Store {
   private eraser: Eraser | undefined;
   private readonly moderation: SqliteModeration;
   private readonly push: SqlitePush;
+  private readonly mutes: SqliteMutes;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -189,6 +192,7 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(this.db);
     this.moderation = new SqliteModeration(this.db);
     this.push = new SqlitePush(this.db);
+    this.mutes = new SqliteMutes(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.readonly) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
@@ -902,7 +906,7 @@ export class SqliteStore implements Store {
       for (const id of ids) {
         const chat = this.chatRead(id);
         const pos = this.s.memberPosition.get(id, userId) as
-          | { read_seq: number; joined_seq: number }
+          | { read_seq: number; joined_seq: number; muted_until: number }
           | undefined;
         if (!chat || !pos) continue;
         const last = this.s.lastMessage.get(id, userId) as
@@ -911,6 +915,7 @@ export class SqliteStore implements Store {
         out.push({
           ...chat,
           readSeq: pos.read_seq,
+          mutedUntil: pos.muted_until,
           unreadCount: this.unread(id, userId, pos.read_seq, pos.joined_seq),
           unreadMentions: (
             this.s.unreadMentions.get({
@@ -1281,6 +1286,20 @@ export class SqliteStore implements Store {
   }
 
   // -- blocking, reports and moderation ----------------------------------------------------
+
+  // -- mutes and do-not-disturb --------------------------------------------------------------
+
+  chatMuteSet(chatId: ChatId, userId: UserId, until: number): Promise<boolean> {
+    return guard(() => this.mutes.chatMuteSet(chatId, userId, until));
+  }
+
+  doNotDisturbSet(userId: UserId, until: number): Promise<boolean> {
+    return guard(() => this.mutes.doNotDisturbSet(userId, until));
+  }
+
+  alertSettings(userId: UserId, chatId?: ChatId): Promise<AlertSettings> {
+    return guard(() => this.mutes.alertSettings(userId, chatId));
+  }
 
   blockAdd(userId: UserId, blockedUserId: UserId, now: number, max: number): Promise<boolean> {
     return guard(() => this.moderation.blockAdd(userId, blockedUserId, now, max));

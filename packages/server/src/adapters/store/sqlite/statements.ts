@@ -158,10 +158,10 @@ const sql = {
   /** device_id */
   /**
    * device_id: the device's cursors in one pass, as two strings: the caught-up ones
-   * ("\n<chat>\t<acked>" each) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
+   * ("\n<chat>\t<acked>" each, by chat id) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
    */
   cursorsOf: `SELECT
-      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '')
+      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '' ORDER BY cu.chat_id)
         FILTER (WHERE cu.end_seq IS NULL AND c.last_seq <= cu.acked_seq) AS caught_up,
       group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq || char(9) || coalesce(cu.end_seq, 0) || char(9) || c.last_seq, '')
         FILTER (WHERE cu.end_seq IS NOT NULL OR c.last_seq > cu.acked_seq) AS pending
@@ -249,7 +249,7 @@ const sql = {
   sentReceiptMoved:
     'UPDATE members SET sent_receipt_at = @at WHERE chat_id = @chat AND user_id = @user AND sent_receipt_at < @at',
   /** chat_id, user_id */
-  memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = ? AND user_id = ?',
+  memberPosition: 'SELECT read_seq, joined_seq, muted_until FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */
   memberReceipts: 'SELECT delivered_seq, read_seq FROM members WHERE chat_id = ? AND user_id = ?',
   /**
