@@ -431,3 +431,39 @@ describe('push registration limits', () => {
     assert.equal((await a.client.pushRegistration()).registered, false, 'reading is not limited');
   });
 });
+
+describe("push alerts follow the user's mutes", () => {
+  const clock = new ManualClock();
+  const fcm = new PushRecorder('fcm');
+  let t: TestNode;
+  before(async () => {
+    t = await startNode({ pushEnabled: false }, { clock, push: { providers: [fcm] } });
+  });
+  afterEach(() => closeWatched());
+  after(() => t.stop());
+
+  it('a muted group is silent unless the message mentions the user', async () => {
+    const aliceCreds = await newUser(t);
+    const bob = await newUser(t);
+    const alice = watch(aliceCreds);
+    const b = watch(bob);
+    await Promise.all([alice.client.connect(), b.client.connect()]);
+    await b.client.registerPush(FCM(2000));
+    const g = await alice.client.createChat({ kind: ChatKind.GROUP, memberUserIds: [bob.userId], name: 'g' });
+    await b.client.mute(g.id, 'forever');
+    await b.client.close();
+    await until(() => !t.node.hub.get(bob.deviceId as DeviceId), 'bob is offline');
+    const round = async (send: () => Promise<unknown>) => {
+      await send();
+      clock.advance(2000);
+      await t.node.push.worker.runOnce();
+      return fcm.to(bob.deviceId).at(-1)!.payload.alert;
+    };
+    assert.equal(await round(() => alice.client.send(g.id, text('quiet'))), false, 'muted');
+    assert.equal(
+      await round(() => alice.client.send(g.id, text('@bob'), { mentions: [bob.userId] })),
+      true,
+      'a mention breaks through the group mute',
+    );
+  });
+});

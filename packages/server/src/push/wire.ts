@@ -9,6 +9,7 @@ import type { Directory } from '../chat/directory.js';
 import type { Config } from '../config/schema.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
+import { alertFor } from '../mutes/alert.js';
 import type { Clock } from '../ports/clock.js';
 import type { PushPlatform, PushProvider } from '../ports/push.js';
 import type { CommitResult, SendCommit, Store } from '../ports/store.js';
@@ -23,7 +24,7 @@ export interface PushOverrides {
   providers?: readonly PushProvider[];
   /** Randomness of the backoff jitter (tests make it deterministic). */
   random?: () => number;
-  /** Whether a push alerts; default always (mutes and do-not-disturb plug in here). */
+  /** Whether a push alerts; default: the user's mutes and do-not-disturb (mutes/alert.ts). */
   alertFor?: AlertFor;
 }
 
@@ -92,7 +93,11 @@ export function wirePush(d: PushDeps): PushWiring {
       keepAttempts: 20,
     },
     online: d.online,
-    alertFor: d.overrides?.alertFor ?? (() => true),
+    // Mutes and do-not-disturb decide (mutes/alert.ts): a mention breaks through a group mute.
+    alertFor:
+      d.overrides?.alertFor ??
+      ((userId, chatId, mentioned) =>
+        alertFor({ store: d.store }, { userId, chatId, mentioned, now: d.clock.now() })),
     tokenRemoved: (deviceId) => registrations.tokenRemoved(deviceId),
     random: d.overrides?.random ?? Math.random,
   });
