@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
 import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
+import { createPushProviders } from './adapters/push/create-push.js';
 import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
@@ -222,7 +223,11 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return on;
     },
     announce: (change) => cluster?.announcePush(change),
-    overrides: o.push,
+    // The providers whose credentials the config sets, unless the caller brings its own.
+    overrides: {
+      ...o.push,
+      providers: o.push?.providers ?? [...createPushProviders(config, { log, clock }).values()],
+    },
   });
   if (cluster) cluster.onPushChange = (change) => push.registrations.applyRemote(change);
   // Registry changes announced while the bus was down were missed: read them all again.

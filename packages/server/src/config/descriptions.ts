@@ -2,6 +2,7 @@
  * One line on every setting, shown by `parley serve --help` (docs/operations.md says more).
  * Typed by the schema's keys, so a setting without a description does not compile.
  */
+import { pushProviderDescriptions } from '../adapters/push/config.js';
 import type { ConfigKey } from './schema.js';
 
 export const settingDescriptions: Record<ConfigKey, string> = {
@@ -180,10 +181,9 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   pushBackoffCapMs:
     "Longest wait between push retries (a provider's Retry-After is honoured even when longer).",
   pushRegistrationsPerHour: 'Push registrations and removals per device per hour; past it, RATE_LIMITED.',
-  pushAllowInsecureUrls:
-    'Development only: accepts http:// and loopback or private hosts in Web Push endpoints and webhook URLs.',
   pushWebhookOrigins:
     'Comma-separated origins (like https://relay.example.org) a device may register as its webhook relay; default none (webhook registrations are refused).',
   unsafeAckBeforeCommit:
     'Test-only: acknowledges sends before they are durable, to prove the crash tests detect loss. Never use it.',
+  ...pushProviderDescriptions,
 };

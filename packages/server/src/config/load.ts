@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ParleyError } from '@parley/protocol';
+import { pushProviderSecretKeys } from '../adapters/push/config.js';
 import { settingDescriptions } from './descriptions.js';
 import { type Config, type ConfigInput, type ConfigKey, configSchema } from './schema.js';
 
@@ -16,6 +17,7 @@ export const fileSettingKeys: readonly ConfigKey[] = [
   'smsTwilioAuthToken',
   'smsTwilioApiKeySecret',
   'smsWebhookSecret',
+  ...pushProviderSecretKeys,
 ];
 
 export function envName(key: string): string {

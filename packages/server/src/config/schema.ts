@@ -5,6 +5,7 @@
 
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { pushProvidersConfigSchema } from '../adapters/push/config.js';
 import { PHONE_NUMBER_TYPES } from '../auth/phone.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -398,8 +399,6 @@ export const configSchema = z
     pushBackoffCapMs: int(1, 3_600_000).default(300_000),
     /** Push registrations and removals per device per hour. */
     pushRegistrationsPerHour: int(1, 100_000).default(30),
-    /** Development only: accept http:// and loopback/private hosts in Web Push and webhook URLs. */
-    pushAllowInsecureUrls: bool.default(false),
     /** Origins (comma-separated) a device may register as its webhook relay; default none. */
     pushWebhookOrigins: z
       .string()
@@ -419,6 +418,8 @@ export const configSchema = z
      * crash tests can prove their checker detects loss. Never use in production.
      */
     unsafeAckBeforeCommit: bool.default(false),
+    /** Push providers' credentials and endpoints (adapters/push/config.ts). */
+    ...pushProvidersConfigSchema.shape,
   })
   .strict();
 

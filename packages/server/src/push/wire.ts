@@ -20,7 +20,7 @@ import { PushRegistry } from './registry.js';
 import { type AlertFor, PushWorker } from './worker.js';
 
 export interface PushOverrides {
-  /** Providers by platform (a real node builds them from config). */
+  /** Providers by platform (createNode builds them from config unless given). */
   providers?: readonly PushProvider[];
   /** Randomness of the backoff jitter (tests make it deterministic). */
   random?: () => number;

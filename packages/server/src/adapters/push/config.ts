@@ -71,8 +71,8 @@ export const pushProvidersConfigSchema = z.object({
     .min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')
     .max(4096)
     .optional(),
-  /** Webhook and Web Push: allow URLs on loopback/private addresses (tests, relays on the same network). */
-  pushAllowPrivateWebhooks: bool.default(false),
+  /** Development only: accept http:// and loopback/private hosts in Web Push and webhook URLs. */
+  pushAllowInsecureUrls: bool.default(false),
 });
 
 export type PushProvidersConfig = z.infer<typeof pushProvidersConfigSchema>;
@@ -111,6 +111,6 @@ export const pushProviderDescriptions: Record<PushProvidersConfigKey, string> = 
   pushVapidSubject: 'Web Push: a mailto: or https: URL where push services can reach the operator.',
   pushWebhookSecret:
     'Webhook pushes: the HMAC-SHA256 key (at least 32 characters) that signs each POST. Prefer PARLEY_PUSH_WEBHOOK_SECRET_FILE.',
-  pushAllowPrivateWebhooks:
-    'Allow webhook URLs and Web Push endpoints on loopback or private addresses (off: refused, against SSRF).',
+  pushAllowInsecureUrls:
+    'Development only: accepts http:// and loopback or private hosts in Web Push endpoints and webhook URLs (off: refused at registration and at connect time, against SSRF).',
 };

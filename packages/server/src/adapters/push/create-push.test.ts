@@ -50,7 +50,7 @@ describe('the push providers a config turns on', () => {
         pushVapidPrivateKey: vapid.privateKey,
         pushVapidSubject: 'https://parley.example/contact',
         pushWebhookSecret: secret,
-        pushAllowPrivateWebhooks: 'true',
+        pushAllowInsecureUrls: 'true',
       }),
       { ...deps, apnsCa: apns.cert },
     );

@@ -99,7 +99,7 @@ export function createPushProviders(
             vapid,
             subject: config.pushVapidSubject,
             ttlSeconds: config.pushTtlSeconds,
-            allowPrivate: config.pushAllowPrivateWebhooks,
+            allowPrivate: config.pushAllowInsecureUrls,
           }),
         );
       } catch {
@@ -112,7 +112,7 @@ export function createPushProviders(
         new WebhookPushProvider({
           ...common,
           secret: config.pushWebhookSecret,
-          allowPrivate: config.pushAllowPrivateWebhooks,
+          allowPrivate: config.pushAllowInsecureUrls,
         }),
       );
     }
