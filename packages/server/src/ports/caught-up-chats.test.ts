@@ -15,6 +15,14 @@ describe('CaughtUpChats', () => {
     }
   });
 
+  it('entries out of order are still found, through a map', () => {
+    const chats = new CaughtUpChats('\nc2\t5\nc10\t7\nb\t1');
+    assert.deepEqual(
+      ['c2', 'c10', 'b', 'c1'].map((c) => chats.seqOf(id(c))),
+      [5, 7, 1, undefined],
+    );
+  });
+
   it('answers undefined for an empty string and reads a single entry', () => {
     assert.equal(new CaughtUpChats('').seqOf(id('g')), undefined);
     assert.equal(caughtUpSeq('\ng\t12', id('g')), 12);

@@ -115,7 +115,7 @@ export interface DeviceCursors {
    * The caught-up cursors (acked up to the chat's last seq, no end), as one string of
    * `"\n<chatId>\t<ackedSeq>"` entries: most of a device's chats are caught up, and one
    * string costs nothing to pass between threads or to keep per connection
-   * (`CaughtUpChats` finds an entry). Entries come in ascending chat id order.
+   * (`CaughtUpChats` finds an entry), in ascending chat id order where the store can.
    */
   caughtUp: string;
 }
@@ -151,12 +151,14 @@ export function addEncodedCursors(c: DeviceCursors, encoded: string): void {
 }
 
 /**
- * Finds chats in a `DeviceCursors.caughtUp` string, whose entries come in ascending chat id
- * order: a binary search over entry offsets found on the first lookup (one small typed
- * array, no object per chat). An id not found is answered undefined.
+ * Finds chats in a `DeviceCursors.caughtUp` string. Stores give the entries in ascending chat
+ * id order (SQLite's scan of the cursor key yields them so), and then a lookup is a binary
+ * search over entry offsets found on first use: one small typed array, no object per chat.
+ * Entries found out of order on that first pass fall back to a map.
  */
 export class CaughtUpChats {
   private starts: Int32Array | undefined;
+  private unsorted: Map<string, number> | undefined;
 
   constructor(readonly encoded: string) {}
 
@@ -164,8 +166,9 @@ export class CaughtUpChats {
   seqOf(chatId: ChatId): number | undefined {
     const s = this.encoded;
     if (s.length === 0) return undefined;
-    this.starts ??= entryStarts(s);
-    const starts = this.starts;
+    if (!this.starts) this.index();
+    if (this.unsorted) return this.unsorted.get(chatId);
+    const starts = this.starts!;
     let lo = 0;
     let hi = starts.length - 1;
     while (lo <= hi) {
@@ -182,15 +185,26 @@ export class CaughtUpChats {
     }
     return undefined;
   }
-}
 
-function entryStarts(s: string): Int32Array {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  const out = new Int32Array(n);
-  n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) out[n++] = i;
-  return out;
+  private index(): void {
+    const s = this.encoded;
+    let n = 0;
+    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+    const starts = new Int32Array(n);
+    n = 0;
+    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) starts[n++] = i;
+    this.starts = starts;
+    for (let k = 1; k < starts.length; k++) {
+      const prev = s.slice(starts[k - 1]! + 1, s.indexOf('\t', starts[k - 1]!));
+      if (compareId(prev, s, starts[k]! + 1) < 0) continue;
+      this.unsorted = new Map();
+      for (const entry of s.split('\n').slice(1)) {
+        const tab = entry.indexOf('\t');
+        this.unsorted.set(entry.slice(0, tab), Number(entry.slice(tab + 1)));
+      }
+      return;
+    }
+  }
 }
 
 /** Compares `id` with the chat id at `at` in `s` (which ends at a tab), by UTF-16 code units. */

@@ -158,10 +158,11 @@ const sql = {
   /** device_id */
   /**
    * device_id: the device's cursors in one pass, as two strings: the caught-up ones
-   * ("\n<chat>\t<acked>" each, by chat id) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
+   * ("\n<chat>\t<acked>" each, by chat id as the key scan yields them; an ORDER BY would
+   * add a sort to every connect) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
    */
   cursorsOf: `SELECT
-      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '' ORDER BY cu.chat_id)
+      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '')
         FILTER (WHERE cu.end_seq IS NULL AND c.last_seq <= cu.acked_seq) AS caught_up,
       group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq || char(9) || coalesce(cu.end_seq, 0) || char(9) || c.last_seq, '')
         FILTER (WHERE cu.end_seq IS NOT NULL OR c.last_seq > cu.acked_seq) AS pending
