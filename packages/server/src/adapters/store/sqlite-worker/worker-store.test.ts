@@ -55,13 +55,7 @@ describe('SqliteWorkerStore reader thread', () => {
 
 describe('SqliteWorkerStore bulk reads', () => {
   it('a point read asked behind many bulk reads is answered after at most two of them', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
-    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-    try {
-      await store.ready;
-      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-      const users = await twoUsers(store);
-      await store.chatCreate(chatInput('c' as ChatId, users));
+    await withChat(async (store) => {
       const order: string[] = [];
       const bulk = Array.from({ length: 50 }, (_, i) =>
         store.cursorsOf('d1' as DeviceId).then(() => order.push(`bulk${i}`)),
@@ -78,20 +72,11 @@ describe('SqliteWorkerStore bulk reads', () => {
         order.filter((o) => o.startsWith('bulk')),
         Array.from({ length: 50 }, (_, i) => `bulk${i}`),
       );
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('bulk reads waiting their turn when the reader dies are answered by the writer', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
-    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-    try {
-      await store.ready;
-      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-      const users = await twoUsers(store);
-      await store.chatCreate(chatInput('c' as ChatId, users));
+    await withChat(async (store) => {
       const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } } }).reader;
       const reads = Array.from({ length: 100 }, () => store.cursorsOf('d1' as DeviceId));
       await reader.worker.terminate();
@@ -102,22 +87,13 @@ describe('SqliteWorkerStore bulk reads', () => {
         );
       }
       assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 1);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('SqliteWorkerStore reader thread failure', () => {
   it('reads in flight on a reader that dies are answered by the writer, and later reads go there too', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
-    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-    try {
-      await store.ready;
-      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
-      const users = await twoUsers(store);
-      await store.chatCreate(chatInput('c' as ChatId, users));
+    await withChat(async (store) => {
       // The reader is private: reach its worker the way a crash would, from outside.
       const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } } }).reader;
       const reads = Array.from({ length: 200 }, () => store.chatGet('c' as ChatId));
@@ -125,12 +101,24 @@ describe('SqliteWorkerStore reader thread failure', () => {
       for (const chat of await Promise.all(reads)) assert.equal(chat?.id, 'c');
       assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 1);
       assert.equal((await store.chatGet('c' as ChatId))?.members.length, 2);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** A worker store with its reader up, users u1 and u2 and their group chat `c`; closed after `fn`. */
+async function withChat(fn: (store: Store & SqliteWorkerStore) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
+  const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') }) as Store & SqliteWorkerStore;
+  try {
+    await store.ready;
+    assert.equal(await store.readerReady, true);
+    await store.chatCreate(chatInput('c' as ChatId, await twoUsers(store)));
+    await fn(store);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
