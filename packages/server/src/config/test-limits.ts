@@ -2,6 +2,7 @@
  * Abuse limits raised for nodes started by tests (the server's own, and the CLI's), whose
  * clients all come from 127.0.0.1 with test numbers of one prefix.
  */
+import { flagName } from './load.js';
 import type { ConfigInput } from './schema.js';
 
 /** Limits high enough that no test meets them unless it sets them. */
@@ -17,3 +18,8 @@ export const TEST_LIMITS = {
   registrationsPerIpPerDay: 100_000,
   mediaUploadsPerHour: 100_000,
 } as const satisfies ConfigInput;
+
+/** TEST_LIMITS as command-line flags, for test nodes started as child processes. */
+export function testLimitFlags(): string[] {
+  return Object.entries(TEST_LIMITS).flatMap(([key, value]) => [`--${flagName(key)}`, String(value)]);
+}

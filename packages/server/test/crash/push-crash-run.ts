@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChatKind, type Credentials, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
 import Database from 'better-sqlite3';
+import { testLimitFlags } from '../../src/config/test-limits.js';
 import { freePort, kill } from './crash-run.js';
 
 const childScript = new URL('./push-child.js', import.meta.url).pathname;
@@ -56,9 +57,7 @@ function startChild(dataDir: string, port: number, extra: string[]): Promise<Chi
         'error',
         '--dev',
       ],
-      ...['--sends-per-minute', '10000000', '--code-requests-per-hour', '100'],
-      ...['--code-requests-per-ip-per-hour', '1000000', '--registrations-per-ip-per-day', '1000000'],
-      ...['--code-requests-per-prefix-per-hour', '1000000', '--code-requests-per-day-total', '1000000'],
+      ...testLimitFlags(),
       ...['--push-coalesce-ms', '300', '--push-poll-ms', '50', '--push-lease-ms', '1000'],
       ...extra,
     ],

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatKind, type Credentials, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
+import { testLimitFlags } from '../../src/config/test-limits.js';
 import { kill } from '../crash/crash-run.js';
 import { type PushRecord, readPushes } from '../crash/push-crash-run.js';
 import { stablePort, track, waitFor } from './processes.js';
@@ -58,9 +59,7 @@ describe('push on two nodes (PostgreSQL + Redis)', { skip }, () => {
         ],
         ...['--node-id', nodeId, '--store', schema.url, '--bus', busUrl],
         ...['--server-secret', 'push-multinode-secret-0123456789abcdef'],
-        ...['--code-requests-per-hour', '1000', '--code-requests-per-ip-per-hour', '1000000'],
-        ...['--registrations-per-ip-per-day', '1000000', '--code-requests-per-prefix-per-hour', '1000000'],
-        ...['--code-requests-per-day-total', '1000000', '--sends-per-minute', '1000000'],
+        ...testLimitFlags(),
         ...['--push-coalesce-ms', '200', '--push-poll-ms', '50', '--push-lease-ms', String(LEASE_MS)],
         ...extra,
       ],
