@@ -74,6 +74,12 @@ export interface SendOptions {
   mentions?: readonly string[];
   /** View once: the server drops the payload once the first recipient device has it. */
   viewOnce?: boolean;
+  /**
+   * `send` only: a preview sealed for each recipient device (at most 1,024 bytes each), which
+   * the server carries opaque in the push a device gets while offline. SecureMessaging makes
+   * these (see its `pushPreviews` option); nothing else needs to.
+   */
+  pushPreviews?: readonly { deviceId: string; payload: Uint8Array }[];
 }
 
 export interface ChatChanges {
@@ -94,6 +100,9 @@ export interface ForwardTarget {
 }
 
 type Meta = NonNullable<SendInit['meta']>;
+
+/** Bytes of one sealed push preview the server accepts. */
+const MAX_PUSH_PREVIEW_BYTES = 1024;
 
 export interface HistoryOptions {
   /** At most one of beforeSeq / afterSeq; neither means the newest page. limit: 1..100, default 50. */
@@ -172,7 +181,7 @@ export class ParleyClient extends ClientCore {
     }
     if (options.mentions !== undefined && options.mentions.length > 0) meta.mentions = [...options.mentions];
     if (options.viewOnce === true) meta.viewOnce = true;
-    return this.sendWithMeta(chatId, content, options.clientMessageId, meta);
+    return this.sendWithMeta(chatId, content, options.clientMessageId, meta, options.pushPreviews);
   }
 
   /** New content for message `seq` (the sender only, within 15 minutes of it). */
@@ -226,9 +235,23 @@ export class ParleyClient extends ClientCore {
     content: SendContent | undefined,
     clientMessageId: string | undefined,
     meta: Meta,
+    pushPreviews?: SendOptions['pushPreviews'],
   ): Promise<SendResult> {
     try {
-      return this.enqueueSend(this.buildSend(chatId, content, clientMessageId, meta));
+      const request = this.buildSend(chatId, content, clientMessageId, meta);
+      if (pushPreviews && pushPreviews.length > 0) {
+        if (
+          pushPreviews.some(
+            (p) => p.payload.byteLength === 0 || p.payload.byteLength > MAX_PUSH_PREVIEW_BYTES,
+          )
+        )
+          throw new ParleyError(
+            'PAYLOAD_TOO_LARGE',
+            `each push preview must be 1..${MAX_PUSH_PREVIEW_BYTES} bytes`,
+          );
+        request.pushPreviews = pushPreviews.map(({ deviceId, payload }) => ({ deviceId, payload }));
+      }
+      return this.enqueueSend(request);
     } catch (err) {
       return Promise.reject(err);
     }

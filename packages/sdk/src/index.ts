@@ -58,11 +58,21 @@ export {
 } from './e2e/profile-cipher.js';
 export type { ProfileChanges, RotateOptions, UserProfile } from './e2e/profiles.js';
 export {
+  type OpenedPreview,
+  openPreview,
+  PREVIEW_MAX_BYTES,
+  PREVIEW_MAX_CHARS,
+  previewText,
+  sealPreview,
+} from './e2e/push-preview.js';
+export {
   type DecryptFailure,
+  MAX_PREVIEW_DEVICES,
   type SecureEvents,
   type SecureMessage,
   SecureMessaging,
   type SecureMessagingOptions,
+  type SecureSendOptions,
 } from './e2e/secure-messaging.js';
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {

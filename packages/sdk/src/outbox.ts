@@ -11,6 +11,7 @@ export interface SendInit {
   chatId: string;
   payload?: Uint8Array;
   devicePayloads?: { deviceId: string; payload: Uint8Array }[];
+  pushPreviews?: { deviceId: string; payload: Uint8Array }[];
   meta?: {
     type?: MessageType;
     refSeq?: bigint;

@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ChatKind, CloseCodes, type Frame, type FrameInit, type Error as WireError } from '@parley/protocol';
+import {
+  ChatKind,
+  CloseCodes,
+  type Frame,
+  type FrameInit,
+  MessageType,
+  type Error as WireError,
+} from '@parley/protocol';
 import {
   type Creds,
   linkDevice,
@@ -268,6 +275,46 @@ describe('bad input on a real socket', () => {
     const ok = await send(a, { chatId, clientMessageId: 'both', devicePayloads });
     assert.equal(ok.body.case, 'sendResult');
     await a.close();
+  });
+
+  it('answers bad push previews (too large, empty, named twice, bad id, on a reaction) on both encodings', async () => {
+    for (const encoding of ['json', 'proto'] as const) {
+      const a = await RawClient.connect(t, alice, { encoding });
+      const chatId = await group(a, [carol.userId]);
+      const ok = { deviceId: carol.deviceId, payload: new Uint8Array(1024).fill(7) };
+      const sendWith = (
+        clientMessageId: string,
+        pushPreviews: Array<typeof ok>,
+        extra: { payload?: Uint8Array; meta?: { type: MessageType; refSeq: bigint; reaction: string } } = {},
+      ) => send(a, { chatId, clientMessageId, payload: text('x'), pushPreviews, ...extra });
+      const tooBig = expectError(
+        await sendWith('big', [{ deviceId: carol.deviceId, payload: new Uint8Array(1025) }]),
+        'PAYLOAD_TOO_LARGE',
+      );
+      assert.equal(tooBig.message, 'each push preview must be 1..1024 bytes');
+      expectError(
+        await sendWith('empty', [{ deviceId: carol.deviceId, payload: new Uint8Array() }]),
+        'PAYLOAD_TOO_LARGE',
+      );
+      expectError(await sendWith('twice', [ok, ok]), 'INVALID_ARGUMENT');
+      expectError(await sendWith('bad-id', [{ ...ok, deviceId: '' }]), 'INVALID_ARGUMENT');
+      const sent = await send(a, { chatId, clientMessageId: 'target', payload: text('y') });
+      assert.equal(sent.body.case, 'sendResult');
+      const seq = (sent.body.value as { seq: bigint }).seq;
+      const onReaction = expectError(
+        await sendWith('react', [ok], {
+          payload: new Uint8Array(),
+          meta: { type: MessageType.REACTION, refSeq: seq, reaction: '👍' },
+        }),
+        'INVALID_ARGUMENT',
+      );
+      assert.equal(onReaction.message, 'pushPreviews go with new messages only');
+      await stillWorks(a);
+      // One preview per device, each up to the cap, for any device (not a recipient: ignored).
+      const fine = await sendWith('fine', [ok, { deviceId: 'not-a-recipient', payload: text('p') }]);
+      assert.equal(fine.body.case, 'sendResult');
+      await a.close();
+    }
   });
 
   it('answers a bad clientMessageId (empty, 65 characters, non-ASCII) with INVALID_ARGUMENT', async () => {

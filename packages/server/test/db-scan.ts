@@ -5,6 +5,8 @@
  * added later is scanned without changing this file. A match anywhere in a value counts:
  * inside text, inside an array, inside encoded bytes.
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
@@ -79,4 +81,11 @@ export async function scanPostgres(url: string, schema: string, needles: Needles
   } finally {
     await client.end();
   }
+}
+
+/** Every file under `dir` (a node's data directory: database, WAL, media), recursively. */
+export function filesUnder(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((name) => join(dir, name))
+    .filter((p) => statSync(p).isFile());
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ import {
 } from '@parley/sdk';
 import pino from 'pino';
 import type { DeviceId } from '../src/ports/types.js';
+import { filesUnder } from './db-scan.js';
 import { startNode, type TestNode } from './harness.js';
 import { newUser, until } from './sdk-helpers.js';
 import { type SecureDevice as Device, SecureDevices } from './secure-devices.js';
@@ -105,15 +106,7 @@ describe('end-to-end encryption through a real node', () => {
 
     // The server's data directory (database, WAL, media) and its log hold none of it.
     await t.node.stop();
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const f of readdirSync(dir)) {
-        const p = join(dir, f);
-        if (statSync(p).isDirectory()) walk(p);
-        else files.push(p);
-      }
-    };
-    walk(t.dataDir);
+    const files = filesUnder(t.dataDir);
     assert.ok(files.some((f) => f.endsWith('parley.db')));
     assert.ok(
       files.some((f) => f.includes(`${join('media', '')}`)),

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -24,7 +24,7 @@ import pino from 'pino';
 import { PostgresStore } from '../src/adapters/store/postgres/postgres-store.js';
 import { dropSchema, freshSchema } from '../src/adapters/store/postgres/testing.js';
 import type { UserId } from '../src/ports/types.js';
-import { type Hit, scanPostgres, scanSqlite } from './db-scan.js';
+import { filesUnder, type Hit, scanPostgres, scanSqlite } from './db-scan.js';
 import { startNode, type TestNode } from './harness.js';
 import { newUser, until } from './sdk-helpers.js';
 import { type SecureDevice, SecureDevices } from './secure-devices.js';
@@ -250,15 +250,7 @@ for (const backend of backends) {
         idHits.some((h) => h.table === 'profiles'),
         'the scan reads the profiles table',
       );
-      const files: string[] = [];
-      const walk = (dir: string) => {
-        for (const f of readdirSync(dir)) {
-          const p = join(dir, f);
-          if (statSync(p).isDirectory()) walk(p);
-          else files.push(p);
-        }
-      };
-      walk(t.dataDir);
+      const files = filesUnder(t.dataDir);
       files.push(logFile);
       assert.ok(readFileSync(logFile).length > 0, 'the node logged');
       for (const f of files) {

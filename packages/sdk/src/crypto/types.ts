@@ -148,4 +148,10 @@ export interface E2eProtocol {
   groupDecrypt(senderDeviceId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
   /** The identity key last seen for the device, if any. */
   remoteIdentity(deviceId: string): Promise<Uint8Array | undefined>;
+  /**
+   * X25519 agreement of this device's identity private key with a serialized Curve25519
+   * public key (33 bytes, 0x05 first, as identity keys are serialized): the 32-byte shared
+   * secret. INVALID_ARGUMENT for any other input. Used to seal push previews.
+   */
+  identityAgree(publicKey: Uint8Array): Promise<Uint8Array>;
 }

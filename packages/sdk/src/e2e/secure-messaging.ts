@@ -36,6 +36,14 @@ import {
   tagged,
 } from './content.js';
 import { ProfileBook, type ProfileChanges, type RotateOptions, type UserProfile } from './profiles.js';
+import {
+  base64Bytes,
+  type OpenedPreview,
+  openPreview,
+  PREVIEW_MAX_BYTES,
+  previewText,
+  sealPreview,
+} from './push-preview.js';
 import { DEFAULT_RETRY_WINDOW_MS, RetryBook } from './retries.js';
 import { RetryExchange } from './retry-exchange.js';
 import {
@@ -106,7 +114,23 @@ export interface SecureMessagingOptions {
   retryWindowMs?: number;
   /** Clock and timers of key rotation and retries; tell the same time as the protocol's clock. */
   timers?: Timers;
+  /**
+   * Attach a preview sealed for each recipient device to every message sent, for the push a
+   * device gets while offline (default false: pushes then say only "new message"). The
+   * preview is the text cut to 100 characters, or a file's name or kind; `send` can give
+   * its own or none. Chats with more than 256 recipient devices get none.
+   */
+  pushPreviews?: boolean;
 }
+
+/** Options of SecureMessaging's `send`. */
+export interface SecureSendOptions extends Omit<SendOptions, 'pushPreviews'> {
+  /** The push preview of this message: its own text, or false for none (see `pushPreviews`). */
+  pushPreview?: string | false;
+}
+
+/** Most recipient devices a message carries sealed previews for. */
+export const MAX_PREVIEW_DEVICES = 256;
 
 const MAX_MISMATCH_RETRIES = 4;
 const NS = { meta: 'e2e-meta', distributed: 'e2e-distributed', contacts: 'e2e-contact-keys' } as const;
@@ -243,17 +267,68 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   }
 
   /** Encrypts and sends; resolves once the server stored it. */
-  send(chatId: string, content: SecureContent, options: SendOptions = {}): Promise<SendResult> {
+  send(chatId: string, content: SecureContent, options: SecureSendOptions = {}): Promise<SendResult> {
+    const { pushPreview, ...rest } = options;
     const clientMessageId = options.clientMessageId ?? newClientMessageId();
+    const text =
+      pushPreview === false
+        ? undefined
+        : (pushPreview ?? (this.options.pushPreviews ? previewText(content) : undefined));
     return this.serial(() =>
       this.withDevices(
         chatId,
-        (payload) => this.client.send(chatId, payload, { ...options, clientMessageId }),
+        async (payload, recipients) => {
+          const pushPreviews =
+            text === undefined ? undefined : await this.sealPreviews(chatId, recipients, text);
+          return this.client.send(chatId, payload, {
+            ...rest,
+            clientMessageId,
+            ...(pushPreviews && { pushPreviews }),
+          });
+        },
         {
           ...content,
         },
       ),
     );
+  }
+
+  /**
+   * Opens the preview in a push this device got (`preview`, base64, with the push's chat
+   * id). Undefined when there is none this device can open: the message itself shows once
+   * it arrives.
+   */
+  async openPushPreview(push: { chatId: string; preview: string }): Promise<OpenedPreview | undefined> {
+    let sealed: Uint8Array;
+    try {
+      sealed = base64Bytes(push.preview);
+    } catch {
+      return undefined;
+    }
+    return openPreview(this.protocol, push.chatId, sealed);
+  }
+
+  /** A preview sealed for each other user's device that has a known identity key. */
+  private async sealPreviews(
+    chatId: string,
+    recipients: ReadonlyMap<string, string>,
+    text: string,
+  ): Promise<Array<{ deviceId: string; payload: Uint8Array }> | undefined> {
+    if (recipients.size > MAX_PREVIEW_DEVICES) return undefined;
+    const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
+    for (const [deviceId, userId] of recipients) {
+      if (userId === this.me.userId) continue; // the sender's own devices get no push
+      const recipientIdentity = await this.protocol.remoteIdentity(deviceId);
+      if (!recipientIdentity) continue;
+      const payload = await sealPreview(this.protocol, {
+        senderDeviceId: this.me.deviceId,
+        chatId,
+        recipientIdentity,
+        text,
+      });
+      if (payload.length <= PREVIEW_MAX_BYTES) out.push({ deviceId, payload });
+    }
+    return out.length > 0 ? out : undefined;
   }
 
   /** New content for message `seq` (the sender only, within the server's edit window). */
@@ -424,7 +499,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   /** Encrypts for the chat's current devices and sends; on DEVICE_MISMATCH refreshes and retries. */
   private async withDevices(
     chatId: string,
-    sendOnce: (payload: SendContent) => Promise<SendResult>,
+    sendOnce: (payload: SendContent, recipients: ReadonlyMap<string, string>) => Promise<SendResult>,
     content: Envelope,
     control = false,
   ): Promise<SendResult> {
@@ -438,7 +513,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
           ? await this.encryptGroup(chatId, recipients, content, keys)
           : await this.encryptPairwise(recipients, content, keys);
       try {
-        const result = await sendOnce(payload);
+        const result = await sendOnce(payload, recipients);
         if (!(payload instanceof Uint8Array) && keys.key) {
           await this.profiles
             .markShared(keys.users, keys.key)

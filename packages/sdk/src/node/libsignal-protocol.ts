@@ -12,6 +12,7 @@ import {
   groupEncrypt,
   PreKeySignalMessage,
   type ProtocolAddress,
+  PublicKey,
   processPreKeyBundle,
   processSenderKeyDistributionMessage,
   SenderKeyDistributionMessage,
@@ -298,6 +299,21 @@ export class LibsignalProtocol implements E2eProtocol {
   async remoteIdentity(deviceId: string): Promise<Uint8Array | undefined> {
     const remote = address(deviceId);
     return this.serial(() => this.kv.get(Namespaces.identity, remote.name()));
+  }
+
+  async identityAgree(publicKey: Uint8Array): Promise<Uint8Array> {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 33 || publicKey[0] !== 0x05) {
+      throw new E2eError('INVALID_ARGUMENT', 'a public key is 33 bytes starting with 0x05');
+    }
+    let key: PublicKey;
+    try {
+      key = PublicKey.deserialize(ownBytes(publicKey));
+    } catch {
+      throw new E2eError('INVALID_ARGUMENT', 'not a Curve25519 public key');
+    }
+    return this.serial(
+      async () => new Uint8Array((await this.keys.identity()).keyPair.privateKey.agree(key)),
+    );
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {

@@ -58,6 +58,8 @@ export interface SendInput {
   payload: Uint8Array | undefined;
   devicePayloads: Map<DeviceId, Uint8Array> | undefined;
   meta?: MessageMeta | undefined;
+  /** Sealed previews by recipient device, for their pushes (never stored with the message). */
+  pushPreviews?: Map<DeviceId, Uint8Array> | undefined;
 }
 
 export interface DeviceMismatchDetails {
@@ -152,6 +154,7 @@ export class ChatService {
       meta: input.meta,
       windows: { editMs: this.d.config.editWindowMs, deleteMs: this.d.config.deleteWindowMs },
       ...(withheld && { withheld: true }),
+      ...(input.pushPreviews && { pushPreviews: input.pushPreviews }),
     });
     if (!result.ok) {
       if (result.code === 'NOT_A_MEMBER' || result.code === 'CHAT_NOT_FOUND') {

@@ -13,6 +13,7 @@ const sendArb = fc.record({
   chatId: str,
   payload: bytes,
   devicePayloads: fc.array(fc.record({ deviceId: str, payload: bytes }), { maxLength: 4 }),
+  pushPreviews: fc.array(fc.record({ deviceId: str, payload: bytes }), { maxLength: 3 }),
 });
 const ackArb = fc.record({ cursors: fc.array(fc.record({ chatId: str, seq }), { maxLength: 5 }) });
 
@@ -26,7 +27,7 @@ function plain(frame: ReturnType<typeof decodeFrame>) {
   return copy;
 }
 
-it('decodes send and ack frames exactly as protobuf-es does', () => {
+it('decodes send (with push previews) and ack frames exactly as protobuf-es does', () => {
   fc.assert(
     fc.property(
       fc.nat(2 ** 32 - 1),

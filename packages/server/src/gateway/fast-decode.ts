@@ -51,7 +51,8 @@ function decodeSend(r: Reader) {
   let clientMessageId = '';
   let chatId = '';
   let payload: Uint8Array = EMPTY;
-  const devicePayloads: Array<{ deviceId: string; payload: Uint8Array }> = [];
+  const devicePayloads: DevicePayload[] = [];
+  const pushPreviews: DevicePayload[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
     const field = Math.floor(tag / 8);
@@ -59,24 +60,32 @@ function decodeSend(r: Reader) {
     if (field === 1 && wt === 2) clientMessageId = r.bytes().toString('utf8');
     else if (field === 2 && wt === 2) chatId = r.bytes().toString('utf8');
     else if (field === 3 && wt === 2) payload = r.bytes();
-    else if (field === 4 && wt === 2) {
-      const inner = r.bytes();
-      const ir = new Reader(inner, inner.length);
-      let deviceId = '';
-      let p: Uint8Array = EMPTY;
-      while (ir.pos < ir.end) {
-        const t = ir.varint();
-        if (t === 0x0a) deviceId = ir.bytes().toString('utf8');
-        else if (t === 0x12) p = ir.bytes();
-        else ir.skip(t & 7);
-      }
-      devicePayloads.push({ deviceId, payload: p });
-    } else if (field === 5) {
+    else if (field === 4 && wt === 2) devicePayloads.push(decodeDevicePayload(r.bytes()));
+    else if (field === 6 && wt === 2) pushPreviews.push(decodeDevicePayload(r.bytes()));
+    else if (field === 5) {
       // SendRequest.meta: rare and structured; the full decoder handles it.
       throw RANGE;
     } else r.skip(wt);
   }
-  return { clientMessageId, chatId, payload, devicePayloads };
+  return { clientMessageId, chatId, payload, devicePayloads, pushPreviews };
+}
+
+interface DevicePayload {
+  deviceId: string;
+  payload: Uint8Array;
+}
+
+function decodeDevicePayload(inner: Buffer): DevicePayload {
+  const ir = new Reader(inner, inner.length);
+  let deviceId = '';
+  let payload: Uint8Array = EMPTY;
+  while (ir.pos < ir.end) {
+    const t = ir.varint();
+    if (t === 0x0a) deviceId = ir.bytes().toString('utf8');
+    else if (t === 0x12) payload = ir.bytes();
+    else ir.skip(t & 7);
+  }
+  return { deviceId, payload };
 }
 
 function decodeAck(r: Reader) {

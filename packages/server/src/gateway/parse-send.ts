@@ -12,6 +12,10 @@ const CLIENT_ID = /^[\x20-\x7e]{1,64}$/;
 const MAX_ID = 64;
 const MAX_MENTIONS = 50;
 const MAX_REACTION_LENGTH = 16;
+/** Bytes of one sealed push preview (protocol.md, sendRequest.pushPreviews). */
+export const MAX_PUSH_PREVIEW_BYTES = 1024;
+/** Push previews in one send: one per recipient device. */
+export const MAX_PUSH_PREVIEWS = 2048;
 
 const TYPES: Record<number, MessageType> = {
   [WireType.UNSPECIFIED]: 'message',
@@ -99,5 +103,27 @@ export function parseSend(r: SendRequest, config: Config): SendInput {
     payload: hasShared ? r.payload : undefined,
     devicePayloads,
     meta,
+    ...(r.pushPreviews.length > 0 && { pushPreviews: parsePreviews(r, meta) }),
   };
+}
+
+function parsePreviews(r: SendRequest, meta: MessageMeta | undefined): Map<DeviceId, Uint8Array> {
+  if (meta && meta.type !== 'message')
+    throw new ParleyError('INVALID_ARGUMENT', 'pushPreviews go with new messages only');
+  if (r.pushPreviews.length > MAX_PUSH_PREVIEWS)
+    throw new ParleyError('INVALID_ARGUMENT', `at most ${MAX_PUSH_PREVIEWS} pushPreviews`);
+  const out = new Map<DeviceId, Uint8Array>();
+  for (const p of r.pushPreviews) {
+    checkId(p.deviceId, 'pushPreviews.deviceId');
+    if (p.payload.length === 0 || p.payload.length > MAX_PUSH_PREVIEW_BYTES) {
+      throw new ParleyError(
+        'PAYLOAD_TOO_LARGE',
+        `each push preview must be 1..${MAX_PUSH_PREVIEW_BYTES} bytes`,
+      );
+    }
+    const dev = p.deviceId as DeviceId;
+    if (out.has(dev)) throw new ParleyError('INVALID_ARGUMENT', `pushPreviews name device ${dev} twice`);
+    out.set(dev, p.payload);
+  }
+  return out;
 }

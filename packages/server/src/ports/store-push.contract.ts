@@ -64,6 +64,35 @@ export function pushContract(test: Test): void {
     assert.equal(await store.pushUnregister([a.deviceId, b.deviceId]), 1);
   });
 
+  test("a job keeps its newest message's sealed preview, and none when that message had none", async (store) => {
+    const { a, b, to } = await pair(store);
+    const withPreview = (preview: Uint8Array | undefined) => to.map((r) => ({ ...r, preview }));
+    const first = new Uint8Array([1, 0, 255, 7]);
+    // Two batches and one batch with two messages for the device: the newest wins each time.
+    await store.messageCommit([send('g', a, 'p1', withPreview(first))]);
+    let [job] = await store.pushJobsLease('n1', T0 + 2000, 1, 10);
+    assert.deepEqual(job?.preview, first);
+    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2000, 20);
+    const second = new Uint8Array(1024).fill(9);
+    await store.messageCommit([
+      send('g', a, 'p2', withPreview(first)),
+      send('g', a, 'p3', withPreview(second)),
+    ]);
+    [job] = await store.pushJobsLease('n1', T0 + 2000, 1, 10);
+    assert.equal(job?.messageCount, 2);
+    assert.deepEqual(job?.preview, second);
+    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2000, 20);
+    await store.messageCommit([
+      send('g', a, 'p4', withPreview(first)),
+      send('g', a, 'p5', withPreview(undefined)),
+    ]);
+    [job] = await store.pushJobsLease('n1', T0 + 2000, 1, 10);
+    assert.equal(job?.preview, undefined, 'the newest message came without a preview');
+    // Operators see the job, never the preview.
+    const [status] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
+    assert.ok(status?.job && !('preview' in status.job));
+  });
+
   test('jobs are written only for stored messages and coalesce per device, keeping their due time', async (store) => {
     const { a, to } = await pair(store);
     const results = await store.messageCommit([

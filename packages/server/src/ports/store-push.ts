@@ -14,6 +14,8 @@ export interface PushRecipient {
   userId: UserId;
   /** The message mentions this user (a mention breaks through a group mute). */
   mentioned?: boolean;
+  /** The sender's sealed preview for this device: the job keeps its newest message's. */
+  preview?: Uint8Array | undefined;
 }
 
 /** What `messageCommit` records beside a new message (see SendCommit.push). */
@@ -49,6 +51,8 @@ export interface PushJob {
   createdAt: number;
   /** One of the job's messages mentions the user. */
   mentioned: boolean;
+  /** The newest message's sealed preview for this device, if its sender attached one. */
+  preview: Uint8Array | undefined;
   leaseOwner: string;
   /** The device's registration; undefined when it went away since the job was recorded. */
   target: PushTarget | undefined;
@@ -91,7 +95,7 @@ export interface PushDeadLetter {
 export interface PushDeviceStatus {
   deviceId: DeviceId;
   registration: Omit<PushRegistrationRecord, 'target'> | undefined;
-  job: Omit<PushJob, 'target' | 'userId'> | undefined;
+  job: Omit<PushJob, 'target' | 'userId' | 'preview'> | undefined;
   /** Newest first. */
   attempts: PushAttempt[];
   deadLetters: PushDeadLetter[];

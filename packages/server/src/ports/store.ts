@@ -88,6 +88,11 @@ export interface SendCommit {
    * stored; nothing is recorded for a duplicate or a refused send.
    */
   push?: PushCommit | undefined;
+  /**
+   * The sender's sealed previews by recipient device: they only travel into push jobs (see
+   * PushRecipient.preview), never into the message.
+   */
+  pushPreviews?: ReadonlyMap<DeviceId, Uint8Array> | undefined;
 }
 
 export type CommitResult =

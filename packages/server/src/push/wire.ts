@@ -115,8 +115,11 @@ export function wirePush(d: PushDeps): PushWiring {
         if (!pushes(b)) continue;
         const members = await d.directory.members(b.chatId);
         if (!members) continue;
-        const to = registry.recipients(members, b.senderUserId, d.connectedHere, b.meta?.mentions);
+        let to = registry.recipients(members, b.senderUserId, d.connectedHere, b.meta?.mentions);
         if (to.length === 0) continue;
+        const previews = b.pushPreviews;
+        if (previews)
+          to = to.map((r) => (previews.has(r.deviceId) ? { ...r, preview: previews.get(r.deviceId) } : r));
         out ??= batch.slice();
         out[i] = { ...b, push: { dueAt: b.serverTime + c.pushCoalesceMs, to } };
       }

@@ -184,6 +184,8 @@ export class PushWorker {
       badge,
       alert,
       collapseId: job.chatId,
+      // A silent push (muted, do-not-disturb) shows nothing, so it carries no preview either.
+      ...(alert && job.preview && { preview: Buffer.from(job.preview).toString('base64') }),
     };
   }
 

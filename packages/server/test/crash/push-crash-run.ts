@@ -175,6 +175,9 @@ export async function pushCrashRun(o: {
       await sleep(5);
     }
   });
+  // The kill comes `killAfterMs` after the first message was acked, so a busy machine that is
+  // slow to answer still has the kill land while messages are being committed and pushed.
+  for (const start = Date.now(); acked.size === 0 && Date.now() - start < 60_000; ) await sleep(10);
   await sleep(o.killAfterMs);
   sending = false;
   await kill(child);

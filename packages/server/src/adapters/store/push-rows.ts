@@ -21,6 +21,7 @@ export interface JobRow {
   lease_owner: string;
   created_at: number;
   mentioned: number | boolean;
+  preview: Uint8Array | null;
 }
 
 export interface RegistrationRow {
@@ -69,6 +70,7 @@ export function toJob(r: JobRow, target: PushTarget | undefined): PushJob {
     attempts: r.attempts,
     createdAt: r.created_at,
     mentioned: r.mentioned === true || r.mentioned === 1,
+    preview: r.preview === null ? undefined : new Uint8Array(r.preview),
     leaseOwner: r.lease_owner,
     target,
   };
@@ -105,7 +107,7 @@ export function deviceStatuses(
   return [...new Set(deviceIds)].sort().map((id) => {
     const reg = regs.find((r) => r.device_id === id);
     const job = jobs.find((r) => r.device_id === id);
-    const { target: _, userId: __, ...jobView } = job ? toJob(job, undefined) : ({} as PushJob);
+    const { target: _, userId: __, preview: ___, ...jobView } = job ? toJob(job, undefined) : ({} as PushJob);
     return {
       deviceId: id as DeviceId,
       registration: reg && {

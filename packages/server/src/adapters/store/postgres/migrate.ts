@@ -18,6 +18,7 @@ import { migration as m009 } from './migrations/009_receipt_at.js';
 import { migration as m010 } from './migrations/010_sent_receipt_at.js';
 import { migration as m011 } from './migrations/011_push.js';
 import { migration as m012 } from './migrations/012_mutes.js';
+import { migration as m013 } from './migrations/013_push_preview.js';
 
 export interface Migration {
   readonly version: number;
@@ -38,6 +39,7 @@ export const migrations: readonly Migration[] = [
   m010,
   m011,
   m012,
+  m013,
 ];
 
 export interface MigrateResult {

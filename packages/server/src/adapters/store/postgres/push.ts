@@ -21,14 +21,15 @@ import type { Db } from './db.js';
 export const pushSql = {
   /**
    * $1 device[] (sorted: rows are locked in device order, so commits never deadlock here),
-   * $2 user[], $3 chat[], $4 seq[], $5 due_at[], $6 created_at[], $7 mentioned[]: one more message per device
+   * $2 user[], $3 chat[], $4 seq[], $5 due_at[], $6 created_at[], $7 mentioned[], $8 preview[]: one more
+   * message per device
    */
-  pushJobsUpsert: `INSERT INTO push_jobs AS j (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned)
-    SELECT d, u, c, s, s, 1, due, at, m FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-      $6::bigint[], $7::boolean[]) AS t(d, u, c, s, due, at, m)
+  pushJobsUpsert: `INSERT INTO push_jobs AS j (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned, preview)
+    SELECT d, u, c, s, s, 1, due, at, m, p FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+      $6::bigint[], $7::boolean[], $8::bytea[]) AS t(d, u, c, s, due, at, m, p)
     ORDER BY d
     ON CONFLICT (device_id) DO UPDATE SET chat_id = excluded.chat_id, last_seq = excluded.last_seq,
-      message_count = j.message_count + 1, mentioned = j.mentioned OR excluded.mentioned`,
+      message_count = j.message_count + 1, mentioned = j.mentioned OR excluded.mentioned, preview = excluded.preview`,
   /** $1 platform, $2 token_key, $3 device_id: other devices holding this token (locked) */
   pushRegHolders: `SELECT device_id FROM push_registrations WHERE platform = $1 AND token_key = $2 AND device_id <> $3
     FOR UPDATE`,
@@ -108,7 +109,16 @@ export async function recordPushJobs(
   batch: readonly SendCommit[],
   results: readonly CommitResult[],
 ): Promise<void> {
-  type Row = { d: string; u: string; c: string; s: number; due: number; at: number; m: boolean };
+  type Row = {
+    d: string;
+    u: string;
+    c: string;
+    s: number;
+    due: number;
+    at: number;
+    m: boolean;
+    p: Buffer | null;
+  };
   let rows: Row[] = [];
   for (let i = 0; i < batch.length; i++) {
     const push = batch[i]!.push;
@@ -123,6 +133,7 @@ export async function recordPushJobs(
         due: push.dueAt,
         at: r.serverTime,
         m: to.mentioned === true,
+        p: to.preview ? Buffer.from(to.preview.buffer, to.preview.byteOffset, to.preview.byteLength) : null,
       });
   }
   // ON CONFLICT touches a row once per statement: a device's later messages go in later rounds.
@@ -143,6 +154,7 @@ export async function recordPushJobs(
       now.map((x) => x.due),
       now.map((x) => x.at),
       now.map((x) => x.m),
+      now.map((x) => x.p),
     ]);
     rows = later;
   }

@@ -19,6 +19,7 @@ import { sql as m016 } from './migrations/016_receipt_at.js';
 import { sql as m017 } from './migrations/017_sent_receipt_at.js';
 import { sql as m018 } from './migrations/018_push.js';
 import { sql as m019 } from './migrations/019_mutes.js';
+import { sql as m020 } from './migrations/020_push_preview.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -40,6 +41,7 @@ const migrations: readonly string[] = [
   m017,
   m018,
   m019,
+  m020,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -20,11 +20,11 @@ import {
 } from '../push-rows.js';
 
 const sql = {
-  /** device_id, user_id, chat_id, seq, seq, due_at, created_at, mentioned: one more message for the device's job */
-  jobUpsert: `INSERT INTO push_jobs (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned)
-    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
+  /** device_id, user_id, chat_id, seq, seq, due_at, created_at, mentioned, preview: one more message for the device's job */
+  jobUpsert: `INSERT INTO push_jobs (device_id, user_id, chat_id, first_seq, last_seq, message_count, due_at, created_at, mentioned, preview)
+    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
     ON CONFLICT (device_id) DO UPDATE SET chat_id = excluded.chat_id, last_seq = excluded.last_seq,
-      message_count = message_count + 1, mentioned = max(mentioned, excluded.mentioned)`,
+      message_count = message_count + 1, mentioned = max(mentioned, excluded.mentioned), preview = excluded.preview`,
   /** platform, token_key, device_id: other devices holding this token */
   regHolders:
     'SELECT device_id FROM push_registrations WHERE platform = ? AND token_key = ? AND device_id <> ?',
@@ -120,6 +120,7 @@ export class SqlitePush {
           push.dueAt,
           r.serverTime,
           d.mentioned ? 1 : 0,
+          d.preview ?? null,
         );
     }
   }

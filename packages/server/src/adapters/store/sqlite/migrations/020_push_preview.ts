@@ -1,0 +1,7 @@
+/**
+ * 020: a push job keeps the sender's sealed preview of its newest message for the device
+ * (opaque bytes; NULL when that message came without one). Never edit once landed.
+ */
+export const sql = `
+ALTER TABLE push_jobs ADD COLUMN preview BLOB;
+`;
