@@ -36,6 +36,7 @@ export const ErrorCodes = {
   IDENTITY_KEY_MISMATCH: { http: 409, retryable: false },
   BAD_SIGNATURE: { http: 400, retryable: false },
   DIGEST_MISMATCH: { http: 400, retryable: false },
+  RANGE_NOT_SATISFIABLE: { http: 416, retryable: false },
   EDIT_WINDOW_PASSED: { http: 409, retryable: false },
   DELETE_WINDOW_PASSED: { http: 409, retryable: false },
   TOO_MANY_REACTIONS: { http: 409, retryable: false },

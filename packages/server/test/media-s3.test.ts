@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
 import { openNode } from '../src/node.js';
 import { CapturingSms, register } from './harness.js';
+import { checkRanges } from './media-ranges.js';
 
 const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
 const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
@@ -67,6 +68,8 @@ if (endpoint === undefined) {
         });
         assert.equal(down.status, 200);
         assert.equal(sha(new Uint8Array(await down.arrayBuffer())), id);
+        // Ranges and conditional requests stream from the bucket as from local disk.
+        await checkRanges(t.url, me.token, body);
       } finally {
         await node.stop();
         await other.close();

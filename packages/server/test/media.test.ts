@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { register, startNode, type TestNode } from './harness.js';
+import { checkRanges } from './media-ranges.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -38,6 +39,13 @@ describe('media upload and download', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), '300000');
     assert.equal(sha(new Uint8Array(await res.arrayBuffer())), id);
+  });
+
+  it('serves one range, answers 416 past the end, 304 for a body the client has, on local disk', async () => {
+    const me = await register(t);
+    const body = randomBytes(200_001);
+    assert.equal((await put(t, sha(body), body, me.token)).status, 201);
+    await checkRanges(t.url, me.token, body);
   });
 
   it('refuses bad uploads with stable codes and keeps nothing of them', async () => {

@@ -82,6 +82,20 @@ export const mediaUploadHeaders = z.looseObject({
     .regex(/^\d{1,12}$/)
     .meta({ description: 'Required: the size of the body, at most mediaMaxBytes' }),
 });
+export const mediaDownloadHeaders = z.looseObject({
+  range: z
+    .string()
+    .optional()
+    .meta({ description: 'One range of bytes: `bytes=<first>-<last>`, `<first>-` or `-<n>`' }),
+  'if-range': z
+    .string()
+    .optional()
+    .meta({ description: 'Serve the range only if the ETag is still this one' }),
+  'if-none-match': z
+    .string()
+    .optional()
+    .meta({ description: 'ETags the client has: 304 when one is this body' }),
+});
 /** The upload is read as a stream by the handler; the schema only documents it. */
 export const mediaBody = z.any().meta({ description: 'The bytes', type: 'string', format: 'binary' });
 

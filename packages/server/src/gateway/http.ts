@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { AccountService } from '../account/service.js';
 import { assertMayChangePin, type RegistrationLockService } from '../auth/registration-lock.js';
 import type { AuthService } from '../auth/service.js';
-import type { MediaService } from '../media/service.js';
+import type { Download, MediaService } from '../media/service.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Device, DeviceId } from '../ports/types.js';
 import { clientAddress } from './client-address.js';
@@ -325,25 +325,59 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['media'],
           security: bearer,
-          summary: 'Download a media body',
+          summary: 'Download a media body, or one range of it',
+          description:
+            "The ETag is the body's SHA-256. `If-None-Match` answers 304; one `Range` of bytes answers 206 " +
+            '(several ranges, or a malformed header, are ignored: 200 with the whole body); a range past the ' +
+            'end answers 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes */<size>`. `If-Range` with ' +
+            'another validator serves the whole body.',
           params: s.mediaParams,
+          headers: s.mediaDownloadHeaders,
           response: {
             200: {
               description: 'The bytes',
               content: { 'application/octet-stream': { schema: s.mediaBody } },
             },
+            206: {
+              description: 'The range asked for (`Content-Range: bytes <first>-<last>/<size>`)',
+              content: { 'application/octet-stream': { schema: s.mediaBody } },
+            },
+            304: z.undefined().meta({ description: 'Not modified: the client has this body (If-None-Match)' }),
             ...errors,
           },
         },
       },
       async (request, reply) => {
-        const blob = await d.media.download(request.params.mediaId);
-        const body = blob.body instanceof Readable ? blob.body : Readable.from(blob.body);
-        return reply
-          .type('application/octet-stream')
-          .header('content-length', blob.size)
-          .header('cache-control', 'private, max-age=86400, immutable')
-          .send(body);
+        let got: Download;
+        try {
+          got = await d.media.download(request.params.mediaId, {
+            range: request.headers.range,
+            ifRange: headerText(request.headers['if-range']),
+            ifNoneMatch: headerText(request.headers['if-none-match']),
+          });
+        } catch (err) {
+          if (err instanceof ParleyError && err.code === 'RANGE_NOT_SATISFIABLE')
+            reply.header('content-range', `bytes */${err.details?.size}`);
+          throw err;
+        }
+        reply
+          .header('etag', got.etag)
+          .header('accept-ranges', 'bytes')
+          // Immutable: a body never changes under its digest.
+          .header('cache-control', 'private, max-age=31536000, immutable');
+        if (got.status === 304) return reply.code(304).send();
+        const body = got.body instanceof Readable ? got.body : Readable.from(got.body);
+        reply.type('application/octet-stream');
+        if (got.status === 206) {
+          const { start, end } = got.range;
+          reply
+            .code(206)
+            .header('content-range', `bytes ${start}-${end}/${got.size}`)
+            .header('content-length', end - start + 1);
+        } else {
+          reply.header('content-length', got.size);
+        }
+        return reply.send(body);
       },
     );
     app.register(mediaUpload);
@@ -356,4 +390,9 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     app.register(account);
     app.register(registrationLock);
   };
+}
+
+/** A header's value as one string (a repeated header joined, as HTTP lists are). */
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
 }

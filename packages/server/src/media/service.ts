@@ -7,10 +7,11 @@
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
 import type { Limiters } from '../limits/limiters.js';
-import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
+import { BLOB_ID, type BlobStore, type ByteRange } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
+import { answerRange, etagOf, ifRangeHolds, noneMatch } from './ranges.js';
 
 export interface MediaDeps {
   blobs: BlobStore;
@@ -66,9 +67,46 @@ export class MediaService {
     return stored;
   }
 
-  async download(rawId: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
-    const blob = await this.d.blobs.get(mediaId(rawId));
-    if (!blob) throw new ParleyError('NOT_FOUND', 'no such media (it may have expired)');
-    return blob;
+  /**
+   * What a GET of a body answers, given its conditional and range headers: 304 when the
+   * client has it, 206 with one range, 416 (RANGE_NOT_SATISFIABLE) when the range lies past
+   * the end, else 200 with the whole body. NOT_FOUND when there is no such body.
+   */
+  async download(rawId: string, h: DownloadHeaders = {}): Promise<Download> {
+    const id = mediaId(rawId);
+    const etag = etagOf(id);
+    const wantsRange = h.range !== undefined && ifRangeHolds(h.ifRange, etag);
+    if (noneMatch(h.ifNoneMatch, etag) || wantsRange) {
+      const size = await this.d.blobs.size(id);
+      if (size === undefined) throw gone();
+      if (noneMatch(h.ifNoneMatch, etag)) return { status: 304, etag, size };
+      const answer = answerRange(h.range, size);
+      if (answer.kind === 'unsatisfiable') {
+        throw new ParleyError('RANGE_NOT_SATISFIABLE', `the range is not within the ${size} bytes`, {
+          details: { size },
+        });
+      }
+      if (answer.kind === 'partial') {
+        const part = await this.d.blobs.get(id, answer.range);
+        if (!part) throw gone();
+        return { status: 206, etag, size: part.size, range: answer.range, body: part.body };
+      }
+    }
+    const blob = await this.d.blobs.get(id);
+    if (!blob) throw gone();
+    return { status: 200, etag, size: blob.size, body: blob.body };
   }
 }
+
+const gone = () => new ParleyError('NOT_FOUND', 'no such media (it may have expired)');
+
+export interface DownloadHeaders {
+  range?: string | undefined;
+  ifRange?: string | undefined;
+  ifNoneMatch?: string | undefined;
+}
+
+export type Download =
+  | { status: 304; etag: string; size: number }
+  | { status: 200; etag: string; size: number; body: AsyncIterable<Uint8Array> }
+  | { status: 206; etag: string; size: number; range: ByteRange; body: AsyncIterable<Uint8Array> };

@@ -33,6 +33,32 @@ export function blobStoreContract(
       await blobs.close();
     });
 
+    it('reads any range of a body, and tells its size', async () => {
+      const { blobs } = await make();
+      const body = new Uint8Array(200_003).map((_, i) => (i * 31 + 7) & 0xff);
+      const id = sha(body);
+      await blobs.put(id, chunks(body, 65_536), 300_000);
+      assert.equal(await blobs.size(id), body.length);
+      assert.equal(await blobs.size(sha(new Uint8Array([42]))), undefined);
+      assert.equal(await blobs.get(sha(new Uint8Array([42])), { start: 0, end: 0 }), undefined);
+      for (const [start, end] of [
+        [0, 0],
+        [0, body.length - 1],
+        [body.length - 1, body.length - 1],
+        [1, 65_537],
+        [100_000, 199_999],
+      ] as const) {
+        const got = await blobs.get(id, { start, end });
+        assert.equal(got?.size, body.length, 'the whole size, also for a range');
+        assert.deepEqual(
+          await readAll(got!.body),
+          Buffer.from(body.subarray(start, end + 1)),
+          `${start}-${end}`,
+        );
+      }
+      await blobs.close();
+    });
+
     it('refuses a body that does not match its id or is too large, and keeps nothing of it', async () => {
       const { blobs } = await make();
       const body = new Uint8Array(5000).fill(3);

@@ -11,11 +11,29 @@ export interface BlobPutResult {
   created: boolean;
 }
 
+/** Bytes `start` through `end` of a body, both included (0 <= start <= end < size). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobRead {
+  /** The whole body's size, also when only a range is read. */
+  size: number;
+  /** The body, or only the range asked for, streamed (never whole in memory). */
+  body: AsyncIterable<Uint8Array>;
+}
+
 export interface BlobStore {
   /** DIGEST_MISMATCH when the bytes do not hash to `id`; PAYLOAD_TOO_LARGE above `maxBytes`. */
   put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult>;
-  /** The body as a stream, or undefined when unknown or expired. */
-  get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined>;
+  /**
+   * The body (or `range` of it, which must lie within the body) as a stream, or undefined
+   * when unknown or expired.
+   */
+  get(id: string, range?: ByteRange): Promise<BlobRead | undefined>;
+  /** The body's size, or undefined when unknown or expired. */
+  size(id: string): Promise<number | undefined>;
   has(id: string): Promise<boolean>;
   /** Removes these bodies at once (ids not stored are skipped); returns how many were removed. */
   delete(ids: readonly string[]): Promise<number>;
@@ -25,3 +43,10 @@ export interface BlobStore {
 }
 
 export const BLOB_ID = /^[0-9a-f]{64}$/;
+
+/** Throws RangeError unless `range` lies within a body of `size` bytes (a caller's bug). */
+export function checkRange(range: ByteRange, size: number): void {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end >= size)
+    throw new RangeError(`bytes ${start}-${end} are not within a body of ${size} bytes`);
+}

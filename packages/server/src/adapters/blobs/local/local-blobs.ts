@@ -4,11 +4,18 @@
  * size check out, so a crash never leaves a partial body under its id.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
-import { BLOB_ID, type BlobPutResult, type BlobStore } from '../../../ports/blobs.js';
+import {
+  BLOB_ID,
+  type BlobPutResult,
+  type BlobRead,
+  type BlobStore,
+  type ByteRange,
+  checkRange,
+} from '../../../ports/blobs.js';
 import { spoolChecked } from '../spool.js';
 
 export class LocalBlobStore implements BlobStore {
@@ -24,11 +31,14 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async has(id: string): Promise<boolean> {
+    return (await this.size(id)) !== undefined;
+  }
+
+  async size(id: string): Promise<number | undefined> {
     try {
-      await stat(this.pathOf(id));
-      return true;
+      return (await stat(this.pathOf(id))).size;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
@@ -51,13 +61,23 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  async get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined> {
+  async get(id: string, range?: ByteRange): Promise<BlobRead | undefined> {
     const path = this.pathOf(id);
+    let handle: FileHandle;
     try {
-      const st = await stat(path);
-      return { size: st.size, body: createReadStream(path) };
+      // One open file for size and bytes: a body removed meanwhile is read whole or not at all.
+      handle = await open(path, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (range) checkRange(range, size);
+      const body = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      return { size, body };
+    } catch (err) {
+      await handle.close();
       throw err;
     }
   }

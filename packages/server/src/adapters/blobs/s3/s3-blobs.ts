@@ -17,6 +17,7 @@ import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -25,7 +26,14 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { ParleyError } from '@parley/protocol';
-import { BLOB_ID, type BlobPutResult, type BlobStore } from '../../../ports/blobs.js';
+import {
+  BLOB_ID,
+  type BlobPutResult,
+  type BlobRead,
+  type BlobStore,
+  type ByteRange,
+  checkRange,
+} from '../../../ports/blobs.js';
 import { spoolChecked } from '../spool.js';
 
 export interface S3BlobOptions {
@@ -113,12 +121,15 @@ export class S3BlobStore implements BlobStore {
   }
 
   async has(id: string): Promise<boolean> {
+    return (await this.size(id)) !== undefined;
+  }
+
+  async size(id: string): Promise<number | undefined> {
     const Key = this.keyOf(id);
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
-      return true;
+      return (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key }))).ContentLength ?? 0;
     } catch (err) {
-      if (notFound(err)) return false;
+      if (notFound(err)) return undefined;
       throw unavailable(err);
     }
   }
@@ -148,15 +159,26 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async get(id: string): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined> {
+  async get(id: string, range?: ByteRange): Promise<BlobRead | undefined> {
     const Key = this.keyOf(id);
+    const Range = range && `bytes=${range.start}-${range.end}`;
+    let r: GetObjectCommandOutput;
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
-      return { size: r.ContentLength ?? 0, body: r.Body as Readable };
+      r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key, ...(Range && { Range }) }));
     } catch (err) {
       if (notFound(err)) return undefined;
       throw unavailable(err);
     }
+    if (!range) return { size: r.ContentLength ?? 0, body: r.Body as Readable };
+    // The whole size is after the slash of `Content-Range: bytes start-end/size`.
+    const size = Number(/\/(\d+)$/.exec(r.ContentRange ?? '')?.[1] ?? Number.NaN);
+    const got = r.ContentLength ?? -1;
+    if (!Number.isSafeInteger(size) || got !== range.end - range.start + 1) {
+      (r.Body as Readable).destroy();
+      checkRange(range, Number.isSafeInteger(size) ? size : 0);
+      throw unavailable(new Error(`the bucket answered ${got} bytes for bytes=${range.start}-${range.end}`));
+    }
+    return { size, body: r.Body as Readable };
   }
 
   async delete(ids: readonly string[]): Promise<number> {
