@@ -342,7 +342,9 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
               description: 'The range asked for (`Content-Range: bytes <first>-<last>/<size>`)',
               content: { 'application/octet-stream': { schema: s.mediaBody } },
             },
-            304: z.undefined().meta({ description: 'Not modified: the client has this body (If-None-Match)' }),
+            304: z
+              .undefined()
+              .meta({ description: 'Not modified: the client has this body (If-None-Match)' }),
             ...errors,
           },
         },
