@@ -10,6 +10,6 @@ export const MAX_ICON_BYTES = 5 * 1024 * 1024;
 /** Uploads the image and returns its media id. */
 export async function uploadIconFile(client: ParleyClient, path: string): Promise<string> {
   const { bytes } = await readImageFile(path, MAX_ICON_BYTES, 'a group icon');
-  const { mediaId } = await uploadMedia(client.credentials, bytes);
+  const { mediaId } = await uploadMedia(client.credentials, bytes, { mediaClass: 'image' });
   return mediaId;
 }

@@ -3,7 +3,9 @@
  * back as ParleyError with the server's code; a network failure is UNAVAILABLE. Tokens
  * and codes are never put in error messages.
  */
+
 import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
+import type { MediaClass } from './crypto/media-type.js';
 import { hex } from './discover.js';
 import type { CodeRequested, Credentials, DeviceInfo, LinkCode, RegistrationLockStatus } from './types.js';
 import { apiUrl, normalizeServerUrl } from './urls.js';
@@ -235,7 +237,7 @@ export async function mediaIdOf(bytes: Uint8Array): Promise<string> {
 export async function uploadMedia(
   credentials: Credentials,
   body: Uint8Array,
-  options: HttpOptions = {},
+  options: HttpOptions & { mediaClass?: MediaClass } = {},
 ): Promise<{ mediaId: string; size: number }> {
   const mediaId = await mediaIdOf(body);
   const res = await request(
@@ -243,7 +245,11 @@ export async function uploadMedia(
     `/v1/media/${mediaId}`,
     {
       method: 'PUT',
-      headers: { authorization: `Bearer ${credentials.token}`, 'content-type': 'application/octet-stream' },
+      headers: {
+        authorization: `Bearer ${credentials.token}`,
+        'content-type': 'application/octet-stream',
+        'x-media-class': options.mediaClass ?? 'document',
+      },
       body: body as Uint8Array<ArrayBuffer>,
     },
     options,

@@ -102,6 +102,13 @@ describe('end-to-end encryption through a real node', () => {
     assert.equal(pointer.name, 'plan.bin');
     assert.equal(pointer.size, file.length);
     assert.deepEqual(Buffer.from(await bobTablet.secure.download(pointer)), file);
+
+    // A "photo" that is not one is refused by the receiver's SDK before any app renders it.
+    const fake = await alice.secure.sendFile(chat.id, new TextEncoder().encode('<svg onload=alert(1)>'), {
+      mime: 'image/png',
+      name: 'cat.png',
+    });
+    await assert.rejects(bob.secure.download(fake.attachment), { code: 'MEDIA_TYPE_MISMATCH' });
     for (const d of [alice, aliceLaptop, bob, bobTablet]) assert.deepEqual(d.failures, []);
 
     // The server's data directory (database, WAL, media) and its log hold none of it.

@@ -7,12 +7,13 @@ import { checkRanges } from './media-ranges.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function put(t: TestNode, id: string, body: Uint8Array, token?: string) {
+async function put(t: TestNode, id: string, body: Uint8Array, token?: string, mediaClass?: string) {
   const res = await fetch(`${t.url}/v1/media/${id}`, {
     method: 'PUT',
     headers: {
       'content-type': 'application/octet-stream',
       ...(token && { authorization: `Bearer ${token}` }),
+      ...(mediaClass && { 'x-media-class': mediaClass }),
     },
     body,
   });
@@ -23,7 +24,13 @@ async function put(t: TestNode, id: string, body: Uint8Array, token?: string) {
 describe('media upload and download', () => {
   let t: TestNode;
   before(async () => {
-    t = await startNode({ mediaMaxBytes: 1024 * 1024, mediaBytesPerHour: 3 * 1024 * 1024 });
+    t = await startNode({
+      mediaMaxBytes: 1024 * 1024,
+      mediaBytesPerHour: 3 * 1024 * 1024,
+      mediaMaxImageBytes: 10_000,
+      mediaMaxVoiceBytes: 20_000,
+      mediaMaxVideoBytes: 500_000,
+    });
   });
   after(() => t.stop());
 
@@ -65,6 +72,28 @@ describe('media upload and download', () => {
     const big = randomBytes(1024 * 1024 + 1);
     const tooBig = await put(t, sha(big), big, me.token);
     assert.deepEqual([tooBig.status, tooBig.code], [413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  it('caps each declared class on its own, under the single upload cap', async () => {
+    const me = await register(t);
+    const body = randomBytes(15_000);
+    const asImage = await put(t, sha(body), body, me.token, 'image');
+    assert.deepEqual([asImage.status, asImage.code], [413, 'PAYLOAD_TOO_LARGE']);
+    assert.match(
+      String((asImage.body.error as unknown as { message: string }).message),
+      /image media is larger than 10000 bytes/,
+    );
+    assert.equal(
+      (await put(t, sha(body), body, me.token, 'voice')).status,
+      201,
+      'a voice note may be larger',
+    );
+    const video = randomBytes(600_000);
+    assert.equal((await put(t, sha(video), video, me.token, 'video')).code, 'PAYLOAD_TOO_LARGE');
+    assert.equal((await put(t, sha(video), video, me.token, 'document')).status, 201, 'documents: 2 GiB');
+    assert.equal((await put(t, sha(video), video, me.token)).status, 200, 'no class: a document');
+    const bad = await put(t, sha(body), body, me.token, 'executable');
+    assert.deepEqual([bad.status, bad.code], [400, 'INVALID_ARGUMENT']);
   });
 
   it('a body longer than its content-length is cut off and refused', async () => {

@@ -6,6 +6,13 @@ export {
   encryptAttachment,
 } from './attachments.js';
 export { E2eError, type E2eErrorCode, E2eErrorCodes } from './errors.js';
+export {
+  checkMediaType,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  imageSize,
+  type MediaClass,
+  mediaClassOf,
+} from './media-type.js';
 export { MemoryKeyValueStore } from './memory-store.js';
 export {
   SAFETY_NUMBER_VERSION,

@@ -18,6 +18,7 @@ import { ChatKind, ParleyError } from '@parley/protocol';
 import type { ParleyClient, SendContent, SendOptions } from '../client.js';
 import { decryptAttachment, encryptAttachment } from '../crypto/attachments.js';
 import { compareBytes, concatBytes } from '../crypto/bytes.js';
+import { checkMediaType, mediaClassOf } from '../crypto/media-type.js';
 import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { TypedEmitter } from '../emitter.js';
@@ -121,6 +122,8 @@ export interface SecureMessagingOptions {
    * its own or none. Chats with more than 256 recipient devices get none.
    */
   pushPreviews?: boolean;
+  /** Most pixels (width × height) a downloaded image may claim (default 64 megapixels). */
+  maxImagePixels?: number;
 }
 
 /** Options of SecureMessaging's `send`. */
@@ -167,6 +170,9 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   ) {
     super();
     this.me = { userId: client.credentials.userId, deviceId: client.credentials.deviceId };
+    const pixels = options.maxImagePixels;
+    if (pixels !== undefined && !(Number.isSafeInteger(pixels) && pixels > 0))
+      throw new ParleyError('INVALID_ARGUMENT', 'maxImagePixels must be a positive whole number');
     this.onListenerError = (err, event) => {
       if (event !== 'error') this.emit('error', err instanceof Error ? err : new Error(String(err)));
     };
@@ -381,7 +387,9 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     options: SendOptions = {},
   ): Promise<SendResult & { attachment: AttachmentPointer }> {
     const enc = await encryptAttachment(bytes);
-    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext);
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, {
+      mediaClass: mediaClassOf(info.mime),
+    });
     const attachment: AttachmentPointer = {
       mediaId,
       key: enc.key,
@@ -398,10 +406,16 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     return { ...sent, attachment };
   }
 
-  /** Downloads an attachment and checks and decrypts it. */
+  /**
+   * Downloads an attachment, checks and decrypts it, and checks that an image, voice note or
+   * video is the type its pointer says (MEDIA_TYPE_MISMATCH) and that an image is within
+   * `maxImagePixels` (IMAGE_TOO_LARGE), before anything renders it.
+   */
   async download(attachment: AttachmentPointer): Promise<Uint8Array> {
     const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId);
-    return decryptAttachment(ciphertext, attachment.key, attachment.digest);
+    const bytes = await decryptAttachment(ciphertext, attachment.key, attachment.digest);
+    checkMediaType(bytes, attachment.mime, this.options.maxImagePixels);
+    return bytes;
   }
 
   /** The safety number of this user and `userId` over every device identity key of both. */
@@ -428,7 +442,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   /** Encrypts an image and uploads it, for `setProfile({ avatar })`. */
   async uploadAvatar(bytes: Uint8Array, mime = 'image/jpeg'): Promise<AttachmentPointer> {
     const enc = await encryptAttachment(bytes);
-    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext);
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, { mediaClass: 'image' });
     return { mediaId, key: enc.key, digest: enc.digest, size: enc.size, mime };
   }
 

@@ -136,6 +136,10 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   mediaMaxBytes: 'Largest media upload, in bytes (50 MiB); one above --media-bytes-per-hour is refused too.',
   mediaBytesPerHour: 'Media bytes each user may upload per hour (50 MiB).',
   mediaUploadsPerHour: 'Media uploads each user may make per hour.',
+  mediaMaxImageBytes: 'Largest image upload (x-media-class: image), in bytes (16 MiB).',
+  mediaMaxVoiceBytes: 'Largest voice note upload (x-media-class: voice), in bytes (16 MiB).',
+  mediaMaxVideoBytes: 'Largest video upload (x-media-class: video), in bytes (2 GiB).',
+  mediaMaxDocumentBytes: 'Largest document upload (x-media-class: document, the default), in bytes (2 GiB).',
   preKeyBundlesPerMinute:
     "Prekey bundle fetches per user per minute (each fetch consumes one-time prekeys of the other user's devices).",
   oneTimePreKeysTarget: 'One-time prekeys a device is asked to hold (sent in keysLow).',

@@ -313,6 +313,11 @@ export const configSchema = z
     s3ForcePathStyle: bool.default(false),
     /** Largest media upload (ciphertext bytes); an upload above mediaBytesPerHour is refused as well. */
     mediaMaxBytes: int(1, 2 * 1024 ** 3).default(50 * 1024 ** 2),
+    /** Largest body of each media class the client declares on upload (`x-media-class`). */
+    mediaMaxImageBytes: int(1, 1024 ** 4).default(16 * 1024 ** 2),
+    mediaMaxVoiceBytes: int(1, 1024 ** 4).default(16 * 1024 ** 2),
+    mediaMaxVideoBytes: int(1, 1024 ** 4).default(2 * 1024 ** 3),
+    mediaMaxDocumentBytes: int(1, 1024 ** 4).default(2 * 1024 ** 3),
     /** Media bytes a user may upload per hour. */
     mediaBytesPerHour: int(1, 1024 ** 4).default(50 * 1024 ** 2),
     /** Media uploads a user may make per hour. */

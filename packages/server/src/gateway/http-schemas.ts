@@ -80,7 +80,11 @@ export const mediaUploadHeaders = z.looseObject({
   'content-length': z
     .string()
     .regex(/^\d{1,12}$/)
-    .meta({ description: 'Required: the size of the body, at most mediaMaxBytes' }),
+    .meta({ description: 'Required: the size of the body, at most mediaMaxBytes and the class cap' }),
+  'x-media-class': z.enum(['image', 'voice', 'video', 'document']).optional().meta({
+    description:
+      'What the body is (the server sees ciphertext): picks the cap, mediaMax{Image,Voice,Video,Document}Bytes. Default document.',
+  }),
 });
 export const mediaDownloadHeaders = z.looseObject({
   range: z

@@ -261,7 +261,13 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { mediaId } = request.params;
         const body = (request.body ?? Readable.from([])) as AsyncIterable<Uint8Array>;
-        const r = await d.media.upload(request.device!, mediaId, request.headers['content-length'], body);
+        const r = await d.media.upload(
+          request.device!,
+          mediaId,
+          request.headers['content-length'],
+          body,
+          headerText(request.headers['x-media-class']),
+        );
         return reply.code(r.created ? 201 : 200).send({ mediaId, size: r.size });
       },
     );

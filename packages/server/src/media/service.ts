@@ -32,6 +32,35 @@ function mediaId(raw: string): string {
   return raw;
 }
 
+/**
+ * What the client says a body is. The server sees ciphertext and cannot check it; the class
+ * picks the size cap, and the receiving SDK checks the decrypted bytes against the type.
+ */
+export const MEDIA_CLASSES = ['image', 'voice', 'video', 'document'] as const;
+export type MediaClass = (typeof MEDIA_CLASSES)[number];
+
+export function mediaClass(raw: string | undefined): MediaClass {
+  if (raw === undefined) return 'document';
+  const c = raw.trim().toLowerCase();
+  if (!(MEDIA_CLASSES as readonly string[]).includes(c))
+    throw new ParleyError('INVALID_ARGUMENT', `x-media-class is one of ${MEDIA_CLASSES.join(', ')}`);
+  return c as MediaClass;
+}
+
+/** The largest body of a class (its own cap; the single PUT also keeps under mediaMaxBytes). */
+export function classCap(config: Config, c: MediaClass): number {
+  switch (c) {
+    case 'image':
+      return config.mediaMaxImageBytes;
+    case 'voice':
+      return config.mediaMaxVoiceBytes;
+    case 'video':
+      return config.mediaMaxVideoBytes;
+    case 'document':
+      return config.mediaMaxDocumentBytes;
+  }
+}
+
 export class MediaService {
   constructor(private readonly d: MediaDeps) {}
 
@@ -41,14 +70,18 @@ export class MediaService {
     rawId: string,
     contentLength: string | undefined,
     body: AsyncIterable<Uint8Array>,
+    rawClass?: string,
   ): Promise<{ size: number; created: boolean }> {
     const id = mediaId(rawId);
-    const max = this.d.config.mediaMaxBytes;
+    const kind = mediaClass(rawClass);
+    const cap = classCap(this.d.config, kind);
+    const max = Math.min(this.d.config.mediaMaxBytes, cap);
     if (contentLength === undefined || !/^\d{1,12}$/.test(contentLength)) {
       throw new ParleyError('INVALID_ARGUMENT', 'a media upload needs a content-length header');
     }
     const length = Number(contentLength);
     if (length === 0) throw new ParleyError('INVALID_ARGUMENT', 'a media body is not empty');
+    if (length > cap) throw new ParleyError('PAYLOAD_TOO_LARGE', `${kind} media is larger than ${cap} bytes`);
     if (length > max) throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${max} bytes`);
     const hourly = this.d.config.mediaBytesPerHour;
     if (length > hourly) {
