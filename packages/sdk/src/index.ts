@@ -100,6 +100,12 @@ export type { ClientEvents, ClientOptions } from './options.js';
 export type { PushRegistrationInfo, PushTargetInput } from './push.js';
 export { type ReceiptPosition, type ReceiptSource, ReceiptTracker } from './receipts.js';
 export {
+  type ResumableUploadOptions,
+  type UploadResumeStore,
+  type UploadSource,
+  uploadMediaResumable,
+} from './resumable-upload.js';
+export {
   browserWebSocketFactory,
   type SocketHandlers,
   type SocketLike,

@@ -42,6 +42,7 @@ import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
 import { MediaService } from './media/service.js';
+import { ResumableUploads } from './media/uploads.js';
 import { Metrics } from './metrics/metrics.js';
 import { ReportService } from './moderation/reports.js';
 import { SuspensionWatcher } from './moderation/suspension.js';
@@ -417,8 +418,13 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     },
   });
   let stopping = false;
-  const blobs = o.blobs ?? new LocalBlobStore(resolve(config.mediaDir ?? join(config.dataDir, 'media')));
+  const mediaDir = resolve(config.mediaDir ?? join(config.dataDir, 'media'));
+  const blobs = o.blobs ?? new LocalBlobStore(mediaDir);
   const media = new MediaService({ blobs, store, clock, limiters, config });
+  // Incomplete resumable uploads: beside local media (shared by nodes that share it), else on the node's disk.
+  const uploadsDir = config.media === 'local' ? join(mediaDir, 'uploads') : join(config.dataDir, 'uploads');
+  mkdirSync(uploadsDir, { recursive: true, mode: 0o700 });
+  const uploads = new ResumableUploads({ dir: uploadsDir, blobs, store, limiters, config, clock, log });
   const account = new AccountService({
     store,
     auth,
@@ -435,6 +441,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     account,
     registrationLock,
     media,
+    uploads,
     metrics,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
     ready: async () => {
@@ -576,6 +583,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       await pushStopped;
       await cluster?.stop().catch((err) => log.warn({ err }, 'closing the bus failed'));
       await store.close();
+      uploads.close();
       await blobs.close();
       log.info('parley node stopped');
     },

@@ -6,16 +6,19 @@
  */
 import { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
-import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../account/service.js';
 import { assertMayChangePin, type RegistrationLockService } from '../auth/registration-lock.js';
 import type { AuthService } from '../auth/service.js';
 import type { Download, MediaService } from '../media/service.js';
+import { MEDIA_ID_HEADER, type ResumableUploads, UPLOADS_PATH } from '../media/uploads.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Device, DeviceId } from '../ports/types.js';
 import { clientAddress } from './client-address.js';
+import { errorJson } from './errors.js';
+import { routeOf } from './http-errors.js';
 import * as s from './http-schemas.js';
 import { timedBody } from './http-util.js';
 
@@ -31,6 +34,7 @@ export interface HttpDeps {
   account: AccountService;
   registrationLock: RegistrationLockService;
   media: MediaService;
+  uploads: ResumableUploads;
   metrics: Metrics;
   ready: () => Promise<boolean>;
   /** A JSON body must arrive whole, and a media body must not stall, within this time. */
@@ -239,6 +243,55 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     );
   };
 
+  /** tus 1.0 (media/uploads.ts): @tus/server reads the body and writes the answer itself. */
+  const resumableUploads: FastifyPluginAsyncZod = async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const description =
+      'tus 1.0 resumable upload (core, creation, expiration, termination). Create with POST, ' +
+      '`Tus-Resumable: 1.0.0`, `Upload-Length` and `Upload-Metadata: sha256 <base64 of the hex digest>, ' +
+      'class <base64 of image|voice|video|document>`; then PATCH `application/offset+octet-stream` from ' +
+      '`Upload-Offset`, and after a drop ask HEAD for the offset. The PATCH that completes the upload ' +
+      `stores the body under its SHA-256 and answers \`${MEDIA_ID_HEADER}\`; a body that does not match ` +
+      'its digest is DIGEST_MISMATCH and is deleted. Incomplete uploads expire after 24 h.';
+    const serve =
+      (withId: boolean) =>
+      async (request: FastifyRequest<{ Params: { uploadId?: string } }>, reply: FastifyReply) => {
+        // Ownership and the id's form are checked before tus sees the request.
+        if (withId) await d.uploads.check(request.device!, request.params.uploadId ?? '');
+        const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+        if (request.method === 'PATCH' && type !== 'application/offset+octet-stream') {
+          const err = new ParleyError('INVALID_ARGUMENT', 'a PATCH carries application/offset+octet-stream');
+          return reply.code(415).send(errorJson(err));
+        }
+        reply.hijack();
+        await d.uploads.serve(request.device!, request.raw, reply.raw).catch((err: unknown) => {
+          // tus answers its own errors; this is for what escapes it (the reply is ours now).
+          request.log.error({ err, route: routeOf(request.raw) }, 'a resumable upload request failed');
+          if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
+          reply.raw.end(JSON.stringify(errorJson(new ParleyError('INTERNAL', 'internal error'))));
+        });
+      };
+    app.addHook('onRequest', requireDevice);
+    app.route({
+      method: 'POST',
+      url: UPLOADS_PATH,
+      schema: { tags: ['media'], security: bearer, summary: 'Create a resumable upload (tus)', description },
+      handler: serve(false),
+    });
+    app.route({
+      method: ['HEAD', 'PATCH', 'DELETE'],
+      url: `${UPLOADS_PATH}/:uploadId`,
+      schema: {
+        tags: ['media'],
+        security: bearer,
+        summary: 'Ask the offset of (HEAD), append to (PATCH) or remove (DELETE) a resumable upload (tus)',
+        description,
+      },
+      handler: serve(true),
+    });
+  };
+
   const mediaUpload: FastifyPluginAsyncZod = async (app) => {
     // The body goes to the blob store as it arrives, hashed on the way.
     app.removeAllContentTypeParsers();
@@ -389,6 +442,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
       },
     );
     app.register(mediaUpload);
+    app.register(resumableUploads);
   };
 
   return async (app) => {

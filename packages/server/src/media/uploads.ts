@@ -1,0 +1,175 @@
+/**
+ * Resumable uploads with the tus 1.0 protocol (core, creation, expiration, termination),
+ * served by @tus/server at /v1/uploads with its file store. A client creates an upload with
+ * its length and metadata (`sha256`: the body's digest, `class`: image, voice, video or
+ * document), then PATCHes bytes from the server's offset, and after a dropped connection asks
+ * HEAD for the offset and goes on from there. The PATCH that completes it hashes the whole
+ * body into the blob store under its SHA-256: a body that does not match its declared digest
+ * is deleted and never becomes fetchable. Only the device's own user can see or touch an
+ * upload; incomplete uploads expire after 24 h.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ParleyError } from '@parley/protocol';
+import { FileStore } from '@tus/file-store';
+import { Server, type Upload } from '@tus/server';
+import type { Config } from '../config/schema.js';
+import { errorJson } from '../gateway/errors.js';
+import type { Limiters } from '../limits/limiters.js';
+import type { Logger } from '../log.js';
+import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { Device } from '../ports/types.js';
+import { classCap, MEDIA_CLASSES, mediaClass } from './service.js';
+
+/** Where an upload lives: /v1/uploads/<32 hex digits>. */
+export const UPLOAD_ID = /^[0-9a-f]{32}$/;
+export const UPLOADS_PATH = '/v1/uploads';
+/** Incomplete uploads are removed this long after they were created. */
+export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000;
+/** The response header of the completing PATCH that names the stored body. */
+export const MEDIA_ID_HEADER = 'Upload-Media-Id';
+
+export interface ResumableUploadDeps {
+  /** A directory of its own for incomplete uploads (with several nodes: one they share). */
+  dir: string;
+  blobs: BlobStore;
+  store: Pick<Store, 'mediaUploadRecord'>;
+  limiters: Limiters;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+}
+
+/** What tus answers for an error thrown by a hook: a status and our JSON error body. */
+function tusError(err: ParleyError, status?: number): { status_code: number; body: string } {
+  return { status_code: status ?? err.httpStatus, body: JSON.stringify(errorJson(err)) };
+}
+
+export class ResumableUploads {
+  private readonly files: FileStore;
+  private readonly tus: Server;
+  /** The device behind each request tus is handling (set by `handle`). */
+  private readonly devices = new WeakMap<object, Device>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly d: ResumableUploadDeps) {
+    this.files = new FileStore({ directory: d.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
+    const largest = Math.max(...MEDIA_CLASSES.map((c) => classCap(d.config, c)));
+    this.tus = new Server({
+      path: UPLOADS_PATH,
+      datastore: this.files,
+      relativeLocation: true,
+      maxSize: largest,
+      namingFunction: () => randomBytes(16).toString('hex'),
+      disableTerminationForFinishedUploads: true,
+      onUploadCreate: (req, upload) => this.created(this.deviceOf(req), upload),
+      onUploadFinish: (req, upload) => this.finished(this.deviceOf(req), upload),
+    });
+    this.sweeper = setInterval(() => void this.sweep(), 60 * 60 * 1000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Throws NOT_FOUND for an upload id that is malformed or names another user's upload, as
+   * if it did not exist. Call before `serve`, while an error can still be answered.
+   */
+  async check(device: Device, uploadId: string): Promise<void> {
+    if (!UPLOAD_ID.test(uploadId)) throw new ParleyError('NOT_FOUND', 'no such upload');
+    const owner = await this.ownerOf(uploadId);
+    if (owner !== undefined && owner !== device.userId) throw new ParleyError('NOT_FOUND', 'no such upload');
+  }
+
+  /** Serves one tus request of an authenticated device; tus writes the whole answer. */
+  async serve(device: Device, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.devices.set(req, device);
+    await this.tus.handle(req, res);
+  }
+
+  /** Removes incomplete uploads past their expiry; returns how many. */
+  async sweep(): Promise<number> {
+    try {
+      return await this.tus.cleanUpExpiredUploads();
+    } catch (err) {
+      this.d.log.warn({ err }, 'expired uploads could not be removed');
+      return 0;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private deviceOf(req: { runtime?: { node?: { req: object } | undefined } | undefined }): Device {
+    const raw = req.runtime?.node?.req;
+    const device = raw && this.devices.get(raw);
+    if (!device)
+      throw tusError(new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token'));
+    return device;
+  }
+
+  private async ownerOf(uploadId: string): Promise<string | undefined> {
+    try {
+      return (await this.files.getUpload(uploadId)).metadata?.owner ?? undefined;
+    } catch {
+      return undefined; // unknown: tus answers 404 itself
+    }
+  }
+
+  /** Checks a new upload (length, digest, class and its cap) and takes it from the quotas. */
+  private async created(device: Device, upload: Upload): Promise<{ metadata: Upload['metadata'] }> {
+    const meta = upload.metadata ?? {};
+    try {
+      if (upload.size === undefined)
+        throw new ParleyError('INVALID_ARGUMENT', 'an upload declares its length (Upload-Length)');
+      if (upload.size === 0) throw new ParleyError('INVALID_ARGUMENT', 'a media body is not empty');
+      const sha256 = meta.sha256 ?? '';
+      if (!BLOB_ID.test(sha256))
+        throw new ParleyError(
+          'INVALID_ARGUMENT',
+          'Upload-Metadata sha256 is the body’s SHA-256, 64 lowercase hex',
+        );
+      const kind = mediaClass(meta.class ?? undefined);
+      const cap = classCap(this.d.config, kind);
+      if (upload.size > cap)
+        throw new ParleyError('PAYLOAD_TOO_LARGE', `${kind} media is larger than ${cap} bytes`);
+      const hourly = this.d.config.mediaBytesPerHour;
+      if (upload.size > hourly)
+        throw new ParleyError(
+          'PAYLOAD_TOO_LARGE',
+          `media is larger than the hourly budget of ${hourly} bytes`,
+        );
+      await this.d.limiters.take('mediaUploads', device.userId);
+      try {
+        await this.d.limiters.take('mediaBytes', device.userId, upload.size);
+      } catch (err) {
+        await this.d.limiters.give('mediaUploads', device.userId);
+        throw err;
+      }
+      // The owner is the server's to say, whatever the client sent.
+      return { metadata: { sha256, class: kind, owner: device.userId } };
+    } catch (err) {
+      throw err instanceof ParleyError ? tusError(err) : err;
+    }
+  }
+
+  /**
+   * The upload is complete: hash it into the blob store under its declared digest (refused
+   * and deleted when it does not match), then drop the upload.
+   */
+  private async finished(device: Device, upload: Upload): Promise<{ headers: Record<string, string> }> {
+    const sha256 = upload.metadata?.sha256 ?? '';
+    const cap = classCap(this.d.config, mediaClass(upload.metadata?.class ?? undefined));
+    try {
+      await this.d.blobs.put(sha256, this.files.read(upload.id), cap);
+    } catch (err) {
+      await this.files.remove(upload.id).catch(() => {});
+      if (err instanceof ParleyError) throw tusError(err);
+      throw err;
+    }
+    await this.d.store.mediaUploadRecord(sha256, device.userId, this.d.clock.now());
+    await this.files.remove(upload.id).catch((err) => this.d.log.warn({ err }, 'a finished upload stays'));
+    return { headers: { [MEDIA_ID_HEADER]: sha256 } };
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Resumable uploads (tus 1.0 at /v1/uploads) against a real node on local disk: chunks from
+ * the server's offset, a resume after a dropped client, the digest checked before the body
+ * becomes fetchable, per-class caps on declared and on actual length, ownership, and tus's
+ * answers to requests out of order. The media root holds nothing outside its tree.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { uploadMediaResumable } from '@parley/sdk';
+import { filesUnder } from './db-scan.js';
+import { type Creds, register, startNode, type TestNode } from './harness.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const TUS = { 'tus-resumable': '1.0.0' };
+
+describe('resumable uploads (tus) on local disk', () => {
+  let t: TestNode;
+  let me: Creds;
+  let other: Creds;
+  const creds = (c: Creds) => ({
+    serverUrl: t.url,
+    token: c.token,
+    userId: c.userId,
+    deviceId: c.deviceId,
+    primary: true,
+  });
+  before(async () => {
+    t = await startNode({
+      mediaMaxBytes: 1024 * 1024,
+      mediaBytesPerHour: 64 * 1024 * 1024,
+      mediaMaxImageBytes: 100_000,
+      mediaMaxVideoBytes: 8 * 1024 * 1024,
+    });
+    me = await register(t);
+    other = await register(t);
+  });
+  after(() => t.stop());
+
+  const create = (
+    c: Creds,
+    length: number,
+    meta: Record<string, string>,
+    extra: Record<string, string> = {},
+  ) =>
+    fetch(`${t.url}/v1/uploads`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        authorization: `Bearer ${c.token}`,
+        'upload-length': String(length),
+        'upload-metadata': Object.entries(meta)
+          .map(([k, v]) => `${k} ${b64(v)}`)
+          .join(','),
+        ...extra,
+      },
+    });
+  const patch = (
+    c: Creds,
+    url: string,
+    offset: number,
+    body: Uint8Array,
+    extra: Record<string, string> = {},
+  ) =>
+    fetch(new URL(url, t.url), {
+      method: 'PATCH',
+      headers: {
+        ...TUS,
+        authorization: `Bearer ${c.token}`,
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': String(offset),
+        ...extra,
+      },
+      body,
+    });
+  const head = (c: Creds, url: string) =>
+    fetch(new URL(url, t.url), { method: 'HEAD', headers: { ...TUS, authorization: `Bearer ${c.token}` } });
+  const download = (id: string) =>
+    fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${me.token}` } });
+  const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  it('takes a body in chunks, tells the offset, and stores it under its digest when complete', async () => {
+    const body = randomBytes(300_000);
+    const created = await create(me, body.length, { sha256: sha(body), class: 'video' });
+    assert.equal(created.status, 201);
+    const url = created.headers.get('location')!;
+    assert.match(url, /^\/v1\/uploads\/[0-9a-f]{32}$/);
+    const first = await patch(me, url, 0, body.subarray(0, 100_000));
+    assert.equal(first.status, 204);
+    assert.equal(first.headers.get('upload-offset'), '100000');
+    const probe = await head(me, url);
+    assert.deepEqual(
+      [probe.status, probe.headers.get('upload-offset'), probe.headers.get('upload-length')],
+      [200, '100000', '300000'],
+    );
+    assert.equal((await download(sha(body))).status, 404, 'nothing is fetchable before the end');
+    const last = await patch(me, url, 100_000, body.subarray(100_000));
+    assert.equal(last.status, 204);
+    assert.equal(last.headers.get('upload-media-id'), sha(body));
+    const got = await download(sha(body));
+    assert.equal(got.status, 200);
+    assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
+    assert.equal((await head(me, url)).status, 404, 'the finished upload is gone');
+  });
+
+  it('the SDK resumes from the server offset with a kept URL, reporting progress', async () => {
+    const body = randomBytes(700_000);
+    const kept = new Map<string, string>();
+    const resume = {
+      get: async (k: string) => kept.get(k),
+      set: async (k: string, v: string) => void kept.set(k, v),
+      delete: async (k: string) => void kept.delete(k),
+    };
+    // The first run stops after 300,000 bytes, as a killed client would.
+    const stop = new AbortController();
+    await assert.rejects(
+      uploadMediaResumable(creds(me), body, {
+        mediaClass: 'video',
+        chunkBytes: 100_000,
+        resume,
+        signal: stop.signal,
+        onProgress: (sent) => sent >= 300_000 && stop.abort(),
+      }),
+    );
+    assert.equal(kept.size, 1, 'the unfinished upload is remembered');
+    const progress: number[] = [];
+    const done = await uploadMediaResumable(creds(me), body, {
+      mediaClass: 'video',
+      chunkBytes: 100_000,
+      resume,
+      onProgress: (sent) => progress.push(sent),
+    });
+    assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 300_000 });
+    assert.deepEqual(progress, [300_000, 400_000, 500_000, 600_000, 700_000]);
+    assert.equal(kept.size, 0);
+    assert.equal(sha(new Uint8Array(await (await download(sha(body))).arrayBuffer())), sha(body));
+  });
+
+  it('refuses a body that does not match its digest, and nothing becomes fetchable', async () => {
+    const body = randomBytes(50_000);
+    const claimed = sha(randomBytes(8));
+    const created = await create(me, body.length, { sha256: claimed, class: 'document' });
+    const url = created.headers.get('location')!;
+    const res = await patch(me, url, 0, body);
+    assert.equal(res.status, 400);
+    assert.equal(await code(res), 'DIGEST_MISMATCH');
+    assert.equal((await download(claimed)).status, 404);
+    assert.equal((await download(sha(body))).status, 404);
+    assert.equal((await head(me, url)).status, 404, 'the upload was deleted');
+  });
+
+  it('caps each class on the declared length and on the bytes that arrive', async () => {
+    const tooBig = await create(me, 100_001, { sha256: sha(randomBytes(4)), class: 'image' });
+    assert.deepEqual([tooBig.status, await code(tooBig)], [413, 'PAYLOAD_TOO_LARGE']);
+    // Two GiB declared as a video over an 8 MiB cap: refused at creation, nothing written.
+    const huge = await create(me, 2 * 1024 ** 3, { sha256: sha(randomBytes(4)), class: 'video' });
+    assert.equal(huge.status, 413);
+    // More bytes than declared: tus refuses the PATCH and keeps the offset.
+    const body = randomBytes(1000);
+    const url = (await create(me, 1000, { sha256: sha(body), class: 'image' })).headers.get('location')!;
+    const over = await patch(me, url, 0, randomBytes(1500));
+    assert.equal(over.status, 413);
+    assert.equal((await head(me, url)).headers.get('upload-offset'), '0');
+    assert.equal((await patch(me, url, 0, body)).status, 204, 'the right bytes still complete it');
+  });
+
+  it('answers bad metadata and requests out of order with the status tus and the API say', async () => {
+    const body = randomBytes(2000);
+    for (const [meta, what] of [
+      [{ class: 'image' }, 'no digest'],
+      [{ sha256: 'xyz', class: 'image' }, 'a bad digest'],
+      [{ sha256: sha(body), class: 'executable' }, 'an unknown class'],
+    ] as const) {
+      const res = await create(me, body.length, meta);
+      assert.deepEqual([res.status, await code(res)], [400, 'INVALID_ARGUMENT'], what);
+    }
+    const deferred = await create(me, 0, { sha256: sha(body) }, { 'upload-defer-length': '1' });
+    assert.equal(deferred.status, 400, 'a length is required');
+    assert.equal((await create(me, 0, { sha256: sha(body) })).status, 400, 'an empty body');
+    const noVersion = await fetch(`${t.url}/v1/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${me.token}`, 'upload-length': '10' },
+    });
+    assert.equal(noVersion.status, 412, 'Tus-Resumable is required');
+
+    const url = (await create(me, body.length, { sha256: sha(body) })).headers.get('location')!;
+    assert.equal((await patch(me, url, 500, body)).status, 409, 'an offset that is not the server’s');
+    assert.equal(
+      (await patch(me, url, 0, body, { 'content-type': 'application/octet-stream' })).status,
+      415,
+      'the tus content type is required',
+    );
+    const past = await patch(me, url, 5000, body.subarray(0, 10));
+    assert.equal(past.status, 409, 'an offset past the length');
+    // Two PATCHes at once to one upload: one wins, and the upload is whole and right after.
+    const [a, b] = await Promise.all([patch(me, url, 0, body), patch(me, url, 0, body)]);
+    assert.ok([a.status, b.status].includes(204), `one PATCH completes it (${a.status}, ${b.status})`);
+    assert.equal((await download(sha(body))).status, 200);
+  });
+
+  it('only the uploader may see or touch an upload; ids that are not ids are 404', async () => {
+    const body = randomBytes(5000);
+    const url = (await create(me, body.length, { sha256: sha(body) })).headers.get('location')!;
+    assert.equal((await head(other, url)).status, 404);
+    const theirs = await patch(other, url, 0, body);
+    assert.deepEqual([theirs.status, await code(theirs)], [404, 'NOT_FOUND']);
+    assert.equal((await head(me, url)).headers.get('upload-offset'), '0', 'untouched');
+    const noToken = await fetch(new URL(url, t.url), { method: 'HEAD', headers: TUS });
+    assert.equal(noToken.status, 401);
+    for (const bad of ['..%2F..%2Fparley.db', '%2e%2e', 'abc', `${'a'.repeat(32)}%00`, 'A'.repeat(32)]) {
+      const res = await fetch(`${t.url}/v1/uploads/${bad}`, {
+        method: 'PATCH',
+        headers: {
+          ...TUS,
+          authorization: `Bearer ${me.token}`,
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': '0',
+        },
+        body: 'x',
+      });
+      assert.equal(res.status, 404, bad);
+    }
+    const mediaRoot = join(t.dataDir, 'media');
+    for (const f of filesUnder(mediaRoot)) {
+      const rel = relative(mediaRoot, f);
+      assert.ok(!rel.startsWith('..'), `${f} is inside the media root`);
+      assert.match(rel, /^(uploads\/[0-9a-f]{32}(\.json)?|[0-9a-f]{2}\/[0-9a-f]{64})$/, rel);
+    }
+  });
+});
