@@ -6,6 +6,7 @@
  * carry none); what was read is kept in the MessageArchive, since the server's copies can
  * be decrypted only once.
  */
+
 import {
   type ChatInfo,
   type MessageStatus,
@@ -22,6 +23,7 @@ import { CliError } from './errors.js';
 import { effectLines, entryLine, fileLabel, reactionsLine, statusLine } from './format-message.js';
 import type { MessageArchive } from './message-archive.js';
 import { type FileInfo, type LogEffect, type LogEntry, logInput, MessageLog } from './message-log.js';
+import { ProgressLine } from './progress.js';
 
 /** What ChatMessages needs to know of the room. */
 export interface RoomView {
@@ -125,8 +127,19 @@ export class ChatMessages {
     const chat = this.requireOpen();
     const f = await readFileToSend(path);
     const file = { name: f.name, mime: f.mime, size: f.bytes.length };
-    if (file.size >= PROGRESS_BYTES) this.print(`Encrypting and sending ${fileLabel(file)}…`);
-    const result = await this.secure.sendFile(chat.id, f.bytes, { name: f.name, mime: f.mime });
+    let onProgress: ((sent: number, total: number, resumedAt: number) => void) | undefined;
+    if (file.size >= PROGRESS_BYTES) {
+      this.print(`Encrypting and sending ${fileLabel(file)}…`);
+      // One line a tenth of the way (the chat's output is lines, not a redrawn bar).
+      const progress = new ProgressLine({ write: (s: string) => this.print(s.trimEnd()) }, f.name);
+      onProgress = (sent, total, resumedAt) => progress.update(sent, total, resumedAt);
+    }
+    const result = await this.secure.sendFile(
+      chat.id,
+      f.bytes,
+      { name: f.name, mime: f.mime },
+      { ...(onProgress && { onProgress }) },
+    );
     await this.showOwn(chat, result, { file });
   }
 

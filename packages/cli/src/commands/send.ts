@@ -7,14 +7,17 @@
 import { createInterface } from 'node:readline';
 import type { ParleyClient, SecureMessaging, SendResult } from '@parley/sdk';
 import { COMMON_HELP, optional, parseCommand } from '../args.js';
+import { readFileToSend } from '../attachments.js';
 import type { Contacts } from '../contacts.js';
 import { directChatWith } from '../directory.js';
 import { UsageError } from '../errors.js';
+import { ProgressLine } from '../progress.js';
 import { parseSendLine, type SendLine, type SendTarget } from '../send-input.js';
 import { openSession } from '../session.js';
 
 const HELP = `Usage: parley send --chat CHAT_ID --text TEXT [--profile NAME]
        parley send --to +E164 --text TEXT [--profile NAME]
+       parley send (--chat CHAT_ID | --to +E164) --file PATH [--text CAPTION] [--profile NAME]
        parley send [--profile NAME] < lines.jsonl
 
 Sends a message and prints the result as a JSON line:
@@ -29,11 +32,19 @@ kept on this device.
 Options:
   --chat CHAT_ID   the chat to send to
   --to +E164       send to the direct chat with this phone number
-  --text TEXT      the message
+  --text TEXT      the message (with --file: its caption)
+  --file PATH      send a file, encrypted; progress goes to stderr. Files of 4 MiB and more
+                   go up in chunks, and a send that was cut off (the connection dropped,
+                   the command killed) resumes where the server got to when run again
 ${COMMON_HELP}
 `;
 
-const OPTIONS = { chat: { type: 'string' }, to: { type: 'string' }, text: { type: 'string' } } as const;
+const OPTIONS = {
+  chat: { type: 'string' },
+  to: { type: 'string' },
+  text: { type: 'string' },
+  file: { type: 'string' },
+} as const;
 const MAX_PENDING = 256;
 
 function resultJson(r: SendResult): string {
@@ -77,6 +88,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const text = optional(values, 'text');
   const chat = optional(values, 'chat');
   const to = optional(values, 'to');
+  const file = optional(values, 'file');
+  if (file !== undefined) {
+    if ((chat === undefined) === (to === undefined))
+      throw new UsageError('give exactly one of --chat or --to with --file');
+    if (file === '') throw new UsageError('--file must name a file');
+    return sendFileCommand(values, env, file, chat !== undefined ? { chatId: chat } : { to: to! }, text);
+  }
   if (text !== undefined && (chat === undefined) === (to === undefined)) {
     throw new UsageError('give exactly one of --chat or --to with --text');
   }
@@ -143,4 +161,45 @@ async function sendLines(
   await printed;
   if (failed) process.stderr.write('parley: some sends failed (see the error lines)\n');
   return failed ? 1 : 0;
+}
+
+/** `--file`: reads, encrypts and sends one file, with progress on stderr. */
+async function sendFileCommand(
+  values: Parameters<typeof openSession>[0],
+  env: NodeJS.ProcessEnv,
+  path: string,
+  target: SendTarget,
+  caption: string | undefined,
+): Promise<number> {
+  const f = await readFileToSend(path);
+  const session = await openSession(values, env, { receive: false });
+  await session.start();
+  const { client, secure, contacts } = session;
+  try {
+    const chatId = await chatResolver(client, contacts)(target);
+    const progress = new ProgressLine(process.stderr, f.name);
+    const result = await secure.sendFile(
+      chatId,
+      f.bytes,
+      { name: f.name, mime: f.mime, ...(caption !== undefined && { text: caption }) },
+      {
+        onProgress: (sent, total, resumedAt) => progress.update(sent, total, resumedAt),
+        ...(chunkBytes(env) !== undefined && { chunkBytes: chunkBytes(env) }),
+      },
+    );
+    process.stdout.write(`${resultJson(result)}\n`);
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+/** PARLEY_UPLOAD_CHUNK_BYTES: bytes per chunk of a resumable upload (default 4 MiB). */
+function chunkBytes(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.PARLEY_UPLOAD_CHUNK_BYTES;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 256 * 1024 * 1024)
+    throw new UsageError('PARLEY_UPLOAD_CHUNK_BYTES is a number of bytes from 1024 to 268435456');
+  return n;
 }

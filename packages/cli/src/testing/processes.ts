@@ -53,10 +53,10 @@ export function useParleyProcesses() {
     for (const c of children) if (c.exitCode === null) c.kill();
   });
 
-  /** A `parley ARGS...` process with PARLEY_HOME set to the test's home. */
-  function parley(t: TestNode, args: string[]): ParleyProcess {
+  /** A `parley ARGS...` process with PARLEY_HOME set to the test's home (and `env` added). */
+  function parley(t: TestNode, args: string[], env: NodeJS.ProcessEnv = {}): ParleyProcess {
     const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, PARLEY_HOME: homeOf(t) },
+      env: { ...process.env, ...env, PARLEY_HOME: homeOf(t) },
     });
     children.push(child);
     let out = '';

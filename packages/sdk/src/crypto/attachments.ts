@@ -23,17 +23,27 @@ export interface EncryptedAttachment {
   size: number;
 }
 
-export async function encryptAttachment(plain: Uint8Array): Promise<EncryptedAttachment> {
+/**
+ * Encrypts with a fresh random key and IV, or with `again` (a key and IV this device chose
+ * for the same file before): the same file then gives the same ciphertext, so an upload cut
+ * off in an earlier run can resume.
+ */
+export async function encryptAttachment(
+  plain: Uint8Array,
+  again?: { key: Uint8Array; iv: Uint8Array },
+): Promise<EncryptedAttachment & { iv: Uint8Array }> {
   const subtle = globalThis.crypto.subtle;
-  const key = globalThis.crypto.getRandomValues(new Uint8Array(ATTACHMENT_KEY_BYTES));
-  const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  if (again && (again.key.length !== ATTACHMENT_KEY_BYTES || again.iv.length !== IV_BYTES))
+    throw new E2eError('INVALID_ARGUMENT', `a key is ${ATTACHMENT_KEY_BYTES} bytes and an IV ${IV_BYTES}`);
+  const key = again?.key ?? globalThis.crypto.getRandomValues(new Uint8Array(ATTACHMENT_KEY_BYTES));
+  const iv = again?.iv ?? globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const { aesKey, macKey } = await importKeys(key, 'encrypt', 'sign');
   const body = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv }, aesKey, ownBytes(plain)));
   const signed = concatBytes(iv, body);
   const mac = new Uint8Array(await subtle.sign('HMAC', macKey, signed));
   const ciphertext = concatBytes(signed, mac);
   const digest = new Uint8Array(await subtle.digest('SHA-256', ciphertext));
-  return { ciphertext, key, digest, size: plain.length };
+  return { ciphertext, key, digest, size: plain.length, iv };
 }
 
 /**

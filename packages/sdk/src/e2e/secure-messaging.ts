@@ -17,13 +17,14 @@
 import { ChatKind, ParleyError } from '@parley/protocol';
 import type { ParleyClient, SendContent, SendOptions } from '../client.js';
 import { decryptAttachment, encryptAttachment } from '../crypto/attachments.js';
-import { compareBytes, concatBytes } from '../crypto/bytes.js';
+import { compareBytes, concatBytes, ownBytes } from '../crypto/bytes.js';
 import { checkMediaType, mediaClassOf } from '../crypto/media-type.js';
 import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { TypedEmitter } from '../emitter.js';
 import { downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
+import { uploadMediaResumable } from '../resumable-upload.js';
 import type { ReceivedMessage, SendResult } from '../types.js';
 import { systemTimers, type Timers } from '../typing.js';
 import {
@@ -136,7 +137,34 @@ export interface SecureSendOptions extends Omit<SendOptions, 'pushPreviews'> {
 export const MAX_PREVIEW_DEVICES = 256;
 
 const MAX_MISMATCH_RETRIES = 4;
-const NS = { meta: 'e2e-meta', distributed: 'e2e-distributed', contacts: 'e2e-contact-keys' } as const;
+const NS = {
+  meta: 'e2e-meta',
+  distributed: 'e2e-distributed',
+  contacts: 'e2e-contact-keys',
+  /** A file being sent resumably: its attachment key and IV, by the file's SHA-256. */
+  uploads: 'e2e-uploads',
+  /** The server's URL of an unfinished upload, by the ciphertext's SHA-256. */
+  uploadUrls: 'e2e-upload-urls',
+} as const;
+
+/** Files this large and larger are sent resumably (tus), in chunks. */
+export const RESUMABLE_FROM_BYTES = 4 * 1024 * 1024;
+
+/** Progress and cancellation of `sendFile`. */
+export interface FileSendOptions {
+  /** Bytes of ciphertext the server holds, the whole, and where this run resumed (0: from the start). */
+  onProgress?: (sent: number, total: number, resumedAt: number) => void;
+  /** Stops a resumable upload; the next sendFile of the same file resumes it. */
+  signal?: AbortSignal;
+  /** Bytes per chunk of a resumable upload (default 4 MiB). */
+  chunkBytes?: number;
+}
+
+const hexOf = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+function fromHex(h: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(h)) throw new ParleyError('INTERNAL', 'a kept upload key is damaged');
+  return Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
+}
 const utf8 = new TextEncoder();
 const unutf8 = new TextDecoder();
 
@@ -379,17 +407,60 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   /**
    * Encrypts `bytes` with a fresh key, uploads the ciphertext, and sends a pointer to it;
    * resolves with the send result and the pointer (to keep, forward or open it later).
+   * Files of RESUMABLE_FROM_BYTES and more go up resumably, in chunks (`onProgress`): when a
+   * run is cut off, the next `sendFile` of the same bytes on this device encrypts them the
+   * same way and goes on from where the server got to (`resumedAt` in `onProgress`'s third
+   * argument).
    */
   async sendFile(
     chatId: string,
     bytes: Uint8Array,
     info: { mime?: string; name?: string; text?: string } = {},
-    options: SendOptions = {},
+    options: SecureSendOptions & FileSendOptions = {},
   ): Promise<SendResult & { attachment: AttachmentPointer }> {
-    const enc = await encryptAttachment(bytes);
-    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, {
-      mediaClass: mediaClassOf(info.mime),
-    });
+    const { onProgress, signal, chunkBytes, ...sendOptions } = options;
+    const mediaClass = mediaClassOf(info.mime);
+    let enc: Awaited<ReturnType<typeof encryptAttachment>>;
+    let mediaId: string;
+    if (bytes.length < RESUMABLE_FROM_BYTES) {
+      enc = await encryptAttachment(bytes);
+      mediaId = (await uploadMedia(this.client.credentials, enc.ciphertext, { mediaClass })).mediaId;
+      onProgress?.(enc.ciphertext.length, enc.ciphertext.length, 0);
+    } else {
+      const fileKey = hexOf(
+        new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', ownBytes(bytes))),
+      );
+      const kept = await this.kv.get(NS.uploads, fileKey);
+      const again = kept ? (JSON.parse(unutf8.decode(kept)) as { key: string; iv: string }) : undefined;
+      enc = await encryptAttachment(bytes, again && { key: fromHex(again.key), iv: fromHex(again.iv) });
+      if (!again)
+        await this.kv.put(
+          NS.uploads,
+          fileKey,
+          utf8.encode(JSON.stringify({ key: hexOf(enc.key), iv: hexOf(enc.iv) })),
+        );
+      const urls = {
+        get: async (id: string) => {
+          const raw = await this.kv.get(NS.uploadUrls, id);
+          return raw ? unutf8.decode(raw) : undefined;
+        },
+        set: (id: string, url: string) => this.kv.put(NS.uploadUrls, id, utf8.encode(url)),
+        delete: (id: string) => this.kv.delete(NS.uploadUrls, id),
+      };
+      let resumedAt = 0;
+      const up = await uploadMediaResumable(this.client.credentials, enc.ciphertext, {
+        mediaClass,
+        resume: urls,
+        ...(chunkBytes !== undefined && { chunkBytes }),
+        ...(signal && { signal }),
+        onProgress: (sent, total) => {
+          if (resumedAt === 0 && sent > 0 && sent < total) resumedAt = sent;
+          onProgress?.(sent, total, resumedAt);
+        },
+      });
+      mediaId = up.mediaId;
+      await this.kv.delete(NS.uploads, fileKey);
+    }
     const attachment: AttachmentPointer = {
       mediaId,
       key: enc.key,
@@ -401,7 +472,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     const sent = await this.send(
       chatId,
       { attachment, ...(info.text !== undefined && { text: info.text }) },
-      options,
+      sendOptions,
     );
     return { ...sent, attachment };
   }
