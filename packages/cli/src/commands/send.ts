@@ -36,6 +36,7 @@ Options:
   --file PATH      send a file, encrypted; progress goes to stderr. Files of 4 MiB and more
                    go up in chunks, and a send that was cut off (the connection dropped,
                    the command killed) resumes where the server got to when run again
+                   (PARLEY_UPLOAD_CHUNK_BYTES sets the chunk size)
 ${COMMON_HELP}
 `;
 
