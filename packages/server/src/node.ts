@@ -21,6 +21,8 @@ import { RegistrationLockService } from './auth/registration-lock.js';
 import { CodeDigests } from './auth/secrets.js';
 import { loadServerSecret } from './auth/server-secret.js';
 import { AuthService } from './auth/service.js';
+import { MemoryTicketReplay, SocketTickets } from './auth/socket-tickets.js';
+import { type RedisSetNx, RedisTicketReplay } from './auth/ticket-replay-redis.js';
 import { BlockService } from './blocks/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
@@ -69,7 +71,7 @@ export interface NodeOverrides {
   blobs?: BlobStore;
   /** A bus shared with other nodes; without one the node runs alone. */
   bus?: Bus;
-  /** A Redis client for rate-limit counters shared by every node. */
+  /** A Redis client for rate-limit counters and used socket tickets, shared by every node. */
   limiterRedis?: unknown;
   log?: Logger;
   /** The key for code digests; default from config (see auth/server-secret.ts). */
@@ -318,6 +320,12 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     config,
     limiters,
     digests,
+    // Used tickets are remembered where every node sees them: Redis when the node has it.
+    tickets: new SocketTickets(
+      serverSecret,
+      clock,
+      o.limiterRedis ? new RedisTicketReplay(o.limiterRedis as RedisSetNx) : new MemoryTicketReplay(clock),
+    ),
     log,
     onRevoked: (ids) => revoke(ids),
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
