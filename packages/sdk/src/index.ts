@@ -67,6 +67,7 @@ export {
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
+  createSocketTicket,
   deleteAccount,
   downloadMedia,
   type FetchLike,
@@ -96,6 +97,7 @@ export {
   type SocketRequest,
   type WebSocketFactory,
 } from './socket.js';
+export { ticketWebSocketFactory } from './ticket-socket.js';
 export type * from './types.js';
 export {
   systemTimers,
