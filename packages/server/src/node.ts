@@ -38,6 +38,7 @@ import { encodeDeliverBinary } from './gateway/fast-codec.js';
 import { httpRoutes } from './gateway/http.js';
 import { createHttpApp } from './gateway/http-app.js';
 import { writeHttpError } from './gateway/http-util.js';
+import { webClient } from './gateway/web.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
 import { KeyService } from './keys/service.js';
@@ -482,12 +483,16 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return `http://127.0.0.1:${addr?.port ?? config.port}`;
     },
     async start() {
+      const web = webClient({ enabled: config.webClient, dir: config.webDir });
+      if (web && !web.built)
+        log.warn({ dir: web.dir }, 'the web client is not built (run npm run build): / answers 404');
       // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
       app = createHttpApp(
         {
           log,
           corsOrigins: config.corsOrigins,
           version: SERVER_VERSION,
+          web,
           serverFactory: (request) =>
             createEdge(config, log, {
               request,
