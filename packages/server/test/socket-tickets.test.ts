@@ -15,8 +15,7 @@ import WebSocket from 'ws';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { ManualClock } from '../src/ports/clock.js';
-import type { Store } from '../src/ports/store.js';
-import { http, register, startNode, type TestNode } from './harness.js';
+import { http, register, sharedByNodes, startNode, type TestNode } from './harness.js';
 
 type Upgrade = { status: 101 } | { status: number; body: unknown };
 
@@ -119,11 +118,8 @@ describe('socket tickets across nodes sharing a store, a bus and Redis', {
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-tickets-'));
   const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
-  // Each node closes its store on stop; the shared one is closed once, at the end.
-  const store = new Proxy(shared, {
-    get: (target, prop, receiver) =>
-      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
-  }) as Store;
+  // Each node's stop leaves the shared store open; it is closed once, at the end.
+  const store = sharedByNodes(shared);
   const network = new LocalBusNetwork();
   const nodes: TestNode[] = [];
   const clients: Redis[] = [];
