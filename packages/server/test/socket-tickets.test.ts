@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { offeredSubprotocols } from '@parley/protocol';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
@@ -107,6 +108,29 @@ describe('socket tickets on one node', () => {
     assert.equal(r.body.error.code, 'RATE_LIMITED');
     assert.ok(r.body.error.retryAfterMs > 0);
     await ticketFor(t.url, bob.token);
+  });
+});
+
+describe('socket tickets in the log', () => {
+  it('no ticket reaches the log, at trace level, whether it is used, reused or forged', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    const t = await startNode({ logLevel: 'trace' }, { log });
+    try {
+      const alice = await register(t);
+      const ticket = await ticketFor(t.url, alice.token);
+      assert.equal((await upgrade(t.url, ticketQuery(ticket))).status, 101);
+      assert.equal((await upgrade(t.url, ticketQuery(ticket))).status, 401);
+      const forged = `${ticket.slice(0, -4)}AAAA`;
+      assert.equal((await upgrade(t.url, ticketQuery(forged))).status, 401);
+      await t.node.stop();
+      assert.ok(lines.length > 0, 'the node logged something');
+      const all = lines.join('');
+      for (const secret of [ticket, forged, ticket.slice(10, 50), alice.token])
+        assert.ok(!all.includes(secret), 'a ticket or token is in the log');
+    } finally {
+      await t.stop();
+    }
   });
 });
 
