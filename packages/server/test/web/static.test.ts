@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { DEFAULT_WEB_DIR, WEB_CSP } from '../../src/gateway/web.js';
 import { startNode, type TestNode } from '../harness.js';
 import { rawExchange, request } from '../raw-http.js';
@@ -57,6 +58,16 @@ describe('the web client served at /', () => {
         path,
       );
     }
+  });
+
+  it('the JavaScript of the first load is within the 300 KB (gzip) budget', async () => {
+    const scripts = [...index.text.matchAll(/<script[^>]+src="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+    assert.ok(scripts.length > 0);
+    let compressed = 0;
+    for (const path of scripts)
+      compressed += gzipSync(Buffer.from(await (await fetch(`${t.url}${path}`)).arrayBuffer())).length;
+    console.log(`# first-load JavaScript: ${(compressed / 1024).toFixed(1)} KB gzip`);
+    assert.ok(compressed <= 300 * 1024, `${compressed} bytes`);
   });
 
   it('a page navigation to an unknown app path gets index.html; the API and other requests keep JSON errors', async () => {
