@@ -321,7 +321,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     config,
     limiters,
     digests,
-    // Used tickets are remembered where every node sees them: Redis when the node has it.
+    // Used tickets are remembered where every node sees them: in Redis whenever the node has it
+    // (openNode passes the bus's client); memory only for a node without one.
     tickets: new SocketTickets(
       serverSecret,
       clock,

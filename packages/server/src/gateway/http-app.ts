@@ -1,7 +1,8 @@
 /**
  * The HTTP framework (Fastify) as Parley runs it: zod schemas validate every request and
  * generate the OpenAPI document, every error answers `{error:{code,message}}`, CORS only for
- * the configured origins, the web client's static files at `/` (web.ts). The server underneath is the edge's (edge.ts); the routes are in http.ts.
+ * the configured origins, the web client's static files at `/` (web.ts). The server underneath
+ * is the edge's (edge.ts); the routes are in http.ts.
  */
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
