@@ -3,13 +3,14 @@
  * node in dev mode: the page loads with nothing fetched from another origin, a user registers
  * through the UI (keyboard only) with the code the node wrote to <dataDir>/sms-codes.log, the
  * socket opens with a one-use ticket (no token in any URL), and a chat another user creates
- * with the SDK appears in the list. All of it at 390 px without horizontal scrolling.
+ * with the SDK appears in the list; logging out revokes the device. All of it at 390 px
+ * without horizontal scrolling.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChatKind, type Credentials, ParleyClient } from '@parley/sdk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { nextPhone, startNode, type TestNode } from '../harness.js';
+import { http, nextPhone, startNode, type TestNode } from '../harness.js';
 import { registerViaLog } from '../register-via-log.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
 import { readCodeFromLog } from './dev-code.js';
@@ -128,6 +129,15 @@ describe('the web client in Chromium', { skip: chromiumSkip() }, () => {
       .filter((u) => u.startsWith('ws:'))
       .map((u) => new URL(u).searchParams.get('ticket'));
     assert.equal(new Set(tickets).size, 2);
+  });
+
+  it('logging out revokes the device and goes back to registration', async () => {
+    const { token } = await stored();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Phone number').waitFor();
+    assert.equal(await js("localStorage.getItem('parley.credentials')"), null);
+    const r = await http(`${t.url}/v1/devices`, 'GET', undefined, token);
+    assert.equal(r.status, 401);
   });
 
   it('asked nothing of any other origin', () => {
