@@ -142,6 +142,18 @@ export function createLinkCode(credentials: Credentials, options?: HttpOptions):
   return call(credentials.serverUrl, req, options);
 }
 
+/**
+ * A one-use ticket that opens one WebSocket of this device within 30 s, as `/v1/ws?ticket=…`
+ * (for browsers, which cannot send the Authorization header; see ticketWebSocketFactory).
+ */
+export function createSocketTicket(
+  credentials: Pick<Credentials, 'serverUrl' | 'token'>,
+  options?: HttpOptions,
+): Promise<{ ticket: string; expiresAt: number }> {
+  const req: Call = { method: 'POST', path: '/v1/socket-tickets', token: credentials.token };
+  return call(credentials.serverUrl, req, options);
+}
+
 /** On the new device: trades a link code for credentials of a linked (non-primary) device. */
 export async function linkDevice(
   serverUrl: string,

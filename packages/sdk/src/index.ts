@@ -77,6 +77,7 @@ export {
 export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIMER_MS } from './expiry.js';
 export {
   createLinkCode,
+  createSocketTicket,
   deleteAccount,
   downloadMedia,
   type FetchLike,
@@ -112,6 +113,7 @@ export {
   type SocketRequest,
   type WebSocketFactory,
 } from './socket.js';
+export { ticketWebSocketFactory } from './ticket-socket.js';
 export type * from './types.js';
 export {
   systemTimers,

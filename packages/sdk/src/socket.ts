@@ -44,12 +44,12 @@ interface BrowserWebSocket {
   onclose: ((ev: { code: number; reason: string }) => void) | null;
 }
 
-/** Uses the global WHATWG WebSocket; the token goes in the query (browsers cannot set headers). */
-export const browserWebSocketFactory: WebSocketFactory = (request, handlers) => {
+/** Opens a global WHATWG WebSocket at `url` and wires it to `handlers`. */
+export function openBrowserSocket(url: string, protocols: string[], handlers: SocketHandlers): SocketLike {
   const Ctor = (globalThis as unknown as { WebSocket?: new (url: string, p: string[]) => BrowserWebSocket })
     .WebSocket;
   if (!Ctor) throw new Error('no global WebSocket: pass a webSocketFactory');
-  const ws = new Ctor(withTokenQuery(request.url, request.token), request.protocols);
+  const ws = new Ctor(url, protocols);
   ws.binaryType = 'arraybuffer';
   ws.onopen = () => handlers.open(ws.protocol);
   ws.onmessage = (ev) => {
@@ -62,4 +62,11 @@ export const browserWebSocketFactory: WebSocketFactory = (request, handlers) => 
     send: (data) => ws.send(data),
     close: (code, reason) => ws.close(code, reason),
   };
-};
+}
+
+/**
+ * Uses the global WHATWG WebSocket; the token goes in the query (browsers cannot set headers).
+ * Prefer `ticketWebSocketFactory` (ticket-socket.ts): a token in a URL ends up in proxy logs.
+ */
+export const browserWebSocketFactory: WebSocketFactory = (request, handlers) =>
+  openBrowserSocket(withTokenQuery(request.url, request.token), request.protocols, handlers);

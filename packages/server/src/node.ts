@@ -21,6 +21,8 @@ import { RegistrationLockService } from './auth/registration-lock.js';
 import { CodeDigests } from './auth/secrets.js';
 import { loadServerSecret } from './auth/server-secret.js';
 import { AuthService } from './auth/service.js';
+import { MemoryTicketReplay, SocketTickets } from './auth/socket-tickets.js';
+import { type RedisSetNx, RedisTicketReplay } from './auth/ticket-replay-redis.js';
 import { BlockService } from './blocks/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
@@ -36,6 +38,7 @@ import { encodeDeliverBinary } from './gateway/fast-codec.js';
 import { httpRoutes } from './gateway/http.js';
 import { createHttpApp } from './gateway/http-app.js';
 import { writeHttpError } from './gateway/http-util.js';
+import { webClient } from './gateway/web.js';
 import { toWireMessage } from './gateway/wire.js';
 import { Gateway } from './gateway/ws.js';
 import { KeyService } from './keys/service.js';
@@ -70,7 +73,7 @@ export interface NodeOverrides {
   blobs?: BlobStore;
   /** A bus shared with other nodes; without one the node runs alone. */
   bus?: Bus;
-  /** A Redis client for rate-limit counters shared by every node. */
+  /** A Redis client for rate-limit counters and used socket tickets, shared by every node. */
   limiterRedis?: unknown;
   log?: Logger;
   /** The key for code digests; default from config (see auth/server-secret.ts). */
@@ -319,6 +322,13 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     config,
     limiters,
     digests,
+    // Used tickets are remembered where every node sees them: in Redis whenever the node has it
+    // (openNode passes the bus's client); memory only for a node without one.
+    tickets: new SocketTickets(
+      serverSecret,
+      clock,
+      o.limiterRedis ? new RedisTicketReplay(o.limiterRedis as RedisSetNx) : new MemoryTicketReplay(clock),
+    ),
     log,
     onRevoked: (ids) => revoke(ids),
     onDevicesChanged: (userId) => directory.invalidateUser(userId),
@@ -481,12 +491,16 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       return `http://127.0.0.1:${addr?.port ?? config.port}`;
     },
     async start() {
+      const web = webClient({ enabled: config.webClient, dir: config.webDir });
+      if (web && !web.built)
+        log.warn({ dir: web.dir }, 'the web client is not built (run npm run build): / answers 404');
       // Settings the edge refuses (proxyProtocol without trustedProxies) stop the start first.
       app = createHttpApp(
         {
           log,
           corsOrigins: config.corsOrigins,
           version: SERVER_VERSION,
+          web,
           serverFactory: (request) =>
             createEdge(config, log, {
               request,

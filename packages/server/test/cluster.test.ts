@@ -12,13 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import { CloseCodes, TypingState } from '@parley/protocol';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
-import type { Store } from '../src/ports/store.js';
 import {
   createGroup,
   http,
   linkDevice,
   RawClient,
   register,
+  sharedByNodes,
   startNode,
   type TestNode,
   text,
@@ -27,11 +27,8 @@ import {
 describe('several nodes sharing a store and a bus', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
   const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
-  // Each node closes its store on stop; the shared one is closed once, at the end.
-  const store = new Proxy(shared, {
-    get: (target, prop, receiver) =>
-      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
-  }) as Store;
+  // Each node's stop leaves the shared store open; it is closed once, at the end.
+  const store = sharedByNodes(shared);
   const network = new LocalBusNetwork();
   const nodes: TestNode[] = [];
 

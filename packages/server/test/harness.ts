@@ -23,6 +23,7 @@ import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
 import { createNode, type NodeOverrides, type ParleyNode } from '../src/node.js';
 import type { SmsProvider } from '../src/ports/sms.js';
+import type { Store } from '../src/ports/store.js';
 
 export class CapturingSms implements SmsProvider {
   readonly codes = new Map<string, string>();
@@ -71,6 +72,17 @@ export async function startNode(config: ConfigInput = {}, overrides: NodeOverrid
       if (!config.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One store for several in-process nodes: a node's stop leaves it open (the others still use
+ * it); the test closes the store itself once, at the end.
+ */
+export function sharedByNodes(store: Store): Store {
+  return new Proxy(store, {
+    get: (target, prop, receiver) =>
+      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
+  });
 }
 
 export async function http(url: string, method: string, body?: unknown, token?: string) {

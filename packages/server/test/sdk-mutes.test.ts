@@ -27,7 +27,7 @@ import { alertFor } from '../src/mutes/alert.js';
 import type { Bus } from '../src/ports/bus.js';
 import type { Store } from '../src/ports/store.js';
 import type { ChatId, UserId } from '../src/ports/types.js';
-import { RawClient, startNode, type TestNode } from './harness.js';
+import { RawClient, sharedByNodes, startNode, type TestNode } from './harness.js';
 import { closeWatched, newUser, until, watch } from './sdk-helpers.js';
 
 const HOUR = 3_600_000;
@@ -46,11 +46,8 @@ interface TwoNodes {
 async function sqliteNodes(): Promise<TwoNodes> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-mutes-'));
   const shared = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
-  // Each node closes its store on stop; the shared one is closed once, at the end.
-  const store = new Proxy(shared, {
-    get: (target, prop, receiver) =>
-      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
-  }) as Store;
+  // Each node's stop leaves the shared store open; it is closed once, at the end.
+  const store = sharedByNodes(shared);
   const network = new LocalBusNetwork();
   const nodes: TestNode[] = [];
   for (const id of ['n1', 'n2']) {

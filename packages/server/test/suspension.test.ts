@@ -26,6 +26,7 @@ import {
   RawClient,
   refusedUpgrade,
   register,
+  sharedByNodes,
   startNode,
   type TestNode,
   text,
@@ -48,10 +49,8 @@ async function sqliteCluster(): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-suspend-'));
   const path = join(dir, 'parley.db');
   const shared = new SqliteStore({ path, synchronous: 'FULL' });
-  const store = new Proxy(shared, {
-    get: (target, prop, receiver) =>
-      prop === 'close' ? async () => {} : Reflect.get(target, prop, receiver),
-  }) as Store;
+  // Each node's stop leaves the shared store open; it is closed once, at the end.
+  const store = sharedByNodes(shared);
   const network = new LocalBusNetwork();
   const nodes: TestNode[] = [];
   for (const id of ['n1', 'n2', 'n3']) {

@@ -21,6 +21,7 @@ import type { Device, DeviceId, UserId } from '../ports/types.js';
 import { checkPhoneTypeAllowed, maskPhone, normalizePhone, phoneHash } from './phone.js';
 import { parseInput, pinSchema, type RegistrationLockService } from './registration-lock.js';
 import { type CodeDigests, digestsEqual, tokenDigest } from './secrets.js';
+import type { IssuedTicket, SocketTickets } from './socket-tickets.js';
 
 export interface IssuedCredentials {
   userId: UserId;
@@ -38,6 +39,8 @@ export interface AuthDeps {
   limiters: Limiters;
   /** Keyed digests of codes (the key is the server secret). */
   digests: CodeDigests;
+  /** One-use tickets that open a WebSocket in place of the token (browsers). */
+  tickets: SocketTickets;
   log: Logger;
   registrationLock: RegistrationLockService;
   /** Called with devices whose credentials were revoked, so their sockets can be closed. */
@@ -288,6 +291,24 @@ export class AuthService {
     if (!token || token.length > 256) return undefined;
     const device = await this.d.store.deviceByTokenHash(tokenDigest(token));
     if (device?.suspendedAt !== undefined) throw suspended();
+    return device;
+  }
+
+  /** A ticket that opens one socket of this device within 30 s; RATE_LIMITED past socketTicket. */
+  async issueSocketTicket(device: Device): Promise<IssuedTicket> {
+    await this.d.limiters.take('socketTicket', device.id);
+    return this.d.tickets.issue({ userId: device.userId, deviceId: device.id });
+  }
+
+  /**
+   * The active device a socket ticket names, using the ticket up; undefined for a malformed,
+   * forged, expired or used ticket and for a device revoked since, like a bad token.
+   */
+  async authenticateTicket(ticket: string): Promise<Device | undefined> {
+    const owner = await this.d.tickets.redeem(ticket);
+    if (!owner) return undefined;
+    const device = (await this.d.store.deviceList(owner.userId)).find((x) => x.id === owner.deviceId);
+    if (device && (await this.d.store.userSuspension(owner.userId))) throw suspended();
     return device;
   }
 

@@ -170,6 +170,10 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'Comma-separated origins (like https://app.example.org) whose browser apps may call the HTTP API; * allows any. Default none: no CORS headers are sent.',
   trustedProxies:
     'Comma-separated IPs or CIDR ranges of load balancers and proxies: they may send a PROXY header, and their X-Forwarded-For is believed.',
+  webClient:
+    'Serve the web client at / (static files with strict caching and Content-Security-Policy); false leaves / an unknown path.',
+  webDir:
+    'Directory of the built web client (default: packages/web/dist of this installation, made by npm run build).',
   pushEnabled:
     "Runs this node's push worker (it sends the push jobs of offline devices); default on when a push provider is configured.",
   pushCoalesceMs:

@@ -386,6 +386,10 @@ export const configSchema = z
       )
       .refine((list) => list.every(isOrigin), 'comma-separated origins like https://app.example.org, or *')
       .describe('Origins whose browser apps may call the HTTP API, like https://app.example.org (* for any)'),
+    /** Serve the web client (packages/web) at `/`. */
+    webClient: bool.default(true),
+    /** Directory of the built web client (default: packages/web/dist of this installation). */
+    webDir: z.string().min(1).optional(),
     /** Runs this node's push worker; default on when a push provider is configured. */
     pushEnabled: bool.optional(),
     /** Messages to one offline device within this window after the first become one push. */

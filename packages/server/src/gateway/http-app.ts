@@ -1,7 +1,8 @@
 /**
  * The HTTP framework (Fastify) as Parley runs it: zod schemas validate every request and
  * generate the OpenAPI document, every error answers `{error:{code,message}}`, CORS only for
- * the configured origins. The server underneath is the edge's (edge.ts); the routes are in http.ts.
+ * the configured origins, the web client's static files at `/` (web.ts). The server underneath
+ * is the edge's (edge.ts); the routes are in http.ts.
  */
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
@@ -18,6 +19,7 @@ import {
 import type { Logger } from '../log.js';
 import { answerClientError } from './edge.js';
 import { EdgeLogs, sendError } from './http-errors.js';
+import type { WebClient } from './web.js';
 
 export interface HttpAppOptions {
   log: Logger;
@@ -26,6 +28,8 @@ export interface HttpAppOptions {
   /** The HTTP server the app answers on; Fastify makes a plain one without it (tests). */
   serverFactory?: FastifyServerFactory;
   version: string;
+  /** The web client served at `/` (web.ts); none leaves `/` an unknown path. */
+  web?: WebClient | undefined;
 }
 
 /** The answer to a request no route takes; a target the URL parser refuses is INVALID_ARGUMENT. */
@@ -54,7 +58,9 @@ export function createHttpApp(o: HttpAppOptions, routes: FastifyPluginAsyncZod) 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler(async (request) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    // A page navigation to a path of the app (not of the API) gets the app's index.html.
+    if (o.web?.fallback(request, reply)) return reply;
     throw noRoute(request);
   });
   // The body of a request no route takes is not read (the answer closes the connection).
@@ -93,5 +99,6 @@ export function createHttpApp(o: HttpAppOptions, routes: FastifyPluginAsyncZod) 
     });
   }
   app.register(routes);
+  if (o.web) app.register(o.web.plugin);
   return app;
 }

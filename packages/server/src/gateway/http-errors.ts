@@ -64,6 +64,19 @@ export function fromFramework(err: unknown, request: FastifyRequest): unknown {
   if (e.code?.startsWith('FST_') && e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return new ParleyError('INVALID_ARGUMENT', e.message ?? 'bad request');
   }
+  // The web client's file server (@fastify/send) refuses with http-errors: a path that leaves
+  // its directory (403) is as unknown as a missing file; a bad range or precondition is the client's.
+  const status = (e as { status?: unknown }).status;
+  if (
+    (e as { expose?: unknown }).expose === true &&
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500
+  ) {
+    return status === 403 || status === 404
+      ? new ParleyError('NOT_FOUND', 'no such file')
+      : new ParleyError('INVALID_ARGUMENT', e.message ?? 'bad request');
+  }
   return err;
 }
 

@@ -138,6 +138,10 @@ export const credentialsAnswer = z
     primary: z.boolean(),
   })
   .meta({ id: 'Credentials' });
+export const socketTicketAnswer = z.object({
+  ticket: z.string().meta({ description: 'Opens one WebSocket as /v1/ws?ticket=…; base64url' }),
+  expiresAt: z.number().int().meta({ description: 'Milliseconds since the Unix epoch; 30 s after issue' }),
+});
 export const linkCodeAnswer = z.object({ code: z.string(), expiresInMs: z.number().int() });
 export const devicesAnswer = z.object({
   devices: z.array(

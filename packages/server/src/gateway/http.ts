@@ -1,6 +1,6 @@
 /**
- * The HTTP routes: registration, the registration lock, linking, devices, account deletion, media,
- * health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
+ * The HTTP routes: registration, the registration lock, linking, devices, socket tickets, account
+ * deletion, media, health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
  * validate the request before the handler runs; a handler throws and the error handler
  * (http-errors.ts) answers.
  */
@@ -341,6 +341,19 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         },
       },
       (request) => auth.createLinkCode(request.device!),
+    );
+    app.post(
+      '/v1/socket-tickets',
+      {
+        schema: {
+          tags: ['auth'],
+          security: bearer,
+          summary:
+            'A one-use ticket, valid 30 s, that opens a WebSocket of this device as /v1/ws?ticket=… (browsers cannot send the Authorization header)',
+          response: { 200: s.socketTicketAnswer, ...errors },
+        },
+      },
+      (request) => auth.issueSocketTicket(request.device!),
     );
     app.get(
       '/v1/devices',

@@ -35,12 +35,19 @@ export function chooseSubprotocol(offered: Iterable<string>): string | undefined
   return encoding && best > 0 ? subprotocolName(best, encoding) : undefined;
 }
 
-function bearerToken(req: IncomingMessage): string | undefined {
+/**
+ * What the upgrade authenticates with: the Authorization header, else a one-use `?ticket=`
+ * (browsers, auth/socket-tickets.ts), else the device token as `?token=`.
+ */
+function credential(req: IncomingMessage): { token?: string; ticket?: string } {
   const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim() };
   const q = req.url?.indexOf('?') ?? -1;
-  if (q >= 0) return new URLSearchParams(req.url!.slice(q + 1)).get('token') ?? undefined;
-  return undefined;
+  if (q < 0) return {};
+  const query = new URLSearchParams(req.url!.slice(q + 1));
+  const ticket = query.get('ticket');
+  if (ticket !== null) return { ticket };
+  return { token: query.get('token') ?? undefined };
 }
 
 export class Gateway {
@@ -72,7 +79,12 @@ export class Gateway {
           `offer one of: ${SUPPORTED_VERSIONS.map((v) => subprotocolName(v, 'proto')).join(', ')} (or .json)`,
         );
       }
-      const device = await this.d.auth.authenticate(bearerToken(req));
+      const { token, ticket } = credential(req);
+      const device =
+        ticket === undefined
+          ? await this.d.auth.authenticate(token)
+          : await this.d.auth.authenticateTicket(ticket);
+      // A bad ticket (unknown, expired, used) is answered exactly as a bad token.
       if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
       const { encoding, version } = parseSubprotocol(chosen)!;
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding, version));

@@ -49,6 +49,8 @@ export function limiterTable(config: Config) {
     linkIp: { points: config.authAttemptsPerMinute, durationSec: 60 },
     /** Registration-lock PIN sets, changes and removals per user per hour. */
     pinChange: { points: config.pinChangesPerHour, durationSec: 3600 },
+    /** Socket tickets (WebSocket logins of browsers) per device per minute. */
+    socketTicket: { points: 30, durationSec: 60 },
     /** Typing indicators per device per second. */
     typing: { points: 5, durationSec: 1 },
     /** Discovery requests per user per minute (new numbers per day are counted by the store). */

@@ -1,0 +1,107 @@
+/**
+ * Registration: a phone number, then the code the node sent by SMS (in dev mode the node's log
+ * and <data-dir>/sms-codes.log show it). The answer is this browser's device credentials.
+ */
+import { type Credentials, requestCode, verifyCode } from '@parley/sdk';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { describeError } from './errors.js';
+
+export function Register({ onRegistered }: { onRegistered: (c: Credentials) => void }) {
+  const [phone, setPhone] = useState('');
+  const [sentTo, setSentTo] = useState<string | undefined>();
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const codeInput = useRef<HTMLInputElement>(null);
+  const server = location.origin;
+
+  useEffect(() => {
+    if (sentTo) codeInput.current?.focus();
+  }, [sentTo]);
+
+  async function run(work: () => Promise<void>) {
+    setBusy(true);
+    setError('');
+    try {
+      await work();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const sendCode = (e: Event) => {
+    e.preventDefault();
+    void run(async () => {
+      const r = await requestCode(server, phone.trim());
+      setSentTo(r.phone);
+      setCode('');
+    });
+  };
+
+  const verify = (e: Event) => {
+    e.preventDefault();
+    if (!sentTo) return;
+    void run(async () => {
+      onRegistered(await verifyCode(server, { phone: sentTo, code: code.trim(), deviceName: 'Web browser' }));
+    });
+  };
+
+  return (
+    <main class="card" aria-labelledby="register-title">
+      <h1 id="register-title">Parley</h1>
+      {!sentTo ? (
+        <form onSubmit={sendCode} aria-describedby="phone-help">
+          <label for="phone">Phone number</label>
+          <input
+            id="phone"
+            name="phone"
+            type="tel"
+            autocomplete="tel"
+            inputmode="tel"
+            placeholder="+14155550123"
+            required
+            value={phone}
+            onInput={(e) => setPhone(e.currentTarget.value)}
+          />
+          <p id="phone-help" class="help">
+            With the country code, like +44 20 7946 0958. We send a code by SMS.
+          </p>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Sending…' : 'Send code'}
+          </button>
+        </form>
+      ) : (
+        <form onSubmit={verify} aria-describedby="code-help">
+          <p id="code-help" class="help">
+            We sent a code to <strong>{sentTo}</strong>. On a node in dev mode, its log shows the code.
+          </p>
+          <label for="code">Code</label>
+          <input
+            id="code"
+            name="code"
+            ref={codeInput}
+            type="text"
+            autocomplete="one-time-code"
+            inputmode="numeric"
+            pattern="[0-9]{6}"
+            maxLength={6}
+            required
+            value={code}
+            onInput={(e) => setCode(e.currentTarget.value)}
+          />
+          <button type="submit" disabled={busy}>
+            {busy ? 'Checking…' : 'Register'}
+          </button>
+          <button type="button" class="link" disabled={busy} onClick={() => setSentTo(undefined)}>
+            Use another number
+          </button>
+        </form>
+      )}
+      <p role="alert" class="error">
+        {error}
+      </p>
+    </main>
+  );
+}
