@@ -45,7 +45,7 @@ import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
 import { MediaService } from './media/service.js';
-import { ResumableUploads } from './media/uploads.js';
+import { fileUploadStore, ResumableUploads, type UploadStore } from './media/uploads.js';
 import { Metrics } from './metrics/metrics.js';
 import { ReportService } from './moderation/reports.js';
 import { SuspensionWatcher } from './moderation/suspension.js';
@@ -71,6 +71,8 @@ export interface NodeOverrides {
   sms?: SmsProvider;
   store?: Store;
   blobs?: BlobStore;
+  /** Where incomplete resumable uploads live (default: files beside local media). */
+  uploadStore?: UploadStore;
   /** A bus shared with other nodes; without one the node runs alone. */
   bus?: Bus;
   /** A Redis client for rate-limit counters and used socket tickets, shared by every node. */
@@ -431,10 +433,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const mediaDir = resolve(config.mediaDir ?? join(config.dataDir, 'media'));
   const blobs = o.blobs ?? new LocalBlobStore(mediaDir);
   const media = new MediaService({ blobs, store, clock, limiters, config });
-  // Incomplete resumable uploads: beside local media (shared by nodes that share it), else on the node's disk.
-  const uploadsDir = config.media === 'local' ? join(mediaDir, 'uploads') : join(config.dataDir, 'uploads');
-  mkdirSync(uploadsDir, { recursive: true, mode: 0o700 });
-  const uploads = new ResumableUploads({ dir: uploadsDir, blobs, store, limiters, config, clock, log });
+  // Incomplete resumable uploads: in the bucket with S3 media (openNode), else beside local media.
+  const uploadStore =
+    o.uploadStore ??
+    (() => {
+      const dir = join(config.media === 'local' ? mediaDir : config.dataDir, 'uploads');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return fileUploadStore(dir);
+    })();
+  const uploads = new ResumableUploads({ files: uploadStore, blobs, store, limiters, config, clock, log });
   const account = new AccountService({
     store,
     auth,
@@ -614,15 +621,19 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
   let bus = o.bus;
   let limiterRedis = o.limiterRedis;
   let blobs = o.blobs;
+  let uploadStore = o.uploadStore;
   try {
     if (!blobs && config.media !== 'local') {
       const { S3BlobStore } = await import('./adapters/blobs/s3/s3-blobs.js');
-      blobs = await S3BlobStore.open({
+      const s3 = {
         url: config.media,
         region: config.s3Region,
         forcePathStyle: config.s3ForcePathStyle,
         ...(config.s3Endpoint && { endpoint: config.s3Endpoint }),
-      });
+      };
+      blobs = await S3BlobStore.open(s3);
+      const { s3UploadStore } = await import('./media/s3-uploads.js');
+      uploadStore ??= s3UploadStore(s3);
     }
     if (!store && config.store !== 'sqlite') {
       const { PostgresStore } = await import('./adapters/store/postgres/postgres-store.js');
@@ -655,6 +666,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
     serverSecret,
     sms,
     ...(blobs && { blobs }),
+    ...(uploadStore && { uploadStore }),
     ...(store && { store }),
     ...(bus && { bus }),
     ...(limiterRedis !== undefined && { limiterRedis }),

@@ -9,12 +9,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { uploadMediaResumable } from '@parley/sdk';
 import { S3BlobStore } from '../src/adapters/blobs/s3/s3-blobs.js';
 import { ensureTestBucket, TEST_BUCKET } from '../src/adapters/blobs/s3/testing.js';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { loadConfig } from '../src/config/load.js';
+import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
 import { openNode } from '../src/node.js';
-import { CapturingSms, register } from './harness.js';
+import { CapturingSms, register, sharedByNodes } from './harness.js';
 import { checkRanges } from './media-ranges.js';
 
 const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
@@ -74,6 +77,77 @@ if (endpoint === undefined) {
         await node.stop();
         await other.close();
         rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('a resumable upload started on one node resumes on another that shares the bucket', async () => {
+      const url = `s3://${TEST_BUCKET}/tus-${randomBytes(6).toString('hex')}`;
+      const dir = mkdtempSync(join(tmpdir(), 'parley-s3-tus-'));
+      const shared = sharedByNodes(new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' }));
+      const sms = new CapturingSms();
+      const open = (name: string) =>
+        openNode(
+          loadConfig({
+            overrides: {
+              port: 0,
+              host: '127.0.0.1',
+              logLevel: 'silent',
+              dev: false,
+              dataDir: mkdtempSync(join(dir, `${name}-`)),
+              serverSecret: 's3-tus-test-secret-0123456789abcdef',
+              ...TEST_LIMITS,
+            },
+            argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+          }),
+          { sms, log: createLogger('silent'), store: shared },
+        );
+      const [n1, n2] = [await open('n1'), await open('n2')];
+      try {
+        const urls = [`http://127.0.0.1:${await n1.start()}`, `http://127.0.0.1:${await n2.start()}`];
+        const me = await register({ node: n1, sms, dataDir: dir, url: urls[0]!, stop: () => n1.stop() });
+        const creds = {
+          serverUrl: urls[0]!,
+          token: me.token,
+          userId: me.userId,
+          deviceId: me.deviceId,
+          primary: true,
+        };
+        // 12 MiB in 6 MiB chunks (S3 parts are at least 5 MiB): half goes to node 1, the rest to node 2.
+        const body = randomBytes(12 * 1024 * 1024);
+        const kept = new Map<string, string>();
+        const resume = {
+          get: async (k: string) => kept.get(k)?.replace(urls[0]!, urls[1]!),
+          set: async (k: string, v: string) => void kept.set(k, v),
+          delete: async (k: string) => void kept.delete(k),
+        };
+        const stop = new AbortController();
+        await assert.rejects(
+          uploadMediaResumable(creds, body, {
+            mediaClass: 'video',
+            chunkBytes: 6 * 1024 * 1024,
+            resume,
+            signal: stop.signal,
+            onProgress: (sent) => sent > 0 && stop.abort(),
+          }),
+        );
+        assert.match(kept.values().next().value ?? '', new RegExp(`^${urls[0]}/v1/uploads/[0-9a-f]{32}$`));
+        const done = await uploadMediaResumable({ ...creds, serverUrl: urls[1]! }, body, {
+          mediaClass: 'video',
+          chunkBytes: 6 * 1024 * 1024,
+          resume,
+        });
+        assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 6 * 1024 * 1024 });
+        for (const base of urls) {
+          const got = await fetch(`${base}/v1/media/${sha(body)}`, {
+            headers: { authorization: `Bearer ${me.token}` },
+          });
+          assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body), `${base} serves it`);
+        }
+      } finally {
+        await n1.stop();
+        await n2.stop();
+        await shared.close();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

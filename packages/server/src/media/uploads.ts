@@ -1,6 +1,7 @@
 /**
  * Resumable uploads with the tus 1.0 protocol (core, creation, expiration, termination),
- * served by @tus/server at /v1/uploads with its file store. A client creates an upload with
+ * served by @tus/server at /v1/uploads with its file store (local media) or S3 store (media in
+ * a bucket, so any node that shares the bucket resumes an upload). A client creates an upload with
  * its length and metadata (`sha256`: the body's digest, `class`: image, voice, video or
  * document), then PATCHes bytes from the server's offset, and after a dropped connection asks
  * HEAD for the offset and goes on from there. The PATCH that completes it hashes the whole
@@ -10,9 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from '@tus/file-store';
-import { Server, type Upload } from '@tus/server';
+import { type DataStore, Server, type Upload } from '@tus/server';
 import type { Config } from '../config/schema.js';
 import { errorJson } from '../gateway/errors.js';
 import type { Limiters } from '../limits/limiters.js';
@@ -31,9 +33,17 @@ export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000;
 /** The response header of the completing PATCH that names the stored body. */
 export const MEDIA_ID_HEADER = 'Upload-Media-Id';
 
+/** A tus store that can also read a finished upload back (the file and S3 stores can). */
+export type UploadStore = DataStore & { read(id: string): Readable | Promise<Readable> };
+
+/** Incomplete uploads on local disk: a directory of their own (with several nodes, one they share). */
+export function fileUploadStore(dir: string): UploadStore {
+  return new FileStore({ directory: dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
+}
+
 export interface ResumableUploadDeps {
-  /** A directory of its own for incomplete uploads (with several nodes: one they share). */
-  dir: string;
+  /** Where incomplete uploads live (fileUploadStore, or s3UploadStore in media/s3-uploads.ts). */
+  files: UploadStore;
   blobs: BlobStore;
   store: Pick<Store, 'mediaUploadRecord'>;
   limiters: Limiters;
@@ -48,14 +58,14 @@ function tusError(err: ParleyError, status?: number): { status_code: number; bod
 }
 
 export class ResumableUploads {
-  private readonly files: FileStore;
+  private readonly files: UploadStore;
   private readonly tus: Server;
   /** The device behind each request tus is handling (set by `handle`). */
   private readonly devices = new WeakMap<object, Device>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly d: ResumableUploadDeps) {
-    this.files = new FileStore({ directory: d.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
+    this.files = d.files;
     const largest = Math.max(...MEDIA_CLASSES.map((c) => classCap(d.config, c)));
     this.tus = new Server({
       path: UPLOADS_PATH,
@@ -162,7 +172,7 @@ export class ResumableUploads {
     const sha256 = upload.metadata?.sha256 ?? '';
     const cap = classCap(this.d.config, mediaClass(upload.metadata?.class ?? undefined));
     try {
-      await this.d.blobs.put(sha256, this.files.read(upload.id), cap);
+      await this.d.blobs.put(sha256, await this.files.read(upload.id), cap);
     } catch (err) {
       await this.files.remove(upload.id).catch(() => {});
       if (err instanceof ParleyError) throw tusError(err);
