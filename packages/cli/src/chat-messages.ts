@@ -239,8 +239,16 @@ export class ChatMessages {
     if (!file) throw new CliError(`message #${seq} has no file`);
     if (!file.pointer)
       throw new CliError(`message #${seq} is a file sent from this device: it is not kept here`);
-    if (file.size >= PROGRESS_BYTES) this.print(`Downloading ${fileLabel(file)}…`);
-    const bytes = await this.secure.download(file.pointer);
+    let onProgress: ((received: number, total: number) => void) | undefined;
+    if (file.size >= PROGRESS_BYTES) {
+      this.print(`Downloading ${fileLabel(file)}…`);
+      const progress = new ProgressLine(
+        { write: (s: string) => this.print(s.trimEnd()) },
+        file.name ?? 'file',
+      );
+      onProgress = (received, total) => progress.update(received, total);
+    }
+    const bytes = await this.secure.download(file.pointer, { ...(onProgress && { onProgress }) });
     const written = await writeReceivedFile(path, file, seq, bytes);
     this.print(`Saved ${fileLabel(file)} to ${written}.`);
   }

@@ -270,22 +270,90 @@ export async function uploadMedia(
   return { mediaId, size: body.length };
 }
 
-/** Downloads a media body and checks it hashes to its id. */
+export interface DownloadOptions extends HttpOptions {
+  /** Bytes received so far and the whole size, as they arrive. */
+  onProgress?: (received: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Times a dropped download goes on from where it stopped (a Range request); default 5. */
+  retries?: number;
+}
+
+/**
+ * Downloads a media body and checks it hashes to its id. The bytes stream in with progress;
+ * when the connection drops, the download goes on from the byte it got to (`Range`, with
+ * `If-Range` so a changed body would start over) instead of from zero.
+ */
 export async function downloadMedia(
   credentials: Credentials,
   mediaId: string,
-  options: HttpOptions = {},
+  options: DownloadOptions = {},
 ): Promise<Uint8Array> {
   if (!/^[0-9a-f]{64}$/.test(mediaId)) throw new ParleyError('INVALID_ARGUMENT', 'not a media id');
-  const res = await request(
-    credentials.serverUrl,
-    `/v1/media/${mediaId}`,
-    { method: 'GET', headers: { authorization: `Bearer ${credentials.token}` } },
-    options,
-  );
-  const body = new Uint8Array(await res.arrayBuffer());
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  let total: number | undefined;
+  let failures = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const headers: Record<string, string> = { authorization: `Bearer ${credentials.token}` };
+    if (received > 0) Object.assign(headers, { range: `bytes=${received}-`, 'if-range': `"${mediaId}"` });
+    try {
+      const res = await request(
+        credentials.serverUrl,
+        `/v1/media/${mediaId}`,
+        { method: 'GET', headers, ...(options.signal && { signal: options.signal }) },
+        options,
+      );
+      if (received > 0 && res.status !== 206) {
+        parts.length = 0; // the whole body came instead of the rest
+        received = 0;
+      }
+      total ??= sizeOf(res, received);
+      const reader = res.body?.getReader();
+      if (!reader) throw new ParleyError('UNAVAILABLE', 'the download has no body');
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        received += value.length;
+        failures = 0;
+        options.onProgress?.(received, total ?? received);
+      }
+      if (total !== undefined && received < total)
+        throw new ParleyError('UNAVAILABLE', 'the download was cut off');
+      break;
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      const retryable = err instanceof ParleyError ? err.retryable : true; // a dropped stream
+      if (!retryable || ++failures > (options.retries ?? 5)) {
+        throw err instanceof ParleyError
+          ? err
+          : new ParleyError('UNAVAILABLE', 'the download failed', { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 5000)));
+    }
+  }
+  const body = concatParts(parts, received);
   if ((await mediaIdOf(body)) !== mediaId) {
     throw new ParleyError('DIGEST_MISMATCH', 'the downloaded media does not match its id');
   }
   return body;
+}
+
+/** The whole body's size from a 200's Content-Length or a 206's Content-Range. */
+function sizeOf(res: Response, offset: number): number | undefined {
+  const range = /\/(\d+)$/.exec(res.headers.get('content-range') ?? '');
+  if (range) return Number(range[1]);
+  const length = Number(res.headers.get('content-length') ?? Number.NaN);
+  return Number.isSafeInteger(length) ? length + (res.status === 206 ? offset : 0) : undefined;
+}
+
+function concatParts(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

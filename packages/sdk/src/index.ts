@@ -78,6 +78,7 @@ export { type ExpiringMessage, ExpiryTracker, type ExpiryTrackerEvents, MAX_TIME
 export {
   createLinkCode,
   createSocketTicket,
+  type DownloadOptions,
   deleteAccount,
   downloadMedia,
   type FetchLike,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { downloadMedia } from '@parley/sdk';
 import { register, startNode, type TestNode } from './harness.js';
 import { checkRanges } from './media-ranges.js';
 
@@ -53,6 +54,47 @@ describe('media upload and download', () => {
     const body = randomBytes(200_001);
     assert.equal((await put(t, sha(body), body, me.token)).status, 201);
     await checkRanges(t.url, me.token, body);
+  });
+
+  it('the SDK download goes on from the byte it got to when the connection drops', async () => {
+    const me = await register(t);
+    const body = randomBytes(300_000);
+    assert.equal((await put(t, sha(body), body, me.token)).status, 201);
+    const asked: Array<string | undefined> = [];
+    let cut = false;
+    // The real node and sockets; the first response's body is cut off after 100,000 bytes.
+    const cutting = async (url: string, init: RequestInit) => {
+      asked.push(new Headers(init.headers).get('range') ?? undefined);
+      const res = await fetch(url, init);
+      if (cut || !res.body) return res;
+      cut = true;
+      const reader = res.body.getReader();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (sent >= 100_000) return c.error(new Error('connection reset'));
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          const part = value.subarray(0, Math.max(0, Math.min(value.length, 100_000 - sent)));
+          sent += part.length;
+          c.enqueue(part);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const progress: number[] = [];
+    const got = await downloadMedia(
+      { serverUrl: t.url, token: me.token, userId: me.userId, deviceId: me.deviceId, primary: true },
+      sha(body),
+      { fetch: cutting, onProgress: (n, total) => (assert.equal(total, 300_000), progress.push(n)) },
+    );
+    assert.equal(sha(got), sha(body));
+    assert.deepEqual(asked, [undefined, 'bytes=100000-'], 'the second request asks only for the rest');
+    assert.equal(progress.at(-1), 300_000);
+    assert.ok(
+      progress.every((n, i) => i === 0 || n > progress[i - 1]!),
+      'progress only grows',
+    );
   });
 
   it('refuses bad uploads with stable codes and keeps nothing of them', async () => {

@@ -482,8 +482,11 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    * video is the type its pointer says (MEDIA_TYPE_MISMATCH) and that an image is within
    * `maxImagePixels` (IMAGE_TOO_LARGE), before anything renders it.
    */
-  async download(attachment: AttachmentPointer): Promise<Uint8Array> {
-    const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId);
+  async download(
+    attachment: AttachmentPointer,
+    options: { onProgress?: (received: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<Uint8Array> {
+    const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId, options);
     const bytes = await decryptAttachment(ciphertext, attachment.key, attachment.digest);
     checkMediaType(bytes, attachment.mime, this.options.maxImagePixels);
     return bytes;
