@@ -1,6 +1,7 @@
 /** Commands the parent sends to generator processes, and what they answer (IPC, JSON). */
 import type { Encoding } from '@parley/protocol';
 import type { HistData } from './hist.js';
+import type { SendEachCmd } from './push-sender.js';
 
 /** One device a generator process drives. `chats` are the chats it sends to (none: receive only). */
 export interface DeviceSpec {
@@ -34,6 +35,7 @@ export type GenCmd =
   | { op: 'storm'; dropAt: number; timeoutMs: number }
   | { op: 'createRate'; rate: number }
   | { op: 'createCollect' }
+  | SendEachCmd
   | { op: 'close' };
 
 export interface ConnectResult {

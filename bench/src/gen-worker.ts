@@ -2,7 +2,8 @@
  * A generator process (forked by GenPool): drives its share of devices as lean clients and
  * answers the parent's IPC commands: connect, send at a rate, collect stats, wait until
  * drained, drop every socket and reconnect with the SDK's backoff (storm), ask for chats
- * at a rate and collect their answers and CREATED updates (create-chats), close.
+ * at a rate and collect their answers and CREATED updates (create-chats), send one message
+ * to each of a list of chats and answer when each was committed (push), close.
  */
 
 import type { Encoding } from '@parley/protocol';
@@ -12,6 +13,7 @@ import { WorkerStats } from './gen-stats.js';
 import type { AckMode, ConnectResult, DeviceSpec, DrainResult, GenCmd } from './gen-types.js';
 import { LeanClient } from './lean-client.js';
 import { makePayload } from './payload.js';
+import { sendEach } from './push-sender.js';
 import { nowMs, sleep } from './util.js';
 
 const stats = new WorkerStats();
@@ -189,6 +191,8 @@ async function handle(cmd: GenCmd): Promise<unknown> {
       return creates.collect();
     case 'waitDrained':
       return waitDrained(cmd.timeoutMs);
+    case 'sendEach':
+      return sendEach(cmd);
     case 'storm':
       return storm(cmd.dropAt, cmd.timeoutMs);
     case 'close':

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [scenario...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both]
- *   [--store postgres://…]`:
+ *   [--store postgres://…] [--devices N] [--send-rate N]`:
  * runs the scenarios in order, each under a hard deadline with cleanup, then writes the
  * Markdown + JSON report to bench/reports/ and prints the Markdown.
  */
@@ -17,6 +17,7 @@ import { direct, directSparse } from './scenarios/direct.js';
 import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
 import { offlineSync } from './scenarios/offline-sync.js';
+import { push } from './scenarios/push.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
 import { restart } from './scenarios/restart.js';
 import type { Sync } from './server-proc.js';
@@ -33,9 +34,10 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   'reconnect-storm': { run: reconnectStorm, deadlineSec: 150 },
   restart: { run: restart, deadlineSec: 600 },
   'create-chats': { run: createChats, deadlineSec: 300 },
+  push: { run: push, deadlineSec: 900 },
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS]`;
+const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS] [--devices N] [--send-rate N]`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = { scenarios: [], quick: false, encoding: 'proto', profile: false, syncs: ['FULL'] };
@@ -65,6 +67,16 @@ export function parseArgs(argv: string[]): Options {
       if (!Number.isInteger(v) || v < 1 || v > 3600)
         throw new Error(`--hold takes whole seconds from 1 to 3600\n${USAGE}`);
       o.holdSec = v;
+    } else if (a === '--devices' || a.startsWith('--devices=')) {
+      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
+      if (!Number.isInteger(v) || v < 1 || v > 100_000)
+        throw new Error(`--devices takes a whole number from 1 to 100000 (push)\n${USAGE}`);
+      o.devices = v;
+    } else if (a === '--send-rate' || a.startsWith('--send-rate=')) {
+      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
+      if (!Number.isInteger(v) || v < 1 || v > 1_000_000)
+        throw new Error(`--send-rate takes messages per second from 1 to 1000000 (push)\n${USAGE}`);
+      o.sendRate = v;
     } else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else if (SCENARIOS[a]) o.scenarios.push(a);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);

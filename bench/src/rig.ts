@@ -10,7 +10,7 @@ import pg from 'pg';
 import { GenPool } from './gen-pool.js';
 import { machineBusySec } from './proc.js';
 import { Seeder } from './seed.js';
-import { type ServerHandle, type Sync, startServer } from './server-proc.js';
+import { type ServerHandle, type ServerOptions, type Sync, startServer } from './server-proc.js';
 import type { CpuUse, Options } from './types.js';
 
 let nextAddress = 10;
@@ -78,8 +78,10 @@ export class Rig {
     return `127.0.0.${nextAddress++ % 250}`;
   }
 
-  async server(dataDir: string): Promise<ServerHandle> {
+  /** Starts a node on `dataDir`; `extra` adds settings and environment variables of the scenario's. */
+  async server(dataDir: string, extra: Pick<ServerOptions, 'config' | 'env'> = {}): Promise<ServerHandle> {
     const s = await startServer({
+      ...extra,
       dataDir,
       ...(this.opts.store && { store: await this.storeUrl(dataDir) }),
       sync: this.sync,

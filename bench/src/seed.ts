@@ -170,6 +170,30 @@ export class Seeder {
     return last;
   }
 
+  /**
+   * Registers each user's device for APNs pushes (production, `topic`) with the token
+   * `tokenOf(user)`, as a `registerPush` frame would store it (the token is its key).
+   */
+  async apnsRegistrations(
+    users: readonly SeedUser[],
+    topic: string,
+    tokenOf: (u: SeedUser) => string,
+  ): Promise<void> {
+    for (const u of users) {
+      const token = tokenOf(u);
+      await this.store.pushRegister(
+        {
+          deviceId: u.deviceId as DeviceId,
+          userId: u.userId as UserId,
+          platform: 'apns',
+          tokenKey: token,
+          target: { platform: 'apns', token, topic, sandbox: false },
+        },
+        this.now,
+      );
+    }
+  }
+
   async close(): Promise<void> {
     await this.store.close();
   }

@@ -21,6 +21,10 @@ export interface ServerOptions {
   /** Directory for --cpu-prof output; no profiling when undefined. */
   profileDir?: string | undefined;
   logFile: string;
+  /** Settings on top of benchServerSettings (a scenario's own, e.g. push providers). */
+  config?: Record<string, unknown>;
+  /** Environment variables for the server process on top of the bench's own. */
+  env?: Record<string, string>;
 }
 
 /** Settings every bench server runs with, besides port, host, data dir and durability. */
@@ -79,11 +83,12 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     dataDir: o.dataDir,
     // A node on PostgreSQL needs the key of its code digests; the bench runs one such node.
     ...(o.store && { store: o.store, serverSecret: randomBytes(32).toString('hex') }),
+    ...o.config,
   };
   const child: ChildProcess = fork(childPath, [], {
     execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
+    env: { ...process.env, ...o.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));

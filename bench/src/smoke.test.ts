@@ -21,6 +21,7 @@ test('every scenario runs with --quick and reports figures', { timeout: 600_000 
     'reconnect-storm',
     'restart',
     'create-chats',
+    'push',
   ]);
   for (const s of r.results) {
     assert.ok(s.figures.length > 0, `${s.name} has figures`);

@@ -14,6 +14,10 @@ export interface Options {
   rates?: number[];
   /** `--hold S`: seconds for each measured step, the hold and the half-rate run instead of the scenario's own. */
   holdSec?: number;
+  /** `--devices N`: offline devices in the push scenario instead of its own count. */
+  devices?: number;
+  /** `--send-rate N`: the push scenario's sender rate (msgs/s) instead of as fast as answers come. */
+  sendRate?: number;
 }
 
 export interface Target {

@@ -99,7 +99,7 @@ async function deadLetteredPush(store: Store): Promise<{ phone: string; deviceId
       i < 2
         ? { kind: 'retry' as const, dueAt: 10_000 * (i + 2) }
         : { kind: 'dead' as const, reason: 'gave up after 3 attempts: INTERNAL' };
-    await store.pushJobFinish(job, end, attempt, 10_000 * (i + 1), 20);
+    await store.pushJobsFinish([{ job, end, attempt }], 10_000 * (i + 1), 20);
   }
   return { phone, deviceId: 'd_push1' };
 }

@@ -72,7 +72,7 @@ export function pushContract(test: Test): void {
     await store.messageCommit([send('g', a, 'p1', withPreview(first))]);
     let [job] = await store.pushJobsLease('n1', T0 + 2000, 1, 10);
     assert.deepEqual(job?.preview, first);
-    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2000, 20);
+    await store.pushJobsFinish([{ job: job!, end: { kind: 'done' }, attempt: undefined }], T0 + 2000, 20);
     const second = new Uint8Array(1024).fill(9);
     await store.messageCommit([
       send('g', a, 'p2', withPreview(first)),
@@ -81,7 +81,7 @@ export function pushContract(test: Test): void {
     [job] = await store.pushJobsLease('n1', T0 + 2000, 1, 10);
     assert.equal(job?.messageCount, 2);
     assert.deepEqual(job?.preview, second);
-    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2000, 20);
+    await store.pushJobsFinish([{ job: job!, end: { kind: 'done' }, attempt: undefined }], T0 + 2000, 20);
     await store.messageCommit([
       send('g', a, 'p4', withPreview(first)),
       send('g', a, 'p5', withPreview(undefined)),
@@ -122,13 +122,17 @@ export function pushContract(test: Test): void {
     assert.deepEqual(await store.pushJobsLease('n2', T0 + 2999, 1000, 10), [], 'leased by n1');
     const [taken] = await store.pushJobsLease('n2', T0 + 3000, 1000, 10);
     assert.equal(taken?.leaseOwner, 'n2', 'the lease ran out');
-    await store.pushJobFinish(first, { kind: 'done' }, undefined, T0 + 3001, 20);
+    await store.pushJobsFinish([{ job: first, end: { kind: 'done' }, attempt: undefined }], T0 + 3001, 20);
     const [status] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
     assert.equal(status?.job?.leaseOwner, 'n2', "n1's finish did nothing");
-    await store.pushJobFinish(
-      taken,
-      { kind: 'done' },
-      { at: T0 + 3002, platform: 'fcm', outcome: 'sent', status: 200, reason: '', latencyMs: 5 },
+    await store.pushJobsFinish(
+      [
+        {
+          job: taken,
+          end: { kind: 'done' },
+          attempt: { at: T0 + 3002, platform: 'fcm', outcome: 'sent', status: 200, reason: '', latencyMs: 5 },
+        },
+      ],
       T0 + 3002,
       20,
     );
@@ -137,15 +141,82 @@ export function pushContract(test: Test): void {
     assert.equal(after?.attempts.length, 1);
   });
 
+  test('ends written together each act as if alone: sent, retried, dead, invalid token, and a lost lease', async (store) => {
+    const a = await addUser(store, 1);
+    const others: Account[] = [];
+    for (let i = 2; i <= 6; i++) {
+      const u = await addUser(store, i);
+      others.push(u);
+      await store.pushRegister(
+        {
+          deviceId: u.deviceId,
+          userId: u.userId,
+          platform: 'fcm',
+          tokenKey: `t-${i}`,
+          target: fcm(`t-${i}`),
+        },
+        T0,
+      );
+    }
+    await store.chatCreate(chatInput('g', a, others));
+    const to = others.map((u) => ({ deviceId: u.deviceId, userId: u.userId }));
+    await store.messageCommit([send('g', a, 'm1', to)]);
+    const jobs = await store.pushJobsLease('n1', T0 + 2000, 1000, 10);
+    assert.equal(jobs.length, 5);
+    const job = (i: number) => jobs.find((j) => j.deviceId === others[i]!.deviceId)!;
+    // n1's leases run out; n2 takes one of the jobs before n1's ends are written.
+    const [stolen] = await store.pushJobsLease('n2', T0 + 3000, 1000, 1);
+    const lost = others.findIndex((u) => u.deviceId === stolen?.deviceId);
+    const sent = {
+      at: T0 + 3001,
+      platform: 'fcm' as const,
+      outcome: 'sent' as const,
+      status: 200,
+      reason: '',
+      latencyMs: 1,
+    };
+    const rest = [0, 1, 2, 3, 4].filter((i) => i !== lost);
+    await store.pushJobsFinish(
+      [
+        { job: job(rest[0]!), end: { kind: 'done' }, attempt: sent },
+        { job: job(rest[1]!), end: { kind: 'retry', dueAt: T0 + 9000 }, attempt: undefined },
+        { job: job(rest[2]!), end: { kind: 'dead', reason: 'rejected: x' }, attempt: undefined },
+        { job: job(rest[3]!), end: { kind: 'invalid-token' }, attempt: undefined },
+        { job: job(lost), end: { kind: 'done' }, attempt: sent },
+      ],
+      T0 + 3001,
+      20,
+    );
+    const status = async (i: number) =>
+      (await store.pushStatus(others[i]!.userId)).find((s) => s.deviceId === others[i]!.deviceId);
+    const done = await status(rest[0]!);
+    assert.equal(done?.job, undefined);
+    assert.equal(done?.attempts.length, 1);
+    assert.equal((await status(rest[1]!))?.job?.attempts, 1, 'retried');
+    assert.equal((await status(rest[1]!))?.job?.dueAt, T0 + 9000);
+    assert.deepEqual(
+      (await status(rest[2]!))?.deadLetters.map((d) => d.reason),
+      ['rejected: x'],
+    );
+    assert.equal(await store.pushRegistrationGet(others[rest[3]!]!.deviceId), undefined, 'token gone');
+    const taken = await status(lost);
+    assert.equal(taken?.job?.leaseOwner, 'n2', "n1's end of a job n2 holds did nothing");
+    assert.equal(taken?.attempts.length, 0);
+  });
+
   test('messages coalesced while a job is sent keep a job of their own', async (store) => {
     const { a, b, to } = await pair(store);
     await store.messageCommit([send('g', a, 'm1', to)]);
     const [job] = await store.pushJobsLease('n1', T0 + 2000, 30_000, 10);
     await store.messageCommit([send('g', a, 'm2', to)]);
-    await store.pushJobFinish(job!, { kind: 'done' }, undefined, T0 + 2001, 20);
+    await store.pushJobsFinish([{ job: job!, end: { kind: 'done' }, attempt: undefined }], T0 + 2001, 20);
     const [again] = await store.pushJobsLease('n1', T0 + 2001, 30_000, 10);
     assert.equal(again?.messageCount, 1, 'the message that came during the send');
-    await store.pushJobFinish(again!, { kind: 'invalid-token' }, undefined, T0 + 2002, 20);
+    await store.pushJobsFinish(
+      [{ job: again!, end: { kind: 'invalid-token' }, attempt: undefined }],
+      T0 + 2002,
+      20,
+    );
     assert.equal(await store.pushRegistrationGet(b.deviceId), undefined);
   });
 
@@ -164,11 +235,19 @@ export function pushContract(test: Test): void {
     for (let i = 0; i < 3; i++) {
       const [job] = await store.pushJobsLease('n1', now, 1000, 10);
       assert.equal(job?.attempts, i);
-      await store.pushJobFinish(job!, { kind: 'retry', dueAt: now + 10 }, attempt(now), now, 2);
+      await store.pushJobsFinish(
+        [{ job: job!, end: { kind: 'retry', dueAt: now + 10 }, attempt: attempt(now) }],
+        now,
+        2,
+      );
       now += 10;
     }
     const [job] = await store.pushJobsLease('n1', now, 1000, 10);
-    await store.pushJobFinish(job!, { kind: 'dead', reason: 'gave up' }, attempt(now), now, 2);
+    await store.pushJobsFinish(
+      [{ job: job!, end: { kind: 'dead', reason: 'gave up' }, attempt: attempt(now) }],
+      now,
+      2,
+    );
     const [status] = (await store.pushStatus(b.userId)).filter((s) => s.deviceId === b.deviceId);
     assert.equal(status?.job, undefined);
     assert.deepEqual(

@@ -91,6 +91,16 @@ export interface PushDeadLetter {
   deadAt: number;
 }
 
+/** How one leased job ended, for `pushJobsFinish`. */
+export interface PushJobFinish {
+  job: Pick<
+    PushJob,
+    'deviceId' | 'userId' | 'leaseOwner' | 'messageCount' | 'chatId' | 'lastSeq' | 'createdAt'
+  >;
+  end: PushJobEnd;
+  attempt: PushAttempt | undefined;
+}
+
 /** One device's push state for `parley admin push status`. */
 export interface PushDeviceStatus {
   deviceId: DeviceId;
@@ -122,20 +132,13 @@ export interface PushStore {
    */
   pushJobsLease(owner: string, now: number, leaseMs: number, limit: number): Promise<PushJob[]>;
   /**
-   * Ends a job leased by `job.leaseOwner` (nothing happens when the lease was lost). Messages
-   * coalesced into the job after it was leased (its count grew) keep a job for themselves.
-   * Records `attempt` (the last `keepAttempts` per device are kept).
+   * Ends jobs leased by their `job.leaseOwner`, all in one transaction (a worker writes the
+   * ends of the sends that finished meanwhile together, so a disk sync is shared). Each end is
+   * as if alone: nothing happens to a job whose lease was lost; messages coalesced into a job
+   * after it was leased (its count grew) keep a job for themselves; `attempt` is recorded (the
+   * last `keepAttempts` per device are kept), in the order given.
    */
-  pushJobFinish(
-    job: Pick<
-      PushJob,
-      'deviceId' | 'userId' | 'leaseOwner' | 'messageCount' | 'chatId' | 'lastSeq' | 'createdAt'
-    >,
-    end: PushJobEnd,
-    attempt: PushAttempt | undefined,
-    now: number,
-    keepAttempts: number,
-  ): Promise<void>;
+  pushJobsFinish(ends: readonly PushJobFinish[], now: number, keepAttempts: number): Promise<void>;
   /** Every device of the user (revoked ones with push rows too) with its push state. */
   pushStatus(userId: UserId): Promise<PushDeviceStatus[]>;
   /** Moves dead letters (of one user, or all) back to jobs due at `now`; returns how many devices got a job. */

@@ -13,6 +13,7 @@ import type { Store } from '../ports/store.js';
 import type { PushAttempt, PushJob, PushJobEnd } from '../ports/store-push.js';
 import { type ChatId, caughtUpSeq, type DeviceId, type UserId } from '../ports/types.js';
 import { retryDelayMs } from './backoff.js';
+import { PushJobFinisher } from './finisher.js';
 import type { PushMetrics } from './metrics.js';
 
 export interface PushWorkerSettings {
@@ -50,8 +51,16 @@ export class PushWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  /** Ends of the jobs of a run are written together as their sends come back. */
+  private readonly finisher: PushJobFinisher;
 
-  constructor(private readonly d: PushWorkerDeps) {}
+  constructor(private readonly d: PushWorkerDeps) {
+    this.finisher = new PushJobFinisher({
+      store: d.store,
+      clock: d.clock,
+      keepAttempts: d.settings.keepAttempts,
+    });
+  }
 
   start(): void {
     this.stopped = false;
@@ -200,6 +209,6 @@ export class PushWorker {
   }
 
   private finish(job: PushJob, end: PushJobEnd, attempt: PushAttempt): Promise<void> {
-    return this.d.store.pushJobFinish(job, end, attempt, this.d.clock.now(), this.d.settings.keepAttempts);
+    return this.finisher.finish({ job, end, attempt });
   }
 }

@@ -75,7 +75,7 @@ import { eraseAccount } from './erase.js';
 import { toStoreError } from './errors.js';
 import { identities, takeBundles, uploadKeys } from './keys.js';
 import { applyMigrations, type MigrateResult } from './migrate.js';
-import { pushJobFinish, pushJobsLease, pushRegister, pushStatus, pushUnregister } from './push.js';
+import { pushJobsFinish, pushJobsLease, pushRegister, pushStatus, pushUnregister } from './push.js';
 import { delivered, readMark } from './receipts.js';
 import {
   buf,
@@ -827,8 +827,8 @@ export class PostgresStore implements Store {
   pushJobsLease(...a: Parameters<Store['pushJobsLease']>) {
     return this.tx((db) => pushJobsLease(db, ...a));
   }
-  pushJobFinish(...a: Parameters<Store['pushJobFinish']>) {
-    return this.tx((db) => pushJobFinish(db, ...a));
+  pushJobsFinish(...a: Parameters<Store['pushJobsFinish']>) {
+    return this.tx((db) => pushJobsFinish(db, ...a));
   }
   pushStatus(userId: UserId) {
     return this.run(() => pushStatus(this.db, userId));

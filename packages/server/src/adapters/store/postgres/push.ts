@@ -5,7 +5,7 @@
  * message commit's transaction.
  */
 import type { CommitResult, SendCommit } from '../../../ports/store.js';
-import type { PushDeviceStatus, PushJob, PushStore } from '../../../ports/store-push.js';
+import type { PushDeviceStatus, PushJob, PushJobFinish, PushStore } from '../../../ports/store-push.js';
 import type { DeviceId, UserId } from '../../../ports/types.js';
 import {
   type AttemptRow,
@@ -204,10 +204,20 @@ export async function pushJobsLease(
   return rows.map((r) => toJob(r, byDevice.get(r.device_id)));
 }
 
-export async function pushJobFinish(
+/** In one transaction; rows are locked in device order, as commits lock them. */
+export async function pushJobsFinish(
   db: Db,
-  ...[job, end, attempt, now, keep]: Parameters<PushStore['pushJobFinish']>
+  ends: readonly PushJobFinish[],
+  now: number,
+  keep: number,
 ): Promise<void> {
+  const ordered = [...ends].sort((x, y) =>
+    x.job.deviceId < y.job.deviceId ? -1 : x.job.deviceId > y.job.deviceId ? 1 : 0,
+  );
+  for (const e of ordered) await finishOne(db, e, now, keep);
+}
+
+async function finishOne(db: Db, { job, end, attempt }: PushJobFinish, now: number, keep: number) {
   const [row] = await db.rows<JobRow>('pushJobLeased', [job.deviceId, job.leaseOwner]);
   if (!row) return; // the lease ran out and another worker took the job
   if (attempt) {

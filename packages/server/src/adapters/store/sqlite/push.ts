@@ -7,7 +7,13 @@
 import type Database from 'better-sqlite3';
 import type { PushPlatform } from '../../../ports/push.js';
 import type { CommitResult, SendCommit } from '../../../ports/store.js';
-import type { PushCommit, PushDeviceStatus, PushJob, PushStore } from '../../../ports/store-push.js';
+import type {
+  PushCommit,
+  PushDeviceStatus,
+  PushJob,
+  PushJobFinish,
+  PushStore,
+} from '../../../ports/store-push.js';
 import type { DeviceId, UserId } from '../../../ports/types.js';
 import {
   type AttemptRow,
@@ -189,49 +195,54 @@ export class SqlitePush {
     })();
   }
 
-  pushJobFinish(...[job, end, attempt, now, keep]: Parameters<PushStore['pushJobFinish']>): void {
+  pushJobsFinish(ends: readonly PushJobFinish[], now: number, keep: number): void {
     this.db.transaction(() => {
-      const row = this.s.jobLeased.get(job.deviceId, job.leaseOwner) as JobRow | undefined;
-      if (!row) return; // the lease ran out and another run took the job
-      if (attempt) {
-        this.s.attemptInsert.run(
-          job.deviceId,
-          job.userId,
-          attempt.at,
-          attempt.platform,
-          attempt.outcome,
-          attempt.status,
-          attempt.reason,
-          Math.round(attempt.latencyMs),
-        );
-        this.s.attemptsTrim.run(job.deviceId, job.deviceId, keep);
-      }
-      if (end.kind === 'retry') {
-        this.s.jobRetry.run(end.dueAt, job.deviceId, job.leaseOwner);
-        return;
-      }
-      if (end.kind === 'dead') {
-        this.s.deadInsert.run(
-          job.deviceId,
-          job.userId,
-          row.chat_id,
-          row.first_seq,
-          row.last_seq,
-          job.messageCount,
-          row.attempts + 1,
-          end.reason,
-          row.created_at,
-          now,
-        );
-      }
-      if (end.kind === 'invalid-token') {
-        this.s.regDelete.run(job.deviceId);
-        this.s.jobDelete.run(job.deviceId);
-        return;
-      }
-      if (this.s.jobDeleteTaken.run(job.deviceId, job.leaseOwner, job.messageCount).changes === 0)
-        this.s.jobKeepRest.run(job.messageCount, job.deviceId, job.leaseOwner);
+      for (const e of ends) this.finishOne(e, now, keep);
     })();
+  }
+
+  /** One end, inside pushJobsFinish's transaction. */
+  private finishOne({ job, end, attempt }: PushJobFinish, now: number, keep: number): void {
+    const row = this.s.jobLeased.get(job.deviceId, job.leaseOwner) as JobRow | undefined;
+    if (!row) return; // the lease ran out and another run took the job
+    if (attempt) {
+      this.s.attemptInsert.run(
+        job.deviceId,
+        job.userId,
+        attempt.at,
+        attempt.platform,
+        attempt.outcome,
+        attempt.status,
+        attempt.reason,
+        Math.round(attempt.latencyMs),
+      );
+      this.s.attemptsTrim.run(job.deviceId, job.deviceId, keep);
+    }
+    if (end.kind === 'retry') {
+      this.s.jobRetry.run(end.dueAt, job.deviceId, job.leaseOwner);
+      return;
+    }
+    if (end.kind === 'dead') {
+      this.s.deadInsert.run(
+        job.deviceId,
+        job.userId,
+        row.chat_id,
+        row.first_seq,
+        row.last_seq,
+        job.messageCount,
+        row.attempts + 1,
+        end.reason,
+        row.created_at,
+        now,
+      );
+    }
+    if (end.kind === 'invalid-token') {
+      this.s.regDelete.run(job.deviceId);
+      this.s.jobDelete.run(job.deviceId);
+      return;
+    }
+    if (this.s.jobDeleteTaken.run(job.deviceId, job.leaseOwner, job.messageCount).changes === 0)
+      this.s.jobKeepRest.run(job.messageCount, job.deviceId, job.leaseOwner);
   }
 
   pushStatus(userId: UserId): PushDeviceStatus[] {

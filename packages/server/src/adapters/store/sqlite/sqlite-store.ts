@@ -1381,8 +1381,8 @@ export class SqliteStore implements Store {
   pushJobsLease(...a: Parameters<Store['pushJobsLease']>) {
     return guard(() => this.push.pushJobsLease(...a));
   }
-  pushJobFinish(...a: Parameters<Store['pushJobFinish']>) {
-    return guard(() => this.push.pushJobFinish(...a));
+  pushJobsFinish(...a: Parameters<Store['pushJobsFinish']>) {
+    return guard(() => this.push.pushJobsFinish(...a));
   }
   pushStatus(...a: Parameters<Store['pushStatus']>) {
     return guard(() => this.push.pushStatus(...a));
