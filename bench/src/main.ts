@@ -16,6 +16,7 @@ import { createChats } from './scenarios/create-chats.js';
 import { direct, directSparse } from './scenarios/direct.js';
 import { group } from './scenarios/group.js';
 import { idle } from './scenarios/idle.js';
+import { media } from './scenarios/media.js';
 import { offlineSync } from './scenarios/offline-sync.js';
 import { push } from './scenarios/push.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
@@ -35,6 +36,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   restart: { run: restart, deadlineSec: 600 },
   'create-chats': { run: createChats, deadlineSec: 300 },
   push: { run: push, deadlineSec: 900 },
+  media: { run: media, deadlineSec: 600 },
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS] [--devices N] [--send-rate N]`;

@@ -1,0 +1,181 @@
+/**
+ * media: one 200 MB file (random bytes, read from disk in 8 MiB chunks) uploaded resumably
+ * (tus, as the SDK does) and downloaded back (streamed and hashed) on loopback, three times,
+ * on each media store: local disk, and S3 when PARLEY_BENCH_S3_ENDPOINT names an S3-compatible
+ * endpoint (bucket PARLEY_BENCH_S3_BUCKET, default parley-test; credentials from the usual
+ * AWS_* variables). Measured: MB/s each way and the server's RSS growth over its idle RSS
+ * (sampled every 20 ms), against the targets of ≥ 200 MB/s and ≤ 64 MB.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { uploadMediaResumable } from '@parley/sdk';
+import type { Rig } from '../rig.js';
+import type { ServerHandle } from '../server-proc.js';
+import type { Figure, ScenarioOutput } from '../types.js';
+import { fmt, median, sleep } from '../util.js';
+
+const MB = 1_000_000;
+const CHUNK = 8 * 1024 * 1024;
+
+/** Writes `size` random bytes to `path`; returns their SHA-256 (hex). */
+async function randomFile(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  for (let left = size; left > 0; ) {
+    const part = randomBytes(Math.min(left, 4 * 1024 * 1024));
+    hash.update(part);
+    if (!out.write(part)) await once(out, 'drain');
+    left -= part.length;
+  }
+  out.end();
+  await once(out, 'finish');
+  return hash.digest('hex');
+}
+
+/** Samples the server's RSS until stopped; the highest seen. */
+function rssWatch(server: ServerHandle): { stop(): number } {
+  let max = server.sample()?.rssKiB ?? 0;
+  const timer = setInterval(() => {
+    max = Math.max(max, server.sample()?.rssKiB ?? 0);
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(max, server.sample()?.rssKiB ?? 0);
+    },
+  };
+}
+
+export async function media(rig: Rig): Promise<ScenarioOutput> {
+  const size = rig.opts.quick ? 20 * MB : 200 * MB;
+  const reps = rig.opts.quick ? 1 : 3;
+  const endpoint = process.env.PARLEY_BENCH_S3_ENDPOINT;
+  const stores: Array<'local' | 's3'> = endpoint ? ['local', 's3'] : ['local'];
+  const file = join(rig.dataDir(), 'media.bin');
+  const sha256 = await randomFile(file, size);
+  const fh = await open(file, 'r');
+  const source = {
+    size,
+    sha256,
+    async read(offset: number, length: number) {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    },
+  };
+  const figures: Figure[] = [];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  try {
+    for (const store of stores) {
+      const dir = rig.dataDir();
+      const seeder = await rig.seeder(dir);
+      const [user] = await seeder.users(1);
+      await seeder.close();
+      const prefix = `bench-${randomBytes(4).toString('hex')}`;
+      const server = await rig.server(dir, {
+        config: {
+          mediaBytesPerHour: 1024 ** 4,
+          ...(store === 's3' && {
+            media: `s3://${process.env.PARLEY_BENCH_S3_BUCKET ?? 'parley-test'}/${prefix}`,
+            s3Endpoint: endpoint,
+            s3ForcePathStyle: true,
+          }),
+        },
+      });
+      await sleep(1000);
+      const idleKiB = server.sample()?.rssKiB ?? 0;
+      const creds = {
+        serverUrl: server.url,
+        token: user!.token,
+        userId: user!.userId,
+        deviceId: user!.deviceId,
+        primary: true,
+      };
+      const up: number[] = [];
+      const down: number[] = [];
+      let peakKiB = idleKiB;
+      for (let r = 0; r < reps; r++) {
+        let watch = rssWatch(server);
+        let t0 = performance.now();
+        const done = await uploadMediaResumable(creds, source, { mediaClass: 'video', chunkBytes: CHUNK });
+        const upSec = (performance.now() - t0) / 1000;
+        peakKiB = Math.max(peakKiB, watch.stop());
+        if (done.mediaId !== sha256) throw new Error('the upload stored another digest');
+
+        watch = rssWatch(server);
+        t0 = performance.now();
+        const res = await fetch(`${server.url}/v1/media/${sha256}`, {
+          headers: { authorization: `Bearer ${user!.token}` },
+        });
+        const hash = createHash('sha256');
+        let got = 0;
+        for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+          hash.update(part);
+          got += part.length;
+        }
+        const downSec = (performance.now() - t0) / 1000;
+        peakKiB = Math.max(peakKiB, watch.stop());
+        if (got !== size || hash.digest('hex') !== sha256) throw new Error('the download differs');
+        up.push(size / MB / upSec);
+        down.push(size / MB / downSec);
+        rows.push([store, String(r + 1), fmt(size / MB), fmt(up.at(-1)!, 1), fmt(down.at(-1)!, 1)]);
+        rig.say(`  ${store} run ${r + 1}: up ${fmt(up.at(-1)!, 1)} MB/s, down ${fmt(down.at(-1)!, 1)} MB/s`);
+      }
+      const growthMB = ((peakKiB - idleKiB) * 1024) / MB;
+      rows.push([
+        store,
+        'RSS',
+        '',
+        `idle ${fmt((idleKiB * 1024) / MB, 1)} MB`,
+        `peak +${fmt(growthMB, 1)} MB`,
+      ]);
+      figures.push(
+        {
+          name: `${store}: upload (tus, 8 MiB chunks), median of ${reps}`,
+          value: median(up),
+          unit: 'MB/s',
+          digits: 1,
+          target: { op: '>=', value: 200 },
+        },
+        {
+          name: `${store}: download (streamed), median of ${reps}`,
+          value: median(down),
+          unit: 'MB/s',
+          digits: 1,
+          target: { op: '>=', value: 200 },
+        },
+        {
+          name: `${store}: server RSS growth over idle while transferring`,
+          value: growthMB,
+          unit: 'MB',
+          digits: 1,
+          target: { op: '<=', value: 64 },
+        },
+      );
+      await rig.stopServer(server);
+    }
+  } finally {
+    await fh.close();
+    await rm(file, { force: true });
+  }
+  if (!endpoint)
+    notes.push('S3 was not measured: set PARLEY_BENCH_S3_ENDPOINT to an S3-compatible endpoint.');
+  notes.push(
+    'The client (this process) reads the file from disk and hashes the download; it shares the two cores with the server.',
+  );
+  return {
+    figures,
+    tables: [
+      {
+        title: `Media transfers of ${fmt(size / MB)} MB on loopback`,
+        head: ['store', 'run', 'MB', 'up MB/s', 'down MB/s'],
+        rows,
+      },
+    ],
+    notes,
+  };
+}
