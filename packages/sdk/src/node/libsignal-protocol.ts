@@ -23,7 +23,9 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { ownBytes } from '../crypto/bytes.js';
+import { checkAge, checkChatId, checkCount, MAX_ONE_TIME_BATCH } from '../crypto/checks.js';
 import { E2eError } from '../crypto/errors.js';
+import { SignedKeyRing } from '../crypto/signed-key-ring.js';
 import type {
   E2eProtocol,
   IdentityChangeListener,
@@ -36,7 +38,7 @@ import type {
   SignedKeysStatus,
 } from '../crypto/types.js';
 import { LocalKeys } from './libsignal-keys.js';
-import { SignedKeyRing } from './libsignal-signed-keys.js';
+import { libsignalSignedKeys } from './libsignal-signed-keys.js';
 import {
   KvIdentityKeyStore,
   KvKyberPreKeyStore,
@@ -48,8 +50,7 @@ import {
 } from './libsignal-stores.js';
 import { address, decryptOrFail, frame, parse, parseBundle, unframe } from './libsignal-wire.js';
 
-/** Most one-time prekeys made in one call. */
-export const MAX_ONE_TIME_BATCH = 1000;
+export { MAX_ONE_TIME_BATCH };
 
 export interface LibsignalProtocolOptions {
   /** Where keys and sessions live; the caller owns it (and closes it). */
@@ -97,8 +98,11 @@ export class LibsignalProtocol implements E2eProtocol {
     this.identities = new KvIdentityKeyStore(this.kv, () => this.keys.identity());
     this.signedKeys = new SignedKeyRing(
       this.kv,
-      this.keys,
-      { signedPreKeys: this.signedPreKeys, kyberPreKeys: this.kyberPreKeys },
+      { ns: Namespaces.meta, key: 'signed-keys' },
+      libsignalSignedKeys(this.kv, this.keys, {
+        signedPreKeys: this.signedPreKeys,
+        kyberPreKeys: this.kyberPreKeys,
+      }),
       this.now,
     );
   }
@@ -126,12 +130,7 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async rotateSignedKeys(): Promise<SignedKeys> {
-    return this.serial(async () => {
-      if (!(await this.signedKeys.status())) {
-        throw new E2eError('INVALID_ARGUMENT', 'no signed keys to rotate before initKeys');
-      }
-      return this.signedKeys.rotate();
-    });
+    return this.serial(() => this.signedKeys.rotate());
   }
 
   async commitSignedKeys(keys: SignedKeys): Promise<void> {
@@ -139,9 +138,7 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async pruneRetiredKeys(olderThanMs: number): Promise<PrunedKeys> {
-    if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
-      throw new E2eError('INVALID_ARGUMENT', 'a retirement age is a number of ms, 0 or more');
-    }
+    checkAge(olderThanMs);
     return this.serial(() => this.signedKeys.prune(olderThanMs));
   }
 
@@ -349,17 +346,5 @@ export class LibsignalProtocol implements E2eProtocol {
     const distributionId = globalThis.crypto.randomUUID();
     await this.kv.put(Namespaces.chatSenderKey, chatId, new TextEncoder().encode(distributionId));
     return distributionId;
-  }
-}
-
-function checkCount(count: number): void {
-  if (!Number.isInteger(count) || count < 0 || count > MAX_ONE_TIME_BATCH) {
-    throw new E2eError('INVALID_ARGUMENT', `a prekey count is an integer from 0 to ${MAX_ONE_TIME_BATCH}`);
-  }
-}
-
-function checkChatId(chatId: string): void {
-  if (typeof chatId !== 'string' || chatId.length === 0) {
-    throw new E2eError('INVALID_ARGUMENT', 'a chat id is a non-empty string');
   }
 }
