@@ -16,7 +16,7 @@ import { KeyNamespaces, type LocalKeys, usedKyberKey } from './local-keys.js';
 import type { RemoteIdentities } from './remote-identities.js';
 import { decryptInSession, encryptInSession } from './session-cipher.js';
 import { accept, initiate, type Session, sameBytes } from './session-state.js';
-import { decodePreKeyMessage, type PreKeyMessageFields } from './signal-wire.js';
+import { decodePreKeyMessage, decodeSignalMessage, type PreKeyMessageFields } from './signal-wire.js';
 import { getJson, putJson } from './stored-json.js';
 
 export const FRAME_WHISPER = 2;
@@ -111,6 +111,7 @@ export class BrowserSessions {
 
   /** The current state first, then earlier ones; the one that decrypts becomes current. */
   private async decryptWhisper(deviceId: string, body: Uint8Array): Promise<Uint8Array> {
+    decodeSignalMessage(body); // malformed bytes are BAD_MESSAGE, with a session or without
     const record = await this.load(deviceId);
     if (!record) throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
     let firstError: unknown;
