@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PrivateKey, PublicKey } from '@signalapp/libsignal-client';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import { ownBytes } from '../crypto/bytes.js';
 import { e2eProtocolContract } from '../crypto/e2e-protocol.contract.js';
 import type { ProtocolBackend } from '../crypto/e2e-protocol.fixtures.js';
 import { E2eError } from '../crypto/errors.js';
@@ -52,27 +53,14 @@ e2eProtocolContract(
   }),
 );
 
-test('identityAgree gives the secret libsignal agrees from the other side, and refuses bad keys', async () => {
+test("identityAgree equals what libsignal's PrivateKey.agree gives from the other side", async () => {
   const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web-agree' });
-  const webIdentity = await web.identityKey();
+  const webIdentity = PublicKey.deserialize(ownBytes(await web.identityKey()));
   for (let i = 0; i < 5; i++) {
     const other = PrivateKey.generate();
     const secret = await web.identityAgree(other.getPublicKey().serialize());
-    assert.equal(secret.length, 32);
-    assert.deepEqual(
-      secret,
-      new Uint8Array(other.agree(PublicKey.deserialize(webIdentity as Uint8Array<ArrayBuffer>))),
-    );
+    assert.deepEqual(secret, new Uint8Array(other.agree(webIdentity)));
   }
-  const bad = (e: unknown) => e instanceof E2eError && e.code === 'INVALID_ARGUMENT';
-  const key = PrivateKey.generate().getPublicKey().serialize();
-  await assert.rejects(web.identityAgree(key.slice(1)), bad);
-  await assert.rejects(web.identityAgree(Uint8Array.of(0x08, ...key.slice(1))), bad);
-  await assert.rejects(web.identityAgree(new Uint8Array(34).fill(5)), bad);
-  await assert.rejects(web.identityAgree('not bytes' as unknown as Uint8Array), bad);
-  const lowOrder = new Uint8Array(33);
-  lowOrder[0] = 0x05;
-  await assert.rejects(web.identityAgree(lowOrder), bad);
 });
 
 test('a browser device refuses a bad device id at construction', () => {

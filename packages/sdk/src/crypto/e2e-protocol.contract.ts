@@ -535,4 +535,29 @@ export function e2eProtocolContract(name: string, backend: ProtocolBackend): voi
     clock.advance(40 * DAY);
     assert.equal(await alice.protocol.hasSession('stale-bob'), true, 'an answered session does not expire');
   });
+
+  test(`${name}: identityAgree gives both devices the same secret and refuses what is not a public key`, async () => {
+    const alice = await devices.device('alice', 'agree-alice');
+    const bob = await devices.device('bob', 'agree-bob');
+    const fromAlice = await alice.protocol.identityAgree(bob.upload.identityKey);
+    assert.equal(fromAlice.length, 32);
+    assert.deepEqual(fromAlice, await bob.protocol.identityAgree(alice.upload.identityKey));
+    const carol = await devices.device('carol', 'agree-carol');
+    assert.notDeepEqual(await alice.protocol.identityAgree(carol.upload.identityKey), fromAlice);
+    const key = bob.upload.identityKey;
+    const lowOrder = new Uint8Array(33);
+    lowOrder[0] = 0x05;
+    for (const bad of [
+      key.slice(1),
+      Uint8Array.of(0x08, ...key.slice(1)),
+      new Uint8Array(34).fill(5),
+      lowOrder,
+    ]) {
+      await assert.rejects(alice.protocol.identityAgree(bad), code('INVALID_ARGUMENT'));
+    }
+    await assert.rejects(
+      alice.protocol.identityAgree('key' as unknown as Uint8Array),
+      code('INVALID_ARGUMENT'),
+    );
+  });
 }

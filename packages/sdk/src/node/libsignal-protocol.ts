@@ -23,7 +23,13 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { ownBytes } from '../crypto/bytes.js';
-import { checkAge, checkChatId, checkCount, MAX_ONE_TIME_BATCH } from '../crypto/checks.js';
+import {
+  checkAge,
+  checkChatId,
+  checkCount,
+  checkSerializedPublicKey,
+  MAX_ONE_TIME_BATCH,
+} from '../crypto/checks.js';
 import { E2eError } from '../crypto/errors.js';
 import { SignedKeyRing } from '../crypto/signed-key-ring.js';
 import type {
@@ -299,18 +305,22 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async identityAgree(publicKey: Uint8Array): Promise<Uint8Array> {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 33 || publicKey[0] !== 0x05) {
-      throw new E2eError('INVALID_ARGUMENT', 'a public key is 33 bytes starting with 0x05');
-    }
+    checkSerializedPublicKey(publicKey);
     let key: PublicKey;
     try {
       key = PublicKey.deserialize(ownBytes(publicKey));
     } catch {
       throw new E2eError('INVALID_ARGUMENT', 'not a Curve25519 public key');
     }
-    return this.serial(
-      async () => new Uint8Array((await this.keys.identity()).keyPair.privateKey.agree(key)),
-    );
+    return this.serial(async () => {
+      const { privateKey } = (await this.keys.identity()).keyPair;
+      try {
+        return new Uint8Array(privateKey.agree(key));
+      } catch (err) {
+        // libsignal refuses a low-order key ("invalid key agreement").
+        throw new E2eError('INVALID_ARGUMENT', 'the public key is of low order', { cause: err });
+      }
+    });
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {

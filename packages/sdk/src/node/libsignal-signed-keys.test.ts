@@ -1,14 +1,12 @@
 /** What only the libsignal protocol's store layout shows: adopting an old store, crash leftovers. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { TestDevices } from '../crypto/e2e-protocol.fixtures.js';
 import { ManualTimers } from '../testing/manual-timers.js';
-import { libsignalBackend } from './libsignal-fixtures.js';
+import { TestDevices } from './libsignal-fixtures.js';
 import { Namespaces } from './libsignal-stores.js';
 
-const backend = await libsignalBackend();
-after(() => backend.remove());
-const devices = new TestDevices(backend);
+const devices = await TestDevices.create();
+after(() => devices.remove());
 
 const DAY = 24 * 60 * 60 * 1000;
 const GRACE = 30 * DAY;
