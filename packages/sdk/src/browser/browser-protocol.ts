@@ -6,6 +6,8 @@
  * time and reject, never throw; identity changes are reported after the call that saw them,
  * outside the chain, so a listener may call back into the protocol.
  */
+
+import { CallChain } from '../crypto/call-chain.js';
 import {
   checkAge,
   checkChatId,
@@ -49,16 +51,15 @@ export class BrowserE2eProtocol implements E2eProtocol {
   private readonly sessions: BrowserSessions;
   private readonly senderKeys: BrowserSenderKeys;
   private readonly signedKeys: SignedKeyRing;
-  private readonly onIdentityChange: IdentityChangeListener | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly calls: CallChain;
 
   constructor(options: BrowserE2eProtocolOptions) {
     checkDeviceId(options.deviceId);
     const kv = options.store;
     const now = options.now ?? Date.now;
-    this.onIdentityChange = options.onIdentityChange;
     this.keys = new LocalKeys(kv, now);
     this.identities = new RemoteIdentities(kv);
+    this.calls = new CallChain(this.identities.replacements, options.onIdentityChange);
     this.sessions = new BrowserSessions({ kv, keys: this.keys, identities: this.identities, now });
     this.senderKeys = new BrowserSenderKeys(kv, options.deviceId);
     this.signedKeys = new SignedKeyRing(
@@ -176,18 +177,6 @@ export class BrowserE2eProtocol implements E2eProtocol {
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result.finally(() => this.reportIdentityChanges());
-  }
-
-  private async reportIdentityChanges(): Promise<void> {
-    for (const change of this.identities.replacements.splice(0)) {
-      try {
-        await this.onIdentityChange?.(change.deviceId, change.oldKey, change.newKey);
-      } catch (err) {
-        console.error(`parley e2e: identity-change listener failed for device ${change.deviceId}`, err);
-      }
-    }
+    return this.calls.run(task);
   }
 }

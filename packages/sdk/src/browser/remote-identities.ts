@@ -3,15 +3,10 @@
  * KvIdentityKeyStore): every key is accepted; one that replaces an earlier key is stored and
  * queued in `replacements`, for the protocol to report once its call is over.
  */
+import type { IdentityReplacement } from '../crypto/call-chain.js';
 import type { KeyValueStore } from '../crypto/types.js';
 import { KeyNamespaces } from './local-keys.js';
 import { sameBytes } from './session-state.js';
-
-export interface IdentityReplacement {
-  deviceId: string;
-  oldKey: Uint8Array;
-  newKey: Uint8Array;
-}
 
 export class RemoteIdentities {
   readonly replacements: IdentityReplacement[] = [];

@@ -23,6 +23,7 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { ownBytes } from '../crypto/bytes.js';
+import { CallChain } from '../crypto/call-chain.js';
 import {
   checkAge,
   checkChatId,
@@ -75,7 +76,6 @@ export class LibsignalProtocol implements E2eProtocol {
   private readonly kv: KeyValueStore;
   private readonly localAddress: ProtocolAddress;
   private readonly now: () => number;
-  private readonly onIdentityChange: IdentityChangeListener | undefined;
   private readonly keys: LocalKeys;
   private readonly sessions: KvSessionStore;
   private readonly identities: KvIdentityKeyStore;
@@ -84,13 +84,12 @@ export class LibsignalProtocol implements E2eProtocol {
   private readonly kyberPreKeys: KvKyberPreKeyStore;
   private readonly senderKeys: KvSenderKeyStore;
   private readonly signedKeys: SignedKeyRing;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly calls: CallChain;
 
   constructor(options: LibsignalProtocolOptions) {
     this.kv = options.store;
     this.localAddress = address(options.deviceId);
     this.now = options.now ?? Date.now;
-    this.onIdentityChange = options.onIdentityChange;
     this.sessions = new KvSessionStore(this.kv);
     this.preKeys = new KvPreKeyStore(this.kv);
     this.signedPreKeys = new KvSignedPreKeyStore(this.kv);
@@ -102,6 +101,7 @@ export class LibsignalProtocol implements E2eProtocol {
       this.now,
     );
     this.identities = new KvIdentityKeyStore(this.kv, () => this.keys.identity());
+    this.calls = new CallChain(this.identities.replacements, options.onIdentityChange);
     this.signedKeys = new SignedKeyRing(
       this.kv,
       { ns: Namespaces.meta, key: 'signed-keys' },
@@ -324,19 +324,7 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result.finally(() => this.reportIdentityChanges());
-  }
-
-  private async reportIdentityChanges(): Promise<void> {
-    for (const change of this.identities.replacements.splice(0)) {
-      try {
-        await this.onIdentityChange?.(change.deviceId, change.oldKey, change.newKey);
-      } catch (err) {
-        console.error(`parley e2e: identity-change listener failed for device ${change.deviceId}`, err);
-      }
-    }
+    return this.calls.run(task);
   }
 
   private date(): Date {
