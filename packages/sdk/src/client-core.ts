@@ -27,6 +27,7 @@ import type { ClientEvents, ClientOptions } from './options.js';
 import { Outbox, type OutboxEntry, type SendInit } from './outbox.js';
 import { minReconnectDelay, ReconnectTimer, terminalError } from './reconnect.js';
 import { errorFromFrame, InFlight, type ResultOf, resultOf } from './requests.js';
+import { browserWebSocketFactory, type WebSocketFactory } from './socket.js';
 import type { ClientStats, Credentials, SendResult } from './types.js';
 import { systemTimers } from './typing.js';
 import { webSocketUrl } from './urls.js';
@@ -70,6 +71,13 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   private waiters: { resolve(w: Welcome): void; reject(e: Error): void }[] = [];
   private readonly heartbeat = new Heartbeat();
   private closing: (() => void) | undefined;
+
+  /**
+   * The transport when the options name none: the page's WebSocket here. The client of the
+   * `@parley/sdk` entry sets Node's `ws`, so this module imports nothing Node-only.
+   */
+  protected loadDefaultWebSocketFactory: () => Promise<WebSocketFactory> = async () =>
+    browserWebSocketFactory;
 
   constructor(options: ClientOptions) {
     super();
@@ -217,11 +225,7 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
   }
 
   private async open(): Promise<void> {
-    let factory = this.options.webSocketFactory;
-    if (!factory) {
-      // Loaded lazily so the core stays free of Node-only imports.
-      factory = (await import('./node/ws-socket.js')).nodeWebSocketFactory;
-    }
+    const factory = this.options.webSocketFactory ?? (await this.loadDefaultWebSocketFactory());
     if (this.stopped || this.conn) return;
     const { serverUrl, token } = this.credentials;
     const params = {

@@ -25,7 +25,10 @@ export interface ClientOptions {
   encoding?: Encoding;
   /** Where cursors are kept (default: in memory, so everything is new after a restart). */
   store?: LocalStore;
-  /** Default: Node `ws` with an Authorization header. Browsers pass `browserWebSocketFactory`. */
+  /**
+   * Default: Node `ws` with an Authorization header for the client of `@parley/sdk`, the
+   * page's WebSocket (`browserWebSocketFactory`) for the client of `@parley/sdk/browser`.
+   */
   webSocketFactory?: WebSocketFactory;
   backoff?: BackoffOptions;
   /** A request unanswered this long means the socket is dead (default 30000). */

@@ -1,5 +1,5 @@
 /** The app's screens: registration until this browser has a device, then the chat list. */
-import type { Credentials } from '@parley/sdk';
+import type { Credentials } from '@parley/sdk/browser';
 import { useState } from 'preact/hooks';
 import { Chats } from './chats.js';
 import { forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';

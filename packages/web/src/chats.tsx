@@ -11,7 +11,7 @@ import {
   ParleyError,
   removeDevice,
   ticketWebSocketFactory,
-} from '@parley/sdk';
+} from '@parley/sdk/browser';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { chatTitle, sortChats, timeLabel } from './format.js';
 

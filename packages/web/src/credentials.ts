@@ -2,7 +2,7 @@
  * This browser's device credentials, kept in localStorage so a reload stays signed in. The
  * stored value is checked on the way in: anything that is not a credential is dropped.
  */
-import type { Credentials } from '@parley/sdk';
+import type { Credentials } from '@parley/sdk/browser';
 
 const KEY = 'parley.credentials';
 

@@ -1,5 +1,5 @@
 /** What to tell the user about a failed call: the server's codes in plain words. */
-import { ParleyError } from '@parley/sdk';
+import { ParleyError } from '@parley/sdk/browser';
 
 export function describeError(err: unknown): string {
   if (!(err instanceof ParleyError)) return 'Something went wrong. Try again.';

@@ -1,5 +1,5 @@
 /** How chats are named, ordered and dated in the list (pure, so Node tests can run it). */
-import { type ChatInfo, ChatKind } from '@parley/sdk';
+import { type ChatInfo, ChatKind } from '@parley/sdk/browser';
 
 /** A group's name; a direct chat's other member (by user id until profiles are shown). */
 export function chatTitle(chat: Pick<ChatInfo, 'kind' | 'name' | 'members'>, me: string): string {

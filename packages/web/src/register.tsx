@@ -2,7 +2,7 @@
  * Registration: a phone number, then the code the node sent by SMS (in dev mode the node's log
  * and <data-dir>/sms-codes.log show it). The answer is this browser's device credentials.
  */
-import { type Credentials, requestCode, verifyCode } from '@parley/sdk';
+import { type Credentials, requestCode, verifyCode } from '@parley/sdk/browser';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './errors.js';
 

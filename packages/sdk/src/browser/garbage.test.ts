@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import { E2eError } from '../crypto/errors.js';
 import { MemoryKeyValueStore } from '../crypto/memory-store.js';
 import { LibsignalProtocol } from '../node/libsignal-protocol.js';
+import { BrowserE2eProtocol } from './browser-protocol.js';
 import { BrowserSenderKeys } from './sender-keys.js';
-import { BrowserSessions } from './sessions.js';
 
 test('garbage and truncated ciphertexts fail with an E2eError, never another error', async () => {
   const node = new LibsignalProtocol({ store: new MemoryKeyValueStore(), deviceId: 'node-g' });
   const upload = await node.initKeys(1);
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   await web.initKeys(1);
   await web.startSession({
     userId: 'n',
@@ -48,7 +48,7 @@ test('garbage and truncated ciphertexts fail with an E2eError, never another err
 
 test('a message whose ratchet key is a low-order point fails with an E2eError', async () => {
   const { encodeSignalMessage } = await import('./signal-wire.js');
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   const node = new LibsignalProtocol({ store: new MemoryKeyValueStore(), deviceId: 'node-h' });
   const upload = await node.initKeys(0);
   await web.initKeys(0);

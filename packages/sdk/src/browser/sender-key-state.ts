@@ -64,6 +64,10 @@ export async function saveChains(
   await kv.put(Namespaces.senderKey, recordKey(device, distributionId), utf8(JSON.stringify(json)));
 }
 
+export async function deleteChains(kv: KeyValueStore, device: string, distributionId: string): Promise<void> {
+  await kv.delete(Namespaces.senderKey, recordKey(device, distributionId));
+}
+
 /** Adds a chain as libsignal does: replaces one with the same chain id, keeps 5 at most. */
 export function addChain(chains: SenderChain[], chain: SenderChain): SenderChain[] {
   const same = chains.find(

@@ -12,6 +12,7 @@ import { aesCbcDecrypt, aesCbcEncrypt, randomBytes, utf8 } from './primitives.js
 import { decodeProto, encodeProto, protoBytes, protoUint } from './proto.js';
 import {
   addChain,
+  deleteChains,
   loadChains,
   MAX_FORWARD_JUMPS,
   MAX_MESSAGE_KEYS,
@@ -43,19 +44,7 @@ export class BrowserSenderKeys {
     return this.serial(async () => {
       const distributionId = (await this.distributionId(chatId)) ?? (await this.newDistributionId(chatId));
       let chains = await loadChains(this.kv, this.localDeviceId, distributionId);
-      if (chains.length === 0) {
-        const signing = generateKeyPair();
-        const chain: SenderChain = {
-          chainId: new Uint32Array(randomBytes(4).buffer)[0]! >>> 1,
-          iteration: 0,
-          chainKey: randomBytes(32),
-          signingPublic: signing.publicKey,
-          signingPrivate: signing.privateKey,
-          skipped: [],
-        };
-        chains = [chain];
-        await saveChains(this.kv, this.localDeviceId, distributionId, chains);
-      }
+      if (chains.length === 0) chains = await this.newOwnChain(distributionId);
       const own = chains[0]!;
       return concatBytes(
         Uint8Array.of(VERSION_BYTE),
@@ -70,29 +59,58 @@ export class BrowserSenderKeys {
     });
   }
 
-  async processSenderKeyDistribution(senderDeviceId: string, skdm: Uint8Array): Promise<void> {
+  /**
+   * A new sender key under a new distribution id; the old one is deleted, so holders of it
+   * (a member who left) cannot read later messages.
+   */
+  async rotateSenderKey(chatId: string): Promise<void> {
     return this.serial(async () => {
-      if (!(skdm instanceof Uint8Array)) throw badMessage('a distribution message is bytes');
-      if (skdm.length < 1 + 32 + 32 || skdm[0]! >> 4 !== 3)
-        throw badMessage('not a version 3 distribution message');
-      const fields = decodeProto(skdm.subarray(1));
-      const distribution = protoBytes(fields, 1, 'distribution id');
-      const chainKey = protoBytes(fields, 4, 'chain key');
-      const signingPublic = protoBytes(fields, 5, 'signing key');
-      if (distribution.length !== 16 || chainKey.length !== 32 || signingPublic.length !== 33) {
-        throw badMessage('a distribution field has the wrong length');
-      }
-      const distributionId = uuidString(distribution);
-      const chains = await loadChains(this.kv, senderDeviceId, distributionId);
-      const chain: SenderChain = {
-        chainId: protoUint(fields, 2, 'chain id'),
-        iteration: protoUint(fields, 3, 'iteration'),
-        chainKey,
-        signingPublic,
-        skipped: [],
-      };
-      await saveChains(this.kv, senderDeviceId, distributionId, addChain(chains, chain));
+      const old = await this.distributionId(chatId);
+      await this.newOwnChain(await this.newDistributionId(chatId));
+      if (old) await deleteChains(this.kv, this.localDeviceId, old);
     });
+  }
+
+  /** Stores another device's sender key; BAD_MESSAGE when the message is malformed. */
+  async processSenderKeyDistribution(senderDeviceId: string, skdm: Uint8Array): Promise<void> {
+    return this.serial(() => asE2eError(() => this.processNow(senderDeviceId, skdm)));
+  }
+
+  private async processNow(senderDeviceId: string, skdm: Uint8Array): Promise<void> {
+    if (!(skdm instanceof Uint8Array)) throw badMessage('a distribution message is bytes');
+    if (skdm.length < 1 + 32 + 32 || skdm[0]! >> 4 !== 3)
+      throw badMessage('not a version 3 distribution message');
+    const fields = decodeProto(skdm.subarray(1));
+    const distribution = protoBytes(fields, 1, 'distribution id');
+    const chainKey = protoBytes(fields, 4, 'chain key');
+    const signingPublic = protoBytes(fields, 5, 'signing key');
+    if (distribution.length !== 16 || chainKey.length !== 32 || signingPublic.length !== 33) {
+      throw badMessage('a distribution field has the wrong length');
+    }
+    const distributionId = uuidString(distribution);
+    const chains = await loadChains(this.kv, senderDeviceId, distributionId);
+    const chain: SenderChain = {
+      chainId: protoUint(fields, 2, 'chain id'),
+      iteration: protoUint(fields, 3, 'iteration'),
+      chainKey,
+      signingPublic,
+      skipped: [],
+    };
+    await saveChains(this.kv, senderDeviceId, distributionId, addChain(chains, chain));
+  }
+
+  private async newOwnChain(distributionId: string): Promise<SenderChain[]> {
+    const signing = generateKeyPair();
+    const chain: SenderChain = {
+      chainId: new Uint32Array(randomBytes(4).buffer)[0]! >>> 1,
+      iteration: 0,
+      chainKey: randomBytes(32),
+      signingPublic: signing.publicKey,
+      signingPrivate: signing.privateKey,
+      skipped: [],
+    };
+    await saveChains(this.kv, this.localDeviceId, distributionId, [chain]);
+    return [chain];
   }
 
   async groupEncrypt(chatId: string, plaintext: Uint8Array): Promise<Uint8Array> {

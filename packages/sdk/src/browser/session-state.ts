@@ -28,6 +28,8 @@ export interface PendingPreKey {
   kyberPreKeyId: number;
   kyberCiphertext: Uint8Array;
   baseKey: Uint8Array;
+  /** When the session was started (ms since the epoch), for libsignal's 30-day limit. */
+  createdAt?: number;
 }
 
 export interface Session {

@@ -5,7 +5,7 @@ import { E2eError } from '../crypto/errors.js';
 import { MemoryKeyValueStore } from '../crypto/memory-store.js';
 import type { KeyUpload, PreKeyBundle } from '../crypto/types.js';
 import { LibsignalProtocol } from '../node/libsignal-protocol.js';
-import { BrowserSessions } from './sessions.js';
+import { BrowserE2eProtocol } from './browser-protocol.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -30,7 +30,7 @@ async function nodeDevice(deviceId: string, oneTime = 1) {
 }
 
 /** Rounds of messages both ways, so both double ratchets step several times. */
-async function converse(web: BrowserSessions, node: LibsignalProtocol, webId: string, nodeId: string) {
+async function converse(web: BrowserE2eProtocol, node: LibsignalProtocol, webId: string, nodeId: string) {
   for (let round = 0; round < 3; round++) {
     const toNode = [];
     for (let i = 0; i < 3; i++) toNode.push(await web.encrypt(nodeId, text(`web ${round}.${i}`)));
@@ -44,7 +44,7 @@ async function converse(web: BrowserSessions, node: LibsignalProtocol, webId: st
 
 test('a browser starts a session with a Node (libsignal) device from its bundle, and both talk', async () => {
   const node = await nodeDevice('node-1');
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   await web.initKeys(1);
   await web.startSession(bundleOf('node-1', node.upload));
   const first = await web.encrypt('node-1', text('hello from the browser'));
@@ -66,7 +66,7 @@ test('a browser starts a session with a Node (libsignal) device from its bundle,
 
 test('a Node (libsignal) device starts a session with a browser from the browser bundle', async () => {
   const node = await nodeDevice('node-2');
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   const upload = await web.initKeys(2);
   await node.protocol.startSession(bundleOf('web-2', upload));
   const first = await node.protocol.encrypt('web-2', text('hello from node'));
@@ -84,7 +84,7 @@ test('a Node (libsignal) device starts a session with a browser from the browser
 
 test('sessions without a one-time prekey, both ways (Kyber last-resort key only)', async () => {
   const node = await nodeDevice('node-3', 0);
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   const upload = await web.initKeys(0);
   await web.startSession(bundleOf('node-3', node.upload, false));
   assert.equal(read(await node.protocol.decrypt('web-3', await web.encrypt('node-3', text('a')))), 'a');
@@ -96,7 +96,7 @@ test('sessions without a one-time prekey, both ways (Kyber last-resort key only)
 
 test('a tampered message fails without harming the session; a long session keeps working', async () => {
   const node = await nodeDevice('node-5');
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   const upload = await web.initKeys(1);
   await node.protocol.startSession(bundleOf('web-5', upload));
   assert.equal(
@@ -126,7 +126,7 @@ test('a tampered message fails without harming the session; a long session keeps
 
 test('a browser and a Node device that start sessions with each other at once read every message', async () => {
   const node = await nodeDevice('node-6', 2);
-  const web = new BrowserSessions(new MemoryKeyValueStore());
+  const web = new BrowserE2eProtocol({ store: new MemoryKeyValueStore(), deviceId: 'web' });
   const upload = await web.initKeys(2);
   await node.protocol.startSession(bundleOf('web-6', upload));
   await web.startSession(bundleOf('node-6', node.upload));

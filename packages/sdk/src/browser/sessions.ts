@@ -4,94 +4,114 @@
  * spqr-chain.ts for what that leaves out), over libsignal's version-4 wire format and the
  * Node SDK's framing (one type byte: 3 for a first message, 2 after). Per remote device, a
  * current state and up to 40 earlier ones (as libsignal), so two devices that start
- * sessions with each other at once still read each other. State lives in a KeyValueStore;
- * calls run one at a time; a failed decryption changes nothing.
+ * sessions with each other at once still read each other. A session never answered for 30
+ * days can no longer encrypt (libsignal's limit). State lives in a KeyValueStore; the caller
+ * (BrowserE2eProtocol) runs calls one at a time; a failed decryption changes nothing.
  */
 import { concatBytes } from '../crypto/bytes.js';
 import { E2eError } from '../crypto/errors.js';
-import type { KeyUpload, KeyValueStore, PreKeyBundle } from '../crypto/types.js';
-import { asE2eError } from './as-e2e-error.js';
+import type { KeyValueStore, PreKeyBundle } from '../crypto/types.js';
 import { decapsulate } from './kyber1024.js';
-import { KeyNamespaces, LocalKeys } from './local-keys.js';
+import { KeyNamespaces, type LocalKeys, usedKyberKey } from './local-keys.js';
+import type { RemoteIdentities } from './remote-identities.js';
 import { decryptInSession, encryptInSession } from './session-cipher.js';
 import { accept, initiate, type Session, sameBytes } from './session-state.js';
-import { decodePreKeyMessage, type PreKeyMessageFields } from './signal-wire.js';
+import { decodePreKeyMessage, decodeSignalMessage, type PreKeyMessageFields } from './signal-wire.js';
 import { getJson, putJson } from './stored-json.js';
 
 export const FRAME_WHISPER = 2;
 export const FRAME_PREKEY = 3;
 /** Earlier session states kept per device (libsignal's ARCHIVED_STATES_MAX_LENGTH). */
 export const MAX_PREVIOUS_STATES = 40;
+/** An unanswered session stops encrypting after this (libsignal's MAX_UNACKNOWLEDGED_SESSION_AGE). */
+export const MAX_UNANSWERED_SESSION_MS = 30 * 24 * 60 * 60 * 1000;
 
 interface SessionRecord {
   current: Session;
   previous: Session[];
 }
 
+export interface SessionDeps {
+  kv: KeyValueStore;
+  keys: LocalKeys;
+  identities: RemoteIdentities;
+  now: () => number;
+}
+
 export class BrowserSessions {
+  private readonly kv: KeyValueStore;
   private readonly keys: LocalKeys;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly identities: RemoteIdentities;
+  private readonly now: () => number;
 
-  constructor(private readonly kv: KeyValueStore) {
-    this.keys = new LocalKeys(kv);
+  constructor(deps: SessionDeps) {
+    ({ kv: this.kv, keys: this.keys, identities: this.identities, now: this.now } = deps);
   }
 
-  initKeys(oneTimeCount: number): Promise<KeyUpload> {
-    return this.serial(() => this.keys.initKeys(oneTimeCount));
+  async hasSession(deviceId: string): Promise<boolean> {
+    const record = await this.load(deviceId);
+    return record !== undefined && this.usable(record.current);
   }
 
-  hasSession(deviceId: string): Promise<boolean> {
-    return this.serial(async () => (await this.load(deviceId)) !== undefined);
+  /** BAD_BUNDLE when a signature fails or a key is malformed. */
+  async startSession(bundle: PreKeyBundle): Promise<void> {
+    const id = await this.keys.identity();
+    let session: Session;
+    try {
+      session = await initiate(bundle, id.keyPair, id.registrationId);
+    } catch (err) {
+      if (err instanceof E2eError && err.code === 'BAD_BUNDLE') throw err;
+      throw new E2eError('BAD_BUNDLE', `a key in the bundle of ${bundle.deviceId} is malformed`, {
+        cause: err,
+      });
+    }
+    session.pending!.createdAt = this.now();
+    const previous = await this.archived(bundle.deviceId);
+    await this.save(bundle.deviceId, { current: session, previous });
+    await this.identities.save(bundle.deviceId, bundle.identityKey);
   }
 
-  startSession(bundle: PreKeyBundle): Promise<void> {
-    return this.serial(async () => {
-      const id = await this.keys.identity();
-      const session = await initiate(bundle, id.keyPair, id.registrationId);
-      await this.save(bundle.deviceId, { current: session, previous: await this.archived(bundle.deviceId) });
-    });
+  async encrypt(deviceId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    const record = await this.load(deviceId);
+    if (!record || !this.usable(record.current))
+      throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
+    const { prekey, body } = await encryptInSession(record.current, plaintext);
+    await this.save(deviceId, record);
+    return concatBytes(Uint8Array.of(prekey ? FRAME_PREKEY : FRAME_WHISPER), body);
   }
 
-  encrypt(deviceId: string, plaintext: Uint8Array): Promise<Uint8Array> {
-    return this.serial(async () => {
-      const record = await this.load(deviceId);
-      if (!record) throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
-      const { prekey, body } = await encryptInSession(record.current, plaintext);
-      await this.save(deviceId, record);
-      return concatBytes(Uint8Array.of(prekey ? FRAME_PREKEY : FRAME_WHISPER), body);
-    });
-  }
-
-  /** Fails with E2eError only (another error from a primitive becomes BAD_MESSAGE). */
-  decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.serial(() => asE2eError(() => this.decryptNow(deviceId, ciphertext)));
-  }
-
-  private decryptNow(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return (async () => {
-      const type = ciphertext[0];
-      const body = ciphertext.subarray(1);
-      if (type === FRAME_WHISPER) return this.decryptWhisper(deviceId, body);
-      if (type !== FRAME_PREKEY) throw new E2eError('BAD_MESSAGE', `unknown ciphertext type ${type}`);
-      const first = decodePreKeyMessage(body);
-      const record = await this.load(deviceId);
-      const states = record ? [record.current, ...record.previous] : [];
-      const known = states.findIndex((s) => sameBytes(s.baseKey, first.baseKey));
-      if (record && known >= 0) {
-        const plaintext = await decryptInSession(states[known]!, first.message, deviceId);
-        await this.save(deviceId, promote(record, known));
-        return plaintext;
-      }
-      const session = await this.respond(first, deviceId);
-      const plaintext = await decryptInSession(session, first.message, deviceId);
-      await this.save(deviceId, { current: session, previous: await this.archived(deviceId) });
-      if (first.preKeyId !== undefined) await this.keys.deletePreKey(first.preKeyId);
+  async decrypt(deviceId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
+    if (ciphertext.length < 2) throw new E2eError('BAD_MESSAGE', 'ciphertext too short');
+    const type = ciphertext[0];
+    const body = ciphertext.subarray(1);
+    if (type === FRAME_WHISPER) return this.decryptWhisper(deviceId, body);
+    if (type !== FRAME_PREKEY) throw new E2eError('BAD_MESSAGE', `unknown ciphertext type ${type}`);
+    const first = decodePreKeyMessage(body);
+    const record = await this.load(deviceId);
+    const states = record ? [record.current, ...record.previous] : [];
+    const known = states.findIndex((s) => sameBytes(s.baseKey, first.baseKey));
+    if (record && known >= 0) {
+      const plaintext = await decryptInSession(states[known]!, first.message, deviceId);
+      await this.save(deviceId, promote(record, known));
       return plaintext;
-    })();
+    }
+    // A first message seen before whose session is gone: a replay (libsignal refuses it too).
+    const used = usedKyberKey(first.kyberPreKeyId, first.signedPreKeyId, first.baseKey);
+    if (await this.kv.get(KeyNamespaces.kyberUsed, used)) {
+      throw new E2eError('DECRYPT_FAILED', `a first message from ${deviceId} was replayed`);
+    }
+    const session = await this.respond(first, deviceId);
+    const plaintext = await decryptInSession(session, first.message, deviceId);
+    await this.save(deviceId, { current: session, previous: await this.archived(deviceId) });
+    await this.kv.put(KeyNamespaces.kyberUsed, used, new Uint8Array(0));
+    if (first.preKeyId !== undefined) await this.keys.deletePreKey(first.preKeyId);
+    await this.identities.save(deviceId, first.identityKey);
+    return plaintext;
   }
 
   /** The current state first, then earlier ones; the one that decrypts becomes current. */
   private async decryptWhisper(deviceId: string, body: Uint8Array): Promise<Uint8Array> {
+    decodeSignalMessage(body); // malformed bytes are BAD_MESSAGE, with a session or without
     const record = await this.load(deviceId);
     if (!record) throw new E2eError('NO_SESSION', `no session with ${deviceId}`);
     let firstError: unknown;
@@ -99,6 +119,7 @@ export class BrowserSessions {
       try {
         const plaintext = await decryptInSession(session, body, deviceId);
         await this.save(deviceId, promote(record, i));
+        await this.identities.save(deviceId, session.remoteIdentity);
         return plaintext;
       } catch (err) {
         firstError ??= err;
@@ -122,13 +143,19 @@ export class BrowserSessions {
       {
         identity: id.keyPair,
         registrationId: id.registrationId,
-        signedPreKey,
+        signedPreKey: signedPreKey.keyPair,
         ...(oneTime && { oneTimePreKey: oneTime }),
-        kyberSecret: decapsulate(first.kyberCiphertext, kyber.secretKey),
+        kyberSecret: decapsulate(first.kyberCiphertext, kyber.keyPair.secretKey),
       },
       first.identityKey,
       first.baseKey,
     );
+  }
+
+  /** libsignal's rule: a session whose first messages were never answered expires. */
+  private usable(session: Session): boolean {
+    const made = session.pending?.createdAt;
+    return made === undefined || this.now() - made <= MAX_UNANSWERED_SESSION_MS;
   }
 
   private load(deviceId: string): Promise<SessionRecord | undefined> {
@@ -143,12 +170,6 @@ export class BrowserSessions {
   private async archived(deviceId: string): Promise<Session[]> {
     const record = await this.load(deviceId);
     return record ? [record.current, ...record.previous].slice(0, MAX_PREVIOUS_STATES) : [];
-  }
-
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
   }
 }
 

@@ -23,7 +23,16 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { ownBytes } from '../crypto/bytes.js';
+import { CallChain } from '../crypto/call-chain.js';
+import {
+  checkAge,
+  checkChatId,
+  checkCount,
+  checkSerializedPublicKey,
+  MAX_ONE_TIME_BATCH,
+} from '../crypto/checks.js';
 import { E2eError } from '../crypto/errors.js';
+import { SignedKeyRing } from '../crypto/signed-key-ring.js';
 import type {
   E2eProtocol,
   IdentityChangeListener,
@@ -36,7 +45,7 @@ import type {
   SignedKeysStatus,
 } from '../crypto/types.js';
 import { LocalKeys } from './libsignal-keys.js';
-import { SignedKeyRing } from './libsignal-signed-keys.js';
+import { libsignalSignedKeys } from './libsignal-signed-keys.js';
 import {
   KvIdentityKeyStore,
   KvKyberPreKeyStore,
@@ -48,8 +57,7 @@ import {
 } from './libsignal-stores.js';
 import { address, decryptOrFail, frame, parse, parseBundle, unframe } from './libsignal-wire.js';
 
-/** Most one-time prekeys made in one call. */
-export const MAX_ONE_TIME_BATCH = 1000;
+export { MAX_ONE_TIME_BATCH };
 
 export interface LibsignalProtocolOptions {
   /** Where keys and sessions live; the caller owns it (and closes it). */
@@ -68,7 +76,6 @@ export class LibsignalProtocol implements E2eProtocol {
   private readonly kv: KeyValueStore;
   private readonly localAddress: ProtocolAddress;
   private readonly now: () => number;
-  private readonly onIdentityChange: IdentityChangeListener | undefined;
   private readonly keys: LocalKeys;
   private readonly sessions: KvSessionStore;
   private readonly identities: KvIdentityKeyStore;
@@ -77,13 +84,12 @@ export class LibsignalProtocol implements E2eProtocol {
   private readonly kyberPreKeys: KvKyberPreKeyStore;
   private readonly senderKeys: KvSenderKeyStore;
   private readonly signedKeys: SignedKeyRing;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly calls: CallChain;
 
   constructor(options: LibsignalProtocolOptions) {
     this.kv = options.store;
     this.localAddress = address(options.deviceId);
     this.now = options.now ?? Date.now;
-    this.onIdentityChange = options.onIdentityChange;
     this.sessions = new KvSessionStore(this.kv);
     this.preKeys = new KvPreKeyStore(this.kv);
     this.signedPreKeys = new KvSignedPreKeyStore(this.kv);
@@ -95,10 +101,14 @@ export class LibsignalProtocol implements E2eProtocol {
       this.now,
     );
     this.identities = new KvIdentityKeyStore(this.kv, () => this.keys.identity());
+    this.calls = new CallChain(this.identities.replacements, options.onIdentityChange);
     this.signedKeys = new SignedKeyRing(
       this.kv,
-      this.keys,
-      { signedPreKeys: this.signedPreKeys, kyberPreKeys: this.kyberPreKeys },
+      { ns: Namespaces.meta, key: 'signed-keys' },
+      libsignalSignedKeys(this.kv, this.keys, {
+        signedPreKeys: this.signedPreKeys,
+        kyberPreKeys: this.kyberPreKeys,
+      }),
       this.now,
     );
   }
@@ -126,12 +136,7 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async rotateSignedKeys(): Promise<SignedKeys> {
-    return this.serial(async () => {
-      if (!(await this.signedKeys.status())) {
-        throw new E2eError('INVALID_ARGUMENT', 'no signed keys to rotate before initKeys');
-      }
-      return this.signedKeys.rotate();
-    });
+    return this.serial(() => this.signedKeys.rotate());
   }
 
   async commitSignedKeys(keys: SignedKeys): Promise<void> {
@@ -139,9 +144,7 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async pruneRetiredKeys(olderThanMs: number): Promise<PrunedKeys> {
-    if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
-      throw new E2eError('INVALID_ARGUMENT', 'a retirement age is a number of ms, 0 or more');
-    }
+    checkAge(olderThanMs);
     return this.serial(() => this.signedKeys.prune(olderThanMs));
   }
 
@@ -302,34 +305,26 @@ export class LibsignalProtocol implements E2eProtocol {
   }
 
   async identityAgree(publicKey: Uint8Array): Promise<Uint8Array> {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 33 || publicKey[0] !== 0x05) {
-      throw new E2eError('INVALID_ARGUMENT', 'a public key is 33 bytes starting with 0x05');
-    }
+    checkSerializedPublicKey(publicKey);
     let key: PublicKey;
     try {
       key = PublicKey.deserialize(ownBytes(publicKey));
     } catch {
       throw new E2eError('INVALID_ARGUMENT', 'not a Curve25519 public key');
     }
-    return this.serial(
-      async () => new Uint8Array((await this.keys.identity()).keyPair.privateKey.agree(key)),
-    );
+    return this.serial(async () => {
+      const { privateKey } = (await this.keys.identity()).keyPair;
+      try {
+        return new Uint8Array(privateKey.agree(key));
+      } catch (err) {
+        // libsignal refuses a low-order key ("invalid key agreement").
+        throw new E2eError('INVALID_ARGUMENT', 'the public key is of low order', { cause: err });
+      }
+    });
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result.finally(() => this.reportIdentityChanges());
-  }
-
-  private async reportIdentityChanges(): Promise<void> {
-    for (const change of this.identities.replacements.splice(0)) {
-      try {
-        await this.onIdentityChange?.(change.deviceId, change.oldKey, change.newKey);
-      } catch (err) {
-        console.error(`parley e2e: identity-change listener failed for device ${change.deviceId}`, err);
-      }
-    }
+    return this.calls.run(task);
   }
 
   private date(): Date {
@@ -349,17 +344,5 @@ export class LibsignalProtocol implements E2eProtocol {
     const distributionId = globalThis.crypto.randomUUID();
     await this.kv.put(Namespaces.chatSenderKey, chatId, new TextEncoder().encode(distributionId));
     return distributionId;
-  }
-}
-
-function checkCount(count: number): void {
-  if (!Number.isInteger(count) || count < 0 || count > MAX_ONE_TIME_BATCH) {
-    throw new E2eError('INVALID_ARGUMENT', `a prekey count is an integer from 0 to ${MAX_ONE_TIME_BATCH}`);
-  }
-}
-
-function checkChatId(chatId: string): void {
-  if (typeof chatId !== 'string' || chatId.length === 0) {
-    throw new E2eError('INVALID_ARGUMENT', 'a chat id is a non-empty string');
   }
 }

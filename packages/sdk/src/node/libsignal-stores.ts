@@ -24,6 +24,7 @@ import {
   type Uuid,
 } from '@signalapp/libsignal-client';
 import { ownBytes } from '../crypto/bytes.js';
+import type { IdentityReplacement } from '../crypto/call-chain.js';
 import type { KeyValueStore } from '../crypto/types.js';
 
 export const Namespaces = {
@@ -79,13 +80,6 @@ export class KvSessionStore extends SessionStore {
     }
     return records;
   }
-}
-
-/** An identity key of a remote device that replaced an earlier one. */
-export interface IdentityReplacement {
-  deviceId: string;
-  oldKey: Uint8Array;
-  newKey: Uint8Array;
 }
 
 /**

@@ -11,17 +11,15 @@ import {
   PublicKey,
 } from '@signalapp/libsignal-client';
 import { concatBytes, ownBytes } from '../crypto/bytes.js';
+import { checkDeviceId } from '../crypto/checks.js';
 import { E2eError } from '../crypto/errors.js';
 import type { PreKeyBundle } from '../crypto/types.js';
 
 /** libsignal's device id inside every address: Parley device ids are globally unique. */
 export const SIGNAL_DEVICE_ID = 1;
-const DEVICE_ID = /^[\x20-\x7e]{1,64}$/;
 
 export function address(deviceId: string): ProtocolAddress {
-  if (typeof deviceId !== 'string' || !DEVICE_ID.test(deviceId)) {
-    throw new E2eError('INVALID_ARGUMENT', 'a device id is 1 to 64 printable ASCII characters');
-  }
+  checkDeviceId(deviceId);
   return ProtocolAddress.new(deviceId, SIGNAL_DEVICE_ID);
 }
 
