@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protocol';
 import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
@@ -45,7 +45,12 @@ import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
 import { MediaService } from './media/service.js';
-import { fileUploadStore, ResumableUploads, type UploadStore } from './media/uploads.js';
+import {
+  fileUploadStore,
+  type ResumableUploadDeps,
+  ResumableUploads,
+  type UploadStore,
+} from './media/uploads.js';
 import { Metrics } from './metrics/metrics.js';
 import { ReportService } from './moderation/reports.js';
 import { SuspensionWatcher } from './moderation/suspension.js';
@@ -73,6 +78,8 @@ export interface NodeOverrides {
   blobs?: BlobStore;
   /** Where incomplete resumable uploads live (default: files beside local media). */
   uploadStore?: UploadStore;
+  /** Makes a finished upload of `uploadStore` a blob without copying it through the node. */
+  uploadAdopt?: ResumableUploadDeps['adopt'];
   /** A bus shared with other nodes; without one the node runs alone. */
   bus?: Bus;
   /** A Redis client for rate-limit counters and used socket tickets, shared by every node. */
@@ -433,15 +440,27 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const mediaDir = resolve(config.mediaDir ?? join(config.dataDir, 'media'));
   const blobs = o.blobs ?? new LocalBlobStore(mediaDir);
   const media = new MediaService({ blobs, store, clock, limiters, config });
-  // Incomplete resumable uploads: in the bucket with S3 media (openNode), else beside local media.
-  const uploadStore =
-    o.uploadStore ??
-    (() => {
-      const dir = join(config.media === 'local' ? mediaDir : config.dataDir, 'uploads');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return fileUploadStore(dir);
-    })();
-  const uploads = new ResumableUploads({ files: uploadStore, blobs, store, limiters, config, clock, log });
+  // Incomplete resumable uploads: in the bucket with S3 media (openNode), else beside local
+  // media, where a finished one becomes a blob by a hard link rather than a copy.
+  let uploadStore = o.uploadStore;
+  let adopt = o.uploadAdopt;
+  if (!uploadStore) {
+    const dir = join(config.media === 'local' ? mediaDir : config.dataDir, 'uploads');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    uploadStore = fileUploadStore(dir);
+    if (blobs instanceof LocalBlobStore && dirname(dir) === mediaDir)
+      adopt ??= (id, uploadId, max) => blobs.adoptFile(id, join(dir, uploadId), max);
+  }
+  const uploads = new ResumableUploads({
+    files: uploadStore,
+    blobs,
+    store,
+    limiters,
+    config,
+    clock,
+    log,
+    ...(adopt && { adopt }),
+  });
   const account = new AccountService({
     store,
     auth,
@@ -622,6 +641,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
   let limiterRedis = o.limiterRedis;
   let blobs = o.blobs;
   let uploadStore = o.uploadStore;
+  let uploadAdopt = o.uploadAdopt;
   try {
     if (!blobs && config.media !== 'local') {
       const { S3BlobStore } = await import('./adapters/blobs/s3/s3-blobs.js');
@@ -631,9 +651,14 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
         forcePathStyle: config.s3ForcePathStyle,
         ...(config.s3Endpoint && { endpoint: config.s3Endpoint }),
       };
-      blobs = await S3BlobStore.open(s3);
-      const { s3UploadStore } = await import('./media/s3-uploads.js');
-      uploadStore ??= s3UploadStore(s3);
+      const s3Blobs = await S3BlobStore.open(s3);
+      blobs = s3Blobs;
+      if (!uploadStore) {
+        const { s3UploadStore } = await import('./media/s3-uploads.js');
+        uploadStore = s3UploadStore(s3);
+        // A finished upload is an object of the same bucket: copied within it, not through the node.
+        uploadAdopt ??= (id, uploadId, max) => s3Blobs.adoptObject(id, uploadId, max);
+      }
     }
     if (!store && config.store !== 'sqlite') {
       const { PostgresStore } = await import('./adapters/store/postgres/postgres-store.js');
@@ -667,6 +692,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
     sms,
     ...(blobs && { blobs }),
     ...(uploadStore && { uploadStore }),
+    ...(uploadAdopt && { uploadAdopt }),
     ...(store && { store }),
     ...(bus && { bus }),
     ...(limiterRedis !== undefined && { limiterRedis }),

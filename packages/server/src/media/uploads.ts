@@ -44,6 +44,12 @@ export function fileUploadStore(dir: string): UploadStore {
 export interface ResumableUploadDeps {
   /** Where incomplete uploads live (fileUploadStore, or s3UploadStore in media/s3-uploads.ts). */
   files: UploadStore;
+  /**
+   * Stores a finished upload under its digest without moving its bytes through the node
+   * again (a hard link on disk, a copy within the bucket), when the blob store can; else the
+   * upload is read back and put.
+   */
+  adopt?: (mediaId: string, uploadId: string, maxBytes: number) => Promise<unknown>;
   blobs: BlobStore;
   store: Pick<Store, 'mediaUploadRecord'>;
   limiters: Limiters;
@@ -172,7 +178,8 @@ export class ResumableUploads {
     const sha256 = upload.metadata?.sha256 ?? '';
     const cap = classCap(this.d.config, mediaClass(upload.metadata?.class ?? undefined));
     try {
-      await this.d.blobs.put(sha256, await this.files.read(upload.id), cap);
+      if (this.d.adopt) await this.d.adopt(sha256, upload.id, cap);
+      else await this.d.blobs.put(sha256, await this.files.read(upload.id), cap);
     } catch (err) {
       await this.files.remove(upload.id).catch(() => {});
       if (err instanceof ParleyError) throw tusError(err);

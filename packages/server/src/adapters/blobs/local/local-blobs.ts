@@ -3,9 +3,9 @@
  * temporary file while it is hashed, synced, and renamed into place only when its hash and
  * size check out, so a crash never leaves a partial body under its id.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import {
@@ -59,6 +59,46 @@ export class LocalBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Stores the file at `path` (on the same file system, e.g. a finished resumable upload)
+   * under `id` without copying it: it is hashed, synced and hard-linked into place; the
+   * caller removes `path` afterwards. DIGEST_MISMATCH / PAYLOAD_TOO_LARGE as `put`.
+   */
+  async adoptFile(id: string, path: string, maxBytes: number): Promise<BlobPutResult> {
+    const target = this.pathOf(id);
+    const file = await open(path, 'r');
+    let size = 0;
+    try {
+      const hash = createHash('sha256');
+      for await (const chunk of file.createReadStream({ autoClose: false })) {
+        size += chunk.length;
+        if (size > maxBytes)
+          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+        hash.update(chunk);
+      }
+      if (hash.digest('hex') !== id)
+        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    const dir = join(this.dir, id.slice(0, 2));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await link(path, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { size, created: false };
+      throw err;
+    }
+    const d = await open(dir, 'r');
+    try {
+      await d.sync(); // the new name survives a crash
+    } finally {
+      await d.close();
+    }
+    return { size, created: true };
   }
 
   async get(id: string, range?: ByteRange): Promise<BlobRead | undefined> {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { blobStoreContract } from '../../../ports/blobs.contract.js';
 import { parseS3Url, S3BlobStore } from './s3-blobs.js';
 import { ensureTestBucket, TEST_BUCKET } from './testing.js';
@@ -109,6 +109,25 @@ if (endpoint === undefined) {
       } finally {
         process.env.AWS_ACCESS_KEY_ID = keyId;
       }
+    });
+
+    it('adopts an object of the bucket by a copy within it, checked like an upload', async () => {
+      const blobs = await open(freshUrl());
+      const s3 = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      const body = randomBytes(200_000);
+      const key = `finished-${randomBytes(6).toString('hex')}`;
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      await assert.rejects(blobs.adoptObject(sha(randomBytes(4)), key, 300_000), { code: 'DIGEST_MISMATCH' });
+      await assert.rejects(blobs.adoptObject(sha(body), key, 199_999), { code: 'PAYLOAD_TOO_LARGE' });
+      assert.equal(await blobs.has(sha(body)), false);
+      assert.deepEqual(await blobs.adoptObject(sha(body), key, 300_000), { size: 200_000, created: true });
+      assert.deepEqual(await blobs.adoptObject(sha(body), key, 300_000), { size: 200_000, created: false });
+      const got = await blobs.get(sha(body));
+      const hash = createHash('sha256');
+      for await (const c of got!.body) hash.update(c);
+      assert.equal(hash.digest('hex'), sha(body));
+      s3.destroy();
+      await blobs.close();
     });
 
     it('never stores a body that does not hash to its id', async () => {

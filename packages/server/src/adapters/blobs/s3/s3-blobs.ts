@@ -8,13 +8,14 @@
  * nothing in the bucket. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY, a shared profile, or an instance role); they are never logged.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -156,6 +157,44 @@ export class S3BlobStore implements BlobStore {
       return { size, created: true };
     } finally {
       await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Stores the object `key` of this bucket (e.g. a finished resumable upload) under `id`:
+   * it is read once to check its hash and size, then copied within the bucket, so its bytes
+   * go up only once. The caller removes `key` afterwards. DIGEST_MISMATCH / PAYLOAD_TOO_LARGE
+   * as `put`.
+   */
+  async adoptObject(id: string, key: string, maxBytes: number): Promise<BlobPutResult> {
+    const Key = this.keyOf(id);
+    let size = 0;
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const hash = createHash('sha256');
+      for await (const chunk of r.Body as Readable) {
+        size += (chunk as Uint8Array).length;
+        if (size > maxBytes) {
+          (r.Body as Readable).destroy();
+          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+        }
+        hash.update(chunk as Uint8Array);
+      }
+      if (hash.digest('hex') !== id)
+        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+      if (await this.has(id)) return { size, created: false };
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          CopySource: `${this.bucket}/${encodeURIComponent(key)}`,
+          ContentType: 'application/octet-stream',
+          MetadataDirective: 'REPLACE',
+        }),
+      );
+      return { size, created: true };
+    } catch (err) {
+      throw err instanceof ParleyError ? err : unavailable(err);
     }
   }
 
