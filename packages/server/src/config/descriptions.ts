@@ -133,8 +133,9 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   s3Endpoint: 'Endpoint of an S3-compatible service, http(s)://host[:port] (default: AWS S3).',
   s3Region: 'Region of the bucket.',
   s3ForcePathStyle: 'Address the bucket as host/bucket (most S3-compatible services need it).',
-  mediaMaxBytes: 'Largest media upload, in bytes (50 MiB); one above --media-bytes-per-hour is refused too.',
-  mediaBytesPerHour: 'Media bytes each user may upload per hour (50 MiB).',
+  mediaMaxBytes:
+    'Largest single-request media upload (PUT /v1/media/…), in bytes (50 MiB); larger files go through /v1/uploads (resumable).',
+  mediaBytesPerHour: 'Media bytes each user may upload per hour (4 GiB: two videos at the 2 GiB cap).',
   mediaUploadsPerHour: 'Media uploads each user may make per hour.',
   mediaMaxImageBytes: 'Largest image upload (x-media-class: image), in bytes (16 MiB).',
   mediaMaxVoiceBytes: 'Largest voice note upload (x-media-class: voice), in bytes (16 MiB).',

@@ -311,7 +311,7 @@ export const configSchema = z
       .default('us-east-1'),
     /** Path-style bucket addressing (host/bucket), which most S3-compatible services need. */
     s3ForcePathStyle: bool.default(false),
-    /** Largest media upload (ciphertext bytes); an upload above mediaBytesPerHour is refused as well. */
+    /** Largest single-request media upload (ciphertext bytes); larger files go through /v1/uploads. */
     mediaMaxBytes: int(1, 2 * 1024 ** 3).default(50 * 1024 ** 2),
     /** Largest body of each media class the client declares on upload (`x-media-class`). */
     mediaMaxImageBytes: int(1, 1024 ** 4).default(16 * 1024 ** 2),
@@ -319,7 +319,7 @@ export const configSchema = z
     mediaMaxVideoBytes: int(1, 1024 ** 4).default(2 * 1024 ** 3),
     mediaMaxDocumentBytes: int(1, 1024 ** 4).default(2 * 1024 ** 3),
     /** Media bytes a user may upload per hour. */
-    mediaBytesPerHour: int(1, 1024 ** 4).default(50 * 1024 ** 2),
+    mediaBytesPerHour: int(1, 1024 ** 4).default(4 * 1024 ** 3),
     /** Media uploads a user may make per hour. */
     mediaUploadsPerHour: int(1, 10_000_000).default(50),
     /** Prekey bundle fetches per user per minute (each consumes one-time prekeys of others). */
