@@ -1,7 +1,8 @@
 /**
  * One chat: the messages this device decrypted or sent since the page loaded, new ones live,
  * and a labelled box that sends end-to-end encrypted. A sent message shows ✓ once the server
- * stored it and ✓✓ once every other member's device got it.
+ * stored it and ✓✓ once every other member's device got it (coloured once they read it). What
+ * the chat shows counts as read.
  */
 import type { ChatInfo } from '@parley/sdk/browser';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
@@ -25,7 +26,7 @@ export function ChatView(props: {
   conversations: Conversations;
   onBack: () => void;
 }) {
-  const { chat, me, conversations, onBack } = props;
+  const { chat, me, device, conversations, onBack } = props;
   const [, setVersion] = useState(0);
   const [text, setText] = useState('');
   const [error, setError] = useState('');
@@ -38,6 +39,11 @@ export function ChatView(props: {
   useLayoutEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
   }, [lines.length]);
+  // What is on screen counts as read (the chat list's unread count, the sender's read ticks).
+  const lastTheirs = lines.findLast((l) => !l.mine && l.seq !== undefined)?.seq;
+  useEffect(() => {
+    if (lastTheirs !== undefined) device.client.markRead(chat.id, lastTheirs).catch(() => {});
+  }, [device, chat.id, lastTheirs]);
   const others = chat.members.map((m) => m.userId).filter((id) => id !== me);
 
   const send = (e: Event) => {
@@ -75,7 +81,7 @@ export function ChatView(props: {
                 <span class="meta">
                   {timeLabel(l.serverTime)}
                   {t && (
-                    <span class="tick" title={t.label}>
+                    <span class={`tick ${t.label.toLowerCase().replace(' ', '-')}`} title={t.label}>
                       {' '}
                       <span aria-hidden="true">{t.mark}</span>
                       <span class="visually-hidden">{t.label}</span>

@@ -53,10 +53,14 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   });
   const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
   const secure = new SecureMessaging(client, protocol, keys);
-  const close = async () => {
-    await secure.close();
-    await keys.close();
-    store.close();
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await secure.close();
+      await keys.close();
+      store.close();
+    })();
+    return closing;
   };
   try {
     await secure.start();

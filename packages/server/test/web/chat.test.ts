@@ -86,13 +86,14 @@ describe('two browsers chat end to end encrypted', { skip: chromiumSkip() }, () 
     await item.focus();
     await ben.keyboard.press('Enter');
     await message(ben, 'Hi Ben, lunch at one?');
-    await sent.locator('.tick', { hasText: 'Delivered' }).waitFor();
+    // Ben has it on screen: delivered, and read (read receipts are on by default).
+    await sent.locator('.tick', { hasText: 'Read' }).waitFor();
     assert.equal((await sent.locator('.tick [aria-hidden]').innerText()).trim(), '✓✓');
 
     await sendText(ben, 'Sure, see you there');
     await message(ann, 'Sure, see you there');
     const reply = await message(ben, 'Sure, see you there');
-    await reply.locator('.tick', { hasText: 'Delivered' }).waitFor();
+    await reply.locator('.tick', { hasText: /Delivered|Read/ }).waitFor();
     // Live both ways while both are open.
     await sendText(ann, 'Great');
     await message(ben, 'Great');
