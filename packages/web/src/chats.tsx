@@ -9,6 +9,7 @@ import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
 import { directChatWith } from './new-chat.js';
+import { PhoneInput } from './phone-input.js';
 
 type Status = 'connecting' | 'online' | 'offline' | 'revoked';
 
@@ -109,16 +110,7 @@ function NewChat(props: {
     <form class="new-chat" onSubmit={start}>
       <label for="new-chat-phone">New chat with (phone number)</label>
       <div class="row">
-        <input
-          id="new-chat-phone"
-          type="tel"
-          autocomplete="tel"
-          inputmode="tel"
-          placeholder="+14155550123"
-          required
-          value={phone}
-          onInput={(e) => setPhone(e.currentTarget.value)}
-        />
+        <PhoneInput id="new-chat-phone" value={phone} onChange={setPhone} autocomplete="off" />
         <button type="submit" disabled={busy}>
           Start chat
         </button>
