@@ -2,7 +2,8 @@
  * The messages of each chat as this device saw them: what it decrypted and what it sent, in
  * memory only (a reload starts each chat empty; history in IndexedDB comes later). Sent
  * messages carry their state: sending, then ✓ once the server stored them, ✓✓ once every
- * other member's device got them (from the client's receipt events).
+ * other member's device got them (from the client's receipt events). Made before the device
+ * connects (openDevice), so the messages drained at connect are seen too.
  */
 import {
   type MessageStatus,

@@ -12,10 +12,13 @@ import {
   SecureMessaging,
   ticketWebSocketFactory,
 } from '@parley/sdk/browser';
+import { Conversations } from './conversations.js';
 
 export interface WebDevice {
   client: ParleyClient;
   secure: SecureMessaging;
+  /** Listening from before the socket opens, so nothing drained at connect is missed. */
+  conversations: Conversations;
   /** Stops the socket and closes the databases; the lock is let go. */
   close(): Promise<void>;
 }
@@ -53,6 +56,7 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   });
   const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
   const secure = new SecureMessaging(client, protocol, keys);
+  const conversations = new Conversations(secure);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -70,7 +74,7 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   }
   // Keep the keys: the browser may otherwise evict them under storage pressure.
   void navigator.storage?.persist?.().catch(() => false);
-  return { client, secure, close };
+  return { client, secure, conversations, close };
 }
 
 /** Deletes the device's databases (after logging out: its keys are of no further use). */

@@ -6,7 +6,6 @@ import { type ChatInfo, type Credentials, removeDevice } from '@parley/sdk/brows
 import { useEffect, useState } from 'preact/hooks';
 import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
-import { Conversations } from './conversations.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
 import { describeError } from './errors.js';
 
@@ -14,7 +13,7 @@ type State =
   | { kind: 'starting' }
   | { kind: 'other-tab' }
   | { kind: 'failed'; message: string }
-  | { kind: 'ready'; device: WebDevice; conversations: Conversations };
+  | { kind: 'ready'; device: WebDevice };
 
 export function Session(props: { credentials: Credentials; onSignedOut: () => void }) {
   const { credentials, onSignedOut } = props;
@@ -25,19 +24,27 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     const stop = new AbortController();
     let release: (() => void) | undefined;
     let device: WebDevice | undefined;
+    // While the lock or the device is being opened, the opening code lets go of them itself.
+    let opening = true;
+    const finish = () => void (device?.close() ?? Promise.resolve()).finally(() => release?.());
     (async () => {
       release = await holdDeviceLock(() => setState({ kind: 'other-tab' }), stop.signal);
-      if (stop.signal.aborted) return;
+      if (stop.signal.aborted) return finish();
       setState({ kind: 'starting' });
       device = await openDevice(credentials);
-      if (stop.signal.aborted) return;
-      setState({ kind: 'ready', device, conversations: new Conversations(device.secure) });
-    })().catch((err) => {
-      if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
-    });
+      if (stop.signal.aborted) return finish();
+      setState({ kind: 'ready', device });
+    })()
+      .catch((err) => {
+        release?.();
+        if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
+      })
+      .finally(() => {
+        opening = false;
+      });
     return () => {
       stop.abort();
-      void (device?.close() ?? Promise.resolve()).finally(() => release?.());
+      if (!opening) finish();
     };
   }, [credentials]);
 
@@ -73,13 +80,13 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
       </main>
     );
   }
-  const { device, conversations } = state;
+  const { device } = state;
   return open ? (
     <ChatView
       chat={open}
       me={credentials.userId}
       device={device}
-      conversations={conversations}
+      conversations={device.conversations}
       onBack={() => setOpen(undefined)}
     />
   ) : (

@@ -117,14 +117,19 @@ describe('two browsers chat end to end encrypted', { skip: chromiumSkip() }, () 
     await message(ann, 'Great');
   });
 
-  it('a second tab of the same browser waits: the device is open in the first', async () => {
+  it('a second tab of the same browser waits for the first, then takes the device over with what arrived meanwhile', async () => {
     const second = await contexts[0]!.newPage();
     await second.goto(`${t.url}/`);
     await second.getByText('Parley is open in another tab').waitFor();
-    // The first tab still works; when it closes, the second takes the device over.
+    // When the first closes, the second takes the device over, and gets what came meanwhile.
     await ann.close();
+    await sendText(ben, 'Are you there?');
     await second.getByRole('heading', { name: 'Chats' }).waitFor();
     await second.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+    await second.locator('ul.chats li').first().click();
+    await message(second, 'Are you there?');
+    await sendText(second, 'Yes, in a new tab');
+    await message(ben, 'Yes, in a new tab');
     ann = second;
   });
 });
