@@ -1,9 +1,9 @@
-/** The app's screens: registration until this browser has a device, then the chat list. */
+/** The app's screens: registration until this browser has a device, then the signed-in session. */
 import type { Credentials } from '@parley/sdk/browser';
 import { useState } from 'preact/hooks';
-import { Chats } from './chats.js';
 import { forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { Register } from './register.js';
+import { Session } from './session.js';
 
 export function App() {
   const [credentials, setCredentials] = useState<Credentials | undefined>(loadCredentials);
@@ -18,7 +18,7 @@ export function App() {
     );
   }
   return (
-    <Chats
+    <Session
       credentials={credentials}
       onSignedOut={() => {
         forgetCredentials();

@@ -1,19 +1,15 @@
 /**
- * The chat list (a placeholder for the chat screens to come): the user's chats from the node
- * over the WebSocket, opened with a one-use socket ticket (the token never goes in a URL),
- * refreshed when something arrives. Up and Down (Home, End) move through the list.
+ * The chat list: the user's chats from the node, refreshed when something arrives, and "new
+ * chat" by phone number. Up and Down (Home, End) move through the list; Enter or a click
+ * opens a chat.
  */
-import {
-  type ChatInfo,
-  ChatKind,
-  type Credentials,
-  ParleyClient,
-  ParleyError,
-  removeDevice,
-  ticketWebSocketFactory,
-} from '@parley/sdk/browser';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ChatInfo, ChatKind, ParleyError } from '@parley/sdk/browser';
+import { useEffect, useState } from 'preact/hooks';
+import type { WebDevice } from './device.js';
+import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
+import { directChatWith } from './new-chat.js';
+import { PhoneInput } from './phone-input.js';
 
 type Status = 'connecting' | 'online' | 'offline' | 'revoked';
 
@@ -24,18 +20,18 @@ const STATUS_TEXT: Record<Status, string> = {
   revoked: 'This browser was signed out.',
 };
 
-export function Chats(props: { credentials: Credentials; onSignedOut: () => void }) {
-  const { credentials, onSignedOut } = props;
-  const [status, setStatus] = useState<Status>('connecting');
+export function Chats(props: {
+  device: WebDevice;
+  onOpen: (chat: ChatInfo) => void;
+  onSignOut: () => void;
+  onSignedOut: () => void;
+}) {
+  const { device, onOpen, onSignOut, onSignedOut } = props;
+  const c = device.client;
+  const [status, setStatus] = useState<Status>(c.connected ? 'online' : 'connecting');
   const [chats, setChats] = useState<ChatInfo[] | undefined>();
-  const client = useRef<ParleyClient | undefined>(undefined);
 
   useEffect(() => {
-    const c = new ParleyClient({
-      credentials,
-      webSocketFactory: ticketWebSocketFactory(credentials.serverUrl),
-    });
-    client.current = c;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refresh = () => {
       clearTimeout(timer);
@@ -46,35 +42,30 @@ export function Chats(props: { credentials: Credentials; onSignedOut: () => void
         );
       }, 50);
     };
-    c.on('connected', () => {
-      setStatus('online');
-      refresh();
-    });
-    c.on('disconnected', (info) => {
-      const revoked = info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED';
-      setStatus(revoked ? 'revoked' : info.willReconnect ? 'offline' : 'revoked');
-    });
-    c.on('chatUpdate', refresh);
-    c.on('message', refresh);
-    c.connect().catch(() => {});
+    const stops = [
+      c.on('connected', () => {
+        setStatus('online');
+        refresh();
+      }),
+      c.on('disconnected', (info) => {
+        const revoked = info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED';
+        setStatus(revoked ? 'revoked' : info.willReconnect ? 'offline' : 'revoked');
+      }),
+      c.on('chatUpdate', refresh),
+      c.on('message', refresh),
+    ];
+    if (c.connected) refresh();
     return () => {
       clearTimeout(timer);
-      void c.close();
+      for (const stop of stops) stop();
     };
-  }, [credentials]);
-
-  async function signOut() {
-    await client.current?.close();
-    // The device's token is revoked on the node too; if that fails it is only forgotten here.
-    await removeDevice(credentials, credentials.deviceId).catch(() => {});
-    onSignedOut();
-  }
+  }, [c]);
 
   return (
     <div class="shell">
       <header class="bar">
         <h1>Chats</h1>
-        <button type="button" class="link" onClick={() => void signOut()}>
+        <button type="button" class="link" onClick={onSignOut}>
           Log out
         </button>
       </header>
@@ -87,17 +78,52 @@ export function Chats(props: { credentials: Credentials; onSignedOut: () => void
         </button>
       )}
       <main>
+        <NewChat device={device} chats={chats} onOpen={onOpen} />
         {chats === undefined ? null : chats.length === 0 ? (
           <p class="empty">No chats yet. When someone starts a chat with you, it shows here.</p>
         ) : (
-          <ChatList chats={chats} me={credentials.userId} />
+          <ChatList chats={chats} me={c.credentials.userId} onOpen={onOpen} />
         )}
       </main>
     </div>
   );
 }
 
-function ChatList({ chats, me }: { chats: ChatInfo[]; me: string }) {
+/** "New chat": the direct chat with a phone number's owner (the existing one, or a new one). */
+function NewChat(props: {
+  device: WebDevice;
+  chats: ChatInfo[] | undefined;
+  onOpen: (chat: ChatInfo) => void;
+}) {
+  const [phone, setPhone] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const start = (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    directChatWith(props.device.client, phone, props.chats)
+      .then(props.onOpen, (err) => setError(describeError(err)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <form class="new-chat" onSubmit={start}>
+      <label for="new-chat-phone">New chat with (phone number)</label>
+      <div class="row">
+        <PhoneInput id="new-chat-phone" value={phone} onChange={setPhone} autocomplete="off" />
+        <button type="submit" disabled={busy}>
+          Start chat
+        </button>
+      </div>
+      <p role="alert" class="error">
+        {error}
+      </p>
+    </form>
+  );
+}
+
+function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInfo) => void }) {
+  const { chats, me, onOpen } = props;
   const onKeyDown = (e: KeyboardEvent) => {
     const items = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>('li')];
     const at = items.indexOf(document.activeElement as HTMLElement);
@@ -118,7 +144,17 @@ function ChatList({ chats, me }: { chats: ChatInfo[]; me: string }) {
   return (
     <ul class="chats" aria-label="Chats" onKeyDown={onKeyDown}>
       {chats.map((chat, i) => (
-        <li key={chat.id} tabIndex={i === 0 ? 0 : -1} data-chat-id={chat.id}>
+        <li
+          key={chat.id}
+          tabIndex={i === 0 ? 0 : -1}
+          data-chat-id={chat.id}
+          onClick={() => onOpen(chat)}
+          onKeyDown={(e) => {
+            if (e.key !== 'Enter' && e.key !== ' ') return;
+            e.preventDefault();
+            onOpen(chat);
+          }}
+        >
           <span class="title">{chatTitle(chat, me)}</span>
           <span class="meta">
             {chat.kind === ChatKind.GROUP ? `Group, ${chat.members.length} members` : 'Direct chat'}

@@ -16,6 +16,8 @@ export function describeError(err: unknown): string {
       return 'That code has expired. Ask for a new one.';
     case 'TOO_MANY_ATTEMPTS':
       return 'Too many wrong codes. Ask for a new one.';
+    case 'INVALID_PHONE':
+      return 'Enter the number with its country code, like +44 20 7946 0958.';
     case 'PIN_REQUIRED':
     case 'PIN_INVALID':
     case 'PIN_LOCKED':

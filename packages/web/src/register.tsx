@@ -5,6 +5,7 @@
 import { type Credentials, requestCode, verifyCode } from '@parley/sdk/browser';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './errors.js';
+import { PhoneInput } from './phone-input.js';
 
 export function Register({ onRegistered }: { onRegistered: (c: Credentials) => void }) {
   const [phone, setPhone] = useState('');
@@ -54,17 +55,7 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
       {!sentTo ? (
         <form onSubmit={sendCode} aria-describedby="phone-help">
           <label for="phone">Phone number</label>
-          <input
-            id="phone"
-            name="phone"
-            type="tel"
-            autocomplete="tel"
-            inputmode="tel"
-            placeholder="+14155550123"
-            required
-            value={phone}
-            onInput={(e) => setPhone(e.currentTarget.value)}
-          />
+          <PhoneInput id="phone" value={phone} onChange={setPhone} autocomplete="tel" />
           <p id="phone-help" class="help">
             With the country code, like +44 20 7946 0958. We send a code by SMS.
           </p>

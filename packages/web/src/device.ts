@@ -1,0 +1,83 @@
+/**
+ * This browser's device: its keys and cursors in IndexedDB (databases named after the device),
+ * its ticketed socket, and SecureMessaging, which uploads the device's keys on its first start.
+ * One tab at a time holds the device (a Web Lock): two tabs would advance the same ratchets.
+ */
+import {
+  BrowserE2eProtocol,
+  type Credentials,
+  IndexedDbKeyValueStore,
+  IndexedDbLocalStore,
+  ParleyClient,
+  SecureMessaging,
+  ticketWebSocketFactory,
+} from '@parley/sdk/browser';
+import { Conversations } from './conversations.js';
+
+export interface WebDevice {
+  client: ParleyClient;
+  secure: SecureMessaging;
+  /** Listening from before the socket opens, so nothing drained at connect is missed. */
+  conversations: Conversations;
+  /** Stops the socket and closes the databases; the lock is let go. */
+  close(): Promise<void>;
+}
+
+const LOCK = 'parley-device';
+const keysDb = (deviceId: string) => `parley-keys-${deviceId}`;
+const localDb = (deviceId: string) => `parley-local-${deviceId}`;
+
+/**
+ * Takes the device lock: resolves with the function that lets it go once this tab holds it.
+ * `busy` is called first when another tab holds it (this tab then waits its turn).
+ */
+export function holdDeviceLock(busy: () => void, signal: AbortSignal): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const hold = (lock: Lock | null) => {
+      if (!lock) return false;
+      return new Promise<void>((release) => resolve(release));
+    };
+    navigator.locks.request(LOCK, { ifAvailable: true }, hold).then((got) => {
+      if (got !== false) return;
+      busy();
+      navigator.locks.request(LOCK, { signal }, hold).catch(reject);
+    }, reject);
+  });
+}
+
+/** Opens the device's stores and starts end-to-end messaging (connects, uploads keys once). */
+export async function openDevice(credentials: Credentials): Promise<WebDevice> {
+  const keys = await IndexedDbKeyValueStore.open(keysDb(credentials.deviceId));
+  const store = await IndexedDbLocalStore.open(localDb(credentials.deviceId));
+  const client = new ParleyClient({
+    credentials,
+    store,
+    webSocketFactory: ticketWebSocketFactory(credentials.serverUrl),
+  });
+  const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
+  const secure = new SecureMessaging(client, protocol, keys);
+  const conversations = new Conversations(secure);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await secure.close();
+      await keys.close();
+      store.close();
+    })();
+    return closing;
+  };
+  try {
+    await secure.start();
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+  // Keep the keys: the browser may otherwise evict them under storage pressure.
+  void navigator.storage?.persist?.().catch(() => false);
+  return { client, secure, conversations, close };
+}
+
+/** Deletes the device's databases (after logging out: its keys are of no further use). */
+export function forgetDevice(deviceId: string): void {
+  for (const name of [keysDb(deviceId), localDb(deviceId)]) indexedDB.deleteDatabase(name);
+}

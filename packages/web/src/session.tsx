@@ -1,0 +1,100 @@
+/**
+ * A signed-in browser: takes the device lock (another tab may hold it: this one says so and
+ * waits), opens the device and its end-to-end messaging, then shows the chat list or a chat.
+ */
+import { type ChatInfo, type Credentials, removeDevice } from '@parley/sdk/browser';
+import { useEffect, useState } from 'preact/hooks';
+import { ChatView } from './chat.js';
+import { Chats } from './chats.js';
+import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
+import { describeError } from './errors.js';
+
+type State =
+  | { kind: 'starting' }
+  | { kind: 'other-tab' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'ready'; device: WebDevice };
+
+export function Session(props: { credentials: Credentials; onSignedOut: () => void }) {
+  const { credentials, onSignedOut } = props;
+  const [state, setState] = useState<State>({ kind: 'starting' });
+  const [open, setOpen] = useState<ChatInfo | undefined>();
+
+  useEffect(() => {
+    const stop = new AbortController();
+    let release: (() => void) | undefined;
+    let device: WebDevice | undefined;
+    // While the lock or the device is being opened, the opening code lets go of them itself.
+    let opening = true;
+    const finish = () => void (device?.close() ?? Promise.resolve()).finally(() => release?.());
+    (async () => {
+      release = await holdDeviceLock(() => setState({ kind: 'other-tab' }), stop.signal);
+      if (stop.signal.aborted) return finish();
+      setState({ kind: 'starting' });
+      device = await openDevice(credentials);
+      if (stop.signal.aborted) return finish();
+      setState({ kind: 'ready', device });
+    })()
+      .catch((err) => {
+        release?.();
+        if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
+      })
+      .finally(() => {
+        opening = false;
+      });
+    return () => {
+      stop.abort();
+      if (!opening) finish();
+    };
+  }, [credentials]);
+
+  async function signOut(device: WebDevice) {
+    await device.close();
+    // The device's token is revoked on the node too; if that fails it is only forgotten here.
+    await removeDevice(credentials, credentials.deviceId).catch(() => {});
+    forgetDevice(credentials.deviceId);
+    onSignedOut();
+  }
+
+  if (state.kind !== 'ready') {
+    return (
+      <main class="card" aria-labelledby="session-title">
+        <h1 id="session-title">Parley</h1>
+        <p role="status">
+          {state.kind === 'other-tab'
+            ? 'Parley is open in another tab. Close it to use Parley here.'
+            : state.kind === 'starting'
+              ? 'Opening…'
+              : ''}
+        </p>
+        {state.kind === 'failed' && (
+          <>
+            <p role="alert" class="error">
+              {state.message}
+            </p>
+            <button type="button" onClick={onSignedOut}>
+              Register again
+            </button>
+          </>
+        )}
+      </main>
+    );
+  }
+  const { device } = state;
+  return open ? (
+    <ChatView
+      chat={open}
+      me={credentials.userId}
+      device={device}
+      conversations={device.conversations}
+      onBack={() => setOpen(undefined)}
+    />
+  ) : (
+    <Chats
+      device={device}
+      onOpen={setOpen}
+      onSignOut={() => void signOut(device)}
+      onSignedOut={onSignedOut}
+    />
+  );
+}
