@@ -86,7 +86,13 @@ describe('media upload and download', () => {
     const got = await downloadMedia(
       { serverUrl: t.url, token: me.token, userId: me.userId, deviceId: me.deviceId, primary: true },
       sha(body),
-      { fetch: cutting, onProgress: (n, total) => (assert.equal(total, 300_000), progress.push(n)) },
+      {
+        fetch: cutting,
+        onProgress: (n, total) => {
+          assert.equal(total, 300_000);
+          progress.push(n);
+        },
+      },
     );
     assert.equal(sha(got), sha(body));
     assert.deepEqual(asked, [undefined, 'bytes=100000-'], 'the second request asks only for the rest');
