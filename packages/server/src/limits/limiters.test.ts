@@ -25,7 +25,7 @@ describe('the limits as the design states them', () => {
     const t = limiterTable(loadConfig({}));
     assert.deepEqual(t.send, { points: 100, durationSec: 60, burst: { points: 50, durationSec: 600 } });
     assert.deepEqual(t.groupCreate, { points: 10, durationSec: 3600 });
-    assert.deepEqual(t.mediaBytes, { points: 50 * 1024 * 1024, durationSec: 3600 });
+    assert.deepEqual(t.mediaBytes, { points: 4 * 1024 ** 3, durationSec: 3600 });
     assert.deepEqual(t.mediaUploads, { points: 50, durationSec: 3600 });
     assert.deepEqual(t.discover, { points: 60, durationSec: 60 });
     assert.equal(loadConfig({}).discoverNewPerDay, 500);
