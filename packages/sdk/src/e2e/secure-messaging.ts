@@ -21,6 +21,7 @@ import { compareBytes, concatBytes, ownBytes } from '../crypto/bytes.js';
 import { checkMediaType, mediaClassOf } from '../crypto/media-type.js';
 import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
+import { hex } from '../discover.js';
 import { TypedEmitter } from '../emitter.js';
 import { downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
@@ -160,7 +161,6 @@ export interface FileSendOptions {
   chunkBytes?: number;
 }
 
-const hexOf = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 function fromHex(h: string): Uint8Array {
   if (!/^(?:[0-9a-f]{2})*$/.test(h)) throw new ParleyError('INTERNAL', 'a kept upload key is damaged');
   return Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
@@ -427,9 +427,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       mediaId = (await uploadMedia(this.client.credentials, enc.ciphertext, { mediaClass })).mediaId;
       onProgress?.(enc.ciphertext.length, enc.ciphertext.length, 0);
     } else {
-      const fileKey = hexOf(
-        new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', ownBytes(bytes))),
-      );
+      const fileKey = hex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', ownBytes(bytes))));
       const kept = await this.kv.get(NS.uploads, fileKey);
       const again = kept ? (JSON.parse(unutf8.decode(kept)) as { key: string; iv: string }) : undefined;
       enc = await encryptAttachment(bytes, again && { key: fromHex(again.key), iv: fromHex(again.iv) });
@@ -437,7 +435,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
         await this.kv.put(
           NS.uploads,
           fileKey,
-          utf8.encode(JSON.stringify({ key: hexOf(enc.key), iv: hexOf(enc.iv) })),
+          utf8.encode(JSON.stringify({ key: hex(enc.key), iv: hex(enc.iv) })),
         );
       const urls = {
         get: async (id: string) => {

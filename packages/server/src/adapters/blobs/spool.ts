@@ -14,23 +14,35 @@ export async function spoolChecked(
   maxBytes: number,
   sync: boolean,
 ): Promise<number> {
-  const hash = createHash('sha256');
   const file = await open(path, 'wx', 0o600);
-  let size = 0;
   try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > maxBytes)
-        throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
-      hash.update(chunk);
-      await file.write(chunk);
-    }
-    if (hash.digest('hex') !== id) {
-      throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
-    }
+    const size = await hashChecked(id, body, maxBytes, (chunk) => file.write(chunk));
     if (sync) await file.sync();
+    return size;
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Reads `body` to its end, handing each chunk to `each`; returns its size, or fails with
+ * PAYLOAD_TOO_LARGE past `maxBytes` and DIGEST_MISMATCH unless it hashes to `id`.
+ */
+export async function hashChecked(
+  id: string,
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  each?: (chunk: Uint8Array) => Promise<unknown>,
+): Promise<number> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+    hash.update(chunk);
+    if (each) await each(chunk);
+  }
+  if (hash.digest('hex') !== id)
+    throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
   return size;
 }

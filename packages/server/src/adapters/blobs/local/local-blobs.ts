@@ -3,7 +3,7 @@
  * temporary file while it is hashed, synced, and renamed into place only when its hash and
  * size check out, so a crash never leaves a partial body under its id.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import {
   type ByteRange,
   checkRange,
 } from '../../../ports/blobs.js';
-import { spoolChecked } from '../spool.js';
+import { hashChecked, spoolChecked } from '../spool.js';
 
 export class LocalBlobStore implements BlobStore {
   constructor(private readonly dir: string) {
@@ -69,17 +69,9 @@ export class LocalBlobStore implements BlobStore {
   async adoptFile(id: string, path: string, maxBytes: number): Promise<BlobPutResult> {
     const target = this.pathOf(id);
     const file = await open(path, 'r');
-    let size = 0;
+    let size: number;
     try {
-      const hash = createHash('sha256');
-      for await (const chunk of file.createReadStream({ autoClose: false })) {
-        size += chunk.length;
-        if (size > maxBytes)
-          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
-        hash.update(chunk);
-      }
-      if (hash.digest('hex') !== id)
-        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+      size = await hashChecked(id, file.createReadStream({ autoClose: false }), maxBytes);
       await file.sync();
     } finally {
       await file.close();

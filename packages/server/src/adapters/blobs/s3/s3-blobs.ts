@@ -8,7 +8,7 @@
  * nothing in the bucket. Credentials come from the SDK's default chain (AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY, a shared profile, or an instance role); they are never logged.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ import {
   type ByteRange,
   checkRange,
 } from '../../../ports/blobs.js';
-import { spoolChecked } from '../spool.js';
+import { hashChecked, spoolChecked } from '../spool.js';
 
 export interface S3BlobOptions {
   /** `s3://bucket` or `s3://bucket/prefix`. */
@@ -168,20 +168,10 @@ export class S3BlobStore implements BlobStore {
    */
   async adoptObject(id: string, key: string, maxBytes: number): Promise<BlobPutResult> {
     const Key = this.keyOf(id);
-    let size = 0;
     try {
       const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const hash = createHash('sha256');
-      for await (const chunk of r.Body as Readable) {
-        size += (chunk as Uint8Array).length;
-        if (size > maxBytes) {
-          (r.Body as Readable).destroy();
-          throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
-        }
-        hash.update(chunk as Uint8Array);
-      }
-      if (hash.digest('hex') !== id)
-        throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+      const body = r.Body as Readable;
+      const size = await hashChecked(id, body, maxBytes).finally(() => body.destroy());
       if (await this.has(id)) return { size, created: false };
       await this.s3.send(
         new CopyObjectCommand({
