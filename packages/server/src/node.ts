@@ -24,6 +24,7 @@ import { AuthService } from './auth/service.js';
 import { MemoryTicketReplay, SocketTickets } from './auth/socket-tickets.js';
 import { type RedisSetNx, RedisTicketReplay } from './auth/ticket-replay-redis.js';
 import { BlockService } from './blocks/service.js';
+import { CallService } from './calls/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
 import { ChatService } from './chat/service.js';
@@ -396,7 +397,9 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     devicesOf: (userId) => directory.devicesOf(userId),
     push: (deviceIds, body) => hub.pushToDevices(deviceIds as DeviceId[], body),
   });
+  const calls = new CallService({ directory, hub, blocks, limiters, store, clock, config, log });
   const dispatch = createDispatcher({
+    calls,
     mutes,
     blocks,
     reports,
@@ -430,6 +433,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     receipts,
     keys,
     metrics,
+    onConnected: (device) => calls.deviceConnected(device),
     sessionLimits: {
       window: config.deliveryWindow,
       pageSize: config.drainPageSize,
@@ -583,6 +587,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }, config.retentionIntervalMs);
       retentionTimer.unref();
       suspensions.start();
+      calls.start(config.callSweepMs);
       if (push.enabled) push.worker.start();
       if (registered > 0 || push.enabled) log.info({ registered, worker: push.enabled }, 'push ready');
       const port = (server.address() as AddressInfo).port;
@@ -602,6 +607,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       stopping = true;
       if (retentionTimer) clearInterval(retentionTimer);
       suspensions.stop();
+      calls.stop();
       const pushStopped = push.close();
       // /readyz answers 503 from now on, on a port still open: the balancer must see that
       // before connections are refused, or it keeps sending clients here until its checks fail.

@@ -423,6 +423,41 @@ export const configSchema = z
         'comma-separated origins like https://relay.example.org',
       ),
     /**
+     * Shared secret of the TURN server (coturn `static-auth-secret`), at least 16 characters;
+     * without it no TURN credentials are handed out. Prefer PARLEY_TURN_SECRET_FILE. Never printed.
+     */
+    turnSecret: z
+      .string()
+      .min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)')
+      .max(4096)
+      .optional(),
+    /** STUN/TURN URLs handed out with TURN credentials (comma-separated stun:, turn: or turns: URLs). */
+    turnUrls: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.length <= 16 && list.every((u) => /^(stun|stuns|turn|turns):[^\s,]{1,500}$/.test(u)),
+        'at most 16 comma-separated stun:, stuns:, turn: or turns: URLs',
+      ),
+    /** How long TURN credentials are valid, in seconds (default 24 h). */
+    turnTtl: int(60, 7 * 86_400).default(86_400),
+    /** TURN credential requests per device per hour. */
+    turnCredentialsPerHour: int(1, 100_000).default(60),
+    /** Call offers per user per minute. */
+    callOffersPerMinute: int(1, 100_000).default(10),
+    /** How long a call rings before it ends as unanswered. */
+    callRingMs: int(1000, 600_000).default(45_000),
+    /** Longest a call's offer is kept for a device that connects late; a device of a connected call may be away this long. */
+    callPendingMs: int(1000, 600_000).default(60_000),
+    /** How often due call timers are checked. */
+    callSweepMs: int(10, 60_000).default(1000),
+    /**
      * Test-only: acknowledge sends before they are committed (and delay commits), so the
      * crash tests can prove their checker detects loss. Never use in production.
      */
