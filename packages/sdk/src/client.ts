@@ -3,7 +3,7 @@
  * are opaque bytes; end-to-end encryption will wrap `send` and the `message` event.
  */
 
-import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
+import { CallEndReason, type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
 import {
   type BlockedUserInfo,
   type ReportInput,
@@ -11,6 +11,7 @@ import {
   reportToWire,
   toBlockList,
 } from './blocking.js';
+import { type CallResultInfo, type IceServerInfo, toCallResult } from './calls/wire.js';
 import { ClientCore } from './client-core.js';
 import {
   num,
@@ -463,6 +464,46 @@ export class ParleyClient extends ClientCore {
       { case: 'resend', value: { chatId, seq: BigInt(seq), deviceId, payload } },
       'retryResult',
     );
+  }
+
+  /**
+   * Calls the other member of direct chat `chatId` (protocol.md §7.13). `payloads` is the
+   * encrypted offer for each of the callee's current devices; `Calls` makes them.
+   */
+  async callOffer(
+    callId: string,
+    chatId: string,
+    video: boolean,
+    payloads: readonly { deviceId: string; payload: Uint8Array }[],
+  ): Promise<CallResultInfo> {
+    const value = { callId, chatId, video, payloads: [...payloads] };
+    return toCallResult(await this.request({ case: 'callOffer', value }, 'callResult'));
+  }
+
+  /** Answers a call that rang on this device, with the encrypted answer for the caller's device. */
+  async callAnswer(callId: string, payload: Uint8Array): Promise<CallResultInfo> {
+    return toCallResult(await this.request({ case: 'callAnswer', value: { callId, payload } }, 'callResult'));
+  }
+
+  /** Relays an encrypted ICE candidate (or renegotiation) to the other side's device. */
+  async callSignal(callId: string, deviceId: string, payload: Uint8Array): Promise<void> {
+    await this.request({ case: 'callSignal', value: { callId, deviceId, payload } }, 'ackResult');
+  }
+
+  /** Ends a call: hangs up, declines or says this device is busy. */
+  async callEnd(callId: string, reason: 'hangup' | 'declined' | 'busy'): Promise<CallResultInfo> {
+    const wire = { hangup: CallEndReason.HANGUP, declined: CallEndReason.DECLINED, busy: CallEndReason.BUSY }[
+      reason
+    ];
+    return toCallResult(
+      await this.request({ case: 'callEnd', value: { callId, reason: wire } }, 'callResult'),
+    );
+  }
+
+  /** Time-limited TURN credentials (coturn REST-API scheme) with the node's STUN/TURN URLs. */
+  async turnCredentials(): Promise<IceServerInfo & { ttlSeconds: number }> {
+    const r = await this.request({ case: 'getTurnCredentials', value: {} }, 'turnCredentials');
+    return { urls: [...r.urls], username: r.username, credential: r.password, ttlSeconds: r.ttlSeconds };
   }
 
   /**

@@ -24,6 +24,22 @@ export {
   type ReportOutcome,
   type ReportReasonName,
 } from './blocking.js';
+export {
+  type CallEnded,
+  Calls,
+  type CallsEvents,
+  type CallsOptions,
+  type IncomingCall,
+} from './calls/calls.js';
+export type {
+  CallDescription,
+  IceCandidateLike,
+  PeerConnectionConfig,
+  PeerConnectionFactory,
+  PeerConnectionLike,
+  SessionDescriptionLike,
+} from './calls/peer.js';
+export type { CallEndReasonName, CallPush, CallResultInfo, IceServerInfo } from './calls/wire.js';
 export type {
   ChatChanges,
   DeviceIdentityInfo,

@@ -576,6 +576,44 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
 
   // -- sending ----------------------------------------------------------------------------
 
+  /**
+   * Encrypts `plaintext` for every current device of `userId` but this one, over the same
+   * pairwise sessions as messages (call signaling: calls/calls.ts). Nothing is sent.
+   */
+  sealForUser(
+    userId: string,
+    plaintext: Uint8Array,
+  ): Promise<Array<{ deviceId: string; payload: Uint8Array }>> {
+    return this.serial(async () => {
+      const recipients = new Map<string, string>();
+      for (const l of await this.client.listDevices([userId])) {
+        await this.learnDevices(l.userId, l.deviceIds);
+        for (const d of l.deviceIds) if (d !== this.me.deviceId) recipients.set(d, l.userId);
+      }
+      await this.ensureSessions(recipients);
+      const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
+      for (const deviceId of recipients.keys())
+        out.push({ deviceId, payload: tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plaintext)) });
+      return out;
+    });
+  }
+
+  /** Encrypts `plaintext` for one device of `userId` (see sealForUser). */
+  sealForDevice(userId: string, deviceId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.serial(async () => {
+      await this.ensureSessions(new Map([[deviceId, userId]]));
+      return tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plaintext));
+    });
+  }
+
+  /** Decrypts what `sealForUser` or `sealForDevice` made on device `senderDeviceId`. */
+  open(senderDeviceId: string, payload: Uint8Array): Promise<Uint8Array> {
+    return this.serial(async () => {
+      if (payload[0] !== PAIRWISE) throw new ParleyError('INVALID_ARGUMENT', 'not a pairwise ciphertext');
+      return this.protocol.decrypt(senderDeviceId, payload.subarray(1));
+    });
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.sendTail.then(fn, fn);
     this.sendTail = run.catch(() => {});
