@@ -4,6 +4,7 @@
  */
 import { type ChatInfo, type Credentials, removeDevice } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import { CallLayer } from './calls/call-layer.js';
 import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
@@ -81,7 +82,7 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     );
   }
   const { device } = state;
-  return open ? (
+  const screen = open ? (
     <ChatView
       chat={open}
       me={credentials.userId}
@@ -96,5 +97,11 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
       onSignOut={() => void signOut(device)}
       onSignedOut={onSignedOut}
     />
+  );
+  return (
+    <>
+      {screen}
+      <CallLayer device={device} chat={open} />
+    </>
   );
 }
