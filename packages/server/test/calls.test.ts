@@ -514,6 +514,30 @@ describe('calls', () => {
     await late.close();
   });
 
+  it('a connected call whose device stays away past 60 s ends as connection lost', async () => {
+    const alice = await party(t);
+    const bob = await party(t);
+    const chatId = await directChat(alice, bob);
+    const callId = newCallId();
+    await alice.devices[0]!.call(offerBody(callId, chatId, bob));
+    await bob.devices[0]!.call({ case: 'callAnswer', value: { callId, payload: text('a') } });
+    clock.advance(10_000);
+    await bob.devices[0]!.close();
+    await settle(); // the sweep notes the device away
+    clock.advance(59_000);
+    await settle();
+    assert.equal(has(alice.devices[0]!, 'callEnded', callId), false, 'still on at 59 s away');
+    clock.advance(1000);
+    const v = (await pushOf(alice.devices[0]!, 'callEnded', callId)).body.value as {
+      reason: CallEndReason;
+      durationMs: bigint;
+    };
+    assert.equal(v.reason, CallEndReason.CONNECTION_LOST);
+    assert.ok(v.durationMs >= 70_000n, `duration ${v.durationMs}`);
+    await eventually(() => callEvents(alice.devices[0]!, chatId).length === 1, 'event');
+    assert.equal(callEvents(alice.devices[0]!, chatId)[0]!.callReason, CallEndReason.CONNECTION_LOST);
+  });
+
   it('hands out coturn REST-API credentials, checked by recomputing the HMAC, and limits them', async () => {
     const alice = await party(t);
     const d = alice.devices[0]!;
