@@ -33,6 +33,18 @@ function isOrigin(entry: string): boolean {
   }
 }
 
+/** A comma-separated setting as its trimmed, non-empty entries ('' is none). */
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+
 export const configSchema = z
   .object({
     /** Interface to listen on. */
@@ -361,29 +373,15 @@ export const configSchema = z
      * Load balancers and proxies (comma-separated IPs or CIDR ranges) allowed to send a PROXY
      * header, and whose X-Forwarded-For is believed.
      */
-    trustedProxies: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .refine((list) => list.every(isAddressOrRange), 'comma-separated IP addresses or CIDR ranges'),
+    trustedProxies: commaList().refine(
+      (list) => list.every(isAddressOrRange),
+      'comma-separated IP addresses or CIDR ranges',
+    ),
     /**
      * Origins (comma-separated, like https://app.example.org) whose browser apps may call the
      * HTTP API; `*` allows any. Default none: no CORS headers are sent.
      */
-    corsOrigins: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
+    corsOrigins: commaList()
       .refine((list) => list.every(isOrigin), 'comma-separated origins like https://app.example.org, or *')
       .describe('Origins whose browser apps may call the HTTP API, like https://app.example.org (* for any)'),
     /** Serve the web client (packages/web) at `/`. */
@@ -409,19 +407,10 @@ export const configSchema = z
     /** Push registrations and removals per device per hour. */
     pushRegistrationsPerHour: int(1, 100_000).default(30),
     /** Origins (comma-separated) a device may register as its webhook relay; default none. */
-    pushWebhookOrigins: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .refine(
-        (list) => list.every((o) => o !== '*' && isOrigin(o)),
-        'comma-separated origins like https://relay.example.org',
-      ),
+    pushWebhookOrigins: commaList().refine(
+      (list) => list.every((o) => o !== '*' && isOrigin(o)),
+      'comma-separated origins like https://relay.example.org',
+    ),
     /**
      * Shared secret of the TURN server (coturn `static-auth-secret`), at least 16 characters;
      * without it no TURN credentials are handed out. Prefer PARLEY_TURN_SECRET_FILE. Never printed.
@@ -432,19 +421,10 @@ export const configSchema = z
       .max(4096)
       .optional(),
     /** STUN/TURN URLs handed out with TURN credentials (comma-separated stun:, turn: or turns: URLs). */
-    turnUrls: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .refine(
-        (list) => list.length <= 16 && list.every((u) => /^(stun|stuns|turn|turns):[^\s,]{1,500}$/.test(u)),
-        'at most 16 comma-separated stun:, stuns:, turn: or turns: URLs',
-      ),
+    turnUrls: commaList().refine(
+      (list) => list.length <= 16 && list.every((u) => /^(stun|stuns|turn|turns):[^\s,]{1,500}$/.test(u)),
+      'at most 16 comma-separated stun:, stuns:, turn: or turns: URLs',
+    ),
     /** How long TURN credentials are valid, in seconds (default 24 h). */
     turnTtl: int(60, 7 * 86_400).default(86_400),
     /** TURN credential requests per device per hour. */
