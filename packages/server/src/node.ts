@@ -397,7 +397,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     devicesOf: (userId) => directory.devicesOf(userId),
     push: (deviceIds, body) => hub.pushToDevices(deviceIds as DeviceId[], body),
   });
-  const calls = new CallService({ directory, hub, blocks, limiters, store, clock, config, log });
+  const calls = new CallService({
+    directory,
+    hub,
+    blocks,
+    limiters,
+    store,
+    clock,
+    config,
+    log,
+    ring: (call) => push.ringCall(call),
+  });
   const dispatch = createDispatcher({
     calls,
     mutes,

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { CallEndReason, CallState, ChatKind, type Frame, type Message } from '@parley/protocol';
 import pino from 'pino';
 import { ManualClock } from '../src/ports/clock.js';
+import type { DeviceId } from '../src/ports/types.js';
 import { filesUnder } from './db-scan.js';
 import {
   answerCode,
@@ -24,6 +25,7 @@ import {
   type TestNode,
   text,
 } from './harness.js';
+import { PushRecorder } from './support/push-recorder.js';
 
 const TURN_SECRET = 'turn-secret-for-the-call-tests';
 
@@ -601,6 +603,47 @@ describe('calls: limits and settings', () => {
         answerCode(await alice.devices[0]!.request({ case: 'getTurnCredentials', value: {} })),
         'UNAVAILABLE',
       );
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('calls: ring pushes', () => {
+  it('a registered callee device connected nowhere gets one call push; none under do-not-disturb', async () => {
+    const fcm = new PushRecorder('fcm');
+    const t = await startNode({ pushEnabled: false }, { push: { providers: [fcm] } });
+    try {
+      const alice = await party(t);
+      const bob = await party(t, 2);
+      const chatId = await directChat(alice, bob);
+      const [phone, tablet] = bob.devices;
+      for (const [i, d] of [phone!, tablet!].entries())
+        await d.call({
+          case: 'registerPush',
+          value: { target: { case: 'fcm', value: { token: `fcm-call-${i}:APA91b` } } },
+        });
+      await tablet!.close();
+      await eventually(() => !t.node.hub.get(bob.deviceIds[1] as DeviceId), 'the tablet is offline');
+
+      const callId = newCallId();
+      await alice.devices[0]!.call(offerBody(callId, chatId, bob));
+      await eventually(() => fcm.pushes.length === 1, 'one ring push');
+      const p = fcm.pushes[0]!.payload;
+      assert.deepEqual(
+        [p.kind, p.deviceId, p.userId, p.chatId, p.collapseId, p.alert],
+        ['call', bob.deviceIds[1], bob.userId, chatId, callId, true],
+      );
+      assert.equal(JSON.stringify(p).includes('offer for'), false, 'the push carries no offer');
+      await alice.devices[0]!.call({ case: 'callEnd', value: { callId, reason: CallEndReason.HANGUP } });
+
+      // Do-not-disturb: the call still rings on connected devices, but no push goes out.
+      await phone!.call({ case: 'setDoNotDisturb', value: { until: 9_007_199_254_740_991n } });
+      const quiet = newCallId();
+      await alice.devices[0]!.call(offerBody(quiet, chatId, bob));
+      await pushOf(phone!, 'callOffered', quiet);
+      await settle();
+      assert.equal(fcm.pushes.length, 1);
     } finally {
       await t.stop();
     }

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { ChatId, Device, DeviceId, UserId } from '../ports/types.js';
+import type { RingingCall } from '../push/call-push.js';
 import { AcceptedChats } from './accepted.js';
 import { callEventUpdate } from './events.js';
 
@@ -28,6 +29,8 @@ export interface CallDeps {
   clock: Clock;
   config: Pick<Config, 'maxPayloadBytes' | 'callRingMs' | 'callPendingMs'>;
   log: Logger;
+  /** Ring pushes to the callee's devices connected nowhere (push/call-push.ts); never rejects. */
+  ring?: (call: RingingCall) => Promise<void>;
 }
 
 export interface CallOffer {
@@ -161,6 +164,12 @@ export class CallService {
     if (!silent) {
       this.byUser.set(callee, call);
       for (const [deviceId, payload] of o.payloads) this.push([deviceId], this.offered(call, payload));
+      void this.d.ring?.({
+        callId: call.id,
+        chatId: call.chatId,
+        calleeUserId: callee,
+        deviceIds: call.ringDevices,
+      });
     }
     this.d.log.info({ callId: call.id, silent }, 'call ringing');
     return outcome(call);
