@@ -24,6 +24,7 @@ import { AuthService } from './auth/service.js';
 import { MemoryTicketReplay, SocketTickets } from './auth/socket-tickets.js';
 import { type RedisSetNx, RedisTicketReplay } from './auth/ticket-replay-redis.js';
 import { BlockService } from './blocks/service.js';
+import { CallCluster } from './calls/cluster.js';
 import { CallService } from './calls/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
@@ -220,6 +221,13 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       })
     : undefined;
   hub.remote = cluster;
+  /** Which of these devices are connected to this node or (with a bus) any other. */
+  const onlineAnywhere = async (deviceIds: readonly DeviceId[]) => {
+    const on = new Set(deviceIds.filter((d) => hub.get(d)));
+    if (o.bus && on.size < deviceIds.length)
+      for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
+    return on;
+  };
   const push = wirePush({
     config,
     store,
@@ -230,12 +238,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     registry: metrics.registry,
     owner: o.bus?.nodeId ?? `${config.nodeId ?? 'node'}-${process.pid}-${randomBytes(3).toString('hex')}`,
     connectedHere: (deviceId) => hub.get(deviceId) !== undefined,
-    online: async (deviceIds) => {
-      const on = new Set(deviceIds.filter((d) => hub.get(d)));
-      if (o.bus && on.size < deviceIds.length)
-        for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
-      return on;
-    },
+    online: onlineAnywhere,
     announce: (change) => cluster?.announcePush(change),
     // The providers whose credentials the config sets, unless the caller brings its own.
     overrides: {
@@ -408,6 +411,17 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     log,
     ring: (call) => push.ringCall(call),
   });
+  if (cluster && o.bus) {
+    const nodeId = o.bus.nodeId;
+    calls.cluster = new CallCluster(
+      { nodeId, send: (node, msg) => cluster.relay(node, msg), online: onlineAnywhere },
+      clock,
+      config.callPendingMs,
+    );
+    cluster.onCall = (msg) => {
+      calls.onBus(msg).catch((err) => log.warn({ err }, 'a call message from another node failed'));
+    };
+  }
   const dispatch = createDispatcher({
     calls,
     mutes,

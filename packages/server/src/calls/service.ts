@@ -13,11 +13,13 @@ import type { Config } from '../config/schema.js';
 import type { Hub } from '../delivery/hub.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
+import type { BusMessage } from '../ports/bus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { ChatId, Device, DeviceId, UserId } from '../ports/types.js';
 import type { RingingCall } from '../push/call-push.js';
 import { AcceptedChats } from './accepted.js';
+import type { CallCluster, CallOp, CallSummary } from './cluster.js';
 import { callEventUpdate } from './events.js';
 
 export interface CallDeps {
@@ -69,8 +71,19 @@ interface Call {
 }
 
 type Push = FrameInit['body'];
+type WireOffer = {
+  callId: string;
+  chatId: string;
+  callerUserId: string;
+  callerDeviceId: string;
+  video: boolean;
+  payload: Uint8Array;
+  ringUntil: bigint;
+};
 
 const CALL_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Largest call payload: it may cross the bus as base64 (ports/bus.ts BUS_MESSAGE_MAX_BYTES). */
+export const CALL_PAYLOAD_MAX_BYTES = 32 * 1024;
 
 export class CallService {
   private readonly calls = new Map<string, Call>();
@@ -78,6 +91,9 @@ export class CallService {
   private readonly byUser = new Map<UserId, Call>();
   private readonly accepted: AcceptedChats;
   private timer: NodeJS.Timeout | undefined;
+  private announcedAt = 0;
+  /** With several nodes: the calls homed elsewhere, and the way to them (cluster.ts). */
+  cluster: CallCluster | undefined;
 
   constructor(private readonly d: CallDeps) {
     this.accepted = new AcceptedChats(d.store);
@@ -85,7 +101,9 @@ export class CallService {
 
   /** Checks due timers every `everyMs` (ring timeouts, offers to drop, devices away). */
   start(everyMs: number): void {
-    this.timer = setInterval(() => this.sweep(), everyMs);
+    this.timer = setInterval(() => {
+      this.sweep().catch((err) => this.d.log.warn({ err }, 'call sweep failed'));
+    }, everyMs);
     this.timer.unref();
   }
 
@@ -125,17 +143,19 @@ export class CallService {
       blockedByCallee || !(await this.accepted.accepted(o.chatId, callee, device.id).catch(() => false));
     // Checked again after the awaits above: another offer may have come meanwhile.
     if (this.calls.has(o.callId)) throw new ParleyError('INVALID_ARGUMENT', 'that callId is in use');
-    const mine = this.byUser.get(device.userId);
-    const theirs = silent ? undefined : this.byUser.get(callee);
+    const mine = this.slotOf(device.userId);
+    const theirs = silent ? undefined : this.slotOf(callee);
     const glare = [mine, theirs].find(
-      (c) => c && !c.connectedAt && c.callerUserId === callee && c.calleeUserId === device.userId,
+      (c) => c && !c.connected && c.callerUserId === callee && c.calleeUserId === device.userId,
     );
     if (glare) {
       // Both called each other: the lower call id wins, on every node and in any order (a call
       // that does not ring on the callee's devices cannot be answered, so it loses).
       if (!glare.silent && glare.id < o.callId)
         return { callId: o.callId, state: CallState.ENDED, reason: CallEndReason.GLARE };
-      this.finish(glare, CallEndReason.GLARE, undefined);
+      const local = this.calls.get(glare.id);
+      if (local) this.finish(local, CallEndReason.GLARE, undefined);
+      else this.cluster?.glare(glare.home, glare.id);
     } else if (mine) {
       throw new ParleyError('PERMISSION_DENIED', 'you are in another call; end it first');
     }
@@ -154,7 +174,7 @@ export class CallService {
       writeEvent: !blockedByCallee,
       away: new Map(),
     };
-    if (!silent && this.byUser.has(callee)) {
+    if (theirs && theirs.id !== glare?.id) {
       // The callee is in another call.
       this.writeEvent(call, CallEndReason.BUSY, 0);
       return { callId: o.callId, state: CallState.ENDED, reason: CallEndReason.BUSY };
@@ -171,6 +191,7 @@ export class CallService {
         deviceIds: call.ringDevices,
       });
     }
+    this.announce(call);
     this.d.log.info({ callId: call.id, silent }, 'call ringing');
     return outcome(call);
   }
@@ -178,6 +199,13 @@ export class CallService {
   async answer(device: Device, callId: string, payload: Uint8Array): Promise<CallOutcome> {
     await this.d.limiters.take('callSignal', device.id);
     this.checkPayload(payload);
+    const home = this.homeOf(callId);
+    if (home)
+      return (await this.cluster!.forward(home, device, callId, { op: 'answer', payload })) as CallOutcome;
+    return this.answerHere(device, callId, payload);
+  }
+
+  private answerHere(device: Device, callId: string, payload: Uint8Array): CallOutcome {
     const call = this.callOf(device, callId);
     if (device.userId !== call.calleeUserId || !call.ringDevices.includes(device.id))
       throw new ParleyError('PERMISSION_DENIED', 'only a device the call rang can answer it');
@@ -192,12 +220,19 @@ export class CallService {
     this.push([call.callerDeviceId], { case: 'callAnswered', value: { ...value, payload } });
     const others = call.ringDevices.filter((x) => x !== device.id);
     this.push(others, { case: 'callAnswered', value: { ...value, elsewhere: true } });
+    this.announce(call);
     return outcome(call);
   }
 
   async signal(device: Device, callId: string, target: DeviceId, payload: Uint8Array): Promise<void> {
     await this.d.limiters.take('callSignal', device.id);
     this.checkPayload(payload);
+    const home = this.homeOf(callId);
+    if (home) await this.cluster!.forward(home, device, callId, { op: 'signal', target, payload });
+    else this.signalHere(device, callId, target, payload);
+  }
+
+  private signalHere(device: Device, callId: string, target: DeviceId, payload: Uint8Array): void {
     const call = this.callOf(device, callId);
     const peers = this.peersOf(call, device.id);
     if (!peers.includes(target))
@@ -212,6 +247,16 @@ export class CallService {
     await this.d.limiters.take('callSignal', device.id);
     if (wanted !== CallEndReason.HANGUP && wanted !== CallEndReason.DECLINED && wanted !== CallEndReason.BUSY)
       throw new ParleyError('INVALID_ARGUMENT', 'reason must be CALL_END_REASON_HANGUP, _DECLINED or _BUSY');
+    const home = this.homeOf(callId);
+    if (home)
+      return (await this.cluster!.forward(home, device, callId, {
+        op: 'end',
+        reason: wanted,
+      })) as CallOutcome;
+    return this.endHere(device, callId, wanted);
+  }
+
+  private endHere(device: Device, callId: string, wanted: CallEndReason): CallOutcome {
     const call = this.callOf(device, callId);
     if (this.peersOf(call, device.id).length === 0)
       throw new ParleyError('PERMISSION_DENIED', 'this device is not in the call');
@@ -228,17 +273,99 @@ export class CallService {
     return { callId, state: CallState.ENDED, reason };
   }
 
-  /** A device connected: it gets the offer of a call ringing for it. */
+  /** A device connected: it gets the offer of a call ringing for it (asked of its home if elsewhere). */
   deviceConnected(device: Device): void {
     const call = this.byUser.get(device.userId);
-    const payload = call?.offers?.get(device.id);
-    if (call && payload) this.push([device.id], this.offered(call, payload));
+    if (call) {
+      this.offerAgain(call, device.id);
+      return;
+    }
+    const remote = this.cluster?.callOf(device.userId);
+    if (!remote || remote.connected || remote.calleeUserId !== device.userId) return;
+    this.cluster!.forward(remote.home, device, remote.id, { op: 'offer' })
+      .then((v) => {
+        const o = v as
+          | (Omit<WireOffer, 'payload' | 'ringUntil'> & { payload: string; ringUntil: number })
+          | null;
+        if (!o) return;
+        const value = { ...o, payload: Buffer.from(o.payload, 'base64'), ringUntil: BigInt(o.ringUntil) };
+        this.push([device.id], { case: 'callOffered', value });
+      })
+      .catch((err) =>
+        this.d.log.warn({ err, callId: remote.id }, 'fetching a call offer from its node failed'),
+      );
+  }
+
+  /** A message of the calls feature from another node (cluster.ts). */
+  onBus(msg: BusMessage): Promise<void> {
+    if (!this.cluster) return Promise.resolve();
+    return this.cluster.receive(msg, {
+      run: (device, callId, op) => this.runHere(device, callId, op),
+      onState: (remote) => this.remoteCall(remote),
+      onGlare: (callId) => {
+        const call = this.calls.get(callId);
+        if (call && call.connectedAt === undefined) this.finish(call, CallEndReason.GLARE, undefined);
+      },
+    });
+  }
+
+  private async runHere(device: Device, callId: string, op: CallOp): Promise<unknown> {
+    if (op.op === 'answer') return this.answerHere(device, callId, op.payload);
+    if (op.op === 'end') return this.endHere(device, callId, op.reason);
+    if (op.op === 'offer') {
+      const call = this.callOf(device, callId);
+      const payload = call.offers?.get(device.id);
+      if (!payload) return null;
+      const { value } = this.offered(call, payload);
+      return {
+        ...value,
+        payload: Buffer.from(payload).toString('base64'),
+        ringUntil: Number(value.ringUntil),
+      };
+    }
+    this.signalHere(device, callId, op.target, op.payload);
+    return null;
+  }
+
+  /**
+   * Another node has a call: if it and one ringing here call each other (two offers on two
+   * nodes at once), the higher call id ends, as the rule says; each home decides for its own.
+   */
+  private remoteCall(remote: CallSummary): void {
+    if (remote.connected || remote.silent) return;
+    const mine = this.byUser.get(remote.calleeUserId);
+    if (
+      mine &&
+      mine.connectedAt === undefined &&
+      !mine.silent &&
+      mine.callerUserId === remote.calleeUserId &&
+      mine.calleeUserId === remote.callerUserId &&
+      remote.id < mine.id
+    )
+      this.finish(mine, CallEndReason.GLARE, undefined);
+  }
+
+  private offerAgain(call: Call, deviceId: DeviceId): void {
+    const payload = call.offers?.get(deviceId);
+    if (payload) this.push([deviceId], this.offered(call, payload));
   }
 
   /** Ends unanswered calls, drops old offers, ends connected calls with a device away too long. */
-  sweep(): void {
+  async sweep(): Promise<void> {
     const now = this.d.clock.now();
+    // Devices of connected calls that are not connected here may be on another node.
+    const elsewhere: DeviceId[] = [];
+    for (const call of this.calls.values())
+      if (call.connectedAt !== undefined)
+        for (const x of [call.callerDeviceId, call.answeredBy!]) if (!this.d.hub.get(x)) elsewhere.push(x);
+    const online =
+      elsewhere.length && this.cluster ? await this.cluster.bus.online(elsewhere) : new Set<DeviceId>();
+    if (this.cluster && now - this.announcedAt >= this.d.config.callPendingMs / 3) {
+      this.announcedAt = now;
+      for (const call of this.calls.values()) this.announce(call);
+    }
     for (const call of [...this.calls.values()]) {
+      if (!this.calls.has(call.id)) continue;
       if (call.connectedAt === undefined) {
         if (now - call.startedAt >= this.d.config.callPendingMs) call.offers = undefined;
         if (now - call.startedAt >= this.d.config.callRingMs)
@@ -246,7 +373,7 @@ export class CallService {
         continue;
       }
       for (const deviceId of [call.callerDeviceId, call.answeredBy!]) {
-        if (this.d.hub.get(deviceId)) call.away.delete(deviceId);
+        if (this.d.hub.get(deviceId) || online.has(deviceId)) call.away.delete(deviceId);
         else if (!call.away.has(deviceId)) call.away.set(deviceId, now);
         else if (now - call.away.get(deviceId)! >= this.d.config.callPendingMs) {
           this.finish(call, CallEndReason.CONNECTION_LOST, undefined);
@@ -266,6 +393,7 @@ export class CallService {
       case: 'callEnded',
       value: { callId: call.id, reason, byUserId: by?.userId ?? '', durationMs: BigInt(durationMs) },
     });
+    this.announce(call, true);
     this.d.log.info({ callId: call.id, reason: CallEndReason[reason] }, 'call ended');
     if (reason !== CallEndReason.GLARE) this.writeEvent(call, reason, durationMs);
   }
@@ -291,6 +419,22 @@ export class CallService {
       })
       .then((message) => this.d.hub.fanOut(message, undefined))
       .catch((err) => this.d.log.warn({ err, callId: call.id }, 'writing a call event failed'));
+  }
+
+  /** The call `userId` takes part in, here or on another node. */
+  private slotOf(userId: UserId): CallSummary | undefined {
+    const c = this.byUser.get(userId);
+    if (c) return { ...summaryOf(c), home: '' };
+    return this.cluster?.callOf(userId);
+  }
+
+  /** The home node of a call held elsewhere (undefined: here, or unknown). */
+  private homeOf(callId: string): string | undefined {
+    return this.calls.has(callId) ? undefined : this.cluster?.homeOf(callId);
+  }
+
+  private announce(call: Call, gone = false): void {
+    this.cluster?.announce(summaryOf(call), gone);
   }
 
   /** The devices `deviceId` may signal to in `call` (none: it is not in the call). */
@@ -337,14 +481,12 @@ export class CallService {
 
   private checkPayload(payload: Uint8Array): void {
     if (payload.length === 0) throw new ParleyError('INVALID_ARGUMENT', 'payload is empty');
-    if (payload.length > this.d.config.maxPayloadBytes)
-      throw new ParleyError(
-        'PAYLOAD_TOO_LARGE',
-        `payload is larger than ${this.d.config.maxPayloadBytes} bytes`,
-      );
+    const max = Math.min(this.d.config.maxPayloadBytes, CALL_PAYLOAD_MAX_BYTES);
+    if (payload.length > max)
+      throw new ParleyError('PAYLOAD_TOO_LARGE', `payload is larger than ${max} bytes`);
   }
 
-  private offered(call: Call, payload: Uint8Array): Push {
+  private offered(call: Call, payload: Uint8Array): { case: 'callOffered'; value: WireOffer } {
     return {
       case: 'callOffered',
       value: {
@@ -362,6 +504,17 @@ export class CallService {
   private push(deviceIds: readonly DeviceId[], body: Push): void {
     if (deviceIds.length) this.d.hub.pushToDevices(deviceIds, body);
   }
+}
+
+function summaryOf(call: Call): Omit<CallSummary, 'home'> {
+  return {
+    id: call.id,
+    chatId: call.chatId,
+    callerUserId: call.callerUserId,
+    calleeUserId: call.calleeUserId,
+    connected: call.connectedAt !== undefined,
+    silent: call.silent,
+  };
 }
 
 function outcome(call: Call): CallOutcome {
