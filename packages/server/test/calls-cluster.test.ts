@@ -11,16 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CallEndReason, CallState, ChatKind, type Frame } from '@parley/protocol';
-import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import {
   answerCode,
   type Creds,
   linkDevice,
   RawClient,
   register,
-  sharedByNodes,
-  startNode,
+  startCluster,
   type TestNode,
   text,
 } from './harness.js';
@@ -49,29 +46,14 @@ function offer(callId: string, chatId: string, deviceIds: string[]) {
 
 describe('calls across nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-calls-cluster-'));
-  const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
-  const store = sharedByNodes(shared);
-  const network = new LocalBusNetwork();
-  const nodes: TestNode[] = [];
+  let nodes: TestNode[] = [];
+  let stop: () => Promise<void>;
 
   before(async () => {
-    for (const id of ['n1', 'n2', 'n3']) {
-      nodes.push(
-        await startNode(
-          {
-            dataDir: mkdtempSync(join(dir, `${id}-`)),
-            bus: 'local',
-            serverSecret: 'calls-cluster-secret-0123456789abcdef',
-            callSweepMs: 20,
-          },
-          { store, bus: new LocalBus({ nodeId: id, network }) },
-        ),
-      );
-    }
+    ({ nodes, stop } = await startCluster(dir, ['n1', 'n2', 'n3'], { callSweepMs: 20 }));
   });
   after(async () => {
-    for (const n of nodes) await n.node.stop();
-    await shared.close();
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

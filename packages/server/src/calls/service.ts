@@ -5,7 +5,7 @@
  * The server relays ciphertext it cannot read; it writes one thing, the call event, into the
  * direct chat when a call ends.
  */
-import { CallEndReason, CallState, type FrameInit, ParleyError } from '@parley/protocol';
+import { CallEndReason, type CallOffered, CallState, type FrameInit, ParleyError } from '@parley/protocol';
 import type { BlockCheck } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
 import type { DeviceMismatchDetails } from '../chat/service.js';
@@ -71,15 +71,8 @@ interface Call {
 }
 
 type Push = FrameInit['body'];
-type WireOffer = {
-  callId: string;
-  chatId: string;
-  callerUserId: string;
-  callerDeviceId: string;
-  video: boolean;
-  payload: Uint8Array;
-  ringUntil: bigint;
-};
+/** The body of a `callOffered` push, as the server builds it. */
+type WireOffer = Omit<CallOffered, '$typeName' | '$unknown'>;
 
 const CALL_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** Largest call payload: it may cross the bus as base64 (ports/bus.ts BUS_MESSAGE_MAX_BYTES). */
