@@ -200,6 +200,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   };
   const metrics = new Metrics({
     directory: () => ({ chats: directory.size.chats, loading: directory.loading }),
+    calls: () => calls.size,
     pending: () => {
       let n = 0;
       for (const c of hub.all()) n += c.session.unackedCount;

@@ -586,16 +586,22 @@ describe('calls', () => {
 });
 
 describe('calls: limits and settings', () => {
-  it('call offers are rate-limited per user; without turnSecret TURN credentials are UNAVAILABLE', async () => {
+  it('call offers are rate-limited per user and counted in parley_calls; without turnSecret TURN credentials are UNAVAILABLE', async () => {
     const t = await startNode({ callOffersPerMinute: 2 });
     try {
       const alice = await party(t);
       const bob = await party(t);
       const chatId = await directChat(alice, bob);
+      const gauge = async () =>
+        (await (await fetch(`${t.url}/metrics`)).text())
+          .split('\n')
+          .find((l) => l.startsWith('parley_calls '));
       for (let i = 0; i < 2; i++) {
         const callId = newCallId();
         await alice.devices[0]!.call(offerBody(callId, chatId, bob));
+        assert.equal(await gauge(), 'parley_calls 1');
         await alice.devices[0]!.call({ case: 'callEnd', value: { callId, reason: CallEndReason.HANGUP } });
+        assert.equal(await gauge(), 'parley_calls 0');
       }
       const third = await alice.devices[0]!.request(offerBody(newCallId(), chatId, bob));
       assert.equal(answerCode(third), 'RATE_LIMITED');

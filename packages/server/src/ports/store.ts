@@ -171,6 +171,7 @@ export function createdMessage(input: ChatCreate): StoredMessage {
 export interface ChatMutation {
   chatId: ChatId;
   actorUserId: UserId;
+  /** The acting device; '' for an update the server writes itself (a call event), which every device gets. */
   actorDeviceId: DeviceId;
   now: number;
   update: Uint8Array;
