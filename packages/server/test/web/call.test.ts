@@ -169,7 +169,7 @@ describe('a video call between two browsers through coturn', { skip: turnSkip() 
     turn?.kill('SIGTERM');
   });
 
-  it('connects through the relay, media flows both ways, and hang up ends it on both sides', async (tc) => {
+  it('connects through the relay, media flows both ways, hang up ends it on both sides; a declined call ends', async (tc) => {
     const benPhone = nextPhone();
     await registerInPage(ann, t, nextPhone());
     await registerInPage(ben, t, benPhone);
@@ -225,6 +225,14 @@ describe('a video call between two browsers through coturn', { skip: turnSkip() 
     await ann.getByRole('button', { name: 'Hang up' }).click();
     await ben.getByRole('status').filter({ hasText: 'Call ended' }).waitFor({ timeout: 20_000 });
     await ann.getByRole('button', { name: 'Video call' }).waitFor();
+
+    // A voice call the other side declines from the banner.
+    await ben.getByRole('button', { name: 'Voice call' }).click();
+    const incoming = ann.getByRole('alertdialog', { name: 'Incoming call' });
+    await incoming.waitFor({ timeout: 20_000 });
+    assert.match(await incoming.innerText(), /Incoming voice call/);
+    await incoming.getByRole('button', { name: 'Decline' }).click();
+    await ben.getByRole('status').filter({ hasText: 'Call declined' }).waitFor({ timeout: 20_000 });
   });
 
   it('coturn refuses credentials made with another secret, and takes the node’s', async () => {
