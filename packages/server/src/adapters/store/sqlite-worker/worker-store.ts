@@ -26,6 +26,7 @@ export const READS: ReadonlySet<string> = new Set([
   'usersExist',
   'chatDirectFind',
   'alertSettings',
+  'mediaAccess',
 ]);
 
 /**
