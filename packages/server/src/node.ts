@@ -104,7 +104,7 @@ export interface ParleyNode {
   /** Graceful stop: finish commits and acks, close sockets (1001), close the store. */
   stop(): Promise<void>;
   /** Runs the retention job once (it also runs on its interval). */
-  runRetention(): Promise<{ expired: number; retired: number }>;
+  runRetention(): Promise<{ expired: number; retired: number; mediaExpired: number }>;
   url(): string;
 }
 
