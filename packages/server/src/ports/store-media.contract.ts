@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { SendCommit, Store } from './store.js';
-import { type Account, addUser, bytes, chatInput, T0 } from './store-fixtures.js';
+import { type Account, addUser, bytes, chatInput, sendItem, T0 } from './store-fixtures.js';
 import type { ChatId, Role } from './types.js';
 
 type StoreTest = (title: string, body: (store: Store) => Promise<void>) => void;
@@ -17,23 +17,7 @@ const m1 = '1'.repeat(64);
 const m2 = '2'.repeat(64);
 const m3 = '3'.repeat(64);
 
-function send(
-  chat: string,
-  from: Account,
-  clientMessageId: string,
-  extra: Partial<SendCommit> = {},
-): SendCommit {
-  return {
-    chatId: chat as ChatId,
-    senderUserId: from.userId,
-    senderDeviceId: from.deviceId,
-    clientMessageId,
-    serverTime: T0,
-    payload: bytes(clientMessageId),
-    devicePayloads: undefined,
-    ...extra,
-  };
-}
+const send = sendItem;
 
 async function commit(store: Store, item: SendCommit): Promise<number> {
   const [r] = await store.messageCommit([item]);

@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { MediaAccess } from '../../../ports/store.js';
 import type { ChatId, UserId } from '../../../ports/types.js';
+import { type Prepared, preparedOnFirstUse } from './prepared.js';
 
 const sql = {
   /** media_id, chat_id, seq */
@@ -45,20 +46,15 @@ const sql = {
   uploadsForget: 'DELETE FROM media_uploads WHERE media_id = ?',
 } as const;
 
-type Prepared = { [K in keyof typeof sql]: Database.Statement };
-
 export class SqliteMedia {
-  private s: Prepared | undefined;
+  private readonly prepared: () => Prepared<typeof sql>;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.prepared = preparedOnFirstUse(db, sql);
+  }
 
-  private get st(): Prepared {
-    if (!this.s) {
-      const out = {} as Record<string, Database.Statement>;
-      for (const [name, text] of Object.entries(sql)) out[name] = this.db.prepare(text);
-      this.s = out as Prepared;
-    }
-    return this.s;
+  private get st(): Prepared<typeof sql> {
+    return this.prepared();
   }
 
   /** In the send's transaction; the caller skips it when the message declares nothing. */
