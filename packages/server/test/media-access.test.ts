@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MessageType } from '@parley/protocol';
+import { downloadMedia } from '@parley/sdk';
 import { S3BlobStore } from '../src/adapters/blobs/s3/s3-blobs.js';
 import { ensureTestBucket, TEST_BUCKET } from '../src/adapters/blobs/s3/testing.js';
 import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
@@ -254,6 +255,26 @@ for (const variant of variants) {
         (await getMedia(n2.url, await signedUrl(n1.url, bob.token, media), bob.token)).status,
         200,
       );
+    });
+
+    it('the SDK downloads through a signed URL and asks for a new one when it expires', async () => {
+      const creds = (x: Creds, node: TestNode) => ({ ...x, serverUrl: node.url, primary: true });
+      const asked: string[] = [];
+      let expireOnce = true;
+      const got = await downloadMedia(creds(bob, n2), media, {
+        fetch: async (url, init) => {
+          asked.push(`${init.method} ${new URL(url).search ? 'signed' : 'plain'}`);
+          // The URL runs out between its issue and its first use.
+          if (init.method === 'GET' && expireOnce) {
+            expireOnce = false;
+            c.clock.advance(TTL);
+          }
+          return fetch(url, init);
+        },
+      });
+      assert.equal(sha(got), media);
+      assert.deepEqual(asked, ['POST plain', 'GET signed', 'POST plain', 'GET signed']);
+      await assert.rejects(downloadMedia(creds(carol, n1), media), { code: 'NOT_FOUND' });
     });
 
     it('group icons are for the group’s members; avatars for those who may read the profile', async () => {
