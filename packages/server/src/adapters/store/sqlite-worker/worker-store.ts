@@ -27,6 +27,8 @@ export const READS: ReadonlySet<string> = new Set([
   'chatDirectFind',
   'alertSettings',
   'mediaAccess',
+  // The retention job's question for each page of bodies: kept off the writer, so commits never wait on it.
+  'mediaKept',
 ]);
 
 /**
