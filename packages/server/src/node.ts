@@ -46,7 +46,9 @@ import { Gateway } from './gateway/ws.js';
 import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
+import { MediaAccessRule } from './media/access.js';
 import { MediaService } from './media/service.js';
+import { MediaUrlSigner } from './media/signed-urls.js';
 import {
   fileUploadStore,
   type ResumableUploadDeps,
@@ -104,7 +106,7 @@ export interface ParleyNode {
   /** Graceful stop: finish commits and acks, close sockets (1001), close the store. */
   stop(): Promise<void>;
   /** Runs the retention job once (it also runs on its interval). */
-  runRetention(): Promise<{ expired: number; retired: number }>;
+  runRetention(): Promise<{ expired: number; retired: number; mediaExpired: number }>;
   url(): string;
 }
 
@@ -468,7 +470,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   let stopping = false;
   const mediaDir = resolve(config.mediaDir ?? join(config.dataDir, 'media'));
   const blobs = o.blobs ?? new LocalBlobStore(mediaDir);
-  const media = new MediaService({ blobs, store, clock, limiters, config });
+  const media = new MediaService({
+    blobs,
+    store,
+    clock,
+    limiters,
+    config,
+    access: new MediaAccessRule(store, blocks),
+    signer: new MediaUrlSigner(serverSecret, clock, config.mediaUrlTtlMs),
+  });
   // Incomplete resumable uploads: in the bucket with S3 media (openNode), else beside local
   // media, where a finished one becomes a blob by a hard link rather than a copy.
   let uploadStore = o.uploadStore;

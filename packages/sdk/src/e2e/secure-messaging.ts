@@ -318,6 +318,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
             ...rest,
             clientMessageId,
             ...(pushPreviews && { pushPreviews }),
+            ...(content.attachment && { mediaIds: [content.attachment.mediaId] }),
           });
         },
         {
@@ -369,9 +370,15 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   edit(chatId: string, seq: number, content: SecureContent, options: SendOptions = {}): Promise<SendResult> {
     const clientMessageId = options.clientMessageId ?? newClientMessageId();
     return this.serial(() =>
-      this.withDevices(chatId, (payload) => this.client.edit(chatId, seq, payload, { clientMessageId }), {
-        ...content,
-      }),
+      this.withDevices(
+        chatId,
+        (payload) =>
+          this.client.edit(chatId, seq, payload, {
+            clientMessageId,
+            ...(content.attachment && { mediaIds: [content.attachment.mediaId] }),
+          }),
+        { ...content },
+      ),
     );
   }
 
@@ -392,7 +399,11 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
           this.withDevices(
             chatId,
             async (payload) => {
-              const [r] = await this.client.forward([{ chatId, payload, clientMessageId }], forwardCount);
+              const mediaIds = content.attachment ? [content.attachment.mediaId] : undefined;
+              const [r] = await this.client.forward(
+                [{ chatId, payload, clientMessageId, ...(mediaIds && { mediaIds }) }],
+                forwardCount,
+              );
               if (!r) throw new ParleyError('INTERNAL', 'forward without a result');
               return r;
             },
@@ -514,7 +525,10 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   /** Encrypts an image and uploads it, for `setProfile({ avatar })`. */
   async uploadAvatar(bytes: Uint8Array, mime = 'image/jpeg'): Promise<AttachmentPointer> {
     const enc = await encryptAttachment(bytes);
-    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, { mediaClass: 'image' });
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, {
+      mediaClass: 'image',
+      use: 'avatar',
+    });
     return { mediaId, key: enc.key, digest: enc.digest, size: enc.size, mime };
   }
 

@@ -137,6 +137,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'Largest single-request media upload (PUT /v1/media/…), in bytes (50 MiB); larger files go through /v1/uploads (resumable).',
   mediaBytesPerHour: 'Media bytes each user may upload per hour (4 GiB: two videos at the 2 GiB cap).',
   mediaUploadsPerHour: 'Media uploads each user may make per hour.',
+  mediaUrlTtlMs:
+    'How long a signed media URL (POST /v1/media/:id/url) stays valid, in ms (1 h; 1 s to 7 days).',
   mediaMaxImageBytes: 'Largest image upload (x-media-class: image), in bytes (16 MiB).',
   mediaMaxVoiceBytes: 'Largest voice note upload (x-media-class: voice), in bytes (16 MiB).',
   mediaMaxVideoBytes: 'Largest video upload (x-media-class: video), in bytes (2 GiB).',

@@ -334,6 +334,8 @@ export const configSchema = z
     mediaBytesPerHour: int(1, 1024 ** 4).default(4 * 1024 ** 3),
     /** Media uploads a user may make per hour. */
     mediaUploadsPerHour: int(1, 10_000_000).default(50),
+    /** How long a signed media URL (POST /v1/media/:id/url) stays valid: 1 s to 7 days. */
+    mediaUrlTtlMs: int(1000, 7 * 86_400_000).default(3_600_000),
     /** Prekey bundle fetches per user per minute (each consumes one-time prekeys of others). */
     preKeyBundlesPerMinute: int(1, 1_000_000).default(120),
     /** One-time prekeys a device should hold; it is told to upload more below the low-water mark. */

@@ -320,6 +320,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           request.headers['content-length'],
           body,
           headerText(request.headers['x-media-class']),
+          headerText(request.headers['x-media-use']),
         );
         return reply.code(r.created ? 201 : 200).send({ mediaId, size: r.size });
       },
@@ -391,6 +392,24 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         return reply.code(204).send();
       },
     );
+    app.post(
+      '/v1/media/:mediaId/url',
+      {
+        schema: {
+          tags: ['media'],
+          security: bearer,
+          summary: 'A signed URL that downloads the body, for this device, valid mediaUrlTtlMs (1 h)',
+          description:
+            'Issued to the uploader, to current members of a chat with a message that declared the body ' +
+            '(sendRequest.mediaIds), to members of a group with it as icon, and for an avatar upload to ' +
+            'users who may read the uploader’s profile. Everyone else gets NOT_FOUND, as for a body that ' +
+            'does not exist. The URL is used with this device’s bearer token; any node accepts it.',
+          params: s.mediaParams,
+          response: { 200: s.mediaUrlAnswer, ...errors },
+        },
+      },
+      (request) => d.media.issueUrl(request.device!, request.params.mediaId),
+    );
     app.get(
       '/v1/media/:mediaId',
       {
@@ -399,11 +418,15 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           security: bearer,
           summary: 'Download a media body, or one range of it',
           description:
+            'With `expires` and `signature` from POST /v1/media/{mediaId}/url: served when they were issued to ' +
+            'this device for this id and have not expired (else MEDIA_URL_INVALID or MEDIA_URL_EXPIRED). ' +
+            'Without them: served to whoever POST …/url would issue a URL to, NOT_FOUND for everyone else. ' +
             "The ETag is the body's SHA-256. `If-None-Match` answers 304; one `Range` of bytes answers 206 " +
             '(several ranges, or a malformed header, are ignored: 200 with the whole body); a range past the ' +
             'end answers 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes */<size>`. `If-Range` with ' +
             'another validator serves the whole body.',
           params: s.mediaParams,
+          querystring: s.mediaDownloadQuery,
           headers: s.mediaDownloadHeaders,
           response: {
             200: {
@@ -422,6 +445,10 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
+        await d.media.authorize(request.device!, request.params.mediaId, {
+          expires: request.query.expires,
+          signature: request.query.signature,
+        });
         let got: Download;
         try {
           got = await d.media.download(request.params.mediaId, {

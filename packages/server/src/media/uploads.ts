@@ -23,7 +23,7 @@ import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
-import { classCap, MEDIA_CLASSES, mediaClass } from './service.js';
+import { classCap, MEDIA_CLASSES, mediaClass, mediaUse } from './service.js';
 
 /** Where an upload lives: /v1/uploads/<32 hex digits>. */
 export const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -147,6 +147,7 @@ export class ResumableUploads {
           'Upload-Metadata sha256 is the body’s SHA-256, 64 lowercase hex',
         );
       const kind = mediaClass(meta.class ?? undefined);
+      const use = mediaUse(meta.use ?? undefined);
       const cap = classCap(this.d.config, kind);
       if (upload.size > cap)
         throw new ParleyError('PAYLOAD_TOO_LARGE', `${kind} media is larger than ${cap} bytes`);
@@ -164,7 +165,7 @@ export class ResumableUploads {
         throw err;
       }
       // The owner is the server's to say, whatever the client sent.
-      return { metadata: { sha256, class: kind, owner: device.userId } };
+      return { metadata: { sha256, class: kind, owner: device.userId, ...(use === 'avatar' && { use }) } };
     } catch (err) {
       throw err instanceof ParleyError ? tusError(err) : err;
     }
@@ -185,7 +186,8 @@ export class ResumableUploads {
       if (err instanceof ParleyError) throw tusError(err);
       throw err;
     }
-    await this.d.store.mediaUploadRecord(sha256, device.userId, this.d.clock.now());
+    const avatar = upload.metadata?.use === 'avatar';
+    await this.d.store.mediaUploadRecord(sha256, device.userId, this.d.clock.now(), avatar);
     await this.files.remove(upload.id).catch((err) => this.d.log.warn({ err }, 'a finished upload stays'));
     return { headers: { [MEDIA_ID_HEADER]: sha256 } };
   }
