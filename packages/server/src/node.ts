@@ -45,6 +45,7 @@ import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
 import { MediaService } from './media/service.js';
+import { type RedisLockClient, RedisUploadLocker } from './media/upload-locks.js';
 import {
   fileUploadStore,
   type ResumableUploadDeps,
@@ -454,6 +455,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const uploads = new ResumableUploads({
     files: uploadStore,
     blobs,
+    // With Redis, a PATCH on one node and a PATCH of the same upload on another never both write.
+    ...(o.limiterRedis !== undefined && { locker: new RedisUploadLocker(o.limiterRedis as RedisLockClient) }),
     store,
     limiters,
     config,
