@@ -23,7 +23,7 @@ import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { hex } from '../discover.js';
 import { TypedEmitter } from '../emitter.js';
-import { downloadMedia, uploadMedia } from '../http.js';
+import { type DownloadOptions, downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
 import type { Thumbnailer } from '../media-preview.js';
 import { uploadMediaResumable } from '../resumable-upload.js';
@@ -502,7 +502,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    */
   async download(
     attachment: AttachmentPointer,
-    options: { onProgress?: (received: number, total: number) => void; signal?: AbortSignal } = {},
+    options: Pick<DownloadOptions, 'onProgress' | 'signal' | 'have' | 'onChunk'> = {},
   ): Promise<Uint8Array> {
     const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId, options);
     const bytes = await decryptAttachment(ciphertext, attachment.key, attachment.digest);
