@@ -151,6 +151,62 @@ if (endpoint === undefined) {
       }
     });
 
+    it('checks each chunk’s Upload-Checksum before it reaches the bucket: 460, and the offset stays', async () => {
+      const url = `s3://${TEST_BUCKET}/tus-sum-${randomBytes(6).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-sum-'));
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+      });
+      const sms = new CapturingSms();
+      const node = await openNode(config, { sms, log: createLogger('silent') });
+      try {
+        const base = `http://127.0.0.1:${await node.start()}`;
+        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+        const options = await fetch(`${base}/v1/uploads`, { method: 'OPTIONS' });
+        assert.ok(options.headers.get('tus-extension')?.split(',').includes('checksum'));
+        const body = randomBytes(300_000);
+        const auth = { 'tus-resumable': '1.0.0', authorization: `Bearer ${me.token}` };
+        const created = await fetch(`${base}/v1/uploads`, {
+          method: 'POST',
+          headers: {
+            ...auth,
+            'upload-length': String(body.length),
+            'upload-metadata': `sha256 ${Buffer.from(sha(body)).toString('base64')},class ${Buffer.from('document').toString('base64')}`,
+          },
+        });
+        assert.equal(created.status, 201);
+        const at = new URL(created.headers.get('location')!, base);
+        const patch = (bytes: Uint8Array, checksum: string) =>
+          fetch(at, {
+            method: 'PATCH',
+            headers: {
+              ...auth,
+              'content-type': 'application/offset+octet-stream',
+              'upload-offset': '0',
+              'upload-checksum': checksum,
+            },
+            body: bytes,
+          });
+        const sum = createHash('sha1').update(body).digest('base64');
+        const damaged = Buffer.from(body);
+        damaged[1000]! ^= 0xff;
+        assert.equal((await patch(damaged, `sha1 ${sum}`)).status, 460);
+        const head = await fetch(at, { method: 'HEAD', headers: auth });
+        assert.equal(head.headers.get('upload-offset'), '0', 'nothing of it in the bucket');
+        assert.equal((await patch(body, `md4 ${sum}`)).status, 400, 'an algorithm not offered');
+        const done = await patch(body, `sha1 ${sum}`);
+        assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+        const got = await fetch(`${base}/v1/media/${sha(body)}`, {
+          headers: { authorization: `Bearer ${me.token}` },
+        });
+        assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
+      } finally {
+        await node.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
     it('does not start when the bucket is missing, naming the bucket', async () => {
       const config = loadConfig({
         overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false },
