@@ -83,7 +83,13 @@ export async function uploadMediaResumable(
   };
   /** The server's offset of an upload, or undefined when it is gone (expired, finished, refused). */
   const offsetOf = async (url: string): Promise<number | undefined> => {
-    const res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    let res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    // 423: a PATCH of this upload is still being written on another node (one this client
+    // lost the connection of ends by the server's body timeout); ask again a little later.
+    for (let wait = 1000; res.status === 423 && wait <= 16_000; wait *= 2) {
+      await new Promise((r) => setTimeout(r, wait));
+      res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    }
     if (res.status === 404 || res.status === 410) return undefined;
     if (!res.ok) throw await errorFromResponse(res);
     const offset = Number(res.headers.get('upload-offset'));

@@ -200,6 +200,45 @@ describe('resumable uploads on two nodes sharing a media directory', () => {
   });
 });
 
+describe('an upload whose lock another node holds', () => {
+  it('answers HEAD 423 while the lock is held, and the SDK asks again until it is free', {
+    skip: redisUrl ? false : 'PARLEY_TEST_REDIS_URL is not set',
+  }, async () => {
+    const redis = new Redis(redisUrl!);
+    const t = await startNode({}, { limiterRedis: redis });
+    try {
+      const me = await register(t);
+      const body = randomBytes(50_000);
+      const path = await create(t.url, me, body.length, sha(body));
+      const uploadId = path.split('/').pop()!;
+      assert.equal((await patch(t.url, path, me, 0, body.subarray(0, 20_000))).status, 204);
+      // A PATCH on a node that lost its client still holds the lock, for 12 s.
+      await redis.set(uploadLockKey(uploadId), 'another-node', 'PX', 12_000);
+      const kept = new Map([[sha(body), new URL(path, t.url).toString()]]);
+      const creds = {
+        serverUrl: t.url,
+        token: me.token,
+        userId: me.userId,
+        deviceId: me.deviceId,
+        primary: true,
+      };
+      const started = Date.now();
+      const done = await uploadMediaResumable(creds, body, {
+        resume: {
+          get: async (k) => kept.get(k),
+          set: async (k, v) => void kept.set(k, v),
+          delete: async (k) => void kept.delete(k),
+        },
+      });
+      assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 20_000 });
+      assert.ok(Date.now() - started >= 10_000, 'it waited for the lock');
+    } finally {
+      await t.stop();
+      redis.disconnect();
+    }
+  });
+});
+
 describe('an incomplete upload expires', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-tus-expiry-'));
   const uploadsDir = join(dir, 'uploads');
