@@ -20,10 +20,9 @@ import { uploadLockKey } from '../src/media/upload-locks.js';
 import { fileUploadStore } from '../src/media/uploads.js';
 import { filesUnder } from './db-scan.js';
 import { type Creds, register, sharedByNodes, startNode, type TestNode } from './harness.js';
+import { keptUploads, tusCreate, tusHead, tusPatch, tusPatchHeaders } from './tus-client.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const TUS = { 'tus-resumable': '1.0.0' };
 const redisUrl = process.env.PARLEY_TEST_REDIS_URL;
 
 /** Every file under the media root is a blob or an upload (and its info), nothing else. */
@@ -36,38 +35,16 @@ function assertMediaTree(mediaRoot: string): void {
 }
 
 async function create(url: string, c: Creds, length: number, sha256: string): Promise<string> {
-  const res = await fetch(`${url}/v1/uploads`, {
-    method: 'POST',
-    headers: {
-      ...TUS,
-      authorization: `Bearer ${c.token}`,
-      'upload-length': String(length),
-      'upload-metadata': `sha256 ${b64(sha256)},class ${b64('video')}`,
-    },
-  });
+  const res = await tusCreate(url, c.token, length, { sha256, class: 'video' });
   assert.equal(res.status, 201);
   return res.headers.get('location')!;
 }
 
 const patch = (base: string, path: string, c: Creds, offset: number, body: Uint8Array) =>
-  fetch(new URL(path, base), {
-    method: 'PATCH',
-    headers: {
-      ...TUS,
-      authorization: `Bearer ${c.token}`,
-      'content-type': 'application/offset+octet-stream',
-      'upload-offset': String(offset),
-    },
-    body,
-  });
+  tusPatch(base, path, c.token, offset, body);
 
 const offsetOn = async (base: string, path: string, c: Creds) =>
-  (
-    await fetch(new URL(path, base), {
-      method: 'HEAD',
-      headers: { ...TUS, authorization: `Bearer ${c.token}` },
-    })
-  ).headers.get('upload-offset');
+  (await tusHead(base, path, c.token)).headers.get('upload-offset');
 
 describe('resumable uploads on two nodes sharing a media directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-tus-nodes-'));
@@ -114,12 +91,7 @@ describe('resumable uploads on two nodes sharing a media directory', () => {
       deviceId: me.deviceId,
       primary: true,
     };
-    const kept = new Map<string, string>();
-    const resume = {
-      get: async (k: string) => kept.get(k)?.replace(n1.url, n2.url),
-      set: async (k: string, v: string) => void kept.set(k, v),
-      delete: async (k: string) => void kept.delete(k),
-    };
+    const resume = keptUploads((url) => url.replace(n1.url, n2.url));
     const stop = new AbortController();
     await assert.rejects(
       uploadMediaResumable(creds, body, {
@@ -156,13 +128,7 @@ describe('resumable uploads on two nodes sharing a media directory', () => {
     // Node 1's PATCH sends its first 50,000 bytes and holds on, as a slow phone would.
     const first = request(new URL(path, n1.url), {
       method: 'PATCH',
-      headers: {
-        ...TUS,
-        authorization: `Bearer ${me.token}`,
-        'content-type': 'application/offset+octet-stream',
-        'upload-offset': '0',
-        'content-length': String(half.length),
-      },
+      headers: tusPatchHeaders(me.token, 0, { 'content-length': String(half.length) }),
     });
     const firstDone = new Promise<number>((resolve, reject) => {
       first.on('response', (res) => {
@@ -214,7 +180,7 @@ describe('an upload whose lock another node holds', () => {
       assert.equal((await patch(t.url, path, me, 0, body.subarray(0, 20_000))).status, 204);
       // A PATCH on a node that lost its client still holds the lock, for 12 s.
       await redis.set(uploadLockKey(uploadId), 'another-node', 'PX', 12_000);
-      const kept = new Map([[sha(body), new URL(path, t.url).toString()]]);
+      const resume = keptUploads(undefined, [[sha(body), new URL(path, t.url).toString()]]);
       const creds = {
         serverUrl: t.url,
         token: me.token,
@@ -223,13 +189,7 @@ describe('an upload whose lock another node holds', () => {
         primary: true,
       };
       const started = Date.now();
-      const done = await uploadMediaResumable(creds, body, {
-        resume: {
-          get: async (k) => kept.get(k),
-          set: async (k, v) => void kept.set(k, v),
-          delete: async (k) => void kept.delete(k),
-        },
-      });
+      const done = await uploadMediaResumable(creds, body, { resume });
       assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 20_000 });
       assert.ok(Date.now() - started >= 10_000, 'it waited for the lock');
     } finally {
@@ -264,11 +224,7 @@ describe('an incomplete upload expires', () => {
     assert.ok(first.headers.get('upload-expires'), 'the PATCH tells when it expires');
     await new Promise((r) => setTimeout(r, 700));
     assert.equal((await patch(t.url, path, me, 4000, body.subarray(4000))).status, 410);
-    const head = await fetch(new URL(path, t.url), {
-      method: 'HEAD',
-      headers: { ...TUS, authorization: `Bearer ${me.token}` },
-    });
-    assert.equal(head.status, 410);
+    assert.equal((await tusHead(t.url, path, me.token)).status, 410);
     const got = await fetch(`${t.url}/v1/media/${sha(body)}`, {
       headers: { authorization: `Bearer ${me.token}` },
     });

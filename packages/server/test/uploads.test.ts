@@ -11,10 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { uploadMediaResumable } from '@parley/sdk';
 import { filesUnder } from './db-scan.js';
 import { type Creds, register, startNode, type TestNode } from './harness.js';
+import { keptUploads, TUS, tusCreate, tusHead, tusPatch } from './tus-client.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const TUS = { 'tus-resumable': '1.0.0' };
 
 describe('resumable uploads (tus) on local disk', () => {
   let t: TestNode;
@@ -44,39 +43,15 @@ describe('resumable uploads (tus) on local disk', () => {
     length: number,
     meta: Record<string, string>,
     extra: Record<string, string> = {},
-  ) =>
-    fetch(`${t.url}/v1/uploads`, {
-      method: 'POST',
-      headers: {
-        ...TUS,
-        authorization: `Bearer ${c.token}`,
-        'upload-length': String(length),
-        'upload-metadata': Object.entries(meta)
-          .map(([k, v]) => `${k} ${b64(v)}`)
-          .join(','),
-        ...extra,
-      },
-    });
+  ) => tusCreate(t.url, c.token, length, meta, extra);
   const patch = (
     c: Creds,
     url: string,
     offset: number,
     body: Uint8Array,
     extra: Record<string, string> = {},
-  ) =>
-    fetch(new URL(url, t.url), {
-      method: 'PATCH',
-      headers: {
-        ...TUS,
-        authorization: `Bearer ${c.token}`,
-        'content-type': 'application/offset+octet-stream',
-        'upload-offset': String(offset),
-        ...extra,
-      },
-      body,
-    });
-  const head = (c: Creds, url: string) =>
-    fetch(new URL(url, t.url), { method: 'HEAD', headers: { ...TUS, authorization: `Bearer ${c.token}` } });
+  ) => tusPatch(t.url, url, c.token, offset, body, extra);
+  const head = (c: Creds, url: string) => tusHead(t.url, url, c.token);
   const download = (id: string) =>
     fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${me.token}` } });
   const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
@@ -107,12 +82,8 @@ describe('resumable uploads (tus) on local disk', () => {
 
   it('the SDK resumes from the server offset with a kept URL, reporting progress', async () => {
     const body = randomBytes(700_000);
-    const kept = new Map<string, string>();
-    const resume = {
-      get: async (k: string) => kept.get(k),
-      set: async (k: string, v: string) => void kept.set(k, v),
-      delete: async (k: string) => void kept.delete(k),
-    };
+    const resume = keptUploads();
+    const kept = resume.kept;
     // The first run stops after 300,000 bytes, as a killed client would.
     const stop = new AbortController();
     await assert.rejects(
@@ -292,16 +263,7 @@ describe('resumable uploads (tus) on local disk', () => {
     const noToken = await fetch(new URL(url, t.url), { method: 'HEAD', headers: TUS });
     assert.equal(noToken.status, 401);
     for (const bad of ['..%2F..%2Fparley.db', '%2e%2e', 'abc', `${'a'.repeat(32)}%00`, 'A'.repeat(32)]) {
-      const res = await fetch(`${t.url}/v1/uploads/${bad}`, {
-        method: 'PATCH',
-        headers: {
-          ...TUS,
-          authorization: `Bearer ${me.token}`,
-          'content-type': 'application/offset+octet-stream',
-          'upload-offset': '0',
-        },
-        body: 'x',
-      });
+      const res = await tusPatch(t.url, `/v1/uploads/${bad}`, me.token, 0, 'x');
       assert.equal(res.status, 404, bad);
     }
     const mediaRoot = join(t.dataDir, 'media');
