@@ -29,7 +29,9 @@ shows it (in brackets); SEQ is the message's number there (#SEQ). The message mu
 "parley chat" showed on this device: only it keeps the file's key.
 Progress goes to stderr (bytes, percent, rate, time left). A download that was cut off
 resumes where it stopped when run again: the encrypted bytes so far wait in
-$PARLEY_HOME/<profile>.downloads until the file is saved.
+$PARLEY_HOME/<profile>.downloads until the file is saved (encrypted: the key stays in the
+profile's history). Like "parley send", it cannot run while "parley chat" uses the same
+profile (KEY_STORE_BUSY): quit the chat first, or use /save there.
 
 Options:
   --out PATH          where to save the file (default: the current directory)
