@@ -6,6 +6,7 @@
  * clear line.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -84,4 +85,41 @@ test('a photo shows its size and thumbnail before /save; parley download killed 
     assert.notEqual(await p.exited, 0, argv.join(' '));
     assert.match(p.output(), message, p.output());
   }
+});
+
+const hasFfmpeg = (() => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('/file of a video sends its poster frame: both chats show its size, duration and thumbnail', {
+  skip: hasFfmpeg || process.env.CI ? false : 'ffmpeg is not installed',
+}, async () => {
+  const A = '+14155558411';
+  const B = '+14155558412';
+  await saveTestProfile(t, 'carol', A);
+  await saveTestProfile(t, 'dan', B);
+  const clip = join(t.dir, 'clip.mp4');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=10', '-t', '3'],
+    ...['-pix_fmt', 'yuv420p', clip],
+  ]);
+  const dan = chatOf(t, 'dan');
+  await dan.see('Connected as');
+  const carol = chatOf(t, 'carol');
+  await carol.see('Connected as');
+  carol.type(`/new ${B}`);
+  await carol.see(`Opened ${B}`);
+  carol.type(`/file ${clip}`);
+  const line = /\[🎬 clip\.mp4, [\d.]+ KB, 640×360, 0:03, thumbnail 320×180\]/;
+  await carol.see(line, 'carol’s own line');
+  dan.type(`/new ${A}`);
+  await dan.see(`Opened ${A}`);
+  await dan.see(line, 'dan sees it before saving');
+  assert.equal(await dan.quit(), 0);
+  assert.equal(await carol.quit(), 0);
 });
