@@ -43,44 +43,49 @@ const TRIES = [
 const REWRITTEN = new Set(['jpeg', 'png', 'webp', 'avif']);
 
 export async function imagePreview(bytes: Uint8Array, o: ImagePreviewOptions): Promise<MediaPreview> {
+  // What goes when nothing could be done: the file as it is, which the note says.
+  const asIs = (why: string): MediaPreview => ({
+    note: `no thumbnail: ${why}; sent as it is${o.keepMetadata ? '' : ', metadata and all'}`,
+  });
   const sharp = await loadSharp();
-  if (!sharp)
-    return {
-      note:
-        'no thumbnail: the sharp package is not installed' + (o.keepMetadata ? '' : '; metadata not removed'),
-    };
+  if (!sharp) return asIs('the sharp package is not installed');
   const open = () => sharp(bytes, { limitInputPixels: o.maxPixels, failOn: 'error' }).rotate();
   let meta: Awaited<ReturnType<Sharp['metadata']>>;
   try {
     // The header only: the budget is checked below, with a note that says so.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    return { note: 'no thumbnail: the image could not be read; sent as it is' };
+    return asIs('the image could not be read');
   }
-  if (!meta.width || !meta.height) return { note: 'no thumbnail: the image has no size; sent as it is' };
-  if (meta.width * meta.height > o.maxPixels)
-    return { note: `no thumbnail: the image is over ${o.maxPixels} pixels; sent as it is` };
+  if (!meta.width || !meta.height) return asIs('the image has no size');
+  if (meta.width * meta.height > o.maxPixels) return asIs(`the image is over ${o.maxPixels} pixels`);
   const turned = (meta.orientation ?? 1) >= 5;
   const out: MediaPreview = {
     width: turned ? meta.height : meta.width,
     height: turned ? meta.width : meta.height,
   };
-  try {
-    if (!o.keepMetadata) {
-      const format = meta.format;
-      if (format && REWRITTEN.has(format)) {
+  if (!o.keepMetadata) {
+    const format = meta.format;
+    if (!format || !REWRITTEN.has(format)) {
+      if (format !== 'gif')
+        out.note = `metadata not removed: ${format ?? 'these'} images are sent as they are`;
+    } else {
+      try {
         out.bytes = new Uint8Array(
           await open()
             .keepIccProfile()
             .toFormat(format as 'jpeg', format === 'png' ? {} : { quality: 90 })
             .toBuffer(),
         );
-      } else if (format !== 'gif') {
-        out.note = `metadata not removed: ${format ?? 'this'} images are sent as they are`;
+      } catch {
+        return asIs('the image could not be read');
       }
     }
+  }
+  try {
     const thumbnail = await makeThumbnail(open, o.format, o.edge ?? 320);
     if (thumbnail) out.thumbnail = thumbnail;
+    else out.note ??= 'no thumbnail: none fits in 32 KiB';
     const small = await open()
       .resize(32, 32, { fit: 'inside' })
       .ensureAlpha()
@@ -94,7 +99,8 @@ export async function imagePreview(bytes: Uint8Array, o: ImagePreviewOptions): P
       3,
     );
   } catch {
-    return { note: 'no thumbnail: the image could not be read; sent as it is' };
+    // The image without its metadata still goes; only the preview is missing.
+    out.note ??= 'no thumbnail: the image could not be read';
   }
   return out;
 }
