@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { photoWithExif } from '@parley/sdk/testing';
+import { hasFfmpeg, photoWithExif } from '@parley/sdk/testing';
 import { useTestNode } from './testing/node.js';
 import { homeOf, saveTestProfile, useParleyProcesses } from './testing/processes.js';
 
@@ -87,17 +87,8 @@ test('a photo shows its size and thumbnail before /save; parley download killed 
   }
 });
 
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 test('/file of a video sends its poster frame: both chats show its size, duration and thumbnail', {
-  skip: hasFfmpeg || process.env.CI ? false : 'ffmpeg is not installed',
+  skip: hasFfmpeg() || process.env.CI ? false : 'ffmpeg is not installed',
 }, async () => {
   const A = '+14155558411';
   const B = '+14155558412';

@@ -16,20 +16,11 @@ import { isBlurhashValid } from 'blurhash';
 import sharp from 'sharp';
 import { imageSize } from '../crypto/media-type.js';
 import { THUMBNAIL_MAX_BYTES } from '../media-preview.js';
-import { photoWithExif } from '../testing/photos.js';
+import { hasFfmpeg, photoWithExif } from '../testing/photos.js';
 import { nodeThumbnailer } from './thumbnails.js';
 
 const MARK = 'ParleyPrivateSpot';
 const photo = () => photoWithExif({ width: 1200, height: 800, marker: MARK });
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('nodeThumbnailer', () => {
   const thumbnailer = nodeThumbnailer();
@@ -99,7 +90,7 @@ describe('nodeThumbnailer', () => {
     assert.match(p.note ?? '', /ffmpeg .*is not installed/);
   });
 
-  describe('with ffmpeg', { skip: hasFfmpeg || process.env.CI ? false : 'ffmpeg is not installed' }, () => {
+  describe('with ffmpeg', { skip: hasFfmpeg() || process.env.CI ? false : 'ffmpeg is not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-thumbs-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const ffmpeg = (args: string[], out: string) => {

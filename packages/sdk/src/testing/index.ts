@@ -1,2 +1,2 @@
 export { ManualTimers } from './manual-timers.js';
-export { photoWithExif } from './photos.js';
+export { hasFfmpeg, photoWithExif } from './photos.js';

@@ -1,8 +1,10 @@
 /**
  * Test photos made with sharp: a JPEG that carries EXIF metadata as a phone's camera writes
  * it (a description with `marker`, GPS coordinates, an orientation of 6: turned a quarter),
- * so tests can check that it is removed before a file is encrypted.
+ * so tests can check that it is removed before a file is encrypted; and whether ffmpeg is
+ * there to make videos with.
  */
+import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 
 export async function photoWithExif(o: { width: number; height: number; marker: string }): Promise<Buffer> {
@@ -16,4 +18,14 @@ export async function photoWithExif(o: { width: number; height: number; marker: 
     })
     .withMetadata({ orientation: 6 })
     .toBuffer();
+}
+
+/** Whether ffmpeg is on PATH (the video preview tests need it; CI installs it). */
+export function hasFfmpeg(): boolean {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
