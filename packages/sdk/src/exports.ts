@@ -79,6 +79,7 @@ export {
 } from './e2e/push-preview.js';
 export {
   type DecryptFailure,
+  type FileSendOptions,
   MAX_PREVIEW_DEVICES,
   type SecureEvents,
   type SecureMessage,
@@ -111,6 +112,15 @@ export {
 } from './http.js';
 export { newClientMessageId } from './ids.js';
 export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
+export {
+  BLURHASH_MAX_CHARS,
+  type MediaPreview,
+  type PreviewOptions,
+  THUMBNAIL_MAX_BYTES,
+  THUMBNAIL_MAX_EDGE,
+  type Thumbnail,
+  type Thumbnailer,
+} from './media-preview.js';
 export { type ChatMuteInfo, isMuted, MUTE_FOREVER, type MuteUntil, muteUntilToWire } from './mutes.js';
 export type { ClientEvents, ClientOptions } from './options.js';
 export type { PushRegistrationInfo, PushTargetInput } from './push.js';

@@ -282,6 +282,13 @@ export interface DownloadOptions extends HttpOptions {
   signal?: AbortSignal;
   /** Times a dropped download goes on from where it stopped (a Range request); default 5. */
   retries?: number;
+  /**
+   * The start of the body, kept by an earlier run that was cut off: only the rest is asked
+   * for (`Range` + `If-Range`); if the server sends the whole body instead, it starts over.
+   */
+  have?: Uint8Array;
+  /** Each chunk as it arrives and its offset in the body (to keep it, for a later `have`). */
+  onChunk?: (chunk: Uint8Array, offset: number) => void | Promise<void>;
 }
 
 /** A signed URL for a media body, for this device (path and query; see `mediaUrl`). */
@@ -322,8 +329,8 @@ export async function downloadMedia(
   options: DownloadOptions = {},
 ): Promise<Uint8Array> {
   if (!/^[0-9a-f]{64}$/.test(mediaId)) throw new ParleyError('INVALID_ARGUMENT', 'not a media id');
-  const parts: Uint8Array[] = [];
-  let received = 0;
+  const parts: Uint8Array[] = options.have?.length ? [options.have] : [];
+  let received = options.have?.length ?? 0;
   let total: number | undefined;
   let failures = 0;
   let signed: MediaUrl | undefined;
@@ -356,6 +363,7 @@ export async function downloadMedia(
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        await options.onChunk?.(value, received);
         parts.push(value);
         received += value.length;
         failures = 0;
@@ -366,6 +374,13 @@ export async function downloadMedia(
       break;
     } catch (err) {
       if (options.signal?.aborted) throw err;
+      if (err instanceof ParleyError && err.code === 'RANGE_NOT_SATISFIABLE' && received > 0) {
+        // Nothing after the kept bytes: they are the whole body, or not this body at all.
+        if ((await mediaIdOf(concatParts(parts, received))) === mediaId) break;
+        parts.length = 0;
+        received = 0;
+        continue;
+      }
       const retryable = err instanceof ParleyError ? err.retryable : true; // a dropped stream
       if (!retryable || ++failures > (options.retries ?? 5)) {
         throw err instanceof ParleyError
@@ -375,6 +390,8 @@ export async function downloadMedia(
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 5000)));
     }
   }
+  if (total !== undefined && received > total)
+    throw new ParleyError('DIGEST_MISMATCH', 'the kept start of the download is longer than the body');
   const body = concatParts(parts, received);
   if ((await mediaIdOf(body)) !== mediaId) {
     throw new ParleyError('DIGEST_MISMATCH', 'the downloaded media does not match its id');

@@ -49,6 +49,7 @@ import { createLogger, type Logger } from './log.js';
 import { MediaAccessRule } from './media/access.js';
 import { MediaService } from './media/service.js';
 import { MediaUrlSigner } from './media/signed-urls.js';
+import { type RedisLockClient, RedisUploadLocker } from './media/upload-locks.js';
 import {
   fileUploadStore,
   type ResumableUploadDeps,
@@ -493,6 +494,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const uploads = new ResumableUploads({
     files: uploadStore,
     blobs,
+    // With Redis, a PATCH on one node and a PATCH of the same upload on another never both write.
+    ...(o.limiterRedis !== undefined && { locker: new RedisUploadLocker(o.limiterRedis as RedisLockClient) }),
     store,
     limiters,
     config,

@@ -23,8 +23,9 @@ import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { hex } from '../discover.js';
 import { TypedEmitter } from '../emitter.js';
-import { downloadMedia, uploadMedia } from '../http.js';
+import { type DownloadOptions, downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
+import type { Thumbnailer } from '../media-preview.js';
 import { uploadMediaResumable } from '../resumable-upload.js';
 import type { ReceivedMessage, SendResult } from '../types.js';
 import { systemTimers, type Timers } from '../typing.js';
@@ -126,6 +127,11 @@ export interface SecureMessagingOptions {
   pushPreviews?: boolean;
   /** Most pixels (width × height) a downloaded image may claim (default 64 megapixels). */
   maxImagePixels?: number;
+  /**
+   * Makes `sendFile`'s thumbnails, dimensions, durations and blurhashes, and removes image
+   * metadata (`nodeThumbnailer` from `@parley/sdk/node`). None by default: files go as they are.
+   */
+  thumbnailer?: Thumbnailer;
 }
 
 /** Options of SecureMessaging's `send`. */
@@ -159,6 +165,8 @@ export interface FileSendOptions {
   signal?: AbortSignal;
   /** Bytes per chunk of a resumable upload (default 4 MiB). */
   chunkBytes?: number;
+  /** Keep an image's EXIF/GPS metadata (default: the thumbnailer removes it before encryption). */
+  keepMetadata?: boolean;
 }
 
 function fromHex(h: string): Uint8Array {
@@ -421,16 +429,23 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    * Files of RESUMABLE_FROM_BYTES and more go up resumably, in chunks (`onProgress`): when a
    * run is cut off, the next `sendFile` of the same bytes on this device encrypts them the
    * same way and goes on from where the server got to (`resumedAt` in `onProgress`'s third
-   * argument).
+   * argument). With a `thumbnailer` (options), an image loses its EXIF/GPS metadata before
+   * encryption (unless `keepMetadata`), and the pointer carries its dimensions, duration,
+   * blurhash and thumbnail; `previewNote` says what could not be made (no ffmpeg, say).
    */
   async sendFile(
     chatId: string,
     bytes: Uint8Array,
     info: { mime?: string; name?: string; text?: string } = {},
     options: SecureSendOptions & FileSendOptions = {},
-  ): Promise<SendResult & { attachment: AttachmentPointer }> {
-    const { onProgress, signal, chunkBytes, ...sendOptions } = options;
-    const mediaClass = mediaClassOf(info.mime);
+  ): Promise<SendResult & { attachment: AttachmentPointer; previewNote?: string }> {
+    const { onProgress, signal, chunkBytes, keepMetadata, ...sendOptions } = options;
+    const preview = this.options.thumbnailer
+      ? await this.options.thumbnailer.prepare(bytes, info.mime, { keepMetadata: keepMetadata === true })
+      : {};
+    if (preview.bytes) bytes = preview.bytes;
+    const mime = preview.mime ?? info.mime;
+    const mediaClass = mediaClassOf(mime);
     let enc: Awaited<ReturnType<typeof encryptAttachment>>;
     let mediaId: string;
     if (bytes.length < RESUMABLE_FROM_BYTES) {
@@ -475,15 +490,20 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       key: enc.key,
       digest: enc.digest,
       size: enc.size,
-      ...(info.mime !== undefined && { mime: info.mime }),
+      ...(mime !== undefined && { mime }),
       ...(info.name !== undefined && { name: info.name }),
+      ...(preview.width !== undefined && { width: preview.width }),
+      ...(preview.height !== undefined && { height: preview.height }),
+      ...(preview.durationMs !== undefined && { durationMs: preview.durationMs }),
+      ...(preview.blurhash !== undefined && { blurhash: preview.blurhash }),
+      ...(preview.thumbnail && { thumbnail: preview.thumbnail }),
     };
     const sent = await this.send(
       chatId,
       { attachment, ...(info.text !== undefined && { text: info.text }) },
       sendOptions,
     );
-    return { ...sent, attachment };
+    return { ...sent, attachment, ...(preview.note !== undefined && { previewNote: preview.note }) };
   }
 
   /**
@@ -493,7 +513,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    */
   async download(
     attachment: AttachmentPointer,
-    options: { onProgress?: (received: number, total: number) => void; signal?: AbortSignal } = {},
+    options: Pick<DownloadOptions, 'onProgress' | 'signal' | 'have' | 'onChunk'> = {},
   ): Promise<Uint8Array> {
     const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId, options);
     const bytes = await decryptAttachment(ciphertext, attachment.key, attachment.digest);

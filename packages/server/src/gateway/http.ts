@@ -248,12 +248,15 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const description =
-      'tus 1.0 resumable upload (core, creation, expiration, termination). Create with POST, ' +
+      'tus 1.0 resumable upload (core, creation, expiration, termination, checksum). Create with POST, ' +
       '`Tus-Resumable: 1.0.0`, `Upload-Length` and `Upload-Metadata: sha256 <base64 of the hex digest>, ' +
       'class <base64 of image|voice|video|document>`; then PATCH `application/offset+octet-stream` from ' +
       '`Upload-Offset`, and after a drop ask HEAD for the offset. The PATCH that completes the upload ' +
       `stores the body under its SHA-256 and answers \`${MEDIA_ID_HEADER}\`; a body that does not match ` +
-      'its digest is DIGEST_MISMATCH and is deleted. Incomplete uploads expire after 24 h.';
+      'its digest is DIGEST_MISMATCH and is deleted. A PATCH may carry `Upload-Checksum: sha256 <base64>` ' +
+      '(or sha1, sha512, md5) of its bytes: a chunk that does not match is 460 and not written; an ' +
+      'unsupported algorithm is 400. While another PATCH writes the upload on another node, a PATCH ' +
+      'waits and then answers 423. Incomplete uploads expire after 24 h.';
     const serve =
       (withId: boolean) =>
       async (request: FastifyRequest<{ Params: { uploadId?: string } }>, reply: FastifyReply) => {
@@ -264,8 +267,9 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           const err = new ParleyError('INVALID_ARGUMENT', 'a PATCH carries application/offset+octet-stream');
           return reply.code(415).send(errorJson(err));
         }
+        const checksum = d.uploads.checksum(request.headers['upload-checksum']);
         reply.hijack();
-        await d.uploads.serve(request.device!, request.raw, reply.raw).catch((err: unknown) => {
+        await d.uploads.serve(request.device!, request.raw, reply.raw, checksum).catch((err: unknown) => {
           // tus answers its own errors; this is for what escapes it (the reply is ours now).
           request.log.error({ err, route: routeOf(request.raw) }, 'a resumable upload request failed');
           if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
@@ -289,6 +293,24 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         description,
       },
       handler: serve(true),
+    });
+  };
+
+  /** tus discovery (OPTIONS), which clients ask before they authenticate anything. */
+  const resumableUploadDiscovery: FastifyPluginAsyncZod = async (app) => {
+    app.route({
+      method: 'OPTIONS',
+      url: UPLOADS_PATH,
+      schema: {
+        tags: ['media'],
+        summary: 'tus discovery: version, extensions, largest size, checksum algorithms',
+        description:
+          'Answers 204 with `Tus-Version`, `Tus-Extension`, `Tus-Max-Size` and `Tus-Checksum-Algorithm`.',
+      },
+      handler: async (request, reply) => {
+        reply.hijack();
+        await d.uploads.serve(undefined, request.raw, reply.raw);
+      },
     });
   };
 
@@ -488,6 +510,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.register(operations);
     app.register(registration);
+    app.register(resumableUploadDiscovery);
     app.register(devices);
     app.register(account);
     app.register(registrationLock);
