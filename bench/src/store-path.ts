@@ -14,17 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '@parley/server';
 import { Seeder } from './seed.js';
+import { positiveArg as arg } from './util.js';
 
 type Store = SqliteStore;
 type Commit = Parameters<Store['messageCommit']>[0][number];
 type Ack = Parameters<Store['acksPersist']>[0][number];
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} takes a positive whole number`);
-  return v;
-}
 
 const users = arg('users', 1000);
 const batch = arg('batch', 100);

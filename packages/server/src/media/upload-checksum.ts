@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
-import { DataStore, type Upload } from '@tus/utils';
+import type { DataStore } from '@tus/utils';
+import { DelegatingStore } from './delegating-store.js';
 
 /** What `Tus-Checksum-Algorithm` advertises, in the order a client should prefer them. */
 export const CHECKSUM_ALGORITHMS = ['sha256', 'sha1', 'sha512', 'md5'] as const;
@@ -56,15 +57,12 @@ export const requestChecksum = new AsyncLocalStorage<ExpectedChecksum | undefine
  * A tus store that checks each write against the request's Upload-Checksum before the inner
  * store sees it. Everything else is the inner store's.
  */
-export class ChecksumStore<S extends DataStore> extends DataStore {
+export class ChecksumStore<S extends DataStore> extends DelegatingStore<S> {
   private readonly spool: string;
   private spooled = 0;
 
-  constructor(
-    readonly inner: S,
-    spoolDir: string = tmpdir(),
-  ) {
-    super();
+  constructor(inner: S, spoolDir: string = tmpdir()) {
+    super(inner);
     this.extensions = [...inner.extensions, 'checksum'];
     this.spool = mkdtempSync(join(spoolDir, 'parley-tus-'));
   }
@@ -98,24 +96,5 @@ export class ChecksumStore<S extends DataStore> extends DataStore {
   /** Removes the spool directory (call when the node stops). */
   close(): void {
     rmSync(this.spool, { recursive: true, force: true });
-  }
-
-  override create(upload: Upload) {
-    return this.inner.create(upload);
-  }
-  override remove(id: string) {
-    return this.inner.remove(id);
-  }
-  override getUpload(id: string) {
-    return this.inner.getUpload(id);
-  }
-  override declareUploadLength(id: string, length: number) {
-    return this.inner.declareUploadLength(id, length);
-  }
-  override deleteExpired() {
-    return this.inner.deleteExpired();
-  }
-  override getExpiration() {
-    return this.inner.getExpiration();
   }
 }

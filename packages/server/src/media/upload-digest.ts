@@ -10,7 +10,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
-import { DataStore, type Upload } from '@tus/utils';
+import type { DataStore } from '@tus/utils';
+import { DelegatingStore } from './delegating-store.js';
 
 interface Running {
   hash: Hash;
@@ -22,15 +23,14 @@ interface Running {
 
 export class DigestStore<
   S extends DataStore & { read(id: string): Readable | Promise<Readable> },
-> extends DataStore {
+> extends DelegatingStore<S> {
   private readonly running = new Map<string, Running>();
 
   constructor(
-    readonly inner: S,
+    inner: S,
     private readonly maxRunning = 1024,
   ) {
-    super();
-    this.extensions = inner.extensions;
+    super(inner);
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
@@ -98,23 +98,8 @@ export class DigestStore<
     return this.inner.read(id);
   }
 
-  override create(upload: Upload) {
-    return this.inner.create(upload);
-  }
   override remove(id: string) {
     this.running.delete(id);
     return this.inner.remove(id);
-  }
-  override getUpload(id: string) {
-    return this.inner.getUpload(id);
-  }
-  override declareUploadLength(id: string, length: number) {
-    return this.inner.declareUploadLength(id, length);
-  }
-  override deleteExpired() {
-    return this.inner.deleteExpired();
-  }
-  override getExpiration() {
-    return this.inner.getExpiration();
   }
 }
