@@ -3,22 +3,14 @@
  * chat" by phone number. Up and Down (Home, End) move through the list; Enter or a click
  * opens a chat.
  */
-import { type ChatInfo, ChatKind, ParleyError } from '@parley/sdk/browser';
+import { type ChatInfo, ChatKind } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import { STATUS_TEXT, useConnection } from './connection.js';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
 import { directChatWith } from './new-chat.js';
 import { PhoneInput } from './phone-input.js';
-
-type Status = 'connecting' | 'online' | 'offline' | 'revoked';
-
-const STATUS_TEXT: Record<Status, string> = {
-  connecting: 'Connecting…',
-  online: 'Connected',
-  offline: 'Offline, reconnecting…',
-  revoked: 'This browser was signed out.',
-};
 
 export function Chats(props: {
   device: WebDevice;
@@ -28,8 +20,10 @@ export function Chats(props: {
 }) {
   const { device, onOpen, onSignOut, onSignedOut } = props;
   const c = device.client;
-  const [status, setStatus] = useState<Status>(c.connected ? 'online' : 'connecting');
-  const [chats, setChats] = useState<ChatInfo[] | undefined>();
+  const status = useConnection(c);
+  const conversations = device.conversations;
+  // The list as last seen shows at once; the node's answer replaces it.
+  const [chats, setChats] = useState<ChatInfo[] | undefined>(conversations.chats);
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -37,29 +31,22 @@ export function Chats(props: {
       clearTimeout(timer);
       timer = setTimeout(() => {
         c.listChats().then(
-          (list) => setChats(sortChats(list)),
+          (list) => {
+            const sorted = sortChats(list);
+            conversations.listed(sorted);
+            setChats(sorted);
+          },
           () => {}, // the socket dropped meanwhile: the next connect refreshes
         );
       }, 50);
     };
-    const stops = [
-      c.on('connected', () => {
-        setStatus('online');
-        refresh();
-      }),
-      c.on('disconnected', (info) => {
-        const revoked = info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED';
-        setStatus(revoked ? 'revoked' : info.willReconnect ? 'offline' : 'revoked');
-      }),
-      c.on('chatUpdate', refresh),
-      c.on('message', refresh),
-    ];
+    const stops = [c.on('connected', refresh), c.on('chatUpdate', refresh), c.on('message', refresh)];
     if (c.connected) refresh();
     return () => {
       clearTimeout(timer);
       for (const stop of stops) stop();
     };
-  }, [c]);
+  }, [c, conversations]);
 
   return (
     <div class="shell">

@@ -33,15 +33,16 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
       setState({ kind: 'starting' });
       device = await openDevice(credentials);
       if (stop.signal.aborted) return finish();
+      // From here the effect's cleanup closes the device.
+      opening = false;
       setState({ kind: 'ready', device });
-    })()
-      .catch((err) => {
-        release?.();
-        if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
-      })
-      .finally(() => {
-        opening = false;
-      });
+      await device.started;
+    })().catch((err) => {
+      if (opening) release?.();
+      else if (!stop.signal.aborted) finish();
+      opening = false;
+      if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
+    });
     return () => {
       stop.abort();
       if (!opening) finish();

@@ -134,7 +134,8 @@ describe('the web client in Chromium', { skip: chromiumSkip() }, () => {
   it('logging out revokes the device and goes back to registration', async () => {
     const { token } = await stored();
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByLabel('Phone number').waitFor();
+    // Exactly: the chat list's "New chat with (phone number)" must not pass for it.
+    await page.getByLabel('Phone number', { exact: true }).waitFor();
     assert.equal(await js("localStorage.getItem('parley.credentials')"), null);
     const r = await http(`${t.url}/v1/devices`, 'GET', undefined, token);
     assert.equal(r.status, 401);
