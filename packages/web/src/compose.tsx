@@ -3,7 +3,7 @@
  * edit. Files come by the labelled attach button or pasted into the box (the chat takes dropped
  * ones). While replying or editing, the message concerned shows above the box.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Line } from './conversations.js';
 
 export type Draft =
@@ -24,7 +24,7 @@ export function Compose(props: {
   const [text, setText] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (draft.kind === 'edit') setText(draft.text);
     box.current?.focus();
   }, [draft, props.chatId]);
