@@ -9,6 +9,7 @@ import { STATUS_TEXT, useConnection } from './connection.js';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
+import { markInteractive } from './interactive.js';
 import { directChatWith } from './new-chat.js';
 import { PhoneInput } from './phone-input.js';
 
@@ -25,6 +26,7 @@ export function Chats(props: {
   // The list as last seen shows at once; the node's answer replaces it.
   const [chats, setChats] = useState<ChatInfo[] | undefined>(conversations.chats);
 
+  useEffect(markInteractive, []);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refresh = () => {
