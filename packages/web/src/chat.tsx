@@ -20,6 +20,7 @@ import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle, timeLabel } from './format.js';
 import { MessageItem } from './message-item.js';
+import { useChat } from './use-chat.js';
 
 export function ChatView(props: {
   chat: ChatInfo;
@@ -29,8 +30,9 @@ export function ChatView(props: {
   onBack: () => void;
   onInfo?: () => void;
 }) {
-  const { chat, me, device, conversations, onBack } = props;
+  const { me, device, conversations, onBack } = props;
   const client = device.client;
+  const [chat] = useChat(client, props.chat);
   const [, setVersion] = useState(0);
   const [error, setError] = useState('');
   const [draft, setDraft] = useState<Draft>({ kind: 'new' });
@@ -49,6 +51,7 @@ export function ChatView(props: {
     if (lastTheirs !== undefined && status === 'online') client.markRead(chat.id, lastTheirs).catch(() => {});
   }, [client, chat.id, lastTheirs, status]);
   const others = chat.members.map((m) => m.userId).filter((id) => id !== me);
+  const name = (id: string) => device.contacts.name(id);
   const typing = useTyping(device, chat.id);
   const presence = usePresence(device, chat.kind === ChatKind.DIRECT ? others[0] : undefined);
 
@@ -86,7 +89,7 @@ export function ChatView(props: {
 
   const subtitle =
     typing.length > 0
-      ? `${typing.length === 1 && others.length === 1 ? '' : typing.join(', ')} typing…`.trim()
+      ? `${others.length === 1 ? '' : typing.map(name).join(', ')} typing…`.trim()
       : chat.kind === ChatKind.GROUP
         ? `${chat.members.length} members`
         : presence?.online
@@ -102,7 +105,7 @@ export function ChatView(props: {
           ‹ Chats
         </button>
         <div class="heading">
-          <h1>{chatTitle(chat, me)}</h1>
+          <h1>{chatTitle(chat, me, name)}</h1>
           <p class="subtitle" aria-live="polite">
             {subtitle}
           </p>
@@ -126,6 +129,7 @@ export function ChatView(props: {
               line={l}
               chat={chat}
               others={others}
+              name={name}
               conversations={conversations}
               onReply={() => setDraft({ kind: 'reply', seq: l.seq! })}
               onEdit={() => setDraft({ kind: 'edit', seq: l.seq!, text: l.text })}

@@ -11,6 +11,7 @@ import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
 import { markInteractive } from './interactive.js';
 import { directChatWith } from './new-chat.js';
+import { NewGroup } from './new-group.js';
 import { PhoneInput } from './phone-input.js';
 
 export function Chats(props: {
@@ -68,10 +69,11 @@ export function Chats(props: {
       )}
       <main>
         <NewChat device={device} chats={chats} onOpen={onOpen} />
+        <NewGroup device={device} onOpen={onOpen} />
         {chats === undefined ? null : chats.length === 0 ? (
           <p class="empty">No chats yet. When someone starts a chat with you, it shows here.</p>
         ) : (
-          <ChatList chats={chats} me={c.credentials.userId} onOpen={onOpen} />
+          <ChatList chats={chats} me={c.credentials.userId} device={device} onOpen={onOpen} />
         )}
       </main>
     </div>
@@ -91,7 +93,7 @@ function NewChat(props: {
     e.preventDefault();
     setBusy(true);
     setError('');
-    directChatWith(props.device.client, phone, props.chats)
+    directChatWith(props.device.client, props.device.contacts, phone, props.chats)
       .then(props.onOpen, (err) => setError(describeError(err)))
       .finally(() => setBusy(false));
   };
@@ -111,8 +113,14 @@ function NewChat(props: {
   );
 }
 
-function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInfo) => void }) {
-  const { chats, me, onOpen } = props;
+function ChatList(props: {
+  chats: ChatInfo[];
+  me: string;
+  device: WebDevice;
+  onOpen: (chat: ChatInfo) => void;
+}) {
+  const { chats, me, device, onOpen } = props;
+  const name = (id: string) => device.contacts.name(id);
   const onKeyDown = (e: KeyboardEvent) => {
     const items = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>('li')];
     const at = items.indexOf(document.activeElement as HTMLElement);
@@ -144,11 +152,12 @@ function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInf
             onOpen(chat);
           }}
         >
-          <span class="title">{chatTitle(chat, me)}</span>
+          <span class="title">{chatTitle(chat, me, name)}</span>
           <span class="meta">
             {chat.kind === ChatKind.GROUP ? `Group, ${chat.members.length} members` : 'Direct chat'}
             {chat.lastMessage && ` · ${timeLabel(chat.lastMessage.serverTime)}`}
           </span>
+          <LastLine device={device} chatId={chat.id} />
           {chat.unreadCount > 0 && (
             <span class="unread">
               {chat.unreadCount}
@@ -159,4 +168,14 @@ function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInf
       ))}
     </ul>
   );
+}
+
+/** The newest message this device has of a chat, in one short line. */
+function LastLine({ device, chatId }: { device: WebDevice; chatId: string }) {
+  const last = device.conversations.of(chatId).at(-1);
+  if (!last) return null;
+  const text = last.deleted
+    ? 'This message was deleted.'
+    : last.text || (last.file ? `📎 ${last.file.name || 'file'}` : '');
+  return <span class="last">{text}</span>;
 }

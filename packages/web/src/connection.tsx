@@ -14,23 +14,43 @@ export const STATUS_TEXT: Record<Status, string> = {
   revoked: 'This browser was signed out.',
 };
 
-/** Follows the client's connected / disconnected events. */
+/**
+ * Follows the client's connected / disconnected events and the browser's online / offline
+ * ones; while not connected it also looks again every second, so what shows never lags the
+ * socket whatever order the events came in.
+ */
 export function useConnection(client: ParleyClient): Status {
   const [status, setStatus] = useState<Status>(client.connected ? 'online' : 'connecting');
   useEffect(() => {
+    let revoked = false;
+    let dropped = false;
+    const update = () =>
+      setStatus(
+        revoked
+          ? 'revoked'
+          : client.connected
+            ? 'online'
+            : dropped || !navigator.onLine
+              ? 'offline'
+              : 'connecting',
+      );
     const stops = [
-      client.on('connected', () => setStatus('online')),
+      client.on('connected', update),
       client.on('disconnected', (info) => {
-        const revoked = info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED';
-        setStatus(revoked || !info.willReconnect ? 'revoked' : 'offline');
+        dropped = true;
+        revoked =
+          (info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED') || !info.willReconnect;
+        update();
       }),
     ];
-    // The browser knows first when the network is gone (the socket is then given up too).
-    const offline = () => setStatus((s) => (s === 'revoked' ? s : 'offline'));
-    addEventListener('offline', offline);
-    if (client.connected) setStatus('online');
+    addEventListener('offline', update);
+    addEventListener('online', update);
+    const timer = setInterval(update, 1000);
+    update();
     return () => {
-      removeEventListener('offline', offline);
+      clearInterval(timer);
+      removeEventListener('offline', update);
+      removeEventListener('online', update);
       for (const stop of stops) stop();
     };
   }, [client]);

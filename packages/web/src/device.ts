@@ -12,6 +12,7 @@ import {
   SecureMessaging,
   ticketWebSocketFactory,
 } from '@parley/sdk/browser';
+import { Contacts } from './contacts.js';
 import { Conversations } from './conversations.js';
 import { History } from './history.js';
 import { onlineSocketFactory } from './online-socket.js';
@@ -21,6 +22,8 @@ export interface WebDevice {
   secure: SecureMessaging;
   /** Listening from before the socket opens, so nothing drained at connect is missed. */
   conversations: Conversations;
+  /** Phone numbers of the people this device found by discovery. */
+  contacts: Contacts;
   /** Settles once end-to-end messaging started (connected, keys uploaded), or failed to. */
   started: Promise<void>;
   /** Stops the socket and closes the databases; the lock is let go. */
@@ -64,6 +67,7 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
   const secure = new SecureMessaging(client, protocol, keys);
   const conversations = await Conversations.open(secure, new History(store));
+  const contacts = await Contacts.open(store);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -76,7 +80,7 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   const started = secure.start();
   // Keep the keys: the browser may otherwise evict them under storage pressure.
   void navigator.storage?.persist?.().catch(() => false);
-  return { client, secure, conversations, started, close };
+  return { client, secure, conversations, contacts, started, close };
 }
 
 /** Deletes the device's databases (after logging out: its keys are of no further use). */

@@ -23,6 +23,8 @@ export function MessageItem(props: {
   line: Line;
   chat: ChatInfo;
   others: readonly string[];
+  /** How a member shows (phone number when known). */
+  name: (userId: string) => string;
   conversations: Conversations;
   onReply: () => void;
   onEdit: () => void;
@@ -46,7 +48,7 @@ export function MessageItem(props: {
 
   return (
     <li class={l.mine ? 'mine' : 'theirs'} data-seq={l.seq}>
-      {!l.mine && others.length > 1 && <span class="sender">{l.senderUserId}</span>}
+      {!l.mine && others.length > 1 && <span class="sender">{props.name(l.senderUserId)}</span>}
       {l.replyTo !== undefined && (
         <blockquote class="reply-to">
           {quoted ? quoted.text || quoted.file?.name || '…' : 'An earlier message'}

@@ -27,8 +27,11 @@ export function onlineSocketFactory(inner: WebSocketFactory): WebSocketFactory {
       },
     };
     function offline() {
-      socket?.close(1001, 'offline');
-      wrapped.close(1006, 'the browser went offline');
+      try {
+        socket?.close(1000, 'offline');
+      } finally {
+        wrapped.close(1006, 'the browser went offline');
+      }
     }
     function start() {
       if (stopped || finished) return;

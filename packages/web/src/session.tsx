@@ -8,6 +8,7 @@ import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
 import { describeError } from './errors.js';
+import { GroupInfo } from './group-info.js';
 
 type State =
   | { kind: 'starting' }
@@ -19,6 +20,7 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
   const { credentials, onSignedOut } = props;
   const [state, setState] = useState<State>({ kind: 'starting' });
   const [open, setOpen] = useState<ChatInfo | undefined>();
+  const [info, setInfo] = useState(false);
 
   useEffect(() => {
     const stop = new AbortController();
@@ -82,20 +84,71 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     );
   }
   const { device } = state;
+  const openChat = (chat: ChatInfo | undefined) => {
+    setInfo(false);
+    setOpen(chat);
+  };
+  if (open && info)
+    return (
+      <GroupInfo
+        chat={open}
+        me={credentials.userId}
+        device={device}
+        onBack={() => setInfo(false)}
+        onLeft={() => openChat(undefined)}
+      />
+    );
   return open ? (
     <ChatView
       chat={open}
       me={credentials.userId}
       device={device}
       conversations={device.conversations}
-      onBack={() => setOpen(undefined)}
+      onBack={() => openChat(undefined)}
+      onInfo={() => setInfo(true)}
     />
   ) : (
-    <Chats
-      device={device}
-      onOpen={setOpen}
-      onSignOut={() => void signOut(device)}
-      onSignedOut={onSignedOut}
-    />
+    <>
+      <JoinByInvite device={device} onJoined={openChat} />
+      <Chats
+        device={device}
+        onOpen={openChat}
+        onSignOut={() => void signOut(device)}
+        onSignedOut={onSignedOut}
+      />
+    </>
   );
+}
+
+/**
+ * An invite link (`/#join=CODE`) opened while signed in: joins the group once connected and
+ * opens it; the link leaves the address bar either way.
+ */
+function JoinByInvite(props: { device: WebDevice; onJoined: (chat: ChatInfo) => void }) {
+  const [error, setError] = useState('');
+  useEffect(() => {
+    const raw = /^#join=([^&\s]{1,300})$/.exec(location.hash)?.[1];
+    if (!raw) return;
+    let code: string;
+    try {
+      code = decodeURIComponent(raw);
+    } catch {
+      return;
+    }
+    history.replaceState(null, '', location.pathname);
+    const client = props.device.client;
+    const join = () => client.joinByInvite(code).then(props.onJoined, (err) => setError(describeError(err)));
+    if (client.connected) void join();
+    else {
+      const stop = client.on('connected', () => {
+        stop();
+        void join();
+      });
+    }
+  }, [props.device]);
+  return error ? (
+    <p role="alert" class="error banner">
+      {error}
+    </p>
+  ) : null;
 }
