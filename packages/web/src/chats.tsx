@@ -176,6 +176,6 @@ function LastLine({ device, chatId }: { device: WebDevice; chatId: string }) {
   if (!last) return null;
   const text = last.deleted
     ? 'This message was deleted.'
-    : last.text || (last.file ? `📎 ${last.file.name || 'file'}` : '');
+    : last.text || (last.file ? `File: ${last.file.name || 'file'}` : '');
   return <span class="last">{text}</span>;
 }

@@ -72,7 +72,7 @@ export function Compose(props: {
       )}
       <div class="row">
         <button type="button" class="icon" aria-label="Attach a file" onClick={() => picker.current?.click()}>
-          📎
+          +
         </button>
         <input
           ref={picker}

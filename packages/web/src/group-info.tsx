@@ -68,7 +68,7 @@ export function GroupInfo(props: {
                     class="link small"
                     onClick={() => run(async () => setChat(await client.setRole(chat.id, m.userId, 'admin')))}
                   >
-                    Make {name(m.userId)} admin
+                    Make <span class="visually-hidden">{name(m.userId)} </span>admin
                   </button>
                 )}
                 {group && admin && m.userId !== me && m.role !== Role.CREATOR && (
@@ -77,7 +77,7 @@ export function GroupInfo(props: {
                     class="link small"
                     onClick={() => run(async () => setChat(await client.removeMember(chat.id, m.userId)))}
                   >
-                    Remove {name(m.userId)}
+                    Remove<span class="visually-hidden"> {name(m.userId)}</span>
                   </button>
                 )}
               </li>

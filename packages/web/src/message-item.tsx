@@ -191,7 +191,7 @@ function Attachment(props: {
   };
   return (
     <button type="button" class="link file" onClick={save}>
-      📄 Download {name} ({formatSize(file.size)})
+      Download {name} ({formatSize(file.size)})
     </button>
   );
 }
