@@ -186,4 +186,38 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     await ben.getByText('This message was deleted.').waitFor();
     await ann.getByText('This message was deleted.').waitFor();
   });
+  it('works from the keyboard at phone width, and every control has a name', async () => {
+    const box = ben.getByRole('textbox', { name: 'Message', exact: true });
+    // A message's actions open with the keyboard; Reply, then Escape drops the reply.
+    const item = await message(ben, 'Are you');
+    await item.getByRole('button', { name: 'Message actions' }).focus();
+    await ben.keyboard.press('Enter');
+    await item.getByRole('button', { name: 'Reply' }).waitFor();
+    await ben.keyboard.press('Tab');
+    await ben.keyboard.press('Enter');
+    await ben.getByText('Replying to:').waitFor();
+    assert.equal(
+      await box.evaluate(
+        (el) =>
+          el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement,
+      ),
+      true,
+    );
+    await ben.keyboard.press('Escape');
+    await ben.getByText('Replying to:').waitFor({ state: 'detached' });
+    // Shift+Tab from the box reaches the attach button.
+    await ben.keyboard.press('Shift+Tab');
+    assert.equal(await ben.evaluate("document.activeElement?.getAttribute('aria-label')"), 'Attach a file');
+    for (const page of [ann, ben]) {
+      const unnamed = (await page.evaluate(`[...document.querySelectorAll('button, input, textarea, select')]
+        .filter((el) => !el.hidden && el.type !== 'file')
+        .filter((el) => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
+        .map((el) => el.outerHTML)`)) as string[];
+      assert.deepEqual(unnamed, []);
+      const { scroll, client } = (await page.evaluate(
+        '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+      )) as { scroll: number; client: number };
+      assert.ok(scroll <= client && client <= PHONE.width, `scrollWidth ${scroll} > clientWidth ${client}`);
+    }
+  });
 });
