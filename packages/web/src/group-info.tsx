@@ -9,6 +9,7 @@ import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle } from './format.js';
 import { splitPhones } from './new-chat.js';
+import { PhonesInput } from './phone-input.js';
 import { useChat } from './use-chat.js';
 
 const ROLE_TEXT: Partial<Record<Role, string>> = {
@@ -89,15 +90,7 @@ export function GroupInfo(props: {
             <form onSubmit={add}>
               <label for="add-members">Add members (phone numbers)</label>
               <div class="row">
-                <input
-                  id="add-members"
-                  type="tel"
-                  inputmode="tel"
-                  autocomplete="off"
-                  required
-                  value={phones}
-                  onInput={(e) => setPhones(e.currentTarget.value)}
-                />
+                <PhonesInput id="add-members" value={phones} onChange={setPhones} />
                 <button type="submit">Add</button>
               </div>
             </form>

@@ -7,11 +7,8 @@
 import type { AttachmentPointer, SecureMessaging } from '@parley/sdk/browser';
 import type { FileRef } from './history.js';
 
-const b64 = (b: Uint8Array) => {
-  let s = '';
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s);
-};
+// Bytes as base64 text: history is JSON.
+const b64 = (b: Uint8Array) => btoa(Array.from(b, (x) => String.fromCharCode(x)).join(''));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 export function fromPointer(a: AttachmentPointer): FileRef {

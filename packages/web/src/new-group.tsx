@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { createGroup, splitPhones } from './new-chat.js';
+import { PhonesInput } from './phone-input.js';
 
 export function NewGroup(props: { device: WebDevice; onOpen: (chat: ChatInfo) => void }) {
   const [name, setName] = useState('');
@@ -34,16 +35,7 @@ export function NewGroup(props: { device: WebDevice; onOpen: (chat: ChatInfo) =>
           onInput={(e) => setName(e.currentTarget.value)}
         />
         <label for="group-members">Members (phone numbers, separated by commas)</label>
-        <input
-          id="group-members"
-          type="tel"
-          inputmode="tel"
-          autocomplete="off"
-          placeholder="+14155550123, +447700900123"
-          required
-          value={phones}
-          onInput={(e) => setPhones(e.currentTarget.value)}
-        />
+        <PhonesInput id="group-members" value={phones} onChange={setPhones} />
         <button type="submit" disabled={busy}>
           Create group
         </button>
