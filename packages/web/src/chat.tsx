@@ -13,6 +13,7 @@ import {
   TypingTracker,
 } from '@parley/sdk/browser';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ChatFlags } from './chat-flags.js';
 import { Compose, type Draft } from './compose.js';
 import { ConnectionBanner, useConnection } from './connection.js';
 import type { Conversations, Line } from './conversations.js';
@@ -37,7 +38,7 @@ export function ChatView(props: {
   const [error, setError] = useState('');
   const [draft, setDraft] = useState<Draft>({ kind: 'new' });
   const [dragging, setDragging] = useState(false);
-  const status = useConnection(client);
+  const status = useConnection(device);
   const list = useRef<HTMLOListElement>(null);
   useEffect(() => conversations.subscribe(() => setVersion((v) => v + 1)), [conversations]);
   const lines = conversations.of(chat.id);
@@ -120,6 +121,7 @@ export function ChatView(props: {
         </div>
       </header>
       <ConnectionBanner status={status} />
+      <ChatFlags chat={chat} conversations={conversations} />
       <main>
         {lines.length === 0 && <p class="empty">No messages on this device yet. Say hello.</p>}
         <ol class="messages" aria-label="Messages" aria-live="polite" ref={list}>

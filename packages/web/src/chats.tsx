@@ -22,7 +22,7 @@ export function Chats(props: {
 }) {
   const { device, onOpen, onSignOut, onSignedOut } = props;
   const c = device.client;
-  const status = useConnection(c);
+  const status = useConnection(device);
   const conversations = device.conversations;
   // The list as last seen shows at once; the node's answer replaces it.
   const [chats, setChats] = useState<ChatInfo[] | undefined>(conversations.chats);

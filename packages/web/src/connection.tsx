@@ -2,8 +2,9 @@
  * The socket's state as the screens show it: the chat list's status line, and in a chat a
  * banner (role="status", announced) while the socket is down, gone once it is back.
  */
-import { type ParleyClient, ParleyError } from '@parley/sdk/browser';
+import { ParleyError } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import type { WebDevice } from './device.js';
 
 export type Status = 'connecting' | 'online' | 'offline' | 'revoked';
 
@@ -15,25 +16,24 @@ export const STATUS_TEXT: Record<Status, string> = {
 };
 
 /**
- * Follows the client's connected / disconnected events and the browser's online / offline
+ * Follows the device's start, the client's connected / disconnected events and the browser's online / offline
  * ones; while not connected it also looks again every second, so what shows never lags the
  * socket whatever order the events came in.
  */
-export function useConnection(client: ParleyClient): Status {
-  const [status, setStatus] = useState<Status>(client.connected ? 'online' : 'connecting');
+export function useConnection(device: WebDevice): Status {
+  const client = device.client;
+  const [status, setStatus] = useState<Status>('connecting');
   useEffect(() => {
     let revoked = false;
+    // "Connected" once the device is ready for others too: its keys are on the node.
+    let started = false;
     let dropped = false;
-    const update = () =>
-      setStatus(
-        revoked
-          ? 'revoked'
-          : client.connected
-            ? 'online'
-            : dropped || !navigator.onLine
-              ? 'offline'
-              : 'connecting',
-      );
+    const update = () => {
+      if (revoked) setStatus('revoked');
+      else if (!navigator.onLine) setStatus('offline');
+      else if (client.connected && started) setStatus('online');
+      else setStatus(dropped ? 'offline' : 'connecting');
+    };
     const stops = [
       client.on('connected', update),
       client.on('disconnected', (info) => {
@@ -46,6 +46,13 @@ export function useConnection(client: ParleyClient): Status {
     addEventListener('offline', update);
     addEventListener('online', update);
     const timer = setInterval(update, 1000);
+    device.started.then(
+      () => {
+        started = true;
+        update();
+      },
+      () => {},
+    );
     update();
     return () => {
       clearInterval(timer);
@@ -53,7 +60,7 @@ export function useConnection(client: ParleyClient): Status {
       removeEventListener('online', update);
       for (const stop of stops) stop();
     };
-  }, [client]);
+  }, [device, client]);
   return status;
 }
 

@@ -38,6 +38,7 @@ function lineOf(m: SecureMessage, me: string): Line {
   else if (m.content.attachment) line.file = fromPointer(m.content.attachment);
   else if (m.content.text === undefined) line.text = 'A message this client cannot show yet.';
   if (m.meta.refSeq > 0) line.replyTo = m.meta.refSeq;
+  if (m.meta.viewOnce) line.viewOnce = true;
   return line;
 }
 

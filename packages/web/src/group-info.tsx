@@ -30,6 +30,8 @@ export function GroupInfo(props: {
   const [error, setError] = useState('');
   const [phones, setPhones] = useState('');
   const [invite, setInvite] = useState<string | undefined>();
+  const [safety, setSafety] = useState<string | undefined>();
+  const other = chat.kind === ChatKind.DIRECT ? chat.members.find((m) => m.userId !== me)?.userId : undefined;
   const name = (id: string) => (id === me ? 'You' : device.contacts.name(id));
   const myRole = chat.members.find((m) => m.userId === me)?.role;
   const admin = myRole === Role.ADMIN || myRole === Role.CREATOR;
@@ -113,6 +115,24 @@ export function GroupInfo(props: {
               <p class="invite">
                 Invite link: <output>{invite}</output>
               </p>
+            )}
+          </section>
+        )}
+        {other && (
+          <section class="safety" aria-labelledby="safety-title">
+            <h2 id="safety-title">Safety number</h2>
+            <p class="help">
+              Compare it with the number on {name(other)}'s screen: if they match, nobody is in between.
+            </p>
+            {safety ? (
+              <output aria-label="Safety number">{safety}</output>
+            ) : (
+              <button
+                type="button"
+                onClick={() => run(async () => setSafety((await device.secure.safetyNumber(other)).digits))}
+              >
+                Show safety number
+              </button>
             )}
           </section>
         )}

@@ -34,6 +34,8 @@ export interface Line {
   reactions?: Record<string, string>;
   edited?: true;
   deleted?: true;
+  /** Sent as view once: the server dropped it after the first delivery. */
+  viewOnce?: true;
 }
 
 /** Lines kept per chat: older ones are dropped from the device. */

@@ -82,6 +82,7 @@ export function MessageItem(props: {
         </span>
       )}
       <span class="meta">
+        {l.viewOnce && 'view once · '}
         {l.edited && !l.deleted && 'edited · '}
         {timeLabel(l.serverTime)}
         {t && (

@@ -220,4 +220,15 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
       assert.ok(scroll <= client && client <= PHONE.width, `scrollWidth ${scroll} > clientWidth ${client}`);
     }
   });
+  it('the safety number shows the same on both sides', async () => {
+    const numbers: string[] = [];
+    for (const page of [ann, ben]) {
+      await page.getByRole('button', { name: 'Info' }).click();
+      await page.getByRole('button', { name: 'Show safety number' }).click();
+      numbers.push(await page.getByRole('status', { name: 'Safety number' }).innerText());
+      await page.getByRole('button', { name: '‹ Chat' }).click();
+    }
+    assert.match(numbers[0]!, /^(\d{5} ){11}\d{5}$/);
+    assert.equal(numbers[0], numbers[1]);
+  });
 });

@@ -124,6 +124,17 @@ describe('browsers and a parley chat process in 1:1 and in a group', { skip: chr
     writeFileSync(join(work, cliName), cliBody);
     carl.type(`/file ${join(work, cliName)}`);
     assert.equal((await download(ann, cliName)).toString(), cliBody);
+
+    // What the CLI sets on the chat shows in the browser: a timer, a pin, a view-once message.
+    carl.type('/timer 24h');
+    await ann.getByText('Disappearing messages: new messages go after 1 day.').waitFor();
+    const pinned = new RegExp(`#(\\d+) you: ${toAnn}`).exec(carl.output())?.[1];
+    assert.ok(pinned, 'the CLI numbered its message');
+    carl.type(`/pin ${pinned} 24h`);
+    await ann.getByRole('list', { name: 'Pinned messages' }).getByText(`Pinned: ${toAnn}`).waitFor();
+    const once = secret('VIEW-ONCE');
+    carl.type(`/once ${once}`);
+    assert.match(await (await message(ann, once)).locator('.meta').innerText(), /view once/);
   });
 
   it('a group made in the browser by phone numbers: messages and files between all three', async () => {
