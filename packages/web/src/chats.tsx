@@ -3,7 +3,7 @@
  * chat" by phone number. Up and Down (Home, End) move through the list; Enter or a click
  * opens a chat.
  */
-import { type ChatInfo, ChatKind } from '@parley/sdk/browser';
+import { type ChatInfo, ChatKind, isMuted } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { STATUS_TEXT, useConnection } from './connection.js';
 import type { WebDevice } from './device.js';
@@ -156,6 +156,7 @@ function ChatList(props: {
           <span class="meta">
             {chat.kind === ChatKind.GROUP ? `Group, ${chat.members.length} members` : 'Direct chat'}
             {chat.lastMessage && ` · ${timeLabel(chat.lastMessage.serverTime)}`}
+            {isMuted(chat.mutedUntil, Date.now()) && ' · Muted'}
           </span>
           <LastLine device={device} chatId={chat.id} />
           {chat.unreadCount > 0 && (

@@ -3,7 +3,7 @@
  * by phone number, remove them, make them admins, and share an invite link (which opens the
  * group for whoever follows it while signed in here). Anyone may leave a group.
  */
-import { type ChatInfo, ChatKind, Role } from '@parley/sdk/browser';
+import { type ChatInfo, ChatKind, isMuted, Role } from '@parley/sdk/browser';
 import { useState } from 'preact/hooks';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
@@ -118,6 +118,35 @@ export function GroupInfo(props: {
             )}
           </section>
         )}
+        <section>
+          {isMuted(chat.mutedUntil, Date.now()) ? (
+            <button
+              type="button"
+              class="link"
+              onClick={() =>
+                run(async () => {
+                  await client.unmute(chat.id);
+                  setChat(await client.getChat(chat.id));
+                })
+              }
+            >
+              Unmute
+            </button>
+          ) : (
+            <button
+              type="button"
+              class="link"
+              onClick={() =>
+                run(async () => {
+                  await client.mute(chat.id, 'forever');
+                  setChat(await client.getChat(chat.id));
+                })
+              }
+            >
+              Mute notifications
+            </button>
+          )}
+        </section>
         {other && (
           <section class="safety" aria-labelledby="safety-title">
             <h2 id="safety-title">Safety number</h2>

@@ -231,4 +231,12 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     assert.match(numbers[0]!, /^(\d{5} ){11}\d{5}$/);
     assert.equal(numbers[0], numbers[1]);
   });
+  it('a muted chat says so in the chat list', async () => {
+    await ann.getByRole('button', { name: 'Info' }).click();
+    await ann.getByRole('button', { name: 'Mute notifications' }).click();
+    await ann.getByRole('button', { name: 'Unmute' }).waitFor();
+    await ann.getByRole('button', { name: '‹ Chat' }).click();
+    await ann.getByRole('button', { name: '‹ Chats' }).click();
+    await ann.locator('ul.chats li', { hasText: 'Muted' }).waitFor();
+  });
 });
