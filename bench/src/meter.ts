@@ -30,6 +30,9 @@ export interface Window {
   loopBusyPct: number;
   /** Longest event-loop delay of the server in the window, ms. */
   loopDelayMaxMs: number;
+  /** Main-thread GC pause time in the window (ms) and the longest pause. */
+  gcMs: number;
+  gcMaxMs: number;
   /** CPU used meanwhile by everything but the server, the generators and this process, % of one core. */
   otherCpuPct: number;
   fan: Array<[string, number, number]>;
@@ -114,6 +117,8 @@ export class Meter {
       serverRssKiB: srv?.rssKiB ?? 0,
       loopBusyPct: all > 0 ? (100 * busy) / all : Number.NaN,
       loopDelayMaxMs: loop?.delayMaxMs ?? Number.NaN,
+      gcMs: loop?.gcMs ?? Number.NaN,
+      gcMaxMs: loop?.gcMaxMs ?? Number.NaN,
       otherCpuPct: 0,
       fan: [],
       sentKeys: [],
@@ -170,6 +175,8 @@ export class Meter {
     j.genCpuSec = 0;
     j.loopBusyPct = ws.reduce((a, w) => a + w.loopBusyPct * w.sec, 0) / Math.max(1e-9, j.sec);
     j.loopDelayMaxMs = Math.max(...ws.map((w) => w.loopDelayMaxMs));
+    j.gcMs = ws.reduce((a, w) => a + w.gcMs, 0);
+    j.gcMaxMs = Math.max(...ws.map((w) => w.gcMaxMs));
     j.otherCpuPct = ws.reduce((a, w) => a + w.otherCpuPct * w.sec, 0) / Math.max(1e-9, j.sec);
     for (const w of ws) {
       add(j.c, w.c);

@@ -3,9 +3,10 @@
  * Config overrides come as JSON in BENCH_SERVER_CONFIG; the bound port goes to the parent
  * over IPC; an IPC 'stop' stops the node gracefully (so --cpu-prof can write its profile).
  * 'loop' answers the event loop's utilisation (busy includes time blocked in fsync) and
- * the longest loop delay since the last ask; it reads Node's counters, not the server's code.
+ * the longest loop delay since the last ask, and the main thread's garbage-collection pauses
+ * since the last ask (their sum and the longest); it reads Node's counters, not the server's code.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { loadConfig, openNode } from '@parley/server';
 
 const overrides = JSON.parse(process.env.BENCH_SERVER_CONFIG ?? '{}');
@@ -27,13 +28,30 @@ async function stop(code: number): Promise<void> {
 
 const delay = monitorEventLoopDelay({ resolution: 5 });
 delay.enable();
+const gc = { ms: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.ms += e.duration;
+    if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 process.on('message', (m: { type?: string; id?: number }) => {
   if (m?.type === 'stop') void stop(0);
   if (m?.type === 'loop') {
     const u = performance.eventLoopUtilization();
-    process.send?.({ type: 'loop', id: m.id, active: u.active, idle: u.idle, delayMaxMs: delay.max / 1e6 });
+    process.send?.({
+      type: 'loop',
+      id: m.id,
+      active: u.active,
+      idle: u.idle,
+      delayMaxMs: delay.max / 1e6,
+      gcMs: gc.ms,
+      gcMaxMs: gc.maxMs,
+    });
     delay.reset();
+    gc.ms = 0;
+    gc.maxMs = 0;
   }
 });
 // The parent went away: do not linger.

@@ -45,11 +45,16 @@ export function benchServerSettings(sync: Sync): Record<string, unknown> {
   };
 }
 
-/** Cumulative event-loop time (ms) of the server, and its longest loop delay since the last ask. */
+/**
+ * Cumulative event-loop time (ms) of the server, its longest loop delay since the last ask,
+ * and the main thread's garbage-collection pauses since the last ask (sum and longest, ms).
+ */
 export interface LoopSample {
   active: number;
   idle: number;
   delayMaxMs: number;
+  gcMs: number;
+  gcMaxMs: number;
 }
 
 export interface ServerHandle {
@@ -132,7 +137,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         if (m?.type !== 'loop' || m.id !== id) return;
         clearTimeout(timer);
         child.off('message', on);
-        res({ active: m.active, idle: m.idle, delayMaxMs: m.delayMaxMs });
+        res({ active: m.active, idle: m.idle, delayMaxMs: m.delayMaxMs, gcMs: m.gcMs, gcMaxMs: m.gcMaxMs });
       };
       child.on('message', on);
       child.send({ type: 'loop', id });

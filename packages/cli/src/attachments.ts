@@ -103,6 +103,17 @@ function safeName(name: string | undefined): string | undefined {
   return base === '' || base === '.' || base === '..' ? undefined : base;
 }
 
+/** Where writeReceivedFile puts a file: `path`, or the sender's file name (or `file-SEQ`) in it when a directory. */
+export async function receivedFileTarget(
+  path: string,
+  file: { name?: string },
+  seq: number,
+): Promise<string> {
+  const target = resolve(expandHome(path));
+  const existing = await stat(target).catch(() => undefined);
+  return existing?.isDirectory() ? join(target, safeName(file.name) ?? `file-${seq}`) : target;
+}
+
 /**
  * Writes a received file to `path`, or into it under the sender's file name (or
  * `file-SEQ`) when it is a directory. Returns where it went; an existing file is refused.
@@ -113,9 +124,7 @@ export async function writeReceivedFile(
   seq: number,
   bytes: Uint8Array,
 ): Promise<string> {
-  let target = resolve(expandHome(path));
-  const existing = await stat(target).catch(() => undefined);
-  if (existing?.isDirectory()) target = join(target, safeName(file.name) ?? `file-${seq}`);
+  const target = await receivedFileTarget(path, file, seq);
   try {
     // Only the user reads it until they decide otherwise: it was end-to-end encrypted.
     await writeFile(target, bytes, { flag: 'wx', mode: 0o600 });

@@ -72,7 +72,7 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
   },
   file: {
     usage: '/file PATH',
-    help: 'send a file (up to 100 MiB), encrypted, to the open chat',
+    help: 'send a file (up to 100 MiB), encrypted, to the open chat (photos without their metadata; photos and videos with a thumbnail)',
     min: 1,
     max: 1,
   },

@@ -22,7 +22,14 @@ import type { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
 import { effectLines, entryLine, fileLabel, reactionsLine, statusLine } from './format-message.js';
 import type { MessageArchive } from './message-archive.js';
-import { type FileInfo, type LogEffect, type LogEntry, logInput, MessageLog } from './message-log.js';
+import {
+  type FileInfo,
+  type LogEffect,
+  type LogEntry,
+  logInput,
+  MessageLog,
+  previewOf,
+} from './message-log.js';
 import { ProgressLine } from './progress.js';
 
 /** What ChatMessages needs to know of the room. */
@@ -140,7 +147,10 @@ export class ChatMessages {
       { name: f.name, mime: f.mime },
       { ...(onProgress && { onProgress }) },
     );
-    await this.showOwn(chat, result, { file });
+    if (result.previewNote) this.print(`${f.name}: ${result.previewNote}`);
+    // As sent: an image without its metadata has another size; its pointer says what it shows.
+    const a = result.attachment;
+    await this.showOwn(chat, result, { file: { ...file, size: a.size, ...previewOf(a) } });
   }
 
   async run(name: string, args: string[]): Promise<void> {

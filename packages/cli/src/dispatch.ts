@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   link: () => import('./commands/link.js'),
   chat: () => import('./commands/chat.js'),
   send: () => import('./commands/send.js'),
+  download: () => import('./commands/download.js'),
   listen: () => import('./commands/listen.js'),
   devices: () => import('./commands/devices.js'),
   account: () => import('./commands/account.js'),
@@ -33,6 +34,7 @@ Commands:
   link       on the primary device: print a code that links a new device
   chat       interactive chat in the terminal (files, safety numbers, local history)
   send       send a message (from flags or JSON lines on stdin)
+  download   save the file of a message "parley chat" showed (resumes when run again)
   listen     print incoming messages as JSON lines
   devices    list this account's devices, or remove one
   account    delete this account for good (account delete, from the primary device)

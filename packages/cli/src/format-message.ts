@@ -15,9 +15,29 @@ export function tick(status: MessageStatus): string {
   return TICKS[status];
 }
 
-/** `[file plan.pdf, 12.3 KB]`. */
+const KIND_MARK: Record<string, string> = { image: '📷', video: '🎬', audio: '🎤' };
+
+/** `0:07`, `12:30`, `1:02:03`. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+}
+
+/**
+ * `[file plan.pdf, 12.3 KB]`; a photo, video or voice note shows its kind and what its
+ * pointer tells before download: `[📷 photo.jpg, 2.1 MB, 4032×3024, thumbnail 320×240]`,
+ * `[🎬 trip.mp4, 20.0 MB, 1920×1080, 0:42, thumbnail 320×180]`, `[🎤 note.ogg, 12.0 KB, 0:07]`.
+ */
 export function fileLabel(f: FileInfo): string {
-  return `[file ${forTerminal(f.name ?? 'without a name')}, ${formatSize(f.size)}]`;
+  const mark = KIND_MARK[f.mime?.split('/')[0]?.toLowerCase() ?? ''] ?? 'file';
+  const parts = [`${mark} ${forTerminal(f.name ?? 'without a name')}`, formatSize(f.size)];
+  const p = f.preview;
+  if (p?.width !== undefined && p.height !== undefined) parts.push(`${p.width}×${p.height}`);
+  if (p?.durationMs !== undefined) parts.push(formatDuration(p.durationMs));
+  if (p?.thumbnail) parts.push(`thumbnail ${p.thumbnail.width}×${p.thumbnail.height}`);
+  return `[${parts.join(', ')}]`;
 }
 
 /**

@@ -194,6 +194,20 @@ test('role, settings and invite updates read as sentences', () => {
     chatUpdateLine('G', names, u(ChatUpdateKind.JOINED_BY_INVITE)),
     '[G] * u_3 joined with an invite code',
   );
+  const call = (c: object) =>
+    u(ChatUpdateKind.CALL, { call: { callId: 'k1', video: false, durationMs: 0, ...c } });
+  assert.equal(
+    chatUpdateLine('A', names, call({ reason: 'hangup', durationMs: 192_400, video: true })),
+    '[A] * video call from u_2, 3:12',
+  );
+  assert.equal(
+    chatUpdateLine('A', names, call({ reason: 'unanswered' })),
+    '[A] * missed voice call from u_2',
+  );
+  assert.equal(
+    chatUpdateLine('A', names, call({ reason: 'declined' })),
+    '[A] * voice call from u_2, declined',
+  );
 });
 
 test('safety numbers show as three rows of four groups; security and decrypt warnings', () => {

@@ -5,6 +5,7 @@
 import {
   type ChatInfo,
   ChatKind,
+  type ChatUpdateInfo,
   ChatUpdateKind,
   type LastSeenPrivacy,
   type PresenceInfo,
@@ -96,6 +97,19 @@ export function decryptFailedLine(
   return `! could not decrypt message #${seq} from ${forTerminal(senderName)}${where}${next}`;
 }
 
+/** A call event: `video call from Ann, 3:12`, `missed voice call from Ann`, `… declined`. */
+function callLine(caller: string, call: ChatUpdateInfo['call']): string {
+  const kind = call?.video ? 'video' : 'voice';
+  const ms = call?.durationMs ?? 0;
+  if (ms > 0) {
+    const s = Math.round(ms / 1000);
+    return `${kind} call from ${caller}, ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  }
+  if (call?.reason === 'declined' || call?.reason === 'busy')
+    return `${kind} call from ${caller}, ${call.reason}`;
+  return `missed ${kind} call from ${caller}`;
+}
+
 /** `[chat] * actor added +1555…`, safe for a terminal. */
 export function chatUpdateLine(
   chatName: string,
@@ -147,6 +161,9 @@ export function chatUpdateLine(
       what = u.update.disappearingSeconds
         ? `${actor} turned on disappearing messages (${u.update.disappearingSeconds / 86_400} days)`
         : `${actor} turned off disappearing messages`;
+      break;
+    case ChatUpdateKind.CALL:
+      what = callLine(actor, u.update.call);
       break;
     default:
       what = `${actor} changed the chat`;

@@ -84,3 +84,30 @@ test('a deleted message is kept without its content; the oldest go beyond the li
   const kept = (await archive.load('c1', 0)).find((x) => x.seq === 10)!;
   assert.deepEqual([kept.deleted, kept.text, kept.file], [true, '', undefined]);
 });
+
+test('a kept photo keeps what its pointer tells: dimensions, duration, thumbnail and blurhash', async () => {
+  const archive = new MessageArchive(new MemoryKeyValueStore());
+  const log = new MessageLog('me');
+  const pointer = {
+    mediaId: 'c'.repeat(64),
+    key: new Uint8Array(64).fill(3),
+    digest: new Uint8Array(32).fill(4),
+    size: 2_000_000,
+    name: 'photo.jpg',
+    mime: 'image/jpeg',
+    width: 4032,
+    height: 3024,
+    blurhash: 'LEHV6nWB2yk8pyo0adR*.7kCMdnj',
+    thumbnail: {
+      bytes: Uint8Array.of(0xff, 0xd8, 0xff, 1, 2),
+      mime: 'image/jpeg' as const,
+      width: 320,
+      height: 240,
+    },
+  };
+  const file = { name: 'photo.jpg', mime: 'image/jpeg', size: 2_000_000, pointer };
+  const preview = { width: 4032, height: 3024, thumbnail: { width: 320, height: 240 } };
+  await archive.save(entry(log, input(3, '', { file: { ...file, preview } })));
+  const [back] = await archive.load('c1', 0);
+  assert.deepEqual(back?.file, { ...file, preview });
+});

@@ -21,6 +21,12 @@ interface StoredFile {
   id?: string;
   key?: string;
   digest?: string;
+  /** What it shows before download: dimensions, duration, thumbnail (base64) and blurhash. */
+  w?: number;
+  h?: number;
+  du?: number;
+  th?: { b: string; m: 'image/jpeg' | 'image/webp'; w: number; h: number };
+  bh?: string;
 }
 
 interface StoredEntry {
@@ -43,11 +49,18 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
 function encodeFile(f: FileInfo): StoredFile {
+  const p = f.pointer;
+  const v = f.preview;
+  const t = p?.thumbnail;
   return {
     size: f.size,
     ...(f.name !== undefined && { name: f.name }),
     ...(f.mime !== undefined && { mime: f.mime }),
-    ...(f.pointer && { id: f.pointer.mediaId, key: b64(f.pointer.key), digest: b64(f.pointer.digest) }),
+    ...(p && { id: p.mediaId, key: b64(p.key), digest: b64(p.digest) }),
+    ...(v?.width !== undefined && v.height !== undefined && { w: v.width, h: v.height }),
+    ...(v?.durationMs !== undefined && { du: v.durationMs }),
+    ...(t && { th: { b: b64(t.bytes), m: t.mime, w: t.width, h: t.height } }),
+    ...(p?.blurhash !== undefined && { bh: p.blurhash }),
   };
 }
 
@@ -56,11 +69,31 @@ function decodeFile(s: StoredFile): FileInfo {
     ...(s.name !== undefined && { name: s.name }),
     ...(s.mime !== undefined && { mime: s.mime }),
   };
-  if (s.id === undefined || s.key === undefined || s.digest === undefined) return { size: s.size, ...meta };
+  const shown = {
+    ...(typeof s.w === 'number' && typeof s.h === 'number' && { width: s.w, height: s.h }),
+    ...(typeof s.du === 'number' && { durationMs: s.du }),
+  };
+  const th = s.th && typeof s.th.b === 'string' ? s.th : undefined;
+  const thumbnail = th && { bytes: unb64(th.b), mime: th.m, width: th.w, height: th.h };
+  const pointerless: FileInfo = { size: s.size, ...meta };
+  const preview = {
+    ...shown,
+    ...(thumbnail && { thumbnail: { width: thumbnail.width, height: thumbnail.height } }),
+  };
+  if (Object.keys(preview).length > 0) pointerless.preview = preview;
+  if (s.id === undefined || s.key === undefined || s.digest === undefined) return pointerless;
   return {
-    size: s.size,
-    ...meta,
-    pointer: { mediaId: s.id, key: unb64(s.key), digest: unb64(s.digest), size: s.size, ...meta },
+    ...pointerless,
+    pointer: {
+      mediaId: s.id,
+      key: unb64(s.key),
+      digest: unb64(s.digest),
+      size: s.size,
+      ...meta,
+      ...shown,
+      ...(thumbnail && { thumbnail }),
+      ...(typeof s.bh === 'string' && { blurhash: s.bh }),
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MessageKind } from '@parley/sdk';
-import { effectLines, entryLine, reactionsLine, statusLine, tick } from './format-message.js';
+import { effectLines, entryLine, fileLabel, reactionsLine, statusLine, tick } from './format-message.js';
 import { type LogInput, logInput, MessageLog, reactionSummary } from './message-log.js';
 
 function msg(
@@ -150,5 +150,31 @@ test('kept messages are restored without replacing newer ones, listed in order, 
   assert.deepEqual(
     log.entries('c1').map((e) => e.seq),
     [3],
+  );
+});
+
+test('a file label shows the kind, size, dimensions, duration and thumbnail its pointer tells', () => {
+  const photo = { name: 'photo.jpg', mime: 'image/jpeg', size: 2_200_000 };
+  assert.equal(fileLabel(photo), '[📷 photo.jpg, 2.1 MB]');
+  assert.equal(
+    fileLabel({ ...photo, preview: { width: 4032, height: 3024, thumbnail: { width: 320, height: 240 } } }),
+    '[📷 photo.jpg, 2.1 MB, 4032×3024, thumbnail 320×240]',
+  );
+  assert.equal(
+    fileLabel({
+      name: 'trip.mp4',
+      mime: 'video/mp4',
+      size: 20 * 1024 * 1024,
+      preview: { width: 1920, height: 1080, durationMs: 3_725_400, thumbnail: { width: 320, height: 180 } },
+    }),
+    '[🎬 trip.mp4, 20.0 MB, 1920×1080, 1:02:05, thumbnail 320×180]',
+  );
+  assert.equal(
+    fileLabel({ name: 'note.ogg', mime: 'audio/ogg', size: 12_288, preview: { durationMs: 7_400 } }),
+    '[🎤 note.ogg, 12.0 KB, 0:07]',
+  );
+  assert.equal(
+    fileLabel({ name: 'plan.pdf', mime: 'application/pdf', size: 12_595 }),
+    '[file plan.pdf, 12.3 KB]',
   );
 });

@@ -10,12 +10,21 @@ import type { AttachmentPointer, MessageStatus, ReceivedMessage, SecureMessage }
 /** How many messages per chat are kept. */
 export const MESSAGES_KEPT_PER_CHAT = 500;
 
+/** What a file's pointer tells before it is downloaded (images, videos, voice notes). */
+export interface FilePreview {
+  width?: number;
+  height?: number;
+  durationMs?: number;
+  thumbnail?: { width: number; height: number };
+}
+
 /** A file in a message: what is shown, and (when received) how to fetch and decrypt it. */
 export interface FileInfo {
   name?: string;
   mime?: string;
   /** Plaintext size in bytes. */
   size: number;
+  preview?: FilePreview;
   /** Absent for a file sent from this device (the SDK does not hand back its pointer). */
   pointer?: AttachmentPointer;
 }
@@ -71,9 +80,20 @@ export function logInput(m: SecureMessage): LogInput {
         pointer: a,
         ...(a.name !== undefined && { name: a.name }),
         ...(a.mime !== undefined && { mime: a.mime }),
+        ...previewOf(a),
       },
     }),
   };
+}
+
+/** The preview fields of a pointer, as FileInfo keeps them (nothing when it has none). */
+export function previewOf(a: AttachmentPointer): { preview?: FilePreview } {
+  const preview: FilePreview = {
+    ...(a.width !== undefined && a.height !== undefined && { width: a.width, height: a.height }),
+    ...(a.durationMs !== undefined && { durationMs: a.durationMs }),
+    ...(a.thumbnail && { thumbnail: { width: a.thumbnail.width, height: a.thumbnail.height } }),
+  };
+  return Object.keys(preview).length > 0 ? { preview } : {};
 }
 
 export class MessageLog {

@@ -43,17 +43,19 @@ test('parley send --file killed halfway resumes from the server offset when run 
   assert.ok(resumed, `the second run resumed:\n${out}`);
   assert.ok(Number(resumed[1]) >= 9 && Number(resumed[1]) < 20, `from about half (${resumed[1]} MB)`);
   assert.match(out, /trip\.mp4: 100% 20\.0 MB of 20\.0 MB/);
+  // Not a real video past its first bytes: sent without a poster frame, and it says so.
+  assert.match(out, /trip\.mp4: no video thumbnail: /);
   assert.match(out, /\{"chatId":"[^"]+","seq":\d+/);
 
   const bob = chatOf(t, 'bob');
   await bob.see('Connected as');
   bob.type(`/new ${A}`);
   await bob.see(`Opened ${A}`);
-  await bob.see(/#(\d+) \S+: \[file trip\.mp4, 20\.0 MB\]/, 'the file arrives');
-  const seq = /#(\d+) \S+: \[file trip\.mp4/.exec(bob.output())![1]!;
+  await bob.see(/#(\d+) \S+: \[🎬 trip\.mp4, 20\.0 MB\]/, 'the file arrives');
+  const seq = /#(\d+) \S+: \[🎬 trip\.mp4/.exec(bob.output())![1]!;
   const from = bob.output().length;
   bob.type(`/save ${seq} ${join(dir, 'out')}`);
-  await bob.see('Saved [file trip.mp4', 'saved', from);
+  await bob.see('Saved [🎬 trip.mp4', 'saved', from);
   assert.ok((await readFile(join(dir, 'out', 'trip.mp4'))).equals(file), 'the same bytes');
   await bob.quit();
 });

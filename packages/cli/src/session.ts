@@ -6,7 +6,7 @@
  * down, device revoked); after that the SDK reconnects by itself.
  */
 import { type KeyValueStore, ParleyClient, SecureMessaging } from '@parley/sdk';
-import { FileLocalStore, LibsignalProtocol, SqliteKeyValueStore } from '@parley/sdk/node';
+import { FileLocalStore, LibsignalProtocol, nodeThumbnailer, SqliteKeyValueStore } from '@parley/sdk/node';
 import { optional, type Values } from './args.js';
 import { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
@@ -68,7 +68,8 @@ export async function openSession(
     deviceId: profile.deviceId,
     onIdentityChange: (deviceId) => void rekeyed.add(deviceId),
   });
-  const secure = new SecureMessaging(client, protocol, keys);
+  // Files go with a thumbnail, dimensions and duration, and photos without their metadata.
+  const secure = new SecureMessaging(client, protocol, keys, { thumbnailer: nodeThumbnailer() });
   // Names for ids: every decrypted profile, now and as contacts change theirs.
   secure.on('profileChanged', (p) => contacts.learnNames([p]));
   const onSecurityCodeChanged = (listener: (userId: string) => void) => {

@@ -37,6 +37,8 @@ export const ErrorCodes = {
   BAD_SIGNATURE: { http: 400, retryable: false },
   DIGEST_MISMATCH: { http: 400, retryable: false },
   RANGE_NOT_SATISFIABLE: { http: 416, retryable: false },
+  MEDIA_URL_INVALID: { http: 403, retryable: false },
+  MEDIA_URL_EXPIRED: { http: 403, retryable: false },
   MEDIA_TYPE_MISMATCH: { http: 400, retryable: false },
   IMAGE_TOO_LARGE: { http: 400, retryable: false },
   EDIT_WINDOW_PASSED: { http: 409, retryable: false },

@@ -15,6 +15,7 @@ import {
   type Welcome,
 } from '@parley/protocol';
 import { type BlockedUserInfo, toBlockList } from './blocking.js';
+import { toCallPush } from './calls/wire.js';
 import { type ClosedInfo, Connection } from './connection.js';
 import { num, toPresence, toReceipt, toRegistrationAttempt, toSendResult, toTyping, u64 } from './convert.js';
 import { Delivery } from './delivery.js';
@@ -342,6 +343,9 @@ export class ClientCore extends TypedEmitter<ClientEvents> {
       if (doNotDisturb) this.setDoNotDisturbUntil(num(doNotDisturb.until));
     } else if (body.case === 'error') {
       this.emit('error', errorFromFrame(body.value)); // e.g. a failed ack
+    } else {
+      const call = toCallPush(body);
+      if (call) this.emit('call', call);
     }
   }
 

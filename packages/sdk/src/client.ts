@@ -3,7 +3,7 @@
  * are opaque bytes; end-to-end encryption will wrap `send` and the `message` event.
  */
 
-import { type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
+import { CallEndReason, type Chat, type ChatKind, MessageType, ParleyError, Role } from '@parley/protocol';
 import {
   type BlockedUserInfo,
   type ReportInput,
@@ -11,6 +11,7 @@ import {
   reportToWire,
   toBlockList,
 } from './blocking.js';
+import { type CallResultInfo, type IceServerInfo, toCallResult } from './calls/wire.js';
 import { ClientCore } from './client-core.js';
 import {
   num,
@@ -80,6 +81,11 @@ export interface SendOptions {
    * these (see its `pushPreviews` option); nothing else needs to.
    */
   pushPreviews?: readonly { deviceId: string; payload: Uint8Array }[];
+  /**
+   * `send` and `edit`: the media ids of the attachments the content references (at most
+   * 16), so the chat's members may fetch them. SecureMessaging declares its attachments.
+   */
+  mediaIds?: readonly string[];
 }
 
 export interface ChatChanges {
@@ -97,6 +103,18 @@ export interface ForwardTarget {
   chatId: string;
   payload: SendContent;
   clientMessageId?: string;
+  /** The media ids of the attachments the content references (see SendOptions.mediaIds). */
+  mediaIds?: readonly string[];
+}
+
+/** Attachments one message may declare (the server's limit). */
+export const MAX_MEDIA_IDS = 16;
+
+function checkMediaIds(ids: readonly string[]): void {
+  if (ids.length > MAX_MEDIA_IDS)
+    throw new ParleyError('INVALID_ARGUMENT', `at most ${MAX_MEDIA_IDS} mediaIds per message`);
+  if (ids.some((id) => !/^[0-9a-f]{64}$/.test(id)))
+    throw new ParleyError('INVALID_ARGUMENT', 'each of mediaIds is a media id (64 lowercase hex digits)');
 }
 
 type Meta = NonNullable<SendInit['meta']>;
@@ -181,14 +199,21 @@ export class ParleyClient extends ClientCore {
     }
     if (options.mentions !== undefined && options.mentions.length > 0) meta.mentions = [...options.mentions];
     if (options.viewOnce === true) meta.viewOnce = true;
-    return this.sendWithMeta(chatId, content, options.clientMessageId, meta, options.pushPreviews);
+    return this.sendWithMeta(
+      chatId,
+      content,
+      options.clientMessageId,
+      meta,
+      options.pushPreviews,
+      options.mediaIds,
+    );
   }
 
   /** New content for message `seq` (the sender only, within 15 minutes of it). */
   edit(chatId: string, seq: number, content: SendContent, options: SendOptions = {}): Promise<SendResult> {
     if (!validSeq(seq)) return badSeq();
     const meta: Meta = { type: MessageType.EDIT, refSeq: u64(seq) };
-    return this.sendWithMeta(chatId, content, options.clientMessageId, meta);
+    return this.sendWithMeta(chatId, content, options.clientMessageId, meta, undefined, options.mediaIds);
   }
 
   /** Deletes message `seq` for everyone (its sender within 48 h, or a group admin). */
@@ -224,7 +249,7 @@ export class ParleyClient extends ClientCore {
       throw new ParleyError('INVALID_ARGUMENT', 'forwardCount must be at least 1');
     }
     const sends = targets.map((t) =>
-      this.buildSend(t.chatId, t.payload, t.clientMessageId, { forwardCount }),
+      this.buildSend(t.chatId, t.payload, t.clientMessageId, { forwardCount }, t.mediaIds),
     );
     const result = await this.request({ case: 'forward', value: { sends } }, 'forwardResult');
     return result.results.map(toSendResult);
@@ -236,9 +261,10 @@ export class ParleyClient extends ClientCore {
     clientMessageId: string | undefined,
     meta: Meta,
     pushPreviews?: SendOptions['pushPreviews'],
+    mediaIds?: SendOptions['mediaIds'],
   ): Promise<SendResult> {
     try {
-      const request = this.buildSend(chatId, content, clientMessageId, meta);
+      const request = this.buildSend(chatId, content, clientMessageId, meta, mediaIds);
       if (pushPreviews && pushPreviews.length > 0) {
         if (
           pushPreviews.some(
@@ -263,6 +289,7 @@ export class ParleyClient extends ClientCore {
     content: SendContent | undefined,
     clientMessageId: string | undefined,
     meta: Meta,
+    mediaIds?: readonly string[],
   ): SendInit {
     const id = clientMessageId ?? newClientMessageId();
     if (!/^[\x20-\x7e]{1,64}$/.test(id)) {
@@ -270,6 +297,10 @@ export class ParleyClient extends ClientCore {
     }
     const request: SendInit = { clientMessageId: id, chatId };
     if (Object.keys(meta).length > 0) request.meta = meta;
+    if (mediaIds && mediaIds.length > 0) {
+      checkMediaIds(mediaIds);
+      request.mediaIds = [...mediaIds];
+    }
     if (content === undefined) return request;
     const max = this.welcome?.maxPayloadBytes ?? 0;
     const payloads = content instanceof Uint8Array ? [content] : content.map((d) => d.payload);
@@ -463,6 +494,46 @@ export class ParleyClient extends ClientCore {
       { case: 'resend', value: { chatId, seq: BigInt(seq), deviceId, payload } },
       'retryResult',
     );
+  }
+
+  /**
+   * Calls the other member of direct chat `chatId` (protocol.md §7.13). `payloads` is the
+   * encrypted offer for each of the callee's current devices; `Calls` makes them.
+   */
+  async callOffer(
+    callId: string,
+    chatId: string,
+    video: boolean,
+    payloads: readonly { deviceId: string; payload: Uint8Array }[],
+  ): Promise<CallResultInfo> {
+    const value = { callId, chatId, video, payloads: [...payloads] };
+    return toCallResult(await this.request({ case: 'callOffer', value }, 'callResult'));
+  }
+
+  /** Answers a call that rang on this device, with the encrypted answer for the caller's device. */
+  async callAnswer(callId: string, payload: Uint8Array): Promise<CallResultInfo> {
+    return toCallResult(await this.request({ case: 'callAnswer', value: { callId, payload } }, 'callResult'));
+  }
+
+  /** Relays an encrypted ICE candidate (or renegotiation) to the other side's device. */
+  async callSignal(callId: string, deviceId: string, payload: Uint8Array): Promise<void> {
+    await this.request({ case: 'callSignal', value: { callId, deviceId, payload } }, 'ackResult');
+  }
+
+  /** Ends a call: hangs up, declines or says this device is busy. */
+  async callEnd(callId: string, reason: 'hangup' | 'declined' | 'busy'): Promise<CallResultInfo> {
+    const wire = { hangup: CallEndReason.HANGUP, declined: CallEndReason.DECLINED, busy: CallEndReason.BUSY }[
+      reason
+    ];
+    return toCallResult(
+      await this.request({ case: 'callEnd', value: { callId, reason: wire } }, 'callResult'),
+    );
+  }
+
+  /** Time-limited TURN credentials (coturn REST-API scheme) with the node's STUN/TURN URLs. */
+  async turnCredentials(): Promise<IceServerInfo & { ttlSeconds: number }> {
+    const r = await this.request({ case: 'getTurnCredentials', value: {} }, 'turnCredentials');
+    return { urls: [...r.urls], username: r.username, credential: r.password, ttlSeconds: r.ttlSeconds };
   }
 
   /**

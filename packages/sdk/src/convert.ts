@@ -2,6 +2,7 @@
  * Wire types → the SDK's plain types (types.ts), and numbers → wire integers. The one
  * place that knows 64-bit wire fields are bigints in the generated code.
  */
+
 import {
   type Chat,
   type ChatUpdate,
@@ -25,6 +26,7 @@ import {
   PinDuration as WirePinDuration,
   type SendResult as WireSendResult,
 } from '@parley/protocol';
+import { reasonName } from './calls/wire.js';
 import type {
   ChatInfo,
   ChatUpdateInfo,
@@ -150,6 +152,16 @@ export function toChatUpdate(u: ChatUpdate): ChatUpdateInfo {
       : {}),
     ...(u.kind === ChatUpdateKind.PINNED ? { pinExpiresAt: num(u.pinExpiresAt) } : {}),
     ...(u.kind === ChatUpdateKind.INFO_CHANGED ? { iconMediaId: u.iconMediaId } : {}),
+    ...(u.kind === ChatUpdateKind.CALL
+      ? {
+          call: {
+            callId: u.callId,
+            reason: reasonName(u.callReason),
+            durationMs: num(u.callDurationMs),
+            video: u.callVideo,
+          },
+        }
+      : {}),
   };
 }
 

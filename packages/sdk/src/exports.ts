@@ -24,6 +24,22 @@ export {
   type ReportOutcome,
   type ReportReasonName,
 } from './blocking.js';
+export {
+  type CallEnded,
+  Calls,
+  type CallsEvents,
+  type CallsOptions,
+  type IncomingCall,
+} from './calls/calls.js';
+export type {
+  CallDescription,
+  IceCandidateLike,
+  PeerConnectionConfig,
+  PeerConnectionFactory,
+  PeerConnectionLike,
+  SessionDescriptionLike,
+} from './calls/peer.js';
+export type { CallEndReasonName, CallPush, CallResultInfo, IceServerInfo } from './calls/wire.js';
 export type {
   ChatChanges,
   DeviceIdentityInfo,
@@ -63,6 +79,7 @@ export {
 } from './e2e/push-preview.js';
 export {
   type DecryptFailure,
+  type FileSendOptions,
   MAX_PREVIEW_DEVICES,
   type SecureEvents,
   type SecureMessage,
@@ -81,7 +98,9 @@ export {
   type HttpOptions,
   linkDevice,
   listDevices,
+  type MediaUrl,
   mediaIdOf,
+  mediaUrl,
   registrationLockStatus,
   removeDevice,
   removeRegistrationLock,
@@ -93,6 +112,15 @@ export {
 } from './http.js';
 export { newClientMessageId } from './ids.js';
 export { type ChatCursor, type LocalStore, MemoryLocalStore } from './local-store.js';
+export {
+  BLURHASH_MAX_CHARS,
+  type MediaPreview,
+  type PreviewOptions,
+  THUMBNAIL_MAX_BYTES,
+  THUMBNAIL_MAX_EDGE,
+  type Thumbnail,
+  type Thumbnailer,
+} from './media-preview.js';
 export { type ChatMuteInfo, isMuted, MUTE_FOREVER, type MuteUntil, muteUntilToWire } from './mutes.js';
 export type { ClientEvents, ClientOptions } from './options.js';
 export type { PushRegistrationInfo, PushTargetInput } from './push.js';

@@ -245,11 +245,16 @@ export async function mediaIdOf(bytes: Uint8Array): Promise<string> {
   return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 }
 
-/** Uploads a media body (ciphertext, with end-to-end encryption); returns its id. Idempotent. */
+/**
+ * Uploads a media body (ciphertext, with end-to-end encryption); returns its id. Idempotent.
+ * `use: 'avatar'` marks the profile avatar, which users who may read this user's profile may
+ * fetch; any other body is fetched by its uploader and by members of chats whose messages
+ * declare it (`mediaIds`, which SecureMessaging sends with every attachment).
+ */
 export async function uploadMedia(
   credentials: Credentials,
   body: Uint8Array,
-  options: HttpOptions & { mediaClass?: MediaClass } = {},
+  options: HttpOptions & { mediaClass?: MediaClass; use?: 'attachment' | 'avatar' } = {},
 ): Promise<{ mediaId: string; size: number }> {
   const mediaId = await mediaIdOf(body);
   const res = await request(
@@ -261,6 +266,7 @@ export async function uploadMedia(
         authorization: `Bearer ${credentials.token}`,
         'content-type': 'application/octet-stream',
         'x-media-class': options.mediaClass ?? 'document',
+        ...(options.use && { 'x-media-use': options.use }),
       },
       body: body as Uint8Array<ArrayBuffer>,
     },
@@ -276,12 +282,46 @@ export interface DownloadOptions extends HttpOptions {
   signal?: AbortSignal;
   /** Times a dropped download goes on from where it stopped (a Range request); default 5. */
   retries?: number;
+  /**
+   * The start of the body, kept by an earlier run that was cut off: only the rest is asked
+   * for (`Range` + `If-Range`); if the server sends the whole body instead, it starts over.
+   */
+  have?: Uint8Array;
+  /** Each chunk as it arrives and its offset in the body (to keep it, for a later `have`). */
+  onChunk?: (chunk: Uint8Array, offset: number) => void | Promise<void>;
+}
+
+/** A signed URL for a media body, for this device (path and query; see `mediaUrl`). */
+export interface MediaUrl {
+  url: string;
+  /** Milliseconds since the Unix epoch; after it the server answers MEDIA_URL_EXPIRED. */
+  expiresAt: number;
 }
 
 /**
- * Downloads a media body and checks it hashes to its id. The bytes stream in with progress;
- * when the connection drops, the download goes on from the byte it got to (`Range`, with
- * `If-Range` so a changed body would start over) instead of from zero.
+ * Asks for a short-lived URL (1 h by default) that downloads the body; it works only with
+ * this device's credentials, on any node. NOT_FOUND when there is no such body or this user
+ * may not fetch it (not its uploader, nor a member of a chat whose messages declare it).
+ */
+export async function mediaUrl(
+  credentials: Credentials,
+  mediaId: string,
+  options: HttpOptions = {},
+): Promise<MediaUrl> {
+  if (!/^[0-9a-f]{64}$/.test(mediaId)) throw new ParleyError('INVALID_ARGUMENT', 'not a media id');
+  const req: Call = { method: 'POST', path: `/v1/media/${mediaId}/url`, token: credentials.token };
+  const got = await call<MediaUrl>(credentials.serverUrl, req, options);
+  // Only ever a path on the same server: the bearer token goes nowhere else.
+  if (typeof got?.url !== 'string' || !got.url.startsWith(`/v1/media/${mediaId}?`))
+    throw new ParleyError('INTERNAL', 'the server answered a media URL of another shape');
+  return got;
+}
+
+/**
+ * Downloads a media body through a signed URL (`mediaUrl`, asked for again when it expires)
+ * and checks it hashes to its id. The bytes stream in with progress; when the connection
+ * drops, the download goes on from the byte it got to (`Range`, with `If-Range` so a changed
+ * body would start over) instead of from zero.
  */
 export async function downloadMedia(
   credentials: Credentials,
@@ -289,21 +329,30 @@ export async function downloadMedia(
   options: DownloadOptions = {},
 ): Promise<Uint8Array> {
   if (!/^[0-9a-f]{64}$/.test(mediaId)) throw new ParleyError('INVALID_ARGUMENT', 'not a media id');
-  const parts: Uint8Array[] = [];
-  let received = 0;
+  const parts: Uint8Array[] = options.have?.length ? [options.have] : [];
+  let received = options.have?.length ?? 0;
   let total: number | undefined;
   let failures = 0;
+  let signed: MediaUrl | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
     const headers: Record<string, string> = { authorization: `Bearer ${credentials.token}` };
     if (received > 0) Object.assign(headers, { range: `bytes=${received}-`, 'if-range': `"${mediaId}"` });
     try {
+      signed ??= await mediaUrl(credentials, mediaId, options);
       const res = await request(
         credentials.serverUrl,
-        `/v1/media/${mediaId}`,
+        signed.url,
         { method: 'GET', headers, ...(options.signal && { signal: options.signal }) },
         options,
-      );
+      ).catch((err: unknown) => {
+        // A URL that ran out while the download went on: the next try asks for a new one.
+        if (err instanceof ParleyError && err.code === 'MEDIA_URL_EXPIRED') {
+          signed = undefined;
+          throw new ParleyError('UNAVAILABLE', 'the media URL expired', { cause: err });
+        }
+        throw err;
+      });
       if (received > 0 && res.status !== 206) {
         parts.length = 0; // the whole body came instead of the rest
         received = 0;
@@ -314,6 +363,7 @@ export async function downloadMedia(
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        await options.onChunk?.(value, received);
         parts.push(value);
         received += value.length;
         failures = 0;
@@ -324,6 +374,13 @@ export async function downloadMedia(
       break;
     } catch (err) {
       if (options.signal?.aborted) throw err;
+      if (err instanceof ParleyError && err.code === 'RANGE_NOT_SATISFIABLE' && received > 0) {
+        // Nothing after the kept bytes: they are the whole body, or not this body at all.
+        if ((await mediaIdOf(concatParts(parts, received))) === mediaId) break;
+        parts.length = 0;
+        received = 0;
+        continue;
+      }
       const retryable = err instanceof ParleyError ? err.retryable : true; // a dropped stream
       if (!retryable || ++failures > (options.retries ?? 5)) {
         throw err instanceof ParleyError
@@ -333,6 +390,8 @@ export async function downloadMedia(
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** failures, 5000)));
     }
   }
+  if (total !== undefined && received > total)
+    throw new ParleyError('DIGEST_MISMATCH', 'the kept start of the download is longer than the body');
   const body = concatParts(parts, received);
   if ((await mediaIdOf(body)) !== mediaId) {
     throw new ParleyError('DIGEST_MISMATCH', 'the downloaded media does not match its id');

@@ -3,6 +3,7 @@
 import type { Encoding, Welcome } from '@parley/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { BlockedUserInfo } from './blocking.js';
+import type { CallPush } from './calls/wire.js';
 import type { LocalStore } from './local-store.js';
 import type { ChatMuteInfo } from './mutes.js';
 import type { WebSocketFactory } from './socket.js';
@@ -112,6 +113,11 @@ export type ClientEvents = {
    * (`client.doNotDisturbUntil`).
    */
   doNotDisturb: [{ until: number }, { madeHere: boolean }];
+  /**
+   * A call push (offered, answered, signal, ended) with its payload still encrypted; `Calls`
+   * (calls/calls.ts) decrypts them and drives the peer connection.
+   */
+  call: [CallPush];
   /** Errors not tied to a request: failed acks, bad frames, store failures, listener errors. */
   error: [Error];
 };

@@ -12,6 +12,8 @@ export interface SendInit {
   payload?: Uint8Array;
   devicePayloads?: { deviceId: string; payload: Uint8Array }[];
   pushPreviews?: { deviceId: string; payload: Uint8Array }[];
+  /** The attachments the content references (sendRequest.mediaIds). */
+  mediaIds?: string[];
   meta?: {
     type?: MessageType;
     refSeq?: bigint;

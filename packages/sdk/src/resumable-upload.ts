@@ -2,10 +2,12 @@
  * Resumable media uploads over tus 1.0 (`/v1/uploads`, protocol.md §2.4a): the body goes in
  * chunks from the server's offset; after a dropped connection the uploader asks the offset
  * (HEAD) and goes on, and an upload URL kept in `resume` lets a later run (after a crash or
- * a kill) continue where the server got to instead of starting again. The body is read
+ * a kill) continue where the server got to instead of starting again. Each chunk carries
+ * its SHA-256 (`Upload-Checksum`), so the server writes no damaged chunk. The body is read
  * through `source.read`, so a 2 GB file never sits in memory. Browser-safe.
  */
 import { ParleyError } from '@parley/protocol';
+import { ownBytes } from './crypto/bytes.js';
 import type { MediaClass } from './crypto/media-type.js';
 import { errorFromResponse, type HttpOptions, mediaIdOf } from './http.js';
 import type { Credentials } from './types.js';
@@ -38,6 +40,14 @@ export interface ResumableUploadOptions extends HttpOptions {
 
 const TUS = { 'tus-resumable': '1.0.0' };
 const b64 = (text: string) => btoa(text);
+
+/** The chunk's Upload-Checksum digest (tus checksum extension): SHA-256, base64. */
+async function sha256Base64(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', ownBytes(bytes)));
+  let s = '';
+  for (const x of digest) s += String.fromCharCode(x);
+  return btoa(s);
+}
 
 export async function uploadMediaResumable(
   credentials: Credentials,
@@ -73,7 +83,13 @@ export async function uploadMediaResumable(
   };
   /** The server's offset of an upload, or undefined when it is gone (expired, finished, refused). */
   const offsetOf = async (url: string): Promise<number | undefined> => {
-    const res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    let res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    // 423: a PATCH of this upload is still being written on another node (one this client
+    // lost the connection of ends by the server's body timeout); ask again a little later.
+    for (let wait = 1000; res.status === 423 && wait <= 16_000; wait *= 2) {
+      await new Promise((r) => setTimeout(r, wait));
+      res = await send(url, { method: 'HEAD', headers: { ...TUS, ...auth } });
+    }
     if (res.status === 404 || res.status === 410) return undefined;
     if (!res.ok) throw await errorFromResponse(res);
     const offset = Number(res.headers.get('upload-offset'));
@@ -106,6 +122,9 @@ export async function uploadMediaResumable(
     const length = Math.min(chunk, src.size - offset);
     const bytes = await src.read(offset, length);
     let res: Response;
+    // A chunk that another PATCH raced (409, 423) or that arrived damaged (460) goes again
+    // from the server's offset.
+    let again = false;
     try {
       res = await send(url!, {
         method: 'PATCH',
@@ -114,12 +133,14 @@ export async function uploadMediaResumable(
           ...auth,
           'content-type': 'application/offset+octet-stream',
           'upload-offset': String(offset),
+          'upload-checksum': `sha256 ${await sha256Base64(bytes)}`,
         },
         body: bytes as Uint8Array<ArrayBuffer>,
       });
+      again = res.status === 409 || res.status === 423 || res.status === 460;
       if (res.status !== 204) throw await errorFromResponse(res);
     } catch (err) {
-      const retryable = err instanceof ParleyError && (err.retryable || err.code === 'INTERNAL');
+      const retryable = again || (err instanceof ParleyError && (err.retryable || err.code === 'INTERNAL'));
       if (
         err instanceof ParleyError &&
         ['DIGEST_MISMATCH', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND'].includes(err.code)

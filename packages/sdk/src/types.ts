@@ -2,7 +2,9 @@
  * Plain data types of the SDK's public API: no protobuf classes, no bigints (seqs and
  * times are far below 2^53), so they print as JSON. Enums are the wire enums.
  */
+
 import type { ChatKind, ChatUpdateKind, Role } from '@parley/protocol';
+import type { CallEndReasonName } from './calls/wire.js';
 
 /** What a device needs to connect; keep it secret (the token is a bearer credential). */
 export interface Credentials {
@@ -189,6 +191,11 @@ export interface ChatUpdateInfo {
   pinExpiresAt?: number;
   /** Set on INFO_CHANGED (only): the group icon's media id after the change ('' when none). */
   iconMediaId?: string;
+  /**
+   * Set on CALL (only): a call ended, written by the server; the caller is `userIds[0]`, and
+   * `durationMs` is 0 for a call never answered (docs/calls.md, "Call events in the chat").
+   */
+  call?: { callId: string; reason: CallEndReasonName; durationMs: number; video: boolean };
 }
 
 /** A change to a chat (created, members added/removed, renamed...). */

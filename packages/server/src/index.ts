@@ -1,6 +1,7 @@
 export { PostgresStore } from './adapters/store/postgres/postgres-store.js';
 export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 export { adminMain } from './admin-main.js';
+export { Directory } from './chat/directory.js';
 export { loadConfig } from './config/load.js';
 export { type Config, type ConfigInput, configSchema } from './config/schema.js';
 export { TEST_LIMITS } from './config/test-limits.js';

@@ -24,6 +24,8 @@ import { AuthService } from './auth/service.js';
 import { MemoryTicketReplay, SocketTickets } from './auth/socket-tickets.js';
 import { type RedisSetNx, RedisTicketReplay } from './auth/ticket-replay-redis.js';
 import { BlockService } from './blocks/service.js';
+import { CallCluster } from './calls/cluster.js';
+import { CallService } from './calls/service.js';
 import { CommitQueue } from './chat/commit-queue.js';
 import { Directory } from './chat/directory.js';
 import { ChatService } from './chat/service.js';
@@ -44,7 +46,10 @@ import { Gateway } from './gateway/ws.js';
 import { KeyService } from './keys/service.js';
 import { Limiters } from './limits/limiters.js';
 import { createLogger, type Logger } from './log.js';
+import { MediaAccessRule } from './media/access.js';
 import { MediaService } from './media/service.js';
+import { MediaUrlSigner } from './media/signed-urls.js';
+import { type RedisLockClient, RedisUploadLocker } from './media/upload-locks.js';
 import {
   fileUploadStore,
   type ResumableUploadDeps,
@@ -102,7 +107,7 @@ export interface ParleyNode {
   /** Graceful stop: finish commits and acks, close sockets (1001), close the store. */
   stop(): Promise<void>;
   /** Runs the retention job once (it also runs on its interval). */
-  runRetention(): Promise<{ expired: number; retired: number }>;
+  runRetention(): Promise<{ expired: number; retired: number; mediaExpired: number }>;
   url(): string;
 }
 
@@ -198,6 +203,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   };
   const metrics = new Metrics({
     directory: () => ({ chats: directory.size.chats, loading: directory.loading }),
+    calls: () => calls.size,
     pending: () => {
       let n = 0;
       for (const c of hub.all()) n += c.session.unackedCount;
@@ -219,6 +225,13 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       })
     : undefined;
   hub.remote = cluster;
+  /** Which of these devices are connected to this node or (with a bus) any other. */
+  const onlineAnywhere = async (deviceIds: readonly DeviceId[]) => {
+    const on = new Set(deviceIds.filter((d) => hub.get(d)));
+    if (o.bus && on.size < deviceIds.length)
+      for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
+    return on;
+  };
   const push = wirePush({
     config,
     store,
@@ -229,12 +242,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     registry: metrics.registry,
     owner: o.bus?.nodeId ?? `${config.nodeId ?? 'node'}-${process.pid}-${randomBytes(3).toString('hex')}`,
     connectedHere: (deviceId) => hub.get(deviceId) !== undefined,
-    online: async (deviceIds) => {
-      const on = new Set(deviceIds.filter((d) => hub.get(d)));
-      if (o.bus && on.size < deviceIds.length)
-        for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
-      return on;
-    },
+    online: onlineAnywhere,
     announce: (change) => cluster?.announcePush(change),
     // The providers whose credentials the config sets, unless the caller brings its own.
     overrides: {
@@ -396,7 +404,30 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     devicesOf: (userId) => directory.devicesOf(userId),
     push: (deviceIds, body) => hub.pushToDevices(deviceIds as DeviceId[], body),
   });
+  const calls = new CallService({
+    directory,
+    hub,
+    blocks,
+    limiters,
+    store,
+    clock,
+    config,
+    log,
+    ring: (call) => push.ringCall(call),
+  });
+  if (cluster && o.bus) {
+    const nodeId = o.bus.nodeId;
+    calls.cluster = new CallCluster(
+      { nodeId, send: (node, msg) => cluster.relay(node, msg), online: onlineAnywhere },
+      clock,
+      config.callPendingMs,
+    );
+    cluster.onCall = (msg) => {
+      calls.onBus(msg).catch((err) => log.warn({ err }, 'a call message from another node failed'));
+    };
+  }
   const dispatch = createDispatcher({
+    calls,
     mutes,
     blocks,
     reports,
@@ -430,6 +461,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     receipts,
     keys,
     metrics,
+    onConnected: (device) => calls.deviceConnected(device),
     sessionLimits: {
       window: config.deliveryWindow,
       pageSize: config.drainPageSize,
@@ -439,7 +471,15 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   let stopping = false;
   const mediaDir = resolve(config.mediaDir ?? join(config.dataDir, 'media'));
   const blobs = o.blobs ?? new LocalBlobStore(mediaDir);
-  const media = new MediaService({ blobs, store, clock, limiters, config });
+  const media = new MediaService({
+    blobs,
+    store,
+    clock,
+    limiters,
+    config,
+    access: new MediaAccessRule(store, blocks),
+    signer: new MediaUrlSigner(serverSecret, clock, config.mediaUrlTtlMs),
+  });
   // Incomplete resumable uploads: in the bucket with S3 media (openNode), else beside local
   // media, where a finished one becomes a blob by a hard link rather than a copy.
   let uploadStore = o.uploadStore;
@@ -454,6 +494,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   const uploads = new ResumableUploads({
     files: uploadStore,
     blobs,
+    // With Redis, a PATCH on one node and a PATCH of the same upload on another never both write.
+    ...(o.limiterRedis !== undefined && { locker: new RedisUploadLocker(o.limiterRedis as RedisLockClient) }),
     store,
     limiters,
     config,
@@ -583,6 +625,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       }, config.retentionIntervalMs);
       retentionTimer.unref();
       suspensions.start();
+      calls.start(config.callSweepMs);
       if (push.enabled) push.worker.start();
       if (registered > 0 || push.enabled) log.info({ registered, worker: push.enabled }, 'push ready');
       const port = (server.address() as AddressInfo).port;
@@ -602,6 +645,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       stopping = true;
       if (retentionTimer) clearInterval(retentionTimer);
       suspensions.stop();
+      calls.stop();
       const pushStopped = push.close();
       // /readyz answers 503 from now on, on a port still open: the balancer must see that
       // before connections are refused, or it keeps sending clients here until its checks fail.

@@ -10,47 +10,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloseCodes, TypingState } from '@parley/protocol';
-import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import type { LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
 import {
   createGroup,
   http,
   linkDevice,
   RawClient,
   register,
-  sharedByNodes,
-  startNode,
+  startCluster,
   type TestNode,
   text,
 } from './harness.js';
 
 describe('several nodes sharing a store and a bus', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
-  const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
-  // Each node's stop leaves the shared store open; it is closed once, at the end.
-  const store = sharedByNodes(shared);
-  const network = new LocalBusNetwork();
-  const nodes: TestNode[] = [];
+  let nodes: TestNode[] = [];
+  let network: LocalBusNetwork;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    for (const id of ['n1', 'n2', 'n3']) {
-      nodes.push(
-        await startNode(
-          {
-            dataDir: mkdtempSync(join(dir, `${id}-`)),
-            bus: 'local',
-            oneTimePreKeysLowWater: 1,
-            // Nodes sharing a store share the key of its code digests.
-            serverSecret: 'cluster-test-secret-0123456789abcdef',
-          },
-          { store, bus: new LocalBus({ nodeId: id, network }) },
-        ),
-      );
-    }
+    ({ nodes, network, stop } = await startCluster(dir, ['n1', 'n2', 'n3'], { oneTimePreKeysLowWater: 1 }));
   });
   after(async () => {
-    for (const n of nodes) await n.node.stop();
-    await shared.close();
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

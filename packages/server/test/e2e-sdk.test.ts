@@ -233,6 +233,14 @@ describe('end-to-end encryption through a real node', () => {
     await alice.secure.forward([withCarol.id], { text: 'final' }, 1);
     await expectTexts(carol, withCarol.id, ['final'], 'carol gets the forward');
     assert.equal(carol.received[0]?.meta.forwardCount, 1);
+    // A forwarded attachment is declared in the chat it goes to: carol, who is not in the
+    // chat it was first sent to, may fetch it there.
+    const bytes = randomBytes(5000);
+    const file = await alice.secure.sendFile(withBob.id, bytes, { mime: 'application/octet-stream' });
+    await alice.secure.forward([withCarol.id], { attachment: file.attachment }, 2);
+    await until(() => carol.received.some((m) => m.content.attachment), 'carol gets the file', 10_000);
+    const forwarded = carol.received.find((m) => m.content.attachment)!.content.attachment!;
+    assert.deepEqual(Buffer.from(await carol.secure.download(forwarded)), bytes);
   });
 
   it('heals a device-list mismatch the server reports', async () => {

@@ -17,6 +17,8 @@ import {
   offeredSubprotocols,
 } from '@parley/protocol';
 import WebSocket from 'ws';
+import { LocalBus, LocalBusNetwork } from '../src/adapters/bus/local/local-bus.js';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import { TEST_LIMITS } from '../src/config/test-limits.js';
@@ -73,6 +75,40 @@ export async function startNode(config: ConfigInput = {}, overrides: NodeOverrid
     },
   };
 }
+
+/**
+ * Nodes in one process sharing one SQLite store (in `dir`) and an in-process bus, as a
+ * scaled-out deployment shares PostgreSQL and Redis. `stop` stops them, then closes the store.
+ */
+export async function startCluster(
+  dir: string,
+  nodeIds: readonly string[],
+  config: ConfigInput = {},
+): Promise<{ nodes: TestNode[]; network: LocalBusNetwork; stop(): Promise<void> }> {
+  const shared = new SqliteStore({ path: join(dir, 'parley.db'), synchronous: 'FULL' });
+  const store = sharedByNodes(shared);
+  const network = new LocalBusNetwork();
+  const nodes: TestNode[] = [];
+  for (const id of nodeIds) {
+    nodes.push(
+      await startNode(
+        // Nodes sharing a store share the key of its code digests.
+        { dataDir: mkdtempSync(join(dir, `${id}-`)), bus: 'local', serverSecret: CLUSTER_SECRET, ...config },
+        { store, bus: new LocalBus({ nodeId: id, network }) },
+      ),
+    );
+  }
+  return {
+    nodes,
+    network,
+    async stop() {
+      for (const n of nodes) await n.node.stop();
+      await shared.close();
+    },
+  };
+}
+
+const CLUSTER_SECRET = 'cluster-test-secret-0123456789abcdef';
 
 /**
  * One store for several in-process nodes: a node's stop leaves it open (the others still use

@@ -19,6 +19,7 @@ import { createLogger } from '../src/log.js';
 import { openNode } from '../src/node.js';
 import { CapturingSms, register, sharedByNodes } from './harness.js';
 import { checkRanges } from './media-ranges.js';
+import { keptUploads, tusCreate, tusHead, tusPatch } from './tus-client.js';
 
 const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
 const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
@@ -114,12 +115,8 @@ if (endpoint === undefined) {
         };
         // 12 MiB in 6 MiB chunks (S3 parts are at least 5 MiB): half goes to node 1, the rest to node 2.
         const body = randomBytes(12 * 1024 * 1024);
-        const kept = new Map<string, string>();
-        const resume = {
-          get: async (k: string) => kept.get(k)?.replace(urls[0]!, urls[1]!),
-          set: async (k: string, v: string) => void kept.set(k, v),
-          delete: async (k: string) => void kept.delete(k),
-        };
+        const resume = keptUploads((u) => u.replace(urls[0]!, urls[1]!));
+        const kept = resume.kept;
         const stop = new AbortController();
         await assert.rejects(
           uploadMediaResumable(creds, body, {
@@ -148,6 +145,48 @@ if (endpoint === undefined) {
         await n2.stop();
         await shared.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('checks each chunk’s Upload-Checksum before it reaches the bucket: 460, and the offset stays', async () => {
+      const url = `s3://${TEST_BUCKET}/tus-sum-${randomBytes(6).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-sum-'));
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+      });
+      const sms = new CapturingSms();
+      const node = await openNode(config, { sms, log: createLogger('silent') });
+      try {
+        const base = `http://127.0.0.1:${await node.start()}`;
+        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+        const options = await fetch(`${base}/v1/uploads`, { method: 'OPTIONS' });
+        assert.ok(options.headers.get('tus-extension')?.split(',').includes('checksum'));
+        const body = randomBytes(300_000);
+        const created = await tusCreate(base, me.token, body.length, {
+          sha256: sha(body),
+          class: 'document',
+        });
+        assert.equal(created.status, 201);
+        const at = created.headers.get('location')!;
+        const patch = (bytes: Uint8Array, checksum: string) =>
+          tusPatch(base, at, me.token, 0, bytes, { 'upload-checksum': checksum });
+        const sum = createHash('sha1').update(body).digest('base64');
+        const damaged = Buffer.from(body);
+        damaged[1000]! ^= 0xff;
+        assert.equal((await patch(damaged, `sha1 ${sum}`)).status, 460);
+        const head = await tusHead(base, at, me.token);
+        assert.equal(head.headers.get('upload-offset'), '0', 'nothing of it in the bucket');
+        assert.equal((await patch(body, `md4 ${sum}`)).status, 400, 'an algorithm not offered');
+        const done = await patch(body, `sha1 ${sum}`);
+        assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+        const got = await fetch(`${base}/v1/media/${sha(body)}`, {
+          headers: { authorization: `Bearer ${me.token}` },
+        });
+        assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
+      } finally {
+        await node.stop();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
 

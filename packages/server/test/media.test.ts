@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { downloadMedia } from '@parley/sdk';
+import { filesUnder } from './db-scan.js';
 import { register, startNode, type TestNode } from './harness.js';
 import { checkRanges } from './media-ranges.js';
 
@@ -64,8 +66,11 @@ describe('media upload and download', () => {
     let cut = false;
     // The real node and sockets; the first response's body is cut off after 100,000 bytes.
     const cutting = async (url: string, init: RequestInit) => {
-      asked.push(new Headers(init.headers).get('range') ?? undefined);
       const res = await fetch(url, init);
+      // The SDK asks for a signed URL first (POST …/url), then GETs it.
+      if (init.method !== 'GET') return res;
+      assert.match(url, /\?expires=\d+&signature=/, 'downloads through a signed URL');
+      asked.push(new Headers(init.headers).get('range') ?? undefined);
       if (cut || !res.body) return res;
       cut = true;
       const reader = res.body.getReader();
@@ -120,6 +125,59 @@ describe('media upload and download', () => {
     const big = randomBytes(1024 * 1024 + 1);
     const tooBig = await put(t, sha(big), big, me.token);
     assert.deepEqual([tooBig.status, tooBig.code], [413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  it('answers path-traversal and malformed ids on PUT and GET without touching a file outside the media root', async () => {
+    const me = await register(t);
+    const body = randomBytes(100);
+    // Sent as written (a raw request: fetch would resolve the dots itself).
+    const raw = (method: string, path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${t.url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${me.token}`,
+            'content-type': 'application/octet-stream',
+            'content-length': String(body.length),
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(method === 'PUT' ? body : undefined);
+      });
+    const ids = [
+      '..%2F..%2Fparley.db',
+      '..%2f..%2f..%2fetc%2fpasswd',
+      '%2e%2e%2f%2e%2e%2fescaped',
+      '..',
+      `${'a'.repeat(62)}%00`,
+      `..%5C..%5C${'b'.repeat(60)}`,
+      'A'.repeat(64),
+      'a'.repeat(63),
+      `${'a'.repeat(64)}%2F..`,
+    ];
+    for (const id of ids) {
+      const put = await raw('PUT', `/v1/media/${id}`);
+      assert.ok([400, 404].includes(put), `PUT ${id}: ${put}`);
+      const get = await raw('GET', `/v1/media/${id}`);
+      assert.ok([400, 404].includes(get), `GET ${id}: ${get}`);
+    }
+    for (const path of ['/v1/media/../../parley.db', '/v1/media/..%2F..%2F..%2Fparley.db']) {
+      const status = await raw('GET', path);
+      assert.ok([400, 404].includes(status), `${path}: ${status}`);
+    }
+    const mediaRoot = join(t.dataDir, 'media');
+    for (const f of filesUnder(t.dataDir)) {
+      const rel = relative(mediaRoot, f);
+      if (rel.startsWith('..')) {
+        assert.doesNotMatch(f, /escaped|passwd|[0-9a-f]{64}/, `${f} is outside the media root`);
+        continue;
+      }
+      assert.match(rel, /^(uploads\/[0-9a-f]{32}(\.json)?|[0-9a-f]{2}\/[0-9a-f]{64})$/, rel);
+    }
   });
 
   it('caps each declared class on its own, under the single upload cap', async () => {

@@ -11,10 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { uploadMediaResumable } from '@parley/sdk';
 import { filesUnder } from './db-scan.js';
 import { type Creds, register, startNode, type TestNode } from './harness.js';
+import { keptUploads, TUS, tusCreate, tusHead, tusPatch } from './tus-client.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const TUS = { 'tus-resumable': '1.0.0' };
 
 describe('resumable uploads (tus) on local disk', () => {
   let t: TestNode;
@@ -44,39 +43,15 @@ describe('resumable uploads (tus) on local disk', () => {
     length: number,
     meta: Record<string, string>,
     extra: Record<string, string> = {},
-  ) =>
-    fetch(`${t.url}/v1/uploads`, {
-      method: 'POST',
-      headers: {
-        ...TUS,
-        authorization: `Bearer ${c.token}`,
-        'upload-length': String(length),
-        'upload-metadata': Object.entries(meta)
-          .map(([k, v]) => `${k} ${b64(v)}`)
-          .join(','),
-        ...extra,
-      },
-    });
+  ) => tusCreate(t.url, c.token, length, meta, extra);
   const patch = (
     c: Creds,
     url: string,
     offset: number,
     body: Uint8Array,
     extra: Record<string, string> = {},
-  ) =>
-    fetch(new URL(url, t.url), {
-      method: 'PATCH',
-      headers: {
-        ...TUS,
-        authorization: `Bearer ${c.token}`,
-        'content-type': 'application/offset+octet-stream',
-        'upload-offset': String(offset),
-        ...extra,
-      },
-      body,
-    });
-  const head = (c: Creds, url: string) =>
-    fetch(new URL(url, t.url), { method: 'HEAD', headers: { ...TUS, authorization: `Bearer ${c.token}` } });
+  ) => tusPatch(t.url, url, c.token, offset, body, extra);
+  const head = (c: Creds, url: string) => tusHead(t.url, url, c.token);
   const download = (id: string) =>
     fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${me.token}` } });
   const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
@@ -107,12 +82,8 @@ describe('resumable uploads (tus) on local disk', () => {
 
   it('the SDK resumes from the server offset with a kept URL, reporting progress', async () => {
     const body = randomBytes(700_000);
-    const kept = new Map<string, string>();
-    const resume = {
-      get: async (k: string) => kept.get(k),
-      set: async (k: string, v: string) => void kept.set(k, v),
-      delete: async (k: string) => void kept.delete(k),
-    };
+    const resume = keptUploads();
+    const kept = resume.kept;
     // The first run stops after 300,000 bytes, as a killed client would.
     const stop = new AbortController();
     await assert.rejects(
@@ -200,6 +171,88 @@ describe('resumable uploads (tus) on local disk', () => {
     assert.equal((await download(sha(body))).status, 200);
   });
 
+  it('tells its tus extensions and checksum algorithms on OPTIONS, without a token', async () => {
+    const res = await fetch(`${t.url}/v1/uploads`, { method: 'OPTIONS' });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('tus-version'), '1.0.0');
+    const extensions = res.headers.get('tus-extension')?.split(',') ?? [];
+    for (const e of ['creation', 'expiration', 'termination', 'checksum'])
+      assert.ok(extensions.includes(e), e);
+    const algorithms = res.headers.get('tus-checksum-algorithm')?.split(',') ?? [];
+    assert.ok(algorithms.includes('sha256') && algorithms.includes('sha1'), algorithms.join());
+    assert.equal(res.headers.get('tus-max-size'), String(2 * 1024 ** 3), 'the largest class cap (documents)');
+  });
+
+  it('writes a chunk only when it matches its Upload-Checksum: 460 on a mismatch, 400 for an unknown algorithm', async () => {
+    const body = randomBytes(3000);
+    const url = (await create(me, body.length, { sha256: sha(body), class: 'document' })).headers.get(
+      'location',
+    )!;
+    const sum = (alg: string, b: Uint8Array) => `${alg} ${createHash(alg).update(b).digest('base64')}`;
+    const first = body.subarray(0, 1000);
+    const offset = async () => (await head(me, url)).headers.get('upload-offset');
+
+    const damaged = Buffer.from(first);
+    damaged[500]! ^= 1;
+    const mismatch = await patch(me, url, 0, damaged, { 'upload-checksum': sum('sha256', first) });
+    assert.equal(mismatch.status, 460);
+    assert.equal(await offset(), '0', 'nothing of the damaged chunk was written');
+
+    for (const [header, what] of [
+      [`crc32 ${Buffer.alloc(4).toString('base64')}`, 'an unknown algorithm'],
+      [`sha256 ${createHash('sha1').update(first).digest('base64')}`, 'a digest of the wrong length'],
+      ['sha256', 'no digest'],
+    ] as const) {
+      const res = await patch(me, url, 0, first, { 'upload-checksum': header });
+      assert.deepEqual([res.status, await code(res)], [400, 'INVALID_ARGUMENT'], what);
+    }
+    assert.equal(await offset(), '0');
+
+    const ok = await patch(me, url, 0, first, { 'upload-checksum': sum('sha256', first) });
+    assert.deepEqual([ok.status, ok.headers.get('upload-offset')], [204, '1000']);
+    const second = body.subarray(1000, 2000);
+    assert.equal(
+      (await patch(me, url, 1000, second, { 'upload-checksum': sum('sha1', second) })).status,
+      204,
+    );
+    const last = await patch(me, url, 2000, body.subarray(2000), {
+      'upload-checksum': sum('sha512', body.subarray(2000)),
+    });
+    assert.deepEqual([last.status, last.headers.get('upload-media-id')], [204, sha(body)]);
+    assert.equal(sha(new Uint8Array(await (await download(sha(body))).arrayBuffer())), sha(body));
+  });
+
+  it('answers requests before creation or without the tus version as tus says', async () => {
+    const never = `${t.url}/v1/uploads/${randomBytes(16).toString('hex')}`;
+    assert.equal((await patch(me, never, 0, randomBytes(10))).status, 404, 'a PATCH before creation');
+    assert.equal((await head(me, never)).status, 404, 'a HEAD before creation');
+    const body = randomBytes(100);
+    const url = (await create(me, body.length, { sha256: sha(body) })).headers.get('location')!;
+    const unversioned = await fetch(new URL(url, t.url), {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${me.token}`,
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': '0',
+      },
+      body,
+    });
+    assert.equal(unversioned.status, 412, 'Tus-Resumable is required on PATCH');
+    const noOffset = await fetch(new URL(url, t.url), {
+      method: 'PATCH',
+      headers: {
+        ...TUS,
+        authorization: `Bearer ${me.token}`,
+        'content-type': 'application/offset+octet-stream',
+      },
+      body,
+    });
+    assert.equal(noOffset.status, 403, 'Upload-Offset is required (tus answers 403)');
+    assert.equal((await patch(me, url, -1, body)).status, 400, 'a negative offset');
+    assert.equal((await head(me, url)).headers.get('upload-offset'), '0', 'untouched');
+    assert.equal((await patch(me, url, 0, body)).status, 204);
+  });
+
   it('only the uploader may see or touch an upload; ids that are not ids are 404', async () => {
     const body = randomBytes(5000);
     const url = (await create(me, body.length, { sha256: sha(body) })).headers.get('location')!;
@@ -210,16 +263,7 @@ describe('resumable uploads (tus) on local disk', () => {
     const noToken = await fetch(new URL(url, t.url), { method: 'HEAD', headers: TUS });
     assert.equal(noToken.status, 401);
     for (const bad of ['..%2F..%2Fparley.db', '%2e%2e', 'abc', `${'a'.repeat(32)}%00`, 'A'.repeat(32)]) {
-      const res = await fetch(`${t.url}/v1/uploads/${bad}`, {
-        method: 'PATCH',
-        headers: {
-          ...TUS,
-          authorization: `Bearer ${me.token}`,
-          'content-type': 'application/offset+octet-stream',
-          'upload-offset': '0',
-        },
-        body: 'x',
-      });
+      const res = await tusPatch(t.url, `/v1/uploads/${bad}`, me.token, 0, 'x');
       assert.equal(res.status, 404, bad);
     }
     const mediaRoot = join(t.dataDir, 'media');

@@ -4,6 +4,7 @@
  */
 import { type ChatInfo, type Credentials, removeDevice } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import { CallLayer } from './calls/call-layer.js';
 import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
@@ -88,8 +89,8 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     setInfo(false);
     setOpen(chat);
   };
-  if (open && info)
-    return (
+  const screen =
+    open && info ? (
       <GroupInfo
         chat={open}
         me={credentials.userId}
@@ -97,25 +98,30 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
         onBack={() => setInfo(false)}
         onLeft={() => openChat(undefined)}
       />
-    );
-  return open ? (
-    <ChatView
-      chat={open}
-      me={credentials.userId}
-      device={device}
-      conversations={device.conversations}
-      onBack={() => openChat(undefined)}
-      onInfo={() => setInfo(true)}
-    />
-  ) : (
-    <>
-      <JoinByInvite device={device} onJoined={openChat} />
-      <Chats
+    ) : open ? (
+      <ChatView
+        chat={open}
+        me={credentials.userId}
         device={device}
-        onOpen={openChat}
-        onSignOut={() => void signOut(device)}
-        onSignedOut={onSignedOut}
+        conversations={device.conversations}
+        onBack={() => openChat(undefined)}
+        onInfo={() => setInfo(true)}
       />
+    ) : (
+      <>
+        <JoinByInvite device={device} onJoined={openChat} />
+        <Chats
+          device={device}
+          onOpen={openChat}
+          onSignOut={() => void signOut(device)}
+          onSignedOut={onSignedOut}
+        />
+      </>
+    );
+  return (
+    <>
+      {screen}
+      <CallLayer device={device} chat={open} />
     </>
   );
 }

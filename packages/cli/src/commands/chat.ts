@@ -31,6 +31,9 @@ In the open chat, "[chat] name is typing..." shows once when someone starts typi
 prompt shows "online" or "last seen ..." for the other person of a direct chat ("N online"
 in a group). While you type a line (on a terminal), the other members see you typing;
 /privacy sets who sees your last seen.
+A file shows its kind, size and what its sender's device measured before you save it:
+"[📷 photo.jpg, 2.1 MB, 4032×3024, thumbnail 320×240]" ("parley download" saves it from a
+script, and resumes when cut off).
 Messages and files (/file, /save) are end-to-end encrypted: the server only relays
 ciphertext, and each message can be decrypted once, on arrival. This device's keys and
 sessions are in $PARLEY_HOME/<profile>.keys.db and the messages it has read in

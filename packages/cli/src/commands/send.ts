@@ -17,7 +17,8 @@ import { openSession } from '../session.js';
 
 const HELP = `Usage: parley send --chat CHAT_ID --text TEXT [--profile NAME]
        parley send --to +E164 --text TEXT [--profile NAME]
-       parley send (--chat CHAT_ID | --to +E164) --file PATH [--text CAPTION] [--profile NAME]
+       parley send (--chat CHAT_ID | --to +E164) --file PATH [--text CAPTION] [--keep-metadata]
+                   [--profile NAME]
        parley send [--profile NAME] < lines.jsonl
 
 Sends a message and prints the result as a JSON line:
@@ -36,7 +37,10 @@ Options:
   --file PATH      send a file, encrypted; progress goes to stderr. Files of 4 MiB and more
                    go up in chunks, and a send that was cut off (the connection dropped,
                    the command killed) resumes where the server got to when run again
-                   (PARLEY_UPLOAD_CHUNK_BYTES sets the chunk size)
+                   (PARLEY_UPLOAD_CHUNK_BYTES sets the chunk size). Photos go without their
+                   EXIF/GPS metadata; photos and videos go with a thumbnail (a video's needs
+                   ffmpeg: without it, a line on stderr says so), inside the encryption
+  --keep-metadata  with --file: keep a photo's EXIF/GPS metadata
 ${COMMON_HELP}
 `;
 
@@ -45,6 +49,7 @@ const OPTIONS = {
   to: { type: 'string' },
   text: { type: 'string' },
   file: { type: 'string' },
+  'keep-metadata': { type: 'boolean' },
 } as const;
 const MAX_PENDING = 256;
 
@@ -94,8 +99,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     if ((chat === undefined) === (to === undefined))
       throw new UsageError('give exactly one of --chat or --to with --file');
     if (file === '') throw new UsageError('--file must name a file');
-    return sendFileCommand(values, env, file, chat !== undefined ? { chatId: chat } : { to: to! }, text);
+    const target = chat !== undefined ? { chatId: chat } : { to: to! };
+    return sendFileCommand(values, env, file, target, text, values['keep-metadata'] === true);
   }
+  if (values['keep-metadata'] !== undefined) throw new UsageError('--keep-metadata goes with --file');
   if (text !== undefined && (chat === undefined) === (to === undefined)) {
     throw new UsageError('give exactly one of --chat or --to with --text');
   }
@@ -171,6 +178,7 @@ async function sendFileCommand(
   path: string,
   target: SendTarget,
   caption: string | undefined,
+  keepMetadata: boolean,
 ): Promise<number> {
   const f = await readFileToSend(path);
   const session = await openSession(values, env, { receive: false });
@@ -186,8 +194,10 @@ async function sendFileCommand(
       {
         onProgress: (sent, total, resumedAt) => progress.update(sent, total, resumedAt),
         ...(chunkBytes(env) !== undefined && { chunkBytes: chunkBytes(env) }),
+        ...(keepMetadata && { keepMetadata }),
       },
     );
+    if (result.previewNote) process.stderr.write(`${f.name}: ${result.previewNote}\n`);
     process.stdout.write(`${resultJson(result)}\n`);
     return 0;
   } finally {

@@ -27,11 +27,11 @@ test('the browser entry reaches no Node built-in and no Node-only package, stati
   assert.ok(graph.files.size > 50, `walked ${graph.files.size} files`);
 });
 
-test('the import walk catches Node-only imports: the Node entry reaches ws, libsignal, SQLite and node:*', () => {
+test('the import walk catches Node-only imports: the Node entry reaches ws, libsignal, SQLite, sharp and node:*', () => {
   const graph = importGraph(NODE_ENTRY);
   for (const pkg of ['ws']) assert.ok(graph.packages.has(pkg), `${pkg} reached`);
   const nodeEntry = importGraph(entry('../node/index.js'));
-  for (const pkg of ['ws', '@signalapp/libsignal-client', 'better-sqlite3']) {
+  for (const pkg of ['ws', '@signalapp/libsignal-client', 'better-sqlite3', 'sharp', 'blurhash']) {
     assert.ok(nodeEntry.packages.has(pkg), `${pkg} reached`);
   }
   assert.ok(nodeEntry.builtins.some((b) => b.specifier.startsWith('node:')));

@@ -5,9 +5,14 @@
  */
 import { ParleyError } from '@parley/protocol';
 import { concatBytes } from '../crypto/bytes.js';
+import { type PointerPreview, previewFromJson, previewToJson } from './pointer-preview.js';
 
-/** Points at an encrypted attachment: its id on the server, and what is needed to read it. */
-export interface AttachmentPointer {
+/**
+ * Points at an encrypted attachment: its id on the server, and what is needed to read it;
+ * and what can be shown before it is downloaded (dimensions, duration, blurhash, thumbnail:
+ * pointer-preview.ts).
+ */
+export interface AttachmentPointer extends PointerPreview {
   mediaId: string;
   /** 64 bytes: AES-256 key and HMAC-SHA256 key. */
   key: Uint8Array;
@@ -70,6 +75,7 @@ export function pointerToJson(a: AttachmentPointer): Record<string, unknown> {
     s: a.size,
     ...(a.mime !== undefined && { m: a.mime }),
     ...(a.name !== undefined && { n: a.name }),
+    ...previewToJson(a),
   };
 }
 
@@ -84,6 +90,7 @@ export function pointerFromJson(a: Record<string, unknown>): AttachmentPointer {
     size: a.s,
     ...(typeof a.m === 'string' && { mime: a.m }),
     ...(typeof a.n === 'string' && { name: a.n }),
+    ...previewFromJson(a),
   };
 }
 

@@ -23,8 +23,9 @@ import { type SafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import type { E2eProtocol, KeyValueStore, SignedKeys } from '../crypto/types.js';
 import { hex } from '../discover.js';
 import { TypedEmitter } from '../emitter.js';
-import { downloadMedia, uploadMedia } from '../http.js';
+import { type DownloadOptions, downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
+import type { Thumbnailer } from '../media-preview.js';
 import { uploadMediaResumable } from '../resumable-upload.js';
 import type { ReceivedMessage, SendResult } from '../types.js';
 import { systemTimers, type Timers } from '../typing.js';
@@ -126,6 +127,11 @@ export interface SecureMessagingOptions {
   pushPreviews?: boolean;
   /** Most pixels (width × height) a downloaded image may claim (default 64 megapixels). */
   maxImagePixels?: number;
+  /**
+   * Makes `sendFile`'s thumbnails, dimensions, durations and blurhashes, and removes image
+   * metadata (`nodeThumbnailer` from `@parley/sdk/node`). None by default: files go as they are.
+   */
+  thumbnailer?: Thumbnailer;
 }
 
 /** Options of SecureMessaging's `send`. */
@@ -159,6 +165,8 @@ export interface FileSendOptions {
   signal?: AbortSignal;
   /** Bytes per chunk of a resumable upload (default 4 MiB). */
   chunkBytes?: number;
+  /** Keep an image's EXIF/GPS metadata (default: the thumbnailer removes it before encryption). */
+  keepMetadata?: boolean;
 }
 
 function fromHex(h: string): Uint8Array {
@@ -318,6 +326,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
             ...rest,
             clientMessageId,
             ...(pushPreviews && { pushPreviews }),
+            ...(content.attachment && { mediaIds: [content.attachment.mediaId] }),
           });
         },
         {
@@ -369,9 +378,15 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   edit(chatId: string, seq: number, content: SecureContent, options: SendOptions = {}): Promise<SendResult> {
     const clientMessageId = options.clientMessageId ?? newClientMessageId();
     return this.serial(() =>
-      this.withDevices(chatId, (payload) => this.client.edit(chatId, seq, payload, { clientMessageId }), {
-        ...content,
-      }),
+      this.withDevices(
+        chatId,
+        (payload) =>
+          this.client.edit(chatId, seq, payload, {
+            clientMessageId,
+            ...(content.attachment && { mediaIds: [content.attachment.mediaId] }),
+          }),
+        { ...content },
+      ),
     );
   }
 
@@ -392,7 +407,11 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
           this.withDevices(
             chatId,
             async (payload) => {
-              const [r] = await this.client.forward([{ chatId, payload, clientMessageId }], forwardCount);
+              const mediaIds = content.attachment ? [content.attachment.mediaId] : undefined;
+              const [r] = await this.client.forward(
+                [{ chatId, payload, clientMessageId, ...(mediaIds && { mediaIds }) }],
+                forwardCount,
+              );
               if (!r) throw new ParleyError('INTERNAL', 'forward without a result');
               return r;
             },
@@ -410,16 +429,23 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    * Files of RESUMABLE_FROM_BYTES and more go up resumably, in chunks (`onProgress`): when a
    * run is cut off, the next `sendFile` of the same bytes on this device encrypts them the
    * same way and goes on from where the server got to (`resumedAt` in `onProgress`'s third
-   * argument).
+   * argument). With a `thumbnailer` (options), an image loses its EXIF/GPS metadata before
+   * encryption (unless `keepMetadata`), and the pointer carries its dimensions, duration,
+   * blurhash and thumbnail; `previewNote` says what could not be made (no ffmpeg, say).
    */
   async sendFile(
     chatId: string,
     bytes: Uint8Array,
     info: { mime?: string; name?: string; text?: string } = {},
     options: SecureSendOptions & FileSendOptions = {},
-  ): Promise<SendResult & { attachment: AttachmentPointer }> {
-    const { onProgress, signal, chunkBytes, ...sendOptions } = options;
-    const mediaClass = mediaClassOf(info.mime);
+  ): Promise<SendResult & { attachment: AttachmentPointer; previewNote?: string }> {
+    const { onProgress, signal, chunkBytes, keepMetadata, ...sendOptions } = options;
+    const preview = this.options.thumbnailer
+      ? await this.options.thumbnailer.prepare(bytes, info.mime, { keepMetadata: keepMetadata === true })
+      : {};
+    if (preview.bytes) bytes = preview.bytes;
+    const mime = preview.mime ?? info.mime;
+    const mediaClass = mediaClassOf(mime);
     let enc: Awaited<ReturnType<typeof encryptAttachment>>;
     let mediaId: string;
     if (bytes.length < RESUMABLE_FROM_BYTES) {
@@ -464,15 +490,20 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
       key: enc.key,
       digest: enc.digest,
       size: enc.size,
-      ...(info.mime !== undefined && { mime: info.mime }),
+      ...(mime !== undefined && { mime }),
       ...(info.name !== undefined && { name: info.name }),
+      ...(preview.width !== undefined && { width: preview.width }),
+      ...(preview.height !== undefined && { height: preview.height }),
+      ...(preview.durationMs !== undefined && { durationMs: preview.durationMs }),
+      ...(preview.blurhash !== undefined && { blurhash: preview.blurhash }),
+      ...(preview.thumbnail && { thumbnail: preview.thumbnail }),
     };
     const sent = await this.send(
       chatId,
       { attachment, ...(info.text !== undefined && { text: info.text }) },
       sendOptions,
     );
-    return { ...sent, attachment };
+    return { ...sent, attachment, ...(preview.note !== undefined && { previewNote: preview.note }) };
   }
 
   /**
@@ -482,7 +513,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    */
   async download(
     attachment: AttachmentPointer,
-    options: { onProgress?: (received: number, total: number) => void; signal?: AbortSignal } = {},
+    options: Pick<DownloadOptions, 'onProgress' | 'signal' | 'have' | 'onChunk'> = {},
   ): Promise<Uint8Array> {
     const ciphertext = await downloadMedia(this.client.credentials, attachment.mediaId, options);
     const bytes = await decryptAttachment(ciphertext, attachment.key, attachment.digest);
@@ -514,7 +545,10 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   /** Encrypts an image and uploads it, for `setProfile({ avatar })`. */
   async uploadAvatar(bytes: Uint8Array, mime = 'image/jpeg'): Promise<AttachmentPointer> {
     const enc = await encryptAttachment(bytes);
-    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, { mediaClass: 'image' });
+    const { mediaId } = await uploadMedia(this.client.credentials, enc.ciphertext, {
+      mediaClass: 'image',
+      use: 'avatar',
+    });
     return { mediaId, key: enc.key, digest: enc.digest, size: enc.size, mime };
   }
 
@@ -575,6 +609,44 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   }
 
   // -- sending ----------------------------------------------------------------------------
+
+  /**
+   * Encrypts `plaintext` for every current device of `userId` but this one, over the same
+   * pairwise sessions as messages (call signaling: calls/calls.ts). Nothing is sent.
+   */
+  sealForUser(
+    userId: string,
+    plaintext: Uint8Array,
+  ): Promise<Array<{ deviceId: string; payload: Uint8Array }>> {
+    return this.serial(async () => {
+      const recipients = new Map<string, string>();
+      for (const l of await this.client.listDevices([userId])) {
+        await this.learnDevices(l.userId, l.deviceIds);
+        for (const d of l.deviceIds) if (d !== this.me.deviceId) recipients.set(d, l.userId);
+      }
+      await this.ensureSessions(recipients);
+      const out: Array<{ deviceId: string; payload: Uint8Array }> = [];
+      for (const deviceId of recipients.keys())
+        out.push({ deviceId, payload: tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plaintext)) });
+      return out;
+    });
+  }
+
+  /** Encrypts `plaintext` for one device of `userId` (see sealForUser). */
+  sealForDevice(userId: string, deviceId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.serial(async () => {
+      await this.ensureSessions(new Map([[deviceId, userId]]));
+      return tagged(PAIRWISE, await this.protocol.encrypt(deviceId, plaintext));
+    });
+  }
+
+  /** Decrypts what `sealForUser` or `sealForDevice` made on device `senderDeviceId`. */
+  open(senderDeviceId: string, payload: Uint8Array): Promise<Uint8Array> {
+    return this.serial(async () => {
+      if (payload[0] !== PAIRWISE) throw new ParleyError('INVALID_ARGUMENT', 'not a pairwise ciphertext');
+      return this.protocol.decrypt(senderDeviceId, payload.subarray(1));
+    });
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.sendTail.then(fn, fn);

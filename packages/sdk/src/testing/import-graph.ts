@@ -35,9 +35,10 @@ export function importGraph(entry: string): ImportGraph {
       } else if (specifier.startsWith('.')) {
         queue.push(resolveFile(resolve(dirname(file), specifier)));
       } else {
-        const { name, target } = resolvePackage(specifier, dirname(file));
-        graph.packages.add(name);
-        queue.push(target);
+        const resolved = resolvePackage(specifier, dirname(file));
+        graph.packages.add(resolved.name);
+        // A package not installed here (another platform's optional build) is reached, not walked.
+        if (resolved.target) queue.push(resolved.target);
       }
     }
   }
@@ -48,11 +49,12 @@ function isBuiltin(specifier: string): boolean {
   return specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!);
 }
 
-function resolvePackage(specifier: string, fromDir: string): { name: string; target: string } {
+function resolvePackage(specifier: string, fromDir: string): { name: string; target?: string } {
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
   const subpath = `.${specifier.slice(name.length)}`;
   const dir = packageDir(name, fromDir);
+  if (!dir) return { name };
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const target = manifest.exports
     ? exportTarget(manifest.exports, subpath)
@@ -71,11 +73,11 @@ function resolveFile(path: string): string {
   throw new Error(`cannot resolve ${path}`);
 }
 
-function packageDir(name: string, fromDir: string): string {
+function packageDir(name: string, fromDir: string): string | undefined {
   for (let dir = fromDir; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
     if (statSync(join(candidate, 'package.json'), { throwIfNoEntry: false })) return realpathSync(candidate);
-    if (dirname(dir) === dir) throw new Error(`package ${name} not found from ${fromDir}`);
+    if (dirname(dir) === dir) return undefined;
   }
 }
 

@@ -1,1 +1,2 @@
 export { ManualTimers } from './manual-timers.js';
+export { hasFfmpeg, photoWithExif } from './photos.js';

@@ -106,6 +106,34 @@ describe('Directory', () => {
     await t.store.close();
   });
 
+  it('remembers a missing chat until ttlMs or an invalidation, and chats share equal role lists', async () => {
+    const t = await setup(3);
+    let now = 5_000_000;
+    const dir = new Directory(t.counted, 10, 1000, () => now);
+    assert.equal(await dir.members('late' as ChatId), undefined);
+    assert.equal(await dir.members('late' as ChatId), undefined);
+    assert.equal(t.gets(), 1, 'a missing chat is remembered');
+    await t.chat('late', t.users);
+    now += 1001;
+    assert.deepEqual((await dir.members('late' as ChatId))?.users, t.users, 'reread after ttlMs');
+    assert.equal(t.gets(), 2);
+    assert.equal(await dir.members('gone' as ChatId), undefined);
+    await t.chat('gone', t.users);
+    dir.invalidateChat('gone' as ChatId);
+    assert.deepEqual((await dir.members('gone' as ChatId))?.users, t.users, 'reread after invalidation');
+    assert.equal(t.gets(), 4);
+    await t.chat('same', t.users);
+    const [a, b] = [await dir.members('late' as ChatId), await dir.members('same' as ChatId)];
+    assert.equal(a!.role('u0' as UserId), 'creator');
+    assert.equal(b!.role('u1' as UserId), 'member');
+    assert.equal(
+      (a as unknown as { roles: unknown }).roles,
+      (b as unknown as { roles: unknown }).roles,
+      'one array for equal role lists',
+    );
+    await t.store.close();
+  });
+
   it('preload holds every chat up to maxEntries, so sends to them read nothing', async () => {
     const t = await setup(3);
     for (const id of ['a', 'b', 'c', 'd', 'e']) await t.chat(id, t.users);

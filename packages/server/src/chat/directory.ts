@@ -6,8 +6,11 @@
  * older than `ttlMs` are read again, which bounds staleness while the bus is down.
  *
  * The cache is sized to hold every active chat (a node with 500,000 busy direct chats keeps
- * them all: a miss costs a store round trip on the send path). Entries are compact: resolved
- * values rather than promises, members as two parallel arrays, user ids interned.
+ * them all: a miss costs a store round trip on the send path). Entries are compact, since
+ * every object they hold is one more for each major garbage collection to trace: a chat is
+ * its id, one `ChatMembers` (with its cache time as a small integer) and one array of
+ * interned user ids; role lists are shared between chats that have the same one (every
+ * direct chat has the same), and a chat found missing is remembered in a separate map.
  */
 import type { Store } from '../ports/store.js';
 import type { ChatId, ChatInfo, ChatKind, DeviceId, Role, UserId } from '../ports/types.js';
@@ -15,6 +18,8 @@ import type { ChatId, ChatInfo, ChatKind, DeviceId, Role, UserId } from '../port
 /** A chat's members and the send rule, as cached. */
 export class ChatMembers {
   private index: Map<UserId, number> | undefined;
+  /** When the directory cached this entry: ms since the directory was made (a small integer). */
+  cachedAt = 0;
 
   constructor(
     readonly kind: ChatKind,
@@ -49,11 +54,19 @@ interface Entry<V> {
   at: number;
 }
 
-/** Entries kept per map by default; each costs roughly 150-250 bytes. */
+/** Entries kept per map by default; a direct chat costs roughly 200 bytes. */
 export const DIRECTORY_MAX_ENTRIES = 1_000_000;
 
+/** Distinct role lists shared between chats, at most (beyond it, chats keep their own). */
+const SHARED_ROLE_LISTS = 10_000;
+
 export class Directory {
-  private readonly chats = new Map<ChatId, Entry<ChatMembers | undefined>>();
+  private readonly chats = new Map<ChatId, ChatMembers>();
+  /** Chats found not to exist, with the time they were found (ms since the directory was made). */
+  private readonly absent = new Map<ChatId, number>();
+  /** One array per distinct role list of small chats ("member,member" for every direct chat). */
+  private readonly roleLists = new Map<string, readonly Role[]>();
+  private readonly base: number;
   private readonly devices = new Map<UserId, Entry<DeviceId[]>>();
   /** Reads in flight, so concurrent misses of one key share one store call. */
   private readonly loadingChats = new Map<ChatId, Promise<ChatMembers | undefined>>();
@@ -71,7 +84,14 @@ export class Directory {
     private readonly maxEntries = DIRECTORY_MAX_ENTRIES,
     private readonly ttlMs = Number.POSITIVE_INFINITY,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.base = now();
+  }
+
+  /** Now, in ms since the directory was made: a small integer, stored without a boxed number. */
+  private stamp(): number {
+    return this.now() - this.base;
+  }
 
   get size(): { chats: number; users: number } {
     return { chats: this.chats.size, users: this.devices.size };
@@ -87,13 +107,32 @@ export class Directory {
   }
 
   members(chatId: ChatId): Promise<ChatMembers | undefined> {
-    const e = this.fresh(this.chats, chatId);
-    if (e) return Promise.resolve(e.value);
+    const m = this.chats.get(chatId);
+    if (m) {
+      if (this.stamp() - m.cachedAt <= this.ttlMs) return Promise.resolve(m);
+      this.chats.delete(chatId);
+    } else {
+      const at = this.absent.get(chatId);
+      if (at !== undefined) {
+        if (this.stamp() - at <= this.ttlMs) return Promise.resolve(undefined);
+        this.absent.delete(chatId);
+      }
+    }
     let p = this.loadingChats.get(chatId);
     if (!p) {
       const epoch = this.epoch;
-      p = this.store.chatGet(chatId).then((c) => (c ? this.toMembers(c) : undefined));
-      this.load(this.loadingChats, this.chats, chatId, p, epoch);
+      const loading = this.store.chatGet(chatId).then((c) => (c ? this.toMembers(c) : undefined));
+      p = loading;
+      this.loadingChats.set(chatId, loading);
+      loading.then(
+        (value) => {
+          if (this.loadingChats.get(chatId) === loading) this.loadingChats.delete(chatId);
+          if (epoch === this.epoch) this.rememberChat(chatId, value);
+        },
+        () => {
+          if (this.loadingChats.get(chatId) === loading) this.loadingChats.delete(chatId);
+        },
+      );
     }
     return p;
   }
@@ -137,10 +176,13 @@ export class Directory {
         if (page.length === 0) break;
         // A page read while something was invalidated may be stale: leave it to on-demand reads.
         if (epoch === this.epoch) {
-          const at = this.now();
+          const at = this.stamp();
           for (const c of page) {
             if (this.chats.has(c.chatId)) continue;
-            this.chats.set(c.chatId, { value: this.toMembers(c), at });
+            const m = this.toMembers(c);
+            m.cachedAt = at;
+            this.chats.set(c.chatId, m);
+            this.absent.delete(c.chatId);
             added++;
           }
         }
@@ -159,7 +201,7 @@ export class Directory {
    */
   noteCreated(chat: ChatInfo): void {
     if (this.chats.has(chat.id) || this.loadingChats.has(chat.id)) return;
-    this.remember(this.chats, chat.id, this.toMembers(chat));
+    this.rememberChat(chat.id, this.toMembers(chat));
   }
 
   private toMembers(c: {
@@ -170,9 +212,19 @@ export class Directory {
     return new ChatMembers(
       c.kind,
       c.members.map((m) => this.intern(m.userId)),
-      c.members.map((m) => m.role),
+      this.roleList(c.members.map((m) => m.role)),
       c.onlyAdminsSend,
     );
+  }
+
+  /** The shared array equal to `roles`, for small chats (a group's list is its own). */
+  private roleList(roles: Role[]): readonly Role[] {
+    if (roles.length > 16) return roles;
+    const key = roles.join(',');
+    const shared = this.roleLists.get(key);
+    if (shared) return shared;
+    if (this.roleLists.size < SHARED_ROLE_LISTS) this.roleLists.set(key, Object.freeze(roles));
+    return roles;
   }
 
   /** Active devices of every member, by user. */
@@ -208,6 +260,7 @@ export class Directory {
   clear(): void {
     this.epoch++;
     this.chats.clear();
+    this.absent.clear();
     this.devices.clear();
     this.loadingChats.clear();
     this.loadingDevices.clear();
@@ -216,6 +269,7 @@ export class Directory {
   private dropChat(chatId: ChatId): void {
     this.epoch++;
     this.chats.delete(chatId);
+    this.absent.delete(chatId);
     this.loadingChats.delete(chatId);
   }
 
@@ -257,6 +311,27 @@ export class Directory {
         if (loading.get(key) === p) loading.delete(key);
       },
     );
+  }
+
+  private rememberChat(chatId: ChatId, value: ChatMembers | undefined): void {
+    const at = this.stamp();
+    if (value) {
+      this.absent.delete(chatId);
+      // A simple bound: when full, drop the oldest entry (Map keeps insertion order).
+      if (this.chats.size >= this.maxEntries) {
+        const first = this.chats.keys().next();
+        if (!first.done) this.chats.delete(first.value);
+      }
+      value.cachedAt = at;
+      this.chats.set(chatId, value);
+    } else {
+      this.chats.delete(chatId);
+      if (this.absent.size >= this.maxEntries) {
+        const first = this.absent.keys().next();
+        if (!first.done) this.absent.delete(first.value);
+      }
+      this.absent.set(chatId, at);
+    }
   }
 
   private remember<K, V>(map: Map<K, Entry<V>>, key: K, value: V): void {

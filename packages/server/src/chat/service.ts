@@ -60,6 +60,8 @@ export interface SendInput {
   meta?: MessageMeta | undefined;
   /** Sealed previews by recipient device, for their pushes (never stored with the message). */
   pushPreviews?: Map<DeviceId, Uint8Array> | undefined;
+  /** The attachments the message references (distinct media ids, at most 16). */
+  mediaIds?: readonly string[] | undefined;
 }
 
 export interface DeviceMismatchDetails {
@@ -155,6 +157,7 @@ export class ChatService {
       windows: { editMs: this.d.config.editWindowMs, deleteMs: this.d.config.deleteWindowMs },
       ...(withheld && { withheld: true }),
       ...(input.pushPreviews && { pushPreviews: input.pushPreviews }),
+      ...(input.mediaIds && { mediaIds: input.mediaIds }),
     });
     if (!result.ok) {
       if (result.code === 'NOT_A_MEMBER' || result.code === 'CHAT_NOT_FOUND') {

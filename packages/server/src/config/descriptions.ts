@@ -137,6 +137,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'Largest single-request media upload (PUT /v1/media/…), in bytes (50 MiB); larger files go through /v1/uploads (resumable).',
   mediaBytesPerHour: 'Media bytes each user may upload per hour (4 GiB: two videos at the 2 GiB cap).',
   mediaUploadsPerHour: 'Media uploads each user may make per hour.',
+  mediaUrlTtlMs:
+    'How long a signed media URL (POST /v1/media/:id/url) stays valid, in ms (1 h; 1 s to 7 days).',
   mediaMaxImageBytes: 'Largest image upload (x-media-class: image), in bytes (16 MiB).',
   mediaMaxVoiceBytes: 'Largest voice note upload (x-media-class: voice), in bytes (16 MiB).',
   mediaMaxVideoBytes: 'Largest video upload (x-media-class: video), in bytes (2 GiB).',
@@ -192,6 +194,17 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   pushRegistrationsPerHour: 'Push registrations and removals per device per hour; past it, RATE_LIMITED.',
   pushWebhookOrigins:
     'Comma-separated origins (like https://relay.example.org) a device may register as its webhook relay; default none (webhook registrations are refused).',
+  turnSecret:
+    'Shared secret of the TURN server (coturn static-auth-secret, at least 16 characters); without it no TURN credentials are handed out. Prefer PARLEY_TURN_SECRET_FILE. Never printed.',
+  turnUrls:
+    'Comma-separated STUN/TURN URLs handed out with TURN credentials, like stun:turn.example.org:3478,turn:turn.example.org:3478?transport=udp.',
+  turnTtl: 'How long TURN credentials are valid, in seconds (default 24 h).',
+  turnCredentialsPerHour: 'TURN credential requests per device per hour.',
+  callOffersPerMinute: 'Call offers per user per minute.',
+  callRingMs: 'How long a call rings before it ends as unanswered (a missed call).',
+  callPendingMs:
+    "Longest a call's encrypted offer is kept for a device that connects late; a device in a connected call may be away this long before the call ends.",
+  callSweepMs: 'How often due call timers (ringing, devices away) are checked.',
   unsafeAckBeforeCommit:
     'Test-only: acknowledges sends before they are durable, to prove the crash tests detect loss. Never use it.',
   ...pushProviderDescriptions,

@@ -13,6 +13,7 @@ export const configKeys = Object.keys(configSchema.shape) as ConfigKey[];
 /** Secrets that may also come from a file named by PARLEY_<NAME>_FILE (e.g. a mounted secret). */
 export const fileSettingKeys: readonly ConfigKey[] = [
   'serverSecret',
+  'turnSecret',
   'smsHttpAuthHeader',
   'smsTwilioAuthToken',
   'smsTwilioApiKeySecret',

@@ -33,6 +33,18 @@ function isOrigin(entry: string): boolean {
   }
 }
 
+/** A comma-separated setting as its trimmed, non-empty entries ('' is none). */
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+
 export const configSchema = z
   .object({
     /** Interface to listen on. */
@@ -322,6 +334,8 @@ export const configSchema = z
     mediaBytesPerHour: int(1, 1024 ** 4).default(4 * 1024 ** 3),
     /** Media uploads a user may make per hour. */
     mediaUploadsPerHour: int(1, 10_000_000).default(50),
+    /** How long a signed media URL (POST /v1/media/:id/url) stays valid: 1 s to 7 days. */
+    mediaUrlTtlMs: int(1000, 7 * 86_400_000).default(3_600_000),
     /** Prekey bundle fetches per user per minute (each consumes one-time prekeys of others). */
     preKeyBundlesPerMinute: int(1, 1_000_000).default(120),
     /** One-time prekeys a device should hold; it is told to upload more below the low-water mark. */
@@ -361,29 +375,15 @@ export const configSchema = z
      * Load balancers and proxies (comma-separated IPs or CIDR ranges) allowed to send a PROXY
      * header, and whose X-Forwarded-For is believed.
      */
-    trustedProxies: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .refine((list) => list.every(isAddressOrRange), 'comma-separated IP addresses or CIDR ranges'),
+    trustedProxies: commaList().refine(
+      (list) => list.every(isAddressOrRange),
+      'comma-separated IP addresses or CIDR ranges',
+    ),
     /**
      * Origins (comma-separated, like https://app.example.org) whose browser apps may call the
      * HTTP API; `*` allows any. Default none: no CORS headers are sent.
      */
-    corsOrigins: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
+    corsOrigins: commaList()
       .refine((list) => list.every(isOrigin), 'comma-separated origins like https://app.example.org, or *')
       .describe('Origins whose browser apps may call the HTTP API, like https://app.example.org (* for any)'),
     /** Serve the web client (packages/web) at `/`. */
@@ -409,19 +409,36 @@ export const configSchema = z
     /** Push registrations and removals per device per hour. */
     pushRegistrationsPerHour: int(1, 100_000).default(30),
     /** Origins (comma-separated) a device may register as its webhook relay; default none. */
-    pushWebhookOrigins: z
+    pushWebhookOrigins: commaList().refine(
+      (list) => list.every((o) => o !== '*' && isOrigin(o)),
+      'comma-separated origins like https://relay.example.org',
+    ),
+    /**
+     * Shared secret of the TURN server (coturn `static-auth-secret`), at least 16 characters;
+     * without it no TURN credentials are handed out. Prefer PARLEY_TURN_SECRET_FILE. Never printed.
+     */
+    turnSecret: z
       .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      )
-      .refine(
-        (list) => list.every((o) => o !== '*' && isOrigin(o)),
-        'comma-separated origins like https://relay.example.org',
-      ),
+      .min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)')
+      .max(4096)
+      .optional(),
+    /** STUN/TURN URLs handed out with TURN credentials (comma-separated stun:, turn: or turns: URLs). */
+    turnUrls: commaList().refine(
+      (list) => list.length <= 16 && list.every((u) => /^(stun|stuns|turn|turns):[^\s,]{1,500}$/.test(u)),
+      'at most 16 comma-separated stun:, stuns:, turn: or turns: URLs',
+    ),
+    /** How long TURN credentials are valid, in seconds (default 24 h). */
+    turnTtl: int(60, 7 * 86_400).default(86_400),
+    /** TURN credential requests per device per hour. */
+    turnCredentialsPerHour: int(1, 100_000).default(60),
+    /** Call offers per user per minute. */
+    callOffersPerMinute: int(1, 100_000).default(10),
+    /** How long a call rings before it ends as unanswered. */
+    callRingMs: int(1000, 600_000).default(45_000),
+    /** Longest a call's offer is kept for a device that connects late; a device of a connected call may be away this long. */
+    callPendingMs: int(1000, 600_000).default(60_000),
+    /** How often due call timers are checked. */
+    callSweepMs: int(10, 60_000).default(1000),
     /**
      * Test-only: acknowledge sends before they are committed (and delay commits), so the
      * crash tests can prove their checker detects loss. Never use in production.

@@ -57,6 +57,8 @@ export class Cluster implements RemoteRouter {
   private wasDown = false;
   /** Another node changed push registrations (its registry change). */
   onPushChange: ((change: PushRegistryChange) => void) | undefined;
+  /** A message of the calls feature (calls/cluster.ts). */
+  onCall: ((msg: BusMessage) => void) | undefined;
 
   constructor(private readonly d: ClusterDeps) {
     d.directory.onInvalidate = (inv) => this.send('broadcast', { kind: 'inv', ...inv });
@@ -133,6 +135,11 @@ export class Cluster implements RemoteRouter {
     this.send('broadcast', { kind: 'pushReg', ...change });
   }
 
+  /** Sends a message of another feature (calls) to a node or to all ('broadcast'). */
+  relay(node: string, msg: BusMessage): void {
+    this.send(node, msg);
+  }
+
   /** True when any of the devices is connected to some node. */
   async anyConnected(deviceIds: readonly DeviceId[]): Promise<boolean> {
     if (deviceIds.some((d) => this.d.hub.get(d))) return true;
@@ -193,6 +200,9 @@ export class Cluster implements RemoteRouter {
             msg.userId as UserId,
             typeof msg.other === 'string' ? (msg.other as UserId) : undefined,
           );
+        return;
+      case 'call':
+        this.onCall?.(msg);
         return;
       case 'pushReg':
         if (from !== this.d.bus.nodeId && Array.isArray(msg.remove))

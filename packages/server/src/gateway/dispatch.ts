@@ -13,6 +13,8 @@ import {
   LastSeenVisibility as WireVisibility,
 } from '@parley/protocol';
 import type { BlockService } from '../blocks/service.js';
+import type { CallService } from '../calls/service.js';
+import { issueTurnCredentials } from '../calls/turn.js';
 import type { Directory } from '../chat/directory.js';
 import type { ChatService } from '../chat/service.js';
 import type { Config } from '../config/schema.js';
@@ -79,6 +81,7 @@ export interface DispatchDeps {
   reports: ReportService;
   push: PushRegistrations;
   mutes: MuteService;
+  calls: CallService;
 }
 
 export interface RequestContext {
@@ -514,6 +517,37 @@ export function createDispatcher(d: DispatchDeps) {
         );
         return { case: 'doNotDisturbResult', value: { until: BigInt(until) } };
       }
+      case 'callOffer': {
+        const r = body.value;
+        if (r.payloads.length > 16) throw new ParleyError('INVALID_ARGUMENT', 'at most 16 payloads');
+        const payloads = new Map<DeviceId, Uint8Array>();
+        for (const p of r.payloads) {
+          const dev = id<DeviceId>(p.deviceId, 'payloads.deviceId');
+          if (payloads.has(dev)) throw new ParleyError('INVALID_ARGUMENT', `device ${dev} appears twice`);
+          payloads.set(dev, p.payload);
+        }
+        const res = await d.calls.offer(device, {
+          callId: r.callId,
+          chatId: id<ChatId>(r.chatId, 'chatId'),
+          video: r.video,
+          payloads,
+        });
+        return { case: 'callResult', value: res };
+      }
+      case 'callAnswer':
+        return {
+          case: 'callResult',
+          value: await d.calls.answer(device, body.value.callId, body.value.payload),
+        };
+      case 'callSignal': {
+        const r = body.value;
+        await d.calls.signal(device, r.callId, id<DeviceId>(r.deviceId, 'deviceId'), r.payload);
+        return { case: 'ackResult', value: { chats: 0 } };
+      }
+      case 'callEnd':
+        return { case: 'callResult', value: await d.calls.end(device, body.value.callId, body.value.reason) };
+      case 'getTurnCredentials':
+        return { case: 'turnCredentials', value: await issueTurnCredentials(d, device) };
       case 'ping':
         return { case: 'pong', value: { serverTime: BigInt(d.clock.now()) } };
       default:

@@ -14,6 +14,11 @@ const sendArb = fc.record({
   payload: bytes,
   devicePayloads: fc.array(fc.record({ deviceId: str, payload: bytes }), { maxLength: 4 }),
   pushPreviews: fc.array(fc.record({ deviceId: str, payload: bytes }), { maxLength: 3 }),
+  // Media ids as the SDK sends them (64 hex) and anything else a client could put there.
+  mediaIds: fc.array(
+    fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }), str),
+    { maxLength: 17 },
+  ),
 });
 const ackArb = fc.record({ cursors: fc.array(fc.record({ chatId: str, seq }), { maxLength: 5 }) });
 
@@ -27,7 +32,7 @@ function plain(frame: ReturnType<typeof decodeFrame>) {
   return copy;
 }
 
-it('decodes send (with push previews) and ack frames exactly as protobuf-es does', () => {
+it('decodes send (with push previews and media ids) and ack frames exactly as protobuf-es does', () => {
   fc.assert(
     fc.property(
       fc.nat(2 ** 32 - 1),

@@ -53,6 +53,7 @@ function decodeSend(r: Reader) {
   let payload: Uint8Array = EMPTY;
   const devicePayloads: DevicePayload[] = [];
   const pushPreviews: DevicePayload[] = [];
+  const mediaIds: string[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
     const field = Math.floor(tag / 8);
@@ -62,12 +63,13 @@ function decodeSend(r: Reader) {
     else if (field === 3 && wt === 2) payload = r.bytes();
     else if (field === 4 && wt === 2) devicePayloads.push(decodeDevicePayload(r.bytes()));
     else if (field === 6 && wt === 2) pushPreviews.push(decodeDevicePayload(r.bytes()));
+    else if (field === 7 && wt === 2) mediaIds.push(r.bytes().toString('utf8'));
     else if (field === 5) {
       // SendRequest.meta: rare and structured; the full decoder handles it.
       throw RANGE;
     } else r.skip(wt);
   }
-  return { clientMessageId, chatId, payload, devicePayloads, pushPreviews };
+  return { clientMessageId, chatId, payload, devicePayloads, pushPreviews, mediaIds };
 }
 
 interface DevicePayload {

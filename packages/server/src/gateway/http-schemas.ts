@@ -85,6 +85,30 @@ export const mediaUploadHeaders = z.looseObject({
     description:
       'What the body is (the server sees ciphertext): picks the cap, mediaMax{Image,Voice,Video,Document}Bytes. Default document.',
   }),
+  'x-media-use': z.enum(['attachment', 'avatar']).optional().meta({
+    description:
+      'What the body is for. `avatar`: the profile avatar, which users who may read the uploader’s profile may fetch. Default attachment.',
+  }),
+});
+export const mediaDownloadQuery = z.looseObject({
+  expires: z
+    .string()
+    .optional()
+    .meta({ description: 'From a signed URL (POST /v1/media/{mediaId}/url): its expiry, Unix ms' }),
+  signature: z
+    .string()
+    .optional()
+    .meta({ description: 'From a signed URL: HMAC-SHA256 of the media id, this device and the expiry' }),
+});
+export const mediaUrlAnswer = z.object({
+  url: z.string().meta({
+    description:
+      'Path and query to GET with this device’s bearer token: /v1/media/<id>?expires=…&signature=…',
+  }),
+  expiresAt: z
+    .number()
+    .int()
+    .meta({ description: 'Milliseconds since the Unix epoch (mediaUrlTtlMs after issue)' }),
 });
 export const mediaDownloadHeaders = z.looseObject({
   range: z

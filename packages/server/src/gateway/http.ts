@@ -248,12 +248,15 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const description =
-      'tus 1.0 resumable upload (core, creation, expiration, termination). Create with POST, ' +
+      'tus 1.0 resumable upload (core, creation, expiration, termination, checksum). Create with POST, ' +
       '`Tus-Resumable: 1.0.0`, `Upload-Length` and `Upload-Metadata: sha256 <base64 of the hex digest>, ' +
       'class <base64 of image|voice|video|document>`; then PATCH `application/offset+octet-stream` from ' +
       '`Upload-Offset`, and after a drop ask HEAD for the offset. The PATCH that completes the upload ' +
       `stores the body under its SHA-256 and answers \`${MEDIA_ID_HEADER}\`; a body that does not match ` +
-      'its digest is DIGEST_MISMATCH and is deleted. Incomplete uploads expire after 24 h.';
+      'its digest is DIGEST_MISMATCH and is deleted. A PATCH may carry `Upload-Checksum: sha256 <base64>` ' +
+      '(or sha1, sha512, md5) of its bytes: a chunk that does not match is 460 and not written; an ' +
+      'unsupported algorithm is 400. While another PATCH writes the upload on another node, a PATCH ' +
+      'waits and then answers 423. Incomplete uploads expire after 24 h.';
     const serve =
       (withId: boolean) =>
       async (request: FastifyRequest<{ Params: { uploadId?: string } }>, reply: FastifyReply) => {
@@ -264,8 +267,9 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           const err = new ParleyError('INVALID_ARGUMENT', 'a PATCH carries application/offset+octet-stream');
           return reply.code(415).send(errorJson(err));
         }
+        const checksum = d.uploads.checksum(request.headers['upload-checksum']);
         reply.hijack();
-        await d.uploads.serve(request.device!, request.raw, reply.raw).catch((err: unknown) => {
+        await d.uploads.serve(request.device!, request.raw, reply.raw, checksum).catch((err: unknown) => {
           // tus answers its own errors; this is for what escapes it (the reply is ours now).
           request.log.error({ err, route: routeOf(request.raw) }, 'a resumable upload request failed');
           if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
@@ -289,6 +293,24 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         description,
       },
       handler: serve(true),
+    });
+  };
+
+  /** tus discovery (OPTIONS), which clients ask before they authenticate anything. */
+  const resumableUploadDiscovery: FastifyPluginAsyncZod = async (app) => {
+    app.route({
+      method: 'OPTIONS',
+      url: UPLOADS_PATH,
+      schema: {
+        tags: ['media'],
+        summary: 'tus discovery: version, extensions, largest size, checksum algorithms',
+        description:
+          'Answers 204 with `Tus-Version`, `Tus-Extension`, `Tus-Max-Size` and `Tus-Checksum-Algorithm`.',
+      },
+      handler: async (request, reply) => {
+        reply.hijack();
+        await d.uploads.serve(undefined, request.raw, reply.raw);
+      },
     });
   };
 
@@ -320,6 +342,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           request.headers['content-length'],
           body,
           headerText(request.headers['x-media-class']),
+          headerText(request.headers['x-media-use']),
         );
         return reply.code(r.created ? 201 : 200).send({ mediaId, size: r.size });
       },
@@ -391,6 +414,24 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         return reply.code(204).send();
       },
     );
+    app.post(
+      '/v1/media/:mediaId/url',
+      {
+        schema: {
+          tags: ['media'],
+          security: bearer,
+          summary: 'A signed URL that downloads the body, for this device, valid mediaUrlTtlMs (1 h)',
+          description:
+            'Issued to the uploader, to current members of a chat with a message that declared the body ' +
+            '(sendRequest.mediaIds), to members of a group with it as icon, and for an avatar upload to ' +
+            'users who may read the uploader’s profile. Everyone else gets NOT_FOUND, as for a body that ' +
+            'does not exist. The URL is used with this device’s bearer token; any node accepts it.',
+          params: s.mediaParams,
+          response: { 200: s.mediaUrlAnswer, ...errors },
+        },
+      },
+      (request) => d.media.issueUrl(request.device!, request.params.mediaId),
+    );
     app.get(
       '/v1/media/:mediaId',
       {
@@ -399,11 +440,15 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
           security: bearer,
           summary: 'Download a media body, or one range of it',
           description:
+            'With `expires` and `signature` from POST /v1/media/{mediaId}/url: served when they were issued to ' +
+            'this device for this id and have not expired (else MEDIA_URL_INVALID or MEDIA_URL_EXPIRED). ' +
+            'Without them: served to whoever POST …/url would issue a URL to, NOT_FOUND for everyone else. ' +
             "The ETag is the body's SHA-256. `If-None-Match` answers 304; one `Range` of bytes answers 206 " +
             '(several ranges, or a malformed header, are ignored: 200 with the whole body); a range past the ' +
             'end answers 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes */<size>`. `If-Range` with ' +
             'another validator serves the whole body.',
           params: s.mediaParams,
+          querystring: s.mediaDownloadQuery,
           headers: s.mediaDownloadHeaders,
           response: {
             200: {
@@ -422,6 +467,10 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
+        await d.media.authorize(request.device!, request.params.mediaId, {
+          expires: request.query.expires,
+          signature: request.query.signature,
+        });
         let got: Download;
         try {
           got = await d.media.download(request.params.mediaId, {
@@ -461,6 +510,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.register(operations);
     app.register(registration);
+    app.register(resumableUploadDiscovery);
     app.register(devices);
     app.register(account);
     app.register(registrationLock);

@@ -16,6 +16,9 @@ const MAX_REACTION_LENGTH = 16;
 export const MAX_PUSH_PREVIEW_BYTES = 1024;
 /** Push previews in one send: one per recipient device. */
 export const MAX_PUSH_PREVIEWS = 2048;
+/** Attachments one message may declare (sendRequest.mediaIds). */
+export const MAX_MEDIA_IDS = 16;
+const MEDIA_ID = /^[0-9a-f]{64}$/;
 
 const TYPES: Record<number, MessageType> = {
   [WireType.UNSPECIFIED]: 'message',
@@ -104,7 +107,24 @@ export function parseSend(r: SendRequest, config: Config): SendInput {
     devicePayloads,
     meta,
     ...(r.pushPreviews.length > 0 && { pushPreviews: parsePreviews(r, meta) }),
+    ...(r.mediaIds.length > 0 && { mediaIds: parseMediaIds(r.mediaIds, meta) }),
   };
+}
+
+/** The attachments a new message or an edit declares: distinct 64-hex ids, at most 16. */
+function parseMediaIds(ids: readonly string[], meta: MessageMeta | undefined): string[] {
+  if (meta && meta.type !== 'message' && meta.type !== 'edit')
+    throw new ParleyError('INVALID_ARGUMENT', 'mediaIds go with new messages and edits only');
+  if (ids.length > MAX_MEDIA_IDS)
+    throw new ParleyError('INVALID_ARGUMENT', `at most ${MAX_MEDIA_IDS} mediaIds per message`);
+  for (const id of ids) {
+    if (!MEDIA_ID.test(id))
+      throw new ParleyError(
+        'INVALID_ARGUMENT',
+        'each of mediaIds is a media id: the SHA-256 of the body, 64 lowercase hex digits',
+      );
+  }
+  return [...new Set(ids)];
 }
 
 function parsePreviews(r: SendRequest, meta: MessageMeta | undefined): Map<DeviceId, Uint8Array> {

@@ -57,6 +57,8 @@ export interface GatewayDeps {
   receipts: ReceiptService;
   keys: KeyService;
   metrics: Metrics;
+  /** A device connected (a call ringing for it is offered again). */
+  onConnected?: (device: Device) => void;
 }
 
 const BAD_FRAME_LIMIT = 20;

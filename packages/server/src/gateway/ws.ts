@@ -118,6 +118,7 @@ export class Gateway {
       .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
     void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
     this.d.keys.checkOnConnect(device).catch((err) => this.d.log.error({ err }, 'prekey check failed'));
+    this.d.onConnected?.(device);
   }
 
   private beat(): void {

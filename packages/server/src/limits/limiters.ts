@@ -71,6 +71,12 @@ export function limiterTable(config: Config) {
     report: { points: 20, durationSec: 3600 },
     /** Block and unblock requests per user per minute. */
     blockChange: { points: 60, durationSec: 60 },
+    /** Call offers per user per minute. */
+    callOffer: { points: config.callOffersPerMinute, durationSec: 60 },
+    /** Call answers, ends and signals (ICE candidates) per device per minute. */
+    callSignal: { points: 600, durationSec: 60 },
+    /** TURN credential requests per device per hour. */
+    turn: { points: config.turnCredentialsPerHour, durationSec: 3600 },
     /** Push registrations and removals per device per hour. */
     pushRegister: { points: config.pushRegistrationsPerHour, durationSec: 3600 },
     /** Chat mute and do-not-disturb changes per user per minute (each is told to every device). */

@@ -11,15 +11,30 @@ import { BLOB_ID, type BlobStore, type ByteRange } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
+import { type MediaAccessRule, notFound } from './access.js';
 import { answerRange, etagOf, ifRangeHolds, noneMatch } from './ranges.js';
+import { MediaUrlSigner, type SignedMediaUrl, type SignedQuery } from './signed-urls.js';
 
 export interface MediaDeps {
   blobs: BlobStore;
-  /** Records who uploaded what, so deleting an account removes what only it uploaded. */
+  /** Records who uploaded what: the uploader may fetch it, and deleting an account removes what only it uploaded. */
   store: Pick<Store, 'mediaUploadRecord'>;
   clock: Clock;
   limiters: Limiters;
   config: Config;
+  /** Who may fetch a body (media/access.ts). */
+  access: MediaAccessRule;
+  /** Issues and checks signed download URLs (media/signed-urls.ts). */
+  signer: MediaUrlSigner;
+}
+
+/** What an upload is for (`x-media-use`): an attachment (the default) or the user's profile avatar. */
+export function mediaUse(raw: string | undefined): 'attachment' | 'avatar' {
+  if (raw === undefined) return 'attachment';
+  const use = raw.trim().toLowerCase();
+  if (use !== 'attachment' && use !== 'avatar')
+    throw new ParleyError('INVALID_ARGUMENT', 'x-media-use is attachment or avatar');
+  return use;
 }
 
 function mediaId(raw: string): string {
@@ -71,9 +86,11 @@ export class MediaService {
     contentLength: string | undefined,
     body: AsyncIterable<Uint8Array>,
     rawClass?: string,
+    rawUse?: string,
   ): Promise<{ size: number; created: boolean }> {
     const id = mediaId(rawId);
     const kind = mediaClass(rawClass);
+    const avatar = mediaUse(rawUse) === 'avatar';
     const cap = classCap(this.d.config, kind);
     const max = Math.min(this.d.config.mediaMaxBytes, cap);
     if (contentLength === undefined || !/^\d{1,12}$/.test(contentLength)) {
@@ -96,8 +113,30 @@ export class MediaService {
       throw err;
     }
     const stored = await this.d.blobs.put(id, body, Math.min(max, length));
-    await this.d.store.mediaUploadRecord(id, device.userId, this.d.clock.now());
+    await this.d.store.mediaUploadRecord(id, device.userId, this.d.clock.now(), avatar);
     return stored;
+  }
+
+  /**
+   * A signed URL for the body, for this device (media/signed-urls.ts); NOT_FOUND when the
+   * device's user may not fetch it or there is no such body, alike.
+   */
+  async issueUrl(device: Device, rawId: string): Promise<SignedMediaUrl> {
+    const id = mediaId(rawId);
+    await this.d.access.check(device.userId, id);
+    if (!(await this.d.blobs.has(id))) throw notFound();
+    return this.d.signer.issue(id, device.id);
+  }
+
+  /**
+   * Who may download: with a signature, a URL issued to this very device, unchanged and
+   * unexpired (MEDIA_URL_INVALID, MEDIA_URL_EXPIRED), checked with no lookup; without one,
+   * the access rule itself (NOT_FOUND for anyone it does not admit).
+   */
+  async authorize(device: Device, rawId: string, q: SignedQuery): Promise<void> {
+    const id = mediaId(rawId);
+    if (MediaUrlSigner.isSigned(q)) this.d.signer.verify(id, device.id, q);
+    else await this.d.access.check(device.userId, id);
   }
 
   /**
@@ -131,7 +170,7 @@ export class MediaService {
   }
 }
 
-const gone = () => new ParleyError('NOT_FOUND', 'no such media (it may have expired)');
+const gone = notFound;
 
 export interface DownloadHeaders {
   range?: string | undefined;

@@ -1,5 +1,6 @@
 /**
- * Resumable uploads with the tus 1.0 protocol (core, creation, expiration, termination),
+ * Resumable uploads with the tus 1.0 protocol (core, creation, expiration, termination,
+ * checksum: upload-checksum.ts),
  * served by @tus/server at /v1/uploads with its file store (local media) or S3 store (media in
  * a bucket, so any node that shares the bucket resumes an upload). A client creates an upload with
  * its length and metadata (`sha256`: the body's digest, `class`: image, voice, video or
@@ -7,14 +8,15 @@
  * HEAD for the offset and goes on from there. The PATCH that completes it hashes the whole
  * body into the blob store under its SHA-256: a body that does not match its declared digest
  * is deleted and never becomes fetchable. Only the device's own user can see or touch an
- * upload; incomplete uploads expire after 24 h.
+ * upload; incomplete uploads expire after 24 h. One PATCH at a time writes an upload
+ * (upload-locks.ts: in memory, and in Redis across nodes).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from '@tus/file-store';
-import { type DataStore, Server, type Upload } from '@tus/server';
+import { type DataStore, type Locker, MemoryLocker, Server, type Upload } from '@tus/server';
 import type { Config } from '../config/schema.js';
 import { errorJson } from '../gateway/errors.js';
 import type { Limiters } from '../limits/limiters.js';
@@ -23,7 +25,14 @@ import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Device } from '../ports/types.js';
-import { classCap, MEDIA_CLASSES, mediaClass } from './service.js';
+import { classCap, MEDIA_CLASSES, mediaClass, mediaUse } from './service.js';
+import {
+  CHECKSUM_ALGORITHMS,
+  ChecksumStore,
+  type ExpectedChecksum,
+  parseUploadChecksum,
+  requestChecksum,
+} from './upload-checksum.js';
 
 /** Where an upload lives: /v1/uploads/<32 hex digits>. */
 export const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -37,8 +46,8 @@ export const MEDIA_ID_HEADER = 'Upload-Media-Id';
 export type UploadStore = DataStore & { read(id: string): Readable | Promise<Readable> };
 
 /** Incomplete uploads on local disk: a directory of their own (with several nodes, one they share). */
-export function fileUploadStore(dir: string): UploadStore {
-  return new FileStore({ directory: dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS });
+export function fileUploadStore(dir: string, expiryMs = UPLOAD_EXPIRY_MS): UploadStore {
+  return new FileStore({ directory: dir, expirationPeriodInMilliseconds: expiryMs });
 }
 
 export interface ResumableUploadDeps {
@@ -51,6 +60,10 @@ export interface ResumableUploadDeps {
    */
   adopt?: (mediaId: string, uploadId: string, maxBytes: number) => Promise<unknown>;
   blobs: BlobStore;
+  /** Who may write an upload now (upload-locks.ts); default: in this process only. */
+  locker?: Locker;
+  /** Where a chunk with an Upload-Checksum waits while it is checked (default: the system temp dir). */
+  spoolDir?: string;
   store: Pick<Store, 'mediaUploadRecord'>;
   limiters: Limiters;
   config: Config;
@@ -65,6 +78,7 @@ function tusError(err: ParleyError, status?: number): { status_code: number; bod
 
 export class ResumableUploads {
   private readonly files: UploadStore;
+  private readonly checked: ChecksumStore<UploadStore>;
   private readonly tus: Server;
   /** The device behind each request tus is handling (set by `handle`). */
   private readonly devices = new WeakMap<object, Device>();
@@ -72,10 +86,12 @@ export class ResumableUploads {
 
   constructor(private readonly d: ResumableUploadDeps) {
     this.files = d.files;
+    this.checked = new ChecksumStore(d.files, d.spoolDir);
     const largest = Math.max(...MEDIA_CLASSES.map((c) => classCap(d.config, c)));
     this.tus = new Server({
       path: UPLOADS_PATH,
-      datastore: this.files,
+      datastore: this.checked,
+      locker: d.locker ?? new MemoryLocker(),
       relativeLocation: true,
       maxSize: largest,
       namingFunction: () => randomBytes(16).toString('hex'),
@@ -97,10 +113,28 @@ export class ResumableUploads {
     if (owner !== undefined && owner !== device.userId) throw new ParleyError('NOT_FOUND', 'no such upload');
   }
 
-  /** Serves one tus request of an authenticated device; tus writes the whole answer. */
-  async serve(device: Device, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.devices.set(req, device);
-    await this.tus.handle(req, res);
+  /**
+   * The request's Upload-Checksum (undefined without one); INVALID_ARGUMENT (400) for an
+   * unsupported algorithm or a malformed header. Call before `serve`.
+   */
+  checksum(header: string | string[] | undefined): ExpectedChecksum | undefined {
+    if (Array.isArray(header)) throw new ParleyError('INVALID_ARGUMENT', 'one Upload-Checksum per request');
+    return parseUploadChecksum(header);
+  }
+
+  /**
+   * Serves one tus request of an authenticated device (or an OPTIONS request, without one);
+   * tus writes the whole answer. A chunk with `checksum` is checked before it is written.
+   */
+  async serve(
+    device: Device | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    checksum?: ExpectedChecksum,
+  ): Promise<void> {
+    if (device) this.devices.set(req, device);
+    if (req.method === 'OPTIONS') res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
+    await requestChecksum.run(checksum, () => this.tus.handle(req, res));
   }
 
   /** Removes incomplete uploads past their expiry; returns how many. */
@@ -115,6 +149,7 @@ export class ResumableUploads {
 
   close(): void {
     clearInterval(this.sweeper);
+    this.checked.close();
   }
 
   private deviceOf(req: { runtime?: { node?: { req: object } | undefined } | undefined }): Device {
@@ -147,6 +182,7 @@ export class ResumableUploads {
           'Upload-Metadata sha256 is the body’s SHA-256, 64 lowercase hex',
         );
       const kind = mediaClass(meta.class ?? undefined);
+      const use = mediaUse(meta.use ?? undefined);
       const cap = classCap(this.d.config, kind);
       if (upload.size > cap)
         throw new ParleyError('PAYLOAD_TOO_LARGE', `${kind} media is larger than ${cap} bytes`);
@@ -164,7 +200,7 @@ export class ResumableUploads {
         throw err;
       }
       // The owner is the server's to say, whatever the client sent.
-      return { metadata: { sha256, class: kind, owner: device.userId } };
+      return { metadata: { sha256, class: kind, owner: device.userId, ...(use === 'avatar' && { use }) } };
     } catch (err) {
       throw err instanceof ParleyError ? tusError(err) : err;
     }
@@ -185,7 +221,8 @@ export class ResumableUploads {
       if (err instanceof ParleyError) throw tusError(err);
       throw err;
     }
-    await this.d.store.mediaUploadRecord(sha256, device.userId, this.d.clock.now());
+    const avatar = upload.metadata?.use === 'avatar';
+    await this.d.store.mediaUploadRecord(sha256, device.userId, this.d.clock.now(), avatar);
     await this.files.remove(upload.id).catch((err) => this.d.log.warn({ err }, 'a finished upload stays'));
     return { headers: { [MEDIA_ID_HEADER]: sha256 } };
   }

@@ -36,6 +36,7 @@ export class Metrics {
   readonly pendingDepth: Gauge;
   readonly directoryChats: Gauge;
   readonly directoryLoading: Gauge;
+  readonly calls: Gauge;
   readonly busSeconds: Histogram<'op'>;
   readonly busErrors: Counter<'op'>;
   readonly errors: Counter<'code'>;
@@ -47,6 +48,7 @@ export class Metrics {
     options: {
       pending?: () => number;
       directory?: () => { chats: number; loading: boolean };
+      calls?: () => number;
       defaults?: boolean;
     } = {},
   ) {
@@ -114,6 +116,15 @@ export class Metrics {
       registers,
       collect() {
         if (directory) this.set(directory().loading ? 1 : 0);
+      },
+    });
+    const calls = options.calls;
+    this.calls = new Gauge({
+      name: 'parley_calls',
+      help: 'Calls ringing or connected whose home is this node',
+      registers,
+      collect() {
+        if (calls) this.set(calls());
       },
     });
     this.busSeconds = new Histogram({

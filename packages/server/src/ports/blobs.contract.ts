@@ -85,17 +85,43 @@ export function blobStoreContract(
       await blobs.close();
     });
 
-    it('expires bodies stored before the cutoff', async () => {
+    it('lists bodies in id order, page by page, with when each was stored', async () => {
       const { blobs, setAge } = await make();
-      const a = new Uint8Array([1, 2, 3]);
-      const b = new Uint8Array([4, 5, 6]);
-      await blobs.put(sha(a), chunks(a), 100);
-      await blobs.put(sha(b), chunks(b), 100);
-      const now = Date.now();
-      await setAge?.(sha(a), 40 * 86_400_000);
-      assert.equal(await blobs.expire(now - 30 * 86_400_000, 100), setAge ? 1 : 0);
-      assert.equal(await blobs.has(sha(a)), !setAge);
-      assert.equal(await blobs.has(sha(b)), true);
+      const bodies = [1, 2, 3, 4, 5].map((n) => new Uint8Array([n, n, n]));
+      const before = Date.now() - 5_000;
+      for (const b of bodies) await blobs.put(sha(b), chunks(b), 100);
+      const ids = bodies.map(sha).sort();
+      assert.deepEqual(await blobs.list('', 0), []);
+      const all = await blobs.list('', 100);
+      assert.deepEqual(
+        all.map((b) => b.id),
+        ids,
+      );
+      for (const b of all)
+        assert.ok(b.storedAt >= before && b.storedAt <= Date.now() + 5_000, 'stored just now');
+      const first = await blobs.list('', 2);
+      assert.deepEqual(
+        first.map((b) => b.id),
+        ids.slice(0, 2),
+      );
+      const rest = await blobs.list(first.at(-1)!.id, 100);
+      assert.deepEqual(
+        rest.map((b) => b.id),
+        ids.slice(2),
+        'the next page starts after the last id',
+      );
+      assert.deepEqual(await blobs.list(ids.at(-1)!, 100), []);
+      if (setAge) {
+        await setAge(ids[0]!, 40 * 86_400_000);
+        const [aged] = await blobs.list('', 1);
+        assert.ok(aged!.storedAt < Date.now() - 39 * 86_400_000, 'the time it was stored');
+      }
+      await blobs.delete([ids[1]!]);
+      assert.deepEqual(
+        (await blobs.list('', 100)).map((b) => b.id),
+        [ids[0], ...ids.slice(2)],
+        'a deleted body is not listed',
+      );
       await blobs.close();
     });
   });

@@ -3,7 +3,7 @@
  * the store neither knows nor cares. Invariants every backend keeps:
  * - `put` stores the body only if it hashes to `id` and fits in `maxBytes`, atomically: a
  *   reader never sees a partial body; a repeat of a stored id stores nothing new;
- * - a body is readable until `expire` or `delete` removes it.
+ * - a body is readable until `delete` removes it (the retention job decides which).
  */
 export interface BlobPutResult {
   size: number;
@@ -24,6 +24,13 @@ export interface BlobRead {
   body: AsyncIterable<Uint8Array>;
 }
 
+/** A body `list` found. */
+export interface StoredBlob {
+  id: string;
+  /** When it was stored (file time on disk, LastModified in a bucket), ms since epoch. */
+  storedAt: number;
+}
+
 export interface BlobStore {
   /** DIGEST_MISMATCH when the bytes do not hash to `id`; PAYLOAD_TOO_LARGE above `maxBytes`. */
   put(id: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<BlobPutResult>;
@@ -37,8 +44,12 @@ export interface BlobStore {
   has(id: string): Promise<boolean>;
   /** Removes these bodies at once (ids not stored are skipped); returns how many were removed. */
   delete(ids: readonly string[]): Promise<number>;
-  /** Removes up to `limit` bodies stored before `cutoff` (ms since epoch); returns how many. */
-  expire(cutoff: number, limit: number): Promise<number>;
+  /**
+   * Up to `limit` stored bodies whose ids sort after `after` ('' for the first page), in id
+   * order, each with when it was stored (ms since epoch). Only bodies: never a temporary
+   * file, an incomplete upload or anything else that lives beside them.
+   */
+  list(after: string, limit: number): Promise<StoredBlob[]>;
   close(): Promise<void>;
 }
 

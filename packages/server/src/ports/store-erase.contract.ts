@@ -6,23 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import type { SendCommit, Store } from './store.js';
-import { type Account, addUser, bytes, chatInput, T0 } from './store-fixtures.js';
+import { type Account, addUser, bytes, chatInput, sendItem, T0 } from './store-fixtures.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from './types.js';
 
 const MEDIA_A = 'a'.repeat(64);
 const MEDIA_B = 'b'.repeat(64);
 
-function send(chatId: string, from: Account, clientMessageId: string): SendCommit {
-  return {
-    chatId: chatId as ChatId,
-    senderUserId: from.userId,
-    senderDeviceId: from.deviceId,
-    clientMessageId,
-    serverTime: T0,
-    payload: bytes(clientMessageId),
-    devicePayloads: undefined,
-  };
-}
+const send = (chatId: string, from: Account, clientMessageId: string) =>
+  sendItem(chatId, from, clientMessageId);
 
 async function seqOf(store: Store, item: SendCommit): Promise<number> {
   const [r] = await store.messageCommit([item]);

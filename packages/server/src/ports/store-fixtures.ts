@@ -2,7 +2,7 @@
  * Accounts and chats the Store contract suites share (store.contract.ts and the suites it
  * runs): one way to make them, so every suite means the same by "user 1" or "chat g".
  */
-import type { ChatCreate, Store } from './store.js';
+import type { ChatCreate, SendCommit, Store } from './store.js';
 import type { ChatId, DeviceId, Role, UserId } from './types.js';
 
 export const T0 = 1_700_000_000_000;
@@ -52,5 +52,24 @@ export function chatInput(
     ],
     now,
     update: bytes(`created ${id}`),
+  };
+}
+
+/** A send of `from` to chat `chatId` at T0, its payload the client message id; `extra` overrides. */
+export function sendItem(
+  chatId: string,
+  from: Account,
+  clientMessageId: string,
+  extra: Partial<SendCommit> = {},
+): SendCommit {
+  return {
+    chatId: chatId as ChatId,
+    senderUserId: from.userId,
+    senderDeviceId: from.deviceId,
+    clientMessageId,
+    serverTime: T0,
+    payload: bytes(clientMessageId),
+    devicePayloads: undefined,
+    ...extra,
   };
 }

@@ -17,6 +17,7 @@ import {
 import { discoveryContract } from './store-discovery.contract.js';
 import { accountEraseContract } from './store-erase.contract.js';
 import { type Account, addUser, bytes, chatInput, phoneOf, T0 } from './store-fixtures.js';
+import { mediaContract } from './store-media.contract.js';
 import { moderationContract } from './store-moderation.contract.js';
 import { mutesContract } from './store-mutes.contract.js';
 import { profilesContract } from './store-profiles.contract.js';
@@ -1986,6 +1987,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
     describe('contact discovery', () => discoveryContract(test));
     describe('blocking, reports and moderation', () => moderationContract(test));
     describe('mutes and do-not-disturb', () => mutesContract(test));
+    describe('media references and access', () => mediaContract(test));
 
     describe('profiles', () => profilesContract(test));
     describe('push outbox', () => pushContract(test));

@@ -93,6 +93,18 @@ export interface SendCommit {
    * PushRecipient.preview), never into the message.
    */
   pushPreviews?: ReadonlyMap<DeviceId, Uint8Array> | undefined;
+  /**
+   * Media ids the message references (distinct, checked at the edge): recorded as
+   * (media id, chat, seq) in the same transaction when the message is stored, nothing for a
+   * duplicate or a refused send. Absent or empty costs no statement at all.
+   */
+  mediaIds?: readonly string[] | undefined;
+}
+
+/** What the store knows about who may fetch a media body (Store.mediaAccess). */
+export interface MediaAccess {
+  granted: boolean;
+  avatarOwners: UserId[];
 }
 
 export type CommitResult =
@@ -171,6 +183,7 @@ export function createdMessage(input: ChatCreate): StoredMessage {
 export interface ChatMutation {
   chatId: ChatId;
   actorUserId: UserId;
+  /** The acting device; '' for an update the server writes itself (a call event), which every device gets. */
   actorDeviceId: DeviceId;
   now: number;
   update: Uint8Array;
@@ -358,10 +371,33 @@ export interface Store extends PushStore {
    * Every table that names a user is listed in the backend's erase steps (erase.ts).
    */
   accountErase(input: AccountErase): Promise<AccountErased>;
-  /** Records that the user uploaded this media body (idempotent; a repeat moves uploadedAt). */
-  mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void>;
-  /** Forgets up to `limit` upload records older than `cutoff` (their bodies expire alike); returns how many. */
+  /**
+   * Records that the user uploaded this media body (idempotent; a repeat moves uploadedAt).
+   * `avatar` marks it as the user's profile avatar (a repeat never unmarks it).
+   */
+  mediaUploadRecord(mediaId: string, userId: UserId, now: number, avatar?: boolean): Promise<void>;
+  /**
+   * Forgets up to `limit` upload records older than `cutoff` (their bodies expire alike);
+   * avatar uploads stay while their bodies do (see `mediaForget`). Returns how many.
+   */
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number>;
+  /**
+   * Who may fetch a body, as far as the store can tell (docs/security.md, "Media access"):
+   * `granted` when `userId` uploaded it, or is a member of a chat with a message that
+   * declared it (sendRequest.mediaIds; not deleted for everyone, not expired), or of a chat
+   * whose icon it is. `avatarOwners`: users who uploaded it as their avatar and share a chat
+   * with `userId` (or are `userId`); the caller applies their block lists. Empty for an
+   * unknown id. A pure read.
+   */
+  mediaAccess(mediaId: string, userId: UserId): Promise<MediaAccess>;
+  /**
+   * Of `ids`, those the retention job must keep: uploaded (or uploaded again) at or after
+   * `uploadedSince`; declared by a message stored at or after `messagesSince` and not deleted
+   * for everyone; a chat's icon; or some user's newest avatar upload. A pure read.
+   */
+  mediaKept(ids: readonly string[], uploadedSince: number, messagesSince: number): Promise<string[]>;
+  /** Forgets the message references and upload records of bodies that were removed; returns rows removed. */
+  mediaForget(ids: readonly string[]): Promise<number>;
 
   // -- contact discovery ---------------------------------------------------------------------
   /**

@@ -13,7 +13,8 @@ import { alertFor } from '../mutes/alert.js';
 import type { Clock } from '../ports/clock.js';
 import type { PushPlatform, PushProvider } from '../ports/push.js';
 import type { CommitResult, SendCommit, Store } from '../ports/store.js';
-import type { DeviceId } from '../ports/types.js';
+import type { ChatId, DeviceId, UserId } from '../ports/types.js';
+import { type RingingCall, sendCallPushes } from './call-push.js';
 import { PushMetrics } from './metrics.js';
 import { PushRegistrations, type PushRegistryChange } from './registrations.js';
 import { PushRegistry } from './registry.js';
@@ -39,6 +40,8 @@ export interface PushWiring {
   withPushJobs(batch: readonly SendCommit[]): Promise<readonly SendCommit[]>;
   /** Counts the jobs a committed batch recorded. */
   committed(batch: readonly SendCommit[], results: readonly CommitResult[]): void;
+  /** Ring pushes for a call that starts ringing (call-push.ts): at once, no job, never rejects. */
+  ringCall(call: RingingCall): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,10 @@ export function wirePush(d: PushDeps): PushWiring {
     rules: { allowInsecureUrls: c.pushAllowInsecureUrls, webhookOrigins: c.pushWebhookOrigins },
     announce: d.announce,
   });
+  const alertOf: AlertFor =
+    d.overrides?.alertFor ??
+    ((userId: UserId, chatId: ChatId, mentioned: boolean) =>
+      alertFor({ store: d.store }, { userId, chatId, mentioned, now: d.clock.now() }));
   const worker = new PushWorker({
     store: d.store,
     providers,
@@ -94,10 +101,7 @@ export function wirePush(d: PushDeps): PushWiring {
     },
     online: d.online,
     // Mutes and do-not-disturb decide (mutes/alert.ts): a mention breaks through a group mute.
-    alertFor:
-      d.overrides?.alertFor ??
-      ((userId, chatId, mentioned) =>
-        alertFor({ store: d.store }, { userId, chatId, mentioned, now: d.clock.now() })),
+    alertFor: alertOf,
     tokenRemoved: (deviceId) => registrations.tokenRemoved(deviceId),
     random: d.overrides?.random ?? Math.random,
   });
@@ -133,6 +137,24 @@ export function wirePush(d: PushDeps): PushWiring {
       }
       if (n > 0) metrics.queued.inc(n);
     },
+    ringCall: (call) =>
+      sendCallPushes(
+        {
+          store: d.store,
+          registry,
+          providers,
+          metrics,
+          log: d.log,
+          online: d.online,
+          alertFor: async (userId, chatId) => alertOf(userId, chatId, false),
+          forget: (deviceId) => {
+            registrations
+              .forget([deviceId])
+              .catch((err) => d.log.warn({ err }, 'removing an invalid push registration failed'));
+          },
+        },
+        call,
+      ),
     async close() {
       await worker.stop();
       await Promise.all([...providers.values()].map((p) => p.close().catch(() => {})));

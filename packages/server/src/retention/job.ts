@@ -1,11 +1,12 @@
 /**
  * Scheduled housekeeping: deletes messages older than the retention period in small
- * batches (yielding between them so traffic is not blocked), removes media bodies of the same
- * age (and the records of who uploaded them), forgets discovery lookups older than a day, and logs out linked devices
- * whose primary has not been seen for linkedDeviceMaxIdleDays.
+ * batches (yielding between them so traffic is not blocked), removes media bodies nothing
+ * references any more (media/sweep.ts), forgets discovery lookups older than a day, and logs
+ * out linked devices whose primary has not been seen for linkedDeviceMaxIdleDays.
  */
 import { DISCOVERY_WINDOW_MS } from '../discovery/service.js';
 import type { Logger } from '../log.js';
+import { sweepMedia } from '../media/sweep.js';
 import type { BlobStore } from '../ports/blobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
@@ -23,11 +24,13 @@ export interface RetentionDeps {
   /** Devices connected now: primaries among them count as seen. */
   connectedDevices: () => Iterable<DeviceId>;
   onRevoked: (ids: DeviceId[]) => void;
-  /** Media bodies expire with the same retention period. */
+  /** Media bodies go when nothing references them (media/sweep.ts). */
   blobs?: BlobStore;
 }
 
-export async function runRetention(d: RetentionDeps): Promise<{ expired: number; retired: number }> {
+export async function runRetention(
+  d: RetentionDeps,
+): Promise<{ expired: number; retired: number; mediaExpired: number }> {
   const now = d.clock.now();
   let expired = 0;
   for (;;) {
@@ -36,15 +39,10 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
     if (n < BATCH) break;
     await new Promise((r) => setImmediate(r));
   }
-  let mediaExpired = 0;
-  if (d.blobs) {
-    for (;;) {
-      const n = await d.blobs.expire(now - d.retentionDays * DAY, BATCH);
-      mediaExpired += n;
-      if (n < BATCH) break;
-    }
-  }
-  // Who uploaded a body is forgotten when the body may have expired.
+  const mediaExpired = d.blobs
+    ? await sweepMedia({ store: d.store, blobs: d.blobs, now, messagesSince: now - d.retentionDays * DAY })
+    : 0;
+  // Who uploaded a body is forgotten after the retention period (avatars stay with their bodies).
   while ((await d.store.mediaUploadsExpire(now - d.retentionDays * DAY, BATCH)) === BATCH) {
     await new Promise((r) => setImmediate(r));
   }
@@ -57,5 +55,5 @@ export async function runRetention(d: RetentionDeps): Promise<{ expired: number;
   if (retired.length) d.onRevoked(retired);
   if (expired || retired.length || mediaExpired)
     d.log.info({ expired, retired: retired.length, mediaExpired }, 'retention run');
-  return { expired, retired: retired.length };
+  return { expired, retired: retired.length, mediaExpired };
 }

@@ -15,7 +15,12 @@ import {
   type BlobStore,
   type ByteRange,
   checkRange,
+  type StoredBlob,
 } from '../../../ports/blobs.js';
+
+/** The folders bodies live in: the first two hex digits of their ids. */
+const SUBDIR = /^[0-9a-f]{2}$/;
+
 import { hashChecked, spoolChecked } from '../spool.js';
 
 export class LocalBlobStore implements BlobStore {
@@ -126,21 +131,18 @@ export class LocalBlobStore implements BlobStore {
     return removed;
   }
 
-  async expire(cutoff: number, limit: number): Promise<number> {
-    let removed = 0;
-    for (const sub of await readdir(this.dir)) {
-      if (sub === 'tmp' || sub.length !== 2) continue;
-      for (const f of await readdir(join(this.dir, sub))) {
-        if (removed >= limit) return removed;
-        const p = join(this.dir, sub, f);
-        const st = await stat(p).catch(() => undefined);
-        if (st && st.mtimeMs < cutoff) {
-          await rm(p, { force: true });
-          removed++;
-        }
+  async list(after: string, limit: number): Promise<StoredBlob[]> {
+    const out: StoredBlob[] = [];
+    const subs = (await readdir(this.dir)).filter((d) => SUBDIR.test(d) && d >= after.slice(0, 2)).sort();
+    for (const sub of subs) {
+      const names = await readdir(join(this.dir, sub)).catch(() => [] as string[]);
+      for (const f of names.filter((n) => BLOB_ID.test(n) && n > after).sort()) {
+        if (out.length >= limit) return out;
+        const st = await stat(join(this.dir, sub, f)).catch(() => undefined);
+        if (st) out.push({ id: f, storedAt: st.mtimeMs });
       }
     }
-    return removed;
+    return out;
   }
 
   async close(): Promise<void> {}

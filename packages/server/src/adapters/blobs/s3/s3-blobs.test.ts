@@ -1,7 +1,7 @@
 /**
  * The BlobStore contract against a real S3-compatible service (PARLEY_TEST_S3_ENDPOINT, with
  * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), each test under a fresh prefix of one bucket,
- * then expiry, large bodies and the errors a misconfigured store opens with. A whole node on
+ * then listing, large bodies and the errors a misconfigured store opens with. A whole node on
  * S3 is tested in test/media-s3.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -69,15 +69,25 @@ if (endpoint === undefined) {
   blobStoreContract('S3', async () => ({ blobs: await open(freshUrl()) }));
 
   describe('S3BlobStore', () => {
-    it('expires only bodies last modified before the cutoff, at most `limit` per call', async () => {
-      const blobs = await open(freshUrl());
-      const bodies = [1, 2, 3].map((n) => new Uint8Array([n, n, n]));
-      for (const b of bodies) await blobs.put(sha(b), once(b), 100);
-      assert.equal(await blobs.expire(Date.now() - 60_000, 100), 0, 'nothing is a minute old yet');
-      // A cutoff in the future makes every body "old".
-      assert.equal(await blobs.expire(Date.now() + 60_000, 2), 2);
-      assert.equal(await blobs.expire(Date.now() + 60_000, 2), 1);
-      for (const b of bodies) assert.equal(await blobs.has(sha(b)), false);
+    it('lists only bodies: other objects under the prefix are left out', async () => {
+      const url = freshUrl();
+      const blobs = await open(url);
+      const body = new Uint8Array([1, 2, 3]);
+      await blobs.put(sha(body), once(body), 100);
+      // What a resumable upload leaves at the same level: an info object and a part.
+      const raw = new S3Client({
+        endpoint: s3Endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+      });
+      const prefix = url.slice(`s3://${bucket}/`.length);
+      for (const key of [`${'0'.repeat(32)}.info`, `${'0'.repeat(32)}.part`, 'notes/readme'])
+        await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${key}`, Body: 'x' }));
+      raw.destroy();
+      assert.deepEqual(
+        (await blobs.list('', 100)).map((b) => b.id),
+        [sha(body)],
+      );
       await blobs.close();
     });
 

@@ -34,6 +34,7 @@ import {
   type BlobStore,
   type ByteRange,
   checkRange,
+  type StoredBlob,
 } from '../../../ports/blobs.js';
 import { hashChecked, spoolChecked } from '../spool.js';
 
@@ -239,12 +240,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Lists the prefix page by page and deletes bodies last modified before `cutoff`, at most
-   * `limit` of them. A bucket lifecycle rule on the prefix does the same inside S3 (see
-   * docs/operations.md); with one in place this finds nothing to do.
+   * Lists the prefix from `after` on. Other objects may share it (with no prefix, the
+   * resumable uploads' `.info` and part objects do): only 64-hex names are bodies.
    */
-  async expire(cutoff: number, limit: number): Promise<number> {
-    const old: string[] = [];
+  async list(after: string, limit: number): Promise<StoredBlob[]> {
+    const out: StoredBlob[] = [];
     let token: string | undefined;
     try {
       do {
@@ -252,21 +252,21 @@ export class S3BlobStore implements BlobStore {
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix,
-            ...(token && { ContinuationToken: token }),
+            MaxKeys: Math.min(1000, Math.max(limit - out.length, 1)),
+            ...(token ? { ContinuationToken: token } : after && { StartAfter: `${this.prefix}${after}` }),
           }),
         );
         for (const o of page.Contents ?? []) {
-          if (old.length >= limit) break;
           const name = o.Key?.slice(this.prefix.length) ?? '';
-          if (BLOB_ID.test(name) && o.LastModified && o.LastModified.getTime() < cutoff) old.push(o.Key!);
+          if (out.length < limit && BLOB_ID.test(name) && o.LastModified)
+            out.push({ id: name, storedAt: o.LastModified.getTime() });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token && old.length < limit);
-      for (let i = 0; i < old.length; i += 1000) await this.removeKeys(old.slice(i, i + 1000));
+      } while (token && out.length < limit);
     } catch (err) {
       throw err instanceof ParleyError ? err : unavailable(err);
     }
-    return old.length;
+    return out;
   }
 
   async close(): Promise<void> {

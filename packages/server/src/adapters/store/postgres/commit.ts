@@ -39,6 +39,8 @@ class PendingRows {
     withheld: [] as boolean[],
   };
   readonly p = { chat: [] as string[], seq: [] as number[], device: [] as string[], body: [] as Buffer[] };
+  /** Media references (sendRequest.mediaIds): empty for almost every message, then no statement. */
+  readonly r = { media: [] as string[], chat: [] as string[], seq: [] as number[] };
 
   /** Body bytes held; arrays travel hex-encoded in one string, so a flush keeps this bounded. */
   bytes = 0;
@@ -66,6 +68,11 @@ class PendingRows {
     m.viewOnce.push(meta?.viewOnce === true);
     m.expiresAt.push(expiresAt);
     m.withheld.push(b.withheld === true);
+    for (const id of b.mediaIds ?? []) {
+      this.r.media.push(id);
+      this.r.chat.push(b.chatId);
+      this.r.seq.push(seq);
+    }
     for (const [deviceId, body] of b.devicePayloads ?? []) {
       this.p.chat.push(b.chatId);
       this.p.seq.push(seq);
@@ -103,7 +110,9 @@ class PendingRows {
     if (this.p.seq.length > 0) {
       await db.count('payloadsInsert', [this.p.chat, this.p.seq, this.p.device, this.p.body]);
     }
-    for (const column of [...Object.values(m), ...Object.values(this.p)]) column.length = 0;
+    if (this.r.seq.length > 0) await db.count('mediaRefsInsert', [this.r.media, this.r.chat, this.r.seq]);
+    for (const column of [...Object.values(m), ...Object.values(this.p), ...Object.values(this.r)])
+      column.length = 0;
     this.bytes = 0;
   }
 }
@@ -242,6 +251,7 @@ async function checkTarget(
 async function applyTarget(db: Db, b: SendCommit, m: MessageMeta): Promise<void> {
   const chatId: ChatId = b.chatId;
   if (m.type === 'delete') {
+    await db.count('mediaRefsWipe', [chatId, m.refSeq]);
     await db.count('messageWipe', [chatId, m.refSeq]);
     await db.count('payloadsDelete', [chatId, [m.refSeq]]);
     await db.count('editsWipe', [chatId, m.refSeq]);

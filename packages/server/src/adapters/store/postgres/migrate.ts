@@ -19,6 +19,7 @@ import { migration as m010 } from './migrations/010_sent_receipt_at.js';
 import { migration as m011 } from './migrations/011_push.js';
 import { migration as m012 } from './migrations/012_mutes.js';
 import { migration as m013 } from './migrations/013_push_preview.js';
+import { migration as m014 } from './migrations/014_media_refs.js';
 
 export interface Migration {
   readonly version: number;
@@ -40,6 +41,7 @@ export const migrations: readonly Migration[] = [
   m011,
   m012,
   m013,
+  m014,
 ];
 
 export interface MigrateResult {

@@ -24,6 +24,7 @@ import type {
   DiscoveryLookupsTake,
   DiscoveryLookupsTaken,
   KeysUploadInput,
+  MediaAccess,
   OneTimeCode,
   ReportRecord,
   ReportStatus,
@@ -217,8 +218,28 @@ export class PostgresStore implements Store {
     return this.tx((db) => eraseAccount(db, input));
   }
 
-  async mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void> {
-    await this.count('mediaUploadRecord', [mediaId, userId, now]);
+  async mediaUploadRecord(mediaId: string, userId: UserId, now: number, avatar = false): Promise<void> {
+    await this.count('mediaUploadRecord', [mediaId, userId, now, avatar]);
+  }
+
+  async mediaAccess(mediaId: string, userId: UserId): Promise<MediaAccess> {
+    const [g] = await this.rows<{ granted: boolean }>('mediaGranted', [mediaId, userId]);
+    const owners = await this.rows<{ user_id: string }>('mediaAvatarOwners', [mediaId, userId]);
+    return { granted: g?.granted === true, avatarOwners: owners.map((r) => r.user_id as UserId) };
+  }
+
+  async mediaKept(ids: readonly string[], uploadedSince: number, messagesSince: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.rows<{ id: string }>('mediaKept', [ids, uploadedSince, messagesSince]);
+    return rows.map((r) => r.id);
+  }
+
+  mediaForget(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.tx(
+      async (db) =>
+        (await db.count('mediaRefsForget', [ids])) + (await db.count('mediaUploadsForget', [ids])),
+    );
   }
 
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {

@@ -4,6 +4,7 @@
  * whole (`= ANY($1::text[])`, `unnest(...)`) so a batch costs one round trip, not one per row.
  */
 import { eraseSql, eraseStepSql } from './erase.js';
+import { mediaSql } from './media-sql.js';
 import { moderationSql } from './moderation-sql.js';
 import { mutesSql } from './mutes-sql.js';
 import { pushSql } from './push.js';
@@ -14,6 +15,7 @@ export const sql = {
   ...moderationSql,
   ...pushSql,
   ...mutesSql,
+  ...mediaSql,
   // -- accounts -------------------------------------------------------------------------------
   /** $1 phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = $1',
@@ -21,12 +23,13 @@ export const sql = {
   usersByPhoneHash: 'SELECT id, phone_hash FROM users WHERE phone_hash = ANY($1::bytea[])',
   /** $1 id */
   userGet: 'SELECT id, phone, created_at FROM users WHERE id = $1',
-  /** $1 media_id, $2 user_id, $3 uploaded_at */
-  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at) VALUES ($1, $2, $3)
-    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`,
+  /** $1 media_id, $2 user_id, $3 uploaded_at, $4 avatar (a repeat never unmarks one) */
+  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at, avatar) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at,
+      avatar = media_uploads.avatar OR excluded.avatar`,
   /** $1 cutoff, $2 limit */
   mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
-    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < $1 LIMIT $2)`,
+    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < $1 AND NOT avatar LIMIT $2)`,
   /** $1 user_id, $2 cutoff: forgets the user's lookups made at or before cutoff */
   discoveryForget: 'DELETE FROM discovery_lookups WHERE user_id = $1 AND looked_up_at <= $2',
   /** $1 user_id */
@@ -358,7 +361,8 @@ export const sql = {
       FOR UPDATE SKIP LOCKED),
     gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
       RETURNING m.chat_id, m.seq),
-    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq)
+    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq),
+    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq)
     SELECT count(*) AS n FROM gone`,
   /** $1 now, $2 limit: the same for messages whose disappearing timer ran out */
   messagesExpireTimed: `WITH doomed AS (
@@ -366,7 +370,8 @@ export const sql = {
       FOR UPDATE SKIP LOCKED),
     gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
       RETURNING m.chat_id, m.seq),
-    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq)
+    bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq),
+    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq)
     SELECT count(*) AS n FROM gone`,
 
   // -- pins and invites -----------------------------------------------------------------------

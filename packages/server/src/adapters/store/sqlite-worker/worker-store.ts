@@ -26,6 +26,9 @@ export const READS: ReadonlySet<string> = new Set([
   'usersExist',
   'chatDirectFind',
   'alertSettings',
+  'mediaAccess',
+  // The retention job's question for each page of bodies: kept off the writer, so commits never wait on it.
+  'mediaKept',
 ]);
 
 /**

@@ -20,6 +20,7 @@ import { sql as m017 } from './migrations/017_sent_receipt_at.js';
 import { sql as m018 } from './migrations/018_push.js';
 import { sql as m019 } from './migrations/019_mutes.js';
 import { sql as m020 } from './migrations/020_push_preview.js';
+import { sql as m021 } from './migrations/021_media_refs.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -42,6 +43,7 @@ const migrations: readonly string[] = [
   m018,
   m019,
   m020,
+  m021,
 ];
 
 export function migrate(db: Database.Database): number {

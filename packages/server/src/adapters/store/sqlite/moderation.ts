@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { AdminStats, AuditEntry, BlockEntry, ReportRecord, ReportStatus } from '../../../ports/store.js';
 import type { UserId } from '../../../ports/types.js';
 import { type AuditRow, blockListFull, type ReportRow, toAudit, toReport } from '../report-rows.js';
+import { type Prepared, preparedOnFirstUse } from './prepared.js';
 
 const sql = {
   /** user_id, blocked_user_id, blocked_at */
@@ -56,20 +57,15 @@ const sql = {
       (SELECT count(*) FROM users WHERE suspended_at IS NOT NULL) AS suspended`,
 } as const;
 
-type Prepared = { [K in keyof typeof sql]: Database.Statement };
-
 export class SqliteModeration {
-  private s: Prepared | undefined;
+  private readonly prepared: () => Prepared<typeof sql>;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.prepared = preparedOnFirstUse(db, sql);
+  }
 
-  private get st(): Prepared {
-    if (!this.s) {
-      const out = {} as Record<string, Database.Statement>;
-      for (const [name, text] of Object.entries(sql)) out[name] = this.db.prepare(text);
-      this.s = out as Prepared;
-    }
-    return this.s;
+  private get st(): Prepared<typeof sql> {
+    return this.prepared();
   }
 
   blockAdd(userId: UserId, blocked: UserId, now: number, max: number): boolean {

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { AlertSettings } from '../../../ports/store.js';
 import type { ChatId, ChatKind, UserId } from '../../../ports/types.js';
+import { type Prepared, preparedOnFirstUse } from './prepared.js';
 
 const sql = {
   /** muted_until, chat_id, user_id */
@@ -19,20 +20,15 @@ const sql = {
     WHERE m.chat_id = ? AND m.user_id = ?`,
 } as const;
 
-type Prepared = { [K in keyof typeof sql]: Database.Statement };
-
 export class SqliteMutes {
-  private s: Prepared | undefined;
+  private readonly prepared: () => Prepared<typeof sql>;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.prepared = preparedOnFirstUse(db, sql);
+  }
 
-  private get st(): Prepared {
-    if (!this.s) {
-      const out = {} as Record<string, Database.Statement>;
-      for (const [name, text] of Object.entries(sql)) out[name] = this.db.prepare(text);
-      this.s = out as Prepared;
-    }
-    return this.s;
+  private get st(): Prepared<typeof sql> {
+    return this.prepared();
   }
 
   chatMuteSet(chatId: ChatId, userId: UserId, until: number): boolean {

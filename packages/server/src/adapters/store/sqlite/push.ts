@@ -24,6 +24,7 @@ import {
   targetOf,
   toJob,
 } from '../push-rows.js';
+import { type Prepared, preparedOnFirstUse } from './prepared.js';
 
 const sql = {
   /** device_id, user_id, chat_id, seq, seq, due_at, created_at, mentioned, preview: one more message for the device's job */
@@ -94,19 +95,16 @@ const sql = {
       due_at = min(due_at, excluded.due_at)`,
 } as const;
 
-type Prepared = { [K in keyof typeof sql]: Database.Statement };
-
 /** Synchronous: the store wraps each call (error translation, worker thread). */
 export class SqlitePush {
-  private prepared: Prepared | undefined;
+  private readonly prepared: () => Prepared<typeof sql>;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.prepared = preparedOnFirstUse(db, sql);
+  }
 
-  private get s(): Prepared {
-    this.prepared ??= Object.fromEntries(
-      Object.entries(sql).map(([k, v]) => [k, this.db.prepare(v)]),
-    ) as Prepared;
-    return this.prepared;
+  private get s(): Prepared<typeof sql> {
+    return this.prepared();
   }
 
   /** In the commit's transaction: one job row per recipient of each new message. */

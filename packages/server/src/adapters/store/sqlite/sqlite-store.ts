@@ -21,6 +21,7 @@ import type {
   DiscoveryLookupsTake,
   DiscoveryLookupsTaken,
   KeysUploadInput,
+  MediaAccess,
   OneTimeCode,
   ReportRecord,
   ReportStatus,
@@ -106,6 +107,7 @@ import {
   WalCheckpointer,
 } from './checkpointer.js';
 import { type Eraser, prepareEraser } from './erase.js';
+import { SqliteMedia } from './media.js';
 import { migrate } from './migrate.js';
 import { SqliteModeration } from './moderation.js';
 import { SqliteMutes } from './mutes.js';
@@ -172,6 +174,7 @@ export class SqliteStore implements Store {
   private readonly moderation: SqliteModeration;
   private readonly push: SqlitePush;
   private readonly mutes: SqliteMutes;
+  private readonly media: SqliteMedia;
   readonly synchronous: SqliteSynchronous;
 
   constructor(options: SqliteStoreOptions) {
@@ -193,6 +196,7 @@ export class SqliteStore implements Store {
     this.moderation = new SqliteModeration(this.db);
     this.push = new SqlitePush(this.db);
     this.mutes = new SqliteMutes(this.db);
+    this.media = new SqliteMedia(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.readonly) {
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       this.db.pragma(`journal_size_limit = ${LOG_SIZE_LIMIT_BYTES}`);
@@ -261,14 +265,26 @@ export class SqliteStore implements Store {
     );
   }
 
-  mediaUploadRecord(mediaId: string, userId: UserId, now: number): Promise<void> {
+  mediaUploadRecord(mediaId: string, userId: UserId, now: number, avatar = false): Promise<void> {
     return guard(() => {
-      this.s.mediaUploadRecord.run(mediaId, userId, now);
+      this.s.mediaUploadRecord.run(mediaId, userId, now, avatar ? 1 : 0);
     });
   }
 
   mediaUploadsExpire(cutoff: number, limit: number): Promise<number> {
     return guard(() => this.s.mediaUploadsExpire.run(cutoff, limit).changes);
+  }
+
+  mediaAccess(mediaId: string, userId: UserId): Promise<MediaAccess> {
+    return guard(() => this.media.access(mediaId, userId));
+  }
+
+  mediaKept(ids: readonly string[], uploadedSince: number, messagesSince: number): Promise<string[]> {
+    return guard(() => this.media.kept(ids, uploadedSince, messagesSince));
+  }
+
+  mediaForget(ids: readonly string[]): Promise<number> {
+    return guard(this.db.transaction(() => this.media.forget(ids)));
   }
 
   discoveryLookupsTake(input: DiscoveryLookupsTake): Promise<DiscoveryLookupsTaken> {
@@ -1025,6 +1041,7 @@ export class SqliteStore implements Store {
     this.seqCache.set(b.chatId, seq);
     touched.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
+    if (b.mediaIds && b.mediaIds.length > 0) this.media.refsInsert(b.chatId, seq, b.mediaIds);
     if (b.withheld) this.s.messageWithhold.run(b.chatId, seq);
     const timer = facts.timer;
     const expiresAt = timer > 0 ? b.serverTime + timer * 1000 : 0;
@@ -1082,6 +1099,7 @@ export class SqliteStore implements Store {
       seq,
     );
     if (m.type === 'delete') {
+      this.media.refsWipe(b.chatId, m.refSeq);
       this.s.messageWipe.run(b.chatId, m.refSeq);
       this.s.payloadsDelete.run(b.chatId, m.refSeq);
       this.s.editsWipe.run(b.chatId, m.refSeq);
@@ -1183,6 +1201,7 @@ export class SqliteStore implements Store {
         }
         for (const k of keys) {
           this.s.payloadsDelete.run(k.chat_id, k.seq);
+          this.media.refsOfMessageDelete(k.chat_id as ChatId, k.seq);
           this.s.messageDelete.run(k.chat_id, k.seq);
         }
         return keys.length;

@@ -11,12 +11,13 @@ const sql = {
   userByPhoneHash: 'SELECT id FROM users WHERE phone_hash = ?',
   /** id */
   userGet: 'SELECT id, phone, created_at FROM users WHERE id = ?',
-  /** media_id, user_id, uploaded_at */
-  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at) VALUES (?, ?, ?)
-    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`,
-  /** cutoff, limit */
+  /** media_id, user_id, uploaded_at, avatar (0 or 1; a repeat never unmarks an avatar) */
+  mediaUploadRecord: `INSERT INTO media_uploads (media_id, user_id, uploaded_at, avatar) VALUES (?, ?, ?, ?)
+    ON CONFLICT (user_id, media_id) DO UPDATE SET uploaded_at = excluded.uploaded_at,
+      avatar = max(avatar, excluded.avatar)`,
+  /** cutoff, limit: avatar uploads stay while their bodies do */
   mediaUploadsExpire: `DELETE FROM media_uploads WHERE (user_id, media_id) IN (
-    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < ? LIMIT ?)`,
+    SELECT user_id, media_id FROM media_uploads WHERE uploaded_at < ? AND avatar = 0 LIMIT ?)`,
   /** user_id, cutoff: forgets the user's lookups made at or before cutoff */
   discoveryForget: 'DELETE FROM discovery_lookups WHERE user_id = ? AND looked_up_at <= ?',
   /** user_id */

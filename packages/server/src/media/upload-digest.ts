@@ -1,0 +1,120 @@
+/**
+ * The SHA-256 of an upload, taken while its bytes pass through this node, so that the PATCH
+ * completing it does not read the whole body back to check its digest. `DigestStore` wraps a
+ * tus store: each write from the offset the running hash has reached feeds the hash, and a
+ * write that ends anywhere but at that offset plus the bytes hashed (an error, a short write,
+ * a PATCH served by another node in between) drops the running hash. `digestOf` answers only
+ * for an upload hashed from its first byte to its declared length on this node; otherwise the
+ * caller hashes the stored body as before. Running hashes live in memory, at most
+ * `maxRunning` at once (the oldest are dropped, which costs only that read-back).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { DataStore, type Upload } from '@tus/utils';
+
+interface Running {
+  hash: Hash;
+  /** Bytes hashed so far, from the upload's first byte. */
+  offset: number;
+  /** A write is in flight (a second one at the same time drops the hash). */
+  busy: boolean;
+}
+
+export class DigestStore<
+  S extends DataStore & { read(id: string): Readable | Promise<Readable> },
+> extends DataStore {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    readonly inner: S,
+    private readonly maxRunning = 1024,
+  ) {
+    super();
+    this.extensions = inner.extensions;
+  }
+
+  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    let r = this.running.get(id);
+    if (offset === 0 && !r?.busy) {
+      r = { hash: createHash('sha256'), offset: 0, busy: false };
+      this.keep(id, r);
+    }
+    if (!r || r.busy || r.offset !== offset) {
+      this.running.delete(id);
+      return this.inner.write(stream, id, offset);
+    }
+    const run = r;
+    run.busy = true;
+    let hashed = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        run.hash.update(chunk);
+        hashed += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    stream.on('error', (err) => tap.destroy(err));
+    try {
+      const next = await this.inner.write(stream.pipe(tap), id, offset);
+      run.busy = false;
+      if (next !== offset + hashed || this.running.get(id) !== run) {
+        this.running.delete(id);
+        return next;
+      }
+      run.offset = next;
+      return next;
+    } catch (err) {
+      if (this.running.get(id) === run) this.running.delete(id);
+      throw err;
+    }
+  }
+
+  /**
+   * The SHA-256 (hex) of the upload's `size` bytes, when this node hashed all of them in
+   * order; undefined when the caller has to hash the stored body itself. Answers once.
+   */
+  digestOf(id: string, size: number): string | undefined {
+    const r = this.running.get(id);
+    this.running.delete(id);
+    if (!r || r.busy || r.offset !== size) return undefined;
+    return r.hash.digest('hex');
+  }
+
+  /** Hashes being kept (for tests and metrics). */
+  get size(): number {
+    return this.running.size;
+  }
+
+  private keep(id: string, r: Running): void {
+    this.running.delete(id);
+    if (this.running.size >= this.maxRunning) {
+      const oldest = this.running.keys().next();
+      if (!oldest.done) this.running.delete(oldest.value);
+    }
+    this.running.set(id, r);
+  }
+
+  read(id: string): Readable | Promise<Readable> {
+    return this.inner.read(id);
+  }
+
+  override create(upload: Upload) {
+    return this.inner.create(upload);
+  }
+  override remove(id: string) {
+    this.running.delete(id);
+    return this.inner.remove(id);
+  }
+  override getUpload(id: string) {
+    return this.inner.getUpload(id);
+  }
+  override declareUploadLength(id: string, length: number) {
+    return this.inner.declareUploadLength(id, length);
+  }
+  override deleteExpired() {
+    return this.inner.deleteExpired();
+  }
+  override getExpiration() {
+    return this.inner.getExpiration();
+  }
+}
