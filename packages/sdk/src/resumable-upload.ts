@@ -2,8 +2,10 @@
  * Resumable media uploads over tus 1.0 (`/v1/uploads`, protocol.md §2.4a): the body goes in
  * chunks from the server's offset; after a dropped connection the uploader asks the offset
  * (HEAD) and goes on, and an upload URL kept in `resume` lets a later run (after a crash or
- * a kill) continue where the server got to instead of starting again. Each chunk carries
- * its SHA-256 (`Upload-Checksum`), so the server writes no damaged chunk. The body is read
+ * a kill) continue where the server got to instead of starting again. With `checksum`, each
+ * chunk carries its SHA-256 (`Upload-Checksum`), so the server writes no damaged chunk; by
+ * default it does not, since the server checks the whole body's SHA-256 before it keeps it
+ * and a per-chunk check makes it hold every chunk aside first. The body is read
  * through `source.read`, so a 2 GB file never sits in memory. Browser-safe.
  */
 import { ParleyError } from '@parley/protocol';
@@ -36,6 +38,13 @@ export interface ResumableUploadOptions extends HttpOptions {
   resume?: UploadResumeStore;
   /** Times a failed chunk is tried again (after asking the server its offset); default 5. */
   retries?: number;
+  /**
+   * Send each chunk's SHA-256 (tus checksum extension), so a chunk damaged on the way is
+   * refused (460) and sent again instead of failing the whole body's digest at the end. It
+   * costs the server a second pass over each chunk: about half the upload rate on loopback.
+   * Default false.
+   */
+  checksum?: boolean;
 }
 
 const TUS = { 'tus-resumable': '1.0.0' };
@@ -133,7 +142,7 @@ export async function uploadMediaResumable(
           ...auth,
           'content-type': 'application/offset+octet-stream',
           'upload-offset': String(offset),
-          'upload-checksum': `sha256 ${await sha256Base64(bytes)}`,
+          ...(options.checksum && { 'upload-checksum': `sha256 ${await sha256Base64(bytes)}` }),
         },
         body: bytes as Uint8Array<ArrayBuffer>,
       });

@@ -489,7 +489,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     uploadStore = fileUploadStore(dir);
     if (blobs instanceof LocalBlobStore && dirname(dir) === mediaDir)
-      adopt ??= (id, uploadId, max) => blobs.adoptFile(id, join(dir, uploadId), max);
+      adopt ??= (id, uploadId, max, known) => blobs.adoptFile(id, join(dir, uploadId), max, known);
   }
   const uploads = new ResumableUploads({
     files: uploadStore,
@@ -701,7 +701,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
         const { s3UploadStore } = await import('./media/s3-uploads.js');
         uploadStore = s3UploadStore(s3);
         // A finished upload is an object of the same bucket: copied within it, not through the node.
-        uploadAdopt ??= (id, uploadId, max) => s3Blobs.adoptObject(id, uploadId, max);
+        uploadAdopt ??= (id, uploadId, max, known) => s3Blobs.adoptObject(id, uploadId, max, known);
       }
     }
     if (!store && config.store !== 'sqlite') {

@@ -80,7 +80,7 @@ describe('resumable uploads (tus) on local disk', () => {
     assert.equal((await head(me, url)).status, 404, 'the finished upload is gone');
   });
 
-  it('the SDK resumes from the server offset with a kept URL, reporting progress', async () => {
+  it('the SDK resumes from the server offset with a kept URL, reporting progress, with or without chunk checksums', async () => {
     const body = randomBytes(700_000);
     const resume = keptUploads();
     const kept = resume.kept;
@@ -97,10 +97,12 @@ describe('resumable uploads (tus) on local disk', () => {
     );
     assert.equal(kept.size, 1, 'the unfinished upload is remembered');
     const progress: number[] = [];
+    // The second run also sends each chunk's checksum (the server checks it before writing).
     const done = await uploadMediaResumable(creds(me), body, {
       mediaClass: 'video',
       chunkBytes: 100_000,
       resume,
+      checksum: true,
       onProgress: (sent) => progress.push(sent),
     });
     assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 300_000 });

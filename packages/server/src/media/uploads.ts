@@ -17,6 +17,7 @@ import type { Readable } from 'node:stream';
 import { ParleyError } from '@parley/protocol';
 import { FileStore } from '@tus/file-store';
 import { type DataStore, type Locker, MemoryLocker, Server, type Upload } from '@tus/server';
+import type { KnownDigest } from '../adapters/blobs/spool.js';
 import type { Config } from '../config/schema.js';
 import { errorJson } from '../gateway/errors.js';
 import type { Limiters } from '../limits/limiters.js';
@@ -33,6 +34,7 @@ import {
   parseUploadChecksum,
   requestChecksum,
 } from './upload-checksum.js';
+import { DigestStore } from './upload-digest.js';
 
 /** Where an upload lives: /v1/uploads/<32 hex digits>. */
 export const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -58,7 +60,7 @@ export interface ResumableUploadDeps {
    * again (a hard link on disk, a copy within the bucket), when the blob store can; else the
    * upload is read back and put.
    */
-  adopt?: (mediaId: string, uploadId: string, maxBytes: number) => Promise<unknown>;
+  adopt?: (mediaId: string, uploadId: string, maxBytes: number, known?: KnownDigest) => Promise<unknown>;
   blobs: BlobStore;
   /** Who may write an upload now (upload-locks.ts); default: in this process only. */
   locker?: Locker;
@@ -78,6 +80,8 @@ function tusError(err: ParleyError, status?: number): { status_code: number; bod
 
 export class ResumableUploads {
   private readonly files: UploadStore;
+  /** Hashes each upload as its bytes pass through in order (see upload-digest.ts). */
+  private readonly digests: DigestStore<UploadStore>;
   private readonly checked: ChecksumStore<UploadStore>;
   private readonly tus: Server;
   /** The device behind each request tus is handling (set by `handle`). */
@@ -86,7 +90,8 @@ export class ResumableUploads {
 
   constructor(private readonly d: ResumableUploadDeps) {
     this.files = d.files;
-    this.checked = new ChecksumStore(d.files, d.spoolDir);
+    this.digests = new DigestStore(d.files);
+    this.checked = new ChecksumStore(this.digests, d.spoolDir);
     const largest = Math.max(...MEDIA_CLASSES.map((c) => classCap(d.config, c)));
     this.tus = new Server({
       path: UPLOADS_PATH,
@@ -214,7 +219,10 @@ export class ResumableUploads {
     const sha256 = upload.metadata?.sha256 ?? '';
     const cap = classCap(this.d.config, mediaClass(upload.metadata?.class ?? undefined));
     try {
-      if (this.d.adopt) await this.d.adopt(sha256, upload.id, cap);
+      // This node saw every byte in order: its digest stands for the stored body.
+      const digest = upload.size === undefined ? undefined : this.digests.digestOf(upload.id, upload.size);
+      const known = digest === undefined ? undefined : { sha256: digest, size: upload.size! };
+      if (this.d.adopt) await this.d.adopt(sha256, upload.id, cap, known);
       else await this.d.blobs.put(sha256, await this.files.read(upload.id), cap);
     } catch (err) {
       await this.files.remove(upload.id).catch(() => {});

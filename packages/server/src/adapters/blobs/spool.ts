@@ -46,3 +46,20 @@ export async function hashChecked(
     throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
   return size;
 }
+
+/** The SHA-256 (hex) and size of a body, taken while it was written (media/upload-digest.ts). */
+export interface KnownDigest {
+  sha256: string;
+  size: number;
+}
+
+/**
+ * The same refusals as `hashChecked`, for a body whose digest and size are already known:
+ * PAYLOAD_TOO_LARGE past `maxBytes`, DIGEST_MISMATCH unless it is `id`. Returns the size.
+ */
+export function knownChecked(id: string, known: KnownDigest, maxBytes: number): number {
+  if (known.size > maxBytes)
+    throw new ParleyError('PAYLOAD_TOO_LARGE', `media is larger than ${maxBytes} bytes`);
+  if (known.sha256 !== id) throw new ParleyError('DIGEST_MISMATCH', 'the body does not hash to the media id');
+  return known.size;
+}

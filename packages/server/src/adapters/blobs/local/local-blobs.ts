@@ -21,7 +21,7 @@ import {
 /** The folders bodies live in: the first two hex digits of their ids. */
 const SUBDIR = /^[0-9a-f]{2}$/;
 
-import { hashChecked, spoolChecked } from '../spool.js';
+import { hashChecked, type KnownDigest, knownChecked, spoolChecked } from '../spool.js';
 
 export class LocalBlobStore implements BlobStore {
   constructor(private readonly dir: string) {
@@ -71,12 +71,16 @@ export class LocalBlobStore implements BlobStore {
    * under `id` without copying it: it is hashed, synced and hard-linked into place; the
    * caller removes `path` afterwards. DIGEST_MISMATCH / PAYLOAD_TOO_LARGE as `put`.
    */
-  async adoptFile(id: string, path: string, maxBytes: number): Promise<BlobPutResult> {
+  async adoptFile(id: string, path: string, maxBytes: number, known?: KnownDigest): Promise<BlobPutResult> {
     const target = this.pathOf(id);
     const file = await open(path, 'r');
     let size: number;
     try {
-      size = await hashChecked(id, file.createReadStream({ autoClose: false }), maxBytes);
+      if (known && (await file.stat()).size !== known.size)
+        throw new ParleyError('DIGEST_MISMATCH', 'the body is not the one that was hashed');
+      size = known
+        ? knownChecked(id, known, maxBytes)
+        : await hashChecked(id, file.createReadStream({ autoClose: false }), maxBytes);
       await file.sync();
     } finally {
       await file.close();

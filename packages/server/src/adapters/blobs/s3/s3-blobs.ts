@@ -36,7 +36,7 @@ import {
   checkRange,
   type StoredBlob,
 } from '../../../ports/blobs.js';
-import { hashChecked, spoolChecked } from '../spool.js';
+import { hashChecked, type KnownDigest, knownChecked, spoolChecked } from '../spool.js';
 
 export interface S3BlobOptions {
   /** `s3://bucket` or `s3://bucket/prefix`. */
@@ -167,12 +167,21 @@ export class S3BlobStore implements BlobStore {
    * go up only once. The caller removes `key` afterwards. DIGEST_MISMATCH / PAYLOAD_TOO_LARGE
    * as `put`.
    */
-  async adoptObject(id: string, key: string, maxBytes: number): Promise<BlobPutResult> {
+  async adoptObject(id: string, key: string, maxBytes: number, known?: KnownDigest): Promise<BlobPutResult> {
     const Key = this.keyOf(id);
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const body = r.Body as Readable;
-      const size = await hashChecked(id, body, maxBytes).finally(() => body.destroy());
+      let size: number;
+      if (known) {
+        // The node hashed the bytes on their way into the bucket; the object's length confirms it.
+        const h = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        if (h.ContentLength !== known.size)
+          throw new ParleyError('DIGEST_MISMATCH', 'the body is not the one that was hashed');
+        size = knownChecked(id, known, maxBytes);
+      } else {
+        const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const body = r.Body as Readable;
+        size = await hashChecked(id, body, maxBytes).finally(() => body.destroy());
+      }
       if (await this.has(id)) return { size, created: false };
       await this.s3.send(
         new CopyObjectCommand({
