@@ -3,22 +3,16 @@
  * chat" by phone number. Up and Down (Home, End) move through the list; Enter or a click
  * opens a chat.
  */
-import { type ChatInfo, ChatKind, ParleyError } from '@parley/sdk/browser';
+import { type ChatInfo, ChatKind, isMuted } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import { STATUS_TEXT, useConnection } from './connection.js';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { chatTitle, sortChats, timeLabel } from './format.js';
+import { markInteractive } from './interactive.js';
 import { directChatWith } from './new-chat.js';
+import { NewGroup } from './new-group.js';
 import { PhoneInput } from './phone-input.js';
-
-type Status = 'connecting' | 'online' | 'offline' | 'revoked';
-
-const STATUS_TEXT: Record<Status, string> = {
-  connecting: 'Connecting…',
-  online: 'Connected',
-  offline: 'Offline, reconnecting…',
-  revoked: 'This browser was signed out.',
-};
 
 export function Chats(props: {
   device: WebDevice;
@@ -28,38 +22,34 @@ export function Chats(props: {
 }) {
   const { device, onOpen, onSignOut, onSignedOut } = props;
   const c = device.client;
-  const [status, setStatus] = useState<Status>(c.connected ? 'online' : 'connecting');
-  const [chats, setChats] = useState<ChatInfo[] | undefined>();
+  const status = useConnection(device);
+  const conversations = device.conversations;
+  // The list as last seen shows at once; the node's answer replaces it.
+  const [chats, setChats] = useState<ChatInfo[] | undefined>(conversations.chats);
 
+  useEffect(markInteractive, []);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const refresh = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         c.listChats().then(
-          (list) => setChats(sortChats(list)),
+          (list) => {
+            const sorted = sortChats(list);
+            conversations.listed(sorted);
+            setChats(sorted);
+          },
           () => {}, // the socket dropped meanwhile: the next connect refreshes
         );
       }, 50);
     };
-    const stops = [
-      c.on('connected', () => {
-        setStatus('online');
-        refresh();
-      }),
-      c.on('disconnected', (info) => {
-        const revoked = info.error instanceof ParleyError && info.error.code === 'UNAUTHENTICATED';
-        setStatus(revoked ? 'revoked' : info.willReconnect ? 'offline' : 'revoked');
-      }),
-      c.on('chatUpdate', refresh),
-      c.on('message', refresh),
-    ];
+    const stops = [c.on('connected', refresh), c.on('chatUpdate', refresh), c.on('message', refresh)];
     if (c.connected) refresh();
     return () => {
       clearTimeout(timer);
       for (const stop of stops) stop();
     };
-  }, [c]);
+  }, [c, conversations]);
 
   return (
     <div class="shell">
@@ -79,10 +69,11 @@ export function Chats(props: {
       )}
       <main>
         <NewChat device={device} chats={chats} onOpen={onOpen} />
+        <NewGroup device={device} onOpen={onOpen} />
         {chats === undefined ? null : chats.length === 0 ? (
           <p class="empty">No chats yet. When someone starts a chat with you, it shows here.</p>
         ) : (
-          <ChatList chats={chats} me={c.credentials.userId} onOpen={onOpen} />
+          <ChatList chats={chats} me={c.credentials.userId} device={device} onOpen={onOpen} />
         )}
       </main>
     </div>
@@ -102,7 +93,7 @@ function NewChat(props: {
     e.preventDefault();
     setBusy(true);
     setError('');
-    directChatWith(props.device.client, phone, props.chats)
+    directChatWith(props.device.client, props.device.contacts, phone, props.chats)
       .then(props.onOpen, (err) => setError(describeError(err)))
       .finally(() => setBusy(false));
   };
@@ -122,8 +113,14 @@ function NewChat(props: {
   );
 }
 
-function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInfo) => void }) {
-  const { chats, me, onOpen } = props;
+function ChatList(props: {
+  chats: ChatInfo[];
+  me: string;
+  device: WebDevice;
+  onOpen: (chat: ChatInfo) => void;
+}) {
+  const { chats, me, device, onOpen } = props;
+  const name = (id: string) => device.contacts.name(id);
   const onKeyDown = (e: KeyboardEvent) => {
     const items = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>('li')];
     const at = items.indexOf(document.activeElement as HTMLElement);
@@ -155,11 +152,13 @@ function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInf
             onOpen(chat);
           }}
         >
-          <span class="title">{chatTitle(chat, me)}</span>
+          <span class="title">{chatTitle(chat, me, name)}</span>
           <span class="meta">
             {chat.kind === ChatKind.GROUP ? `Group, ${chat.members.length} members` : 'Direct chat'}
             {chat.lastMessage && ` · ${timeLabel(chat.lastMessage.serverTime)}`}
+            {isMuted(chat.mutedUntil, Date.now()) && ' · Muted'}
           </span>
+          <LastLine device={device} chatId={chat.id} />
           {chat.unreadCount > 0 && (
             <span class="unread">
               {chat.unreadCount}
@@ -170,4 +169,14 @@ function ChatList(props: { chats: ChatInfo[]; me: string; onOpen: (chat: ChatInf
       ))}
     </ul>
   );
+}
+
+/** The newest message this device has of a chat, in one short line. */
+function LastLine({ device, chatId }: { device: WebDevice; chatId: string }) {
+  const last = device.conversations.of(chatId).at(-1);
+  if (!last) return null;
+  const text = last.deleted
+    ? 'This message was deleted.'
+    : last.text || (last.file ? `File: ${last.file.name || 'file'}` : '');
+  return <span class="last">{text}</span>;
 }

@@ -12,13 +12,20 @@ import {
   SecureMessaging,
   ticketWebSocketFactory,
 } from '@parley/sdk/browser';
+import { Contacts } from './contacts.js';
 import { Conversations } from './conversations.js';
+import { History } from './history.js';
+import { onlineSocketFactory } from './online-socket.js';
 
 export interface WebDevice {
   client: ParleyClient;
   secure: SecureMessaging;
   /** Listening from before the socket opens, so nothing drained at connect is missed. */
   conversations: Conversations;
+  /** Phone numbers of the people this device found by discovery. */
+  contacts: Contacts;
+  /** Settles once end-to-end messaging started (connected, keys uploaded), or failed to. */
+  started: Promise<void>;
   /** Stops the socket and closes the databases; the lock is let go. */
   close(): Promise<void>;
 }
@@ -45,18 +52,22 @@ export function holdDeviceLock(busy: () => void, signal: AbortSignal): Promise<(
   });
 }
 
-/** Opens the device's stores and starts end-to-end messaging (connects, uploads keys once). */
+/**
+ * Opens the device's stores and its history, and starts end-to-end messaging (connects,
+ * uploads keys once) without waiting for it: the history shows while the socket opens.
+ */
 export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   const keys = await IndexedDbKeyValueStore.open(keysDb(credentials.deviceId));
   const store = await IndexedDbLocalStore.open(localDb(credentials.deviceId));
   const client = new ParleyClient({
     credentials,
     store,
-    webSocketFactory: ticketWebSocketFactory(credentials.serverUrl),
+    webSocketFactory: onlineSocketFactory(ticketWebSocketFactory(credentials.serverUrl)),
   });
   const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
   const secure = new SecureMessaging(client, protocol, keys);
-  const conversations = new Conversations(secure);
+  const conversations = await Conversations.open(secure, new History(store));
+  const contacts = await Contacts.open(store);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -66,15 +77,10 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
     })();
     return closing;
   };
-  try {
-    await secure.start();
-  } catch (err) {
-    await close().catch(() => {});
-    throw err;
-  }
+  const started = secure.start();
   // Keep the keys: the browser may otherwise evict them under storage pressure.
   void navigator.storage?.persist?.().catch(() => false);
-  return { client, secure, conversations, close };
+  return { client, secure, conversations, contacts, started, close };
 }
 
 /** Deletes the device's databases (after logging out: its keys are of no further use). */

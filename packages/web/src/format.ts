@@ -1,12 +1,19 @@
 /** How chats are named, ordered and dated in the list (pure, so Node tests can run it). */
 import { type ChatInfo, ChatKind } from '@parley/sdk/browser';
 
-/** A group's name; a direct chat's other member (by user id until profiles are shown). */
-export function chatTitle(chat: Pick<ChatInfo, 'kind' | 'name' | 'members'>, me: string): string {
+/**
+ * A group's name; a direct chat's other member, by `name` (a phone number when known, else the
+ * user id, until profiles are shown).
+ */
+export function chatTitle(
+  chat: Pick<ChatInfo, 'kind' | 'name' | 'members'>,
+  me: string,
+  name: (userId: string) => string = (id) => id,
+): string {
   if (chat.name) return chat.name;
   if (chat.kind === ChatKind.DIRECT) {
     const other = chat.members.find((m) => m.userId !== me);
-    return other ? other.userId : 'Yourself';
+    return other ? name(other.userId) : 'Yourself';
   }
   return 'Unnamed group';
 }

@@ -20,3 +20,20 @@ export function PhoneInput(props: {
     />
   );
 }
+
+/** Several phone numbers in one field, separated by commas (see splitPhones). */
+export function PhonesInput(props: { id: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <input
+      id={props.id}
+      name={props.id}
+      type="tel"
+      inputmode="tel"
+      autocomplete="off"
+      placeholder="+14155550123, +447700900123"
+      required
+      value={props.value}
+      onInput={(e) => props.onChange(e.currentTarget.value)}
+    />
+  );
+}

@@ -5,6 +5,7 @@
 import { type Credentials, requestCode, verifyCode } from '@parley/sdk/browser';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './errors.js';
+import { markInteractive } from './interactive.js';
 import { PhoneInput } from './phone-input.js';
 
 export function Register({ onRegistered }: { onRegistered: (c: Credentials) => void }) {
@@ -16,6 +17,7 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
   const codeInput = useRef<HTMLInputElement>(null);
   const server = location.origin;
 
+  useEffect(markInteractive, []);
   useEffect(() => {
     if (sentTo) codeInput.current?.focus();
   }, [sentTo]);

@@ -9,6 +9,7 @@ import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
 import { describeError } from './errors.js';
+import { GroupInfo } from './group-info.js';
 
 type State =
   | { kind: 'starting' }
@@ -20,6 +21,7 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
   const { credentials, onSignedOut } = props;
   const [state, setState] = useState<State>({ kind: 'starting' });
   const [open, setOpen] = useState<ChatInfo | undefined>();
+  const [info, setInfo] = useState(false);
 
   useEffect(() => {
     const stop = new AbortController();
@@ -34,15 +36,16 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
       setState({ kind: 'starting' });
       device = await openDevice(credentials);
       if (stop.signal.aborted) return finish();
+      // From here the effect's cleanup closes the device.
+      opening = false;
       setState({ kind: 'ready', device });
-    })()
-      .catch((err) => {
-        release?.();
-        if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
-      })
-      .finally(() => {
-        opening = false;
-      });
+      await device.started;
+    })().catch((err) => {
+      if (opening) release?.();
+      else if (!stop.signal.aborted) finish();
+      opening = false;
+      if (!stop.signal.aborted) setState({ kind: 'failed', message: describeError(err) });
+    });
     return () => {
       stop.abort();
       if (!opening) finish();
@@ -82,26 +85,76 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     );
   }
   const { device } = state;
-  const screen = open ? (
-    <ChatView
-      chat={open}
-      me={credentials.userId}
-      device={device}
-      conversations={device.conversations}
-      onBack={() => setOpen(undefined)}
-    />
-  ) : (
-    <Chats
-      device={device}
-      onOpen={setOpen}
-      onSignOut={() => void signOut(device)}
-      onSignedOut={onSignedOut}
-    />
-  );
+  const openChat = (chat: ChatInfo | undefined) => {
+    setInfo(false);
+    setOpen(chat);
+  };
+  const screen =
+    open && info ? (
+      <GroupInfo
+        chat={open}
+        me={credentials.userId}
+        device={device}
+        onBack={() => setInfo(false)}
+        onLeft={() => openChat(undefined)}
+      />
+    ) : open ? (
+      <ChatView
+        chat={open}
+        me={credentials.userId}
+        device={device}
+        conversations={device.conversations}
+        onBack={() => openChat(undefined)}
+        onInfo={() => setInfo(true)}
+      />
+    ) : (
+      <>
+        <JoinByInvite device={device} onJoined={openChat} />
+        <Chats
+          device={device}
+          onOpen={openChat}
+          onSignOut={() => void signOut(device)}
+          onSignedOut={onSignedOut}
+        />
+      </>
+    );
   return (
     <>
       {screen}
       <CallLayer device={device} chat={open} />
     </>
   );
+}
+
+/**
+ * An invite link (`/#join=CODE`) opened while signed in: joins the group once connected and
+ * opens it; the link leaves the address bar either way.
+ */
+function JoinByInvite(props: { device: WebDevice; onJoined: (chat: ChatInfo) => void }) {
+  const [error, setError] = useState('');
+  useEffect(() => {
+    const raw = /^#join=([^&\s]{1,300})$/.exec(location.hash)?.[1];
+    if (!raw) return;
+    let code: string;
+    try {
+      code = decodeURIComponent(raw);
+    } catch {
+      return;
+    }
+    history.replaceState(null, '', location.pathname);
+    const client = props.device.client;
+    const join = () => client.joinByInvite(code).then(props.onJoined, (err) => setError(describeError(err)));
+    if (client.connected) void join();
+    else {
+      const stop = client.on('connected', () => {
+        stop();
+        void join();
+      });
+    }
+  }, [props.device]);
+  return error ? (
+    <p role="alert" class="error banner">
+      {error}
+    </p>
+  ) : null;
 }

@@ -12,6 +12,7 @@ import { ChatKind, type Credentials, ParleyClient } from '@parley/sdk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { http, nextPhone, startNode, type TestNode } from '../harness.js';
 import { registerViaLog } from '../register-via-log.js';
+import { INTERACTIVE_BUDGET_MS, JS_BUDGET_BYTES, loadCost } from './budget.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
 import { readCodeFromLog } from './dev-code.js';
 
@@ -60,6 +61,16 @@ describe('the web client in Chromium', { skip: chromiumSkip() }, () => {
     assert.equal(await page.title(), 'Parley');
     assert.ok(await page.getByRole('button', { name: 'Send code' }).isVisible());
     await noHorizontalScroll();
+  });
+
+  it('the first load keeps its budgets: ≤ 300 KB of JavaScript compressed, interactive within 1 s', async () => {
+    const cost = await loadCost(page);
+    console.log(
+      `# first load: ${(cost.jsGzipBytes / 1024).toFixed(1)} KB JS gzip in ${cost.scripts.length} file(s), interactive at ${cost.interactiveMs.toFixed(0)} ms`,
+    );
+    assert.ok(cost.scripts.length > 0, 'the page loaded its script');
+    assert.ok(cost.jsGzipBytes <= JS_BUDGET_BYTES, `${cost.jsGzipBytes} bytes`);
+    assert.ok(cost.interactiveMs <= INTERACTIVE_BUDGET_MS, `${cost.interactiveMs} ms`);
   });
 
   it('registers with the phone number and the dev-mode code, using the keyboard only', async () => {
@@ -119,8 +130,12 @@ describe('the web client in Chromium', { skip: chromiumSkip() }, () => {
     await noHorizontalScroll();
   });
 
-  it('a reload stays signed in and lists the chats again', async () => {
+  it('a reload stays signed in and lists the chats again, interactive within 1 s', async () => {
     await page.reload();
+    const cost = await loadCost(page);
+    console.log(`# signed-in load: interactive at ${cost.interactiveMs.toFixed(0)} ms`);
+    assert.ok(cost.interactiveMs <= INTERACTIVE_BUDGET_MS, `${cost.interactiveMs} ms`);
+    assert.ok(cost.jsGzipBytes <= JS_BUDGET_BYTES, `${cost.jsGzipBytes} bytes`);
     await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
     await page.locator('ul.chats li').nth(1).waitFor();
     assert.equal(await page.locator('ul.chats li').count(), 2);
@@ -134,6 +149,7 @@ describe('the web client in Chromium', { skip: chromiumSkip() }, () => {
   it('logging out revokes the device and goes back to registration', async () => {
     const { token } = await stored();
     await page.getByRole('button', { name: 'Log out' }).click();
+    // Exactly: the chat list's "New chat with (phone number)" must not pass for it.
     await page.getByLabel('Phone number', { exact: true }).waitFor();
     assert.equal(await js("localStorage.getItem('parley.credentials')"), null);
     const r = await http(`${t.url}/v1/devices`, 'GET', undefined, token);

@@ -44,3 +44,9 @@ export async function message(page: Page, text: string) {
   await item.waitFor();
   return item;
 }
+
+/** Opens the chat at `index` of the chat list (newest first). */
+export async function openChat(page: Page, index: number): Promise<void> {
+  await page.locator('ul.chats li').nth(index).click();
+  await messageBox(page).waitFor();
+}

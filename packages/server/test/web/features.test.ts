@@ -1,0 +1,242 @@
+/**
+ * The chat view's features between two browsers (Debian's Chromium, separate contexts) on a
+ * real node: typing shows both ways, ticks reach "read", an image goes up with visible
+ * progress (resumable, in chunks) and shows decrypted on the other side at its real size, a
+ * file dropped on the chat comes out as a download with the same bytes, a pasted image shows;
+ * replies, reactions, edits and deletes reach the other side.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { nextPhone, startNode, type TestNode } from '../harness.js';
+import { chromiumSkip, launchChromium } from './chromium.js';
+import { noisePng } from './png.js';
+import { message, openChat, registerInPage, sendText, startChat } from './web-user.js';
+
+const PHONE = { width: 390, height: 844 };
+
+/** The page's DOM, for functions run in the page (this package has no DOM types). */
+type Doc = { querySelector(s: string): unknown; querySelectorAll(s: string): Iterable<unknown> };
+
+/** Opens a message's actions and clicks one of them. */
+async function act(page: Page, text: string, action: string): Promise<void> {
+  const item = await message(page, text);
+  await item.getByRole('button', { name: 'Message actions' }).click();
+  await item.getByRole('button', { name: action, exact: true }).click();
+}
+
+describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
+  let t: TestNode;
+  let browser: Browser;
+  let ann: Page;
+  let ben: Page;
+  const benPhone = nextPhone();
+
+  before(async () => {
+    t = await startNode({ dev: true, smsProvider: 'console' }, { sms: undefined });
+    browser = await launchChromium();
+    ann = await (await browser.newContext({ viewport: PHONE })).newPage();
+    ben = await (await browser.newContext({ viewport: PHONE, acceptDownloads: true })).newPage();
+    await registerInPage(ann, t, nextPhone());
+    await registerInPage(ben, t, benPhone);
+    await startChat(ann, benPhone);
+    await sendText(ann, 'Hello Ben');
+    await openChat(ben, 0);
+    await message(ben, 'Hello Ben');
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('typing shows on the other side, both ways, and stops when the message is sent', async () => {
+    const box = (p: Page) => p.getByRole('textbox', { name: 'Message', exact: true });
+    await box(ann).pressSequentially('Are you');
+    await ben.locator('.bar .subtitle', { hasText: 'typing…' }).waitFor();
+    await box(ann).press('Enter');
+    await message(ben, 'Are you');
+    await ben.locator('.bar .subtitle', { hasText: 'typing…' }).waitFor({ state: 'detached' });
+    await box(ben).pressSequentially('Yes');
+    await ann.locator('.bar .subtitle', { hasText: 'typing…' }).waitFor();
+    await box(ben).press('Enter');
+    await message(ann, 'Yes');
+    await ann.locator('.bar .subtitle', { hasText: 'typing…' }).waitFor({ state: 'detached' });
+    // Ben has the chat open: Ann's messages reach "read".
+    const sent = await message(ann, 'Are you');
+    await sent.locator('.tick', { hasText: 'Read' }).waitFor();
+  });
+
+  it('an image goes up with progress and shows decrypted on the other side at its size', async () => {
+    const image = noisePng(1300, 1100);
+    assert.ok(image.length > 4 * 1024 * 1024, 'large enough to go up in chunks');
+    // The second chunk waits until the test has seen the progress part way.
+    let patches = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await ann.route(/\/v1\/uploads\//, async (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 2) await held;
+      await route.continue();
+    });
+    await ann.getByLabel('File to send').setInputFiles({
+      name: 'noise.png',
+      mimeType: 'image/png',
+      buffer: image,
+    });
+    const bar = ann.getByRole('progressbar', { name: 'Uploading noise.png' });
+    await bar.waitFor();
+    await ann.waitForFunction(() => {
+      const d = (globalThis as unknown as { document: Doc }).document;
+      const p = d.querySelector('progress.upload') as { value: number; max: number } | null;
+      return p !== null && p.value > 0 && p.value < p.max;
+    });
+    release();
+    await bar.waitFor({ state: 'detached' });
+    await ann.unrouteAll();
+    // Ann sees her own image; Ben's is downloaded, checked and decrypted, from a blob: URL.
+    await ann.getByRole('img', { name: 'Image: noise.png' }).waitFor();
+    const img = ben.getByRole('img', { name: 'Image: noise.png' });
+    await img.waitFor({ timeout: 60_000 });
+    await ben.waitForFunction(() => {
+      const d = (globalThis as unknown as { document: Doc }).document;
+      const i = d.querySelector('img.preview') as { complete: boolean; naturalWidth: number } | null;
+      return i?.complete === true && i.naturalWidth > 0;
+    });
+    const size = (await img.evaluate((i) => {
+      const el = i as unknown as { naturalWidth: number; naturalHeight: number; src: string };
+      return { w: el.naturalWidth, h: el.naturalHeight, src: el.src };
+    })) as { w: number; h: number; src: string };
+    assert.deepEqual({ w: size.w, h: size.h }, { w: 1300, h: 1100 });
+    assert.match(size.src, /^blob:/);
+    assert.equal(patches, 2);
+  });
+
+  it('a file dropped on the chat arrives as a download with the same bytes', async () => {
+    const text = 'Minutes of the meeting\n'.repeat(50);
+    const dataTransfer = await ann.evaluateHandle((body) => {
+      const g = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(f: unknown): void } };
+        File: new (parts: string[], name: string, o: { type: string }) => unknown;
+      };
+      const dt = new g.DataTransfer();
+      dt.items.add(new g.File([body], 'minutes.txt', { type: 'text/plain' }));
+      return dt;
+    }, text);
+    await ann.locator('.shell.chat').dispatchEvent('drop', { dataTransfer });
+    const link = ben.getByRole('button', { name: /Download minutes\.txt/ });
+    await link.waitFor();
+    const [download] = await Promise.all([ben.waitForEvent('download'), link.click()]);
+    assert.equal(download.suggestedFilename(), 'minutes.txt');
+    assert.equal(readFileSync(await download.path()).toString(), text);
+  });
+
+  it('an image pasted into the message box is sent and shown', async () => {
+    const small = noisePng(40, 30);
+    await ann.getByRole('textbox', { name: 'Message', exact: true }).evaluate(
+      (box, bytes) => {
+        const g = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(f: unknown): void } };
+          File: new (parts: Uint8Array[], name: string, o: { type: string }) => unknown;
+          ClipboardEvent: new (type: string, o: unknown) => unknown;
+        };
+        const dt = new g.DataTransfer();
+        dt.items.add(new g.File([new Uint8Array(bytes)], 'pasted.png', { type: 'image/png' }));
+        (box as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(
+          new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }),
+        );
+      },
+      [...small],
+    );
+    const img = ben.getByRole('img', { name: 'Image: pasted.png' });
+    await img.waitFor();
+    await ben.waitForFunction(() => {
+      const d = (globalThis as unknown as { document: Doc }).document;
+      const all = [...d.querySelectorAll('img.preview')] as Array<{ alt: string; naturalWidth: number }>;
+      return all.some((i) => i.alt === 'Image: pasted.png' && i.naturalWidth === 40);
+    });
+  });
+
+  it('replies, reactions, edits and deletes reach the other side', async () => {
+    await act(ben, 'Hello Ben', 'Reply');
+    await ben.getByText('Replying to:').waitFor();
+    await sendText(ben, 'Hi Ann, replying');
+    const reply = await message(ann, 'Hi Ann, replying');
+    assert.equal((await reply.locator('.reply-to').innerText()).trim(), 'Hello Ben');
+
+    await act(ann, 'Hi Ann, replying', 'React 👍');
+    const reacted = await message(ben, 'Hi Ann, replying');
+    await reacted.locator('.reactions', { hasText: '👍' }).waitFor();
+
+    await sendText(ann, 'See you at 5');
+    await message(ben, 'See you at 5');
+    await act(ann, 'See you at 5', 'Edit');
+    const box = ann.getByRole('textbox', { name: 'Message', exact: true });
+    await ann.getByText('Editing:').waitFor();
+    assert.equal(await box.inputValue(), 'See you at 5');
+    await box.fill('See you at 6');
+    await box.press('Enter');
+    const edited = await message(ben, 'See you at 6');
+    assert.match(await edited.locator('.meta').innerText(), /edited/);
+    assert.equal(await ben.locator('.messages .text', { hasText: 'See you at 5' }).count(), 0);
+
+    await act(ann, 'See you at 6', 'Delete for everyone');
+    await ben.locator('.messages .text', { hasText: 'See you at 6' }).waitFor({ state: 'detached' });
+    await ben.getByText('This message was deleted.').waitFor();
+    await ann.getByText('This message was deleted.').waitFor();
+  });
+  it('works from the keyboard at phone width, and every control has a name', async () => {
+    const box = ben.getByRole('textbox', { name: 'Message', exact: true });
+    // A message's actions open with the keyboard; Reply, then Escape drops the reply.
+    const item = await message(ben, 'Are you');
+    await item.getByRole('button', { name: 'Message actions' }).focus();
+    await ben.keyboard.press('Enter');
+    await item.getByRole('button', { name: 'Reply' }).waitFor();
+    await ben.keyboard.press('Tab');
+    await ben.keyboard.press('Enter');
+    await ben.getByText('Replying to:').waitFor();
+    assert.equal(
+      await box.evaluate(
+        (el) =>
+          el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement,
+      ),
+      true,
+    );
+    await ben.keyboard.press('Escape');
+    await ben.getByText('Replying to:').waitFor({ state: 'detached' });
+    // Shift+Tab from the box reaches the attach button.
+    await ben.keyboard.press('Shift+Tab');
+    assert.equal(await ben.evaluate("document.activeElement?.getAttribute('aria-label')"), 'Attach a file');
+    for (const page of [ann, ben]) {
+      const unnamed = (await page.evaluate(`[...document.querySelectorAll('button, input, textarea, select')]
+        .filter((el) => !el.hidden && el.type !== 'file')
+        .filter((el) => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
+        .map((el) => el.outerHTML)`)) as string[];
+      assert.deepEqual(unnamed, []);
+      const { scroll, client } = (await page.evaluate(
+        '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+      )) as { scroll: number; client: number };
+      assert.ok(scroll <= client && client <= PHONE.width, `scrollWidth ${scroll} > clientWidth ${client}`);
+    }
+  });
+  it('the safety number shows the same on both sides', async () => {
+    const numbers: string[] = [];
+    for (const page of [ann, ben]) {
+      await page.getByRole('button', { name: 'Info' }).click();
+      await page.getByRole('button', { name: 'Show safety number' }).click();
+      numbers.push(await page.getByRole('status', { name: 'Safety number' }).innerText());
+      await page.getByRole('button', { name: '‹ Chat' }).click();
+    }
+    assert.match(numbers[0]!, /^(\d{5} ){11}\d{5}$/);
+    assert.equal(numbers[0], numbers[1]);
+  });
+  it('a muted chat says so in the chat list', async () => {
+    await ann.getByRole('button', { name: 'Info' }).click();
+    await ann.getByRole('button', { name: 'Mute notifications' }).click();
+    await ann.getByRole('button', { name: 'Unmute' }).waitFor();
+    await ann.getByRole('button', { name: '‹ Chat' }).click();
+    await ann.getByRole('button', { name: '‹ Chats' }).click();
+    await ann.locator('ul.chats li', { hasText: 'Muted' }).waitFor();
+  });
+});
