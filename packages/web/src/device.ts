@@ -5,6 +5,7 @@
  */
 import {
   BrowserE2eProtocol,
+  browserThumbnailer,
   type Credentials,
   IndexedDbKeyValueStore,
   IndexedDbLocalStore,
@@ -65,7 +66,8 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
     webSocketFactory: onlineSocketFactory(ticketWebSocketFactory(credentials.serverUrl)),
   });
   const protocol = new BrowserE2eProtocol({ store: keys, deviceId: credentials.deviceId });
-  const secure = new SecureMessaging(client, protocol, keys);
+  // Photos leave without their EXIF/GPS metadata and with a thumbnail inside the encryption.
+  const secure = new SecureMessaging(client, protocol, keys, { thumbnailer: browserThumbnailer() });
   const conversations = await Conversations.open(secure, new History(store));
   const contacts = await Contacts.open(store);
   let closing: Promise<void> | undefined;

@@ -15,6 +15,10 @@ export interface FileRef {
   size: number;
   mime?: string;
   name?: string;
+  /** An image's or video's size, and its thumbnail (base64), from the encrypted pointer. */
+  width?: number;
+  height?: number;
+  thumb?: { b64: string; mime: 'image/jpeg' | 'image/webp'; width: number; height: number };
 }
 
 export interface Line {

@@ -19,6 +19,16 @@ export function fromPointer(a: AttachmentPointer): FileRef {
     size: a.size,
     ...(a.mime !== undefined && { mime: a.mime }),
     ...(a.name !== undefined && { name: a.name }),
+    ...(a.width !== undefined && { width: a.width }),
+    ...(a.height !== undefined && { height: a.height }),
+    ...(a.thumbnail && {
+      thumb: {
+        b64: b64(a.thumbnail.bytes),
+        mime: a.thumbnail.mime,
+        width: a.thumbnail.width,
+        height: a.thumbnail.height,
+      },
+    }),
   };
 }
 
@@ -30,7 +40,23 @@ export function toPointer(f: FileRef): AttachmentPointer {
     size: f.size,
     ...(f.mime !== undefined && { mime: f.mime }),
     ...(f.name !== undefined && { name: f.name }),
+    ...(f.width !== undefined && { width: f.width }),
+    ...(f.height !== undefined && { height: f.height }),
+    ...(f.thumb && {
+      thumbnail: {
+        bytes: unb64(f.thumb.b64),
+        mime: f.thumb.mime,
+        width: f.thumb.width,
+        height: f.thumb.height,
+      },
+    }),
   };
+}
+
+/** A `blob:` URL of the thumbnail the pointer carried (for the image's place until it is decrypted). */
+export function thumbnailUrl(f: FileRef): string | undefined {
+  if (!f.thumb) return undefined;
+  return URL.createObjectURL(new Blob([unb64(f.thumb.b64)], { type: f.thumb.mime }));
 }
 
 /** Images the page shows inline (what the SDK checks before handing the bytes over). */

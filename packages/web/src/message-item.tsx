@@ -4,10 +4,10 @@
  * time, ticks for the sender, and its actions (reply, react, edit and delete for its sender).
  */
 import type { ChatInfo } from '@parley/sdk/browser';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Conversations, FileRef, Line } from './conversations.js';
 import { timeLabel } from './format.js';
-import { isImage } from './media.js';
+import { isImage, thumbnailUrl } from './media.js';
 
 const TICKS = {
   pending: { mark: '🕓', label: 'Sending' },
@@ -177,9 +177,25 @@ function Attachment(props: {
       live = false;
     };
   }, [line.key, file.mediaId, image, ready]);
+  // The thumbnail from the pointer holds the image's place until the image is decrypted.
+  const thumb = useMemo(
+    () => (image && !url ? thumbnailUrl(file) : undefined),
+    [image, url, file.thumb?.b64],
+  );
+  useEffect(() => () => thumb && URL.revokeObjectURL(thumb), [thumb]);
   const name = file.name || 'file';
   if (image) {
     if (url) return <img class="preview" src={url} alt={`Image: ${name}`} />;
+    if (thumb && !failed)
+      return (
+        <img
+          class="preview thumb"
+          src={thumb}
+          alt={`Image: ${name} (loading)`}
+          width={file.width}
+          height={file.height}
+        />
+      );
     return <span class="file">{failed ? `Image ${name} could not be opened.` : `Image ${name}…`}</span>;
   }
   const save = () => {

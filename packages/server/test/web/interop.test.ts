@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { photoWithExif } from '@parley/sdk/testing';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { filesUnder } from '../db-scan.js';
@@ -117,6 +118,36 @@ describe('browsers and a parley chat process in 1:1 and in a group', { skip: chr
     const saved = join(work, 'saved-1.txt');
     carl.type(`/save ${seq} ${saved}`);
     await until(() => existsSync(saved) && readFileSync(saved, 'utf8') === webBody, 'the CLI saved the file');
+
+    // A photo from the browser: it leaves without its metadata and with a thumbnail the CLI
+    // shows before /save (the browser SDK's thumbnailer, inside the encryption).
+    const place = secret('photo-gps-place');
+    await ann.getByLabel('File to send').setInputFiles({
+      name: 'photo.jpg',
+      mimeType: 'image/jpeg',
+      buffer: await photoWithExif({ width: 900, height: 600, marker: place }),
+    });
+    const photoLine = /#(\d+) \S+: \[📷 photo\.jpg, [^,]+, 600×900, thumbnail 213×320\]/;
+    await carl.see(photoLine);
+    const photoSeq = photoLine.exec(carl.output())![1]!;
+    const savedPhoto = join(work, 'saved-photo.jpg');
+    carl.type(`/save ${photoSeq} ${savedPhoto}`);
+    await until(
+      () => existsSync(savedPhoto) && readFileSync(savedPhoto).length > 0,
+      'the CLI saved the photo',
+    );
+    await until(
+      () =>
+        readFileSync(savedPhoto)
+          .subarray(0, 2)
+          .equals(Buffer.from([0xff, 0xd8])),
+      'the saved photo is a whole JPEG',
+    );
+    assert.equal(
+      readFileSync(savedPhoto).includes(Buffer.from(place)),
+      false,
+      'its metadata stayed in the browser',
+    );
 
     // A file from the CLI, downloaded in the browser.
     const cliName = `${secret('cli-file')}.txt`;
