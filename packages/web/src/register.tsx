@@ -1,8 +1,10 @@
 /**
  * Registration: a phone number, then the code the node sent by SMS (in dev mode the node's log
- * and <data-dir>/sms-codes.log show it). The answer is this browser's device credentials.
+ * and <data-dir>/sms-codes.log show it); or, to use an existing account, the one-time link
+ * code its primary device shows (`parley link`). The answer is this browser's device
+ * credentials (a linked device is not the primary).
  */
-import { type Credentials, requestCode, verifyCode } from '@parley/sdk/browser';
+import { type Credentials, linkDevice, requestCode, verifyCode } from '@parley/sdk/browser';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './errors.js';
 import { markInteractive } from './interactive.js';
@@ -14,6 +16,8 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  const [linking, setLinking] = useState(false);
+  const [linkCode, setLinkCode] = useState('');
   const codeInput = useRef<HTMLInputElement>(null);
   const server = location.origin;
 
@@ -51,6 +55,45 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
     });
   };
 
+  const link = (e: Event) => {
+    e.preventDefault();
+    void run(async () => {
+      onRegistered(await linkDevice(server, { code: linkCode.trim(), deviceName: 'Web browser' }));
+    });
+  };
+
+  if (linking)
+    return (
+      <main class="card" aria-labelledby="register-title">
+        <h1 id="register-title">Parley</h1>
+        <form onSubmit={link} aria-describedby="link-help">
+          <p id="link-help" class="help">
+            On your phone or computer that has the account, make a link code (the command line:{' '}
+            <code>parley link</code>) and type it here. This browser becomes another device of that account.
+          </p>
+          <label for="link-code">Link code</label>
+          <input
+            id="link-code"
+            name="link-code"
+            type="text"
+            autocomplete="off"
+            required
+            value={linkCode}
+            onInput={(e) => setLinkCode(e.currentTarget.value)}
+          />
+          <button type="submit" disabled={busy}>
+            {busy ? 'Linking…' : 'Link this browser'}
+          </button>
+          <button type="button" class="link" disabled={busy} onClick={() => setLinking(false)}>
+            Register a phone number instead
+          </button>
+        </form>
+        <p role="alert" class="error">
+          {error}
+        </p>
+      </main>
+    );
+
   return (
     <main class="card" aria-labelledby="register-title">
       <h1 id="register-title">Parley</h1>
@@ -63,6 +106,17 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
           </p>
           <button type="submit" disabled={busy}>
             {busy ? 'Sending…' : 'Send code'}
+          </button>
+          <button
+            type="button"
+            class="link"
+            disabled={busy}
+            onClick={() => {
+              setError('');
+              setLinking(true);
+            }}
+          >
+            Link to an account I already have
           </button>
         </form>
       ) : (
