@@ -12,6 +12,7 @@ import { chatTitle, sortChats, timeLabel } from './format.js';
 import { markInteractive } from './interactive.js';
 import { directChatWith } from './new-chat.js';
 import { NewGroup } from './new-group.js';
+import { askNotifyPermission, notifyPermission } from './notify.js';
 import { PhoneInput } from './phone-input.js';
 
 export function Chats(props: {
@@ -51,10 +52,17 @@ export function Chats(props: {
     };
   }, [c, conversations]);
 
+  const [notify, setNotify] = useState(notifyPermission);
+
   return (
     <div class="shell">
       <header class="bar">
         <h1>Chats</h1>
+        {notify === 'default' && (
+          <button type="button" class="link" onClick={() => void askNotifyPermission().then(setNotify)}>
+            Turn on notifications
+          </button>
+        )}
         <button type="button" class="link" onClick={onSignOut}>
           Log out
         </button>

@@ -48,6 +48,8 @@ const bySeq = (a: Line, b: Line) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq 
 export class Conversations {
   private readonly receipts = new ReceiptTracker();
   private readonly listeners = new Set<() => void>();
+  /** Called with each new message from someone else, once it is saved (for notifications). */
+  onIncoming: ((chatId: string, line: Line) => void) | undefined;
   private readonly me: string;
   private readonly progress = new Map<string, Progress>();
   readonly media: MediaCache;
@@ -206,7 +208,9 @@ export class Conversations {
     const { type, refSeq } = m.meta;
     if (type === 'message') {
       if (this.find(m.chatId, m.seq)) return;
-      this.put(m.chatId, lineOf(m, this.me));
+      const line = lineOf(m, this.me);
+      this.put(m.chatId, line);
+      if (!line.mine) this.onIncoming?.(m.chatId, line);
     } else if (type === 'edit') {
       const text = m.content.text;
       if (text === undefined) return;

@@ -3,13 +3,14 @@
  * waits), opens the device and its end-to-end messaging, then shows the chat list or a chat.
  */
 import { type ChatInfo, type Credentials, removeDevice } from '@parley/sdk/browser';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { CallLayer } from './calls/call-layer.js';
 import { ChatView } from './chat.js';
 import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { GroupInfo } from './group-info.js';
+import { notifyIncoming } from './notify.js';
 
 type State =
   | { kind: 'starting' }
@@ -22,6 +23,26 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
   const [state, setState] = useState<State>({ kind: 'starting' });
   const [open, setOpen] = useState<ChatInfo | undefined>();
   const [info, setInfo] = useState(false);
+  const openId = useRef<string | undefined>(undefined);
+  openId.current = open?.id;
+  const ready = state.kind === 'ready' ? state.device : undefined;
+  useEffect(() => {
+    if (!ready) return;
+    const c = ready.conversations;
+    c.onIncoming = (chatId, line) =>
+      notifyIncoming(
+        {
+          openChatId: () => openId.current,
+          chat: (id) => c.chats?.find((x) => x.id === id),
+          senderName: (userId) => ready.contacts.name(userId),
+        },
+        chatId,
+        line,
+      );
+    return () => {
+      c.onIncoming = undefined;
+    };
+  }, [ready]);
 
   useEffect(() => {
     const stop = new AbortController();
