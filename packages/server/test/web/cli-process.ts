@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { http } from '../harness.js';
+import { readCodeFromLog } from './dev-code.js';
 
 /** packages/cli/dist/src/main.js (this file is packages/server/dist/test/web/cli-process.js). */
 const CLI_MAIN = fileURLToPath(new URL('../../../../cli/dist/src/main.js', import.meta.url));
@@ -42,4 +44,25 @@ export function parley(home: string, args: string[]): CliProcess {
       }
     },
   };
+}
+
+/** Registers `phone` with `parley register` in `home`, with the code the dev-mode node logged. */
+export async function registerCli(
+  home: string,
+  node: { url: string; dataDir: string },
+  phone: string,
+  extra: string[] = [],
+): Promise<void> {
+  assert.equal((await http(`${node.url}/v1/auth/code`, 'POST', { phone })).status, 200);
+  const reg = parley(home, [
+    'register',
+    '--server',
+    node.url,
+    '--phone',
+    phone,
+    '--code',
+    readCodeFromLog(node.dataDir, phone),
+    ...extra,
+  ]);
+  assert.equal(await reg.exited, 0, reg.output());
 }

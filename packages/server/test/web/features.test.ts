@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
 import { noisePng } from './png.js';
-import { message, openChat, registerInPage, sendText, startChat } from './web-user.js';
+import { message, muteOpenChat, openChat, registerInPage, sendText, startChat } from './web-user.js';
 
 const PHONE = { width: 390, height: 844 };
 
@@ -95,13 +95,17 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     release();
     await bar.waitFor({ state: 'detached' });
     await ann.unrouteAll();
-    // Ann sees her own image; Ben's is downloaded, checked and decrypted, from a blob: URL.
-    await ann.getByRole('img', { name: 'Image: noise.png' }).waitFor();
-    const img = ben.getByRole('img', { name: 'Image: noise.png' });
+    // Ann sees her own image; Ben's is downloaded, checked and decrypted, from a blob: URL
+    // (the pointer's thumbnail, "Image: noise.png (loading)", may show first).
+    await ann.getByRole('img', { name: 'Image: noise.png', exact: true }).waitFor();
+    const img = ben.getByRole('img', { name: 'Image: noise.png', exact: true });
     await img.waitFor({ timeout: 60_000 });
     await ben.waitForFunction(() => {
       const d = (globalThis as unknown as { document: Doc }).document;
-      const i = d.querySelector('img.preview') as { complete: boolean; naturalWidth: number } | null;
+      const i = d.querySelector('img.preview:not(.thumb)') as {
+        complete: boolean;
+        naturalWidth: number;
+      } | null;
       return i?.complete === true && i.naturalWidth > 0;
     });
     const size = (await img.evaluate((i) => {
@@ -149,7 +153,7 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
       },
       [...small],
     );
-    const img = ben.getByRole('img', { name: 'Image: pasted.png' });
+    const img = ben.getByRole('img', { name: 'Image: pasted.png', exact: true });
     await img.waitFor();
     await ben.waitForFunction(() => {
       const d = (globalThis as unknown as { document: Doc }).document;
@@ -232,11 +236,6 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     assert.equal(numbers[0], numbers[1]);
   });
   it('a muted chat says so in the chat list', async () => {
-    await ann.getByRole('button', { name: 'Info' }).click();
-    await ann.getByRole('button', { name: 'Mute notifications' }).click();
-    await ann.getByRole('button', { name: 'Unmute' }).waitFor();
-    await ann.getByRole('button', { name: '‹ Chat' }).click();
-    await ann.getByRole('button', { name: '‹ Chats' }).click();
-    await ann.locator('ul.chats li', { hasText: 'Muted' }).waitFor();
+    await muteOpenChat(ann);
   });
 });

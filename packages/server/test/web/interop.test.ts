@@ -15,10 +15,9 @@ import { photoWithExif } from '@parley/sdk/testing';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { filesUnder } from '../db-scan.js';
-import { http, nextPhone, startNode, type TestNode } from '../harness.js';
+import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
-import { type CliProcess, parley } from './cli-process.js';
-import { readCodeFromLog } from './dev-code.js';
+import { type CliProcess, parley, registerCli } from './cli-process.js';
 import { message, registerInPage, sendText, startChat } from './web-user.js';
 
 const PHONE = { width: 390, height: 844 };
@@ -70,19 +69,7 @@ describe('browsers and a parley chat process in 1:1 and in a group', { skip: chr
     await registerInPage(ben, t, benPhone);
     // Carl registers with the CLI, with the code the dev-mode node wrote to its log.
     const home = join(work, 'home');
-    assert.equal((await http(`${t.url}/v1/auth/code`, 'POST', { phone: carlPhone })).status, 200);
-    const reg = parley(home, [
-      'register',
-      '--server',
-      t.url,
-      '--phone',
-      carlPhone,
-      '--code',
-      readCodeFromLog(t.dataDir, carlPhone),
-      '--name',
-      'carl-cli',
-    ]);
-    assert.equal(await reg.exited, 0, reg.output());
+    await registerCli(home, t, carlPhone, ['--name', 'carl-cli']);
     carl = parley(home, ['chat']);
     await carl.see('Connected as');
   });

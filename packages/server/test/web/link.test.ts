@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { http, nextPhone, startNode, type TestNode } from '../harness.js';
+import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
-import { parley } from './cli-process.js';
-import { readCodeFromLog } from './dev-code.js';
+import { parley, registerCli } from './cli-process.js';
 import { message, openChat, registerInPage, sendText, startChat } from './web-user.js';
 
 describe('a browser linked to an existing account', { skip: chromiumSkip() }, () => {
@@ -32,17 +31,7 @@ describe('a browser linked to an existing account', { skip: chromiumSkip() }, ()
     );
     browser = await launchChromium();
     linked = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
-    assert.equal((await http(`${t.url}/v1/auth/code`, 'POST', { phone: carlPhone })).status, 200);
-    const reg = parley(home(), [
-      'register',
-      '--server',
-      t.url,
-      '--phone',
-      carlPhone,
-      '--code',
-      readCodeFromLog(t.dataDir, carlPhone),
-    ]);
-    assert.equal(await reg.exited, 0, reg.output());
+    await registerCli(home(), t, carlPhone);
   });
   after(async () => {
     await browser?.close();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
-import { message, openChat, registerInPage, sendText, startChat } from './web-user.js';
+import { message, muteOpenChat, openChat, registerInPage, sendText, startChat } from './web-user.js';
 
 interface Shown {
   title: string;
@@ -103,12 +103,7 @@ describe('browser notifications', { skip: chromiumSkip() }, () => {
   });
 
   it('shows nothing for a muted chat', async () => {
-    await ann.getByRole('button', { name: 'Info' }).click();
-    await ann.getByRole('button', { name: 'Mute notifications' }).click();
-    await ann.getByRole('button', { name: 'Unmute' }).waitFor();
-    await ann.getByRole('button', { name: '‹ Chat' }).click();
-    await ann.getByRole('button', { name: '‹ Chats' }).click();
-    await ann.locator('ul.chats li', { hasText: 'Muted' }).waitFor();
+    await muteOpenChat(ann);
     await sendText(ben, 'while muted');
     await ann.locator('ul.chats li', { hasText: 'while muted' }).waitFor();
     assert.equal((await shown(ann)).length, 1, 'nothing for a muted chat');

@@ -68,9 +68,9 @@ describe('screenshots of the main screens', { skip: chromiumSkip() }, () => {
       mimeType: 'image/png',
       buffer: noisePng(240, 140),
     });
-    await ben.getByRole('img', { name: 'Image: trail-map.png' }).waitFor();
+    await ben.getByRole('img', { name: 'Image: trail-map.png', exact: true }).waitFor();
     const reply = await message(ben, 'Yes! Meeting at the trailhead at 8.');
-    await ann.getByRole('img', { name: 'Image: trail-map.png' }).waitFor();
+    await ann.getByRole('img', { name: 'Image: trail-map.png', exact: true }).waitFor();
     await (await message(ann, 'Yes! Meeting at the trailhead at 8.'))
       .getByRole('button', { name: 'Message actions' })
       .click();

@@ -50,3 +50,13 @@ export async function openChat(page: Page, index: number): Promise<void> {
   await page.locator('ul.chats li').nth(index).click();
   await messageBox(page).waitFor();
 }
+
+/** Mutes the open chat from its Info screen and goes back to the chat list, which says so. */
+export async function muteOpenChat(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Info' }).click();
+  await page.getByRole('button', { name: 'Mute notifications' }).click();
+  await page.getByRole('button', { name: 'Unmute' }).waitFor();
+  await page.getByRole('button', { name: '‹ Chat' }).click();
+  await page.getByRole('button', { name: '‹ Chats' }).click();
+  await page.locator('ul.chats li', { hasText: 'Muted' }).waitFor();
+}
