@@ -14,6 +14,7 @@ import { directChatWith } from './new-chat.js';
 import { NewGroup } from './new-group.js';
 import { askNotifyPermission, notifyPermission } from './notify.js';
 import { PhoneInput } from './phone-input.js';
+import { ProfileName } from './profile-name.js';
 
 export function Chats(props: {
   device: WebDevice;
@@ -27,6 +28,9 @@ export function Chats(props: {
   const conversations = device.conversations;
   // The list as last seen shows at once; the node's answer replaces it.
   const [chats, setChats] = useState<ChatInfo[] | undefined>(conversations.chats);
+  // Names come from profiles, which may arrive after the list: draw again when one does.
+  const [, setVersion] = useState(0);
+  useEffect(() => conversations.subscribe(() => setVersion((v) => v + 1)), [conversations]);
 
   useEffect(markInteractive, []);
   useEffect(() => {
@@ -75,6 +79,7 @@ export function Chats(props: {
           Register again
         </button>
       )}
+      <ProfileName device={device} />
       <main>
         <NewChat device={device} chats={chats} onOpen={onOpen} />
         <NewGroup device={device} onOpen={onOpen} />

@@ -1,16 +1,41 @@
 /**
- * Phone numbers this device found by discovery, by user id, kept in its local store: people
- * show by number instead of user id once known (profiles with names come later).
+ * How people are called here: the name in their end-to-end encrypted profile when this device
+ * can read it, else the phone number this device found by discovery (kept in its local store),
+ * else their user id.
  */
-import { type LocalStore, normalizePhone, type ParleyClient, ParleyError } from '@parley/sdk/browser';
+import {
+  type LocalStore,
+  normalizePhone,
+  type ParleyClient,
+  ParleyError,
+  type SecureMessaging,
+  type UserProfile,
+} from '@parley/sdk/browser';
 
 const KEY = 'web-contacts';
 
 export class Contacts {
+  /** Names from the profiles this device can read. */
+  private readonly names = new Map<string, string>();
+
   private constructor(
     private readonly store: LocalStore,
     private readonly phones: Map<string, string>,
   ) {}
+
+  /** Takes names from `secure`'s profiles, now and as they change; calls `changed` after each. */
+  async followProfiles(secure: SecureMessaging, changed: () => void): Promise<void> {
+    const take = (p: UserProfile) => {
+      const name = p.name?.trim();
+      if (name) this.names.set(p.userId, name);
+      else this.names.delete(p.userId);
+    };
+    secure.on('profileChanged', (p) => {
+      take(p);
+      changed();
+    });
+    for (const p of await secure.knownProfiles()) take(p);
+  }
 
   static async open(store: LocalStore): Promise<Contacts> {
     const saved = await store.load(KEY);
@@ -23,9 +48,9 @@ export class Contacts {
     return new Contacts(store, new Map(entries));
   }
 
-  /** A user's phone number if known, else their user id. */
+  /** A user's profile name, else their phone number if known, else their user id. */
   name(userId: string): string {
-    return this.phones.get(userId) ?? userId;
+    return this.names.get(userId) ?? this.phones.get(userId) ?? userId;
   }
 
   /**

@@ -87,6 +87,11 @@ export class Conversations {
     return new Conversations(secure, history, lines, positions, chats);
   }
 
+  /** Tells the listeners something they show changed outside the chats (a person's name). */
+  touch(): void {
+    this.changed();
+  }
+
   /** Calls `listener` after every change; returns the function that stops it. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);

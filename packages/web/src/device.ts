@@ -70,6 +70,7 @@ export async function openDevice(credentials: Credentials): Promise<WebDevice> {
   const secure = new SecureMessaging(client, protocol, keys, { thumbnailer: browserThumbnailer() });
   const conversations = await Conversations.open(secure, new History(store));
   const contacts = await Contacts.open(store);
+  await contacts.followProfiles(secure, () => conversations.touch());
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {

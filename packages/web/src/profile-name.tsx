@@ -1,0 +1,67 @@
+/**
+ * The user's own name, as the end-to-end encrypted profile carries it: the people this user
+ * chats with see it instead of a phone number once their device has the profile key (it goes
+ * with the next message to them). The server stores only ciphertext.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { WebDevice } from './device.js';
+import { describeError } from './errors.js';
+
+export function ProfileName({ device }: { device: WebDevice }) {
+  const me = device.client.credentials.userId;
+  const [name, setName] = useState('');
+  const [saved, setSaved] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+
+  useEffect(() => {
+    let live = true;
+    device.secure.profile(me).then(
+      (p) => {
+        if (!live || !p?.name) return;
+        setName(p.name);
+        setSaved(p.name);
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [device, me]);
+
+  const save = (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    device.secure.setProfile({ name: name.trim() }).then(
+      (p) => {
+        setSaved(p.name ?? '');
+        setBusy(false);
+      },
+      (err) => {
+        setError(describeError(err));
+        setBusy(false);
+      },
+    );
+  };
+
+  return (
+    <form class="profile-name" onSubmit={save}>
+      <label for="profile-name">Your name</label>
+      <input
+        id="profile-name"
+        type="text"
+        maxLength={64}
+        autocomplete="name"
+        value={name}
+        onInput={(e) => setName(e.currentTarget.value)}
+      />
+      <button type="submit" disabled={busy || name.trim() === saved}>
+        {busy ? 'Saving…' : 'Save name'}
+      </button>
+      <p role="alert" class="error">
+        {error}
+      </p>
+    </form>
+  );
+}
