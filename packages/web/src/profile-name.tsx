@@ -46,22 +46,25 @@ export function ProfileName({ device }: { device: WebDevice }) {
   };
 
   return (
-    <form class="profile-name" onSubmit={save}>
-      <label for="profile-name">Your name</label>
-      <input
-        id="profile-name"
-        type="text"
-        maxLength={64}
-        autocomplete="name"
-        value={name}
-        onInput={(e) => setName(e.currentTarget.value)}
-      />
-      <button type="submit" disabled={busy || name.trim() === saved}>
-        {busy ? 'Saving…' : 'Save name'}
-      </button>
-      <p role="alert" class="error">
-        {error}
-      </p>
-    </form>
+    <details class="profile-name">
+      <summary>{saved ? `Your name: ${saved}` : 'Your name'}</summary>
+      <form onSubmit={save}>
+        <label for="profile-name">Name others see</label>
+        <input
+          id="profile-name"
+          type="text"
+          maxLength={64}
+          autocomplete="name"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+        <button type="submit" disabled={busy || name.trim() === saved}>
+          {busy ? 'Saving…' : 'Save name'}
+        </button>
+        <p role="alert" class="error">
+          {error}
+        </p>
+      </form>
+    </details>
   );
 }

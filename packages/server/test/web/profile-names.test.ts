@@ -35,9 +35,10 @@ describe('profile names in the web client', { skip: chromiumSkip() }, () => {
   });
 
   it('the name Ann saves is what Ben sees, and the node holds only ciphertext', async () => {
-    await ann.getByLabel('Your name').fill(annName);
+    await ann.getByText('Your name', { exact: true }).click();
+    await ann.getByLabel('Name others see').fill(annName);
     await ann.getByRole('button', { name: 'Save name' }).click();
-    await ann.getByRole('button', { name: 'Save name' }).and(ann.locator(':disabled')).waitFor();
+    await ann.getByText(`Your name: ${annName}`).waitFor();
     await startChat(ann, benPhone);
     await sendText(ann, 'hello, it is Ann');
     await ben.locator('ul.chats li', { hasText: annName }).waitFor({ timeout: 60_000 });

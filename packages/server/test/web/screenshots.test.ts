@@ -56,6 +56,16 @@ describe('screenshots of the main screens', { skip: chromiumSkip() }, () => {
     await shot(ann, 'register');
     await registerInPage(ann, t, annPhone);
     await registerInPage(ben, t, benPhone);
+    for (const [page, name] of [
+      [ann, 'Ann'],
+      [ben, 'Ben'],
+    ] as const) {
+      await page.getByText('Your name', { exact: true }).click();
+      await page.getByLabel('Name others see').fill(name);
+      await page.getByRole('button', { name: 'Save name' }).click();
+      await page.getByText(`Your name: ${name}`).waitFor();
+      await page.getByText(`Your name: ${name}`).click();
+    }
 
     await startChat(ann, benPhone);
     await sendText(ann, 'Hi Ben! Are we still on for the hike on Saturday?');
