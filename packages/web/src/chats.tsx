@@ -5,6 +5,7 @@
  */
 import { type ChatInfo, ChatKind, isMuted } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
+import { Avatar } from './avatar.js';
 import { STATUS_TEXT, useConnection } from './connection.js';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
@@ -165,6 +166,13 @@ function ChatList(props: {
             onOpen(chat);
           }}
         >
+          {chat.kind === ChatKind.DIRECT && (
+            <Avatar
+              device={device}
+              userId={chat.members.find((m) => m.userId !== me)?.userId ?? me}
+              name={chatTitle(chat, me, name)}
+            />
+          )}
           <span class="title">{chatTitle(chat, me, name)}</span>
           <span class="meta">
             {chat.kind === ChatKind.GROUP ? `Group, ${chat.members.length} members` : 'Direct chat'}

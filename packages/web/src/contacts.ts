@@ -4,6 +4,7 @@
  * else their user id.
  */
 import {
+  type AttachmentPointer,
   type LocalStore,
   normalizePhone,
   type ParleyClient,
@@ -15,8 +16,9 @@ import {
 const KEY = 'web-contacts';
 
 export class Contacts {
-  /** Names from the profiles this device can read. */
+  /** Names and avatars from the profiles this device can read. */
   private readonly names = new Map<string, string>();
+  private readonly avatars = new Map<string, AttachmentPointer>();
 
   private constructor(
     private readonly store: LocalStore,
@@ -29,6 +31,8 @@ export class Contacts {
       const name = p.name?.trim();
       if (name) this.names.set(p.userId, name);
       else this.names.delete(p.userId);
+      if (p.avatar) this.avatars.set(p.userId, p.avatar);
+      else this.avatars.delete(p.userId);
     };
     secure.on('profileChanged', (p) => {
       take(p);
@@ -46,6 +50,11 @@ export class Contacts {
           )
         : [];
     return new Contacts(store, new Map(entries));
+  }
+
+  /** The encrypted avatar a user's profile points at, if this device can read their profile. */
+  avatar(userId: string): AttachmentPointer | undefined {
+    return this.avatars.get(userId);
   }
 
   /** A user's profile name, else their phone number if known, else their user id. */

@@ -3,6 +3,7 @@
  * chats with see it instead of a phone number once their device has the profile key (it goes
  * with the next message to them). The server stores only ciphertext.
  */
+import { browserThumbnailer } from '@parley/sdk/browser';
 import { useEffect, useState } from 'preact/hooks';
 import type { WebDevice } from './device.js';
 import { describeError } from './errors.js';
@@ -45,6 +46,26 @@ export function ProfileName({ device }: { device: WebDevice }) {
     );
   };
 
+  // A photo becomes a small JPEG (at most 320 px, 32 KiB), encrypted and uploaded as the avatar.
+  const setPhoto = (file: File | undefined) => {
+    if (!file) return;
+    setBusy(true);
+    setError('');
+    (async () => {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const preview = await browserThumbnailer().prepare(bytes, file.type);
+      if (!preview.thumbnail) throw new Error(preview.note ?? 'the photo could not be read');
+      const avatar = await device.secure.uploadAvatar(preview.thumbnail.bytes, preview.thumbnail.mime);
+      await device.secure.setProfile({ avatar });
+    })().then(
+      () => setBusy(false),
+      (err) => {
+        setError(describeError(err));
+        setBusy(false);
+      },
+    );
+  };
+
   return (
     <details class="profile-name">
       <summary>{saved ? `Your name: ${saved}` : 'Your name'}</summary>
@@ -61,6 +82,14 @@ export function ProfileName({ device }: { device: WebDevice }) {
         <button type="submit" disabled={busy || name.trim() === saved}>
           {busy ? 'Saving…' : 'Save name'}
         </button>
+        <label for="profile-photo">Your photo</label>
+        <input
+          id="profile-photo"
+          type="file"
+          accept="image/jpeg,image/png,image/webp"
+          disabled={busy}
+          onChange={(e) => setPhoto(e.currentTarget.files?.[0])}
+        />
         <p role="alert" class="error">
           {error}
         </p>

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { filesUnder } from '../db-scan.js';
 import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
@@ -50,5 +51,28 @@ describe('profile names in the web client', { skip: chromiumSkip() }, () => {
     await ben.locator('ul.chats li', { hasText: annName }).waitFor();
     for (const f of filesUnder(t.dataDir))
       assert.equal(readFileSync(f).includes(Buffer.from(annName)), false, `${f} holds the name`);
+  });
+
+  it("Ann's photo becomes her avatar in Ben's chat list, decrypted in his browser", async () => {
+    const photo = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#c33' } })
+      .png()
+      .toBuffer();
+    await ann.getByRole('button', { name: '‹ Chats' }).click();
+    await ann.getByText(`Your name: ${annName}`).click();
+    await ann
+      .getByLabel('Your photo')
+      .setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: photo });
+    const avatar = ben.getByRole('img', { name: `${annName}'s avatar` });
+    await avatar.waitFor({ timeout: 60_000 });
+    await ben.waitForFunction((alt) => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document;
+      const i = d.querySelector(`img.avatar[alt="${alt}"]`) as {
+        complete: boolean;
+        naturalWidth: number;
+      } | null;
+      return i?.complete === true && i.naturalWidth > 0;
+    }, `${annName}'s avatar`);
+    const w = await avatar.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth);
+    assert.equal(w, 320, 'the avatar is the small copy, not the photo');
   });
 });
