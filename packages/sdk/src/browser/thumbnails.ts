@@ -7,7 +7,7 @@
  * browsers yet), and say so in `note` for videos. Needs a page or worker with
  * `createImageBitmap` and `OffscreenCanvas` (every current browser).
  */
-import { DEFAULT_MAX_IMAGE_PIXELS, imageSize, mediaClassOf } from '../crypto/media-type.js';
+import { baseMimeType, DEFAULT_MAX_IMAGE_PIXELS, imageSize, mediaClassOf } from '../crypto/media-type.js';
 import {
   type MediaPreview,
   type PreviewOptions,
@@ -91,7 +91,7 @@ export function browserThumbnailer(options: BrowserThumbnailerOptions = {}): Thu
       mime: string | undefined,
       o: PreviewOptions = {},
     ): Promise<MediaPreview> {
-      const type = mime?.split(';')[0]?.trim().toLowerCase() ?? '';
+      const type = baseMimeType(mime ?? '');
       const kind = mediaClassOf(type);
       if (kind === 'video') return { note: 'no poster frame: this browser SDK makes none for videos' };
       const out = REWRITTEN[type];

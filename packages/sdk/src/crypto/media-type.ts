@@ -18,6 +18,11 @@ export function mediaClassOf(mime: string | undefined): MediaClass {
   return 'document';
 }
 
+/** A MIME type without its parameters, lower case (`image/JPEG; q=1` → `image/jpeg`). */
+export function baseMimeType(mime: string): string {
+  return mime.split(';')[0]!.trim().toLowerCase();
+}
+
 /** Pixels an image may have by default (width × height): 64 megapixels. */
 export const DEFAULT_MAX_IMAGE_PIXELS = 64_000_000;
 
@@ -113,7 +118,7 @@ export function checkMediaType(
   mime: string | undefined,
   maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS,
 ): void {
-  const type = mime?.split(';')[0]?.trim().toLowerCase();
+  const type = mime === undefined ? undefined : baseMimeType(mime);
   if (type === undefined || mediaClassOf(type) === 'document') return;
   const matches = SIGNATURES[type];
   if (!matches)

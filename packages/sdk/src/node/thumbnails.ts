@@ -3,7 +3,7 @@
  * removed unless kept, thumbnail, blurhash), videos and voice notes through ffprobe/ffmpeg
  * when they are installed (dimensions, duration, poster frame). Other files get nothing.
  */
-import { DEFAULT_MAX_IMAGE_PIXELS, mediaClassOf } from '../crypto/media-type.js';
+import { baseMimeType, DEFAULT_MAX_IMAGE_PIXELS, mediaClassOf } from '../crypto/media-type.js';
 import type { MediaPreview, PreviewOptions, Thumbnailer } from '../media-preview.js';
 import { imagePreview } from './image-preview.js';
 import { videoPreview } from './video-preview.js';
@@ -30,7 +30,7 @@ export function nodeThumbnailer(options: NodeThumbnailerOptions = {}): Thumbnail
       mime: string | undefined,
       o: PreviewOptions = {},
     ): Promise<MediaPreview> {
-      const type = mime?.split(';')[0]?.trim().toLowerCase() ?? '';
+      const type = baseMimeType(mime ?? '');
       const kind = mediaClassOf(type);
       if (kind === 'image' && type !== 'image/svg+xml')
         return imagePreview(bytes, { keepMetadata: o.keepMetadata === true, maxPixels, format });
