@@ -504,6 +504,13 @@ describe('bad input on a real socket', () => {
       await a.request({ case: 'createChat', value: { kind: ChatKind.DIRECT, memberUserIds: ['u_nobody'] } }),
       'USER_NOT_FOUND',
     );
+    // Asked together, the creations share one commit: only the one with the unknown user fails.
+    const [ghost, real] = await Promise.all([
+      a.request({ case: 'createChat', value: { kind: ChatKind.DIRECT, memberUserIds: ['u_nobody2'] } }),
+      a.request({ case: 'createChat', value: { kind: ChatKind.DIRECT, memberUserIds: [carol.userId] } }),
+    ]);
+    expectError(ghost, 'USER_NOT_FOUND');
+    assert.equal(real.body.case, 'chatResult');
     await stillWorks(a);
     await a.close();
   });

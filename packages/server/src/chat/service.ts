@@ -217,8 +217,10 @@ export class ChatService {
       throw new ParleyError('INVALID_ARGUMENT', 'a group needs at least one other member');
     }
     this.checkGroupSize(others.length + 1);
-    await this.requireUsers(others);
     const isGroup = input.kind === 'group';
+    // The store refuses unknown members inside the commit (USER_NOT_FOUND); a group checks
+    // them first, before the adding rules and its hourly quota.
+    if (isGroup) await this.requireUsers(others);
     if (isGroup) await this.checkMayAdd(device.userId, others);
     if (isGroup) await this.d.limiters.take('groupCreate', device.userId);
     const now = this.d.clock.now();

@@ -592,6 +592,18 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         );
         assert.equal(await store.chatGet(chatId('g2')), undefined);
         assert.equal(await store.chatGet(chatId('g3')), undefined);
+        // A member who is not a user fails the call with USER_NOT_FOUND and stores nothing.
+        const ghost = { ...c, userId: 'no-such-user' as UserId };
+        for (const create of [
+          (i: ChatCreate[]) => store.chatCreateBatch(i),
+          (i: ChatCreate[]) => store.chatCreate(i[i.length - 1]!),
+        ]) {
+          await assert.rejects(create([chatInput('g4', a, [b]), chatInput('dg', a, [ghost], 'direct')]), {
+            code: 'USER_NOT_FOUND',
+          });
+        }
+        assert.equal(await store.chatGet(chatId('g4')), undefined);
+        assert.equal(await store.chatGet(chatId('dg')), undefined);
       });
 
       test('chatSummaries lists the chats the user is a member of', async (store) => {

@@ -508,14 +508,15 @@ export interface Store extends PushStore {
   /**
    * Creates the chat with members and cursors, and stores `update` as seq 1. A direct chat
    * whose two users already have one is not created again: nothing is stored and the
-   * existing chat is returned, also to a creator racing on another node.
+   * existing chat is returned, also to a creator racing on another node. Throws
+   * USER_NOT_FOUND, storing nothing, when a member is not a user.
    */
   chatCreate(input: ChatCreate): Promise<ChatInfo>;
   /**
    * The group commit of chat creation (the live path): each input as `chatCreate` would
    * store it, in order, in one transaction, and one answer per input. A direct pair that
-   * already has a chat, or got one earlier in the batch, gets that chat. If the call fails,
-   * nothing is stored.
+   * already has a chat, or got one earlier in the batch, gets that chat. If the call fails
+   * (USER_NOT_FOUND when a member of any input is not a user), nothing is stored.
    */
   chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]>;
   /**

@@ -25,9 +25,18 @@ export async function chatRead(db: Db, chatId: ChatId): Promise<ChatInfo | undef
   return row && toChat(row);
 }
 
+/** Throws USER_NOT_FOUND unless every member of every input is a user. */
+export async function requireMembersExist(db: Db, inputs: readonly ChatCreate[]): Promise<void> {
+  const users = [...new Set(inputs.flatMap((c) => c.members.map((m) => m.userId)))];
+  const found = new Set((await db.rows<{ id: string }>('usersExisting', [users])).map((r) => r.id));
+  const missing = users.find((u) => !found.has(u));
+  if (missing !== undefined) throw new ParleyError('USER_NOT_FOUND', `unknown user ${missing}`);
+}
+
 /**
  * Creates the chat; for a direct chat whose pair already has one (also one created by
- * another node at the same instant), stores nothing and returns the existing chat.
+ * another node at the same instant), stores nothing and returns the existing chat. The
+ * caller has checked its members exist (`requireMembersExist`).
  */
 export async function createChat(db: Db, input: ChatCreate): Promise<ChatInfo> {
   const directKey = input.kind === 'direct' ? directKeyOf(input.members.map((m) => m.userId)) : null;

@@ -68,7 +68,14 @@ import {
 } from '../profile-rows.js';
 import { type RegistrationRow, targetOf } from '../push-rows.js';
 import { type AuditRow, blockListFull, type ReportRow, toAudit, toReport } from '../report-rows.js';
-import { chatRead, chatSummaries, createChat, createChats, mutateChat } from './chats.js';
+import {
+  chatRead,
+  chatSummaries,
+  createChat,
+  createChats,
+  mutateChat,
+  requireMembersExist,
+} from './chats.js';
 import { commitBatch } from './commit.js';
 import { createPool, type Db, poolDb, transaction, withClient } from './db.js';
 import { checkPostgresDurability, type PostgresDurability } from './durability.js';
@@ -482,11 +489,15 @@ export class PostgresStore implements Store {
   // -- chats ------------------------------------------------------------------------------------
 
   chatCreate(input: ChatCreate): Promise<ChatInfo> {
-    return this.tx((db) => createChat(db, input));
+    return this.tx(async (db) => {
+      await requireMembersExist(db, [input]);
+      return createChat(db, input);
+    });
   }
 
   chatCreateBatch(inputs: readonly ChatCreate[]): Promise<ChatInfo[]> {
     return this.tx(async (db) => {
+      await requireMembersExist(db, inputs);
       const out: ChatInfo[] = [];
       for (const input of inputs) out.push(await createChat(db, input));
       return out;

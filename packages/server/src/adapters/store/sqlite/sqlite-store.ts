@@ -554,6 +554,10 @@ export class SqliteStore implements Store {
   }
 
   private createOne(input: ChatCreate): ChatInfo {
+    for (const m of input.members) {
+      if (this.s.userExists.get(m.userId) === undefined)
+        throw new ParleyError('USER_NOT_FOUND', `unknown user ${m.userId}`);
+    }
     if (!this.storeNewChat(input, 0)) {
       // The pair already has a direct chat: nothing is stored, that chat is the answer.
       const directKey = directKeyOf(input.members.map((m) => m.userId));
