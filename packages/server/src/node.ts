@@ -137,6 +137,7 @@ function openStore(config: Config, log: Logger): Store & { ready?: Promise<strin
     path: join(resolve(config.dataDir), 'parley.db'),
     synchronous: config.sqliteSynchronous,
     backgroundCheckpointMs: config.sqliteCheckpointMs,
+    readerMmapBytes: config.sqliteReaderMmapBytes,
   };
   if (config.sqliteWorker) {
     return SqliteWorkerStore.open(options, {

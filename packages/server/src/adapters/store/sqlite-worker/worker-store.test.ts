@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
 import type { Store } from '../../../ports/store.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { SqliteWorkerStore } from './worker-store.js';
 
-storeContract('SqliteWorkerStore (file, worker thread)', async () => {
+storeContract('SqliteWorkerStore (file, worker thread, mapped reader)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
-  const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });
+  const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db'), readerMmapBytes: 64 * 1024 * 1024 });
   await store.ready;
   // The contract's reads then run on the reader thread.
   assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
@@ -25,6 +26,26 @@ storeContract('SqliteWorkerStore (file, worker thread)', async () => {
 });
 
 describe('SqliteWorkerStore reader thread', () => {
+  it('reads the database file through a memory map only when readerMmapBytes is set', async () => {
+    for (const mmap of [0, 64 * 1024 * 1024]) {
+      const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-mmap-'));
+      const path = join(dir, 'parley.db');
+      const store = SqliteWorkerStore.open({ path, readerMmapBytes: mmap });
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      // The schema moves from the log into the file, so the file has pages to map.
+      const other = new Database(path);
+      other.pragma('wal_checkpoint(TRUNCATE)');
+      other.close();
+      // A read on the reader thread maps the file (threads share the process's address space).
+      assert.equal((await store.usersExist(['nobody' as UserId])).size, 0);
+      const mapped = (await readFile('/proc/self/maps', 'utf8')).split('\n').some((l) => l.endsWith(path));
+      assert.equal(mapped, mmap > 0, `database file mapped with readerMmapBytes=${mmap}`);
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a read asked after a write resolved sees that write, while other writes run', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
     const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db') });

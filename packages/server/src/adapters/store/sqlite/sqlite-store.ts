@@ -131,6 +131,8 @@ export interface SqliteStoreOptions {
    * read while the writer commits): no migrations, no checkpoints, writes fail.
    */
   readonly?: boolean;
+  /** On a `readonly` connection: bytes of the file read through a memory map (0 or unset: none). */
+  readerMmapBytes?: number;
 }
 
 interface MessageRow extends MessageRowFields {
@@ -180,6 +182,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     if (options.readonly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
+      if (options.readerMmapBytes) this.db.pragma(`mmap_size = ${Math.floor(options.readerMmapBytes)}`);
     } else {
       makeDatabaseFilesPrivate(options.path);
       this.db = new Database(options.path);
