@@ -1681,6 +1681,15 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.receiptsSince(c.userId, T0 + 10), [
           { chatId: 'g', userId: b.userId, deliveredSeq: 4, readSeq: 0, at: T0 + 20 },
         ]);
+        // A move in another of a's chats: a's catch-up reads that chat, and only that one.
+        await createChat(store, 'h', a, [b]);
+        await sendMany(store, 'h', a, 1); // seq 2
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 25), []);
+        await store.receiptsDelivered([{ chatId: chatId('h'), userId: b.userId, seq: 2 }], T0 + 30);
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 25), [
+          { chatId: 'h', userId: b.userId, deliveredSeq: 2, readSeq: 0, at: T0 + 30 },
+        ]);
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 30), []);
         await store.userReadReceiptsSet(b.userId, false);
         assert.equal((await store.userPresenceGet(b.userId))?.readReceipts, false);
       });

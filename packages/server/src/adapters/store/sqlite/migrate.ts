@@ -21,6 +21,7 @@ import { sql as m018 } from './migrations/018_push.js';
 import { sql as m019 } from './migrations/019_mutes.js';
 import { sql as m020 } from './migrations/020_push_preview.js';
 import { sql as m021 } from './migrations/021_media_refs.js';
+import { sql as m022 } from './migrations/022_user_sent_receipt_at.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -44,6 +45,7 @@ const migrations: readonly string[] = [
   m019,
   m020,
   m021,
+  m022,
 ];
 
 export function migrate(db: Database.Database): number {

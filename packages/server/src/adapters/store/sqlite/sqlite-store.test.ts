@@ -113,12 +113,13 @@ describe('SqliteStore', () => {
       await first.close();
       // Back to the schema before 016: no receipt_at, the marks' time index, version 15 (and
       // without what later migrations added: 019's mute columns, 020's push preview, 021's
-      // media references).
+      // media references, 022's user stamp).
       const raw = new Database(path);
       raw.exec(
         'ALTER TABLE members DROP COLUMN sent_receipt_at; ALTER TABLE members DROP COLUMN receipt_at; CREATE INDEX receipt_marks_at ON receipt_marks(chat_id, at)',
       );
       raw.exec('ALTER TABLE members DROP COLUMN muted_until; ALTER TABLE users DROP COLUMN dnd_until');
+      raw.exec('ALTER TABLE users DROP COLUMN sent_receipt_at');
       raw.exec('ALTER TABLE push_jobs DROP COLUMN preview');
       raw.exec('DROP TABLE media_refs; DROP INDEX chats_icon; ALTER TABLE media_uploads DROP COLUMN avatar');
       raw.pragma('user_version = 15');

@@ -851,8 +851,10 @@ export class SqliteStore implements Store {
       if (r.kind === KIND_PAYLOAD && !senders.has(r.sender_user)) {
         senders.add(r.sender_user);
         // On the page of the row just moved (a chat's member rows sit together).
-        if (r.sender_user !== userId)
+        if (r.sender_user !== userId) {
           this.s.sentReceiptMoved.run({ at: now, chat: chatId, user: r.sender_user });
+          this.s.userSentReceiptMoved.run({ at: now, user: r.sender_user });
+        }
       }
       if (r.view_once === 1 && r.seq > p.delivered_seq && r.sender_user !== userId) {
         if (!r.no_body) this.s.messageBodyClear.run(chatId, r.seq);
@@ -895,8 +897,11 @@ export class SqliteStore implements Store {
   }
 
   receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]> {
-    return guard(() =>
-      (
+    return guard(() => {
+      // Nothing moved for this user since then (the usual connect): one row, not one per chat.
+      const stamp = this.s.userSentReceiptAt.get(userId) as { sent_receipt_at: number } | undefined;
+      if (!stamp || stamp.sent_receipt_at <= since) return [];
+      return (
         this.s.receiptsSince.all({ user: userId, since }) as Array<{
           chat_id: string;
           user_id: string;
@@ -910,8 +915,8 @@ export class SqliteStore implements Store {
         deliveredSeq: r.delivered_seq,
         readSeq: r.read_seq,
         at: r.at,
-      })),
-    );
+      }));
+    });
   }
 
   userReadReceiptsSet(userId: UserId, on: boolean): Promise<void> {

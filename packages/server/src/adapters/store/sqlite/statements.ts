@@ -250,6 +250,10 @@ const sql = {
   /** @at, @chat, @user: another member's position moved over this member's messages */
   sentReceiptMoved:
     'UPDATE members SET sent_receipt_at = @at WHERE chat_id = @chat AND user_id = @user AND sent_receipt_at < @at',
+  /** @at, @user: the newest of the user's member rows' sent_receipt_at, moved with them */
+  userSentReceiptMoved: 'UPDATE users SET sent_receipt_at = @at WHERE id = @user AND sent_receipt_at < @at',
+  /** id */
+  userSentReceiptAt: 'SELECT sent_receipt_at FROM users WHERE id = ?',
   /** chat_id, user_id */
   memberPosition: 'SELECT read_seq, joined_seq, muted_until FROM members WHERE chat_id = ? AND user_id = ?',
   /** chat_id, user_id: a member's receipt positions (the chat's last seq comes from the cache) */
