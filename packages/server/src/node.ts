@@ -13,6 +13,7 @@ import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protoco
 import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { createPushProviders } from './adapters/push/create-push.js';
+import { dataDirVapidKeys } from './adapters/push/webpush/vapid-file.js';
 import { WebPushProvider } from './adapters/push/webpush/webpush-provider.js';
 import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
@@ -234,7 +235,14 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     return on;
   };
   // The providers whose credentials the config sets, unless the caller brings its own.
-  const pushProviders = o.push?.providers ?? [...createPushProviders(config, { log, clock }).values()];
+  const pushProviders = o.push?.providers ?? [
+    ...createPushProviders(config, {
+      log,
+      clock,
+      // A subject alone: a lone node makes its own VAPID pair and keeps it in the data dir.
+      vapidKeys: dataDirVapidKeys(config, config.store === 'sqlite' && config.bus === 'local' && !o.bus),
+    }).values(),
+  ];
   const webPush = pushProviders.find((p): p is WebPushProvider => p instanceof WebPushProvider);
   const push = wirePush({
     config,

@@ -1,11 +1,15 @@
 /**
  * GET /v1/push/webpush-key: the VAPID public key a browser subscribes to Web Push with, to
- * anyone (it is public), the same key the node signs its pushes with; NOT_FOUND on a node
- * without Web Push.
+ * anyone (it is public), the same key the node signs its pushes with (set, or made once by a
+ * lone node in its data dir); NOT_FOUND on a node without Web Push.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateVapidKeys } from '../src/adapters/push/webpush/vapid.js';
+import { VAPID_KEYS_FILE } from '../src/adapters/push/webpush/vapid-file.js';
 import { startNode } from './harness.js';
 
 describe('the Web Push key', () => {
@@ -27,6 +31,24 @@ describe('the Web Push key', () => {
       assert.equal(point[0], 4);
     } finally {
       await t.stop();
+    }
+  });
+
+  it('a lone node given only a subject makes its pair in the data dir and answers the same key after a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-vapid-node-'));
+    try {
+      const config = { dataDir, pushVapidSubject: 'mailto:ops@parley.example' };
+      let t = await startNode(config);
+      const key = (await (await fetch(`${t.url}/v1/push/webpush-key`)).json()) as { publicKey: string };
+      const file = JSON.parse(readFileSync(join(dataDir, VAPID_KEYS_FILE), 'utf8')) as { publicKey: string };
+      assert.equal(key.publicKey, file.publicKey);
+      assert.equal(t.node.push.enabled, true, 'Web Push is on');
+      await t.stop();
+      t = await startNode(config);
+      assert.deepEqual(await (await fetch(`${t.url}/v1/push/webpush-key`)).json(), key);
+      await t.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
