@@ -72,6 +72,8 @@ export function saveChatNames(d: PushDevice): Promise<void> {
  * Resolves with undefined when pushes will come, else with what to tell the user.
  */
 export async function startWebPush(d: PushDevice): Promise<string | undefined> {
+  // Service workers exist only on https:// pages (and http://localhost).
+  if (!isSecureContext) return `${OPEN_ONLY}: with it closed they need the page served over https.`;
   if (!webPushSupported()) return `${OPEN_ONLY}: this browser cannot show them when it is closed.`;
   const { client } = d;
   let key: Uint8Array | undefined;
