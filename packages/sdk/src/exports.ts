@@ -74,6 +74,7 @@ export {
   openPreview,
   PREVIEW_MAX_BYTES,
   PREVIEW_MAX_CHARS,
+  type PreviewKeys,
   previewText,
   sealPreview,
 } from './e2e/push-preview.js';

@@ -13,6 +13,8 @@ import { CloseCodes, encodeFrame, makeFrame, ParleyError } from '@parley/protoco
 import { AccountService } from './account/service.js';
 import { LocalBlobStore } from './adapters/blobs/local/local-blobs.js';
 import { createPushProviders } from './adapters/push/create-push.js';
+import { dataDirVapidKeys } from './adapters/push/webpush/vapid-file.js';
+import { WebPushProvider } from './adapters/push/webpush/webpush-provider.js';
 import { createSmsProvider } from './adapters/sms/create-sms.js';
 import { meteredSms } from './adapters/sms/metered-sms.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
@@ -233,6 +235,16 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       for (const d of (await o.bus.locate(deviceIds)).keys()) on.add(d);
     return on;
   };
+  // The providers whose credentials the config sets, unless the caller brings its own.
+  const pushProviders = o.push?.providers ?? [
+    ...createPushProviders(config, {
+      log,
+      clock,
+      // A subject alone: a lone node makes its own VAPID pair and keeps it in the data dir.
+      vapidKeys: dataDirVapidKeys(config, config.store === 'sqlite' && config.bus === 'local' && !o.bus),
+    }).values(),
+  ];
+  const webPush = pushProviders.find((p): p is WebPushProvider => p instanceof WebPushProvider);
   const push = wirePush({
     config,
     store,
@@ -245,11 +257,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     connectedHere: (deviceId) => hub.get(deviceId) !== undefined,
     online: onlineAnywhere,
     announce: (change) => cluster?.announcePush(change),
-    // The providers whose credentials the config sets, unless the caller brings its own.
-    overrides: {
-      ...o.push,
-      providers: o.push?.providers ?? [...createPushProviders(config, { log, clock }).values()],
-    },
+    overrides: { ...o.push, providers: pushProviders },
   });
   if (cluster) cluster.onPushChange = (change) => push.registrations.applyRemote(change);
   // Registry changes announced while the bus was down were missed: read them all again.
@@ -523,6 +531,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     uploads,
     metrics,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
+    webPushPublicKey: webPush?.publicKey,
     ready: async () => {
       if (stopping) return false;
       try {

@@ -13,17 +13,25 @@ import { chatTitle, sortChats, timeLabel } from './format.js';
 import { markInteractive } from './interactive.js';
 import { directChatWith } from './new-chat.js';
 import { NewGroup } from './new-group.js';
-import { askNotifyPermission, notifyPermission } from './notify.js';
+import { notifyPermission } from './notify.js';
 import { PhoneInput } from './phone-input.js';
 import { ProfileName } from './profile-name.js';
 
+/** The notifications switch: on or off in this app, and what to tell the user about them. */
+export interface NotificationsControl {
+  on: boolean;
+  note: string;
+  turn: (on: boolean) => void;
+}
+
 export function Chats(props: {
   device: WebDevice;
+  notifications: NotificationsControl;
   onOpen: (chat: ChatInfo) => void;
   onSignOut: () => void;
   onSignedOut: () => void;
 }) {
-  const { device, onOpen, onSignOut, onSignedOut } = props;
+  const { device, notifications, onOpen, onSignOut, onSignedOut } = props;
   const c = device.client;
   const status = useConnection(device);
   const conversations = device.conversations;
@@ -57,21 +65,26 @@ export function Chats(props: {
     };
   }, [c, conversations]);
 
-  const [notify, setNotify] = useState(notifyPermission);
+  const canNotify = notifyPermission() !== 'unsupported';
 
   return (
     <div class="shell">
       <header class="bar">
         <h1>Chats</h1>
-        {notify === 'default' && (
-          <button type="button" class="link" onClick={() => void askNotifyPermission().then(setNotify)}>
-            Turn on notifications
+        {canNotify && (
+          <button type="button" class="link" onClick={() => notifications.turn(!notifications.on)}>
+            {notifications.on ? 'Turn off notifications' : 'Turn on notifications'}
           </button>
         )}
         <button type="button" class="link" onClick={onSignOut}>
           Log out
         </button>
       </header>
+      {notifications.note && (
+        <p class="note" aria-live="polite">
+          {notifications.note}
+        </p>
+      )}
       <p role="status" class={`status ${status}`}>
         {STATUS_TEXT[status]}
       </p>

@@ -111,10 +111,14 @@ export class Conversations {
     return this.progress.get(key);
   }
 
+  /** Called with each newest chat list (for the names the service worker shows). */
+  onListed: ((chats: ChatInfo[]) => void) | undefined;
+
   /** Keeps the newest chat list, to show at once on the next load. */
   listed(chats: ChatInfo[]): void {
     this.chats = chats;
     void this.history.saveChats(chats).catch(() => {});
+    this.onListed?.(chats);
   }
 
   /** ✓ / ✓✓ / read for a message this user sent, given the chat's other members. */

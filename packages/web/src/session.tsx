@@ -10,7 +10,9 @@ import { Chats } from './chats.js';
 import { forgetDevice, holdDeviceLock, openDevice, type WebDevice } from './device.js';
 import { describeError } from './errors.js';
 import { GroupInfo } from './group-info.js';
-import { notifyIncoming } from './notify.js';
+import { askNotifyPermission, notificationsOn, notifyIncoming, setNotificationsOff } from './notify.js';
+import { chatOfHash, openChatOf } from './open-chat.js';
+import { type PushDevice, saveChatNames, startWebPush, stopWebPush } from './web-push.js';
 
 type State =
   | { kind: 'starting' }
@@ -44,6 +46,87 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
     };
   }, [ready]);
 
+  // Notifications: on or off here, and a calm word when pushes with the tab closed cannot come.
+  const [notifyOn, setNotifyOn] = useState(notificationsOn);
+  const [pushNote, setPushNote] = useState('');
+  const pushDevice = (d: WebDevice): PushDevice => ({
+    client: d.client,
+    chats: () => d.conversations.chats,
+    name: (userId) => d.contacts.name(userId),
+  });
+  useEffect(() => {
+    if (!ready) return;
+    const d = pushDevice(ready);
+    let live = true;
+    // At each start: the subscription may have changed, or the node lost the registration.
+    if (notificationsOn()) void startWebPush(d).then((note) => live && setPushNote(note ?? ''));
+    ready.conversations.onListed = () => void saveChatNames(d).catch(() => {});
+    return () => {
+      live = false;
+      ready.conversations.onListed = undefined;
+    };
+  }, [ready]);
+  async function turnNotifications(on: boolean, device: WebDevice) {
+    if (!on) {
+      setNotificationsOff(true);
+      setNotifyOn(false);
+      setPushNote('');
+      await stopWebPush(device.client);
+      return;
+    }
+    const answer = await askNotifyPermission();
+    if (answer !== 'granted') {
+      setPushNote(
+        answer === 'denied'
+          ? "Notifications are blocked for this site in the browser's settings."
+          : answer === 'unsupported'
+            ? 'This browser cannot show notifications.'
+            : '',
+      );
+      return;
+    }
+    setNotificationsOff(false);
+    setNotifyOn(true);
+    setPushNote((await startWebPush(pushDevice(device))) ?? '');
+  }
+
+  // A chat to open from outside the list: `/#/chat/<id>` at load, or a notification clicked.
+  useEffect(() => {
+    if (!ready) return;
+    const openById = (chatId: string) => {
+      const show = (chats: ChatInfo[] | undefined) => {
+        const chat = chats?.find((x) => x.id === chatId);
+        if (!chat) return false;
+        setInfo(false);
+        setOpen(chat);
+        return true;
+      };
+      if (show(ready.conversations.chats)) return;
+      const c = ready.client;
+      const ask = () => void c.listChats().then(show, () => {});
+      if (c.connected) ask();
+      else {
+        const stop = c.on('connected', () => {
+          stop();
+          ask();
+        });
+      }
+    };
+    const fromHash = chatOfHash(location.hash);
+    if (fromHash) {
+      history.replaceState(null, '', location.pathname);
+      openById(fromHash);
+    }
+    const sw = 'serviceWorker' in navigator ? navigator.serviceWorker : undefined;
+    const onMessage = (e: MessageEvent) => {
+      const chatId = openChatOf(e.data);
+      if (chatId) openById(chatId);
+    };
+    sw?.addEventListener('message', onMessage);
+    sw?.startMessages();
+    return () => sw?.removeEventListener('message', onMessage);
+  }, [ready]);
+
   useEffect(() => {
     const stop = new AbortController();
     let release: (() => void) | undefined;
@@ -74,6 +157,9 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
   }, [credentials]);
 
   async function signOut(device: WebDevice) {
+    // Pushes to this browser end with the device; the subscription and the names go now.
+    await stopWebPush(device.client);
+    setNotificationsOff(false);
     await device.close();
     // The device's token is revoked on the node too; if that fails it is only forgotten here.
     await removeDevice(credentials, credentials.deviceId).catch(() => {});
@@ -133,6 +219,11 @@ export function Session(props: { credentials: Credentials; onSignedOut: () => vo
         <JoinByInvite device={device} onJoined={openChat} />
         <Chats
           device={device}
+          notifications={{
+            on: notifyOn,
+            note: pushNote,
+            turn: (on) => void turnNotifications(on, device),
+          }}
           onOpen={openChat}
           onSignOut={() => void signOut(device)}
           onSignedOut={onSignedOut}

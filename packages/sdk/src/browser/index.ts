@@ -10,4 +10,5 @@ export { BrowserE2eProtocol, type BrowserE2eProtocolOptions } from './browser-pr
 export { browserIdb, type IdbEnvironment } from './idb.js';
 export { IndexedDbKeyValueStore } from './indexeddb-key-store.js';
 export { IndexedDbLocalStore } from './indexeddb-local-store.js';
+export { openStoredPushPreview, storedPreviewKeys } from './preview-keys.js';
 export { type BrowserThumbnailerOptions, browserThumbnailer } from './thumbnails.js';

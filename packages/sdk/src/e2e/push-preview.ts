@@ -107,6 +107,9 @@ export function base64Bytes(text: string): Uint8Array {
   return out;
 }
 
+/** What opening a preview needs of a device's keys (an E2eProtocol has them all). */
+export type PreviewKeys = Pick<E2eProtocol, 'identityKey' | 'identityAgree' | 'remoteIdentity'>;
+
 /** What an opened preview says. */
 export interface OpenedPreview {
   senderDeviceId: string;
@@ -120,7 +123,7 @@ export interface OpenedPreview {
  * show once it arrives).
  */
 export async function openPreview(
-  protocol: E2eProtocol,
+  protocol: PreviewKeys,
   chatId: string,
   sealed: Uint8Array,
 ): Promise<OpenedPreview | undefined> {

@@ -5,21 +5,10 @@
  * (mode 0600) on its first start and reuses it. The secret is never logged or printed.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
+import { dataDirFileOnce } from '../data-dir-file.js';
 
 export const SERVER_SECRET_FILE = 'server-secret';
 
@@ -41,38 +30,11 @@ export function loadServerSecret(config: Config, shared = false): Buffer {
 
 /** <dir>/server-secret, created once with 32 random bytes (hex); concurrent starts agree on one. */
 function dataDirSecret(dir: string): Buffer {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, SERVER_SECRET_FILE);
-  if (!existsSync(path)) {
-    // Written and synced under another name, then linked into place: never a partial secret.
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(tmp, path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-    const dirFd = openSync(dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  }
-  chmodSync(path, 0o600);
-  const text = readFileSync(path, 'utf8').trim();
+  const text = dataDirFileOnce(dir, SERVER_SECRET_FILE, () => `${randomBytes(32).toString('hex')}\n`).trim();
   if (!/^[0-9a-f]{64}$/.test(text)) {
     throw new ParleyError(
       'INVALID_ARGUMENT',
-      `${path} does not hold a server secret (64 hex digits); remove it to have a new one generated`,
+      `${join(dir, SERVER_SECRET_FILE)} does not hold a server secret (64 hex digits); remove it to have a new one generated`,
     );
   }
   return Buffer.from(text, 'hex');

@@ -166,6 +166,11 @@ export const socketTicketAnswer = z.object({
   ticket: z.string().meta({ description: 'Opens one WebSocket as /v1/ws?ticket=…; base64url' }),
   expiresAt: z.number().int().meta({ description: 'Milliseconds since the Unix epoch; 30 s after issue' }),
 });
+export const webPushKeyAnswer = z.object({
+  publicKey: z.string().meta({
+    description: 'The VAPID public key: base64url (no padding) of the 65-byte uncompressed P-256 point',
+  }),
+});
 export const linkCodeAnswer = z.object({ code: z.string(), expiresInMs: z.number().int() });
 export const devicesAnswer = z.object({
   devices: z.array(

@@ -1,6 +1,6 @@
 /**
  * The HTTP routes: registration, the registration lock, linking, devices, socket tickets, account
- * deletion, media, health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
+ * deletion, media, the Web Push key, health, metrics and the OpenAPI document. Each declares its schemas (http-schemas.ts), which
  * validate the request before the handler runs; a handler throws and the error handler
  * (http-errors.ts) answers.
  */
@@ -37,6 +37,8 @@ export interface HttpDeps {
   uploads: ResumableUploads;
   metrics: Metrics;
   ready: () => Promise<boolean>;
+  /** The VAPID public key (base64url) when Web Push is on; browsers subscribe with it. */
+  webPushPublicKey: string | undefined;
   /** A JSON body must arrive whole, and a media body must not stall, within this time. */
   bodyTimeoutMs: number;
 }
@@ -116,6 +118,28 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
       '/v1/openapi.json',
       { schema: { tags, summary: 'This document (OpenAPI 3.1)', response: { 200: s.openApiAnswer } } },
       () => app.swagger() as { openapi: string },
+    );
+  };
+
+  const push: FastifyPluginAsyncZod = async (app) => {
+    app.get(
+      '/v1/push/webpush-key',
+      {
+        schema: {
+          tags: ['push'],
+          summary:
+            "The node's VAPID public key: a browser subscribes to Web Push with it (applicationServerKey), then registers the subscription (registerPush)",
+          description:
+            'No token needed: the key is public. NOT_FOUND when Web Push is not configured on this node ' +
+            '(docs/push-providers.md). Every node of a deployment answers the same key.',
+          response: { 200: s.webPushKeyAnswer, ...errors },
+        },
+      },
+      () => {
+        if (d.webPushPublicKey === undefined)
+          throw new ParleyError('NOT_FOUND', 'Web Push is not configured on this node');
+        return { publicKey: d.webPushPublicKey };
+      },
     );
   };
 
@@ -509,6 +533,7 @@ export function httpRoutes(d: HttpDeps): FastifyPluginAsyncZod {
 
   return async (app) => {
     app.register(operations);
+    app.register(push);
     app.register(registration);
     app.register(resumableUploadDiscovery);
     app.register(devices);

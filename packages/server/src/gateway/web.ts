@@ -1,7 +1,7 @@
 /**
  * The web client (packages/web, built by Vite into its dist/) served at `/` by @fastify/static.
- * Hashed files under /assets/ are cached for a year; everything else (index.html above all) is
- * revalidated on every load, so a new build reaches browsers at once. HTML carries the strict
+ * Hashed files under /assets/ are cached for a year; everything else (index.html and the
+ * service worker /sw.js above all) is revalidated on every load, so a new build reaches browsers at once. HTML carries the strict
  * Content-Security-Policy of docs/web-client.md. A GET for an unknown path outside the API that
  * asks for HTML gets index.html (the app routes in the page); anything else keeps the API's
  * JSON errors. Without a build, `/` answers a JSON error that says how to make one.
@@ -18,6 +18,12 @@ export const WEB_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
   "connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; " +
   "frame-ancestors 'none'; form-action 'none'";
+
+/**
+ * The app's service worker (Web Push, notification clicks): at the root so its scope is the
+ * whole app, unhashed so its URL stays the same, and revalidated on each check like index.html.
+ */
+export const SERVICE_WORKER = '/sw.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -75,7 +81,9 @@ export function webClient(o: WebClientOptions): WebClient | undefined {
         res.setHeader('Referrer-Policy', 'no-referrer');
         const relative = path.slice(dir.length).replaceAll('\\', '/');
         res.setHeader('Cache-Control', relative.startsWith('/assets/') ? IMMUTABLE : 'no-cache');
-        if (relative.endsWith('.html')) res.setHeader('Content-Security-Policy', WEB_CSP);
+        // The service worker runs under the policy its own script is served with.
+        if (relative.endsWith('.html') || relative === SERVICE_WORKER)
+          res.setHeader('Content-Security-Policy', WEB_CSP);
       },
     });
   };

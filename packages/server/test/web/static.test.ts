@@ -1,7 +1,7 @@
 /**
  * The node serves the built web client (packages/web/dist) at `/`: index.html revalidated on
  * each load with the strict Content-Security-Policy, hashed assets cached for a year, the right
- * content types, index.html for page navigations to the app's own paths, and the API's JSON
+ * content types, the service worker at /sw.js, index.html for page navigations to the app's own paths, and the API's JSON
  * errors unchanged. A node without a build, or with the client turned off, still starts.
  */
 import assert from 'node:assert/strict';
@@ -68,6 +68,19 @@ describe('the web client served at /', () => {
       compressed += gzipSync(Buffer.from(await (await fetch(`${t.url}${path}`)).arrayBuffer())).length;
     console.log(`# first-load JavaScript: ${(compressed / 1024).toFixed(1)} KB gzip`);
     assert.ok(compressed <= 300 * 1024, `${compressed} bytes`);
+  });
+
+  it('the service worker /sw.js: at the root, JavaScript, revalidated on each check, under the CSP', async () => {
+    const sw = await get(`${t.url}/sw.js`);
+    assert.equal(sw.status, 200);
+    assert.equal(sw.headers.get('content-type'), 'application/javascript; charset=utf-8');
+    assert.equal(sw.headers.get('cache-control'), 'no-cache');
+    assert.equal(sw.headers.get('content-security-policy'), WEB_CSP);
+    assert.match(WEB_CSP, /worker-src 'self'/);
+    assert.equal(sw.headers.get('x-content-type-options'), 'nosniff');
+    // One classic script: no import of a hashed chunk that a new build would remove.
+    assert.doesNotMatch(sw.text, /^\s*import\b|\bimport\(/m);
+    assert.match(sw.text, /addEventListener\(`push`|addEventListener\("push"|addEventListener\('push'/);
   });
 
   it('a page navigation to an unknown app path gets index.html; the API and other requests keep JSON errors', async () => {

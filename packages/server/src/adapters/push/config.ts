@@ -105,7 +105,7 @@ export const pushProviderDescriptions: Record<PushProvidersConfigKey, string> = 
   pushFcmBaseUrl: 'FCM: the HTTP v1 API base URL (tests point it at a local server).',
   pushFcmTokenUrl: "FCM: the OAuth2 token URL (default: the service account's token_uri).",
   pushVapidPublicKey:
-    'Web Push: the VAPID public key, base64url (the web client subscribes with it). Set with the private key and subject.',
+    'Web Push: the VAPID public key, base64url (the web client subscribes with it). Set with the private key and subject; a lone SQLite node given only the subject makes a pair into <data-dir>/vapid-keys.json.',
   pushVapidPrivateKey:
     'Web Push: the VAPID private key, base64url. Prefer PARLEY_PUSH_VAPID_PRIVATE_KEY_FILE. Never printed.',
   pushVapidSubject: 'Web Push: a mailto: or https: URL where push services can reach the operator.',

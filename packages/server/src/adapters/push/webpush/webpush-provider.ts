@@ -67,6 +67,11 @@ export class WebPushProvider implements PushProvider {
     }
   }
 
+  /** The VAPID public key (base64url): browsers subscribe with it as their applicationServerKey. */
+  get publicKey(): string {
+    return this.o.vapid.publicKey;
+  }
+
   async send(target: PushTarget, payload: PushPayload): Promise<PushOutcome> {
     try {
       return await this.sendOnce(target, payload);
