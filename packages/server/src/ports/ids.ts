@@ -12,8 +12,28 @@ export interface Ids {
   numericCode(digits: number): string;
 }
 
+/**
+ * Identifiers are not secrets: their random bytes come from a pool filled 4 KiB at a time, so
+ * an id costs no call into the system's generator (a chat creation made one each). No byte
+ * of the pool is handed out twice.
+ */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+export function pooledRandomBytes(n: number): Buffer {
+  if (n > POOL_BYTES) return randomBytes(n);
+  if (poolAt + n > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
 function rand(prefix: string, bytes: number): string {
-  return prefix + randomBytes(bytes).toString('base64url');
+  return prefix + pooledRandomBytes(bytes).toString('base64url');
 }
 
 export const randomIds: Ids = {
