@@ -1,6 +1,7 @@
 /**
- * media: one 200 MB file (random bytes, read from disk in 8 MiB chunks) uploaded resumably
- * (tus, as the SDK does) and downloaded back (streamed and hashed) on loopback, three times,
+ * media: one 200 MB file (random bytes, read from disk a chunk at a time) uploaded resumably
+ * (tus, as the SDK does, in chunks of the size the server suggests: 8 MiB on local disk, 64 MiB
+ * with S3) and downloaded back (streamed and hashed) on loopback, three times,
  * on each media store: local disk, and S3 when PARLEY_BENCH_S3_ENDPOINT names an S3-compatible
  * endpoint (bucket PARLEY_BENCH_S3_BUCKET, default parley-test; credentials from the usual
  * AWS_* variables). Measured: MB/s each way and the server's RSS growth over its idle RSS
@@ -18,7 +19,6 @@ import type { Figure, ScenarioOutput } from '../types.js';
 import { fmt, median, sleep } from '../util.js';
 
 const MB = 1_000_000;
-const CHUNK = 8 * 1024 * 1024;
 
 /** Writes `size` random bytes to `path`; returns their SHA-256 (hex). */
 async function randomFile(path: string, size: number): Promise<string> {
@@ -101,7 +101,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       for (let r = 0; r < reps; r++) {
         let watch = rssWatch(server);
         let t0 = performance.now();
-        const done = await uploadMediaResumable(creds, source, { mediaClass: 'video', chunkBytes: CHUNK });
+        const done = await uploadMediaResumable(creds, source, { mediaClass: 'video' });
         const upSec = (performance.now() - t0) / 1000;
         peakKiB = Math.max(peakKiB, watch.stop());
         if (done.mediaId !== sha256) throw new Error('the upload stored another digest');
@@ -135,7 +135,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       ]);
       figures.push(
         {
-          name: `${store}: upload (tus, 8 MiB chunks), median of ${reps}`,
+          name: `${store}: upload (tus, chunks of the size the server suggests), median of ${reps}`,
           value: median(up),
           unit: 'MB/s',
           digits: 1,

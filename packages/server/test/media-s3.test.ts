@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { uploadMediaResumable } from '@parley/sdk';
 import { S3BlobStore } from '../src/adapters/blobs/s3/s3-blobs.js';
 import { ensureTestBucket, TEST_BUCKET } from '../src/adapters/blobs/s3/testing.js';
@@ -103,6 +104,7 @@ if (endpoint === undefined) {
           { sms, log: createLogger('silent'), store: shared },
         );
       const [n1, n2] = [await open('n1'), await open('n2')];
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
       try {
         const urls = [`http://127.0.0.1:${await n1.start()}`, `http://127.0.0.1:${await n2.start()}`];
         const me = await register({ node: n1, sms, dataDir: dir, url: urls[0]!, stop: () => n1.stop() });
@@ -127,13 +129,18 @@ if (endpoint === undefined) {
             onProgress: (sent) => sent > 0 && stop.abort(),
           }),
         );
-        assert.match(kept.values().next().value ?? '', new RegExp(`^${urls[0]}/v1/uploads/[0-9a-f]{32}$`));
+        const uploadUrl = kept.values().next().value ?? '';
+        assert.match(uploadUrl, new RegExp(`^${urls[0]}/v1/uploads/[0-9a-f]{32}$`));
         const done = await uploadMediaResumable({ ...creds, serverUrl: urls[1]! }, body, {
           mediaClass: 'video',
           chunkBytes: 6 * 1024 * 1024,
           resume,
         });
         assert.deepEqual(done, { mediaId: sha(body), size: body.length, resumedAt: 6 * 1024 * 1024 });
+        // The finished upload became the blob: its own object and info are gone from the bucket.
+        const uploadId = uploadUrl.split('/').pop()!;
+        const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
+        assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays');
         for (const base of urls) {
           const got = await fetch(`${base}/v1/media/${sha(body)}`, {
             headers: { authorization: `Bearer ${me.token}` },
@@ -141,6 +148,7 @@ if (endpoint === undefined) {
           assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body), `${base} serves it`);
         }
       } finally {
+        bucket.destroy();
         await n1.stop();
         await n2.stop();
         await shared.close();

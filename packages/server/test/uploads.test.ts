@@ -111,6 +111,21 @@ describe('resumable uploads (tus) on local disk', () => {
     assert.equal(sha(new Uint8Array(await (await download(sha(body))).arrayBuffer())), sha(body));
   });
 
+  it('suggests a chunk size for its store (Upload-Chunk-Bytes), which the SDK follows unless told one', async () => {
+    const MiB = 1024 * 1024;
+    const created = await create(me, 1000, { sha256: sha(randomBytes(8)), class: 'document' });
+    assert.equal(created.headers.get('upload-chunk-bytes'), String(8 * MiB), 'local disk: 8 MiB');
+    // 6 MiB (the test cap for video is 8 MiB): one PATCH, where the SDK's own default is 4 MiB.
+    const body = randomBytes(6 * MiB);
+    const progress: number[] = [];
+    const done = await uploadMediaResumable(creds(me), body, {
+      mediaClass: 'video',
+      onProgress: (sent) => progress.push(sent),
+    });
+    assert.equal(done.mediaId, sha(body));
+    assert.deepEqual(progress, [0, 6 * MiB]);
+  });
+
   it('refuses a body that does not match its digest, and nothing becomes fetchable', async () => {
     const body = randomBytes(50_000);
     const claimed = sha(randomBytes(8));

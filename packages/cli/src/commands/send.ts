@@ -205,7 +205,7 @@ async function sendFileCommand(
   }
 }
 
-/** PARLEY_UPLOAD_CHUNK_BYTES: bytes per chunk of a resumable upload (default 4 MiB). */
+/** PARLEY_UPLOAD_CHUNK_BYTES: bytes per chunk of a resumable upload (default: the server's suggestion, else 4 MiB). */
 function chunkBytes(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env.PARLEY_UPLOAD_CHUNK_BYTES;
   if (raw === undefined || raw === '') return undefined;

@@ -43,13 +43,28 @@ export const UPLOADS_PATH = '/v1/uploads';
 export const UPLOAD_EXPIRY_MS = 24 * 60 * 60 * 1000;
 /** The response header of the completing PATCH that names the stored body. */
 export const MEDIA_ID_HEADER = 'Upload-Media-Id';
+/** The response header that suggests how many bytes a PATCH should carry, for this store. */
+export const CHUNK_BYTES_HEADER = 'Upload-Chunk-Bytes';
 
 /** A tus store that can also read a finished upload back (the file and S3 stores can). */
-export type UploadStore = DataStore & { read(id: string): Readable | Promise<Readable> };
+export type UploadStore = DataStore & {
+  read(id: string): Readable | Promise<Readable>;
+  /** Runs one request, for a store that keeps what the request learned (s3-uploads.ts). */
+  inRequest?<T>(fn: () => Promise<T>): Promise<T>;
+  /** The upload's metadata when it is cheaper than `getUpload` (which also finds the offset). */
+  getUploadMetadata?(id: string): Promise<Upload>;
+  /** The bytes a PATCH should carry to be written fastest, suggested to clients (Upload-Chunk-Bytes). */
+  readonly chunkBytes?: number;
+};
+
+/** The PATCH size suggested with the file store: each PATCH is appended to the file as it arrives. */
+export const FILE_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Incomplete uploads on local disk: a directory of their own (with several nodes, one they share). */
 export function fileUploadStore(dir: string, expiryMs = UPLOAD_EXPIRY_MS): UploadStore {
-  return new FileStore({ directory: dir, expirationPeriodInMilliseconds: expiryMs });
+  return Object.assign(new FileStore({ directory: dir, expirationPeriodInMilliseconds: expiryMs }), {
+    chunkBytes: FILE_CHUNK_BYTES,
+  });
 }
 
 export interface ResumableUploadDeps {
@@ -66,6 +81,7 @@ export interface ResumableUploadDeps {
   locker?: Locker;
   /** Where a chunk with an Upload-Checksum waits while it is checked (default: the system temp dir). */
   spoolDir?: string;
+
   store: Pick<Store, 'mediaUploadRecord'>;
   limiters: Limiters;
   config: Config;
@@ -139,7 +155,11 @@ export class ResumableUploads {
   ): Promise<void> {
     if (device) this.devices.set(req, device);
     if (req.method === 'OPTIONS') res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
-    await requestChecksum.run(checksum, () => this.tus.handle(req, res));
+    if (this.files.chunkBytes) res.setHeader(CHUNK_BYTES_HEADER, String(this.files.chunkBytes));
+    const handle = () => this.tus.handle(req, res);
+    await requestChecksum.run(checksum, () =>
+      this.files.inRequest ? this.files.inRequest(handle) : handle(),
+    );
   }
 
   /** Removes incomplete uploads past their expiry; returns how many. */
@@ -167,7 +187,10 @@ export class ResumableUploads {
 
   private async ownerOf(uploadId: string): Promise<string | undefined> {
     try {
-      return (await this.files.getUpload(uploadId)).metadata?.owner ?? undefined;
+      const upload = this.files.getUploadMetadata
+        ? await this.files.getUploadMetadata(uploadId)
+        : await this.files.getUpload(uploadId);
+      return upload.metadata?.owner ?? undefined;
     } catch {
       return undefined; // unknown: tus answers 404 itself
     }

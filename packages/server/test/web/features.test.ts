@@ -68,8 +68,8 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
   });
 
   it('an image goes up with progress and shows decrypted on the other side at its size', async () => {
-    const image = noisePng(1300, 1100);
-    assert.ok(image.length > 4 * 1024 * 1024, 'large enough to go up in chunks');
+    const image = noisePng(1800, 1600);
+    assert.ok(image.length > 8 * 1024 * 1024, 'larger than the 8 MiB chunk the server suggests: two chunks');
     // The second chunk waits until the test has seen the progress part way.
     let patches = 0;
     let release!: () => void;
@@ -112,7 +112,7 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
       const el = i as unknown as { naturalWidth: number; naturalHeight: number; src: string };
       return { w: el.naturalWidth, h: el.naturalHeight, src: el.src };
     })) as { w: number; h: number; src: string };
-    assert.deepEqual({ w: size.w, h: size.h }, { w: 1300, h: 1100 });
+    assert.deepEqual({ w: size.w, h: size.h }, { w: 1800, h: 1600 });
     assert.match(size.src, /^blob:/);
     assert.equal(patches, 2);
   });
