@@ -33,7 +33,7 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   sqliteCheckpointMs:
     "How often a worker thread copies SQLite's write-ahead log into the database file, so commits never wait for it (0: SQLite's own checkpoints, inside the commit that fills the log).",
   sqliteReaderMmapBytes:
-    'Bytes of the database file the reader thread reads through a memory map (0: off): no system call per page read; an I/O error on a mapped page stops the process (SIGBUS) instead of failing one read.',
+    'Bytes of the database file the reader thread reads through a memory map (0, the default: off): no system call per page read, but mapped pages count in RSS and an I/O error on one stops the process (SIGBUS) instead of failing one read.',
   allowUnsafeDurability: 'Accept a non-FULL synchronous mode.',
   maxPayloadBytes: 'Largest ciphertext per message (per device for per-device payloads).',
   maxFrameBytes: 'Frames above this get FRAME_TOO_LARGE; above 4× the socket is closed (1009).',

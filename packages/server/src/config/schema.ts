@@ -100,11 +100,11 @@ export const configSchema = z
     sqliteCheckpointMs: int(0, 60_000).default(20),
     /**
      * Bytes of the database file the reader thread reads through a memory map (0: off). A
-     * mapped page costs no system call, which is most of a connect's cursor and receipt reads
-     * right after a start; an I/O error on a mapped page stops the process (SIGBUS) instead of
-     * failing one read.
+     * mapped page costs no system call; mapped pages count in the node's RSS, and an I/O
+     * error on one stops the process (SIGBUS) instead of failing one read. Off by default:
+     * on the `restart` benchmark it added ~90 MiB of RSS without a clear gain (performance.md).
      */
-    sqliteReaderMmapBytes: int(0, 64 * 1024 ** 3).default(1024 ** 3),
+    sqliteReaderMmapBytes: int(0, 64 * 1024 ** 3).default(0),
     /** Largest ciphertext in one message (per device for per-device payloads). */
     maxPayloadBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** Frames above this get FRAME_TOO_LARGE; above 4x it the socket is closed (1009). */
