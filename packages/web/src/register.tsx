@@ -5,10 +5,24 @@
  * credentials (a linked device is not the primary).
  */
 import { type Credentials, linkDevice, requestCode, verifyCode } from '@parley/sdk/browser';
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './errors.js';
 import { markInteractive } from './interactive.js';
 import { PhoneInput } from './phone-input.js';
+
+/** The card both forms sit in, with the line that reads out errors. */
+function RegisterCard({ error, children }: { error: string; children: ComponentChildren }) {
+  return (
+    <main class="card" aria-labelledby="register-title">
+      <h1 id="register-title">Parley</h1>
+      {children}
+      <p role="alert" class="error">
+        {error}
+      </p>
+    </main>
+  );
+}
 
 export function Register({ onRegistered }: { onRegistered: (c: Credentials) => void }) {
   const [phone, setPhone] = useState('');
@@ -64,8 +78,7 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
 
   if (linking)
     return (
-      <main class="card" aria-labelledby="register-title">
-        <h1 id="register-title">Parley</h1>
+      <RegisterCard error={error}>
         <form onSubmit={link} aria-describedby="link-help">
           <p id="link-help" class="help">
             On your phone or computer that has the account, make a link code (the command line:{' '}
@@ -88,15 +101,11 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
             Register a phone number instead
           </button>
         </form>
-        <p role="alert" class="error">
-          {error}
-        </p>
-      </main>
+      </RegisterCard>
     );
 
   return (
-    <main class="card" aria-labelledby="register-title">
-      <h1 id="register-title">Parley</h1>
+    <RegisterCard error={error}>
       {!sentTo ? (
         <form onSubmit={sendCode} aria-describedby="phone-help">
           <label for="phone">Phone number</label>
@@ -146,9 +155,6 @@ export function Register({ onRegistered }: { onRegistered: (c: Credentials) => v
           </button>
         </form>
       )}
-      <p role="alert" class="error">
-        {error}
-      </p>
-    </main>
+    </RegisterCard>
   );
 }
