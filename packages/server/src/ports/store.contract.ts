@@ -578,6 +578,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(answers[3], await store.chatGet(chatId('g')));
         assert.equal(await store.chatGet(chatId('ba')), undefined);
         assert.equal(await store.chatGet(chatId('ca')), undefined);
+        // Members given out of order and one of them twice: answered as reading the chat back gives it.
+        const mixed = chatInput('mixed', c, [b, a, b]);
+        const [mixedInfo] = await store.chatCreateBatch([mixed]);
+        assert.deepEqual(mixedInfo, await store.chatGet(chatId('mixed')));
+        assert.deepEqual(
+          (await store.chatCreate({ ...mixed, chatId: chatId('mixed2') })).members,
+          mixedInfo!.members,
+        );
         // Its first message is stored exactly as createdMessage builds it (the node fans that out).
         const [created] = await store.messagesRead(c.deviceId, chatId('ac'), 0, 1, 1);
         const { body, ...fields } = created!;

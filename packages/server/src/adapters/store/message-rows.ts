@@ -4,6 +4,7 @@
  * a StoredMessage or a ChatInfo. Each driver hands over its own row shape; the columns not every query reads
  * are optional, and mentions come already split into user ids.
  */
+import type { ChatCreate } from '../../ports/store.js';
 import type {
   ChatId,
   ChatInfo,
@@ -101,6 +102,36 @@ export interface ChatRowFields {
   only_admins_edit_info: boolean | number;
   disappearing_seconds: number;
   icon_media_id: string;
+}
+
+/**
+ * The chat a store has just stored from `input`, as reading it back gives it: each member
+ * once (the first mention wins, as the insert ignores repeats), ordered by user id (all
+ * joined at seq 1 at the same time), every setting at its default. Built from the input, so
+ * a creation reads nothing back.
+ */
+export function newChatInfo(input: ChatCreate): ChatInfo {
+  const members: MemberInfo[] = [];
+  const seen = new Set<UserId>();
+  for (const m of input.members) {
+    if (seen.has(m.userId)) continue;
+    seen.add(m.userId);
+    members.push({ userId: m.userId, role: m.role, joinedAt: input.now });
+  }
+  members.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  return {
+    id: input.chatId,
+    kind: input.kind,
+    name: input.name,
+    description: input.description,
+    createdAt: input.now,
+    lastSeq: 1,
+    members,
+    onlyAdminsSend: false,
+    onlyAdminsEditInfo: false,
+    disappearingSeconds: 0,
+    iconMediaId: '',
+  };
 }
 
 export function toChatInfo(c: ChatRowFields, members: MemberInfo[]): ChatInfo {

@@ -75,6 +75,7 @@ import {
   KIND_PAYLOAD,
   KIND_UPDATE,
   type MessageRowFields,
+  newChatInfo,
   TYPES,
   toChatInfo,
   toStoredMessage,
@@ -579,7 +580,7 @@ export class SqliteStore implements Store {
       const existing = this.s.chatByDirectKey.get(directKey) as { id: string };
       return this.chatRead(existing.id as ChatId)!;
     }
-    return this.chatRead(input.chatId)!;
+    return newChatInfo(input);
   }
 
   chatCreateMany(inputs: readonly ChatCreate[], options?: { ackedSeq?: number }): Promise<number> {
