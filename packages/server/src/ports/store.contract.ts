@@ -1698,6 +1698,27 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
           { chatId: 'h', userId: b.userId, deliveredSeq: 2, readSeq: 0, at: T0 + 30 },
         ]);
         assert.deepEqual(await store.receiptsSince(a.userId, T0 + 30), []);
+        // One pass: two members move over the same message, and a member of another chat of its sender.
+        await sendMany(store, 'g', a, 1); // seq 5
+        await sendMany(store, 'h', a, 1); // seq 3
+        await store.receiptsDelivered(
+          [
+            { chatId: chatId('g'), userId: b.userId, seq: 5 },
+            { chatId: chatId('g'), userId: c.userId, seq: 5 },
+            { chatId: chatId('h'), userId: b.userId, seq: 3 },
+          ],
+          T0 + 40,
+        );
+        const byChatAndUser = (
+          x: { chatId: string; userId: string },
+          y: { chatId: string; userId: string },
+        ) => `${x.chatId} ${x.userId}`.localeCompare(`${y.chatId} ${y.userId}`);
+        assert.deepEqual((await store.receiptsSince(a.userId, T0 + 30)).sort(byChatAndUser), [
+          { chatId: 'g', userId: b.userId, deliveredSeq: 5, readSeq: 0, at: T0 + 40 },
+          { chatId: 'g', userId: c.userId, deliveredSeq: 5, readSeq: 0, at: T0 + 40 },
+          { chatId: 'h', userId: b.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 40 },
+        ]);
+        assert.deepEqual(await store.receiptsSince(a.userId, T0 + 40), []);
         await store.userReadReceiptsSet(b.userId, false);
         assert.equal((await store.userPresenceGet(b.userId))?.readReceipts, false);
       });

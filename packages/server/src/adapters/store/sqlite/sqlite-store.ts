@@ -174,6 +174,33 @@ const WRITER_CACHE_KIB = 8 * 1024;
 /** Page cache of a read-only connection, in KiB: it never commits, so it can be large. */
 const READER_CACHE_KIB = 64 * 1024;
 
+/** A message of a receipt move's range, as `receiptRange` reads it. */
+interface RangeRow {
+  seq: number;
+  sender_user: string;
+  kind: number;
+  view_once: number;
+  no_body: number;
+}
+
+/**
+ * What one transaction's receipt moves share: the ranges already read (a group's members
+ * usually move over the same messages) and the senders whose receipt stamps are already set
+ * to this transaction's time (by chat and sender, and by sender).
+ */
+interface ReceiptPass {
+  ranges: Map<string, RangeRow[]>;
+  /** `chat\tsender` of the member rows stamped. */
+  stampedMembers: Set<string>;
+  stampedUsers: Set<string>;
+}
+
+const newReceiptPass = (): ReceiptPass => ({
+  ranges: new Map(),
+  stampedMembers: new Set(),
+  stampedUsers: new Set(),
+});
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s: Statements;
@@ -820,8 +847,9 @@ export class SqliteStore implements Store {
   /** Delivered positions from acks, inside the caller's transaction. */
   private deliver(items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>, now: number) {
     const out: ReceiptChange[] = [];
+    const pass = newReceiptPass();
     for (const it of items) {
-      const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now);
+      const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now, pass);
       if (c) out.push(c);
     }
     return out;
@@ -839,6 +867,7 @@ export class SqliteStore implements Store {
     delivered: number,
     read: number,
     now: number,
+    pass: ReceiptPass = newReceiptPass(),
   ): ReceiptChange | undefined | null {
     const m = this.s.memberReceipts.get(chatId, userId) as
       | { delivered_seq: number; read_seq: number }
@@ -852,25 +881,32 @@ export class SqliteStore implements Store {
     if (deliveredSeq > p.delivered_seq) this.s.receiptMark.run(chatId, userId, 1, deliveredSeq, now);
     if (readSeq > p.read_seq) this.s.receiptMark.run(chatId, userId, 2, readSeq, now);
     const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
-    const rows = this.s.receiptRange.all(chatId, from, deliveredSeq) as Array<{
-      seq: number;
-      sender_user: string;
-      kind: number;
-      view_once: number;
-      no_body: number;
-    }>;
+    const rangeKey = `${chatId}\t${from}\t${deliveredSeq}`;
+    let rows = pass.ranges.get(rangeKey);
+    if (!rows) {
+      rows = this.s.receiptRange.all(chatId, from, deliveredSeq) as RangeRow[];
+      pass.ranges.set(rangeKey, rows);
+    }
     const senders = new Set<string>();
     for (const r of rows) {
       if (r.kind === KIND_PAYLOAD && !senders.has(r.sender_user)) {
         senders.add(r.sender_user);
         // On the page of the row just moved (a chat's member rows sit together).
-        if (r.sender_user !== userId) {
+        const memberKey = `${chatId}\t${r.sender_user}`;
+        if (r.sender_user !== userId && !pass.stampedMembers.has(memberKey)) {
+          pass.stampedMembers.add(memberKey);
           this.s.sentReceiptMoved.run({ at: now, chat: chatId, user: r.sender_user });
-          this.s.userSentReceiptMoved.run({ at: now, user: r.sender_user });
+          if (!pass.stampedUsers.has(r.sender_user)) {
+            pass.stampedUsers.add(r.sender_user);
+            this.s.userSentReceiptMoved.run({ at: now, user: r.sender_user });
+          }
         }
       }
       if (r.view_once === 1 && r.seq > p.delivered_seq && r.sender_user !== userId) {
-        if (!r.no_body) this.s.messageBodyClear.run(chatId, r.seq);
+        if (!r.no_body) {
+          this.s.messageBodyClear.run(chatId, r.seq);
+          r.no_body = 1;
+        }
         this.s.payloadsDelete.run(chatId, r.seq);
       }
     }
