@@ -4,7 +4,8 @@
  * with S3) and downloaded back (streamed and hashed) on loopback, three times,
  * on each media store: local disk, and S3 when PARLEY_BENCH_S3_ENDPOINT names an S3-compatible
  * endpoint (bucket PARLEY_BENCH_S3_BUCKET, default parley-test; credentials from the usual
- * AWS_* variables). Measured: MB/s each way and the server's RSS growth over its idle RSS
+ * AWS_* variables; the node's s3PartsInFlight from PARLEY_BENCH_S3_PARTS_IN_FLIGHT, default the
+ * node's own). PARLEY_BENCH_MEDIA_STORES=s3 (or local) measures one store only. Measured: MB/s each way and the server's RSS growth over its idle RSS
  * (sampled every 20 ms), against the targets of ≥ 200 MB/s and ≤ 64 MB.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -49,11 +50,26 @@ function rssWatch(server: ServerHandle): { stop(): number } {
   };
 }
 
+/** The stores to measure: PARLEY_BENCH_MEDIA_STORES (local,s3), else local and S3 when it has an endpoint. */
+function mediaStores(setting: string | undefined, endpoint: string | undefined): Array<'local' | 's3'> {
+  if (!setting) return endpoint ? ['local', 's3'] : ['local'];
+  const stores = setting.split(',').map((s) => s.trim());
+  for (const s of stores)
+    if (s !== 'local' && s !== 's3') throw new Error(`PARLEY_BENCH_MEDIA_STORES: ${s} is not local or s3`);
+  if (stores.includes('s3') && !endpoint)
+    throw new Error('PARLEY_BENCH_MEDIA_STORES names s3 but PARLEY_BENCH_S3_ENDPOINT is not set');
+  return stores as Array<'local' | 's3'>;
+}
+
 export async function media(rig: Rig): Promise<ScenarioOutput> {
   const size = rig.opts.quick ? 20 * MB : 200 * MB;
   const reps = rig.opts.quick ? 1 : 3;
   const endpoint = process.env.PARLEY_BENCH_S3_ENDPOINT;
-  const stores: Array<'local' | 's3'> = endpoint ? ['local', 's3'] : ['local'];
+  const stores = mediaStores(process.env.PARLEY_BENCH_MEDIA_STORES, endpoint);
+  const partsInFlight = process.env.PARLEY_BENCH_S3_PARTS_IN_FLIGHT;
+  if (partsInFlight !== undefined && !/^\d{1,2}$/.test(partsInFlight))
+    throw new Error(`PARLEY_BENCH_S3_PARTS_IN_FLIGHT: ${partsInFlight} is not a whole number (1 to 64)`);
+  const bucket = process.env.PARLEY_BENCH_S3_BUCKET ?? 'parley-test';
   const file = join(rig.dataDir(), 'media.bin');
   const sha256 = await randomFile(file, size);
   const fh = await open(file, 'r');
@@ -80,9 +96,10 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
         config: {
           mediaBytesPerHour: 1024 ** 4,
           ...(store === 's3' && {
-            media: `s3://${process.env.PARLEY_BENCH_S3_BUCKET ?? 'parley-test'}/${prefix}`,
+            media: `s3://${bucket}/${prefix}`,
             s3Endpoint: endpoint,
             s3ForcePathStyle: true,
+            ...(partsInFlight && { s3PartsInFlight: Number(partsInFlight) }),
           }),
         },
       });
@@ -164,6 +181,9 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
   }
   if (!endpoint)
     notes.push('S3 was not measured: set PARLEY_BENCH_S3_ENDPOINT to an S3-compatible endpoint.');
+  else if (stores.includes('s3'))
+    // The settings above are the bench's base; these are the S3 node's own.
+    notes.push(`S3: ${endpoint}, bucket ${bucket}, s3PartsInFlight=${partsInFlight ?? '4 (the default)'}.`);
   notes.push(
     'The client (this process) reads the file from disk and hashes the download; it shares the two cores with the server.',
   );

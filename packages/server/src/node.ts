@@ -709,7 +709,7 @@ export async function openNode(config: Config, o: NodeOverrides = {}): Promise<P
       blobs = s3Blobs;
       if (!uploadStore) {
         const { s3UploadStore } = await import('./media/s3-uploads.js');
-        uploadStore = s3UploadStore(s3);
+        uploadStore = s3UploadStore({ ...s3, partsInFlight: config.s3PartsInFlight });
         // A finished upload is an object of the same bucket: copied within it, not through the node.
         uploadAdopt ??= (id, uploadId, max, known) => s3Blobs.adoptObject(id, uploadId, max, known);
       }

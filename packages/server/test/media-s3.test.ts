@@ -17,6 +17,7 @@ import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { loadConfig } from '../src/config/load.js';
 import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
+import { s3UploadStore } from '../src/media/s3-uploads.js';
 import { openNode } from '../src/node.js';
 import { CapturingSms, register, sharedByNodes } from './harness.js';
 import { checkRanges } from './media-ranges.js';
@@ -153,6 +154,64 @@ if (endpoint === undefined) {
         await n2.stop();
         await shared.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('sends at most s3PartsInFlight parts to the bucket at once, over all uploads', async () => {
+      for (const limit of [1, 8]) {
+        const url = `s3://${TEST_BUCKET}/parts-${limit}-${randomBytes(6).toString('hex')}`;
+        const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-parts-'));
+        const config = loadConfig({
+          overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+          argv: [
+            ...['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+            ...['--s3-parts-in-flight', String(limit)],
+          ],
+        });
+        // The store openNode would make from these settings, kept here to read its counters.
+        const uploadStore = s3UploadStore({
+          url,
+          endpoint: s3Endpoint,
+          region: config.s3Region,
+          forcePathStyle: config.s3ForcePathStyle,
+          partsInFlight: config.s3PartsInFlight,
+        });
+        assert.equal(uploadStore.partsInFlightLimit, limit);
+        const sms = new CapturingSms();
+        const node = await openNode(config, { sms, log: createLogger('silent'), uploadStore });
+        try {
+          const base = `http://127.0.0.1:${await node.start()}`;
+          const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+          const creds = { serverUrl: base, token: me.token, userId: me.userId, deviceId: me.deviceId };
+          // Two uploads at once, each of three 8 MiB parts in one PATCH (the server suggests 64 MiB).
+          const bodies = [randomBytes(24 * 1024 * 1024), randomBytes(24 * 1024 * 1024)];
+          const done = await Promise.all(
+            bodies.map((body) =>
+              uploadMediaResumable({ ...creds, primary: true }, body, { mediaClass: 'video' }),
+            ),
+          );
+          assert.deepEqual(
+            done.map((d) => d.mediaId),
+            bodies.map(sha),
+          );
+          assert.equal(uploadStore.partsInFlight, 0);
+          assert.ok(uploadStore.peakPartsInFlight >= 1, 'parts went to the bucket through the store');
+          assert.ok(
+            uploadStore.peakPartsInFlight <= limit,
+            `at most ${limit} at once (saw ${uploadStore.peakPartsInFlight})`,
+          );
+          // With room for 8, the six parts did not all go one at a time.
+          if (limit > 1) assert.ok(uploadStore.peakPartsInFlight > 1, 'parts overlapped');
+          for (const body of bodies) {
+            const got = await fetch(`${base}/v1/media/${sha(body)}`, {
+              headers: { authorization: `Bearer ${me.token}` },
+            });
+            assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
+          }
+        } finally {
+          await node.stop();
+          rmSync(dataDir, { recursive: true, force: true });
+        }
       }
     });
 

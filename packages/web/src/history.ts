@@ -18,6 +18,8 @@ export interface FileRef {
   /** An image's or video's size, and its thumbnail (base64), from the encrypted pointer. */
   width?: number;
   height?: number;
+  /** A video's or voice note's length, from the pointer. */
+  durationMs?: number;
   thumb?: { b64: string; mime: 'image/jpeg' | 'image/webp'; width: number; height: number };
 }
 

@@ -21,6 +21,7 @@ export function fromPointer(a: AttachmentPointer): FileRef {
     ...(a.name !== undefined && { name: a.name }),
     ...(a.width !== undefined && { width: a.width }),
     ...(a.height !== undefined && { height: a.height }),
+    ...(a.durationMs !== undefined && { durationMs: a.durationMs }),
     ...(a.thumbnail && {
       thumb: {
         b64: b64(a.thumbnail.bytes),
@@ -42,6 +43,7 @@ export function toPointer(f: FileRef): AttachmentPointer {
     ...(f.name !== undefined && { name: f.name }),
     ...(f.width !== undefined && { width: f.width }),
     ...(f.height !== undefined && { height: f.height }),
+    ...(f.durationMs !== undefined && { durationMs: f.durationMs }),
     ...(f.thumb && {
       thumbnail: {
         bytes: unb64(f.thumb.b64),
@@ -53,7 +55,10 @@ export function toPointer(f: FileRef): AttachmentPointer {
   };
 }
 
-/** A `blob:` URL of the thumbnail the pointer carried (for the image's place until it is decrypted). */
+/**
+ * A `blob:` URL of the thumbnail the pointer carried: an image's place until it is decrypted,
+ * a video's poster frame beside its download button.
+ */
 export function thumbnailUrl(f: FileRef): string | undefined {
   if (!f.thumb) return undefined;
   return URL.createObjectURL(new Blob([unb64(f.thumb.b64)], { type: f.thumb.mime }));
@@ -61,6 +66,7 @@ export function thumbnailUrl(f: FileRef): string | undefined {
 
 /** Images the page shows inline (what the SDK checks before handing the bytes over). */
 export const isImage = (f: FileRef) => /^image\/(png|jpeg|gif|webp)$/.test(f.mime ?? '');
+export const isVideo = (f: FileRef) => /^video\//.test(f.mime ?? '');
 
 export class MediaCache {
   private readonly urls = new Map<string, Promise<string>>();

@@ -7,7 +7,7 @@ import type { ChatInfo } from '@parley/sdk/browser';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Conversations, FileRef, Line } from './conversations.js';
 import { timeLabel } from './format.js';
-import { isImage, thumbnailUrl } from './media.js';
+import { isImage, isVideo, thumbnailUrl } from './media.js';
 
 const TICKS = {
   pending: { mark: '🕓', label: 'Sending' },
@@ -154,7 +154,7 @@ export function MessageItem(props: {
   );
 }
 
-/** An image shown once decrypted; any other file as a link that saves it. */
+/** An image shown once decrypted; any other file as a link that saves it (a video under its poster). */
 function Attachment(props: {
   line: Line;
   file: FileRef;
@@ -166,6 +166,7 @@ function Attachment(props: {
   const [failed, setFailed] = useState(false);
   const ready = file.mediaId !== '' || line.sending !== undefined;
   const image = isImage(file);
+  const video = isVideo(file);
   useEffect(() => {
     if (!image || !ready) return;
     let live = true;
@@ -177,10 +178,11 @@ function Attachment(props: {
       live = false;
     };
   }, [line.key, file.mediaId, image, ready]);
-  // The thumbnail from the pointer holds the image's place until the image is decrypted.
+  // The thumbnail from the pointer holds the image's place until the image is decrypted; a
+  // video's is its poster frame, shown before anything is downloaded.
   const thumb = useMemo(
-    () => (image && !url ? thumbnailUrl(file) : undefined),
-    [image, url, file.thumb?.b64],
+    () => ((image && !url) || video ? thumbnailUrl(file) : undefined),
+    [image, video, url, file.thumb?.b64],
   );
   useEffect(() => () => thumb && URL.revokeObjectURL(thumb), [thumb]);
   const name = file.name || 'file';
@@ -206,11 +208,34 @@ function Attachment(props: {
       a.click();
     }, props.onError);
   };
-  return (
+  const length = file.durationMs !== undefined ? `, ${formatDuration(file.durationMs)}` : '';
+  const download = (
     <button type="button" class="link file" onClick={save}>
-      Download {name} ({formatSize(file.size)})
+      Download {name} ({formatSize(file.size)}
+      {length})
     </button>
   );
+  if (!video || !thumb) return download;
+  return (
+    <span class="video">
+      <img
+        class="preview poster"
+        src={thumb}
+        alt={`Video: ${name}`}
+        width={file.thumb?.width}
+        height={file.thumb?.height}
+      />
+      {download}
+    </span>
+  );
+}
+
+/** 0:07, 3:25, 1:02:09. */
+function formatDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
 function formatSize(n: number): string {

@@ -3,9 +3,11 @@
  * (`createImageBitmap`, EXIF orientation applied), drawn on an `OffscreenCanvas` and encoded
  * again, which leaves its EXIF/GPS metadata behind, and a JPEG thumbnail of at most 32 KiB is
  * made the same way. Sizes are read from the file's header first, so an image past the pixel
- * budget is never decoded. Videos, voice notes and other files get nothing (no poster frame in
- * browsers yet), and say so in `note` for videos. Needs a page or worker with
- * `createImageBitmap` and `OffscreenCanvas` (every current browser).
+ * budget is never decoded. A video in a page gets a poster frame (video-poster.ts) as a JPEG
+ * thumbnail of the same budget, with its size and duration; in a worker (no `<video>`), or
+ * when the browser cannot decode it in time, it goes without one and `note` says why. Voice
+ * notes and other files get nothing. Needs `createImageBitmap` and `OffscreenCanvas` (every
+ * current browser).
  */
 import { baseMimeType, DEFAULT_MAX_IMAGE_PIXELS, imageSize, mediaClassOf } from '../crypto/media-type.js';
 import {
@@ -15,6 +17,7 @@ import {
   type Thumbnail,
   type Thumbnailer,
 } from '../media-preview.js';
+import { canMakePosters, loadPosterFrame, type VideoElement } from './video-poster.js';
 
 /** The little of the canvas API used here, typed structurally (the SDK builds without the DOM library). */
 interface ImageBitmap {
@@ -30,7 +33,10 @@ interface OffscreenCanvas {
 }
 interface CanvasGlobals {
   OffscreenCanvas: new (width: number, height: number) => OffscreenCanvas;
-  createImageBitmap(image: Blob, options: { imageOrientation: 'from-image' }): Promise<ImageBitmap>;
+  createImageBitmap(
+    image: Blob | VideoElement,
+    options?: { imageOrientation: 'from-image' },
+  ): Promise<ImageBitmap>;
 }
 const canvasApi = () => globalThis as unknown as CanvasGlobals;
 
@@ -39,6 +45,8 @@ export interface BrowserThumbnailerOptions {
   thumbnailEdge?: number;
   /** Most pixels an image to preview may have (default 64 megapixels); larger ones go without one. */
   maxImagePixels?: number;
+  /** How long a video may take to show its poster frame before it goes without one (default 10 s). */
+  posterTimeoutMs?: number;
 }
 
 /** The photo types a browser decodes and the thumbnailer rewrites without their metadata. */
@@ -82,9 +90,42 @@ async function thumbnailOf(bitmap: ImageBitmap, edge: number): Promise<Thumbnail
   return undefined;
 }
 
+/** A video's size, duration and poster thumbnail; a note instead when the browser cannot make one. */
+async function videoPreview(
+  bytes: Uint8Array,
+  type: string,
+  edge: number,
+  timeoutMs: number,
+): Promise<MediaPreview> {
+  if (!canMakePosters()) return { note: 'no poster frame: video frames are read in a page, not in a worker' };
+  let loaded: Awaited<ReturnType<typeof loadPosterFrame>>;
+  try {
+    loaded = await loadPosterFrame(bytes, type || 'video/mp4', timeoutMs);
+  } catch (err) {
+    return { note: `no poster frame: ${(err as Error).message}; it is sent as it is` };
+  }
+  const { width, height, durationMs } = loaded;
+  const preview: MediaPreview = { width, height, ...(durationMs !== undefined && { durationMs }) };
+  try {
+    const bitmap = await canvasApi().createImageBitmap(loaded.video);
+    try {
+      const thumbnail = await thumbnailOf(bitmap, edge);
+      if (thumbnail) preview.thumbnail = thumbnail;
+    } finally {
+      bitmap.close();
+    }
+  } catch {
+    preview.note = 'no poster frame: the frame could not be drawn; it is sent as it is';
+  } finally {
+    loaded.release();
+  }
+  return preview;
+}
+
 export function browserThumbnailer(options: BrowserThumbnailerOptions = {}): Thumbnailer {
   const edge = options.thumbnailEdge ?? 320;
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const posterTimeoutMs = options.posterTimeoutMs ?? 10_000;
   return {
     async prepare(
       bytes: Uint8Array,
@@ -93,7 +134,7 @@ export function browserThumbnailer(options: BrowserThumbnailerOptions = {}): Thu
     ): Promise<MediaPreview> {
       const type = baseMimeType(mime ?? '');
       const kind = mediaClassOf(type);
-      if (kind === 'video') return { note: 'no poster frame: this browser SDK makes none for videos' };
+      if (kind === 'video') return videoPreview(bytes, type, edge, posterTimeoutMs);
       const out = REWRITTEN[type];
       if (kind !== 'image' || !out) return {};
       const size = imageSize(bytes);

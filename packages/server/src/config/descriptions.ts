@@ -135,6 +135,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   s3Endpoint: 'Endpoint of an S3-compatible service, http(s)://host[:port] (default: AWS S3).',
   s3Region: 'Region of the bucket.',
   s3ForcePathStyle: 'Address the bucket as host/bucket (most S3-compatible services need it).',
+  s3PartsInFlight:
+    'Parts of resumable uploads (8 MiB each) a node sends to the bucket at once, over all its uploads (1 to 64).',
   mediaMaxBytes:
     'Largest single-request media upload (PUT /v1/media/…), in bytes (50 MiB); larger files go through /v1/uploads (resumable).',
   mediaBytesPerHour: 'Media bytes each user may upload per hour (4 GiB: two videos at the 2 GiB cap).',

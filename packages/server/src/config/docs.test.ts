@@ -47,3 +47,15 @@ it('serve --help describes --cors-origins, and a bad origin fails naming the set
   for (const bad of ['app.example.org', 'https://app.example.org/', 'ftp://x.org', 'https://a.org/path'])
     assert.throws(() => loadConfig({ argv: ['--cors-origins', bad] }), /corsOrigins \(--cors-origins/, bad);
 });
+
+it('s3PartsInFlight is a whole number from 1 to 64, 4 unless set, and a bad one fails naming it', () => {
+  assert.equal(loadConfig({}).s3PartsInFlight, 4);
+  assert.equal(loadConfig({ env: { PARLEY_S3_PARTS_IN_FLIGHT: '16' } }).s3PartsInFlight, 16);
+  assert.equal(loadConfig({ argv: ['--s3-parts-in-flight', '1'] }).s3PartsInFlight, 1);
+  for (const bad of ['0', '65', '2.5', 'four', '-1'])
+    assert.throws(
+      () => loadConfig({ argv: ['--s3-parts-in-flight', bad] }),
+      /s3PartsInFlight \(--s3-parts-in-flight \/ PARLEY_S3_PARTS_IN_FLIGHT\)/,
+      bad,
+    );
+});

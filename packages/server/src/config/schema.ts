@@ -330,6 +330,8 @@ export const configSchema = z
       .default('us-east-1'),
     /** Path-style bucket addressing (host/bucket), which most S3-compatible services need. */
     s3ForcePathStyle: bool.default(false),
+    /** Parts of resumable uploads a node sends to the bucket at once, over all its uploads. */
+    s3PartsInFlight: int(1, 64).default(4),
     /** Largest single-request media upload (ciphertext bytes); larger files go through /v1/uploads. */
     mediaMaxBytes: int(1, 2 * 1024 ** 3).default(50 * 1024 ** 2),
     /** Largest body of each media class the client declares on upload (`x-media-class`). */

@@ -13,9 +13,12 @@ import fastifyStatic from '@fastify/static';
 import { ParleyError } from '@parley/protocol';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Same origin only, no inline code, no framing (docs/web-client.md). */
+/**
+ * Same origin only, no inline code, no framing (docs/web-client.md). Media from `blob:` only:
+ * the page's own files, which it loads into a `<video>` to take a poster frame before sending.
+ */
 export const WEB_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; media-src blob:; " +
   "connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; " +
   "frame-ancestors 'none'; form-action 'none'";
 

@@ -12,6 +12,7 @@
  * may have written in between). A PATCH then makes two small requests and its parts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Part } from '@aws-sdk/client-s3';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
@@ -21,11 +22,6 @@ import { UPLOAD_EXPIRY_MS, type UploadStore } from './uploads.js';
 
 /** Each part of an S3 upload but the last (S3's minimum is 5 MiB). */
 export const S3_PART_BYTES = 8 * 1024 * 1024;
-/**
- * Parts a node sends to the bucket at once, over all its uploads. A PATCH of several parts
- * sends them while its body still arrives; more in flight did not go faster (docs/performance.md).
- */
-export const S3_PARTS_IN_FLIGHT = 4;
 /** The PATCH size the server suggests to clients (Upload-Chunk-Bytes): 8 parts. */
 export const S3_CHUNK_BYTES = 8 * S3_PART_BYTES;
 
@@ -46,6 +42,18 @@ const gone = (err: unknown) =>
 export class S3UploadStore extends S3Store implements UploadStore {
   /** A PATCH of several parts has them in flight together, while its body still arrives. */
   readonly chunkBytes = S3_CHUNK_BYTES;
+  /** Parts being sent to the bucket now, over all uploads (at most the store's limit). */
+  partsInFlight = 0;
+  /** The most parts that were in flight at once since the store was made. */
+  peakPartsInFlight = 0;
+
+  constructor(
+    options: ConstructorParameters<typeof S3Store>[0],
+    /** Parts this store sends at once, over all its uploads (`s3PartsInFlight`). */
+    readonly partsInFlightLimit = options.maxConcurrentPartUploads ?? 4,
+  ) {
+    super({ ...options, maxConcurrentPartUploads: partsInFlightLimit });
+  }
 
   /** Runs one tus request: the parts it sees are reused by its own write only. */
   inRequest<T>(fn: () => Promise<T>): Promise<T> {
@@ -97,6 +105,31 @@ export class S3UploadStore extends S3Store implements UploadStore {
     return super.getIncompletePart(id);
   }
 
+  // Each part (and each leftover partial part) is sent under one of the store's permits.
+  protected override async uploadPart(
+    metadata: MetadataValue,
+    body: ReadStream | Readable | Buffer,
+    partNumber: number,
+  ): Promise<string> {
+    // An empty Buffer is the one part of an empty upload, sent outside the permits.
+    if (Buffer.isBuffer(body)) return super.uploadPart(metadata, body, partNumber);
+    return this.counted(() => super.uploadPart(metadata, body, partNumber));
+  }
+
+  protected override async uploadIncompletePart(id: string, body: ReadStream | Readable): Promise<string> {
+    return this.counted(() => super.uploadIncompletePart(id, body));
+  }
+
+  private async counted<T>(send: () => Promise<T>): Promise<T> {
+    this.partsInFlight++;
+    this.peakPartsInFlight = Math.max(this.peakPartsInFlight, this.partsInFlight);
+    try {
+      return await send();
+    } finally {
+      this.partsInFlight--;
+    }
+  }
+
   protected override async deleteIncompletePart(id: string): Promise<void> {
     this.changing(id);
     return super.deleteIncompletePart(id);
@@ -146,11 +179,16 @@ export function s3UploadStore(o: {
   region: string;
   forcePathStyle: boolean;
   endpoint?: string | undefined;
+  /**
+   * Parts sent to the bucket at once, over all uploads of the node (`s3PartsInFlight`,
+   * default 4: the best on the one-OSD test gateway; docs/performance.md).
+   */
+  partsInFlight?: number;
 }): S3UploadStore {
   const { bucket } = parseS3Url(o.url);
   return new S3UploadStore({
     partSize: S3_PART_BYTES,
-    maxConcurrentPartUploads: S3_PARTS_IN_FLIGHT,
+    maxConcurrentPartUploads: o.partsInFlight ?? 4,
     expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS,
     // Object tags are not on every S3-compatible service; expiry goes by the info objects.
     useTags: false,

@@ -2,12 +2,17 @@
  * The chat view's features between two browsers (Debian's Chromium, separate contexts) on a
  * real node: typing shows both ways, ticks reach "read", an image goes up with visible
  * progress (resumable, in chunks) and shows decrypted on the other side at its real size, a
- * file dropped on the chat comes out as a download with the same bytes, a pasted image shows;
+ * file dropped on the chat comes out as a download with the same bytes, a video shows its
+ * poster frame (made in the sender's page) before anything is downloaded, a pasted image shows;
  * replies, reactions, edits and deletes reach the other side.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { hasFfmpeg } from '@parley/sdk/testing';
 import type { Browser, Page } from 'playwright-core';
 import { nextPhone, startNode, type TestNode } from '../harness.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
@@ -115,6 +120,34 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     assert.deepEqual({ w: size.w, h: size.h }, { w: 1800, h: 1600 });
     assert.match(size.src, /^blob:/);
     assert.equal(patches, 2);
+  });
+
+  it('a video shows its poster frame and length on the other side before it is downloaded', {
+    skip: hasFfmpeg() || process.env.CI ? false : 'ffmpeg is not installed',
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-web-video-'));
+    try {
+      const file = join(dir, 'clip.webm');
+      execFileSync('ffmpeg', [
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=10', '-t', '3'],
+        ...['-c:v', 'libvpx', '-b:v', '300k', file],
+      ]);
+      await ann.getByLabel('File to send').setInputFiles({
+        name: 'clip.webm',
+        mimeType: 'video/webm',
+        buffer: readFileSync(file),
+      });
+      const poster = ben.getByRole('img', { name: 'Video: clip.webm', exact: true });
+      await poster.waitFor({ timeout: 60_000 });
+      const shown = (await poster.evaluate((i) => {
+        const el = i as unknown as { naturalWidth: number; naturalHeight: number; complete: boolean };
+        return { w: el.naturalWidth, h: el.naturalHeight };
+      })) as { w: number; h: number };
+      assert.deepEqual(shown, { w: 320, h: 180 }, 'the 320 px poster from the pointer');
+      await ben.getByRole('button', { name: /^Download clip\.webm \(.*, 0:03\)$/ }).waitFor();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a file dropped on the chat arrives as a download with the same bytes', async () => {

@@ -36,6 +36,7 @@ describe('the web client served at /', () => {
     assert.equal(index.headers.get('cache-control'), 'no-cache');
     assert.equal(index.headers.get('content-security-policy'), WEB_CSP);
     assert.match(WEB_CSP, /^default-src 'none'; script-src 'self'; style-src 'self';/);
+    assert.match(WEB_CSP, / media-src blob:;/, 'a video to send is loaded from its blob: URL, nothing else');
     assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(index.headers.get('referrer-policy'), 'no-referrer');
     assert.ok(index.headers.get('etag'), 'revalidated by ETag');

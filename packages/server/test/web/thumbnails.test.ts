@@ -2,13 +2,19 @@
  * The browser SDK's thumbnailer in Debian's Chromium: the module is bundled for the page (as
  * the web client's build does) and run on real photos. It must remove a phone photo's EXIF
  * and GPS metadata, keep its pixels and orientation, make a JPEG thumbnail of at most 32 KiB,
- * and never decode an image whose header is past the pixel budget.
+ * and never decode an image whose header is past the pixel budget. A WebM video (VP8, VP9,
+ * made by ffmpeg at test time) gets a poster frame, its size and duration in a page; a video
+ * the browser cannot decode, or one prepared in a worker, a note instead.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Thumbnailer } from '@parley/sdk';
-import { photoWithExif } from '@parley/sdk/testing';
+import { hasFfmpeg, photoWithExif } from '@parley/sdk/testing';
 import type { Browser, Page } from 'playwright-core';
 import { rolldown } from 'rolldown';
 import sharp from 'sharp';
@@ -17,6 +23,7 @@ import { chromiumSkip, launchChromium } from './chromium.js';
 interface Prepared {
   width?: number;
   height?: number;
+  durationMs?: number;
   mime?: string;
   bytes?: number[];
   thumbnail?: { mime: string; width: number; height: number; bytes: number[] };
@@ -26,15 +33,17 @@ interface Prepared {
 describe('browserThumbnailer in Chromium', { skip: chromiumSkip(), timeout: 180_000 }, () => {
   let browser: Browser;
   let page: Page;
+  let bundleCode = '';
 
   before(async () => {
     const entry = createRequire(import.meta.url).resolve('@parley/sdk/browser');
     const bundle = await rolldown({ input: entry, platform: 'browser', logLevel: 'silent' });
     const { output } = await bundle.generate({ format: 'iife', name: 'ParleySdk' });
+    bundleCode = output[0]!.code;
     browser = await launchChromium();
     page = await browser.newPage();
     await page.setContent('<!doctype html><title>thumbnails</title>');
-    await page.addScriptTag({ content: output[0]!.code });
+    await page.addScriptTag({ content: bundleCode });
   });
   after(async () => {
     await browser?.close();
@@ -89,7 +98,7 @@ describe('browserThumbnailer in Chromium', { skip: chromiumSkip(), timeout: 180_
     assert.equal((await sharp(Buffer.from(p.bytes!)).metadata()).format, 'png');
   });
 
-  it('does not decode an image past the pixel budget, nor one it cannot read; videos say they get no poster', async () => {
+  it('does not decode an image past the pixel budget, nor one it cannot read', async () => {
     // A PNG header claiming 20,000 × 20,000 pixels (400 megapixels), and nothing behind it.
     const header = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
     const size = Buffer.alloc(8);
@@ -100,12 +109,103 @@ describe('browserThumbnailer in Chromium', { skip: chromiumSkip(), timeout: 180_
     assert.equal(huge.bytes, undefined);
     const broken = await prepare(Buffer.from('not an image at all'), 'image/jpeg');
     assert.match(broken.note ?? '', /could not be read/);
-    const video = await prepare(Buffer.from('....ftypisom'), 'video/mp4');
-    assert.match(video.note ?? '', /no poster frame/);
     const pdf = await prepare(Buffer.from('%PDF-1.7'), 'application/pdf');
     assert.deepEqual(
       [pdf.bytes, pdf.thumbnail, pdf.note, pdf.width],
       [undefined, undefined, undefined, undefined],
     );
+  });
+
+  describe('video posters', {
+    skip: hasFfmpeg() || process.env.CI ? false : 'ffmpeg is not installed',
+  }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-posters-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const ffmpeg = (args: string[], out: string) => {
+      execFileSync('ffmpeg', ['-v', 'error', '-y', ...args, join(dir, out)]);
+      return readFileSync(join(dir, out));
+    };
+    const clip = (size: string, seconds: number, codec: string[], out: string) =>
+      ffmpeg(['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-t', String(seconds), ...codec], out);
+
+    it('a VP8 WebM gets its size, duration and a JPEG poster of at most 32 KiB; the video goes as it is', async () => {
+      const video = clip('640x360', 3, ['-c:v', 'libvpx', '-b:v', '300k'], 'vp8.webm');
+      const p = await prepare(video, 'video/webm');
+      assert.equal(p.note, undefined);
+      assert.deepEqual([p.width, p.height], [640, 360]);
+      assert.ok(Math.abs((p.durationMs ?? 0) - 3000) < 200, `${p.durationMs} ms`);
+      assert.equal(p.bytes, undefined, 'a video goes as it is');
+      const t = p.thumbnail!;
+      assert.equal(t.mime, 'image/jpeg');
+      assert.deepEqual([t.width, t.height], [320, 180]);
+      assert.ok(t.bytes.length <= 32 * 1024, `poster of ${t.bytes.length} bytes`);
+      const decoded = await sharp(Buffer.from(t.bytes)).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([decoded.info.width, decoded.info.height], [320, 180]);
+      // testsrc is coloured bars and a counter: a decoded frame, not a black or empty canvas.
+      const stats = await sharp(Buffer.from(t.bytes)).stats();
+      assert.ok(
+        stats.channels.some((c) => c.stdev > 20),
+        'the poster shows a picture',
+      );
+    });
+
+    it('a short VP9 WebM gets a poster from within its length, sized by its own aspect', async () => {
+      const video = clip(
+        '240x320',
+        0.6,
+        ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
+        'vp9.webm',
+      );
+      const p = await prepare(video, 'video/webm; codecs=vp9');
+      assert.equal(p.note, undefined);
+      assert.deepEqual([p.width, p.height], [240, 320]);
+      assert.ok(Math.abs((p.durationMs ?? 0) - 600) < 150, `${p.durationMs} ms`);
+      const t = p.thumbnail!;
+      assert.deepEqual([t.width, t.height], [240, 320], 'not scaled up');
+      const meta = await sharp(Buffer.from(t.bytes)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 240, 320]);
+    });
+
+    it('a video the browser cannot decode goes without a poster, and the note says why', async () => {
+      const p = await prepare(Buffer.from('not a video, only bytes that say so'), 'video/webm');
+      assert.equal(p.thumbnail, undefined);
+      assert.equal(p.width, undefined);
+      assert.match(p.note ?? '', /^no poster frame: .*(cannot play|could not be decoded|could not be read)/);
+    });
+
+    it('in a worker (no <video>) a video goes without a poster, saying so', async () => {
+      const video = clip('160x120', 1, ['-c:v', 'libvpx'], 'worker.webm');
+      const note = await page.evaluate(
+        async ({ code, bytes }) => {
+          const source = `${code}\nonmessage = async (e) => {
+            const p = await ParleySdk.browserThumbnailer().prepare(e.data, 'video/webm');
+            postMessage({ note: p.note, thumbnail: p.thumbnail !== undefined });
+          };`;
+          // Typed by hand: server tests build without the DOM library.
+          const { Worker } = globalThis as unknown as {
+            Worker: new (
+              url: string,
+            ) => {
+              onmessage: ((e: { data: { note?: string; thumbnail: boolean } }) => void) | null;
+              postMessage(message: unknown): void;
+              terminate(): void;
+            };
+          };
+          const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+          const answer = new Promise<{ note?: string; thumbnail: boolean }>((resolve) => {
+            worker.onmessage = (e) => resolve(e.data);
+          });
+          worker.postMessage(new Uint8Array(bytes));
+          const got = await answer;
+          worker.terminate();
+          return got;
+        },
+        { code: bundleCode, bytes: Array.from(video) },
+      );
+      assert.deepEqual(note, {
+        note: 'no poster frame: video frames are read in a page, not in a worker',
+        thumbnail: false,
+      });
+    });
   });
 });
