@@ -27,6 +27,12 @@ const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
 const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** Fetches `body` back from the node by its digest and checks the bytes. */
+async function assertServed(base: string, token: string, body: Uint8Array, message?: string) {
+  const got = await fetch(`${base}/v1/media/${sha(body)}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body), message);
+}
+
 if (endpoint === undefined) {
   console.log(`media on S3 tests skipped: ${skipReason}`);
   describe('media on S3', { skip: skipReason }, () => {});
@@ -142,12 +148,7 @@ if (endpoint === undefined) {
         const uploadId = uploadUrl.split('/').pop()!;
         const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
         assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays');
-        for (const base of urls) {
-          const got = await fetch(`${base}/v1/media/${sha(body)}`, {
-            headers: { authorization: `Bearer ${me.token}` },
-          });
-          assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body), `${base} serves it`);
-        }
+        for (const base of urls) await assertServed(base, me.token, body, `${base} serves it`);
       } finally {
         bucket.destroy();
         await n1.stop();
@@ -202,12 +203,7 @@ if (endpoint === undefined) {
           );
           // With room for 8, the six parts did not all go one at a time.
           if (limit > 1) assert.ok(uploadStore.peakPartsInFlight > 1, 'parts overlapped');
-          for (const body of bodies) {
-            const got = await fetch(`${base}/v1/media/${sha(body)}`, {
-              headers: { authorization: `Bearer ${me.token}` },
-            });
-            assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
-          }
+          for (const body of bodies) await assertServed(base, me.token, body);
         } finally {
           await node.stop();
           rmSync(dataDir, { recursive: true, force: true });
@@ -247,10 +243,7 @@ if (endpoint === undefined) {
         assert.equal((await patch(body, `md4 ${sum}`)).status, 400, 'an algorithm not offered');
         const done = await patch(body, `sha1 ${sum}`);
         assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
-        const got = await fetch(`${base}/v1/media/${sha(body)}`, {
-          headers: { authorization: `Bearer ${me.token}` },
-        });
-        assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body));
+        await assertServed(base, me.token, body);
       } finally {
         await node.stop();
         rmSync(dataDir, { recursive: true, force: true });
