@@ -255,6 +255,15 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
   }
 
   /**
+   * A failure of work every connection does again (the prekey top-up its keysLow asks for,
+   * the profile catch-up): losing the connection midway is not an error, anything else is.
+   */
+  private redoneOnConnect(err: unknown): void {
+    if (err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return;
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /**
    * Connects, uploads this device's keys on first use, rotates its signed keys when they are
    * due, and starts decrypting incoming messages.
    */
@@ -263,7 +272,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.started = true;
     this.client.on('message', (m) => this.receive(m));
     this.client.on('keysLow', ({ oneTimeCount, target }) => {
-      this.replenish(target - oneTimeCount).catch((err) => this.emit('error', err as Error));
+      this.replenish(target - oneTimeCount).catch((err) => this.redoneOnConnect(err));
     });
     this.client.on('retryRequested', (r) => this.exchange.answer(r));
     this.client.on('resent', (r) => this.exchange.receive(r));
@@ -278,7 +287,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
     this.client.on('connected', () => {
       this.signedKeys.connected();
       void this.retries.connected();
-      this.profiles.catchUp().catch((err) => this.emit('error', err as Error));
+      this.profiles.catchUp().catch((err) => this.redoneOnConnect(err));
     });
     this.client.on('disconnected', ({ willReconnect }) => {
       this.signedKeys.disconnected();
