@@ -10,6 +10,7 @@
 import { ParleyError } from '@parley/protocol';
 import type { ParleyClient } from '../client.js';
 import type { E2eProtocol } from '../crypto/types.js';
+import { isOffline } from '../requests.js';
 import { decodeEnvelope, type Envelope, encodeEnvelope, PAIRWISE, tagged } from './content.js';
 import type { RetryBook } from './retries.js';
 import type { SecureMessage } from './secure-messaging.js';
@@ -38,8 +39,7 @@ export class RetryExchange {
       .serial(() => this.resend(r))
       .catch((err) => {
         // Offline: the other device asks again later.
-        if (err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN'))
-          return;
+        if (isOffline(err)) return;
         this.d.error(err instanceof Error ? err : new Error(String(err)));
       });
   }

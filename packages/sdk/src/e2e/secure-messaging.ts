@@ -26,6 +26,7 @@ import { TypedEmitter } from '../emitter.js';
 import { type DownloadOptions, downloadMedia, uploadMedia } from '../http.js';
 import { newClientMessageId } from '../ids.js';
 import type { Thumbnailer } from '../media-preview.js';
+import { isOffline } from '../requests.js';
 import { uploadMediaResumable } from '../resumable-upload.js';
 import type { ReceivedMessage, SendResult } from '../types.js';
 import { systemTimers, type Timers } from '../typing.js';
@@ -259,7 +260,7 @@ export class SecureMessaging extends TypedEmitter<SecureEvents> {
    * the profile catch-up): losing the connection midway is not an error, anything else is.
    */
   private redoneOnConnect(err: unknown): void {
-    if (err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN')) return;
+    if (isOffline(err)) return;
     this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
 

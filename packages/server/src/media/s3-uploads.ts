@@ -47,12 +47,12 @@ export class S3UploadStore extends S3Store implements UploadStore {
   /** The most parts that were in flight at once since the store was made. */
   peakPartsInFlight = 0;
 
-  constructor(
-    options: ConstructorParameters<typeof S3Store>[0],
-    /** Parts this store sends at once, over all its uploads (`s3PartsInFlight`). */
-    readonly partsInFlightLimit = options.maxConcurrentPartUploads ?? 4,
-  ) {
-    super({ ...options, maxConcurrentPartUploads: partsInFlightLimit });
+  /** Parts this store sends at once, over all its uploads (`s3PartsInFlight`). */
+  readonly partsInFlightLimit: number;
+
+  constructor(options: ConstructorParameters<typeof S3Store>[0] & { maxConcurrentPartUploads: number }) {
+    super(options);
+    this.partsInFlightLimit = options.maxConcurrentPartUploads;
   }
 
   /** Runs one tus request: the parts it sees are reused by its own write only. */
