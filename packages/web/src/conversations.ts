@@ -187,6 +187,7 @@ export class Conversations {
         serverTime: r.serverTime,
         sending: undefined,
         file: fromPointer(r.attachment),
+        ...(r.previewNote !== undefined && { previewNote: r.previewNote }),
       }));
     } catch (err) {
       this.update(chatId, key, (l) => ({ ...l, sending: 'failed' }));

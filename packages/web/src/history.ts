@@ -34,6 +34,8 @@ export interface Line {
   /** Only for messages sent from this device. */
   sending?: 'pending' | 'failed';
   file?: FileRef;
+  /** Sent from here without a preview (no poster frame, say): why, as the SDK put it. */
+  previewNote?: string;
   /** The seq this message replies to. */
   replyTo?: number;
   /** Each member's reaction (one emoji per member). */

@@ -60,6 +60,7 @@ export function MessageItem(props: {
         <>
           {l.file && <Attachment line={l} file={l.file} conversations={c} onError={props.onError} />}
           {l.text && <span class="text">{l.text}</span>}
+          {l.previewNote && <span class="preview-note">Preview: {l.previewNote}</span>}
         </>
       )}
       {progress && (

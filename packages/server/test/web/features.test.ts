@@ -137,6 +137,17 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
         mimeType: 'video/webm',
         buffer: readFileSync(file),
       });
+      // The sender's own line settles first: its poster from the pointer, or the reason it has
+      // none, or "Not sent".
+      const own = ann.locator('li.mine').filter({ hasText: 'clip.webm' });
+      const settled = own
+        .getByRole('img', { name: 'Video: clip.webm', exact: true })
+        .or(own.locator('.preview-note'))
+        .or(own.locator('.tick.not-sent'));
+      await settled.waitFor({ timeout: 60_000 });
+      assert.equal(await own.locator('.tick.not-sent').count(), 0, 'the video was not sent');
+      const note = own.locator('.preview-note');
+      assert.equal(await note.count(), 0, `the sender made no poster: ${await note.allTextContents()}`);
       const poster = ben.getByRole('img', { name: 'Video: clip.webm', exact: true });
       await poster.waitFor({ timeout: 60_000 });
       const shown = (await poster.evaluate((i) => {
@@ -148,6 +159,22 @@ describe('the chat view between two browsers', { skip: chromiumSkip() }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a video the browser cannot read goes without a poster, and the sender is told why', async () => {
+    await ann.getByLabel('File to send').setInputFiles({
+      name: 'broken.webm',
+      mimeType: 'video/webm',
+      buffer: Buffer.from('not a video at all, only text in a .webm file'),
+    });
+    const own = ann.locator('li.mine').filter({ hasText: 'broken.webm' });
+    await own
+      .locator('.preview-note', { hasText: /^Preview: no poster frame: / })
+      .waitFor({ timeout: 60_000 });
+    assert.equal(await own.getByRole('img').count(), 0);
+    // It still arrives, as a plain download.
+    await ben.getByRole('button', { name: /^Download broken\.webm \(\d+ B\)$/ }).waitFor();
+    assert.equal(await ben.locator('li.theirs .preview-note').count(), 0, 'only the sender sees the note');
   });
 
   it('a file dropped on the chat arrives as a download with the same bytes', async () => {
