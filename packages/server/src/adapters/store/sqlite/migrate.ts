@@ -22,6 +22,7 @@ import { sql as m019 } from './migrations/019_mutes.js';
 import { sql as m020 } from './migrations/020_push_preview.js';
 import { sql as m021 } from './migrations/021_media_refs.js';
 import { sql as m022 } from './migrations/022_user_sent_receipt_at.js';
+import { sql as m023 } from './migrations/023_last_seq_from_messages.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -46,6 +47,7 @@ const migrations: readonly string[] = [
   m020,
   m021,
   m022,
+  m023,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -92,6 +92,68 @@ describe('SqliteStore', () => {
     }
   });
 
+  it("a chat whose newest messages expired goes on counting from its last seq after a restart (023's trigger)", async () => {
+    const { path, cleanup } = await tempFile();
+    try {
+      const first = new SqliteStore({ path });
+      const [a, b] = [await addUser(first, 1), await addUser(first, 2)];
+      const send = (store: SqliteStore, chat: string, clientMessageId: string, serverTime: number) =>
+        store.messageCommit([
+          {
+            chatId: chat as ChatId,
+            senderUserId: a.userId,
+            senderDeviceId: a.deviceId,
+            clientMessageId,
+            serverTime,
+            payload: bytes('hi'),
+            devicePayloads: undefined,
+          },
+        ]);
+      for (const chat of ['kept', 'bare']) {
+        await first.chatCreate(chatInput(chat, a, [b]));
+        for (const n of [1, 2, 3]) await send(first, chat, `${chat}-${n}`, 10);
+      }
+      await first.close();
+      // The negative control: without the trigger, a chat's floor is what it was at creation.
+      const raw = new Database(path);
+      raw.exec('DROP TRIGGER messages_keep_last_seq');
+      raw.prepare("DELETE FROM messages WHERE chat_id = 'bare'").run();
+      raw.exec((await import('./migrations/023_last_seq_from_messages.js')).sql);
+      raw.close();
+      const second = new SqliteStore({ path });
+      try {
+        assert.equal(await second.messagesExpire(20, 100), 3, "the chat 'kept' loses its three messages");
+        assert.equal(
+          (await second.chatGet('kept' as ChatId))?.lastSeq,
+          4,
+          'the CREATED update and three messages',
+        );
+        await second.close();
+        const third = new SqliteStore({ path });
+        try {
+          assert.equal((await third.chatGet('kept' as ChatId))?.lastSeq, 4);
+          assert.deepEqual(
+            (await send(third, 'kept', 'kept-4', 30)).map((r) => r.ok && r.seq),
+            [5],
+            'never a seq given before',
+          );
+          assert.deepEqual(
+            (await send(third, 'bare', 'bare-4', 30)).map((r) => r.ok && r.seq),
+            [2],
+            'with its rows deleted without the trigger, seq 2 is given a second time',
+          );
+        } finally {
+          await third.close();
+        }
+      } catch (err) {
+        await second.close().catch(() => {});
+        throw err;
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   it("migrations 016 and 017 give each member the times of its own and of the others' last receipt moves", async () => {
     const { path, cleanup } = await tempFile();
     try {
@@ -113,7 +175,7 @@ describe('SqliteStore', () => {
       await first.close();
       // Back to the schema before 016: no receipt_at, the marks' time index, version 15 (and
       // without what later migrations added: 019's mute columns, 020's push preview, 021's
-      // media references, 022's user stamp).
+      // media references, 022's user stamp, 023's trigger).
       const raw = new Database(path);
       raw.exec(
         'ALTER TABLE members DROP COLUMN sent_receipt_at; ALTER TABLE members DROP COLUMN receipt_at; CREATE INDEX receipt_marks_at ON receipt_marks(chat_id, at)',
@@ -122,6 +184,7 @@ describe('SqliteStore', () => {
       raw.exec('ALTER TABLE users DROP COLUMN sent_receipt_at');
       raw.exec('ALTER TABLE push_jobs DROP COLUMN preview');
       raw.exec('DROP TABLE media_refs; DROP INDEX chats_icon; ALTER TABLE media_uploads DROP COLUMN avatar');
+      raw.exec('DROP TRIGGER messages_keep_last_seq');
       raw.pragma('user_version = 15');
       raw.close();
       const second = new SqliteStore({ path });

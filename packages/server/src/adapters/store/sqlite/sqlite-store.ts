@@ -1032,11 +1032,8 @@ export class SqliteStore implements Store {
   messageCommit(batch: readonly SendCommit[]): Promise<CommitResult[]> {
     return guard(
       this.db.transaction(() => {
-        const touched = new Map<ChatId, number>();
         try {
-          const results = batch.map((b) => this.commitOne(b, touched));
-          // One last_seq write per chat per batch, not per message.
-          for (const [chatId, seq] of touched) this.s.chatSetLastSeq.run(seq, chatId);
+          const results = batch.map((b) => this.commitOne(b));
           this.push.recordJobs(batch, results);
           return results;
         } catch (err) {
@@ -1066,7 +1063,7 @@ export class SqliteStore implements Store {
     this.chatFacts.forget(chatId);
   }
 
-  private commitOne(b: SendCommit, touched: Map<ChatId, number>): CommitResult {
+  private commitOne(b: SendCommit): CommitResult {
     const facts = this.chatFacts.get(b.chatId);
     if (!facts || !isMember(facts.members, b.senderUserId)) {
       // A repeat of an accepted send still gets its first answer, even after leaving.
@@ -1099,8 +1096,8 @@ export class SqliteStore implements Store {
       if (!dup) throw new ParleyError('INTERNAL', `sequence cache out of step for chat ${b.chatId}`);
       return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
     }
+    // The chat's last seq is now this row's (see migration 023): the chat's row is not written.
     this.seqCache.set(b.chatId, seq);
-    touched.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
     if (b.mediaIds && b.mediaIds.length > 0) this.media.refsInsert(b.chatId, seq, b.mediaIds);
     if (b.withheld) this.s.messageWithhold.run(b.chatId, seq);

@@ -4,6 +4,14 @@
  */
 import type Database from 'better-sqlite3';
 
+/**
+ * A chat's last seq, for a chats row `c`: its newest message row's seq, or `chats.last_seq`
+ * where that is higher (a floor that migration 023's trigger raises before a message row is
+ * deleted). Messages do not write the chat's row.
+ */
+const lastSeqOf = (c: string) =>
+  `max(${c}.last_seq, coalesce((SELECT seq FROM messages WHERE chat_id = ${c}.id ORDER BY seq DESC LIMIT 1), 0))`;
+
 const sql = {
   /** phone */
   userByPhone: 'SELECT id, phone, created_at FROM users WHERE phone = ?',
@@ -103,8 +111,7 @@ const sql = {
   chatInsert:
     'INSERT INTO chats (id, kind, name, description, created_at, last_seq, direct_key) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (direct_key) DO NOTHING',
   /** id */
-  chatGet:
-    'SELECT id, kind, name, description, created_at, last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds, icon_media_id FROM chats WHERE id = ?',
+  chatGet: `SELECT id, kind, name, description, created_at, ${lastSeqOf('c')} AS last_seq, only_admins_send, only_admins_edit_info, disappearing_seconds, icon_media_id FROM chats c WHERE id = ?`,
   /** after_id, limit: a page of chats by id with their members (a chat without members has one row, user_id NULL) */
   chatMembersPage: `SELECT c.id, c.kind, c.only_admins_send, m.user_id, m.role
     FROM (SELECT id, kind, only_admins_send FROM chats WHERE id > ? ORDER BY id LIMIT ?) c
@@ -116,8 +123,8 @@ const sql = {
   chatByDirectKey: 'SELECT id FROM chats WHERE direct_key = ?',
   /** user_id */
   chatIdsOfUser: 'SELECT chat_id FROM members WHERE user_id = ?',
-  /** id: takes the chat's next seq */
-  chatNextSeq: 'UPDATE chats SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
+  /** id: takes the chat's next seq (and writes it to the row, as a chat update is rare) */
+  chatNextSeq: `UPDATE chats SET last_seq = ${lastSeqOf('chats')} + 1 WHERE id = ? RETURNING last_seq`,
   /** name, id */
   chatSetName: 'UPDATE chats SET name = ? WHERE id = ?',
   /** description, id */
@@ -141,7 +148,7 @@ const sql = {
 
   /** device_id, user_id: a new device starts at each chat's current last seq */
   cursorsStartForDevice: `INSERT OR REPLACE INTO cursors (device_id, chat_id, acked_seq, end_seq)
-    SELECT @device, m.chat_id, c.last_seq, NULL FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = @user`,
+    SELECT @device, m.chat_id, ${lastSeqOf('c')}, NULL FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = @user`,
   /**
    * chat_id, acked_seq, user_id: every device of a newly added member. A current member's
    * cursor is left alone (only an ack moves it); a removed member's lingering cursor restarts
@@ -160,14 +167,17 @@ const sql = {
   /**
    * device_id: the device's cursors in one pass, as two strings: the caught-up ones
    * ("\n<chat>\t<acked>" each, by chat id as the key scan yields them; an ORDER BY would
-   * add a sort to every connect) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each)
+   * add a sort to every connect) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each).
+   * The inner LIMIT keeps the subquery a co-routine: flattened, each chat's last seq would be
+   * looked up once per use.
    */
   cursorsOf: `SELECT
-      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq, '')
-        FILTER (WHERE cu.end_seq IS NULL AND c.last_seq <= cu.acked_seq) AS caught_up,
-      group_concat(char(10) || cu.chat_id || char(9) || cu.acked_seq || char(9) || coalesce(cu.end_seq, 0) || char(9) || c.last_seq, '')
-        FILTER (WHERE cu.end_seq IS NOT NULL OR c.last_seq > cu.acked_seq) AS pending
-    FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ?`,
+      group_concat(char(10) || chat_id || char(9) || acked_seq, '')
+        FILTER (WHERE end_seq IS NULL AND last_seq <= acked_seq) AS caught_up,
+      group_concat(char(10) || chat_id || char(9) || acked_seq || char(9) || coalesce(end_seq, 0) || char(9) || last_seq, '')
+        FILTER (WHERE end_seq IS NOT NULL OR last_seq > acked_seq) AS pending
+    FROM (SELECT cu.chat_id, cu.acked_seq, cu.end_seq, ${lastSeqOf('c')} AS last_seq
+      FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ? LIMIT -1)`,
   /** acked_seq, device_id, chat_id, acked_seq (only forward); returns end_seq of a moved cursor */
   cursorAdvance:
     'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ? RETURNING end_seq',
@@ -176,9 +186,7 @@ const sql = {
     'DELETE FROM cursors WHERE device_id = ? AND chat_id = ? AND end_seq IS NOT NULL AND acked_seq >= end_seq',
 
   /** id */
-  chatLastSeq: 'SELECT last_seq FROM chats WHERE id = ?',
-  /** last_seq, id */
-  chatSetLastSeq: 'UPDATE chats SET last_seq = ? WHERE id = ?',
+  chatLastSeq: `SELECT ${lastSeqOf('c')} AS last_seq FROM chats c WHERE id = ?`,
   /** chat_id */
   memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
   /** chat_id, now: pins in force */
@@ -221,7 +229,7 @@ const sql = {
   messageInsertOrIgnore:
     'INSERT OR IGNORE INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   /** @seq, @chat, @user: forward only, never past the chat's last seq */
-  readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat)))
+  readMark: `UPDATE members SET read_seq = max(read_seq, min(@seq, (SELECT ${lastSeqOf('c')} FROM chats c WHERE id = @chat)))
     WHERE chat_id = @chat AND user_id = @user RETURNING read_seq, joined_seq`,
   /** delivered_seq, read_seq, receipt_at, chat_id, user_id */
   receiptPositionSet:
