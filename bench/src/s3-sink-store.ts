@@ -6,6 +6,7 @@
  * source's body (counted once, released when its last holder goes).
  */
 import { randomBytes } from 'node:crypto';
+import { S3Error } from './s3-sink-wire.js';
 
 /** Bytes of one object or part, as they arrived. Shared by copies: `refs` holders. */
 export interface Body {
@@ -111,6 +112,13 @@ export class SinkStore {
   etag(parts?: number): string {
     const n = (++this.etags).toString(16).padStart(24, '0');
     return `"${this.tag}${n}${parts === undefined ? '' : `-${parts}`}"`;
+  }
+
+  /** The bucket, or NoSuchBucket. */
+  bucket(name: string): Bucket {
+    const b = this.buckets.get(name);
+    if (!b) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+    return b;
   }
 
   createBucket(name: string, now: number): Bucket | undefined {

@@ -1,8 +1,9 @@
 /**
  * The bench S3 endpoint's wire format: S3's error table and error XML, the XML of its answers
  * (namespace http://s3.amazonaws.com/doc/2006-03-01/), the two request bodies it parses
- * (DeleteObjects, CompleteMultipartUpload), Range headers and the aws-chunked body framing.
+ * (DeleteObjects, CompleteMultipartUpload) and Range headers.
  */
+import type { ServerResponse } from 'node:http';
 
 /** S3's error codes the endpoint answers with: HTTP status and S3's own message. */
 export const S3_ERRORS = {
@@ -110,6 +111,13 @@ export function xmlDocument(root: string, tree: XmlTree): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${NS}">${xmlBody(tree)}</${root}>`;
 }
 
+/** Answers with an XML document. */
+export function answerXml(res: ServerResponse, root: string, tree: XmlTree, status = 200): void {
+  const doc = xmlDocument(root, tree);
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(doc) });
+  res.end(doc);
+}
+
 /** S3's error document (it has no namespace). */
 export function errorDocument(err: S3Error, requestId: string): string {
   const extra = xmlBody(err.extra);
@@ -177,69 +185,4 @@ export function parseRange(
   if (m[2] !== '' && Number(m[2]) < start) return undefined;
   if (start >= size) throw unsatisfiable();
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
-}
-
-/**
- * Decodes an `aws-chunked` body (`<hex size>[;chunk-signature=…]\r\n<data>\r\n`… then a
- * zero-size chunk, trailer lines such as `x-amz-checksum-crc32:…`, and an empty line) as it
- * streams, handing out slices of the chunks it is given (no copy). Chunk signatures and
- * trailer checksums are read, not verified.
- */
-export class AwsChunkedDecoder {
-  private state: 'size' | 'data' | 'crlf' | 'trailer' | 'done' = 'size';
-  private line = '';
-  private left = 0;
-  /** Trailer fields (lower-case names), once the body has ended. */
-  readonly trailers: Record<string, string> = {};
-
-  get done(): boolean {
-    return this.state === 'done' || (this.state === 'trailer' && this.line === '');
-  }
-
-  /** Feeds one received chunk; `out` gets the decoded data. IncompleteBody when malformed. */
-  push(chunk: Buffer, out: (data: Buffer) => void): void {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.state === 'data') {
-        const n = Math.min(this.left, chunk.length - i);
-        out(chunk.subarray(i, i + n));
-        i += n;
-        this.left -= n;
-        if (this.left === 0) this.state = 'crlf';
-        continue;
-      }
-      if (this.state === 'done') throw this.malformed();
-      const nl = chunk.indexOf(10, i);
-      const end = nl < 0 ? chunk.length : nl;
-      this.line += chunk.toString('latin1', i, end);
-      if (this.line.length > 4096) throw this.malformed();
-      i = end;
-      if (nl < 0) break;
-      i++;
-      const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
-      this.line = '';
-      this.lineEnded(line);
-    }
-  }
-
-  private lineEnded(line: string): void {
-    if (this.state === 'crlf') {
-      if (line !== '') throw this.malformed();
-      this.state = 'size';
-    } else if (this.state === 'size') {
-      const hex = line.split(';', 1)[0]!.trim();
-      if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw this.malformed();
-      this.left = Number.parseInt(hex, 16);
-      this.state = this.left === 0 ? 'trailer' : 'data';
-    } else if (line === '') this.state = 'done';
-    else {
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw this.malformed();
-      this.trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-  }
-
-  private malformed(): S3Error {
-    return new S3Error('IncompleteBody', 'The aws-chunked body is malformed.');
-  }
 }
