@@ -1,5 +1,6 @@
 /**
- * Everything a scenario starts (server processes, generator pools, temp data dirs), with
+ * Everything a scenario starts (server processes, generator pools, the in-memory S3 endpoint,
+ * temp data dirs), with
  * CPU accounting across all of them and a cleanup that kills whatever is still running,
  * so a failed or timed-out scenario never leaves processes behind.
  */
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { GenPool } from './gen-pool.js';
 import { machineBusySec } from './proc.js';
+import { type S3SinkProcess, startS3SinkProcess } from './s3-sink-proc.js';
 import { Seeder } from './seed.js';
 import { type ServerHandle, type ServerOptions, type Sync, startServer } from './server-proc.js';
 import type { CpuUse, Options } from './types.js';
@@ -18,6 +20,7 @@ let nextAddress = 10;
 export class Rig {
   private readonly servers: ServerHandle[] = [];
   private readonly pools: GenPool[] = [];
+  private readonly sinks: S3SinkProcess[] = [];
   private serverSecDone = 0;
   private genSecDone = 0;
   readonly profiles: string[] = [];
@@ -108,6 +111,18 @@ export class Rig {
     this.profiles.push(...profiles);
   }
 
+  /** Starts the in-memory S3 endpoint in a process of its own (s3-sink-main.ts). */
+  async s3Sink(o: Parameters<typeof startS3SinkProcess>[0]): Promise<S3SinkProcess> {
+    const s = await startS3SinkProcess(o);
+    this.sinks.push(s);
+    return s;
+  }
+
+  async closeS3Sink(s: S3SinkProcess): Promise<void> {
+    this.sinks.splice(this.sinks.indexOf(s), 1);
+    await s.close();
+  }
+
   pool(n: number): GenPool {
     const p = GenPool.start(n);
     this.pools.push(p);
@@ -151,6 +166,7 @@ export class Rig {
   async cleanup(): Promise<void> {
     for (const p of [...this.pools]) await this.closePool(p).catch(() => p.kill());
     for (const s of [...this.servers]) await this.stopServer(s).catch(() => s.kill());
+    for (const s of [...this.sinks]) await this.closeS3Sink(s);
     for (const { schema } of this.schemaOf.values())
       await this.admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     this.schemaOf.clear();

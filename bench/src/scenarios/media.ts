@@ -5,8 +5,12 @@
  * on each media store: local disk, and S3 when PARLEY_BENCH_S3_ENDPOINT names an S3-compatible
  * endpoint (bucket PARLEY_BENCH_S3_BUCKET, default parley-test; credentials from the usual
  * AWS_* variables; the node's s3PartsInFlight from PARLEY_BENCH_S3_PARTS_IN_FLIGHT, default the
- * node's own). PARLEY_BENCH_MEDIA_STORES=s3 (or local) measures one store only. Measured: MB/s each way and the server's RSS growth over its idle RSS
- * (sampled every 20 ms), against the targets of ≥ 200 MB/s and ≤ 64 MB.
+ * node's own). PARLEY_BENCH_S3_ENDPOINT=memory starts the bench's in-memory S3 endpoint
+ * (s3-sink.ts) in a process of its own instead, so the node's S3 path is measured without a
+ * storage service as its limit; the node gets fixed bench credentials when AWS_* are unset.
+ * PARLEY_BENCH_MEDIA_STORES=s3 (or local) measures one store only. Measured: MB/s each way and
+ * the server's RSS growth over its idle RSS (sampled every 20 ms), against the targets of
+ * ≥ 200 MB/s and ≤ 64 MB.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -15,6 +19,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { uploadMediaResumable } from '@parley/sdk';
 import type { Rig } from '../rig.js';
+import { BENCH_S3_CREDENTIALS, type S3SinkProcess, type S3SinkStats } from '../s3-sink-proc.js';
 import type { ServerHandle } from '../server-proc.js';
 import type { Figure, ScenarioOutput } from '../types.js';
 import { fmt, median, sleep } from '../util.js';
@@ -61,6 +66,28 @@ function mediaStores(setting: string | undefined, endpoint: string | undefined):
   return stores as Array<'local' | 's3'>;
 }
 
+/**
+ * The S3 endpoint the node uses: PARLEY_BENCH_S3_ENDPOINT, or with `memory` the bench's own
+ * in-memory endpoint, started now, with fixed bench credentials for the node when the AWS_*
+ * variables are unset.
+ */
+async function s3Endpoint(
+  rig: Rig,
+  setting: string,
+  bucket: string,
+): Promise<{ url: string; sink?: S3SinkProcess; env?: Record<string, string> }> {
+  if (setting !== 'memory') return { url: setting };
+  const own = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY;
+  const creds = own
+    ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID!, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY! }
+    : BENCH_S3_CREDENTIALS;
+  const sink = await rig.s3Sink({ bucket, accessKeyId: creds.accessKeyId });
+  const env = own
+    ? undefined
+    : { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey };
+  return { url: sink.url, sink, ...(env && { env }) };
+}
+
 export async function media(rig: Rig): Promise<ScenarioOutput> {
   const size = rig.opts.quick ? 20 * MB : 200 * MB;
   const reps = rig.opts.quick ? 1 : 3;
@@ -82,6 +109,8 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       return buf.subarray(0, bytesRead);
     },
   };
+  let sink: S3SinkProcess | undefined;
+  let sinkUse: { cpuSec: number; stats: S3SinkStats | undefined } | undefined;
   const figures: Figure[] = [];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -92,16 +121,21 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       const [user] = await seeder.users(1);
       await seeder.close();
       const prefix = `bench-${randomBytes(4).toString('hex')}`;
+      const s3 = store === 's3' ? await s3Endpoint(rig, endpoint!, bucket) : undefined;
+      if (s3?.sink) sink = s3.sink;
+      // Figures against the in-memory endpoint must not pass for a real S3 service's.
+      const label = s3?.sink ? 's3 (in-memory endpoint)' : store;
       const server = await rig.server(dir, {
         config: {
           mediaBytesPerHour: 1024 ** 4,
-          ...(store === 's3' && {
+          ...(s3 && {
             media: `s3://${bucket}/${prefix}`,
-            s3Endpoint: endpoint,
+            s3Endpoint: s3.url,
             s3ForcePathStyle: true,
             ...(partsInFlight && { s3PartsInFlight: Number(partsInFlight) }),
           }),
         },
+        ...(s3 && { env: s3.env }),
       });
       await sleep(1000);
       const idleKiB = server.sample()?.rssKiB ?? 0;
@@ -139,12 +173,12 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
         if (got !== size || hash.digest('hex') !== sha256) throw new Error('the download differs');
         up.push(size / MB / upSec);
         down.push(size / MB / downSec);
-        rows.push([store, String(r + 1), fmt(size / MB), fmt(up.at(-1)!, 1), fmt(down.at(-1)!, 1)]);
-        rig.say(`  ${store} run ${r + 1}: up ${fmt(up.at(-1)!, 1)} MB/s, down ${fmt(down.at(-1)!, 1)} MB/s`);
+        rows.push([label, String(r + 1), fmt(size / MB), fmt(up.at(-1)!, 1), fmt(down.at(-1)!, 1)]);
+        rig.say(`  ${label} run ${r + 1}: up ${fmt(up.at(-1)!, 1)} MB/s, down ${fmt(down.at(-1)!, 1)} MB/s`);
       }
       const growthMB = ((peakKiB - idleKiB) * 1024) / MB;
       rows.push([
-        store,
+        label,
         'RSS',
         '',
         `idle ${fmt((idleKiB * 1024) / MB, 1)} MB`,
@@ -152,21 +186,21 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       ]);
       figures.push(
         {
-          name: `${store}: upload (tus, chunks of the size the server suggests), median of ${reps}`,
+          name: `${label}: upload (tus, chunks of the size the server suggests), median of ${reps}`,
           value: median(up),
           unit: 'MB/s',
           digits: 1,
           target: { op: '>=', value: 200 },
         },
         {
-          name: `${store}: download (streamed), median of ${reps}`,
+          name: `${label}: download (streamed), median of ${reps}`,
           value: median(down),
           unit: 'MB/s',
           digits: 1,
           target: { op: '>=', value: 200 },
         },
         {
-          name: `${store}: server RSS growth over idle while transferring`,
+          name: `${label}: server RSS growth over idle while transferring`,
           value: growthMB,
           unit: 'MB',
           digits: 1,
@@ -174,16 +208,34 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
         },
       );
       await rig.stopServer(server);
+      if (s3?.sink) {
+        const stats = await s3.sink.stats();
+        await rig.closeS3Sink(s3.sink);
+        sinkUse = { cpuSec: s3.sink.cpuSec(), stats };
+      }
     }
   } finally {
     await fh.close();
     await rm(file, { force: true });
   }
   if (!endpoint)
-    notes.push('S3 was not measured: set PARLEY_BENCH_S3_ENDPOINT to an S3-compatible endpoint.');
+    notes.push(
+      'S3 was not measured: set PARLEY_BENCH_S3_ENDPOINT to an S3-compatible endpoint, or to memory for the bench’s in-memory one.',
+    );
   else if (stores.includes('s3'))
     // The settings above are the bench's base; these are the S3 node's own.
-    notes.push(`S3: ${endpoint}, bucket ${bucket}, s3PartsInFlight=${partsInFlight ?? '4 (the default)'}.`);
+    notes.push(
+      `S3: ${sink ? sink.url : endpoint}, bucket ${bucket}, s3PartsInFlight=${partsInFlight ?? '4 (the default)'}.`,
+    );
+  if (sink) {
+    notes.push(
+      'The S3 figures were taken against the bench’s in-memory S3 endpoint (bench/src/s3-sink.ts, PARLEY_BENCH_S3_ENDPOINT=memory), not a real S3 service: it holds objects in memory, checks only the access key id (not the SigV4 signature), verifies no checksums and gives unique ETags instead of MD5s.',
+    );
+    const st = sinkUse?.stats;
+    notes.push(
+      `The in-memory S3 endpoint ran in its own process: ${fmt(sinkUse?.cpuSec, 2)} CPU-s from its start to its stop (under "everything else" in the CPU table)${st ? `, ${fmt(st.requests)} requests, ${fmt(st.heldBytes / MB, 1)} MB held at the end, ${st.internalErrors} internal errors` : ''}.`,
+    );
+  }
   notes.push(
     'The client (this process) reads the file from disk and hashes the download; it shares the two cores with the server.',
   );
