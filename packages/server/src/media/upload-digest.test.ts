@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { FileStore } from '@tus/file-store';
 import { Upload } from '@tus/utils';
+import { COALESCE_BYTES } from './coalesce.js';
 import { DigestStore } from './upload-digest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-digest-'));
@@ -58,18 +59,22 @@ describe('DigestStore', () => {
 
   it('drops the running hash when a write fails part way', async () => {
     const store = new DigestStore(new FileStore({ directory: dir }));
-    const body = randomBytes(100_000);
+    const body = randomBytes(3 * COALESCE_BYTES);
     const id = await upload(store, body.length);
-    let reads = 0;
+    // 1.5 MiB in socket-sized pieces, then an error.
+    const piece = 64 * 1024;
+    let sent = 0;
     const broken = new Readable({
       read() {
-        if (reads++ === 0) this.push(body.subarray(0, 40_000));
-        else setTimeout(() => this.destroy(new Error('connection reset')), 20);
+        if (sent < 1.5 * COALESCE_BYTES) {
+          this.push(body.subarray(sent, sent + piece));
+          sent += piece;
+        } else setTimeout(() => this.destroy(new Error('connection reset')), 20);
       },
     });
     await assert.rejects(store.write(broken, id, 0));
     const at = (await store.getUpload(id)).offset ?? 0;
-    assert.ok(at > 0, 'the failed write left some bytes');
+    assert.ok(at >= COALESCE_BYTES && at < sent, 'the failed write left the bytes joined before the error');
     await store.write(Readable.from([body.subarray(at)]), id, at);
     assert.equal(store.digestOf(id, body.length), undefined, 'a read-back decides');
     // A fresh start from byte 0 hashes again.

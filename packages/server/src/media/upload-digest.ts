@@ -9,8 +9,9 @@
  * `maxRunning` at once (the oldest are dropped, which costs only that read-back).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { DataStore } from '@tus/utils';
+import { coalescer } from './coalesce.js';
 import { DelegatingStore } from './delegating-store.js';
 
 interface Running {
@@ -41,21 +42,17 @@ export class DigestStore<
     }
     if (!r || r.busy || r.offset !== offset) {
       this.running.delete(id);
-      return this.inner.write(stream, id, offset);
+      return this.inner.write(joined(stream), id, offset);
     }
     const run = r;
     run.busy = true;
     let hashed = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        run.hash.update(chunk);
-        hashed += chunk.length;
-        callback(null, chunk);
-      },
+    const tap = joined(stream, (chunk) => {
+      run.hash.update(chunk);
+      hashed += chunk.length;
     });
-    stream.on('error', (err) => tap.destroy(err));
     try {
-      const next = await this.inner.write(stream.pipe(tap), id, offset);
+      const next = await this.inner.write(tap, id, offset);
       run.busy = false;
       if (next !== offset + hashed || this.running.get(id) !== run) {
         this.running.delete(id);
@@ -102,4 +99,11 @@ export class DigestStore<
     this.running.delete(id);
     return this.inner.remove(id);
   }
+}
+
+/** The body in pieces of at least a MiB, an error on it passed on. */
+function joined(stream: Readable, onChunk?: (chunk: Buffer) => void): Readable {
+  const out = coalescer(onChunk);
+  stream.on('error', (err) => out.destroy(err));
+  return stream.pipe(out);
 }
