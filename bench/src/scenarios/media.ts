@@ -38,6 +38,13 @@ async function randomFile(path: string, size: number): Promise<string> {
   }
   out.end();
   await once(out, 'finish');
+  // On disk before the first run, so that run does not share the disk with this file's writeback.
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   return hash.digest('hex');
 }
 
