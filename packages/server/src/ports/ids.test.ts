@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { pooledRandomBytes, randomIds } from './ids.js';
+import { pooledRandomBytes, randomIds, sortableTime } from './ids.js';
 
 it('ids are distinct and well formed across many pool refills', () => {
   const seen = new Set<string>();
@@ -24,4 +24,17 @@ it('pooled bytes never repeat a slice, also where a draw does not fit the rest o
   assert.equal(hex.size, draws.filter((d) => d.length >= 8).length);
   // Not all zero: the bytes come from the generator.
   assert.ok(draws.some((d) => d.some((b) => b !== 0)));
+});
+
+it('chat ids begin with their creation time, so later ones sort after earlier ones', () => {
+  const times = [0, 1, 63, 64, 4095, 4096, Date.UTC(2026, 11, 6), Date.UTC(2026, 11, 6) + 1, 2 ** 48 - 1];
+  const texts = times.map(sortableTime);
+  for (const t of texts) assert.match(t, /^[A-Za-z0-9_-]{8}$/);
+  assert.deepEqual([...texts].sort(), texts, 'text order is time order');
+  assert.equal(new Set(texts).size, times.length);
+  const before = randomIds.chatId();
+  const start = Date.now();
+  while (Date.now() === start) {} // the next millisecond
+  const later = randomIds.chatId();
+  assert.ok(later > before, `${later} sorts after ${before}`);
 });
