@@ -128,26 +128,24 @@ describe('SqliteStore', () => {
           4,
           'the CREATED update and three messages',
         );
+      } finally {
         await second.close();
-        const third = new SqliteStore({ path });
-        try {
-          assert.equal((await third.chatGet('kept' as ChatId))?.lastSeq, 4);
-          assert.deepEqual(
-            (await send(third, 'kept', 'kept-4', 30)).map((r) => r.ok && r.seq),
-            [5],
-            'never a seq given before',
-          );
-          assert.deepEqual(
-            (await send(third, 'bare', 'bare-4', 30)).map((r) => r.ok && r.seq),
-            [2],
-            'with its rows deleted without the trigger, seq 2 is given a second time',
-          );
-        } finally {
-          await third.close();
-        }
-      } catch (err) {
-        await second.close().catch(() => {});
-        throw err;
+      }
+      const third = new SqliteStore({ path });
+      try {
+        assert.equal((await third.chatGet('kept' as ChatId))?.lastSeq, 4);
+        assert.deepEqual(
+          (await send(third, 'kept', 'kept-4', 30)).map((r) => r.ok && r.seq),
+          [5],
+          'never a seq given before',
+        );
+        assert.deepEqual(
+          (await send(third, 'bare', 'bare-4', 30)).map((r) => r.ok && r.seq),
+          [2],
+          'with its rows deleted without the trigger, seq 2 is given a second time',
+        );
+      } finally {
+        await third.close();
       }
     } finally {
       await cleanup();
