@@ -18,7 +18,6 @@ type Body = NonNullable<Frame['body']>;
 type Case = NonNullable<Body['case']>;
 export type ResultOf<K extends Case> = Extract<Body, { case: K }>['value'];
 
-/** The ParleyError an `error` frame stands for; DEVICE_MISMATCH carries `deviceMismatch` in details. */
 /**
  * True for a request that failed because the connection was lost or the node is going away
  * (UNAVAILABLE, SHUTTING_DOWN): work that runs again on the next connection need not report it.
@@ -27,6 +26,7 @@ export function isOffline(err: unknown): boolean {
   return err instanceof ParleyError && (err.code === 'UNAVAILABLE' || err.code === 'SHUTTING_DOWN');
 }
 
+/** The ParleyError an `error` frame stands for; DEVICE_MISMATCH carries `deviceMismatch` in details. */
 export function errorFromFrame(e: ProtoError): ParleyError {
   const code = isErrorCode(e.code) ? e.code : 'INTERNAL';
   const message = code === e.code ? e.message : `${e.code}: ${e.message}`;

@@ -5,7 +5,7 @@
  * so bigger pieces mean fewer calls and fewer waits on the thread pool. `onChunk` sees every
  * chunk as it arrives (the running digest). Holds at most `minBytes` plus one chunk.
  */
-import { Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 
 export const COALESCE_BYTES = 1024 * 1024;
 
@@ -31,4 +31,11 @@ export function coalescer(onChunk?: (chunk: Buffer) => void, minBytes = COALESCE
       callback();
     },
   });
+}
+
+/** `stream` through a coalescer, an error on it passed on. */
+export function coalesced(stream: Readable, onChunk?: (chunk: Buffer) => void): Readable {
+  const out = coalescer(onChunk);
+  stream.on('error', (err) => out.destroy(err));
+  return stream.pipe(out);
 }

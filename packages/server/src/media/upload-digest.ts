@@ -11,7 +11,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { DataStore } from '@tus/utils';
-import { coalescer } from './coalesce.js';
+import { coalesced } from './coalesce.js';
 import { DelegatingStore } from './delegating-store.js';
 
 interface Running {
@@ -42,12 +42,12 @@ export class DigestStore<
     }
     if (!r || r.busy || r.offset !== offset) {
       this.running.delete(id);
-      return this.inner.write(joined(stream), id, offset);
+      return this.inner.write(coalesced(stream), id, offset);
     }
     const run = r;
     run.busy = true;
     let hashed = 0;
-    const tap = joined(stream, (chunk) => {
+    const tap = coalesced(stream, (chunk) => {
       run.hash.update(chunk);
       hashed += chunk.length;
     });
@@ -99,11 +99,4 @@ export class DigestStore<
     this.running.delete(id);
     return this.inner.remove(id);
   }
-}
-
-/** The body in pieces of at least a MiB, an error on it passed on. */
-function joined(stream: Readable, onChunk?: (chunk: Buffer) => void): Readable {
-  const out = coalescer(onChunk);
-  stream.on('error', (err) => out.destroy(err));
-  return stream.pipe(out);
 }

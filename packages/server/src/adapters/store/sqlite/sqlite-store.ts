@@ -1096,7 +1096,7 @@ export class SqliteStore implements Store {
       if (!dup) throw new ParleyError('INTERNAL', `sequence cache out of step for chat ${b.chatId}`);
       return { ok: true, seq: dup.seq, serverTime: dup.server_time, duplicate: true };
     }
-    // The chat's last seq is now this row's (see migration 023): the chat's row is not written.
+    // This row's seq is the chat's last seq (migration 023): the chat's row is not written.
     this.seqCache.set(b.chatId, seq);
     if (b.meta) this.applyMeta(b, b.meta, seq);
     if (b.mediaIds && b.mediaIds.length > 0) this.media.refsInsert(b.chatId, seq, b.mediaIds);
