@@ -216,11 +216,12 @@ export class Conversations {
 
   private async receive(m: SecureMessage): Promise<void> {
     const { type, refSeq } = m.meta;
+    let incoming: Line | undefined;
     if (type === 'message') {
       if (this.find(m.chatId, m.seq)) return;
       const line = lineOf(m, this.me);
       this.put(m.chatId, line);
-      if (!line.mine) this.onIncoming?.(m.chatId, line);
+      if (!line.mine) incoming = line;
     } else if (type === 'edit') {
       const text = m.content.text;
       if (text === undefined) return;
@@ -234,6 +235,9 @@ export class Conversations {
     }
     // Durable before the SDK moves the cursor past this message.
     await this.save(m.chatId);
+    // Only a kept message is announced: one the page had not kept when it closed comes again
+    // on the next load and is announced then, and one it kept is not announced twice.
+    if (incoming) this.onIncoming?.(m.chatId, incoming);
   }
 
   private put(chatId: string, line: Line): void {
