@@ -484,7 +484,12 @@ if (url === undefined) {
         await blocker.connect();
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM ${schema}.chats WHERE id = 'g' FOR UPDATE`);
-        const blocked = nodes[0]!.messageCommit([send(a!, 'm1')]);
+        // Checked from the start: it may fail before the loop below has its answer, and a
+        // rejection nobody handles yet fails the test on its own.
+        const blocked = assert.rejects(nodes[0]!.messageCommit([send(a!, 'm1')]), {
+          name: 'ParleyError',
+          code: 'UNAVAILABLE',
+        });
         // Terminate the store's connection while it waits for the chat lock held here (only
         // connections blocked by this one: other tests and processes may share the database).
         for (let killed = 0; killed === 0; ) {
@@ -495,7 +500,7 @@ if (url === undefined) {
           );
           killed = rows.length;
         }
-        await assert.rejects(blocked, { name: 'ParleyError', code: 'UNAVAILABLE' });
+        await blocked;
         await blocker.query('ROLLBACK');
         const [again] = await nodes[0]!.messageCommit([send(a!, 'm1')]);
         assert.deepEqual(again, { ok: true, seq: 2, serverTime: 2, duplicate: false });
