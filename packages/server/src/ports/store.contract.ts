@@ -38,6 +38,11 @@ import {
 export interface StoreFixture {
   store: Store;
   cleanup?: () => Promise<void>;
+  /**
+   * The receipt mark rows of a chat as stored, `kind:throughSeq` in key order, read past the
+   * port (for what the port cannot show: rows nothing asks for any more).
+   */
+  receiptMarks?: (chatId: ChatId) => Promise<string[]>;
 }
 
 const viewOnceMeta = {
@@ -153,11 +158,12 @@ const memberIds = (chat: ChatInfo | undefined) => (chat?.members ?? []).map((m) 
 
 export function storeContract(name: string, make: () => Promise<StoreFixture>): void {
   /** One test on its own fresh store, closed (and cleaned up) whatever the outcome. */
-  const test = (title: string, body: (store: Store) => Promise<void>) =>
+  const test = (title: string, body: (store: Store, fixture: StoreFixture) => Promise<void>) =>
     it(title, async () => {
-      const { store, cleanup } = await make();
+      const fixture = await make();
+      const { store, cleanup } = fixture;
       try {
-        await body(store);
+        await body(store, fixture);
       } finally {
         await store.close();
         await cleanup?.();
@@ -1440,6 +1446,25 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.messagesExpire(T0 + 1000, 3), 1);
         assert.equal(await store.messagesExpire(T0 + 1000, 3), 0);
         assert.deepEqual(await store.messagesRead(b.deviceId, chatId('g'), 0, 100, 100), []);
+      });
+
+      test('the receipt marks that cover only expired messages go with them; kept ones keep their times', async (store, fixture) => {
+        const { b } = await aging(store); // seqs: 1 created at T0, then 2, 3, 4
+        const g = chatId('g');
+        for (const seq of [2, 3])
+          await store.receiptsDelivered([{ chatId: g, userId: b.userId, seq }], T0 + 10 * seq);
+        await store.chatReadMark(g, b.userId, 4, T0 + 40);
+        const marks = await fixture.receiptMarks?.(g);
+        if (marks) assert.deepEqual(marks, ['1:2', '1:3', '1:4', '2:4']);
+        assert.equal(await store.messagesExpire(T0 + 20, 100), 2, 'seqs 1 and 2');
+        const ofB = async (seq: number) =>
+          (await store.receiptDetails(g, seq)).find((x) => x.userId === b.userId);
+        assert.deepEqual(await ofB(3), { userId: b.userId, deliveredAt: T0 + 30, readAt: T0 + 40 });
+        assert.deepEqual(await ofB(4), { userId: b.userId, deliveredAt: T0 + 40, readAt: T0 + 40 });
+        if (marks)
+          assert.deepEqual(await fixture.receiptMarks!(g), ['1:3', '1:4', '2:4'], 'the mark through 2 went');
+        assert.equal(await store.messagesExpire(T0 + 1000, 100), 2, 'seqs 3 and 4');
+        if (marks) assert.deepEqual(await fixture.receiptMarks!(g), [], 'no message left, no mark');
       });
 
       test('seqs continue after expiry: a seq is never reused', async (store) => {

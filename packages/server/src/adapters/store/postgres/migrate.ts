@@ -20,6 +20,7 @@ import { migration as m011 } from './migrations/011_push.js';
 import { migration as m012 } from './migrations/012_mutes.js';
 import { migration as m013 } from './migrations/013_push_preview.js';
 import { migration as m014 } from './migrations/014_media_refs.js';
+import { migration as m015 } from './migrations/015_trim_receipt_marks.js';
 
 export interface Migration {
   readonly version: number;
@@ -42,6 +43,7 @@ export const migrations: readonly Migration[] = [
   m012,
   m013,
   m014,
+  m015,
 ];
 
 export interface MigrateResult {

@@ -12,7 +12,7 @@ import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../po
 import { createPool } from './db.js';
 import { migrations } from './migrate.js';
 import { migrate, PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-import { dropSchema as dropTestSchema, freshSchema } from './testing.js';
+import { dropSchema as dropTestSchema, freshSchema, receiptMarksIn } from './testing.js';
 
 const url = process.env.PARLEY_TEST_POSTGRES_URL;
 const skipReason = 'PARLEY_TEST_POSTGRES_URL is not set';
@@ -35,7 +35,11 @@ if (url === undefined) {
   storeContract('PostgresStore', async () => {
     const schema = freshSchema();
     const store = await PostgresStore.open(pgUrl, { schema, poolSize: 4 });
-    return { store, cleanup: () => dropSchema(schema) };
+    return {
+      store,
+      cleanup: () => dropSchema(schema),
+      receiptMarks: (chat) => receiptMarksIn(pgUrl, schema, chat),
+    };
   });
 
   describe('PostgresStore on a shared database', () => {
@@ -442,6 +446,28 @@ if (url === undefined) {
           'an up-to-date schema is left alone',
         );
       } finally {
+        await closeAll();
+      }
+    });
+
+    it('migration 015 removes the receipt marks that earlier expiries left behind, and only those', async () => {
+      const client = new pg.Client({ connectionString: pgUrl });
+      try {
+        const [a, b] = await cluster(1, 2);
+        for (const n of [1, 2, 3]) await nodes[0]!.messageCommit([send(a!, `m${n}`)]);
+        for (const seq of [2, 3, 4])
+          await nodes[0]!.receiptsDelivered([{ chatId: chat, userId: b!.userId, seq }], 10 + seq);
+        await nodes[0]!.close();
+        nodes = [];
+        // As an expiry before 015 left them: seqs 1-2 gone, the marks kept.
+        await client.connect();
+        await client.query(`DELETE FROM ${schema}.messages WHERE chat_id = $1 AND seq <= 2`, [chat]);
+        await client.query(`DELETE FROM ${schema}.schema_migrations WHERE version = 15`);
+        assert.deepEqual(await receiptMarksIn(pgUrl, schema, chat), ['1:2', '1:3', '1:4']);
+        assert.deepEqual((await migrate(pgUrl, { schema })).applied, [15]);
+        assert.deepEqual(await receiptMarksIn(pgUrl, schema, chat), ['1:3', '1:4'], 'seqs 3 and 4 are kept');
+      } finally {
+        await client.end().catch(() => undefined);
         await closeAll();
       }
     });

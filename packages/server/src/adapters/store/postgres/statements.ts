@@ -9,6 +9,16 @@ import { moderationSql } from './moderation-sql.js';
 import { mutesSql } from './mutes-sql.js';
 import { pushSql } from './push.js';
 
+/**
+ * The step of an expiry statement that removes the receipt marks covering none of a chat's
+ * messages left once the rows in `gone` are deleted (migration 015). The statement's other
+ * steps see the rows as they were before it, so the deleted ones are left out by hand.
+ */
+const MARKS_OF_GONE = `marks AS (DELETE FROM receipt_marks r USING (SELECT DISTINCT chat_id FROM gone) c
+      WHERE r.chat_id = c.chat_id AND r.through_seq < coalesce((SELECT min(m.seq) FROM messages m
+        WHERE m.chat_id = c.chat_id AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.chat_id = m.chat_id AND g.seq = m.seq)),
+        9223372036854775807))`;
+
 export const sql = {
   ...eraseSql,
   ...eraseStepSql,
@@ -362,7 +372,8 @@ export const sql = {
     gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
       RETURNING m.chat_id, m.seq),
     bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq),
-    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq)
+    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq),
+    ${MARKS_OF_GONE}
     SELECT count(*) AS n FROM gone`,
   /** $1 now, $2 limit: the same for messages whose disappearing timer ran out */
   messagesExpireTimed: `WITH doomed AS (
@@ -371,7 +382,8 @@ export const sql = {
     gone AS (DELETE FROM messages m USING doomed d WHERE m.chat_id = d.chat_id AND m.seq = d.seq
       RETURNING m.chat_id, m.seq),
     bodies AS (DELETE FROM message_payloads p USING gone g WHERE p.chat_id = g.chat_id AND p.seq = g.seq),
-    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq)
+    refs AS (DELETE FROM media_refs r USING gone g WHERE r.chat_id = g.chat_id AND r.seq = g.seq),
+    ${MARKS_OF_GONE}
     SELECT count(*) AS n FROM gone`,
 
   // -- pins and invites -----------------------------------------------------------------------

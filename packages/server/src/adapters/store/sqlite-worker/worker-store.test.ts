@@ -7,16 +7,19 @@ import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
 import type { Store } from '../../../ports/store.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
+import { receiptMarksIn } from '../sqlite/testing.js';
 import { SqliteWorkerStore } from './worker-store.js';
 
 storeContract('SqliteWorkerStore (file, worker thread, mapped reader)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
-  const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db'), readerMmapBytes: 64 * 1024 * 1024 });
+  const path = join(dir, 'parley.db');
+  const store = SqliteWorkerStore.open({ path, readerMmapBytes: 64 * 1024 * 1024 });
   await store.ready;
   // The contract's reads then run on the reader thread.
   assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
   return {
     store,
+    receiptMarks: (chat) => receiptMarksIn(path, chat),
     cleanup: async () => {
       // No read of the test failed the reader thread (the reads would still pass on the writer).
       assert.equal((store as unknown as SqliteWorkerStore).readerFailures, 0, 'the reader never failed');

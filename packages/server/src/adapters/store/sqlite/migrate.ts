@@ -23,6 +23,7 @@ import { sql as m020 } from './migrations/020_push_preview.js';
 import { sql as m021 } from './migrations/021_media_refs.js';
 import { sql as m022 } from './migrations/022_user_sent_receipt_at.js';
 import { sql as m023 } from './migrations/023_last_seq_from_messages.js';
+import { sql as m024 } from './migrations/024_trim_receipt_marks.js';
 
 const migrations: readonly string[] = [
   m001,
@@ -48,6 +49,7 @@ const migrations: readonly string[] = [
   m021,
   m022,
   m023,
+  m024,
 ];
 
 export function migrate(db: Database.Database): number {

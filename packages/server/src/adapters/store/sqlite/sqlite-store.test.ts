@@ -8,6 +8,7 @@ import { storeContract } from '../../../ports/store.contract.js';
 import { addUser, chatInput } from '../../../ports/store-fixtures.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { SqliteStore } from './sqlite-store.js';
+import { receiptMarksIn } from './testing.js';
 
 /** A fresh directory for one store file, removed by `cleanup`. */
 async function tempFile(): Promise<{ path: string; cleanup: () => Promise<void> }> {
@@ -17,7 +18,7 @@ async function tempFile(): Promise<{ path: string; cleanup: () => Promise<void> 
 
 storeContract('SqliteStore (file)', async () => {
   const { path, cleanup } = await tempFile();
-  return { store: new SqliteStore({ path }), cleanup };
+  return { store: new SqliteStore({ path }), cleanup, receiptMarks: (chat) => receiptMarksIn(path, chat) };
 });
 
 storeContract('SqliteStore (:memory:)', async () => ({ store: new SqliteStore({ path: ':memory:' }) }));
@@ -281,6 +282,46 @@ describe('SqliteStore', () => {
         await store.close();
         await cleanup();
       }
+    }
+  });
+
+  it('migration 024 removes the receipt marks that earlier expiries left behind, and only those', async () => {
+    const { path, cleanup } = await tempFile();
+    try {
+      const store = new SqliteStore({ path });
+      const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
+      for (const chat of ['old', 'gone']) {
+        await store.chatCreate(chatInput(chat, a, [b]));
+        for (const n of [1, 2, 3])
+          await store.messageCommit([
+            {
+              chatId: chat as ChatId,
+              senderUserId: a.userId,
+              senderDeviceId: a.deviceId,
+              clientMessageId: `${chat}-${n}`,
+              serverTime: n,
+              payload: bytes('hi'),
+              devicePayloads: undefined,
+            },
+          ]);
+        for (const seq of [2, 3, 4])
+          await store.receiptsDelivered([{ chatId: chat as ChatId, userId: b.userId, seq }], 10 + seq);
+      }
+      await store.close();
+      // As an expiry before 024 left them: 'old' lost seqs 1-2, 'gone' every message; the marks stayed.
+      const raw = new Database(path);
+      raw.prepare("DELETE FROM messages WHERE chat_id = 'old' AND seq <= 2").run();
+      raw.prepare("DELETE FROM messages WHERE chat_id = 'gone'").run();
+      raw.pragma('user_version = 23');
+      raw.close();
+      assert.deepEqual(await receiptMarksIn(path, 'old' as ChatId), ['1:2', '1:3', '1:4']);
+      assert.deepEqual(await receiptMarksIn(path, 'gone' as ChatId), ['1:2', '1:3', '1:4']);
+      const migrated = new SqliteStore({ path });
+      await migrated.close();
+      assert.deepEqual(await receiptMarksIn(path, 'old' as ChatId), ['1:3', '1:4'], 'seqs 3 and 4 are kept');
+      assert.deepEqual(await receiptMarksIn(path, 'gone' as ChatId), []);
+    } finally {
+      await cleanup();
     }
   });
 

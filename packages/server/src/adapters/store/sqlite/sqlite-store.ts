@@ -1262,6 +1262,8 @@ export class SqliteStore implements Store {
           this.media.refsOfMessageDelete(k.chat_id as ChatId, k.seq);
           this.s.messageDelete.run(k.chat_id, k.seq);
         }
+        // Receipt marks go with the last message they cover.
+        for (const chat of new Set(keys.map((k) => k.chat_id))) this.s.receiptMarksTrim.run({ chat });
         return keys.length;
       }),
     );

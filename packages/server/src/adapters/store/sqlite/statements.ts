@@ -344,6 +344,9 @@ const sql = {
   payloadsDelete: 'DELETE FROM message_payloads WHERE chat_id = ? AND seq = ?',
   /** chat_id, seq */
   messageDelete: 'DELETE FROM messages WHERE chat_id = ? AND seq = ?',
+  /** @chat: receipt marks that cover none of the chat's messages left (migration 024) */
+  receiptMarksTrim: `DELETE FROM receipt_marks WHERE chat_id = @chat AND through_seq <
+    (SELECT ifnull(min(seq), 9223372036854775807) FROM messages WHERE chat_id = @chat)`,
   /** device_id */
   keysGet: 'SELECT * FROM device_keys WHERE device_id = ?',
   /** device_id, identity_key, registration_id, signed_id, signed_key, signed_sig, last_resort_id, last_resort_key, last_resort_sig, updated_at */
