@@ -107,13 +107,18 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
   const file = join(rig.dataDir(), 'media.bin');
   const sha256 = await randomFile(file, size);
   const fh = await open(file, 'r');
+  // One buffer for every chunk: the SDK is done with a chunk (its PATCH answered) before it
+  // asks for the next. A new 8 MiB buffer a chunk set off a full collection in this process
+  // every few chunks (they count as external memory), and the client sent nothing meanwhile;
+  // the SDK's own path sends views of a body it holds, allocating nothing a chunk.
+  let chunkBuffer: Buffer | undefined;
   const source = {
     size,
     sha256,
     async read(offset: number, length: number) {
-      const buf = Buffer.allocUnsafe(length);
-      const { bytesRead } = await fh.read(buf, 0, length, offset);
-      return buf.subarray(0, bytesRead);
+      if (!chunkBuffer || chunkBuffer.length < length) chunkBuffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(chunkBuffer, 0, length, offset);
+      return chunkBuffer.subarray(0, bytesRead);
     },
   };
   let sink: S3SinkProcess | undefined;
