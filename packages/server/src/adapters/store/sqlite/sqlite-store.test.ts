@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
-import { addUser, chatInput } from '../../../ports/store-fixtures.js';
+import { addUser, chatInput, sendItem } from '../../../ports/store-fixtures.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { SqliteStore } from './sqlite-store.js';
 import { receiptMarksIn } from './testing.js';
@@ -293,17 +293,7 @@ describe('SqliteStore', () => {
       for (const chat of ['old', 'gone']) {
         await store.chatCreate(chatInput(chat, a, [b]));
         for (const n of [1, 2, 3])
-          await store.messageCommit([
-            {
-              chatId: chat as ChatId,
-              senderUserId: a.userId,
-              senderDeviceId: a.deviceId,
-              clientMessageId: `${chat}-${n}`,
-              serverTime: n,
-              payload: bytes('hi'),
-              devicePayloads: undefined,
-            },
-          ]);
+          await store.messageCommit([sendItem(chat, a, `${chat}-${n}`, { serverTime: n })]);
         for (const seq of [2, 3, 4])
           await store.receiptsDelivered([{ chatId: chat as ChatId, userId: b.userId, seq }], 10 + seq);
       }
