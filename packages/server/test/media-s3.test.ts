@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -21,7 +22,7 @@ import { s3UploadStore } from '../src/media/s3-uploads.js';
 import { openNode } from '../src/node.js';
 import { CapturingSms, register, sharedByNodes } from './harness.js';
 import { checkRanges } from './media-ranges.js';
-import { keptUploads, tusCreate, tusHead, tusPatch } from './tus-client.js';
+import { keptUploads, tusCreate, tusHead, tusPatch, tusPatchHeaders } from './tus-client.js';
 
 const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
 const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
@@ -245,6 +246,58 @@ if (endpoint === undefined) {
         assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
         await assertServed(base, me.token, body);
       } finally {
+        await node.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('keeps a PATCH that ends short of a part, and what arrived of one cut off mid-body', async () => {
+      const url = `s3://${TEST_BUCKET}/tus-short-${randomBytes(6).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-short-'));
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+      });
+      const sms = new CapturingSms();
+      const node = await openNode(config, { sms, log: createLogger('silent') });
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      const MiB = 1024 * 1024;
+      try {
+        const base = `http://127.0.0.1:${await node.start()}`;
+        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+        const body = randomBytes(11 * MiB + 123);
+        const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'video' });
+        assert.equal(created.status, 201);
+        const at = created.headers.get('location')!;
+        const offset = async () => Number((await tusHead(base, at, me.token)).headers.get('upload-offset'));
+        // 3 MiB: less than S3's smallest part, so it waits in the bucket as the partial part.
+        assert.equal((await tusPatch(base, at, me.token, 0, body.subarray(0, 3 * MiB))).status, 204);
+        assert.equal(await offset(), 3 * MiB);
+        // A PATCH that announces 4 MiB and is cut off after 2: what arrived is kept.
+        await new Promise<void>((resolve, reject) => {
+          const req = request(new URL(at, base), {
+            method: 'PATCH',
+            headers: { ...tusPatchHeaders(me.token, 3 * MiB), 'content-length': String(4 * MiB) },
+          });
+          req.on('error', () => resolve());
+          req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
+          req.write(body.subarray(3 * MiB, 5 * MiB), () => setTimeout(() => req.destroy(), 300));
+        });
+        let kept = 0;
+        for (let tries = 0; tries < 100; tries++) {
+          kept = await offset();
+          if (kept > 3 * MiB) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(kept > 3 * MiB && kept <= 5 * MiB, `the node kept what arrived (offset ${kept})`);
+        const done = await tusPatch(base, at, me.token, kept, body.subarray(kept));
+        assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+        await assertServed(base, me.token, body);
+        const uploadId = at.split('/').pop()!;
+        const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
+        assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, its partial part neither');
+      } finally {
+        bucket.destroy();
         await node.stop();
         rmSync(dataDir, { recursive: true, force: true });
       }
