@@ -323,6 +323,29 @@ describe('retention and history', () => {
     }
   });
 
+  it('a device whose messages all expired while it was away gets the next one live', async () => {
+    const clock = new ManualClock();
+    const t = await startNode({}, { clock });
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice);
+      const chatId = await group(a, [bob.userId]);
+      await sendMany(a, chatId, 5, 'old');
+      clock.advance(31 * 86_400_000);
+      const { expired } = await t.node.runRetention();
+      assert.ok(expired >= 5);
+      // Nothing of the chat is left past bob's cursor: his connect finds it caught up.
+      const b = await RawClient.connect(t, bob);
+      await sendMany(a, chatId, 2, 'after');
+      await b.waitForMessages(2, chatId);
+      assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), ['after0', 'after1']);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('history pages backwards and resumes after a given seq', async () => {
     const t = await startNode();
     try {

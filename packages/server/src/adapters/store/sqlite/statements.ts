@@ -168,16 +168,22 @@ const sql = {
    * device_id: the device's cursors in one pass, as two strings: the caught-up ones
    * ("\n<chat>\t<acked>" each, by chat id as the key scan yields them; an ORDER BY would
    * add a sort to every connect) and the rest ("\n<chat>\t<acked>\t<end or 0>\t<last>" each).
-   * The inner LIMIT keeps the subquery a co-routine: flattened, each chat's last seq would be
-   * looked up once per use.
+   * A chat is caught up when it has no message row past the cursor: one descent of the
+   * messages B-tree a chat, and the chat's row is read only for the rest (its last seq may
+   * be above its newest row's). A chat whose messages past the cursor all expired reads as
+   * caught up at the cursor; its next message then finds the session behind, which reads
+   * again. The inner LIMIT keeps the subquery a co-routine: flattened, each chat's newest
+   * seq would be looked up once per use.
    */
   cursorsOf: `SELECT
       group_concat(char(10) || chat_id || char(9) || acked_seq, '')
-        FILTER (WHERE end_seq IS NULL AND last_seq <= acked_seq) AS caught_up,
-      group_concat(char(10) || chat_id || char(9) || acked_seq || char(9) || coalesce(end_seq, 0) || char(9) || last_seq, '')
-        FILTER (WHERE end_seq IS NOT NULL OR last_seq > acked_seq) AS pending
-    FROM (SELECT cu.chat_id, cu.acked_seq, cu.end_seq, ${lastSeqOf('c')} AS last_seq
-      FROM cursors cu JOIN chats c ON c.id = cu.chat_id WHERE cu.device_id = ? LIMIT -1)`,
+        FILTER (WHERE end_seq IS NULL AND newest <= acked_seq) AS caught_up,
+      group_concat(char(10) || chat_id || char(9) || acked_seq || char(9) || coalesce(end_seq, 0) || char(9)
+          || max(newest, coalesce((SELECT last_seq FROM chats WHERE id = chat_id), 0)), '')
+        FILTER (WHERE end_seq IS NOT NULL OR newest > acked_seq) AS pending
+    FROM (SELECT cu.chat_id, cu.acked_seq, cu.end_seq,
+        coalesce((SELECT seq FROM messages WHERE chat_id = cu.chat_id ORDER BY seq DESC LIMIT 1), 0) AS newest
+      FROM cursors cu WHERE cu.device_id = ? LIMIT -1)`,
   /** acked_seq, device_id, chat_id, acked_seq (only forward); returns end_seq of a moved cursor */
   cursorAdvance:
     'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ? RETURNING end_seq',
