@@ -34,24 +34,18 @@ export async function delivered(
   await db.rows('membersLock', [items.map((i) => i.chatId), items.map((i) => i.userId)]);
   const out: ReceiptChange[] = [];
   for (const it of items) {
-    const c = await advanceReceipt(db, it.chatId, it.userId, it.seq, 0, now);
-    if (!c) continue;
-    out.push(c);
     // View-once messages lose their payload at the first recipient device's ack.
-    const opened = await db.rows<{ seq: number }>('viewOnceOpened', [
-      it.chatId,
-      c.previousDeliveredSeq,
-      c.deliveredSeq,
-      it.userId,
-    ]);
-    if (opened.length > 0) await db.count('payloadsDelete', [it.chatId, opened.map((o) => o.seq)]);
+    const c = await advanceReceipt(db, it.chatId, it.userId, it.seq, 0, now, true);
+    if (c) out.push(c);
   }
   return out;
 }
 
 /**
  * Moves a member's delivered (and read) position forward, capped at the chat's last seq,
- * and records a mark per moved kind. Null when not a member; undefined when nothing moved.
+ * and records a mark per moved kind: two round trips, the locking read and `receiptMove`.
+ * With `opens`, view-once messages the move delivers lose their payloads. Null when not a
+ * member; undefined when nothing moved.
  */
 async function advanceReceipt(
   db: Db,
@@ -60,18 +54,25 @@ async function advanceReceipt(
   delivered: number,
   read: number,
   now: number,
+  opens = false,
 ): Promise<ReceiptChange | undefined | null> {
   const [p] = await db.rows<ReceiptPosition>('receiptPosition', [chatId, userId]);
   if (!p) return null;
   const moved = advancedReceipt(p, delivered, read);
   if (!moved) return undefined;
   const { deliveredSeq, readSeq } = moved;
-  await db.count('receiptPositionSet', [chatId, userId, deliveredSeq, readSeq, now]);
-  if (deliveredSeq > p.delivered_seq) await db.count('receiptMark', [chatId, userId, 1, deliveredSeq, now]);
-  if (readSeq > p.read_seq) await db.count('receiptMark', [chatId, userId, 2, readSeq, now]);
+  const kinds = [...(deliveredSeq > p.delivered_seq ? [1] : []), ...(readSeq > p.read_seq ? [2] : [])];
   const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
-  const senders = await db.rows<{ sender_user: string }>('sendersInRange', [chatId, from, deliveredSeq]);
-  const others = senders.map((r) => r.sender_user).filter((u) => u !== userId);
-  if (others.length > 0) await db.count('sentReceiptMoved', [chatId, others, now]);
+  const senders = await db.rows<{ sender_user: string }>('receiptMove', [
+    chatId,
+    userId,
+    deliveredSeq,
+    readSeq,
+    now,
+    kinds,
+    from,
+    opens,
+    p.delivered_seq,
+  ]);
   return receiptChange(p, moved, { chatId, userId, now }, senders);
 }

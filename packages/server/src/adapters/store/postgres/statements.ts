@@ -423,12 +423,36 @@ export const sql = {
   /** $1 chat_id, $2 user_id: positions, locked until commit */
   receiptPosition: `SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id
     WHERE m.chat_id = $1 AND m.user_id = $2 FOR UPDATE OF m`,
-  /** $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq, $5 receipt_at */
-  receiptPositionSet:
-    'UPDATE members SET delivered_seq = $3, read_seq = $4, receipt_at = $5 WHERE chat_id = $1 AND user_id = $2',
-  /** $1 chat_id, $2 user_id, $3 kind (1 delivered, 2 read), $4 through_seq, $5 at */
-  receiptMark: `INSERT INTO receipt_marks (chat_id, user_id, kind, through_seq, at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT DO NOTHING`,
+  /**
+   * A member's position moved, in one round trip (its row locked by `receiptPosition`):
+   * $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq, $5 at, $6 the mark kinds that
+   * moved (1 delivered through $3, 2 read through $4), $7 the seq the moved range starts
+   * after. Marks the other senders in the range (their `sent_receipt_at`) and returns every
+   * sender of a message in it. With $8 true (a delivery), view-once messages from others in
+   * ($9, $3] lose their payloads.
+   */
+  receiptMove: `WITH pos AS (
+      UPDATE members SET delivered_seq = $3, read_seq = $4, receipt_at = $5 WHERE chat_id = $1 AND user_id = $2
+    ), marks AS (
+      INSERT INTO receipt_marks (chat_id, user_id, kind, through_seq, at)
+        SELECT $1, $2, k, CASE k WHEN 1 THEN $3::bigint ELSE $4::bigint END, $5 FROM unnest($6::int[]) AS k
+        ON CONFLICT DO NOTHING
+    ), senders AS (
+      SELECT DISTINCT sender_user FROM messages WHERE chat_id = $1 AND seq > $7 AND seq <= $3 AND kind = 0
+    ), stamped AS (
+      UPDATE members SET sent_receipt_at = $5
+        WHERE chat_id = $1 AND user_id IN (SELECT sender_user FROM senders WHERE sender_user <> $2)
+          AND sent_receipt_at < $5
+    ), opened AS (
+      UPDATE messages SET body = NULL
+        WHERE $8::boolean AND chat_id = $1 AND seq > $9 AND seq <= $3 AND view_once AND sender_user <> $2
+          AND (body IS NOT NULL OR EXISTS (
+            SELECT 1 FROM message_payloads p WHERE p.chat_id = messages.chat_id AND p.seq = messages.seq))
+        RETURNING seq
+    ), dropped AS (
+      DELETE FROM message_payloads WHERE chat_id = $1 AND seq IN (SELECT seq FROM opened)
+    )
+    SELECT sender_user FROM senders`,
   /** $1 chat_id, $2 user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = $1 AND user_id = $2',
   /** $1 chat_id, $2 after_seq, $3 user_id: payload messages from others after the read position */
@@ -454,18 +478,6 @@ export const sql = {
     FROM members me
     JOIN members m ON m.chat_id = me.chat_id AND m.user_id <> me.user_id AND m.receipt_at > $2
     WHERE me.user_id = $1 AND me.sent_receipt_at > $2`,
-  /** $1 chat_id, $2 user_id[], $3 at: another member's position moved over these members' messages */
-  sentReceiptMoved: `UPDATE members SET sent_receipt_at = $3
-    WHERE chat_id = $1 AND user_id = ANY($2::text[]) AND sent_receipt_at < $3`,
-  /**
-   * $1 chat_id, $2 after_seq, $3 up_to_seq, $4 reader: view-once messages from others
-   * whose payload goes now
-   */
-  viewOnceOpened: `UPDATE messages SET body = NULL
-    WHERE chat_id = $1 AND seq > $2 AND seq <= $3 AND view_once AND sender_user <> $4
-      AND (body IS NOT NULL OR EXISTS (
-        SELECT 1 FROM message_payloads p WHERE p.chat_id = messages.chat_id AND p.seq = messages.seq))
-    RETURNING seq`,
   /**
    * $1 user_id, $2 chat_id[] (NULL: all the user's chats): each chat with the member's
    * read position, unread and unread-mention counts and newest message, in one snapshot.
