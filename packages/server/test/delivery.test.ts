@@ -301,7 +301,14 @@ describe('membership and delivery', () => {
 });
 
 describe('retention and history', () => {
-  it('expires messages older than 30 days so a device that returns later does not get them', async () => {
+  /**
+   * Alice sends bob five messages in a group; a month later she sends `meanwhile` more, the
+   * retention job runs, and `then` goes on while bob has not connected yet.
+   */
+  async function monthLater(
+    meanwhile: number,
+    then: (c: { a: RawClient; bob: Creds; chatId: string; t: TestNode }) => Promise<void>,
+  ): Promise<void> {
     const clock = new ManualClock();
     const t = await startNode({}, { clock });
     try {
@@ -311,39 +318,33 @@ describe('retention and history', () => {
       const chatId = await group(a, [bob.userId]);
       await sendMany(a, chatId, 5, 'old');
       clock.advance(31 * 86_400_000);
-      await sendMany(a, chatId, 2, 'new');
+      await sendMany(a, chatId, meanwhile, 'new');
       const { expired } = await t.node.runRetention();
       assert.ok(expired >= 5);
+      await then({ a, bob, chatId, t });
+    } finally {
+      await t.stop();
+    }
+  }
+
+  it('expires messages older than 30 days so a device that returns later does not get them', async () => {
+    await monthLater(2, async ({ a, bob, chatId, t }) => {
       const b = await RawClient.connect(t, bob);
       await b.waitFor((f) => f.body.case === 'deliver' && !f.body.value.backlog);
       assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), ['new0', 'new1']);
       await Promise.all([a.close(), b.close()]);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   it('a device whose messages all expired while it was away gets the next one live', async () => {
-    const clock = new ManualClock();
-    const t = await startNode({}, { clock });
-    try {
-      const alice = await register(t);
-      const bob = await register(t);
-      const a = await RawClient.connect(t, alice);
-      const chatId = await group(a, [bob.userId]);
-      await sendMany(a, chatId, 5, 'old');
-      clock.advance(31 * 86_400_000);
-      const { expired } = await t.node.runRetention();
-      assert.ok(expired >= 5);
+    await monthLater(0, async ({ a, bob, chatId, t }) => {
       // Nothing of the chat is left past bob's cursor: his connect finds it caught up.
       const b = await RawClient.connect(t, bob);
       await sendMany(a, chatId, 2, 'after');
       await b.waitForMessages(2, chatId);
       assert.deepEqual(texts(b.messages.filter((m) => m.chatId === chatId)), ['after0', 'after1']);
       await Promise.all([a.close(), b.close()]);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   it('history pages backwards and resumes after a given seq', async () => {

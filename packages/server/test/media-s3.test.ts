@@ -41,6 +41,29 @@ if (endpoint === undefined) {
   const s3Endpoint = endpoint;
   describe('media on S3', () => {
     before(() => ensureTestBucket(s3Endpoint));
+
+    /** A node with its media under a fresh prefix of the test bucket, and a registered user. */
+    async function withS3Node(
+      name: string,
+      run: (n: { base: string; me: Awaited<ReturnType<typeof register>> }) => Promise<void>,
+    ): Promise<void> {
+      const url = `s3://${TEST_BUCKET}/${name}-${randomBytes(6).toString('hex')}`;
+      const dataDir = mkdtempSync(join(tmpdir(), `parley-s3-${name}-`));
+      const config = loadConfig({
+        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+      });
+      const sms = new CapturingSms();
+      const node = await openNode(config, { sms, log: createLogger('silent') });
+      try {
+        const base = `http://127.0.0.1:${await node.start()}`;
+        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+        await run({ base, me });
+      } finally {
+        await node.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
     it('a node with --media s3://… keeps uploads in the bucket, where another node reads them', async () => {
       const url = `s3://${TEST_BUCKET}/node-${randomBytes(6).toString('hex')}`;
       const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-node-'));
@@ -213,17 +236,7 @@ if (endpoint === undefined) {
     });
 
     it('checks each chunk’s Upload-Checksum before it reaches the bucket: 460, and the offset stays', async () => {
-      const url = `s3://${TEST_BUCKET}/tus-sum-${randomBytes(6).toString('hex')}`;
-      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-sum-'));
-      const config = loadConfig({
-        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
-        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
-      });
-      const sms = new CapturingSms();
-      const node = await openNode(config, { sms, log: createLogger('silent') });
-      try {
-        const base = `http://127.0.0.1:${await node.start()}`;
-        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+      await withS3Node('tus-sum', async ({ base, me }) => {
         const options = await fetch(`${base}/v1/uploads`, { method: 'OPTIONS' });
         assert.ok(options.headers.get('tus-extension')?.split(',').includes('checksum'));
         const body = randomBytes(300_000);
@@ -245,61 +258,48 @@ if (endpoint === undefined) {
         const done = await patch(body, `sha1 ${sum}`);
         assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
         await assertServed(base, me.token, body);
-      } finally {
-        await node.stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      }
+      });
     });
 
     it('keeps a PATCH that ends short of a part, and what arrived of one cut off mid-body', async () => {
-      const url = `s3://${TEST_BUCKET}/tus-short-${randomBytes(6).toString('hex')}`;
-      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-short-'));
-      const config = loadConfig({
-        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
-        argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
-      });
-      const sms = new CapturingSms();
-      const node = await openNode(config, { sms, log: createLogger('silent') });
-      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
       const MiB = 1024 * 1024;
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
       try {
-        const base = `http://127.0.0.1:${await node.start()}`;
-        const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
-        const body = randomBytes(11 * MiB + 123);
-        const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'video' });
-        assert.equal(created.status, 201);
-        const at = created.headers.get('location')!;
-        const offset = async () => Number((await tusHead(base, at, me.token)).headers.get('upload-offset'));
-        // 3 MiB: less than S3's smallest part, so it waits in the bucket as the partial part.
-        assert.equal((await tusPatch(base, at, me.token, 0, body.subarray(0, 3 * MiB))).status, 204);
-        assert.equal(await offset(), 3 * MiB);
-        // A PATCH that announces 4 MiB and is cut off after 2: what arrived is kept.
-        await new Promise<void>((resolve, reject) => {
-          const req = request(new URL(at, base), {
-            method: 'PATCH',
-            headers: { ...tusPatchHeaders(me.token, 3 * MiB), 'content-length': String(4 * MiB) },
+        await withS3Node('tus-short', async ({ base, me }) => {
+          const body = randomBytes(11 * MiB + 123);
+          const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'video' });
+          assert.equal(created.status, 201);
+          const at = created.headers.get('location')!;
+          const offset = async () => Number((await tusHead(base, at, me.token)).headers.get('upload-offset'));
+          // 3 MiB: less than S3's smallest part, so it waits in the bucket as the partial part.
+          assert.equal((await tusPatch(base, at, me.token, 0, body.subarray(0, 3 * MiB))).status, 204);
+          assert.equal(await offset(), 3 * MiB);
+          // A PATCH that announces 4 MiB and is cut off after 2: what arrived is kept.
+          await new Promise<void>((resolve, reject) => {
+            const req = request(new URL(at, base), {
+              method: 'PATCH',
+              headers: { ...tusPatchHeaders(me.token, 3 * MiB), 'content-length': String(4 * MiB) },
+            });
+            req.on('error', () => resolve());
+            req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
+            req.write(body.subarray(3 * MiB, 5 * MiB), () => setTimeout(() => req.destroy(), 300));
           });
-          req.on('error', () => resolve());
-          req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
-          req.write(body.subarray(3 * MiB, 5 * MiB), () => setTimeout(() => req.destroy(), 300));
+          let kept = 0;
+          for (let tries = 0; tries < 100; tries++) {
+            kept = await offset();
+            if (kept > 3 * MiB) break;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          assert.ok(kept > 3 * MiB && kept <= 5 * MiB, `the node kept what arrived (offset ${kept})`);
+          const done = await tusPatch(base, at, me.token, kept, body.subarray(kept));
+          assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+          await assertServed(base, me.token, body);
+          const uploadId = at.split('/').pop()!;
+          const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
+          assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, its partial part neither');
         });
-        let kept = 0;
-        for (let tries = 0; tries < 100; tries++) {
-          kept = await offset();
-          if (kept > 3 * MiB) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        assert.ok(kept > 3 * MiB && kept <= 5 * MiB, `the node kept what arrived (offset ${kept})`);
-        const done = await tusPatch(base, at, me.token, kept, body.subarray(kept));
-        assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
-        await assertServed(base, me.token, body);
-        const uploadId = at.split('/').pop()!;
-        const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
-        assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, its partial part neither');
       } finally {
         bucket.destroy();
-        await node.stop();
-        rmSync(dataDir, { recursive: true, force: true });
       }
     });
 
