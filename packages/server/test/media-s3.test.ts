@@ -20,8 +20,9 @@ import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
 import { s3UploadStore } from '../src/media/s3-uploads.js';
 import { openNode } from '../src/node.js';
-import { CapturingSms, register, sharedByNodes } from './harness.js';
+import { CapturingSms, type Creds, register, sharedByNodes } from './harness.js';
 import { checkRanges } from './media-ranges.js';
+import { waitFor } from './multinode/processes.js';
 import { keptUploads, tusCreate, tusHead, tusPatch, tusPatchHeaders } from './tus-client.js';
 
 const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
@@ -45,7 +46,7 @@ if (endpoint === undefined) {
     /** A node with its media under a fresh prefix of the test bucket, and a registered user. */
     async function withS3Node(
       name: string,
-      run: (n: { base: string; me: Awaited<ReturnType<typeof register>> }) => Promise<void>,
+      run: (n: { base: string; me: Creds }) => Promise<void>,
     ): Promise<void> {
       const url = `s3://${TEST_BUCKET}/${name}-${randomBytes(6).toString('hex')}`;
       const dataDir = mkdtempSync(join(tmpdir(), `parley-s3-${name}-`));
@@ -285,11 +286,14 @@ if (endpoint === undefined) {
             req.write(body.subarray(3 * MiB, 5 * MiB), () => setTimeout(() => req.destroy(), 300));
           });
           let kept = 0;
-          for (let tries = 0; tries < 100; tries++) {
-            kept = await offset();
-            if (kept > 3 * MiB) break;
-            await new Promise((r) => setTimeout(r, 100));
-          }
+          await waitFor(
+            'the cut-off PATCH to be written',
+            async () => {
+              kept = await offset();
+              return kept > 3 * MiB;
+            },
+            10_000,
+          );
           assert.ok(kept > 3 * MiB && kept <= 5 * MiB, `the node kept what arrived (offset ${kept})`);
           const done = await tusPatch(base, at, me.token, kept, body.subarray(kept));
           assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
