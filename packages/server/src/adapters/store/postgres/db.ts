@@ -42,8 +42,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * A pool whose connections parse int8 (seqs, times, counts) as numbers, start with the
  * statement and lock timeouts set (startup parameters, so a stuck query or lock wait fails
- * instead of hanging a node) and, when a schema is given, with search_path set to it: every
- * connection, also those opened later.
+ * instead of hanging a node), with JIT compilation off (see `withStartupOptions`) and, when
+ * a schema is given, with search_path set to it: every connection, also those opened later.
  */
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const statementTimeout = timeoutMs(
@@ -56,7 +56,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   // Seqs and millisecond timestamps stay far below 2^53.
   types.setTypeParser(INT8, Number);
   return new pg.Pool({
-    connectionString: withSearchPath(url, options.schema),
+    connectionString: withStartupOptions(url, options.schema),
     max: options.poolSize ?? 10,
     types,
     idleTimeoutMillis: 30_000,
@@ -76,19 +76,33 @@ function timeoutMs(name: string, value: number | undefined, fallback: number): n
   return value;
 }
 
-/** Adds `-c search_path=<schema>` to the connection's startup options, keeping any given ones. */
-function withSearchPath(url: string, schema: string | undefined): string {
-  if (schema === undefined) return url;
-  assertSchemaName(schema);
+/**
+ * Adds to the connection's startup options, keeping any given ones:
+ * - `-c jit=off`, unless the URL's options set `jit` themselves. Every statement here is a
+ *   short one, but on large tables the planner's estimates pass the JIT threshold, and
+ *   compiling then takes 100-200 ms a call against 1-30 ms to run the statement (measured on
+ *   the chat directory's pages and the connect's receipt catch-up with 499,500 chats:
+ *   docs/performance.md).
+ * - `-c search_path=<schema>` when a schema is given.
+ */
+function withStartupOptions(url: string, schema: string | undefined): string {
+  if (schema !== undefined) assertSchemaName(schema);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     // The URL may hold a password: never repeat it.
-    throw new ParleyError('INVALID_ARGUMENT', 'the PostgreSQL URL is not a postgres:// URL');
+    if (schema !== undefined) {
+      throw new ParleyError('INVALID_ARGUMENT', 'the PostgreSQL URL is not a postgres:// URL');
+    }
+    return url; // left to the driver, which reports what is wrong with it
   }
-  const given = u.searchParams.get('options');
-  u.searchParams.set('options', `${given ? `${given} ` : ''}-c search_path=${schema}`);
+  const given = u.searchParams.get('options') ?? '';
+  const added = [
+    ...(/(^|\s)(-c\s*|--)jit=/.test(given) ? [] : ['-c jit=off']),
+    ...(schema !== undefined ? [`-c search_path=${schema}`] : []),
+  ];
+  u.searchParams.set('options', [given, ...added].filter((o) => o !== '').join(' '));
   return u.toString();
 }
 

@@ -388,20 +388,31 @@ if (url === undefined) {
       }
     });
 
-    it('every connection starts with the statement and lock timeouts; bad values are INVALID_ARGUMENT', async () => {
-      const settings = async (options: Parameters<typeof createPool>[1]) => {
-        const pool = createPool(pgUrl, options);
+    it('every connection starts with the statement and lock timeouts and JIT off; bad values are INVALID_ARGUMENT', async () => {
+      const settings = async (options: Parameters<typeof createPool>[1], url = pgUrl) => {
+        const pool = createPool(url, options);
         try {
           const { rows } = await pool.query(
-            "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l",
+            "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l, current_setting('jit') AS j",
           );
-          return [rows[0].s, rows[0].l];
+          return [rows[0].s, rows[0].l, rows[0].j];
         } finally {
           await pool.end();
         }
       };
-      assert.deepEqual(await settings({}), ['30s', '10s'], 'the defaults');
-      assert.deepEqual(await settings({ statementTimeoutMs: 1500, lockTimeoutMs: 250 }), ['1500ms', '250ms']);
+      assert.deepEqual(await settings({}), ['30s', '10s', 'off'], 'the defaults');
+      assert.deepEqual(await settings({ statementTimeoutMs: 1500, lockTimeoutMs: 250 }), [
+        '1500ms',
+        '250ms',
+        'off',
+      ]);
+      const withOptions = new URL(pgUrl);
+      withOptions.searchParams.set('options', '-c jit=on -c lock_timeout=3s');
+      assert.deepEqual(
+        await settings({ lockTimeoutMs: 0 }, withOptions.toString()),
+        ['30s', '3s', 'on'],
+        "the URL's own options stay, JIT included",
+      );
       for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
         for (const key of ['statementTimeoutMs', 'lockTimeoutMs']) {
           await assert.rejects(PostgresStore.open(pgUrl, { [key]: bad }), {
