@@ -1683,6 +1683,48 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(persisted[0]?.senders, [a.userId]);
       });
 
+      test('one pass moves a member who is also a sender another move covers: position and stamp both kept', async (store) => {
+        const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
+        await createChat(store, 'g', a, [b, c]);
+        await sendMany(store, 'g', a, 1); // seq 2
+        await sendMany(store, 'g', b, 1); // seq 3
+        const changes = await store.receiptsDelivered(
+          [
+            { chatId: chatId('g'), userId: b.userId, seq: 3 },
+            { chatId: chatId('g'), userId: c.userId, seq: 3 },
+          ],
+          T0 + 10,
+        );
+        assert.deepEqual(
+          changes.map((x) => [x.userId, x.deliveredSeq, new Set(x.senders)]),
+          [
+            [b.userId, 3, new Set([a.userId])],
+            [c.userId, 3, new Set([a.userId, b.userId])],
+          ],
+        );
+        const byUser = (x: { userId: string }, y: { userId: string }) => x.userId.localeCompare(y.userId);
+        // b's row took its own move and the stamp of c's move over b's message.
+        assert.deepEqual(await store.receiptsSince(b.userId, T0 + 5), [
+          { chatId: 'g', userId: c.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 10 },
+        ]);
+        assert.deepEqual(
+          (await store.receiptsSince(a.userId, T0 + 5)).sort(byUser),
+          [
+            { chatId: 'g', userId: b.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 10 },
+            { chatId: 'g', userId: c.userId, deliveredSeq: 3, readSeq: 0, at: T0 + 10 },
+          ].sort(byUser),
+        );
+        const details = (await store.receiptDetails(chatId('g'), 2)).sort(byUser);
+        assert.deepEqual(
+          details,
+          [
+            { userId: a.userId, deliveredAt: undefined, readAt: undefined },
+            { userId: b.userId, deliveredAt: T0 + 10, readAt: undefined },
+            { userId: c.userId, deliveredAt: T0 + 10, readAt: undefined },
+          ].sort(byUser),
+        );
+      });
+
       test('receiptSenders, messageSender and receiptsSince', async (store) => {
         const [a, b, c] = [await addUser(store, 1), await addUser(store, 2), await addUser(store, 3)];
         await createChat(store, 'g', a, [b, c]);

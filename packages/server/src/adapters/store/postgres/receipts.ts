@@ -1,11 +1,12 @@
 /**
  * Read and delivered positions. A position is read and moved under its member row's lock
  * (`FOR UPDATE`), so two nodes moving the same member's position at once cannot move it
- * back; batches lock their rows in (chat, user) order first, so they never deadlock.
+ * back; a batch locks its rows in (chat, user) order, so two batches never deadlock, and
+ * moves them all in one statement.
  */
 import { ParleyError } from '@parley/protocol';
 import { type ChatId, coveredFrom, type ReceiptChange, type UserId } from '../../../ports/types.js';
-import { advancedReceipt, type ReceiptPosition, receiptChange } from '../message-rules.js';
+import { advancedReceipt, highestPerMember, type ReceiptPosition, receiptChange } from '../message-rules.js';
 import type { Db } from './db.js';
 
 export async function readMark(
@@ -15,7 +16,7 @@ export async function readMark(
   seq: number,
   now: number,
 ): Promise<{ readSeq: number; unreadCount: number; change: ReceiptChange | undefined }> {
-  const change = await advanceReceipt(db, chatId, userId, seq, seq, now);
+  const [change] = await moveReceipts(db, [{ chatId, userId, delivered: seq, read: seq }], now, false);
   if (change === null) throw new ParleyError('NOT_A_MEMBER', 'you are not a member of this chat');
   const [pos] = await db.rows<{ read_seq: number; joined_seq: number }>('memberPosition', [chatId, userId]);
   const [unread] = await db.rows<{ n: number }>('unreadCount', [
@@ -31,48 +32,90 @@ export async function delivered(
   items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
   now: number,
 ): Promise<ReceiptChange[]> {
-  await db.rows('membersLock', [items.map((i) => i.chatId), items.map((i) => i.userId)]);
-  const out: ReceiptChange[] = [];
-  for (const it of items) {
-    // View-once messages lose their payload at the first recipient device's ack.
-    const c = await advanceReceipt(db, it.chatId, it.userId, it.seq, 0, now, true);
-    if (c) out.push(c);
-  }
-  return out;
+  // View-once messages lose their payload at the first recipient device's ack.
+  const changes = await moveReceipts(
+    db,
+    highestPerMember(items).map((it) => ({
+      chatId: it.chatId,
+      userId: it.userId,
+      delivered: it.seq,
+      read: 0,
+    })),
+    now,
+    true,
+  );
+  return changes.filter((c): c is ReceiptChange => c !== undefined && c !== null);
+}
+
+interface Move {
+  chatId: ChatId;
+  userId: UserId;
+  delivered: number;
+  read: number;
 }
 
 /**
- * Moves a member's delivered (and read) position forward, capped at the chat's last seq,
- * and records a mark per moved kind: two round trips, the locking read and `receiptMove`.
- * With `opens`, view-once messages the move delivers lose their payloads. Null when not a
- * member; undefined when nothing moved.
+ * Moves members' delivered (and read) positions forward, capped at their chats' last seq,
+ * and records a mark per moved kind, whatever the number of members: two round trips, the
+ * locking read of every position (`receiptPositions`, rows locked in (chat, user) order, so
+ * two batches never deadlock) and `receiptMoves`. With `opens`, view-once messages a move
+ * delivers lose their payloads. One answer per move, in order: null when not a member,
+ * undefined when nothing moved. A member listed twice must not be (callers keep the highest).
  */
-async function advanceReceipt(
+async function moveReceipts(
   db: Db,
-  chatId: ChatId,
-  userId: UserId,
-  delivered: number,
-  read: number,
+  moves: readonly Move[],
   now: number,
-  opens = false,
-): Promise<ReceiptChange | undefined | null> {
-  const [p] = await db.rows<ReceiptPosition>('receiptPosition', [chatId, userId]);
-  if (!p) return null;
-  const moved = advancedReceipt(p, delivered, read);
-  if (!moved) return undefined;
-  const { deliveredSeq, readSeq } = moved;
-  const kinds = [...(deliveredSeq > p.delivered_seq ? [1] : []), ...(readSeq > p.read_seq ? [2] : [])];
-  const from = coveredFrom({ deliveredSeq: p.delivered_seq, readSeq: p.read_seq }, moved);
-  const senders = await db.rows<{ sender_user: string }>('receiptMove', [
-    chatId,
-    userId,
-    deliveredSeq,
-    readSeq,
-    now,
-    kinds,
-    from,
-    opens,
-    p.delivered_seq,
-  ]);
-  return receiptChange(p, moved, { chatId, userId, now }, senders);
+  opens: boolean,
+): Promise<Array<ReceiptChange | undefined | null>> {
+  if (moves.length === 0) return [];
+  const key = (chatId: string, userId: string) => `${chatId}\u0000${userId}`;
+  const positions = new Map<string, ReceiptPosition>();
+  for (const r of await db.rows<ReceiptPosition & { chat_id: string; user_id: string }>('receiptPositions', [
+    moves.map((m) => m.chatId),
+    moves.map((m) => m.userId),
+  ])) {
+    positions.set(key(r.chat_id, r.user_id), r);
+  }
+  const moved = moves.map((m) => {
+    const p = positions.get(key(m.chatId, m.userId));
+    return p && { m, p, to: advancedReceipt(p, m.delivered, m.read) };
+  });
+  const going = moved.filter((x) => x?.to !== undefined) as Array<{
+    m: Move;
+    p: ReceiptPosition;
+    to: { deliveredSeq: number; readSeq: number };
+  }>;
+  const senders = new Map<string, Array<{ sender_user: string }>>();
+  if (going.length > 0) {
+    const rows = await db.rows<{ chat_id: string; user_id: string; sender_user: string }>('receiptMoves', [
+      going.map((x) => x.m.chatId),
+      going.map((x) => x.m.userId),
+      going.map((x) => x.to.deliveredSeq),
+      going.map((x) => x.to.readSeq),
+      going.map((x) => x.to.deliveredSeq > x.p.delivered_seq),
+      going.map((x) => x.to.readSeq > x.p.read_seq),
+      going.map((x) => coveredFrom({ deliveredSeq: x.p.delivered_seq, readSeq: x.p.read_seq }, x.to)),
+      going.map((x) => x.p.delivered_seq),
+      now,
+      opens,
+    ]);
+    for (const r of rows) {
+      const k = key(r.chat_id, r.user_id);
+      const list = senders.get(k);
+      if (list) list.push(r);
+      else senders.set(k, [r]);
+    }
+  }
+  return moved.map((x) => {
+    if (!x) return null;
+    if (!x.to) return undefined;
+    const { m, p, to } = x;
+    return receiptChange(
+      p,
+      to,
+      { chatId: m.chatId, userId: m.userId, now },
+      senders.get(key(m.chatId, m.userId)) ?? [],
+    );
+  });
 }

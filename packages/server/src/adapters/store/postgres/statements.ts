@@ -416,43 +416,65 @@ export const sql = {
   inviteFind: 'SELECT chat_id FROM invites WHERE code = $1',
 
   // -- read positions and receipts ------------------------------------------------------------
-  /** $1 chat_id[], $2 user_id[]: locks members' rows in a fixed order before moving positions */
-  membersLock: `SELECT m.chat_id, m.user_id FROM members m
-    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id
-    ORDER BY m.chat_id, m.user_id FOR UPDATE OF m`,
-  /** $1 chat_id, $2 user_id: positions, locked until commit */
-  receiptPosition: `SELECT m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id
-    WHERE m.chat_id = $1 AND m.user_id = $2 FOR UPDATE OF m`,
   /**
-   * A member's position moved, in one round trip (its row locked by `receiptPosition`):
-   * $1 chat_id, $2 user_id, $3 delivered_seq, $4 read_seq, $5 at, $6 the mark kinds that
-   * moved (1 delivered through $3, 2 read through $4), $7 the seq the moved range starts
-   * after. Marks the other senders in the range (their `sent_receipt_at`) and returns every
-   * sender of a message in it. With $8 true (a delivery), view-once messages from others in
-   * ($9, $3] lose their payloads.
+   * $1 chat_id[], $2 user_id[]: those members' positions with their chats' last seq, the
+   * member rows locked in (chat, user) order until commit
    */
-  receiptMove: `WITH pos AS (
-      UPDATE members SET delivered_seq = $3, read_seq = $4, receipt_at = $5 WHERE chat_id = $1 AND user_id = $2
+  receiptPositions: `SELECT m.chat_id, m.user_id, m.delivered_seq, m.read_seq, c.last_seq
+    FROM members m
+    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id
+    ${chatRowOf('m.chat_id', 'last_seq')}
+    ORDER BY m.chat_id, m.user_id FOR UPDATE OF m`,
+  /**
+   * Members' positions moved, in one round trip (their rows locked by `receiptPositions`),
+   * one array entry a member: $1 chat_id[], $2 user_id[], $3 delivered_seq[], $4 read_seq[],
+   * $5 / $6 whether a delivered / read mark is recorded (through $3 / $4), $7 the seq each
+   * moved range starts after, $8 each member's delivered seq before the move; $9 at, $10
+   * whether view-once messages from others that a move delivers (after $8, through $3)
+   * lose their payloads. Stamps the senders of payload messages in each range (their
+   * `sent_receipt_at`) and returns them with the member whose move covered them. The
+   * movers' positions and the senders' stamps are one update, so a row that is both is
+   * written once.
+   */
+  receiptMoves: `WITH v AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[], $6::boolean[],
+        $7::bigint[], $8::bigint[])
+        AS v(chat_id, user_id, delivered_seq, read_seq, mark_delivered, mark_read, range_after, was_delivered)
+    ), senders AS (
+      SELECT DISTINCT v.chat_id, v.user_id, x.sender_user FROM v
+        CROSS JOIN LATERAL (SELECT sender_user FROM messages
+          WHERE chat_id = v.chat_id AND seq > v.range_after AND seq <= v.delivered_seq AND kind = 0 OFFSET 0) x
+    ), stamps AS (
+      SELECT DISTINCT chat_id, sender_user AS user_id FROM senders WHERE sender_user <> user_id
+    ), targets AS (
+      SELECT coalesce(v.chat_id, s.chat_id) AS chat_id, coalesce(v.user_id, s.user_id) AS user_id,
+        v.delivered_seq, v.read_seq, s.user_id IS NOT NULL AS stamp
+      FROM v FULL JOIN stamps s ON s.chat_id = v.chat_id AND s.user_id = v.user_id
+    ), pos AS (
+      UPDATE members m SET
+        delivered_seq = coalesce(t.delivered_seq, m.delivered_seq),
+        read_seq = coalesce(t.read_seq, m.read_seq),
+        receipt_at = CASE WHEN t.delivered_seq IS NULL THEN m.receipt_at ELSE $9 END,
+        sent_receipt_at = CASE WHEN t.stamp THEN greatest(m.sent_receipt_at, $9) ELSE m.sent_receipt_at END
+      FROM targets t
+      WHERE m.chat_id = t.chat_id AND m.user_id = t.user_id
+        AND (t.delivered_seq IS NOT NULL OR m.sent_receipt_at < $9)
     ), marks AS (
       INSERT INTO receipt_marks (chat_id, user_id, kind, through_seq, at)
-        SELECT $1, $2, k, CASE k WHEN 1 THEN $3::bigint ELSE $4::bigint END, $5 FROM unnest($6::int[]) AS k
+        SELECT chat_id, user_id, 1, delivered_seq, $9 FROM v WHERE mark_delivered
+        UNION ALL SELECT chat_id, user_id, 2, read_seq, $9 FROM v WHERE mark_read
         ON CONFLICT DO NOTHING
-    ), senders AS (
-      SELECT DISTINCT sender_user FROM messages WHERE chat_id = $1 AND seq > $7 AND seq <= $3 AND kind = 0
-    ), stamped AS (
-      UPDATE members SET sent_receipt_at = $5
-        WHERE chat_id = $1 AND user_id IN (SELECT sender_user FROM senders WHERE sender_user <> $2)
-          AND sent_receipt_at < $5
     ), opened AS (
-      UPDATE messages SET body = NULL
-        WHERE $8::boolean AND chat_id = $1 AND seq > $9 AND seq <= $3 AND view_once AND sender_user <> $2
-          AND (body IS NOT NULL OR EXISTS (
-            SELECT 1 FROM message_payloads p WHERE p.chat_id = messages.chat_id AND p.seq = messages.seq))
-        RETURNING seq
+      UPDATE messages x SET body = NULL FROM v
+        WHERE $10::boolean AND x.chat_id = v.chat_id AND x.seq > v.was_delivered AND x.seq <= v.delivered_seq
+          AND x.view_once AND x.sender_user <> v.user_id
+          AND (x.body IS NOT NULL OR EXISTS (
+            SELECT 1 FROM message_payloads p WHERE p.chat_id = x.chat_id AND p.seq = x.seq))
+        RETURNING x.chat_id, x.seq
     ), dropped AS (
-      DELETE FROM message_payloads WHERE chat_id = $1 AND seq IN (SELECT seq FROM opened)
+      DELETE FROM message_payloads p USING opened o WHERE p.chat_id = o.chat_id AND p.seq = o.seq
     )
-    SELECT sender_user FROM senders`,
+    SELECT chat_id, user_id, sender_user FROM senders`,
   /** $1 chat_id, $2 user_id */
   memberPosition: 'SELECT read_seq, joined_seq FROM members WHERE chat_id = $1 AND user_id = $2',
   /** $1 chat_id, $2 after_seq, $3 user_id: payload messages from others after the read position */
