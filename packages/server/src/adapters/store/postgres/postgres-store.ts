@@ -887,13 +887,14 @@ async function advanceCursors(
   db: Db,
   list: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>,
 ): Promise<number> {
-  const moved = await db.rows<{ device_id: string; chat_id: string }>('cursorsAdvance', [
-    list.map((a) => a.deviceId),
-    list.map((a) => a.chatId),
-    list.map((a) => a.seq),
-  ]);
-  if (moved.length > 0) {
-    await db.count('cursorsDeleteEnded', [moved.map((m) => m.device_id), moved.map((m) => m.chat_id)]);
+  const moved = await db.rows<{ device_id: string; chat_id: string; acked_seq: number; end_seq: number | null }>(
+    'cursorsAdvance',
+    [list.map((a) => a.deviceId), list.map((a) => a.chatId), list.map((a) => a.seq)],
+  );
+  // Only a removed member's cursor has an end; it goes once acked through it.
+  const ended = moved.filter((m) => m.end_seq !== null && m.acked_seq >= m.end_seq);
+  if (ended.length > 0) {
+    await db.count('cursorsDeleteEnded', [ended.map((m) => m.device_id), ended.map((m) => m.chat_id)]);
   }
   return moved.length;
 }

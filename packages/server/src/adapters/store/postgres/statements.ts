@@ -282,11 +282,11 @@ export const sql = {
   /** $1 device_id */
   cursorsOf: `SELECT cu.chat_id, cu.acked_seq, cu.end_seq, c.last_seq
     FROM cursors cu ${chatRowOf('cu.chat_id', 'last_seq')} WHERE cu.device_id = $1 ORDER BY cu.chat_id COLLATE "C"`,
-  /** $1 device_id[], $2 chat_id[], $3 seq[] (one per cursor): forward only; returns moved cursors */
+  /** $1 device_id[], $2 chat_id[], $3 seq[] (one per cursor): forward only; returns the moved cursors, acked seq and end */
   cursorsAdvance: `UPDATE cursors c SET acked_seq = v.seq
     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(device_id, chat_id, seq)
     WHERE c.device_id = v.device_id AND c.chat_id = v.chat_id AND c.acked_seq < v.seq
-    RETURNING c.device_id, c.chat_id`,
+    RETURNING c.device_id, c.chat_id, c.acked_seq, c.end_seq`,
   /** $1 device_id[], $2 chat_id[]: removed members' cursors acked through their end */
   cursorsDeleteEnded: `DELETE FROM cursors c USING unnest($1::text[], $2::text[]) AS v(device_id, chat_id)
     WHERE c.device_id = v.device_id AND c.chat_id = v.chat_id AND c.end_seq IS NOT NULL AND c.acked_seq >= c.end_seq`,
