@@ -82,11 +82,18 @@ class PendingRows {
     }
   }
 
-  /** Inserts and empties the rows. */
-  async flush(db: Db): Promise<void> {
-    if (this.size === 0) return;
+  /**
+   * Inserts and empties the rows. With `lastSeqs` (the batch's last flush), the chats'
+   * last seqs are written by the same statement.
+   */
+  async flush(db: Db, lastSeqs?: { ids: string[]; seqs: number[] }): Promise<void> {
+    if (this.size === 0) {
+      if (lastSeqs && lastSeqs.ids.length > 0)
+        await db.count('chatsSetLastSeq', [lastSeqs.ids, lastSeqs.seqs]);
+      return;
+    }
     const m = this.m;
-    const inserted = await db.count('messagesInsert', [
+    const columns = [
       m.chat,
       m.seq,
       m.user,
@@ -102,7 +109,12 @@ class PendingRows {
       m.viewOnce,
       m.expiresAt,
       m.withheld,
-    ]);
+    ];
+    const inserted = lastSeqs
+      ? (
+          await db.rows<{ n: number }>('messagesInsertAndLastSeq', [...columns, lastSeqs.ids, lastSeqs.seqs])
+        )[0]!.n
+      : await db.count('messagesInsert', columns);
     // Another node stored one of these (sender_device, client_id) pairs in a different chat
     // after this batch looked (a client reusing an id across chats). Its seq must not be
     // used: start over, and the earlier-results lookup will see that send.
@@ -138,8 +150,7 @@ export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise
 
   // Read under the chat locks: a membership change or a send to these chats by another
   // node has either committed (and is seen here) or waits for this batch to commit.
-  const roles = await memberRoles(db, batch);
-  const earlier = await earlierResults(db, batch);
+  const { roles, earlier } = await lockedFacts(db, batch);
   const startSeq = new Map([...chats].map(([id, c]) => [id, c.lastSeq]));
 
   const pending = new PendingRows();
@@ -190,19 +201,18 @@ export async function commitBatch(db: Db, batch: readonly SendCommit[]): Promise
       ...(expiresAt > 0 && { expiresAt }),
     });
   }
-  await pending.flush(db);
-
-  // One last_seq write per chat per batch, not per message.
+  // One last_seq write per chat per batch, not per message, with the batch's last insert.
   const moved = [...chats].filter(([id, c]) => c.lastSeq !== startSeq.get(id));
-  if (moved.length > 0) {
-    await db.count('chatsSetLastSeq', [moved.map(([id]) => id), moved.map(([, c]) => c.lastSeq)]);
-  }
+  await pending.flush(db, { ids: moved.map(([id]) => id), seqs: moved.map(([, c]) => c.lastSeq) });
   if (batch.some((b) => b.push)) await recordPushJobs(db, batch, results);
   return results;
 }
 
-/** Roles of the senders and mentioned users of the batch, keyed by chat and user. */
-async function memberRoles(db: Db, batch: readonly SendCommit[]): Promise<Map<string, string>> {
+/**
+ * In one round trip: the roles of the batch's senders and mentioned users, keyed by chat and
+ * user, and the earlier results of its (sender_device, client_id) pairs.
+ */
+async function lockedFacts(db: Db, batch: readonly SendCommit[]) {
   const chats: string[] = [];
   const users: string[] = [];
   for (const b of batch) {
@@ -213,22 +223,17 @@ async function memberRoles(db: Db, batch: readonly SendCommit[]): Promise<Map<st
       users.push(u);
     }
   }
-  const rows = await db.rows<{ chat_id: string; user_id: string; role: string }>('memberRoles', [
-    chats,
-    users,
-  ]);
-  return new Map(rows.map((r) => [pairKey(r.chat_id, r.user_id), r.role]));
-}
-
-/** Earlier results of this batch's (sender_device, client_id) pairs. */
-async function earlierResults(db: Db, batch: readonly SendCommit[]) {
-  const rows = await db.rows<{ sender_device: string; client_id: string; seq: number; server_time: number }>(
-    'messagesByClientId',
-    [batch.map((b) => b.senderDeviceId), batch.map((b) => b.clientMessageId)],
+  const rows = await db.rows<{ a: string; b: string; role: string | null; seq: number; server_time: number }>(
+    'commitFacts',
+    [chats, users, batch.map((b) => b.senderDeviceId), batch.map((b) => b.clientMessageId)],
   );
-  return new Map(
-    rows.map((r) => [pairKey(r.sender_device, r.client_id), { seq: r.seq, serverTime: r.server_time }]),
-  );
+  const roles = new Map<string, string>();
+  const earlier = new Map<string, { seq: number; serverTime: number }>();
+  for (const r of rows) {
+    if (r.role !== null) roles.set(pairKey(r.a, r.b), r.role);
+    else earlier.set(pairKey(r.a, r.b), { seq: r.seq, serverTime: r.server_time });
+  }
+  return { roles, earlier };
 }
 
 /** Validates an edit / delete / reaction / reply against its target, in the transaction. */

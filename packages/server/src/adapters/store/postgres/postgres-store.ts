@@ -887,10 +887,12 @@ async function advanceCursors(
   db: Db,
   list: ReadonlyArray<{ deviceId: DeviceId; chatId: ChatId; seq: number }>,
 ): Promise<number> {
-  const moved = await db.rows<{ device_id: string; chat_id: string; acked_seq: number; end_seq: number | null }>(
-    'cursorsAdvance',
-    [list.map((a) => a.deviceId), list.map((a) => a.chatId), list.map((a) => a.seq)],
-  );
+  const moved = await db.rows<{
+    device_id: string;
+    chat_id: string;
+    acked_seq: number;
+    end_seq: number | null;
+  }>('cursorsAdvance', [list.map((a) => a.deviceId), list.map((a) => a.chatId), list.map((a) => a.seq)]);
   // Only a removed member's cursor has an end; it goes once acked through it.
   const ended = moved.filter((m) => m.end_seq !== null && m.acked_seq >= m.end_seq);
   if (ended.length > 0) {

@@ -30,6 +30,24 @@ const MARKS_OF_GONE = `marks AS (DELETE FROM receipt_marks r USING (SELECT DISTI
         WHERE m.chat_id = c.chat_id AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.chat_id = m.chat_id AND g.seq = m.seq)),
         9223372036854775807))`;
 
+/**
+ * The payload messages of a batch: $1 chat_id[], $2 seq[], $3 sender_user[], $4
+ * sender_device[], $5 client_id[], $6 server_time[], $7 body[] (NULL: per-device bodies),
+ * $8 msg_type[], $9 ref_seq[],
+ * $10 reaction[], $11 mentions[] (comma-joined), $12 forward_count[], $13 view_once[], $14
+ * expires_at[], $15 withheld[]. A (sender_device, client_id) that another transaction stored
+ * meanwhile is skipped; the caller sees it by the inserted count.
+ */
+const MESSAGES_INSERT = `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind,
+      body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at, withheld)
+    SELECT chat_id, seq, sender_user, sender_device, client_id, server_time, 0, body, msg_type, ref_seq, reaction,
+      coalesce(string_to_array(nullif(mentions, ''), ','), '{}'), forward_count, view_once, expires_at, withheld
+    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
+      $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::integer[], $13::boolean[], $14::bigint[], $15::boolean[])
+      AS v(chat_id, seq, sender_user, sender_device, client_id, server_time, body, msg_type, ref_seq, reaction,
+        mentions, forward_count, view_once, expires_at, withheld)
+    ON CONFLICT (sender_device, client_id) DO NOTHING`;
+
 export const sql = {
   ...eraseSql,
   ...eraseStepSql,
@@ -245,9 +263,6 @@ export const sql = {
   membersDelete: 'DELETE FROM members WHERE chat_id = $1 AND user_id = ANY($2::text[])',
   /** $1 chat_id, $2 user_id, $3 role */
   memberSetRole: 'UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2',
-  /** $1 chat_id[], $2 user_id[]: role of each (chat, user) pair that is a membership */
-  memberRoles: `SELECT m.chat_id, m.user_id, m.role FROM members m
-    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id`,
   /** $1 user_id */
   chatIdsOfUser: 'SELECT chat_id FROM members WHERE user_id = $1',
 
@@ -303,28 +318,35 @@ export const sql = {
     SELECT chat_id, 1, sender_user, sender_device, client_id, server_time, 1, body
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
       AS v(chat_id, sender_user, sender_device, client_id, server_time, body)`,
+  /** See MESSAGES_INSERT; a batch's inserts before its last one (see below). */
+  messagesInsert: MESSAGES_INSERT,
   /**
-   * $1 chat_id[], $2 seq[], $3 sender_user[], $4 sender_device[], $5 client_id[],
-   * $6 server_time[], $7 body[] (NULL: per-device bodies), $8 msg_type[], $9 ref_seq[],
-   * $10 reaction[], $11 mentions[] (comma-joined), $12 forward_count[], $13 view_once[],
-   * $14 expires_at[], $15 withheld[]: the payload messages of a batch. A (sender_device, client_id) that
-   * another transaction stored meanwhile is skipped; the caller sees it by the returned count.
+   * `messagesInsert` and then the chats' last seq ($16 id[], $17 last_seq[]) in one round
+   * trip: the batch's last insert. Returns the inserted count (`n`).
    */
-  messagesInsert: `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind,
-      body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at, withheld)
-    SELECT chat_id, seq, sender_user, sender_device, client_id, server_time, 0, body, msg_type, ref_seq, reaction,
-      coalesce(string_to_array(nullif(mentions, ''), ','), '{}'), forward_count, view_once, expires_at, withheld
-    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
-      $8::smallint[], $9::bigint[], $10::text[], $11::text[], $12::integer[], $13::boolean[], $14::bigint[], $15::boolean[])
-      AS v(chat_id, seq, sender_user, sender_device, client_id, server_time, body, msg_type, ref_seq, reaction,
-        mentions, forward_count, view_once, expires_at, withheld)
-    ON CONFLICT (sender_device, client_id) DO NOTHING`,
+  messagesInsertAndLastSeq: `WITH inserted AS (
+      ${MESSAGES_INSERT}
+      RETURNING 1
+    ), last_seqs AS (
+      UPDATE chats c SET last_seq = v.last_seq
+        FROM unnest($16::text[], $17::bigint[]) AS v(id, last_seq) WHERE c.id = v.id
+    )
+    SELECT count(*)::int AS n FROM inserted`,
   /** $1 chat_id[], $2 seq[], $3 device_id[], $4 body[] */
   payloadsInsert: `INSERT INTO message_payloads (chat_id, seq, device_id, body)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[])`,
-  /** $1 sender_device[], $2 client_id[]: earlier results of repeated sends */
-  messagesByClientId: `SELECT m.sender_device, m.client_id, m.seq, m.server_time FROM messages m
-    JOIN unnest($1::text[], $2::text[]) AS v(sender_device, client_id)
+  /**
+   * What a send batch reads under its chats' locks, in one round trip: $1 chat_id[], $2
+   * user_id[]: the role of each (chat, user) pair that is a membership (`role` set, `a` the
+   * chat, `b` the user); $3 sender_device[], $4 client_id[]: earlier results of repeated
+   * sends (`role` null, `a` the device, `b` the client id, with their seq and time).
+   */
+  commitFacts: `SELECT m.chat_id AS a, m.user_id AS b, m.role, NULL::bigint AS seq, NULL::bigint AS server_time
+    FROM members m
+    JOIN unnest($1::text[], $2::text[]) AS v(chat_id, user_id) ON m.chat_id = v.chat_id AND m.user_id = v.user_id
+    UNION ALL
+    SELECT m.sender_device, m.client_id, NULL, m.seq, m.server_time FROM messages m
+    JOIN unnest($3::text[], $4::text[]) AS v(sender_device, client_id)
       ON m.sender_device = v.sender_device AND m.client_id = v.client_id`,
   /** $1 chat_id, $2 seq: a message targeted by an edit, delete, reaction, reply or pin */
   messageTarget:
