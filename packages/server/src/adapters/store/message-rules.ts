@@ -119,18 +119,21 @@ export function receiptChange(
   };
 }
 
+/** A map key for a pair of ids (ids never hold NUL). */
+export const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
+
 /** One entry per cursor, at its highest seq: a cursor listed twice moves, and counts, once. */
 export function highestAcks<A extends { deviceId: DeviceId; chatId: ChatId; seq: number }>(
   acks: readonly A[],
 ): A[] {
-  return highestBy(acks, (a) => `${a.deviceId}\u0000${a.chatId}`);
+  return highestBy(acks, (a) => pairKey(a.deviceId, a.chatId));
 }
 
 /** One entry per chat member, at the highest seq any of their devices acked. */
 export function highestPerMember<A extends { userId: UserId; chatId: ChatId; seq: number }>(
   acks: readonly A[],
 ): A[] {
-  return highestBy(acks, (a) => `${a.userId}\u0000${a.chatId}`);
+  return highestBy(acks, (a) => pairKey(a.userId, a.chatId));
 }
 
 function highestBy<A extends { seq: number }>(items: readonly A[], key: (a: A) => string): A[] {

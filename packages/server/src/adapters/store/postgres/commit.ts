@@ -7,7 +7,13 @@
  */
 import type { CommitResult, SendCommit } from '../../../ports/store.js';
 import type { ChatId, MessageMeta } from '../../../ports/types.js';
-import { needsOtherReactions, type Refusal, type TargetRow, targetRefusal } from '../message-rules.js';
+import {
+  needsOtherReactions,
+  pairKey,
+  type Refusal,
+  type TargetRow,
+  targetRefusal,
+} from '../message-rules.js';
 import type { Db } from './db.js';
 import { RetryTransaction } from './errors.js';
 import { recordPushJobs } from './push.js';
@@ -131,8 +137,6 @@ class PendingRows {
 
 /** Body bytes per insert statement (a batch of 4096 sends of 64 KiB is split up). */
 const FLUSH_BYTES = 8 * 1024 * 1024;
-
-const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 
 /** A meta item whose checks or effects read rows written earlier in the batch. */
 const needsTarget = (meta: MessageMeta | undefined) =>

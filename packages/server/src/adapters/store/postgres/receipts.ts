@@ -6,7 +6,13 @@
  */
 import { ParleyError } from '@parley/protocol';
 import { type ChatId, coveredFrom, type ReceiptChange, type UserId } from '../../../ports/types.js';
-import { advancedReceipt, highestPerMember, type ReceiptPosition, receiptChange } from '../message-rules.js';
+import {
+  advancedReceipt,
+  highestPerMember,
+  pairKey,
+  type ReceiptPosition,
+  receiptChange,
+} from '../message-rules.js';
 import type { Db } from './db.js';
 
 export async function readMark(
@@ -69,16 +75,15 @@ async function moveReceipts(
   opens: boolean,
 ): Promise<Array<ReceiptChange | undefined | null>> {
   if (moves.length === 0) return [];
-  const key = (chatId: string, userId: string) => `${chatId}\u0000${userId}`;
   const positions = new Map<string, ReceiptPosition>();
   for (const r of await db.rows<ReceiptPosition & { chat_id: string; user_id: string }>('receiptPositions', [
     moves.map((m) => m.chatId),
     moves.map((m) => m.userId),
   ])) {
-    positions.set(key(r.chat_id, r.user_id), r);
+    positions.set(pairKey(r.chat_id, r.user_id), r);
   }
   const moved = moves.map((m) => {
-    const p = positions.get(key(m.chatId, m.userId));
+    const p = positions.get(pairKey(m.chatId, m.userId));
     return p && { m, p, to: advancedReceipt(p, m.delivered, m.read) };
   });
   const going = moved.filter((x) => x?.to !== undefined) as Array<{
@@ -101,7 +106,7 @@ async function moveReceipts(
       opens,
     ]);
     for (const r of rows) {
-      const k = key(r.chat_id, r.user_id);
+      const k = pairKey(r.chat_id, r.user_id);
       const list = senders.get(k);
       if (list) list.push(r);
       else senders.set(k, [r]);
@@ -115,7 +120,7 @@ async function moveReceipts(
       p,
       to,
       { chatId: m.chatId, userId: m.userId, now },
-      senders.get(key(m.chatId, m.userId)) ?? [],
+      senders.get(pairKey(m.chatId, m.userId)) ?? [],
     );
   });
 }
