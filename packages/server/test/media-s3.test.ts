@@ -228,6 +228,7 @@ if (endpoint === undefined) {
           );
           // With room for 8, the six parts did not all go one at a time.
           if (limit > 1) assert.ok(uploadStore.peakPartsInFlight > 1, 'parts overlapped');
+          assert.equal(uploadStore.partsSentStraight, 6, 'each part went straight from its PATCH');
           for (const body of bodies) await assertServed(base, me.token, body);
         } finally {
           await node.stop();
@@ -301,6 +302,41 @@ if (endpoint === undefined) {
           const uploadId = at.split('/').pop()!;
           const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
           assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, its partial part neither');
+        });
+      } finally {
+        bucket.destroy();
+      }
+    });
+
+    it('sends whole parts straight from a PATCH; one cut off inside a part keeps the parts before it', async () => {
+      const MiB = 1024 * 1024;
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      try {
+        await withS3Node('tus-straight', async ({ base, me }) => {
+          const body = randomBytes(20 * MiB + 77);
+          const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'video' });
+          assert.equal(created.status, 201);
+          const at = created.headers.get('location')!;
+          const offset = async () => Number((await tusHead(base, at, me.token)).headers.get('upload-offset'));
+          // Announces two whole parts (16 MiB) and is cut off 4 MiB into the second.
+          await new Promise<void>((resolve, reject) => {
+            const req = request(new URL(at, base), {
+              method: 'PATCH',
+              headers: { ...tusPatchHeaders(me.token, 0), 'content-length': String(16 * MiB) },
+            });
+            req.on('error', () => resolve());
+            req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
+            req.write(body.subarray(0, 12 * MiB), () => setTimeout(() => req.destroy(), 300));
+          });
+          await waitFor('the first part to be stored', async () => (await offset()) > 0, 10_000);
+          assert.equal(await offset(), 8 * MiB, 'the whole first part is kept, the cut-off second is not');
+          // The rest in one PATCH: one whole part and the upload's last, shorter one.
+          const done = await tusPatch(base, at, me.token, 8 * MiB, body.subarray(8 * MiB));
+          assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+          await assertServed(base, me.token, body);
+          const uploadId = at.split('/').pop()!;
+          const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
+          assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays');
         });
       } finally {
         bucket.destroy();

@@ -34,8 +34,12 @@ export function coalescer(onChunk?: (chunk: Buffer) => void, minBytes = COALESCE
 }
 
 /** `stream` through a coalescer, an error on it passed on. */
-export function coalesced(stream: Readable, onChunk?: (chunk: Buffer) => void): Readable {
-  const out = coalescer(onChunk);
+export function coalesced(
+  stream: Readable,
+  onChunk?: (chunk: Buffer) => void,
+  minBytes = COALESCE_BYTES,
+): Readable {
+  const out = coalescer(onChunk, minBytes);
   stream.on('error', (err) => out.destroy(err));
   return stream.pipe(out);
 }

@@ -10,14 +10,25 @@
  * request, under the upload's lock, nothing else writes the upload, so `S3UploadStore` keeps
  * what the first look found for that request's write (never across requests: another node
  * may have written in between). A PATCH then makes two small requests and its parts.
+ *
+ * Parts straight from the request: when a PATCH declares its length (Content-Length), each
+ * whole part of it is sent to the bucket as its bytes arrive, one `UploadPart` with the
+ * part's length, holding no copy (the store's own path writes each part to a temporary file
+ * and reads it back). A part is begun only when the declared body holds all of it, so the
+ * parts are the ones the store's own path would make, and what is left after the last whole
+ * part (shorter than S3's smallest part, and not the upload's end) takes the store's own path
+ * to the leftover partial part. A body cut off inside a streamed part loses that part: the
+ * offset is what the finished parts hold, and the client sends the rest from there.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { once } from 'node:events';
 import type { ReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import type { Part } from '@aws-sdk/client-s3';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import { ERRORS, type Upload } from '@tus/utils';
 import { parseS3Url } from '../adapters/blobs/s3/s3-blobs.js';
+import { coalesced, coalescer } from './coalesce.js';
 import { UPLOAD_EXPIRY_MS, type UploadStore } from './uploads.js';
 
 /** Each part of an S3 upload but the last (S3's minimum is 5 MiB). */
@@ -32,8 +43,10 @@ interface Seen {
   partial?: { size: number | undefined };
 }
 
-/** Per request: upload id → what was seen of it. */
-const requestScope = new AsyncLocalStorage<Map<string, Seen>>();
+/** Per request: upload id → what was seen of it, and the length the request's body declares. */
+const requestScope = new AsyncLocalStorage<{ seen: Map<string, Seen>; bodyBytes: number | undefined }>();
+/** Within one write whose request declared its length: where its body starts and ends. */
+const thisWrite = new AsyncLocalStorage<{ from: number; end: number }>();
 
 const S3_GONE = new Set(['NoSuchUpload', 'NoSuchKey', 'NotFound']);
 const gone = (err: unknown) =>
@@ -42,10 +55,17 @@ const gone = (err: unknown) =>
 export class S3UploadStore extends S3Store implements UploadStore {
   /** A PATCH of several parts has them in flight together, while its body still arrives. */
   readonly chunkBytes = S3_CHUNK_BYTES;
+  /**
+   * A part sent straight takes the body's chunks as they come, with no copy; the store's own
+   * path, which appends to a file per chunk, is given them joined (coalesce.ts).
+   */
+  readonly joinsChunks = true;
   /** Parts being sent to the bucket now, over all uploads (at most the store's limit). */
   partsInFlight = 0;
   /** The most parts that were in flight at once since the store was made. */
   peakPartsInFlight = 0;
+  /** Parts sent straight from a request's body, without a temporary file, since the store was made. */
+  partsSentStraight = 0;
 
   /** Parts this store sends at once, over all its uploads (`s3PartsInFlight`). */
   readonly partsInFlightLimit: number;
@@ -55,9 +75,12 @@ export class S3UploadStore extends S3Store implements UploadStore {
     this.partsInFlightLimit = options.maxConcurrentPartUploads;
   }
 
-  /** Runs one tus request: the parts it sees are reused by its own write only. */
-  inRequest<T>(fn: () => Promise<T>): Promise<T> {
-    return requestScope.run(new Map(), fn);
+  /**
+   * Runs one tus request: the parts it sees are reused by its own write only. `bodyBytes`,
+   * a PATCH's declared length, lets its whole parts go to the bucket as they arrive.
+   */
+  inRequest<T>(fn: () => Promise<T>, bodyBytes?: number): Promise<T> {
+    return requestScope.run({ seen: new Map(), bodyBytes }, fn);
   }
 
   /** The upload's metadata (owner, size) from its info object, without listing its parts. */
@@ -66,7 +89,7 @@ export class S3UploadStore extends S3Store implements UploadStore {
   }
 
   private seen(id: string): Seen | undefined {
-    const scope = requestScope.getStore();
+    const scope = requestScope.getStore()?.seen;
     if (!scope) return undefined;
     const known = scope.get(id);
     if (known) return known;
@@ -77,7 +100,7 @@ export class S3UploadStore extends S3Store implements UploadStore {
 
   /** Forgets what this request saw of the upload: it is about to change. */
   private changing(id: string): void {
-    requestScope.getStore()?.delete(id);
+    requestScope.getStore()?.seen.delete(id);
   }
 
   protected override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
@@ -135,6 +158,12 @@ export class S3UploadStore extends S3Store implements UploadStore {
     return super.deleteIncompletePart(id);
   }
 
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const bodyBytes = requestScope.getStore()?.bodyBytes;
+    if (bodyBytes === undefined) return super.write(coalesced(src), id, offset);
+    return thisWrite.run({ from: offset, end: offset + bodyBytes }, () => super.write(src, id, offset));
+  }
+
   protected override async uploadParts(
     metadata: MetadataValue,
     readStream: Readable,
@@ -142,7 +171,128 @@ export class S3UploadStore extends S3Store implements UploadStore {
     offset: number,
   ): Promise<number> {
     this.changing(metadata.file.id);
-    return super.uploadParts(metadata, readStream, currentPartNumber, offset);
+    const write = thisWrite.getStore();
+    if (!write) return super.uploadParts(metadata, readStream, currentPartNumber, offset);
+    return this.streamParts(metadata, readStream, currentPartNumber, offset, write);
+  }
+
+  /**
+   * Sends `body` (the upload's bytes from `offset`) as the parts the store's own path would
+   * make, each whole part straight from the body; see the module's comment. The first part
+   * when it begins with the leftover partial part (`offset` before `write.from`), and what
+   * follows the last whole part, take the store's own path, which keeps what arrives of them
+   * however the body ends. Returns the bytes stored.
+   */
+  private async streamParts(
+    metadata: MetadataValue,
+    body: Readable,
+    partNumber: number,
+    offset: number,
+    write: { from: number; end: number },
+  ): Promise<number> {
+    const size = metadata.file.size;
+    const end = size === undefined ? write.end : Math.min(write.end, size);
+    const partBytes = this.calcOptimalPartSize(size);
+    let stored = 0;
+    const sends: Promise<void>[] = [];
+    // Rejects with the first failed send, so that a wait for room in a part gives up.
+    let failed: (err: unknown) => void = () => {};
+    const failure = new Promise<never>((_, reject) => {
+      failed = reject;
+    });
+    failure.catch(() => {});
+    const sent = (send: Promise<number>): Promise<void> => {
+      const settled = send.then(
+        (n) => {
+          stored += n;
+        },
+        (err) => {
+          failed(err);
+          throw err;
+        },
+      );
+      settled.catch(() => {});
+      sends.push(settled);
+      return settled;
+    };
+
+    /**
+     * Where the body's bytes go now: a part (`left` bytes still to come), sent straight when
+     * it has `stop`, else through the store's own path.
+     */
+    let part: { to: Transform; left: number; stop?: AbortController; send: Promise<void> } | undefined;
+
+    const begin = async (): Promise<void> => {
+      const left = end - offset;
+      const length =
+        left >= partBytes ? partBytes : left >= this.minPartSize || offset + left === size ? left : 0;
+      if (length === 0 || offset < write.from) {
+        // The store's own path: a file, then a part or the leftover partial part.
+        const to = coalescer();
+        const send = sent(super.uploadParts(metadata, to, partNumber, offset));
+        part = { to, left: length === 0 ? Number.POSITIVE_INFINITY : length, send };
+        partNumber++;
+        offset += length;
+        return;
+      }
+      const permit = await this.partUploadSemaphore.acquire();
+      const to = new PassThrough();
+      const stop = new AbortController();
+      const upload = {
+        Bucket: this.bucket,
+        Key: metadata.file.id,
+        UploadId: metadata['upload-id'],
+        PartNumber: partNumber++,
+        Body: to,
+        ContentLength: length,
+      };
+      offset += length;
+      this.partsSentStraight++;
+      const send = sent(
+        this.counted(() => this.client.uploadPart(upload, { abortSignal: stop.signal }))
+          .then(() => length)
+          .finally(() => void permit.release().catch(() => {})),
+      );
+      part = { to, left: length, stop, send };
+    };
+
+    let error: unknown;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        let bytes = chunk;
+        while (bytes.length > 0) {
+          if (!part) await begin();
+          const current = part as unknown as NonNullable<typeof part>;
+          const piece = bytes.length <= current.left ? bytes : bytes.subarray(0, current.left);
+          bytes = bytes.subarray(piece.length);
+          current.left -= piece.length;
+          if (current.left === 0) {
+            current.to.end(piece);
+            part = undefined;
+          } else if (!current.to.write(piece)) {
+            await Promise.race([once(current.to, 'drain'), failure]);
+          }
+        }
+      }
+    } catch (err) {
+      error = err;
+    }
+    // The body ended (or failed) inside a part. One sent straight is not whole, so it is
+    // called off and not stored; the store's own path keeps what arrived, unless it failed.
+    const cut = part;
+    if (cut?.stop) {
+      cut.stop.abort();
+      cut.to.destroy();
+    } else if (error !== undefined) {
+      cut?.to.destroy(error instanceof Error ? error : new Error(String(error)));
+    } else {
+      cut?.to.end();
+    }
+    const results = await Promise.allSettled(sends);
+    if (error !== undefined) throw error;
+    const refused = results.find((r, i) => r.status === 'rejected' && !(cut?.stop && sends[i] === cut.send));
+    if (refused?.status === 'rejected') throw refused.reason;
+    return stored;
   }
 
   /**

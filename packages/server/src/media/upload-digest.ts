@@ -35,6 +35,8 @@ export class DigestStore<
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    // Chunks are joined here unless the store joins them itself where its writes need it.
+    const pieces = (this.inner as { joinsChunks?: boolean }).joinsChunks ? 1 : undefined;
     let r = this.running.get(id);
     if (offset === 0 && !r?.busy) {
       r = { hash: createHash('sha256'), offset: 0, busy: false };
@@ -42,15 +44,19 @@ export class DigestStore<
     }
     if (!r || r.busy || r.offset !== offset) {
       this.running.delete(id);
-      return this.inner.write(coalesced(stream), id, offset);
+      return this.inner.write(coalesced(stream, undefined, pieces), id, offset);
     }
     const run = r;
     run.busy = true;
     let hashed = 0;
-    const tap = coalesced(stream, (chunk) => {
-      run.hash.update(chunk);
-      hashed += chunk.length;
-    });
+    const tap = coalesced(
+      stream,
+      (chunk) => {
+        run.hash.update(chunk);
+        hashed += chunk.length;
+      },
+      pieces,
+    );
     try {
       const next = await this.inner.write(tap, id, offset);
       run.busy = false;

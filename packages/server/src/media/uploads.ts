@@ -51,13 +51,28 @@ export const CHUNK_BYTES_HEADER = 'Upload-Chunk-Bytes';
 /** A tus store that can also read a finished upload back (the file and S3 stores can). */
 export type UploadStore = DataStore & {
   read(id: string): Readable | Promise<Readable>;
-  /** Runs one request, for a store that keeps what the request learned (s3-uploads.ts). */
-  inRequest?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs one request, for a store that keeps what the request learned (s3-uploads.ts);
+   * `bodyBytes` is a PATCH's declared length (Content-Length).
+   */
+  inRequest?<T>(fn: () => Promise<T>, bodyBytes?: number): Promise<T>;
   /** The upload's metadata when it is cheaper than `getUpload` (which also finds the offset). */
   getUploadMetadata?(id: string): Promise<Upload>;
+  /**
+   * The store joins a body's socket-sized chunks itself where its writes need it; else they
+   * reach it joined into pieces of a MiB (coalesce.ts).
+   */
+  readonly joinsChunks?: boolean;
   /** The bytes a PATCH should carry to be written fastest, suggested to clients (Upload-Chunk-Bytes). */
   readonly chunkBytes?: number;
 };
+
+/** A PATCH's declared body length (Content-Length), when it has a well-formed one. */
+function patchBytes(req: IncomingMessage): number | undefined {
+  const declared = req.headers['content-length'];
+  if (req.method !== 'PATCH' || declared === undefined || !/^\d{1,15}$/.test(declared)) return undefined;
+  return Number(declared);
+}
 
 /** The PATCH size suggested with the file store: each PATCH is appended to the file as it arrives. */
 export const FILE_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -192,7 +207,7 @@ export class ResumableUploads {
     if (this.files.chunkBytes) res.setHeader(CHUNK_BYTES_HEADER, String(this.files.chunkBytes));
     const handle = () => this.tus.handle(req, res);
     await requestChecksum.run(checksum, () =>
-      this.files.inRequest ? this.files.inRequest(handle) : handle(),
+      this.files.inRequest ? this.files.inRequest(handle, patchBytes(req)) : handle(),
     );
   }
 
