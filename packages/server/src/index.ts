@@ -1,3 +1,4 @@
+export { ensureTestBucket, TEST_BUCKET } from './adapters/blobs/s3/testing.js';
 export { PostgresStore } from './adapters/store/postgres/postgres-store.js';
 export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 export { adminMain } from './admin-main.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { type Credentials, requestCode, verifyCode } from '@parley/sdk';
-import { createLogger, createNode, loadConfig, type ParleyNode, TEST_LIMITS } from '@parley/server';
+import { createLogger, loadConfig, openNode, type ParleyNode, TEST_LIMITS } from '@parley/server';
 
 export interface TestNode {
   /** `http://127.0.0.1:<port>`, set once the node is up. */
@@ -23,7 +23,11 @@ export interface TestNode {
   code(phone: string): string | undefined;
 }
 
-export function useTestNode(prefix: string): TestNode {
+/**
+ * `argv`: the node's command-line settings (e.g. `--media s3://…`), asked for when the node
+ * starts; default none.
+ */
+export function useTestNode(prefix: string, options: { argv?: () => Promise<string[]> } = {}): TestNode {
   const codes = new Map<string, string>();
   const t = {
     url: '',
@@ -47,13 +51,14 @@ export function useTestNode(prefix: string): TestNode {
         // Every test client is 127.0.0.1: the per-IP and per-user abuse limits must not bind.
         ...TEST_LIMITS,
       },
+      argv: (await options.argv?.()) ?? [],
     });
     const sms = { sendCode: async (phone: string, code: string) => void codes.set(phone, code) };
-    t.node = createNode(cfg, { sms, log: createLogger(cfg.logLevel) });
+    t.node = await openNode(cfg, { sms, log: createLogger(cfg.logLevel) });
     t.url = `http://127.0.0.1:${await t.node.start()}`;
   });
   after(async () => {
-    await t.node.stop();
+    await t.node?.stop();
     await rm(t.dir, { recursive: true, force: true });
   });
   return t;

@@ -96,3 +96,6 @@ export function useParleyProcesses() {
     chat: (t: TestNode, name: string) => parley(t, ['chat', '--profile', name]),
   };
 }
+
+/** What `useParleyProcesses` gives a test file. */
+export type ParleyProcesses = ReturnType<typeof useParleyProcesses>;
