@@ -78,7 +78,7 @@ export const CHAT_COMMANDS: Record<string, ChatCommandSpec> = {
   },
   save: {
     usage: '/save SEQ PATH',
-    help: 'decrypt the file of message SEQ into PATH (a new file, or a directory)',
+    help: 'decrypt the file of message SEQ into PATH (a new file, or a directory); a cut-off /save resumes when run again',
     min: 2,
     max: 2,
   },

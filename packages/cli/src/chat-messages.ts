@@ -4,7 +4,8 @@
  * receipts, marks the open chat read, and runs /reply, /edit, /delete, /react, /forward,
  * /file, /save and /history. Content goes through SecureMessaging (deletes and reactions
  * carry none); what was read is kept in the MessageArchive, since the server's copies can
- * be decrypted only once.
+ * be decrypted only once. /save keeps a file's encrypted bytes as they arrive (when given a
+ * downloads directory), so a /save that was cut off goes on from them when run again.
  */
 
 import {
@@ -21,6 +22,7 @@ import { readFileToSend, writeReceivedFile } from './attachments.js';
 import type { Contacts } from './contacts.js';
 import { CliError } from './errors.js';
 import { effectLines, entryLine, fileLabel, reactionsLine, statusLine } from './format-message.js';
+import { downloadKept, keptPart, removeKeptPart } from './kept-downloads.js';
 import type { MessageArchive } from './message-archive.js';
 import {
   type FileInfo,
@@ -52,6 +54,15 @@ export function parseSeq(arg: string | undefined): number {
 /** Files at least this big show a progress line while they are encrypted and moved. */
 const PROGRESS_BYTES = 1024 * 1024;
 
+export interface ChatMessagesOptions {
+  /**
+   * Where /save keeps the encrypted bytes of a file as they arrive (the profile's downloads
+   * directory, shared with `parley download`), so a cut-off /save resumes; default: nothing
+   * is kept and a /save starts from zero.
+   */
+  downloads?: string;
+}
+
 export class ChatMessages {
   readonly log: MessageLog;
   private readonly client: ParleyClient;
@@ -69,6 +80,7 @@ export class ChatMessages {
     private readonly print: (line: string) => void,
     private readonly archive: MessageArchive,
     private readonly now: () => number,
+    private readonly options: ChatMessagesOptions = {},
   ) {
     this.client = secure.client;
     this.log = new MessageLog(this.client.credentials.userId);
@@ -242,24 +254,37 @@ export class ChatMessages {
     }
   }
 
-  /** `/save SEQ PATH`: downloads, checks and decrypts the file of message SEQ. */
+  /**
+   * `/save SEQ PATH`: downloads, checks and decrypts the file of message SEQ, going on from
+   * the bytes a cut-off /save (or `parley download`) kept; the kept part goes once the file
+   * is written, and stays when writing fails (another PATH then needs no download).
+   */
   private async save(chat: ChatInfo, seq: number, path: string): Promise<void> {
     const entry = await this.find(chat.id, seq);
     const file = entry.deleted ? undefined : entry.file;
     if (!file) throw new CliError(`message #${seq} has no file`);
-    if (!file.pointer)
-      throw new CliError(`message #${seq} is a file sent from this device: it is not kept here`);
-    let onProgress: ((received: number, total: number) => void) | undefined;
-    if (file.size >= PROGRESS_BYTES) {
-      this.print(`Downloading ${fileLabel(file)}…`);
-      const progress = new ProgressLine(
-        { write: (s: string) => this.print(s.trimEnd()) },
-        file.name ?? 'file',
-      );
-      onProgress = (received, total) => progress.update(received, total);
-    }
-    const bytes = await this.secure.download(file.pointer, { ...(onProgress && { onProgress }) });
+    const pointer = file.pointer;
+    if (!pointer) throw new CliError(`message #${seq} is a file sent from this device: it is not kept here`);
+    const big = file.size >= PROGRESS_BYTES;
+    if (big) this.print(`Downloading ${fileLabel(file)}…`);
+    const download = (have: Uint8Array, onChunk?: (chunk: Uint8Array, offset: number) => Promise<void>) => {
+      // A new line for each attempt (a kept start that fails its digest starts from zero); a
+      // resumed one says where it goes on from, whatever the file's size.
+      const progress =
+        big || have.length > 0
+          ? new ProgressLine({ write: (s: string) => this.print(s.trimEnd()) }, file.name ?? 'file')
+          : undefined;
+      return this.secure.download(pointer, {
+        ...(have.length > 0 && { have }),
+        ...(onChunk && { onChunk }),
+        ...(progress && { onProgress: (received, total) => progress.update(received, total, have.length) }),
+      });
+    };
+    const downloads = this.options.downloads;
+    const part = downloads === undefined ? undefined : await keptPart(downloads, pointer.mediaId);
+    const bytes = part ? await downloadKept(part, download) : await download(new Uint8Array());
     const written = await writeReceivedFile(path, file, seq, bytes);
+    if (part) await removeKeptPart(part);
     this.print(`Saved ${fileLabel(file)} to ${written}.`);
   }
 

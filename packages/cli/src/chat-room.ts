@@ -57,6 +57,11 @@ export interface ChatRoomOptions {
   timers?: Timers;
   /** Where decrypted messages are kept across runs (the profile's history store); default memory. */
   history?: KeyValueStore;
+  /**
+   * Where /save keeps a file's encrypted bytes until it is saved, so a cut-off /save resumes
+   * (the profile's downloads directory); default: nothing is kept.
+   */
+  downloads?: string;
 }
 
 export class ChatRoom {
@@ -104,6 +109,7 @@ export class ChatRoom {
       print,
       new MessageArchive(options.history ?? new MemoryKeyValueStore()),
       () => this.timers.now(),
+      { ...(options.downloads !== undefined && { downloads: options.downloads }) },
     );
     this.detach = () => {
       offTyping();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -38,6 +38,7 @@ test('profile files live under the home, named after the profile', () => {
     store: '/h/work.store.json',
     keys: '/h/work.keys.db',
     history: '/h/work.history.db',
+    downloads: '/h/work.downloads',
   });
   for (const bad of ['', '../x', 'a/b', '.hidden', 'x'.repeat(65)]) {
     assert.throws(() => profilePaths('/h', bad), UsageError, bad);
@@ -70,11 +71,14 @@ test('a missing profile says how to create one; a broken one names the file', as
   await assert.rejects(loadProfile(paths, 'nobody'), /not valid JSON/);
 });
 
-test('deleteProfile removes the credentials, the local store, the keys and the history', async () => {
+test('deleteProfile removes the credentials, the local store, the keys, the history and kept downloads', async () => {
   const paths = profilePaths(join(root, 'del'), 'p');
   await saveProfile(paths, profile);
-  const files = [paths.store, paths.keys, `${paths.keys}-wal`, paths.history, `${paths.history}-shm`];
+  await mkdir(paths.downloads);
+  const part = join(paths.downloads, `${'a'.repeat(64)}.part`);
+  const files = [paths.store, paths.keys, `${paths.keys}-wal`, paths.history, `${paths.history}-shm`, part];
   for (const f of files) await writeFile(f, '{}');
   await deleteProfile(paths);
   for (const f of [paths.credentials, ...files]) await assert.rejects(readFile(f), { code: 'ENOENT' }, f);
+  await assert.rejects(readdir(paths.downloads), { code: 'ENOENT' }, 'the downloads directory');
 });

@@ -1,8 +1,9 @@
 /**
  * Saved device profiles: `$PARLEY_HOME/<name>.json` holds the credentials (mode 0600, the
  * token is a bearer secret); beside it `<name>.store.json` the local cursor store,
- * `<name>.keys.db` the device's private keys and encryption sessions, and
- * `<name>.history.db` the messages this device has read, in clear (both SQLite, 0600).
+ * `<name>.keys.db` the device's private keys and encryption sessions,
+ * `<name>.history.db` the messages this device has read, in clear (both SQLite, 0600), and
+ * `<name>.downloads/` the encrypted start of downloads that were cut off (kept-downloads.ts).
  * Writes are atomic (temp file + rename) so a crash never leaves half a profile.
  */
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
@@ -24,6 +25,8 @@ export interface ProfilePaths {
   keys: string;
   /** Decrypted messages (the server keeps only ciphertext that could be read once). */
   history: string;
+  /** Encrypted bytes of downloads cut off (`parley download`, `/save`), kept until saved. */
+  downloads: string;
 }
 
 export function parleyHome(env: NodeJS.ProcessEnv): string {
@@ -40,6 +43,7 @@ export function profilePaths(home: string, name: string): ProfilePaths {
     store: join(home, `${name}.store.json`),
     keys: join(home, `${name}.keys.db`),
     history: join(home, `${name}.history.db`),
+    downloads: join(home, `${name}.downloads`),
   };
 }
 
@@ -108,11 +112,12 @@ export async function deleteProfile(paths: ProfilePaths): Promise<void> {
 }
 
 /**
- * Starts the store, keys and history afresh: a new device must not reuse old cursors, and
- * must make and publish its own keys.
+ * Starts the store, keys, history and kept downloads afresh: a new device must not reuse old
+ * cursors, and must make and publish its own keys.
  */
 export async function resetLocalState(paths: ProfilePaths): Promise<void> {
   await rm(paths.store, { force: true });
+  await rm(paths.downloads, { recursive: true, force: true });
   // SQLite's write-ahead log and shared-memory files go with their database.
   for (const db of [paths.keys, paths.history]) {
     for (const suffix of ['', '-wal', '-shm']) await rm(`${db}${suffix}`, { force: true });

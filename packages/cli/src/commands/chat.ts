@@ -33,7 +33,9 @@ in a group). While you type a line (on a terminal), the other members see you ty
 /privacy sets who sees your last seen.
 A file shows its kind, size and what its sender's device measured before you save it:
 "[📷 photo.jpg, 2.1 MB, 4032×3024, thumbnail 320×240]" ("parley download" saves it from a
-script, and resumes when cut off).
+script). A /save that was cut off (the chat killed, the connection lost) resumes when run
+again, as "parley download" does: the encrypted bytes so far wait in
+$PARLEY_HOME/<profile>.downloads until the file is saved.
 Messages and files (/file, /save) are end-to-end encrypted: the server only relays
 ciphertext, and each message can be decrypted once, on arrival. This device's keys and
 sessions are in $PARLEY_HOME/<profile>.keys.db and the messages it has read in
@@ -83,6 +85,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const room: ChatRoom = new ChatRoom(secure, contacts, print, {
     promptChanged: redrawPrompt,
     ...(session.history && { history: session.history }),
+    downloads: session.paths.downloads,
   });
   if (tty) {
     // readline updates rl.line in its own keypress listener, which runs before this one.

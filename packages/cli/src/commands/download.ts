@@ -7,17 +7,17 @@
  * part is removed once the file is saved. Nothing in clear is written before the digest
  * and the decryption check out.
  */
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { COMMON_HELP, optional, parseCommand } from '../args.js';
 import { receivedFileTarget, writeReceivedFile } from '../attachments.js';
 import { findChat } from '../chat-lookup.js';
 import { parseSeq } from '../chat-messages.js';
 import { CliError, UsageError } from '../errors.js';
 import { fileLabel } from '../format-message.js';
+import { downloadKept, keptPart, removeKeptPart } from '../kept-downloads.js';
 import { MessageArchive } from '../message-archive.js';
 import { ProgressLine } from '../progress.js';
-import { loadSessionProfile, openSession } from '../session.js';
+import { openSession } from '../session.js';
 
 const HELP = `Usage: parley download CHAT SEQ [--out PATH] [--limit-rate RATE] [--profile NAME]
 
@@ -30,8 +30,9 @@ shows it (in brackets); SEQ is the message's number there (#SEQ). The message mu
 Progress goes to stderr (bytes, percent, rate, time left). A download that was cut off
 resumes where it stopped when run again: the encrypted bytes so far wait in
 $PARLEY_HOME/<profile>.downloads until the file is saved (encrypted: the key stays in the
-profile's history). Like "parley send", it cannot run while "parley chat" uses the same
-profile (KEY_STORE_BUSY): quit the chat first, or use /save there.
+profile's history; /save in "parley chat" goes on from them too). Like "parley send", it
+cannot run while "parley chat" uses the same profile (KEY_STORE_BUSY): quit the chat first,
+or use /save there.
 
 Options:
   --out PATH          where to save the file (default: the current directory)
@@ -67,7 +68,6 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const out = optional(values, 'out') ?? '.';
   const rawRate = optional(values, 'limit-rate');
   const rate = rawRate === undefined ? undefined : parseRate(rawRate);
-  const { name: profileName, paths } = await loadSessionProfile(values, env);
 
   const session = await openSession(values, env, { receive: false, history: true });
   await session.start();
@@ -88,9 +88,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     const target = await receivedFileTarget(out, file, seq);
     if (await stat(target).catch(() => undefined)) throw new CliError(`${target} exists: give another --out`);
 
-    const partDir = join(paths.home, `${profileName}.downloads`);
-    await mkdir(partDir, { recursive: true, mode: 0o700 });
-    const part = join(partDir, `${file.pointer.mediaId}.part`);
+    const part = await keptPart(session.paths.downloads, file.pointer.mediaId);
     process.stderr.write(`Downloading ${fileLabel(file)} from ${chatName}…\n`);
     const bytes = await downloadKept(part, async (have, onChunk) => {
       const progress = new ProgressLine(process.stderr, file.name ?? `file-${seq}`);
@@ -107,39 +105,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       });
     });
     const written = await writeReceivedFile(target, file, seq, bytes);
-    await rm(part, { force: true });
+    await removeKeptPart(part);
     process.stdout.write(`Saved ${fileLabel(file)} to ${written}.\n`);
     return 0;
   } finally {
     await session.close();
-  }
-}
-
-/**
- * Runs a download that keeps its encrypted bytes in `part` as they arrive and starts from
- * what an earlier run kept there; a kept start that does not check out is dropped and the
- * download runs once more from zero.
- */
-async function downloadKept(
-  part: string,
-  download: (
-    have: Uint8Array,
-    onChunk: (chunk: Uint8Array, offset: number) => Promise<void>,
-  ) => Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  for (let attempt = 0; ; attempt++) {
-    const have = await readFile(part).catch(() => Buffer.alloc(0));
-    const fh = await open(part, have.length > 0 ? 'r+' : 'w', 0o600);
-    try {
-      return await download(new Uint8Array(have), async (chunk, offset) => {
-        await fh.write(chunk, 0, chunk.length, offset);
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt > 0 || have.length === 0 || code !== 'DIGEST_MISMATCH') throw err;
-      await rm(part, { force: true });
-    } finally {
-      await fh.close();
-    }
   }
 }
