@@ -1,7 +1,8 @@
 /**
  * A node started from `--media s3://…` settings (PARLEY_TEST_S3_ENDPOINT, with
  * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): uploads land in the bucket and nowhere on the
- * node's disk, and another node's store reads them back.
+ * node's disk, and another node's store reads them back. Resumable uploads in the bucket are
+ * refused, capped and expired as on local disk, and leave nothing of theirs behind.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,12 +11,21 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { uploadMediaResumable } from '@parley/sdk';
 import { S3BlobStore } from '../src/adapters/blobs/s3/s3-blobs.js';
 import { ensureTestBucket, TEST_BUCKET } from '../src/adapters/blobs/s3/testing.js';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { loadConfig } from '../src/config/load.js';
+import type { ConfigInput } from '../src/config/schema.js';
 import { TEST_LIMITS } from '../src/config/test-limits.js';
 import { createLogger } from '../src/log.js';
 import { s3UploadStore } from '../src/media/s3-uploads.js';
@@ -29,10 +39,37 @@ const endpoint = process.env.PARLEY_TEST_S3_ENDPOINT;
 const skipReason = 'PARLEY_TEST_S3_ENDPOINT is not set';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** The code of an error answer's JSON body (undefined when it has none). */
+const errorCode = async (res: Response) =>
+  ((await res.json().catch(() => undefined)) as { error?: { code?: string } } | undefined)?.error?.code;
+
 /** Fetches `body` back from the node by its digest and checks the bytes. */
 async function assertServed(base: string, token: string, body: Uint8Array, message?: string) {
   const got = await fetch(`${base}/v1/media/${sha(body)}`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(body), message);
+}
+
+/** The objects, and the multipart uploads not yet completed, under `prefix` in a bucket (up to 1000 each). */
+async function inBucket(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  const multipart = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  return [
+    ...(objects.Contents ?? []).map((o) => o.Key ?? ''),
+    ...(multipart.Uploads ?? []).map((u) => `${u.Key} (multipart upload ${u.UploadId})`),
+  ];
+}
+
+/** Empties a bucket of a test's own (objects and unfinished multipart uploads) and deletes it. */
+async function removeBucket(s3: S3Client, bucket: string): Promise<void> {
+  const multipart = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  for (const u of multipart.Uploads ?? [])
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+  const objects = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [];
+  if (objects.length > 0)
+    await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.map((o) => ({ Key: o.Key })) } }),
+    );
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 if (endpoint === undefined) {
@@ -43,15 +80,27 @@ if (endpoint === undefined) {
   describe('media on S3', () => {
     before(() => ensureTestBucket(s3Endpoint));
 
-    /** A node with its media under a fresh prefix of the test bucket, and a registered user. */
+    /**
+     * A node with its media under a fresh prefix of the test bucket, and a registered user;
+     * `settings` are added to the node's config (caps, limits).
+     */
     async function withS3Node(
       name: string,
       run: (n: { base: string; me: Creds }) => Promise<void>,
+      settings: ConfigInput = {},
     ): Promise<void> {
       const url = `s3://${TEST_BUCKET}/${name}-${randomBytes(6).toString('hex')}`;
       const dataDir = mkdtempSync(join(tmpdir(), `parley-s3-${name}-`));
       const config = loadConfig({
-        overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+        overrides: {
+          port: 0,
+          host: '127.0.0.1',
+          logLevel: 'silent',
+          dev: false,
+          dataDir,
+          ...TEST_LIMITS,
+          ...settings,
+        },
         argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
       });
       const sms = new CapturingSms();
@@ -340,6 +389,133 @@ if (endpoint === undefined) {
         });
       } finally {
         bucket.destroy();
+      }
+    });
+
+    it('refuses a tus upload whose body does not match its digest, and nothing of it becomes fetchable or stays in the bucket', async () => {
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      try {
+        await withS3Node('tus-digest', async ({ base, me }) => {
+          // Two parts (8 MiB and the rest): a completed multipart upload, refused after it.
+          const body = randomBytes(8 * 1024 * 1024 + 50_000);
+          const claimed = sha(randomBytes(8));
+          const created = await tusCreate(base, me.token, body.length, { sha256: claimed, class: 'video' });
+          assert.equal(created.status, 201);
+          const at = created.headers.get('location')!;
+          const res = await tusPatch(base, at, me.token, 0, body);
+          assert.equal(res.status, 400);
+          assert.equal(await errorCode(res), 'DIGEST_MISMATCH');
+          const download = (id: string) =>
+            fetch(`${base}/v1/media/${id}`, { headers: { authorization: `Bearer ${me.token}` } });
+          assert.equal((await download(claimed)).status, 404, 'not under the declared digest');
+          assert.equal((await download(sha(body))).status, 404, 'nor under its own');
+          assert.equal((await tusHead(base, at, me.token)).status, 404, 'the upload was deleted');
+          const uploadId = at.split('/').pop()!;
+          assert.deepEqual(await inBucket(bucket, TEST_BUCKET, uploadId), [], 'nothing of the upload stays');
+        });
+      } finally {
+        bucket.destroy();
+      }
+    });
+
+    it('caps each class on the declared length and on the bytes that arrive', async () => {
+      const caps = { mediaMaxImageBytes: 100_000, mediaMaxVideoBytes: 8 * 1024 * 1024 };
+      await withS3Node(
+        'tus-caps',
+        async ({ base, me }) => {
+          const create = (length: number, kind: string) =>
+            tusCreate(base, me.token, length, { sha256: sha(randomBytes(4)), class: kind });
+          const tooBig = await create(100_001, 'image');
+          assert.deepEqual([tooBig.status, await errorCode(tooBig)], [413, 'PAYLOAD_TOO_LARGE']);
+          // Two GiB declared as a video over an 8 MiB cap: refused at creation, nothing written.
+          const huge = await create(2 * 1024 ** 3, 'video');
+          assert.deepEqual([huge.status, await errorCode(huge)], [413, 'PAYLOAD_TOO_LARGE']);
+          // More bytes than declared: tus refuses the PATCH and keeps the offset.
+          const body = randomBytes(1000);
+          const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'image' });
+          assert.equal(created.status, 201);
+          const at = created.headers.get('location')!;
+          assert.equal((await tusPatch(base, at, me.token, 0, randomBytes(1500))).status, 413);
+          const offset = async () => (await tusHead(base, at, me.token)).headers.get('upload-offset');
+          assert.equal(await offset(), '0');
+          // The same without Content-Length (the store's other path): the right bytes, then more.
+          const unsized = await fetch(new URL(at, base), {
+            method: 'PATCH',
+            headers: tusPatchHeaders(me.token, 0),
+            body: ReadableStream.from([body, randomBytes(500)]),
+            duplex: 'half',
+          });
+          assert.equal(unsized.status, 413, 'refused once more bytes than declared arrive');
+          assert.equal(await offset(), '0', 'nothing of it is kept, not even the right bytes before');
+          const done = await tusPatch(base, at, me.token, 0, body);
+          assert.deepEqual(
+            [done.status, done.headers.get('upload-media-id')],
+            [204, sha(body)],
+            'the right bytes still complete it',
+          );
+          await assertServed(base, me.token, body);
+        },
+        caps,
+      );
+    });
+
+    it('an incomplete upload is gone past its expiry: 410, nothing fetchable, and the sweep removes it from the bucket', async () => {
+      // A bucket of its own: the store's sweep goes over every multipart upload in its bucket,
+      // whatever the media prefix, and with a 2 s expiry would take other tests' uploads.
+      const bucketName = `parley-test-expiry-${randomBytes(4).toString('hex')}`;
+      const bucket = new S3Client({ endpoint: s3Endpoint, region: 'us-east-1', forcePathStyle: true });
+      await bucket.send(new CreateBucketCommand({ Bucket: bucketName }));
+      const url = `s3://${bucketName}/media`;
+      const dataDir = mkdtempSync(join(tmpdir(), 'parley-s3-expiry-'));
+      try {
+        const config = loadConfig({
+          overrides: { port: 0, host: '127.0.0.1', logLevel: 'silent', dev: false, dataDir, ...TEST_LIMITS },
+          argv: ['--media', url, '--s3-endpoint', s3Endpoint, '--s3-force-path-style', 'true'],
+        });
+        // The store openNode would make, with the 24 h period shortened to 2 s (s3UploadStore
+        // takes no period of its own).
+        const expiring = s3UploadStore({
+          url,
+          endpoint: s3Endpoint,
+          region: config.s3Region,
+          forcePathStyle: config.s3ForcePathStyle,
+          partsInFlight: config.s3PartsInFlight,
+        });
+        const expiryMs = 2000;
+        expiring.getExpiration = () => expiryMs;
+        const sms = new CapturingSms();
+        const node = await openNode(config, { sms, log: createLogger('silent'), uploadStore: expiring });
+        try {
+          const base = `http://127.0.0.1:${await node.start()}`;
+          const me = await register({ node, sms, dataDir, url: base, stop: () => node.stop() });
+          const body = randomBytes(10_000);
+          const created = await tusCreate(base, me.token, body.length, { sha256: sha(body), class: 'video' });
+          assert.equal(created.status, 201);
+          const at = created.headers.get('location')!;
+          const first = await tusPatch(base, at, me.token, 0, body.subarray(0, 4000));
+          assert.equal(first.status, 204);
+          assert.ok(first.headers.get('upload-expires'), 'the PATCH tells when it expires');
+          const uploadId = at.split('/').pop()!;
+          const stored = await inBucket(bucket, bucketName, uploadId);
+          assert.ok(stored.length > 0, 'the upload is in the bucket');
+          await new Promise((r) => setTimeout(r, expiryMs + 300));
+          assert.equal((await tusPatch(base, at, me.token, 4000, body.subarray(4000))).status, 410);
+          assert.equal((await tusHead(base, at, me.token)).status, 410);
+          const got = await fetch(`${base}/v1/media/${sha(body)}`, {
+            headers: { authorization: `Bearer ${me.token}` },
+          });
+          assert.equal(got.status, 404);
+          assert.deepEqual(await inBucket(bucket, bucketName, uploadId), stored, 'kept until the sweep');
+          // The S3 store counts objects, not uploads: the upload's info and its partial part.
+          assert.equal(await expiring.deleteExpired(), 2, 'the sweep removed the upload');
+          assert.deepEqual(await inBucket(bucket, bucketName), [], 'swept: nothing is left in the bucket');
+        } finally {
+          await node.stop();
+        }
+      } finally {
+        await removeBucket(bucket, bucketName).catch(() => {});
+        bucket.destroy();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
 
