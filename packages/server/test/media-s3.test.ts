@@ -14,10 +14,12 @@ import { before, describe, it } from 'node:test';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { uploadMediaResumable } from '@parley/sdk';
@@ -506,9 +508,21 @@ if (endpoint === undefined) {
           });
           assert.equal(got.status, 404);
           assert.deepEqual(await inBucket(bucket, bucketName, uploadId), stored, 'kept until the sweep');
-          // The S3 store counts objects, not uploads: the upload's info and its partial part.
-          assert.equal(await expiring.deleteExpired(), 2, 'the sweep removed the upload');
-          assert.deepEqual(await inBucket(bucket, bucketName), [], 'swept: nothing is left in the bucket');
+          // What is not the node's, just as old: another multipart upload and an object named
+          // as an upload's info would be.
+          const foreign = await bucket.send(
+            new CreateMultipartUploadCommand({ Bucket: bucketName, Key: 'backups/notes' }),
+          );
+          await bucket.send(
+            new PutObjectCommand({ Bucket: bucketName, Key: 'backups/notes.info', Body: 'not the node’s' }),
+          );
+          await new Promise((r) => setTimeout(r, expiryMs + 300));
+          assert.equal(await expiring.deleteExpired(), 1, 'the sweep removed the one upload');
+          assert.deepEqual(
+            await inBucket(bucket, bucketName),
+            ['backups/notes.info', `backups/notes (multipart upload ${foreign.UploadId})`],
+            'swept: only what is not the node’s is left',
+          );
         } finally {
           await node.stop();
         }

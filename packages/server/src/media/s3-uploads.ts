@@ -3,7 +3,8 @@
  * upload with its info object, so every node that shares the bucket can resume it. The
  * store names its objects by the upload id (32 hex digits, with `.info` and `.part`) at the
  * bucket's root, whatever the media prefix; the blob store's expiry only ever touches
- * 64-hex names, so the two never meet.
+ * 64-hex names, and this store's sweep only upload ids, so the two never meet and neither
+ * touches anything else in the bucket.
  *
  * Round trips: @tus/s3-store lists an upload's parts and looks for its leftover partial part
  * both when tus asks for the upload (the offset check) and again when it writes. Within one
@@ -29,7 +30,7 @@ import { type MetadataValue, S3Store } from '@tus/s3-store';
 import { ERRORS, type Upload } from '@tus/utils';
 import { parseS3Url } from '../adapters/blobs/s3/s3-blobs.js';
 import { coalesced, coalescer } from './coalesce.js';
-import { UPLOAD_EXPIRY_MS, type UploadStore } from './uploads.js';
+import { UPLOAD_EXPIRY_MS, UPLOAD_ID, type UploadStore } from './uploads.js';
 
 /** Each part of an S3 upload but the last (S3's minimum is 5 MiB). */
 export const S3_PART_BYTES = 8 * 1024 * 1024;
@@ -293,6 +294,59 @@ export class S3UploadStore extends S3Store implements UploadStore {
     const refused = results.find((r, i) => r.status === 'rejected' && !(cut?.stop && sends[i] === cut.send));
     if (refused?.status === 'rejected') throw refused.reason;
     return stored;
+  }
+
+  /**
+   * Removes the incomplete uploads past their expiry, with their info and partial-part
+   * objects; returns how many. Only this store's own: multipart uploads named by an upload id
+   * at the bucket's root. The store's own sweep aborts every expired multipart upload in the
+   * bucket and deletes `<key>.info` and `<key>.part` for each, whoever made it, which in a
+   * bucket shared with anything else would remove what is not the node's.
+   */
+  override async deleteExpired(): Promise<number> {
+    if (this.getExpiration() === 0) return 0;
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.listMultipartUploads({
+        Bucket: this.bucket,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      });
+      const expired = (page.Uploads ?? []).filter(
+        (u): u is typeof u & { Key: string } =>
+          u.Key !== undefined &&
+          UPLOAD_ID.test(u.Key) &&
+          u.Initiated !== undefined &&
+          Date.now() > this.getExpirationDate(u.Initiated.toISOString()).getTime(),
+      );
+      // At most 1,000 objects a delete: two for each upload.
+      for (let i = 0; i < expired.length; i += 500) {
+        const ids = expired.slice(i, i + 500).map((u) => u.Key);
+        await this.client.deleteObjects({
+          Bucket: this.bucket,
+          Delete: {
+            Objects: ids.flatMap((id) => [{ Key: this.infoKey(id) }, { Key: this.partKey(id, true) }]),
+          },
+        });
+      }
+      await Promise.all(
+        expired.map(async (u) => {
+          this.changing(u.Key);
+          try {
+            await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId });
+          } catch (err) {
+            if (!gone(err)) throw err;
+          }
+          await this.clearCache(u.Key);
+        }),
+      );
+      removed += expired.length;
+      if (!page.IsTruncated) return removed;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
   }
 
   /**
