@@ -154,6 +154,62 @@ describe('resumable uploads (tus) on local disk', () => {
     assert.equal((await patch(me, url, 0, body)).status, 204, 'the right bytes still complete it');
   });
 
+  it('a resumable upload takes from the hourly upload count and byte quotas', async () => {
+    // A node of its own with quotas small enough to meet: 3 uploads and 10,000 bytes per user an hour.
+    const q = await startNode({ mediaUploadsPerHour: 3, mediaBytesPerHour: 10_000 });
+    try {
+      const [amy, ben, cat] = [await register(q), await register(q), await register(q)];
+      const start = (c: Creds, length: number, body?: Uint8Array) =>
+        tusCreate(q.url, c.token, length, { sha256: sha(body ?? randomBytes(8)), class: 'document' });
+      const statuses = async (c: Creds, lengths: number[]) => {
+        const out: number[] = [];
+        for (const length of lengths) out.push((await start(c, length)).status);
+        return out;
+      };
+      /** A 429 as the limiters give it: RATE_LIMITED with a wait within the hour, and no upload. */
+      const assertLimited = async (res: Response, what: string) => {
+        const text = await res.text();
+        assert.equal(res.status, 429, `${what}: ${text}`);
+        const { error } = JSON.parse(text) as { error: { code: string; retryAfterMs?: number } };
+        assert.deepEqual([error.code, res.headers.get('location')], ['RATE_LIMITED', null], what);
+        const ms = error.retryAfterMs ?? 0;
+        assert.ok(ms > 0 && ms <= 3_600_000, `${what}: retryAfterMs ${ms}`);
+      };
+
+      // The count: a fourth upload in the hour is refused, and so is a single PUT, which shares it.
+      assert.deepEqual(await statuses(amy, [1000, 1000, 1000]), [201, 201, 201]);
+      await assertLimited(await start(amy, 1000), 'a fourth upload');
+      const small = randomBytes(100);
+      const put = await fetch(`${q.url}/v1/media/${sha(small)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${amy.token}` },
+        body: small,
+      });
+      await assertLimited(put, 'a single PUT after three resumable uploads');
+
+      // The bytes, taken at creation for the declared length: a length past the whole hour's
+      // budget never fits (413) and takes nothing from the count either (were the two refusals
+      // counted, the second of the uploads after them would be the fourth); the budget fills
+      // exactly, and one byte more is refused while the count still has room.
+      for (let i = 0; i < 2; i++) {
+        const tooBig = await start(ben, 10_001);
+        assert.deepEqual([tooBig.status, await code(tooBig)], [413, 'PAYLOAD_TOO_LARGE']);
+      }
+      assert.deepEqual(await statuses(ben, [6000, 4000]), [201, 201]);
+      await assertLimited(await start(ben, 1), 'a byte past the budget, with uploads left in the count');
+
+      // Another user's quotas are their own; an upload sent in three PATCHes counts once.
+      const body = randomBytes(3000);
+      const url = (await start(cat, body.length, body)).headers.get('location')!;
+      for (const at of [0, 1000, 2000])
+        assert.equal((await tusPatch(q.url, url, cat.token, at, body.subarray(at, at + 1000))).status, 204);
+      assert.deepEqual(await statuses(cat, [1000, 1000]), [201, 201]);
+      await assertLimited(await start(cat, 1000), 'cat’s fourth upload');
+    } finally {
+      await q.stop();
+    }
+  });
+
   it('answers bad metadata and requests out of order with the status tus and the API say', async () => {
     const body = randomBytes(2000);
     for (const [meta, what] of [
@@ -182,10 +238,21 @@ describe('resumable uploads (tus) on local disk', () => {
     );
     const past = await patch(me, url, 5000, body.subarray(0, 10));
     assert.equal(past.status, 409, 'an offset past the length');
-    // Two PATCHes at once to one upload: one wins, and the upload is whole and right after.
+    // Two PATCHes at once to one upload (tus's lock lets one write at a time): one completes it;
+    // the other then finds the server's offset at the end (409, tus's answer to an offset that
+    // is not the server's) or, arriving after the finished upload was removed, no upload (404).
     const [a, b] = await Promise.all([patch(me, url, 0, body), patch(me, url, 0, body)]);
-    assert.ok([a.status, b.status].includes(204), `one PATCH completes it (${a.status}, ${b.status})`);
-    assert.equal((await download(sha(body))).status, 200);
+    const [won, lost] = a.status === 204 ? [a, b] : [b, a];
+    assert.equal(won.status, 204, `one PATCH completes it (${a.status}, ${b.status})`);
+    assert.deepEqual(
+      [won.headers.get('upload-offset'), won.headers.get('upload-media-id')],
+      [String(body.length), sha(body)],
+    );
+    assert.ok([409, 404].includes(lost.status), `the other is refused (${lost.status})`);
+    assert.equal((await head(me, url)).status, 404, 'the finished upload is gone');
+    const stored = await download(sha(body));
+    assert.equal(stored.status, 200);
+    assert.equal(sha(new Uint8Array(await stored.arrayBuffer())), sha(body), 'the winner’s bytes, whole');
   });
 
   it('tells its tus extensions and checksum algorithms on OPTIONS, without a token', async () => {

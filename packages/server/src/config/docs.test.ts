@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { UPLOAD_EXPIRY_MS } from '../media/uploads.js';
 import { configKeys, envName, flagName, loadConfig, settingsHelp } from './load.js';
 
 const ops = readFileSync(new URL('../../../../../docs/operations.md', import.meta.url), 'utf8');
@@ -58,4 +59,29 @@ it('s3PartsInFlight is a whole number from 1 to 64, 4 unless set, and a bad one 
       /s3PartsInFlight \(--s3-parts-in-flight \/ PARLEY_S3_PARTS_IN_FLIGHT\)/,
       bad,
     );
+});
+
+it('media defaults: 16 MB images and voice notes, 2 GB video and documents, 1 h URLs, uploads kept 24 h', () => {
+  // The product's MB and GB are binary, as docs/operations.md lists them: 16 MiB, 2 GiB.
+  const MiB = 1024 ** 2;
+  const GiB = 1024 ** 3;
+  const c = loadConfig({});
+  assert.deepEqual(
+    {
+      image: c.mediaMaxImageBytes,
+      voice: c.mediaMaxVoiceBytes,
+      video: c.mediaMaxVideoBytes,
+      document: c.mediaMaxDocumentBytes,
+      signedUrlMs: c.mediaUrlTtlMs,
+      unfinishedUploadMs: UPLOAD_EXPIRY_MS,
+    },
+    {
+      image: 16 * MiB,
+      voice: 16 * MiB,
+      video: 2 * GiB,
+      document: 2 * GiB,
+      signedUrlMs: 3_600_000,
+      unfinishedUploadMs: 86_400_000,
+    },
+  );
 });
