@@ -174,6 +174,7 @@ describe('resumable uploads (tus) on local disk', () => {
         assert.deepEqual([error.code, res.headers.get('location')], ['RATE_LIMITED', null], what);
         const ms = error.retryAfterMs ?? 0;
         assert.ok(ms > 0 && ms <= 3_600_000, `${what}: retryAfterMs ${ms}`);
+        assert.equal(res.headers.get('retry-after'), String(Math.ceil(ms / 1000)), `${what}: Retry-After`);
       };
 
       // The count: a fourth upload in the hour is refused, and so is a single PUT, which shares it.
@@ -190,12 +191,15 @@ describe('resumable uploads (tus) on local disk', () => {
       // The bytes, taken at creation for the declared length: a length past the whole hour's
       // budget never fits (413) and takes nothing from the count either (were the two refusals
       // counted, the second of the uploads after them would be the fourth); the budget fills
-      // exactly, and one byte more is refused while the count still has room.
+      // exactly, and one byte more is refused while the count still has room. An upload
+      // refused for more bytes than are left takes nothing: what is left still fits.
       for (let i = 0; i < 2; i++) {
         const tooBig = await start(ben, 10_001);
         assert.deepEqual([tooBig.status, await code(tooBig)], [413, 'PAYLOAD_TOO_LARGE']);
       }
-      assert.deepEqual(await statuses(ben, [6000, 4000]), [201, 201]);
+      assert.deepEqual(await statuses(ben, [6000]), [201]);
+      await assertLimited(await start(ben, 5000), 'more bytes than are left');
+      assert.deepEqual(await statuses(ben, [4000]), [201], 'what is left, after a refusal');
       await assertLimited(await start(ben, 1), 'a byte past the budget, with uploads left in the count');
 
       // Another user's quotas are their own; an upload sent in three PATCHes counts once.

@@ -18,6 +18,21 @@ describe('rate limiters', () => {
     });
     await l.take('discover', 'u2');
   });
+
+  it('a refused take uses up nothing: what is left can still be taken', async () => {
+    const l = new Limiters(
+      loadConfig({ overrides: { mediaBytesPerHour: 10_000, sendsPerMinute: 2, sendBurst: 1 } }),
+    );
+    await l.take('mediaBytes', 'u1', 6_000);
+    await assert.rejects(l.take('mediaBytes', 'u1', 5_000), { code: 'RATE_LIMITED' });
+    await assert.rejects(l.take('mediaBytes', 'u1', 5_000), { code: 'RATE_LIMITED' });
+    await l.take('mediaBytes', 'u1', 4_000);
+    await assert.rejects(l.take('mediaBytes', 'u1', 1), { code: 'RATE_LIMITED' }, 'and then no more');
+    // With a burst allowance, a take refused by both leaves both as they were.
+    for (let i = 0; i < 3; i++) await l.take('send', 'u1');
+    await assert.rejects(l.take('send', 'u1'), { code: 'RATE_LIMITED' });
+    await assert.rejects(l.take('send', 'u1'), { code: 'RATE_LIMITED' });
+  });
 });
 
 describe('the limits as the design states them', () => {

@@ -128,28 +128,41 @@ export class Limiters {
     ) as Record<LimiterName, Counter>;
   }
 
-  /** Takes `points` from `name` for `key`; throws RATE_LIMITED with retryAfterMs when empty. */
+  /**
+   * Takes `points` from `name` for `key`; throws RATE_LIMITED with retryAfterMs when there
+   * are not that many left. A refused take uses up nothing: the counter counts a refused
+   * consume too, so its points are given back (else one refused 2 GB upload would use up
+   * the hour's media bytes that smaller ones could still have).
+   */
   async take(name: LimiterName, key: string, points = 1): Promise<void> {
     const { main, burst } = this.limiters[name];
-    try {
-      await main.consume(key, points);
-      return;
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      if (!burst) throw rateLimited(name, err.msBeforeNext);
-      try {
-        await burst.consume(key, points);
-      } catch (burstErr) {
-        if (!(burstErr instanceof RateLimiterRes)) throw burstErr;
-        // The main window opens first unless the burst allowance refills sooner.
-        throw rateLimited(name, Math.min(err.msBeforeNext, burstErr.msBeforeNext));
-      }
-    }
+    const refused = await tryTake(main, key, points);
+    if (!refused) return;
+    if (!burst) throw rateLimited(name, refused.msBeforeNext);
+    const burstRefused = await tryTake(burst, key, points);
+    // The main window opens first unless the burst allowance refills sooner.
+    if (burstRefused) throw rateLimited(name, Math.min(refused.msBeforeNext, burstRefused.msBeforeNext));
   }
 
   /** Gives back `points` taken from `name` for `key` (for work that turned out not to happen). */
   async give(name: LimiterName, key: string, points = 1): Promise<void> {
     await this.limiters[name].main.reward(key, points);
+  }
+}
+
+/** Takes `points` from one counter; undefined when taken, else the refusal (its points given back). */
+async function tryTake(
+  counter: RateLimiterAbstract,
+  key: string,
+  points: number,
+): Promise<RateLimiterRes | undefined> {
+  try {
+    await counter.consume(key, points);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof RateLimiterRes)) throw err;
+    await counter.reward(key, points);
+    return err;
   }
 }
 

@@ -151,6 +151,8 @@ export class ResumableUploads {
   private readonly tus: Server;
   /** The device behind each request tus is handling (set by `handle`). */
   private readonly devices = new WeakMap<object, Device>();
+  /** The raw response of each request tus is handling (set by `serve`). */
+  private readonly responses = new WeakMap<object, ServerResponse>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly d: ResumableUploadDeps) {
@@ -166,7 +168,13 @@ export class ResumableUploads {
       maxSize: largest,
       namingFunction: () => randomBytes(16).toString('hex'),
       disableTerminationForFinishedUploads: true,
-      onUploadCreate: (req, upload) => this.created(this.deviceOf(req), upload),
+      onUploadCreate: (req, upload) =>
+        this.created(this.deviceOf(req), upload, (retryAfterMs) =>
+          // tus writes the answer; a header set on the raw response goes out with it.
+          this.responses
+            .get(req.runtime?.node?.req ?? {})
+            ?.setHeader('retry-after', String(Math.ceil(retryAfterMs / 1000))),
+        ),
       onUploadFinish: (req, upload) => this.finished(this.deviceOf(req), upload),
     });
     this.sweeper = setInterval(() => void this.sweep(), 60 * 60 * 1000);
@@ -203,6 +211,7 @@ export class ResumableUploads {
     checksum?: ExpectedChecksum,
   ): Promise<void> {
     if (device) this.devices.set(req, device);
+    this.responses.set(req, res);
     if (req.method === 'OPTIONS') res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
     if (this.files.chunkBytes) res.setHeader(CHUNK_BYTES_HEADER, String(this.files.chunkBytes));
     const handle = () => this.tus.handle(req, res);
@@ -246,7 +255,11 @@ export class ResumableUploads {
   }
 
   /** Checks a new upload (length, digest, class and its cap) and takes it from the quotas. */
-  private async created(device: Device, upload: Upload): Promise<{ metadata: Upload['metadata'] }> {
+  private async created(
+    device: Device,
+    upload: Upload,
+    retryAfter: (ms: number) => void,
+  ): Promise<{ metadata: Upload['metadata'] }> {
     const meta = upload.metadata ?? {};
     try {
       if (upload.size === undefined)
@@ -279,7 +292,9 @@ export class ResumableUploads {
       // The owner is the server's to say, whatever the client sent.
       return { metadata: { sha256, class: kind, owner: device.userId, ...(use === 'avatar' && { use }) } };
     } catch (err) {
-      throw err instanceof ParleyError ? tusError(err) : err;
+      if (!(err instanceof ParleyError)) throw err;
+      if (err.retryAfterMs !== undefined) retryAfter(err.retryAfterMs);
+      throw tusError(err);
     }
   }
 
