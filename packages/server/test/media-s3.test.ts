@@ -74,6 +74,43 @@ async function removeBucket(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
+/**
+ * A PATCH from `offset` that announces `declared` bytes and is cut off after sending
+ * `bytes`: resolves once the client has dropped it (the node never answers it).
+ */
+function cutOffPatch(
+  base: string,
+  at: string,
+  token: string,
+  o: { offset: number; declared: number; bytes: Uint8Array },
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = request(new URL(at, base), {
+      method: 'PATCH',
+      headers: { ...tusPatchHeaders(token, o.offset), 'content-length': String(o.declared) },
+    });
+    req.on('error', () => resolve());
+    req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
+    req.write(o.bytes, () => setTimeout(() => req.destroy(), 300));
+  });
+}
+
+/** Sends the rest of `body` from `kept`; the upload completes, is served, and leaves nothing. */
+async function finishAndCheck(
+  bucket: S3Client,
+  n: { base: string; me: Creds },
+  at: string,
+  body: Uint8Array,
+  kept: number,
+): Promise<void> {
+  const done = await tusPatch(n.base, at, n.me.token, kept, body.subarray(kept));
+  assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
+  await assertServed(n.base, n.me.token, body);
+  const uploadId = at.split('/').pop()!;
+  const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
+  assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, a partial part neither');
+}
+
 if (endpoint === undefined) {
   console.log(`media on S3 tests skipped: ${skipReason}`);
   describe('media on S3', { skip: skipReason }, () => {});
@@ -328,14 +365,10 @@ if (endpoint === undefined) {
           assert.equal((await tusPatch(base, at, me.token, 0, body.subarray(0, 3 * MiB))).status, 204);
           assert.equal(await offset(), 3 * MiB);
           // A PATCH that announces 4 MiB and is cut off after 2: what arrived is kept.
-          await new Promise<void>((resolve, reject) => {
-            const req = request(new URL(at, base), {
-              method: 'PATCH',
-              headers: { ...tusPatchHeaders(me.token, 3 * MiB), 'content-length': String(4 * MiB) },
-            });
-            req.on('error', () => resolve());
-            req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
-            req.write(body.subarray(3 * MiB, 5 * MiB), () => setTimeout(() => req.destroy(), 300));
+          await cutOffPatch(base, at, me.token, {
+            offset: 3 * MiB,
+            declared: 4 * MiB,
+            bytes: body.subarray(3 * MiB, 5 * MiB),
           });
           let kept = 0;
           await waitFor(
@@ -347,12 +380,7 @@ if (endpoint === undefined) {
             10_000,
           );
           assert.ok(kept > 3 * MiB && kept <= 5 * MiB, `the node kept what arrived (offset ${kept})`);
-          const done = await tusPatch(base, at, me.token, kept, body.subarray(kept));
-          assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
-          await assertServed(base, me.token, body);
-          const uploadId = at.split('/').pop()!;
-          const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
-          assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays, its partial part neither');
+          await finishAndCheck(bucket, { base, me }, at, body, kept);
         });
       } finally {
         bucket.destroy();
@@ -370,24 +398,15 @@ if (endpoint === undefined) {
           const at = created.headers.get('location')!;
           const offset = async () => Number((await tusHead(base, at, me.token)).headers.get('upload-offset'));
           // Announces two whole parts (16 MiB) and is cut off 4 MiB into the second.
-          await new Promise<void>((resolve, reject) => {
-            const req = request(new URL(at, base), {
-              method: 'PATCH',
-              headers: { ...tusPatchHeaders(me.token, 0), 'content-length': String(16 * MiB) },
-            });
-            req.on('error', () => resolve());
-            req.on('response', () => reject(new Error('the cut-off PATCH was answered')));
-            req.write(body.subarray(0, 12 * MiB), () => setTimeout(() => req.destroy(), 300));
+          await cutOffPatch(base, at, me.token, {
+            offset: 0,
+            declared: 16 * MiB,
+            bytes: body.subarray(0, 12 * MiB),
           });
           await waitFor('the first part to be stored', async () => (await offset()) > 0, 10_000);
           assert.equal(await offset(), 8 * MiB, 'the whole first part is kept, the cut-off second is not');
           // The rest in one PATCH: one whole part and the upload's last, shorter one.
-          const done = await tusPatch(base, at, me.token, 8 * MiB, body.subarray(8 * MiB));
-          assert.deepEqual([done.status, done.headers.get('upload-media-id')], [204, sha(body)]);
-          await assertServed(base, me.token, body);
-          const uploadId = at.split('/').pop()!;
-          const left = await bucket.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, Prefix: uploadId }));
-          assert.deepEqual(left.Contents ?? [], [], 'nothing of the upload stays');
+          await finishAndCheck(bucket, { base, me }, at, body, 8 * MiB);
         });
       } finally {
         bucket.destroy();
