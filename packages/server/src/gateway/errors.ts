@@ -38,6 +38,11 @@ export function errorBody(err: ParleyError): FrameInit['body'] {
 /** Codes whose details are meant for the client (the others' details stay in the logs). */
 const CLIENT_DETAILS: ReadonlySet<string> = new Set(['PIN_REQUIRED', 'PIN_INVALID', 'PIN_LOCKED']);
 
+/** An HTTP `Retry-After` value: the error's wait in whole seconds, rounded up. */
+export function retryAfterSeconds(retryAfterMs: number): string {
+  return String(Math.ceil(retryAfterMs / 1000));
+}
+
 export function errorJson(err: ParleyError): {
   error: { code: string; message: string; retryAfterMs?: number; details?: Record<string, unknown> };
 } {

@@ -7,7 +7,7 @@ import { type ErrorCode, isErrorCode, ParleyError } from '@parley/protocol';
 import { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorJson, toParleyError } from './errors.js';
+import { errorJson, retryAfterSeconds, toParleyError } from './errors.js';
 import { ERROR_CODE_KEY } from './http-schemas.js';
 
 /** Error codes of a peer that went away mid-request: nothing to answer, nothing to fix. */
@@ -95,7 +95,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
     return;
   }
   const e = toParleyError(fromFramework(err, request), request.log.child({ route: routeOf(request.raw) }));
-  if (e.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(e.retryAfterMs / 1000)));
+  if (e.retryAfterMs !== undefined) reply.header('retry-after', retryAfterSeconds(e.retryAfterMs));
   if (!request.raw.complete) reply.header('connection', 'close');
   reply.code(e.httpStatus).type('application/json; charset=utf-8').send(errorJson(e));
 }

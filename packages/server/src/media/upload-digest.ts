@@ -23,7 +23,11 @@ interface Running {
 }
 
 export class DigestStore<
-  S extends DataStore & { read(id: string): Readable | Promise<Readable> },
+  S extends DataStore & {
+    read(id: string): Readable | Promise<Readable>;
+    /** The store joins the body's chunks itself: they are passed on as they come. */
+    readonly joinsChunks?: boolean;
+  },
 > extends DelegatingStore<S> {
   private readonly running = new Map<string, Running>();
 
@@ -36,7 +40,7 @@ export class DigestStore<
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     // Chunks are joined here unless the store joins them itself where its writes need it.
-    const pieces = (this.inner as { joinsChunks?: boolean }).joinsChunks ? 1 : undefined;
+    const pieces = this.inner.joinsChunks ? 1 : undefined;
     let r = this.running.get(id);
     if (offset === 0 && !r?.busy) {
       r = { hash: createHash('sha256'), offset: 0, busy: false };

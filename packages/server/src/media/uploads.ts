@@ -21,7 +21,7 @@ import { FileStore } from '@tus/file-store';
 import { type DataStore, type Locker, MemoryLocker, Server, type Upload } from '@tus/server';
 import type { KnownDigest } from '../adapters/blobs/spool.js';
 import type { Config } from '../config/schema.js';
-import { errorJson } from '../gateway/errors.js';
+import { errorJson, retryAfterSeconds } from '../gateway/errors.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
 import { BLOB_ID, type BlobStore } from '../ports/blobs.js';
@@ -66,6 +66,9 @@ export type UploadStore = DataStore & {
   /** The bytes a PATCH should carry to be written fastest, suggested to clients (Upload-Chunk-Bytes). */
   readonly chunkBytes?: number;
 };
+
+/** A request as tus hands it to its hooks: the raw Node request is behind it. */
+type TusRequest = { runtime?: { node?: { req: object } | undefined } | undefined };
 
 /** A PATCH's declared body length (Content-Length), when it has a well-formed one. */
 function patchBytes(req: IncomingMessage): number | undefined {
@@ -149,10 +152,8 @@ export class ResumableUploads {
   private readonly digests: DigestStore<UploadStore>;
   private readonly checked: ChecksumStore<UploadStore>;
   private readonly tus: Server;
-  /** The device behind each request tus is handling (set by `handle`). */
-  private readonly devices = new WeakMap<object, Device>();
-  /** The raw response of each request tus is handling (set by `serve`). */
-  private readonly responses = new WeakMap<object, ServerResponse>();
+  /** The device (if any) and raw response of each request tus is handling (set by `serve`). */
+  private readonly requests = new WeakMap<object, { device: Device | undefined; res: ServerResponse }>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly d: ResumableUploadDeps) {
@@ -171,9 +172,7 @@ export class ResumableUploads {
       onUploadCreate: (req, upload) =>
         this.created(this.deviceOf(req), upload, (retryAfterMs) =>
           // tus writes the answer; a header set on the raw response goes out with it.
-          this.responses
-            .get(req.runtime?.node?.req ?? {})
-            ?.setHeader('retry-after', String(Math.ceil(retryAfterMs / 1000))),
+          this.requestOf(req)?.res.setHeader('retry-after', retryAfterSeconds(retryAfterMs)),
         ),
       onUploadFinish: (req, upload) => this.finished(this.deviceOf(req), upload),
     });
@@ -210,8 +209,7 @@ export class ResumableUploads {
     res: ServerResponse,
     checksum?: ExpectedChecksum,
   ): Promise<void> {
-    if (device) this.devices.set(req, device);
-    this.responses.set(req, res);
+    this.requests.set(req, { device, res });
     if (req.method === 'OPTIONS') res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
     if (this.files.chunkBytes) res.setHeader(CHUNK_BYTES_HEADER, String(this.files.chunkBytes));
     const handle = () => this.tus.handle(req, res);
@@ -235,9 +233,14 @@ export class ResumableUploads {
     this.checked.close();
   }
 
-  private deviceOf(req: { runtime?: { node?: { req: object } | undefined } | undefined }): Device {
+  /** What `serve` kept of the raw request behind a request tus is handling. */
+  private requestOf(req: TusRequest) {
     const raw = req.runtime?.node?.req;
-    const device = raw && this.devices.get(raw);
+    return raw && this.requests.get(raw);
+  }
+
+  private deviceOf(req: TusRequest): Device {
+    const device = this.requestOf(req)?.device;
     if (!device)
       throw tusError(new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token'));
     return device;

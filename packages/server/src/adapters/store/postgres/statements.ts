@@ -34,8 +34,9 @@ const MARKS_OF_GONE = `marks AS (DELETE FROM receipt_marks r USING (SELECT DISTI
  * The payload messages of a batch: $1 chat_id[], $2 seq[], $3 sender_user[], $4
  * sender_device[], $5 client_id[], $6 server_time[], $7 body[] (NULL: per-device bodies),
  * $8 msg_type[], $9 ref_seq[], $10 reaction[], $11 mentions[] (comma-joined), $12
- * forward_count[], $13 view_once[], $14 expires_at[], $15 withheld[]. A (sender_device, client_id) that another transaction stored
- * meanwhile is skipped; the caller sees it by the inserted count.
+ * forward_count[], $13 view_once[], $14 expires_at[], $15 withheld[]. A (sender_device,
+ * client_id) that another transaction stored meanwhile is skipped; the caller sees it by the
+ * inserted count.
  */
 const MESSAGES_INSERT = `INSERT INTO messages (chat_id, seq, sender_user, sender_device, client_id, server_time, kind,
       body, msg_type, ref_seq, reaction, mentions, forward_count, view_once, expires_at, withheld)
