@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '@parley/protocol';
 import { loadConfig } from '@parley/server';
 import Database from 'better-sqlite3';
 import { loadAvg } from './proc.js';
-import { benchServerSettings, type Sync } from './server-proc.js';
+import { benchAllocator, benchServerSettings, type Sync } from './server-proc.js';
 import type { Figure, Options, ScenarioResult } from './types.js';
 import { fmt } from './util.js';
 
@@ -151,6 +151,7 @@ export function renderMarkdown(r: {
       '',
     );
   }
+  out.push(`Server's memory allocator: ${benchAllocator().label}.`, '');
   out.push(
     'The server runs alone in a child process; generators are separate processes of lean clients (ws + @parley/protocol codec), each on its own loopback source address. CPU figures come from /proc/<pid>/stat (utime+stime).',
     '',

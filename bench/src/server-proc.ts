@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GLIBC_TUNABLES_ADVISED } from '@parley/server';
 import { type ProcSample, procSample } from './proc.js';
 import { withDeadline } from './util.js';
 
@@ -25,6 +26,24 @@ export interface ServerOptions {
   config?: Record<string, unknown>;
   /** Environment variables for the server process on top of the bench's own. */
   env?: Record<string, string>;
+}
+
+/**
+ * The C allocator's setting the server runs with: what `npm start` gives a node
+ * (`GLIBC_TUNABLES`, see src/allocator.ts in @parley/server), or glibc's defaults with
+ * PARLEY_BENCH_MALLOC=default (to measure what the setting changes).
+ */
+export function benchAllocator(env: NodeJS.ProcessEnv = process.env): {
+  env: Record<string, string>;
+  label: string;
+} {
+  const choice = env.PARLEY_BENCH_MALLOC ?? 'advised';
+  if (choice === 'default') return { env: {}, label: "glibc's defaults (PARLEY_BENCH_MALLOC=default)" };
+  if (choice !== 'advised') throw new Error(`PARLEY_BENCH_MALLOC: ${choice} is neither advised nor default`);
+  return {
+    env: { GLIBC_TUNABLES: GLIBC_TUNABLES_ADVISED },
+    label: `GLIBC_TUNABLES=${GLIBC_TUNABLES_ADVISED}, as npm start runs a node`,
+  };
 }
 
 /** Settings every bench server runs with, besides port, host, data dir and durability. */
@@ -93,7 +112,7 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   const child: ChildProcess = fork(childPath, [], {
     execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: { ...process.env, ...o.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
+    env: { ...process.env, ...benchAllocator().env, ...o.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));

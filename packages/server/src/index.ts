@@ -2,6 +2,7 @@ export { ensureTestBucket, TEST_BUCKET } from './adapters/blobs/s3/testing.js';
 export { PostgresStore } from './adapters/store/postgres/postgres-store.js';
 export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 export { adminMain } from './admin-main.js';
+export { allocatorAdvice, GLIBC_TUNABLES_ADVISED, glibcVersion } from './allocator.js';
 export { Directory } from './chat/directory.js';
 export { loadConfig } from './config/load.js';
 export { type Config, type ConfigInput, configSchema } from './config/schema.js';

@@ -3,6 +3,7 @@
  * stops it gracefully on SIGTERM/SIGINT (in-flight commits finish, sockets close with 1001).
  */
 import { ParleyError } from '@parley/protocol';
+import { allocatorAdvice, glibcVersion } from './allocator.js';
 import { loadConfig, settingsHelp } from './config/load.js';
 import { openNode } from './node.js';
 
@@ -53,6 +54,8 @@ export async function serveMain(argv: string[]): Promise<void> {
   process.stderr.write(
     `Parley listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (${storeInfo}; ${busInfo})\n`,
   );
+  const advice = allocatorAdvice(process.env, glibcVersion());
+  if (advice) process.stderr.write(`Memory: ${advice}\n`);
   if (config.dev)
     process.stderr.write(`Dev mode: registration codes are written to ${config.dataDir}/sms-codes.log\n`);
   let stopping = false;
