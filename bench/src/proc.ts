@@ -1,6 +1,7 @@
 /**
- * Readings from /proc: a process's CPU seconds (utime+stime from /proc/<pid>/stat), RSS
- * and peak RSS (VmRSS, VmHWM), the kernel's slab and TCP memory, and whole-machine busy time.
+ * Readings from /proc: a process's CPU seconds (utime+stime from /proc/<pid>/stat), its minor
+ * page faults, RSS and peak RSS (VmRSS, VmHWM), the kernel's slab and TCP memory, and
+ * whole-machine busy time.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ export interface ProcSample {
   cpuSec: number;
   rssKiB: number;
   hwmKiB: number;
+  /** Page faults served without I/O since the process started (minflt). */
+  minorFaults: number;
 }
 
 /** CPU and memory of a live process; undefined once it has exited. */
@@ -30,9 +33,10 @@ export function procSample(pid: number): ProcSample | undefined {
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpuSec = (Number(f[11]) + Number(f[12])) / clockTicks();
+    const minorFaults = Number(f[7]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    return { cpuSec, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+    return { cpuSec, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), minorFaults };
   } catch {
     return undefined;
   }

@@ -170,6 +170,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       const firstDown: number[] = [];
       let peakKiB = idleKiB;
       // CPU seconds of the node, the in-memory endpoint (when it runs) and this client.
+      const faults = () => server.sample()?.minorFaults ?? 0;
       const cpu = () => ({
         node: server.sample()?.cpuSec ?? 0,
         endpoint: s3?.sink?.cpuSec() ?? 0,
@@ -177,11 +178,13 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
       });
       for (let r = 0; r < warmups + reps; r++) {
         let watch = rssWatch(server);
+        const faults0 = faults();
         const cpu0 = cpu();
         let t0 = performance.now();
         const done = await uploadMediaResumable(creds, source, { mediaClass: 'video' });
         const upSec = (performance.now() - t0) / 1000;
         const cpu1 = cpu();
+        const faults1 = faults();
         const clientUs = process.cpuUsage(cpu0.client);
         const upCpu = [
           cpu1.node - cpu0.node,
@@ -203,6 +206,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
           got += part.length;
         }
         const downSec = (performance.now() - t0) / 1000;
+        const faults2 = faults();
         peakKiB = Math.max(peakKiB, watch.stop());
         if (got !== size || hash.digest('hex') !== sha256) throw new Error('the download differs');
         const first = r < warmups;
@@ -217,6 +221,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
           fmt(upRate, 1),
           fmt(downRate, 1),
           upCpu.map((c) => fmt(c, 2)).join(' / '),
+          `${fmt((faults1 - faults0) / 1000, 1)} / ${fmt((faults2 - faults1) / 1000, 1)}`,
         ]);
         rig.say(`  ${label} run ${run}: up ${fmt(upRate, 1)} MB/s, down ${fmt(downRate, 1)} MB/s`);
       }
@@ -227,6 +232,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
         '',
         `idle ${fmt((idleKiB * 1024) / MB, 1)} MB`,
         `peak +${fmt(growthMB, 1)} MB`,
+        '',
         '',
       ]);
       figures.push(
@@ -300,6 +306,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
   notes.push(
     'The client (this process) reads the file from disk and hashes the download; it shares the two cores with the server.',
     'Upload CPU-s: what each process used while the upload ran. The in-memory endpoint keeps every object in memory, so it pays for memory it has not used before until a later upload replaces an earlier one; a real S3 service does that work on its own machines.',
+    "Node page faults: the server's minor page faults (pages the kernel mapped in, most of them zeroed) during each transfer. With glibc's defaults the allocator hands freed buffers back to the kernel and faults them in again; the node's allocator setting (see Settings) keeps them.",
   );
   return {
     figures,
@@ -313,6 +320,7 @@ export async function media(rig: Rig): Promise<ScenarioOutput> {
           'up MB/s',
           'down MB/s',
           'upload CPU-s: node / in-memory endpoint (when it runs) / client',
+          'node page faults, thousands: upload / download',
         ],
         rows,
       },
