@@ -24,12 +24,19 @@
  * (in one file a fold holds the writer, so commits would wait that long behind it).
  *
  *   npm run bench:log-model -- [--users 1000] [--batch 100] [--messages 100000] [--fold 50000]
- *     [--ack-fold 50000] [--slices 1] [--log-only]
+ *     [--ack-fold 50000] [--slices 1] [--log-only] [--split]
+ *
+ * `--split` adds a third model: the logs in a file of their own, folded by a thread of its own
+ * (log-model-fold.ts) while the writer goes on appending (architecture.md, "A message log").
+ * "Between two batches" is the time from one batch's commits to the next's, folds included
+ * where they hold the writer: what a send arriving meanwhile could wait.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { LogIds } from './log-model-fold.js';
 import { positiveArg as arg, median } from './util.js';
 
 const users = arg('users', 1000);
@@ -40,14 +47,7 @@ const ackFoldEvery = arg('ack-fold', foldEvery);
 const slices = arg('slices', 1);
 const work = mkdtempSync(join(tmpdir(), 'parley-log-model-'));
 
-const TABLES = `
-CREATE TABLE messages (chat_id TEXT NOT NULL, seq INTEGER NOT NULL, sender_device TEXT NOT NULL,
-  client_id TEXT NOT NULL, server_time INTEGER NOT NULL, body BLOB, PRIMARY KEY (chat_id, seq)) WITHOUT ROWID;
-CREATE UNIQUE INDEX messages_client_id ON messages(sender_device, client_id);
-CREATE TABLE members (chat_id TEXT NOT NULL, user_id TEXT NOT NULL, delivered_seq INTEGER NOT NULL,
-  PRIMARY KEY (chat_id, user_id)) WITHOUT ROWID;
-CREATE TABLE cursors (device_id TEXT NOT NULL, chat_id TEXT NOT NULL, acked_seq INTEGER NOT NULL,
-  PRIMARY KEY (device_id, chat_id)) WITHOUT ROWID;
+const LOGS = `
 CREATE TABLE message_log (id INTEGER PRIMARY KEY, chat_id TEXT NOT NULL, seq INTEGER NOT NULL,
   sender_device TEXT NOT NULL, client_id TEXT NOT NULL, server_time INTEGER NOT NULL, body BLOB);
 CREATE TABLE cursor_log (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, chat_id TEXT NOT NULL,
@@ -56,15 +56,63 @@ CREATE TABLE position_log (id INTEGER PRIMARY KEY, chat_id TEXT NOT NULL, user_i
   seq INTEGER NOT NULL);
 `;
 
+const TABLES = `
+CREATE TABLE messages (chat_id TEXT NOT NULL, seq INTEGER NOT NULL, sender_device TEXT NOT NULL,
+  client_id TEXT NOT NULL, server_time INTEGER NOT NULL, body BLOB, PRIMARY KEY (chat_id, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_client_id ON messages(sender_device, client_id);
+CREATE TABLE members (chat_id TEXT NOT NULL, user_id TEXT NOT NULL, delivered_seq INTEGER NOT NULL,
+  PRIMARY KEY (chat_id, user_id)) WITHOUT ROWID;
+CREATE TABLE cursors (device_id TEXT NOT NULL, chat_id TEXT NOT NULL, acked_seq INTEGER NOT NULL,
+  PRIMARY KEY (device_id, chat_id)) WITHOUT ROWID;
+${LOGS}`;
+
 const chatOf = (i: number, j: number) => {
   const [a, b] = i < j ? [i, j] : [j, i];
   return `c_b${a * (users - 1) - (a * (a - 1)) / 2 + b - a - 1}`;
 };
 
-function seed(path: string): void {
+interface Item {
+  chat: string;
+  seq: number;
+  from: number;
+  to: number;
+}
+
+/** Batches of random 1:1 messages, the same sequence in every run (xorshift32, fixed seed). */
+function traffic(): () => Item[] {
+  let rnd = 0x9e3779b9;
+  const random = () => {
+    rnd ^= rnd << 13;
+    rnd ^= rnd >>> 17;
+    rnd ^= rnd << 5;
+    return (rnd >>> 0) / 2 ** 32;
+  };
+  const lastSeq = new Map<string, number>();
+  return () => {
+    const items: Item[] = [];
+    for (let k = 0; k < batch; k++) {
+      const from = Math.floor(random() * users);
+      let to = Math.floor(random() * (users - 1));
+      if (to >= from) to++;
+      const chat = chatOf(from, to);
+      const seq = (lastSeq.get(chat) ?? 0) + 1;
+      lastSeq.set(chat, seq);
+      items.push({ chat, seq, from, to });
+    }
+    return items;
+  };
+}
+
+/** A connection in WAL mode. */
+function open(path: string, synchronous: 'OFF' | 'FULL'): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
+  db.pragma(`synchronous = ${synchronous}`);
+  return db;
+}
+
+function seed(path: string): void {
+  const db = open(path, 'OFF');
   db.exec(TABLES);
   const member = db.prepare('INSERT INTO members VALUES (?, ?, 0)');
   const cursor = db.prepare('INSERT INTO cursors VALUES (?, ?, 0)');
@@ -82,15 +130,57 @@ function seed(path: string): void {
   db.close();
 }
 
+/** What every model must leave behind alike: the messages, and the sums of the positions. */
+function tablesCheck(db: Database.Database) {
+  return {
+    messages: db.prepare('SELECT count(*) FROM messages').pluck().get() as number,
+    acked: db.prepare('SELECT sum(acked_seq) FROM cursors').pluck().get() as number,
+    delivered: db.prepare('SELECT sum(delivered_seq) FROM members').pluck().get() as number,
+  };
+}
+
+/** When a run's work ended: the time, and the CPU and bytes written since c0 and w0. */
+function stopped(c0: NodeJS.CpuUsage, w0: number) {
+  return { end: performance.now(), cpu: process.cpuUsage(c0), out: written() - w0 };
+}
+
+/** A model's figures: its run from t0 to end, with the CPU and bytes written meanwhile. */
+function summary(
+  model: string,
+  t: {
+    t0: number;
+    end: number;
+    cpu: NodeJS.CpuUsage;
+    out: number;
+    commitMs: number;
+    folds: number[];
+    finalFold: number;
+    gaps: number[];
+  },
+  check: ReturnType<typeof tablesCheck>,
+) {
+  const foldMs = t.folds.reduce((a, b) => a + b, 0) + t.finalFold;
+  return {
+    model,
+    perSec: (messages / (t.end - t.t0)) * 1000,
+    cpuUs: (t.cpu.user + t.cpu.system) / messages,
+    bytesPerMsg: t.out / messages,
+    folds: t.folds,
+    finalFold: t.finalFold,
+    gaps: t.gaps,
+    commitsPerSec: (messages / t.commitMs) * 1000,
+    foldedPerSec: foldMs > 0 ? (messages / foldMs) * 1000 : undefined,
+    check,
+  };
+}
+
 /** Bytes this process has handed to write() so far (/proc/self/io wchar). */
 const written = () => Number(/^wchar: (\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
 
 function run(seedPath: string, model: 'tables' | 'log') {
   const path = join(work, `${model}.db`);
   copyFileSync(seedPath, path); // its log was checkpointed into it
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = open(path, 'FULL');
   const insMessage = db.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)');
   const ackCursor = db.prepare(
     'UPDATE cursors SET acked_seq = ? WHERE device_id = ? AND chat_id = ? AND acked_seq < ?',
@@ -178,15 +268,7 @@ function run(seedPath: string, model: 'tables' | 'log') {
     if (force && (messageRound || ackRound)) foldStep(true);
   };
 
-  // The same senders and receivers in both models (xorshift32 from a fixed seed).
-  let rnd = 0x9e3779b9;
-  const random = () => {
-    rnd ^= rnd << 13;
-    rnd ^= rnd >>> 17;
-    rnd ^= rnd << 5;
-    return (rnd >>> 0) / 2 ** 32;
-  };
-  const lastSeq = new Map<string, number>();
+  const nextBatch = traffic();
   const body = Buffer.alloc(100, 7);
   let n = 0;
   let sinceFold = 0;
@@ -195,20 +277,14 @@ function run(seedPath: string, model: 'tables' | 'log') {
   let finalFold = 0;
   /** Time in the commits of the messages and their acks, folds left out. */
   let commitMs = 0;
+  /** Between one batch's commits and the next's: what a send arriving meanwhile could wait. */
+  const gaps: number[] = [];
+  let lastDone = performance.now();
   const w0 = written();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let done = 0; done < messages; done += batch) {
-    const items: Array<{ chat: string; seq: number; from: number; to: number }> = [];
-    for (let k = 0; k < batch; k++) {
-      const from = Math.floor(random() * users);
-      let to = Math.floor(random() * (users - 1));
-      if (to >= from) to++;
-      const chat = chatOf(from, to);
-      const seq = (lastSeq.get(chat) ?? 0) + 1;
-      lastSeq.set(chat, seq);
-      items.push({ chat, seq, from, to });
-    }
+    const items = nextBatch();
     const now = Date.now();
     const tc = performance.now();
     const put = model === 'tables' ? insMessage : logMessage;
@@ -251,6 +327,9 @@ function run(seedPath: string, model: 'tables' | 'log') {
         folds.push(performance.now() - f0);
       }
     }
+    const doneAt = performance.now();
+    gaps.push(doneAt - lastDone);
+    lastDone = doneAt;
   }
   if (model === 'log') {
     // What is left in the logs, all of it, every range.
@@ -264,28 +343,119 @@ function run(seedPath: string, model: 'tables' | 'log') {
     foldStep(true);
     finalFold = performance.now() - f0;
   }
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  const out = written() - w0;
-  // Both models must leave the same tables behind.
-  const check = {
-    messages: db.prepare('SELECT count(*) FROM messages').pluck().get() as number,
-    acked: db.prepare('SELECT sum(acked_seq) FROM cursors').pluck().get() as number,
-    delivered: db.prepare('SELECT sum(delivered_seq) FROM members').pluck().get() as number,
-  };
-  db.close();
-  return {
+  const result = summary(
     model,
-    perSec: (messages / wall) * 1000,
-    cpuUs: (cpu.user + cpu.system) / messages,
-    bytesPerMsg: out / messages,
-    folds,
-    finalFold,
-    commitsPerSec: (messages / commitMs) * 1000,
-    foldedPerSec:
-      model === 'log' ? (messages / (folds.reduce((a, b) => a + b, 0) + finalFold)) * 1000 : undefined,
-    check,
+    { t0, ...stopped(c0, w0), commitMs, folds, finalFold, gaps },
+    tablesCheck(db),
+  );
+  db.close();
+  return result;
+}
+
+/**
+ * The log in a file of its own, folded into the tables' file by a thread of its own
+ * (log-model-fold.ts): the writer appends and, once a fold has committed, deletes the log
+ * rows it reached; it never waits for a fold.
+ */
+async function runSplit(seedPath: string) {
+  const tablesPath = join(work, 'split-tables.db');
+  const logPath = join(work, 'split-log.db');
+  copyFileSync(seedPath, tablesPath);
+  const db = open(logPath, 'FULL');
+  db.exec(LOGS);
+  const logMessage = db.prepare('INSERT INTO message_log VALUES (NULL, ?, ?, ?, ?, ?, ?)');
+  const logCursor = db.prepare('INSERT INTO cursor_log VALUES (NULL, ?, ?, ?)');
+  const logPosition = db.prepare('INSERT INTO position_log VALUES (NULL, ?, ?, ?)');
+  const lastIds = (): LogIds => ({
+    messages: db.prepare('SELECT ifnull(max(id), 0) FROM message_log').pluck().get() as number,
+    cursors: db.prepare('SELECT ifnull(max(id), 0) FROM cursor_log').pluck().get() as number,
+    positions: db.prepare('SELECT ifnull(max(id), 0) FROM position_log').pluck().get() as number,
+  });
+  const drop = db.transaction((to: LogIds) => {
+    db.prepare('DELETE FROM message_log WHERE id <= ?').run(to.messages);
+    db.prepare('DELETE FROM cursor_log WHERE id <= ?').run(to.cursors);
+    db.prepare('DELETE FROM position_log WHERE id <= ?').run(to.positions);
+  });
+  const worker = new Worker(new URL('./log-model-fold.js', import.meta.url), {
+    workerData: { tables: tablesPath, log: logPath },
+  });
+  let reached: LogIds = { messages: 0, cursors: 0, positions: 0 };
+  let inFlight: Promise<{ to: LogIds; ms: number }> | undefined;
+  let done: { to: LogIds; ms: number } | undefined;
+  const startFold = () => {
+    const to = lastIds();
+    inFlight = new Promise((res) => worker.once('message', res));
+    void inFlight.then((d) => {
+      done = d;
+    });
+    worker.postMessage({ from: reached, to });
   };
+  const folds: number[] = [];
+  const nextBatch = traffic();
+  const body = Buffer.alloc(100, 7);
+  let n = 0;
+  let sinceFold = 0;
+  let commitMs = 0;
+  const gaps: number[] = [];
+  const w0 = written();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let lastDone = t0;
+  for (let sent = 0; sent < messages; sent += batch) {
+    // Lets the fold thread's answer in.
+    await new Promise((r) => setImmediate(r));
+    const items = nextBatch();
+    const now = Date.now();
+    const tc = performance.now();
+    db.transaction(() => {
+      for (const it of items) logMessage.run(it.chat, it.seq, `d_b${it.from}`, `m${n++}`, now, body);
+    })();
+    db.pragma('synchronous = OFF');
+    db.transaction(() => {
+      for (const it of items) {
+        logCursor.run(`d_b${it.to}`, it.chat, it.seq);
+        logPosition.run(it.chat, `u_b${it.to}`, it.seq);
+      }
+    })();
+    db.pragma('synchronous = FULL');
+    commitMs += performance.now() - tc;
+    if (done) {
+      drop(done.to);
+      reached = done.to;
+      folds.push(done.ms);
+      done = undefined;
+      inFlight = undefined;
+    }
+    sinceFold += batch;
+    if (!inFlight && sinceFold >= foldEvery) {
+      startFold();
+      sinceFold = 0;
+    }
+    const doneAt = performance.now();
+    gaps.push(doneAt - lastDone);
+    lastDone = doneAt;
+  }
+  // What is left in the logs, all of it.
+  if (inFlight) {
+    const d = await inFlight;
+    drop(d.to);
+    reached = d.to;
+    folds.push(d.ms);
+    done = undefined;
+  }
+  startFold();
+  const last = await inFlight!;
+  drop(last.to);
+  const stop = stopped(c0, w0);
+  worker.postMessage('close');
+  await new Promise((r) => worker.once('exit', r));
+  db.close();
+  const tables = new Database(tablesPath, { readonly: true });
+  const check = tablesCheck(tables);
+  tables.close();
+  // The fold thread's own time for the last fold, not the wait for the one before it.
+  const timing = { t0, ...stop, commitMs, folds, finalFold: last.ms, gaps };
+  return summary('log, own file and fold thread', timing, check);
 }
 
 try {
@@ -295,18 +465,23 @@ try {
   process.stderr.write(
     `seeded ${users} users, ${(users * (users - 1)) / 2} chats in ${Math.round(performance.now() - t0)} ms\n`,
   );
-  const models = process.argv.includes('--log-only') ? (['log'] as const) : (['tables', 'log'] as const);
-  const rows = models.map((m) => run(seedPath, m));
+  const rows = [];
+  if (!process.argv.includes('--log-only')) rows.push(run(seedPath, 'tables'));
+  rows.push(run(seedPath, 'log'));
+  if (process.argv.includes('--split')) rows.push(await runSplit(seedPath));
   console.log(
     `Live 1:1 writes, ${users} users, ${(users * (users - 1)) / 2} direct chats, batches of ${batch}, ${messages} messages, synchronous=FULL; log: messages folded every ${foldEvery}, acks every ${ackFoldEvery}, in ${slices} slice(s)\n`,
   );
   console.log(
-    '| model | msgs/s (folds included) | msgs/s of the commits alone | msgs/s of the folds alone | CPU µs/msg | bytes written/msg | fold steps between batches: count, median ms, longest ms | the last fold (what was left) ms | rows after |',
+    '| model | msgs/s (folds included) | msgs/s of the commits alone | msgs/s of the folds alone | CPU µs/msg | bytes written/msg | folds: count, median ms, longest ms | the last fold (what was left) ms | between two batches: p50 / p99 / longest ms | rows after |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const int = (x: number) => Math.round(x).toLocaleString('en-US');
+  const q = (xs: number[], p: number) =>
+    [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
   for (const r of rows)
     console.log(
-      `| ${r.model} | ${Math.round(r.perSec).toLocaleString('en-US')} | ${Math.round(r.commitsPerSec).toLocaleString('en-US')} | ${r.foldedPerSec === undefined ? '–' : Math.round(r.foldedPerSec).toLocaleString('en-US')} | ${r.cpuUs.toFixed(1)} | ${Math.round(r.bytesPerMsg).toLocaleString('en-US')} | ${r.folds.length ? `${r.folds.length}, ${Math.round(median(r.folds))}, ${Math.round(Math.max(...r.folds))}` : '–'} | ${r.model === 'log' ? Math.round(r.finalFold) : '–'} | ${r.check.messages} messages, acked ${r.check.acked}, delivered ${r.check.delivered} |`,
+      `| ${r.model} | ${int(r.perSec)} | ${int(r.commitsPerSec)} | ${r.foldedPerSec === undefined ? '–' : int(r.foldedPerSec)} | ${r.cpuUs.toFixed(1)} | ${int(r.bytesPerMsg)} | ${r.folds.length ? `${r.folds.length}, ${int(median(r.folds))}, ${int(Math.max(...r.folds))}` : '–'} | ${r.model === 'tables' ? '–' : int(r.finalFold)} | ${q(r.gaps, 0.5).toFixed(1)} / ${q(r.gaps, 0.99).toFixed(1)} / ${Math.max(...r.gaps).toFixed(1)} | ${r.check.messages} messages, acked ${r.check.acked}, delivered ${r.check.delivered} |`,
     );
 } finally {
   rmSync(work, { recursive: true, force: true });
