@@ -14,9 +14,13 @@ export const GLIBC_TUNABLES_ADVISED = 'glibc.malloc.top_pad=67108864';
 /** The glibc version this process runs on, or undefined (another C library, or not Linux). */
 export function glibcVersion(): string | undefined {
   if (process.platform !== 'linux') return undefined;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined)
-    ?.header;
-  return typeof header?.glibcVersionRuntime === 'string' ? header.glibcVersionRuntime : undefined;
+  try {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined;
+    const version = report?.header?.glibcVersionRuntime;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined; // no report: nothing to advise
+  }
 }
 
 /**
