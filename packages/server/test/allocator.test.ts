@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { allocatorAdvice, GLIBC_TUNABLES_ADVISED, glibcVersion } from '../src/allocator.js';
+import { childServeFlags } from './crash/crash-run.js';
 
 const childScript = new URL('./crash/child.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -44,18 +45,7 @@ async function serveOnce(
   const child: ChildProcess = spawn(
     process.execPath,
     // --dev: its line comes right after the allocator's, so the test waits for it, not a timer.
-    [
-      childScript,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'error',
-      '--dev',
-    ],
+    [childScript, ...childServeFlags(0, dataDir)],
     { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   try {

@@ -46,20 +46,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The flags a test node in a child process starts with: loopback, its data dir, quiet logs, dev mode. */
+export function childServeFlags(port: number, dataDir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'error',
+    '--dev',
+  ];
+}
+
 export function startChild(dataDir: string, port: number, extra: string[] = []): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
       childScript,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'error',
-      '--dev',
+      ...childServeFlags(port, dataDir),
       // Every client is 127.0.0.1 and senders send as fast as the node acks: the abuse
       // limits are not under test (a flag in `extra` wins: the last one counts).
       ...['--sends-per-minute', '10000000', '--groups-per-hour', '1000000'],

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ChatKind, type Credentials, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
 import Database from 'better-sqlite3';
 import { testLimitFlags } from '../../src/config/test-limits.js';
-import { freePort, kill } from './crash-run.js';
+import { childServeFlags, freePort, kill } from './crash-run.js';
 
 const childScript = new URL('./push-child.js', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,17 +46,7 @@ function startChild(dataDir: string, port: number, extra: string[]): Promise<Chi
     [
       childScript,
       ...['--push-log', join(dataDir, 'pushes.log')],
-      ...[
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--data-dir',
-        dataDir,
-        '--log-level',
-        'error',
-        '--dev',
-      ],
+      ...childServeFlags(port, dataDir),
       ...testLimitFlags(),
       ...['--push-coalesce-ms', '300', '--push-poll-ms', '50', '--push-lease-ms', '1000'],
       ...extra,

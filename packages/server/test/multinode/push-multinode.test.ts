@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatKind, type Credentials, ParleyClient, requestCode, verifyCode } from '@parley/sdk';
 import { testLimitFlags } from '../../src/config/test-limits.js';
-import { kill } from '../crash/crash-run.js';
+import { childServeFlags, kill } from '../crash/crash-run.js';
 import { type PushRecord, readPushes } from '../crash/push-crash-run.js';
 import { stablePort, track, waitFor } from './processes.js';
 import { freshSchema, sharedRedisDb } from './services.js';
@@ -46,17 +46,7 @@ describe('push on two nodes (PostgreSQL + Redis)', { skip }, () => {
       [
         childScript,
         ...['--push-log', join(dataDir, 'pushes.log')],
-        ...[
-          '--port',
-          String(port),
-          '--host',
-          '127.0.0.1',
-          '--data-dir',
-          dataDir,
-          '--log-level',
-          'error',
-          '--dev',
-        ],
+        ...childServeFlags(port, dataDir),
         ...['--node-id', nodeId, '--store', schema.url, '--bus', busUrl],
         ...['--server-secret', 'push-multinode-secret-0123456789abcdef'],
         ...testLimitFlags(),
