@@ -130,6 +130,40 @@ function seed(path: string): void {
   db.close();
 }
 
+/** The log's appends: a message row, and an ack's cursor and position rows. */
+function logAppends(db: Database.Database) {
+  const logMessage = db.prepare('INSERT INTO message_log VALUES (NULL, ?, ?, ?, ?, ?, ?)');
+  const logCursor = db.prepare('INSERT INTO cursor_log VALUES (NULL, ?, ?, ?)');
+  const logPosition = db.prepare('INSERT INTO position_log VALUES (NULL, ?, ?, ?)');
+  const logAck = (it: Item) => {
+    logCursor.run(`d_b${it.to}`, it.chat, it.seq);
+    logPosition.run(it.chat, `u_b${it.to}`, it.seq);
+  };
+  return { logMessage, logAck };
+}
+
+/**
+ * One batch's commits, as the node makes them: its messages (synced), then their acks (not
+ * synced: a lost ack is a redelivery). The milliseconds they took.
+ */
+function commitBatch(
+  db: Database.Database,
+  items: Item[],
+  message: (it: Item) => void,
+  ack: (it: Item) => void,
+): number {
+  const t = performance.now();
+  db.transaction(() => {
+    for (const it of items) message(it);
+  })();
+  db.pragma('synchronous = OFF');
+  db.transaction(() => {
+    for (const it of items) ack(it);
+  })();
+  db.pragma('synchronous = FULL');
+  return performance.now() - t;
+}
+
 /** What every model must leave behind alike: the messages, and the sums of the positions. */
 function tablesCheck(db: Database.Database) {
   return {
@@ -188,9 +222,7 @@ function run(seedPath: string, model: 'tables' | 'log') {
   const ackMember = db.prepare(
     'UPDATE members SET delivered_seq = ? WHERE chat_id = ? AND user_id = ? AND delivered_seq < ?',
   );
-  const logMessage = db.prepare('INSERT INTO message_log VALUES (NULL, ?, ?, ?, ?, ?, ?)');
-  const logCursor = db.prepare('INSERT INTO cursor_log VALUES (NULL, ?, ?, ?)');
-  const logPosition = db.prepare('INSERT INTO position_log VALUES (NULL, ?, ?, ?)');
+  const { logMessage, logAck } = logAppends(db);
   // A fold moves one key range (a slice) of a log in one transaction: the rows of that range
   // up to the log id the fold round began at.
   const RANGE = 'id <= ? AND key >= ? AND key < ?';
@@ -286,25 +318,20 @@ function run(seedPath: string, model: 'tables' | 'log') {
   for (let done = 0; done < messages; done += batch) {
     const items = nextBatch();
     const now = Date.now();
-    const tc = performance.now();
     const put = model === 'tables' ? insMessage : logMessage;
-    db.transaction(() => {
-      for (const it of items) put.run(it.chat, it.seq, `d_b${it.from}`, `m${n++}`, now, body);
-    })();
-    // As the node's ack flush: no disk sync (a lost ack is a redelivery).
-    db.pragma('synchronous = OFF');
-    db.transaction(() => {
-      for (const it of items)
-        if (model === 'tables') {
-          ackCursor.run(it.seq, `d_b${it.to}`, it.chat, it.seq);
-          ackMember.run(it.seq, it.chat, `u_b${it.to}`, it.seq);
-        } else {
-          logCursor.run(`d_b${it.to}`, it.chat, it.seq);
-          logPosition.run(it.chat, `u_b${it.to}`, it.seq);
-        }
-    })();
-    db.pragma('synchronous = FULL');
-    commitMs += performance.now() - tc;
+    const ack =
+      model === 'tables'
+        ? (it: Item) => {
+            ackCursor.run(it.seq, `d_b${it.to}`, it.chat, it.seq);
+            ackMember.run(it.seq, it.chat, `u_b${it.to}`, it.seq);
+          }
+        : logAck;
+    commitMs += commitBatch(
+      db,
+      items,
+      (it) => put.run(it.chat, it.seq, `d_b${it.from}`, `m${n++}`, now, body),
+      ack,
+    );
     sinceFold += batch;
     sinceAckFold += batch;
     if (model === 'log') {
@@ -363,9 +390,7 @@ async function runSplit(seedPath: string) {
   copyFileSync(seedPath, tablesPath);
   const db = open(logPath, 'FULL');
   db.exec(LOGS);
-  const logMessage = db.prepare('INSERT INTO message_log VALUES (NULL, ?, ?, ?, ?, ?, ?)');
-  const logCursor = db.prepare('INSERT INTO cursor_log VALUES (NULL, ?, ?, ?)');
-  const logPosition = db.prepare('INSERT INTO position_log VALUES (NULL, ?, ?, ?)');
+  const { logMessage, logAck } = logAppends(db);
   const lastIds = (): LogIds => ({
     messages: db.prepare('SELECT ifnull(max(id), 0) FROM message_log').pluck().get() as number,
     cursors: db.prepare('SELECT ifnull(max(id), 0) FROM cursor_log').pluck().get() as number,
@@ -406,19 +431,8 @@ async function runSplit(seedPath: string) {
     await new Promise((r) => setImmediate(r));
     const items = nextBatch();
     const now = Date.now();
-    const tc = performance.now();
-    db.transaction(() => {
-      for (const it of items) logMessage.run(it.chat, it.seq, `d_b${it.from}`, `m${n++}`, now, body);
-    })();
-    db.pragma('synchronous = OFF');
-    db.transaction(() => {
-      for (const it of items) {
-        logCursor.run(`d_b${it.to}`, it.chat, it.seq);
-        logPosition.run(it.chat, `u_b${it.to}`, it.seq);
-      }
-    })();
-    db.pragma('synchronous = FULL');
-    commitMs += performance.now() - tc;
+    const message = (it: Item) => logMessage.run(it.chat, it.seq, `d_b${it.from}`, `m${n++}`, now, body);
+    commitMs += commitBatch(db, items, message, logAck);
     if (done) {
       drop(done.to);
       reached = done.to;
