@@ -46,6 +46,9 @@ interface ChatState {
 }
 
 const PAGE_BYTES = 1024 * 1024;
+/** What a session starts with: no chats touched, none known caught up (both never written). */
+const NO_CHATS: ReadonlyMap<ChatId, ChatState> = new Map();
+const NONE_CAUGHT_UP = new CaughtUpChats('');
 
 /** Where accepted acks go (shared by all sessions; see AckFlusher). */
 export interface AckSink {
@@ -55,13 +58,16 @@ export interface AckSink {
 }
 
 export class DeliverySession {
-  /** Chats with something in flight or touched on this connection. */
-  private readonly chats = new Map<ChatId, ChatState>();
+  /**
+   * Chats with something in flight or touched on this connection. Shared and empty until
+   * the first one (an idle connection holds no map of its own): only `chatState` adds.
+   */
+  private chats: ReadonlyMap<ChatId, ChatState> = NO_CHATS;
   /**
    * The chats that were caught up at the last drain's read, with their acked seq, as the
    * store encodes them: a chat leaves it for `chats` when a message comes.
    */
-  private caughtUpChats = new CaughtUpChats('');
+  private caughtUpChats = NONE_CAUGHT_UP;
   private inflight = 0;
   private behind = true;
   private draining = false;
@@ -93,6 +99,13 @@ export class DeliverySession {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
+  /** Records the state of a chat this connection touches, making its map on the first. */
+  private chatState(chatId: ChatId, st: ChatState): ChatState {
+    if (this.chats === NO_CHATS) this.chats = new Map();
+    (this.chats as Map<ChatId, ChatState>).set(chatId, st);
+    return st;
+  }
+
   /** Something may have been committed for this device (told by another node): read the store. */
   wake(): void {
     if (!this.closed) this.markBehind();
@@ -119,8 +132,7 @@ export class DeliverySession {
       // (nothing comes before its first message): it goes out live, without another read.
       const acked = message.seq === 1 ? 0 : this.caughtUpChats.seqOf(message.chatId);
       if (acked !== undefined) {
-        st = { sent: acked, acked, unacked: [], endSeq: undefined };
-        this.chats.set(message.chatId, st);
+        st = this.chatState(message.chatId, { sent: acked, acked, unacked: [], endSeq: undefined });
       }
     }
     if (this.behind || !st || message.seq !== st.sent + 1) {
@@ -161,7 +173,8 @@ export class DeliverySession {
     const through = st.unacked.length === 0 ? st.sent : seq;
     st.acked = through;
     this.acks.add(this.deviceId, this.userId, chatId, through);
-    if (st.endSeq !== undefined && through >= st.endSeq) this.chats.delete(chatId);
+    if (st.endSeq !== undefined && through >= st.endSeq)
+      (this.chats as Map<ChatId, ChatState>).delete(chatId);
     if (this.behind && this.inflight < this.limits.window) {
       if (this.draining) this.dirty = true;
       else this.scheduleDrain();
@@ -217,7 +230,7 @@ export class DeliverySession {
       this.dirty = false;
       const cursors = await this.store.cursorsOf(this.deviceId);
       if (this.closed) return false;
-      this.caughtUpChats = new CaughtUpChats(cursors.caughtUp);
+      this.caughtUpChats = cursors.caughtUp ? new CaughtUpChats(cursors.caughtUp) : NONE_CAUGHT_UP;
       const page: StoredMessage[] = [];
       let paused = false;
       for (let i = 0; i < cursors.chatIds.length; i++) {
@@ -226,8 +239,7 @@ export class DeliverySession {
         let st = this.chats.get(chatId);
         if (!st) {
           const acked = cursors.ackedSeqs[i]!;
-          st = { sent: acked, acked, unacked: [], endSeq };
-          this.chats.set(chatId, st);
+          st = this.chatState(chatId, { sent: acked, acked, unacked: [], endSeq });
         }
         st.endSeq = endSeq;
         const upTo = endSeq ?? cursors.lastSeqs[i]!;

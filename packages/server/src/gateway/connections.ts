@@ -15,13 +15,24 @@ import { parseProxyHeader } from './proxy-protocol.js';
 /** Refusals are logged at most this often (with a count), so a flood does not flood the log. */
 const REFUSAL_LOG_MS = 10_000;
 
+/** The bytes after a PROXY header when there is none. */
+const NOTHING = Buffer.alloc(0);
+
 export class ConnectionGate {
   private total = 0;
   private readonly unauthenticated = new Map<string, number>();
-  private readonly releases = new WeakMap<Duplex, () => void>();
+  /** Sockets that count against their address's cap, with that address, until authenticated. */
+  private readonly counted = new WeakMap<Duplex, string>();
   private readonly trusted: TrustedProxies;
   private refusedSinceLog = 0;
   private lastRefusalLog = 0;
+  /**
+   * Listeners shared by every socket (called with the socket as `this`): a node holding tens
+   * of thousands of idle connections keeps no closure per connection for them.
+   */
+  private readonly onSocketClose: (this: Duplex) => void;
+  /** Until the HTTP server takes the socket, its errors (a reset peer) are ours to swallow. */
+  private readonly onEarlyError: (this: Duplex) => void;
 
   constructor(
     private readonly config: Config,
@@ -34,6 +45,14 @@ export class ConnectionGate {
       );
     }
     this.trusted = new TrustedProxies(config.trustedProxies);
+    const gate = this;
+    this.onSocketClose = function () {
+      gate.total--;
+      gate.uncount(this);
+    };
+    this.onEarlyError = function () {
+      this.destroy();
+    };
   }
 
   /** Open connections on this node (refused ones included until they close). */
@@ -44,26 +63,16 @@ export class ConnectionGate {
   /** Admits `socket`, then calls `serve` with the bytes that followed a PROXY header. */
   accept(socket: Socket, serve: (rest: Buffer) => void): void {
     this.total++;
-    socket.once('close', () => this.total--);
-    // Until the HTTP server takes the socket, its errors (a reset peer) are ours to swallow.
-    const onError = () => socket.destroy();
-    socket.on('error', onError);
+    // 'close' comes once: `on` spares the wrapper `once` would allocate per socket.
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onEarlyError);
     if (this.total > this.config.maxConnections) {
       this.refuse(socket, 'this node has too many open connections');
       return;
     }
     const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
-    const admit = (address: string, rest: Buffer) => {
-      setPeer(socket, address, this.trusted);
-      if (!this.countUnauthenticated(socket)) {
-        this.refuse(socket, 'too many connections from this address');
-        return;
-      }
-      socket.removeListener('error', onError);
-      serve(rest);
-    };
     if (!this.config.proxyProtocol) {
-      admit(peer, Buffer.alloc(0));
+      this.admit(socket, peer, NOTHING, serve);
       return;
     }
     if (!this.trusted.has(peer)) {
@@ -71,12 +80,22 @@ export class ConnectionGate {
       socket.destroy();
       return;
     }
-    this.readProxyHeader(socket, admit);
+    this.readProxyHeader(socket, (address, rest) => this.admit(socket, address, rest, serve));
   }
 
   /** The socket became an authenticated WebSocket: it no longer counts against its address. */
   authenticated(socket: Duplex): void {
-    this.releases.get(socket)?.();
+    this.uncount(socket);
+  }
+
+  private admit(socket: Socket, address: string, rest: Buffer, serve: (rest: Buffer) => void): void {
+    setPeer(socket, address, this.trusted);
+    if (!this.countUnauthenticated(socket)) {
+      this.refuse(socket, 'too many connections from this address');
+      return;
+    }
+    socket.removeListener('error', this.onEarlyError);
+    serve(rest);
   }
 
   private countUnauthenticated(socket: Socket): boolean {
@@ -87,17 +106,18 @@ export class ConnectionGate {
     const n = (this.unauthenticated.get(address) ?? 0) + 1;
     if (n > this.config.maxConnectionsPerIp) return false;
     this.unauthenticated.set(address, n);
-    let counted = true;
-    const release = () => {
-      if (!counted) return;
-      counted = false;
-      const left = (this.unauthenticated.get(address) ?? 1) - 1;
-      if (left > 0) this.unauthenticated.set(address, left);
-      else this.unauthenticated.delete(address);
-    };
-    this.releases.set(socket, release);
-    socket.once('close', release);
+    this.counted.set(socket, address);
     return true;
+  }
+
+  /** Takes `socket` off its address's count, once (authenticated, or closed before). */
+  private uncount(socket: Duplex): void {
+    const address = this.counted.get(socket);
+    if (address === undefined) return;
+    this.counted.delete(socket);
+    const left = (this.unauthenticated.get(address) ?? 1) - 1;
+    if (left > 0) this.unauthenticated.set(address, left);
+    else this.unauthenticated.delete(address);
   }
 
   private readProxyHeader(socket: Socket, admit: (address: string, rest: Buffer) => void): void {

@@ -74,13 +74,48 @@ interface Received {
   isBinary: boolean;
 }
 
+/** The connection of each open WebSocket, for the listeners below. */
+const connections = new WeakMap<WebSocket, WsConnection>();
+
+/*
+ * Listeners shared by every connection (`ws` calls them with the WebSocket as `this`): an idle
+ * connection holds no closures of its own for them.
+ */
+function onWsMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
+  const conn = connections.get(this);
+  if (!conn) return;
+  try {
+    conn.onMessage(data as Buffer, isBinary);
+  } catch (err) {
+    conn.crash(err);
+  }
+}
+
+// Only a pong proves the client reads: ws answers pings only when it reads the socket.
+function onWsPong(this: WebSocket): void {
+  connections.get(this)?.ponged();
+}
+
+function onWsClose(this: WebSocket, code: number): void {
+  const conn = connections.get(this);
+  if (!conn) return;
+  connections.delete(this);
+  conn.log.info({ code, seconds: Math.round((Date.now() - conn.openedAt) / 1000) }, 'connection closed');
+  conn.onClose();
+}
+
+function onWsError(this: WebSocket, err: Error): void {
+  connections.get(this)?.log.debug({ err: err.message }, 'socket error');
+}
+
 export class WsConnection implements Connection, DeliveryTransport {
   readonly deviceId;
   readonly userId;
   readonly session: DeliverySession;
   readonly openedAt = Date.now();
-  /** Log lines of this connection carry its id, device and user (never content). */
-  readonly log: Logger;
+  /** This connection's id in the log. */
+  private readonly connId: number;
+  private childLog: Logger | undefined;
   /** The close code the server chose, once it closed this connection. */
   closedWith: number | undefined;
   private alive = true;
@@ -113,12 +148,10 @@ export class WsConnection implements Connection, DeliveryTransport {
     this.userId = device.userId;
     this.maxBuffered = Math.max(d.config.sendBufferMaxBytes, d.config.sendBufferBytes);
     this.maxInflight = d.config.maxInflightRequests;
-    this.log = d.log.child({
-      connId: randomBytes(4).toString('hex'),
-      deviceId: device.id,
-      userId: device.userId,
-    });
-    this.log.info({ encoding }, 'connection opened');
+    this.connId = randomBytes(4).readUInt32BE(0);
+    // The parent logger with this connection's fields: a child logger is made only when the
+    // connection has more to log (most never do).
+    d.log.info({ ...this.logFields(), encoding }, 'connection opened');
     // The connection is its own delivery transport: no per-connection closures.
     this.session = new DeliverySession(
       device.id,
@@ -129,22 +162,30 @@ export class WsConnection implements Connection, DeliveryTransport {
       d.acks,
       d.log,
     );
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.onMessage(data as Buffer, isBinary);
-      } catch (err) {
-        this.crash(err);
-      }
-    });
-    // Only a pong proves the client reads: ws answers pings only when it reads the socket.
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('close', (code) => {
-      this.log.info({ code, seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'connection closed');
-      this.onClose();
-    });
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    connections.set(ws, this);
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
+  }
+
+  /** Log lines of this connection carry its id, device and user (never content). */
+  get log(): Logger {
+    this.childLog ??= this.d.log.child(this.logFields());
+    return this.childLog;
+  }
+
+  private logFields() {
+    return {
+      connId: this.connId.toString(16).padStart(8, '0'),
+      deviceId: this.deviceId,
+      userId: this.userId,
+    };
+  }
+
+  /** The client answered a ping. */
+  ponged(): void {
+    this.alive = true;
   }
 
   welcome(): void {
@@ -243,7 +284,8 @@ export class WsConnection implements Connection, DeliveryTransport {
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A frame arrived (called by the shared listener above). */
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closedWith !== undefined) return;
     if (this.inflight >= this.maxInflight || this.waiting.length > 0) {
       // ws hands over every frame of a chunk already read, even after pause(): keep them.
@@ -404,7 +446,7 @@ export class WsConnection implements Connection, DeliveryTransport {
   }
 
   /** Something this connection's code did not expect: close it, log once, keep the process. */
-  private crash(err: unknown): void {
+  crash(err: unknown): void {
     if (this.crashed) return;
     this.crashed = true;
     this.log.error({ err }, 'connection handler failed: connection closed');
@@ -415,8 +457,11 @@ export class WsConnection implements Connection, DeliveryTransport {
     }
   }
 
-  /** Every step runs even if one before it throws: a closed connection must leave the hub. */
-  private onClose(): void {
+  /**
+   * The socket closed (called by the shared listener above). Every step runs even if one
+   * before it throws: a closed connection must leave the hub.
+   */
+  onClose(): void {
     const steps = [
       () => this.d.metrics.connections.dec(),
       () => this.session.close(),
