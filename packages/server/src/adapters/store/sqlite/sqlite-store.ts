@@ -206,10 +206,13 @@ export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly seqCache = new Map<ChatId, number>();
   private readonly chatFacts = new ChatFactsCache((chatId) => {
-    const row = this.s.chatTimer.get(chatId) as { disappearing_seconds: number } | undefined;
+    const row = this.s.chatFactsOf.get(chatId) as
+      | { disappearing_seconds: number; last_seq: number; members: string | null }
+      | undefined;
     if (!row) return undefined;
-    const ids = (this.s.memberIdsOf.all(chatId) as Array<{ user_id: string }>).map((r) => r.user_id);
-    return { userIds: ids, timer: row.disappearing_seconds };
+    // A send reads the chat's last seq next: one statement reads both on a miss.
+    if (!this.seqCache.has(chatId as ChatId)) this.seqCache.set(chatId as ChatId, row.last_seq);
+    return { userIds: row.members ? row.members.split('\t') : [], timer: row.disappearing_seconds };
   });
   private readonly checkpointer: WalCheckpointer | undefined;
   private eraser: Eraser | undefined;

@@ -193,16 +193,16 @@ const sql = {
 
   /** id */
   chatLastSeq: `SELECT ${lastSeqOf('c')} AS last_seq FROM chats c WHERE id = ?`,
-  /** chat_id */
-  memberIdsOf: 'SELECT user_id FROM members WHERE chat_id = ?',
+  /** id: what a send checks of its chat (timer, member ids joined by tabs) and its last seq, in one read */
+  chatFactsOf: `SELECT c.disappearing_seconds, ${lastSeqOf('c')} AS last_seq,
+      (SELECT group_concat(user_id, char(9)) FROM members WHERE chat_id = c.id) AS members
+    FROM chats c WHERE c.id = ?`,
   /** chat_id, now: pins in force */
   pinsActive: 'SELECT seq, pinned_by, expires_at FROM pins WHERE chat_id = ? AND expires_at > ? ORDER BY seq',
   /** chat_id, seq, pinned_by, expires_at */
   pinSet: 'INSERT OR REPLACE INTO pins (chat_id, seq, pinned_by, expires_at) VALUES (?, ?, ?, ?)',
   /** chat_id, seq */
   pinDelete: 'DELETE FROM pins WHERE chat_id = ? AND seq = ?',
-  /** id */
-  chatTimer: 'SELECT disappearing_seconds FROM chats WHERE id = ?',
   /** disappearing_seconds, id */
   chatTimerSet: 'UPDATE chats SET disappearing_seconds = ? WHERE id = ?',
   /** view_once, expires_at, chat_id, seq */
