@@ -50,6 +50,11 @@ function credential(req: IncomingMessage): { token?: string; ticket?: string } {
   return { token: query.get('token') ?? undefined };
 }
 
+/** A socket's error ends it (one function for every socket: the listener outlives the upgrade). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 export class Gateway {
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -68,7 +73,7 @@ export class Gateway {
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     try {
       if (!this.accepting) throw new ParleyError('SHUTTING_DOWN', 'server is shutting down');
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
