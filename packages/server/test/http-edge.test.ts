@@ -174,6 +174,18 @@ describe('HTTP edge', () => {
       await a.close();
       await b.close();
     });
+    await withNode({ maxConnectionsPerIp: 2 }, async (t, port) => {
+      // A WebSocket stops counting once, when it authenticates: its close must not take a
+      // slot off the count of connections from the same address that are still unauthenticated.
+      const a = await RawClient.connect(t, await registerRaw(t, port));
+      const first = await holdConnections(port, 1);
+      await a.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await holdConnections(port, 1);
+      const refused = await rawExchange(port, [request('GET', '/healthz')]);
+      assert.equal(refused.status, 503, 'two unauthenticated connections still fill the address');
+      for (const s of [...first, ...second]) s.destroy();
+    });
     await withNode({ maxConnectionsPerIp: 2, trustedProxies: '127.0.0.1' }, async (_t, port) => {
       const held = await holdConnections(port, 3);
       const r = await rawExchange(port, [request('GET', '/healthz')]);
