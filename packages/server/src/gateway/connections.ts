@@ -9,7 +9,7 @@ import { ParleyError } from '@parley/protocol';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { clientAddress, normalizeAddress, setPeer, TrustedProxies } from './client-address.js';
-import { refuseConnection } from './http-util.js';
+import { destroyOnError, refuseConnection } from './http-util.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 
 /** Refusals are logged at most this often (with a count), so a flood does not flood the log. */
@@ -31,8 +31,6 @@ export class ConnectionGate {
    * of thousands of idle connections keeps no closure per connection for them.
    */
   private readonly onSocketClose: (this: Duplex) => void;
-  /** Until the HTTP server takes the socket, its errors (a reset peer) are ours to swallow. */
-  private readonly onEarlyError: (this: Duplex) => void;
 
   constructor(
     private readonly config: Config,
@@ -50,9 +48,6 @@ export class ConnectionGate {
       gate.total--;
       gate.uncount(this);
     };
-    this.onEarlyError = function () {
-      this.destroy();
-    };
   }
 
   /** Open connections on this node (refused ones included until they close). */
@@ -65,7 +60,8 @@ export class ConnectionGate {
     this.total++;
     // 'close' comes once: `on` spares the wrapper `once` would allocate per socket.
     socket.on('close', this.onSocketClose);
-    socket.on('error', this.onEarlyError);
+    // Until the HTTP server takes the socket, its errors (a reset peer) are ours to swallow.
+    socket.on('error', destroyOnError);
     if (this.total > this.config.maxConnections) {
       this.refuse(socket, 'this node has too many open connections');
       return;
@@ -94,7 +90,7 @@ export class ConnectionGate {
       this.refuse(socket, 'too many connections from this address');
       return;
     }
-    socket.removeListener('error', this.onEarlyError);
+    socket.removeListener('error', destroyOnError);
     serve(rest);
   }
 

@@ -16,7 +16,7 @@ import {
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Device } from '../ports/types.js';
 import { toParleyError } from './errors.js';
-import { writeHttpError } from './http-util.js';
+import { destroyOnError, writeHttpError } from './http-util.js';
 import { type GatewayDeps, WsConnection } from './ws-connection.js';
 
 export type { GatewayDeps } from './ws-connection.js';
@@ -48,11 +48,6 @@ function credential(req: IncomingMessage): { token?: string; ticket?: string } {
   const ticket = query.get('ticket');
   if (ticket !== null) return { ticket };
   return { token: query.get('token') ?? undefined };
-}
-
-/** A socket's error ends it (one function for every socket: the listener outlives the upgrade). */
-function destroyOnError(this: Duplex): void {
-  this.destroy();
 }
 
 export class Gateway {
