@@ -24,7 +24,11 @@
  * (in one file a fold holds the writer, so commits would wait that long behind it).
  *
  *   npm run bench:log-model -- [--users 1000] [--batch 100] [--messages 100000] [--fold 50000]
- *     [--ack-fold 50000] [--slices 1] [--log-only] [--split]
+ *     [--ack-fold 50000] [--slices 1] [--log-only] [--split] [--created]
+ *
+ * `--created` starts every chat with one message row (seq 1), as the node's chats start with
+ * their CREATED update: `messages` then has a row per chat before the first send, and a fold's
+ * rows land on its leaves one or two at a time instead of filling a table that starts empty.
  *
  * `--split` adds a third model: the logs in a file of their own, folded by a thread of its own
  * (log-model-fold.ts) while the writer goes on appending (architecture.md, "A message log").
@@ -45,6 +49,8 @@ const messages = arg('messages', 100_000);
 const foldEvery = arg('fold', 50_000);
 const ackFoldEvery = arg('ack-fold', foldEvery);
 const slices = arg('slices', 1);
+/** Each chat starts with a message at seq 1 (the node's CREATED update). */
+const created = process.argv.includes('--created');
 const work = mkdtempSync(join(tmpdir(), 'parley-log-model-'));
 
 const LOGS = `
@@ -88,6 +94,7 @@ function traffic(): () => Item[] {
     return (rnd >>> 0) / 2 ** 32;
   };
   const lastSeq = new Map<string, number>();
+  const first = created ? 1 : 0;
   return () => {
     const items: Item[] = [];
     for (let k = 0; k < batch; k++) {
@@ -95,7 +102,7 @@ function traffic(): () => Item[] {
       let to = Math.floor(random() * (users - 1));
       if (to >= from) to++;
       const chat = chatOf(from, to);
-      const seq = (lastSeq.get(chat) ?? 0) + 1;
+      const seq = (lastSeq.get(chat) ?? first) + 1;
       lastSeq.set(chat, seq);
       items.push({ chat, seq, from, to });
     }
@@ -116,10 +123,13 @@ function seed(path: string): void {
   db.exec(TABLES);
   const member = db.prepare('INSERT INTO members VALUES (?, ?, 0)');
   const cursor = db.prepare('INSERT INTO cursors VALUES (?, ?, 0)');
+  const update = db.prepare('INSERT INTO messages VALUES (?, 1, ?, ?, 0, ?)');
+  const updateBody = Buffer.alloc(64, 1);
   db.transaction(() => {
     for (let i = 0; i < users; i++)
       for (let j = i + 1; j < users; j++) {
         const chat = chatOf(i, j);
+        if (created) update.run(chat, `d_b${i}`, `\u0001update:${chat}:1`, updateBody);
         for (const u of [i, j]) {
           member.run(chat, `u_b${u}`);
           cursor.run(`d_b${u}`, chat);
