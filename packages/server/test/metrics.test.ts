@@ -46,6 +46,15 @@ describe('GET /metrics', () => {
     assert.ok(value(m, 'parley_pending_deliveries') !== undefined);
     assert.ok(value(m, 'parley_process_resident_memory_bytes')! > 0);
     for (const id of [alice.userId, bob.userId, chat.chat.id]) assert.equal(m.includes(id), false, 'no ids');
+    // Frame counts reach the counter when it is read: a second read adds only what came since.
+    await a.call({
+      case: 'send',
+      value: { clientMessageId: 'm2', chatId: chat.chat.id, payload: text('y') },
+    });
+    await b.waitForMessages(2);
+    const again = await (await fetch(`${t.url}/metrics`)).text();
+    assert.equal(value(again, 'parley_frames_in_total{type="send"}'), 2);
+    assert.equal(value(again, 'parley_sends_total'), 2);
     await a.close();
     await b.close();
   });

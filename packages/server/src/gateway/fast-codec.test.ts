@@ -4,7 +4,12 @@ import { ChatUpdateKind, encodeChatUpdate, encodeFrame, makeFrame } from '@parle
 import fc from 'fast-check';
 import { encodeDeliver } from '../node.js';
 import type { ChatId, DeviceId, StoredMessage, UserId } from '../ports/types.js';
-import { encodeDeliverBinary, encodeSendResultBinary } from './fast-codec.js';
+import {
+  encodeDeliverBinary,
+  encodeReceiptBatchBinary,
+  encodeReceiptBinary,
+  encodeSendResultBinary,
+} from './fast-codec.js';
 import { toWireMessage } from './wire.js';
 
 const seqArb = fc.oneof(fc.constant(0), fc.nat(200), fc.maxSafeNat());
@@ -85,5 +90,29 @@ it('sendResult frames are byte-identical to the protobuf-es encoding', () => {
         );
       },
     ),
+  );
+});
+
+const receiptArb = fc.record({
+  chatId: str,
+  userId: str,
+  deliveredSeq: seqArb.map(BigInt),
+  readSeq: seqArb.map(BigInt),
+  at: seqArb.map(BigInt),
+});
+
+it('receipt and receipt batch pushes are byte-identical to the protobuf-es encoding', () => {
+  fc.assert(
+    fc.property(fc.array(receiptArb, { maxLength: 5 }), (events) => {
+      const batch = encodeFrame(
+        makeFrame({ id: 0, body: { case: 'receipts', value: { receipts: events } } }),
+        'proto',
+      );
+      assert.deepEqual(new Uint8Array(encodeReceiptBatchBinary(events)), batch);
+      for (const value of events) {
+        const one = encodeFrame(makeFrame({ id: 0, body: { case: 'receipt', value } }), 'proto');
+        assert.deepEqual(new Uint8Array(encodeReceiptBinary(value)), one);
+      }
+    }),
   );
 });

@@ -1,6 +1,6 @@
 /**
- * Hand-written binary encoders for the two frames on every message's path (`deliver` and
- * `sendResult`). They write exactly the bytes protobuf-es writes for the same frame (checked
+ * Hand-written binary encoders for the frames on every message's path (`deliver`,
+ * `sendResult`, and the `receipt` / `receipts` pushes that tell a sender its message arrived). They write exactly the bytes protobuf-es writes for the same frame (checked
  * by fast-codec.test.ts), in one allocation, without building message objects.
  * Field numbers come from proto/parley/v1/parley.proto.
  */
@@ -10,6 +10,8 @@ import { FORWARDED_MANY } from './wire.js';
 const FRAME_ID = 0x08; // Frame.id = 1, varint
 const FRAME_SEND_RESULT = [0xc2, 0x02]; // Frame.send_result = 40, length-delimited
 const FRAME_DELIVER = [0xea, 0x03]; // Frame.deliver = 61, length-delimited
+const FRAME_RECEIPT = [0x82, 0x04]; // Frame.receipt = 64, length-delimited
+const FRAME_RECEIPTS = [0xa2, 0x04]; // Frame.receipts = 68, length-delimited
 
 function varintLen(n: number): number {
   let len = 1;
@@ -179,5 +181,66 @@ export function encodeSendResultBinary(
   pos = writeStr(buf, pos, 0x12, chatId);
   pos = writeNum(buf, pos, 0x18, seq);
   writeNum(buf, pos, 0x20, serverTime);
+  return buf;
+}
+
+/** A receipt event as the receipt service builds it (the protobuf message's init shape). */
+export interface ReceiptEventInit {
+  chatId: string;
+  userId: string;
+  deliveredSeq: bigint;
+  readSeq: bigint;
+  at: bigint;
+}
+
+/** A uint64 field's value as a number (seqs and times stay far below 2^53). */
+const u64 = (v: bigint | number | undefined): number => (v ? Number(v) : 0);
+
+function receiptLen(r: ReceiptEventInit): number {
+  return (
+    strField(r.chatId) +
+    strField(r.userId) +
+    numField(u64(r.deliveredSeq)) +
+    numField(u64(r.readSeq)) +
+    numField(u64(r.at))
+  );
+}
+
+function writeReceipt(buf: Buffer, pos: number, r: ReceiptEventInit): number {
+  pos = writeStr(buf, pos, 0x0a, r.chatId); // ReceiptEvent.chat_id = 1
+  pos = writeStr(buf, pos, 0x12, r.userId); // ReceiptEvent.user_id = 2
+  pos = writeNum(buf, pos, 0x18, u64(r.deliveredSeq)); // delivered_seq = 3
+  pos = writeNum(buf, pos, 0x20, u64(r.readSeq)); // read_seq = 4
+  return writeNum(buf, pos, 0x28, u64(r.at)); // at = 5
+}
+
+/** Binary `Frame{id: 0, receipt: event}`. */
+export function encodeReceiptBinary(r: ReceiptEventInit): Buffer {
+  const inner = receiptLen(r);
+  const buf = Buffer.allocUnsafe(2 + varintLen(inner) + inner);
+  buf[0] = FRAME_RECEIPT[0]!;
+  buf[1] = FRAME_RECEIPT[1]!;
+  writeReceipt(buf, writeVarint(buf, 2, inner), r);
+  return buf;
+}
+
+/** Binary `Frame{id: 0, receipts: {receipts: events}}`. */
+export function encodeReceiptBatchBinary(events: readonly ReceiptEventInit[]): Buffer {
+  const lens = new Array<number>(events.length);
+  let inner = 0;
+  for (let i = 0; i < events.length; i++) {
+    const n = receiptLen(events[i]!);
+    lens[i] = n;
+    inner += 1 + varintLen(n) + n;
+  }
+  const buf = Buffer.allocUnsafe(2 + varintLen(inner) + inner);
+  buf[0] = FRAME_RECEIPTS[0]!;
+  buf[1] = FRAME_RECEIPTS[1]!;
+  let pos = writeVarint(buf, 2, inner);
+  for (let i = 0; i < events.length; i++) {
+    buf[pos++] = 0x0a; // ReceiptBatch.receipts = 1
+    pos = writeVarint(buf, pos, lens[i]!);
+    pos = writeReceipt(buf, pos, events[i]!);
+  }
   return buf;
 }

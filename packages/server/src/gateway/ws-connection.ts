@@ -38,7 +38,12 @@ import type { PresenceService } from '../presence/service.js';
 import type { ReceiptService } from '../receipts/service.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
-import { encodeSendResultBinary } from './fast-codec.js';
+import {
+  encodeReceiptBatchBinary,
+  encodeReceiptBinary,
+  encodeSendResultBinary,
+  type ReceiptEventInit,
+} from './fast-codec.js';
 import { decodeHotFrame } from './fast-decode.js';
 
 export interface GatewayDeps {
@@ -403,9 +408,16 @@ export class WsConnection implements Connection, DeliveryTransport {
   }
 
   private encode(id: number, body: Body): Uint8Array | string {
-    if (this.encoding === 'proto' && body?.case === 'sendResult') {
-      const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
-      return encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime));
+    if (this.encoding === 'proto') {
+      // The frames of every message's path, written without building protobuf messages.
+      if (body?.case === 'sendResult') {
+        const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
+        return encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime));
+      }
+      if (id === 0 && body?.case === 'receipt') return encodeReceiptBinary(body.value as ReceiptEventInit);
+      if (id === 0 && body?.case === 'receipts') {
+        return encodeReceiptBatchBinary((body.value as { receipts: ReceiptEventInit[] }).receipts);
+      }
     }
     return encodeFrame(makeFrame({ id, body }), this.encoding);
   }

@@ -5,19 +5,21 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Counts per frame type through cached label children: no label hashing per frame. */
+/**
+ * Counts per frame type in plain numbers, handed to the Prometheus counter when it is read
+ * (its `collect`): a frame costs one map update, not prom-client's label lookup.
+ */
 export class FrameCounter {
-  private readonly children = new Map<string, { inc(): void }>();
-
-  constructor(readonly counter: Counter<'type'>) {}
+  private readonly pending = new Map<string, number>();
 
   inc(type: string): void {
-    let c = this.children.get(type);
-    if (!c) {
-      c = this.counter.labels(type);
-      this.children.set(type, c);
-    }
-    c.inc();
+    this.pending.set(type, (this.pending.get(type) ?? 0) + 1);
+  }
+
+  /** Adds the counts since the last read to `counter`. */
+  flush(counter: Counter<'type'>): void {
+    for (const [type, n] of this.pending) counter.inc({ type }, n);
+    this.pending.clear();
   }
 }
 
@@ -59,20 +61,28 @@ export class Metrics {
       help: 'WebSocket connections open on this node',
       registers,
     });
+    const frameIn = new FrameCounter();
+    const frameOut = new FrameCounter();
     this.framesIn = new Counter({
       name: 'parley_frames_in_total',
       help: 'Frames received, by body type',
       labelNames: ['type'],
       registers,
+      collect() {
+        frameIn.flush(this);
+      },
     });
     this.framesOut = new Counter({
       name: 'parley_frames_out_total',
       help: 'Frames sent, by body type',
       labelNames: ['type'],
       registers,
+      collect() {
+        frameOut.flush(this);
+      },
     });
-    this.frameIn = new FrameCounter(this.framesIn);
-    this.frameOut = new FrameCounter(this.framesOut);
+    this.frameIn = frameIn;
+    this.frameOut = frameOut;
     this.sends = new Counter({ name: 'parley_sends_total', help: 'Messages committed', registers });
     this.commitBatch = new Histogram({
       name: 'parley_commit_batch_size',
