@@ -8,7 +8,7 @@ import { storeContract } from '../../../ports/store.contract.js';
 import type { Store } from '../../../ports/store.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
 import { receiptMarksIn } from '../sqlite/testing.js';
-import { SqliteWorkerStore } from './worker-store.js';
+import { ownBuffers, SqliteWorkerStore } from './worker-store.js';
 
 storeContract('SqliteWorkerStore (file, worker thread, mapped reader)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-'));
@@ -179,3 +179,26 @@ function chatInput(chatId: ChatId, users: UserId[]) {
     update: bytes('created'),
   };
 }
+
+describe('ownBuffers (what a call posts to the store thread)', () => {
+  it('gives each view into a larger buffer a buffer of its own, leaving the caller’s objects as they are', () => {
+    const read = new Uint8Array(64 * 1024).fill(7); // one socket read holding many frames
+    const payload = read.subarray(1000, 1100);
+    const device = read.subarray(2000, 2010);
+    const whole = new Uint8Array([1, 2, 3]);
+    const item = { chatId: 'c', payload, devicePayloads: new Map([['d', device]]), whole, n: 1 };
+    const args = [[item]];
+    const out = ownBuffers(args) as [[typeof item]];
+    const posted = out[0][0];
+    assert.equal(posted.payload.buffer.byteLength, 100, 'the payload alone, not the 64 KiB read');
+    assert.deepEqual([...posted.payload], [...payload]);
+    assert.equal(posted.devicePayloads.get('d')!.buffer.byteLength, 10);
+    assert.equal(posted.whole, whole, 'a view of its whole buffer is posted as it is');
+    assert.equal(posted.n, 1);
+    assert.equal(item.payload, payload, 'the caller keeps its view');
+    assert.equal(item.payload.buffer.byteLength, 64 * 1024);
+    // Nothing to copy: the same objects go through.
+    const plain = [{ chatId: 'c', seq: 1 }, 'x', 3];
+    assert.equal(ownBuffers(plain), plain);
+  });
+});

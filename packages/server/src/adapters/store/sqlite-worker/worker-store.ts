@@ -47,6 +47,48 @@ const BULK_READS: ReadonlySet<string> = new Set([
 ]);
 const BULK_IN_FLIGHT = 2;
 
+/**
+ * `postMessage` copies the whole ArrayBuffer under a typed array. A payload decoded from a
+ * frame is a view into the buffer of the socket read it came in (several KiB, up to 64 KiB
+ * when many frames arrived together), so each view is copied into a buffer of its own
+ * before a call is posted: a message then costs its own bytes, not its read's. Copy on
+ * write: the caller's objects are left as they are.
+ */
+export function ownBuffers(v: unknown): unknown {
+  if (v instanceof Uint8Array) return v.byteLength === v.buffer.byteLength ? v : new Uint8Array(v);
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = ownBuffers(v[i]);
+      if (x === v[i]) continue;
+      out ??= v.slice();
+      out[i] = x;
+    }
+    return out ?? v;
+  }
+  if (v instanceof Map) {
+    let out: Map<unknown, unknown> | undefined;
+    for (const [k, x] of v) {
+      const y = ownBuffers(x);
+      if (y === x) continue;
+      out ??= new Map(v);
+      out.set(k, y);
+    }
+    return out ?? v;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  let out: Record<string, unknown> | undefined;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    const y = ownBuffers(x);
+    if (y === x) continue;
+    out ??= { ...(v as Record<string, unknown>) };
+    out[k] = y;
+  }
+  return out ?? v;
+}
+
 interface Answer {
   id: number;
   result?: unknown;
@@ -95,7 +137,7 @@ class StoreThread {
   call(method: string, args: unknown[], p: Omit<Pending, 'method' | 'args'>): void {
     const id = this.nextId++;
     this.pending.set(id, { ...p, method, args });
-    this.worker.postMessage({ id, method, args });
+    this.worker.postMessage({ id, method, args: ownBuffers(args) });
   }
 
   private answer(a: Answer): void {
