@@ -1,6 +1,7 @@
 export { ensureTestBucket, TEST_BUCKET } from './adapters/blobs/s3/testing.js';
 export { PostgresStore } from './adapters/store/postgres/postgres-store.js';
 export { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+export { ownBuffers } from './adapters/store/sqlite-worker/worker-store.js';
 export { adminMain } from './admin-main.js';
 export { allocatorAdvice, GLIBC_TUNABLES_ADVISED, glibcVersion } from './allocator.js';
 export { Directory } from './chat/directory.js';
