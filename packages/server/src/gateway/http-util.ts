@@ -42,7 +42,6 @@ export function timedBody(req: Readable, idleMs: number, totalMs = Number.POSITI
   return body;
 }
 
-/** Answers a failed WebSocket upgrade (or a refused connection) with a plain HTTP error and closes the socket. */
 /**
  * An 'error' listener that ends the socket: one function for every socket, so a listener that
  * outlives the handshake holds no closure per connection (EventEmitter calls it with the socket
@@ -52,6 +51,7 @@ export function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+/** Answers a failed WebSocket upgrade (or a refused connection) with a plain HTTP error and closes the socket. */
 export function writeHttpError(socket: Duplex, err: ParleyError): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();

@@ -11,13 +11,28 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export class FrameCounter {
   private readonly pending = new Map<string, number>();
+  /** The Prometheus counter, labelled by frame type. */
+  readonly counter: Counter<'type'>;
+
+  constructor(name: string, help: string, registers: Registry[]) {
+    const frames = this;
+    this.counter = new Counter({
+      name,
+      help,
+      labelNames: ['type'],
+      registers,
+      collect() {
+        frames.flush(this);
+      },
+    });
+  }
 
   inc(type: string): void {
     this.pending.set(type, (this.pending.get(type) ?? 0) + 1);
   }
 
   /** Adds the counts since the last read to `counter`. */
-  flush(counter: Counter<'type'>): void {
+  private flush(counter: Counter<'type'>): void {
     for (const [type, n] of this.pending) counter.inc({ type }, n);
     this.pending.clear();
   }
@@ -61,28 +76,10 @@ export class Metrics {
       help: 'WebSocket connections open on this node',
       registers,
     });
-    const frameIn = new FrameCounter();
-    const frameOut = new FrameCounter();
-    this.framesIn = new Counter({
-      name: 'parley_frames_in_total',
-      help: 'Frames received, by body type',
-      labelNames: ['type'],
-      registers,
-      collect() {
-        frameIn.flush(this);
-      },
-    });
-    this.framesOut = new Counter({
-      name: 'parley_frames_out_total',
-      help: 'Frames sent, by body type',
-      labelNames: ['type'],
-      registers,
-      collect() {
-        frameOut.flush(this);
-      },
-    });
-    this.frameIn = frameIn;
-    this.frameOut = frameOut;
+    this.frameIn = new FrameCounter('parley_frames_in_total', 'Frames received, by body type', registers);
+    this.frameOut = new FrameCounter('parley_frames_out_total', 'Frames sent, by body type', registers);
+    this.framesIn = this.frameIn.counter;
+    this.framesOut = this.frameOut.counter;
     this.sends = new Counter({ name: 'parley_sends_total', help: 'Messages committed', registers });
     this.commitBatch = new Histogram({
       name: 'parley_commit_batch_size',
