@@ -17,7 +17,7 @@ import {
   type Thumbnail,
   type Thumbnailer,
 } from '../media-preview.js';
-import { canMakePosters, loadPosterFrame, type VideoElement } from './video-poster.js';
+import { canMakePosters, type LoadedVideo, loadPosterFrame, type VideoElement } from './video-poster.js';
 
 /** The little of the canvas API used here, typed structurally (the SDK builds without the DOM library). */
 interface ImageBitmap {
@@ -98,7 +98,7 @@ async function videoPreview(
   timeoutMs: number,
 ): Promise<MediaPreview> {
   if (!canMakePosters()) return { note: 'no poster frame: video frames are read in a page, not in a worker' };
-  let loaded: Awaited<ReturnType<typeof loadPosterFrame>>;
+  let loaded: LoadedVideo;
   try {
     loaded = await loadPosterFrame(bytes, type || 'video/mp4', timeoutMs);
   } catch (err) {
@@ -107,19 +107,36 @@ async function videoPreview(
   const { width, height, durationMs } = loaded;
   const preview: MediaPreview = { width, height, ...(durationMs !== undefined && { durationMs }) };
   try {
-    const bitmap = await canvasApi().createImageBitmap(loaded.video);
-    try {
-      const thumbnail = await thumbnailOf(bitmap, edge);
-      if (thumbnail) preview.thumbnail = thumbnail;
-    } finally {
-      bitmap.close();
-    }
+    const thumbnail = await posterOf(loaded, edge);
+    if (thumbnail) preview.thumbnail = thumbnail;
   } catch {
     preview.note = 'no poster frame: the frame could not be drawn; it is sent as it is';
   } finally {
     loaded.release();
   }
   return preview;
+}
+
+/** Tries to draw the poster frame this many times, seeking to it again between tries. */
+const POSTER_DRAWS = 3;
+
+/** The loaded video's poster frame as a thumbnail; throws when it cannot be drawn. */
+async function posterOf(loaded: LoadedVideo, edge: number): Promise<Thumbnail | undefined> {
+  for (let draw = 1; ; draw++) {
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await canvasApi().createImageBitmap(loaded.video);
+    } catch (err) {
+      if (draw >= POSTER_DRAWS) throw err;
+      await loaded.again();
+      continue;
+    }
+    try {
+      return await thumbnailOf(bitmap, edge);
+    } finally {
+      bitmap.close();
+    }
+  }
 }
 
 export function browserThumbnailer(options: BrowserThumbnailerOptions = {}): Thumbnailer {

@@ -1,7 +1,8 @@
 /**
  * A video's poster frame in a page: the file is loaded into a detached `<video>` element from
  * a `blob:` URL, seeked to min(1 s, half its duration) and handed to `createImageBitmap`, which
- * the thumbnailer scales and encodes like a photo. Its size and duration come from the element.
+ * the thumbnailer scales and encodes like a photo (when the drawing fails, `again` seeks to the
+ * frame once more). Its size and duration come from the element.
  * A codec the browser cannot decode ends in the element's `error` event, a file that never
  * loads in the timeout; either way the caller gets the reason, never an exception. Workers
  * have no `document`, so no `<video>`: there the caller says so instead.
@@ -82,6 +83,11 @@ export interface LoadedVideo {
   height: number;
   /** Absent when the file does not say (a live-recorded WebM may not). */
   durationMs?: number;
+  /**
+   * Seeks to the poster frame again and waits until it can be drawn: a busy browser may let
+   * the decoded frame go before it is drawn (drawing then fails), and a new seek brings it back.
+   */
+  again(): Promise<void>;
   /** Lets the element and its `blob:` URL go. */
   release(): void;
 }
@@ -104,6 +110,16 @@ export async function loadPosterFrame(
     video.load();
     urls.revokeObjectURL(url);
   };
+  /** Seeks to `at` and waits until the frame there is there to draw. */
+  const show = async (at: number) => {
+    const seeked = eventOf(video, 'seeked');
+    video.currentTime = at;
+    await seeked;
+    // HAVE_CURRENT_DATA (2): the frame at the current position is there to draw.
+    if (video.readyState < 2) await eventOf(video, 'loadeddata');
+  };
+  let posterAt = 0;
+  const again = () => within(show(posterAt), timeoutMs);
   const load = async (): Promise<LoadedVideo> => {
     video.muted = true;
     video.preload = 'auto';
@@ -116,12 +132,16 @@ export async function loadPosterFrame(
     const seconds = video.duration;
     const known = Number.isFinite(seconds) && seconds > 0;
     // A frame past the first (which is often black), but inside a short clip.
-    const seeked = eventOf(video, 'seeked');
-    video.currentTime = known ? Math.min(1, seconds / 2) : 0;
-    await seeked;
-    // HAVE_CURRENT_DATA (2): the frame at the current position is there to draw.
-    if (video.readyState < 2) await eventOf(video, 'loadeddata');
-    return { video, width, height, ...(known && { durationMs: Math.round(seconds * 1000) }), release };
+    posterAt = known ? Math.min(1, seconds / 2) : 0;
+    await show(posterAt);
+    return {
+      video,
+      width,
+      height,
+      ...(known && { durationMs: Math.round(seconds * 1000) }),
+      again,
+      release,
+    };
   };
   try {
     return await within(load(), timeoutMs);

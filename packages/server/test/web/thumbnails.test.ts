@@ -166,6 +166,47 @@ describe('browserThumbnailer in Chromium', { skip: chromiumSkip(), timeout: 180_
       assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 240, 320]);
     });
 
+    /** Makes the page's createImageBitmap fail for the next `times` video frames (a busy browser's lost frame). */
+    const dropVideoFrames = (times: number) =>
+      page.evaluate((times) => {
+        const g = globalThis as unknown as {
+          createImageBitmap(source: unknown, ...rest: unknown[]): Promise<unknown>;
+          realCreateImageBitmap?: (source: unknown, ...rest: unknown[]) => Promise<unknown>;
+          framesDropped: number;
+        };
+        g.realCreateImageBitmap ??= g.createImageBitmap;
+        const real = g.realCreateImageBitmap;
+        g.framesDropped = 0;
+        let left = times;
+        g.createImageBitmap = (source, ...rest) => {
+          if ((source as { tagName?: string }).tagName === 'VIDEO' && left > 0) {
+            left--;
+            g.framesDropped++;
+            return Promise.reject(new DOMException('The video frame is gone.', 'InvalidStateError'));
+          }
+          return real(source, ...rest);
+        };
+      }, times);
+    const framesDropped = () =>
+      page.evaluate(() => (globalThis as unknown as { framesDropped: number }).framesDropped);
+
+    it('a poster frame the browser let go before it was drawn is shown again and drawn', async () => {
+      const video = clip('320x240', 2, ['-c:v', 'libvpx'], 'again.webm');
+      await dropVideoFrames(2);
+      const p = await prepare(video, 'video/webm');
+      assert.equal(await framesDropped(), 2);
+      assert.equal(p.note, undefined);
+      assert.deepEqual([p.thumbnail?.width, p.thumbnail?.height], [320, 240]);
+      // A frame that never comes back: the video goes without a poster, and the note says so.
+      await dropVideoFrames(Number.POSITIVE_INFINITY);
+      const lost = await prepare(video, 'video/webm');
+      assert.equal(await framesDropped(), 3, 'three tries, then it gives up');
+      assert.equal(lost.thumbnail, undefined);
+      assert.deepEqual([lost.width, lost.height], [320, 240]);
+      assert.equal(lost.note, 'no poster frame: the frame could not be drawn; it is sent as it is');
+      await dropVideoFrames(0);
+    });
+
     it('a video the browser cannot decode goes without a poster, and the note says why', async () => {
       const p = await prepare(Buffer.from('not a video, only bytes that say so'), 'video/webm');
       assert.equal(p.thumbnail, undefined);
