@@ -48,7 +48,7 @@ export const settingDescriptions: Record<ConfigKey, string> = {
   maxInflightRequests:
     'Requests of one connection handled at once; above it the server stops reading that socket.',
   heartbeatMs:
-    'WebSocket ping interval. A connection that has not answered a ping with a pong for two intervals is closed with 4008; sending frames does not count, the client must read.',
+    'WebSocket ping interval. A connection that has not answered a ping with a pong for two intervals is closed with 4008; sending frames does not count, the client must read. The pings are spread over the interval, a slice of the connections every 100 ms.',
   ackFlushMs:
     'Acks are written to the store at most this often, coalesced per device and chat (0 = every event-loop turn).',
   commitWindowMs:

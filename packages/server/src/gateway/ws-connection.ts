@@ -124,6 +124,8 @@ export class WsConnection implements Connection, DeliveryTransport {
   /** The close code the server chose, once it closed this connection. */
   closedWith: number | undefined;
   private alive = true;
+  /** When the last ping went (ms since the epoch). */
+  private pingedAt = 0;
   private badFrames = 0;
   private badWindowStart = 0;
   private corked = false;
@@ -210,10 +212,13 @@ export class WsConnection implements Connection, DeliveryTransport {
     });
   }
 
-  heartbeat(): void {
+  heartbeat(now: number): void {
     // While the server itself stopped reading, the client's pong cannot arrive: judge it later.
     if (this.readsPaused || this.stopped || this.closedWith !== undefined) return;
     if (!this.alive) {
+      // Visits come about a period apart, but closes earlier in the map can bring one nearer
+      // its last: a pong gets at least half a period.
+      if (now - this.pingedAt < this.d.config.heartbeatMs / 2) return;
       this.log.info('heartbeat timeout: connection closed');
       // Tell a peer that only stopped answering pings why (4008), then cut the connection at
       // once: a dead peer would never complete the close handshake.
@@ -225,6 +230,7 @@ export class WsConnection implements Connection, DeliveryTransport {
       return;
     }
     this.alive = false;
+    this.pingedAt = now;
     this.ws.ping();
   }
 

@@ -14,8 +14,10 @@ import {
   subprotocolName,
 } from '@parley/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { Connection } from '../delivery/hub.js';
 import type { Device } from '../ports/types.js';
 import { toParleyError } from './errors.js';
+import { HeartbeatRounds } from './heartbeat-rounds.js';
 import { destroyOnError, writeHttpError } from './http-util.js';
 import { type GatewayDeps, WsConnection } from './ws-connection.js';
 
@@ -52,7 +54,7 @@ function credential(req: IncomingMessage): { token?: string; ticket?: string } {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly heartbeats: HeartbeatRounds<Connection>;
   private accepting = true;
 
   constructor(private readonly d: GatewayDeps) {
@@ -63,8 +65,18 @@ export class Gateway {
       clientTracking: false,
       handleProtocols: (protocols) => chooseSubprotocol(protocols) ?? false,
     });
-    this.heartbeat = setInterval(() => this.beat(), d.config.heartbeatMs);
-    this.heartbeat.unref();
+    const hub = d.hub;
+    this.heartbeats = new HeartbeatRounds(
+      d.config.heartbeatMs,
+      {
+        get size() {
+          return hub.size;
+        },
+        values: () => hub.all(),
+      },
+      (c, now) => this.beat(c as WsConnection, now),
+    );
+    this.heartbeats.start();
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -121,14 +133,12 @@ export class Gateway {
     this.d.onConnected?.(device);
   }
 
-  private beat(): void {
-    for (const c of [...this.d.hub.all()]) {
-      try {
-        (c as WsConnection).heartbeat();
-      } catch (err) {
-        this.d.log.error({ err, deviceId: c.deviceId }, 'heartbeat failed');
-        c.close(CloseCodes.INTERNAL_ERROR, 'internal error');
-      }
+  private beat(c: WsConnection, now: number): void {
+    try {
+      c.heartbeat(now);
+    } catch (err) {
+      this.d.log.error({ err, deviceId: c.deviceId }, 'heartbeat failed');
+      c.close(CloseCodes.INTERNAL_ERROR, 'internal error');
     }
   }
 
@@ -143,8 +153,7 @@ export class Gateway {
   }
 
   closeAll(code: number, reason: string): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    this.heartbeats.stop();
     for (const c of [...this.d.hub.all()]) c.close(code, reason);
     this.wss.close();
   }
