@@ -46,6 +46,11 @@ export function benchAllocator(env: NodeJS.ProcessEnv = process.env): {
   };
 }
 
+/** Node flags for the server process only (PARLEY_BENCH_SERVER_FLAGS, split on spaces; none by default). */
+export function benchServerFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PARLEY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Settings every bench server runs with, besides port, host, data dir and durability. */
 export function benchServerSettings(sync: Sync): Record<string, unknown> {
   return {
@@ -110,7 +115,10 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
     ...o.config,
   };
   const child: ChildProcess = fork(childPath, [], {
-    execArgv: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [],
+    execArgv: [
+      ...benchServerFlags(),
+      ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : []),
+    ],
     stdio: ['ignore', fd, fd, 'ipc'],
     env: { ...process.env, ...benchAllocator().env, ...o.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
   });
