@@ -139,19 +139,11 @@ async function main(): Promise<void> {
   console.log('| per frame | frames/s | CPU µs | user µs | system µs |');
   console.log('|---|---|---|---|---|');
   for (const [mode, costs] of results) {
-    const m = (f: (c: Cost) => number) => median(costs.map(f));
+    const perFrame = (f: (c: Cost) => number) => fmt(median(costs.map(f)), 1);
+    const framesPerSecond = fmt(median(costs.map((c) => c.perSecond)));
+    const cpu = perFrame((c) => c.userUs + c.sysUs);
     console.log(
-      `| ${mode} | ${fmt(m((c) => c.perSecond))} | ${fmt(
-        m((c) => c.userUs + c.sysUs),
-        1,
-      )} | ` +
-        `${fmt(
-          m((c) => c.userUs),
-          1,
-        )} | ${fmt(
-          m((c) => c.sysUs),
-          1,
-        )} |`,
+      `| ${mode} | ${framesPerSecond} | ${cpu} | ${perFrame((c) => c.userUs)} | ${perFrame((c) => c.sysUs)} |`,
     );
   }
   kid.kill();

@@ -1,10 +1,9 @@
 /**
- * Heartbeats in slices. Every connection is visited once a period, as before, but a slice
- * of them at a time: a round is `slices` ticks of `tickMs`, and by its k-th tick the first
- * k/slices of the connections have been visited. One sweep over every connection in a single
- * turn of the event loop wrote a ping to each socket at once, which held up every other
- * socket for as long: 1,000 writes are about 20 ms, 100,000 about 2 s, and the pongs come
- * back together as well.
+ * Heartbeats in slices. Every connection is visited once a period, a slice of them at a
+ * time: a round is `slices` ticks of `tickMs`, and by its k-th tick the first k/slices of the
+ * connections have been visited. A sweep over every connection in one turn of the event loop
+ * would write a ping to each socket at once and hold up every other socket for as long
+ * (1,000 writes are about 20 ms, 100,000 about 2 s), and the pongs would come back together.
  *
  * A round walks the connection map with a live iterator: connections that close are skipped,
  * and connections that arrive are appended and visited in the same round.
