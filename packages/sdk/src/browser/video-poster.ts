@@ -110,7 +110,7 @@ export async function loadPosterFrame(
     video.load();
     urls.revokeObjectURL(url);
   };
-  /** Seeks to `at` and waits until the frame there is there to draw. */
+  /** Seeks to `at` and waits until the frame at that point can be drawn. */
   const show = async (at: number) => {
     const seeked = eventOf(video, 'seeked');
     video.currentTime = at;

@@ -19,9 +19,8 @@ const SLICES = 250;
 export class HeartbeatRounds<T> {
   readonly tickMs: number;
   readonly slices: number;
+  /** The round's walk over the connections (once finished, an iterator stays finished). */
   private round: Iterator<T> | undefined;
-  /** The round's iterator came to its end (a finished iterator stays finished). */
-  private roundDone = false;
   private tickInRound = 0;
   private visited = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -53,19 +52,15 @@ export class HeartbeatRounds<T> {
     const due = last
       ? Number.POSITIVE_INFINITY
       : Math.ceil((this.items.size * this.tickInRound) / this.slices);
-    while (!this.roundDone && this.visited < due) {
+    while (this.visited < due) {
       this.round ??= this.items.values();
       const next = this.round.next();
-      if (next.done) {
-        this.roundDone = true;
-        break;
-      }
+      if (next.done) break;
       this.visited++;
       this.beat(next.value, now);
     }
     if (last) {
       this.round = undefined;
-      this.roundDone = false;
       this.tickInRound = 0;
       this.visited = 0;
     }
