@@ -6,6 +6,7 @@
  * Field numbers come from proto/parley/v1/parley.proto.
  */
 import type { MessageMeta, StoredMessage } from '../ports/types.js';
+import { numField, strField, varintLen, writeNum, writeStr, writeVarint } from '../wire-write.js';
 import { FORWARDED_MANY } from './wire.js';
 
 const FRAME_ID = 0x08; // Frame.id = 1, varint
@@ -13,48 +14,6 @@ const FRAME_SEND_RESULT = [0xc2, 0x02]; // Frame.send_result = 40, length-delimi
 const FRAME_DELIVER = [0xea, 0x03]; // Frame.deliver = 61, length-delimited
 const FRAME_RECEIPT = [0x82, 0x04]; // Frame.receipt = 64, length-delimited
 const FRAME_RECEIPTS = [0xa2, 0x04]; // Frame.receipts = 68, length-delimited
-
-function varintLen(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-function strField(s: string): number {
-  if (s.length === 0) return 0;
-  const n = Buffer.byteLength(s, 'utf8');
-  return 1 + varintLen(n) + n;
-}
-
-function writeStr(buf: Buffer, pos: number, tag: number, s: string): number {
-  if (s.length === 0) return pos;
-  buf[pos++] = tag;
-  const n = Buffer.byteLength(s, 'utf8');
-  pos = writeVarint(buf, pos, n);
-  return pos + buf.write(s, pos, 'utf8');
-}
-
-function numField(n: number): number {
-  return n === 0 ? 0 : 1 + varintLen(n);
-}
-
-function writeNum(buf: Buffer, pos: number, tag: number, n: number): number {
-  if (n === 0) return pos;
-  buf[pos++] = tag;
-  return writeVarint(buf, pos, n);
-}
 
 const META_TYPE_NUMBERS: Record<string, number> = { message: 0, edit: 1, delete: 2, reaction: 3 };
 

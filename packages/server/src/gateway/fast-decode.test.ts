@@ -21,6 +21,13 @@ const sendArb = fc.record({
   ),
 });
 const ackArb = fc.record({ cursors: fc.array(fc.record({ chatId: str, seq }), { maxLength: 5 }) });
+const createChatArb = fc.record({
+  // The kinds there are, and any other int32 a client could send.
+  kind: fc.oneof(fc.constantFrom(0, 1, 2), fc.nat(2 ** 31 - 1)),
+  memberUserIds: fc.array(str, { maxLength: 12 }),
+  name: str,
+  description: fc.string({ maxLength: 300 }),
+});
 
 function plain(frame: ReturnType<typeof decodeFrame>) {
   const v = frame.body.value as Record<string, unknown>;
@@ -32,13 +39,14 @@ function plain(frame: ReturnType<typeof decodeFrame>) {
   return copy;
 }
 
-it('decodes send (with push previews and media ids) and ack frames exactly as protobuf-es does', () => {
+it('decodes send (with push previews and media ids), ack and createChat frames exactly as protobuf-es does', () => {
   fc.assert(
     fc.property(
       fc.nat(2 ** 32 - 1),
       fc.oneof(
         sendArb.map((value) => ({ case: 'send' as const, value })),
         ackArb.map((value) => ({ case: 'ack' as const, value })),
+        createChatArb.map((value) => ({ case: 'createChat' as const, value })),
       ),
       (id, body) => {
         const bin = Buffer.from(encodeFrame(makeFrame({ id, body }), 'proto') as Uint8Array);
@@ -66,6 +74,10 @@ it('leaves every other frame, and truncated input, to the full decoder', () => {
     if (r) assert.equal(r.body.case, 'send'); // a prefix can be a valid shorter frame, never garbage
   }
   assert.equal(decodeHotFrame(Buffer.from([0xff, 0xff, 0xff])), undefined);
+  // createChat with kind = -1 (an int32 written as ten bytes): protobuf-es's rules apply.
+  const negativeKind = Buffer.from([0x08, 0x01, 0x62, 0x0b, 0x08, ...Array(9).fill(0xff), 0x01]);
+  assert.equal(decodeHotFrame(negativeKind), undefined);
+  assert.equal(decodeFrame(negativeKind, 'proto').body.case, 'createChat');
   const withMeta = Buffer.from(
     encodeFrame(
       makeFrame({

@@ -1,7 +1,8 @@
 /**
- * Hand-written binary decoder for the two requests on every message's path (`send` and
- * `ack`). It returns the same shape protobuf-es would, or undefined for anything else
- * (other bodies, unusual encodings), in which case the caller uses the full decoder.
+ * Hand-written binary decoder for the requests on every message's path (`send` and `ack`)
+ * and for `createChat`, which a client sends once for each of its contacts when it starts.
+ * It returns the same shape protobuf-es would, or undefined for anything else (other
+ * bodies, unusual encodings), in which case the caller uses the full decoder.
  */
 import type { Frame } from '@parley/protocol';
 
@@ -111,29 +112,57 @@ function decodeAck(r: Reader) {
   return { cursors };
 }
 
-/** A `send` or `ack` frame, or undefined when the full decoder must be used. */
+function decodeCreateChat(r: Reader) {
+  let kind = 0;
+  const memberUserIds: string[] = [];
+  let name = '';
+  let description = '';
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag === 0x08) {
+      kind = r.varint();
+      // An enum is an int32: a larger varint is left to the full decoder's rules.
+      if (kind > 0x7fffffff) throw RANGE;
+    } else if (tag === 0x12) memberUserIds.push(r.bytes().toString('utf8'));
+    else if (tag === 0x1a) name = r.bytes().toString('utf8');
+    else if (tag === 0x22) description = r.bytes().toString('utf8');
+    else r.skip(tag & 7);
+  }
+  return { kind, memberUserIds, name, description };
+}
+
+/** Frame body fields this decoder reads (length-delimited tags) and their cases. */
+const HOT_BODIES = new Map<number, 'send' | 'ack' | 'createChat'>([
+  [0x52, 'send'], // Frame.send = 10
+  [0x5a, 'ack'], // Frame.ack = 11
+  [0x62, 'createChat'], // Frame.create_chat = 12
+]);
+
+/** A `send`, `ack` or `createChat` frame, or undefined when the full decoder must be used. */
 export function decodeHotFrame(data: Buffer): Frame | undefined {
   try {
     const r = new Reader(data, data.length);
     let id = 0;
-    let body: { case: 'send' | 'ack'; value: unknown } | undefined;
+    let body: { case: 'send' | 'ack' | 'createChat'; value: unknown } | undefined;
     while (r.pos < r.end) {
       const tag = r.varint();
       if (tag === 0x08) {
         id = r.varint();
         if (id > 0xffffffff) return undefined;
-      } else if (tag === 0x52 || tag === 0x5a) {
-        // Frame.send = 10, Frame.ack = 11 (length-delimited). A second body: let the full decoder decide.
+      } else if (HOT_BODIES.has(tag)) {
+        // A second body: let the full decoder decide.
         if (body) return undefined;
         const len = r.varint();
         if (r.pos + len > r.end) return undefined;
         const inner = new Reader(data, r.pos + len);
         inner.pos = r.pos;
         r.pos += len;
-        body =
-          tag === 0x52
-            ? { case: 'send', value: decodeSend(inner) }
-            : { case: 'ack', value: decodeAck(inner) };
+        const kind = HOT_BODIES.get(tag)!;
+        body = {
+          case: kind,
+          value:
+            kind === 'send' ? decodeSend(inner) : kind === 'ack' ? decodeAck(inner) : decodeCreateChat(inner),
+        };
       } else {
         return undefined;
       }

@@ -38,6 +38,7 @@ import type { PresenceService } from '../presence/service.js';
 import type { ReceiptService } from '../receipts/service.js';
 import type { createDispatcher } from './dispatch.js';
 import { errorBody, toParleyError } from './errors.js';
+import { encodeChats } from './fast-chat-codec.js';
 import {
   encodeReceiptBatchBinary,
   encodeReceiptBinary,
@@ -419,6 +420,10 @@ export class WsConnection implements Connection, DeliveryTransport {
       if (body?.case === 'sendResult') {
         const v = body.value as { clientMessageId: string; chatId: string; seq: bigint; serverTime: bigint };
         return encodeSendResultBinary(id, v.clientMessageId, v.chatId, Number(v.seq), Number(v.serverTime));
+      }
+      if (body?.case === 'chatResult' || body?.case === 'chatList') {
+        const fast = encodeChats(id, body);
+        if (fast) return fast;
       }
       if (id === 0 && body?.case === 'receipt') return encodeReceiptBinary(body.value as ReceiptEventInit);
       if (id === 0 && body?.case === 'receipts') {
