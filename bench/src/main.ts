@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [scenario...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both]
+ * `npm run bench -- [scenario...] [--quick] [--json] [--profile] [--alloc-profile] [--sync FULL|NORMAL|both]
  *   [--store postgres://…] [--devices N] [--send-rate N]`:
  * runs the scenarios in order, each under a hard deadline with cleanup, then writes the
  * Markdown + JSON report to bench/reports/ and prints the Markdown.
@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summariseAllocations } from './alloc-profile.js';
 import { machineBusySec } from './proc.js';
 import { summariseProfile } from './profile.js';
 import { machineInfo, renderMarkdown } from './report.js';
@@ -39,7 +40,7 @@ const SCENARIOS: Record<string, { run: (rig: Rig) => Promise<ScenarioOutput>; de
   media: { run: media, deadlineSec: 600 },
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS] [--devices N] [--send-rate N]`;
+const USAGE = `usage: npm run bench -- [${Object.keys(SCENARIOS).join('|')} ...] [--quick] [--json] [--profile] [--alloc-profile] [--sync FULL|NORMAL|both] [--store postgres://…] [--rates N,N,…] [--hold SECONDS] [--devices N] [--send-rate N]`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = { scenarios: [], quick: false, encoding: 'proto', profile: false, syncs: ['FULL'] };
@@ -48,6 +49,7 @@ export function parseArgs(argv: string[]): Options {
     if (a === '--quick') o.quick = true;
     else if (a === '--json') o.encoding = 'json';
     else if (a === '--profile') o.profile = true;
+    else if (a === '--alloc-profile') o.allocProfile = true;
     else if (a === '--sync' || a.startsWith('--sync=')) {
       const v = (a.includes('=') ? a.split('=')[1] : argv[++i])?.toUpperCase();
       if (v === 'BOTH') o.syncs = ['FULL', 'NORMAL'];
@@ -156,6 +158,12 @@ async function runOne(name: string, sync: Sync, opts: Options): Promise<Scenario
   res.notes.push(...rig.notes);
   for (const p of rig.profiles) {
     try {
+      if (p.endsWith('.heapprofile')) {
+        res.allocations ??= [];
+        res.allocations.push(summariseAllocations(p));
+        say(`  allocation profile: ${p}`);
+        continue;
+      }
       res.profiles.push(summariseProfile(p));
       say(`  CPU profile: ${p}`);
     } catch (err) {
@@ -191,7 +199,7 @@ export async function run(argv: string[], print = true): Promise<RunOutcome> {
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
-  const suffix = `${opts.profile ? '-profile' : ''}${opts.quick ? '-quick' : ''}`;
+  const suffix = `${opts.profile ? '-profile' : ''}${opts.allocProfile ? '-alloc' : ''}${opts.quick ? '-quick' : ''}`;
   const totalSec = (performance.now() - t0) / 1000;
   const md = renderMarkdown({ startedAt: started.toISOString(), opts, machine, results, totalSec });
   mkdirSync(reportsDir, { recursive: true });

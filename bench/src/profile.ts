@@ -20,7 +20,8 @@ interface CpuProfile {
   timeDeltas?: number[];
 }
 
-function where(url: string, line: number): string {
+/** A call frame's place: a package path for dependencies, else relative to the working directory. */
+export function where(url: string, line: number): string {
   if (!url) return '';
   let p = url.replace(/^file:\/\//, '');
   const nm = p.lastIndexOf('node_modules/');

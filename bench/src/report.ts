@@ -217,6 +217,17 @@ export function renderMarkdown(r: {
       out.push(`Server log (${s.serverLog.length} warn/error lines; first 10):`, '', '```');
       out.push(...s.serverLog.slice(0, 10).map((l) => l.slice(0, 400)), '```', '');
     } else out.push('Server log: no warnings or errors.', '');
+    for (const a of s.allocations ?? []) {
+      out.push(
+        `Allocations sampled on the server's main thread, \`${a.path}\` (${fmt(a.totalBytes / 2 ** 20, 1)} MiB in all, objects collected since included), top by bytes:`,
+        '',
+        table(
+          ['MiB', '%', 'function', 'where'],
+          a.top.map((t) => [fmt(t.bytes / 2 ** 20, 1), fmt(t.pct, 1), t.fn, t.where]),
+        ),
+        '',
+      );
+    }
     for (const p of s.profiles) {
       out.push(
         `CPU profile of the server's ${p.thread}, \`${p.path}\` (${fmt(p.totalMs)} ms busy, ${fmt(p.idleMs)} ms idle), top self time (% of busy):`,

@@ -89,6 +89,7 @@ export class Rig {
       ...(this.opts.store && { store: await this.storeUrl(dataDir) }),
       sync: this.sync,
       profileDir: this.opts.profile ? this.profileDir : undefined,
+      allocProfileDir: this.opts.allocProfile ? this.profileDir : undefined,
       logFile: join(this.workDir, 'server.log'),
     });
     this.servers.push(s);

@@ -21,6 +21,8 @@ export interface ServerOptions {
   sync: Sync;
   /** Directory for --cpu-prof output; no profiling when undefined. */
   profileDir?: string | undefined;
+  /** Directory for the main thread's allocation profile (server-child.ts); none when undefined. */
+  allocProfileDir?: string | undefined;
   logFile: string;
   /** Settings on top of benchServerSettings (a scenario's own, e.g. push providers). */
   config?: Record<string, unknown>;
@@ -106,6 +108,7 @@ const childPath = fileURLToPath(new URL('./server-child.js', import.meta.url));
 
 export async function startServer(o: ServerOptions): Promise<ServerHandle> {
   if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
+  if (o.allocProfileDir) mkdirSync(o.allocProfileDir, { recursive: true });
   const fd = openSync(o.logFile, 'a');
   const config = {
     ...benchServerSettings(o.sync),
@@ -120,7 +123,13 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
       ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : []),
     ],
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: { ...process.env, ...benchAllocator().env, ...o.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
+    env: {
+      ...process.env,
+      ...benchAllocator().env,
+      ...o.env,
+      BENCH_SERVER_CONFIG: JSON.stringify(config),
+      ...(o.allocProfileDir && { BENCH_ALLOC_PROFILE_DIR: o.allocProfileDir }),
+    },
   });
   closeSync(fd);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
@@ -198,10 +207,13 @@ export async function startServer(o: ServerOptions): Promise<ServerHandle> {
         kill();
         await exited;
       }
-      if (!o.profileDir || !existsSync(o.profileDir)) return [];
-      return readdirSync(o.profileDir)
-        .filter((n) => n.endsWith('.cpuprofile') && n.includes(`.${pid}.`))
-        .map((n) => join(o.profileDir!, n));
+      const files = (dir: string | undefined, ext: string) =>
+        dir && existsSync(dir)
+          ? readdirSync(dir)
+              .filter((n) => n.endsWith(ext) && n.includes(`.${pid}.`))
+              .map((n) => join(dir, n))
+          : [];
+      return [...files(o.profileDir, '.cpuprofile'), ...files(o.allocProfileDir, '.heapprofile')];
     },
     problems() {
       try {

@@ -7,6 +7,8 @@ export interface Options {
   quick: boolean;
   encoding: Encoding;
   profile: boolean;
+  /** `--alloc-profile`: sample what the server's main thread allocates (collected objects included). */
+  allocProfile?: boolean;
   syncs: Sync[];
   /** A PostgreSQL URL: the server stores in a fresh schema of that database instead of SQLite. */
   store?: string;
@@ -59,6 +61,13 @@ export interface ProfileSummary {
   top: Array<{ fn: string; where: string; selfMs: number; pct: number }>;
 }
 
+/** Bytes the server's main thread allocated per function (sampled), top first. */
+export interface AllocationSummary {
+  path: string;
+  totalBytes: number;
+  top: Array<{ fn: string; where: string; bytes: number; pct: number }>;
+}
+
 export interface ScenarioResult {
   name: string;
   sync: Sync;
@@ -71,6 +80,7 @@ export interface ScenarioResult {
   notes: string[];
   serverLog: string[];
   profiles: ProfileSummary[];
+  allocations?: AllocationSummary[];
 }
 
 /** What a scenario fills in; the runner adds name, mode, CPU, log and profiles. */
