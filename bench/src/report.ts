@@ -103,6 +103,7 @@ export function renderMarkdown(r: {
   const kind = [
     opts.quick && 'quick smoke run, figures not meaningful',
     opts.profile && 'CPU-profiled run, figures skewed by the profiler',
+    opts.allocProfile && 'allocation-sampled run, figures skewed by the sampler',
   ]
     .filter(Boolean)
     .join('; ');

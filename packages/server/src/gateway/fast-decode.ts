@@ -131,12 +131,13 @@ function decodeCreateChat(r: Reader) {
   return { kind, memberUserIds, name, description };
 }
 
-/** Frame body fields this decoder reads (length-delimited tags) and their cases. */
-const HOT_BODIES = new Map<number, 'send' | 'ack' | 'createChat'>([
-  [0x52, 'send'], // Frame.send = 10
-  [0x5a, 'ack'], // Frame.ack = 11
-  [0x62, 'createChat'], // Frame.create_chat = 12
-]);
+/** The body a length-delimited Frame field holds, for the bodies this decoder reads. */
+function hotCase(tag: number): 'send' | 'ack' | 'createChat' | undefined {
+  if (tag === 0x52) return 'send'; // Frame.send = 10
+  if (tag === 0x5a) return 'ack'; // Frame.ack = 11
+  if (tag === 0x62) return 'createChat'; // Frame.create_chat = 12
+  return undefined;
+}
 
 /** A `send`, `ack` or `createChat` frame, or undefined when the full decoder must be used. */
 export function decodeHotFrame(data: Buffer): Frame | undefined {
@@ -149,23 +150,21 @@ export function decodeHotFrame(data: Buffer): Frame | undefined {
       if (tag === 0x08) {
         id = r.varint();
         if (id > 0xffffffff) return undefined;
-      } else if (HOT_BODIES.has(tag)) {
-        // A second body: let the full decoder decide.
-        if (body) return undefined;
-        const len = r.varint();
-        if (r.pos + len > r.end) return undefined;
-        const inner = new Reader(data, r.pos + len);
-        inner.pos = r.pos;
-        r.pos += len;
-        const kind = HOT_BODIES.get(tag)!;
-        body = {
-          case: kind,
-          value:
-            kind === 'send' ? decodeSend(inner) : kind === 'ack' ? decodeAck(inner) : decodeCreateChat(inner),
-        };
-      } else {
-        return undefined;
+        continue;
       }
+      const kind = hotCase(tag);
+      // Another body, or a second one: let the full decoder decide.
+      if (!kind || body) return undefined;
+      const len = r.varint();
+      if (r.pos + len > r.end) return undefined;
+      const inner = new Reader(data, r.pos + len);
+      inner.pos = r.pos;
+      r.pos += len;
+      body = {
+        case: kind,
+        value:
+          kind === 'send' ? decodeSend(inner) : kind === 'ack' ? decodeAck(inner) : decodeCreateChat(inner),
+      };
     }
     return body ? ({ id, body } as unknown as Frame) : undefined;
   } catch {
