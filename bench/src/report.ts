@@ -10,7 +10,13 @@ import { PROTOCOL_VERSION } from '@parley/protocol';
 import { loadConfig } from '@parley/server';
 import Database from 'better-sqlite3';
 import { loadAvg } from './proc.js';
-import { benchAllocator, benchServerFlags, benchServerSettings, type Sync } from './server-proc.js';
+import {
+  benchAllocator,
+  benchServerExtraSettings,
+  benchServerFlags,
+  benchServerSettings,
+  type Sync,
+} from './server-proc.js';
 import type { Figure, Options, ScenarioResult } from './types.js';
 import { fmt } from './util.js';
 
@@ -156,6 +162,12 @@ export function renderMarkdown(r: {
   const flags = benchServerFlags();
   if (flags.length > 0)
     out.push(`Server's Node flags (PARLEY_BENCH_SERVER_FLAGS): \`${flags.join(' ')}\`.`, '');
+  const extra = Object.entries(benchServerExtraSettings());
+  if (extra.length > 0)
+    out.push(
+      `Server settings of the run's own (PARLEY_BENCH_SERVER_SETTINGS): ${extra.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+      '',
+    );
   out.push(
     'The server runs alone in a child process; generators are separate processes of lean clients (ws + @parley/protocol codec), each on its own loopback source address. CPU figures come from /proc/<pid>/stat (utime+stime).',
     '',

@@ -53,9 +53,29 @@ export function benchServerFlags(env: NodeJS.ProcessEnv = process.env): string[]
   return (env.PARLEY_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 }
 
+/**
+ * Node settings of the operator's own for the server (PARLEY_BENCH_SERVER_SETTINGS, a JSON
+ * object such as `{"sqliteReaderMmapBytes":1073741824}`; none by default). The node checks
+ * each one as it checks its config; the report names them.
+ */
+export function benchServerExtraSettings(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const raw = env.PARLEY_BENCH_SERVER_SETTINGS;
+  if (!raw) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`PARLEY_BENCH_SERVER_SETTINGS is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Error('PARLEY_BENCH_SERVER_SETTINGS must be a JSON object of node settings');
+  return v as Record<string, unknown>;
+}
+
 /** Settings every bench server runs with, besides port, host, data dir and durability. */
 export function benchServerSettings(sync: Sync): Record<string, unknown> {
   return {
+    ...benchServerExtraSettings(),
     host: '127.0.0.1',
     port: 0,
     logLevel: 'warn',
