@@ -20,7 +20,9 @@ const root = new URL('..', import.meta.url).pathname;
 const isFile = (a) => /\.test\.m?js$/.test(a) && statSync(a, { throwIfNoEntry: false })?.isFile();
 const filters = process.argv.slice(2).filter((a) => !isFile(a));
 const files = process.argv.slice(2).filter(isFile);
-for (const pkg of files.length && filters.length === 0 ? [] : readdirSync(join(root, 'packages'))) {
+// Test files named on the command line, and no filter: run those alone.
+const namedOnly = files.length > 0 && filters.length === 0;
+for (const pkg of namedOnly ? [] : readdirSync(join(root, 'packages'))) {
   const dist = join(root, 'packages', pkg, 'dist');
   try {
     statSync(dist);
@@ -34,7 +36,7 @@ for (const pkg of files.length && filters.length === 0 ? [] : readdirSync(join(r
 }
 // The bench's own unit tests too; its smoke test runs every scenario and stays out (bench/README.md).
 const benchDist = join(root, 'bench', 'dist', 'src');
-if (!(files.length && filters.length === 0) && statSync(benchDist, { throwIfNoEntry: false })) {
+if (!namedOnly && statSync(benchDist, { throwIfNoEntry: false })) {
   for (const f of readdirSync(benchDist, { recursive: true })) {
     const p = join(benchDist, String(f));
     if (!p.endsWith('.test.js') || p.endsWith('smoke.test.js')) continue;
