@@ -117,8 +117,8 @@ async function videoPreview(
   return preview;
 }
 
-/** Tries to draw the poster frame this many times, seeking to it again between tries. */
-const POSTER_DRAWS = 3;
+/** Tries to draw a poster this many times, showing another frame between tries (`LoadedVideo.again`). */
+const POSTER_DRAWS = 4;
 
 /** The loaded video's poster frame as a thumbnail; throws when it cannot be drawn. */
 async function posterOf(loaded: LoadedVideo, edge: number): Promise<Thumbnail | undefined> {

@@ -1,8 +1,8 @@
 /**
  * A video's poster frame in a page: the file is loaded into a detached `<video>` element from
  * a `blob:` URL, seeked to min(1 s, half its duration) and handed to `createImageBitmap`, which
- * the thumbnailer scales and encodes like a photo (when the drawing fails, `again` seeks to the
- * frame once more). Its size and duration come from the element.
+ * the thumbnailer scales and encodes like a photo (when the drawing fails, `again` shows another
+ * frame of the clip). Its size and duration come from the element.
  * A codec the browser cannot decode ends in the element's `error` event, a file that never
  * loads in the timeout; either way the caller gets the reason, never an exception. Workers
  * have no `document`, so no `<video>`: there the caller says so instead.
@@ -44,6 +44,9 @@ const MEDIA_ERRORS: Record<number, string> = {
   4: 'this browser cannot play its format or codec',
 };
 
+/** How far past the start a retry seeks when the poster is the first frame (a clip of unknown length). */
+const OTHER_FRAME_S = 0.1;
+
 /** Waits for `type` on the element, failing on its `error` event. */
 function eventOf(video: VideoElement, type: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -84,8 +87,10 @@ export interface LoadedVideo {
   /** Absent when the file does not say (a live-recorded WebM may not). */
   durationMs?: number;
   /**
-   * Seeks to the poster frame again and waits until it can be drawn: a busy browser may let
-   * the decoded frame go before it is drawn (drawing then fails), and a new seek brings it back.
+   * Shows another frame and waits until it can be drawn: a busy browser may let the decoded
+   * frame go before it is drawn (drawing then fails). A seek to where the video already is may
+   * be skipped by the browser, the lost frame with it, so the tries go back and forth between
+   * the poster frame and one halfway to the start: each is a real seek that decodes anew.
    */
   again(): Promise<void>;
   /** Lets the element and its `blob:` URL go. */
@@ -119,7 +124,12 @@ export async function loadPosterFrame(
     if (video.readyState < 2) await eventOf(video, 'loadeddata');
   };
   let posterAt = 0;
-  const again = () => within(show(posterAt), timeoutMs);
+  let otherAt = 0;
+  let showing = 0;
+  const again = () => {
+    showing = showing === posterAt ? otherAt : posterAt;
+    return within(show(showing), timeoutMs);
+  };
   const load = async (): Promise<LoadedVideo> => {
     video.muted = true;
     video.preload = 'auto';
@@ -133,6 +143,9 @@ export async function loadPosterFrame(
     const known = Number.isFinite(seconds) && seconds > 0;
     // A frame past the first (which is often black), but inside a short clip.
     posterAt = known ? Math.min(1, seconds / 2) : 0;
+    // Where a retry goes first: earlier in the clip, or a frame on when the poster is the first.
+    otherAt = posterAt > 0 ? posterAt / 2 : OTHER_FRAME_S;
+    showing = posterAt;
     await show(posterAt);
     return {
       video,
