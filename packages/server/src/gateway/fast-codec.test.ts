@@ -9,6 +9,7 @@ import {
   encodeReceiptBatchBinary,
   encodeReceiptBinary,
   encodeSendResultBinary,
+  encodeWelcomeBinary,
 } from './fast-codec.js';
 import { toWireMessage } from './wire.js';
 
@@ -114,5 +115,28 @@ it('receipt and receipt batch pushes are byte-identical to the protobuf-es encod
         assert.deepEqual(new Uint8Array(encodeReceiptBinary(value)), one);
       }
     }),
+  );
+});
+
+it('welcome frames are byte-identical to the protobuf-es encoding', () => {
+  const u32 = fc.oneof(fc.constant(0), fc.nat(300), fc.nat(2 ** 32 - 1));
+  fc.assert(
+    fc.property(
+      fc.record({
+        protocolVersion: u32,
+        supportedVersions: fc.array(u32, { maxLength: 4 }),
+        serverVersion: str,
+        userId: str,
+        deviceId: str,
+        maxPayloadBytes: u32,
+        deliveryWindow: u32,
+        heartbeatIntervalMs: u32,
+        serverTime: seqArb.map(BigInt),
+      }),
+      (value) => {
+        const reference = encodeFrame(makeFrame({ id: 0, body: { case: 'welcome', value } }), 'proto');
+        assert.deepEqual(new Uint8Array(encodeWelcomeBinary(value)), reference);
+      },
+    ),
   );
 });

@@ -1,7 +1,7 @@
 /**
  * Hand-written binary encoders for the frames on every message's path (`deliver`,
  * `sendResult`, and the `receipt` / `receipts` pushes that tell a sender its message
- * arrived). They write exactly the bytes protobuf-es writes for the same frame (checked by
+ * arrived), and for the `welcome` every connection opens with. They write exactly the bytes protobuf-es writes for the same frame (checked by
  * fast-codec.test.ts), in one allocation, without building message objects.
  * Field numbers come from proto/parley/v1/parley.proto.
  */
@@ -14,6 +14,7 @@ const FRAME_SEND_RESULT = [0xc2, 0x02]; // Frame.send_result = 40, length-delimi
 const FRAME_DELIVER = [0xea, 0x03]; // Frame.deliver = 61, length-delimited
 const FRAME_RECEIPT = [0x82, 0x04]; // Frame.receipt = 64, length-delimited
 const FRAME_RECEIPTS = [0xa2, 0x04]; // Frame.receipts = 68, length-delimited
+const FRAME_WELCOME = [0xe2, 0x03]; // Frame.welcome = 60, length-delimited
 
 const META_TYPE_NUMBERS: Record<string, number> = { message: 0, edit: 1, delete: 2, reaction: 3 };
 
@@ -202,5 +203,53 @@ export function encodeReceiptBatchBinary(events: readonly ReceiptEventInit[]): B
     pos = writeVarint(buf, pos, lens[i]!);
     pos = writeReceipt(buf, pos, events[i]!);
   }
+  return buf;
+}
+
+/** A welcome as the gateway builds it (the protobuf message's init shape). */
+export interface WelcomeInit {
+  protocolVersion: number;
+  supportedVersions: readonly number[];
+  serverVersion: string;
+  userId: string;
+  deviceId: string;
+  maxPayloadBytes: number;
+  deliveryWindow: number;
+  heartbeatIntervalMs: number;
+  serverTime: bigint | number;
+}
+
+/** Binary `Frame{id: 0, welcome: w}`. */
+export function encodeWelcomeBinary(w: WelcomeInit): Buffer {
+  let versions = 0; // Welcome.supported_versions = 2, packed
+  for (const v of w.supportedVersions) versions += varintLen(v);
+  const serverTime = u64(w.serverTime);
+  const inner =
+    numField(w.protocolVersion) +
+    (versions > 0 ? 1 + varintLen(versions) + versions : 0) +
+    strField(w.serverVersion) +
+    strField(w.userId) +
+    strField(w.deviceId) +
+    numField(w.maxPayloadBytes) +
+    numField(w.deliveryWindow) +
+    numField(w.heartbeatIntervalMs) +
+    numField(serverTime);
+  const buf = Buffer.allocUnsafe(2 + varintLen(inner) + inner);
+  buf[0] = FRAME_WELCOME[0]!;
+  buf[1] = FRAME_WELCOME[1]!;
+  let pos = writeVarint(buf, 2, inner);
+  pos = writeNum(buf, pos, 0x08, w.protocolVersion);
+  if (versions > 0) {
+    buf[pos++] = 0x12;
+    pos = writeVarint(buf, pos, versions);
+    for (const v of w.supportedVersions) pos = writeVarint(buf, pos, v);
+  }
+  pos = writeStr(buf, pos, 0x1a, w.serverVersion);
+  pos = writeStr(buf, pos, 0x22, w.userId);
+  pos = writeStr(buf, pos, 0x2a, w.deviceId);
+  pos = writeNum(buf, pos, 0x30, w.maxPayloadBytes);
+  pos = writeNum(buf, pos, 0x38, w.deliveryWindow);
+  pos = writeNum(buf, pos, 0x40, w.heartbeatIntervalMs);
+  writeNum(buf, pos, 0x48, serverTime);
   return buf;
 }

@@ -43,7 +43,9 @@ import {
   encodeReceiptBatchBinary,
   encodeReceiptBinary,
   encodeSendResultBinary,
+  encodeWelcomeBinary,
   type ReceiptEventInit,
+  type WelcomeInit,
 } from './fast-codec.js';
 import { decodeHotFrame } from './fast-decode.js';
 
@@ -106,7 +108,7 @@ function onWsClose(this: WebSocket, code: number): void {
   const conn = connections.get(this);
   if (!conn) return;
   connections.delete(this);
-  conn.log.info({ code, seconds: Math.round((Date.now() - conn.openedAt) / 1000) }, 'connection closed');
+  conn.logClosed(code);
   conn.onClose();
 }
 
@@ -181,6 +183,14 @@ export class WsConnection implements Connection, DeliveryTransport {
   get log(): Logger {
     this.childLog ??= this.d.log.child(this.logFields());
     return this.childLog;
+  }
+
+  /** The connection's last line, through its child logger only if it has one already. */
+  logClosed(code: number): void {
+    const fields = { code, seconds: Math.round((Date.now() - this.openedAt) / 1000) };
+    if (this.childLog) this.childLog.info(fields, 'connection closed');
+    else if (this.d.log.isLevelEnabled('info'))
+      this.d.log.info({ ...this.logFields(), ...fields }, 'connection closed');
   }
 
   private logFields() {
@@ -425,6 +435,7 @@ export class WsConnection implements Connection, DeliveryTransport {
         const fast = encodeChats(id, body);
         if (fast) return fast;
       }
+      if (id === 0 && body?.case === 'welcome') return encodeWelcomeBinary(body.value as WelcomeInit);
       if (id === 0 && body?.case === 'receipt') return encodeReceiptBinary(body.value as ReceiptEventInit);
       if (id === 0 && body?.case === 'receipts') {
         return encodeReceiptBatchBinary((body.value as { receipts: ReceiptEventInit[] }).receipts);
