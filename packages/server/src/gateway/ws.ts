@@ -99,7 +99,13 @@ export class Gateway {
       // A bad ticket (unknown, expired, used) is answered exactly as a bad token.
       if (!device) throw new ParleyError('UNAUTHENTICATED', 'missing, invalid or revoked device token');
       const { encoding, version } = parseSubprotocol(chosen)!;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding, version));
+      // The 101 answer waits for the welcome (written in the same turn): one write, not two.
+      socket.cork();
+      try {
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, device, encoding, version));
+      } finally {
+        socket.uncork();
+      }
     } catch (err) {
       writeHttpError(socket, toParleyError(err, this.d.log));
     }

@@ -102,6 +102,8 @@ export class ReceiptService {
   /** Sends a connecting device the positions that moved while it was away. */
   async catchUp(conn: Connection, since: number): Promise<void> {
     const states = await this.d.store.receiptsSince(conn.userId, since);
+    // Nothing moved while away (the usual connect): no setting to read either.
+    if (states.length === 0) return;
     const mine = await this.readReceiptsOn(conn.userId);
     const values = [];
     for (const s of states) {
