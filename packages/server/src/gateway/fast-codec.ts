@@ -1,8 +1,9 @@
 /**
  * Hand-written binary encoders for the frames on every message's path (`deliver`,
  * `sendResult`, and the `receipt` / `receipts` pushes that tell a sender its message
- * arrived), and for the `welcome` every connection opens with. They write exactly the bytes protobuf-es writes for the same frame (checked by
- * fast-codec.test.ts), in one allocation, without building message objects.
+ * arrived), and for the `welcome` every connection opens with. They write exactly the
+ * bytes protobuf-es writes for the same frame (checked by fast-codec.test.ts), in one
+ * allocation, without building message objects.
  * Field numbers come from proto/parley/v1/parley.proto.
  */
 import type { MessageMeta, StoredMessage } from '../ports/types.js';
