@@ -124,11 +124,12 @@ export async function loadPosterFrame(
     if (video.readyState < 2) await eventOf(video, 'loadeddata');
   };
   let posterAt = 0;
-  let otherAt = 0;
-  let showing = 0;
+  let atPoster = true;
   const again = () => {
-    showing = showing === posterAt ? otherAt : posterAt;
-    return within(show(showing), timeoutMs);
+    atPoster = !atPoster;
+    // The other point: earlier in the clip, or a frame on when the poster is the first.
+    const otherAt = posterAt > 0 ? posterAt / 2 : OTHER_FRAME_S;
+    return within(show(atPoster ? posterAt : otherAt), timeoutMs);
   };
   const load = async (): Promise<LoadedVideo> => {
     video.muted = true;
@@ -143,9 +144,6 @@ export async function loadPosterFrame(
     const known = Number.isFinite(seconds) && seconds > 0;
     // A frame past the first (which is often black), but inside a short clip.
     posterAt = known ? Math.min(1, seconds / 2) : 0;
-    // Where a retry goes first: earlier in the clip, or a frame on when the poster is the first.
-    otherAt = posterAt > 0 ? posterAt / 2 : OTHER_FRAME_S;
-    showing = posterAt;
     await show(posterAt);
     return {
       video,
