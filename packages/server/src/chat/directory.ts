@@ -99,7 +99,7 @@ export class Directory {
 
   private fresh<K, V>(map: Map<K, Entry<V>>, key: K): Entry<V> | undefined {
     const e = map.get(key);
-    if (e && this.now() - e.at > this.ttlMs) {
+    if (e && this.ttlMs !== Number.POSITIVE_INFINITY && this.now() - e.at > this.ttlMs) {
       map.delete(key);
       return undefined;
     }
@@ -140,6 +140,18 @@ export class Directory {
   devicesOf(userId: UserId): Promise<DeviceId[]> {
     const e = this.fresh(this.devices, userId);
     if (e) return Promise.resolve(e.value);
+    return this.readDevices(userId);
+  }
+
+  /**
+   * The user's devices when cached, else undefined: a fan-out asks this for each member and
+   * awaits `devicesOf` only on a miss, so a group of 1,000 costs no promise a member.
+   */
+  cachedDevicesOf(userId: UserId): readonly DeviceId[] | undefined {
+    return this.fresh(this.devices, userId)?.value;
+  }
+
+  private readDevices(userId: UserId): Promise<DeviceId[]> {
     let p = this.loadingDevices.get(userId);
     if (!p) {
       const epoch = this.epoch;

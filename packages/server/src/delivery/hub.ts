@@ -102,12 +102,18 @@ export class Hub {
   ): Promise<void> {
     if (this.conns.size === 0 && !this.remote) return;
     const members = await this.directory.members(message.chatId);
-    const users = new Set<UserId>(members?.users);
-    for (const u of extraUsers) users.add(u);
+    // Member ids are distinct: a set only when extra users may repeat one.
+    let users: Iterable<UserId> = members?.users ?? [];
+    if (extraUsers.length > 0) {
+      const all = new Set<UserId>(users);
+      for (const u of extraUsers) all.add(u);
+      users = all;
+    }
     const shared = devicePayloads === undefined ? new SharedFrame(message, this.encode) : undefined;
     const elsewhere: DeviceId[] = [];
     for (const u of users) {
-      for (const d of await this.directory.devicesOf(u)) {
+      const devices = this.directory.cachedDevicesOf(u) ?? (await this.directory.devicesOf(u));
+      for (const d of devices) {
         const conn = this.conns.get(d);
         if (!conn) {
           if (this.remote && d !== message.senderDeviceId) elsewhere.push(d);

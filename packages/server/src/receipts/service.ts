@@ -73,7 +73,8 @@ export class ReceiptService {
     const bySender = new Map<UserId, ReceiptChange[]>();
     for (const c of changes) {
       try {
-        for (const x of await this.sendersOf(c)) {
+        const senders = this.sendersOf(c);
+        for (const x of Array.isArray(senders) ? senders : await senders) {
           const list = bySender.get(x);
           if (list) list.push(c);
           else bySender.set(x, [c]);
@@ -86,8 +87,14 @@ export class ReceiptService {
       try {
         const on = await this.readReceiptsOn(sender);
         const values = [];
-        for (const c of list) values.push(await this.view(c, on));
-        this.pushTo(await this.d.directory.devicesOf(sender), values);
+        for (const c of list) {
+          // Answered from memory after the first flush: no promise per change.
+          const theirs = on && this.readReceiptsOn(c.userId);
+          values.push(this.view(c, typeof theirs === 'boolean' ? theirs : await theirs));
+        }
+        const devices =
+          this.d.directory.cachedDevicesOf(sender) ?? (await this.d.directory.devicesOf(sender));
+        this.pushTo(devices, values);
       } catch (err) {
         this.d.log.error({ err }, 'receipt notification failed');
       }
@@ -108,18 +115,20 @@ export class ReceiptService {
     const values = [];
     for (const s of states) {
       if (await this.d.blocks.isBlocked(s.userId, conn.userId)) continue;
-      values.push(await this.view(s, mine));
+      values.push(this.view(s, mine && (await this.readReceiptsOn(s.userId))));
     }
     for (const body of receiptBodies(values)) conn.push(body);
   }
 
-  async readReceiptsOn(userId: UserId): Promise<boolean> {
-    let on = this.readReceipts.get(userId);
-    if (on === undefined) {
-      on = (await this.d.store.userPresenceGet(userId))?.readReceipts ?? true;
-      this.readReceipts.set(userId, on);
-    }
-    return on;
+  /** Whether the user has read receipts on: from memory once read (no promise then). */
+  readReceiptsOn(userId: UserId): boolean | Promise<boolean> {
+    const on = this.readReceipts.get(userId);
+    if (on !== undefined) return on;
+    return this.d.store.userPresenceGet(userId).then((p) => {
+      const read = p?.readReceipts ?? true;
+      this.readReceipts.set(userId, read);
+      return read;
+    });
   }
 
   async setReadReceipts(userId: UserId, on: boolean): Promise<void> {
@@ -153,8 +162,8 @@ export class ReceiptService {
     };
   }
 
-  private async view(s: ReceiptState, watcherOn: boolean): Promise<ReceiptValue> {
-    const show = watcherOn && (await this.readReceiptsOn(s.userId));
+  /** A receipt as its watcher sees it: the read position only when `show` (both have reads on). */
+  private view(s: ReceiptState, show: boolean): ReceiptValue {
     return {
       chatId: s.chatId,
       userId: s.userId,
@@ -167,7 +176,7 @@ export class ReceiptService {
   private async notify(c: ReceiptChange): Promise<void> {
     try {
       for (const x of await this.sendersOf(c)) {
-        const value = await this.view(c, await this.readReceiptsOn(x));
+        const value = this.view(c, (await this.readReceiptsOn(x)) && (await this.readReceiptsOn(c.userId)));
         this.d.hub.pushToDevices(await this.d.directory.devicesOf(x), { case: 'receipt', value });
       }
     } catch (err) {
@@ -175,14 +184,35 @@ export class ReceiptService {
     }
   }
 
-  /** The users to tell of a move: the senders of the messages it covers, not the member. */
-  private async sendersOf(c: ReceiptChange): Promise<UserId[]> {
+  /**
+   * The users to tell of a move: the senders of the messages it covers, not the member.
+   * Answered without a promise when the senders came with the change and every block list
+   * is in memory (the usual flush).
+   */
+  private sendersOf(c: ReceiptChange): UserId[] | Promise<UserId[]> {
+    if (c.senders) return this.unblockedBy(c.userId, c.senders);
     const from = coveredFrom({ deliveredSeq: c.previousDeliveredSeq, readSeq: c.previousReadSeq }, c);
-    // Backends may compute the senders with the change (one round trip per flush, not per change).
-    const senders = c.senders ?? (await this.d.store.receiptSenders(c.chatId, from, c.deliveredSeq));
+    return this.d.store
+      .receiptSenders(c.chatId, from, c.deliveredSeq)
+      .then((senders) => this.unblockedBy(c.userId, senders));
+  }
+
+  /** The senders `member` has not blocked: a blocked sender gets no receipts (one tick stays). */
+  private unblockedBy(member: UserId, senders: readonly UserId[]): UserId[] | Promise<UserId[]> {
     const out: UserId[] = [];
-    // A member who blocked a sender sends them no receipts (their messages stay at one tick).
-    for (const x of senders) if (x !== c.userId && !(await this.d.blocks.isBlocked(c.userId, x))) out.push(x);
+    for (const x of senders) {
+      if (x === member) continue;
+      const blocked = this.d.blocks.isBlocked(member, x);
+      if (typeof blocked !== 'boolean') return this.unblockedByLoading(member, senders);
+      if (!blocked) out.push(x);
+    }
+    return out;
+  }
+
+  /** `unblockedBy` while a block list is still being read. */
+  private async unblockedByLoading(member: UserId, senders: readonly UserId[]): Promise<UserId[]> {
+    const out: UserId[] = [];
+    for (const x of senders) if (x !== member && !(await this.d.blocks.isBlocked(member, x))) out.push(x);
     return out;
   }
 
