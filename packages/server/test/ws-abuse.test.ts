@@ -331,14 +331,24 @@ describe('one error boundary per connection', () => {
     const c = await RawClient.connect(t, alice);
     const before = errors.length;
     const restore = patch(alice, {
-      dispatch: () => {
-        throw new Error('handler failed before returning a promise');
-      },
+      dispatch: Object.assign(
+        () => {
+          throw new Error('handler failed before returning a promise');
+        },
+        {
+          ack: () => {
+            throw new Error('ack handler failed');
+          },
+        },
+      ),
     });
     const f = await c.request({ case: 'ping', value: {} });
+    // An ack is answered in the same turn, by its own handler: a throw there is INTERNAL too.
+    const a = await c.request({ case: 'ack', value: { cursors: [{ chatId: 'c1', seq: 1n }] } });
     restore();
     assert.equal(f.body.case === 'error' && f.body.value.code, 'INTERNAL');
-    assert.equal(errors.length - before, 1);
+    assert.equal(a.body.case === 'error' && a.body.value.code, 'INTERNAL');
+    assert.equal(errors.length - before, 2);
     assert.equal((await c.request({ case: 'ping', value: {} })).body.case, 'pong');
     await c.close();
   });
@@ -348,7 +358,12 @@ describe('one error boundary per connection', () => {
       const c = await RawClient.connect(t, alice, { encoding });
       const before = errors.length;
       const restore = patch(alice, {
-        dispatch: async () => ({ case: 'pong', value: { serverTime: {} as bigint } }),
+        dispatch: Object.assign(
+          async () => ({ case: 'pong', value: { serverTime: {} as bigint } }) as const,
+          {
+            ack: serverConn(t, alice)!.d.dispatch.ack,
+          },
+        ),
       });
       const f = await c.request({ case: 'ping', value: {} });
       restore();

@@ -27,7 +27,9 @@ export class AckFlusher {
   add(deviceId: DeviceId, userId: UserId, chatId: ChatId, seq: number): void {
     const key = `${deviceId}\u0000${chatId}`;
     const prev = this.pending.get(key);
-    if (!prev || prev.seq < seq) this.pending.set(key, { deviceId, userId, chatId, seq });
+    // An entry is the pending map's until a flush takes the map whole: moved in place.
+    if (!prev) this.pending.set(key, { deviceId, userId, chatId, seq });
+    else if (prev.seq < seq) prev.seq = seq;
     if (!this.scheduled) {
       this.scheduled = true;
       if (this.intervalMs > 0) setTimeout(() => void this.flush(), this.intervalMs).unref();

@@ -212,7 +212,7 @@ export function createDispatcher(d: DispatchDeps) {
 
   const other = createOtherDispatcher(d);
 
-  return function dispatch(frame: Frame, ctx: RequestContext): Promise<Body | undefined> {
+  function dispatch(frame: Frame, ctx: RequestContext): Promise<Body | undefined> {
     const body = frame.body;
     try {
       if (body.case === 'send') return send(body.value, ctx.device);
@@ -222,7 +222,9 @@ export function createDispatcher(d: DispatchDeps) {
       return Promise.reject(err);
     }
     return other(frame, ctx);
-  };
+  }
+  /** An ack answered at once (it throws a ParleyError for a bad one): no promise, no turn. */
+  return Object.assign(dispatch, { ack });
 }
 
 /** Every request but those `createDispatcher` answers itself. */

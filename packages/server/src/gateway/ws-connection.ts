@@ -381,6 +381,22 @@ export class WsConnection implements Connection, DeliveryTransport {
   /** Runs one request; its answer (result or error) is written when it settles. */
   private dispatch(frame: Frame): void {
     const id = frame.id;
+    if (frame.body.case === 'ack') {
+      // Answered in this turn: every member of a busy group acks tens of times a second.
+      let body: Body;
+      try {
+        body = this.d.dispatch.ack(frame.body.value, {
+          device: this.device,
+          session: this.session,
+          conn: this,
+        });
+      } catch (err) {
+        this.fail(id, toParleyError(err, this.log.child({ requestId: id })));
+        return;
+      }
+      if (id !== 0) this.reply(id, body);
+      return;
+    }
     let answer: Promise<Body | undefined>;
     try {
       answer = this.d.dispatch(frame, { device: this.device, session: this.session, conn: this });
