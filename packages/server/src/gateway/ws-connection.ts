@@ -500,9 +500,10 @@ export class WsConnection implements Connection, DeliveryTransport {
    * A frame that finds more than the hard limit stuck in the send buffer (written in earlier
    * turns and not taken by the kernel) is not written: the client is not reading, and the
    * connection is closed (4009). So the buffer passes the limit by at most one turn's frames.
-   * A frame of up to FRAME_COPY_LIMIT bytes is framed here (ws-frame.ts) and written to the
-   * socket whole, so that `ws`, which has nothing of its own in flight (no compression, no
-   * blobs), is bypassed only for data frames written in order with its own.
+   * A payload of up to FRAME_COPY_LIMIT bytes (characters, for a JSON frame) is framed here
+   * (ws-frame.ts) and written to the socket whole. `ws` is bypassed only for these data
+   * frames: with no compression and no blobs it queues nothing of its own, so its writes
+   * (larger frames, pings, the close) and these leave in the order they were made.
    */
   private write(data: Uint8Array | string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
