@@ -381,25 +381,24 @@ export class WsConnection implements Connection, DeliveryTransport {
   /** Runs one request; its answer (result or error) is written when it settles. */
   private dispatch(frame: Frame): void {
     const id = frame.id;
+    const ctx = { device: this.device, session: this.session, conn: this };
     if (frame.body.case === 'ack') {
-      // Answered in this turn: every member of a busy group acks tens of times a second.
-      let body: Body;
+      // Answered in this turn (every member of a busy group acks tens of times a second), by
+      // the same path as a request whose promise settled.
+      let body: Body | undefined;
+      let failure: { err: unknown } | undefined;
       try {
-        body = this.d.dispatch.ack(frame.body.value, {
-          device: this.device,
-          session: this.session,
-          conn: this,
-        });
+        body = this.d.dispatch.ack(frame.body.value, ctx);
       } catch (err) {
-        this.fail(id, toParleyError(err, this.log.child({ requestId: id })));
-        return;
+        failure = { err };
       }
-      if (id !== 0) this.reply(id, body);
+      this.inflight++;
+      this.answered(id, body, failure);
       return;
     }
     let answer: Promise<Body | undefined>;
     try {
-      answer = this.d.dispatch(frame, { device: this.device, session: this.session, conn: this });
+      answer = this.d.dispatch(frame, ctx);
     } catch (err) {
       // A handler that throws before it returns its promise is answered like one that rejects.
       answer = Promise.reject(err);

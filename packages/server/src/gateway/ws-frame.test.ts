@@ -17,7 +17,7 @@ const { Sender } = wsModule as unknown as {
 
 /** What `ws` itself writes for a server's final, unmasked, uncompressed data frame. */
 function wsOwn(payload: Uint8Array | string, binary: boolean): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
+  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
   const parts = Sender.frame(data, {
     fin: true,
     opcode: binary ? 2 : 1,

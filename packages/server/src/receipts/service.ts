@@ -92,9 +92,7 @@ export class ReceiptService {
           const theirs = on && this.readReceiptsOn(c.userId);
           values.push(this.view(c, typeof theirs === 'boolean' ? theirs : await theirs));
         }
-        const devices =
-          this.d.directory.cachedDevicesOf(sender) ?? (await this.d.directory.devicesOf(sender));
-        this.pushTo(devices, values);
+        this.pushTo(await this.d.directory.devicesOf(sender), values);
       } catch (err) {
         this.d.log.error({ err }, 'receipt notification failed');
       }
