@@ -34,6 +34,7 @@ import { ChatService } from './chat/service.js';
 import type { Config } from './config/schema.js';
 import { AckFlusher } from './delivery/ack-flusher.js';
 import { Cluster } from './delivery/cluster.js';
+import { DeviceTouches } from './delivery/device-touches.js';
 import { type FrameEncoder, Hub } from './delivery/hub.js';
 import { DiscoveryService } from './discovery/service.js';
 import { createDispatcher } from './gateway/dispatch.js';
@@ -151,6 +152,12 @@ function openStore(config: Config, log: Logger): Store & { ready?: Promise<strin
   return Object.assign(store, { ready: Promise.resolve(store.synchronous) });
 }
 
+/**
+ * How long a connect's or a disconnect's last-seen time waits to be written with others: short,
+ * so that a device reconnecting after a moment finds its disconnect recorded.
+ */
+const DEVICE_TOUCH_MS = 100;
+
 export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
   if (config.bus !== 'local' && !o.bus) {
     throw new ParleyError('INTERNAL', 'a Redis bus is opened by openNode, not createNode');
@@ -191,6 +198,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     (changes) => receipts.delivered(changes),
     () => clock.now(),
   );
+  const touches = new DeviceTouches(store, log, DEVICE_TOUCH_MS, () => clock.now());
   const revoke = (deviceIds: DeviceId[], reason = 'device credential revoked') => {
     push.registrations
       .forget(deviceIds)
@@ -460,6 +468,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     hub,
     store,
     acks,
+    touches,
     config,
     clock,
     log,
@@ -554,6 +563,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       retentionDays: config.retentionDays,
       linkedDeviceMaxIdleDays: config.linkedDeviceMaxIdleDays,
       connectedDevices: () => [...hub.all()].map((c) => c.deviceId),
+      flushTouches: () => touches.flush(),
       onRevoked: (ids) => revoke(ids),
       blobs,
     });
@@ -674,6 +684,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       for (let waited = 0; hub.size > 0 && waited < 1000; waited += 10)
         await new Promise((r) => setTimeout(r, 10));
       await acks.flush();
+      await touches.flush();
       await pushStopped;
       await cluster?.stop().catch((err) => log.warn({ err }, 'closing the bus failed'));
       await store.close();

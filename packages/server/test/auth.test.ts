@@ -391,9 +391,14 @@ describe('linked devices without their primary', () => {
     clock.advance(10 * DAY);
     const phone = await RawClient.connect(t, bob);
     await phone.close();
-    const seen = (await listDevices(t, bob.token)).body.devices.find(
-      (d: { primary: boolean }) => d.primary,
-    ).lastSeenAt;
+    // Last-seen times are written in batches a moment after the connect or the close.
+    let seen = 0;
+    for (let waited = 0; seen !== clock.now() && waited < 5000; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = (await listDevices(t, bob.token)).body.devices.find(
+        (d: { primary: boolean }) => d.primary,
+      ).lastSeenAt;
+    }
     assert.equal(seen, clock.now());
     clock.advance(10 * DAY);
     const laptopSocket = await RawClient.connect(t, laptop);

@@ -26,6 +26,7 @@ import type { WebSocket } from 'ws';
 import type { AuthService } from '../auth/service.js';
 import type { Config } from '../config/schema.js';
 import type { AckFlusher } from '../delivery/ack-flusher.js';
+import type { DeviceTouches } from '../delivery/device-touches.js';
 import type { Connection, FrameEncoder, Hub } from '../delivery/hub.js';
 import { DeliverySession, type DeliveryTransport, type SessionLimits } from '../delivery/session.js';
 import type { KeyService } from '../keys/service.js';
@@ -55,6 +56,8 @@ export interface GatewayDeps {
   hub: Hub;
   store: Store;
   acks: AckFlusher;
+  /** Last-seen times, written in batches. */
+  touches: DeviceTouches;
   config: Config;
   clock: Clock;
   log: Logger;
@@ -555,7 +558,7 @@ export class WsConnection implements Connection, DeliveryTransport {
       () => this.session.close(),
       () => this.d.hub.unregister(this),
       () => this.d.presence.connectionClosed(this),
-      () => void this.d.store.deviceTouch(this.deviceId, this.d.clock.now()).catch(() => {}),
+      () => this.d.touches.touch(this.deviceId),
     ];
     for (const step of steps) {
       try {

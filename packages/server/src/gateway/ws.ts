@@ -134,7 +134,7 @@ export class Gateway {
     this.d.receipts
       .catchUp(conn, device.lastSeenAt)
       .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
-    void this.d.store.deviceTouch(device.id, this.d.clock.now()).catch(() => {});
+    this.d.touches.touch(device.id);
     this.d.keys.checkOnConnect(device).catch((err) => this.d.log.error({ err }, 'prekey check failed'));
     this.d.onConnected?.(device);
   }

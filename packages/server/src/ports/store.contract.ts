@@ -343,6 +343,23 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         }
         assert.deepEqual(await store.devicesRetireOrphans(cutoff, T0 + 301), []);
       });
+
+      test('devicesTouch records activity for each device given, and never moves a time back', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const c = await addUser(store, 3);
+        await store.deviceTouch(c.deviceId, T0 + 500);
+        await store.devicesTouch([], T0 + 100);
+        await store.devicesTouch([a.deviceId, b.deviceId, c.deviceId], T0 + 100);
+        const seen = async (d: Account) => (await store.deviceByTokenHash(`token-${d.deviceId}`))?.lastSeenAt;
+        assert.equal(await seen(a), T0 + 100);
+        assert.equal(await seen(b), T0 + 100);
+        assert.equal(await seen(c), T0 + 500, 'a later time stays');
+        // The batch counts for retirement as single touches do: both primaries are recent enough.
+        await linkDevice(store, a, 'laptop');
+        await linkDevice(store, b, 'laptop');
+        assert.deepEqual(await store.devicesRetireOrphans(T0 + 50, T0 + 600), []);
+      });
     });
 
     describe('one-time codes', () => {

@@ -341,6 +341,8 @@ export interface Store extends PushStore {
    * sync: after a power loss the time may be older, which only delays a retirement.
    */
   deviceTouch(deviceId: DeviceId, now: number): Promise<void>;
+  /** `deviceTouch` for several devices at once (one statement or transaction); never moves a time back. */
+  devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void>;
   /** Revokes linked devices of users whose primary was last seen before `cutoff`. */
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]>;
 

@@ -23,6 +23,8 @@ export interface RetentionDeps {
   linkedDeviceMaxIdleDays: number;
   /** Devices connected now: primaries among them count as seen. */
   connectedDevices: () => Iterable<DeviceId>;
+  /** Writes the last-seen times still waiting in a batch, so a retirement sees them. */
+  flushTouches?: () => Promise<void>;
   onRevoked: (ids: DeviceId[]) => void;
   /** Media bodies go when nothing references them (media/sweep.ts). */
   blobs?: BlobStore;
@@ -50,7 +52,10 @@ export async function runRetention(
   while ((await d.store.discoveryLookupsExpire(now - DISCOVERY_WINDOW_MS, BATCH)) === BATCH) {
     await new Promise((r) => setImmediate(r));
   }
-  for (const id of d.connectedDevices()) await d.store.deviceTouch(id, now);
+  await d.flushTouches?.();
+  const connected = [...d.connectedDevices()];
+  for (let i = 0; i < connected.length; i += BATCH)
+    await d.store.devicesTouch(connected.slice(i, i + BATCH), now);
   const retired = await d.store.devicesRetireOrphans(now - d.linkedDeviceMaxIdleDays * DAY, now);
   if (retired.length) d.onRevoked(retired);
   if (expired || retired.length || mediaExpired)

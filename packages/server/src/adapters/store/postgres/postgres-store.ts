@@ -353,6 +353,10 @@ export class PostgresStore implements Store {
     await this.count('deviceTouch', [deviceId, now]);
   }
 
+  async devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void> {
+    if (deviceIds.length > 0) await this.count('devicesTouch', [deviceIds, now]);
+  }
+
   async devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]> {
     return (await this.rows<{ id: string }>('orphansRetire', [cutoff, now])).map((r) => r.id as DeviceId);
   }

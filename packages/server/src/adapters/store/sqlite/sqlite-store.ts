@@ -434,6 +434,16 @@ export class SqliteStore implements Store {
     return guard(() => this.relaxed(() => void this.s.deviceTouch.run(now, deviceId)));
   }
 
+  devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void> {
+    return guard(() =>
+      this.relaxed(() =>
+        this.db.transaction(() => {
+          for (const id of deviceIds) this.s.deviceTouch.run(now, id);
+        })(),
+      ),
+    );
+  }
+
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]> {
     return guard(
       this.db.transaction(() => {
