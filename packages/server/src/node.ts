@@ -392,6 +392,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
     limiters,
     clock,
     config,
+    log,
     notifyLow: (deviceId, oneTimeCount) =>
       hub.pushToDevices([deviceId], {
         case: 'keysLow',

@@ -86,6 +86,47 @@ describe('key directory', () => {
     await Promise.all([a, b, bt, c].map((x) => x!.close()));
   });
 
+  it('on connect, devices low on one-time prekeys are told, checked together; devices without keys are not', async () => {
+    const low = await register(t);
+    const lowLaptop = await linkDevice(t, low);
+    const enough = await register(t);
+    const none = await register(t);
+    const first = await Promise.all([low, lowLaptop, enough].map((c) => RawClient.connect(t, c)));
+    await first[0]!.call({ case: 'uploadKeys', value: makeKeys(2).upload });
+    await first[1]!.call({ case: 'uploadKeys', value: makeKeys(0, 300).upload });
+    await first[2]!.call({ case: 'uploadKeys', value: makeKeys(5, 500).upload });
+    await Promise.all(first.map((c) => c.close()));
+    await new Promise((r) => setTimeout(r, 300)); // the first connects' own check has run
+    let reads = 0;
+    const counts = t.node.store.keysOneTimeCounts.bind(t.node.store);
+    t.node.store.keysOneTimeCounts = (ids) => {
+      reads++;
+      return counts(ids);
+    };
+    try {
+      const again = await Promise.all([low, lowLaptop, enough, none].map((c) => RawClient.connect(t, c)));
+      const lowOf = (c: RawClient) => c.waitFor((f) => f.body.case === 'keysLow');
+      const [phoneLow, laptopLow] = await Promise.all([lowOf(again[0]!), lowOf(again[1]!)]);
+      assert.deepEqual(
+        [phoneLow, laptopLow].map((f) => (f.body.value as { oneTimeCount: number }).oneTimeCount),
+        [2, 0],
+      );
+      await again[2]!.call({ case: 'ping', value: {} });
+      await new Promise((r) => setTimeout(r, 300));
+      for (const c of again.slice(2)) {
+        assert.equal(
+          c.frames.filter((f) => f.body.case === 'keysLow').length,
+          0,
+          'enough keys, or none uploaded',
+        );
+      }
+      assert.ok(reads >= 1 && reads < again.length, `four connects checked in ${reads} store reads`);
+      await Promise.all(again.map((c) => c.close()));
+    } finally {
+      t.node.store.keysOneTimeCounts = counts;
+    }
+  });
+
   it('rejects bad signatures, a changed identity, malformed keys and unknown users', async () => {
     const alice = await register(t);
     const a = await RawClient.connect(t, alice);

@@ -135,7 +135,7 @@ export class Gateway {
       .catchUp(conn, device.lastSeenAt)
       .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
     this.d.touches.touch(device.id);
-    this.d.keys.checkOnConnect(device).catch((err) => this.d.log.error({ err }, 'prekey check failed'));
+    this.d.keys.checkOnConnect(device);
     this.d.onConnected?.(device);
   }
 

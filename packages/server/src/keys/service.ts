@@ -8,6 +8,7 @@ import { ParleyError } from '@parley/protocol';
 import { PublicKey } from '@signalapp/libsignal-client';
 import type { Config } from '../config/schema.js';
 import type { Limiters } from '../limits/limiters.js';
+import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type {
@@ -42,9 +43,13 @@ export interface KeysDeps {
   limiters: Limiters;
   clock: Clock;
   config: Config;
+  log: Logger;
   /** Tells a device it should upload more one-time prekeys (it may be on another node). */
   notifyLow(deviceId: DeviceId, oneTimeCount: number): void;
 }
+
+/** How long a connect's prekey check waits for others to be read with it. */
+const CONNECT_CHECK_MS = 100;
 
 function checkKeyId(id: number, field: string): void {
   if (!Number.isInteger(id) || id < 0 || id > MAX_KEY_ID) {
@@ -158,6 +163,9 @@ export class KeyService {
     for (const b of bundles) {
       if (b.oneTimePreKey && b.oneTimeRemaining < this.d.config.oneTimePreKeysLowWater) {
         this.d.notifyLow(b.deviceId, b.oneTimeRemaining);
+        // Told now: its connect check, waiting or being read, would only tell it again.
+        this.connectChecks.delete(b.deviceId);
+        this.checking.delete(b.deviceId);
       }
     }
     return bundles;
@@ -168,14 +176,37 @@ export class KeyService {
   }
 
   /**
-   * Called when a device connects: tells it at once if it should upload more prekeys. The identity
-   * is read before the count: an upload that lands between the two reads stores both in one
-   * transaction, so the count then includes its keys and no stale "0 left" is sent.
+   * Called when a device connects: within `CONNECT_CHECK_MS` it is told if it should upload more
+   * prekeys. The devices that connected meanwhile are checked with one store read (a storm of
+   * connects costs a few reads, not one or two a device); a device that has not uploaded keys
+   * yet is not told anything.
    */
-  async checkOnConnect(device: Device): Promise<void> {
-    if (!(await this.storedIdentity(device))) return;
-    const n = await this.d.store.keysOneTimeCount(device.id);
-    if (n < this.d.config.oneTimePreKeysLowWater) this.d.notifyLow(device.id, n);
+  checkOnConnect(device: Device): void {
+    this.connectChecks.add(device.id);
+    this.connectCheckTimer ??= setTimeout(() => void this.runConnectChecks(), CONNECT_CHECK_MS).unref();
+  }
+
+  /** Devices whose connect check waits for the timer. */
+  private connectChecks = new Set<DeviceId>();
+  /** Devices whose connect check is being read (a fetch that tells one takes it out). */
+  private checking = new Set<DeviceId>();
+  private connectCheckTimer: NodeJS.Timeout | undefined;
+
+  private async runConnectChecks(): Promise<void> {
+    this.connectCheckTimer = undefined;
+    const ids = this.connectChecks;
+    this.connectChecks = new Set();
+    this.checking = ids;
+    try {
+      const counts = await this.d.store.keysOneTimeCounts([...ids]);
+      for (const [id, n] of counts) {
+        if (ids.has(id) && n < this.d.config.oneTimePreKeysLowWater) this.d.notifyLow(id, n);
+      }
+    } catch (err) {
+      this.d.log.error({ err, devices: ids.size }, 'prekey check failed');
+    } finally {
+      if (this.checking === ids) this.checking = new Set();
+    }
   }
 
   private async storedIdentity(device: Device): Promise<DeviceIdentity | undefined> {

@@ -2115,6 +2115,33 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         ]);
         assert.deepEqual(await take(store, b.userId), []);
       });
+
+      test('keysOneTimeCounts counts for each active device with keys, and leaves out the others', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const tablet = await linkDevice(store, a, 'tablet');
+        const laptop = await linkDevice(store, a, 'laptop');
+        await store.keysUpload(upload(a.deviceId, [1, 2, 3]));
+        await store.keysUpload(upload(tablet.deviceId, [], { identityKey: key(2000) }));
+        await store.keysUpload(upload(b.deviceId, [5], { identityKey: key(3000) }));
+        await store.deviceRevoke(tablet.deviceId, T0 + 1);
+        await take(store, a.userId); // one of the phone's is handed out
+        const counts = await store.keysOneTimeCounts([
+          a.deviceId,
+          tablet.deviceId,
+          laptop.deviceId,
+          b.deviceId,
+        ]);
+        assert.deepEqual(
+          [...counts].sort(([x], [y]) => (x < y ? -1 : 1)),
+          [
+            [a.deviceId, 2],
+            [b.deviceId, 1],
+          ],
+          'the revoked tablet and the laptop without keys are absent',
+        );
+        assert.equal((await store.keysOneTimeCounts([])).size, 0);
+      });
     });
 
     describe('account erasure', () => accountEraseContract(test));

@@ -664,6 +664,12 @@ export interface Store extends PushStore {
   keysTakeBundles(take: BundleTake): Promise<PreKeyBundleRecord[]>;
   /** One-time prekeys left for the device (0 when it never uploaded). */
   keysOneTimeCount(deviceId: DeviceId): Promise<number>;
+  /**
+   * One-time prekeys left for each of these devices that is active and has uploaded its keys
+   * (others are absent), each read with its identity in one statement: an upload landing
+   * meanwhile is counted whole or not at all.
+   */
+  keysOneTimeCounts(deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, number>>;
   /** Identity keys of the active devices of these users that have uploaded keys. */
   keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]>;
 

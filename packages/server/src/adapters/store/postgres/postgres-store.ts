@@ -717,6 +717,14 @@ export class PostgresStore implements Store {
     return (await this.rows<{ n: number }>('oneTimeCount', [deviceId]))[0]?.n ?? 0;
   }
 
+  async keysOneTimeCounts(deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, number>> {
+    if (deviceIds.length === 0) return new Map();
+    const rows = await this.rows<{ device_id: DeviceId; n: number }>('oneTimeCounts', [
+      [...new Set(deviceIds)],
+    ]);
+    return new Map(rows.map((r) => [r.device_id, r.n]));
+  }
+
   keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]> {
     return this.run(() => identities(this.db, userIds));
   }

@@ -571,6 +571,10 @@ export const sql = {
   oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = $1',
   /** $1 device_id */
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = $1',
+  /** $1 device ids: a row for each that is active and has uploaded its keys */
+  oneTimeCounts: `SELECT k.device_id, (SELECT count(*) FROM one_time_keys o WHERE o.device_id = k.device_id)::int AS n
+    FROM device_keys k JOIN devices d ON d.id = k.device_id
+    WHERE k.device_id = ANY($1::text[]) AND d.revoked_at IS NULL`,
   /** $1 device_id: serializes bundle takes of one device, so its grants are counted exactly */
   keysLock: 'SELECT 1 FROM device_keys WHERE device_id = $1 FOR UPDATE',
   /** $1 device_id, $2 cutoff: forgets grants at or before the cutoff */

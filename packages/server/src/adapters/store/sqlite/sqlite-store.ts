@@ -1369,6 +1369,19 @@ export class SqliteStore implements Store {
     return guard(() => (this.s.oneTimeCount.get(deviceId) as { n: number }).n);
   }
 
+  keysOneTimeCounts(deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, number>> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const counts = new Map<DeviceId, number>();
+        for (const id of deviceIds) {
+          const row = this.s.oneTimeCountKeyed.get(id) as { n: number } | undefined;
+          if (row) counts.set(id, row.n);
+        }
+        return counts;
+      })(),
+    );
+  }
+
   keysIdentities(userIds: readonly UserId[]): Promise<DeviceIdentity[]> {
     return guard(() =>
       [...new Set(userIds)].flatMap((userId) =>

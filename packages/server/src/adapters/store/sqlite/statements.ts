@@ -370,6 +370,9 @@ const sql = {
   oneTimeDeleteAll: 'DELETE FROM one_time_keys WHERE device_id = ?',
   /** device_id */
   oneTimeCount: 'SELECT count(*) AS n FROM one_time_keys WHERE device_id = ?',
+  /** device_id: a row only when the device is active and has uploaded its keys */
+  oneTimeCountKeyed: `SELECT (SELECT count(*) FROM one_time_keys o WHERE o.device_id = k.device_id) AS n
+    FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE k.device_id = ? AND d.revoked_at IS NULL`,
   /** device_id: the lowest id first */
   oneTimeFirst: 'SELECT key_id, public_key FROM one_time_keys WHERE device_id = ? ORDER BY key_id LIMIT 1',
   /** device_id, cutoff: forgets grants at or before the cutoff */
