@@ -91,7 +91,14 @@ export async function idle(rig: Rig): Promise<ScenarioOutput> {
         digits: 2,
         ...(last && { target: { op: '<=', value: 10 } as const }),
       },
-      { name: `N=${fmt(n)}: server RSS Δ per connection`, value: rssPer, unit: 'KiB', digits: 2 },
+      {
+        name: `N=${fmt(n)}: server RSS Δ per connection`,
+        value: rssPer,
+        unit: 'KiB',
+        digits: 2,
+        // Issue 11: an idle connection costs the node at most 9 KB (8.79 KiB) at 10,000 connections.
+        ...(n === 10_000 && { target: { op: '<=', value: 9000 / 1024 } as const }),
+      },
     );
     await rig.closePool(pool);
     await rig.stopServer(server);

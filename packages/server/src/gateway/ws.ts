@@ -131,9 +131,7 @@ export class Gateway {
     conn.session.start();
     this.d.presence.connectionOpened(conn);
     // Receipts that moved while this device was away (its last-seen time is from before this connect).
-    this.d.receipts
-      .catchUp(conn, device.lastSeenAt)
-      .catch((err) => this.d.log.error({ err }, 'receipt catch-up failed'));
+    this.d.receipts.catchUp(conn, device.lastSeenAt);
     this.d.touches.touch(device.id);
     this.d.keys.checkOnConnect(device);
     this.d.onConnected?.(device);

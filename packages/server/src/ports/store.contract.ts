@@ -1773,6 +1773,20 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.receiptsSince(c.userId, T0 + 10), [
           { chatId: 'g', userId: b.userId, deliveredSeq: 4, readSeq: 0, at: T0 + 20 },
         ]);
+        // Several users at once, each answer at its question's index (the same user may be asked twice).
+        assert.deepEqual(
+          await store.receiptsSinceMany([
+            { userId: c.userId, since: T0 + 10 },
+            { userId: a.userId, since: T0 + 10 },
+            { userId: c.userId, since: T0 + 5 },
+          ]),
+          [
+            [{ chatId: 'g', userId: b.userId, deliveredSeq: 4, readSeq: 0, at: T0 + 20 }],
+            [],
+            await store.receiptsSince(c.userId, T0 + 5),
+          ],
+        );
+        assert.deepEqual(await store.receiptsSinceMany([]), []);
         // A move in another of a's chats: a's catch-up reads that chat, and only that one.
         await createChat(store, 'h', a, [b]);
         await sendMany(store, 'h', a, 1); // seq 2

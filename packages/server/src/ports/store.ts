@@ -583,6 +583,8 @@ export interface Store extends PushStore {
    * user something new about their messages; possibly others of those chats).
    */
   receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]>;
+  /** `receiptsSince` for several users at once, each answer at its question's index. */
+  receiptsSinceMany(asks: ReadonlyArray<{ userId: UserId; since: number }>): Promise<ReceiptState[][]>;
   userReadReceiptsSet(userId: UserId, on: boolean): Promise<void>;
   /** Pins of the chat in force at `now`, by seq. */
   pinsActive(chatId: ChatId, now: number): Promise<PinInfo[]>;

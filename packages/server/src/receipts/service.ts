@@ -24,6 +24,8 @@ import {
 
 /** Receipt events per batch push: a frame of about 80 KiB. */
 const BATCH = 1000;
+/** How long a connect's receipt catch-up waits for others to be read with it. */
+const CATCH_UP_MS = 100;
 
 type ReceiptValue = {
   chatId: ChatId;
@@ -104,11 +106,44 @@ export class ReceiptService {
     if (change) await this.notify(change);
   }
 
-  /** Sends a connecting device the positions that moved while it was away. */
-  async catchUp(conn: Connection, since: number): Promise<void> {
-    const states = await this.d.store.receiptsSince(conn.userId, since);
-    // Nothing moved while away (the usual connect): no setting to read either.
-    if (states.length === 0) return;
+  /**
+   * Sends a connecting device the positions that moved while it was away, within
+   * `CATCH_UP_MS`: the devices that connected meanwhile are read with one store call (a storm of
+   * connects costs a few reads, not one a device). Positions only move forward, so one that
+   * arrives live before its catch-up is not undone by it (protocol.md §6.11).
+   */
+  catchUp(conn: Connection, since: number): void {
+    this.catchUps.push({ conn, since });
+    this.catchUpTimer ??= setTimeout(() => void this.runCatchUps(), CATCH_UP_MS).unref();
+  }
+
+  private catchUps: Array<{ conn: Connection; since: number }> = [];
+  private catchUpTimer: NodeJS.Timeout | undefined;
+
+  private async runCatchUps(): Promise<void> {
+    this.catchUpTimer = undefined;
+    const asks = this.catchUps;
+    this.catchUps = [];
+    let found: ReceiptState[][];
+    try {
+      found = await this.d.store.receiptsSinceMany(
+        asks.map((a) => ({ userId: a.conn.userId, since: a.since })),
+      );
+    } catch (err) {
+      this.d.log.error({ err, devices: asks.length }, 'receipt catch-up failed');
+      return;
+    }
+    for (const [i, { conn }] of asks.entries()) {
+      const states = found[i] ?? [];
+      // Nothing moved while away (the usual connect), or the device has gone again.
+      if (states.length === 0 || this.d.hub.get(conn.deviceId) !== conn) continue;
+      await this.catchUpWith(conn, states).catch((err) =>
+        this.d.log.error({ err, deviceId: conn.deviceId }, 'receipt catch-up failed'),
+      );
+    }
+  }
+
+  private async catchUpWith(conn: Connection, states: readonly ReceiptState[]): Promise<void> {
     const mine = await this.readReceiptsOn(conn.userId);
     const values = [];
     for (const s of states) {

@@ -596,6 +596,10 @@ export class PostgresStore implements Store {
     }));
   }
 
+  async receiptsSinceMany(asks: ReadonlyArray<{ userId: UserId; since: number }>): Promise<ReceiptState[][]> {
+    return Promise.all(asks.map((a) => this.receiptsSince(a.userId, a.since)));
+  }
+
   async userReadReceiptsSet(userId: UserId, on: boolean): Promise<void> {
     await this.count('userReadReceiptsSet', [userId, on]);
   }

@@ -959,26 +959,34 @@ export class SqliteStore implements Store {
   }
 
   receiptsSince(userId: UserId, since: number): Promise<ReceiptState[]> {
-    return guard(() => {
-      // Nothing moved for this user since then (the usual connect): one row, not one per chat.
-      const stamp = this.s.userSentReceiptAt.get(userId) as { sent_receipt_at: number } | undefined;
-      if (!stamp || stamp.sent_receipt_at <= since) return [];
-      return (
-        this.s.receiptsSince.all({ user: userId, since }) as Array<{
-          chat_id: string;
-          user_id: string;
-          delivered_seq: number;
-          read_seq: number;
-          at: number;
-        }>
-      ).map((r) => ({
-        chatId: r.chat_id as ChatId,
-        userId: r.user_id as UserId,
-        deliveredSeq: r.delivered_seq,
-        readSeq: r.read_seq,
-        at: r.at,
-      }));
-    });
+    return guard(() => this.receiptsSinceNow(userId, since));
+  }
+
+  receiptsSinceMany(asks: ReadonlyArray<{ userId: UserId; since: number }>): Promise<ReceiptState[][]> {
+    return guard(() =>
+      this.db.transaction(() => asks.map((a) => this.receiptsSinceNow(a.userId, a.since)))(),
+    );
+  }
+
+  private receiptsSinceNow(userId: UserId, since: number): ReceiptState[] {
+    // Nothing moved for this user since then (the usual connect): one row, not one per chat.
+    const stamp = this.s.userSentReceiptAt.get(userId) as { sent_receipt_at: number } | undefined;
+    if (!stamp || stamp.sent_receipt_at <= since) return [];
+    return (
+      this.s.receiptsSince.all({ user: userId, since }) as Array<{
+        chat_id: string;
+        user_id: string;
+        delivered_seq: number;
+        read_seq: number;
+        at: number;
+      }>
+    ).map((r) => ({
+      chatId: r.chat_id as ChatId,
+      userId: r.user_id as UserId,
+      deliveredSeq: r.delivered_seq,
+      readSeq: r.read_seq,
+      at: r.at,
+    }));
   }
 
   userReadReceiptsSet(userId: UserId, on: boolean): Promise<void> {
