@@ -686,6 +686,8 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
         await new Promise((r) => setTimeout(r, 10));
       await acks.flush();
       await touches.flush();
+      keys.stop();
+      receipts.stop();
       await pushStopped;
       await cluster?.stop().catch((err) => log.warn({ err }, 'closing the bus failed'));
       await store.close();

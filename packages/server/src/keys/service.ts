@@ -6,6 +6,7 @@
  */
 import { ParleyError } from '@parley/protocol';
 import { PublicKey } from '@signalapp/libsignal-client';
+import { Coalescer } from '../coalescer.js';
 import type { Config } from '../config/schema.js';
 import type { Limiters } from '../limits/limiters.js';
 import type { Logger } from '../log.js';
@@ -93,6 +94,13 @@ function checkSigned(identity: PublicKey, key: SignedPublicKey, field: string, m
 }
 
 export class KeyService {
+  /** Devices whose connect-time check waits to be read with the others (`checkOnConnect`). */
+  private readonly connectChecks = new Coalescer<DeviceId, true>(
+    CONNECT_CHECK_MS,
+    (batch) => this.runConnectChecks(batch),
+    (err, devices) => this.d.log.error({ err, devices }, 'prekey check failed'),
+  );
+
   constructor(private readonly d: KeysDeps) {}
 
   async upload(device: Device, input: KeysUpload): Promise<{ oneTimeCount: number }> {
@@ -164,8 +172,7 @@ export class KeyService {
       if (b.oneTimePreKey && b.oneTimeRemaining < this.d.config.oneTimePreKeysLowWater) {
         this.d.notifyLow(b.deviceId, b.oneTimeRemaining);
         // Told now: its connect check, waiting or being read, would only tell it again.
-        this.connectChecks.delete(b.deviceId);
-        this.checking.delete(b.deviceId);
+        this.connectChecks.forget(b.deviceId);
       }
     }
     return bundles;
@@ -182,30 +189,19 @@ export class KeyService {
    * yet is not told anything.
    */
   checkOnConnect(device: Device): void {
-    this.connectChecks.add(device.id);
-    this.connectCheckTimer ??= setTimeout(() => void this.runConnectChecks(), CONNECT_CHECK_MS).unref();
+    this.connectChecks.add(device.id, true);
   }
 
-  /** Devices whose connect check waits for the timer. */
-  private connectChecks = new Set<DeviceId>();
-  /** Devices whose connect check is being read (a fetch that tells one takes it out). */
-  private checking = new Set<DeviceId>();
-  private connectCheckTimer: NodeJS.Timeout | undefined;
+  /** Drops the connect checks still waiting (the node is stopping). */
+  stop(): void {
+    this.connectChecks.stop();
+  }
 
-  private async runConnectChecks(): Promise<void> {
-    this.connectCheckTimer = undefined;
-    const ids = this.connectChecks;
-    this.connectChecks = new Set();
-    this.checking = ids;
-    try {
-      const counts = await this.d.store.keysOneTimeCounts([...ids]);
-      for (const [id, n] of counts) {
-        if (ids.has(id) && n < this.d.config.oneTimePreKeysLowWater) this.d.notifyLow(id, n);
-      }
-    } catch (err) {
-      this.d.log.error({ err, devices: ids.size }, 'prekey check failed');
-    } finally {
-      if (this.checking === ids) this.checking = new Set();
+  private async runConnectChecks(batch: ReadonlyMap<DeviceId, true>): Promise<void> {
+    const counts = await this.d.store.keysOneTimeCounts([...batch.keys()]);
+    for (const [id, n] of counts) {
+      // A device a fetch told meanwhile has been taken out of the batch.
+      if (batch.has(id) && n < this.d.config.oneTimePreKeysLowWater) this.d.notifyLow(id, n);
     }
   }
 

@@ -8,6 +8,7 @@
 import { type FrameInit, ParleyError } from '@parley/protocol';
 import type { BlockCheck } from '../blocks/service.js';
 import type { Directory } from '../chat/directory.js';
+import { Coalescer } from '../coalescer.js';
 import type { Connection, Hub } from '../delivery/hub.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
@@ -63,6 +64,12 @@ export interface ReceiptDetails {
 
 export class ReceiptService {
   private readonly readReceipts = new Map<UserId, boolean>();
+  /** Connections whose receipt catch-up waits to be read with the others (`catchUp`). */
+  private readonly catchUps = new Coalescer<Connection, number>(
+    CATCH_UP_MS,
+    (batch) => this.runCatchUps(batch),
+    (err, devices) => this.d.log.error({ err, devices }, 'receipt catch-up failed'),
+  );
 
   constructor(private readonly d: ReceiptsDeps) {}
 
@@ -113,27 +120,20 @@ export class ReceiptService {
    * arrives live before its catch-up is not undone by it (protocol.md §6.11).
    */
   catchUp(conn: Connection, since: number): void {
-    this.catchUps.push({ conn, since });
-    this.catchUpTimer ??= setTimeout(() => void this.runCatchUps(), CATCH_UP_MS).unref();
+    this.catchUps.add(conn, since);
   }
 
-  private catchUps: Array<{ conn: Connection; since: number }> = [];
-  private catchUpTimer: NodeJS.Timeout | undefined;
+  /** Drops the catch-ups still waiting (the node is stopping). */
+  stop(): void {
+    this.catchUps.stop();
+  }
 
-  private async runCatchUps(): Promise<void> {
-    this.catchUpTimer = undefined;
-    const asks = this.catchUps;
-    this.catchUps = [];
-    let found: ReceiptState[][];
-    try {
-      found = await this.d.store.receiptsSinceMany(
-        asks.map((a) => ({ userId: a.conn.userId, since: a.since })),
-      );
-    } catch (err) {
-      this.d.log.error({ err, devices: asks.length }, 'receipt catch-up failed');
-      return;
-    }
-    for (const [i, { conn }] of asks.entries()) {
+  private async runCatchUps(batch: ReadonlyMap<Connection, number>): Promise<void> {
+    const asks = [...batch];
+    const found = await this.d.store.receiptsSinceMany(
+      asks.map(([conn, since]) => ({ userId: conn.userId, since })),
+    );
+    for (const [i, [conn]] of asks.entries()) {
       const states = found[i] ?? [];
       // Nothing moved while away (the usual connect), or the device has gone again.
       if (states.length === 0 || this.d.hub.get(conn.deviceId) !== conn) continue;
