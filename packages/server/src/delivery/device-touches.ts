@@ -3,7 +3,7 @@
  * storm of 10,000 connects costs a few dozen writes, not 10,000, and keeps a store call off
  * each connect (architecture.md, "A connect asks the store"). A time is written at most
  * `intervalMs` late; one lost in a crash is older, which only delays a linked device's
- * retirement (as `deviceTouch` says).
+ * retirement (as `devicesTouch` says).
  */
 import { Coalescer } from '../coalescer.js';
 import type { Logger } from '../log.js';

@@ -35,7 +35,7 @@ export function registrationLockContract(test: StoreTest): void {
       await addUser(store, u2);
       assert.equal(await store.registrationLockGet(u1), undefined);
       await store.registrationLockSet(u1, 'hash-a', T0 + 5);
-      await store.deviceTouch(phone, T0 + 60_000);
+      await store.devicesTouch([phone], T0 + 60_000);
       assert.deepEqual(await store.registrationLockGet(u1), {
         userId: u1,
         pinHash: 'hash-a',
@@ -50,7 +50,7 @@ export function registrationLockContract(test: StoreTest): void {
     test('lastDeviceSeenAt counts revoked devices too: the account was active until then', async (store) => {
       const phone = await addUser(store, u1);
       await store.registrationLockSet(u1, 'hash-a', T0);
-      await store.deviceTouch(phone, T0 + DAY);
+      await store.devicesTouch([phone], T0 + DAY);
       await store.deviceRevoke(phone, T0 + DAY);
       assert.equal((await store.registrationLockGet(u1))?.lastDeviceSeenAt, T0 + DAY);
     });

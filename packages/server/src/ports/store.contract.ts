@@ -326,14 +326,14 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const cutoff = T0 + 50;
         const active = await addUser(store, 1);
         const activeLaptop = await linkDevice(store, active, 'laptop');
-        await store.deviceTouch(active.deviceId, T0 + 100);
+        await store.devicesTouch([active.deviceId], T0 + 100);
         const quiet = await addUser(store, 2);
         const quietLaptop = await linkDevice(store, quiet, 'laptop');
         await createChat(store, 'g', quiet, []);
-        await store.deviceTouch(quietLaptop.deviceId, T0 + 200); // a busy linked device does not save it
+        await store.devicesTouch([quietLaptop.deviceId], T0 + 200); // a busy linked device does not save it
         const edge = await addUser(store, 3);
         const edgeLaptop = await linkDevice(store, edge, 'laptop');
-        await store.deviceTouch(edge.deviceId, cutoff); // seen at the cutoff is not before it
+        await store.devicesTouch([edge.deviceId], cutoff); // seen at the cutoff is not before it
 
         assert.deepEqual(await store.devicesRetireOrphans(cutoff, T0 + 300), [quietLaptop.deviceId]);
         assert.equal(await store.deviceByTokenHash(`token-${quietLaptop.deviceId}`), undefined);
@@ -348,7 +348,7 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         const a = await addUser(store, 1);
         const b = await addUser(store, 2);
         const c = await addUser(store, 3);
-        await store.deviceTouch(c.deviceId, T0 + 500);
+        await store.devicesTouch([c.deviceId], T0 + 500);
         await store.devicesTouch([], T0 + 100);
         await store.devicesTouch([a.deviceId, b.deviceId, c.deviceId], T0 + 100);
         const seen = async (d: Account) => (await store.deviceByTokenHash(`token-${d.deviceId}`))?.lastSeenAt;

@@ -337,11 +337,10 @@ export interface Store extends PushStore {
   /** Revokes the device and drops its cursors. Idempotent; false when it was not active. */
   deviceRevoke(deviceId: DeviceId, now: number): Promise<boolean>;
   /**
-   * Records activity (used to retire linked devices whose primary went quiet). Needs no disk
-   * sync: after a power loss the time may be older, which only delays a retirement.
+   * Records activity of these devices (used to retire linked devices whose primary went quiet),
+   * in one statement or transaction; never moves a time back. Needs no disk sync: after a power
+   * loss the time may be older, which only delays a retirement.
    */
-  deviceTouch(deviceId: DeviceId, now: number): Promise<void>;
-  /** `deviceTouch` for several devices at once (one statement or transaction); never moves a time back. */
   devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void>;
   /** Revokes linked devices of users whose primary was last seen before `cutoff`. */
   devicesRetireOrphans(cutoff: number, now: number): Promise<DeviceId[]>;

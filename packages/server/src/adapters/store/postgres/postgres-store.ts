@@ -349,10 +349,6 @@ export class PostgresStore implements Store {
     });
   }
 
-  async deviceTouch(deviceId: DeviceId, now: number): Promise<void> {
-    await this.count('deviceTouch', [deviceId, now]);
-  }
-
   async devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void> {
     if (deviceIds.length > 0) await this.count('devicesTouch', [deviceIds, now]);
   }

@@ -112,7 +112,6 @@ export const sql = {
   /** $1 id, $2 revoked_at */
   deviceRevoke: 'UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
   /** $1 id, $2 last_seen_at (never moves back) */
-  deviceTouch: 'UPDATE devices SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1',
   devicesTouch: 'UPDATE devices SET last_seen_at = greatest(last_seen_at, $2) WHERE id = ANY($1::text[])',
   /**
    * $1 cutoff, $2 revoked_at: revokes linked devices whose user has no active primary seen

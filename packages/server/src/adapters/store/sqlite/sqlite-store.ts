@@ -430,10 +430,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  deviceTouch(deviceId: DeviceId, now: number): Promise<void> {
-    return guard(() => this.relaxed(() => void this.s.deviceTouch.run(now, deviceId)));
-  }
-
   devicesTouch(deviceIds: readonly DeviceId[], now: number): Promise<void> {
     return guard(() =>
       this.relaxed(() =>
