@@ -1865,6 +1865,44 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(details, { userId: b.userId, deliveredAt: T0 + 1, readAt: undefined });
       });
 
+      test('a flush of hundreds of acks moves every cursor and every member, each once', async (store) => {
+        // More acks than a store may write in one transaction (SQLite writes them in slices).
+        const owner = await addUser(store, 1);
+        const members = [];
+        for (let i = 2; i <= 151; i++) members.push(await addUser(store, i));
+        await createChat(store, 'big', owner, members);
+        const phones = members.map((m) => ({
+          deviceId: m.deviceId,
+          userId: m.userId,
+          chatId: chatId('big'),
+        }));
+        const tablets = [];
+        for (const m of members.slice(0, 100)) {
+          const t = await linkDevice(store, m, 'tablet');
+          tablets.push({ deviceId: t.deviceId, userId: m.userId, chatId: chatId('big') });
+        }
+        await sendMany(store, 'big', owner, 2); // seqs 2..3
+        // Phones ack seq 3 and tablets seq 2: 250 acks, each member once with its highest.
+        const acks = [...phones.map((p) => ({ ...p, seq: 3 })), ...tablets.map((t) => ({ ...t, seq: 2 }))];
+        const changes = await store.acksPersist(acks, T0 + 1);
+        assert.equal(changes.length, members.length);
+        assert.deepEqual(new Set(changes.map((c) => c.userId)), new Set(members.map((m) => m.userId)));
+        assert.ok(changes.every((c) => c.deliveredSeq === 3 && c.previousDeliveredSeq === 0));
+        for (const [d, seq] of [
+          [phones[0]!, 3],
+          [phones.at(-1)!, 3],
+          [tablets[0]!, 2],
+          [tablets[99]!, 2],
+        ] as const) {
+          const c = cursorList(await store.cursorsOf(d.deviceId)).find((x) => x.chatId === 'big');
+          assert.equal(c?.ackedSeq, seq, `cursor of ${d.deviceId}`);
+        }
+        const details = await store.receiptDetails(chatId('big'), 3);
+        assert.equal(details.filter((x) => x.deliveredAt === T0 + 1).length, members.length);
+        // The same flush again moves nothing.
+        assert.deepEqual(await store.acksPersist(acks, T0 + 2), []);
+      });
+
       test('a delivery covering view-once messages drops their payload, but not for their sender', async (store) => {
         const [a, b] = [await addUser(store, 1), await addUser(store, 2)];
         const laptop = await linkDevice(store, a, 'laptop');

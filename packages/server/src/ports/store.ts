@@ -559,9 +559,11 @@ export interface Store extends PushStore {
     now: number,
   ): Promise<ReceiptChange[]>;
   /**
-   * `cursorsAck` and then `receiptsDelivered` for the same acks (each ack's user), in one
-   * transaction: what a node does with each batch of acks. Returns the receipt positions
-   * that moved. Need not survive power loss.
+   * `cursorsAck` and then `receiptsDelivered` for the same acks (each ack's user): what a
+   * node does with each batch of acks. An ack's cursor and its member's position move in
+   * the same transaction; a large batch may be written in several (SQLite writes slices of
+   * 64, letting other writes run between them). Returns the receipt positions that moved.
+   * Need not survive power loss.
    */
   acksPersist(
     acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,

@@ -115,6 +115,46 @@ describe('SqliteWorkerStore bulk reads', () => {
   });
 });
 
+describe('SqliteWorkerStore ack flushes', () => {
+  it('a message commit asked during a large ack flush is answered before the flush ends', async () => {
+    await withChat(async (store) => {
+      const [u1, u2] = ['u1', 'u2'] as UserId[];
+      const chats = Array.from({ length: 400 }, (_, i) => `a${i}` as ChatId);
+      await Promise.all(chats.map((id) => store.chatCreate(chatInput(id, [u1!, u2!]))));
+      const commit = (chatId: ChatId, clientMessageId: string) =>
+        store.messageCommit([
+          {
+            chatId,
+            senderUserId: u1!,
+            senderDeviceId: 'd0' as DeviceId,
+            clientMessageId,
+            serverTime: 3,
+            payload: bytes(clientMessageId),
+            devicePayloads: undefined,
+          },
+        ]);
+      await Promise.all(chats.map((id) => commit(id, `m-${id}`)));
+      const order: string[] = [];
+      // u2's phone acks every chat's message (seq 2) in one flush, and u1 sends meanwhile.
+      const acks = chats.map((chatId) => ({ deviceId: 'd1' as DeviceId, userId: u2!, chatId, seq: 2 }));
+      const flushed = store.acksPersist(acks, 4).then((changes) => {
+        order.push('acks');
+        return changes;
+      });
+      const sent = commit('c' as ChatId, 'during').then((r) => {
+        order.push('commit');
+        return r;
+      });
+      const [changes, [result]] = await Promise.all([flushed, sent]);
+      assert.deepEqual(order, ['commit', 'acks']);
+      assert.equal(result?.ok, true);
+      assert.equal(changes.length, chats.length, 'every member position moved');
+      const cursors = cursorList(await store.cursorsOf('d1' as DeviceId));
+      assert.equal(cursors.filter((c) => c.chatId.startsWith('a') && c.ackedSeq === 2).length, chats.length);
+    });
+  });
+});
+
 describe('SqliteWorkerStore reader thread failure', () => {
   it('reads in flight on a reader that dies are answered by the writer, and later reads go there too', async () => {
     await withChat(async (store) => {

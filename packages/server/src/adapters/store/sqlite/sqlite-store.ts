@@ -171,6 +171,12 @@ function guard<T>(fn: () => T): Promise<T> {
  * from the operating system's cache.
  */
 const WRITER_CACHE_KIB = 8 * 1024;
+/**
+ * Acks one transaction of `acksPersist` holds at most (about 1-2 ms of the writer's time):
+ * the writer runs one call at a time, so a message commit posted during a large ack flush
+ * waits for one slice of it, not for all of it.
+ */
+const ACK_SLICE = 64;
 /** Page cache of a read-only connection, in KiB: it never commits, so it can be large. */
 const READER_CACHE_KIB = 64 * 1024;
 
@@ -832,13 +838,42 @@ export class SqliteStore implements Store {
     now: number,
   ): Promise<ReceiptChange[]> {
     if (acks.length === 0) return Promise.resolve([]);
-    return guard(() =>
-      this.relaxed(() =>
-        this.db.transaction(() => {
-          this.advanceCursors(highestAcks(acks));
-          return this.deliver(highestPerMember(acks), now);
-        })(),
-      ),
+    if (acks.length <= ACK_SLICE) return guard(() => this.persistAcks(acks, now, newReceiptPass()));
+    return this.persistAckSlices(acks, now);
+  }
+
+  /**
+   * A flush of many acks (a busy group's 1,000 members) in slices of `ACK_SLICE`, each its
+   * own transaction, with a turn of the event loop between them: a message commit that
+   * arrives meanwhile runs after the slice in progress instead of after the whole flush.
+   * Each ack's cursor and its member's delivered position still move together. The pass is
+   * shared: what it remembers (a range's senders, the stamps written) stays true across
+   * the slices.
+   */
+  private async persistAckSlices(
+    acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,
+    now: number,
+  ): Promise<ReceiptChange[]> {
+    const pass = newReceiptPass();
+    const out: ReceiptChange[] = [];
+    for (let i = 0; i < acks.length; i += ACK_SLICE) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const slice = acks.slice(i, i + ACK_SLICE);
+      for (const c of await guard(() => this.persistAcks(slice, now, pass))) out.push(c);
+    }
+    return out;
+  }
+
+  private persistAcks(
+    acks: ReadonlyArray<{ deviceId: DeviceId; userId: UserId; chatId: ChatId; seq: number }>,
+    now: number,
+    pass: ReceiptPass,
+  ): ReceiptChange[] {
+    return this.relaxed(() =>
+      this.db.transaction(() => {
+        this.advanceCursors(highestAcks(acks));
+        return this.deliver(highestPerMember(acks), now, pass);
+      })(),
     );
   }
 
@@ -854,9 +889,12 @@ export class SqliteStore implements Store {
   }
 
   /** Delivered positions from acks, inside the caller's transaction. */
-  private deliver(items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>, now: number) {
+  private deliver(
+    items: ReadonlyArray<{ chatId: ChatId; userId: UserId; seq: number }>,
+    now: number,
+    pass: ReceiptPass = newReceiptPass(),
+  ) {
     const out: ReceiptChange[] = [];
-    const pass = newReceiptPass();
     for (const it of items) {
       const c = this.advanceReceipt(it.chatId, it.userId, it.seq, 0, now, pass);
       if (c) out.push(c);
