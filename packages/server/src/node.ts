@@ -622,7 +622,7 @@ export function createNode(config: Config, o: NodeOverrides = {}): ParleyNode {
       const registered = await push.registrations.load(() => stopping);
       await new Promise<void>((res, rej) => {
         server!.once('error', rej);
-        server!.listen(config.port, config.host, () => res());
+        server!.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => res());
       });
       if (!o.bus) {
         // One node: its directory never expires entries, so it loads the chats at start.

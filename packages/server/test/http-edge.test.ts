@@ -4,7 +4,9 @@
  * bucket a request counts against.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -191,6 +193,26 @@ describe('HTTP edge', () => {
       const r = await rawExchange(port, [request('GET', '/healthz')]);
       assert.equal(r.status, 200, 'a trusted proxy is not held to the per-address cap');
       for (const s of held) s.destroy();
+    });
+  });
+});
+
+describe('listen backlog', () => {
+  /** The queue length the kernel gives the listening socket (`ss` shows it as Send-Q). */
+  const backlogOf = (port: number) => {
+    const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();
+    const [state, , sendQ] = line.split(/\s+/);
+    assert.equal(state, 'LISTEN', line);
+    return Number(sendQ);
+  };
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+
+  it('queues --listen-backlog connections (4096 by default, at most net.core.somaxconn), not the 511 Node asks for', async () => {
+    await withNode({}, async (_t, port) => {
+      assert.equal(backlogOf(port), Math.min(4096, somaxconn));
+    });
+    await withNode({ listenBacklog: 1000 }, async (_t, port) => {
+      assert.equal(backlogOf(port), Math.min(1000, somaxconn));
     });
   });
 });

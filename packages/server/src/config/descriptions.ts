@@ -167,6 +167,8 @@ export const settingDescriptions: Record<ConfigKey, string> = {
     'A whole request, body included, must arrive within this time (a 50 MiB upload needs at least ~15 KB/s).',
   httpBodyTimeoutMs:
     'A request body that sends nothing for this long is answered 408 (REQUEST_TIMEOUT) and closed; a JSON body must arrive whole within it.',
+  listenBacklog:
+    "Connections the kernel queues before the node accepts them (capped by the kernel's net.core.somaxconn); a reconnect storm beyond it has connects dropped and retried a second later.",
   maxConnections:
     'Open TCP connections per node (HTTP and WebSocket); more are answered 503 with Connection: close.',
   maxConnectionsPerIp:

@@ -374,6 +374,12 @@ export const configSchema = z
     httpRequestTimeoutMs: int(1000, 86_400_000).default(3_600_000),
     /** A request body that sends nothing for this long is answered 408; a JSON body must arrive whole within it. */
     httpBodyTimeoutMs: int(100, 600_000).default(30_000),
+    /**
+     * Connections the kernel queues before the node accepts them (capped by the kernel's
+     * net.core.somaxconn). A reconnect storm beyond it loses SYNs, and those clients retry a
+     * second later.
+     */
+    listenBacklog: int(1, 65_535).default(4096),
     /** Open TCP connections per node (HTTP and WebSocket); more are answered 503 and closed. */
     maxConnections: int(1, 10_000_000).default(100_000),
     /** Connections per client address not yet an authenticated WebSocket; more get 503 (trusted proxies exempt). */
