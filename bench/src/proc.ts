@@ -64,6 +64,23 @@ export function kernelMem(): KernelMem {
 }
 
 /**
+ * Connection attempts the kernel dropped because a listening socket's accept queue was full
+ * (TcpExt ListenDrops, the whole machine): each costs its client a SYN retransmit, a second
+ * later at first.
+ */
+export function listenDrops(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if (!lines[i]!.startsWith('TcpExt:')) continue;
+    const names = lines[i]!.trim().split(/\s+/);
+    const values = lines[i + 1]!.trim().split(/\s+/);
+    const at = names.indexOf('ListenDrops');
+    if (at > 0) return Number(values[at]);
+  }
+  return 0;
+}
+
+/**
  * Busy CPU seconds of the whole machine (all cores; everything but idle and iowait), and
  * the part spent in interrupts and softirqs (loopback TCP is processed there, and that
  * time is not always charged to the processes that caused it).

@@ -7,6 +7,7 @@
  */
 import type { ConnectResult, DeviceSpec } from '../gen-types.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
+import { listenDrops } from '../proc.js';
 import { Rig } from '../rig.js';
 import type { ServerHandle } from '../server-proc.js';
 import type { ScenarioOutput } from '../types.js';
@@ -66,6 +67,8 @@ interface Life {
   idleSec: number | null;
   connectSec: number;
   connectRate: number;
+  /** Connects the kernel dropped meanwhile, its accept queue full (the machine's counter). */
+  listenDrops: number;
   /** Last connection → CPU settled. */
   connectedIdleSec: number | null;
   rssMiB: number;
@@ -79,6 +82,7 @@ async function life(rig: Rig, dir: string, specs: DeviceSpec[][], S: ReturnType<
   const listenSec = (nowMs() - t0) / 1000;
   const idleMs = await awaitIdle(server, t0, S.startIdleMaxMs);
   const pool = rig.pool(specs.length);
+  const drops0 = listenDrops();
   const conn = await pool.all<ConnectResult>((i) => ({
     op: 'connect',
     url: server.url,
@@ -93,6 +97,7 @@ async function life(rig: Rig, dir: string, specs: DeviceSpec[][], S: ReturnType<
   if (failed) throw new Error(`${failed} devices could not connect: ${conn.flatMap((c) => c.errors)[0]}`);
   const lastWelcome = Math.max(...conn.map((c) => c.lastWelcomeAt));
   const connectSec = (lastWelcome - Math.min(...conn.map((c) => c.firstStartAt))) / 1000;
+  const drops = listenDrops() - drops0;
   const connectedIdleMs = await awaitIdle(server, lastWelcome, S.connectedIdleMaxMs);
   const before = server.sample()!;
   await sleep(S.idleMs);
@@ -103,6 +108,7 @@ async function life(rig: Rig, dir: string, specs: DeviceSpec[][], S: ReturnType<
     idleSec: idleMs === null ? null : idleMs / 1000,
     connectSec,
     connectRate: S.users / connectSec,
+    listenDrops: drops,
     connectedIdleSec: connectedIdleMs === null ? null : connectedIdleMs / 1000,
     rssMiB: before.rssKiB / 1024,
     idleCpuPct: (100 * (after.cpuSec - before.cpuSec)) / (S.idleMs / 1000),
@@ -119,6 +125,7 @@ const lifeRow = (name: string, l: Life) => [
   fmt(l.idleSec, 2),
   fmt(l.connectSec, 2),
   fmt(l.connectRate),
+  fmt(l.listenDrops),
   fmt(l.connectedIdleSec, 2),
   fmt(l.rssMiB, 1),
   fmt(l.idleCpuPct, 1),
@@ -184,7 +191,7 @@ export async function restart(rig: Rig): Promise<ScenarioOutput> {
   const f = fresh.life;
   const notes = [
     `Idle means the node used under ${IDLE_CPU * 100}% of a core over ${IDLE_SPAN_MS / 1000} s (sampled every ${IDLE_SAMPLE_MS} ms); "start → idle" is from forking the node to the start of that span, before any device connects (at most ${S.startIdleMaxMs / 1000} s is waited). RSS is read once the connected node is idle (at most ${S.connectedIdleMaxMs / 1000} s after the last connection), idle CPU over the ${S.idleMs / 1000} s after that.`,
-    `Devices connect ${W} × 500 at a time, each generator process on its own loopback address; the rate is devices over first attempt to last welcome. The fresh node stopped gracefully in ${fmt(stopSec, 1)} s before the restart.`,
+    `Devices connect ${W} × 500 at a time, each generator process on its own loopback address; the rate is devices over first attempt to last welcome. "Connects dropped" is the kernel's count of SYNs dropped while a listening socket's accept queue was full (the node's \`listenBacklog\`, at most net.core.somaxconn), machine-wide during the connects: each such client retries about a second later. The fresh node stopped gracefully in ${fmt(stopSec, 1)} s before the restart.`,
     `Error frames: ${describeCounts(end.errorFrames)}; unexpected closes: ${describeCounts(end.closes)}.`,
     `1:1 run totals: ${fmt(end.total.sent)} sent, ${fmt(end.total.acked)} answered, ${fmt(end.total.received)} delivered uniquely${end.settled ? '' : `; ${end.outstanding} still unanswered 15 s after it`}.`,
   ];
@@ -243,6 +250,7 @@ export async function restart(rig: Rig): Promise<ScenarioOutput> {
           'start → idle s',
           'connect s',
           'devices/s',
+          'connects dropped (accept queue full)',
           'connected → idle s',
           'RSS idle MiB',
           'idle CPU %',
