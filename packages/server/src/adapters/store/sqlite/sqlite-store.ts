@@ -177,6 +177,30 @@ const WRITER_CACHE_KIB = 8 * 1024;
  * waits for one slice of it, not for all of it.
  */
 const ACK_SLICE = 64;
+/**
+ * Acks cut into slices of about `ACK_SLICE`, a member's acks (all its devices') in one
+ * slice, so that each member's position moves once, to its highest, and is reported once.
+ */
+function ackSlices<A extends { userId: UserId; chatId: ChatId }>(acks: readonly A[]): A[][] {
+  const byMember = new Map<string, A[]>();
+  for (const a of acks) {
+    const key = `${a.chatId}\t${a.userId}`;
+    const list = byMember.get(key);
+    if (list) list.push(a);
+    else byMember.set(key, [a]);
+  }
+  const slices: A[][] = [];
+  let slice: A[] = [];
+  for (const list of byMember.values()) {
+    for (const a of list) slice.push(a);
+    if (slice.length >= ACK_SLICE) {
+      slices.push(slice);
+      slice = [];
+    }
+  }
+  if (slice.length > 0) slices.push(slice);
+  return slices;
+}
 /** Page cache of a read-only connection, in KiB: it never commits, so it can be large. */
 const READER_CACHE_KIB = 64 * 1024;
 
@@ -846,7 +870,8 @@ export class SqliteStore implements Store {
    * A flush of many acks (a busy group's 1,000 members) in slices of `ACK_SLICE`, each its
    * own transaction, with a turn of the event loop between them: a message commit that
    * arrives meanwhile runs after the slice in progress instead of after the whole flush.
-   * Each ack's cursor and its member's delivered position still move together. The pass is
+   * A member's acks share a slice (`ackSlices`), so each ack's cursor and its member's
+   * delivered position move together, and a member is reported once. The pass is
    * shared: what it remembers (a range's senders, the stamps written) stays true across
    * the slices.
    */
@@ -856,9 +881,10 @@ export class SqliteStore implements Store {
   ): Promise<ReceiptChange[]> {
     const pass = newReceiptPass();
     const out: ReceiptChange[] = [];
-    for (let i = 0; i < acks.length; i += ACK_SLICE) {
-      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const slice = acks.slice(i, i + ACK_SLICE);
+    let first = true;
+    for (const slice of ackSlices(acks)) {
+      if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+      first = false;
       for (const c of await guard(() => this.persistAcks(slice, now, pass))) out.push(c);
     }
     return out;
