@@ -180,6 +180,38 @@ describe('flow control', () => {
       await t.stop();
     }
   });
+
+  it('a drain the window pauses goes on where it stopped: the cursors are read at its start and end, not once a page', async () => {
+    const { t, cursorReads } = await countingNode({ deliveryWindow: 10, drainPageSize: 4 });
+    try {
+      const alice = await register(t);
+      const bob = await register(t);
+      const a = await RawClient.connect(t, alice);
+      const first = await group(a, [bob.userId]);
+      const second = await group(a, [bob.userId]);
+      await sendMany(a, first, 60, 'f');
+      await sendMany(a, second, 19, 's');
+      // Acking each deliver frame as it comes: the window of 10 pauses the drain again and
+      // again, in the first chat and in the second.
+      const b = await RawClient.connect(t, bob);
+      await b.waitForMessages(10, second);
+      await sendMany(a, second, 1, 'late');
+      await b.waitForMessages(60, first);
+      await b.waitForMessages(20, second);
+      await caughtUp(t, b, bob.deviceId);
+      const inChat = (chatId: string) => texts(b.messages.filter((m) => m.chatId === chatId));
+      assert.deepEqual(inChat(first), expected('f', 60));
+      assert.deepEqual(inChat(second), [...expected('s', 19), 'late0']);
+      const reads = cursorReads.get(bob.deviceId) ?? 0;
+      // 82 messages through a window of 10 pause the drain at least 8 times; with a read
+      // each time it went on, there would be one more read a pause.
+      assert.ok(reads <= 4, `bob's device read its cursors ${reads} times`);
+      console.log(`a drain of 82 messages through a window of 10: ${reads} reads of the cursors`);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
 });
 
 describe('slow consumers', () => {
@@ -378,33 +410,42 @@ describe('retention and history', () => {
   });
 });
 
-describe('a new chat reaches its connected members live', () => {
-  let t: TestNode;
+/**
+ * A node on a store that counts the reads of every cursor of a device (what a device that
+ * falls behind does), and the reads of a chat and of its messages.
+ */
+async function countingNode(config: Parameters<typeof startNode>[0] = {}) {
   const cursorReads = new Map<string, number>();
   const storeCalls = new Map<string, number>();
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  const store = new SqliteStore({ path: join(dataDir, 'parley.db') });
+  const counting = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      if (prop !== 'cursorsOf' && prop !== 'messagesRead' && prop !== 'chatGet') return v.bind(target);
+      return (...args: unknown[]) => {
+        storeCalls.set(String(prop), (storeCalls.get(String(prop)) ?? 0) + 1);
+        if (prop === 'cursorsOf') {
+          const deviceId = args[0] as string;
+          cursorReads.set(deviceId, (cursorReads.get(deviceId) ?? 0) + 1);
+        }
+        return v.apply(target, args);
+      };
+    },
+  });
+  const t = await startNode({ ...config, dataDir }, { store: counting });
+  return { t, store, cursorReads, storeCalls };
+}
+
+describe('a new chat reaches its connected members live', () => {
+  let t: TestNode;
+  let cursorReads: Map<string, number>;
+  let storeCalls: Map<string, number>;
   let store: SqliteStore;
 
   before(async () => {
-    // Counts the reads of every cursor of a device (what a device that falls behind does),
-    // and the reads of a chat and of its messages.
-    const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
-    store = new SqliteStore({ path: join(dataDir, 'parley.db') });
-    const counting = new Proxy(store, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (typeof v !== 'function') return v;
-        if (prop !== 'cursorsOf' && prop !== 'messagesRead' && prop !== 'chatGet') return v.bind(target);
-        return (...args: unknown[]) => {
-          storeCalls.set(String(prop), (storeCalls.get(String(prop)) ?? 0) + 1);
-          if (prop === 'cursorsOf') {
-            const deviceId = args[0] as string;
-            cursorReads.set(deviceId, (cursorReads.get(deviceId) ?? 0) + 1);
-          }
-          return v.apply(target, args);
-        };
-      },
-    });
-    t = await startNode({ dataDir }, { store: counting });
+    ({ t, store, cursorReads, storeCalls } = await countingNode());
   });
   after(() => t.stop());
 

@@ -14,6 +14,7 @@ import type { Store } from '../ports/store.js';
 import {
   CaughtUpChats,
   type ChatId,
+  type DeviceCursors,
   type DeviceId,
   type StoredMessage,
   type UserId,
@@ -78,6 +79,12 @@ export class DeliverySession {
   private pageBytes = 0;
   /** A full page not sent yet: whether it is the last (`backlog` false) is known only later. */
   private held: StoredMessage[] | undefined;
+  /**
+   * Where a paused drain stopped: the cursors it read and the chat it was in. The next drain
+   * goes on from there without reading the cursors again (a drain of a long backlog pauses
+   * each time the window fills, so once a page otherwise), and reads them afresh at its end.
+   */
+  private pausedAt: { cursors: DeviceCursors; chat: number } | undefined;
 
   constructor(
     readonly deviceId: DeviceId,
@@ -223,20 +230,28 @@ export class DeliverySession {
 
   /** Reads the backlog into pages; true when it caught up, false when it paused or closed. */
   private async drainPages(): Promise<boolean> {
-    // Acks of this device's previous connection may still wait in the flusher: write them
-    // first, so the cursors read below never send again what was already acked.
-    if (!this.caughtUpOnce) await this.acks.flush();
     do {
       this.dirty = false;
-      const cursors = await this.store.cursorsOf(this.deviceId);
-      if (this.closed) return false;
-      this.caughtUpChats = cursors.caughtUp ? new CaughtUpChats(cursors.caughtUp) : NONE_CAUGHT_UP;
+      const resumed = this.pausedAt;
+      this.pausedAt = undefined;
+      let cursors: DeviceCursors;
+      if (resumed) cursors = resumed.cursors;
+      else {
+        // Acks of this device's previous connection may still wait in the flusher: write
+        // them first, so the cursors read below never send again what was already acked.
+        if (!this.caughtUpOnce) await this.acks.flush();
+        cursors = await this.store.cursorsOf(this.deviceId);
+        if (this.closed) return false;
+        this.caughtUpChats = cursors.caughtUp ? new CaughtUpChats(cursors.caughtUp) : NONE_CAUGHT_UP;
+      }
       const page: StoredMessage[] = [];
       let paused = false;
-      for (let i = 0; i < cursors.chatIds.length; i++) {
+      for (let i = resumed?.chat ?? 0; i < cursors.chatIds.length; i++) {
         const chatId = cursors.chatIds[i]!;
         const endSeq = cursors.endSeqs[i] || undefined;
         let st = this.chats.get(chatId);
+        // The chat the drain paused in, settled since (acked through its end): nothing left.
+        if (!st && resumed && i === resumed.chat) continue;
         if (!st) {
           const acked = cursors.ackedSeqs[i]!;
           st = this.chatState(chatId, { sent: acked, acked, unacked: [], endSeq });
@@ -274,7 +289,10 @@ export class DeliverySession {
           }
           if (page.length >= this.limits.pageSize) this.flushPage(page);
         }
-        if (paused) break;
+        if (paused) {
+          this.pausedAt = { cursors, chat: i };
+          break;
+        }
         if (st.unacked.length === 0 && st.sent > st.acked && st.sent >= upTo) {
           // Everything after the acked seq was nothing for this device (its own messages):
           // settled, so the chat reads as caught up at the next connect.
@@ -288,6 +306,8 @@ export class DeliverySession {
         if (this.inflight < this.limits.window) this.retryLater();
         return false;
       }
+      // The cursors were read before the pause: read them again for what came since.
+      if (resumed) this.dirty = true;
     } while (this.dirty && !this.closed);
     if (this.closed) return false;
     this.behind = false;
