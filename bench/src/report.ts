@@ -173,9 +173,11 @@ export function renderMarkdown(r: {
     '',
   );
   out.push('## Figures', '');
+  // A node on PostgreSQL has no SQLite synchronous setting: its durability is the store's.
+  const durability = (s: ScenarioResult) => (opts.store ? 'PostgreSQL' : s.sync);
   const figRows: string[][] = [];
   for (const s of r.results) {
-    if (!s.ok) figRows.push([s.name, s.sync, 'scenario failed', s.error ?? '', '', 'missed', '']);
+    if (!s.ok) figRows.push([s.name, durability(s), 'scenario failed', s.error ?? '', '', 'missed', '']);
     for (const f of s.figures) {
       const j = judge(f);
       const t = f.target
@@ -184,7 +186,7 @@ export function renderMarkdown(r: {
       const met = j.met === null ? '' : j.met ? 'met' : '**missed**';
       figRows.push([
         s.name,
-        s.sync,
+        durability(s),
         f.name,
         `${fmt(f.value, f.digits ?? 0)} ${f.unit}`.trim(),
         t,
@@ -209,7 +211,7 @@ export function renderMarkdown(r: {
       ],
       r.results.map((s) => [
         s.name,
-        s.sync,
+        durability(s),
         fmt(s.cpu.wallSec, 1),
         fmt(s.cpu.serverSec, 2),
         fmt(s.cpu.genSec, 2),
@@ -221,7 +223,7 @@ export function renderMarkdown(r: {
     '',
   );
   for (const s of r.results) {
-    out.push(`## ${s.name} (synchronous=${s.sync})`, '');
+    out.push(`## ${s.name} (${opts.store ? 'PostgreSQL' : `synchronous=${s.sync}`})`, '');
     if (s.error) out.push(`**Failed:** ${s.error}`, '');
     for (const t of s.tables) if (t.rows.length) out.push(`**${t.title}**`, '', table(t.head, t.rows), '');
     for (const n of s.notes) out.push(`- ${n}`);
