@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -434,7 +434,14 @@ async function countingNode(config: Parameters<typeof startNode>[0] = {}) {
       };
     },
   });
-  const t = await startNode({ ...config, dataDir }, { store: counting });
+  const node = await startNode({ ...config, dataDir }, { store: counting });
+  const t: TestNode = {
+    ...node,
+    async stop() {
+      await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
   return { t, store, cursorReads, storeCalls };
 }
 

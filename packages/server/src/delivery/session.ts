@@ -83,6 +83,8 @@ export class DeliverySession {
    * Where a paused drain stopped: the cursors it read and the chat it was in. The next drain
    * goes on from there without reading the cursors again (a drain of a long backlog pauses
    * each time the window fills, so once a page otherwise), and reads them afresh at its end.
+   * The chat it paused in keeps its state meanwhile: it still has messages to send, and only
+   * an ack through a chat's end drops a chat's state.
    */
   private pausedAt: { cursors: DeviceCursors; chat: number } | undefined;
 
@@ -250,8 +252,6 @@ export class DeliverySession {
         const chatId = cursors.chatIds[i]!;
         const endSeq = cursors.endSeqs[i] || undefined;
         let st = this.chats.get(chatId);
-        // The chat the drain paused in, settled since (acked through its end): nothing left.
-        if (!st && resumed && i === resumed.chat) continue;
         if (!st) {
           const acked = cursors.ackedSeqs[i]!;
           st = this.chatState(chatId, { sent: acked, acked, unacked: [], endSeq });
