@@ -88,6 +88,7 @@ import {
   highestAcks,
   highestPerMember,
   needsOtherReactions,
+  pairKey,
   type ReceiptPosition,
   receiptChange,
   type TargetRow,
@@ -184,7 +185,7 @@ const ACK_SLICE = 64;
 function ackSlices<A extends { userId: UserId; chatId: ChatId }>(acks: readonly A[]): A[][] {
   const byMember = new Map<string, A[]>();
   for (const a of acks) {
-    const key = `${a.chatId}\t${a.userId}`;
+    const key = pairKey(a.userId, a.chatId);
     const list = byMember.get(key);
     if (list) list.push(a);
     else byMember.set(key, [a]);
@@ -881,11 +882,10 @@ export class SqliteStore implements Store {
   ): Promise<ReceiptChange[]> {
     const pass = newReceiptPass();
     const out: ReceiptChange[] = [];
-    let first = true;
-    for (const slice of ackSlices(acks)) {
-      if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
-      first = false;
-      for (const c of await guard(() => this.persistAcks(slice, now, pass))) out.push(c);
+    const slices = ackSlices(acks);
+    for (let i = 0; i < slices.length; i++) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(...(await guard(() => this.persistAcks(slices[i]!, now, pass))));
     }
     return out;
   }
