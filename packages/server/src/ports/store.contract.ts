@@ -531,17 +531,21 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.chatGet(chatId('nope')), undefined);
       });
 
-      test('chatCreate starts a cursor at 0 for every device of every member', async (store) => {
+      test('chatCreate starts a cursor at 0 for every device of every member, but the creating one', async (store) => {
         const a = await addUser(store, 1);
         const aLaptop = await linkDevice(store, a, 'laptop');
         const b = await addUser(store, 2);
         const outsider = await addUser(store, 3);
         await createChat(store, 'g', a, [b]);
-        for (const d of [a, aLaptop, b]) {
+        for (const d of [aLaptop, b]) {
           assert.deepEqual(cursorList(await store.cursorsOf(d.deviceId)), [
             { chatId: 'g', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
           ]);
         }
+        // The creating device wrote the CREATED update: it is caught up, with nothing to read.
+        const own = await store.cursorsOf(a.deviceId);
+        assert.deepEqual(own.chatIds, []);
+        assert.equal(caughtUpSeq(own.caughtUp, chatId('g')), 1);
         assert.deepEqual(cursorList(await store.cursorsOf(outsider.deviceId)), []);
         assert.deepEqual(
           await pendingSeqs(store, aLaptop, 'g'),
@@ -573,11 +577,12 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal(await store.chatGet(chatId('direct-ba')), undefined);
         assert.deepEqual(await store.chatGet(chatId('direct-ab')), first);
         assert.deepEqual(seqs(await store.messagesRead(a.deviceId, chatId('direct-ab'), 0, 10, 10)), [1]);
-        for (const d of [a, b]) {
-          assert.deepEqual(cursorList(await store.cursorsOf(d.deviceId)), [
-            { chatId: 'direct-ab', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
-          ]);
-        }
+        assert.deepEqual(cursorList(await store.cursorsOf(a.deviceId)), [
+          { chatId: 'direct-ab', ackedSeq: 1, endSeq: undefined, lastSeq: 1 },
+        ]);
+        assert.deepEqual(cursorList(await store.cursorsOf(b.deviceId)), [
+          { chatId: 'direct-ab', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
+        ]);
         const group = await createChat(store, 'pair-group', a, [b]);
         assert.equal(group.id, 'pair-group', 'a group of the same two users is still created');
       });
@@ -742,6 +747,38 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(sortedIds(await store.chatSummaries(c.userId)), ['many', 'one']);
       });
 
+      test('a device that adds its own user (a join) starts after its update; the user\u2019s other devices get it', async (store) => {
+        const a = await addUser(store, 1);
+        const b = await addUser(store, 2);
+        const bLaptop = await linkDevice(store, b, 'laptop');
+        await createChat(store, 'g', a, []);
+        await sendMany(store, 'g', a, 2); // seqs 2..3
+        const joined = await store.chatMutate({
+          chatId: chatId('g'),
+          actorUserId: b.userId,
+          actorDeviceId: b.deviceId,
+          now: T0 + 1,
+          update: bytes('b joined'),
+          addMembers: [{ userId: b.userId, role: 'member' }],
+        });
+        assert.equal(joined.seq, 4);
+        assert.deepEqual(await cursorIn(store, b, 'g'), {
+          chatId: 'g',
+          ackedSeq: 4,
+          endSeq: undefined,
+          lastSeq: 4,
+        });
+        assert.deepEqual(await pendingSeqs(store, b, 'g'), []);
+        assert.deepEqual(await cursorIn(store, bLaptop, 'g'), {
+          chatId: 'g',
+          ackedSeq: 3,
+          endSeq: undefined,
+          lastSeq: 4,
+        });
+        assert.deepEqual(await pendingSeqs(store, bLaptop, 'g'), [4], 'nothing from before the join');
+        assert.deepEqual(await pendingSeqs(store, a, 'g'), [4], 'the other members get the join');
+      });
+
       test('new cursors start at 0 for every active device, or acked at ackedSeq with nothing pending', async (store) => {
         const a = await addUser(store, 1);
         const aLaptop = await linkDevice(store, a, 'laptop');
@@ -752,7 +789,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         for (const d of [a, aLaptop, b]) {
           assert.deepEqual(await cursorIn(store, d, 'g0'), {
             chatId: 'g0',
-            ackedSeq: 0,
+            // The creating device wrote the CREATED update: its cursor starts after it.
+            ackedSeq: d === a ? 1 : 0,
             endSeq: undefined,
             lastSeq: 1,
           });
@@ -1047,22 +1085,23 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         cursors.sort((x, y) => x.chatId.localeCompare(y.chatId));
         assert.deepEqual(cursors, [
           { chatId: 'g', ackedSeq: 2, endSeq: undefined, lastSeq: 4 },
-          { chatId: 'h', ackedSeq: 0, endSeq: undefined, lastSeq: 1 },
+          { chatId: 'h', ackedSeq: 1, endSeq: undefined, lastSeq: 1 },
         ]);
         assert.deepEqual(cursorList(await store.cursorsOf(deviceId('user-9/phone'))), []);
       });
 
       test('cursorsOf keeps caught-up chats apart, as one string with their acked seq', async (store) => {
         const a = await addUser(store, 1);
-        await createChat(store, 'g', a, []);
-        await createChat(store, 'h', a, []);
-        await createChat(store, 'i', a, []);
+        const b = await addUser(store, 2);
+        await createChat(store, 'g', a, [b]);
+        await createChat(store, 'h', a, [b]);
+        await createChat(store, 'i', a, [b]);
         await sendMany(store, 'g', a, 2); // seqs 2..3
         await store.cursorsAck([
-          { deviceId: a.deviceId, chatId: chatId('g'), seq: 3 },
-          { deviceId: a.deviceId, chatId: chatId('h'), seq: 1 },
+          { deviceId: b.deviceId, chatId: chatId('g'), seq: 3 },
+          { deviceId: b.deviceId, chatId: chatId('h'), seq: 1 },
         ]);
-        const cursors = await store.cursorsOf(a.deviceId);
+        const cursors = await store.cursorsOf(b.deviceId);
         // Only the chat with something after its cursor is a column entry.
         assert.deepEqual(cursors.chatIds, ['i']);
         assert.deepEqual([cursors.ackedSeqs, cursors.endSeqs, cursors.lastSeqs], [[0], [0], [1]]);
@@ -1104,9 +1143,9 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await createChat(store, 'g', a, [b]);
         await sendMany(store, 'g', a, 5);
         const ack = (d: Account, seq: number) => ({ deviceId: d.deviceId, chatId: chatId('g'), seq });
-        assert.equal(await store.cursorsAck([ack(b, 2), ack(b, 4), ack(a, 1), ack(b, 3), ack(a, 1)]), 2);
+        assert.equal(await store.cursorsAck([ack(b, 2), ack(b, 4), ack(a, 3), ack(b, 3), ack(a, 3)]), 2);
         assert.equal((await cursorIn(store, b, 'g'))?.ackedSeq, 4, 'the highest, whatever the order');
-        assert.equal((await cursorIn(store, a, 'g'))?.ackedSeq, 1);
+        assert.equal((await cursorIn(store, a, 'g'))?.ackedSeq, 3);
         assert.equal(await store.cursorsAck([ack(b, 4), ack(b, 4), ack(b, 2)]), 0, 'nothing moved');
         assert.equal(await store.cursorsAck([ack(b, 6), ack(b, 5)]), 1);
         assert.equal((await cursorIn(store, b, 'g'))?.ackedSeq, 6);

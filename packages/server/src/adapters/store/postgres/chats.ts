@@ -57,7 +57,7 @@ export async function createChat(db: Db, input: ChatCreate): Promise<ChatInfo> {
   }
   const users = input.members.map((m) => m.userId);
   await db.count('membersInsert', [input.chatId, users, input.members.map((m) => m.role), input.now, 1]);
-  await db.count('cursorsStartForMembers', [input.chatId, 0, users]);
+  await db.count('cursorsStartForMembers', [input.chatId, 0, users, input.createdByDevice, 1]);
   await db.count('updateInsert', [
     input.chatId,
     1,
@@ -94,6 +94,7 @@ export async function createChats(db: Db, inputs: readonly ChatCreate[], acked: 
     users: [] as string[],
     roles: [] as string[],
     at: [] as number[],
+    creators: [] as string[],
   };
   for (const c of fresh) {
     const seen = new Set<string>();
@@ -105,10 +106,11 @@ export async function createChats(db: Db, inputs: readonly ChatCreate[], acked: 
       members.users.push(m.userId);
       members.roles.push(m.role);
       members.at.push(c.now);
+      members.creators.push(c.createdByDevice);
     }
   }
   await db.count('membersInsertMany', [members.chatIds, members.users, members.roles, members.at]);
-  await db.count('cursorsStartForNewChats', [members.chatIds, members.users, acked]);
+  await db.count('cursorsStartForNewChats', [members.chatIds, members.users, acked, members.creators]);
   await db.count('updatesInsertCreated', [
     fresh.map((c) => c.chatId),
     fresh.map((c) => c.createdBy),
@@ -140,7 +142,7 @@ export async function mutateChat(db: Db, m: ChatMutation): Promise<StoredMessage
   if (m.addMembers?.length) {
     const users = m.addMembers.map((a) => a.userId);
     await db.count('membersInsert', [m.chatId, users, m.addMembers.map((a) => a.role), m.now, seq]);
-    await db.count('cursorsStartForMembers', [m.chatId, seq - 1, users]);
+    await db.count('cursorsStartForMembers', [m.chatId, seq - 1, users, m.actorDeviceId, seq]);
     if (m.maxMembers !== undefined) {
       // The chat row is locked (chatNextSeq): every add committed before this one is counted.
       const [{ n } = { n: 0 }] = await db.rows<{ n: number }>('memberCount', [m.chatId]);

@@ -272,20 +272,26 @@ export const sql = {
     SELECT $1, m.chat_id, c.last_seq, NULL FROM members m ${chatRowOf('m.chat_id', 'last_seq')} WHERE m.user_id = $2
     ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL`,
   /**
-   * $1 chat_id, $2 acked_seq, $3 user_id[]: every device of newly added members. A current
-   * member's cursor is left alone (only an ack moves it); a removed member's lingering
-   * cursor restarts at acked_seq, so nothing sent while the user was out becomes pending.
+   * $1 chat_id, $2 acked_seq, $3 user_id[], $4 actor device_id, $5 its acked_seq: every
+   * device of newly added members, at $2; the device that wrote the update (it is never
+   * delivered its own messages) at $5, after it. A current member's cursor is left alone
+   * (only an ack moves it); a removed member's lingering cursor restarts, so nothing sent
+   * while the user was out becomes pending.
    */
   cursorsStartForMembers: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
-    SELECT d.id, $1, $2, NULL FROM devices d WHERE d.user_id = ANY($3::text[]) AND d.revoked_at IS NULL
+    SELECT d.id, $1, CASE WHEN d.id = $4 THEN $5::bigint ELSE $2::bigint END, NULL
+    FROM devices d WHERE d.user_id = ANY($3::text[]) AND d.revoked_at IS NULL
     ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
       WHERE cursors.end_seq IS NOT NULL`,
   /**
-   * $1 chat_id[], $2 user_id[] (one distinct pair per row), $3 acked_seq: every active device
-   * of the members of new chats, as cursorsStartForMembers does for one chat
+   * $1 chat_id[], $2 user_id[] (one distinct pair per row), $3 acked_seq, $4 creating
+   * device_id[] (the chat's, per row): every active device of the members of new chats, as
+   * cursorsStartForMembers does for one chat; the creating device's at least at 1 (its own
+   * CREATED update)
    */
   cursorsStartForNewChats: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
-    SELECT d.id, v.chat_id, $3, NULL FROM unnest($1::text[], $2::text[]) AS v(chat_id, user_id)
+    SELECT d.id, v.chat_id, CASE WHEN d.id = v.creator THEN greatest($3::bigint, 1) ELSE $3::bigint END, NULL
+    FROM unnest($1::text[], $2::text[], $4::text[]) AS v(chat_id, user_id, creator)
     JOIN devices d ON d.user_id = v.user_id AND d.revoked_at IS NULL
     ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
       WHERE cursors.end_seq IS NOT NULL`,

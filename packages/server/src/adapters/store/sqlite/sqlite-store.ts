@@ -662,8 +662,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Stores a new chat with its members, their devices' cursors (acked at `acked`) and its
-   * CREATED update as seq 1; false, storing nothing, when the pair already has a direct chat.
+   * Stores a new chat with its members, their devices' cursors (acked at `acked`, the
+   * creating device's at least at 1: its own CREATED update is nothing to deliver to it) and
+   * its CREATED update as seq 1; false, storing nothing, when the pair already has a direct
+   * chat.
    */
   private storeNewChat(input: ChatCreate, acked: number): boolean {
     this.forgetChat(input.chatId);
@@ -679,7 +681,13 @@ export class SqliteStore implements Store {
     if (changes === 0) return false;
     for (const m of input.members) {
       this.s.memberUpsert.run(input.chatId, m.userId, m.role, input.now, 1);
-      this.s.cursorsStartForMember.run({ chat: input.chatId, acked, user: m.userId });
+      this.s.cursorsStartForMember.run({
+        chat: input.chatId,
+        acked,
+        user: m.userId,
+        actor: input.createdByDevice,
+        actorAcked: Math.max(acked, 1),
+      });
     }
     this.s.messageInsert.run(
       input.chatId,
@@ -752,7 +760,13 @@ export class SqliteStore implements Store {
         );
         for (const a of m.addMembers ?? []) {
           this.s.memberUpsert.run(m.chatId, a.userId, a.role, m.now, seq);
-          this.s.cursorsStartForMember.run({ chat: m.chatId, acked: seq - 1, user: a.userId });
+          this.s.cursorsStartForMember.run({
+            chat: m.chatId,
+            acked: seq - 1,
+            user: a.userId,
+            actor: m.actorDeviceId,
+            actorAcked: seq,
+          });
         }
         if (m.addMembers?.length && m.maxMembers !== undefined) {
           checkGroupSize((this.s.memberCount.get(m.chatId) as { n: number }).n, m.maxMembers);

@@ -150,12 +150,15 @@ const sql = {
   cursorsStartForDevice: `INSERT OR REPLACE INTO cursors (device_id, chat_id, acked_seq, end_seq)
     SELECT @device, m.chat_id, ${lastSeqOf('c')}, NULL FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = @user`,
   /**
-   * chat_id, acked_seq, user_id: every device of a newly added member. A current member's
-   * cursor is left alone (only an ack moves it); a removed member's lingering cursor restarts
-   * at acked_seq, so nothing sent while the user was out becomes pending.
+   * chat_id, acked_seq, user_id, actor (a device id), actor_acked: every device of a newly
+   * added member, at acked_seq; the device that wrote the update (it is never delivered its
+   * own messages) at actor_acked, after it. A current member's cursor is left alone (only an
+   * ack moves it); a removed member's lingering cursor restarts, so nothing sent while the
+   * user was out becomes pending.
    */
   cursorsStartForMember: `INSERT INTO cursors (device_id, chat_id, acked_seq, end_seq)
-    SELECT d.id, @chat, @acked, NULL FROM devices d WHERE d.user_id = @user AND d.revoked_at IS NULL
+    SELECT d.id, @chat, CASE WHEN d.id = @actor THEN @actorAcked ELSE @acked END, NULL
+    FROM devices d WHERE d.user_id = @user AND d.revoked_at IS NULL
     ON CONFLICT (device_id, chat_id) DO UPDATE SET acked_seq = excluded.acked_seq, end_seq = NULL
       WHERE cursors.end_seq IS NOT NULL`,
   /** end_seq, chat_id, user_id */
