@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { storeContract } from '../../../ports/store.contract.js';
 import type { Store } from '../../../ports/store.js';
 import { type ChatId, cursorList, type DeviceId, type UserId } from '../../../ports/types.js';
+import { THREAD_NAMES } from '../../../thread-name.js';
+import type { SqliteStore } from '../sqlite/sqlite-store.js';
 import { receiptMarksIn } from '../sqlite/testing.js';
 import { ownBuffers, SqliteWorkerStore } from './worker-store.js';
 
@@ -70,6 +72,36 @@ describe('SqliteWorkerStore reader thread', () => {
       const worker = store as unknown as SqliteWorkerStore;
       assert.equal(worker.readerAnswering, true, 'the reader thread still answers reads');
       assert.ok(worker.readsOnReader >= 400, `${worker.readsOnReader} reads on the reader`);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteWorkerStore thread names', () => {
+  it('the writer, the reader and the checkpointer are named for the operating system', async (t) => {
+    if (process.platform !== 'linux') return t.skip('thread names are set on Linux only');
+    const dir = await mkdtemp(join(tmpdir(), 'parley-sqlite-worker-names-'));
+    const store = SqliteWorkerStore.open({ path: join(dir, 'parley.db'), backgroundCheckpointMs: 20 });
+    try {
+      await store.ready;
+      assert.equal(await (store as unknown as SqliteWorkerStore).readerReady, true);
+      // The checkpoint thread names itself as it starts; it has run once its stats move.
+      const deadline = Date.now() + 30_000;
+      const writer = store as unknown as Pick<SqliteStore, 'checkpointStats'>;
+      while (!((await writer.checkpointStats())?.checkpoints ?? 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const names = await Promise.all(
+        (await readdir('/proc/self/task')).map((tid) =>
+          readFile(`/proc/self/task/${tid}/comm`, 'utf8').then(
+            (n) => n.trim(),
+            () => '',
+          ),
+        ),
+      );
+      for (const name of Object.values(THREAD_NAMES)) assert.ok(names.includes(name), `${name} in ${names}`);
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ParleyError } from '@parley/protocol';
+import { nameThread, THREAD_NAMES } from '../../../thread-name.js';
 import { SqliteStore, type SqliteStoreOptions } from '../sqlite/sqlite-store.js';
 
 interface Call {
@@ -13,6 +14,8 @@ interface Call {
   method: string;
   args: unknown[];
 }
+
+nameThread((workerData as SqliteStoreOptions).readonly ? THREAD_NAMES.storeReader : THREAD_NAMES.storeWriter);
 
 let store: SqliteStore;
 try {

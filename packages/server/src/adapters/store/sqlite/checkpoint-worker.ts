@@ -1,8 +1,10 @@
 /** Worker thread of WalCheckpointer: a PASSIVE checkpoint of the database every `intervalMs`. */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { nameThread, THREAD_NAMES } from '../../../thread-name.js';
 import type { CheckpointStats } from './checkpointer.js';
 
+nameThread(THREAD_NAMES.checkpointer);
 const { path, intervalMs } = workerData as { path: string; intervalMs: number };
 const stats: CheckpointStats = { checkpoints: 0, frames: 0, failures: 0 };
 let db: Database.Database | undefined;
