@@ -6,7 +6,7 @@
 import type { GenPool } from './gen-pool.js';
 import type { CollectResult, Counters } from './gen-types.js';
 import { Hist } from './hist.js';
-import { machineBusySec } from './proc.js';
+import { machineBusySec, threadsCpuDelta, threadsCpuSec } from './proc.js';
 import type { LoopSample, ServerHandle } from './server-proc.js';
 import { nowMs } from './util.js';
 
@@ -24,6 +24,8 @@ export interface Window {
   errorFrames: Record<string, number>;
   closes: Record<string, number>;
   serverCpuSec: number;
+  /** The server's CPU seconds in the window by thread role (`threadsCpuSec`). */
+  serverThreadsCpuSec: Record<string, number>;
   genCpuSec: number;
   serverRssKiB: number;
   /** Share of the window the server's event loop was not idle (CPU or blocked, e.g. in fsync), %. */
@@ -56,6 +58,7 @@ const zero = (): Counters => ({
 export class Meter {
   private from = nowMs();
   private server0: number;
+  private threads0: Record<string, number> | undefined;
   private gen0: number;
   private loop0: LoopSample | undefined;
   private machine0 = machineBusySec().busy;
@@ -72,6 +75,7 @@ export class Meter {
     private readonly track = false,
   ) {
     this.server0 = server.sample()?.cpuSec ?? 0;
+    this.threads0 = threadsCpuSec(server.pid);
     this.gen0 = pool.cpuSec();
   }
 
@@ -93,6 +97,7 @@ export class Meter {
     ]);
     const to = nowMs();
     const srv = this.server.sample();
+    const threads = threadsCpuSec(this.server.pid);
     const l0 = this.loop0;
     const machine = machineBusySec().busy;
     const self = process.cpuUsage(this.self0);
@@ -113,6 +118,7 @@ export class Meter {
       errorFrames: {},
       closes: {},
       serverCpuSec: (srv?.cpuSec ?? this.server0) - this.server0,
+      serverThreadsCpuSec: threadsCpuDelta(this.threads0, threads),
       genCpuSec: gen - this.gen0,
       serverRssKiB: srv?.rssKiB ?? 0,
       loopBusyPct: all > 0 ? (100 * busy) / all : Number.NaN,
@@ -140,6 +146,7 @@ export class Meter {
     this.machine0 = machine;
     this.from = to;
     this.server0 = srv?.cpuSec ?? this.server0;
+    this.threads0 = threads ?? this.threads0;
     this.gen0 = gen;
     this.loop0 = loop ?? this.loop0;
     this.onWindow?.(w);
@@ -172,6 +179,7 @@ export class Meter {
     };
     j.sec = (j.to - j.from) / 1000;
     j.serverCpuSec = 0;
+    j.serverThreadsCpuSec = {};
     j.genCpuSec = 0;
     j.loopBusyPct = ws.reduce((a, w) => a + w.loopBusyPct * w.sec, 0) / Math.max(1e-9, j.sec);
     j.loopDelayMaxMs = Math.max(...ws.map((w) => w.loopDelayMaxMs));
@@ -183,6 +191,9 @@ export class Meter {
       j.hist.merge(w.hist.toJSON());
       j.histIn.merge(w.histIn.toJSON());
       j.serverCpuSec += w.serverCpuSec;
+      for (const [k, v] of Object.entries(w.serverThreadsCpuSec)) {
+        j.serverThreadsCpuSec[k] = (j.serverThreadsCpuSec[k] ?? 0) + v;
+      }
       j.genCpuSec += w.genCpuSec;
       j.fan.push(...w.fan);
       j.sentKeys.push(...w.sentKeys);

@@ -1,10 +1,10 @@
 /**
- * Readings from /proc: a process's CPU seconds (utime+stime from /proc/<pid>/stat), its minor
- * page faults, RSS and peak RSS (VmRSS, VmHWM), the kernel's slab and TCP memory, and
- * whole-machine busy time.
+ * Readings from /proc: a process's CPU seconds (utime+stime from /proc/<pid>/stat) and its
+ * threads' by role (/proc/<pid>/task/<tid>/stat), its minor page faults, RSS and peak RSS
+ * (VmRSS, VmHWM), the kernel's slab and TCP memory, and whole-machine busy time.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 function clockTicks(): number {
@@ -40,6 +40,65 @@ export function procSample(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of a process's threads by role: `main` (the thread whose id is the process's),
+ * each thread the node named (`parley-writer` → `writer`, `parley-reader` → `reader`,
+ * `parley-ckpt` → `ckpt`; threads of one name added up), and `other` (garbage collection
+ * helpers, libuv's pool, unnamed workers). Undefined once the process has exited.
+ */
+export function threadsCpuSec(pid: number): Record<string, number> | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out: Record<string, number> = {};
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const sec = (Number(f[11]) + Number(f[12])) / clockTicks();
+    const role =
+      tid === String(pid) ? 'main' : comm.startsWith('parley-') ? comm.slice('parley-'.length) : 'other';
+    out[role] = (out[role] ?? 0) + sec;
+  }
+  return out;
+}
+
+/** The CPU seconds of each thread role between two readings (a thread that ended takes its own along: never below 0). */
+export function threadsCpuDelta(
+  from: Record<string, number> | undefined,
+  to: Record<string, number> | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!from || !to) return out;
+  for (const [k, v] of Object.entries(to)) out[k] = Math.max(0, v - (from[k] ?? 0));
+  return out;
+}
+
+/** Roles in the order the reports list them, then any other, by name. */
+const ROLE_ORDER = ['main', 'writer', 'reader', 'ckpt', 'other'];
+
+/**
+ * `main 35 · writer 37 · reader 1 · ckpt 11 · other 3`: each role's CPU seconds as a
+ * rounded % of one core over `sec` seconds; empty when nothing was read.
+ */
+export function formatThreadsPct(cpuSec: Record<string, number>, sec: number): string {
+  if (!(sec > 0)) return '';
+  const rank = (k: string) => {
+    const i = ROLE_ORDER.indexOf(k);
+    return i < 0 ? ROLE_ORDER.length : i;
+  };
+  const keys = Object.keys(cpuSec).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return keys.map((k) => `${k} ${Math.round((100 * cpuSec[k]!) / sec)}`).join(' · ');
 }
 
 export interface KernelMem {

@@ -10,6 +10,7 @@ import type { DeviceSpec } from '../gen-types.js';
 import { Hist } from '../hist.js';
 import { bottleneckNote, type LadderResult, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
+import { formatThreadsPct } from '../proc.js';
 import { Rig } from '../rig.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, nowMs, prng, sleep } from '../util.js';
@@ -134,6 +135,7 @@ const HEAD = [
   'CREATED p99.9 ms',
   'CREATED missing',
   'server CPU %',
+  'server threads CPU %',
   'server loop busy %',
   'generator CPU %',
   'server CPU µs/chat',
@@ -253,6 +255,7 @@ export async function createChats(rig: Rig): Promise<ScenarioOutput> {
         fmt(delays.pct(99.9), 2),
         fmt(missing),
         fmt((100 * w.serverCpuSec) / w.sec),
+        formatThreadsPct(w.serverThreadsCpuSec, w.sec),
         fmt(w.loopBusyPct),
         fmt((100 * w.genCpuSec) / w.sec),
         fmt(cpuUsPerChat, 1),

@@ -9,6 +9,7 @@
 import type { DeviceSpec } from '../gen-types.js';
 import { bottleneckNote, ladder, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
+import { formatThreadsPct } from '../proc.js';
 import { Rig } from '../rig.js';
 import type { Seeder, SeedUser } from '../seed.js';
 import type { ScenarioOutput } from '../types.js';
@@ -105,6 +106,7 @@ function judge(rate: number, w: Window, P99_LIMIT_MS: number): StepCheck {
       fmt(w.histIn.pct(99), 2),
       fmt(w.hist.pct(99.9), 2),
       fmt((100 * w.serverCpuSec) / w.sec),
+      formatThreadsPct(w.serverThreadsCpuSec, w.sec),
       fmt(w.loopBusyPct),
       fmt(w.loopDelayMaxMs, 1),
       fmt((100 * w.gcMs) / 1000 / w.sec, 1),
@@ -125,6 +127,7 @@ const STEP_HEAD = [
   'p99 until the server stamp ms',
   'p99.9 ms',
   'server CPU %',
+  'server threads CPU %',
   'server loop busy %',
   'server loop stall max ms',
   'server GC % of time',

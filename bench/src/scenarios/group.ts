@@ -8,6 +8,7 @@
 import type { DeviceSpec } from '../gen-types.js';
 import { bottleneckNote, ladder, pctOf, type StepCheck } from '../ladder.js';
 import { describeCounts, errorCount, Meter, type Window } from '../meter.js';
+import { formatThreadsPct } from '../proc.js';
 import { Rig } from '../rig.js';
 import type { ScenarioOutput } from '../types.js';
 import { fmt, sleep } from '../util.js';
@@ -75,6 +76,7 @@ const HEAD = [
   'incomplete',
   'delivery p99 ms',
   'server CPU %',
+  'server threads CPU %',
   'server loop busy %',
   'server loop stall max ms',
   'server GC % of time',
@@ -156,6 +158,7 @@ export async function group(rig: Rig): Promise<ScenarioOutput> {
         String(incomplete),
         fmt(w.hist.pct(99), 2),
         fmt((100 * w.serverCpuSec) / w.sec),
+        formatThreadsPct(w.serverThreadsCpuSec, w.sec),
         fmt(w.loopBusyPct),
         fmt(w.loopDelayMaxMs, 1),
         fmt((100 * w.gcMs) / 1000 / w.sec, 1),
