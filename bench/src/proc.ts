@@ -26,13 +26,23 @@ export interface ProcSample {
   minorFaults: number;
 }
 
+/**
+ * The fields of a /proc stat line after the command name (which may contain spaces and
+ * brackets), so that `fields[0]` is the state; and that command name.
+ */
+function statFields(stat: string): { comm: string; fields: string[] } {
+  const end = stat.lastIndexOf(')');
+  return { comm: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+}
+
+/** User plus system CPU seconds from a stat line's fields (utime, stime). */
+const cpuSecOf = (fields: string[]) => (Number(fields[11]) + Number(fields[12])) / clockTicks();
+
 /** CPU and memory of a live process; undefined once it has exited. */
 export function procSample(pid: number): ProcSample | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuSec = (Number(f[11]) + Number(f[12])) / clockTicks();
+    const { fields: f } = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    const cpuSec = cpuSecOf(f);
     const minorFaults = Number(f[7]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
@@ -63,9 +73,8 @@ export function threadsCpuSec(pid: number): Record<string, number> | undefined {
     } catch {
       continue; // the thread ended meanwhile
     }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const sec = (Number(f[11]) + Number(f[12])) / clockTicks();
+    const { comm, fields } = statFields(stat);
+    const sec = cpuSecOf(fields);
     const role =
       tid === String(pid) ? 'main' : comm.startsWith('parley-') ? comm.slice('parley-'.length) : 'other';
     out[role] = (out[role] ?? 0) + sec;
